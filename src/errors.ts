@@ -1,0 +1,69 @@
+/**
+ * Expected failures. Every error that reaches a user is a BmError with a stable `code`
+ * and a `hint` that says what to do next. The CLI maps codes to exit codes in one place
+ * (src/cli/exit-codes.ts); nothing below the CLI calls process.exit.
+ */
+export const ErrorCode = {
+  usage: 'usage',
+  config: 'config',
+  notAClient: 'not-a-client',
+  alreadyRunning: 'already-running',
+  remoteUnavailable: 'remote-unavailable',
+  objectExists: 'object-exists',
+  notFound: 'not-found',
+  localIo: 'local-io',
+  diskFull: 'disk-full',
+  safetyGuard: 'safety-guard',
+  badPath: 'bad-path',
+  malformed: 'malformed',
+  unknownVersion: 'unknown-version',
+  badSignature: 'bad-signature',
+  unknownKey: 'unknown-key',
+  keyMismatch: 'key-mismatch',
+  brokenChain: 'broken-chain',
+  equivocation: 'equivocation',
+  blobCorrupt: 'blob-corrupt',
+  blobMissing: 'blob-missing',
+  wrongVault: 'wrong-vault',
+  internal: 'internal',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Codes that mean the data read from the remote cannot be trusted. */
+export const integrityCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCode.malformed,
+  ErrorCode.unknownVersion,
+  ErrorCode.badSignature,
+  ErrorCode.unknownKey,
+  ErrorCode.keyMismatch,
+  ErrorCode.brokenChain,
+  ErrorCode.equivocation,
+  ErrorCode.blobCorrupt,
+  ErrorCode.blobMissing,
+  ErrorCode.wrongVault,
+  ErrorCode.badPath,
+]);
+
+export class BmError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, hint = '', details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BmError';
+    this.code = code;
+    this.hint = hint;
+    this.details = details;
+  }
+}
+
+/** True when `e` is a BmError with one of `codes` (any code when none given). */
+export function isBmError(e: unknown, ...codes: ErrorCode[]): e is BmError {
+  return e instanceof BmError && (codes.length === 0 || codes.includes(e.code));
+}
+
+/** For exhaustive switches over unions. */
+export function unreachable(x: never): never {
+  throw new BmError(ErrorCode.internal, `unreachable case: ${JSON.stringify(x)}`);
+}

@@ -1,0 +1,137 @@
+import type { KeyObject } from 'node:crypto';
+import { Packr } from 'msgpackr';
+import type { ZodType, ZodTypeDef } from 'zod';
+import { BmError, ErrorCode } from '../errors.js';
+import {
+  MAX_SEGMENT_BYTES,
+  SEGMENT_FORMAT,
+  envelopeSchema,
+  identityBodySchema,
+  segmentBodySchema,
+  vaultSchema,
+  type IdentityBody,
+  type SegmentBody,
+  type VaultRecord,
+} from './schema.js';
+import { sha256Hex, signBody, verifyBody } from './signing.js';
+
+/**
+ * msgpack with plain maps (no record extension), so objects decode to plain objects and
+ * any msgpack implementation can read bm-log's objects (ADR-0002).
+ */
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, bundleStrings: false });
+
+export function encodeMsgpack(value: unknown): Uint8Array {
+  return packr.pack(value);
+}
+
+export function decodeMsgpack(bytes: Uint8Array, what: string): unknown {
+  try {
+    return packr.unpack(bytes);
+  } catch (e) {
+    throw new BmError(ErrorCode.malformed, `${what} is not valid msgpack`, 'the object is ignored; run `bm-log verify` for details', {}, { cause: e });
+  }
+}
+
+function parseWith<T>(schema: ZodType<T, ZodTypeDef, unknown>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const where = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid';
+    throw new BmError(ErrorCode.malformed, `${what} is malformed (${where})`, 'the object is rejected; run `bm-log verify` for details');
+  }
+  return r.data;
+}
+
+/** A segment that passed every check: schema, vault, client, seq, chain link and signature. */
+export interface VerifiedSegment {
+  readonly body: SegmentBody;
+  /** SHA-256 of the body bytes: what the next segment's `prev` must equal. */
+  readonly hash: string;
+  /** The exact object bytes as stored (kept in the local index for re-verification). */
+  readonly bytes: Uint8Array;
+}
+
+/** Signs and encodes a segment body into the object bytes to publish. */
+export function encodeSegment(body: SegmentBody, key: KeyObject): VerifiedSegment {
+  const bodyBytes = encodeMsgpack(body);
+  const sig = signBody({ domain: 'segment', vault: body.vault, client: body.client, seq: body.seq, prev: body.prev }, bodyBytes, key);
+  const bytes = encodeMsgpack({ v: SEGMENT_FORMAT, body: bodyBytes, sig });
+  return { body, hash: sha256Hex(bodyBytes), bytes };
+}
+
+export interface SegmentExpectation {
+  readonly vault: string;
+  readonly client: string;
+  /** The seq the object's key says it holds. */
+  readonly seq: number;
+  /** Hash of the previous segment when known (null for seq 1; undefined: not checked here). */
+  readonly prev?: string | null;
+  readonly publicKey: KeyObject;
+}
+
+function decodeEnvelope(bytes: Uint8Array, what: string): { v: number; body: Uint8Array; sig: Uint8Array } {
+  if (bytes.length > MAX_SEGMENT_BYTES) {
+    throw new BmError(ErrorCode.malformed, `${what} is ${bytes.length} bytes, over the ${MAX_SEGMENT_BYTES}-byte limit`, 'the object is rejected');
+  }
+  return parseWith(envelopeSchema, decodeMsgpack(bytes, what), what);
+}
+
+/**
+ * Decodes and verifies a segment object. Throws a typed BmError naming the fault:
+ * malformed, unknown-version, bad-signature, wrong-vault, broken-chain.
+ * The signature is checked before the body is parsed, so unsigned bytes never reach zod.
+ */
+export function decodeSegment(bytes: Uint8Array, expect: SegmentExpectation): VerifiedSegment {
+  const what = `segment ${expect.client}/${expect.seq}`;
+  const env = decodeEnvelope(bytes, what);
+  if (env.v !== SEGMENT_FORMAT) {
+    throw new BmError(ErrorCode.unknownVersion, `${what} has format version ${env.v}; this bm-log reads version ${SEGMENT_FORMAT}`, 'upgrade bm-log on this machine, then sync again');
+  }
+  // The envelope's claimed prev is inside the body; peek it for the signing context first.
+  const raw = decodeMsgpack(env.body, what) as { prev?: unknown } | null;
+  const claimedPrev = raw !== null && typeof raw === 'object' && typeof raw.prev === 'string' ? raw.prev : null;
+  const ctx = { domain: 'segment' as const, vault: expect.vault, client: expect.client, seq: expect.seq, prev: claimedPrev };
+  if (!verifyBody(ctx, env.body, env.sig, expect.publicKey)) {
+    throw new BmError(ErrorCode.badSignature, `${what}: signature does not verify with the client's published key`, 'the segment and everything after it in this client\'s log are ignored; run `bm-log verify`');
+  }
+  const body = parseWith(segmentBodySchema, raw, what);
+  if (body.vault !== expect.vault) throw new BmError(ErrorCode.wrongVault, `${what} belongs to vault ${body.vault}, not ${expect.vault}`, 'the segment is ignored');
+  if (body.client !== expect.client || body.seq !== expect.seq) {
+    throw new BmError(ErrorCode.brokenChain, `${what} claims to be ${body.client}/${body.seq}`, 'the segment is ignored');
+  }
+  if (expect.prev !== undefined && body.prev !== expect.prev) {
+    throw new BmError(ErrorCode.brokenChain, `${what}: prev hash does not match the previous segment (rollback or fork)`, 'the segment and everything after it are ignored; run `bm-log verify`');
+  }
+  return { body, hash: sha256Hex(env.body), bytes };
+}
+
+/** Encodes a self-signed identity object. */
+export function encodeIdentity(body: IdentityBody, key: KeyObject): Uint8Array {
+  const bodyBytes = encodeMsgpack(body);
+  const sig = signBody({ domain: 'identity', vault: body.vault, client: body.client, seq: 0, prev: null }, bodyBytes, key);
+  return encodeMsgpack({ v: 1, body: bodyBytes, sig });
+}
+
+/** Decodes an identity object and checks that it is signed by the key it publishes. */
+export function decodeIdentity(bytes: Uint8Array, expect: { vault: string; client: string }, importKey: (hex: string) => KeyObject): IdentityBody & { key: KeyObject } {
+  const what = `identity of client ${expect.client}`;
+  const env = decodeEnvelope(bytes, what);
+  if (env.v !== 1) throw new BmError(ErrorCode.unknownVersion, `${what} has format version ${env.v}`, 'upgrade bm-log');
+  const body = parseWith(identityBodySchema, decodeMsgpack(env.body, what), what);
+  if (body.vault !== expect.vault) throw new BmError(ErrorCode.wrongVault, `${what} is for vault ${body.vault}`, 'the client is ignored');
+  if (body.client !== expect.client) throw new BmError(ErrorCode.keyMismatch, `${what} claims client ${body.client}`, 'the client is ignored');
+  const key = importKey(body.publicKey);
+  if (!verifyBody({ domain: 'identity', vault: body.vault, client: body.client, seq: 0, prev: null }, env.body, env.sig, key)) {
+    throw new BmError(ErrorCode.badSignature, `${what} is not signed by the key it publishes`, 'the client is ignored');
+  }
+  return { ...body, key };
+}
+
+export function encodeVault(v: VaultRecord): Uint8Array {
+  return encodeMsgpack(v);
+}
+
+export function decodeVault(bytes: Uint8Array): VaultRecord {
+  return parseWith(vaultSchema, decodeMsgpack(bytes, 'vault marker'), 'vault marker');
+}

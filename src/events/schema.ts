@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { HASH_RE, ULID_RE, type ClientId, type ContentHash, type VaultId, type VersionId } from './ids.js';
+import { computePathProblem, type SyncPath } from './sync-path.js';
+
+/**
+ * Wire schemas. Types are derived from them (z.infer), never written twice.
+ *
+ * The signed unit is a *segment*: one object in a client's log holding the events of one
+ * sync (ADR-0002). Each segment has a per-client sequence number and the SHA-256 of the
+ * previous segment's body, so a gap, truncation, rollback or fork of a client's log is
+ * detectable. Every event in a segment inherits the segment's client, seq, prev, time,
+ * `seen` frontier and snapshot: that is "what its writer had seen".
+ */
+export const SEGMENT_FORMAT = 1;
+/** Upper bounds that keep a hostile object from exhausting memory. */
+export const MAX_EVENTS_PER_SEGMENT = 10_000;
+export const MAX_SEGMENT_BYTES = 32 * 1024 * 1024;
+export const MAX_REPLACES = 256;
+
+const hash = z.string().regex(HASH_RE, 'lowercase hex SHA-256').transform((s) => s as ContentHash);
+const versionId = z.string().regex(ULID_RE, 'ULID').transform((s) => s as VersionId);
+const clientId = z.string().regex(ULID_RE, 'ULID').transform((s) => s as ClientId);
+const syncPath = z
+  .string()
+  .superRefine((p, ctx) => {
+    const problem = computePathProblem(p);
+    if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `unsafe path: ${problem}` });
+  })
+  .transform((s) => s as SyncPath);
+
+/** The content of a file version: blob hash, byte size, and POSIX permission bits. */
+export const contentRefSchema = z
+  .object({
+    hash,
+    size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    mode: z.number().int().min(0).max(0o7777),
+  })
+  .strict();
+export type ContentRef = z.infer<typeof contentRefSchema>;
+
+const replaces = z.array(versionId).max(MAX_REPLACES);
+
+/** A new version of `path` with `content`, replacing the versions its writer had seen. */
+export const putEventSchema = z
+  .object({ type: z.literal('put'), id: versionId, path: syncPath, replaces, content: contentRefSchema })
+  .strict();
+/** A delete: a version with no content. It is a head like a put until something replaces it. */
+export const tombstoneEventSchema = z
+  .object({ type: z.literal('tombstone'), id: versionId, path: syncPath, replaces })
+  .strict();
+/**
+ * Ends a conflict: replaces every head its writer saw. `content` is the kept bytes, or
+ * null when the conflict was resolved by deleting the path.
+ */
+export const resolveEventSchema = z
+  .object({
+    type: z.literal('resolve'),
+    id: versionId,
+    path: syncPath,
+    replaces: replaces.min(1),
+    content: contentRefSchema.nullable(),
+  })
+  .strict();
+
+export const eventSchema = z.discriminatedUnion('type', [putEventSchema, tombstoneEventSchema, resolveEventSchema]);
+export type Event = z.infer<typeof eventSchema>;
+export type PutEvent = z.infer<typeof putEventSchema>;
+export type TombstoneEvent = z.infer<typeof tombstoneEventSchema>;
+export type ResolveEvent = z.infer<typeof resolveEventSchema>;
+export type EventType = Event['type'];
+
+/** What a segment's writer had seen: other clients' log heads (their last folded seq). */
+export const seenSchema = z.record(z.string().regex(ULID_RE), z.number().int().min(0));
+
+export const segmentBodySchema = z
+  .object({
+    v: z.literal(SEGMENT_FORMAT),
+    vault: z.string().regex(ULID_RE).transform((s) => s as VaultId),
+    client: clientId,
+    seq: z.number().int().min(1),
+    prev: hash.nullable(),
+    /** Wall-clock time of writing: informational only, never used to order or decide. */
+    time: z.string().datetime(),
+    seen: seenSchema,
+    /** Bucket snapshot version (Tigris) the writer synced against; null where the bucket has none. */
+    snapshot: z.string().max(256).nullable(),
+    events: z.array(eventSchema).min(1).max(MAX_EVENTS_PER_SEGMENT),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if ((s.seq === 1) !== (s.prev === null)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'prev must be null exactly for seq 1' });
+    }
+    const ids = new Set<string>();
+    for (const e of s.events) {
+      if (ids.has(e.id)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `duplicate event id ${e.id}` });
+      ids.add(e.id);
+    }
+  });
+export type SegmentBody = z.infer<typeof segmentBodySchema>;
+
+/** A client's published identity: its Ed25519 public key, bound to the vault and client id. */
+export const identityBodySchema = z
+  .object({
+    v: z.literal(1),
+    vault: z.string().regex(ULID_RE).transform((s) => s as VaultId),
+    client: clientId,
+    name: z.string().min(1).max(128),
+    /** Raw 32-byte Ed25519 public key, lowercase hex. */
+    publicKey: z.string().regex(/^[0-9a-f]{64}$/),
+    time: z.string().datetime(),
+  })
+  .strict();
+export type IdentityBody = z.infer<typeof identityBodySchema>;
+
+/** The vault marker at the bucket root, written once by the first client. */
+export const vaultSchema = z
+  .object({ v: z.literal(1), vault: z.string().regex(ULID_RE).transform((s) => s as VaultId), time: z.string().datetime() })
+  .strict();
+export type VaultRecord = z.infer<typeof vaultSchema>;
+
+/** The signed envelope every log and identity object is stored in. */
+export const envelopeSchema = z
+  .object({ v: z.number().int(), body: z.instanceof(Uint8Array), sig: z.instanceof(Uint8Array) })
+  .strict();

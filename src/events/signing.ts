@@ -1,0 +1,65 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+
+/**
+ * Ed25519 keys and domain-separated signatures. The signed message is
+ * `bm-log/<domain>/v1 \0 vault \0 client \0 seq \0 prev \0 body`, so a signature made for
+ * one vault, client, position or object kind never verifies as another.
+ */
+export type SignDomain = 'segment' | 'identity' | 'checkpoint';
+
+export interface KeyPair {
+  readonly privateKey: KeyObject;
+  /** Raw 32-byte public key, lowercase hex. */
+  readonly publicKeyHex: string;
+}
+
+export function generateKeyPair(): KeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return { privateKey, publicKeyHex: exportPublicKeyHex(publicKey) };
+}
+
+export function exportPublicKeyHex(key: KeyObject): string {
+  const jwk = key.export({ format: 'jwk' });
+  if (typeof jwk.x !== 'string') throw new Error('not an Ed25519 key');
+  return Buffer.from(jwk.x, 'base64url').toString('hex');
+}
+
+export function importPublicKeyHex(hex: string): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(hex, 'hex').toString('base64url') }, format: 'jwk' });
+}
+
+/** PKCS#8 PEM, for the key file (written mode 600). */
+export function exportPrivateKeyPem(key: KeyObject): string {
+  return key.export({ format: 'pem', type: 'pkcs8' }).toString();
+}
+
+export function importPrivateKeyPem(pem: string): KeyPair {
+  const privateKey = createPrivateKey(pem);
+  return { privateKey, publicKeyHex: exportPublicKeyHex(createPublicKey(privateKey)) };
+}
+
+export interface SignContext {
+  readonly domain: SignDomain;
+  readonly vault: string;
+  readonly client: string;
+  readonly seq: number;
+  readonly prev: string | null;
+}
+
+function computeMessage(ctx: SignContext, body: Uint8Array): Buffer {
+  const head = Buffer.from(`bm-log/${ctx.domain}/v1\0${ctx.vault}\0${ctx.client}\0${ctx.seq}\0${ctx.prev ?? ''}\0`, 'utf8');
+  return Buffer.concat([head, body]);
+}
+
+export function signBody(ctx: SignContext, body: Uint8Array, key: KeyObject): Uint8Array {
+  return sign(null, computeMessage(ctx, body), key);
+}
+
+export function verifyBody(ctx: SignContext, body: Uint8Array, sig: Uint8Array, publicKey: KeyObject): boolean {
+  if (sig.length !== 64) return false;
+  return verify(null, computeMessage(ctx, body), publicKey, sig);
+}
+
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}

@@ -1,0 +1,118 @@
+import type { Readable } from 'node:stream';
+import { BmError, ErrorCode } from '../../errors.js';
+
+/**
+ * A streamed body for large objects (blobs). `open` may be called more than once (a retry
+ * re-reads the source). `sha256` identifies the content, so a create-only write that finds
+ * the key taken can tell a retried identical write from a different object without
+ * buffering either.
+ */
+export interface StreamBody {
+  readonly size: number;
+  readonly sha256: string;
+  open(): Readable;
+}
+
+export type Body = Uint8Array | StreamBody;
+
+export function isStreamBody(b: Body): b is StreamBody {
+  return !(b instanceof Uint8Array);
+}
+
+export interface ListedObject {
+  readonly key: string;
+  readonly size: number;
+}
+
+export interface ListPage {
+  /** Keys in ascending byte order, all strictly after `startAfter`. */
+  readonly objects: readonly ListedObject[];
+  /** True when more keys may follow: ask again with startAfter = last key. */
+  readonly truncated: boolean;
+}
+
+/** What a remote supports, as found by probing it (see `probe-store.ts`). */
+export interface StoreCapabilities {
+  /** A second create-only write to one key is refused by the server itself. */
+  readonly createOnlyEnforced: boolean;
+  /** Tigris-style bucket snapshots (X-Tigris-Snapshot headers). */
+  readonly snapshots: boolean;
+  /** S3 bucket versioning is enabled. */
+  readonly versioning: boolean;
+}
+
+/**
+ * The one storage port. Keys are '/'-separated strings without a leading '/', '.' or '..'
+ * segments (adapters reject others with a bad-path error).
+ *
+ * Contract (checked by test/events/store/object-store-contract.ts against every adapter):
+ * - Consistency: read-after-write for a key this process created; a listing started after
+ *   a create completed includes it (S3 and local directories give strong consistency).
+ * - `putIfAbsent` is create-only and atomic: readers see no object or the whole object,
+ *   never a prefix. If the key exists with identical bytes it returns 'identical' (a
+ *   retried write that had succeeded); with different bytes it throws object-exists.
+ * - `list` returns keys under `prefix` in ascending byte order, strictly after `startAfter`,
+ *   at most `limit` per page. `prefix` must be '' or end with '/': `a/b/` never matches
+ *   `a/bc`. Listing a missing prefix returns no objects (not an error).
+ * - `get`/`head` return undefined for a missing key; `delete` of a missing key succeeds
+ *   (idempotent).
+ * - Failures that may succeed on retry throw remote-unavailable; adapters retry transient
+ *   faults themselves with backoff before giving up.
+ */
+export interface ObjectStore {
+  /** Human-readable location for messages, without credentials. */
+  readonly description: string;
+  get(key: string): Promise<Uint8Array | undefined>;
+  /** Streams an object's bytes; undefined when missing. */
+  getStream(key: string): Promise<Readable | undefined>;
+  head(key: string): Promise<{ size: number } | undefined>;
+  putIfAbsent(key: string, body: Body): Promise<'created' | 'identical'>;
+  list(prefix: string, options?: { startAfter?: string; limit?: number }): Promise<ListPage>;
+  delete(key: string): Promise<void>;
+  /** Releases sockets and handles. */
+  close(): Promise<void>;
+}
+
+const KEY_SEGMENT_BAD = /^(\.|\.\.)?$/;
+
+/** Throws bad-path unless `key` is a well-formed object key. */
+export function mustObjectKey(key: string): string {
+  if (key.length === 0 || key.length > 1024 || key.startsWith('/') || key.includes('\\') || key.includes('\0') || key.split('/').some((s) => KEY_SEGMENT_BAD.test(s))) {
+    throw new BmError(ErrorCode.badPath, `invalid object key ${JSON.stringify(key)}`, 'this is a bug in the caller');
+  }
+  return key;
+}
+
+export function mustListPrefix(prefix: string): string {
+  if (prefix !== '' && (!prefix.endsWith('/') || prefix.startsWith('/'))) {
+    throw new BmError(ErrorCode.badPath, `list prefix ${JSON.stringify(prefix)} must be empty or end with '/'`, 'this is a bug in the caller');
+  }
+  return prefix;
+}
+
+export function objectExistsError(key: string): BmError {
+  return new BmError(ErrorCode.objectExists, `object ${key} already exists with different content`, 'create-only write refused; nothing was overwritten', { key });
+}
+
+/** Lists every key under `prefix` after `startAfter`, following pages. */
+export async function listAll(store: ObjectStore, prefix: string, startAfter?: string): Promise<ListedObject[]> {
+  const out: ListedObject[] = [];
+  let after = startAfter;
+  for (;;) {
+    const page = await store.list(prefix, after === undefined ? {} : { startAfter: after });
+    out.push(...page.objects);
+    const last = page.objects.at(-1);
+    if (!page.truncated || last === undefined) return out;
+    after = last.key;
+  }
+}
+
+export async function readStreamBytes(stream: Readable): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks);
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+}

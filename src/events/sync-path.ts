@@ -1,0 +1,60 @@
+import { BmError, ErrorCode } from '../errors.js';
+
+/**
+ * A path inside the sync root as it travels in events: relative, '/'-separated, no '.',
+ * '..' or empty segments, no NUL/control characters or backslashes, nothing that aliases
+ * bm-log's own state (`.bm-log`) or a git folder, and no Windows reserved device names.
+ * Every path read from an event is checked with `checkSyncPath` before it can reach the
+ * file system, so a validly signed event can still never make bm-log write outside the root.
+ */
+export type SyncPath = string & { readonly __brand: 'SyncPath' };
+
+const MAX_PATH_BYTES = 1024;
+const MAX_SEGMENT_BYTES = 255;
+// Device names that Windows resolves regardless of extension (con.md is CON).
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Why `p` is not an acceptable sync path, or undefined when it is. Pure. */
+export function computePathProblem(p: string): string | undefined {
+  if (typeof p !== 'string' || p.length === 0) return 'empty path';
+  if (Buffer.byteLength(p, 'utf8') > MAX_PATH_BYTES) return `longer than ${MAX_PATH_BYTES} bytes`;
+  if (CONTROL.test(p)) return 'contains NUL or a control character';
+  if (p.includes('\\')) return 'contains a backslash';
+  if (p.startsWith('/')) return 'absolute path';
+  if (/^[a-zA-Z]:/.test(p)) return 'drive-letter path';
+  const segments = p.split('/');
+  for (const [i, seg] of segments.entries()) {
+    if (seg === '') return 'empty segment (leading, trailing or doubled /)';
+    if (seg === '.' || seg === '..') return `'${seg}' segment`;
+    if (Buffer.byteLength(seg, 'utf8') > MAX_SEGMENT_BYTES) return `segment longer than ${MAX_SEGMENT_BYTES} bytes`;
+    const folded = seg.normalize('NFC').toLowerCase().replace(/[. ]+$/, '');
+    if (i === 0 && folded === '.bm-log') return 'aliases the .bm-log state folder';
+    if (folded === '.git') return 'aliases a .git folder';
+    if (WINDOWS_RESERVED.test(folded)) return 'Windows reserved device name';
+    if (/[. ]$/.test(seg)) return 'segment ends in a dot or space (aliases another name on Windows)';
+  }
+  return undefined;
+}
+
+export function isSyncPath(p: string): p is SyncPath {
+  return computePathProblem(p) === undefined;
+}
+
+/** Returns `p` as a SyncPath or throws a typed bad-path error. */
+export function mustSyncPath(p: string): SyncPath {
+  const problem = computePathProblem(p);
+  if (problem !== undefined) {
+    throw new BmError(ErrorCode.badPath, `unsafe path ${JSON.stringify(p)}: ${problem}`, 'the event naming it is rejected; nothing was written for it', { path: p });
+  }
+  return p as SyncPath;
+}
+
+/**
+ * The key under which two paths collide on case-insensitive or normalising file systems
+ * (macOS, Windows): NFC, lowercased. Two different paths with one fold key are "twins".
+ */
+export function computeFoldKey(p: string): string {
+  return p.normalize('NFC').toLowerCase();
+}
