@@ -1,0 +1,28 @@
+import type { ClientId, VersionId } from '../events/ids.js';
+import type { ContentRef, EventType } from '../events/schema.js';
+import type { SyncPath } from '../events/sync-path.js';
+
+/**
+ * One version of one path, as the projection knows it: an event flattened with what it
+ * inherits from its segment. A tombstone, and a resolve that deleted, have content null.
+ */
+export interface VersionRecord {
+  readonly id: VersionId;
+  readonly path: SyncPath;
+  readonly type: EventType;
+  readonly client: ClientId;
+  /** Seq of the segment that carried the event. */
+  readonly seq: number;
+  /** Informational wall-clock time of the writer; never used to decide. */
+  readonly time: string;
+  readonly replaces: readonly VersionId[];
+  readonly content: ContentRef | null;
+  /** The writer's `seen` frontier: other clients' log heads when it wrote this. */
+  readonly seen: Readonly<Record<string, number>>;
+  /** Bucket snapshot version the writer had synced against, when the bucket has snapshots. */
+  readonly snapshot: string | null;
+}
+
+export function isLive(v: VersionRecord): boolean {
+  return v.content !== null;
+}
