@@ -1,0 +1,380 @@
+import * as path from 'node:path';
+import { Level, type BatchOperation } from 'level';
+import { z } from 'zod';
+import { BmError, ErrorCode } from '../errors.js';
+import { decodeMsgpack, encodeMsgpack } from '../events/codec.js';
+import { HASH_RE, ULID_RE, type ClientId, type VersionId } from '../events/ids.js';
+import type { SyncPath } from '../events/sync-path.js';
+import type { BaseEntry } from '../reconcile/base-entry.js';
+import { ensureStateDir, localIoError, stateDirPath } from './state-dir.js';
+
+/** Version of the index's own layout, kept under meta key `index-format`. */
+const INDEX_FORMAT = 1;
+const FORMAT_KEY = 'index-format';
+const SEQ_DIGITS = 12;
+const MAX_SEQ = 10 ** SEQ_DIGITS - 1;
+/** Rows fetched per native call when reading a whole sublevel. */
+const READ_CHUNK = 1000;
+const DAMAGED_HINT = 'the local index in .bm-log/index is damaged; nothing was changed. Restore .bm-log from a backup or move it aside and run `bm-log init` again';
+
+/** One segment object of one client's log, as fetched: the exact stored bytes. */
+export interface SegmentRecord {
+  readonly client: ClientId;
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+}
+
+/** The last verified segment of a client's log: the next one must have seq+1 and prev = hash. */
+export interface Cursor {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** A client's public key, pinned the first time this client saw it (trust on first use). */
+export interface PinnedKey {
+  /** Raw 32-byte Ed25519 public key, lowercase hex. */
+  readonly publicKey: string;
+  readonly name: string;
+}
+
+/**
+ * Everything a sync commits at its end. `commitBatch` writes all of it in one LevelDB
+ * batch: after a crash the index holds either none of it or all of it.
+ */
+export interface CommitOps {
+  readonly manifestPut?: readonly BaseEntry[];
+  readonly manifestDel?: readonly SyncPath[];
+  /** Meta keys to set; a value of `undefined` deletes the key. */
+  readonly meta?: Readonly<Record<string, unknown>>;
+  readonly segments?: readonly SegmentRecord[];
+  readonly cursors?: ReadonlyMap<ClientId, Cursor>;
+}
+
+type Db = Level<string, Uint8Array>;
+type Sub = ReturnType<typeof openSublevel>;
+type BatchOp = BatchOperation<Db, string, Uint8Array>;
+
+function openSublevel(db: Db, name: string) {
+  return db.sublevel<string, Uint8Array>(name, { keyEncoding: 'utf8', valueEncoding: 'view' });
+}
+
+/**
+ * The local index of one client folder: a LevelDB at `<root>/.bm-log/index` with one
+ * sublevel per concern. Only one process may hold it open (LevelDB's LOCK file); a second
+ * open, in this process or another, fails with already-running.
+ *
+ * Contract:
+ * - Every write (`commitBatch`, and `pinKeys`, which checks pins first) is a single LevelDB
+ *   batch written with fsync, so a crash or power cut leaves the old state or the new
+ *   state of every sublevel it touches.
+ * - Values are msgpack, except segments, which are stored as the raw object bytes.
+ * - Reads of manifest rows, cursors and pins are checked against their schemas; a damaged
+ *   row throws local-io rather than being passed on.
+ * - Reads see every write whose promise has resolved; there are no read transactions, so
+ *   a read racing a commit in the same process may see either side of it.
+ */
+export class LocalIndex {
+  private readonly meta: Sub;
+  private readonly segments: Sub;
+  private readonly cursors: Sub;
+  private readonly keys: Sub;
+  private readonly manifest: Sub;
+
+  private constructor(private readonly db: Db) {
+    this.meta = openSublevel(db, 'meta');
+    this.segments = openSublevel(db, 'segments');
+    this.cursors = openSublevel(db, 'cursors');
+    this.keys = openSublevel(db, 'keys');
+    this.manifest = openSublevel(db, 'manifest');
+  }
+
+  /** Where the index of the client folder `root` lives. */
+  static location(root: string): string {
+    return path.join(stateDirPath(root), 'index');
+  }
+
+  /**
+   * Opens (creating when missing) the index of `root`. Throws already-running when
+   * another LocalIndex, in this or another process, has it open; unknown-version when it
+   * was written by a newer bm-log.
+   */
+  static async open(root: string): Promise<LocalIndex> {
+    await ensureStateDir(root);
+    const location = LocalIndex.location(root);
+    const db: Db = new Level<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (e) {
+      if (isLevelLocked(e)) {
+        throw new BmError(ErrorCode.alreadyRunning, 'another bm-log process is using this folder', 'wait for it to finish (or stop it), then retry', { location }, { cause: e });
+      }
+      throw localIoError(e, `opening the local index ${location}`);
+    }
+    const index = new LocalIndex(db);
+    try {
+      await index.checkFormat();
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+    return index;
+  }
+
+  private async checkFormat(): Promise<void> {
+    const format = await this.getMeta<unknown>(FORMAT_KEY);
+    if (format === undefined) {
+      await this.writeBatch([{ type: 'put', sublevel: this.meta, key: FORMAT_KEY, value: encodeMsgpack(INDEX_FORMAT) }]);
+    } else if (format !== INDEX_FORMAT) {
+      throw new BmError(ErrorCode.unknownVersion, `the local index has format ${String(format)}; this bm-log reads format ${INDEX_FORMAT}`, 'upgrade bm-log on this machine');
+    }
+  }
+
+  /**
+   * Writes all of `ops` in one atomic, fsynced batch. Everything is checked before anything
+   * is written: a path both put and deleted, a bad seq, client id or cursor, or the reserved
+   * meta key `index-format` throws internal and writes nothing.
+   */
+  async commitBatch(ops: CommitOps): Promise<void> {
+    const batch: BatchOp[] = [];
+    const putPaths = new Set<string>();
+    for (const entry of ops.manifestPut ?? []) {
+      putPaths.add(entry.path);
+      batch.push({ type: 'put', sublevel: this.manifest, key: entry.path, value: encodeMsgpack(toManifestRow(entry)) });
+    }
+    for (const p of ops.manifestDel ?? []) {
+      if (putPaths.has(p)) throw new BmError(ErrorCode.internal, `commit both writes and deletes ${p}`);
+      batch.push({ type: 'del', sublevel: this.manifest, key: p });
+    }
+    for (const [key, value] of Object.entries(ops.meta ?? {})) {
+      if (key === FORMAT_KEY) throw new BmError(ErrorCode.internal, `meta key ${FORMAT_KEY} is reserved for the index itself`);
+      batch.push(value === undefined ? { type: 'del', sublevel: this.meta, key } : { type: 'put', sublevel: this.meta, key, value: encodeMsgpack(value) });
+    }
+    for (const s of ops.segments ?? []) {
+      batch.push({ type: 'put', sublevel: this.segments, key: segmentKey(s.client, s.seq), value: s.bytes });
+    }
+    for (const [client, cursor] of ops.cursors ?? []) {
+      const checked = cursorSchema.safeParse({ seq: cursor.seq, hash: cursor.hash });
+      if (!checked.success) throw new BmError(ErrorCode.internal, `bad cursor for ${client}: ${JSON.stringify(cursor)}`);
+      batch.push({ type: 'put', sublevel: this.cursors, key: mustClientKey(client), value: encodeMsgpack(checked.data) });
+    }
+    await this.writeBatch(batch);
+  }
+
+  /** A meta value as stored, or undefined. The caller knows its type; it is not checked. */
+  async getMeta<T>(key: string): Promise<T | undefined> {
+    const bytes = await this.read(() => this.meta.get(key));
+    return bytes === undefined ? undefined : (decodeRow(bytes, `meta ${key}`) as T);
+  }
+
+  async putMeta(key: string, value: unknown): Promise<void> {
+    await this.commitBatch({ meta: { [key]: value } });
+  }
+
+  /** Stores fetched segments in one batch (use `commitFetched` to advance cursors with them). */
+  async putSegments(list: readonly SegmentRecord[]): Promise<void> {
+    await this.commitBatch({ segments: list });
+  }
+
+  /** Stores segments and the cursors they advance in one batch. */
+  async commitFetched(fetched: { segments: readonly SegmentRecord[]; cursors: ReadonlyMap<ClientId, Cursor> }): Promise<void> {
+    await this.commitBatch({ segments: fetched.segments, cursors: fetched.cursors });
+  }
+
+  async getSegment(client: ClientId, seq: number): Promise<Uint8Array | undefined> {
+    const bytes = await this.read(() => this.segments.get(segmentKey(client, seq)));
+    return bytes === undefined ? undefined : asPlainBytes(bytes);
+  }
+
+  /**
+   * Stored segments in (client, seq) order: of one client when `client` is given, else of
+   * every client, client by client. `fromSeq` (inclusive) skips earlier seqs of each client.
+   */
+  async *iterateSegments(client?: ClientId, fromSeq = 1): AsyncGenerator<SegmentRecord> {
+    const range = client === undefined ? {} : { gte: segmentKey(client, Math.max(1, fromSeq)), lt: `${mustClientKey(client)}"` };
+    for await (const [key, bytes] of this.segments.iterator(range)) {
+      const bang = key.indexOf('!');
+      const seq = Number(key.slice(bang + 1));
+      if (seq < fromSeq) continue;
+      yield { client: key.slice(0, bang) as ClientId, seq, bytes: asPlainBytes(bytes) };
+    }
+  }
+
+  async getCursors(): Promise<Map<ClientId, Cursor>> {
+    const out = new Map<ClientId, Cursor>();
+    for (const [key, bytes] of await this.readAll(this.cursors)) {
+      out.set(key as ClientId, parseRow(cursorSchema, bytes, `cursor of ${key}`));
+    }
+    return out;
+  }
+
+  async getPinnedKeys(): Promise<Map<ClientId, PinnedKey>> {
+    const out = new Map<ClientId, PinnedKey>();
+    for (const [key, bytes] of await this.readAll(this.keys)) {
+      out.set(key as ClientId, parseRow(pinnedKeySchema, bytes, `pinned key of ${key}`));
+    }
+    return out;
+  }
+
+  /**
+   * Pins each client's key unless one is pinned already. Re-pinning the same key is a
+   * no-op (the first name is kept); a different key for a pinned client throws
+   * key-mismatch and pins nothing. Atomic across `pins`, but not against a concurrent
+   * pinKeys on this same LocalIndex.
+   */
+  async pinKeys(pins: readonly ({ client: ClientId } & PinnedKey)[]): Promise<void> {
+    const pinned = await this.getPinnedKeys();
+    const batch: BatchOp[] = [];
+    for (const pin of pins) {
+      const existing = pinned.get(pin.client);
+      if (existing !== undefined) {
+        if (existing.publicKey === pin.publicKey) continue;
+        throw new BmError(ErrorCode.keyMismatch, `client ${pin.client} now presents a different public key than the one pinned when it was first seen`, 'its segments are ignored; if that client was really re-created, run `bm-log verify` and re-pin deliberately', { client: pin.client });
+      }
+      const checked = pinnedKeySchema.safeParse({ publicKey: pin.publicKey, name: pin.name });
+      if (!checked.success) throw new BmError(ErrorCode.internal, `not a public key to pin for ${pin.client}`);
+      pinned.set(pin.client, checked.data);
+      batch.push({ type: 'put', sublevel: this.keys, key: mustClientKey(pin.client), value: encodeMsgpack(checked.data) });
+    }
+    await this.writeBatch(batch);
+  }
+
+  /** The whole base manifest, read in chunks by one iterator. */
+  async getManifest(): Promise<Map<SyncPath, BaseEntry>> {
+    const out = new Map<SyncPath, BaseEntry>();
+    for (const [key, bytes] of await this.readAll(this.manifest)) {
+      out.set(key as SyncPath, fromManifestRow(key, bytes));
+    }
+    return out;
+  }
+
+  /** The manifest rows of `paths` that exist (one getMany). */
+  async getManifestEntries(paths: readonly SyncPath[]): Promise<Map<SyncPath, BaseEntry>> {
+    const values: (Uint8Array | undefined)[] = await this.read(() => this.manifest.getMany([...paths]));
+    const out = new Map<SyncPath, BaseEntry>();
+    for (const [i, p] of paths.entries()) {
+      const bytes = values[i];
+      if (bytes !== undefined) out.set(p, fromManifestRow(p, bytes));
+    }
+    return out;
+  }
+
+  async applyManifest(change: { put: readonly BaseEntry[]; del: readonly SyncPath[] }): Promise<void> {
+    await this.commitBatch({ manifestPut: change.put, manifestDel: change.del });
+  }
+
+  /** Releases the lock. Idempotent. */
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  /** The one place the index is written: one batch, fsynced before it resolves. */
+  private async writeBatch(batch: BatchOp[]): Promise<void> {
+    if (batch.length === 0) return;
+    try {
+      await this.db.batch(batch, { sync: true });
+    } catch (e) {
+      throw localIoError(e, 'writing the local index');
+    }
+  }
+
+  private async read<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (e) {
+      throw localIoError(e, 'reading the local index');
+    }
+  }
+
+  private async readAll(sub: Sub): Promise<[string, Uint8Array][]> {
+    return this.read(async () => {
+      const rows: [string, Uint8Array][] = [];
+      const it = sub.iterator();
+      try {
+        for (;;) {
+          const chunk = await it.nextv(READ_CHUNK);
+          if (chunk.length === 0) return rows;
+          for (const row of chunk) rows.push(row);
+        }
+      } finally {
+        await it.close();
+      }
+    });
+  }
+}
+
+/** True for LevelDB's "LOCK held by another process/instance", wherever it sits in the cause chain. */
+function isLevelLocked(e: unknown): boolean {
+  for (let cur: unknown = e, depth = 0; cur !== null && typeof cur === 'object' && depth < 5; depth++) {
+    if ((cur as { code?: unknown }).code === 'LEVEL_LOCKED') return true;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+function mustClientKey(client: ClientId): string {
+  // A ULID never contains '!' or '"', which the segment key range relies on.
+  if (!ULID_RE.test(client)) throw new BmError(ErrorCode.internal, `not a client id: ${JSON.stringify(client)}`);
+  return client;
+}
+
+function segmentKey(client: ClientId, seq: number): string {
+  if (!Number.isInteger(seq) || seq < 1 || seq > MAX_SEQ) throw new BmError(ErrorCode.internal, `segment seq out of range: ${seq}`);
+  return `${mustClientKey(client)}!${String(seq).padStart(SEQ_DIGITS, '0')}`;
+}
+
+/** LevelDB hands back Buffers; callers get a plain Uint8Array over the same memory. */
+function asPlainBytes(b: Uint8Array): Uint8Array {
+  return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+const hash = z.string().regex(HASH_RE);
+const cursorSchema = z.object({ seq: z.number().int().min(1), hash }).strict();
+const pinnedKeySchema = z.object({ publicKey: z.string().regex(/^[0-9a-f]{64}$/), name: z.string() }).strict();
+/** A manifest row without its path, which is the key. */
+const manifestRowSchema = z
+  .object({
+    hash,
+    size: z.number().int().nonnegative(),
+    mode: z.number().int().nonnegative(),
+    mtimeMs: z.number(),
+    ino: z.number(),
+    heads: z.array(z.string().regex(ULID_RE)),
+    version: z.string().regex(ULID_RE).nullable(),
+    copyOf: z.object({ path: z.string(), version: z.string().regex(ULID_RE) }).strict().optional(),
+  })
+  .strict();
+
+function toManifestRow(e: BaseEntry): z.input<typeof manifestRowSchema> {
+  const row = { hash: e.hash, size: e.size, mode: e.mode, mtimeMs: e.mtimeMs, ino: e.ino, heads: [...e.heads], version: e.version };
+  return e.copyOf === undefined ? row : { ...row, copyOf: { path: e.copyOf.path, version: e.copyOf.version } };
+}
+
+function fromManifestRow(key: string, bytes: Uint8Array): BaseEntry {
+  const row = parseRow(manifestRowSchema, bytes, `manifest row ${key}`);
+  const entry = {
+    path: key as SyncPath,
+    hash: row.hash,
+    size: row.size,
+    mode: row.mode,
+    mtimeMs: row.mtimeMs,
+    ino: row.ino,
+    heads: row.heads as VersionId[],
+    version: row.version as VersionId | null,
+  };
+  // exactOptionalPropertyTypes: no `copyOf: undefined` key when there is none.
+  return row.copyOf === undefined ? entry : { ...entry, copyOf: { path: row.copyOf.path as SyncPath, version: row.copyOf.version as VersionId } };
+}
+
+function decodeRow(bytes: Uint8Array, what: string): unknown {
+  try {
+    return decodeMsgpack(bytes, what);
+  } catch (e) {
+    throw new BmError(ErrorCode.localIo, `local index ${what} is not valid msgpack`, DAMAGED_HINT, {}, { cause: e });
+  }
+}
+
+function parseRow<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, bytes: Uint8Array, what: string): T {
+  const r = schema.safeParse(decodeRow(bytes, what));
+  if (!r.success) throw new BmError(ErrorCode.localIo, `local index ${what} is damaged (${r.error.issues[0]?.message ?? 'invalid'})`, DAMAGED_HINT);
+  return r.data;
+}

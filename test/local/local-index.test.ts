@@ -1,0 +1,359 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BmError, ErrorCode } from '../../src/errors.js';
+import { counterIdFactory, type ClientId, type VaultId, type VersionId } from '../../src/events/ids.js';
+import type { SyncPath } from '../../src/events/sync-path.js';
+import { LocalIndex, type Cursor, type SegmentRecord } from '../../src/local/local-index.js';
+import {
+  STATE_DIR,
+  findClientRoot,
+  readClientConfig,
+  readPrivateKey,
+  writeClientConfig,
+  writePrivateKey,
+  type ClientConfig,
+} from '../../src/local/state-dir.js';
+import type { BaseEntry } from '../../src/reconcile/base-entry.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const roots: string[] = [];
+async function tempRoot(): Promise<string> {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bm-local-'));
+  roots.push(root);
+  return root;
+}
+afterAll(async () => {
+  await Promise.all(roots.map((r) => fs.rm(r, { recursive: true, force: true })));
+});
+
+const nextId = counterIdFactory();
+const clientA = nextId() as ClientId;
+const clientB = nextId() as ClientId;
+const hashOf = (n: number): string => n.toString(16).padStart(64, '0');
+const sp = (p: string): SyncPath => p as SyncPath;
+
+function entry(p: string, n: number, extra: Partial<BaseEntry> = {}): BaseEntry {
+  return { path: sp(p), hash: hashOf(n), size: n, mode: 0o644, mtimeMs: 1_700_000_000_000 + n + 0.5, ino: n, heads: [nextId() as VersionId], version: n % 2 === 0 ? null : (nextId() as VersionId), ...extra };
+}
+
+function segment(client: ClientId, seq: number): SegmentRecord {
+  return { client, seq, bytes: new Uint8Array([seq % 256, 1, 2, 3]) };
+}
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+async function caught(p: Promise<unknown>): Promise<BmError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(BmError);
+  return e as BmError;
+}
+
+describe('LocalIndex sublevels', () => {
+  it('round-trips meta values of any msgpack type', async () => {
+    const root = await tempRoot();
+    const idx = await LocalIndex.open(root);
+    await idx.putMeta('lastSyncAt', '2026-01-01T00:00:00.000Z');
+    await idx.putMeta('frontier', { [clientA]: 3, [clientB]: 7 });
+    expect(await idx.getMeta<string>('lastSyncAt')).toBe('2026-01-01T00:00:00.000Z');
+    expect(await idx.getMeta('frontier')).toEqual({ [clientA]: 3, [clientB]: 7 });
+    expect(await idx.getMeta('missing')).toBeUndefined();
+    await idx.commitBatch({ meta: { lastSyncAt: undefined } });
+    expect(await idx.getMeta('lastSyncAt')).toBeUndefined();
+    await idx.close();
+  });
+
+  it('stores segments as exact bytes and iterates them in numeric seq order per client', async () => {
+    const root = await tempRoot();
+    const idx = await LocalIndex.open(root);
+    // Seqs whose decimal strings would sort wrongly without zero padding.
+    await idx.putSegments([segment(clientB, 2), segment(clientA, 10), segment(clientA, 9), segment(clientA, 100), segment(clientB, 1)]);
+    const got = await idx.getSegment(clientA, 10);
+    expect(got).toEqual(new Uint8Array([10, 1, 2, 3]));
+    expect(got?.constructor).toBe(Uint8Array);
+    expect(await idx.getSegment(clientA, 11)).toBeUndefined();
+    const seqsOf = (rs: SegmentRecord[]): string[] => rs.map((r) => `${r.client === clientA ? 'A' : 'B'}${r.seq}`);
+    expect(seqsOf(await collect(idx.iterateSegments(clientA)))).toEqual(['A9', 'A10', 'A100']);
+    expect(seqsOf(await collect(idx.iterateSegments(clientA, 10)))).toEqual(['A10', 'A100']);
+    expect(seqsOf(await collect(idx.iterateSegments(clientB)))).toEqual(['B1', 'B2']);
+    expect(seqsOf(await collect(idx.iterateSegments()))).toEqual(['A9', 'A10', 'A100', 'B1', 'B2']);
+    expect(seqsOf(await collect(idx.iterateSegments(undefined, 2)))).toEqual(['A9', 'A10', 'A100', 'B2']);
+    const [first] = await collect(idx.iterateSegments(clientB));
+    expect(first).toEqual({ client: clientB, seq: 1, bytes: new Uint8Array([1, 1, 2, 3]) });
+    await expect(idx.putSegments([segment(clientA, 0)])).rejects.toMatchObject({ code: ErrorCode.internal });
+    await idx.close();
+  });
+
+  it('commits fetched segments together with the cursors they advance', async () => {
+    const root = await tempRoot();
+    const idx = await LocalIndex.open(root);
+    expect(await idx.getCursors()).toEqual(new Map());
+    const cursors = new Map<ClientId, Cursor>([[clientA, { seq: 2, hash: hashOf(2) }], [clientB, { seq: 1, hash: hashOf(1) }]]);
+    await idx.commitFetched({ segments: [segment(clientA, 1), segment(clientA, 2), segment(clientB, 1)], cursors });
+    expect(await idx.getCursors()).toEqual(cursors);
+    expect((await collect(idx.iterateSegments())).length).toBe(3);
+    await idx.close();
+  });
+
+  it('pins keys on first sight and refuses a different key later', async () => {
+    const root = await tempRoot();
+    const idx = await LocalIndex.open(root);
+    const keyA = 'a'.repeat(64);
+    await idx.pinKeys([{ client: clientA, publicKey: keyA, name: 'laptop' }]);
+    // Same key again: no-op, the first name is kept.
+    await idx.pinKeys([{ client: clientA, publicKey: keyA, name: 'renamed' }, { client: clientB, publicKey: 'b'.repeat(64), name: 'desk' }]);
+    expect(await idx.getPinnedKeys()).toEqual(
+      new Map([
+        [clientA, { publicKey: keyA, name: 'laptop' }],
+        [clientB, { publicKey: 'b'.repeat(64), name: 'desk' }],
+      ]),
+    );
+    const e = await caught(idx.pinKeys([{ client: clientA, publicKey: 'c'.repeat(64), name: 'laptop' }]));
+    expect(e.code).toBe(ErrorCode.keyMismatch);
+    expect((await idx.getPinnedKeys()).get(clientA)?.publicKey).toBe(keyA);
+    await idx.close();
+  });
+
+  it('round-trips manifest entries exactly, with and without copyOf', async () => {
+    const root = await tempRoot();
+    const idx = await LocalIndex.open(root);
+    const plain = entry('docs/a.md', 1);
+    const copy = entry('docs/a (conflict).md', 2, { copyOf: { path: sp('docs/a.md'), version: nextId() as VersionId } });
+    const gone = entry('old.txt', 3);
+    await idx.applyManifest({ put: [plain, copy, gone], del: [] });
+    await idx.applyManifest({ put: [], del: [sp('old.txt')] });
+    const m = await idx.getManifest();
+    expect([...m.keys()].sort()).toEqual(['docs/a (conflict).md', 'docs/a.md']);
+    expect(m.get(sp('docs/a.md'))).toStrictEqual(plain);
+    expect('copyOf' in (m.get(sp('docs/a.md')) ?? {})).toBe(false);
+    expect(m.get(sp('docs/a (conflict).md'))).toStrictEqual(copy);
+    const some = await idx.getManifestEntries([sp('docs/a.md'), sp('old.txt'), sp('never.txt')]);
+    expect(some).toEqual(new Map([[sp('docs/a.md'), plain]]));
+    await idx.close();
+  });
+
+  it('loads a manifest of 10,000 entries in bulk', async () => {
+    const root = await tempRoot();
+    const idx = await LocalIndex.open(root);
+    const entries = Array.from({ length: 10_000 }, (_, i) => entry(`dir${i % 37}/file-${i}.bin`, i));
+    await idx.applyManifest({ put: entries, del: [] });
+    const m = await idx.getManifest();
+    expect(m.size).toBe(10_000);
+    expect(m).toEqual(new Map(entries.map((e) => [e.path, e])));
+    const picked = await idx.getManifestEntries(entries.slice(4_000, 6_000).map((e) => e.path));
+    expect(picked.size).toBe(2_000);
+    expect(picked.get(entries[5_000]!.path)).toStrictEqual(entries[5_000]);
+    await idx.close();
+  });
+});
+
+describe('LocalIndex.commitBatch', () => {
+  it('makes every sublevel write visible together, and it survives close and reopen', async () => {
+    const root = await tempRoot();
+    const before = entry('keep-then-delete.txt', 9);
+    let idx = await LocalIndex.open(root);
+    await idx.applyManifest({ put: [before], del: [] });
+    const put = [entry('a.txt', 1), entry('b/c.txt', 2)];
+    const cursors = new Map<ClientId, Cursor>([[clientA, { seq: 2, hash: hashOf(22) }]]);
+    await idx.commitBatch({
+      manifestPut: put,
+      manifestDel: [before.path],
+      meta: { lastSyncAt: '2026-02-02T00:00:00.000Z', frontier: { [clientA]: 2 } },
+      segments: [segment(clientA, 1), segment(clientA, 2)],
+      cursors,
+    });
+    const check = async (i: LocalIndex): Promise<void> => {
+      expect(await i.getManifest()).toEqual(new Map(put.map((e) => [e.path, e])));
+      expect(await i.getMeta('lastSyncAt')).toBe('2026-02-02T00:00:00.000Z');
+      expect(await i.getMeta('frontier')).toEqual({ [clientA]: 2 });
+      expect((await collect(i.iterateSegments(clientA))).map((s) => s.seq)).toEqual([1, 2]);
+      expect(await i.getCursors()).toEqual(cursors);
+    };
+    await check(idx);
+    await idx.close();
+    idx = await LocalIndex.open(root);
+    await check(idx);
+    await idx.close();
+  });
+
+  it('writes nothing when any part of the commit is invalid', async () => {
+    const root = await tempRoot();
+    const idx = await LocalIndex.open(root);
+    const bad = idx.commitBatch({
+      manifestPut: [entry('x.txt', 1)],
+      meta: { lastSyncAt: 'never' },
+      segments: [segment(clientA, 1), segment(clientA, -1)],
+    });
+    await expect(bad).rejects.toMatchObject({ code: ErrorCode.internal });
+    const both = idx.commitBatch({ manifestPut: [entry('y.txt', 2)], manifestDel: [sp('y.txt')] });
+    await expect(both).rejects.toMatchObject({ code: ErrorCode.internal });
+    const badCursor = idx.commitBatch({ meta: { lastSyncAt: 'never' }, cursors: new Map([[clientA, { seq: 1, hash: 'nothex' }]]) });
+    await expect(badCursor).rejects.toMatchObject({ code: ErrorCode.internal });
+    await expect(idx.putMeta('index-format', 99)).rejects.toMatchObject({ code: ErrorCode.internal });
+    expect(await idx.getManifest()).toEqual(new Map());
+    expect(await idx.getMeta('lastSyncAt')).toBeUndefined();
+    expect(await idx.getCursors()).toEqual(new Map());
+    expect(await collect(idx.iterateSegments())).toEqual([]);
+    await idx.close();
+  });
+});
+
+/** Runs an ESM snippet in a child node that resolves `level` from this repo. */
+function childNode(script: string, args: string[]): { done: Promise<string>; child: ReturnType<typeof spawn> } {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => (out += d));
+  const done = new Promise<string>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', () => resolve(out));
+  });
+  return { done, child };
+}
+
+describe('LocalIndex lock', () => {
+  it('refuses a second open in the same process with already-running, until the first closes', async () => {
+    const root = await tempRoot();
+    const first = await LocalIndex.open(root);
+    const e = await caught(LocalIndex.open(root));
+    expect(e.code).toBe(ErrorCode.alreadyRunning);
+    expect(e.message).toBe('another bm-log process is using this folder');
+    expect(e.hint).toBe('wait for it to finish (or stop it), then retry');
+    expect((e.cause as { code?: string }).code).toBe('LEVEL_DATABASE_NOT_OPEN');
+    expect((e.cause as { cause?: { code?: string } }).cause?.code).toBe('LEVEL_LOCKED');
+    await first.close();
+    const again = await LocalIndex.open(root);
+    await again.close();
+  });
+
+  it('makes another process fail with LEVEL_DATABASE_NOT_OPEN caused by LEVEL_LOCKED', async () => {
+    const root = await tempRoot();
+    const idx = await LocalIndex.open(root);
+    const script = `
+      import { Level } from 'level';
+      const db = new Level(process.argv[1], { keyEncoding: 'utf8', valueEncoding: 'view' });
+      try { await db.open(); console.log(JSON.stringify({ opened: true })); await db.close(); }
+      catch (e) { console.log(JSON.stringify({ code: e.code, cause: e.cause?.code })); }`;
+    const out = await childNode(script, [LocalIndex.location(root)]).done;
+    expect(JSON.parse(out)).toEqual({ code: 'LEVEL_DATABASE_NOT_OPEN', cause: 'LEVEL_LOCKED' });
+    await idx.close();
+  });
+
+  it('fails with already-running while another process holds the index', async () => {
+    const root = await tempRoot();
+    // Create the index, then let a child hold it until we close its stdin.
+    await (await LocalIndex.open(root)).close();
+    const script = `
+      import { Level } from 'level';
+      const db = new Level(process.argv[1], { keyEncoding: 'utf8', valueEncoding: 'view' });
+      await db.open();
+      console.log('locked');
+      process.stdin.resume();
+      process.stdin.on('end', async () => { await db.close(); });`;
+    const { child, done } = childNode(script, [LocalIndex.location(root)]);
+    await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+    try {
+      const e = await caught(LocalIndex.open(root));
+      expect(e.code).toBe(ErrorCode.alreadyRunning);
+    } finally {
+      child.stdin?.end();
+      await done;
+    }
+    await (await LocalIndex.open(root)).close();
+  });
+});
+
+describe('state dir', () => {
+  const config: ClientConfig = {
+    v: 1,
+    clientId: clientA,
+    name: 'laptop',
+    vaultId: nextId() as VaultId,
+    remote: { url: 's3://bucket/team', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true },
+    subscriptions: ['docs/', 'design/assets/'],
+    createdAt: '2026-01-01T00:00:00.000Z',
+  };
+
+  it('writes the config atomically with mode 600 and reads it back', async () => {
+    const root = await tempRoot();
+    await writeClientConfig(root, config);
+    expect(await readClientConfig(root)).toStrictEqual(config);
+    const updated: ClientConfig = { ...config, subscriptions: [] };
+    await writeClientConfig(root, updated);
+    expect(await readClientConfig(root)).toStrictEqual(updated);
+    expect((await fs.stat(path.join(root, STATE_DIR, 'config.json'))).mode & 0o777).toBe(0o600);
+    expect((await fs.readdir(path.join(root, STATE_DIR))).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+  });
+
+  it('reports a missing config as not-a-client', async () => {
+    const root = await tempRoot();
+    const e = await caught(readClientConfig(root));
+    expect(e.code).toBe(ErrorCode.notAClient);
+    expect(e.message).toContain('not a bm-log folder; run `bm-log init --remote URL`');
+  });
+
+  it('reports a malformed config as config', async () => {
+    const root = await tempRoot();
+    await fs.mkdir(path.join(root, STATE_DIR));
+    const file = path.join(root, STATE_DIR, 'config.json');
+    await fs.writeFile(file, '{ not json');
+    expect((await caught(readClientConfig(root))).code).toBe(ErrorCode.config);
+    await fs.writeFile(file, JSON.stringify({ ...config, subscriptions: ['docs'] }));
+    expect((await caught(readClientConfig(root))).code).toBe(ErrorCode.config);
+    await fs.writeFile(file, JSON.stringify({ ...config, v: 2 }));
+    expect((await caught(readClientConfig(root))).code).toBe(ErrorCode.config);
+    expect((await caught(writeClientConfig(root, { ...config, subscriptions: ['../up/'] }))).code).toBe(ErrorCode.config);
+  });
+
+  it('writes the private key create-only, mode 600, in a 700 folder', async () => {
+    const root = await tempRoot();
+    const pem = '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n';
+    await writePrivateKey(root, pem);
+    expect((await fs.stat(path.join(root, STATE_DIR))).mode & 0o777).toBe(0o700);
+    expect((await fs.stat(path.join(root, STATE_DIR, 'identity.key'))).mode & 0o777).toBe(0o600);
+    expect(await readPrivateKey(root)).toEqual({ pem });
+    const e = await caught(writePrivateKey(root, 'other'));
+    expect(e.code).toBe(ErrorCode.config);
+    expect((await readPrivateKey(root)).pem).toBe(pem);
+  });
+
+  it('fixes a key file that others can read back to 600 and says so', async () => {
+    const root = await tempRoot();
+    await writePrivateKey(root, 'pem');
+    const file = path.join(root, STATE_DIR, 'identity.key');
+    await fs.chmod(file, 0o644);
+    const r = await readPrivateKey(root);
+    expect(r.pem).toBe('pem');
+    expect(r.notice).toContain('changed it to 600');
+    expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
+    expect(await readPrivateKey(root)).toEqual({ pem: 'pem' });
+  });
+
+  it('reports a missing key file as config', async () => {
+    const root = await tempRoot();
+    expect((await caught(readPrivateKey(root))).code).toBe(ErrorCode.config);
+  });
+
+  it('finds the client root from a nested folder, and nothing outside one', async () => {
+    const root = await tempRoot();
+    await writeClientConfig(root, config);
+    const nested = path.join(root, 'a', 'b', 'c');
+    await fs.mkdir(nested, { recursive: true });
+    expect(await findClientRoot(nested)).toBe(root);
+    expect(await findClientRoot(root)).toBe(root);
+    // A .bm-log folder without config.json (e.g. only an index) is not a client root.
+    const other = await tempRoot();
+    await fs.mkdir(path.join(other, STATE_DIR));
+    expect(await findClientRoot(path.join(other))).toBeUndefined();
+  });
+});
