@@ -18,6 +18,11 @@ export interface BaseEntry {
   /** Cloud heads of this path at the last sync (cloud at baseline). */
   readonly heads: readonly VersionId[];
   /**
+   * The version whose content the file on disk showed at the last sync (what a local edit
+   * or delete was derived from, and so the only version it may replace); null when unknown.
+   */
+  readonly version: VersionId | null;
+  /**
    * Set when this local file is a conflict copy: the real path and the version it shows.
    * A conflict copy is never uploaded as a path of its own.
    */

@@ -1,0 +1,207 @@
+import type { KeyObject } from 'node:crypto';
+import { BmError, ErrorCode, isBmError } from '../errors.js';
+import { decodeIdentity, decodeSegment, decodeVault, encodeIdentity, encodeSegment, encodeVault, type VerifiedSegment } from './codec.js';
+import type { ClientId, IdFactory, VaultId } from './ids.js';
+import { KEYS_PREFIX, VAULT_KEY, keyOfIdentity, keyOfSegment, parseSegmentKey, prefixOfLog } from './layout.js';
+import type { IdentityBody, SegmentBody } from './schema.js';
+import { importPublicKeyHex, type KeyPair } from './signing.js';
+import { listAll, type ObjectStore } from './store/object-store.js';
+import { ULID_RE } from './ids.js';
+
+/** A client's verified public key and display name. */
+export interface ClientKey {
+  readonly client: ClientId;
+  readonly name: string;
+  readonly publicKeyHex: string;
+}
+
+/** The last verified segment of one client's log, as this client holds it. */
+export interface Cursor {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** A fault found while reading a log: the client's log is read up to just before it. */
+export interface LogFault {
+  readonly client: string;
+  readonly seq: number | null;
+  readonly key: string;
+  readonly error: BmError;
+}
+
+export interface FetchedSegment {
+  readonly client: ClientId;
+  readonly seq: number;
+  readonly segment: VerifiedSegment;
+}
+
+export interface FetchResult {
+  /** New verified segments, each client's in seq order. */
+  readonly segments: readonly FetchedSegment[];
+  /** Cursors after the fetch (unchanged for clients with nothing new). */
+  readonly cursors: ReadonlyMap<string, Cursor>;
+  /** Keys seen for the first time (to pin, trust on first use). */
+  readonly newKeys: readonly ClientKey[];
+  readonly faults: readonly LogFault[];
+  /** Number of requests made, for the request-count benchmark. */
+  readonly requests: number;
+}
+
+/** Reads the vault marker, creating it when the remote is new. Returns the vault id. */
+export async function writeVaultIfAbsent(store: ObjectStore, newId: IdFactory, now: () => Date): Promise<VaultId> {
+  const existing = await store.get(VAULT_KEY);
+  if (existing !== undefined) return decodeVault(existing).vault;
+  const record = { v: 1 as const, vault: newId() as VaultId, time: now().toISOString() };
+  try {
+    await store.putIfAbsent(VAULT_KEY, encodeVault(record));
+    return record.vault;
+  } catch (e) {
+    // Another client created the vault between our read and write: theirs stands.
+    if (!isBmError(e, ErrorCode.objectExists)) throw e;
+    const again = await store.get(VAULT_KEY);
+    if (again === undefined) throw e;
+    return decodeVault(again).vault;
+  }
+}
+
+export async function readVault(store: ObjectStore): Promise<VaultId | undefined> {
+  const bytes = await store.get(VAULT_KEY);
+  return bytes === undefined ? undefined : decodeVault(bytes).vault;
+}
+
+/** Publishes this client's identity (create-only; an identical retry is fine). */
+export async function writeIdentity(store: ObjectStore, body: IdentityBody, keys: KeyPair): Promise<void> {
+  if (body.publicKey !== keys.publicKeyHex) throw new BmError(ErrorCode.internal, 'identity body does not carry the signing key');
+  try {
+    await store.putIfAbsent(keyOfIdentity(body.client), encodeIdentity(body, keys.privateKey));
+  } catch (e) {
+    if (isBmError(e, ErrorCode.objectExists)) {
+      throw new BmError(ErrorCode.keyMismatch, `the remote already holds a different key for client ${body.client}`, 'this folder\'s identity clashes with another; re-run `bm-log init` in a fresh folder', {}, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/** Reads and verifies one client's published identity. */
+export async function readIdentity(store: ObjectStore, vault: string, client: string): Promise<ClientKey & { key: KeyObject }> {
+  const key = keyOfIdentity(client);
+  const bytes = await store.get(key);
+  if (bytes === undefined) {
+    throw new BmError(ErrorCode.unknownKey, `client ${client} has no published key`, 'its log is ignored until its key is published', { key });
+  }
+  const id = decodeIdentity(bytes, { vault, client }, importPublicKeyHex);
+  return { client: id.client, name: id.name, publicKeyHex: id.publicKey, key: id.key };
+}
+
+/**
+ * Signs and publishes one segment, create-only. Throws equivocation when the remote holds
+ * a different segment at that seq (this identity is being used by another process, or the
+ * folder was restored from a backup): nothing is overwritten.
+ */
+export async function writeSegment(store: ObjectStore, body: SegmentBody, keys: KeyPair): Promise<VerifiedSegment> {
+  const seg = encodeSegment(body, keys.privateKey);
+  try {
+    await store.putIfAbsent(keyOfSegment(body.client, body.seq), seg.bytes);
+  } catch (e) {
+    if (isBmError(e, ErrorCode.objectExists)) {
+      throw new BmError(
+        ErrorCode.equivocation,
+        `the remote already holds a different segment ${body.seq} of this client's log`,
+        'nothing was published; another process or a restored copy of this folder uses the same identity. Run `bm-log sync` again to fetch it; if it repeats, re-init this folder',
+        {},
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+  return seg;
+}
+
+export interface FetchOptions {
+  readonly vault: string;
+  readonly cursors: ReadonlyMap<string, Cursor>;
+  /** Keys pinned on first sight; a client not in here has its key fetched and verified. */
+  readonly pinnedKeys: ReadonlyMap<string, ClientKey>;
+  /** Parallel segment reads per client. */
+  readonly concurrency?: number;
+}
+
+/**
+ * Fetches every client's segments after its cursor, verifying each (signature, schema,
+ * vault, seq, chain link) before it is returned. A fault stops that client's log at the
+ * fault: segments before it are kept, the fault is reported, other clients go on.
+ * A gap in a listing is checked with a direct read, so a listing that skipped a key is
+ * not mistaken for a deleted segment.
+ */
+export async function fetchLogs(store: ObjectStore, options: FetchOptions): Promise<FetchResult> {
+  let requests = 0;
+  const faults: LogFault[] = [];
+  const newKeys: ClientKey[] = [];
+  const segments: FetchedSegment[] = [];
+  const cursors = new Map(options.cursors);
+  const listed = await listAll(store, KEYS_PREFIX);
+  requests += Math.max(1, Math.ceil(listed.length / 1000));
+  const clients = listed.map((o) => o.key.slice(KEYS_PREFIX.length)).filter((c) => ULID_RE.test(c));
+
+  await Promise.all(
+    clients.map(async (client) => {
+      let key: KeyObject;
+      const pinned = options.pinnedKeys.get(client);
+      try {
+        if (pinned) {
+          key = importPublicKeyHex(pinned.publicKeyHex);
+        } else {
+          requests++;
+          const id = await readIdentity(store, options.vault, client);
+          key = id.key;
+          newKeys.push({ client: id.client, name: id.name, publicKeyHex: id.publicKeyHex });
+        }
+      } catch (e) {
+        if (!(e instanceof BmError)) throw e;
+        faults.push({ client, seq: null, key: keyOfIdentity(client), error: e });
+        return;
+      }
+      const cursor = cursors.get(client);
+      const startAfter = cursor ? keyOfSegment(client, cursor.seq) : undefined;
+      const objs = await listAll(store, prefixOfLog(client), startAfter);
+      requests += Math.max(1, Math.ceil(objs.length / 1000));
+      let seq = cursor?.seq ?? 0;
+      let prev: string | null = cursor?.hash ?? null;
+      const want = objs.map((o) => parseSegmentKey(client, o.key)).filter((s): s is number => s !== undefined);
+      const last = want.at(-1);
+      if (last === undefined) return;
+      const concurrency = options.concurrency ?? 8;
+      // Read seq+1..last in windows; bytes are verified strictly in order.
+      for (let from = seq + 1; from <= last; from += concurrency) {
+        const batch = Array.from({ length: Math.min(concurrency, last - from + 1) }, (_, i) => from + i);
+        requests += batch.length;
+        const reads = await Promise.allSettled(batch.map((s) => store.get(keyOfSegment(client, s))));
+        for (const [i, r] of reads.entries()) {
+          const s = batch[i]!;
+          const objectKey = keyOfSegment(client, s);
+          if (r.status === 'rejected') {
+            // A transient read failure: stop here quietly; the next sync continues from here.
+            if (isBmError(r.reason, ErrorCode.remoteUnavailable)) return;
+            throw r.reason;
+          }
+          if (r.value === undefined) {
+            faults.push({ client, seq: s, key: objectKey, error: new BmError(ErrorCode.brokenChain, `segment ${s} of client ${client} is missing while later ones exist`, 'that client\'s log is read up to the gap; run `bm-log verify`') });
+            return;
+          }
+          try {
+            const seg = decodeSegment(r.value, { vault: options.vault, client, seq: s, prev, publicKey: key });
+            segments.push({ client: client as ClientId, seq: s, segment: seg });
+            seq = s;
+            prev = seg.hash;
+            cursors.set(client, { seq, hash: seg.hash });
+          } catch (e) {
+            if (!(e instanceof BmError)) throw e;
+            faults.push({ client, seq: s, key: objectKey, error: e });
+            return;
+          }
+        }
+      }
+    }),
+  );
+  return { segments, cursors, newKeys, faults, requests };
+}

@@ -1,0 +1,289 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, type Stats } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { BmError, ErrorCode } from '../errors.js';
+import { isSyncPath, type SyncPath } from '../events/sync-path.js';
+import type { BaseEntry } from '../reconcile/base-entry.js';
+import type { LocalFile } from '../reconcile/local-scan.js';
+import type { GuardedResult, LocalTree, ScanNotice, ScanResult } from './local-tree.js';
+import { STATE_DIR } from './state-dir.js';
+
+const TMP_PREFIX = '.bm-tmp-';
+const HASH_CONCURRENCY = 8;
+
+/** SHA-256 of a file, streamed. */
+export async function computeFileHash(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+function errno(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException).code;
+}
+
+function localIoError(e: unknown, what: string): BmError {
+  const code = errno(e);
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new BmError(ErrorCode.diskFull, `local disk full while ${what}`, 'free some space and sync again; the file was left as it was', {}, { cause: e });
+  }
+  return new BmError(ErrorCode.localIo, `${what} failed (${code ?? String(e)})`, 'the file was left as it was; fix the cause and sync again', {}, { cause: e });
+}
+
+/** A simple counting semaphore for bounded parallel hashing. */
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (fn) => {
+    if (active >= n) await new Promise<void>((r) => waiting.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+function sameStat(st: Stats, f: { size: number; mtimeMs: number; ino: number }): boolean {
+  return st.size === f.size && st.mtimeMs === f.mtimeMs && st.ino === f.ino;
+}
+
+/** LocalTree over a real folder (see the contract in local-tree.ts). */
+export class FsTree implements LocalTree {
+  constructor(readonly root: string) {}
+
+  private abs(p: SyncPath): string {
+    return path.join(this.root, ...p.split('/'));
+  }
+
+  async scan(manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (p: string) => boolean): Promise<ScanResult> {
+    const files = new Map<SyncPath, LocalFile>();
+    const dirs = new Set<string>();
+    const unreadable: string[] = [];
+    const notices: ScanNotice[] = [];
+    let hashed = 0;
+    const limit = limiter(HASH_CONCURRENCY);
+
+    try {
+      const st = await fs.stat(this.root);
+      if (!st.isDirectory()) throw new Error('not a directory');
+      await fs.readdir(this.root);
+    } catch (e) {
+      throw new BmError(ErrorCode.localIo, `the sync root ${this.root} cannot be read (${errno(e) ?? String(e)})`, 'nothing was synced (an unreadable root is never read as "everything deleted"); check the folder and its permissions');
+    }
+
+    const walk = async (rel: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await fs.readdir(rel === '' ? this.root : path.join(this.root, ...rel.split('/')), { withFileTypes: true });
+      } catch (e) {
+        if (errno(e) === 'ENOENT') return; // vanished mid-scan: treated as unreadable below
+        unreadable.push(rel);
+        notices.push({ path: rel, detail: `folder cannot be read (${errno(e)}); its files are left as they are` });
+        return;
+      }
+      await Promise.all(
+        entries.map(async (ent) => {
+          const p = rel === '' ? ent.name : `${rel}/${ent.name}`;
+          if (rel === '' && ent.name === STATE_DIR) return;
+          if (ent.name.startsWith(TMP_PREFIX)) return;
+          if (ent.isSymbolicLink()) {
+            if (!isIgnored(p)) notices.push({ path: p, detail: 'symlink skipped (bm-log syncs regular files only)' });
+            return;
+          }
+          if (ent.isDirectory()) {
+            if (isIgnored(`${p}/`)) return;
+            dirs.add(p);
+            await walk(p);
+            return;
+          }
+          if (!ent.isFile()) {
+            if (!isIgnored(p)) notices.push({ path: p, detail: 'special file skipped' });
+            return;
+          }
+          if (isIgnored(p)) return;
+          if (!isSyncPath(p)) {
+            notices.push({ path: p, detail: 'name cannot be synced portably (reserved or unsafe name); skipped' });
+            return;
+          }
+          const abs = path.join(this.root, ...p.split('/'));
+          try {
+            const st = await fs.lstat(abs);
+            if (!st.isFile()) return;
+            const m = manifest.get(p);
+            let hash: string;
+            if (m !== undefined && sameStat(st, m)) {
+              hash = m.hash;
+            } else {
+              hash = await limit(() => computeFileHash(abs));
+              hashed++;
+              const after = await fs.lstat(abs);
+              if (!sameStat(after, st)) {
+                // Modified while hashing: its content is unknown, so it is left for the next sync.
+                unreadable.push(p);
+                notices.push({ path: p, detail: 'changed while being hashed; will be synced next time' });
+                return;
+              }
+            }
+            files.set(p, { path: p, hash, size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: st.ino });
+          } catch (e) {
+            if (errno(e) === 'ENOENT') {
+              unreadable.push(p); // vanished between listing and reading: unknown, not deleted
+              return;
+            }
+            unreadable.push(p);
+            notices.push({ path: p, detail: `cannot be read (${errno(e)}); left as it is` });
+          }
+        }),
+      );
+    };
+    await walk('');
+    return { files, dirs, unreadable, notices, hashed };
+  }
+
+  openRead(p: SyncPath): Readable {
+    return createReadStream(this.abs(p), { highWaterMark: 1 << 20 });
+  }
+
+  async statFile(p: SyncPath): Promise<LocalFile | undefined> {
+    const abs = this.abs(p);
+    try {
+      const st = await fs.lstat(abs);
+      if (!st.isFile()) return undefined;
+      return { path: p, hash: await computeFileHash(abs), size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: st.ino };
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return undefined;
+      throw localIoError(e, `reading ${p}`);
+    }
+  }
+
+  /** True when `abs` still holds `expect` (stat match, or same bytes). */
+  private async stillIs(abs: string, expect: LocalFile | null): Promise<boolean> {
+    let st: Stats;
+    try {
+      st = await fs.lstat(abs);
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return expect === null;
+      throw e;
+    }
+    if (expect === null || !st.isFile()) return false;
+    if (sameStat(st, expect)) return true;
+    return st.size === expect.size && (await computeFileHash(abs)) === expect.hash;
+  }
+
+  /**
+   * Creates the parent folders of `p`, refusing to pass through a symlink or a file, so a
+   * write can never land outside the root.
+   */
+  private async ensureParents(p: SyncPath): Promise<string> {
+    const parts = p.split('/').slice(0, -1);
+    let dir = this.root;
+    for (const part of parts) {
+      dir = path.join(dir, part);
+      try {
+        const st = await fs.lstat(dir);
+        if (!st.isDirectory()) throw new BmError(ErrorCode.localIo, `cannot write ${p}: ${path.relative(this.root, dir)} is not a folder (symlink or file)`, 'left as it is; move the obstacle away and sync again');
+      } catch (e) {
+        if (errno(e) !== 'ENOENT') throw e;
+        await fs.mkdir(dir).catch((err: unknown) => {
+          if (errno(err) !== 'EEXIST') throw err;
+        });
+      }
+    }
+    return dir;
+  }
+
+  async writeFile(p: SyncPath, content: AsyncIterable<Uint8Array>, hash: string, mode: number, expect: LocalFile | null): Promise<GuardedResult> {
+    const abs = this.abs(p);
+    let tmp: string | undefined;
+    try {
+      const dir = await this.ensureParents(p);
+      tmp = path.join(dir, `${TMP_PREFIX}${randomBytes(6).toString('hex')}`);
+      const fh = await fs.open(tmp, 'wx', 0o600);
+      const h = createHash('sha256');
+      try {
+        for await (const chunk of content) {
+          h.update(chunk);
+          await fh.write(chunk);
+        }
+        await fh.chmod(mode & 0o777 || 0o644);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      if (h.digest('hex') !== hash) {
+        throw new BmError(ErrorCode.blobCorrupt, `content for ${p} does not match its hash ${hash}`, 'the file was not written; run `bm-log verify`');
+      }
+      // The guard: right before replacing, the target must still be what the plan saw.
+      if (!(await this.stillIs(abs, expect))) return 'changed';
+      if (expect === null) {
+        try {
+          await fs.link(tmp, abs); // fails instead of replacing a file created meanwhile
+        } catch (e) {
+          if (errno(e) === 'EEXIST') return 'changed';
+          throw e;
+        }
+      } else {
+        await fs.rename(tmp, abs);
+        tmp = undefined;
+      }
+      await syncDir(dir);
+      return 'done';
+    } catch (e) {
+      if (e instanceof BmError) throw e;
+      throw localIoError(e, `writing ${p}`);
+    } finally {
+      if (tmp !== undefined) await fs.rm(tmp, { force: true }).catch(() => undefined);
+    }
+  }
+
+  async removeFile(p: SyncPath, expect: LocalFile): Promise<GuardedResult> {
+    const abs = this.abs(p);
+    try {
+      await this.ensureNoSymlinkParents(p);
+      if (!(await this.stillIs(abs, expect))) return 'changed';
+      await fs.unlink(abs);
+    } catch (e) {
+      if (e instanceof BmError) throw e;
+      if (errno(e) === 'ENOENT') return 'done';
+      throw localIoError(e, `removing ${p}`);
+    }
+    // Remove folders the delete left empty, up to (never including) the root.
+    let dir = path.dirname(abs);
+    while (dir !== this.root && dir.startsWith(this.root + path.sep)) {
+      try {
+        await fs.rmdir(dir);
+      } catch {
+        break;
+      }
+      dir = path.dirname(dir);
+    }
+    return 'done';
+  }
+
+  private async ensureNoSymlinkParents(p: SyncPath): Promise<void> {
+    let dir = this.root;
+    for (const part of p.split('/').slice(0, -1)) {
+      dir = path.join(dir, part);
+      const st = await fs.lstat(dir);
+      if (!st.isDirectory()) throw new BmError(ErrorCode.localIo, `${p}: ${path.relative(this.root, dir)} is not a folder (symlink or file)`, 'left as it is');
+    }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await fs.open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // Not supported on every file system; the rename itself is still atomic.
+  }
+}

@@ -1,0 +1,45 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import ignore from 'ignore';
+import { BmError, ErrorCode } from '../errors.js';
+
+export const IGNORE_FILE = '.bmignore';
+
+/**
+ * Always ignored, whatever .bmignore says: bm-log's own state, version-control folders,
+ * OS junk, editor swap/backup files and bm-log's own temp files (ADR-0006).
+ */
+export const BUILTIN_IGNORES: readonly string[] = [
+  '/.bm-log/',
+  '.git/',
+  '.bm-tmp-*',
+  '.DS_Store',
+  '._*',
+  'Thumbs.db',
+  'desktop.ini',
+  '.Trash-*/',
+  '*.swp',
+  '*.swx',
+  '*~',
+  '.~lock.*#',
+  '*.crdownload',
+  '*.part',
+];
+
+/** Pure: a matcher over gitignore-syntax rules. Folder paths are tested with a trailing '/'. */
+export function computeIgnoreMatcher(rules: string): (p: string) => boolean {
+  const ig = ignore().add([...BUILTIN_IGNORES]).add(rules);
+  return (p: string) => ig.ignores(p);
+}
+
+/** Reads `<root>/.bmignore` (absent: built-ins only). */
+export async function readIgnoreMatcher(root: string): Promise<(p: string) => boolean> {
+  let rules = '';
+  try {
+    rules = await fs.readFile(path.join(root, IGNORE_FILE), 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw new BmError(ErrorCode.localIo, `cannot read ${IGNORE_FILE} (${code})`, 'fix its permissions; nothing was synced', {}, { cause: e });
+  }
+  return computeIgnoreMatcher(rules);
+}

@@ -1,0 +1,46 @@
+import type { Readable } from 'node:stream';
+import type { SyncPath } from '../events/sync-path.js';
+import type { BaseEntry } from '../reconcile/base-entry.js';
+import type { LocalFile, LocalScan } from '../reconcile/local-scan.js';
+
+/** Something the scan passed over, for the sync report. */
+export interface ScanNotice {
+  readonly path: string;
+  readonly detail: string;
+}
+
+export interface ScanResult extends LocalScan {
+  readonly notices: readonly ScanNotice[];
+  /** Files hashed because size, mtime or inode differed from the manifest. */
+  readonly hashed: number;
+}
+
+/** The result of a guarded local write or delete. */
+export type GuardedResult = 'done' | 'changed';
+
+/**
+ * The local side of a sync: the files under one sync root. Real folders use FsTree; the
+ * simulation uses an in-memory tree with the same contract.
+ *
+ * Contract:
+ * - `scan` lists regular files (never following symlinks; symlinks and special files are
+ *   skipped with a notice), reusing the manifest's hash when size, mtime and inode match, and
+ *   reports what it could not read in `unreadable` instead of leaving it out.
+ * - `writeFile` and `removeFile` are guarded: right before acting they re-check that the
+ *   file still is `expect` (null: must be absent) and return 'changed', doing nothing, when
+ *   it is not. A write is atomic (temp file in the same folder, fsync, rename): a reader or
+ *   a crash sees the old file or the new one, never a mix.
+ * - Nothing is ever written or removed outside the root, nor through a symlink.
+ */
+export interface LocalTree {
+  readonly root: string;
+  scan(manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult>;
+  /** Opens a file for reading (for an upload). */
+  openRead(path: SyncPath): Readable;
+  /** Writes `content` (already verified against `hash`) at `path` with `mode` if `path` still is `expect`. */
+  writeFile(path: SyncPath, content: AsyncIterable<Uint8Array>, hash: string, mode: number, expect: LocalFile | null): Promise<GuardedResult>;
+  /** Removes `path` if it still is `expect`. Empty folders left behind are removed too. */
+  removeFile(path: SyncPath, expect: LocalFile): Promise<GuardedResult>;
+  /** Stats and hashes one file now (undefined when absent). */
+  statFile(path: SyncPath): Promise<LocalFile | undefined>;
+}

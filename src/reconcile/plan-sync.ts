@@ -1,0 +1,337 @@
+import type { VersionId } from '../events/ids.js';
+import { computeFoldKey, isSyncPath, type SyncPath } from '../events/sync-path.js';
+import { computeHeads, type PathState, type Projection } from '../projections/project-paths.js';
+import type { VersionRecord } from '../projections/version-record.js';
+import type { BaseEntry } from './base-entry.js';
+import { computeConflictCopyPath, isConflictCopyName } from './conflict-copy-name.js';
+import type { LocalFile, LocalScan } from './local-scan.js';
+
+/**
+ * A plan is data: the operations one sync round performs, in order, plus what it found
+ * worth telling (open conflicts, skipped paths). `executePlan` performs it; `--dry-run`
+ * prints it. The decision table is ADR-0001; every row has a scenario test.
+ *
+ * Effects on the remote: upload, tombstone, resolve (each publishes one event).
+ * Effects on disk: download, deleteLocal, writeCopy, removeCopy (each re-checks the file
+ * it replaces or removes right before acting, via `expect`).
+ * Bookkeeping only: record, forget (base manifest rows).
+ */
+export type PlanOp =
+  /** Publish `file` as a new version of `path` replacing `replaces`. */
+  | { readonly kind: 'upload'; readonly path: SyncPath; readonly file: LocalFile; readonly replaces: readonly VersionId[] }
+  /** Publish a delete of `path` replacing `replaces` (what the deleted file showed). */
+  | { readonly kind: 'tombstone'; readonly path: SyncPath; readonly replaces: readonly VersionId[] }
+  /** End the conflict at `path`: replace every head the user had seen, keeping `file` (null: deleted). */
+  | { readonly kind: 'resolve'; readonly path: SyncPath; readonly replaces: readonly VersionId[]; readonly file: LocalFile | null }
+  /** Write `version`'s content at `path`; `expect` is the file it may replace (null: must be absent). */
+  | { readonly kind: 'download'; readonly path: SyncPath; readonly version: VersionRecord; readonly expect: LocalFile | null }
+  /** Remove the local file at `path` (the cloud deleted it) if it still is `expect`. */
+  | { readonly kind: 'deleteLocal'; readonly path: SyncPath; readonly expect: LocalFile; readonly version: VersionRecord | null }
+  /** Write a conflict copy of `version` (a losing head of `of`) at `path`, which must be absent. */
+  | { readonly kind: 'writeCopy'; readonly path: SyncPath; readonly of: SyncPath; readonly version: VersionRecord }
+  /** Remove a conflict copy whose version is no longer a head, if it still is `expect`. */
+  | { readonly kind: 'removeCopy'; readonly path: SyncPath; readonly expect: LocalFile }
+  /** Bookkeeping: the file on disk already shows `version`; remember it with the heads. */
+  | { readonly kind: 'record'; readonly path: SyncPath; readonly file: LocalFile; readonly version: VersionId; readonly heads: readonly VersionId[]; readonly copyOf?: SyncPath }
+  /** Bookkeeping: drop the base row of `path`. */
+  | { readonly kind: 'forget'; readonly path: SyncPath };
+
+export type PlanOpKind = PlanOp['kind'];
+
+export const ConflictKind = {
+  /** Two or more live versions (edits on both sides, or new on both sides). */
+  concurrentEdits: 'concurrent-edits',
+  /** A delete concurrent with an edit: the edit was kept, the delete is recorded. */
+  editVersusDelete: 'edit-versus-delete',
+  /** Two paths that are one on case-insensitive or normalising file systems. */
+  twins: 'twins',
+  /** A file at a path where another file needs a folder. */
+  fileVersusFolder: 'file-versus-folder',
+} as const;
+export type ConflictKind = (typeof ConflictKind)[keyof typeof ConflictKind];
+
+export interface ConflictNote {
+  readonly path: SyncPath;
+  readonly kind: ConflictKind;
+  /** Heads, winner first (empty for twins and file-versus-folder). */
+  readonly heads: readonly VersionRecord[];
+  readonly detail: string;
+}
+
+export const NoticeReason = {
+  unreadable: 'unreadable',
+  notSubscribed: 'not-subscribed',
+  editedConflictCopy: 'edited-conflict-copy',
+  untrackedConflictCopy: 'untracked-conflict-copy',
+  blockedByFolder: 'blocked-by-folder',
+} as const;
+export type NoticeReason = (typeof NoticeReason)[keyof typeof NoticeReason];
+
+export interface Notice {
+  readonly path: string;
+  readonly reason: NoticeReason;
+  readonly detail: string;
+}
+
+export interface Plan {
+  readonly ops: readonly PlanOp[];
+  /** Every path whose cloud state has more than one head, plus twins and file/folder clashes. */
+  readonly conflicts: readonly ConflictNote[];
+  readonly notices: readonly Notice[];
+}
+
+export interface PlanOptions {
+  /** Folder prefixes ending in '/'; empty means the whole tree. */
+  readonly subscriptions: readonly string[];
+  /** Ignore rules (.bmignore and built-ins): ignored paths are out of scope on both sides. */
+  readonly isIgnored: (path: string) => boolean;
+  /** Display name of a client, for conflict copy names. */
+  readonly clientName: (client: string) => string;
+}
+
+export interface PlanInput {
+  /** Local base manifest: what this client last synced (and cloud-at-baseline heads). */
+  readonly base: ReadonlyMap<string, BaseEntry>;
+  readonly local: LocalScan;
+  /** Cloud now: the projection of every verified event. */
+  readonly cloud: Projection;
+  readonly options: PlanOptions;
+}
+
+export function isSubscribed(path: string, subscriptions: readonly string[]): boolean {
+  return subscriptions.length === 0 || subscriptions.some((s) => path.startsWith(s));
+}
+
+function isUnder(path: string, entries: readonly string[]): boolean {
+  return entries.some((u) => path === u || path.startsWith(u.endsWith('/') ? u : `${u}/`));
+}
+
+function sameContent(file: LocalFile, v: VersionRecord): boolean {
+  return v.content !== null && v.content.hash === file.hash && v.content.mode === file.mode;
+}
+
+function sameIds(a: readonly VersionId[], b: readonly VersionRecord[]): boolean {
+  if (a.length !== b.length) return false;
+  const s = new Set<string>(a);
+  return b.every((v) => s.has(v.id));
+}
+
+const EMPTY_HEADS: readonly VersionRecord[] = [];
+
+/**
+ * Pure: compares the four states and returns the plan of one sync round.
+ * Invariants (property-tested): missing local data (unreadable, ignored, unsubscribed) never
+ * yields a tombstone or a local delete; an upload or tombstone replaces only the version the
+ * local file was derived from, so a concurrent version stays a head (a conflict), never
+ * overwritten; after executing the ops of a round and re-planning, the plan converges to empty.
+ */
+export function planSync(input: PlanInput): Plan {
+  const { base, local, cloud, options } = input;
+  const ops: PlanOp[] = [];
+  const conflicts: ConflictNote[] = [];
+  const notices: Notice[] = [];
+
+  const headsOf = (p: string): readonly VersionRecord[] => {
+    const st: PathState | undefined = cloud.get(p as SyncPath);
+    return st === undefined ? EMPTY_HEADS : computeHeads(st);
+  };
+  const versionOf = (p: string, id: VersionId | null): VersionRecord | undefined =>
+    id === null ? undefined : cloud.get(p as SyncPath)?.versions.get(id);
+
+  // Conflict copies tracked in the base, grouped by the path they belong to.
+  const copiesByPath = new Map<string, BaseEntry[]>();
+  for (const b of base.values()) {
+    if (b.copyOf) {
+      const list = copiesByPath.get(b.copyOf.path) ?? [];
+      list.push(b);
+      copiesByPath.set(b.copyOf.path, list);
+    }
+  }
+
+  const candidates = new Set<string>();
+  for (const [p, b] of base) if (!b.copyOf) candidates.add(p);
+  for (const p of local.files.keys()) if (!base.get(p)?.copyOf) candidates.add(p);
+  for (const p of cloud.keys()) candidates.add(p);
+  for (const p of copiesByPath.keys()) candidates.add(p);
+
+  const outOfScope = (p: string): boolean => {
+    if (!isSubscribed(p, options.subscriptions)) return true;
+    if (options.isIgnored(p)) return true;
+    if (isUnder(p, local.unreadable)) {
+      notices.push({ path: p, reason: NoticeReason.unreadable, detail: 'could not be read; left as it is, never treated as deleted' });
+      return true;
+    }
+    return false;
+  };
+
+  // A folder needed by some file where a file stands, or a file where a folder stands.
+  const blockedByFolder = (p: string): boolean => {
+    if (local.dirs.has(p)) return true;
+    const parts = p.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const anc = parts.slice(0, i).join('/');
+      if (local.files.has(anc as SyncPath)) return true;
+    }
+    return false;
+  };
+
+  for (const p of [...candidates].sort()) {
+    // Conflict-copy names are bm-log's own: out of scope as paths on both sides.
+    if (!isSyncPath(p) || isConflictCopyName(p) || outOfScope(p)) continue;
+    const path = p;
+    const b = base.get(path);
+    const l = local.files.get(path);
+    const heads = headsOf(path);
+    const w = heads[0];
+    const live = heads.filter((h) => h.content !== null);
+
+    if (heads.length > 1) {
+      conflicts.push({
+        path,
+        kind: live.length === heads.length ? ConflictKind.concurrentEdits : ConflictKind.editVersusDelete,
+        heads,
+        detail: live.length === heads.length ? `${heads.length} concurrent versions; the winner is at the path, the others beside it as conflict copies` : 'an edit and a delete were concurrent; the edit was kept',
+      });
+    }
+
+    // Resolution by deleting the conflict copies: every tracked copy is gone locally.
+    const copies = copiesByPath.get(path) ?? [];
+    const copiesGone = copies.length > 0 && copies.every((c) => !local.files.has(c.path));
+    if (copiesGone && b && heads.length > 1) {
+      const seen = b.heads.filter((id) => heads.some((h) => h.id === id));
+      ops.push({ kind: 'resolve', path, replaces: seen.length > 0 ? seen : heads.map((h) => h.id), file: l ?? null });
+      for (const c of copies) ops.push({ kind: 'forget', path: c.path });
+      continue;
+    }
+
+    planMain(path, b, l, heads, w);
+    planCopies(path, heads, copies);
+  }
+
+  function planMain(path: SyncPath, b: BaseEntry | undefined, l: LocalFile | undefined, heads: readonly VersionRecord[], w: VersionRecord | undefined): void {
+    const headIds = heads.map((h) => h.id);
+    if (b === undefined) {
+      if (l === undefined) {
+        if (w?.content) planDownload(path, w, null);
+        return;
+      }
+      if (w && sameContent(l, w) && heads.length === 1) {
+        ops.push({ kind: 'record', path, file: l, version: w.id, heads: headIds });
+        return;
+      }
+      // New here. Replace only deletes the writer saw; a concurrent live version stays a head.
+      ops.push({ kind: 'upload', path, file: l, replaces: heads.filter((h) => h.content === null).map((h) => h.id) });
+      return;
+    }
+
+    const shown = b.version === null ? [...b.heads] : [b.version];
+    const localUnchanged = l !== undefined && l.hash === b.hash && l.mode === b.mode;
+    const cloudChanged = !sameIds(b.heads, heads);
+
+    if (l === undefined) {
+      // Deleted here.
+      if (w === undefined || w.content === null) {
+        ops.push({ kind: 'forget', path }); // deleted on both sides (or never in the cloud)
+        return;
+      }
+      ops.push({ kind: 'tombstone', path, replaces: shown });
+      return;
+    }
+
+    if (!localUnchanged) {
+      // Edited here.
+      if (cloudChanged && w && sameContent(l, w) && heads.length === 1) {
+        ops.push({ kind: 'record', path, file: l, version: w.id, heads: headIds });
+        return;
+      }
+      ops.push({ kind: 'upload', path, file: l, replaces: shown });
+      return;
+    }
+
+    // Unchanged here: make the file show the cloud's winner.
+    if (w === undefined) {
+      // The cloud has no version of a path we synced (lost or collected history): publish it again.
+      ops.push({ kind: 'upload', path, file: l, replaces: [] });
+      return;
+    }
+    if (w.content === null) {
+      if (cloudChanged) ops.push({ kind: 'deleteLocal', path, expect: l, version: w });
+      else ops.push({ kind: 'upload', path, file: l, replaces: headIds });
+      return;
+    }
+    if (sameContent(l, w)) {
+      if (cloudChanged || b.version !== w.id) ops.push({ kind: 'record', path, file: l, version: w.id, heads: headIds });
+      return;
+    }
+    planDownload(path, w, l);
+  }
+
+  function planDownload(path: SyncPath, v: VersionRecord, expect: LocalFile | null): void {
+    if (blockedByFolder(path)) {
+      conflicts.push({ path, kind: ConflictKind.fileVersusFolder, heads: [v], detail: 'a file and a folder claim this path; the local one was kept, the cloud version was not written' });
+      notices.push({ path, reason: NoticeReason.blockedByFolder, detail: 'not downloaded: a local file or folder stands in the way' });
+      return;
+    }
+    ops.push({ kind: 'download', path, version: v, expect });
+  }
+
+  function planCopies(path: SyncPath, heads: readonly VersionRecord[], tracked: readonly BaseEntry[]): void {
+    const losers = heads.slice(1).filter((h) => h.content !== null);
+    const wanted = new Map<string, VersionRecord>();
+    for (const h of losers) wanted.set(computeConflictCopyPath(path, options.clientName(h.client), h.id), h);
+    for (const c of tracked) {
+      const cur = local.files.get(c.path);
+      const still = wanted.get(c.path);
+      if (still && still.id === c.copyOf?.version) {
+        wanted.delete(c.path);
+        if (cur && cur.hash !== c.hash) notices.push({ path: c.path, reason: NoticeReason.editedConflictCopy, detail: 'edits to a conflict copy are not synced; copy what you want into the main file' });
+        continue;
+      }
+      // The copy's version is no longer a losing head: take the copy away if untouched.
+      if (cur === undefined) ops.push({ kind: 'forget', path: c.path });
+      else if (cur.hash === c.hash) ops.push({ kind: 'removeCopy', path: c.path, expect: cur });
+      else {
+        ops.push({ kind: 'forget', path: c.path });
+        notices.push({ path: c.path, reason: NoticeReason.editedConflictCopy, detail: 'conflict resolved elsewhere; your edited copy was left in place and is not synced' });
+      }
+    }
+    for (const [cp, v] of wanted) {
+      const cur = local.files.get(cp as SyncPath);
+      const copyPath = cp as SyncPath;
+      if (cur === undefined) ops.push({ kind: 'writeCopy', path: copyPath, of: path, version: v });
+      else if (sameContent(cur, v)) ops.push({ kind: 'record', path: copyPath, file: cur, version: v.id, heads: [v.id], copyOf: path });
+      else notices.push({ path: cp, reason: NoticeReason.untrackedConflictCopy, detail: 'a different file already has this conflict copy name; left as it is' });
+    }
+  }
+
+  // Untracked files that look like conflict copies are never uploaded as paths of their own.
+  const planned = new Set<string>(ops.map((o) => o.path));
+  for (const p of local.files.keys()) {
+    if (isConflictCopyName(p) && !base.get(p)?.copyOf && !planned.has(p)) {
+      notices.push({ path: p, reason: NoticeReason.untrackedConflictCopy, detail: 'looks like a conflict copy; not synced (rename it to sync it)' });
+    }
+  }
+
+  conflicts.push(...computeTwinConflicts(local, cloud));
+  return { ops, conflicts, notices };
+}
+
+/** Paths that differ but fold to one name on case-insensitive or normalising file systems. */
+export function computeTwinConflicts(local: LocalScan, cloud: Projection): ConflictNote[] {
+  const byKey = new Map<string, Set<string>>();
+  const add = (p: string) => {
+    const k = computeFoldKey(p);
+    const set = byKey.get(k) ?? new Set<string>();
+    set.add(p);
+    byKey.set(k, set);
+  };
+  for (const p of local.files.keys()) add(p);
+  for (const [p, st] of cloud) if (computeHeads(st).some((h) => h.content !== null)) add(p);
+  const out: ConflictNote[] = [];
+  for (const set of byKey.values()) {
+    if (set.size < 2) continue;
+    const names = [...set].sort();
+    out.push({ path: names[0] as SyncPath, kind: ConflictKind.twins, heads: [], detail: `these paths are one file on macOS and Windows: ${names.join(', ')}; kept apart here, rename one` });
+  }
+  return out;
+}
