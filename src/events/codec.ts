@@ -52,8 +52,18 @@ export interface VerifiedSegment {
   readonly bytes: Uint8Array;
 }
 
-/** Signs and encodes a segment body into the object bytes to publish. */
+/**
+ * Signs and encodes a segment body into the object bytes to publish. Throws internal for a
+ * body the schema rejects: every reader would reject it, and since the next segment chains
+ * to it, this client's log would stop there for everyone.
+ */
 export function encodeSegment(body: SegmentBody, key: KeyObject): VerifiedSegment {
+  const checked = segmentBodySchema.safeParse(body);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    const where = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid';
+    throw new BmError(ErrorCode.internal, `refusing to publish segment ${body.client}/${body.seq}: ${where}`, 'nothing was published; this is a bug in bm-log');
+  }
   const bodyBytes = encodeMsgpack(body);
   const sig = signBody({ domain: 'segment', vault: body.vault, client: body.client, seq: body.seq, prev: body.prev }, bodyBytes, key);
   const bytes = encodeMsgpack({ v: SEGMENT_FORMAT, body: bodyBytes, sig });
@@ -134,4 +144,14 @@ export function encodeVault(v: VaultRecord): Uint8Array {
 
 export function decodeVault(bytes: Uint8Array): VaultRecord {
   return parseWith(vaultSchema, decodeMsgpack(bytes, 'vault marker'), 'vault marker');
+}
+
+/**
+ * Decodes a segment from the local index, which holds only segments that passed
+ * `decodeSegment` when fetched. Skips signature and schema checks (they ran once);
+ * `bm-log verify` re-runs them over the remote objects.
+ */
+export function decodeTrustedSegment(bytes: Uint8Array): SegmentBody {
+  const env = decodeMsgpack(bytes, 'cached segment') as { body: Uint8Array };
+  return decodeMsgpack(env.body, 'cached segment') as SegmentBody;
 }

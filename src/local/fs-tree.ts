@@ -197,7 +197,7 @@ export class FsTree implements LocalTree {
     return dir;
   }
 
-  async writeFile(p: SyncPath, content: AsyncIterable<Uint8Array>, hash: string, mode: number, expect: LocalFile | null): Promise<GuardedResult> {
+  async writeFile(p: SyncPath, content: AsyncIterable<Uint8Array>, hash: string, mode: number, expect: LocalFile | null): Promise<LocalFile | 'changed'> {
     const abs = this.abs(p);
     let tmp: string | undefined;
     try {
@@ -232,7 +232,8 @@ export class FsTree implements LocalTree {
         tmp = undefined;
       }
       await syncDir(dir);
-      return 'done';
+      const st = await fs.lstat(abs);
+      return { path: p, hash, size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: st.ino };
     } catch (e) {
       if (e instanceof BmError) throw e;
       throw localIoError(e, `writing ${p}`);

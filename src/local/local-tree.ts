@@ -37,8 +37,12 @@ export interface LocalTree {
   scan(manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult>;
   /** Opens a file for reading (for an upload). */
   openRead(path: SyncPath): Readable;
-  /** Writes `content` (already verified against `hash`) at `path` with `mode` if `path` still is `expect`. */
-  writeFile(path: SyncPath, content: AsyncIterable<Uint8Array>, hash: string, mode: number, expect: LocalFile | null): Promise<GuardedResult>;
+  /**
+   * Writes `content` at `path` with `mode` if `path` still is `expect`, checking the bytes
+   * against `hash` before they replace anything (blob-corrupt otherwise). Returns the new
+   * file as the scan would see it, or 'changed' when the guard refused.
+   */
+  writeFile(path: SyncPath, content: AsyncIterable<Uint8Array>, hash: string, mode: number, expect: LocalFile | null): Promise<LocalFile | 'changed'>;
   /** Removes `path` if it still is `expect`. Empty folders left behind are removed too. */
   removeFile(path: SyncPath, expect: LocalFile): Promise<GuardedResult>;
   /** Stats and hashes one file now (undefined when absent). */

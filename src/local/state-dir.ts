@@ -87,6 +87,8 @@ export const clientConfigSchema = z
       .strict(),
     /** Folder prefixes ending in '/' this client syncs; empty means everything. */
     subscriptions: z.array(subscriptionSchema),
+    /** Folder prefixes ending in '/' this client left (`bm-log unsubscribe`): out of scope. */
+    unsubscribed: z.array(subscriptionSchema).default([]),
     createdAt: z.string().datetime(),
   })
   .strict();

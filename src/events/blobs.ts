@@ -1,0 +1,33 @@
+import { BmError, ErrorCode, isBmError } from '../errors.js';
+import { keyOfBlob } from './layout.js';
+import type { ObjectStore, StreamBody } from './store/object-store.js';
+
+/**
+ * Uploads content under its hash unless the blob already exists. The store checks the
+ * streamed bytes against `body.sha256`, so a file edited during the upload is refused
+ * (local-io) instead of being stored under the wrong name.
+ * Returns 'exists' when no upload was needed.
+ */
+export async function writeBlob(store: ObjectStore, body: StreamBody): Promise<'created' | 'exists'> {
+  const key = keyOfBlob(body.sha256);
+  const head = await store.head(key);
+  if (head !== undefined && head.size === body.size) return 'exists';
+  try {
+    const r = await store.putIfAbsent(key, body);
+    return r === 'created' ? 'created' : 'exists';
+  } catch (e) {
+    if (isBmError(e, ErrorCode.objectExists)) {
+      throw new BmError(ErrorCode.blobCorrupt, `blob ${body.sha256} on the remote does not hold the bytes its name says`, 'run `bm-log verify`; nothing was published for this file', { key }, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/** Streams a blob's bytes. The reader verifies them against the hash before using them. */
+export async function readBlob(store: ObjectStore, hash: string): Promise<AsyncIterable<Uint8Array>> {
+  const stream = await store.getStream(keyOfBlob(hash));
+  if (stream === undefined) {
+    throw new BmError(ErrorCode.blobMissing, `blob ${hash} is missing from the remote`, 'the file was not written; run `bm-log verify`', { hash });
+  }
+  return stream;
+}

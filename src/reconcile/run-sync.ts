@@ -1,0 +1,354 @@
+import { BmError, ErrorCode, isBmError, unreachable } from '../errors.js';
+import { readBlob, writeBlob } from '../events/blobs.js';
+import { decodeTrustedSegment } from '../events/codec.js';
+import type { ClientId, IdFactory, VaultId, VersionId } from '../events/ids.js';
+import { fetchLogs, writeSegment, type ClientKey, type Cursor, type LogFault } from '../events/log.js';
+import { MAX_EVENTS_PER_SEGMENT, type Event, type SegmentBody } from '../events/schema.js';
+import type { KeyPair } from '../events/signing.js';
+import type { ObjectStore } from '../events/store/object-store.js';
+import type { SyncPath } from '../events/sync-path.js';
+import type { LocalTree, ScanNotice } from '../local/local-tree.js';
+import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../projections/project-paths.js';
+import type { BaseEntry } from './base-entry.js';
+import type { LocalFile } from './local-scan.js';
+import { planSync, type ConflictNote, type Notice, type Plan, type PlanOp } from './plan-sync.js';
+
+/**
+ * The slice of the local index a sync needs (LocalIndex implements it; the simulation has an
+ * in-memory one). `commitBatch` must be atomic.
+ */
+export interface SyncIndex {
+  getManifest(): Promise<Map<SyncPath, BaseEntry>>;
+  getCursors(): Promise<Map<ClientId, Cursor>>;
+  getPinnedKeys(): Promise<Map<ClientId, { publicKey: string; name: string }>>;
+  pinKeys(pins: readonly { client: ClientId; publicKey: string; name: string }[]): Promise<void>;
+  iterateSegments(): AsyncIterable<{ client: ClientId; seq: number; bytes: Uint8Array }>;
+  commitBatch(ops: {
+    manifestPut?: readonly BaseEntry[];
+    manifestDel?: readonly SyncPath[];
+    meta?: Record<string, unknown>;
+    segments?: readonly { client: ClientId; seq: number; bytes: Uint8Array }[];
+    cursors?: ReadonlyMap<ClientId, Cursor>;
+  }): Promise<void>;
+}
+
+export interface SyncIdentity {
+  readonly client: ClientId;
+  readonly vault: VaultId;
+  readonly name: string;
+  readonly keys: KeyPair;
+}
+
+export interface SyncContext {
+  readonly store: ObjectStore;
+  readonly index: SyncIndex;
+  readonly tree: LocalTree;
+  readonly identity: SyncIdentity;
+  readonly subscriptions: readonly string[];
+  readonly isIgnored: (path: string) => boolean;
+  readonly now: () => Date;
+  readonly newId: IdFactory;
+  /** Parallel transfers. */
+  readonly concurrency?: number;
+  /** Takes a bucket snapshot and returns its version, where the remote has snapshots. */
+  readonly takeSnapshot?: () => Promise<string | null>;
+  /** Called as transfers progress (done, total). */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface SyncOptions {
+  readonly dryRun?: boolean;
+  /** Refuse a sync that would tombstone more files than this. */
+  readonly maxDelete?: number;
+  /** Skip the safety guards (max-delete, empty root). */
+  readonly force?: boolean;
+}
+
+/** Default delete guard: more than this many tombstones... */
+export const DEFAULT_MAX_DELETE = 100;
+/** ...or more than this share of the tracked files (when at least MIN_TRACKED_FOR_RATIO). */
+export const DEFAULT_MAX_DELETE_RATIO = 0.5;
+const MIN_TRACKED_FOR_RATIO = 20;
+const MAX_ROUNDS = 4;
+
+export interface Skipped {
+  readonly path: string;
+  readonly op: PlanOp['kind'];
+  readonly detail: string;
+}
+
+export interface SyncReport {
+  /** The first round's plan (what a dry run prints). */
+  readonly plan: Plan;
+  readonly rounds: number;
+  /** Operations carried out, all rounds. */
+  readonly applied: readonly PlanOp[];
+  readonly skipped: readonly Skipped[];
+  readonly conflicts: readonly ConflictNote[];
+  readonly notices: readonly (Notice | ScanNotice)[];
+  readonly faults: readonly LogFault[];
+  readonly eventsPublished: number;
+  readonly segmentsPublished: number;
+  readonly blobsUploaded: number;
+  readonly bytesUploaded: number;
+  readonly bytesDownloaded: number;
+  readonly fetchRequests: number;
+  readonly dryRun: boolean;
+}
+
+/** Runs `fn` over `items` with at most `n` in flight; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+function baseFromFile(file: LocalFile, heads: readonly VersionId[], version: VersionId | null, copyOf?: { path: SyncPath; version: VersionId }): BaseEntry {
+  const b = { path: file.path, hash: file.hash, size: file.size, mode: file.mode, mtimeMs: file.mtimeMs, ino: file.ino, heads: [...heads], version };
+  return copyOf ? { ...b, copyOf } : b;
+}
+
+/**
+ * One sync: fetch and verify new events, scan, plan, guard, then execute in rounds until
+ * the plan is empty. Order inside a round: blobs, then the segment naming them, then local
+ * writes, then one atomic manifest commit, so a crash at any instant leaves either the old
+ * or the new state and never an event naming a missing blob.
+ */
+export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Promise<SyncReport> {
+  const { index, store, identity } = ctx;
+  const concurrency = ctx.concurrency ?? 8;
+  const dryRun = options.dryRun === true;
+
+  // 1. Fetch what is new and verify it.
+  const pinned = await index.getPinnedKeys();
+  const pinnedKeys = new Map<string, ClientKey>([...pinned].map(([c, k]) => [c, { client: c, name: k.name, publicKeyHex: k.publicKey }]));
+  const cursors = await index.getCursors();
+  const fetched = await fetchLogs(store, { vault: identity.vault, cursors, pinnedKeys });
+  const names = new Map<string, string>([...pinned].map(([c, k]) => [c, k.name]));
+  for (const k of fetched.newKeys) names.set(k.client, k.name);
+  names.set(identity.client, identity.name);
+  const fetchedRecords = fetched.segments.map((s) => ({ client: s.client, seq: s.seq, bytes: s.segment.bytes }));
+  if (!dryRun) {
+    if (fetched.newKeys.length > 0) await index.pinKeys(fetched.newKeys.map((k) => ({ client: k.client, publicKey: k.publicKeyHex, name: k.name })));
+    if (fetchedRecords.length > 0) await index.commitBatch({ segments: fetchedRecords, cursors: fetched.cursors as Map<ClientId, Cursor> });
+  }
+  const frontier = new Map(fetched.cursors);
+
+  // 2. Project every verified event.
+  const projection: Projection = new Map();
+  for await (const rec of index.iterateSegments()) projectVersions(computeSegmentVersions(decodeTrustedSegment(rec.bytes)), projection);
+  if (dryRun) for (const s of fetched.segments) projectVersions(computeSegmentVersions(s.segment.body), projection);
+
+  const clientName = (c: string) => names.get(c) ?? c.slice(-6);
+  const report = {
+    applied: [] as PlanOp[],
+    skipped: [] as Skipped[],
+    notices: [] as (Notice | ScanNotice)[],
+    eventsPublished: 0,
+    segmentsPublished: 0,
+    blobsUploaded: 0,
+    bytesUploaded: 0,
+    bytesDownloaded: 0,
+  };
+  let firstPlan: Plan | undefined;
+  let lastPlan: Plan | undefined;
+  let rounds = 0;
+
+  for (; rounds < MAX_ROUNDS; rounds++) {
+    const manifest = await index.getManifest();
+    const scan = await ctx.tree.scan(manifest, ctx.isIgnored);
+    const plan = planSync({ base: manifest, local: scan, cloud: projection, options: { subscriptions: ctx.subscriptions, isIgnored: ctx.isIgnored, clientName } });
+    if (rounds === 0) {
+      firstPlan = plan;
+      report.notices.push(...scan.notices, ...plan.notices);
+      checkGuards(plan, manifest, scan.files.size, options);
+    }
+    lastPlan = plan;
+    if (plan.ops.length === 0 || dryRun) break;
+    await executeRound(plan);
+  }
+
+  return {
+    plan: firstPlan!,
+    rounds,
+    ...report,
+    conflicts: lastPlan?.conflicts ?? [],
+    faults: fetched.faults,
+    fetchRequests: fetched.requests,
+    dryRun,
+  };
+
+  async function executeRound(plan: Plan): Promise<void> {
+    const put: BaseEntry[] = [];
+    const del: SyncPath[] = [];
+    const skip = (op: PlanOp, detail: string) => report.skipped.push({ path: op.path, op: op.kind, detail });
+
+    // a. Blobs first: an event may only name content that is already on the remote.
+    const publishable: PlanOp[] = [];
+    const uploads = plan.ops.filter((o) => o.kind === 'upload' || (o.kind === 'resolve' && o.file !== null));
+    const uploaded = await mapLimit(uploads, concurrency, async (op) => {
+      const file = op.kind === 'upload' ? op.file : op.kind === 'resolve' ? op.file : null;
+      if (file === null) return true;
+      try {
+        const r = await writeBlob(store, { size: file.size, sha256: file.hash, open: () => ctx.tree.openRead(file.path) });
+        if (r === 'created') {
+          report.blobsUploaded++;
+          report.bytesUploaded += file.size;
+        }
+        return true;
+      } catch (e) {
+        if (isBmError(e, ErrorCode.localIo)) {
+          skip(op, 'changed or unreadable while uploading; left for the next sync');
+          return false;
+        }
+        throw e;
+      }
+    });
+    const failedUploads = new Set(uploads.filter((_, i) => !uploaded[i]));
+    for (const op of plan.ops) if ((op.kind === 'upload' || op.kind === 'tombstone' || op.kind === 'resolve') && !failedUploads.has(op)) publishable.push(op);
+
+    // b. One segment (or a few, past the size limit) carrying this round's events.
+    const newVersion = new Map<PlanOp, VersionId>();
+    const events: Event[] = publishable.map((op) => {
+      const id = ctx.newId() as VersionId;
+      newVersion.set(op, id);
+      switch (op.kind) {
+        case 'upload':
+          return { type: 'put', id, path: op.path, replaces: [...op.replaces], content: { hash: op.file.hash as never, size: op.file.size, mode: op.file.mode } };
+        case 'tombstone':
+          return { type: 'tombstone', id, path: op.path, replaces: [...op.replaces] };
+        case 'resolve':
+          return { type: 'resolve', id, path: op.path, replaces: [...op.replaces], content: op.file ? { hash: op.file.hash as never, size: op.file.size, mode: op.file.mode } : null };
+        default:
+          throw new BmError(ErrorCode.internal, `not a publishing op: ${op.kind}`);
+      }
+    });
+    if (events.length > 0) {
+      const snapshot = ctx.takeSnapshot ? await ctx.takeSnapshot() : null;
+      const seen: Record<string, number> = {};
+      for (const [c, cur] of frontier) if (c !== identity.client) seen[c] = cur.seq;
+      for (let i = 0; i < events.length; i += MAX_EVENTS_PER_SEGMENT) {
+        const own = frontier.get(identity.client);
+        const body: SegmentBody = {
+          v: 1,
+          vault: identity.vault,
+          client: identity.client,
+          seq: (own?.seq ?? 0) + 1,
+          prev: (own?.hash ?? null) as SegmentBody['prev'],
+          time: ctx.now().toISOString(),
+          seen,
+          snapshot,
+          events: events.slice(i, i + MAX_EVENTS_PER_SEGMENT),
+        };
+        const seg = await writeSegment(store, body, identity.keys);
+        const cursor = { seq: body.seq, hash: seg.hash };
+        frontier.set(identity.client, cursor);
+        await index.commitBatch({ segments: [{ client: identity.client, seq: body.seq, bytes: seg.bytes }], cursors: new Map([[identity.client, cursor]]) });
+        projectVersions(computeSegmentVersions(body), projection);
+        report.segmentsPublished++;
+        report.eventsPublished += body.events.length;
+      }
+    }
+    const headIds = (p: SyncPath) => {
+      const st = projection.get(p);
+      return st ? computeHeads(st).map((h) => h.id) : [];
+    };
+    for (const op of publishable) {
+      report.applied.push(op);
+      const id = newVersion.get(op)!;
+      if (op.kind === 'upload') put.push(baseFromFile(op.file, headIds(op.path), id));
+      else if (op.kind === 'resolve' && op.file) put.push(baseFromFile(op.file, headIds(op.path), id));
+      else del.push(op.path);
+    }
+
+    // c. Local writes and deletes, each guarded against changes since the scan.
+    const local = plan.ops.filter((o) => o.kind === 'download' || o.kind === 'writeCopy' || o.kind === 'deleteLocal' || o.kind === 'removeCopy');
+    const total = local.length;
+    let done = 0;
+    await mapLimit(local, concurrency, async (op) => {
+      try {
+        switch (op.kind) {
+          case 'download':
+          case 'writeCopy': {
+            const content = op.version.content!;
+            const expect = op.kind === 'download' ? op.expect : null;
+            const r = await ctx.tree.writeFile(op.path, await readBlob(store, content.hash), content.hash, content.mode, expect);
+            if (r === 'changed') return skip(op, 'changed locally since the scan; left as it is, will sync next time');
+            report.bytesDownloaded += content.size;
+            put.push(op.kind === 'download' ? baseFromFile(r, headIds(op.path), op.version.id) : baseFromFile(r, [op.version.id], op.version.id, { path: op.of, version: op.version.id }));
+            break;
+          }
+          case 'deleteLocal':
+          case 'removeCopy': {
+            const r = await ctx.tree.removeFile(op.path, op.expect);
+            if (r === 'changed') return skip(op, 'changed locally since the scan; not deleted, will sync as an edit');
+            del.push(op.path);
+            break;
+          }
+          default:
+            unreachable(op);
+        }
+        report.applied.push(op);
+      } catch (e) {
+        if (isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing, ErrorCode.localIo)) return skip(op, `${e.message}; ${e.hint}`);
+        throw e;
+      } finally {
+        ctx.onProgress?.(++done, total);
+      }
+    });
+
+    // d. Bookkeeping.
+    for (const op of plan.ops) {
+      switch (op.kind) {
+        case 'record':
+          put.push(baseFromFile(op.file, op.heads, op.version, op.copyOf ? { path: op.copyOf, version: op.version } : undefined));
+          report.applied.push(op);
+          break;
+        case 'forget':
+          del.push(op.path);
+          report.applied.push(op);
+          break;
+        case 'upload':
+        case 'tombstone':
+        case 'resolve':
+        case 'download':
+        case 'writeCopy':
+        case 'deleteLocal':
+        case 'removeCopy':
+          break;
+        default:
+          unreachable(op);
+      }
+    }
+    const putPaths = new Set(put.map((b) => b.path));
+    await index.commitBatch({ manifestPut: put, manifestDel: [...new Set(del)].filter((p) => !putPaths.has(p)), meta: { lastSyncAt: ctx.now().toISOString() } });
+  }
+}
+
+function checkGuards(plan: Plan, manifest: ReadonlyMap<SyncPath, BaseEntry>, localCount: number, options: SyncOptions): void {
+  if (options.force) return;
+  const tracked = [...manifest.values()].filter((b) => !b.copyOf).length;
+  if (localCount === 0 && tracked > 0) {
+    throw new BmError(ErrorCode.safetyGuard, `the sync folder is empty, but ${tracked} files were synced from it before`, 'refusing to delete them for everyone; if you really emptied the folder, run again with --force', { tracked });
+  }
+  const tombstones = plan.ops.filter((o) => o.kind === 'tombstone').length;
+  if (tombstones === 0) return;
+  const limit = options.maxDelete;
+  const overAbsolute = tombstones > (limit ?? DEFAULT_MAX_DELETE);
+  const overRatio = limit === undefined && tracked >= MIN_TRACKED_FOR_RATIO && tombstones > tracked * DEFAULT_MAX_DELETE_RATIO;
+  if (overAbsolute || overRatio) {
+    throw new BmError(
+      ErrorCode.safetyGuard,
+      `this sync would delete ${tombstones} of ${tracked} files for everyone (limit: ${limit ?? `${DEFAULT_MAX_DELETE} or ${DEFAULT_MAX_DELETE_RATIO * 100}%`})`,
+      'nothing was published; check with `bm-log sync --dry-run`, then raise --max-delete or use --force',
+      { tombstones, tracked },
+    );
+  }
+}
