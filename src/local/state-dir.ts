@@ -83,6 +83,8 @@ export const clientConfigSchema = z
         endpoint: z.string().min(1).optional(),
         region: z.string().min(1).optional(),
         forcePathStyle: z.boolean().optional(),
+        /** Probed at init: whether the server itself refuses overwrites (If-None-Match). */
+        createOnlyEnforced: z.boolean().optional(),
       })
       .strict(),
     /** Folder prefixes ending in '/' this client syncs; empty means everything. */

@@ -3,7 +3,7 @@ import { readBlob, writeBlob } from '../events/blobs.js';
 import { decodeTrustedSegment } from '../events/codec.js';
 import type { ClientId, IdFactory, VaultId, VersionId } from '../events/ids.js';
 import { fetchLogs, writeSegment, type ClientKey, type Cursor, type LogFault } from '../events/log.js';
-import { MAX_EVENTS_PER_SEGMENT, type Event, type SegmentBody } from '../events/schema.js';
+import { MAX_EVENTS_PER_SEGMENT, type ContentRef, type Event, type SegmentBody } from '../events/schema.js';
 import type { KeyPair } from '../events/signing.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import type { SyncPath } from '../events/sync-path.js';
@@ -62,6 +62,14 @@ export interface SyncOptions {
   readonly maxDelete?: number;
   /** Skip the safety guards (max-delete, empty root). */
   readonly force?: boolean;
+  /** Resolve a conflict first (`bm-log resolve`). */
+  readonly resolve?: ResolveRequest;
+}
+
+/** Keep the local file ('local') or a version (id or its last characters) of `path`. */
+export interface ResolveRequest {
+  readonly path: SyncPath;
+  readonly keep: 'local' | string;
 }
 
 /** Default delete guard: more than this many tombstones... */
@@ -157,6 +165,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     bytesUploaded: 0,
     bytesDownloaded: 0,
   };
+  if (options.resolve && !dryRun) await publishResolve(options.resolve);
   let firstPlan: Plan | undefined;
   let lastPlan: Plan | undefined;
   let rounds = 0;
@@ -184,6 +193,58 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     fetchRequests: fetched.requests,
     dryRun,
   };
+
+  /** Publishes events as this client's next segment(s) and folds them into the projection. */
+  async function publish(events: readonly Event[]): Promise<void> {
+    if (events.length === 0) return;
+    const snapshot = ctx.takeSnapshot ? await ctx.takeSnapshot() : null;
+    const seen: Record<string, number> = {};
+    for (const [c, cur] of frontier) if (c !== identity.client) seen[c] = cur.seq;
+    for (let i = 0; i < events.length; i += MAX_EVENTS_PER_SEGMENT) {
+      const own = frontier.get(identity.client);
+      const body: SegmentBody = {
+        v: 1,
+        vault: identity.vault,
+        client: identity.client,
+        seq: (own?.seq ?? 0) + 1,
+        prev: (own?.hash ?? null) as SegmentBody['prev'],
+        time: ctx.now().toISOString(),
+        seen,
+        snapshot,
+        events: events.slice(i, i + MAX_EVENTS_PER_SEGMENT),
+      };
+      const seg = await writeSegment(store, body, identity.keys);
+      const cursor = { seq: body.seq, hash: seg.hash };
+      frontier.set(identity.client, cursor);
+      await index.commitBatch({ segments: [{ client: identity.client, seq: body.seq, bytes: seg.bytes }], cursors: new Map([[identity.client, cursor]]) });
+      projectVersions(computeSegmentVersions(body), projection);
+      report.segmentsPublished++;
+      report.eventsPublished += body.events.length;
+    }
+  }
+
+  /** `bm-log resolve`: one resolve event replacing every head of the path. */
+  async function publishResolve(request: ResolveRequest): Promise<void> {
+    const st = projection.get(request.path);
+    const heads = st ? computeHeads(st) : [];
+    if (heads.length < 2) throw new BmError(ErrorCode.usage, `${request.path} has no open conflict`, 'see `bm-log conflicts`');
+    let content: ContentRef | null;
+    if (request.keep === 'local') {
+      const file = await ctx.tree.statFile(request.path);
+      if (file === undefined) {
+        content = null;
+      } else {
+        await writeBlob(store, { size: file.size, sha256: file.hash, open: () => ctx.tree.openRead(file.path) });
+        content = { hash: file.hash as ContentRef['hash'], size: file.size, mode: file.mode };
+      }
+    } else {
+      const keep = request.keep.toUpperCase();
+      const matches = [...(st?.versions.values() ?? [])].filter((v) => v.id === keep || v.id.endsWith(keep));
+      if (matches.length !== 1) throw new BmError(ErrorCode.usage, `${matches.length === 0 ? 'no' : 'more than one'} version of ${request.path} matches ${request.keep}`, 'use a version id (or its last 8 characters) from `bm-log conflicts`');
+      content = matches[0]!.content;
+    }
+    await publish([{ type: 'resolve', id: ctx.newId() as VersionId, path: request.path, replaces: heads.map((h) => h.id), content }]);
+  }
 
   async function executeRound(plan: Plan): Promise<void> {
     const put: BaseEntry[] = [];
@@ -230,32 +291,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
           throw new BmError(ErrorCode.internal, `not a publishing op: ${op.kind}`);
       }
     });
-    if (events.length > 0) {
-      const snapshot = ctx.takeSnapshot ? await ctx.takeSnapshot() : null;
-      const seen: Record<string, number> = {};
-      for (const [c, cur] of frontier) if (c !== identity.client) seen[c] = cur.seq;
-      for (let i = 0; i < events.length; i += MAX_EVENTS_PER_SEGMENT) {
-        const own = frontier.get(identity.client);
-        const body: SegmentBody = {
-          v: 1,
-          vault: identity.vault,
-          client: identity.client,
-          seq: (own?.seq ?? 0) + 1,
-          prev: (own?.hash ?? null) as SegmentBody['prev'],
-          time: ctx.now().toISOString(),
-          seen,
-          snapshot,
-          events: events.slice(i, i + MAX_EVENTS_PER_SEGMENT),
-        };
-        const seg = await writeSegment(store, body, identity.keys);
-        const cursor = { seq: body.seq, hash: seg.hash };
-        frontier.set(identity.client, cursor);
-        await index.commitBatch({ segments: [{ client: identity.client, seq: body.seq, bytes: seg.bytes }], cursors: new Map([[identity.client, cursor]]) });
-        projectVersions(computeSegmentVersions(body), projection);
-        report.segmentsPublished++;
-        report.eventsPublished += body.events.length;
-      }
-    }
+    await publish(events);
     const headIds = (p: SyncPath) => {
       const st = projection.get(p);
       return st ? computeHeads(st).map((h) => h.id) : [];

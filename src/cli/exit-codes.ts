@@ -1,0 +1,41 @@
+import { ErrorCode, integrityCodes } from '../errors.js';
+
+/**
+ * The CLI's exit codes (documented in the README). One place maps error codes to them.
+ */
+export const ExitCode = {
+  /** Success; open conflicts, if any, are listed in the output. */
+  ok: 0,
+  /** An unexpected failure (a bug): please report it. */
+  internal: 1,
+  /** Wrong command line, or this folder / remote is not configured right. */
+  usage: 2,
+  /** A failure that is safe to retry (remote unreachable, folder busy, disk full, a file in use). */
+  retry: 3,
+  /** Refused by a safety guard (max-delete, empty folder); nothing was changed. */
+  safety: 4,
+  /** Integrity failure: a bad signature, a tampered or missing blob, a broken log. */
+  integrity: 5,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export function computeExitCode(code: ErrorCode): ExitCode {
+  if (integrityCodes.has(code)) return ExitCode.integrity;
+  switch (code) {
+    case ErrorCode.usage:
+    case ErrorCode.config:
+    case ErrorCode.notAClient:
+    case ErrorCode.notFound:
+      return ExitCode.usage;
+    case ErrorCode.alreadyRunning:
+    case ErrorCode.remoteUnavailable:
+    case ErrorCode.localIo:
+    case ErrorCode.diskFull:
+    case ErrorCode.objectExists:
+      return ExitCode.retry;
+    case ErrorCode.safetyGuard:
+      return ExitCode.safety;
+    default:
+      return ExitCode.internal;
+  }
+}

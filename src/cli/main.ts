@@ -1,0 +1,156 @@
+import { Command, CommanderError, Option } from 'commander';
+import { BmError, ErrorCode } from '../errors.js';
+import { mustSyncPath } from '../events/sync-path.js';
+import { ExitCode, computeExitCode } from './exit-codes.js';
+import { executeInit } from './client-session.js';
+import { runConflictsCommand, runStatusCommand, runSyncCommand, runResolveCommand, runSubscribeCommand, runUnsubscribeCommand, runLogCommand, runVerifyCommand, runDoctorCommand } from './commands.js';
+import { createOutput, type Output } from './output.js';
+
+const VERSION = '0.1.0';
+
+function parseNonNegativeInt(name: string): (v: string) => number {
+  return (v) => {
+    if (!/^\d+$/.test(v)) throw new BmError(ErrorCode.usage, `${name} must be a whole number, got ${JSON.stringify(v)}`, `for example: ${name} 50`);
+    return Number(v);
+  };
+}
+
+function parseSeconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new BmError(ErrorCode.usage, `--interval must be a positive number of seconds, got ${JSON.stringify(v)}`, 'for example: --interval 60');
+  return n;
+}
+
+/**
+ * The CLI entry point. Returns the exit code; never calls process.exit, so tests can run it
+ * in-process and the one error handler below is the only place errors become exit codes.
+ */
+export async function main(argv: readonly string[], out: Output = createOutput()): Promise<number> {
+  let exit: number = ExitCode.ok;
+  const program = new Command();
+  program
+    .name('bm-log')
+    .description('Team-safe folder sync through a signed event log in a shared folder or an S3 bucket')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out.stdout(s), writeErr: (s) => out.stderr(s) })
+    .showHelpAfterError('(run with --help for usage)');
+
+  const withDir = (c: Command) => c.option('--dir <path>', 'the bm-log folder (default: the current folder or the nearest parent that is one)');
+  const withJson = (c: Command) => c.option('--json', 'print one JSON document for scripts');
+
+  withJson(
+    program
+      .command('init')
+      .description('make a folder a bm-log client of a remote (and download what the remote holds)')
+      .requiredOption('--remote <url>', 'a folder path or file:///path (shared folder), or s3://bucket[/prefix]')
+      .option('--name <name>', 'how other clients see this one (default: user@host)')
+      .option('--endpoint <url>', 'S3-compatible endpoint (Tigris, MinIO, R2...)')
+      .option('--region <region>', 'S3 region')
+      .option('--path-style', 'use path-style S3 URLs (most local S3 servers need it)')
+      .option('--no-sync', 'do not run the first sync')
+      .option('--dir <path>', 'the folder to make a client (default: the current folder)'),
+  ).action(async (o: { remote: string; name?: string; endpoint?: string; region?: string; pathStyle?: boolean; sync: boolean; dir?: string; json?: boolean }) => {
+    const remote = {
+      url: o.remote,
+      ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
+      ...(o.region !== undefined ? { region: o.region } : {}),
+      ...(o.pathStyle ? { forcePathStyle: true } : {}),
+    };
+    const r = await executeInit(o.dir ?? process.cwd(), { remote, ...(o.name !== undefined ? { name: o.name } : {}) });
+    const info = { root: r.root, client: r.config.clientId, name: r.config.name, vault: r.config.vaultId, remote: r.config.remote.url, newRemote: r.createdVault, capabilities: r.capabilities };
+    if (!o.sync) {
+      out.result(o.json, info, () => [`initialised ${r.root} as client ${r.config.name} (${r.config.clientId}) of ${r.config.remote.url}`]);
+      return;
+    }
+    if (!o.json) out.line(`initialised ${r.root} as client ${r.config.name} (${r.config.clientId}) of ${r.config.remote.url}${r.createdVault ? ' (new remote)' : ''}`);
+    exit = await runSyncCommand({ dir: r.root, json: o.json === true, init: info }, out);
+  });
+
+  withJson(
+    withDir(
+      program
+        .command('sync')
+        .description('scan, fetch new events, plan, apply, publish')
+        .option('--dry-run', 'print the plan and change nothing, locally or remotely')
+        .option('--max-delete <n>', 'refuse a sync that would delete more than N files for everyone', parseNonNegativeInt('--max-delete'))
+        .option('--force', 'skip the safety guards (max-delete, empty folder)')
+        .option('--watch', 'keep syncing: on local changes (debounced) and every --interval seconds')
+        .addOption(new Option('--interval <seconds>', 'with --watch: how often to check the remote').argParser(parseSeconds).default(60)),
+    ),
+  ).action(async (o: { dir?: string; json?: boolean; dryRun?: boolean; maxDelete?: number; force?: boolean; watch?: boolean; interval: number }) => {
+    exit = await runSyncCommand({ dir: o.dir, json: o.json === true, dryRun: o.dryRun === true, maxDelete: o.maxDelete, force: o.force === true, watch: o.watch === true, interval: o.interval }, out);
+  });
+
+  withJson(withDir(program.command('status').description('client, remote, last sync, pending changes, conflicts, other clients'))).action(async (o: { dir?: string; json?: boolean }) => {
+    exit = await runStatusCommand(o, out);
+  });
+
+  withJson(withDir(program.command('conflicts').description('list open conflicts with their versions'))).action(async (o: { dir?: string; json?: boolean }) => {
+    exit = await runConflictsCommand(o, out);
+  });
+
+  withJson(
+    withDir(
+      program
+        .command('resolve')
+        .description('end a conflict: keep the file at PATH as it is now, or --keep a version')
+        .argument('<path>', 'the conflicted path (relative to the folder root)')
+        .option('--keep <version>', 'keep this version (id or its last 8 characters, from `bm-log conflicts`)'),
+    ),
+  ).action(async (p: string, o: { dir?: string; json?: boolean; keep?: string }) => {
+    exit = await runResolveCommand(mustSyncPath(p.replace(/^\.\//, '')), o, out);
+  });
+
+  withJson(withDir(program.command('subscribe').description('sync FOLDER again (after unsubscribe)').argument('<folder>'))).action(async (f: string, o: { dir?: string; json?: boolean }) => {
+    exit = await runSubscribeCommand(f, o, out);
+  });
+  withJson(withDir(program.command('unsubscribe').description('stop syncing FOLDER here: removes it locally, never deletes it for others').argument('<folder>'))).action(async (f: string, o: { dir?: string; json?: boolean }) => {
+    exit = await runUnsubscribeCommand(f, o, out);
+  });
+
+  withJson(
+    withDir(
+      program
+        .command('log')
+        .alias('history')
+        .description('the events, newest first: who changed what, when, having seen what')
+        .argument('[path]', 'only this path (or folder, ending in /)')
+        .option('--client <id-or-name>', 'only events of this client')
+        .option('--since <time>', 'only events at or after this ISO 8601 time')
+        .option('--until <time>', 'only events before this ISO 8601 time')
+        .option('--limit <n>', 'at most N events', parseNonNegativeInt('--limit')),
+    ),
+  ).action(async (p: string | undefined, o: { dir?: string; json?: boolean; client?: string; since?: string; until?: string; limit?: number }) => {
+    exit = await runLogCommand(p, o, out);
+  });
+
+  withJson(withDir(program.command('verify').description('re-check every log and blob on the remote: signatures, chains, blobs'))).action(async (o: { dir?: string; json?: boolean }) => {
+    exit = await runVerifyCommand(o, out);
+  });
+
+  withJson(withDir(program.command('doctor').description('what the remote supports: create-only writes, versioning, snapshots'))).action(async (o: { dir?: string; json?: boolean }) => {
+    exit = await runDoctorCommand(o, out);
+  });
+
+  try {
+    await program.parseAsync([...argv]);
+    return exit;
+  } catch (e) {
+    return handleError(e, out);
+  }
+}
+
+/** The one error handler: typed errors become documented exit codes with a hint. */
+function handleError(e: unknown, out: Output): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
+    return ExitCode.usage;
+  }
+  if (e instanceof BmError) {
+    out.error(e);
+    return computeExitCode(e.code);
+  }
+  out.error(new BmError(ErrorCode.internal, `unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 'please report this; no half-written file is left behind (writes are atomic)'));
+  return ExitCode.internal;
+}

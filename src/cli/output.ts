@@ -1,0 +1,55 @@
+import type { BmError } from '../errors.js';
+
+/**
+ * Where the CLI writes. Human text by default; with --json exactly one JSON document on
+ * stdout. Errors go to stderr (and, with --json, also as the document's `error`).
+ * bm-log prints no colour, so NO_COLOR is honoured trivially; the progress line is drawn
+ * only when stderr is a terminal.
+ */
+export interface Output {
+  stdout(s: string): void;
+  stderr(s: string): void;
+  line(s: string): void;
+  /** Prints `data` as JSON when `json`, else the human lines. */
+  result(json: boolean | undefined, data: unknown, human: () => readonly string[]): void;
+  error(e: BmError): void;
+  progress(done: number, total: number, label: string): void;
+  readonly isTty: boolean;
+}
+
+export function createOutput(): Output {
+  const isTty = process.stderr.isTTY === true;
+  let progressShown = false;
+  const clearProgress = () => {
+    if (progressShown) {
+      process.stderr.write('\r\x1b[K');
+      progressShown = false;
+    }
+  };
+  return {
+    isTty,
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    line: (s) => {
+      clearProgress();
+      process.stdout.write(`${s}\n`);
+    },
+    result: (json, data, human) => {
+      clearProgress();
+      if (json) process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+      else for (const l of human()) process.stdout.write(`${l}\n`);
+    },
+    error: (e) => {
+      clearProgress();
+      process.stderr.write(`bm-log: error [${e.code}]: ${e.message}\n${e.hint ? `  next: ${e.hint}\n` : ''}`);
+    },
+    progress: (done, total, label) => {
+      if (!isTty || total < 20) return;
+      const width = 30;
+      const filled = Math.round((done / total) * width);
+      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${label}`);
+      progressShown = done < total;
+      if (done >= total) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
