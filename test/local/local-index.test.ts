@@ -281,6 +281,7 @@ describe('state dir', () => {
     vaultId: nextId() as VaultId,
     remote: { url: 's3://bucket/team', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true },
     subscriptions: ['docs/', 'design/assets/'],
+    unsubscribed: [],
     createdAt: '2026-01-01T00:00:00.000Z',
   };
 
