@@ -2,7 +2,9 @@ import * as path from 'node:path';
 import { Level, type BatchOperation } from 'level';
 import { z } from 'zod';
 import { BmError, ErrorCode } from '../errors.js';
-import { decodeMsgpack, encodeMsgpack } from '../events/codec.js';
+import { decodeMsgpack, decodeTrustedSegment, encodeMsgpack } from '../events/codec.js';
+import { computeSegmentVersions } from '../projections/project-paths.js';
+import type { VersionRecord } from '../projections/version-record.js';
 import { HASH_RE, ULID_RE, type ClientId, type VersionId } from '../events/ids.js';
 import type { SyncPath } from '../events/sync-path.js';
 import type { BaseEntry } from '../reconcile/base-entry.js';
@@ -79,8 +81,11 @@ export class LocalIndex {
   private readonly cursors: Sub;
   private readonly keys: Sub;
   private readonly manifest: Sub;
+  /** Per-path history for audit queries: `<path>\0<version id>` → VersionRecord. */
+  private readonly history: Sub;
 
   private constructor(private readonly db: Db) {
+    this.history = openSublevel(db, 'history');
     this.meta = openSublevel(db, 'meta');
     this.segments = openSublevel(db, 'segments');
     this.cursors = openSublevel(db, 'cursors');
@@ -151,6 +156,10 @@ export class LocalIndex {
     }
     for (const s of ops.segments ?? []) {
       batch.push({ type: 'put', sublevel: this.segments, key: segmentKey(s.client, s.seq), value: s.bytes });
+      // The per-path history rows go in the same batch as the segment they come from.
+      for (const v of computeSegmentVersions(decodeTrustedSegment(s.bytes))) {
+        batch.push({ type: 'put', sublevel: this.history, key: `${v.path}\u0000${v.id}`, value: encodeMsgpack(v) });
+      }
     }
     for (const [client, cursor] of ops.cursors ?? []) {
       const checked = cursorSchema.safeParse({ seq: cursor.seq, hash: cursor.hash });
@@ -158,6 +167,16 @@ export class LocalIndex {
       batch.push({ type: 'put', sublevel: this.cursors, key: mustClientKey(client), value: encodeMsgpack(checked.data) });
     }
     await this.writeBatch(batch);
+  }
+
+  /**
+   * Every version of one path, oldest id first, read with one range scan: answers
+   * `bm-log log PATH` without touching the rest of the history.
+   */
+  async getPathHistory(p: string): Promise<VersionRecord[]> {
+    const out: VersionRecord[] = [];
+    for await (const value of this.history.values({ gt: `${p}\u0000`, lt: `${p}\u0001` })) out.push(decodeRow(value, `history of ${p}`) as VersionRecord);
+    return out;
   }
 
   /** A meta value as stored, or undefined. The caller knows its type; it is not checked. */

@@ -1,5 +1,6 @@
 import { BmError, ErrorCode, isBmError, unreachable } from '../errors.js';
 import { readBlob, writeBlob } from '../events/blobs.js';
+import { keyOfBlob } from '../events/layout.js';
 import { decodeTrustedSegment } from '../events/codec.js';
 import type { ClientId, IdFactory, VaultId, VersionId } from '../events/ids.js';
 import { fetchLogs, writeSegment, type ClientKey, type Cursor, type LogFault } from '../events/log.js';
@@ -64,6 +65,14 @@ export interface SyncOptions {
   readonly force?: boolean;
   /** Resolve a conflict first (`bm-log resolve`). */
   readonly resolve?: ResolveRequest;
+  /** Publish these past states first (`bm-log restore`): each replaces every current head. */
+  readonly restore?: readonly RestoreRequest[];
+}
+
+/** Bring `path` back to `content` (null: deleted), as an ordinary new put or tombstone. */
+export interface RestoreRequest {
+  readonly path: SyncPath;
+  readonly content: ContentRef | null;
 }
 
 /** Keep the local file ('local') or a version (id or its last characters) of `path`. */
@@ -166,6 +175,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     bytesDownloaded: 0,
   };
   if (options.resolve && !dryRun) await publishResolve(options.resolve);
+  if (options.restore && !dryRun) await publishRestore(options.restore);
   let firstPlan: Plan | undefined;
   let lastPlan: Plan | undefined;
   let rounds = 0;
@@ -244,6 +254,27 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       content = matches[0]!.content;
     }
     await publish([{ type: 'resolve', id: ctx.newId() as VersionId, path: request.path, replaces: heads.map((h) => h.id), content }]);
+  }
+
+  /** `bm-log restore`: new versions carrying old content, replacing what is there now. */
+  async function publishRestore(requests: readonly RestoreRequest[]): Promise<void> {
+    const events: Event[] = [];
+    for (const r of requests) {
+      const st = projection.get(r.path);
+      const heads = st ? computeHeads(st) : [];
+      const replaces = heads.map((h) => h.id);
+      if (r.content === null) {
+        if (heads.some((h) => h.content !== null)) events.push({ type: 'tombstone', id: ctx.newId() as VersionId, path: r.path, replaces });
+        continue;
+      }
+      if (heads.length === 1 && heads[0]!.content?.hash === r.content.hash && heads[0]!.content.mode === r.content.mode) continue;
+      // The content must still exist: a restore may never publish an event naming a missing blob.
+      if ((await store.head(keyOfBlob(r.content.hash))) === undefined) {
+        throw new BmError(ErrorCode.blobMissing, `the content of ${r.path} at that point (${r.content.hash}) is no longer on the remote`, 'nothing was restored; pick a later point (see `bm-log log PATH`)');
+      }
+      events.push({ type: 'put', id: ctx.newId() as VersionId, path: r.path, replaces, content: r.content });
+    }
+    await publish(events);
   }
 
   async function executeRound(plan: Plan): Promise<void> {

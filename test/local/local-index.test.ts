@@ -7,6 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BmError, ErrorCode } from '../../src/errors.js';
 import { counterIdFactory, type ClientId, type VaultId, type VersionId } from '../../src/events/ids.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
+import { encodeSegment } from '../../src/events/codec.js';
+import type { SegmentBody } from '../../src/events/schema.js';
+import { generateKeyPair } from '../../src/events/signing.js';
 import { LocalIndex, type Cursor, type SegmentRecord } from '../../src/local/local-index.js';
 import {
   STATE_DIR,
@@ -40,8 +43,15 @@ function entry(p: string, n: number, extra: Partial<BaseEntry> = {}): BaseEntry 
   return { path: sp(p), hash: hashOf(n), size: n, mode: 0o644, mtimeMs: 1_700_000_000_000 + n + 0.5, ino: n, heads: [nextId() as VersionId], version: n % 2 === 0 ? null : (nextId() as VersionId), ...extra };
 }
 
+const segmentKey = generateKeyPair().privateKey;
+const vault = nextId() as VaultId;
+/** A real signed segment (deterministic: Ed25519 signatures are), one put at `f<seq>.md`. */
 function segment(client: ClientId, seq: number): SegmentRecord {
-  return { client, seq, bytes: new Uint8Array([seq % 256, 1, 2, 3]) };
+  const body: SegmentBody = {
+    v: 1, vault, client, seq, prev: (seq === 1 ? null : hashOf(seq - 1)) as SegmentBody['prev'], time: '2026-11-21T00:00:00.000Z', seen: {}, snapshot: null,
+    events: [{ type: 'put', id: `01SEG${client.slice(-10)}${String(seq).padStart(11, '0')}` as VersionId, path: sp(`f${seq}.md`), replaces: [], content: { hash: hashOf(seq) as never, size: seq, mode: 0o644 } }],
+  };
+  return { client, seq, bytes: encodeSegment(body, segmentKey).bytes };
 }
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
@@ -79,7 +89,7 @@ describe('LocalIndex sublevels', () => {
     // Seqs whose decimal strings would sort wrongly without zero padding.
     await idx.putSegments([segment(clientB, 2), segment(clientA, 10), segment(clientA, 9), segment(clientA, 100), segment(clientB, 1)]);
     const got = await idx.getSegment(clientA, 10);
-    expect(got).toEqual(new Uint8Array([10, 1, 2, 3]));
+    expect(got).toEqual(segment(clientA, 10).bytes);
     expect(got?.constructor).toBe(Uint8Array);
     expect(await idx.getSegment(clientA, 11)).toBeUndefined();
     const seqsOf = (rs: SegmentRecord[]): string[] => rs.map((r) => `${r.client === clientA ? 'A' : 'B'}${r.seq}`);
@@ -89,8 +99,9 @@ describe('LocalIndex sublevels', () => {
     expect(seqsOf(await collect(idx.iterateSegments()))).toEqual(['A9', 'A10', 'A100', 'B1', 'B2']);
     expect(seqsOf(await collect(idx.iterateSegments(undefined, 2)))).toEqual(['A9', 'A10', 'A100', 'B2']);
     const [first] = await collect(idx.iterateSegments(clientB));
-    expect(first).toEqual({ client: clientB, seq: 1, bytes: new Uint8Array([1, 1, 2, 3]) });
-    await expect(idx.putSegments([segment(clientA, 0)])).rejects.toMatchObject({ code: ErrorCode.internal });
+    expect(first).toEqual({ client: clientB, seq: 1, bytes: segment(clientB, 1).bytes });
+    expect((await idx.getPathHistory('f10.md')).map((v) => [v.client, v.seq])).toEqual([[clientA, 10]]);
+    await expect(idx.putSegments([{ ...segment(clientA, 1), seq: 0 }])).rejects.toMatchObject({ code: ErrorCode.internal });
     await idx.close();
   });
 
@@ -192,7 +203,7 @@ describe('LocalIndex.commitBatch', () => {
     const bad = idx.commitBatch({
       manifestPut: [entry('x.txt', 1)],
       meta: { lastSyncAt: 'never' },
-      segments: [segment(clientA, 1), segment(clientA, -1)],
+      segments: [segment(clientA, 1), { ...segment(clientA, 2), seq: -1 }],
     });
     await expect(bad).rejects.toMatchObject({ code: ErrorCode.internal });
     const both = idx.commitBatch({ manifestPut: [entry('y.txt', 2)], manifestDel: [sp('y.txt')] });
