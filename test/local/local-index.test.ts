@@ -51,7 +51,7 @@ function segment(client: ClientId, seq: number): SegmentRecord {
     v: 1, vault, client, seq, prev: (seq === 1 ? null : hashOf(seq - 1)) as SegmentBody['prev'], time: '2026-11-21T00:00:00.000Z', seen: {}, snapshot: null,
     events: [{ type: 'put', id: `01SEG${client.slice(-10)}${String(seq).padStart(11, '0')}` as VersionId, path: sp(`f${seq}.md`), replaces: [], content: { hash: hashOf(seq) as never, size: seq, mode: 0o644 } }],
   };
-  return { client, seq, bytes: encodeSegment(body, segmentKey).bytes };
+  return { client, seq, bytes: new Uint8Array(encodeSegment(body, segmentKey).bytes) };
 }
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
