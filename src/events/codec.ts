@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { Packr } from 'msgpackr';
-import type { ZodType, ZodTypeDef } from 'zod';
+import type { ZodError, ZodType, ZodTypeDef } from 'zod';
 import { BmError, ErrorCode } from '../errors.js';
 import {
   MAX_SEGMENT_BYTES,
@@ -33,11 +33,16 @@ export function decodeMsgpack(bytes: Uint8Array, what: string): unknown {
   }
 }
 
+/** Where and why a value failed its schema, for messages. */
+function computeIssue(error: ZodError): string {
+  const issue = error.issues[0];
+  return issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid';
+}
+
 function parseWith<T>(schema: ZodType<T, ZodTypeDef, unknown>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (!r.success) {
-    const issue = r.error.issues[0];
-    const where = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid';
+    const where = computeIssue(r.error);
     throw new BmError(ErrorCode.malformed, `${what} is malformed (${where})`, 'the object is rejected; run `bm-log verify` for details');
   }
   return r.data;
@@ -60,9 +65,7 @@ export interface VerifiedSegment {
 export function encodeSegment(body: SegmentBody, key: KeyObject): VerifiedSegment {
   const checked = segmentBodySchema.safeParse(body);
   if (!checked.success) {
-    const issue = checked.error.issues[0];
-    const where = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid';
-    throw new BmError(ErrorCode.internal, `refusing to publish segment ${body.client}/${body.seq}: ${where}`, 'nothing was published; this is a bug in bm-log');
+    throw new BmError(ErrorCode.internal, `refusing to publish segment ${body.client}/${body.seq}: ${computeIssue(checked.error)}`, 'nothing was published; this is a bug in bm-log');
   }
   const bodyBytes = encodeMsgpack(body);
   const sig = signBody({ domain: 'segment', vault: body.vault, client: body.client, seq: body.seq, prev: body.prev }, bodyBytes, key);

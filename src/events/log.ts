@@ -69,13 +69,23 @@ export async function readVault(store: ObjectStore): Promise<VaultId | undefined
   return bytes === undefined ? undefined : decodeVault(bytes).vault;
 }
 
-/** Publishes this client's identity (create-only; an identical retry is fine). */
+/**
+ * Publishes this client's identity (create-only). A retry is fine when the remote already
+ * holds a valid identity with this same key, even with another `time` or name (a retry
+ * after a crash re-creates the body); any other existing identity is key-mismatch.
+ */
 export async function writeIdentity(store: ObjectStore, body: IdentityBody, keys: KeyPair): Promise<void> {
   if (body.publicKey !== keys.publicKeyHex) throw new BmError(ErrorCode.internal, 'identity body does not carry the signing key');
   try {
     await store.putIfAbsent(keyOfIdentity(body.client), encodeIdentity(body, keys.privateKey));
   } catch (e) {
     if (isBmError(e, ErrorCode.objectExists)) {
+      // An unreadable or invalid published identity is a clash too; a transient failure is not.
+      const published = await readIdentity(store, body.vault, body.client).catch((re: unknown) => {
+        if (!isBmError(re) || re.code === ErrorCode.remoteUnavailable) throw re;
+        return undefined;
+      });
+      if (published?.publicKeyHex === keys.publicKeyHex) return;
       throw new BmError(ErrorCode.keyMismatch, `the remote already holds a different key for client ${body.client}`, 'this folder\'s identity clashes with another; re-run `bm-log init` in a fresh folder', {}, { cause: e });
     }
     throw e;

@@ -15,12 +15,17 @@ const MAX_SEGMENT_BYTES = 255;
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// With the u flag this matches only unpaired surrogates. They have no UTF-8 form: msgpack
+// and the file system each substitute other characters, so writer and readers would name
+// different files.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 /** Why `p` is not an acceptable sync path, or undefined when it is. Pure. */
 export function computePathProblem(p: string): string | undefined {
   if (typeof p !== 'string' || p.length === 0) return 'empty path';
   if (Buffer.byteLength(p, 'utf8') > MAX_PATH_BYTES) return `longer than ${MAX_PATH_BYTES} bytes`;
   if (CONTROL.test(p)) return 'contains NUL or a control character';
+  if (LONE_SURROGATE.test(p)) return 'contains an unpaired UTF-16 surrogate (no UTF-8 form)';
   if (p.includes('\\')) return 'contains a backslash';
   if (p.startsWith('/')) return 'absolute path';
   if (/^[a-zA-Z]:/.test(p)) return 'drive-letter path';

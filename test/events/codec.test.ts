@@ -1,0 +1,243 @@
+import { describe, expect, it } from 'vitest';
+import { BmError, ErrorCode } from '../../src/errors.js';
+import {
+  decodeIdentity,
+  decodeMsgpack,
+  decodeSegment,
+  encodeIdentity,
+  encodeMsgpack,
+  encodeSegment,
+  type SegmentExpectation,
+} from '../../src/events/codec.js';
+import { counterIdFactory, type ClientId, type ContentHash, type VaultId, type VersionId } from '../../src/events/ids.js';
+import { MAX_SEGMENT_BYTES, type Event, type IdentityBody, type SegmentBody } from '../../src/events/schema.js';
+import { generateKeyPair, importPublicKeyHex, sha256Hex, signBody, type KeyPair } from '../../src/events/signing.js';
+import type { SyncPath } from '../../src/events/sync-path.js';
+
+const ids = counterIdFactory('01C0DEC');
+const vault = ids() as VaultId;
+const otherVault = ids() as VaultId;
+const aliceId = ids() as ClientId;
+const bobId = ids() as ClientId;
+const alice = generateKeyPair();
+const bob = generateKeyPair();
+const mallory = generateKeyPair();
+const TIME = '2026-11-21T10:00:00.000Z';
+
+function put(path: string): Event {
+  return { type: 'put', id: ids() as VersionId, path: path as SyncPath, replaces: [], content: { hash: sha256Hex(path) as ContentHash, size: path.length, mode: 0o644 } };
+}
+
+function segmentBody(seq: number, prev: string | null, client: ClientId = aliceId): SegmentBody {
+  return {
+    v: 1,
+    vault,
+    client,
+    seq,
+    prev: prev as ContentHash | null,
+    time: TIME,
+    seen: { [bobId]: 3 },
+    snapshot: null,
+    events: [
+      put('docs/a.md'),
+      { type: 'tombstone', id: ids() as VersionId, path: 'old.txt' as SyncPath, replaces: [ids() as VersionId] },
+      { type: 'resolve', id: ids() as VersionId, path: 'x/y.bin' as SyncPath, replaces: [ids() as VersionId, ids() as VersionId], content: null },
+    ],
+  };
+}
+
+function expectation(seq: number, prev: string | null | undefined, over: Partial<SegmentExpectation> = {}): SegmentExpectation {
+  return { vault, client: aliceId, seq, ...(prev === undefined ? {} : { prev }), publicKey: importPublicKeyHex(alice.publicKeyHex), ...over };
+}
+
+/**
+ * Signs any value (even one the schema rejects) with `key` for the given position and
+ * packs it in an envelope: what a buggy or hostile holder of the key could publish.
+ */
+function packSigned(body: unknown, key: KeyPair, ctx: { vault?: string; client?: string; seq: number; prev: string | null }, v = 1): Uint8Array {
+  const bodyBytes = encodeMsgpack(body);
+  const sig = signBody({ domain: 'segment', vault: ctx.vault ?? vault, client: ctx.client ?? aliceId, seq: ctx.seq, prev: ctx.prev }, bodyBytes, key.privateKey);
+  return encodeMsgpack({ v, body: bodyBytes, sig });
+}
+
+function expectBmError(fn: () => unknown, code: ErrorCode): BmError {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (e) {
+    thrown = e;
+  }
+  expect(thrown).toBeInstanceOf(BmError);
+  expect((thrown as BmError).code).toBe(code);
+  return thrown as BmError;
+}
+
+describe('segment codec', () => {
+  it('round-trips a signed chain of segments', () => {
+    const first = encodeSegment(segmentBody(1, null), alice.privateKey);
+    const second = encodeSegment(segmentBody(2, first.hash), alice.privateKey);
+    const d1 = decodeSegment(first.bytes, expectation(1, null));
+    const d2 = decodeSegment(second.bytes, expectation(2, d1.hash));
+    expect(d1.body).toEqual(first.body);
+    expect(d2.body).toEqual(second.body);
+    expect(d1.hash).toBe(first.hash);
+    expect(Buffer.from(d2.bytes).equals(Buffer.from(second.bytes))).toBe(true);
+  });
+
+  it('hashes the exact body bytes inside the envelope', () => {
+    const seg = encodeSegment(segmentBody(1, null), alice.privateKey);
+    const env = decodeMsgpack(seg.bytes, 'test') as { body: Uint8Array };
+    expect(seg.hash).toBe(sha256Hex(env.body));
+  });
+
+  it('encodes deterministically, so a retried write is byte-identical', () => {
+    const body = segmentBody(1, null);
+    expect(Buffer.from(encodeSegment(body, alice.privateKey).bytes).equals(Buffer.from(encodeSegment(body, alice.privateKey).bytes))).toBe(true);
+  });
+
+  it('rejects a signature made with another key', () => {
+    const forged = encodeSegment(segmentBody(1, null), mallory.privateKey);
+    expectBmError(() => decodeSegment(forged.bytes, expectation(1, null)), ErrorCode.badSignature);
+  });
+
+  it('rejects a segment checked against a key signing for another client', () => {
+    const bobs = encodeSegment(segmentBody(1, null, bobId), bob.privateKey);
+    // The right position but alice's key ...
+    expectBmError(() => decodeSegment(bobs.bytes, expectation(1, null, { client: bobId })), ErrorCode.badSignature);
+    // ... and bob's segment copied into alice's log.
+    expectBmError(() => decodeSegment(bobs.bytes, expectation(1, null)), ErrorCode.badSignature);
+  });
+
+  it('rejects a body tampered with inside the envelope', () => {
+    const seg = encodeSegment(segmentBody(1, null), alice.privateKey);
+    const env = decodeMsgpack(seg.bytes, 'test') as { v: number; body: Uint8Array; sig: Uint8Array };
+    const body = Buffer.from(env.body);
+    // Flip a character of a path string: still valid msgpack, so only the signature can tell.
+    const at = body.indexOf('docs/a.md') + 5;
+    expect(at).toBeGreaterThan(5);
+    body[at] = 'b'.charCodeAt(0);
+    const tampered = encodeMsgpack({ v: env.v, body, sig: env.sig });
+    expectBmError(() => decodeSegment(tampered, expectation(1, null)), ErrorCode.badSignature);
+  });
+
+  it('rejects a segment moved to another seq: the signature binds its position', () => {
+    const seg = encodeSegment(segmentBody(2, 'a'.repeat(64)), alice.privateKey);
+    expectBmError(() => decodeSegment(seg.bytes, expectation(3, undefined)), ErrorCode.badSignature);
+  });
+
+  it('rejects a body whose seq or client differ from where it is stored, even when signed for that place', () => {
+    const seq2 = packSigned(segmentBody(2, 'a'.repeat(64)), alice, { seq: 3, prev: 'a'.repeat(64) });
+    expectBmError(() => decodeSegment(seq2, expectation(3, undefined)), ErrorCode.brokenChain);
+    const bobsBody = packSigned(segmentBody(1, null, bobId), alice, { seq: 1, prev: null });
+    expectBmError(() => decodeSegment(bobsBody, expectation(1, null)), ErrorCode.brokenChain);
+  });
+
+  it('rejects a prev that does not match the previous segment (rollback or fork)', () => {
+    const first = encodeSegment(segmentBody(1, null), alice.privateKey);
+    const fork = encodeSegment(segmentBody(2, 'b'.repeat(64)), alice.privateKey);
+    expectBmError(() => decodeSegment(fork.bytes, expectation(2, first.hash)), ErrorCode.brokenChain);
+  });
+
+  it('rejects an unknown envelope version before anything else', () => {
+    const seg = encodeSegment(segmentBody(1, null), alice.privateKey);
+    const env = decodeMsgpack(seg.bytes, 'test') as { body: Uint8Array; sig: Uint8Array };
+    expectBmError(() => decodeSegment(encodeMsgpack({ v: 2, body: env.body, sig: env.sig }), expectation(1, null)), ErrorCode.unknownVersion);
+  });
+
+  it('rejects an object over MAX_SEGMENT_BYTES without decoding it', () => {
+    expectBmError(() => decodeSegment(new Uint8Array(MAX_SEGMENT_BYTES + 1), expectation(1, null)), ErrorCode.malformed);
+  });
+
+  it.each([
+    ['empty', new Uint8Array(0)],
+    ['a reserved msgpack byte', Uint8Array.of(0xc1)],
+    ['text', new TextEncoder().encode('definitely not msgpack')],
+    ['a truncated envelope', encodeSegment(segmentBody(1, null), alice.privateKey).bytes.subarray(0, 40)],
+    ['an array', encodeMsgpack([1, 2, 3])],
+    ['an envelope with a string body', encodeMsgpack({ v: 1, body: 'x', sig: new Uint8Array(64) })],
+    ['an envelope with an extra field', encodeMsgpack({ v: 1, body: new Uint8Array(1), sig: new Uint8Array(64), extra: 1 })],
+  ])('rejects garbage bytes: %s', (_name, bytes) => {
+    expectBmError(() => decodeSegment(bytes, expectation(1, null)), ErrorCode.malformed);
+  });
+
+  const badPaths = ['../x', 'a/../../x', '/etc/passwd', 'a\0b', 'a\\b', '.bm-log/x', '.BM-LOG/config.json', '.git/config', 'sub/.git/HEAD', 'CON.md', 'a//b', 'a/', 'C:/x', 'a/b.'];
+  it.each(badPaths)('rejects a correctly signed event with unsafe path %j', (path) => {
+    const body = { ...segmentBody(1, null), events: [put(path)] };
+    expectBmError(() => decodeSegment(packSigned(body, alice, { seq: 1, prev: null }), expectation(1, null)), ErrorCode.malformed);
+  });
+
+  it.each<[string, (b: SegmentBody) => unknown]>([
+    ['a non-ULID event id', (b) => ({ ...b, events: [{ ...put('a.md'), id: 'not-a-ulid' }] })],
+    ['a lowercase ULID event id', (b) => ({ ...b, events: [{ ...put('a.md'), id: ids().toLowerCase() }] })],
+    ['no events', (b) => ({ ...b, events: [] })],
+    ['two events with one id', (b) => ({ ...b, events: [b.events[0], b.events[0]] })],
+    ['an unknown event type', (b) => ({ ...b, events: [{ ...put('a.md'), type: 'rename' }] })],
+    ['an extra body field', (b) => ({ ...b, admin: true })],
+    ['a resolve replacing nothing', (b) => ({ ...b, events: [{ type: 'resolve', id: ids(), path: 'a', replaces: [], content: null }] })],
+    ['a mode above 0o7777', (b) => ({ ...b, events: [{ ...put('a.md'), content: { hash: 'a'.repeat(64), size: 1, mode: 0o10000 } }] })],
+    ['a negative size', (b) => ({ ...b, events: [{ ...put('a.md'), content: { hash: 'a'.repeat(64), size: -1, mode: 0o644 } }] })],
+  ])('rejects a correctly signed body with %s', (_name, mutate) => {
+    const body = mutate(segmentBody(1, null));
+    expectBmError(() => decodeSegment(packSigned(body, alice, { seq: 1, prev: null }), expectation(1, null)), ErrorCode.malformed);
+  });
+
+  it('rejects seq 1 with a non-null prev, even when signed with that prev', () => {
+    const prev = 'c'.repeat(64);
+    const body = { ...segmentBody(1, null), prev };
+    expectBmError(() => decodeSegment(packSigned(body, alice, { seq: 1, prev }), expectation(1, undefined)), ErrorCode.malformed);
+  });
+
+  it('rejects a later seq with a null prev', () => {
+    const body = segmentBody(2, null);
+    expectBmError(() => decodeSegment(packSigned(body, alice, { seq: 2, prev: null }), expectation(2, undefined)), ErrorCode.malformed);
+  });
+
+  it('rejects a body for another vault', () => {
+    const body = { ...segmentBody(1, null), vault: otherVault };
+    // Signed for this vault's position but naming another vault in the body.
+    expectBmError(() => decodeSegment(packSigned(body, alice, { seq: 1, prev: null }), expectation(1, null)), ErrorCode.wrongVault);
+    // Signed honestly for the other vault: the vault is part of the signed message.
+    expectBmError(() => decodeSegment(encodeSegment(body, alice.privateKey).bytes, expectation(1, null)), ErrorCode.badSignature);
+  });
+
+  it.each(['../escape', 'x\uD800y'])('refuses to sign a body with path %j', (path) => {
+    // A lone surrogate has no UTF-8 form: readers would decode another path than was written.
+    const body = { ...segmentBody(1, null), events: [put(path)] };
+    expectBmError(() => encodeSegment(body, alice.privateKey), ErrorCode.internal);
+  });
+});
+
+describe('identity codec', () => {
+  function identity(over: Partial<IdentityBody> = {}): IdentityBody {
+    return { v: 1, vault, client: aliceId, name: 'alice laptop', publicKey: alice.publicKeyHex, time: TIME, ...over };
+  }
+
+  it('round-trips a self-signed identity and returns a usable key', () => {
+    const decoded = decodeIdentity(encodeIdentity(identity(), alice.privateKey), { vault, client: aliceId }, importPublicKeyHex);
+    const { key, ...body } = decoded;
+    expect(body).toEqual(identity());
+    const seg = encodeSegment(segmentBody(1, null), alice.privateKey);
+    expect(decodeSegment(seg.bytes, expectation(1, null, { publicKey: key })).body.seq).toBe(1);
+  });
+
+  it('rejects an identity publishing a key that did not sign it', () => {
+    const forged = encodeIdentity(identity(), mallory.privateKey);
+    expectBmError(() => decodeIdentity(forged, { vault, client: aliceId }, importPublicKeyHex), ErrorCode.badSignature);
+  });
+
+  it('rejects an identity claiming another client id', () => {
+    const bobs = encodeIdentity(identity({ client: bobId, publicKey: bob.publicKeyHex }), bob.privateKey);
+    expectBmError(() => decodeIdentity(bobs, { vault, client: aliceId }, importPublicKeyHex), ErrorCode.keyMismatch);
+  });
+
+  it('rejects an identity for another vault', () => {
+    const other = encodeIdentity(identity({ vault: otherVault }), alice.privateKey);
+    expectBmError(() => decodeIdentity(other, { vault, client: aliceId }, importPublicKeyHex), ErrorCode.wrongVault);
+  });
+
+  it('rejects an unknown identity format and garbage', () => {
+    const env = decodeMsgpack(encodeIdentity(identity(), alice.privateKey), 'test') as { body: Uint8Array; sig: Uint8Array };
+    expectBmError(() => decodeIdentity(encodeMsgpack({ v: 2, body: env.body, sig: env.sig }), { vault, client: aliceId }, importPublicKeyHex), ErrorCode.unknownVersion);
+    expectBmError(() => decodeIdentity(Uint8Array.of(0xc1), { vault, client: aliceId }, importPublicKeyHex), ErrorCode.malformed);
+  });
+});
