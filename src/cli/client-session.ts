@@ -12,7 +12,7 @@ import { readIgnoreMatcher } from '../local/ignore-rules.js';
 import { LocalIndex } from '../local/local-index.js';
 import { ensureStateDir, findClientRoot, readClientConfig, readPrivateKey, stateDirPath, writeClientConfig, writePrivateKey, type ClientConfig } from '../local/state-dir.js';
 import type { SyncContext } from '../reconcile/run-sync.js';
-import { openRemote, type RemoteConfig } from './open-remote.js';
+import { openRemote, parseRemoteUrl, type RemoteConfig } from './open-remote.js';
 
 /** An open client folder: config, key, local index (locked), remote and the sync context. */
 export interface ClientSession {
@@ -93,6 +93,16 @@ export async function executeInit(dir: string, options: InitOptions): Promise<{ 
     throw new BmError(ErrorCode.config, `${root} is already a bm-log folder`, 'use `bm-log sync`; to start over, remove its .bm-log folder first');
   } catch (e) {
     if (e instanceof BmError) throw e;
+  }
+  const parsed = parseRemoteUrl(options.remote.url, process.cwd());
+  if (parsed.kind === 'directory') {
+    // Stored absolute, so the remote means the same folder whatever the cwd of later runs.
+    const rel = path.relative(root, parsed.dir);
+    const relBack = path.relative(parsed.dir, root);
+    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)) || (!relBack.startsWith('..') && !path.isAbsolute(relBack))) {
+      throw new BmError(ErrorCode.usage, `the remote folder ${parsed.dir} and the sync folder ${root} overlap`, 'put the remote outside the folder you sync (and the folder outside the remote)');
+    }
+    options = { ...options, remote: { ...options.remote, url: parsed.dir } };
   }
   const store = await openRemote(options.remote, { create: true, cwd: root });
   try {

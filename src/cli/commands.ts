@@ -15,37 +15,10 @@ import { computeConflictCopyPath } from '../reconcile/conflict-copy-name.js';
 import type { ConflictNote, PlanOp } from '../reconcile/plan-sync.js';
 import { runSync, type ResolveRequest, type SyncReport } from '../reconcile/run-sync.js';
 import { openClient, type ClientSession } from './client-session.js';
+import { clientNames, loadProjection, withClient } from './client-queries.js';
+import { readPathHistory } from './history-commands.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
-
-async function withClient<T>(dir: string | undefined, fn: (s: ClientSession) => Promise<T>): Promise<T> {
-  const s = await openClient(dir);
-  try {
-    return await fn(s);
-  } finally {
-    await s.close();
-  }
-}
-
-/** Every verified event this client holds, folded. */
-export async function loadProjection(s: ClientSession): Promise<{ projection: Projection; versions: VersionRecord[]; lastSeen: Map<string, string> }> {
-  const projection: Projection = new Map();
-  const versions: VersionRecord[] = [];
-  const lastSeen = new Map<string, string>();
-  for await (const rec of s.index.iterateSegments()) {
-    const body = decodeTrustedSegment(rec.bytes);
-    const vs = computeSegmentVersions(body);
-    versions.push(...vs);
-    projectVersions(vs, projection);
-    lastSeen.set(body.client, body.time);
-  }
-  return { projection, versions, lastSeen };
-}
-
-async function clientNames(s: ClientSession): Promise<Map<string, string>> {
-  const pinned = await s.index.getPinnedKeys();
-  return new Map([...pinned].map(([c, k]) => [c, k.name]));
-}
 
 function describeVersion(v: VersionRecord, names: ReadonlyMap<string, string>) {
   return {
@@ -353,9 +326,10 @@ export async function runLogCommand(pathArg: string | undefined, o: { dir?: stri
   const since = parseTime(o.since, '--since');
   const until = parseTime(o.until, '--until');
   return withClient(o.dir, async (s) => {
-    const { versions } = await loadProjection(s);
-    const names = await clientNames(s);
     const want = pathArg?.replace(/^\.\//, '');
+    const single = want !== undefined && !want.endsWith('/');
+    const { versions, moves } = single ? await readPathHistory(s, want) : { versions: (await loadProjection(s)).versions, moves: new Map<string, { from: string; to: string }>() };
+    const names = await clientNames(s);
     let clientFilter: string | undefined;
     if (o.client !== undefined) {
       const c = o.client;
@@ -369,11 +343,11 @@ export async function runLogCommand(pathArg: string | undefined, o: { dir?: stri
       .filter((v) => (since === undefined || Date.parse(v.time) >= since) && (until === undefined || Date.parse(v.time) < until))
       .sort((a, b) => (a.time === b.time ? (a.id < b.id ? 1 : -1) : a.time < b.time ? 1 : -1))
       .slice(0, o.limit ?? Infinity);
-    const events = list.map((v) => ({ path: v.path, ...describeVersion(v, names), seq: v.seq }));
+    const events = list.map((v) => ({ path: v.path, ...describeVersion(v, names), seq: v.seq, move: moves.get(v.id) ?? null }));
     out.result(o.json, { events }, () =>
       events.length === 0
         ? ['no events']
-        : events.map((e) => `${e.time}  ${e.type.padEnd(9)} ${e.path}  by ${e.clientName ?? e.client}  v ${e.version}${e.hash ? `  sha256 ${e.hash}  ${e.size} B` : ''}${e.replaces.length ? `  replaces ${e.replaces.join(',')}` : ''}  seen ${JSON.stringify(e.seen)}`),
+        : events.map((e) => `${e.time}  ${e.type.padEnd(9)} ${e.path}  by ${e.clientName ?? e.client}  v ${e.version}${e.hash ? `  sha256 ${e.hash}  ${e.size} B` : ''}${e.replaces.length ? `  replaces ${e.replaces.join(',')}` : ''}  seen ${JSON.stringify(e.seen)}${e.move ? `  (move ${e.move.from} -> ${e.move.to})` : ''}`),
     );
     return ExitCode.ok;
   });

@@ -5,6 +5,7 @@ import { ExitCode, computeExitCode } from './exit-codes.js';
 import { executeInit } from './client-session.js';
 import { runConflictsCommand, runStatusCommand, runSyncCommand, runResolveCommand, runSubscribeCommand, runUnsubscribeCommand, runLogCommand, runVerifyCommand, runDoctorCommand } from './commands.js';
 import { createOutput, type Output } from './output.js';
+import { runLsCommand, runRestoreCommand, runShowCommand } from './history-commands.js';
 
 const VERSION = '0.1.0';
 
@@ -123,6 +124,36 @@ export async function main(argv: readonly string[], out: Output = createOutput()
     ),
   ).action(async (p: string | undefined, o: { dir?: string; json?: boolean; client?: string; since?: string; until?: string; limit?: number }) => {
     exit = await runLogCommand(p, o, out);
+  });
+
+  withDir(program.command('show').description('print the bytes of any version (checked against its hash)').argument('<version>', 'a version id, or its last 8 characters')).action(async (v: string, o: { dir?: string }) => {
+    exit = await runShowCommand(v, o, out);
+  });
+
+  withJson(
+    withDir(
+      program
+        .command('restore')
+        .description('bring a file, or a folder (FOLDER/), back to how it was; the restore syncs to everyone and is logged')
+        .argument('<path>', 'a file, or a folder ending in /')
+        .requiredOption('--at <time-or-version>', 'an ISO 8601 time, or a version id of the file')
+        .option('--to <file>', 'write the old bytes to this file instead (publishes nothing)')
+        .option('--dry-run', 'list what would change'),
+    ),
+  ).action(async (p: string, o: { dir?: string; json?: boolean; at: string; to?: string; dryRun?: boolean }) => {
+    exit = await runRestoreCommand(p, o, out);
+  });
+
+  withJson(
+    withDir(
+      program
+        .command('ls')
+        .description('list the tree now, or as of a time or version (--at)')
+        .argument('[folder]')
+        .option('--at <time-or-version>', 'an ISO 8601 time or a version id'),
+    ),
+  ).action(async (f: string | undefined, o: { dir?: string; json?: boolean; at?: string }) => {
+    exit = await runLsCommand(f, o, out);
   });
 
   withJson(withDir(program.command('verify').description('re-check every log and blob on the remote: signatures, chains, blobs'))).action(async (o: { dir?: string; json?: boolean }) => {

@@ -1,0 +1,219 @@
+import { createWriteStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { BmError, ErrorCode } from '../errors.js';
+import { readBlob } from '../events/blobs.js';
+import { decodeTrustedSegment } from '../events/codec.js';
+import type { ClientId } from '../events/ids.js';
+import type { ContentRef } from '../events/schema.js';
+import { mustSyncPath, type SyncPath } from '../events/sync-path.js';
+import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../projections/project-paths.js';
+import type { VersionRecord } from '../projections/version-record.js';
+import { runSync, type RestoreRequest } from '../reconcile/run-sync.js';
+import type { ClientSession } from './client-session.js';
+import { loadProjection, withClient } from './client-queries.js';
+import { ExitCode } from './exit-codes.js';
+import type { Output } from './output.js';
+
+/** A point in history: an ISO 8601 time, or a version id (full, or its last 8+ characters). */
+export type HistoryPoint = { readonly time: number } | { readonly version: string };
+
+export function parseHistoryPoint(at: string): HistoryPoint {
+  if (/^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{8,26}$/.test(at) && !/^\d{4}-?\d{2}/.test(at)) return { version: at.toUpperCase() };
+  const ms = Date.parse(at);
+  if (Number.isNaN(ms)) throw new BmError(ErrorCode.usage, `--at ${JSON.stringify(at)} is neither an ISO 8601 time nor a version id`, 'for example: --at 2026-11-20T17:00:00Z, or a version id from `bm-log log PATH`');
+  return { time: ms };
+}
+
+function findVersion(versions: Iterable<VersionRecord>, id: string): VersionRecord {
+  const matches = [...versions].filter((v) => v.id === id || v.id.endsWith(id));
+  if (matches.length !== 1) throw new BmError(ErrorCode.usage, `${matches.length === 0 ? 'no' : 'more than one'} version matches ${id}`, 'use a version id (or its last 8 characters) from `bm-log log`');
+  return matches[0]!;
+}
+
+/**
+ * Pure: the tree as of a time: every path's winner among the versions written at or before
+ * it (times are the writers' clocks: informational, which is why a version id is the exact
+ * way to name a point). Paths whose winner is a delete are absent.
+ */
+export function projectTreeAt(versions: readonly VersionRecord[], time: number): Map<SyncPath, VersionRecord> {
+  const past: Projection = projectVersions(versions.filter((v) => Date.parse(v.time) <= time));
+  const out = new Map<SyncPath, VersionRecord>();
+  for (const [p, st] of past) {
+    const w = computeHeads(st)[0];
+    if (w?.content) out.set(p, w);
+  }
+  return out;
+}
+
+async function writeBlobTo(s: ClientSession, content: ContentRef, file: string, out: Output | undefined): Promise<void> {
+  const hash = createHash('sha256');
+  const src = await readBlob(s.store, content.hash);
+  if (out) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of src) {
+      hash.update(chunk);
+      chunks.push(Buffer.from(chunk));
+    }
+    if (hash.digest('hex') !== content.hash) throw new BmError(ErrorCode.blobCorrupt, `blob ${content.hash} does not match its hash`, 'nothing was printed; run `bm-log verify`');
+    out.stdout(Buffer.concat(chunks).toString('utf8'));
+    return;
+  }
+  const tmp = `${file}.bm-tmp-${process.pid}`;
+  const ws = createWriteStream(tmp, { flags: 'wx', mode: content.mode & 0o777 || 0o644 });
+  try {
+    for await (const chunk of src) {
+      hash.update(chunk);
+      if (!ws.write(chunk)) await new Promise<void>((r) => ws.once('drain', () => r()));
+    }
+    await new Promise<void>((res, rej) => ws.end((e?: Error | null) => (e ? rej(e) : res())));
+    if (hash.digest('hex') !== content.hash) throw new BmError(ErrorCode.blobCorrupt, `blob ${content.hash} does not match its hash`, 'nothing was written; run `bm-log verify`');
+    await fs.link(tmp, file).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'EEXIST') throw new BmError(ErrorCode.usage, `${file} already exists`, 'choose another --to file; nothing was overwritten');
+      throw e;
+    });
+  } finally {
+    ws.destroy();
+    await fs.rm(tmp, { force: true });
+  }
+}
+
+/** `bm-log show VERSION`: the bytes of any version, checked against its hash. */
+export async function runShowCommand(version: string, o: { dir?: string }, out: Output): Promise<number> {
+  return withClient(o.dir, async (s) => {
+    const { versions } = await loadProjection(s);
+    const v = findVersion(versions, version.toUpperCase());
+    if (v.content === null) throw new BmError(ErrorCode.usage, `version ${v.id} of ${v.path} is a delete; it has no content`, 'pick an earlier version from `bm-log log PATH`');
+    await writeBlobTo(s, v.content, '', out);
+    return ExitCode.ok;
+  });
+}
+
+/** `bm-log ls [FOLDER] [--at T|VERSION]`: the tree now or at a point. */
+export async function runLsCommand(folder: string | undefined, o: { dir?: string; json?: boolean; at?: string }, out: Output): Promise<number> {
+  return withClient(o.dir, async (s) => {
+    const { versions, projection } = await loadProjection(s);
+    let tree: Map<SyncPath, VersionRecord>;
+    if (o.at === undefined) {
+      tree = new Map();
+      for (const [p, st] of projection) {
+        const w = computeHeads(st)[0];
+        if (w?.content) tree.set(p, w);
+      }
+    } else {
+      const point = parseHistoryPoint(o.at);
+      const time = 'time' in point ? point.time : Date.parse(findVersion(versions, point.version).time);
+      tree = projectTreeAt(versions, time);
+    }
+    const prefix = folder === undefined ? '' : `${folder.replace(/^\.\//, '').replace(/\/+$/, '')}/`;
+    const rows = [...tree.values()].filter((v) => v.path.startsWith(prefix)).sort((a, b) => (a.path < b.path ? -1 : 1));
+    const data = rows.map((v) => ({ path: v.path, size: v.content?.size ?? 0, hash: v.content?.hash ?? null, version: v.id, client: v.client, time: v.time }));
+    out.result(o.json, { at: o.at ?? null, files: data }, () => (data.length === 0 ? ['(no files)'] : data.map((d) => `${String(d.size).padStart(10)}  ${d.hash?.slice(0, 12)}  ${d.version}  ${d.path}`)));
+    return ExitCode.ok;
+  });
+}
+
+/**
+ * `bm-log restore PATH|FOLDER/ --at T|VERSION [--to FILE] [--dry-run]`: bring a file or a
+ * folder back to how it was. A restore is an ordinary new put (or tombstone) replacing what
+ * is there now, so it syncs to everyone and is itself in the log. `--to` writes one file's
+ * old bytes elsewhere and publishes nothing.
+ */
+export async function runRestoreCommand(target: string, o: { dir?: string; json?: boolean; at: string; to?: string; dryRun?: boolean }, out: Output): Promise<number> {
+  const isFolder = target.endsWith('/');
+  const rel = target.replace(/^\.\//, '').replace(/\/+$/, '');
+  mustSyncPath(rel);
+  const point = parseHistoryPoint(o.at);
+  return withClient(o.dir, async (s) => {
+    const { versions, projection } = await loadProjection(s);
+    const requests: RestoreRequest[] = [];
+    if ('version' in point) {
+      if (isFolder) throw new BmError(ErrorCode.usage, 'a folder is restored --at a time, not a version', 'use --at with an ISO 8601 time');
+      const v = findVersion(versions.filter((x) => x.path === rel), point.version);
+      requests.push({ path: v.path, content: v.content });
+    } else {
+      const past = projectTreeAt(versions, point.time);
+      if (isFolder) {
+        const prefix = `${rel}/`;
+        const now = new Set<string>([...projection].filter(([p, st]) => p.startsWith(prefix) && computeHeads(st)[0]?.content).map(([p]) => p));
+        for (const [p, v] of past) if (p.startsWith(prefix)) requests.push({ path: p, content: v.content });
+        for (const p of now) if (!past.has(p as SyncPath)) requests.push({ path: p as SyncPath, content: null });
+      } else {
+        requests.push({ path: rel as SyncPath, content: past.get(rel as SyncPath)?.content ?? null });
+      }
+    }
+    if (requests.length === 0) throw new BmError(ErrorCode.notFound, `nothing under ${target} existed at ${o.at}`, 'check the time with `bm-log log PATH`');
+
+    if (o.to !== undefined) {
+      const only = requests[0]!;
+      if (isFolder || requests.length !== 1) throw new BmError(ErrorCode.usage, '--to restores one file', 'name a file, not a folder');
+      if (only.content === null) throw new BmError(ErrorCode.notFound, `${rel} did not exist (or was deleted) at ${o.at}`, 'pick another point from `bm-log log PATH`');
+      const file = path.resolve(o.to);
+      if (!o.dryRun) await writeBlobTo(s, only.content, file, undefined);
+      out.result(o.json, { restored: rel, to: file, hash: only.content.hash, dryRun: o.dryRun === true }, () => [`${o.dryRun ? 'would write' : 'wrote'} ${rel} as of ${o.at} to ${file}`]);
+      return ExitCode.ok;
+    }
+
+    // Changed files here would become conflicts with the restore: ask for a sync first.
+    const manifest = await s.index.getManifest();
+    const scan = await s.ctx.tree.scan(manifest, s.ctx.isIgnored);
+    const dirty = requests.filter((r) => {
+      const l = scan.files.get(r.path);
+      const b = manifest.get(r.path);
+      return l !== undefined ? b?.hash !== l.hash : b !== undefined;
+    });
+    if (dirty.length > 0) throw new BmError(ErrorCode.safetyGuard, `${dirty.length} file(s) to restore have unsynced changes (${dirty.slice(0, 5).map((d) => d.path).join(', ')})`, 'run `bm-log sync` first; nothing was restored');
+
+    const changes = requests.filter((r) => {
+      const w = projection.get(r.path) ? computeHeads(projection.get(r.path)!)[0] : undefined;
+      return r.content === null ? w?.content != null : w?.content?.hash !== r.content.hash || w.content.mode !== r.content.mode;
+    });
+    if (o.dryRun) {
+      out.result(o.json, { dryRun: true, changes: changes.map((c) => ({ path: c.path, hash: c.content?.hash ?? null })) }, () => [
+        `dry run: ${changes.length} file(s) would be restored as of ${o.at}; nothing was changed`,
+        ...changes.map((c) => `  ${c.content ? 'restore' : 'delete '} ${c.path}${c.content ? `  sha256 ${c.content.hash}` : ''}`),
+      ]);
+      return ExitCode.ok;
+    }
+    const report = await runSync(s.ctx, { restore: changes });
+    out.result(o.json, { restored: changes.map((c) => ({ path: c.path, hash: c.content?.hash ?? null })), eventsPublished: report.eventsPublished }, () => [
+      `restored ${changes.length} file(s) as of ${o.at} (${report.eventsPublished} event(s) published; they sync to everyone)`,
+      ...changes.map((c) => `  ${c.content ? 'restored' : 'deleted '} ${c.path}`),
+    ]);
+    return report.faults.length > 0 ? ExitCode.integrity : ExitCode.ok;
+  });
+}
+
+/** Renames: a delete and a put of the same content in one segment. Pure. */
+export function computeMoves(segmentVersions: readonly VersionRecord[], contentOf: (id: string) => ContentRef | null | undefined): { from: SyncPath; to: SyncPath }[] {
+  const puts = segmentVersions.filter((v) => v.type === 'put' && v.content);
+  const moves: { from: SyncPath; to: SyncPath }[] = [];
+  for (const t of segmentVersions.filter((v) => v.type === 'tombstone')) {
+    const gone = t.replaces.map(contentOf).find((c) => c);
+    const to = gone ? puts.find((p) => p.content!.hash === gone.hash && p.path !== t.path) : undefined;
+    if (to) moves.push({ from: t.path, to: to.path });
+  }
+  return moves;
+}
+
+/** For `log PATH`: the path's versions from the history index, with renames annotated. */
+export async function readPathHistory(s: ClientSession, p: string): Promise<{ versions: VersionRecord[]; moves: Map<string, { from: SyncPath; to: SyncPath }> }> {
+  const versions = await s.index.getPathHistory(p);
+  const moves = new Map<string, { from: SyncPath; to: SyncPath }>();
+  for (const v of versions) {
+    if (v.type === 'resolve') continue;
+    const bytes = await s.index.getSegment(v.client as ClientId, v.seq);
+    if (bytes === undefined) continue;
+    const siblings = computeSegmentVersions(decodeTrustedSegment(bytes));
+    const contentOf = (id: string) => {
+      for (const x of versions) if (x.id === id) return x.content;
+      return undefined;
+    };
+    const contentAnywhere = async (id: string, pathOf: SyncPath) => (await s.index.getPathHistory(pathOf)).find((x) => x.id === id)?.content;
+    const known = new Map<string, ContentRef | null | undefined>();
+    for (const sib of siblings) for (const r of sib.replaces) known.set(r, contentOf(r) ?? (await contentAnywhere(r, sib.path)));
+    for (const m of computeMoves(siblings, (id) => known.get(id))) if (m.from === p || m.to === p) moves.set(v.id, m);
+  }
+  return { versions, moves };
+}
