@@ -164,13 +164,19 @@ export function planSync(input: PlanInput): Plan {
     return false;
   };
 
-  // A folder needed by some file where a file stands, or a file where a folder stands.
+  // A path the scan cannot show (unreadable, or ignored): its absence says nothing.
+  const isHidden = (p: string): boolean => isUnder(p, local.unreadable) || options.isIgnored(p);
+
+  // Files this plan writes (downloads, conflict copies). The cloud itself can hold a file and
+  // a folder at one path (two clients): a client that has neither must not plan to write both.
+  const plannedFiles = new Set<string>();
+  // A folder needed by some file where a file stands (or will, by this plan), or a file where a folder stands.
   const blockedByFolder = (p: string): boolean => {
     if (local.dirs.has(p)) return true;
     const parts = p.split('/');
     for (let i = 1; i < parts.length; i++) {
       const anc = parts.slice(0, i).join('/');
-      if (local.files.has(anc as SyncPath)) return true;
+      if (local.files.has(anc as SyncPath) || plannedFiles.has(anc)) return true;
     }
     return false;
   };
@@ -194,12 +200,16 @@ export function planSync(input: PlanInput): Plan {
       });
     }
 
-    // Resolution by deleting the conflict copies: every tracked copy is gone locally.
+    // Resolution by deleting the conflict copies: every tracked copy is known to be gone
+    // locally. A copy the scan could not read, or now ignores, is unknown, not deleted.
     const copies = copiesByPath.get(path) ?? [];
-    const copiesGone = copies.length > 0 && copies.every((c) => !local.files.has(c.path));
-    if (copiesGone && b && heads.length > 1) {
-      const seen = b.heads.filter((id) => heads.some((h) => h.id === id));
-      ops.push({ kind: 'resolve', path, replaces: seen.length > 0 ? seen : heads.map((h) => h.id), file: l ?? null });
+    const knownGone = (c: BaseEntry): boolean => !local.files.has(c.path) && !isHidden(c.path);
+    const copiesGone = copies.length > 0 && copies.every(knownGone);
+    // The resolve replaces only heads this client had seen (its base heads): a version that
+    // arrived since was never shown here and stays a head. None left: nothing to resolve here.
+    const seen = b === undefined ? [] : b.heads.filter((id) => heads.some((h) => h.id === id));
+    if (copiesGone && b && heads.length > 1 && seen.length > 0) {
+      ops.push({ kind: 'resolve', path, replaces: seen, file: l ?? null });
       for (const c of copies) ops.push({ kind: 'forget', path: c.path });
       continue;
     }
@@ -272,6 +282,7 @@ export function planSync(input: PlanInput): Plan {
       notices.push({ path, reason: NoticeReason.blockedByFolder, detail: 'not downloaded: a local file or folder stands in the way' });
       return;
     }
+    plannedFiles.add(path);
     ops.push({ kind: 'download', path, version: v, expect });
   }
 
@@ -280,6 +291,10 @@ export function planSync(input: PlanInput): Plan {
     const wanted = new Map<string, VersionRecord>();
     for (const h of losers) wanted.set(computeConflictCopyPath(path, options.clientName(h.client), h.id), h);
     for (const c of tracked) {
+      if (isHidden(c.path)) {
+        wanted.delete(c.path); // unknown state: neither rewritten nor removed nor forgotten
+        continue;
+      }
       const cur = local.files.get(c.path);
       const still = wanted.get(c.path);
       if (still && still.id === c.copyOf?.version) {
@@ -296,10 +311,17 @@ export function planSync(input: PlanInput): Plan {
       }
     }
     for (const [cp, v] of wanted) {
+      if (isHidden(cp)) continue;
       const cur = local.files.get(cp as SyncPath);
       const copyPath = cp as SyncPath;
-      if (cur === undefined) ops.push({ kind: 'writeCopy', path: copyPath, of: path, version: v });
-      else if (sameContent(cur, v)) ops.push({ kind: 'record', path: copyPath, file: cur, version: v.id, heads: [v.id], copyOf: path });
+      if (cur === undefined) {
+        if (blockedByFolder(copyPath)) {
+          notices.push({ path: cp, reason: NoticeReason.blockedByFolder, detail: 'conflict copy not written: a local file stands where its folder is needed' });
+          continue;
+        }
+        plannedFiles.add(copyPath);
+        ops.push({ kind: 'writeCopy', path: copyPath, of: path, version: v });
+      } else if (sameContent(cur, v)) ops.push({ kind: 'record', path: copyPath, file: cur, version: v.id, heads: [v.id], copyOf: path });
       else notices.push({ path: cp, reason: NoticeReason.untrackedConflictCopy, detail: 'a different file already has this conflict copy name; left as it is' });
     }
   }

@@ -1,0 +1,324 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { VersionId } from '../../src/events/ids.js';
+import type { SyncPath } from '../../src/events/sync-path.js';
+import { computeHeads } from '../../src/projections/project-paths.js';
+import { computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
+import { isSubscribed, type PlanOp } from '../../src/reconcile/plan-sync.js';
+import {
+  computeBytesHash,
+  computeClientName,
+  computeTree,
+  computeVersionBytes,
+  createWorld,
+  deleteUserFile,
+  mustClient,
+  planRound,
+  project,
+  setIgnoreRules,
+  sync,
+  syncRound,
+  writeUserFile,
+  type World,
+} from './support/world.js';
+
+// Property tests of reconcile: random scripts of writes, deletes and syncs across three
+// clients in the in-memory world (support/world.ts), real planner, executor semantics from
+// the world. A failure prints fast-check's seed and the shrunk script; replay it with
+// fc.assert(..., { seed, path }).
+
+const CLIENTS = ['a', 'b', 'c'] as const;
+type ClientName = (typeof CLIENTS)[number];
+/** Paths that never clash as file and folder; 'n.md' and 'N.md' are case twins. */
+const PATHS = ['n.md', 'N.md', 'e.md', 'd/x.md', 'd/e/y.md'] as const;
+/** The same plus 'd' and 'd/e' as files: file/folder clashes between clients. */
+const CLASH_PATHS = [...PATHS, 'd', 'd/e'] as const;
+const FOLDERS = ['d', 'd/e'] as const;
+
+type Action =
+  | { readonly t: 'write'; readonly c: ClientName; readonly p: string; readonly bytes: string | null }
+  /** The user deletes one of its files (not a conflict copy), picked by index. */
+  | { readonly t: 'delete'; readonly c: ClientName; readonly pick: number }
+  /** The user deletes one conflict copy, picked by index: a local choice, not synced while other copies remain. */
+  | { readonly t: 'deleteCopy'; readonly c: ClientName; readonly pick: number }
+  | { readonly t: 'sync'; readonly c: ClientName }
+  /** One round only: a sync cut short (a crash between rounds). */
+  | { readonly t: 'round'; readonly c: ClientName }
+  /** The user deletes every conflict copy of one path (picked by index), resolving that conflict. */
+  | { readonly t: 'dropCopies'; readonly c: ClientName; readonly pick: number };
+
+const clientArb = fc.constantFrom(...CLIENTS);
+
+function actionArb(paths: readonly string[]): fc.Arbitrary<Action> {
+  // The first path is picked most often, so edits collide and conflicts (and their resolution) are common.
+  const path = fc.oneof({ weight: 3, arbitrary: fc.constant(paths[0]!) }, { weight: 2, arbitrary: fc.constantFrom(...paths) });
+  return fc.oneof(
+    // bytes null: a byte string no one else ever writes; 'x' and 'y' make same-bytes cases.
+    { weight: 5, arbitrary: fc.record({ t: fc.constant('write' as const), c: clientArb, p: path, bytes: fc.option(fc.constantFrom('x', 'y'), { nil: null }) }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('delete' as const), c: clientArb, pick: fc.nat(9) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('deleteCopy' as const), c: clientArb, pick: fc.nat(3) }) },
+    { weight: 6, arbitrary: fc.record({ t: fc.constant('sync' as const), c: clientArb }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('round' as const), c: clientArb }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('dropCopies' as const), c: clientArb, pick: fc.nat(3) }) },
+  );
+}
+
+const scriptArb = (paths: readonly string[] = PATHS) => fc.array(actionArb(paths), { minLength: 1, maxLength: 40, size: 'max' });
+
+interface Hooks {
+  /** After each full sync of a client. */
+  readonly afterSync?: (c: ClientName, before: ReadonlyMap<string, string>) => void;
+  /** After each step, with the index of the journal entries it added. */
+  readonly afterStep?: (a: Action, i: number, journalFrom: number) => void;
+}
+
+function copiesOf(world: World, c: string, p: string): string[] {
+  return [...mustClient(world, c).base.values()].filter((b) => b.copyOf?.path === p).map((b) => b.path);
+}
+
+function runScript(world: World, script: readonly Action[], hooks: Hooks = {}): void {
+  script.forEach((a, i) => {
+    const journalFrom = world.journal.length;
+    switch (a.t) {
+      case 'write':
+        writeUserFile(world, a.c, a.p, a.bytes ?? `${a.c}${i}`);
+        break;
+      case 'delete':
+      case 'deleteCopy': {
+        const files = [...mustClient(world, a.c).tree.keys()].filter((p) => isConflictCopyName(p) === (a.t === 'deleteCopy')).sort();
+        if (files.length > 0) deleteUserFile(world, a.c, files[a.pick % files.length]!);
+        break;
+      }
+      case 'dropCopies': {
+        const owners = [...new Set([...mustClient(world, a.c).base.values()].flatMap((b) => (b.copyOf ? [b.copyOf.path as string] : [])))].sort();
+        if (owners.length > 0) for (const cp of copiesOf(world, a.c, owners[a.pick % owners.length]!)) deleteUserFile(world, a.c, cp);
+        break;
+      }
+      case 'round':
+        syncRound(world, a.c);
+        break;
+      case 'sync': {
+        const before = new Map(Object.entries(computeTree(world, a.c)));
+        sync(world, a.c);
+        hooks.afterSync?.(a.c, before);
+        break;
+      }
+    }
+    hooks.afterStep?.(a, i, journalFrom);
+  });
+}
+
+/** Quiescence: every client syncs twice in a row. */
+function quiesce(world: World): void {
+  for (let pass = 0; pass < 2; pass++) for (const c of CLIENTS) sync(world, c);
+}
+
+/** What every client's tree must be at quiescence: each winner at its path, each live loser as a copy. */
+function computeExpectedTree(world: World): Record<string, string> {
+  const out: Record<string, string> = {};
+  const nameOf = computeClientName(world);
+  for (const [path, st] of project(world)) {
+    const heads = computeHeads(st);
+    const w = heads[0];
+    if (w?.content) out[path] = computeVersionBytes(world, w)!;
+    for (const h of heads.slice(1)) if (h.content) out[computeConflictCopyPath(path, nameOf(h.client), h.id)] = computeVersionBytes(world, h)!;
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** The ids each published version's writer had in its base for that path when it planned. */
+function computeWriterBases(world: World): Map<VersionId, ReadonlySet<VersionId>> {
+  const out = new Map<VersionId, ReadonlySet<VersionId>>();
+  for (const e of world.journal) if (e.type === 'published') out.set(e.version.id, e.baseIds);
+  return out;
+}
+
+/** FC_SCALE=20 multiplies every numRuns, for a deep run; the default keeps the file near 5 s. */
+const SCALE = Number(process.env['FC_SCALE'] ?? '1');
+const runs = (n: number) => ({ numRuns: Math.max(1, Math.round(n * SCALE)) });
+
+const fmt = (script: readonly Action[]) => script.map((a) => JSON.stringify(a)).join('\n');
+
+describe('reconcile in a world of three clients', () => {
+  it('plan idempotence: after a sync reaches a no-op plan, planning again yields no ops and another sync publishes no event', () => {
+    fc.assert(
+      fc.property(scriptArb(CLASH_PATHS), (script) => {
+        const world = createWorld(CLIENTS);
+        runScript(world, script, {
+          afterSync: (c) => {
+            expect(planRound(world, c).ops).toEqual([]);
+            const again = sync(world, c);
+            expect(again.rounds).toBe(0);
+            expect(again.published).toEqual([]);
+          },
+        });
+      }),
+      runs(150),
+    );
+  });
+
+  it('no data loss: every put version is a live head shown on every client, or was replaced by a writer that had it in its base; every synced byte string is in the cloud', () => {
+    fc.assert(
+      fc.property(scriptArb(), (script) => {
+        const world = createWorld(CLIENTS);
+        runScript(world, script, {
+          afterSync: (c, before) => {
+            // Every file the client had when it synced (its writes included) is now recoverable.
+            const inCloud = new Set(world.cloud.flatMap((v) => (v.content ? [v.content.hash as string] : [])));
+            for (const [p, bytes] of before) {
+              if (p.includes('.conflict-')) continue;
+              expect(inCloud.has(computeBytesHash(bytes)), `${c}: ${p} = ${JSON.stringify(bytes)} synced but not in the cloud`).toBe(true);
+            }
+          },
+        });
+        quiesce(world);
+        const bases = computeWriterBases(world);
+        const cloud = project(world);
+        const nameOf = computeClientName(world);
+        for (const v of world.cloud) {
+          if (v.content === null) continue;
+          const heads = computeHeads(cloud.get(v.path)!);
+          const i = heads.findIndex((h) => h.id === v.id);
+          if (i >= 0) {
+            const at = i === 0 ? v.path : computeConflictCopyPath(v.path, nameOf(v.client), v.id);
+            for (const c of CLIENTS) {
+              // A copy its user deleted (others remaining) is still tracked: a choice, not a loss.
+              if (i > 0 && !mustClient(world, c).tree.has(at) && mustClient(world, c).base.get(at as SyncPath)?.copyOf?.version === v.id) continue;
+              expect(computeTree(world, c)[at], `${c} does not show head ${v.id} at ${at}`).toBe(computeVersionBytes(world, v));
+            }
+            continue;
+          }
+          const by = world.cloud.filter((w) => w.replaces.includes(v.id) && bases.get(w.id)?.has(v.id));
+          expect(by.length, `${v.path} ${v.id} (${JSON.stringify(computeVersionBytes(world, v))}) was replaced only by writers that never had it`).toBeGreaterThan(0);
+        }
+      }),
+      runs(150),
+    );
+  });
+
+  it('convergence: after every client syncs twice in a row, all trees are identical, conflict copies included, and the main paths hold the winners', () => {
+    fc.assert(
+      // Without deleteCopy: one deleted copy among several is a local choice (ADR-0001), so that
+      // client's tree keeps differing until the conflict is resolved.
+      fc.property(scriptArb().map((s) => s.filter((a) => a.t !== 'deleteCopy')), (script) => {
+        const world = createWorld(CLIENTS);
+        runScript(world, script);
+        quiesce(world);
+        const expected = computeExpectedTree(world);
+        for (const c of CLIENTS) expect(computeTree(world, c), `tree of ${c}\n${fmt(script)}`).toEqual(expected);
+        const published = world.cloud.length;
+        for (const c of CLIENTS) sync(world, c);
+        expect(world.cloud.length, 'a sync after quiescence published events').toBe(published);
+      }),
+      runs(150),
+    );
+  });
+
+  it('a delete never destroys an edit its writer had not seen: a tombstone (or resolve) replaces only versions its writer had in its base', () => {
+    fc.assert(
+      fc.property(scriptArb(CLASH_PATHS), (script) => {
+        const world = createWorld(CLIENTS);
+        runScript(world, script);
+        quiesce(world);
+        const bases = computeWriterBases(world);
+        for (const v of world.cloud) {
+          if (v.type === 'put') continue;
+          const base = bases.get(v.id)!;
+          for (const r of v.replaces) expect(base.has(r), `${v.type} ${v.id} at ${v.path} replaced ${r}, which its writer never had`).toBe(true);
+        }
+      }),
+      runs(150),
+    );
+  });
+
+  it('no resurrection: a path a client saw deleted is not uploaded again by that client unless it wrote to it again', () => {
+    fc.assert(
+      fc.property(scriptArb(CLASH_PATHS), (script) => {
+        const world = createWorld(CLIENTS);
+        // client/path -> true once the client's sync removed the path (or published its delete)
+        // and the user has not written it since.
+        const sawDeleted = new Set<string>();
+        const key = (c: string, p: string) => `${c}\u0000${p}`;
+        const check = (from: number) => {
+          for (const e of world.journal.slice(from)) {
+            if (e.type === 'published') {
+              const k = key(e.client, e.version.path);
+              if (e.version.type === 'put') expect(sawDeleted.has(k), `${e.client} resurrected ${e.version.path}`).toBe(false);
+              if (e.version.content === null) sawDeleted.add(k);
+            } else if (e.type === 'applied') {
+              if (e.op.kind === 'deleteLocal') sawDeleted.add(key(e.client, e.op.path));
+              if (e.op.kind === 'download') sawDeleted.delete(key(e.client, e.op.path));
+            }
+          }
+        };
+        runScript(world, script, {
+          afterStep: (a, _i, from) => {
+            if (a.t === 'write') sawDeleted.delete(key(a.c, a.p));
+            check(from);
+          },
+        });
+        const from = world.journal.length;
+        quiesce(world);
+        check(from);
+      }),
+      runs(150),
+    );
+  });
+
+  it('missing data never yields a tombstone: paths marked unreadable, ignored or unsubscribed are never tombstoned, deleted, downloaded or resolved', () => {
+    const markArb = fc.record({
+      how: fc.constantFrom('unreadable', 'ignored', 'unsubscribed'),
+      /** Indices into the folders plus the client's files at marking time (conflict copies included). */
+      picks: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
+      subscriptions: fc.constantFrom(['d/'], ['d/e/'], ['none/']),
+      /** Delete the marked files that are still visible (a user cleaning up an unsubscribed folder). */
+      dropVisible: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(scriptArb(), clientArb, markArb, scriptArb(), (before, x, mark, after) => {
+        const world = createWorld(CLIENTS);
+        runScript(world, before);
+        for (const c of CLIENTS) sync(world, c);
+        const client = mustClient(world, x);
+        const entries = [...FOLDERS, ...client.tree.keys()];
+        const picked = [...new Set(mark.picks.map((i) => entries[i % entries.length]!))];
+        const under = (p: string, e: string) => p === e || p.startsWith(`${e}/`);
+        let marked: (p: string) => boolean;
+        if (mark.how === 'unreadable') {
+          client.unreadable = picked;
+          marked = (p) => picked.some((e) => under(p, e));
+        } else if (mark.how === 'ignored') {
+          setIgnoreRules(client, picked.map((e) => ((FOLDERS as readonly string[]).includes(e) ? `/${e}/` : `/${e}`)).join('\n'));
+          marked = (p) => picked.some((e) => under(p, e));
+        } else {
+          client.subscriptions = [...mark.subscriptions];
+          marked = (p) => !isSubscribed(p, mark.subscriptions);
+        }
+        if (mark.dropVisible) for (const p of [...client.tree.keys()]) if (marked(p)) deleteUserFile(world, x, p);
+
+        // A marked path, or the path a marked conflict copy belongs to.
+        const touches = (op: PlanOp): boolean => {
+          if (marked(op.path)) return true;
+          if (op.kind === 'resolve') return copiesOf(world, x, op.path).some(marked);
+          return op.kind === 'writeCopy' && marked(op.of);
+        };
+        const allowed = new Set<PlanOp['kind']>(['record', 'forget']);
+        const checkPlan = () => {
+          const bad = planRound(world, x).ops.filter((op) => touches(op) && !allowed.has(op.kind));
+          expect(bad.map((o) => `${o.kind} ${o.path}`), `${x} marked ${mark.how}: ${picked.join(', ')}`).toEqual([]);
+        };
+        checkPlan();
+        const markedAt = world.journal.length;
+        runScript(world, after, { afterStep: (a) => a.c === x && checkPlan() });
+        quiesce(world);
+        checkPlan();
+        for (const e of world.journal.slice(markedAt)) {
+          if (e.client !== x || e.type === 'skipped') continue;
+          const op: PlanOp | undefined = e.type === 'applied' ? e.op : undefined;
+          if (op && touches(op) && !allowed.has(op.kind)) expect.fail(`${x} carried out ${op.kind} ${op.path} on a path marked ${mark.how}`);
+        }
+      }),
+      runs(100),
+    );
+  });
+});
