@@ -19,11 +19,17 @@ export type Projection = Map<SyncPath, PathState>;
 
 export const emptyPathState: PathState = { versions: new Map(), replaced: new Set() };
 
-/** Pure: the path state after one more version. A version already present changes nothing. */
+/**
+ * Pure: the path state after one more version. A version already present changes nothing.
+ * Two different events claiming one id (only a faulty or hostile writer does that) keep the
+ * one from the smaller (client, seq), whatever the arrival order; the replaced set is the
+ * union over every event received, which is order-independent too.
+ */
 export function evolvePath(state: PathState, v: VersionRecord): PathState {
-  if (state.versions.has(v.id)) return state;
+  const existing = state.versions.get(v.id);
+  if (existing !== undefined && (existing === v || (existing.client === v.client && existing.seq === v.seq))) return state;
   const versions = new Map(state.versions);
-  versions.set(v.id, v);
+  if (existing === undefined || v.client < existing.client || (v.client === existing.client && v.seq < existing.seq)) versions.set(v.id, v);
   if (v.replaces.length === 0) return { versions, replaced: state.replaced };
   const replaced = new Set(state.replaced);
   for (const r of v.replaces) replaced.add(r);
@@ -73,10 +79,15 @@ export function compareHeads(a: VersionRecord, b: VersionRecord): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-/** The heads of a path, winner first. Empty only for a path with no versions. */
+/**
+ * The heads of a path, winner first. Empty only for a path with no versions: when every
+ * version is replaced (a replace cycle, which only a hostile writer can build), the single
+ * best version by `compareHeads` stands as the head, so the path never silently vanishes.
+ */
 export function computeHeads(state: PathState): VersionRecord[] {
   const heads: VersionRecord[] = [];
   for (const v of state.versions.values()) if (!state.replaced.has(v.id)) heads.push(v);
+  if (heads.length === 0 && state.versions.size > 0) return [[...state.versions.values()].sort(compareHeads)[0]!];
   return heads.sort(compareHeads);
 }
 

@@ -254,7 +254,10 @@ export function planSync(input: PlanInput): Plan {
         ops.push({ kind: 'record', path, file: l, version: w.id, heads: headIds });
         return;
       }
-      ops.push({ kind: 'upload', path, file: l, replaces: shown });
+      // An edit also replaces the deletes its writer had seen (in base.heads): that closes an
+      // edit-versus-delete conflict by editing, and no content is lost by replacing a delete.
+      const seenDeletes = heads.filter((h) => h.content === null && b.heads.includes(h.id) && !shown.includes(h.id)).map((h) => h.id);
+      ops.push({ kind: 'upload', path, file: l, replaces: [...shown, ...seenDeletes] });
       return;
     }
 
