@@ -168,20 +168,24 @@ export async function main(argv: readonly string[], out: Output = createOutput()
     await program.parseAsync([...argv]);
     return exit;
   } catch (e) {
-    return handleError(e, out);
+    return handleError(e, out, argv.includes('--json'));
   }
 }
 
-/** The one error handler: typed errors become documented exit codes with a hint. */
-function handleError(e: unknown, out: Output): number {
+/**
+ * The one error handler: typed errors become documented exit codes with a hint. With
+ * --json the error is also stdout's one JSON document, so scripts always get one.
+ */
+function handleError(e: unknown, out: Output, json: boolean): number {
+  const report = (code: string, message: string, hint: string, exit: number): number => {
+    if (json) out.stdout(`${JSON.stringify({ error: { code, message, hint, exit } }, null, 2)}\n`);
+    return exit;
+  };
   if (e instanceof CommanderError) {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
-    return ExitCode.usage;
+    return report(ErrorCode.usage, e.message, 'run with --help for usage', ExitCode.usage);
   }
-  if (e instanceof BmError) {
-    out.error(e);
-    return computeExitCode(e.code);
-  }
-  out.error(new BmError(ErrorCode.internal, `unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 'please report this; no half-written file is left behind (writes are atomic)'));
-  return ExitCode.internal;
+  const err = e instanceof BmError ? e : new BmError(ErrorCode.internal, `unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 'please report this; no half-written file is left behind (writes are atomic)');
+  out.error(err);
+  return report(err.code, err.message, err.hint, e instanceof BmError ? computeExitCode(err.code) : ExitCode.internal);
 }
