@@ -313,6 +313,15 @@ export function planSync(input: PlanInput): Plan {
         notices.push({ path: c.path, reason: NoticeReason.editedConflictCopy, detail: 'conflict resolved elsewhere; your edited copy was left in place and is not synced' });
       }
     }
+    // A copy written by a sync that stopped before recording it (a crash) is untracked. Once its
+    // version is no longer a losing head it goes like a tracked one, if it still holds exactly
+    // that version's bytes: then it is bm-log's own copy and the cloud keeps those bytes.
+    const trackedCopies = new Set<string>(tracked.map((c) => c.path));
+    for (const v of cloud.get(path)?.versions.values() ?? []) {
+      const cp = computeConflictCopyPath(path, options.clientName(v.client), v.id);
+      const cur = local.files.get(cp);
+      if (cur && v.content && cur.hash === v.content.hash && !losers.some((h) => h.id === v.id) && !trackedCopies.has(cp) && !base.has(cp)) ops.push({ kind: 'removeCopy', path: cp, expect: cur });
+    }
     for (const [cp, v] of wanted) {
       if (isHidden(cp)) continue;
       const cur = local.files.get(cp as SyncPath);

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { BmError, ErrorCode, isBmError, unreachable } from '../errors.js';
 import { readBlob, writeBlob } from '../events/blobs.js';
 import { keyOfBlob } from '../events/layout.js';
@@ -127,6 +128,26 @@ async function mapLimit<T, R>(items: readonly T[], n: number, fn: (item: T) => P
   return out;
 }
 
+/**
+ * A local file as an upload source. The file may vanish or become unreadable after the scan;
+ * every adapter must then see local-io (which skips just that file), not a raw ENOENT that
+ * aborts the whole sync or that a directory remote reports as its own failure.
+ */
+function openUploadSource(tree: LocalTree, path: SyncPath): Readable {
+  return Readable.from(
+    (async function* () {
+      try {
+        for await (const chunk of tree.openRead(path)) yield chunk as Uint8Array;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException | null)?.code;
+        if (isBmError(e) || typeof code !== 'string') throw e;
+        throw new BmError(ErrorCode.localIo, `reading ${path} failed (${code})`, 'left as it is; the next sync retries', {}, { cause: e });
+      }
+    })(),
+    { objectMode: false },
+  );
+}
+
 function baseFromFile(file: LocalFile, heads: readonly VersionId[], version: VersionId | null, copyOf?: { path: SyncPath; version: VersionId }): BaseEntry {
   const b = { path: file.path, hash: file.hash, size: file.size, mode: file.mode, mtimeMs: file.mtimeMs, ino: file.ino, heads: [...heads], version };
   return copyOf ? { ...b, copyOf } : b;
@@ -244,7 +265,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       if (file === undefined) {
         content = null;
       } else {
-        await writeBlob(store, { size: file.size, sha256: file.hash, open: () => ctx.tree.openRead(file.path) });
+        await writeBlob(store, { size: file.size, sha256: file.hash, open: () => openUploadSource(ctx.tree, file.path) });
         content = { hash: file.hash as ContentRef['hash'], size: file.size, mode: file.mode };
       }
     } else {
@@ -289,7 +310,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       const file = op.kind === 'upload' ? op.file : op.kind === 'resolve' ? op.file : null;
       if (file === null) return true;
       try {
-        const r = await writeBlob(store, { size: file.size, sha256: file.hash, open: () => ctx.tree.openRead(file.path) });
+        const r = await writeBlob(store, { size: file.size, sha256: file.hash, open: () => openUploadSource(ctx.tree, file.path) });
         if (r === 'created') {
           report.blobsUploaded++;
           report.bytesUploaded += file.size;

@@ -1,0 +1,103 @@
+import { BmError, ErrorCode } from '../errors.js';
+import { decodeTrustedSegment } from '../events/codec.js';
+import { HASH_RE, ULID_RE, type ClientId } from '../events/ids.js';
+import type { SyncPath } from '../events/sync-path.js';
+import type { BaseEntry } from '../reconcile/base-entry.js';
+import type { SyncIndex } from '../reconcile/run-sync.js';
+import type { CommitOps, Cursor, PinnedKey, SegmentRecord } from './local-index.js';
+
+const FORMAT_KEY = 'index-format';
+const MAX_SEQ = 10 ** 12 - 1;
+
+function copyEntry(e: BaseEntry): BaseEntry {
+  const row = { path: e.path, hash: e.hash, size: e.size, mode: e.mode, mtimeMs: e.mtimeMs, ino: e.ino, heads: [...e.heads], version: e.version };
+  return e.copyOf === undefined ? row : { ...row, copyOf: { path: e.copyOf.path, version: e.copyOf.version } };
+}
+
+function mustClient(client: string): void {
+  if (!ULID_RE.test(client)) throw new BmError(ErrorCode.internal, `not a client id: ${JSON.stringify(client)}`);
+}
+
+/**
+ * The local index in memory, with LocalIndex's semantics (see local-index.ts): every
+ * `commitBatch` checks all of its parts before applying any (a path both put and deleted, a
+ * bad seq, client id or cursor, the reserved meta key, segment bytes that do not decode) and then applies them in one
+ * synchronous step, so a crash or a refused batch leaves all or none of it. Values are
+ * copied in and out, as LevelDB stores bytes. Segments iterate in (client, seq) order.
+ */
+export class MemoryIndex implements SyncIndex {
+  private readonly manifest = new Map<SyncPath, BaseEntry>();
+  private readonly cursors = new Map<ClientId, Cursor>();
+  private readonly keys = new Map<ClientId, PinnedKey>();
+  private readonly segments = new Map<string, SegmentRecord>();
+  private readonly meta = new Map<string, unknown>();
+  /** Number of batches applied, for the simulation's statistics. */
+  commits = 0;
+
+  async getManifest(): Promise<Map<SyncPath, BaseEntry>> {
+    return new Map([...this.manifest].map(([p, e]) => [p, copyEntry(e)]));
+  }
+
+  async getCursors(): Promise<Map<ClientId, Cursor>> {
+    return new Map([...this.cursors].map(([c, k]) => [c, { ...k }]));
+  }
+
+  async getPinnedKeys(): Promise<Map<ClientId, PinnedKey>> {
+    return new Map([...this.keys].map(([c, k]) => [c, { ...k }]));
+  }
+
+  async getMeta<T>(key: string): Promise<T | undefined> {
+    return this.meta.get(key) as T | undefined;
+  }
+
+  /** Pins each new key; a different key for a pinned client throws key-mismatch and pins nothing. */
+  async pinKeys(pins: readonly ({ client: ClientId } & PinnedKey)[]): Promise<void> {
+    const add = new Map<ClientId, PinnedKey>();
+    for (const pin of pins) {
+      const existing = this.keys.get(pin.client) ?? add.get(pin.client);
+      if (existing !== undefined) {
+        if (existing.publicKey === pin.publicKey) continue;
+        throw new BmError(ErrorCode.keyMismatch, `client ${pin.client} now presents a different public key than the one pinned when it was first seen`, 'its segments are ignored', { client: pin.client });
+      }
+      mustClient(pin.client);
+      if (!/^[0-9a-f]{64}$/.test(pin.publicKey)) throw new BmError(ErrorCode.internal, `not a public key to pin for ${pin.client}`);
+      add.set(pin.client, { publicKey: pin.publicKey, name: pin.name });
+    }
+    for (const [c, k] of add) this.keys.set(c, k);
+    if (add.size > 0) this.commits++;
+  }
+
+  async *iterateSegments(): AsyncGenerator<SegmentRecord> {
+    const keys = [...this.segments.keys()].sort();
+    for (const k of keys) {
+      const s = this.segments.get(k);
+      if (s !== undefined) yield { client: s.client, seq: s.seq, bytes: new Uint8Array(s.bytes) };
+    }
+  }
+
+  async commitBatch(ops: CommitOps): Promise<void> {
+    // Check everything first: a refused batch writes nothing.
+    const putPaths = new Set<string>(ops.manifestPut?.map((e) => e.path));
+    for (const p of ops.manifestDel ?? []) if (putPaths.has(p)) throw new BmError(ErrorCode.internal, `commit both writes and deletes ${p}`);
+    if (ops.meta !== undefined && FORMAT_KEY in ops.meta) throw new BmError(ErrorCode.internal, `meta key ${FORMAT_KEY} is reserved for the index itself`);
+    for (const s of ops.segments ?? []) {
+      mustClient(s.client);
+      if (!Number.isInteger(s.seq) || s.seq < 1 || s.seq > MAX_SEQ) throw new BmError(ErrorCode.internal, `segment seq out of range: ${s.seq}`);
+      decodeTrustedSegment(s.bytes); // LocalIndex decodes each segment for its history rows in the same batch
+    }
+    for (const [client, cursor] of ops.cursors ?? []) {
+      mustClient(client);
+      if (!Number.isInteger(cursor.seq) || cursor.seq < 1 || !HASH_RE.test(cursor.hash)) throw new BmError(ErrorCode.internal, `bad cursor for ${client}: ${JSON.stringify(cursor)}`);
+    }
+    // Then apply it all without an await in between.
+    for (const e of ops.manifestPut ?? []) this.manifest.set(e.path, copyEntry(e));
+    for (const p of ops.manifestDel ?? []) this.manifest.delete(p);
+    for (const [k, v] of Object.entries(ops.meta ?? {})) {
+      if (v === undefined) this.meta.delete(k);
+      else this.meta.set(k, structuredClone(v));
+    }
+    for (const s of ops.segments ?? []) this.segments.set(`${s.client}!${String(s.seq).padStart(12, '0')}`, { client: s.client, seq: s.seq, bytes: new Uint8Array(s.bytes) });
+    for (const [client, cursor] of ops.cursors ?? []) this.cursors.set(client, { seq: cursor.seq, hash: cursor.hash });
+    this.commits++;
+  }
+}

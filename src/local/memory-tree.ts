@@ -1,0 +1,264 @@
+import { Readable } from 'node:stream';
+import { BmError, ErrorCode } from '../errors.js';
+import { computePathProblem, type SyncPath } from '../events/sync-path.js';
+import { sha256Hex } from '../events/signing.js';
+import type { BaseEntry } from '../reconcile/base-entry.js';
+import type { LocalFile } from '../reconcile/local-scan.js';
+import type { GuardedResult, LocalTree, ScanNotice, ScanResult } from './local-tree.js';
+
+/** One regular file of a MemoryTree. The hash is a cache for the checks, never shown to a scan. */
+export interface MemoryFile {
+  readonly bytes: Uint8Array;
+  readonly mode: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
+  readonly hash: string;
+}
+
+/** Who changed the tree: the sync engine (through the guarded port) or the simulated user. */
+export type MemoryWriter = 'engine' | 'user';
+
+/** One change to a MemoryTree, for the simulation's checks. */
+export interface MemoryTreeChange {
+  readonly by: MemoryWriter;
+  readonly kind: 'write' | 'remove';
+  readonly path: string;
+  /** Hash of what was at the path before (undefined: nothing). */
+  readonly before: string | undefined;
+  /** Hash of what is there after (undefined: removed). */
+  readonly after: string | undefined;
+}
+
+function enoent(p: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`ENOENT: no such file or directory, open '${p}'`), { code: 'ENOENT' });
+}
+
+function ancestors(p: string): string[] {
+  const parts = p.split('/');
+  return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join('/'));
+}
+
+/**
+ * LocalTree in memory, with the contract and the observable semantics of FsTree (see
+ * local-tree.ts): the scan reuses the manifest hash when size, mtime and inode match;
+ * writeFile and removeFile re-check `expect` right before acting and answer 'changed'
+ * instead; a write checks the content's hash before it replaces anything and is atomic by
+ * construction (one Map update, so no reader or crash ever sees half a file). Folders are
+ * implicit: a folder exists while a file lies under it, as FsTree removes folders a delete
+ * left empty.
+ *
+ * Mtimes come from `now` (a fake clock), inodes from a counter that never reuses a number.
+ * User edits go through the `user*` helpers; every change is logged in `changes`.
+ */
+export class MemoryTree implements LocalTree {
+  readonly files = new Map<string, MemoryFile>();
+  /** Every change, engine and user, in order. */
+  readonly changes: MemoryTreeChange[] = [];
+  private nextIno = 1;
+  private readonly unreadableNext = new Set<string>();
+
+  constructor(
+    readonly root: string,
+    private readonly now: () => number,
+  ) {}
+
+  // ---- the LocalTree port (what the engine uses)
+
+  async scan(manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult> {
+    const files = new Map<SyncPath, LocalFile>();
+    const dirs = new Set<string>();
+    const unreadable: string[] = [];
+    const notices: ScanNotice[] = [];
+    const blocked = new Set(this.unreadableNext);
+    this.unreadableNext.clear();
+    let hashed = 0;
+    for (const [p, f] of [...this.files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      // Walk like FsTree: an ignored or unreadable folder hides everything under it.
+      let hidden = false;
+      for (const d of ancestors(p)) {
+        if (isIgnored(`${d}/`)) {
+          hidden = true;
+          break;
+        }
+        dirs.add(d);
+        if (blocked.has(d)) {
+          if (!unreadable.includes(d)) {
+            unreadable.push(d);
+            notices.push({ path: d, detail: 'folder cannot be read (EACCES); its files are left as they are' });
+          }
+          hidden = true;
+          break;
+        }
+      }
+      if (hidden || isIgnored(p)) continue;
+      if (computePathProblem(p) !== undefined) {
+        notices.push({ path: p, detail: 'name cannot be synced portably (reserved or unsafe name); skipped' });
+        continue;
+      }
+      if (blocked.has(p)) {
+        unreadable.push(p);
+        notices.push({ path: p, detail: 'cannot be read (EACCES); left as it is' });
+        continue;
+      }
+      const m = manifest.get(p);
+      let hash: string;
+      if (m !== undefined && m.size === f.bytes.length && m.mtimeMs === f.mtimeMs && m.ino === f.ino) {
+        hash = m.hash; // trusted like FsTree: an edit that keeps size, mtime and inode goes unseen
+      } else {
+        hash = sha256Hex(f.bytes);
+        hashed++;
+      }
+      files.set(p as SyncPath, { path: p as SyncPath, hash, size: f.bytes.length, mode: f.mode, mtimeMs: f.mtimeMs, ino: f.ino });
+    }
+    return { files, dirs, unreadable, notices, hashed };
+  }
+
+  openRead(p: SyncPath): Readable {
+    // Read lazily, like createReadStream: what is there when the upload reads it.
+    const files = this.files;
+    return Readable.from(
+      (async function* () {
+        const f = files.get(p);
+        if (f === undefined) throw enoent(p);
+        yield Buffer.from(f.bytes);
+      })(),
+    );
+  }
+
+  async statFile(p: SyncPath): Promise<LocalFile | undefined> {
+    const f = this.files.get(p);
+    return f === undefined ? undefined : this.localFile(p, f);
+  }
+
+  async writeFile(p: SyncPath, content: AsyncIterable<Uint8Array>, hash: string, mode: number, expect: LocalFile | null): Promise<LocalFile | 'changed'> {
+    this.mustInside(p);
+    this.mustFolders(p, `cannot write ${p}`);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of content) chunks.push(new Uint8Array(chunk));
+    const bytes = new Uint8Array(Buffer.concat(chunks));
+    if (sha256Hex(bytes) !== hash) {
+      throw new BmError(ErrorCode.blobCorrupt, `content for ${p} does not match its hash ${hash}`, 'the file was not written; run `bm-log verify`');
+    }
+    // Everything below runs without an await: the guard and the replace are one step.
+    this.mustFolders(p, `cannot write ${p}`);
+    if (!this.stillIs(p, expect)) return 'changed';
+    const f = this.put('engine', p, bytes, mode & 0o777 || 0o644, this.nextIno++);
+    return this.localFile(p, f);
+  }
+
+  async removeFile(p: SyncPath, expect: LocalFile): Promise<GuardedResult> {
+    this.mustInside(p);
+    // As FsTree's walk down the folders: a file in the way throws, a missing folder means done.
+    for (const d of ancestors(p)) {
+      if (this.files.has(d)) throw new BmError(ErrorCode.localIo, `${p}: ${d} is not a folder (symlink or file)`, 'left as it is');
+      if (!this.isFolder(d)) return 'done';
+    }
+    if (!this.stillIs(p, expect)) return 'changed';
+    this.remove('engine', p);
+    return 'done';
+  }
+
+  // ---- fault injection and user edits (what the simulation uses)
+
+  /** The next scan reports `path` (a file or a folder) as unreadable. */
+  markUnreadable(path: string): void {
+    this.unreadableNext.add(path);
+  }
+
+  /** Drops marks no scan has used (a sync that stopped before scanning). */
+  clearUnreadable(): void {
+    this.unreadableNext.clear();
+  }
+
+  /**
+   * The user saves `bytes` at `path`. `inPlace` keeps the inode of an existing file (an
+   * editor writing into the file); otherwise the save makes a new file (write and rename).
+   * Returns false, changing nothing, where a file stands in place of a needed folder or a
+   * folder stands at `path`.
+   */
+  userWrite(path: string, bytes: Uint8Array, options: { mode?: number; inPlace?: boolean } = {}): boolean {
+    if (this.folderBlocked(path) || this.isFolder(path)) return false;
+    const old = this.files.get(path);
+    const ino = options.inPlace === true && old !== undefined ? old.ino : this.nextIno++;
+    this.put('user', path, bytes, options.mode ?? old?.mode ?? 0o644, ino);
+    return true;
+  }
+
+  /** The user deletes `path`; false when there was no file. */
+  userDelete(path: string): boolean {
+    if (!this.files.has(path)) return false;
+    this.remove('user', path);
+    return true;
+  }
+
+  /** The user changes the permission bits (mtime unchanged, as chmod leaves it). */
+  userChmod(path: string, mode: number): boolean {
+    const f = this.files.get(path);
+    if (f === undefined) return false;
+    this.files.set(path, { ...f, mode });
+    this.changes.push({ by: 'user', kind: 'write', path, before: f.hash, after: f.hash });
+    return true;
+  }
+
+  /**
+   * The user renames `from` to `to` (replacing a file there): a delete plus a write keeping
+   * inode, mtime and mode, as rename(2) does. False, changing nothing, when it cannot.
+   */
+  userRename(from: string, to: string): boolean {
+    const f = this.files.get(from);
+    if (f === undefined || from === to || this.folderBlocked(to) || this.isFolder(to)) return false;
+    this.remove('user', from);
+    this.files.set(to, f);
+    this.changes.push({ by: 'user', kind: 'write', path: to, before: undefined, after: f.hash });
+    return true;
+  }
+
+  // ---- internals
+
+  private localFile(p: SyncPath, f: MemoryFile): LocalFile {
+    return { path: p, hash: f.hash, size: f.bytes.length, mode: f.mode, mtimeMs: f.mtimeMs, ino: f.ino };
+  }
+
+  private put(by: MemoryWriter, p: string, bytes: Uint8Array, mode: number, ino: number): MemoryFile {
+    const f: MemoryFile = { bytes, mode, mtimeMs: this.now(), ino, hash: sha256Hex(bytes) };
+    this.changes.push({ by, kind: 'write', path: p, before: this.files.get(p)?.hash, after: f.hash });
+    this.files.set(p, f);
+    return f;
+  }
+
+  private remove(by: MemoryWriter, p: string): void {
+    this.changes.push({ by, kind: 'remove', path: p, before: this.files.get(p)?.hash, after: undefined });
+    this.files.delete(p);
+  }
+
+  /** Refuses a path that would land outside the root (FsTree joins it under the root). */
+  private mustInside(p: string): void {
+    const problem = computePathProblem(p);
+    if (problem !== undefined) throw new BmError(ErrorCode.badPath, `unsafe path ${JSON.stringify(p)}: ${problem}`, 'nothing was written');
+  }
+
+  /** Throws local-io, like FsTree's folder walk, where a file stands in place of a folder of `p`. */
+  private mustFolders(p: string, what: string): void {
+    const anc = ancestors(p).find((d) => this.files.has(d));
+    if (anc !== undefined) throw new BmError(ErrorCode.localIo, `${what}: ${anc} is not a folder (symlink or file)`, 'left as it is; move the obstacle away and sync again');
+  }
+
+  private folderBlocked(p: string): boolean {
+    return ancestors(p).some((d) => this.files.has(d));
+  }
+
+  private isFolder(p: string): boolean {
+    const prefix = `${p}/`;
+    for (const k of this.files.keys()) if (k.startsWith(prefix)) return true;
+    return false;
+  }
+
+  /** FsTree.stillIs: absent when `expect` is null; else a regular file with the same stat or bytes. */
+  private stillIs(p: string, expect: LocalFile | null): boolean {
+    const f = this.files.get(p);
+    if (f === undefined) return expect === null && !this.isFolder(p);
+    if (expect === null) return false;
+    if (f.bytes.length === expect.size && f.mtimeMs === expect.mtimeMs && f.ino === expect.ino) return true;
+    return f.bytes.length === expect.size && f.hash === expect.hash;
+  }
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import type { ClientId, VersionId } from '../../src/events/ids.js';
+import { MemoryStore } from '../../src/events/store/memory-store.js';
+import type { SyncPath } from '../../src/events/sync-path.js';
+import { MemoryIndex } from '../../src/local/memory-index.js';
+import { projectVersions } from '../../src/projections/project-paths.js';
+import type { VersionRecord } from '../../src/projections/version-record.js';
+import type { BaseEntry } from '../../src/reconcile/base-entry.js';
+import { computeConflictCopyPath } from '../../src/reconcile/conflict-copy-name.js';
+import type { LocalFile } from '../../src/reconcile/local-scan.js';
+import { NoticeReason, planSync } from '../../src/reconcile/plan-sync.js';
+import { runSync } from '../../src/reconcile/run-sync.js';
+import { sha256Hex } from '../../src/events/signing.js';
+import { createClock, createSimClient, syncContextOf } from './sim-client.js';
+
+/** Bugs the simulation found in the engine, each pinned by a direct test. */
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const sp = (p: string) => p as SyncPath;
+
+/** `target` with some methods replaced; the others still run on `target` itself. */
+function overriding<T extends object>(target: T, overrides: Partial<T>): T {
+  return new Proxy(target, {
+    get(t, key) {
+      if (key in overrides) return overrides[key as keyof T];
+      const v: unknown = Reflect.get(t, key);
+      return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(t) : v;
+    },
+  });
+}
+
+describe('runSync: a file that vanishes between the scan and its upload (simulation seeds 23, 46, 52)', () => {
+  it('skips that file and completes the sync instead of failing on a raw ENOENT', async () => {
+    const store = new MemoryStore();
+    const clock = createClock();
+    const alice = await createSimClient(store, 'alice', '01RGA', clock);
+    alice.tree.userWrite('a.txt', enc('deleted before its upload'));
+    alice.tree.userWrite('b.txt', enc('kept'));
+    // The user deletes a.txt right when the engine opens it for the upload.
+    const tree = overriding(alice.tree, {
+      openRead: (p: SyncPath) => {
+        if (p === 'a.txt') alice.tree.userDelete(p);
+        return alice.tree.openRead(p);
+      },
+    });
+    const report = await runSync(syncContextOf(alice, { store, now: clock.now, tree }));
+    expect(report.skipped).toEqual([expect.objectContaining({ path: 'a.txt', op: 'upload' })]);
+    expect(report.applied.filter((o) => o.kind === 'upload').map((o) => o.path)).toEqual(['b.txt']);
+    // The next sync sees the delete as a delete of a file the cloud never had.
+    const again = await runSync(syncContextOf(alice, { store, now: clock.now }));
+    expect(again.eventsPublished).toBe(0);
+    expect(again.skipped).toEqual([]);
+  });
+});
+
+describe('planSync: a conflict copy left untracked by a crash (simulation seeds 167, 171, 208)', () => {
+  const path = sp('notes/plan.md');
+  const alice = '01RGA000000000000000000001' as ClientId;
+  const bob = '01RGB000000000000000000001' as ClientId;
+  const hashOf = (s: string) => sha256Hex(s);
+  const version = (id: string, client: ClientId, text: string, replaces: string[] = []): VersionRecord => ({
+    id: id as VersionId,
+    path,
+    type: replaces.length > 1 ? 'resolve' : 'put',
+    client,
+    seq: 1,
+    time: '2024-01-01T00:00:00.000Z',
+    replaces: replaces as VersionId[],
+    content: { hash: hashOf(text) as never, size: text.length, mode: 0o644 },
+    seen: {},
+    snapshot: null,
+  });
+  const file = (p: string, text: string, ino: number): LocalFile => ({ path: sp(p), hash: hashOf(text), size: text.length, mode: 0o644, mtimeMs: 1_700_000_000_000 + ino, ino });
+  // Alice and Bob edited concurrently; Alice's sync wrote Bob's version as a copy and died
+  // before recording it; then Alice (elsewhere) resolved the conflict for good.
+  const a = version('01RGA00000000000000000000A', alice, 'alice');
+  const b = version('01RGB00000000000000000000B', bob, 'bob');
+  const r = version('01RGA00000000000000000000R', alice, 'resolved', [a.id, b.id]);
+  const cloud = projectVersions([a, b, r]);
+  const copy = computeConflictCopyPath(path, 'bob', b.id);
+  const main = file(path, 'resolved', 1);
+  const base = new Map<string, BaseEntry>([[path, { ...main, heads: [r.id], version: r.id }]]);
+  const plan = (copyText: string) =>
+    planSync({
+      base,
+      local: { files: new Map([[path, main], [copy, file(copy, copyText, 2)]]), dirs: new Set(['notes']), unreadable: [] },
+      cloud,
+      options: { subscriptions: [], isIgnored: () => false, clientName: (c) => (c === bob ? 'bob' : 'alice') },
+    });
+
+  it('removes the copy once its version is no longer a losing head', () => {
+    const p = plan('bob');
+    expect(p.ops).toEqual([{ kind: 'removeCopy', path: copy, expect: file(copy, 'bob', 2) }]);
+    expect(p.notices.filter((n) => n.reason === NoticeReason.untrackedConflictCopy)).toEqual([]);
+  });
+
+  it('leaves a file with that name but other bytes alone', () => {
+    const p = plan('bob, then edited by hand');
+    expect(p.ops).toEqual([]);
+    expect(p.notices).toEqual([expect.objectContaining({ path: copy, reason: NoticeReason.untrackedConflictCopy })]);
+  });
+
+  it('end to end: the copy goes at the next sync after the crash', async () => {
+    const store = new MemoryStore();
+    const clock = createClock();
+    const [al, bo] = [await createSimClient(store, 'alice', '01RGA', clock), await createSimClient(store, 'bob', '01RGB', clock)];
+    al.tree.userWrite('f.txt', enc('alice'));
+    bo.tree.userWrite('f.txt', enc('bob'));
+    await runSync(syncContextOf(al, { store, now: clock.now }));
+    await runSync(syncContextOf(bo, { store, now: clock.now }));
+    // Alice's sync writes the conflict copy, then dies at its final manifest commit.
+    const dying = overriding(al.index, {
+      commitBatch: async (ops: Parameters<MemoryIndex['commitBatch']>[0]) => {
+        if (ops.manifestPut?.some((e) => e.copyOf)) throw new Error('killed');
+        return al.index.commitBatch(ops);
+      },
+    });
+    await expect(runSync(syncContextOf(al, { store, now: clock.now, index: dying }))).rejects.toThrow('killed');
+    const copies = () => [...al.tree.files.keys()].filter((p) => p.includes('.conflict-'));
+    expect(copies()).toHaveLength(1);
+    // Bob resolves the conflict by deleting his copy of it.
+    await runSync(syncContextOf(bo, { store, now: clock.now }));
+    for (const p of [...bo.tree.files.keys()]) if (p.includes('.conflict-')) bo.tree.userDelete(p);
+    await runSync(syncContextOf(bo, { store, now: clock.now }));
+    await runSync(syncContextOf(al, { store, now: clock.now }));
+    expect(copies()).toEqual([]);
+    expect([...al.tree.files.keys()]).toEqual([...bo.tree.files.keys()]);
+  });
+});

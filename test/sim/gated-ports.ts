@@ -1,0 +1,213 @@
+import { Readable } from 'node:stream';
+import { isBmError, ErrorCode } from '../../src/errors.js';
+import type { ClientId } from '../../src/events/ids.js';
+import type { Cursor } from '../../src/events/log.js';
+import type { Body, ListPage, ObjectStore } from '../../src/events/store/object-store.js';
+import { compareKeys, type MemoryStore } from '../../src/events/store/memory-store.js';
+import type { SyncPath } from '../../src/events/sync-path.js';
+import type { LocalTree, ScanResult } from '../../src/local/local-tree.js';
+import type { BaseEntry } from '../../src/reconcile/base-entry.js';
+import type { LocalFile } from '../../src/reconcile/local-scan.js';
+import type { SyncIndex } from '../../src/reconcile/run-sync.js';
+
+/** The simulated kill -9: thrown by every port call of a sync from the chosen call on. */
+export class CrashError extends Error {
+  constructor(what: string) {
+    super(`simulated crash at ${what}`);
+    this.name = 'CrashError';
+  }
+}
+
+/** What the gate saw of the store during one sync. */
+export interface GateCounts {
+  calls: number;
+  /** Store calls that failed by injection (remote-unavailable). */
+  injectedErrors: number;
+  /** Listings the store cut short while claiming they were complete. */
+  truncatedLists: number;
+}
+
+/**
+ * The one door every port call of one sync passes through. It counts calls; at call
+ * `meddleAt` it first lets the user edit the tree (a change racing the sync); at call
+ * `crashAt` the process dies: that call and every later one, including work still in
+ * flight in parallel workers, throws CrashError and does nothing. What the store, the
+ * tree and the index hold at that instant is all that survives.
+ */
+export class SyncGate {
+  dead = false;
+  readonly counts: GateCounts = { calls: 0, injectedErrors: 0, truncatedLists: 0 };
+
+  constructor(
+    private readonly crashAt: number | null,
+    private readonly meddleAt: number | null,
+    private readonly meddle: () => void,
+  ) {}
+
+  enter(what: string): void {
+    this.check(what);
+    this.counts.calls++;
+    if (this.counts.calls === this.meddleAt) this.meddle();
+    if (this.counts.calls === this.crashAt) {
+      this.dead = true;
+      throw new CrashError(what);
+    }
+  }
+
+  /** Throws when the process has died (for work in flight: stream chunks, iterators). */
+  check(what: string): void {
+    if (this.dead) throw new CrashError(`${what} (after the crash)`);
+  }
+
+  /** Passes a stream's chunks on while the process lives. */
+  stream(source: AsyncIterable<Uint8Array>, what: string): Readable {
+    const check = () => this.check(what);
+    return Readable.from(
+      (async function* () {
+        for await (const chunk of source) {
+          check();
+          yield chunk as Uint8Array;
+        }
+      })(),
+    );
+  }
+}
+
+/** The shared MemoryStore as one client's sync sees it: gated, with injected faults counted. */
+export class GatedStore implements ObjectStore {
+  readonly description = 'memory (gated)';
+
+  constructor(
+    private readonly inner: MemoryStore,
+    private readonly gate: SyncGate,
+    /** Called right before each write goes to the store (the simulation checks segments here). */
+    private readonly beforePut: (key: string, body: Body) => void = () => undefined,
+  ) {}
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    this.gate.enter(what);
+    try {
+      return await fn();
+    } catch (e) {
+      if (isBmError(e, ErrorCode.remoteUnavailable)) this.gate.counts.injectedErrors++;
+      throw e;
+    }
+  }
+
+  get(key: string): Promise<Uint8Array | undefined> {
+    return this.call(`get ${key}`, () => this.inner.get(key));
+  }
+
+  getStream(key: string): Promise<Readable | undefined> {
+    return this.call(`getStream ${key}`, async () => {
+      const s = await this.inner.getStream(key);
+      return s === undefined ? undefined : this.gate.stream(s, `reading ${key}`);
+    });
+  }
+
+  head(key: string): Promise<{ size: number } | undefined> {
+    return this.call(`head ${key}`, () => this.inner.head(key));
+  }
+
+  putIfAbsent(key: string, body: Body): Promise<'created' | 'identical'> {
+    return this.call(`put ${key}`, () => {
+      this.beforePut(key, body);
+      return this.inner.putIfAbsent(key, body);
+    });
+  }
+
+  list(prefix: string, options: { startAfter?: string; limit?: number } = {}): Promise<ListPage> {
+    return this.call(`list ${prefix}`, async () => {
+      const page = await this.inner.list(prefix, options);
+      const after = options.startAfter ?? '';
+      let all = 0;
+      for (const k of this.inner.objects.keys()) if (k.startsWith(prefix) && compareKeys(k, after) > 0) all++;
+      if (!page.truncated && page.objects.length < all) this.gate.counts.truncatedLists++;
+      return page;
+    });
+  }
+
+  delete(key: string): Promise<void> {
+    return this.call(`delete ${key}`, () => this.inner.delete(key));
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A client's tree as its sync sees it. */
+export class GatedTree implements LocalTree {
+  constructor(
+    private readonly inner: LocalTree,
+    private readonly gate: SyncGate,
+  ) {}
+
+  get root(): string {
+    return this.inner.root;
+  }
+
+  async scan(manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult> {
+    this.gate.enter('scan');
+    return this.inner.scan(manifest, isIgnored);
+  }
+
+  openRead(path: SyncPath): Readable {
+    this.gate.enter(`openRead ${path}`);
+    return this.gate.stream(this.inner.openRead(path), `reading ${path}`);
+  }
+
+  async writeFile(path: SyncPath, content: AsyncIterable<Uint8Array>, hash: string, mode: number, expect: LocalFile | null): Promise<LocalFile | 'changed'> {
+    this.gate.enter(`writeFile ${path}`);
+    return this.inner.writeFile(path, this.gate.stream(content, `writing ${path}`), hash, mode, expect);
+  }
+
+  async removeFile(path: SyncPath, expect: LocalFile): Promise<'done' | 'changed'> {
+    this.gate.enter(`removeFile ${path}`);
+    return this.inner.removeFile(path, expect);
+  }
+
+  async statFile(path: SyncPath): Promise<LocalFile | undefined> {
+    this.gate.enter(`statFile ${path}`);
+    return this.inner.statFile(path);
+  }
+}
+
+/** A client's index as its sync sees it. */
+export class GatedIndex implements SyncIndex {
+  constructor(
+    private readonly inner: SyncIndex,
+    private readonly gate: SyncGate,
+  ) {}
+
+  async getManifest(): Promise<Map<SyncPath, BaseEntry>> {
+    this.gate.enter('getManifest');
+    return this.inner.getManifest();
+  }
+
+  async getCursors(): Promise<Map<ClientId, Cursor>> {
+    this.gate.enter('getCursors');
+    return this.inner.getCursors();
+  }
+
+  async getPinnedKeys(): Promise<Map<ClientId, { publicKey: string; name: string }>> {
+    this.gate.enter('getPinnedKeys');
+    return this.inner.getPinnedKeys();
+  }
+
+  async pinKeys(pins: readonly { client: ClientId; publicKey: string; name: string }[]): Promise<void> {
+    this.gate.enter('pinKeys');
+    return this.inner.pinKeys(pins);
+  }
+
+  async *iterateSegments(): AsyncIterable<{ client: ClientId; seq: number; bytes: Uint8Array }> {
+    this.gate.enter('iterateSegments');
+    for await (const s of this.inner.iterateSegments()) {
+      this.gate.check('iterateSegments');
+      yield s;
+    }
+  }
+
+  async commitBatch(ops: Parameters<SyncIndex['commitBatch']>[0]): Promise<void> {
+    this.gate.enter('commitBatch');
+    return this.inner.commitBatch(ops);
+  }
+}

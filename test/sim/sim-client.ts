@@ -1,0 +1,60 @@
+import { counterIdFactory, type ClientId, type IdFactory, type VaultId } from '../../src/events/ids.js';
+import { writeIdentity, writeVaultIfAbsent } from '../../src/events/log.js';
+import { generateKeyPair, type KeyPair } from '../../src/events/signing.js';
+import type { ObjectStore } from '../../src/events/store/object-store.js';
+import type { LocalTree } from '../../src/local/local-tree.js';
+import { MemoryIndex } from '../../src/local/memory-index.js';
+import { MemoryTree } from '../../src/local/memory-tree.js';
+import type { SyncContext, SyncIndex } from '../../src/reconcile/run-sync.js';
+
+/** One simulated client: what `bm-log init` leaves behind, all in memory. */
+export interface SimClient {
+  readonly name: string;
+  readonly id: ClientId;
+  readonly vault: VaultId;
+  readonly keys: KeyPair;
+  readonly tree: MemoryTree;
+  readonly index: MemoryIndex;
+  /** Persists across crashes, like the wall clock behind ULIDs. */
+  readonly newId: IdFactory;
+}
+
+/** A fake clock: `now` for segment times, `tick` for mtimes; both strictly increase. */
+export interface SimClock {
+  readonly now: () => Date;
+  readonly tick: () => number;
+}
+
+export function createClock(start = 1_700_000_000_000): SimClock & { advance(ms: number): void } {
+  let t = start;
+  return { now: () => new Date(++t), tick: () => ++t, advance: (ms) => void (t += ms) };
+}
+
+/**
+ * Creates a client on `store` as `bm-log init` does: the vault marker if absent, a fresh key
+ * pair and its published identity. Ids come from a counter with `idPrefix` (valid ULID
+ * characters: no I, L, O, U), so clients' ids never collide and replays are exact.
+ */
+export async function createSimClient(store: ObjectStore, name: string, idPrefix: string, clock: SimClock): Promise<SimClient> {
+  const newId = counterIdFactory(idPrefix);
+  const id = newId() as ClientId;
+  const keys = generateKeyPair();
+  const vault = await writeVaultIfAbsent(store, newId, clock.now);
+  await writeIdentity(store, { v: 1, vault, client: id, name, publicKey: keys.publicKeyHex, time: clock.now().toISOString() }, keys);
+  return { name, id, vault, keys, tree: new MemoryTree(`/sim/${name}`, clock.tick), index: new MemoryIndex(), newId };
+}
+
+/** The context of one sync of `c`; the ports default to the client's own unwrapped parts. */
+export function syncContextOf(c: SimClient, parts: { store: ObjectStore; now: () => Date; tree?: LocalTree; index?: SyncIndex; concurrency?: number }): SyncContext {
+  return {
+    store: parts.store,
+    index: parts.index ?? c.index,
+    tree: parts.tree ?? c.tree,
+    identity: { client: c.id, vault: c.vault, name: c.name, keys: c.keys },
+    subscriptions: [],
+    isIgnored: () => false,
+    now: parts.now,
+    newId: c.newId,
+    concurrency: parts.concurrency ?? 8,
+  };
+}

@@ -1,0 +1,589 @@
+import { BmError, ErrorCode, isBmError } from '../../src/errors.js';
+import { decodeTrustedSegment } from '../../src/events/codec.js';
+import { keyOfBlob } from '../../src/events/layout.js';
+import type { SegmentBody } from '../../src/events/schema.js';
+import { MemoryStore, type MemoryFaults } from '../../src/events/store/memory-store.js';
+import type { Body } from '../../src/events/store/object-store.js';
+import { isSyncPath, type SyncPath } from '../../src/events/sync-path.js';
+import type { MemoryTree } from '../../src/local/memory-tree.js';
+import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../../src/projections/project-paths.js';
+import { computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
+import { ConflictKind, type ConflictNote } from '../../src/reconcile/plan-sync.js';
+import { runSync, type ResolveRequest, type SyncReport } from '../../src/reconcile/run-sync.js';
+import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from './gated-ports.js';
+import { chance, mulberry32, pick, pickWeighted, randomInt, type Rng } from './prng.js';
+import { createClock, createSimClient, syncContextOf, type SimClient } from './sim-client.js';
+
+/**
+ * A deterministic multi-client simulation of the real sync engine (`runSync`) on in-memory
+ * parts: N clients, each with its own MemoryTree, MemoryIndex, key pair and counter id
+ * factory, share one MemoryStore. One seed drives everything (user edits, which client
+ * syncs, store faults, crashes, edits racing a sync), so a seed replays exactly.
+ *
+ * The user model: users write, delete, rename and chmod files among a small pool of paths
+ * (so clients collide), and resolve conflicts either by deleting all conflict copies of a
+ * path at once or with `bm-log resolve`. Users never edit a conflict copy nor delete only
+ * some copies of a path: by design those changes are not synced (the copy stays apart on
+ * that one client), so they could not converge. The pool has no file/folder clashes for
+ * the same reason.
+ */
+
+export const SIM_PATHS = ['a.txt', 'b.md', 'notes/c.txt', 'notes/d.txt', 'notes/deep/e.txt', 'x/y/z.bin'] as const;
+const SIM_FOLDERS = ['notes', 'notes/deep', 'x', 'x/y'] as const;
+const NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'] as const;
+const ID_LETTERS = 'ABCDEFGH';
+const QUIESCENCE_MAX_ROUNDS = 10;
+/**
+ * A crash or a racing edit is scheduled at a port call in 1..(the client's last sync's
+ * call count + this slack); a point past the end of a shorter sync means none happens.
+ */
+const CALL_SLACK = 6;
+
+export interface ScenarioOptions {
+  readonly clients?: number;
+  /** Random steps before quiescence (default: 20..40 drawn from the seed). */
+  readonly steps?: number;
+}
+
+export interface ScenarioStats {
+  steps: number;
+  syncs: number;
+  completedSyncs: number;
+  crashes: number;
+  /** Syncs that ran with store faults switched on. */
+  faultSyncs: number;
+  /** Store calls that failed by injection, and listings cut short. */
+  injectedErrors: number;
+  truncatedLists: number;
+  /** Syncs that ended on remote-unavailable (or equivocation after a faulty listing) and were retried later. */
+  remoteFailures: number;
+  unreadableMarks: number;
+  /** User edits racing a sync. */
+  racingEdits: number;
+  guardStops: number;
+  resolves: number;
+  /** Distinct open conflicts (path and set of heads) that syncs reported. */
+  conflicts: number;
+  quiescenceRounds: number;
+}
+
+export function emptyStats(): ScenarioStats {
+  return { steps: 0, syncs: 0, completedSyncs: 0, crashes: 0, faultSyncs: 0, injectedErrors: 0, truncatedLists: 0, remoteFailures: 0, unreadableMarks: 0, racingEdits: 0, guardStops: 0, resolves: 0, conflicts: 0, quiescenceRounds: 0 };
+}
+
+export function addStats(into: ScenarioStats, s: ScenarioStats): void {
+  for (const k of Object.keys(into) as (keyof ScenarioStats)[]) into[k] += s[k];
+}
+
+export function replayCommand(seed: number): string {
+  return `SIM_SEED=${seed} npx vitest run test/sim`;
+}
+
+/** A broken invariant: says which, with the seed, the replay command and the step trace. */
+export class SimFailure extends Error {
+  constructor(
+    readonly seed: number,
+    what: string,
+    trace: readonly string[],
+  ) {
+    super(`simulation invariant broken (seed ${seed}): ${what}\nreplay: ${replayCommand(seed)}\ntrace:\n${trace.join('\n')}`);
+    this.name = 'SimFailure';
+  }
+}
+
+interface ScenarioClient extends SimClient {
+  readonly concurrency: number;
+  /** The user confirmed a safety-guard stop: the next sync runs with --force. */
+  forceNext: boolean;
+  openConflicts: readonly ConflictNote[];
+  /** Port calls of this client's last sync (to place crashes and racing edits inside one). */
+  lastCalls: number;
+  /** Length of the tree's change log when the client's last sync had settled. */
+  settled: number;
+}
+
+/** Content a user had at a path when a sync that completed read it: it must never be lost. */
+interface Protected {
+  readonly client: string;
+  readonly path: string;
+  readonly hash: string;
+  readonly step: number;
+}
+
+interface SyncSetup {
+  readonly crashAt: number | null;
+  readonly meddleAt: number | null;
+  readonly faults: MemoryFaults | null;
+  readonly unreadable: string | null;
+  readonly resolve: ResolveRequest | null;
+}
+
+const QUIET: SyncSetup = { crashAt: null, meddleAt: null, faults: null, unreadable: null, resolve: null };
+
+type SyncOutcome = { readonly kind: 'ok'; readonly report: SyncReport } | { readonly kind: 'interrupted'; readonly why: string };
+
+function drain(): Promise<void> {
+  // Lets work still in flight after a crash settle (it all fails at the gate) before the next step.
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function textBytes(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+
+export interface ScenarioResult {
+  readonly stats: ScenarioStats;
+  /** One line a step, with every sync's outcome: equal traces mean an exact replay. */
+  readonly trace: readonly string[];
+}
+
+/** Runs one scenario: random steps, then quiescence and the end invariants. Throws SimFailure. */
+export async function runScenario(seed: number, options: ScenarioOptions = {}): Promise<ScenarioResult> {
+  const sim = new Scenario(seed, options);
+  await sim.run();
+  return { stats: sim.stats, trace: sim.trace };
+}
+
+class Scenario {
+  readonly stats = emptyStats();
+  private readonly rng: Rng;
+  private readonly store: MemoryStore;
+  private readonly clients: ScenarioClient[] = [];
+  readonly trace: string[] = [];
+  private readonly protectedContent: Protected[] = [];
+  private readonly segments = new Map<string, SegmentBody>();
+  private readonly conflictKeys = new Set<string>();
+  private readonly clock = createClock();
+  private step = 0;
+  private contentCounter = 0;
+
+  constructor(
+    private readonly seed: number,
+    private readonly options: ScenarioOptions,
+  ) {
+    this.rng = mulberry32(seed);
+    this.store = new MemoryStore({ random: mulberry32(seed ^ 0x5bd1e995) });
+  }
+
+  private fail(what: string): never {
+    throw new SimFailure(this.seed, what, this.trace);
+  }
+
+  private log(line: string): void {
+    this.trace.push(`${String(this.step).padStart(3)} ${line}`);
+  }
+
+  async run(): Promise<void> {
+    await this.setup();
+    const steps = this.options.steps ?? randomInt(this.rng, 20, 40);
+    for (this.step = 1; this.step <= steps; this.step++) {
+      this.clock.advance(1000);
+      await this.randomStep();
+      this.stats.steps++;
+      this.checkStoreBlobs();
+    }
+    await this.quiesce();
+    this.checkConvergence();
+    this.checkNoDataLoss();
+    await this.checkIdempotence();
+    this.checkEngineWrites();
+    this.stats.conflicts = this.conflictKeys.size;
+  }
+
+  private async setup(): Promise<void> {
+    const n = this.options.clients ?? 3;
+    for (let i = 0; i < n; i++) {
+      const name = `${NAMES[i % NAMES.length]!}${i < NAMES.length ? '' : Math.floor(i / NAMES.length)}`;
+      const client = await createSimClient(this.store, name, `01SM${ID_LETTERS[i % ID_LETTERS.length]}${Math.floor(i / ID_LETTERS.length)}`, this.clock);
+      this.clients.push({ ...client, concurrency: chance(this.rng, 0.5) ? 1 : 8, forceNext: false, openConflicts: [], lastCalls: 12, settled: 0 });
+    }
+    this.log(`setup: ${this.clients.map((c) => `${c.name}=${c.id} (concurrency ${c.concurrency})`).join(', ')}`);
+  }
+
+  // ---- steps
+
+  private async randomStep(): Promise<void> {
+    const c = pick(this.rng, this.clients)!;
+    const kind = pickWeighted(this.rng, [
+      ['user', 55],
+      ['sync', 45],
+    ] as const);
+    if (kind === 'user') {
+      this.log(`${c.name}: ${this.userAct(c, new Map())}`);
+      return;
+    }
+    const setup: SyncSetup = {
+      crashAt: chance(this.rng, 0.2) ? randomInt(this.rng, 1, c.lastCalls + CALL_SLACK) : null,
+      meddleAt: chance(this.rng, 0.15) ? randomInt(this.rng, 1, c.lastCalls + CALL_SLACK) : null,
+      faults: chance(this.rng, 0.25) ? this.randomFaults() : null,
+      unreadable: chance(this.rng, 0.1) ? this.randomUnreadable(c) : null,
+      resolve: chance(this.rng, 0.3) ? this.randomResolve(c) : null,
+    };
+    await this.sync(c, setup);
+  }
+
+  private randomFaults(): MemoryFaults {
+    const rate = () => 0.02 + this.rng() * 0.2;
+    const f: MemoryFaults = {};
+    const kinds = ['writeFailRate', 'writeLostAckRate', 'listTruncateRate', 'readFailRate'] as const;
+    for (const k of kinds) if (chance(this.rng, 0.4)) f[k] = rate();
+    if (Object.keys(f).length === 0) f[pick(this.rng, kinds)!] = rate();
+    return f;
+  }
+
+  private randomUnreadable(c: ScenarioClient): string | null {
+    const present = [...c.tree.files.keys()];
+    return pick(this.rng, [...present, ...SIM_FOLDERS]) ?? null;
+  }
+
+  private randomResolve(c: ScenarioClient): ResolveRequest | null {
+    const note = pick(
+      this.rng,
+      c.openConflicts.filter((n) => n.heads.length > 1),
+    );
+    if (note === undefined) return null;
+    if (chance(this.rng, 0.5)) return { path: note.path, keep: 'local' };
+    const head = pick(this.rng, note.heads)!;
+    return { path: note.path, keep: chance(this.rng, 0.5) ? head.id : head.id.slice(-8) };
+  }
+
+  private newContent(c: ScenarioClient): string {
+    const r = this.rng();
+    if (r < 0.08) return '';
+    if (r < 0.3) return `shared-${randomInt(this.rng, 0, 3)}`;
+    return `${c.name}-${++this.contentCounter}-${'x'.repeat(randomInt(this.rng, 0, 12))}`;
+  }
+
+  /**
+   * One random user action on `c`'s tree; `changes` collects what it did to main paths
+   * (path -> new hash, or null for gone). Returns a description for the trace.
+   */
+  private userAct(c: ScenarioClient, changes: Map<string, string | null>): string {
+    const tree = c.tree;
+    const main = [...tree.files.keys()].filter((p) => !isConflictCopyName(p));
+    const withCopies = SIM_PATHS.filter((p) => copiesOf(tree, p).length > 0);
+    const action = pickWeighted(this.rng, [
+      ['write', 55],
+      ['delete', main.length > 0 ? 15 : 0],
+      ['rename', main.length > 0 ? 10 : 0],
+      ['chmod', main.length > 0 ? 5 : 0],
+      ['deleteCopies', withCopies.length > 0 ? 15 : 0],
+    ] as const);
+    switch (action) {
+      case 'write': {
+        const path = pick(this.rng, SIM_PATHS)!;
+        const text = this.newContent(c);
+        const inPlace = chance(this.rng, 0.5);
+        if (!tree.userWrite(path, textBytes(text), { inPlace })) return `write ${path} refused`;
+        changes.set(path, tree.files.get(path)!.hash);
+        return `write ${path} ${JSON.stringify(text)}${inPlace ? ' in place' : ''}`;
+      }
+      case 'delete': {
+        const path = pick(this.rng, main)!;
+        tree.userDelete(path);
+        changes.set(path, null);
+        return `delete ${path}`;
+      }
+      case 'rename': {
+        const from = pick(this.rng, main)!;
+        const to = pick(
+          this.rng,
+          SIM_PATHS.filter((p) => p !== from),
+        )!;
+        if (!tree.userRename(from, to)) return `rename ${from} -> ${to} refused`;
+        changes.set(from, null);
+        changes.set(to, tree.files.get(to)!.hash);
+        return `rename ${from} -> ${to}`;
+      }
+      case 'chmod': {
+        const path = pick(this.rng, main)!;
+        const mode = tree.files.get(path)!.mode === 0o755 ? 0o644 : 0o755;
+        tree.userChmod(path, mode);
+        changes.set(path, tree.files.get(path)!.hash);
+        return `chmod ${path} ${mode.toString(8)}`;
+      }
+      case 'deleteCopies': {
+        const path = pick(this.rng, withCopies)!;
+        const copies = copiesOf(tree, path);
+        for (const cp of copies) tree.userDelete(cp);
+        return `delete the conflict copies of ${path}: ${copies.join(', ')}`;
+      }
+    }
+  }
+
+  private async sync(c: ScenarioClient, setup: SyncSetup): Promise<SyncOutcome> {
+    this.stats.syncs++;
+    this.checkOnlyUserChanges(c);
+    const before = mainFiles(c.tree);
+    const racing = new Map<string, string | null>();
+    const changesBefore = c.tree.changes.length;
+    const gate = new SyncGate(setup.crashAt, setup.meddleAt, () => {
+      this.stats.racingEdits++;
+      this.log(`  ${c.name} racing the sync: ${this.userAct(c, racing)}`);
+    });
+    const ctx = syncContextOf(c, {
+      store: new GatedStore(this.store, gate, (key, body) => this.checkSegmentPut(key, body)),
+      index: new GatedIndex(c.index, gate),
+      tree: new GatedTree(c.tree, gate),
+      now: this.clock.now,
+      concurrency: c.concurrency,
+    });
+    if (setup.unreadable !== null) {
+      c.tree.markUnreadable(setup.unreadable);
+      this.stats.unreadableMarks++;
+    }
+    if (setup.faults !== null) {
+      this.store.faults = { ...setup.faults };
+      this.stats.faultSyncs++;
+    }
+    if (setup.resolve !== null) this.stats.resolves++;
+    const force = c.forceNext;
+    const what = [
+      setup.crashAt !== null ? `crash@${setup.crashAt}` : '',
+      setup.meddleAt !== null ? `race@${setup.meddleAt}` : '',
+      setup.faults !== null ? `faults ${JSON.stringify(setup.faults)}` : '',
+      setup.unreadable !== null ? `unreadable ${setup.unreadable}` : '',
+      setup.resolve !== null ? `resolve ${setup.resolve.path} keep ${setup.resolve.keep}` : '',
+      force ? 'force' : '',
+    ]
+      .filter((s) => s !== '')
+      .join(', ');
+    this.log(`${c.name}: sync${what ? ` (${what})` : ''}`);
+    let outcome: SyncOutcome;
+    try {
+      const report = await runSync(ctx, { ...(force ? { force: true } : {}), ...(setup.resolve ? { resolve: setup.resolve } : {}) });
+      outcome = { kind: 'ok', report };
+    } catch (e) {
+      outcome = { kind: 'interrupted', why: this.classify(c, e, setup, gate) };
+    } finally {
+      this.store.faults = {};
+      c.tree.clearUnreadable(); // the fault lasts one sync, even one that stopped before its scan
+      gate.dead = true; // the sync is over: nothing of it may act any more
+    }
+    await drain();
+    c.settled = c.tree.changes.length;
+    c.lastCalls = Math.max(c.lastCalls, gate.counts.calls);
+    this.stats.injectedErrors += gate.counts.injectedErrors;
+    this.stats.truncatedLists += gate.counts.truncatedLists;
+    this.log(`  -> ${outcome.kind === 'ok' ? describeReport(outcome.report) : outcome.why} [${gate.counts.calls} calls]`);
+    this.checkEngineOverwrites(c, changesBefore);
+    if (outcome.kind === 'ok') this.afterCompletedSync(c, outcome.report, before, racing, setup);
+    return outcome;
+  }
+
+  /** Says why a sync stopped, or fails the scenario when the stop was not an expected one. */
+  private classify(c: ScenarioClient, e: unknown, setup: SyncSetup, gate: SyncGate): string {
+    const counts = gate.counts;
+    if (e instanceof SimFailure) throw e;
+    if (e instanceof CrashError || gate.dead) {
+      // After the kill, whatever surfaces is a consequence of it.
+      this.stats.crashes++;
+      return `crashed (${e instanceof Error ? e.message : String(e)})`;
+    }
+    const faulty = setup.faults !== null;
+    if (faulty && isBmError(e, ErrorCode.remoteUnavailable)) {
+      this.stats.remoteFailures++;
+      return `remote failure (${e.message}), retried later`;
+    }
+    // A listing cut short or a failed read can hide this client's own last segment (written
+    // by a sync whose acknowledgement was lost): the next segment then meets it and is refused.
+    if (faulty && isBmError(e, ErrorCode.equivocation) && counts.injectedErrors + counts.truncatedLists > 0) {
+      this.stats.remoteFailures++;
+      return `equivocation after a faulty listing (${e.message}), retried later`;
+    }
+    if (isBmError(e, ErrorCode.safetyGuard)) {
+      this.stats.guardStops++;
+      c.forceNext = true;
+      return `stopped by the safety guard (${e.message}); the user confirms with --force`;
+    }
+    if (setup.resolve !== null && isBmError(e, ErrorCode.usage)) return `resolve refused (${e.message})`;
+    // `bm-log resolve --keep local` uploads the file first; an edit racing it fails the command, typed.
+    if (setup.resolve?.keep === 'local' && setup.meddleAt !== null && isBmError(e, ErrorCode.localIo)) return `resolve failed, the file changed meanwhile (${e.message})`;
+    const detail = e instanceof BmError ? `${e.code}: ${e.message} (${e.hint})\n${e.stack ?? ''}` : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    this.fail(`${c.name}'s sync failed unexpectedly: ${detail}`);
+  }
+
+  private afterCompletedSync(c: ScenarioClient, report: SyncReport, before: Map<string, string>, racing: Map<string, string | null>, setup: SyncSetup): void {
+    this.stats.completedSyncs++;
+    c.forceNext = false;
+    c.openConflicts = report.conflicts.filter((n) => n.kind === ConflictKind.concurrentEdits || n.kind === ConflictKind.editVersusDelete);
+    for (const n of c.openConflicts) this.conflictKeys.add(`${n.path} ${n.heads.map((h) => h.id).sort().join(',')}`);
+    // What this sync read is now protected, unless the sync could not read it, skipped it, or the
+    // user changed it while the sync ran. An edit racing the sync is not protected here: the sync
+    // may have scanned before it, and the user may still overwrite it before the next sync. What
+    // protects it is that the engine never destroys content the cloud lacks (checkEngineOverwrites).
+    const skipped = new Set(report.skipped.map((s) => s.path));
+    const hidden = (p: string) => setup.unreadable !== null && (p === setup.unreadable || p.startsWith(`${setup.unreadable}/`));
+    for (const [path, hash] of before) {
+      if (!racing.has(path) && !skipped.has(path) && !hidden(path)) this.protectedContent.push({ client: c.name, path, hash, step: this.step });
+    }
+  }
+
+  // ---- invariants
+
+  /** Blobs before events: when a segment is written, every blob it names must be in the store already. */
+  private checkSegmentPut(key: string, body: Body): void {
+    if (!key.startsWith('log/') || !(body instanceof Uint8Array)) return;
+    for (const e of decodeTrustedSegment(body).events) {
+      if (e.type !== 'tombstone' && e.content !== null && !this.store.objects.has(keyOfBlob(e.content.hash))) {
+        this.fail(`segment ${key} was written naming blob ${e.content.hash} (${e.path}) before the blob was stored`);
+      }
+    }
+  }
+
+  /** After every step: no event in the store names a missing blob (blobs are never deleted here). */
+  private checkStoreBlobs(): void {
+    for (const [key, bytes] of this.store.objects) {
+      if (!key.startsWith('log/') || this.segments.has(key)) continue;
+      const body = decodeTrustedSegment(bytes);
+      this.segments.set(key, body);
+      for (const e of body.events) {
+        if (e.type !== 'tombstone' && e.content !== null && !this.store.objects.has(keyOfBlob(e.content.hash))) {
+          this.fail(`event ${e.id} in ${key} names blob ${e.content.hash} (${e.path}), which is not in the store`);
+        }
+      }
+    }
+  }
+
+  /** The cloud as every segment in the store says it is. */
+  private cloud(): Projection {
+    this.checkStoreBlobs();
+    const projection: Projection = new Map();
+    for (const body of this.segments.values()) projectVersions(computeSegmentVersions(body), projection);
+    return projection;
+  }
+
+  /** Content hashes present in the cloud history (with their blob), by path and overall. */
+  private cloudContent(): { byPath: Map<string, Set<string>>; all: Set<string> } {
+    const byPath = new Map<string, Set<string>>();
+    const all = new Set<string>();
+    for (const [p, st] of this.cloud()) {
+      for (const v of st.versions.values()) {
+        if (v.content === null || !this.store.objects.has(keyOfBlob(v.content.hash))) continue;
+        const set = byPath.get(p) ?? new Set<string>();
+        set.add(v.content.hash);
+        byPath.set(p, set);
+        all.add(v.content.hash);
+      }
+    }
+    return { byPath, all };
+  }
+
+  /**
+   * The guards, checked after every sync (completed or crashed): whatever the engine
+   * overwrote or removed was in the cloud history already, so no unsynced user content was
+   * destroyed by it.
+   */
+  private checkEngineOverwrites(c: ScenarioClient, from: number): void {
+    const changes = c.tree.changes.slice(from).filter((ch) => ch.by === 'engine' && ch.before !== undefined && ch.before !== ch.after);
+    if (changes.length === 0) return;
+    const { all } = this.cloudContent();
+    for (const ch of changes) {
+      if (!all.has(ch.before!)) this.fail(`${c.name}'s sync ${ch.kind === 'write' ? 'overwrote' : 'removed'} ${ch.path} holding ${ch.before}, which is nowhere in the cloud history: unsynced content destroyed`);
+    }
+  }
+
+  private async quiesce(): Promise<void> {
+    this.log('quiescence: faults off, every client syncs in turn');
+    let quietRounds = 0;
+    for (let round = 1; round <= QUIESCENCE_MAX_ROUNDS; round++) {
+      this.step++;
+      this.stats.quiescenceRounds++;
+      let active = false;
+      for (const c of this.clients) {
+        const out = await this.sync(c, QUIET);
+        active ||= out.kind === 'interrupted' || out.report.eventsPublished > 0 || out.report.applied.length > 0 || out.report.skipped.length > 0;
+      }
+      this.checkStoreBlobs();
+      quietRounds = active ? 0 : quietRounds + 1;
+      if (quietRounds === 2) return;
+    }
+    this.fail(`no convergence: clients still publish or change files after ${QUIESCENCE_MAX_ROUNDS} rounds of syncs without faults`);
+  }
+
+  /** Every tree is exactly what the projection says: winners at their paths, losing heads as copies. */
+  private checkConvergence(): void {
+    const expected = new Map<string, string>();
+    for (const [p, st] of this.cloud()) {
+      const heads = computeHeads(st);
+      const w = heads[0];
+      if (w?.content) expected.set(p, `${w.content.hash} ${w.content.mode.toString(8)}`);
+      for (const h of heads.slice(1)) {
+        if (h.content) expected.set(computeConflictCopyPath(p, this.nameOf(h.client), h.id), `${h.content.hash} ${h.content.mode.toString(8)}`);
+      }
+    }
+    for (const c of this.clients) {
+      const actual = new Map([...c.tree.files].map(([p, f]) => [p, `${f.hash} ${f.mode.toString(8)}`]));
+      const diff: string[] = [];
+      for (const [p, want] of expected) if (actual.get(p) !== want) diff.push(`${p}: want ${want}, have ${actual.get(p) ?? 'nothing'}`);
+      for (const [p, have] of actual) if (!expected.has(p)) diff.push(`${p}: want nothing, have ${have}`);
+      if (diff.length > 0) this.fail(`no convergence: ${c.name}'s tree differs from the cloud projection:\n  ${diff.join('\n  ')}`);
+    }
+  }
+
+  /** Everything a completed sync read is still somewhere: in a tree (at the path or a copy of it) or in the cloud history. */
+  private checkNoDataLoss(): void {
+    const { byPath } = this.cloudContent();
+    for (const pr of this.protectedContent) {
+      if (byPath.get(pr.path)?.has(pr.hash)) continue;
+      const inTree = this.clients.some((c) => [pr.path, ...copiesOf(c.tree, pr.path)].some((p) => c.tree.files.get(p)?.hash === pr.hash));
+      if (!inTree) this.fail(`data loss: ${pr.client} had ${pr.path} = ${pr.hash} when its sync at step ${pr.step} read it; it is in no tree and not in the cloud history`);
+    }
+  }
+
+  private async checkIdempotence(): Promise<void> {
+    this.step++;
+    for (const c of this.clients) {
+      const out = await this.sync(c, QUIET);
+      if (out.kind !== 'ok') this.fail(`idempotence: ${c.name}'s sync after quiescence did not complete: ${out.why}`);
+      const r = out.report;
+      if (r.eventsPublished > 0 || r.applied.length > 0 || r.plan.ops.length > 0) this.fail(`idempotence: ${c.name}'s sync after quiescence still did something: ${describeReport(r)}`);
+    }
+  }
+
+  /** Between its syncs, a client's tree changes only by its user: nothing of a finished or killed sync acts later. */
+  private checkOnlyUserChanges(c: ScenarioClient): void {
+    const late = c.tree.changes.slice(c.settled).find((ch) => ch.by !== 'user');
+    if (late !== undefined) this.fail(`${c.name}'s tree was changed by the engine outside a sync: ${late.kind} ${late.path}`);
+  }
+
+  /** The engine only ever wrote inside the tree: valid sync paths, each a pool path or a conflict copy of one. */
+  private checkEngineWrites(): void {
+    const allowed = (p: string) => isSyncPath(p) && ((SIM_PATHS as readonly string[]).includes(p) || SIM_PATHS.some((m) => isCopyOf(p, m)));
+    for (const c of this.clients) {
+      this.checkOnlyUserChanges(c);
+      for (const ch of c.tree.changes) if (ch.by === 'engine' && !allowed(ch.path)) this.fail(`${c.name}'s sync wrote ${ch.path}, which is neither a synced path nor a conflict copy of one`);
+    }
+  }
+
+  private nameOf(client: string): string {
+    return this.clients.find((c) => c.id === client)?.name ?? client.slice(-6);
+  }
+}
+
+/** Main files of a tree (conflict copies left out): path -> hash. */
+function mainFiles(tree: MemoryTree): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [p, f] of tree.files) if (!isConflictCopyName(p)) out.set(p, f.hash);
+  return out;
+}
+
+/** True when `p` is named like a conflict copy of `main` (computeConflictCopyPath's shape). */
+function isCopyOf(p: string, main: string): boolean {
+  const probe = computeConflictCopyPath(main as SyncPath, 'N', 'XXXXXXXX');
+  const [head, tail] = probe.split('.conflict-N-XXXXXXXX') as [string, string];
+  return p.startsWith(`${head}.conflict-`) && p.endsWith(tail) && !p.slice(head.length).includes('/');
+}
+
+function copiesOf(tree: MemoryTree, main: string): string[] {
+  return [...tree.files.keys()].filter((p) => isCopyOf(p, main)).sort();
+}
+
+function describeReport(r: SyncReport): string {
+  const ops = new Map<string, number>();
+  for (const op of r.applied) ops.set(op.kind, (ops.get(op.kind) ?? 0) + 1);
+  const parts = [`ok: ${r.eventsPublished} events`, [...ops].map(([k, n]) => `${k}×${n}`).join(' ') || 'no ops'];
+  if (r.skipped.length > 0) parts.push(`skipped ${r.skipped.map((s) => `${s.op} ${s.path}`).join(', ')}`);
+  if (r.conflicts.length > 0) parts.push(`conflicts ${r.conflicts.map((n) => `${n.path}(${n.heads.length})`).join(', ')}`);
+  return parts.join('; ');
+}
