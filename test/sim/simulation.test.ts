@@ -5,7 +5,8 @@ import { addStats, emptyStats, runScenario, SimFailure } from './simulation.js';
  * The deterministic simulation (STYLE.md section 6). Environment:
  * - SIM_SEED=n        replay exactly one scenario (the seed a failure printed);
  * - SIM_RUNS=n        how many scenarios (default sized for about half a minute on one core);
- * - SIM_SEED_START=n  first seed of a run (default 1), to explore other seeds in long runs.
+ * - SIM_SEED_START=n  first seed of a run (default 1), to explore other seeds in long runs;
+ * - SIM_CLIENTS=n, SIM_STEPS=n  other scenario sizes (default 3 clients, 20..40 steps).
  */
 const DEFAULT_RUNS = 1500;
 const MAX_FAILURES_SHOWN = 5;
@@ -21,6 +22,9 @@ function envInt(name: string): number | undefined {
 const replay = envInt('SIM_SEED');
 const runs = replay !== undefined ? 1 : (envInt('SIM_RUNS') ?? DEFAULT_RUNS);
 const firstSeed = replay ?? envInt('SIM_SEED_START') ?? 1;
+const clients = envInt('SIM_CLIENTS');
+const steps = envInt('SIM_STEPS');
+const options = { ...(clients !== undefined ? { clients } : {}), ...(steps !== undefined ? { steps } : {}) };
 
 describe('multi-client simulation of runSync', () => {
   it(
@@ -31,7 +35,7 @@ describe('multi-client simulation of runSync', () => {
       const started = Date.now();
       for (let seed = firstSeed; seed < firstSeed + runs; seed++) {
         try {
-          addStats(total, (await runScenario(seed)).stats);
+          addStats(total, (await runScenario(seed, options)).stats);
         } catch (e) {
           if (!(e instanceof SimFailure)) throw e;
           failures.push(e);
@@ -60,8 +64,8 @@ describe('multi-client simulation of runSync', () => {
 
   it('replays a seed exactly', async () => {
     const seed = firstSeed;
-    const a = await runScenario(seed).catch((e: unknown) => e);
-    const b = await runScenario(seed).catch((e: unknown) => e);
+    const a = await runScenario(seed, options).catch((e: unknown) => e);
+    const b = await runScenario(seed, options).catch((e: unknown) => e);
     if (a instanceof SimFailure && b instanceof SimFailure) expect(b.message).toBe(a.message);
     else expect(b).toEqual(a);
     if (!(a instanceof SimFailure)) expect((a as { trace: string[] }).trace.length).toBeGreaterThan(10);

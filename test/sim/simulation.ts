@@ -75,8 +75,9 @@ export function addStats(into: ScenarioStats, s: ScenarioStats): void {
   for (const k of Object.keys(into) as (keyof ScenarioStats)[]) into[k] += s[k];
 }
 
-export function replayCommand(seed: number): string {
-  return `SIM_SEED=${seed} npx vitest run test/sim`;
+export function replayCommand(seed: number, options: ScenarioOptions = {}): string {
+  const extra = [options.clients !== undefined ? `SIM_CLIENTS=${options.clients} ` : '', options.steps !== undefined ? `SIM_STEPS=${options.steps} ` : ''].join('');
+  return `${extra}SIM_SEED=${seed} npx vitest run test/sim`;
 }
 
 /** A broken invariant: says which, with the seed, the replay command and the step trace. */
@@ -85,8 +86,9 @@ export class SimFailure extends Error {
     readonly seed: number,
     what: string,
     trace: readonly string[],
+    options: ScenarioOptions = {},
   ) {
-    super(`simulation invariant broken (seed ${seed}): ${what}\nreplay: ${replayCommand(seed)}\ntrace:\n${trace.join('\n')}`);
+    super(`simulation invariant broken (seed ${seed}): ${what}\nreplay: ${replayCommand(seed, options)}\ntrace:\n${trace.join('\n')}`);
     this.name = 'SimFailure';
   }
 }
@@ -166,7 +168,7 @@ class Scenario {
   }
 
   private fail(what: string): never {
-    throw new SimFailure(this.seed, what, this.trace);
+    throw new SimFailure(this.seed, what, this.trace, this.options);
   }
 
   private log(line: string): void {
@@ -424,11 +426,7 @@ class Scenario {
   /** Blobs before events: when a segment is written, every blob it names must be in the store already. */
   private checkSegmentPut(key: string, body: Body): void {
     if (!key.startsWith('log/') || !(body instanceof Uint8Array)) return;
-    for (const e of decodeTrustedSegment(body).events) {
-      if (e.type !== 'tombstone' && e.content !== null && !this.store.objects.has(keyOfBlob(e.content.hash))) {
-        this.fail(`segment ${key} was written naming blob ${e.content.hash} (${e.path}) before the blob was stored`);
-      }
-    }
+    for (const e of missingBlobs(decodeTrustedSegment(body), this.store)) this.fail(`segment ${key} was written naming blob ${e.hash} (${e.path}) before the blob was stored`);
   }
 
   /** After every step: no event in the store names a missing blob (blobs are never deleted here). */
@@ -437,11 +435,7 @@ class Scenario {
       if (!key.startsWith('log/') || this.segments.has(key)) continue;
       const body = decodeTrustedSegment(bytes);
       this.segments.set(key, body);
-      for (const e of body.events) {
-        if (e.type !== 'tombstone' && e.content !== null && !this.store.objects.has(keyOfBlob(e.content.hash))) {
-          this.fail(`event ${e.id} in ${key} names blob ${e.content.hash} (${e.path}), which is not in the store`);
-        }
-      }
+      for (const e of missingBlobs(body, this.store)) this.fail(`event ${e.id} in ${key} names blob ${e.hash} (${e.path}), which is not in the store`);
     }
   }
 
@@ -559,6 +553,15 @@ class Scenario {
   private nameOf(client: string): string {
     return this.clients.find((c) => c.id === client)?.name ?? client.slice(-6);
   }
+}
+
+/** The events of `body` naming content whose blob `store` does not hold. */
+function missingBlobs(body: SegmentBody, store: MemoryStore): { id: string; path: string; hash: string }[] {
+  const out: { id: string; path: string; hash: string }[] = [];
+  for (const e of body.events) {
+    if ('content' in e && e.content && !store.objects.has(keyOfBlob(e.content.hash))) out.push({ id: e.id, path: e.path, hash: e.content.hash });
+  }
+  return out;
 }
 
 /** Main files of a tree (conflict copies left out): path -> hash. */
