@@ -19,8 +19,9 @@ const { world } = useWorlds();
 
 interface CrashPoint {
   readonly side: 'upload' | 'download';
+  /** When the kill was sent, after the start. */
   readonly delayMs: number;
-  /** When the kill was sent, after the start. False `killed`: the sync had already ended. */
+  /** False: the sync had already ended when the kill came. */
   readonly killed: boolean;
   readonly progress: string;
 }
