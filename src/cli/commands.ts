@@ -1,6 +1,6 @@
 import { watch } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { BmError, ErrorCode, isBmError } from '../errors.js';
+import { BmError, ErrorCode, integrityCodes, isBmError } from '../errors.js';
 import { decodeSegment, decodeTrustedSegment } from '../events/codec.js';
 import type { ClientId } from '../events/ids.js';
 import { keyOfBlob } from '../events/layout.js';
@@ -146,7 +146,9 @@ async function syncOnce(o: SyncCommandOptions, out: Output): Promise<number> {
     });
     const names = await clientNames(s);
     out.result(o.json, o.init ? { init: o.init, sync: reportJson(report, names) } : reportJson(report, names), () => summarize(report, names));
-    return report.faults.length > 0 ? ExitCode.integrity : ExitCode.ok;
+    // A tampered or missing blob met while downloading is an integrity failure too (exit 5).
+    const corruptBlobs = report.skipped.some((sk) => sk.code !== undefined && integrityCodes.has(sk.code));
+    return report.faults.length > 0 || corruptBlobs ? ExitCode.integrity : ExitCode.ok;
   });
 }
 

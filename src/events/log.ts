@@ -168,6 +168,9 @@ export async function fetchLogs(store: ObjectStore, options: FetchOptions): Prom
         }
       } catch (e) {
         if (!(e instanceof BmError)) throw e;
+        // A transient read failure is not an integrity fault: skip the client quietly, as for
+        // segment reads below; the next sync reads its key again.
+        if (e.code === ErrorCode.remoteUnavailable) return;
         faults.push({ client, seq: null, key: keyOfIdentity(client), error: e });
         return;
       }

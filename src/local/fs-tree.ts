@@ -81,8 +81,10 @@ export class FsTree implements LocalTree {
       try {
         entries = await fs.readdir(rel === '' ? this.root : path.join(this.root, ...rel.split('/')), { withFileTypes: true });
       } catch (e) {
-        if (errno(e) === 'ENOENT') return; // vanished mid-scan: treated as unreadable below
         unreadable.push(rel);
+        // Vanished between its parent's listing and now (moved, or swapped by another tool):
+        // unknown, like a file that vanishes below, never read as "all its files deleted".
+        if (errno(e) === 'ENOENT') return;
         notices.push({ path: rel, detail: `folder cannot be read (${errno(e)}); its files are left as they are` });
         return;
       }

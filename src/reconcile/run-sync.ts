@@ -93,6 +93,8 @@ export interface Skipped {
   readonly path: string;
   readonly op: PlanOp['kind'];
   readonly detail: string;
+  /** The error that made the op fail, when one did (blob-corrupt and blob-missing are integrity failures). */
+  readonly code?: ErrorCode;
 }
 
 export interface SyncReport {
@@ -301,7 +303,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   async function executeRound(plan: Plan): Promise<void> {
     const put: BaseEntry[] = [];
     const del: SyncPath[] = [];
-    const skip = (op: PlanOp, detail: string) => report.skipped.push({ path: op.path, op: op.kind, detail });
+    const skip = (op: PlanOp, detail: string, code?: ErrorCode) => report.skipped.push({ path: op.path, op: op.kind, detail, ...(code === undefined ? {} : { code }) });
 
     // a. Blobs first: an event may only name content that is already on the remote.
     const publishable: PlanOp[] = [];
@@ -385,7 +387,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
         }
         report.applied.push(op);
       } catch (e) {
-        if (isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing, ErrorCode.localIo)) return skip(op, `${e.message}; ${e.hint}`);
+        if (isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing, ErrorCode.localIo)) return skip(op, `${e.message}; ${e.hint}`, e.code);
         throw e;
       } finally {
         ctx.onProgress?.(++done, total);

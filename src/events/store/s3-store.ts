@@ -48,6 +48,12 @@ export interface S3StoreOptions {
   /** Attempts per request, including the first, for 5xx, throttling and network faults. Default 5. */
   readonly maxAttempts?: number;
   /**
+   * An attempt that sees no activity on its socket for this long fails as transient (and is
+   * retried): the NodeHttpHandler's socket inactivity timeout, so a large transfer that keeps
+   * moving is never cut. Default: none (the SDK's own default applies).
+   */
+  readonly requestTimeoutMs?: number;
+  /**
    * Whether the server refuses `If-None-Match: *` writes to an existing key (AWS S3 and
    * Tigris do; many local emulators ignore the header). Undefined means "assume it does";
    * set it from `probeStore` (see probe-store.ts). When false, `putIfAbsent` HEADs first.
@@ -105,7 +111,7 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
       maxAttempts: this.maxAttempts,
       retryMode: 'standard',
       // Fail fast on a black-holed host; no overall request timeout, large parts take a while.
-      requestHandler: { connectionTimeout: 10_000 },
+      requestHandler: { connectionTimeout: 10_000, ...(options.requestTimeoutMs === undefined ? {} : { socketTimeout: options.requestTimeoutMs }) },
       // The SDK would otherwise print to the console; failures reach callers as BmErrors.
       logger: silentLogger,
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
