@@ -40,6 +40,13 @@ function outOfScope(prefixes: readonly string[]): (p: string) => boolean {
   return (p) => prefixes.some((u) => p.startsWith(u) || `${p}/` === u);
 }
 
+/** What is out of scope here: .bmignore and built-in rules, and unsubscribed folders. */
+export async function readScopeMatcher(root: string, config: ClientConfig): Promise<(p: string) => boolean> {
+  const ignored = await readIgnoreMatcher(root);
+  const excluded = outOfScope(config.unsubscribed);
+  return (p) => ignored(p) || excluded(p);
+}
+
 export async function openClient(dir: string | undefined): Promise<ClientSession> {
   const root = await mustClientRoot(dir);
   const config = await readClientConfig(root);
@@ -53,8 +60,6 @@ export async function openClient(dir: string | undefined): Promise<ClientSession
       await writeIdentity(store, { v: 1, vault: config.vaultId, client: config.clientId, name: config.name, publicKey: keys.publicKeyHex, time: new Date().toISOString() }, keys);
       await index.putMeta('registered', true);
     }
-    const ignored = await readIgnoreMatcher(root);
-    const excluded = outOfScope(config.unsubscribed);
     const newId = ulidFactory();
     const ctx: SyncContext = {
       store,
@@ -62,7 +67,7 @@ export async function openClient(dir: string | undefined): Promise<ClientSession
       tree: new FsTree(root),
       identity: { client: config.clientId, vault: config.vaultId, name: config.name, keys },
       subscriptions: config.subscriptions,
-      isIgnored: (p) => ignored(p) || excluded(p),
+      isIgnored: await readScopeMatcher(root, config),
       now: () => new Date(),
       newId,
     };

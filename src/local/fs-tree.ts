@@ -92,7 +92,12 @@ export class FsTree implements LocalTree {
         entries.map(async (ent) => {
           const p = rel === '' ? ent.name : `${rel}/${ent.name}`;
           if (rel === '' && ent.name === STATE_DIR) return;
-          if (ent.name.startsWith(TMP_PREFIX)) return;
+          if (ent.name.startsWith(TMP_PREFIX)) {
+            // A temp file of a bm-log that was killed mid-write: the caller holds the folder
+            // lock, so no live bm-log owns it. It never held anything the log lacks.
+            if (ent.isFile()) await fs.rm(path.join(this.root, ...p.split('/')), { force: true }).catch(() => undefined);
+            return;
+          }
           if (ent.isSymbolicLink()) {
             if (!isIgnored(p)) notices.push({ path: p, detail: 'symlink skipped (bm-log syncs regular files only)' });
             return;

@@ -25,7 +25,9 @@ export type GuardedResult = 'done' | 'changed';
  * Contract:
  * - `scan` lists regular files (never following symlinks; symlinks and special files are
  *   skipped with a notice), reusing the manifest's hash when size, mtime and inode match, and
- *   reports what it could not read in `unreadable` instead of leaving it out.
+ *   reports what it could not read in `unreadable` instead of leaving it out. It removes
+ *   bm-log's own stale temp files (`.bm-tmp-*`) left by a killed process; callers hold the
+ *   folder lock, so no live bm-log is writing them.
  * - `writeFile` and `removeFile` are guarded: right before acting they re-check that the
  *   file still is `expect` (null: must be absent) and return 'changed', doing nothing, when
  *   it is not. A write is atomic (temp file in the same folder, fsync, rename): a reader or
