@@ -213,6 +213,17 @@ export function planSync(input: PlanInput): Plan {
       for (const c of copies) ops.push({ kind: 'forget', path: c.path });
       continue;
     }
+    // Some copies deleted, others kept: the user rejected those versions only. A partial
+    // resolve replaces them and the version the main file showed (keeping the main file);
+    // the versions whose copies remain stay heads, so the conflict goes on without them.
+    const gone = copies.filter(knownGone);
+    const rejected = b === undefined ? [] : gone.map((c) => c.copyOf!.version).filter((id) => b.heads.includes(id) && heads.some((h) => h.id === id));
+    if (b && rejected.length > 0) {
+      const shownHead = b.version !== null && heads.some((h) => h.id === b.version) ? [b.version] : [];
+      ops.push({ kind: 'resolve', path, replaces: [...rejected, ...shownHead], file: l ?? null });
+      for (const c of gone) ops.push({ kind: 'forget', path: c.path });
+      continue;
+    }
 
     planMain(path, b, l, heads, w);
     planCopies(path, heads, copies);

@@ -129,14 +129,12 @@ describe('planSync: a conflict copy left untracked by a crash (simulation seeds 
   });
 });
 
-describe('KNOWN BUG, not fixed: deleting the conflict copies while a sync writes a new one (simulation seeds 3970, 8865)', () => {
+describe('deleting the conflict copies while a sync writes a new one (simulation seeds 3970, 8865, 27852, 29261, 33720, 36218, 38943)', () => {
   // The user deletes every conflict copy of f.txt they can see, while the sync in flight writes
-  // a copy of a newer concurrent version. The deleted copy stays tracked in the base while its
-  // version is still a losing head, and the new copy is there, so "every copy gone" (the
-  // resolve) never holds and the deleted copy is never rewritten: this client's tree differs
-  // from the others' for good, until the user also deletes the new copy. Marked `fails` so
-  // that it is visible, and flips when fixed (see the report of the simulation commit).
-  it.fails('the client converges with the others', async () => {
+  // a copy of a newer concurrent version. The deleted copy's version is still a losing head and
+  // the new copy is there, so "every copy gone" does not hold. Fixed by the partial resolve
+  // (ADR-0001): a deleted copy rejects its version even while other copies remain.
+  it('the client converges with the others', async () => {
     const store = new MemoryStore();
     const clock = createClock();
     const [al, bo, ca] = [await createSimClient(store, 'alice', '01RGA', clock), await createSimClient(store, 'bob', '01RGB', clock), await createSimClient(store, 'carol', '01RGC', clock)];
