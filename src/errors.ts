@@ -25,6 +25,8 @@ export const ErrorCode = {
   blobCorrupt: 'blob-corrupt',
   blobMissing: 'blob-missing',
   wrongVault: 'wrong-vault',
+  /** A sync or GC run took too long between its fetch and its publish (ADR-0007); retry. */
+  staleFetch: 'stale-fetch',
   internal: 'internal',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,5 +1,6 @@
-import { decodeTrustedSegment } from '../events/codec.js';
-import { computeSegmentVersions, projectVersions, type Projection } from '../projections/project-paths.js';
+import type { LogState } from '../projections/project-log.js';
+import type { Projection } from '../projections/project-paths.js';
+import { readLogState } from '../reconcile/sync-log.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import { openClient, type ClientSession } from './client-session.js';
 
@@ -13,19 +14,17 @@ export async function withClient<T>(dir: string | undefined, fn: (s: ClientSessi
   }
 }
 
-/** Every verified event this client holds, folded. */
-export async function loadProjection(s: ClientSession): Promise<{ projection: Projection; versions: VersionRecord[]; lastSeen: Map<string, string> }> {
-  const projection: Projection = new Map();
+/**
+ * Every verified event this client holds, folded (from its checkpoint, when it joined from
+ * one). `versions` is every version the projection knows; `state` adds the vault-wide state.
+ */
+export async function loadProjection(s: ClientSession): Promise<{ projection: Projection; versions: VersionRecord[]; lastSeen: Map<string, string>; state: LogState }> {
+  const { state } = await readLogState(s.index);
   const versions: VersionRecord[] = [];
+  for (const st of state.paths.values()) versions.push(...st.versions.values());
   const lastSeen = new Map<string, string>();
-  for await (const rec of s.index.iterateSegments()) {
-    const body = decodeTrustedSegment(rec.bytes);
-    const vs = computeSegmentVersions(body);
-    versions.push(...vs);
-    projectVersions(vs, projection);
-    lastSeen.set(body.client, body.time);
-  }
-  return { projection, versions, lastSeen };
+  for (const [c, seg] of state.vault.latest) lastSeen.set(c, seg.time);
+  return { projection: state.paths, versions, lastSeen, state };
 }
 
 export async function clientNames(s: ClientSession): Promise<Map<string, string>> {

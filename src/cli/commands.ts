@@ -5,6 +5,8 @@ import { decodeSegment, decodeTrustedSegment } from '../events/codec.js';
 import type { ClientId } from '../events/ids.js';
 import { keyOfBlob } from '../events/layout.js';
 import { fetchLogs, readIdentity, type ClientKey, type LogFault } from '../events/log.js';
+import { computeEventContent } from '../events/schema.js';
+import { isCovered } from '../projections/project-vault.js';
 import { importPublicKeyHex } from '../events/signing.js';
 import { probeStore } from '../events/store/probe-store.js';
 import { mustSyncPath, type SyncPath } from '../events/sync-path.js';
@@ -402,10 +404,26 @@ export async function runVerifyCommand(o: { dir?: string; json?: boolean }, out:
       if (!faulted && (remoteSeqs.get(c) ?? 0) < cur.seq) findings.push({ object: `log/${c}/`, code: ErrorCode.brokenChain, message: `the remote log of ${pinned.get(c)?.name ?? c} ends at seq ${remoteSeqs.get(c) ?? 0}, but seq ${cur.seq} was fetched before (truncated or rolled back)` });
     }
     const hashes = new Set<string>();
-    for (const seg of fetched.segments) for (const e of seg.segment.body.events) if (e.type !== 'tombstone' && e.content) hashes.add(e.content.hash);
+    // Who names each blob, and which gc events recorded deleting it (ADR-0007).
+    const namedBy = new Map<string, { client: string; seq: number }[]>();
+    const deletedBy = new Map<string, { client: string; seq: number; seen: Readonly<Record<string, number>> }[]>();
+    for (const seg of fetched.segments) for (const e of seg.segment.body.events) {
+      const content = computeEventContent(e);
+      if (content) {
+        hashes.add(content.hash);
+        namedBy.set(content.hash, [...(namedBy.get(content.hash) ?? []), { client: seg.client, seq: seg.seq }]);
+      }
+      if (e.type === 'gc') for (const h of e.deleted) deletedBy.set(h, [...(deletedBy.get(h) ?? []), { client: seg.client, seq: seg.seq, seen: seg.segment.body.seen }]);
+    }
+    // A blob a GC deleted is expected to be gone, unless an event its deletion had not seen names it.
+    const collected = (h: string) => {
+      const recs = deletedBy.get(h) ?? [];
+      return recs.length > 0 && (namedBy.get(h) ?? []).every((n) => recs.some((r) => isCovered(n.client, n.seq, r)));
+    };
     for (const h of hashes) {
       const stream = await s.store.getStream(keyOfBlob(h));
       if (stream === undefined) {
+        if (collected(h)) continue;
         findings.push({ object: keyOfBlob(h), code: ErrorCode.blobMissing, message: `blob ${h} named by an event is missing` });
         continue;
       }

@@ -32,6 +32,7 @@ export function computeExitCode(code: ErrorCode): ExitCode {
     case ErrorCode.localIo:
     case ErrorCode.diskFull:
     case ErrorCode.objectExists:
+    case ErrorCode.staleFetch:
       return ExitCode.retry;
     case ErrorCode.safetyGuard:
       return ExitCode.safety;

@@ -6,6 +6,7 @@ import { executeInit } from './client-session.js';
 import { runConflictsCommand, runStatusCommand, runSyncCommand, runResolveCommand, runSubscribeCommand, runUnsubscribeCommand, runLogCommand, runVerifyCommand, runDoctorCommand } from './commands.js';
 import { createOutput, type Output } from './output.js';
 import { runLsCommand, runRestoreCommand, runShowCommand } from './history-commands.js';
+import { parseDuration, runCheckpointCommand, runClientsCommand, runGcCommand, runRetireCommand } from './gc-commands.js';
 
 const VERSION = '0.1.0';
 
@@ -158,6 +159,32 @@ export async function main(argv: readonly string[], out: Output = createOutput()
 
   withJson(withDir(program.command('verify').description('re-check every log and blob on the remote: signatures, chains, blobs'))).action(async (o: { dir?: string; json?: boolean }) => {
     exit = await runVerifyCommand(o, out);
+  });
+
+  withJson(
+    withDir(
+      program
+        .command('gc')
+        .description('collect deletes everyone has seen and content no version needs; then write a checkpoint')
+        .option('--dry-run', 'print what would be collected, condemned and deleted; change nothing')
+        .option('--retention <duration>', 'keep deletes and replaced versions at least this long (default 30d)', parseDuration('--retention'))
+        .option('--grace <duration>', 'wait this long between condemning a blob and deleting it (default 1h)', parseDuration('--grace'))
+        .option('--no-checkpoint', 'do not write a checkpoint after the run'),
+    ),
+  ).action(async (o: { dir?: string; json?: boolean; dryRun?: boolean; retention?: number; grace?: number; checkpoint: boolean }) => {
+    exit = await runGcCommand(o, out);
+  });
+
+  withJson(withDir(program.command('checkpoint').description('write a signed checkpoint of the live state, for new clients to start from'))).action(async (o: { dir?: string; json?: boolean }) => {
+    exit = await runCheckpointCommand(o, out);
+  });
+
+  withJson(withDir(program.command('clients').description('every client: last segment, how far its log is acknowledged, retired or not'))).action(async (o: { dir?: string; json?: boolean }) => {
+    exit = await runClientsCommand(o, out);
+  });
+
+  withJson(withDir(program.command('retire').description('stop waiting for a client that is gone (garbage collection ignores its acknowledgements)').argument('<client>', 'the exact client id or name (see `bm-log clients`)'))).action(async (c: string, o: { dir?: string; json?: boolean }) => {
+    exit = await runRetireCommand(c, o, out);
   });
 
   withJson(withDir(program.command('doctor').description('what the remote supports: create-only writes, versioning, snapshots'))).action(async (o: { dir?: string; json?: boolean }) => {

@@ -3,12 +3,16 @@ import { Packr } from 'msgpackr';
 import type { ZodError, ZodType, ZodTypeDef } from 'zod';
 import { BmError, ErrorCode } from '../errors.js';
 import {
+  CHECKPOINT_FORMAT,
+  MAX_CHECKPOINT_BYTES,
   MAX_SEGMENT_BYTES,
   SEGMENT_FORMAT,
+  checkpointBodySchema,
   envelopeSchema,
   identityBodySchema,
   segmentBodySchema,
   vaultSchema,
+  type CheckpointBody,
   type IdentityBody,
   type SegmentBody,
   type VaultRecord,
@@ -83,9 +87,9 @@ export interface SegmentExpectation {
   readonly publicKey: KeyObject;
 }
 
-function decodeEnvelope(bytes: Uint8Array, what: string): { v: number; body: Uint8Array; sig: Uint8Array } {
-  if (bytes.length > MAX_SEGMENT_BYTES) {
-    throw new BmError(ErrorCode.malformed, `${what} is ${bytes.length} bytes, over the ${MAX_SEGMENT_BYTES}-byte limit`, 'the object is rejected');
+function decodeEnvelope(bytes: Uint8Array, what: string, limit = MAX_SEGMENT_BYTES): { v: number; body: Uint8Array; sig: Uint8Array } {
+  if (bytes.length > limit) {
+    throw new BmError(ErrorCode.malformed, `${what} is ${bytes.length} bytes, over the ${limit}-byte limit`, 'the object is rejected');
   }
   return parseWith(envelopeSchema, decodeMsgpack(bytes, what), what);
 }
@@ -139,6 +143,52 @@ export function decodeIdentity(bytes: Uint8Array, expect: { vault: string; clien
     throw new BmError(ErrorCode.badSignature, `${what} is not signed by the key it publishes`, 'the client is ignored');
   }
   return { ...body, key };
+}
+
+/** A checkpoint that passed its checks: schema, vault, writer, seq and signature. */
+export interface VerifiedCheckpoint {
+  readonly body: CheckpointBody;
+  /** SHA-256 of the body bytes. */
+  readonly hash: string;
+  readonly bytes: Uint8Array;
+}
+
+/** Signs and encodes a checkpoint (domain `checkpoint`, bound to vault, writer and seq). */
+export function encodeCheckpoint(body: CheckpointBody, key: KeyObject): VerifiedCheckpoint {
+  const checked = checkpointBodySchema.safeParse(body);
+  if (!checked.success) {
+    throw new BmError(ErrorCode.internal, `refusing to write checkpoint ${body.client}/${body.seq}: ${computeIssue(checked.error)}`, 'nothing was written; this is a bug in bm-log');
+  }
+  const bodyBytes = encodeMsgpack(body);
+  const sig = signBody({ domain: 'checkpoint', vault: body.vault, client: body.client, seq: body.seq, prev: null }, bodyBytes, key);
+  const bytes = encodeMsgpack({ v: CHECKPOINT_FORMAT, body: bodyBytes, sig });
+  return { body, hash: sha256Hex(bodyBytes), bytes };
+}
+
+/**
+ * Decodes and verifies a checkpoint object with its writer's published key. Throws
+ * malformed, unknown-version, bad-signature, wrong-vault or broken-chain (a body that
+ * claims another writer or seq than its key says).
+ */
+export function decodeCheckpoint(bytes: Uint8Array, expect: { vault: string; client: string; seq: number; publicKey: KeyObject }): VerifiedCheckpoint {
+  const what = `checkpoint ${expect.client}/${expect.seq}`;
+  const env = decodeEnvelope(bytes, what, MAX_CHECKPOINT_BYTES);
+  if (env.v !== CHECKPOINT_FORMAT) {
+    throw new BmError(ErrorCode.unknownVersion, `${what} has format version ${env.v}; this bm-log reads version ${CHECKPOINT_FORMAT}`, 'upgrade bm-log on this machine');
+  }
+  if (!verifyBody({ domain: 'checkpoint', vault: expect.vault, client: expect.client, seq: expect.seq, prev: null }, env.body, env.sig, expect.publicKey)) {
+    throw new BmError(ErrorCode.badSignature, `${what}: signature does not verify with its writer's published key`, 'the checkpoint is ignored');
+  }
+  const body = parseWith(checkpointBodySchema, decodeMsgpack(env.body, what), what);
+  if (body.vault !== expect.vault) throw new BmError(ErrorCode.wrongVault, `${what} belongs to vault ${body.vault}`, 'the checkpoint is ignored');
+  if (body.client !== expect.client || body.seq !== expect.seq) throw new BmError(ErrorCode.brokenChain, `${what} claims to be ${body.client}/${body.seq}`, 'the checkpoint is ignored');
+  return { body, hash: sha256Hex(env.body), bytes };
+}
+
+/** Decodes a checkpoint this client verified before (kept in its local index). */
+export function decodeTrustedCheckpoint(bytes: Uint8Array): CheckpointBody {
+  const env = decodeMsgpack(bytes, 'cached checkpoint') as { body: Uint8Array };
+  return decodeMsgpack(env.body, 'cached checkpoint') as CheckpointBody;
 }
 
 export function encodeVault(v: VaultRecord): Uint8Array {

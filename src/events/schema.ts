@@ -62,12 +62,78 @@ export const resolveEventSchema = z
   })
   .strict();
 
-export const eventSchema = z.discriminatedUnion('type', [putEventSchema, tombstoneEventSchema, resolveEventSchema]);
+/**
+ * Retires a client (ADR-0007): from then on it no longer counts among the active clients
+ * whose acknowledgements garbage collection waits for. Any client may publish it, in its own
+ * log; it is never automatic. A retired client that syncs again is still read (its events
+ * still count), it just no longer holds collection back.
+ */
+export const retireEventSchema = z.object({ type: z.literal('retire'), id: versionId, client: clientId }).strict();
+
+/** Per-client seq: how far every active client had acknowledged each log when GC ran. */
+const frontierSchema = z.record(z.string().regex(ULID_RE), z.number().int().min(0));
+
+/**
+ * One garbage-collection run (ADR-0007), published by the client that ran it:
+ * - `collected`: paths whose every head was a delete acknowledged by every active client and
+ *   older than `retentionMs`; `versions` are every version of the path its runner knew. Such a
+ *   path leaves the live state; its history stays in the log.
+ * - `condemned`: blobs no version needs any more. They may be deleted by a later run at least
+ *   `graceMs` after this event's time, if still unreferenced then.
+ * - `deleted`: blobs this run deleted before publishing this event (a record after the fact:
+ *   a run that dies between deleting and publishing leaves its deletions unrecorded, and the
+ *   next run deletes, idempotently, and records them).
+ */
+export const gcEventSchema = z
+  .object({
+    type: z.literal('gc'),
+    id: versionId,
+    retentionMs: z.number().int().nonnegative(),
+    graceMs: z.number().int().nonnegative(),
+    frontier: frontierSchema,
+    collected: z.array(z.object({ path: syncPath, versions: z.array(versionId).min(1) }).strict()),
+    condemned: z.array(hash),
+    deleted: z.array(hash),
+  })
+  .strict();
+
+export const eventSchema = z.discriminatedUnion('type', [putEventSchema, tombstoneEventSchema, resolveEventSchema, retireEventSchema, gcEventSchema]);
 export type Event = z.infer<typeof eventSchema>;
 export type PutEvent = z.infer<typeof putEventSchema>;
 export type TombstoneEvent = z.infer<typeof tombstoneEventSchema>;
 export type ResolveEvent = z.infer<typeof resolveEventSchema>;
+export type RetireEvent = z.infer<typeof retireEventSchema>;
+export type GcEvent = z.infer<typeof gcEventSchema>;
 export type EventType = Event['type'];
+/** The events that create a version of a path (put, tombstone, resolve). */
+export type PathEvent = PutEvent | TombstoneEvent | ResolveEvent;
+export type PathEventType = PathEvent['type'];
+
+/** True for the events that create a version of a path; false for retire and gc. */
+export function isPathEvent(e: Event): e is PathEvent {
+  switch (e.type) {
+    case 'put':
+    case 'tombstone':
+    case 'resolve':
+      return true;
+    case 'retire':
+    case 'gc':
+      return false;
+  }
+}
+
+/** The content an event names (a blob that must exist before the event is published), or null. */
+export function computeEventContent(e: Event): ContentRef | null {
+  switch (e.type) {
+    case 'put':
+    case 'resolve':
+      return e.content;
+    case 'tombstone':
+    case 'retire':
+    case 'gc':
+      return null;
+  }
+}
 
 /** What a segment's writer had seen: other clients' log heads (their last folded seq). */
 export const seenSchema = z.record(z.string().regex(ULID_RE), z.number().int().min(0));
@@ -84,7 +150,8 @@ export const segmentBodySchema = z
     seen: seenSchema,
     /** Bucket snapshot version (Tigris) the writer synced against; null where the bucket has none. */
     snapshot: z.string().max(256).nullable(),
-    events: z.array(eventSchema).min(1).max(MAX_EVENTS_PER_SEGMENT),
+    /** Empty: a pure acknowledgement of `seen` (ADR-0007). */
+    events: z.array(eventSchema).min(0).max(MAX_EVENTS_PER_SEGMENT),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -123,3 +190,61 @@ export type VaultRecord = z.infer<typeof vaultSchema>;
 export const envelopeSchema = z
   .object({ v: z.number().int(), body: z.instanceof(Uint8Array), sig: z.instanceof(Uint8Array) })
   .strict();
+
+/** Upper bound of a checkpoint object (it holds the whole live state). */
+export const MAX_CHECKPOINT_BYTES = 512 * 1024 * 1024;
+export const CHECKPOINT_FORMAT = 1;
+
+/** A cursor into one client's log: its seq and the SHA-256 of that segment's body. */
+const cursorSchema = z.object({ seq: z.number().int().min(1), hash: z.string().regex(HASH_RE) }).strict();
+
+/** What a version inherits from its segment, stored once per segment in a checkpoint. */
+const checkpointContextSchema = z
+  .object({ client: clientId, seq: z.number().int().min(1), time: z.string().datetime(), seen: seenSchema, snapshot: z.string().max(256).nullable() })
+  .strict();
+
+/** A head of a path in a checkpoint; `ctx` indexes `contexts`. */
+const checkpointHeadSchema = z
+  .object({
+    id: versionId,
+    type: z.enum(['put', 'tombstone', 'resolve']),
+    ctx: z.number().int().nonnegative(),
+    replaces,
+    content: contentRefSchema.nullable(),
+  })
+  .strict();
+
+/**
+ * A signed checkpoint (ADR-0007): the projected live state at `frontier`, so a new client
+ * can start from it and fetch only the log after the frontier. Stored at
+ * `checkpoints/<client>/<seq>`, where `seq` is its writer's own log seq in the frontier.
+ * Keeps every path's heads (with their segment contexts), the ids replaced at a path that
+ * are not among its known versions (a later segment may still bring them), the collected
+ * versions, the retired clients, every client's latest segment (its acknowledgement) and
+ * the blob collection state (condemnations, with whether an event has voided them since,
+ * deletion records, and who named which blob in versions that are not kept but that some
+ * active client had not acknowledged: a condemnation published later may be voided by them).
+ */
+export const checkpointBodySchema = z
+  .object({
+    v: z.literal(CHECKPOINT_FORMAT),
+    vault: z.string().regex(ULID_RE).transform((s) => s as VaultId),
+    client: clientId,
+    seq: z.number().int().min(1),
+    time: z.string().datetime(),
+    frontier: z.record(z.string().regex(ULID_RE), cursorSchema),
+    contexts: z.array(checkpointContextSchema),
+    paths: z.array(z.object({ path: syncPath, heads: z.array(checkpointHeadSchema), replaced: z.array(versionId) }).strict()),
+    collected: z.array(z.object({ path: syncPath, versions: z.array(versionId) }).strict()),
+    retired: z.array(clientId),
+    latest: z.array(z.object({ client: clientId, seq: z.number().int().min(1), time: z.string().datetime(), seen: seenSchema, events: z.number().int().nonnegative() }).strict()),
+    lastEventful: frontierSchema,
+    condemnations: z.array(
+      z.object({ hash, client: clientId, seq: z.number().int().min(1), time: z.string().datetime(), graceMs: z.number().int().nonnegative(), seen: seenSchema, voided: z.boolean() }).strict(),
+    ),
+    deletions: z.array(z.object({ hash, client: clientId, seq: z.number().int().min(1), time: z.string().datetime(), seen: seenSchema }).strict()),
+    /** For versions not kept that some active client had not acknowledged: who named which blob (highest seq). */
+    namers: z.array(z.object({ hash, client: clientId, seq: z.number().int().min(1) }).strict()),
+  })
+  .strict();
+export type CheckpointBody = z.infer<typeof checkpointBodySchema>;

@@ -1,5 +1,5 @@
 import type { ClientId, VersionId } from '../events/ids.js';
-import type { ContentRef, EventType } from '../events/schema.js';
+import type { ContentRef, PathEventType } from '../events/schema.js';
 import type { SyncPath } from '../events/sync-path.js';
 
 /**
@@ -9,7 +9,7 @@ import type { SyncPath } from '../events/sync-path.js';
 export interface VersionRecord {
   readonly id: VersionId;
   readonly path: SyncPath;
-  readonly type: EventType;
+  readonly type: PathEventType;
   readonly client: ClientId;
   /** Seq of the segment that carried the event. */
   readonly seq: number;

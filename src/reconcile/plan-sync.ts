@@ -1,6 +1,6 @@
 import type { VersionId } from '../events/ids.js';
 import { computeFoldKey, isSyncPath, type SyncPath } from '../events/sync-path.js';
-import { computeHeads, type PathState, type Projection } from '../projections/project-paths.js';
+import { computeHeads, isCollected, type PathState, type Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import type { BaseEntry } from './base-entry.js';
 import { computeConflictCopyPath, isConflictCopyName } from './conflict-copy-name.js';
@@ -64,6 +64,10 @@ export const NoticeReason = {
   editedConflictCopy: 'edited-conflict-copy',
   untrackedConflictCopy: 'untracked-conflict-copy',
   blockedByFolder: 'blocked-by-folder',
+  /** A GC collected this deleted path while the file here was edited: kept, uploaded as new. */
+  collectedPathKept: 'collected-path-kept',
+  /** Not uploaded: a GC is collecting a blob with these bytes (ADR-0007); retried after it. */
+  beingCollected: 'being-collected',
 } as const;
 export type NoticeReason = (typeof NoticeReason)[keyof typeof NoticeReason];
 
@@ -248,6 +252,10 @@ export function planSync(input: PlanInput): Plan {
     const shown = b.version === null ? [...b.heads] : [b.version];
     const localUnchanged = l !== undefined && l.hash === b.hash && l.mode === b.mode;
     const cloudChanged = !sameIds(b.heads, heads);
+    // A GC collected the path (its deletes were acknowledged by everyone, ADR-0007): what the
+    // file showed is gone from the cloud for good, not lost history to publish again.
+    const st = cloud.get(path);
+    const collected = w === undefined && (isCollected(st, b.version) || b.heads.some((id) => isCollected(st, id)));
 
     if (l === undefined) {
       // Deleted here.
@@ -261,6 +269,11 @@ export function planSync(input: PlanInput): Plan {
 
     if (!localUnchanged) {
       // Edited here.
+      if (collected) {
+        ops.push({ kind: 'upload', path, file: l, replaces: [] });
+        notices.push({ path, reason: NoticeReason.collectedPathKept, detail: 'deleted for everyone and collected while you edited it here; your file was kept and uploaded as a new file' });
+        return;
+      }
       if (cloudChanged && w && sameContent(l, w) && heads.length === 1) {
         ops.push({ kind: 'record', path, file: l, version: w.id, heads: headIds });
         return;
@@ -273,6 +286,10 @@ export function planSync(input: PlanInput): Plan {
     }
 
     // Unchanged here: make the file show the cloud's winner.
+    if (collected) {
+      ops.push({ kind: 'deleteLocal', path, expect: l, version: null });
+      return;
+    }
     if (w === undefined) {
       // The cloud has no version of a path we synced (lost or collected history): publish it again.
       ops.push({ kind: 'upload', path, file: l, replaces: [] });

@@ -2,18 +2,19 @@ import { Readable } from 'node:stream';
 import { BmError, ErrorCode, isBmError, unreachable } from '../errors.js';
 import { readBlob, writeBlob } from '../events/blobs.js';
 import { keyOfBlob } from '../events/layout.js';
-import { decodeTrustedSegment } from '../events/codec.js';
-import type { ClientId, IdFactory, VaultId, VersionId } from '../events/ids.js';
-import { fetchLogs, writeSegment, type ClientKey, type Cursor, type LogFault } from '../events/log.js';
-import { MAX_EVENTS_PER_SEGMENT, type ContentRef, type Event, type SegmentBody } from '../events/schema.js';
+import type { ClientId, ContentHash, IdFactory, VaultId, VersionId } from '../events/ids.js';
+import type { Cursor, LogFault } from '../events/log.js';
+import { MAX_EVENTS_PER_SEGMENT, type ContentRef, type Event } from '../events/schema.js';
 import type { KeyPair } from '../events/signing.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import type { SyncPath } from '../events/sync-path.js';
 import type { LocalTree, ScanNotice } from '../local/local-tree.js';
-import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../projections/project-paths.js';
+import { computeHeads, type Projection } from '../projections/project-paths.js';
+import { isAckDue } from '../projections/project-vault.js';
 import type { BaseEntry } from './base-entry.js';
 import type { LocalFile } from './local-scan.js';
-import { planSync, type ConflictNote, type Notice, type Plan, type PlanOp } from './plan-sync.js';
+import { NoticeReason, planSync, type ConflictNote, type Notice, type Plan, type PlanOp } from './plan-sync.js';
+import { BEING_COLLECTED, computeBlobBanNow, executeFetchLog, publishOwnSegment } from './sync-log.js';
 
 /**
  * The slice of the local index a sync needs (LocalIndex implements it; the simulation has an
@@ -25,6 +26,8 @@ export interface SyncIndex {
   getPinnedKeys(): Promise<Map<ClientId, { publicKey: string; name: string }>>;
   pinKeys(pins: readonly { client: ClientId; publicKey: string; name: string }[]): Promise<void>;
   iterateSegments(): AsyncIterable<{ client: ClientId; seq: number; bytes: Uint8Array }>;
+  /** A meta value (the checkpoint a client joined from is kept there); optional for test doubles. */
+  getMeta?<T>(key: string): Promise<T | undefined>;
   commitBatch(ops: {
     manifestPut?: readonly BaseEntry[];
     manifestDel?: readonly SyncPath[];
@@ -56,6 +59,10 @@ export interface SyncContext {
   readonly takeSnapshot?: () => Promise<string | null>;
   /** Called as transfers progress (done, total). */
   readonly onProgress?: (done: number, total: number) => void;
+  /** A client that has fetched nothing yet starts from the newest checkpoint (default true). */
+  readonly joinFromCheckpoint?: boolean;
+  /** Writer rule (i) of ADR-0007: publish within this long of the fetch (default 30 min). */
+  readonly publishDeadlineMs?: number;
 }
 
 export interface SyncOptions {
@@ -108,7 +115,12 @@ export interface SyncReport {
   readonly notices: readonly (Notice | ScanNotice)[];
   readonly faults: readonly LogFault[];
   readonly eventsPublished: number;
+  /** Segments written, acknowledgements included. */
   readonly segmentsPublished: number;
+  /** An empty segment was published to acknowledge what this sync folded (ADR-0007). */
+  readonly ackPublished: boolean;
+  /** This sync started from a checkpoint (a new client joining) instead of the whole log. */
+  readonly joinedFromCheckpoint: boolean;
   readonly blobsUploaded: number;
   readonly bytesUploaded: number;
   readonly bytesDownloaded: number;
@@ -166,25 +178,11 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const concurrency = ctx.concurrency ?? 8;
   const dryRun = options.dryRun === true;
 
-  // 1. Fetch what is new and verify it.
-  const pinned = await index.getPinnedKeys();
-  const pinnedKeys = new Map<string, ClientKey>([...pinned].map(([c, k]) => [c, { client: c, name: k.name, publicKeyHex: k.publicKey }]));
-  const cursors = await index.getCursors();
-  const fetched = await fetchLogs(store, { vault: identity.vault, cursors, pinnedKeys });
-  const names = new Map<string, string>([...pinned].map(([c, k]) => [c, k.name]));
-  for (const k of fetched.newKeys) names.set(k.client, k.name);
-  names.set(identity.client, identity.name);
-  const fetchedRecords = fetched.segments.map((s) => ({ client: s.client, seq: s.seq, bytes: s.segment.bytes }));
-  if (!dryRun) {
-    if (fetched.newKeys.length > 0) await index.pinKeys(fetched.newKeys.map((k) => ({ client: k.client, publicKey: k.publicKeyHex, name: k.name })));
-    if (fetchedRecords.length > 0) await index.commitBatch({ segments: fetchedRecords, cursors: fetched.cursors as Map<ClientId, Cursor> });
-  }
-  const frontier = new Map(fetched.cursors);
-
-  // 2. Project every verified event.
-  const projection: Projection = new Map();
-  for await (const rec of index.iterateSegments()) projectVersions(computeSegmentVersions(decodeTrustedSegment(rec.bytes)), projection);
-  if (dryRun) for (const s of fetched.segments) projectVersions(computeSegmentVersions(s.segment.body), projection);
+  // 1. Fetch what is new and verify it (a new client joins from the newest checkpoint);
+  // 2. project every verified event.
+  const log = await executeFetchLog(ctx, { dryRun });
+  const names = log.names;
+  const projection: Projection = log.state.paths;
 
   const clientName = (c: string) => names.get(c) ?? c.slice(-6);
   const report = {
@@ -193,6 +191,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     notices: [] as (Notice | ScanNotice)[],
     eventsPublished: 0,
     segmentsPublished: 0,
+    ackPublished: false,
     blobsUploaded: 0,
     bytesUploaded: 0,
     bytesDownloaded: 0,
@@ -214,7 +213,22 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     }
     lastPlan = plan;
     if (plan.ops.length === 0 || dryRun) break;
+    const published = report.eventsPublished;
     await executeRound(plan);
+    // Another round is only needed to show what this round published (a fresh conflict's
+    // winner and copies); without new events it would just retry what was skipped.
+    if (report.eventsPublished === published) {
+      rounds++;
+      break;
+    }
+  }
+
+  // 3. Acknowledge: a sync that folded other clients' events its own log has not yet shown as
+  // seen says so with an empty segment, so GC can learn that every active client has them.
+  if (!dryRun && isAckDue(log.state.vault, identity.client)) {
+    await publishOwnSegment(ctx, log, [], ctx.takeSnapshot ? await ctx.takeSnapshot() : null);
+    report.segmentsPublished++;
+    report.ackPublished = true;
   }
 
   return {
@@ -222,8 +236,9 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     rounds,
     ...report,
     conflicts: lastPlan?.conflicts ?? [],
-    faults: fetched.faults,
-    fetchRequests: fetched.requests,
+    faults: log.faults,
+    fetchRequests: log.requests,
+    joinedFromCheckpoint: log.joinedNow,
     dryRun,
   };
 
@@ -231,29 +246,16 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   async function publish(events: readonly Event[]): Promise<void> {
     if (events.length === 0) return;
     const snapshot = ctx.takeSnapshot ? await ctx.takeSnapshot() : null;
-    const seen: Record<string, number> = {};
-    for (const [c, cur] of frontier) if (c !== identity.client) seen[c] = cur.seq;
     for (let i = 0; i < events.length; i += MAX_EVENTS_PER_SEGMENT) {
-      const own = frontier.get(identity.client);
-      const body: SegmentBody = {
-        v: 1,
-        vault: identity.vault,
-        client: identity.client,
-        seq: (own?.seq ?? 0) + 1,
-        prev: (own?.hash ?? null) as SegmentBody['prev'],
-        time: ctx.now().toISOString(),
-        seen,
-        snapshot,
-        events: events.slice(i, i + MAX_EVENTS_PER_SEGMENT),
-      };
-      const seg = await writeSegment(store, body, identity.keys);
-      const cursor = { seq: body.seq, hash: seg.hash };
-      frontier.set(identity.client, cursor);
-      await index.commitBatch({ segments: [{ client: identity.client, seq: body.seq, bytes: seg.bytes }], cursors: new Map([[identity.client, cursor]]) });
-      projectVersions(computeSegmentVersions(body), projection);
+      const seg = await publishOwnSegment(ctx, log, events.slice(i, i + MAX_EVENTS_PER_SEGMENT), snapshot);
       report.segmentsPublished++;
-      report.eventsPublished += body.events.length;
+      report.eventsPublished += seg.body.events.length;
     }
+  }
+
+  /** Writer rule (ii) of ADR-0007: content a GC is collecting is not named until it is gone. */
+  function isBeingCollected(hash: string): boolean {
+    return computeBlobBanNow(log, hash as ContentHash, ctx.now().getTime()) !== undefined;
   }
 
   /** `bm-log resolve`: one resolve event replacing every head of the path. */
@@ -267,6 +269,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       if (file === undefined) {
         content = null;
       } else {
+        if (isBeingCollected(file.hash)) throw new BmError(ErrorCode.staleFetch, `the bytes of ${request.path} are being garbage-collected on the remote`, `nothing was published; ${BEING_COLLECTED}`);
         await writeBlob(store, { size: file.size, sha256: file.hash, open: () => openUploadSource(ctx.tree, file.path) });
         content = { hash: file.hash as ContentRef['hash'], size: file.size, mode: file.mode };
       }
@@ -292,7 +295,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       }
       if (heads.length === 1 && heads[0]!.content?.hash === r.content.hash && heads[0]!.content.mode === r.content.mode) continue;
       // The content must still exist: a restore may never publish an event naming a missing blob.
-      if ((await store.head(keyOfBlob(r.content.hash))) === undefined) {
+      if (isBeingCollected(r.content.hash) || (await store.head(keyOfBlob(r.content.hash))) === undefined) {
         throw new BmError(ErrorCode.blobMissing, `the content of ${r.path} at that point (${r.content.hash}) is no longer on the remote`, 'nothing was restored; pick a later point (see `bm-log log PATH`)');
       }
       events.push({ type: 'put', id: ctx.newId() as VersionId, path: r.path, replaces, content: r.content });
@@ -311,6 +314,11 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     const uploaded = await mapLimit(uploads, concurrency, async (op) => {
       const file = op.kind === 'upload' ? op.file : op.kind === 'resolve' ? op.file : null;
       if (file === null) return true;
+      if (isBeingCollected(file.hash)) {
+        skip(op, BEING_COLLECTED);
+        report.notices.push({ path: op.path, reason: NoticeReason.beingCollected, detail: BEING_COLLECTED });
+        return false;
+      }
       try {
         const r = await writeBlob(store, { size: file.size, sha256: file.hash, open: () => openUploadSource(ctx.tree, file.path) });
         if (r === 'created') {

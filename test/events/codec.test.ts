@@ -73,6 +73,17 @@ function expectBmError(fn: () => unknown, code: ErrorCode): BmError {
 }
 
 describe('segment codec', () => {
+  it('accepts a segment with no events (a pure acknowledgement) and the retire and gc events', () => {
+    const ack = encodeSegment({ ...segmentBody(1, null), events: [] }, alice.privateKey);
+    expect(decodeSegment(ack.bytes, expectation(1, null)).body.events).toEqual([]);
+    const events: Event[] = [
+      { type: 'retire', id: ids() as VersionId, client: bobId },
+      { type: 'gc', id: ids() as VersionId, retentionMs: 1000, graceMs: 0, frontier: { [bobId]: 3 }, collected: [{ path: 'gone.md' as SyncPath, versions: [ids() as VersionId] }], condemned: ['a'.repeat(64) as ContentHash], deleted: [] },
+    ];
+    const seg = encodeSegment({ ...segmentBody(2, ack.hash), events }, alice.privateKey);
+    expect(decodeSegment(seg.bytes, expectation(2, ack.hash)).body.events).toEqual(events);
+  });
+
   it('round-trips a signed chain of segments', () => {
     const first = encodeSegment(segmentBody(1, null), alice.privateKey);
     const second = encodeSegment(segmentBody(2, first.hash), alice.privateKey);
@@ -169,7 +180,9 @@ describe('segment codec', () => {
   it.each<[string, (b: SegmentBody) => unknown]>([
     ['a non-ULID event id', (b) => ({ ...b, events: [{ ...put('a.md'), id: 'not-a-ulid' }] })],
     ['a lowercase ULID event id', (b) => ({ ...b, events: [{ ...put('a.md'), id: ids().toLowerCase() }] })],
-    ['no events', (b) => ({ ...b, events: [] })],
+    ['a gc event with an unsafe collected path', (b) => ({ ...b, events: [{ type: 'gc', id: ids(), retentionMs: 0, graceMs: 0, frontier: {}, collected: [{ path: '../x', versions: [ids()] }], condemned: [], deleted: [] }] })],
+    ['a gc event condemning a non-hash', (b) => ({ ...b, events: [{ type: 'gc', id: ids(), retentionMs: 0, graceMs: 0, frontier: {}, collected: [], condemned: ['nope'], deleted: [] }] })],
+    ['a retire event naming a non-ULID client', (b) => ({ ...b, events: [{ type: 'retire', id: ids(), client: 'bob' }] })],
     ['two events with one id', (b) => ({ ...b, events: [b.events[0], b.events[0]] })],
     ['an unknown event type', (b) => ({ ...b, events: [{ ...put('a.md'), type: 'rename' }] })],
     ['an extra body field', (b) => ({ ...b, admin: true })],

@@ -1,0 +1,110 @@
+import { BmError, ErrorCode } from '../errors.js';
+import { executeCheckpointOf, executeGc } from '../gc/execute-gc.js';
+import { DEFAULT_GRACE_MS, DEFAULT_RETENTION_MS } from '../gc/plan-gc.js';
+import { computeClientRows, executeRetire } from '../gc/retire-client.js';
+import { executeFetchLog } from '../reconcile/sync-log.js';
+import { withClient } from './client-queries.js';
+import { ExitCode } from './exit-codes.js';
+import type { Output } from './output.js';
+
+const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `30d`, `12h`, `90m`, `0s`, `500ms` → milliseconds. */
+export function parseDuration(flag: string): (v: string) => number {
+  return (v) => {
+    const m = /^(\d+)(ms|s|m|h|d|w)$/.exec(v.trim());
+    if (m === null) throw new BmError(ErrorCode.usage, `${flag} must be a duration like 30d, 12h, 90m or 0s, got ${JSON.stringify(v)}`, `for example: ${flag} 30d`);
+    return Number(m[1]) * UNITS[m[2]!]!;
+  };
+}
+
+function formatDuration(ms: number): string {
+  for (const [u, n] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms >= n && ms % n === 0) return `${ms / n}${u}`;
+  return `${ms}ms`;
+}
+
+export interface GcCommandOptions {
+  readonly dir?: string;
+  readonly json?: boolean;
+  readonly dryRun?: boolean;
+  readonly retention?: number;
+  readonly grace?: number;
+  readonly checkpoint?: boolean;
+}
+
+/** `bm-log gc [--dry-run] [--retention D] [--grace D] [--no-checkpoint]`. */
+export async function runGcCommand(o: GcCommandOptions, out: Output): Promise<number> {
+  const retentionMs = o.retention ?? DEFAULT_RETENTION_MS;
+  const graceMs = o.grace ?? DEFAULT_GRACE_MS;
+  return withClient(o.dir, async (s) => {
+    const report = await executeGc({ ...s.ctx }, { dryRun: o.dryRun === true, retentionMs, graceMs, checkpoint: o.checkpoint !== false });
+    const data = {
+      dryRun: report.dryRun,
+      retention: formatDuration(retentionMs),
+      grace: formatDuration(graceMs),
+      passes: report.passes.map((p) => ({
+        active: p.plan.active,
+        frontier: p.plan.frontier,
+        collected: p.plan.collect,
+        condemned: p.plan.condemn,
+        deletable: p.plan.delete.map((d) => ({ hash: d.hash, condemnedBy: `${d.condemnation.client}/${d.condemnation.seq}`, condemnedAt: d.condemnation.time })),
+        deleted: p.deleted,
+        lateDeletes: p.lateDeletes,
+        blobsListed: p.plan.blobsListed,
+        blobsReferenced: p.plan.blobsReferenced,
+        publishedSeq: p.publishedSeq,
+        requests: p.requests,
+      })),
+      checkpoint: report.checkpoint,
+    };
+    out.result(o.json, data, () => {
+      const lines: string[] = [];
+      if (report.dryRun) lines.push('dry run: nothing was published or deleted');
+      if (graceMs < DEFAULT_GRACE_MS) lines.push(`note: a grace of ${formatDuration(graceMs)} is shorter than the ${formatDuration(DEFAULT_GRACE_MS)} writers count on; safe only while no other client is syncing`);
+      for (const [i, p] of report.passes.entries()) {
+        const head = report.passes.length > 1 ? `pass ${i + 1}: ` : '';
+        lines.push(`${head}${p.plan.active.length} active client(s); ${p.plan.blobsListed} blob(s), ${p.plan.blobsReferenced} still needed`);
+        for (const c of p.plan.collect) lines.push(`  ${report.dryRun ? 'would collect' : 'collected'} ${c.path} (${c.versions.length} version(s); its history stays in the log)`);
+        if (p.plan.condemn.length > 0) lines.push(`  ${report.dryRun ? 'would condemn' : 'condemned'} ${p.plan.condemn.length} blob(s); deletable after ${formatDuration(graceMs)}`);
+        if (report.dryRun && p.plan.delete.length > 0) lines.push(`  would delete ${p.plan.delete.length} blob(s) condemned earlier`);
+        if (p.deleted.length > 0) lines.push(`  deleted ${p.deleted.length} blob(s)`);
+        if (p.lateDeletes.length > 0) lines.push(`  left ${p.lateDeletes.length} blob(s) for the next run (this run passed their delete deadline)`);
+      }
+      if (report.checkpoint) lines.push(`checkpoint ${report.checkpoint.client}/${report.checkpoint.seq} written (${report.checkpoint.paths} path(s), ${report.checkpoint.bytes} bytes)`);
+      return lines;
+    });
+    return ExitCode.ok;
+  });
+}
+
+/** `bm-log checkpoint`: fetch, then write a checkpoint of the live state. */
+export async function runCheckpointCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
+  return withClient(o.dir, async (s) => {
+    const log = await executeFetchLog(s.ctx, { dryRun: false });
+    const cp = await executeCheckpointOf(s.ctx, log);
+    out.result(o.json, { checkpoint: cp }, () => [cp ? `checkpoint ${cp.client}/${cp.seq} written (${cp.paths} path(s), ${cp.bytes} bytes)` : 'the newest checkpoint of this client is up to date; nothing written']);
+    return ExitCode.ok;
+  });
+}
+
+/** `bm-log clients`: every client, its last segment, how far its log is acknowledged, retired or not. */
+export async function runClientsCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
+  return withClient(o.dir, async (s) => {
+    const log = await executeFetchLog(s.ctx, { dryRun: true });
+    const rows = computeClientRows(log, s.config.clientId);
+    out.result(o.json, { clients: rows }, () => [
+      `${'  name'.padEnd(26)} ${'id'.padEnd(26)}  ${'last seq'.padStart(8)}  ${'acked'.padStart(8)}  last seen`,
+      ...rows.map((r) => `${r.self ? '*' : ' '} ${r.name.padEnd(24)} ${r.id}  ${String(r.lastSeq).padStart(8)}  ${String(r.acked).padStart(8)}  ${r.lastSeen ?? 'never'}${r.retired ? '  (retired)' : ''}`),
+    ]);
+    return ExitCode.ok;
+  });
+}
+
+/** `bm-log retire CLIENT`: publish a retire event for the client with that exact id or name. */
+export async function runRetireCommand(target: string, o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
+  return withClient(o.dir, async (s) => {
+    const r = await executeRetire(s.ctx, target);
+    out.result(o.json, r, () => [r.alreadyRetired ? `${r.name} (${r.client}) is retired already; nothing published` : `retired ${r.name} (${r.client}): garbage collection no longer waits for it`]);
+    return ExitCode.ok;
+  });
+}

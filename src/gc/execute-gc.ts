@@ -1,0 +1,152 @@
+import { BmError, ErrorCode } from '../errors.js';
+import { listCheckpoints, writeCheckpoint } from '../events/checkpoints.js';
+import { HASH_RE, type ContentHash, type IdFactory, type VersionId } from '../events/ids.js';
+import { BLOBS_PREFIX, keyOfBlob } from '../events/layout.js';
+import type { GcEvent } from '../events/schema.js';
+import { listAll } from '../events/store/object-store.js';
+import { computeCheckpointBody } from '../projections/project-checkpoint.js';
+import { isAckDue } from '../projections/project-vault.js';
+import { executeFetchLog, publishOwnSegment, type LogContext, type OpenLog } from '../reconcile/sync-log.js';
+import { planGc, type GcPlan } from './plan-gc.js';
+
+export interface GcContext extends LogContext {
+  readonly newId: IdFactory;
+}
+
+export interface GcOptions {
+  readonly dryRun?: boolean;
+  readonly retentionMs: number;
+  readonly graceMs: number;
+  /** Write a checkpoint after the run (default true; never in a dry run). */
+  readonly checkpoint?: boolean;
+}
+
+/** One pass: a fetch, a plan, the deletes it allowed, and the gc event recording them. */
+export interface GcPass {
+  readonly plan: GcPlan;
+  /** Blobs deleted (or found already gone) and recorded in this pass's gc event. */
+  readonly deleted: readonly ContentHash[];
+  /** Deletes not issued because this run was past the deadline of their condemnation. */
+  readonly lateDeletes: readonly ContentHash[];
+  /** The seq of this pass's gc event in this client's log, or null when nothing was published. */
+  readonly publishedSeq: number | null;
+  readonly requests: number;
+}
+
+export interface GcReport {
+  readonly dryRun: boolean;
+  readonly passes: readonly GcPass[];
+  /** The checkpoint written after the run: its key's client and seq, and its size. */
+  readonly checkpoint: { readonly client: string; readonly seq: number; readonly bytes: number; readonly paths: number } | null;
+}
+
+/** Every blob on the remote (one listing of `blobs/`, paged). */
+async function listBlobs(log: LogContext): Promise<{ blobs: Set<ContentHash>; requests: number }> {
+  const listed = await listAll(log.store, BLOBS_PREFIX);
+  const blobs = new Set<ContentHash>();
+  for (const o of listed) {
+    const h = o.key.slice(o.key.lastIndexOf('/') + 1);
+    if (HASH_RE.test(h) && o.key === keyOfBlob(h)) blobs.add(h as ContentHash);
+  }
+  return { blobs, requests: Math.max(1, Math.ceil(listed.length / 1000)) };
+}
+
+/**
+ * Runs garbage collection (ADR-0007): fetch the whole log, plan with the pure `planGc`,
+ * delete the blobs whose condemnation is due (each delete issued before the condemnation's
+ * deadline: half its grace after this run's fetch), then publish one `gc` event recording the
+ * collected paths, the new condemnations and the deletions. With grace 0 the blobs this run
+ * condemns are due at once, so a second pass (a fresh fetch) deletes them. Ends with a
+ * checkpoint of the state. A dry run fetches and plans and changes nothing.
+ *
+ * Needs the full history: refused on a client that joined from a checkpoint (its state has
+ * the heads, not the versions whose retention protects their blobs).
+ */
+export async function executeGc(ctx: GcContext, options: GcOptions): Promise<GcReport> {
+  const dryRun = options.dryRun === true;
+  const passes: GcPass[] = [];
+  let log: OpenLog | undefined;
+  for (let pass = 0; pass < 2; pass++) {
+    log = await executeFetchLog({ ...ctx, joinFromCheckpoint: false }, { dryRun });
+    if (log.checkpoint !== undefined) {
+      throw new BmError(ErrorCode.usage, 'this client joined from a checkpoint and does not hold the whole history that garbage collection needs', 'run `bm-log gc` on a client that has synced from the start (or init a fresh folder, which fetches the whole log when no checkpoint is used)');
+    }
+    // The runner's own acknowledgement counts like anyone's: bring it up to what it just folded.
+    if (!dryRun && isAckDue(log.state.vault, ctx.identity.client)) await publishOwnSegment(ctx, log, [], null);
+    const listed = await listBlobs(ctx);
+    const plan = planGc({ state: log.state, keyed: log.keyed, blobs: listed.blobs, nowMs: log.fetchStartMs, retentionMs: options.retentionMs, graceMs: options.graceMs });
+    const requests = log.requests + listed.requests;
+    if (dryRun) {
+      passes.push({ plan, deleted: [], lateDeletes: [], publishedSeq: null, requests });
+      break;
+    }
+    const deleted: ContentHash[] = [];
+    const lateDeletes: ContentHash[] = [];
+    for (const d of plan.delete) {
+      // A deleter that runs late stops: writers count on deletes ending grace/2 after the fetch.
+      if (d.deadlineMs !== null && ctx.now().getTime() > d.deadlineMs) {
+        lateDeletes.push(d.hash);
+        continue;
+      }
+      await ctx.store.delete(keyOfBlob(d.hash));
+      deleted.push(d.hash);
+    }
+    let publishedSeq: number | null = null;
+    if (plan.collect.length > 0 || plan.condemn.length > 0 || deleted.length > 0) {
+      const event: GcEvent = {
+        type: 'gc',
+        id: ctx.newId() as VersionId,
+        retentionMs: options.retentionMs,
+        graceMs: options.graceMs,
+        frontier: { ...plan.frontier },
+        collected: plan.collect.map((c) => ({ path: c.path, versions: [...c.versions] })),
+        condemned: [...plan.condemn],
+        deleted,
+      };
+      const seg = await publishOwnSegment(ctx, log, [event], null, { deadline: false });
+      publishedSeq = seg.body.seq;
+    }
+    passes.push({ plan, deleted, lateDeletes, publishedSeq, requests });
+    // Grace 0 (the unprotected mode): what this pass condemned is due now; one more pass deletes it.
+    if (!(options.graceMs === 0 && plan.condemn.length > 0)) break;
+  }
+  const checkpoint = !dryRun && options.checkpoint !== false && log !== undefined ? await executeCheckpointOf(ctx, log) : null;
+  return { dryRun, passes, checkpoint };
+}
+
+/**
+ * Writes a checkpoint of `log` (already fetched and folded) at this client's own latest seq.
+ * A checkpoint needs a segment of its writer to stand on: when this client has published
+ * none yet, or its checkpoint at that seq exists already, it first publishes an empty segment
+ * (an acknowledgement of the same frontier). Returns null when the newest checkpoint of this
+ * client already covers this frontier.
+ */
+export async function executeCheckpointOf(ctx: LogContext, log: OpenLog): Promise<GcReport['checkpoint']> {
+  const self = ctx.identity.client;
+  const { latest } = await listCheckpoints(ctx.store);
+  let own = log.frontier.get(self);
+  if (own !== undefined && latest.get(self) === own.seq) {
+    // Ours at this seq exists. Up to date when nobody else's log moved since it was written.
+    const written = ctx.index.getMeta ? await ctx.index.getMeta<Record<string, number>>(WRITTEN_META_KEY) : undefined;
+    if (written !== undefined && sameFrontier(written, log.frontier)) return null;
+  }
+  if (own === undefined || latest.get(self) === own.seq) {
+    await publishOwnSegment(ctx, log, [], null);
+    own = log.frontier.get(self)!;
+  }
+  const body = computeCheckpointBody(log.state, { vault: ctx.identity.vault, client: self, seq: own.seq, time: ctx.now().toISOString(), frontier: log.frontier, keyed: log.keyed });
+  const cp = await writeCheckpoint(ctx.store, body, ctx.identity.keys);
+  const seqs: Record<string, number> = {};
+  for (const [c, cur] of log.frontier) seqs[c] = cur.seq;
+  await ctx.index.commitBatch({ meta: { [WRITTEN_META_KEY]: seqs } });
+  return { client: self, seq: own.seq, bytes: cp.bytes.length, paths: body.paths.length };
+}
+
+/** Meta key: the frontier (client -> seq) of the last checkpoint this client wrote. */
+const WRITTEN_META_KEY = 'checkpointWritten';
+
+function sameFrontier(a: Readonly<Record<string, number>>, b: ReadonlyMap<string, { seq: number }>): boolean {
+  if (Object.keys(a).length !== b.size) return false;
+  for (const [c, cur] of b) if (a[c] !== cur.seq) return false;
+  return true;
+}

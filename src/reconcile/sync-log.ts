@@ -1,0 +1,202 @@
+import { BmError, ErrorCode } from '../errors.js';
+import { readNewestCheckpoint } from '../events/checkpoints.js';
+import { decodeTrustedCheckpoint, decodeTrustedSegment, type VerifiedSegment } from '../events/codec.js';
+import type { ClientId, ContentHash } from '../events/ids.js';
+import { fetchLogs, writeSegment, type ClientKey, type Cursor, type FetchResult, type LogFault } from '../events/log.js';
+import { computeEventContent, type CheckpointBody, type Event, type SegmentBody } from '../events/schema.js';
+import type { ObjectStore } from '../events/store/object-store.js';
+import { computeCondemnedRefs, computeNamingBan, type CondemnedRefs } from '../projections/blob-condemnation.js';
+import { projectCheckpoint } from '../projections/project-checkpoint.js';
+import { createLogState, projectLogSegment, type LogState } from '../projections/project-log.js';
+import type { Condemnation } from '../projections/project-vault.js';
+import type { SyncIdentity, SyncIndex } from './run-sync.js';
+
+/**
+ * The log side of a sync or a GC run: fetch and verify what is new (a new client joins from
+ * the newest checkpoint), fold it into the log state, and publish this client's own segments
+ * under the writer rules of ADR-0007. `runSync` and `executeGc` share it.
+ */
+
+/** Writers publish within this long of their fetch by default: half the default GC grace (1 h). */
+export const DEFAULT_PUBLISH_DEADLINE_MS = 30 * 60 * 1000;
+/** Meta key of the checkpoint a client joined from (its verified bytes). */
+export const CHECKPOINT_META_KEY = 'checkpoint';
+
+export interface LogContext {
+  readonly store: ObjectStore;
+  readonly index: SyncIndex;
+  readonly identity: SyncIdentity;
+  readonly now: () => Date;
+  /** A new client (nothing fetched yet) starts from the newest checkpoint. Default true. */
+  readonly joinFromCheckpoint?: boolean;
+  /** Rule (i): a segment is published within this long of the fetch, or not at all. */
+  readonly publishDeadlineMs?: number;
+}
+
+/** A fetched, folded log, ready for planning and publishing. `publishOwnSegment` updates it. */
+export interface OpenLog {
+  readonly state: LogState;
+  /** Cursors after the fetch, plus this client's own segments as they are published. */
+  readonly frontier: Map<string, Cursor>;
+  /** Display names of every known client. */
+  readonly names: Map<string, string>;
+  /** Clients with a verified key (pinned or first seen in this fetch). */
+  readonly keyed: Set<ClientId>;
+  readonly fetched: FetchResult;
+  /** Faults of the fetch and of checkpoints that failed their checks. */
+  readonly faults: readonly LogFault[];
+  /** Requests of the fetch (and of the checkpoint join, if any). */
+  readonly requests: number;
+  /** This client's clock when the fetch started. */
+  readonly fetchStartMs: number;
+  /** The checkpoint this client's state starts from (joined now or before), if any. */
+  readonly checkpoint: CheckpointBody | undefined;
+  /** True when this fetch joined from a checkpoint. */
+  readonly joinedNow: boolean;
+}
+
+/**
+ * The log state this client holds: its checkpoint (if it joined from one) plus every segment
+ * in its index. Reads the whole index: O(history after the checkpoint).
+ */
+export async function readLogState(index: SyncIndex): Promise<{ state: LogState; checkpoint: CheckpointBody | undefined }> {
+  return foldIndex(index, index.getMeta ? await index.getMeta<Uint8Array>(CHECKPOINT_META_KEY) : undefined);
+}
+
+/** The checkpoint (when there is one) plus every segment of the index, folded. */
+async function foldIndex(index: SyncIndex, checkpointBytes: Uint8Array | undefined): Promise<{ state: LogState; checkpoint: CheckpointBody | undefined }> {
+  const checkpoint = checkpointBytes === undefined ? undefined : decodeTrustedCheckpoint(checkpointBytes);
+  const state = checkpoint === undefined ? createLogState() : projectCheckpoint(checkpoint);
+  for await (const rec of index.iterateSegments()) projectLogSegment(state, decodeTrustedSegment(rec.bytes));
+  return { state, checkpoint };
+}
+
+/**
+ * Fetches and verifies every client's new segments and folds them. A client that has fetched
+ * nothing yet and holds no checkpoint first looks for one: it verifies the newest checkpoint
+ * and its frontier, keeps it, and fetches only the segments after its frontier. With
+ * `dryRun` nothing is written to the index (the fetched part is folded in memory only).
+ */
+export async function executeFetchLog(ctx: LogContext, options: { dryRun: boolean }): Promise<OpenLog> {
+  const { index, store, identity } = ctx;
+  const fetchStartMs = ctx.now().getTime();
+  const pinned = await index.getPinnedKeys();
+  const pinnedKeys = new Map<string, ClientKey>([...pinned].map(([c, k]) => [c, { client: c, name: k.name, publicKeyHex: k.publicKey }]));
+  let cursors = await index.getCursors();
+  let checkpointBytes = index.getMeta ? await index.getMeta<Uint8Array>(CHECKPOINT_META_KEY) : undefined;
+  let requests = 0;
+  const faults: LogFault[] = [];
+  const joinKeys: ClientKey[] = [];
+  let joinedNow = false;
+  if (cursors.size === 0 && checkpointBytes === undefined && ctx.joinFromCheckpoint !== false && index.getMeta !== undefined) {
+    const found = await readNewestCheckpoint(store, identity.vault, pinnedKeys);
+    requests += found.requests;
+    faults.push(...found.faults);
+    if (found.checkpoint !== undefined) {
+      const frontier = new Map<ClientId, Cursor>(Object.entries(found.checkpoint.body.frontier).map(([c, cur]) => [c as ClientId, { seq: cur.seq, hash: cur.hash }]));
+      for (const k of found.keys) {
+        pinnedKeys.set(k.client, k);
+        joinKeys.push(k);
+      }
+      if (!options.dryRun) {
+        if (found.keys.length > 0) await index.pinKeys(found.keys.map((k) => ({ client: k.client, publicKey: k.publicKeyHex, name: k.name })));
+        await index.commitBatch({ meta: { [CHECKPOINT_META_KEY]: found.checkpoint.bytes }, cursors: frontier });
+      }
+      cursors = frontier;
+      checkpointBytes = found.checkpoint.bytes;
+      joinedNow = true;
+    }
+  }
+
+  const fetched = await fetchLogs(store, { vault: identity.vault, cursors, pinnedKeys });
+  requests += fetched.requests;
+  faults.push(...fetched.faults);
+  const fetchedRecords = fetched.segments.map((s) => ({ client: s.client, seq: s.seq, bytes: s.segment.bytes }));
+  if (!options.dryRun) {
+    if (fetched.newKeys.length > 0) await index.pinKeys(fetched.newKeys.map((k) => ({ client: k.client, publicKey: k.publicKeyHex, name: k.name })));
+    if (fetchedRecords.length > 0) await index.commitBatch({ segments: fetchedRecords, cursors: fetched.cursors as Map<ClientId, Cursor> });
+  }
+
+  const { state, checkpoint } = await foldIndex(index, checkpointBytes);
+  if (options.dryRun) for (const s of fetched.segments) projectLogSegment(state, s.segment.body);
+
+  const names = new Map<string, string>([...pinned].map(([c, k]) => [c, k.name]));
+  for (const k of [...joinKeys, ...fetched.newKeys]) names.set(k.client, k.name);
+  names.set(identity.client, identity.name);
+  const keyed = new Set<ClientId>([...pinned.keys(), ...joinKeys.map((k) => k.client), ...fetched.newKeys.map((k) => k.client)]);
+  return { state, frontier: new Map(fetched.cursors), names, keyed, fetched, faults, requests, fetchStartMs, checkpoint, joinedNow };
+}
+
+/** Who names each condemned blob, per log, recomputed when the log's segments change. */
+const refsCache = new WeakMap<OpenLog, { readonly segments: number; readonly refs: CondemnedRefs }>();
+
+function condemnedRefsOf(log: OpenLog): CondemnedRefs {
+  let segments = 0;
+  for (const s of log.state.vault.latest.values()) segments += s.seq;
+  const cached = refsCache.get(log);
+  if (cached !== undefined && cached.segments === segments) return cached.refs;
+  const refs = computeCondemnedRefs(log.state.paths, log.state.vault);
+  refsCache.set(log, { segments, refs });
+  return refs;
+}
+
+/** Why a blob may not be named now (rule ii), or undefined when it may. */
+export function computeBlobBanNow(log: OpenLog, hash: ContentHash, nowMs: number): Condemnation | undefined {
+  if (!log.state.vault.condemnations.has(hash)) return undefined;
+  return computeNamingBan(hash, nowMs, log.state.vault, condemnedRefsOf(log));
+}
+
+/** The notice a writer gives for content it may not name while a GC collects its blob. */
+export const BEING_COLLECTED = 'content is being collected; will upload again after GC';
+
+/**
+ * Publishes `events` (at most one segment's worth; none makes an acknowledgement) as this
+ * client's next segment, commits it to the index with its cursor, and folds it into `log`.
+ * Right before the write it enforces the writer rules of ADR-0007: (i) the fetch is at most
+ * `publishDeadlineMs` old, and (ii) no named blob is banned by a condemnation; either failure
+ * throws stale-fetch (retryable) and publishes nothing. A GC run's own event names no blob and
+ * may come late (`deadline: false`): its condemnations take its publish time, and an event
+ * published meanwhile voids them.
+ */
+export async function publishOwnSegment(ctx: LogContext, log: OpenLog, events: readonly Event[], snapshot: string | null, options: { readonly deadline?: boolean } = {}): Promise<VerifiedSegment> {
+  const { identity, store, index } = ctx;
+  const now = ctx.now();
+  const deadline = ctx.publishDeadlineMs ?? DEFAULT_PUBLISH_DEADLINE_MS;
+  if (options.deadline !== false && now.getTime() - log.fetchStartMs > deadline) {
+    throw new BmError(ErrorCode.staleFetch, `this run fetched the log ${formatSeconds(now.getTime() - log.fetchStartMs)} ago, longer than the ${formatSeconds(deadline)} a writer may take before publishing`, 'nothing was published; run it again (content already uploaded is kept, so the next run publishes quickly)');
+  }
+  if (log.state.vault.condemnations.size > 0) {
+    for (const e of events) {
+      const content = computeEventContent(e);
+      if (content === null) continue;
+      const ban = computeBlobBanNow(log, content.hash, now.getTime());
+      if (ban !== undefined) {
+        throw new BmError(ErrorCode.staleFetch, `blob ${content.hash} was condemned by a garbage collection at ${ban.time}, too long ago to name it now`, `nothing was published; run it again (${BEING_COLLECTED})`);
+      }
+    }
+  }
+  const seen: Record<string, number> = {};
+  for (const [c, cur] of log.frontier) if (c !== identity.client) seen[c] = cur.seq;
+  const own = log.frontier.get(identity.client);
+  const body: SegmentBody = {
+    v: 1,
+    vault: identity.vault,
+    client: identity.client,
+    seq: (own?.seq ?? 0) + 1,
+    prev: (own?.hash ?? null) as SegmentBody['prev'],
+    time: now.toISOString(),
+    seen,
+    snapshot,
+    events: [...events],
+  };
+  const seg = await writeSegment(store, body, identity.keys);
+  const cursor = { seq: body.seq, hash: seg.hash };
+  log.frontier.set(identity.client, cursor);
+  await index.commitBatch({ segments: [{ client: identity.client, seq: body.seq, bytes: seg.bytes }], cursors: new Map([[identity.client, cursor]]) });
+  projectLogSegment(log.state, body);
+  return seg;
+}
+
+function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+}
