@@ -16,7 +16,7 @@ import type { VersionRecord } from '../projections/version-record.js';
 import { computeConflictCopyPath } from '../reconcile/conflict-copy-name.js';
 import type { ConflictNote, PlanOp } from '../reconcile/plan-sync.js';
 import { runSync, type ResolveRequest, type SyncReport } from '../reconcile/run-sync.js';
-import { openClient, type ClientSession } from './client-session.js';
+import { openClient, readScopeMatcher, type ClientSession } from './client-session.js';
 import { clientNames, loadProjection, withClient } from './client-queries.js';
 import { readPathHistory } from './history-commands.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
@@ -137,8 +137,12 @@ export interface SyncCommandOptions {
 }
 
 async function syncOnce(o: SyncCommandOptions, out: Output): Promise<number> {
-  return withClient(o.dir, async (s) => {
-    for (const n of s.notices) out.stderr(`bm-log: ${n}\n`);
+  return withClient(o.dir, (s) => syncWithSession(s, o, out));
+}
+
+/** One sync on an open session (the watch loop keeps one session, and so the folder lock). */
+async function syncWithSession(s: ClientSession, o: SyncCommandOptions, out: Output): Promise<number> {
+  {
     const ctx = { ...s.ctx, onProgress: (d: number, t: number) => out.progress(d, t, 'files') };
     const report = await runSync(ctx, {
       dryRun: o.dryRun === true,
@@ -151,15 +155,15 @@ async function syncOnce(o: SyncCommandOptions, out: Output): Promise<number> {
     // A tampered or missing blob met while downloading is an integrity failure too (exit 5).
     const corruptBlobs = report.skipped.some((sk) => sk.code !== undefined && integrityCodes.has(sk.code));
     return report.faults.length > 0 || corruptBlobs ? ExitCode.integrity : ExitCode.ok;
-  });
+  }
 }
 
 export async function runSyncCommand(o: SyncCommandOptions, out: Output): Promise<number> {
   if (!o.watch) return syncOnce(o, out);
   if (o.dryRun) throw new BmError(ErrorCode.usage, '--watch and --dry-run do not go together', 'drop one of them');
+  // One session for the whole watch: the folder stays locked against a second bm-log.
   const s = await openClient(o.dir);
   const root = s.root;
-  await s.close();
   let dirty = true;
   let timer: NodeJS.Timeout | undefined;
   const watcher = watch(root, { recursive: true }, (_ev, name) => {
@@ -184,7 +188,9 @@ export async function runSyncCommand(o: SyncCommandOptions, out: Output): Promis
       if (dirty) {
         dirty = false;
         try {
-          code = await syncOnce({ ...o, watch: false }, out);
+          // .bmignore may have changed since the last round: read the rules again.
+          const session = { ...s, ctx: { ...s.ctx, isIgnored: await readScopeMatcher(s.root, s.config) } };
+          code = await syncWithSession(session, { ...o, watch: false }, out);
         } catch (e) {
           // Retryable failures (remote down, folder busy) wait for the next round; others end the watch.
           if (!(e instanceof BmError) || computeExitCode(e.code) !== ExitCode.retry) throw e;
@@ -206,6 +212,7 @@ export async function runSyncCommand(o: SyncCommandOptions, out: Output): Promis
     clearTimeout(timer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await s.close();
   }
   return code;
 }

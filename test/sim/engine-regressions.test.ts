@@ -161,3 +161,20 @@ describe('deleting the conflict copies while a sync writes a new one (simulation
     expect(files(al)).toEqual(files(bo));
   });
 });
+
+describe('runSync: a local step that fails is tried once per sync, not once per round', () => {
+  it('a corrupt blob is skipped once and the sync ends after the round that published nothing', async () => {
+    const store = new MemoryStore();
+    const clock = createClock();
+    const alice = await createSimClient(store, 'alice', '01RGC', clock);
+    const bob = await createSimClient(store, 'bob', '01RGD', clock);
+    alice.tree.userWrite('n.md', enc('good bytes'));
+    await runSync(syncContextOf(alice, { store, now: clock.now }));
+    // Tamper with the blob on the remote: the download must be refused, once.
+    const key = [...store.objects.keys()].find((k) => k.startsWith('blobs/'))!;
+    store.objects.set(key, enc('evil bytes'));
+    const report = await runSync(syncContextOf(bob, { store, now: clock.now }));
+    expect(report.skipped.map((s) => [s.path, s.op])).toEqual([['n.md', 'download']]);
+    expect(report.rounds).toBe(1);
+  });
+});
