@@ -387,7 +387,8 @@ export async function runVerifyCommand(o: { dir?: string; json?: boolean }, out:
         const id = await readIdentity(s.store, s.config.vaultId, c);
         if (id.publicKeyHex !== k.publicKey) findings.push({ object: `keys/${c}`, code: ErrorCode.keyMismatch, message: `the published key of ${k.name} was replaced after it was first seen` });
       } catch (e) {
-        if (!isBmError(e)) throw e;
+        // A network failure is not a finding: verify stops with the retryable exit code.
+        if (!isBmError(e) || e.code === ErrorCode.remoteUnavailable) throw e;
         findings.push({ object: `keys/${c}`, code: e.code, message: e.message });
       }
     }

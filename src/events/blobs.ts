@@ -29,5 +29,13 @@ export async function readBlob(store: ObjectStore, hash: string): Promise<AsyncI
   if (stream === undefined) {
     throw new BmError(ErrorCode.blobMissing, `blob ${hash} is missing from the remote`, 'the file was not written; run `bm-log verify`', { hash });
   }
-  return stream;
+  return (async function* () {
+    try {
+      for await (const chunk of stream) yield chunk as Uint8Array;
+    } catch (e) {
+      // A transfer cut by the network is the remote's failure, not the local disk's.
+      if (e instanceof BmError) throw e;
+      throw new BmError(ErrorCode.remoteUnavailable, `reading blob ${hash} from the remote was cut (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'the local file was left as it was; sync again', { hash }, { cause: e });
+    }
+  })();
 }

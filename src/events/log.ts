@@ -110,10 +110,23 @@ export async function readIdentity(store: ObjectStore, vault: string, client: st
  */
 export async function writeSegment(store: ObjectStore, body: SegmentBody, keys: KeyPair): Promise<VerifiedSegment> {
   const seg = encodeSegment(body, keys.privateKey);
+  const key = keyOfSegment(body.client, body.seq);
   try {
-    await store.putIfAbsent(keyOfSegment(body.client, body.seq), seg.bytes);
+    await store.putIfAbsent(key, seg.bytes);
   } catch (e) {
     if (isBmError(e, ErrorCode.objectExists)) {
+      // Our own earlier segment (an interrupted sync whose write landed, or a lagging listing)
+      // is not a fork: it is signed by this key and chains onto the same predecessor.
+      const existing = await store.get(key);
+      if (existing !== undefined && isOwnSegment(existing, body, keys)) {
+        throw new BmError(
+          ErrorCode.remoteUnavailable,
+          `segment ${body.seq} of this client's log was already published by an earlier, interrupted sync`,
+          'nothing new was published; sync again: the next sync fetches that segment and plans with it',
+          {},
+          { cause: e },
+        );
+      }
       throw new BmError(
         ErrorCode.equivocation,
         `the remote already holds a different segment ${body.seq} of this client's log`,
@@ -127,6 +140,15 @@ export async function writeSegment(store: ObjectStore, body: SegmentBody, keys: 
   return seg;
 }
 
+function isOwnSegment(bytes: Uint8Array, body: SegmentBody, keys: KeyPair): boolean {
+  try {
+    decodeSegment(bytes, { vault: body.vault, client: body.client, seq: body.seq, prev: body.prev, publicKey: importPublicKeyHex(keys.publicKeyHex) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface FetchOptions {
   readonly vault: string;
   readonly cursors: ReadonlyMap<string, Cursor>;
@@ -134,6 +156,12 @@ export interface FetchOptions {
   readonly pinnedKeys: ReadonlyMap<string, ClientKey>;
   /** Parallel segment reads per client. */
   readonly concurrency?: number;
+  /**
+   * This client's own id: its log is also probed one seq past the listing with a direct read,
+   * so a segment it published whose acknowledgement was lost is found even when a listing
+   * misses it (costs one request a sync).
+   */
+  readonly self?: string;
 }
 
 /**
@@ -181,7 +209,16 @@ export async function fetchLogs(store: ObjectStore, options: FetchOptions): Prom
       let seq = cursor?.seq ?? 0;
       let prev: string | null = cursor?.hash ?? null;
       const want = objs.map((o) => parseSegmentKey(client, o.key)).filter((s): s is number => s !== undefined);
-      const last = want.at(-1);
+      let last = want.at(-1);
+      if (client === options.self) {
+        requests++;
+        const probe = (last ?? seq) + 1;
+        try {
+          if ((await store.head(keyOfSegment(client, probe))) !== undefined) last = probe;
+        } catch (e) {
+          if (!isBmError(e, ErrorCode.remoteUnavailable)) throw e;
+        }
+      }
       if (last === undefined) return;
       const concurrency = options.concurrency ?? 8;
       // Read seq+1..last in windows; bytes are verified strictly in order.

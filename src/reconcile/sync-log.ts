@@ -108,7 +108,7 @@ export async function executeFetchLog(ctx: LogContext, options: { dryRun: boolea
     }
   }
 
-  const fetched = await fetchLogs(store, { vault: identity.vault, cursors, pinnedKeys });
+  const fetched = await fetchLogs(store, { vault: identity.vault, cursors, pinnedKeys, self: identity.client });
   requests += fetched.requests;
   faults.push(...fetched.faults);
   const fetchedRecords = fetched.segments.map((s) => ({ client: s.client, seq: s.seq, bytes: s.segment.bytes }));

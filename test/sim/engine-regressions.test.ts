@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BmError, ErrorCode } from '../../src/errors.js';
 import type { ClientId, VersionId } from '../../src/events/ids.js';
 import { MemoryStore } from '../../src/events/store/memory-store.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
@@ -176,5 +177,31 @@ describe('runSync: a local step that fails is tried once per sync, not once per 
     const report = await runSync(syncContextOf(bob, { store, now: clock.now }));
     expect(report.skipped.map((s) => [s.path, s.op])).toEqual([['n.md', 'download']]);
     expect(report.rounds).toBe(1);
+  });
+});
+
+describe('runSync: its own segment stored but unacknowledged, then missed by a listing (reliability run, about 1 in 10)', () => {
+  it('is found by the direct probe and folded, never reported as equivocation', async () => {
+    const store = new MemoryStore();
+    const clock = createClock();
+    const alice = await createSimClient(store, 'alice', '01RGE', clock);
+    alice.tree.userWrite('a.md', enc('one'));
+    // The segment write lands but its acknowledgement is lost.
+    const lossy = overriding(store, {
+      putIfAbsent: async (key: string, body: Parameters<MemoryStore['putIfAbsent']>[1]) => {
+        const r = await store.putIfAbsent(key, body);
+        if (key.startsWith('log/')) throw new BmError(ErrorCode.remoteUnavailable, 'lost acknowledgement', 'retry');
+        return r;
+      },
+    });
+    await expect(runSync(syncContextOf(alice, { store: lossy, now: clock.now }))).rejects.toMatchObject({ code: 'remote-unavailable' });
+    // A listing that lags behind the write: the own log looks empty.
+    const lagging = overriding(store, {
+      list: async (prefix: string, o?: { startAfter?: string; limit?: number }) => (prefix.startsWith('log/') ? { objects: [], truncated: false } : store.list(prefix, o)),
+    });
+    const report = await runSync(syncContextOf(alice, { store: lagging, now: clock.now }));
+    expect(report.faults).toEqual([]);
+    expect(report.eventsPublished).toBe(0); // the earlier segment already says a.md
+    expect([...store.objects.keys()].filter((k) => k.startsWith('log/'))).toHaveLength(1);
   });
 });

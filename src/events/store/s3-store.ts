@@ -29,6 +29,8 @@ import {
 
 /** Stream bodies above this size go through a multipart upload. */
 export const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
+/** Socket inactivity after which an attempt fails as transient and is retried. */
+export const DEFAULT_SOCKET_TIMEOUT_MS = 120_000;
 const PART_SIZE = 8 * 1024 * 1024;
 const PART_QUEUE_SIZE = 4;
 const SNAPSHOT_VERSION_HEADER = 'x-tigris-snapshot-version';
@@ -50,7 +52,8 @@ export interface S3StoreOptions {
   /**
    * An attempt that sees no activity on its socket for this long fails as transient (and is
    * retried): the NodeHttpHandler's socket inactivity timeout, so a large transfer that keeps
-   * moving is never cut. Default: none (the SDK's own default applies).
+   * moving is never cut. Default: DEFAULT_SOCKET_TIMEOUT_MS (2 minutes), so a server that
+   * accepts a request and never answers cannot hang a sync.
    */
   readonly requestTimeoutMs?: number;
   /**
@@ -111,7 +114,7 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
       maxAttempts: this.maxAttempts,
       retryMode: 'standard',
       // Fail fast on a black-holed host; no overall request timeout, large parts take a while.
-      requestHandler: { connectionTimeout: 10_000, ...(options.requestTimeoutMs === undefined ? {} : { socketTimeout: options.requestTimeoutMs }) },
+      requestHandler: { connectionTimeout: 10_000, socketTimeout: options.requestTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS },
       // The SDK would otherwise print to the console; failures reach callers as BmErrors.
       logger: silentLogger,
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
