@@ -209,8 +209,9 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     if (rounds === 0) {
       firstPlan = plan;
       report.notices.push(...scan.notices, ...plan.notices);
-      checkGuards(plan, manifest, scan.files.size, options);
     }
+    // Every round: a delete the user makes while a sync runs meets the same guards.
+    checkGuards(plan, manifest, scan.files.size, options);
     lastPlan = plan;
     if (plan.ops.length === 0 || dryRun) break;
     const published = report.eventsPublished;

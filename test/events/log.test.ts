@@ -266,13 +266,23 @@ describe.each(storeKinds)('event log on a $name store', ({ create }) => {
       expect(fresh.newKeys.find((k) => k.client === alice.id)?.publicKeyHex).toBe(mallory.publicKeyHex);
     });
 
-    it('(e) writing a different segment at an existing seq is equivocation and changes nothing', async () => {
+    it('(e) writing a different segment where its own earlier one stands is retryable and changes nothing', async () => {
+      // The stored segment is this client's own (an interrupted sync's write that landed): no
+      // fork exists on the remote, the next sync fetches it.
       const key = keyOfSegment(alice.id, 2);
       const before = await store.get(key);
       const other = body(w.vault, alice, 2, w.hashes.get(alice.id)![0]!, { [bob.id]: 1 }, '-fork');
-      await expect(writeSegment(store, other, alice.keys)).rejects.toSatisfy((e) => isBmError(e, ErrorCode.equivocation));
+      await expect(writeSegment(store, other, alice.keys)).rejects.toSatisfy((e) => isBmError(e, ErrorCode.remoteUnavailable));
       expect(await store.get(key)).toEqual(before);
       expect((await fetchAll(w)).faults).toEqual([]);
+    });
+
+    it('(e2) writing where an object that is not its own segment stands is equivocation and changes nothing', async () => {
+      const key = keyOfSegment(alice.id, 2);
+      await overwrite(store, key, Uint8Array.of(1, 2, 3));
+      const other = body(w.vault, alice, 2, w.hashes.get(alice.id)![0]!, { [bob.id]: 1 }, '-fork');
+      await expect(writeSegment(store, other, alice.keys)).rejects.toSatisfy((e) => isBmError(e, ErrorCode.equivocation));
+      expect([...(await store.get(key))!]).toEqual([1, 2, 3]);
     });
 
     it('(f) an identical retry of writeSegment succeeds', async () => {

@@ -296,10 +296,14 @@ describe('reconcile in a world of three clients', () => {
         }
         if (mark.dropVisible) for (const p of [...client.tree.keys()]) if (marked(p)) deleteUserFile(world, x, p);
 
-        // A marked path, or the path a marked conflict copy belongs to.
+        // A marked path, or a version shown by a marked conflict copy (a resolve may reject the
+        // versions whose copies the user deleted, never one whose copy is unknown).
         const touches = (op: PlanOp): boolean => {
           if (marked(op.path)) return true;
-          if (op.kind === 'resolve') return copiesOf(world, x, op.path).some(marked);
+          if (op.kind === 'resolve') {
+            const hidden = [...mustClient(world, x).base.values()].filter((b) => b.copyOf?.path === op.path && marked(b.path)).map((b) => b.copyOf!.version);
+            return op.replaces.some((id) => hidden.includes(id));
+          }
           return op.kind === 'writeCopy' && marked(op.of);
         };
         const allowed = new Set<PlanOp['kind']>(['record', 'forget']);

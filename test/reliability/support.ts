@@ -50,9 +50,9 @@ export function captureOutput(): { out: Output; got: { json: unknown; errors: Bm
 }
 
 /** `bm-log sync --json` in-process: the exit code it returns and its report. */
-export async function syncJson(dir: string): Promise<{ code: number; report: SyncJson }> {
+export async function syncJson(dir: string, options: { force?: boolean } = {}): Promise<{ code: number; report: SyncJson }> {
   const { out, got } = captureOutput();
-  const code = await runSyncCommand({ dir, json: true }, out);
+  const code = await runSyncCommand({ dir, json: true, ...options }, out);
   return { code, report: got.json as SyncJson };
 }
 
