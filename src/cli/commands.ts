@@ -117,6 +117,8 @@ function reportJson(report: SyncReport, names: ReadonlyMap<string, string>) {
     rounds: report.rounds,
     eventsPublished: report.eventsPublished,
     segmentsPublished: report.segmentsPublished,
+    ackPublished: report.ackPublished,
+    joinedFromCheckpoint: report.joinedFromCheckpoint,
     blobsUploaded: report.blobsUploaded,
     bytesUploaded: report.bytesUploaded,
     bytesDownloaded: report.bytesDownloaded,

@@ -19,6 +19,7 @@ export function parseDuration(flag: string): (v: string) => number {
 }
 
 function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
   for (const [u, n] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms >= n && ms % n === 0) return `${ms / n}${u}`;
   return `${ms}ms`;
 }
@@ -71,6 +72,7 @@ export async function runGcCommand(o: GcCommandOptions, out: Output): Promise<nu
         if (p.lateDeletes.length > 0) lines.push(`  left ${p.lateDeletes.length} blob(s) for the next run (this run passed their delete deadline)`);
       }
       if (report.checkpoint) lines.push(`checkpoint ${report.checkpoint.client}/${report.checkpoint.seq} written (${report.checkpoint.paths} path(s), ${report.checkpoint.bytes} bytes)`);
+      else if (!report.dryRun && o.checkpoint !== false) lines.push('checkpoint: the newest one of this client is up to date');
       return lines;
     });
     return ExitCode.ok;

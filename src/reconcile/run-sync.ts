@@ -279,6 +279,10 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       const matches = [...(st?.versions.values() ?? [])].filter((v) => v.id === keep || v.id.endsWith(keep));
       if (matches.length !== 1) throw new BmError(ErrorCode.usage, `${matches.length === 0 ? 'no' : 'more than one'} version of ${request.path} matches ${request.keep}`, 'use a version id (or its last 8 characters) from `bm-log conflicts`');
       content = matches[0]!.content;
+      // An old version's content may have been collected by GC since: never name a missing blob.
+      if (content !== null && (isBeingCollected(content.hash) || (await store.head(keyOfBlob(content.hash))) === undefined)) {
+        throw new BmError(ErrorCode.usage, `the content of version ${matches[0]!.id} of ${request.path} is no longer on the remote (collected)`, 'nothing was published; keep one of the versions `bm-log conflicts` lists');
+      }
     }
     await publish([{ type: 'resolve', id: ctx.newId() as VersionId, path: request.path, replaces: heads.map((h) => h.id), content }]);
   }

@@ -6,7 +6,9 @@ import { addStats, emptyStats, runScenario, SimFailure } from './simulation.js';
  * - SIM_SEED=n        replay exactly one scenario (the seed a failure printed);
  * - SIM_RUNS=n        how many scenarios (default sized for about half a minute on one core);
  * - SIM_SEED_START=n  first seed of a run (default 1), to explore other seeds in long runs;
- * - SIM_CLIENTS=n, SIM_STEPS=n  other scenario sizes (default 3 clients, 20..40 steps).
+ * - SIM_CLIENTS=n, SIM_STEPS=n  other scenario sizes (default 3 clients, 20..40 steps);
+ * - SIM_GC=1          garbage collection runs among the steps (ADR-0007); without it, a
+ *                     second test runs SIM_GC_RUNS (default 300) such scenarios.
  */
 const DEFAULT_RUNS = 1500;
 const MAX_FAILURES_SHOWN = 5;
@@ -24,7 +26,9 @@ const runs = replay !== undefined ? 1 : (envInt('SIM_RUNS') ?? DEFAULT_RUNS);
 const firstSeed = replay ?? envInt('SIM_SEED_START') ?? 1;
 const clients = envInt('SIM_CLIENTS');
 const steps = envInt('SIM_STEPS');
-const options = { ...(clients !== undefined ? { clients } : {}), ...(steps !== undefined ? { steps } : {}) };
+const gc = process.env['SIM_GC'] === '1';
+const options = { ...(clients !== undefined ? { clients } : {}), ...(steps !== undefined ? { steps } : {}), ...(gc ? { gc } : {}) };
+const gcRuns = envInt('SIM_GC_RUNS') ?? 300;
 
 describe('multi-client simulation of runSync', () => {
   it(
@@ -60,6 +64,27 @@ describe('multi-client simulation of runSync', () => {
     },
     // Long runs (SIM_RUNS=1000000) take as long as they take.
     Math.max(120_000, runs * 1_000),
+  );
+
+  it.skipIf(gc || replay !== undefined)(
+    `${gcRuns} scenario(s) with garbage collection among the steps: the same invariants, and no needed blob ever deleted`,
+    async () => {
+      const total = emptyStats();
+      const failures: SimFailure[] = [];
+      for (let seed = firstSeed; seed < firstSeed + gcRuns; seed++) {
+        try {
+          addStats(total, (await runScenario(seed, { ...options, gc: true })).stats);
+        } catch (e) {
+          if (!(e instanceof SimFailure)) throw e;
+          failures.push(e);
+        }
+      }
+      console.log(`simulation with gc: ${gcRuns} scenarios, ${failures.length} failed; gc runs ${total.gcRuns}, blobs deleted ${total.blobsCollected}, paths collected ${total.pathsCollected}, crashes ${total.crashes}`);
+      if (failures.length > 0) expect.fail(`${failures.length} scenario(s) broke an invariant; seeds: ${failures.map((f) => f.seed).join(', ')}\n\n${failures.slice(0, MAX_FAILURES_SHOWN).map((f) => f.message).join('\n\n')}`);
+      expect(total.blobsCollected).toBeGreaterThan(0);
+      expect(total.pathsCollected).toBeGreaterThan(0);
+    },
+    Math.max(120_000, gcRuns * 1_000),
   );
 
   it('replays a seed exactly', async () => {

@@ -10,6 +10,8 @@ import { computeHeads, computeSegmentVersions, projectVersions, type Projection 
 import { computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
 import { ConflictKind, type ConflictNote } from '../../src/reconcile/plan-sync.js';
 import { runSync, type ResolveRequest, type SyncReport } from '../../src/reconcile/run-sync.js';
+import { executeGc } from '../../src/gc/execute-gc.js';
+import { computeBlobViolations } from '../gc/support/race-world.js';
 import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from './gated-ports.js';
 import { chance, mulberry32, pick, pickWeighted, randomInt, type Rng } from './prng.js';
 import { createClock, createSimClient, syncContextOf, type SimClient } from './sim-client.js';
@@ -43,6 +45,13 @@ export interface ScenarioOptions {
   readonly clients?: number;
   /** Random steps before quiescence (default: 20..40 drawn from the seed). */
   readonly steps?: number;
+  /**
+   * Garbage collection runs among the steps (ADR-0007): a random client runs `executeGc`
+   * (retention 0, grace 0: steps never overlap, so no writer is in flight), crashable like a
+   * sync. Blobs may then go: the blob check becomes "no version a client may still need
+   * names a missing blob", and content a GC collected counts as history.
+   */
+  readonly gc?: boolean;
 }
 
 export interface ScenarioStats {
@@ -65,10 +74,14 @@ export interface ScenarioStats {
   /** Distinct open conflicts (path and set of heads) that syncs reported. */
   conflicts: number;
   quiescenceRounds: number;
+  /** With `gc`: completed GC runs, blobs they deleted, paths they collected. */
+  gcRuns: number;
+  blobsCollected: number;
+  pathsCollected: number;
 }
 
 export function emptyStats(): ScenarioStats {
-  return { steps: 0, syncs: 0, completedSyncs: 0, crashes: 0, faultSyncs: 0, injectedErrors: 0, truncatedLists: 0, remoteFailures: 0, unreadableMarks: 0, racingEdits: 0, guardStops: 0, resolves: 0, conflicts: 0, quiescenceRounds: 0 };
+  return { steps: 0, syncs: 0, completedSyncs: 0, crashes: 0, faultSyncs: 0, injectedErrors: 0, truncatedLists: 0, remoteFailures: 0, unreadableMarks: 0, racingEdits: 0, guardStops: 0, resolves: 0, conflicts: 0, quiescenceRounds: 0, gcRuns: 0, blobsCollected: 0, pathsCollected: 0 };
 }
 
 export function addStats(into: ScenarioStats, s: ScenarioStats): void {
@@ -76,7 +89,7 @@ export function addStats(into: ScenarioStats, s: ScenarioStats): void {
 }
 
 export function replayCommand(seed: number, options: ScenarioOptions = {}): string {
-  const extra = [options.clients !== undefined ? `SIM_CLIENTS=${options.clients} ` : '', options.steps !== undefined ? `SIM_STEPS=${options.steps} ` : ''].join('');
+  const extra = [options.clients !== undefined ? `SIM_CLIENTS=${options.clients} ` : '', options.steps !== undefined ? `SIM_STEPS=${options.steps} ` : '', options.gc ? 'SIM_GC=1 ' : ''].join('');
   return `${extra}SIM_SEED=${seed} npx vitest run test/sim`;
 }
 
@@ -205,6 +218,7 @@ class Scenario {
   // ---- steps
 
   private async randomStep(): Promise<void> {
+    if (this.options.gc && chance(this.rng, 0.12)) return this.gcStep();
     const c = pick(this.rng, this.clients)!;
     const kind = pickWeighted(this.rng, [
       ['user', 55],
@@ -373,6 +387,33 @@ class Scenario {
     return outcome;
   }
 
+  /** A GC run by a random client, crashed at a random port call now and then. */
+  private async gcStep(): Promise<void> {
+    const c = pick(this.rng, this.clients)!;
+    const crashAt = chance(this.rng, 0.25) ? randomInt(this.rng, 1, 30) : null;
+    const checkpoint = chance(this.rng, 0.3);
+    const gate = new SyncGate(crashAt, null, () => undefined);
+    const ctx = syncContextOf(c, { store: new GatedStore(this.store, gate, (key, body) => this.checkSegmentPut(key, body)), index: new GatedIndex(c.index, gate), now: this.clock.now });
+    let what: string;
+    try {
+      const r = await executeGc(ctx, { retentionMs: 0, graceMs: 0, checkpoint });
+      const deleted = r.passes.reduce((n, p) => n + p.deleted.length, 0);
+      const collected = r.passes.reduce((n, p) => n + p.plan.collect.length, 0);
+      this.stats.gcRuns++;
+      this.stats.blobsCollected += deleted;
+      this.stats.pathsCollected += collected;
+      what = `collected ${collected} path(s), condemned ${r.passes.reduce((n, p) => n + p.plan.condemn.length, 0)}, deleted ${deleted} blob(s)${r.checkpoint ? `, checkpoint ${r.checkpoint.seq}` : ''}`;
+    } catch (e) {
+      if (!(e instanceof CrashError || gate.dead)) this.fail(`${c.name}'s gc failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      this.stats.crashes++;
+      what = `crashed (${e instanceof Error ? e.message : String(e)})`;
+    } finally {
+      gate.dead = true;
+    }
+    await drain();
+    this.log(`${c.name}: gc${crashAt !== null ? ` (crash@${crashAt})` : ''}${checkpoint ? ' +checkpoint' : ''} -> ${what} [${gate.counts.calls} calls]`);
+  }
+
   /** Says why a sync stopped, or fails the scenario when the stop was not an expected one. */
   private classify(c: ScenarioClient, e: unknown, setup: SyncSetup, gate: SyncGate): string {
     const counts = gate.counts;
@@ -429,13 +470,21 @@ class Scenario {
     for (const e of missingBlobs(decodeTrustedSegment(body), this.store)) this.fail(`segment ${key} was written naming blob ${e.hash} (${e.path}) before the blob was stored`);
   }
 
-  /** After every step: no event in the store names a missing blob (blobs are never deleted here). */
+  /**
+   * After every step: no event in the store names a missing blob. With GC, blobs go: then no
+   * version a client may still need (a head, one not acknowledged or not yet replaced for
+   * every active client) names a missing blob.
+   */
   private checkStoreBlobs(): void {
     for (const [key, bytes] of this.store.objects) {
       if (!key.startsWith('log/') || this.segments.has(key)) continue;
       const body = decodeTrustedSegment(bytes);
       this.segments.set(key, body);
-      for (const e of missingBlobs(body, this.store)) this.fail(`event ${e.id} in ${key} names blob ${e.hash} (${e.path}), which is not in the store`);
+      if (!this.options.gc) for (const e of missingBlobs(body, this.store)) this.fail(`event ${e.id} in ${key} names blob ${e.hash} (${e.path}), which is not in the store`);
+    }
+    if (this.options.gc) {
+      const broken = computeBlobViolations(this.store, this.clock.now().getTime(), 0, () => 0, 0);
+      if (broken.length > 0) this.fail(`GC deleted a blob still needed:\n  ${broken.join('\n  ')}`);
     }
   }
 
@@ -453,7 +502,8 @@ class Scenario {
     const all = new Set<string>();
     for (const [p, st] of this.cloud()) {
       for (const v of st.versions.values()) {
-        if (v.content === null || !this.store.objects.has(keyOfBlob(v.content.hash))) continue;
+        // A blob GC deleted was one no client needed (checkStoreBlobs): its content counts as history.
+        if (v.content === null || (!this.options.gc && !this.store.objects.has(keyOfBlob(v.content.hash)))) continue;
         const set = byPath.get(p) ?? new Set<string>();
         set.add(v.content.hash);
         byPath.set(p, set);
@@ -531,7 +581,8 @@ class Scenario {
       const out = await this.sync(c, QUIET);
       if (out.kind !== 'ok') this.fail(`idempotence: ${c.name}'s sync after quiescence did not complete: ${out.why}`);
       const r = out.report;
-      if (r.eventsPublished > 0 || r.applied.length > 0 || r.plan.ops.length > 0) this.fail(`idempotence: ${c.name}'s sync after quiescence still did something: ${describeReport(r)}`);
+      // Nothing new was fetched: not even an acknowledgement may be written.
+      if (r.segmentsPublished > 0 || r.applied.length > 0 || r.plan.ops.length > 0) this.fail(`idempotence: ${c.name}'s sync after quiescence still did something: ${describeReport(r)}`);
     }
   }
 
