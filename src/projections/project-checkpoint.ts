@@ -74,7 +74,11 @@ export function computeCheckpointBody(state: LogState, position: CheckpointPosit
     if ((inner.get(client) ?? 0) < seq) inner.set(client, seq);
     namerMap.set(hash, inner);
   };
-  for (const st of state.paths.values()) for (const v of st.versions.values()) if (v.content !== null) addNamerTo(v.content.hash, v.client, v.seq);
+  for (const st of state.paths.values()) {
+    // Heads are kept with their writer and seq: only the versions left out need a namer entry.
+    const heads = new Set(computeHeads(st).map((h) => h.id));
+    for (const v of st.versions.values()) if (v.content !== null && !heads.has(v.id)) addNamerTo(v.content.hash, v.client, v.seq);
+  }
   for (const [hash, byClient] of state.vault.namers) for (const [client, seq] of byClient) addNamerTo(hash, client, seq);
   const namers: CheckpointBody['namers'] = [];
   for (const [hash, byClient] of [...namerMap].sort(([a], [b]) => (a < b ? -1 : 1))) for (const [client, seq] of [...byClient].sort()) namers.push({ hash, client, seq });

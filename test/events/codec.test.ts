@@ -1,16 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { BmError, ErrorCode } from '../../src/errors.js';
 import {
+  decodeCheckpoint,
   decodeIdentity,
   decodeMsgpack,
   decodeSegment,
+  encodeCheckpoint,
   encodeIdentity,
   encodeMsgpack,
   encodeSegment,
   type SegmentExpectation,
 } from '../../src/events/codec.js';
 import { counterIdFactory, type ClientId, type ContentHash, type VaultId, type VersionId } from '../../src/events/ids.js';
-import { MAX_SEGMENT_BYTES, type Event, type IdentityBody, type SegmentBody } from '../../src/events/schema.js';
+import { MAX_SEGMENT_BYTES, type CheckpointBody, type Event, type IdentityBody, type SegmentBody } from '../../src/events/schema.js';
 import { generateKeyPair, importPublicKeyHex, sha256Hex, signBody, type KeyPair } from '../../src/events/signing.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 
@@ -252,5 +254,56 @@ describe('identity codec', () => {
     const env = decodeMsgpack(encodeIdentity(identity(), alice.privateKey), 'test') as { body: Uint8Array; sig: Uint8Array };
     expectBmError(() => decodeIdentity(encodeMsgpack({ v: 2, body: env.body, sig: env.sig }), { vault, client: aliceId }, importPublicKeyHex), ErrorCode.unknownVersion);
     expectBmError(() => decodeIdentity(Uint8Array.of(0xc1), { vault, client: aliceId }, importPublicKeyHex), ErrorCode.malformed);
+  });
+});
+
+describe('checkpoint codec', () => {
+  const writer = aliceId;
+  const head = { id: ids() as VersionId, type: 'put' as const, ctx: 0, replaces: [ids() as VersionId], content: { hash: sha256Hex('x') as ContentHash, size: 1, mode: 0o644 } };
+  const gone = ids() as VersionId;
+  const body = (): CheckpointBody => ({
+    v: 1,
+    vault,
+    client: writer,
+    seq: 3,
+    time: TIME,
+    frontier: { [writer]: { seq: 3, hash: 'a'.repeat(64) } },
+    contexts: [{ client: writer, seq: 2, time: TIME, seen: {}, snapshot: null }],
+    paths: [{ path: 'docs/a.md' as SyncPath, heads: [head], replaced: [] }],
+    collected: [{ path: 'gone.md' as SyncPath, versions: [gone] }],
+    retired: [],
+    latest: [{ client: writer, seq: 3, time: TIME, seen: {}, events: 0 }],
+    lastEventful: { [writer]: 2 },
+    condemnations: [],
+    deletions: [],
+    namers: [],
+  });
+  const expect3 = () => ({ vault, client: writer, seq: 3, publicKey: importPublicKeyHex(alice.publicKeyHex) });
+  const signRaw = (b: unknown) => {
+    const bodyBytes = encodeMsgpack(b);
+    return encodeMsgpack({ v: 1, body: bodyBytes, sig: signBody({ domain: 'checkpoint', vault, client: writer, seq: 3, prev: null }, bodyBytes, alice.privateKey) });
+  };
+
+  it('round-trips, bound to its domain, vault, writer and seq', () => {
+    const cp = encodeCheckpoint(body(), alice.privateKey);
+    expect(decodeCheckpoint(cp.bytes, expect3()).body).toEqual(body());
+    expectBmError(() => decodeCheckpoint(cp.bytes, { ...expect3(), seq: 4 }), ErrorCode.badSignature);
+    expectBmError(() => decodeCheckpoint(cp.bytes, { ...expect3(), publicKey: importPublicKeyHex(bob.publicKeyHex) }), ErrorCode.badSignature);
+    // A segment signature never verifies as a checkpoint's.
+    const seg = encodeSegment(segmentBody(1, null), alice.privateKey);
+    expectBmError(() => decodeCheckpoint(seg.bytes, { ...expect3(), seq: 1 }), ErrorCode.badSignature);
+  });
+
+  it.each<[string, (b: CheckpointBody) => unknown]>([
+    ['an unsafe path', (b) => ({ ...b, paths: [{ ...b.paths[0], path: '../etc/passwd' }] })],
+    ['an unsafe collected path', (b) => ({ ...b, collected: [{ path: 'a/../../x', versions: [] }] })],
+    ['a head with a bad hash', (b) => ({ ...b, paths: [{ ...b.paths[0], heads: [{ ...head, content: { hash: 'XYZ', size: 1, mode: 0o644 } }] }] })],
+    ['a head of an unknown type', (b) => ({ ...b, paths: [{ ...b.paths[0], heads: [{ ...head, type: 'rename' }] }] })],
+    ['a head without content', (b) => ({ ...b, paths: [{ ...b.paths[0], heads: [{ id: head.id, type: 'put', ctx: 0, replaces: [] }] }] })],
+    ['a head with an extra key', (b) => ({ ...b, paths: [{ ...b.paths[0], heads: [{ ...head, admin: true }] }] })],
+    ['a non-ULID replaced id', (b) => ({ ...b, paths: [{ ...b.paths[0], replaced: ['nope'] }] })],
+  ])('rejects a correctly signed checkpoint with %s', (_name, mutate) => {
+    expectBmError(() => encodeCheckpoint(mutate(body()) as CheckpointBody, alice.privateKey), ErrorCode.internal);
+    expectBmError(() => decodeCheckpoint(signRaw(mutate(body())), expect3()), ErrorCode.malformed);
   });
 });
