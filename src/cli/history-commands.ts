@@ -11,6 +11,7 @@ import { mustSyncPath, type SyncPath } from '../events/sync-path.js';
 import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import { runSync, type RestoreRequest } from '../reconcile/run-sync.js';
+import { executeFetchLog } from '../reconcile/sync-log.js';
 import type { ClientSession } from './client-session.js';
 import { loadProjection, withClient } from './client-queries.js';
 import { ExitCode } from './exit-codes.js';
@@ -57,7 +58,8 @@ async function writeBlobTo(s: ClientSession, content: ContentRef, file: string, 
       chunks.push(Buffer.from(chunk));
     }
     if (hash.digest('hex') !== content.hash) throw new BmError(ErrorCode.blobCorrupt, `blob ${content.hash} does not match its hash`, 'nothing was printed; run `bm-log verify`');
-    out.stdout(Buffer.concat(chunks).toString('utf8'));
+    // The bytes as they are: a version need not be UTF-8 text.
+    out.stdout(Buffer.concat(chunks));
     return;
   }
   const tmp = `${file}.bm-tmp-${process.pid}`;
@@ -126,7 +128,11 @@ export async function runRestoreCommand(target: string, o: { dir?: string; json?
   mustSyncPath(rel);
   const point = parseHistoryPoint(o.at);
   return withClient(o.dir, async (s) => {
-    const { versions, projection } = await loadProjection(s);
+    // Decide against the remote's current log, not this client's last sync: a stale view
+    // would skip a file changed since (thinking it already restored) or miss one added since.
+    // Folded in memory only; the sync that publishes the restore fetches and commits as usual.
+    const projection = (await executeFetchLog(s.ctx, { dryRun: true })).state.paths;
+    const versions = [...projection.values()].flatMap((st) => [...st.versions.values()]);
     const requests: RestoreRequest[] = [];
     if ('version' in point) {
       if (isFolder) throw new BmError(ErrorCode.usage, 'a folder is restored --at a time, not a version', 'use --at with an ISO 8601 time');
@@ -187,11 +193,19 @@ export async function runRestoreCommand(target: string, o: { dir?: string; json?
 
 /** Renames: a delete and a put of the same content in one segment. Pure. */
 export function computeMoves(segmentVersions: readonly VersionRecord[], contentOf: (id: string) => ContentRef | null | undefined): { from: SyncPath; to: SyncPath }[] {
-  const puts = segmentVersions.filter((v) => v.type === 'put' && v.content);
+  // The puts by content hash, in segment order: one map read per delete, not a pass over
+  // every put (a segment holds up to 10,000 versions).
+  const puts = new Map<string, VersionRecord[]>();
+  for (const v of segmentVersions) {
+    if (v.type !== 'put' || !v.content) continue;
+    const same = puts.get(v.content.hash);
+    if (same) same.push(v);
+    else puts.set(v.content.hash, [v]);
+  }
   const moves: { from: SyncPath; to: SyncPath }[] = [];
   for (const t of segmentVersions.filter((v) => v.type === 'tombstone')) {
     const gone = t.replaces.map(contentOf).find((c) => c);
-    const to = gone ? puts.find((p) => p.content!.hash === gone.hash && p.path !== t.path) : undefined;
+    const to = gone ? puts.get(gone.hash)?.find((p) => p.path !== t.path) : undefined;
     if (to) moves.push({ from: t.path, to: to.path });
   }
   return moves;
@@ -201,18 +215,22 @@ export function computeMoves(segmentVersions: readonly VersionRecord[], contentO
 export async function readPathHistory(s: ClientSession, p: string): Promise<{ versions: VersionRecord[]; moves: Map<string, { from: SyncPath; to: SyncPath }> }> {
   const versions = await s.index.getPathHistory(p);
   const moves = new Map<string, { from: SyncPath; to: SyncPath }>();
+  const own = new Map<string, ContentRef | null>(versions.map((x) => [x.id, x.content]));
   for (const v of versions) {
     if (v.type === 'resolve') continue;
     const bytes = await s.index.getSegment(v.client as ClientId, v.seq);
     if (bytes === undefined) continue;
     const siblings = computeSegmentVersions(decodeTrustedSegment(bytes));
-    const contentOf = (id: string) => {
-      for (const x of versions) if (x.id === id) return x.content;
-      return undefined;
-    };
+    const contentOf = (id: string) => own.get(id);
     const contentAnywhere = async (id: string, pathOf: SyncPath) => (await s.index.getPathHistory(pathOf)).find((x) => x.id === id)?.content;
+    // computeMoves reads only what deletes replaced: look up nothing else (a segment may hold
+    // thousands of versions, and each lookup is an index read). A delete of p needs only p's
+    // own versions; a put at p may be the target of a delete of another path.
     const known = new Map<string, ContentRef | null | undefined>();
-    for (const sib of siblings) for (const r of sib.replaces) known.set(r, contentOf(r) ?? (await contentAnywhere(r, sib.path)));
+    for (const sib of siblings) {
+      if (sib.type !== 'tombstone' || (v.type !== 'put' && sib.path !== p)) continue;
+      for (const r of sib.replaces) known.set(r, contentOf(r) ?? (await contentAnywhere(r, sib.path)));
+    }
     for (const m of computeMoves(siblings, (id) => known.get(id))) if (m.from === p || m.to === p) moves.set(v.id, m);
   }
   return { versions, moves };

@@ -7,7 +7,8 @@ import type { BmError } from '../errors.js';
  * only when stderr is a terminal.
  */
 export interface Output {
-  stdout(s: string): void;
+  /** Raw output: text, or bytes written as they are (`bm-log show`). */
+  stdout(s: string | Uint8Array): void;
   stderr(s: string): void;
   line(s: string): void;
   /** Prints `data` as JSON when `json`, else the human lines. */
