@@ -221,16 +221,19 @@ export async function readPathHistory(s: ClientSession, p: string): Promise<{ ve
     const bytes = await s.index.getSegment(v.client as ClientId, v.seq);
     if (bytes === undefined) continue;
     const siblings = computeSegmentVersions(decodeTrustedSegment(bytes));
-    const contentOf = (id: string) => own.get(id);
-    const contentAnywhere = async (id: string, pathOf: SyncPath) => (await s.index.getPathHistory(pathOf)).find((x) => x.id === id)?.content;
     // computeMoves reads only what deletes replaced: look up nothing else (a segment may hold
-    // thousands of versions, and each lookup is an index read). A delete of p needs only p's
-    // own versions; a put at p may be the target of a delete of another path.
+    // thousands of versions). A delete of p needs only p's own versions; a put at p may be the
+    // target of a delete of another path: those are read in one batched lookup per segment.
     const known = new Map<string, ContentRef | null | undefined>();
+    const wanted: { path: string; id: string }[] = [];
     for (const sib of siblings) {
       if (sib.type !== 'tombstone' || (v.type !== 'put' && sib.path !== p)) continue;
-      for (const r of sib.replaces) known.set(r, contentOf(r) ?? (await contentAnywhere(r, sib.path)));
+      for (const r of sib.replaces) {
+        if (own.has(r)) known.set(r, own.get(r));
+        else wanted.push({ path: sib.path, id: r });
+      }
     }
+    for (const [id, rec] of await s.index.getVersionsAt(wanted)) known.set(id, rec.content);
     for (const m of computeMoves(siblings, (id) => known.get(id))) if (m.from === p || m.to === p) moves.set(v.id, m);
   }
   return { versions, moves };

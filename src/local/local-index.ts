@@ -179,6 +179,17 @@ export class LocalIndex {
     return out;
   }
 
+  /** Given versions by (path, id), read with one batched lookup; absent ones are left out. */
+  async getVersionsAt(refs: readonly { path: string; id: string }[]): Promise<Map<string, VersionRecord>> {
+    const out = new Map<string, VersionRecord>();
+    if (refs.length === 0) return out;
+    const values = await this.read(() => this.history.getMany(refs.map((r) => `${r.path}\u0000${r.id}`)));
+    values?.forEach((v, i) => {
+      if (v !== undefined) out.set(refs[i]!.id, decodeRow(v, `history of ${refs[i]!.path}`) as VersionRecord);
+    });
+    return out;
+  }
+
   /** A meta value as stored, or undefined. The caller knows its type; it is not checked. */
   async getMeta<T>(key: string): Promise<T | undefined> {
     const bytes = await this.read(() => this.meta.get(key));

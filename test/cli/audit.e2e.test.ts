@@ -610,11 +610,17 @@ describe('log PATH reads only what it needs (in process, on a real LocalIndex)',
         await index.commitBatch({ segments: [{ client, seq: i + 1, bytes: seg.bytes }] });
       }
       let lookups = 0;
-      const session = { index: { getPathHistory: (p: string) => (lookups++, index.getPathHistory(p)), getSegment: (c: ClientId, q: number) => index.getSegment(c, q) } } as unknown as ClientSession;
+      const session = {
+        index: {
+          getPathHistory: (p: string) => (lookups++, index.getPathHistory(p)),
+          getVersionsAt: (refs: readonly { path: string; id: string }[]) => (refs.length > 0 ? lookups++ : 0, index.getVersionsAt(refs)),
+          getSegment: (c: ClientId, q: number) => index.getSegment(c, q),
+        },
+      } as unknown as ClientSession;
       const hot = await readPathHistory(session, 'hot.md');
       expect(hot.versions).toHaveLength(2);
       expect(hot.moves.size).toBe(0);
-      // Its own history, plus old.md's for the one delete in segment 2 (regression: one per replaced version in the segment, over 2,000).
+      // Its own history, plus one batched lookup for the delete in segment 2 (regression: one per replaced version in the segment, over 2,000).
       expect(lookups).toBe(2);
       const move = { from: 'old.md', to: 'new.md' };
       lookups = 0;
