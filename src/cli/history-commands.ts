@@ -214,27 +214,6 @@ export function computeMoves(segmentVersions: readonly VersionRecord[], contentO
 /** For `log PATH`: the path's versions from the history index, with renames annotated. */
 export async function readPathHistory(s: ClientSession, p: string): Promise<{ versions: VersionRecord[]; moves: Map<string, { from: SyncPath; to: SyncPath }> }> {
   const versions = await s.index.getPathHistory(p);
-  const moves = new Map<string, { from: SyncPath; to: SyncPath }>();
-  const own = new Map<string, ContentRef | null>(versions.map((x) => [x.id, x.content]));
-  for (const v of versions) {
-    if (v.type === 'resolve') continue;
-    const bytes = await s.index.getSegment(v.client as ClientId, v.seq);
-    if (bytes === undefined) continue;
-    const siblings = computeSegmentVersions(decodeTrustedSegment(bytes));
-    // computeMoves reads only what deletes replaced: look up nothing else (a segment may hold
-    // thousands of versions). A delete of p needs only p's own versions; a put at p may be the
-    // target of a delete of another path: those are read in one batched lookup per segment.
-    const known = new Map<string, ContentRef | null | undefined>();
-    const wanted: { path: string; id: string }[] = [];
-    for (const sib of siblings) {
-      if (sib.type !== 'tombstone' || (v.type !== 'put' && sib.path !== p)) continue;
-      for (const r of sib.replaces) {
-        if (own.has(r)) known.set(r, own.get(r));
-        else wanted.push({ path: sib.path, id: r });
-      }
-    }
-    for (const [id, rec] of await s.index.getVersionsAt(wanted)) known.set(id, rec.content);
-    for (const m of computeMoves(siblings, (id) => known.get(id))) if (m.from === p || m.to === p) moves.set(v.id, m);
-  }
+  const moves = (await s.index.getMoves(versions)) as Map<string, { from: SyncPath; to: SyncPath }>;
   return { versions, moves };
 }

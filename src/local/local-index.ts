@@ -83,9 +83,12 @@ export class LocalIndex {
   private readonly manifest: Sub;
   /** Per-path history for audit queries: `<path>\0<version id>` → VersionRecord. */
   private readonly history: Sub;
+  /** Rename rows per segment (see commitBatch). */
+  private readonly moves: Sub;
 
   private constructor(private readonly db: Db) {
     this.history = openSublevel(db, 'history');
+    this.moves = openSublevel(db, 'moves');
     this.meta = openSublevel(db, 'meta');
     this.segments = openSublevel(db, 'segments');
     this.cursors = openSublevel(db, 'cursors');
@@ -154,11 +157,37 @@ export class LocalIndex {
       if (key === FORMAT_KEY) throw new BmError(ErrorCode.internal, `meta key ${FORMAT_KEY} is reserved for the index itself`);
       batch.push(value === undefined ? { type: 'del', sublevel: this.meta, key } : { type: 'put', sublevel: this.meta, key, value: encodeMsgpack(value) });
     }
+    // Deletes whose deleted content must be looked up, for the rename rows below.
+    const inBatch = new Map<string, VersionRecord>();
+    const deletes: { seg: string; path: string; ref: string }[] = [];
     for (const s of ops.segments ?? []) {
-      batch.push({ type: 'put', sublevel: this.segments, key: segmentKey(s.client, s.seq), value: s.bytes });
+      const seg = segmentKey(s.client, s.seq);
+      batch.push({ type: 'put', sublevel: this.segments, key: seg, value: s.bytes });
       // The per-path history rows go in the same batch as the segment they come from.
       for (const v of computeSegmentVersions(decodeTrustedSegment(s.bytes))) {
-        batch.push({ type: 'put', sublevel: this.history, key: `${v.path}\u0000${v.id}`, value: encodeMsgpack(v) });
+        const key = `${v.path}\u0000${v.id}`;
+        inBatch.set(key, v);
+        batch.push({ type: 'put', sublevel: this.history, key, value: encodeMsgpack(v) });
+        // Rename rows: a put and a delete of the same content in one segment are a move.
+        // `moves` keys are `<segment>\0put\0<hash>` → the put's path and
+        // `<segment>\0del\0<hash>` → the deleted path, so `log PATH` finds a move with one
+        // batched read instead of decoding segments.
+        if (v.type === 'put' && v.content) batch.push({ type: 'put', sublevel: this.moves, key: `${seg}\u0000put\u0000${v.content.hash}`, value: encodeMsgpack(v.path) });
+        if (v.type === 'tombstone') for (const r of v.replaces) deletes.push({ seg, path: v.path, ref: `${v.path}\u0000${r}` });
+      }
+    }
+    if (deletes.length > 0) {
+      const missing = [...new Set(deletes.map((d) => d.ref).filter((k) => !inBatch.has(k)))];
+      const found = new Map<string, VersionRecord>();
+      if (missing.length > 0) {
+        const values = await this.read(() => this.history.getMany(missing));
+        values.forEach((v, i) => {
+          if (v !== undefined) found.set(missing[i]!, decodeRow(v, 'history') as VersionRecord);
+        });
+      }
+      for (const d of deletes) {
+        const gone = inBatch.get(d.ref) ?? found.get(d.ref);
+        if (gone?.content) batch.push({ type: 'put', sublevel: this.moves, key: `${d.seg}\u0000del\u0000${gone.content.hash}`, value: encodeMsgpack(d.path) });
       }
     }
     for (const [client, cursor] of ops.cursors ?? []) {
@@ -179,13 +208,33 @@ export class LocalIndex {
     return out;
   }
 
-  /** Given versions by (path, id), read with one batched lookup; absent ones are left out. */
-  async getVersionsAt(refs: readonly { path: string; id: string }[]): Promise<Map<string, VersionRecord>> {
-    const out = new Map<string, VersionRecord>();
-    if (refs.length === 0) return out;
-    const values = await this.read(() => this.history.getMany(refs.map((r) => `${r.path}\u0000${r.id}`)));
-    values?.forEach((v, i) => {
-      if (v !== undefined) out.set(refs[i]!.id, decodeRow(v, `history of ${refs[i]!.path}`) as VersionRecord);
+  /**
+   * The renames `versions` (of one path) took part in, by version id: for a put, the path a
+   * delete of the same content in its segment removed; for a delete, where a put of the
+   * deleted content in its segment went. Two batched reads, no segment decoded.
+   */
+  async getMoves(versions: readonly VersionRecord[]): Promise<Map<string, { from: string; to: string }>> {
+    const out = new Map<string, { from: string; to: string }>();
+    const byId = new Map(versions.map((v) => [v.id as string, v]));
+    const asks: { id: string; key: string; put: boolean }[] = [];
+    for (const v of versions) {
+      const seg = segmentKey(v.client, v.seq);
+      if (v.type === 'put' && v.content) asks.push({ id: v.id, key: `${seg}\u0000del\u0000${v.content.hash}`, put: true });
+      if (v.type === 'tombstone') {
+        for (const r of v.replaces) {
+          const gone = byId.get(r);
+          if (gone?.content) asks.push({ id: v.id, key: `${seg}\u0000put\u0000${gone.content.hash}`, put: false });
+        }
+      }
+    }
+    if (asks.length === 0) return out;
+    const values = await this.read(() => this.moves.getMany(asks.map((a) => a.key)));
+    values.forEach((raw, i) => {
+      const a = asks[i]!;
+      if (raw === undefined) return;
+      const other = decodeRow(raw, 'moves') as string;
+      const self = byId.get(a.id)!.path;
+      if (other !== self) out.set(a.id, a.put ? { from: other, to: self } : { from: self, to: other });
     });
     return out;
   }
