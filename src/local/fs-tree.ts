@@ -9,6 +9,7 @@ import type { BaseEntry } from '../reconcile/base-entry.js';
 import type { LocalFile } from '../reconcile/local-scan.js';
 import type { GuardedResult, LocalTree, ScanNotice, ScanResult } from './local-tree.js';
 import { STATE_DIR } from './state-dir.js';
+import { syncDir } from '../events/store/sync-dir.js';
 
 const TMP_PREFIX = '.bm-tmp-';
 const HASH_CONCURRENCY = 8;
@@ -282,18 +283,5 @@ export class FsTree implements LocalTree {
       const st = await fs.lstat(dir);
       if (!st.isDirectory()) throw new BmError(ErrorCode.localIo, `${p}: ${path.relative(this.root, dir)} is not a folder (symlink or file)`, 'left as it is');
     }
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await fs.open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // Not supported on every file system; the rename itself is still atomic.
   }
 }

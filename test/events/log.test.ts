@@ -21,6 +21,7 @@ import { MemoryStore } from '../../src/events/store/memory-store.js';
 import type { ObjectStore } from '../../src/events/store/object-store.js';
 import { generateKeyPair, sha256Hex, type KeyPair } from '../../src/events/signing.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
+import { mulberry32 } from '../sim/prng.js';
 
 const now = () => new Date('2026-11-21T10:00:00.000Z');
 const mallory = generateKeyPair();
@@ -303,24 +304,13 @@ describe.each(storeKinds)('event log on a $name store', ({ create }) => {
   });
 });
 
-/** mulberry32: a small seeded PRNG so a failing run replays exactly. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('fetch under truncated listings', () => {
   it('never returns a segment out of order and never skips one', async () => {
     const SEGMENTS = 6;
     let incompleteFetches = 0;
     for (let seed = 1; seed <= 40; seed++) {
-      const store = new MemoryStore({ random: seededRandom(seed) });
+      const store = new MemoryStore({ random: mulberry32(seed) });
       const w = await createWorld(store, ['alice', 'bob', 'carol'], SEGMENTS);
       store.faults = { listTruncateRate: 0.5 };
       let cursors: ReadonlyMap<string, Cursor> = new Map();

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { BmError, ErrorCode } from '../../errors.js';
 import { compareKeys } from './memory-store.js';
+import { syncDir } from './sync-dir.js';
 import {
   bytesEqual,
   isStreamBody,
@@ -190,18 +191,4 @@ export class DirectoryStore implements ObjectStore {
 function isMissing(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException).code;
   return code === 'ENOENT';
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await fs.open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // Some file systems (network mounts) do not support fsync on directories; the link is
-    // still atomic, only its durability across a power cut is weaker.
-  }
 }
