@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,7 +9,7 @@ import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyPair
 import type { ObjectStore } from '../events/store/object-store.js';
 import { probeStore } from '../events/store/probe-store.js';
 import { FsTree } from '../local/fs-tree.js';
-import { readIgnoreMatcher } from '../local/ignore-rules.js';
+import { BUILTIN_IGNORES, computeIgnoreMatcher, readIgnoreRules } from '../local/ignore-rules.js';
 import { LocalIndex } from '../local/local-index.js';
 import { ensureStateDir, findClientRoot, readClientConfig, readPrivateKey, stateDirPath, writeClientConfig, writePrivateKey, type ClientConfig } from '../local/state-dir.js';
 import type { SyncContext } from '../reconcile/run-sync.js';
@@ -40,11 +41,16 @@ function outOfScope(prefixes: readonly string[]): (p: string) => boolean {
   return (p) => prefixes.some((u) => p.startsWith(u) || `${p}/` === u);
 }
 
-/** What is out of scope here: .bmignore and built-in rules, and unsubscribed folders. */
-export async function readScopeMatcher(root: string, config: ClientConfig): Promise<(p: string) => boolean> {
-  const ignored = await readIgnoreMatcher(root);
+/**
+ * What is out of scope here: .bmignore and built-in rules, and unsubscribed folders; with
+ * the key that names these rules (equal keys, equal rules: the clean-state shortcut's scope).
+ */
+export async function readScope(root: string, config: ClientConfig): Promise<{ isIgnored: (p: string) => boolean; scopeKey: string }> {
+  const rules = await readIgnoreRules(root);
+  const ignored = computeIgnoreMatcher(rules);
   const excluded = outOfScope(config.unsubscribed);
-  return (p) => ignored(p) || excluded(p);
+  const scopeKey = createHash('sha256').update(JSON.stringify({ builtin: BUILTIN_IGNORES, rules, unsubscribed: config.unsubscribed, subscriptions: config.subscriptions })).digest('hex');
+  return { isIgnored: (p) => ignored(p) || excluded(p), scopeKey };
 }
 
 export async function openClient(dir: string | undefined): Promise<ClientSession> {
@@ -67,7 +73,7 @@ export async function openClient(dir: string | undefined): Promise<ClientSession
       tree: new FsTree(root),
       identity: { client: config.clientId, vault: config.vaultId, name: config.name, keys },
       subscriptions: config.subscriptions,
-      isIgnored: await readScopeMatcher(root, config),
+      ...(await readScope(root, config)),
       now: () => new Date(),
       newId,
     };

@@ -16,7 +16,7 @@ import type { VersionRecord } from '../projections/version-record.js';
 import { computeConflictCopyPath } from '../reconcile/conflict-copy-name.js';
 import type { ConflictNote, PlanOp } from '../reconcile/plan-sync.js';
 import { runSync, type ResolveRequest, type SyncReport } from '../reconcile/run-sync.js';
-import { openClient, readScopeMatcher, type ClientSession } from './client-session.js';
+import { openClient, readScope, type ClientSession } from './client-session.js';
 import { clientNames, loadProjection, withClient } from './client-queries.js';
 import { readPathHistory } from './history-commands.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
@@ -115,6 +115,7 @@ function reportJson(report: SyncReport, names: ReadonlyMap<string, string>) {
     notices: report.notices,
     faults: report.faults.map(describeFault),
     rounds: report.rounds,
+    clean: report.clean,
     eventsPublished: report.eventsPublished,
     segmentsPublished: report.segmentsPublished,
     ackPublished: report.ackPublished,
@@ -191,7 +192,7 @@ export async function runSyncCommand(o: SyncCommandOptions, out: Output): Promis
         dirty = false;
         try {
           // .bmignore may have changed since the last round: read the rules again.
-          const session = { ...s, ctx: { ...s.ctx, isIgnored: await readScopeMatcher(s.root, s.config) } };
+          const session = { ...s, ctx: { ...s.ctx, ...(await readScope(s.root, s.config)) } };
           code = await syncWithSession(session, { ...o, watch: false }, out);
         } catch (e) {
           // Retryable failures (remote down, folder busy) wait for the next round; others end the watch.

@@ -19,6 +19,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 // and the file system each substitute other characters, so writer and readers would name
 // different files.
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /** Why `p` is not an acceptable sync path, or undefined when it is. Pure. */
 export function computePathProblem(p: string): string | undefined {
@@ -34,7 +35,8 @@ export function computePathProblem(p: string): string | undefined {
     if (seg === '') return 'empty segment (leading, trailing or doubled /)';
     if (seg === '.' || seg === '..') return `'${seg}' segment`;
     if (Buffer.byteLength(seg, 'utf8') > MAX_SEGMENT_BYTES) return `segment longer than ${MAX_SEGMENT_BYTES} bytes`;
-    const folded = seg.normalize('NFC').toLowerCase().replace(/[. ]+$/, '');
+    // (Printable ASCII is its own NFC form: skip the normalisation, the common case by far.)
+    const folded = (PRINTABLE_ASCII.test(seg) ? seg : seg.normalize('NFC')).toLowerCase().replace(/[. ]+$/, '');
     if (i === 0 && folded === '.bm-log') return 'aliases the .bm-log state folder';
     if (folded === '.git') return 'aliases a .git folder';
     if (WINDOWS_RESERVED.test(folded)) return 'Windows reserved device name';

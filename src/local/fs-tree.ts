@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, lstatSync, type Stats } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, rmSync, type Dirent, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -10,6 +10,7 @@ import type { LocalFile } from '../reconcile/local-scan.js';
 import type { GuardedResult, LocalTree, ScanNotice, ScanResult } from './local-tree.js';
 import { STATE_DIR } from './state-dir.js';
 import { syncDir } from '../events/store/sync-dir.js';
+import { decodeListing, encodeListing, rawKind, type Listing } from './scan-witness.js';
 
 const TMP_PREFIX = '.bm-tmp-';
 const HASH_CONCURRENCY = 8;
@@ -62,12 +63,10 @@ export class FsTree implements LocalTree {
   }
 
   async scan(manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (p: string) => boolean): Promise<ScanResult> {
-    const files = new Map<SyncPath, LocalFile>();
     const dirs = new Set<string>();
     const unreadable: string[] = [];
     const notices: ScanNotice[] = [];
     let hashed = 0;
-    const limit = limiter(HASH_CONCURRENCY);
 
     try {
       const st = await fs.stat(this.root);
@@ -77,10 +76,16 @@ export class FsTree implements LocalTree {
       throw new BmError(ErrorCode.localIo, `the sync root ${this.root} cannot be read (${errno(e) ?? String(e)})`, 'nothing was synced (an unreadable root is never read as "everything deleted"); check the folder and its permissions');
     }
 
-    const walk = async (rel: string): Promise<void> => {
-      let entries;
+    // The walk is synchronous on purpose: with a warm cache readdir and lstat answer from
+    // memory, and 100,000 promise round trips through the thread pool cost more than the
+    // calls themselves. Only hashing (changed files) is asynchronous, after the walk.
+    const found: { file: { -readonly [K in keyof LocalFile]: LocalFile[K] }; known: boolean }[] = [];
+    const listing: Listing = { dirs: [], names: [], kinds: [], stats: [] };
+    let exact = true;
+    const walk = (rel: string): void => {
+      let entries: Dirent[];
       try {
-        entries = await fs.readdir(rel === '' ? this.root : path.join(this.root, ...rel.split('/')), { withFileTypes: true });
+        entries = readdirSync(this.absDir(rel), { withFileTypes: true });
       } catch (e) {
         unreadable.push(rel);
         // Vanished between its parent's listing and now (moved, or swapped by another tool):
@@ -89,70 +94,156 @@ export class FsTree implements LocalTree {
         notices.push({ path: rel, detail: `folder cannot be read (${errno(e)}); its files are left as they are` });
         return;
       }
-      await Promise.all(
-        entries.map(async (ent) => {
-          const p = rel === '' ? ent.name : `${rel}/${ent.name}`;
-          if (rel === '' && ent.name === STATE_DIR) return;
-          if (ent.name.startsWith(TMP_PREFIX)) {
-            // A temp file of a bm-log that was killed mid-write: the caller holds the folder
-            // lock, so no live bm-log owns it. It never held anything the log lacks.
-            if (ent.isFile()) await fs.rm(path.join(this.root, ...p.split('/')), { force: true }).catch(() => undefined);
-            return;
-          }
-          if (ent.isSymbolicLink()) {
-            if (!isIgnored(p)) notices.push({ path: p, detail: 'symlink skipped (bm-log syncs regular files only)' });
-            return;
-          }
-          if (ent.isDirectory()) {
-            if (isIgnored(`${p}/`)) return;
-            dirs.add(p);
-            await walk(p);
-            return;
-          }
-          if (!ent.isFile()) {
-            if (!isIgnored(p)) notices.push({ path: p, detail: 'special file skipped' });
-            return;
-          }
-          if (isIgnored(p)) return;
-          if (!isSyncPath(p)) {
-            notices.push({ path: p, detail: 'name cannot be synced portably (reserved or unsafe name); skipped' });
-            return;
-          }
-          const abs = path.join(this.root, ...p.split('/'));
+      const slot = listing.dirs.push(rel) - 1;
+      const names: string[] = [];
+      let kinds = '';
+      const stats: number[] = [];
+      const record = (name: string, kind: string) => {
+        names.push(name);
+        kinds += kind;
+      };
+      for (const ent of entries) {
+        const p = rel === '' ? ent.name : `${rel}/${ent.name}`;
+        if (rel === '' && ent.name === STATE_DIR) {
+          record(ent.name, 'd');
+          continue;
+        }
+        if (ent.name.startsWith(TMP_PREFIX) && ent.isFile()) {
+          // A temp file of a bm-log that was killed mid-write: the caller holds the folder
+          // lock, so no live bm-log owns it. It never held anything the log lacks. (Not
+          // recorded in the listing: a later check that still finds it rescans.)
           try {
-            // Synchronous on purpose: with a warm cache a stat answers from memory, and 100,000
-            // promise round trips through the thread pool cost more than the stats themselves.
-            const st = lstatSync(abs);
-            if (!st.isFile()) return;
-            const m = manifest.get(p);
-            let hash: string;
-            if (m !== undefined && sameStat(st, m)) {
-              hash = m.hash;
-            } else {
-              hash = await limit(() => computeFileHash(abs));
-              hashed++;
-              const after = await fs.lstat(abs);
-              if (!sameStat(after, st)) {
-                // Modified while hashing: its content is unknown, so it is left for the next sync.
-                unreadable.push(p);
-                notices.push({ path: p, detail: 'changed while being hashed; will be synced next time' });
-                return;
-              }
+            rmSync(path.join(this.absDir(rel), ent.name), { force: true });
+          } catch {
+            exact = false;
+          }
+          continue;
+        }
+        if (ent.name.startsWith(TMP_PREFIX)) {
+          record(ent.name, rawKind(ent));
+          continue;
+        }
+        if (ent.isSymbolicLink()) {
+          record(ent.name, 'l');
+          if (!isIgnored(p)) notices.push({ path: p, detail: 'symlink skipped (bm-log syncs regular files only)' });
+          continue;
+        }
+        if (ent.isDirectory()) {
+          if (isIgnored(`${p}/`)) {
+            record(ent.name, 'd');
+            continue;
+          }
+          record(ent.name, 'D');
+          dirs.add(p);
+          walk(p);
+          continue;
+        }
+        if (!ent.isFile()) {
+          record(ent.name, 'o');
+          if (!isIgnored(p)) notices.push({ path: p, detail: 'special file skipped' });
+          continue;
+        }
+        if (isIgnored(p)) {
+          record(ent.name, 'f');
+          continue;
+        }
+        if (!isSyncPath(p)) {
+          record(ent.name, 'f');
+          notices.push({ path: p, detail: 'name cannot be synced portably (reserved or unsafe name); skipped' });
+          continue;
+        }
+        record(ent.name, 'F');
+        try {
+          const st = lstatSync(path.join(this.absDir(rel), ent.name));
+          if (!st.isFile()) {
+            exact = false; // swapped for something else since the listing
+            continue;
+          }
+          const m = manifest.get(p);
+          const known = m !== undefined && sameStat(st, m);
+          found.push({ file: { path: p, hash: known ? m.hash : '', size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: st.ino }, known });
+          stats.push(st.size, st.mtimeMs, st.ino, st.mode & 0o777);
+        } catch (e) {
+          unreadable.push(p); // vanished between listing and reading: unknown, not deleted
+          if (errno(e) !== 'ENOENT') notices.push({ path: p, detail: `cannot be read (${errno(e)}); left as it is` });
+        }
+      }
+      listing.names[slot] = names.join('\0');
+      listing.kinds[slot] = kinds;
+      listing.stats[slot] = stats;
+    };
+    walk('');
+
+    // Hash what is new or changed, a few files at a time.
+    const limit = limiter(HASH_CONCURRENCY);
+    const unknown = found.filter((f) => !f.known);
+    await Promise.all(
+      unknown.map(({ file }) =>
+        limit(async () => {
+          const abs = this.abs(file.path);
+          try {
+            file.hash = await computeFileHash(abs);
+            hashed++;
+            const after = await fs.lstat(abs);
+            if (!sameStat(after, file)) {
+              // Modified while hashing: its content is unknown, so it is left for the next sync.
+              file.hash = '';
+              unreadable.push(file.path);
+              notices.push({ path: file.path, detail: 'changed while being hashed; will be synced next time' });
             }
-            files.set(p, { path: p, hash, size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: st.ino });
           } catch (e) {
-            if (errno(e) === 'ENOENT') {
-              unreadable.push(p); // vanished between listing and reading: unknown, not deleted
-              return;
-            }
-            unreadable.push(p);
-            notices.push({ path: p, detail: `cannot be read (${errno(e)}); left as it is` });
+            file.hash = '';
+            unreadable.push(file.path);
+            if (errno(e) !== 'ENOENT') notices.push({ path: file.path, detail: `cannot be read (${errno(e)}); left as it is` });
           }
         }),
-      );
-    };
-    await walk('');
-    return { files, dirs, unreadable, notices, hashed };
+      ),
+    );
+    const files = new Map<SyncPath, LocalFile>();
+    for (const { file } of found) if (file.hash !== '') files.set(file.path, file);
+    const result = { files, dirs, unreadable, notices, hashed };
+    return exact && unreadable.length === 0 ? { ...result, witness: encodeListing(listing) } : result;
+  }
+
+  /**
+   * True when a scan now would return exactly what the scan that gave `witness` returned
+   * (with the same manifest and rules): every folder it listed lists the same names with the
+   * same kinds, and every file it returned has the same size, mtime, inode and mode. It
+   * neither matches ignore rules nor hashes nor reads the manifest; any doubt answers false.
+   */
+  async unchanged(witness: Uint8Array): Promise<boolean> {
+    const listing = decodeListing(witness);
+    if (listing === undefined) return false;
+    const { stats } = listing;
+    let k = 0;
+    for (let i = 0; i < listing.dirs.length; i++) {
+      const absDir = this.absDir(listing.dirs[i]!);
+      const kinds = listing.kinds[i]!;
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(absDir, { withFileTypes: true });
+      } catch {
+        return false;
+      }
+      if (entries.length !== kinds.length) return false;
+      let names = '';
+      for (let j = 0; j < entries.length; j++) {
+        const ent = entries[j]!;
+        names += j === 0 ? ent.name : `\0${ent.name}`;
+        const kind = kinds[j]!;
+        if (kind.toLowerCase() !== rawKind(ent)) return false;
+        if (kind !== 'F') continue;
+        const st = lstatSync(path.join(absDir, ent.name), { throwIfNoEntry: false });
+        if (st === undefined || !st.isFile() || st.size !== stats[k] || st.mtimeMs !== stats[k + 1] || st.ino !== stats[k + 2] || (st.mode & 0o777) !== stats[k + 3]) return false;
+        k += 4;
+      }
+      if (names !== listing.names[i]) return false;
+    }
+    return k === stats.length;
+  }
+
+  private absDir(rel: string): string {
+    return rel === '' ? this.root : path.join(this.root, ...rel.split('/'));
   }
 
   openRead(p: SyncPath): Readable {

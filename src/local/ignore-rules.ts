@@ -34,12 +34,16 @@ export function computeIgnoreMatcher(rules: string): (p: string) => boolean {
 
 /** Reads `<root>/.bmignore` (absent: built-ins only). */
 export async function readIgnoreMatcher(root: string): Promise<(p: string) => boolean> {
-  let rules = '';
+  return computeIgnoreMatcher(await readIgnoreRules(root));
+}
+
+/** The text of `<root>/.bmignore` ('' when absent). */
+export async function readIgnoreRules(root: string): Promise<string> {
   try {
-    rules = await fs.readFile(path.join(root, IGNORE_FILE), 'utf8');
+    return await fs.readFile(path.join(root, IGNORE_FILE), 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') throw new BmError(ErrorCode.localIo, `cannot read ${IGNORE_FILE} (${code})`, 'fix its permissions; nothing was synced', {}, { cause: e });
+    return '';
   }
-  return computeIgnoreMatcher(rules);
 }

@@ -13,6 +13,11 @@ export interface ScanResult extends LocalScan {
   readonly notices: readonly ScanNotice[];
   /** Files hashed because size, mtime or inode differed from the manifest. */
   readonly hashed: number;
+  /**
+   * Present when the scan read everything: what `unchanged` needs to tell later that a scan
+   * would return this same result again (the clean-state shortcut, ADR-0008).
+   */
+  readonly witness?: Uint8Array;
 }
 
 /** The result of a guarded local write or delete. */
@@ -37,6 +42,11 @@ export type GuardedResult = 'done' | 'changed';
 export interface LocalTree {
   readonly root: string;
   scan(manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult>;
+  /**
+   * True only when a scan now, with the same manifest and rules, would return exactly what
+   * the scan that gave `witness` returned. False whenever in doubt: the caller then scans.
+   */
+  unchanged(witness: Uint8Array): Promise<boolean>;
   /** Opens a file for reading (for an upload). */
   openRead(path: SyncPath): Readable;
   /**

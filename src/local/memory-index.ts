@@ -4,7 +4,7 @@ import { HASH_RE, ULID_RE, type ClientId } from '../events/ids.js';
 import type { SyncPath } from '../events/sync-path.js';
 import type { BaseEntry } from '../reconcile/base-entry.js';
 import type { SyncIndex } from '../reconcile/run-sync.js';
-import type { CommitOps, Cursor, PinnedKey, SegmentRecord } from './local-index.js';
+import { CLEAN_STATE_KEY, voidsCleanState, type CommitOps, type Cursor, type PinnedKey, type SegmentRecord } from './local-index.js';
 
 const FORMAT_KEY = 'index-format';
 const MAX_SEQ = 10 ** 12 - 1;
@@ -64,7 +64,10 @@ export class MemoryIndex implements SyncIndex {
       add.set(pin.client, { publicKey: pin.publicKey, name: pin.name });
     }
     for (const [c, k] of add) this.keys.set(c, k);
-    if (add.size > 0) this.commits++;
+    if (add.size > 0) {
+      this.meta.delete(CLEAN_STATE_KEY);
+      this.commits++;
+    }
   }
 
   async *iterateSegments(): AsyncGenerator<SegmentRecord> {
@@ -90,6 +93,7 @@ export class MemoryIndex implements SyncIndex {
       if (!Number.isInteger(cursor.seq) || cursor.seq < 1 || !HASH_RE.test(cursor.hash)) throw new BmError(ErrorCode.internal, `bad cursor for ${client}: ${JSON.stringify(cursor)}`);
     }
     // Then apply it all without an await in between.
+    if (voidsCleanState(ops)) this.meta.delete(CLEAN_STATE_KEY);
     for (const e of ops.manifestPut ?? []) this.manifest.set(e.path, copyEntry(e));
     for (const p of ops.manifestDel ?? []) this.manifest.delete(p);
     for (const [k, v] of Object.entries(ops.meta ?? {})) {

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { BmError, ErrorCode } from '../errors.js';
 import { computePathProblem, type SyncPath } from '../events/sync-path.js';
 import { sha256Hex } from '../events/signing.js';
+import { encodeMsgpack } from '../events/codec.js';
 import type { BaseEntry } from '../reconcile/base-entry.js';
 import type { LocalFile } from '../reconcile/local-scan.js';
 import type { GuardedResult, LocalTree, ScanNotice, ScanResult } from './local-tree.js';
@@ -110,7 +111,20 @@ export class MemoryTree implements LocalTree {
       }
       files.set(p as SyncPath, { path: p as SyncPath, hash, size: f.bytes.length, mode: f.mode, mtimeMs: f.mtimeMs, ino: f.ino });
     }
-    return { files, dirs, unreadable, notices, hashed };
+    const result = { files, dirs, unreadable, notices, hashed };
+    return unreadable.length === 0 ? { ...result, witness: this.stateWitness() } : result;
+  }
+
+  /** True when every file (scanned or not) still has the size, mtime, inode and mode it had. */
+  async unchanged(witness: Uint8Array): Promise<boolean> {
+    if (this.unreadableNext.size > 0) return false;
+    return Buffer.from(witness).equals(this.stateWitness());
+  }
+
+  /** The whole tree's stat state (like FsTree's listing: names, kinds and stats, no bytes). */
+  private stateWitness(): Uint8Array {
+    const rows = [...this.files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([p, f]) => [p, f.bytes.length, f.mtimeMs, f.ino, f.mode]);
+    return encodeMsgpack(rows);
   }
 
   openRead(p: SyncPath): Readable {

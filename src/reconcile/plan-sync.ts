@@ -152,6 +152,9 @@ export function planSync(input: PlanInput): Plan {
     }
   }
 
+  let hasUntrackedCopyNames = false;
+  for (const p of local.files.keys()) if (isConflictCopyName(p) && !base.has(p)) hasUntrackedCopyNames = true;
+
   const candidates = new Set<string>();
   for (const [p, b] of base) if (!b.copyOf) candidates.add(p);
   for (const p of local.files.keys()) if (!base.get(p)?.copyOf) candidates.add(p);
@@ -345,7 +348,9 @@ export function planSync(input: PlanInput): Plan {
     // version is no longer a losing head it goes like a tracked one, if it still holds exactly
     // that version's bytes: then it is bm-log's own copy and the cloud keeps those bytes.
     const trackedCopies = new Set<string>(tracked.map((c) => c.path));
-    for (const v of cloud.get(path)?.versions.values() ?? []) {
+    // (Only where some local file has a copy name the base does not know: rare, and computing
+    // every version's copy name for every path would dominate the plan of a large tree.)
+    if (hasUntrackedCopyNames) for (const v of cloud.get(path)?.versions.values() ?? []) {
       const cp = computeConflictCopyPath(path, options.clientName(v.client), v.id);
       const cur = local.files.get(cp);
       if (cur && v.content && cur.hash === v.content.hash && !losers.some((h) => h.id === v.id) && !trackedCopies.has(cp) && !base.has(cp)) ops.push({ kind: 'removeCopy', path: cp, expect: cur });
@@ -380,18 +385,21 @@ export function planSync(input: PlanInput): Plan {
 
 /** Paths that differ but fold to one name on case-insensitive or normalising file systems. */
 export function computeTwinConflicts(local: LocalScan, cloud: Projection): ConflictNote[] {
-  const byKey = new Map<string, Set<string>>();
+  // One string per key; a Set only where two paths share a key (rare: most trees have none).
+  const byKey = new Map<string, string | Set<string>>();
   const add = (p: string) => {
     const k = computeFoldKey(p);
-    const set = byKey.get(k) ?? new Set<string>();
-    set.add(p);
-    byKey.set(k, set);
+    const had = byKey.get(k);
+    if (had === undefined) byKey.set(k, p);
+    else if (typeof had === 'string') {
+      if (had !== p) byKey.set(k, new Set([had, p]));
+    } else had.add(p);
   };
   for (const p of local.files.keys()) add(p);
-  for (const [p, st] of cloud) if (computeHeads(st).some((h) => h.content !== null)) add(p);
+  for (const [p, st] of cloud) if (!local.files.has(p) && computeHeads(st).some((h) => h.content !== null)) add(p);
   const out: ConflictNote[] = [];
   for (const set of byKey.values()) {
-    if (set.size < 2) continue;
+    if (typeof set === 'string') continue;
     const names = [...set].sort();
     out.push({ path: names[0] as SyncPath, kind: ConflictKind.twins, heads: [], detail: `these paths are one file on macOS and Windows: ${names.join(', ')}; kept apart here, rename one` });
   }

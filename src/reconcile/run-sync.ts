@@ -8,13 +8,15 @@ import { MAX_EVENTS_PER_SEGMENT, type ContentRef, type Event } from '../events/s
 import type { KeyPair } from '../events/signing.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import type { SyncPath } from '../events/sync-path.js';
-import type { LocalTree, ScanNotice } from '../local/local-tree.js';
+import type { LocalTree, ScanNotice, ScanResult } from '../local/local-tree.js';
 import { computeHeads, type Projection } from '../projections/project-paths.js';
 import { isAckDue } from '../projections/project-vault.js';
 import type { BaseEntry } from './base-entry.js';
 import type { LocalFile } from './local-scan.js';
 import { NoticeReason, planSync, type ConflictNote, type Notice, type Plan, type PlanOp } from './plan-sync.js';
-import { BEING_COLLECTED, computeBlobBanNow, executeFetchLog, publishOwnSegment } from './sync-log.js';
+import { BEING_COLLECTED, computeBlobBanNow, fetchNewSegments, foldFetchedLog, isNothingNew, publishOwnSegment } from './sync-log.js';
+import { CLEAN_STATE_KEY } from '../local/local-index.js';
+import { readCleanState, type CleanState } from './clean-state.js';
 
 /**
  * The slice of the local index a sync needs (LocalIndex implements it; the simulation has an
@@ -63,6 +65,12 @@ export interface SyncContext {
   readonly joinFromCheckpoint?: boolean;
   /** Writer rule (i) of ADR-0007: publish within this long of the fetch (default 30 min). */
   readonly publishDeadlineMs?: number;
+  /**
+   * Names the rules that decide what is in scope (ignore rules, subscriptions): equal keys
+   * mean equal `isIgnored` and `subscriptions`. Without one the clean-state shortcut
+   * (ADR-0008) is off and every sync folds and plans.
+   */
+  readonly scopeKey?: string;
 }
 
 export interface SyncOptions {
@@ -121,6 +129,11 @@ export interface SyncReport {
   readonly ackPublished: boolean;
   /** This sync started from a checkpoint (a new client joining) instead of the whole log. */
   readonly joinedFromCheckpoint: boolean;
+  /**
+   * Nothing was fetched and the folder was exactly as the last sync that ended with nothing
+   * to do left it, so this sync neither folded nor planned (ADR-0008).
+   */
+  readonly clean: boolean;
   readonly blobsUploaded: number;
   readonly bytesUploaded: number;
   readonly bytesDownloaded: number;
@@ -178,9 +191,18 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const concurrency = ctx.concurrency ?? 8;
   const dryRun = options.dryRun === true;
 
-  // 1. Fetch what is new and verify it (a new client joins from the newest checkpoint);
-  // 2. project every verified event.
-  const log = await executeFetchLog(ctx, { dryRun });
+  // 1. Fetch what is new and verify it (a new client joins from the newest checkpoint).
+  const fetched = await fetchNewSegments(ctx, { dryRun });
+  // Nothing new on either side since a sync that ended with nothing to do: its plan stands.
+  if (options.resolve === undefined && options.restore === undefined && isNothingNew(fetched)) {
+    const clean = await readCleanState(ctx);
+    if (clean !== undefined) {
+      if (!dryRun) await index.commitBatch({ meta: { lastSyncAt: ctx.now().toISOString() } });
+      return cleanReport(clean, fetched.requests, dryRun);
+    }
+  }
+  // 2. Project every verified event.
+  const log = await foldFetchedLog(ctx, fetched, { dryRun });
   const names = log.names;
   const projection: Projection = log.state.paths;
 
@@ -200,10 +222,12 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   if (options.restore && !dryRun) await publishRestore(options.restore);
   let firstPlan: Plan | undefined;
   let lastPlan: Plan | undefined;
+  let lastScan: ScanResult | undefined;
   let rounds = 0;
 
+  // Read once; each round's committed changes are applied to it in memory, as they were to the index.
+  const manifest = await index.getManifest();
   for (; rounds < MAX_ROUNDS; rounds++) {
-    const manifest = await index.getManifest();
     const scan = await ctx.tree.scan(manifest, ctx.isIgnored);
     const plan = planSync({ base: manifest, local: scan, cloud: projection, options: { subscriptions: ctx.subscriptions, isIgnored: ctx.isIgnored, clientName } });
     if (rounds === 0) {
@@ -213,9 +237,12 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     // Every round: a delete the user makes while a sync runs meets the same guards.
     checkGuards(plan, manifest, scan.files.size, options);
     lastPlan = plan;
+    lastScan = scan;
     if (plan.ops.length === 0 || dryRun) break;
     const published = report.eventsPublished;
-    await executeRound(plan);
+    const committed = await executeRound(plan);
+    for (const p of committed.del) manifest.delete(p);
+    for (const b of committed.put) manifest.set(b.path, b);
     // Another round is only needed to show what this round published (a fresh conflict's
     // winner and copies); without new events it would just retry what was skipped.
     if (report.eventsPublished === published) {
@@ -232,7 +259,17 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     report.ackPublished = true;
   }
 
+  // 4. Remember a state with nothing to do, so that the next sync can tell it is unchanged
+  // without folding or planning (ADR-0008). Written after everything else this sync wrote:
+  // any later change to the index deletes it in the same batch.
+  if (!dryRun) {
+    const settled = lastPlan !== undefined && lastPlan.ops.length === 0 && lastScan?.witness !== undefined && log.faults.length === 0 && ctx.scopeKey !== undefined;
+    const record: CleanState | undefined = settled ? { v: 1, scope: ctx.scopeKey!, witness: lastScan!.witness!, conflicts: [...lastPlan!.conflicts], planNotices: [...lastPlan!.notices], scanNotices: [...lastScan!.notices] } : undefined;
+    await index.commitBatch({ meta: { lastSyncAt: ctx.now().toISOString(), ...(record === undefined ? {} : { [CLEAN_STATE_KEY]: record }) } });
+  }
+
   return {
+    clean: false,
     plan: firstPlan!,
     rounds,
     ...report,
@@ -308,7 +345,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     await publish(events);
   }
 
-  async function executeRound(plan: Plan): Promise<void> {
+  /** Carries out one round's plan; returns the manifest changes it committed. */
+  async function executeRound(plan: Plan): Promise<{ put: readonly BaseEntry[]; del: readonly SyncPath[] }> {
     const put: BaseEntry[] = [];
     const del: SyncPath[] = [];
     const skip = (op: PlanOp, detail: string, code?: ErrorCode) => report.skipped.push({ path: op.path, op: op.kind, detail, ...(code === undefined ? {} : { code }) });
@@ -431,8 +469,33 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       }
     }
     const putPaths = new Set(put.map((b) => b.path));
-    await index.commitBatch({ manifestPut: put, manifestDel: [...new Set(del)].filter((p) => !putPaths.has(p)), meta: { lastSyncAt: ctx.now().toISOString() } });
+    const committed = { put, del: [...new Set(del)].filter((p) => !putPaths.has(p)) };
+    await index.commitBatch({ manifestPut: committed.put, manifestDel: committed.del, meta: { lastSyncAt: ctx.now().toISOString() } });
+    return committed;
   }
+}
+
+/** The report of a sync that found nothing new since a sync that ended with nothing to do. */
+function cleanReport(clean: CleanState, fetchRequests: number, dryRun: boolean): SyncReport {
+  return {
+    plan: { ops: [], conflicts: clean.conflicts, notices: clean.planNotices },
+    rounds: 0,
+    applied: [],
+    skipped: [],
+    conflicts: clean.conflicts,
+    notices: [...clean.scanNotices, ...clean.planNotices],
+    faults: [],
+    eventsPublished: 0,
+    segmentsPublished: 0,
+    ackPublished: false,
+    joinedFromCheckpoint: false,
+    blobsUploaded: 0,
+    bytesUploaded: 0,
+    bytesDownloaded: 0,
+    fetchRequests,
+    dryRun,
+    clean: true,
+  };
 }
 
 function checkGuards(plan: Plan, manifest: ReadonlyMap<SyncPath, BaseEntry>, localCount: number, options: SyncOptions): void {

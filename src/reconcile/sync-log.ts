@@ -71,13 +71,31 @@ async function foldIndex(index: SyncIndex, checkpointBytes: Uint8Array | undefin
   return { state, checkpoint };
 }
 
+/** What a fetch brought, before it is folded (`foldFetchedLog`). */
+export interface FetchedLog {
+  readonly pinned: ReadonlyMap<ClientId, { publicKey: string; name: string }>;
+  /** Keys of the checkpoint joined now, if any. */
+  readonly joinKeys: readonly ClientKey[];
+  readonly fetched: FetchResult;
+  readonly faults: readonly LogFault[];
+  readonly requests: number;
+  readonly fetchStartMs: number;
+  readonly checkpointBytes: Uint8Array | undefined;
+  readonly joinedNow: boolean;
+}
+
+/** True when the fetch brought nothing that could change the fold: no segment, key, fault or join. */
+export function isNothingNew(f: FetchedLog): boolean {
+  return f.fetched.segments.length === 0 && f.fetched.newKeys.length === 0 && f.faults.length === 0 && !f.joinedNow;
+}
+
 /**
- * Fetches and verifies every client's new segments and folds them. A client that has fetched
- * nothing yet and holds no checkpoint first looks for one: it verifies the newest checkpoint
- * and its frontier, keeps it, and fetches only the segments after its frontier. With
- * `dryRun` nothing is written to the index (the fetched part is folded in memory only).
+ * Fetches and verifies every client's new segments and commits them to the index (not with
+ * `dryRun`). A client that has fetched nothing yet and holds no checkpoint first looks for
+ * one: it verifies the newest checkpoint and its frontier, keeps it, and fetches only the
+ * segments after its frontier.
  */
-export async function executeFetchLog(ctx: LogContext, options: { dryRun: boolean }): Promise<OpenLog> {
+export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boolean }): Promise<FetchedLog> {
   const { index, store, identity } = ctx;
   const fetchStartMs = ctx.now().getTime();
   const pinned = await index.getPinnedKeys();
@@ -116,15 +134,28 @@ export async function executeFetchLog(ctx: LogContext, options: { dryRun: boolea
     if (fetched.newKeys.length > 0) await index.pinKeys(fetched.newKeys.map((k) => ({ client: k.client, publicKey: k.publicKeyHex, name: k.name })));
     if (fetchedRecords.length > 0) await index.commitBatch({ segments: fetchedRecords, cursors: fetched.cursors as Map<ClientId, Cursor> });
   }
+  return { pinned, joinKeys, fetched, faults, requests, fetchStartMs, checkpointBytes, joinedNow };
+}
 
-  const { state, checkpoint } = await foldIndex(index, checkpointBytes);
-  if (options.dryRun) for (const s of fetched.segments) projectLogSegment(state, s.segment.body);
+/** Folds the checkpoint and every stored segment (plus, in a dry run, what was fetched). */
+export async function foldFetchedLog(ctx: LogContext, f: FetchedLog, options: { dryRun: boolean }): Promise<OpenLog> {
+  const { identity } = ctx;
+  const { state, checkpoint } = await foldIndex(ctx.index, f.checkpointBytes);
+  if (options.dryRun) for (const s of f.fetched.segments) projectLogSegment(state, s.segment.body);
 
-  const names = new Map<string, string>([...pinned].map(([c, k]) => [c, k.name]));
-  for (const k of [...joinKeys, ...fetched.newKeys]) names.set(k.client, k.name);
+  const names = new Map<string, string>([...f.pinned].map(([c, k]) => [c, k.name]));
+  for (const k of [...f.joinKeys, ...f.fetched.newKeys]) names.set(k.client, k.name);
   names.set(identity.client, identity.name);
-  const keyed = new Set<ClientId>([...pinned.keys(), ...joinKeys.map((k) => k.client), ...fetched.newKeys.map((k) => k.client)]);
-  return { state, frontier: new Map(fetched.cursors), names, keyed, fetched, faults, requests, fetchStartMs, checkpoint, joinedNow };
+  const keyed = new Set<ClientId>([...f.pinned.keys(), ...f.joinKeys.map((k) => k.client), ...f.fetched.newKeys.map((k) => k.client)]);
+  return { state, frontier: new Map(f.fetched.cursors), names, keyed, fetched: f.fetched, faults: f.faults, requests: f.requests, fetchStartMs: f.fetchStartMs, checkpoint, joinedNow: f.joinedNow };
+}
+
+/**
+ * Fetches and verifies every client's new segments and folds them (see `fetchNewSegments`).
+ * With `dryRun` nothing is written to the index (the fetched part is folded in memory only).
+ */
+export async function executeFetchLog(ctx: LogContext, options: { dryRun: boolean }): Promise<OpenLog> {
+  return foldFetchedLog(ctx, await fetchNewSegments(ctx, options), options);
 }
 
 /** Who names each condemned blob, per log, recomputed when the log's segments change. */

@@ -151,6 +151,7 @@ function gateIndex(i: SyncIndex, g: CrashGate): SyncIndex {
       return i.iterateSegments();
     },
     commitBatch: (ops) => g.run(() => i.commitBatch(ops)),
+    ...(i.getMeta === undefined ? {} : { getMeta: <T>(key: string) => g.run(() => i.getMeta!<T>(key)) }),
   };
 }
 
@@ -158,6 +159,7 @@ function gateTree(t: LocalTree, g: CrashGate): LocalTree {
   return {
     root: t.root,
     scan: (m: ReadonlyMap<string, BaseEntry>, ig: (p: string) => boolean): Promise<ScanResult> => g.run(() => t.scan(m, ig)),
+    unchanged: (w: Uint8Array) => g.run(() => t.unchanged(w)),
     openRead: (p: SyncPath): Readable => {
       g.pass();
       return t.openRead(p);
@@ -330,6 +332,8 @@ export class SyncWorld {
       identity: { client: c.id, vault: this.vault, name: c.name, keys: c.keys },
       subscriptions: [],
       isIgnored: c.isIgnored,
+      scopeKey: 'sync-world', // each client's rules are fixed for its life
+      joinFromCheckpoint: false, // as before the index exposed its meta here: whole-history clients
       now: () => new Date(),
       newId: c.newId,
       concurrency: 4,

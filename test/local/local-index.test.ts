@@ -7,10 +7,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BmError, ErrorCode } from '../../src/errors.js';
 import { counterIdFactory, type ClientId, type VaultId, type VersionId } from '../../src/events/ids.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
-import { encodeSegment } from '../../src/events/codec.js';
+import { encodeMsgpack, encodeSegment } from '../../src/events/codec.js';
 import type { SegmentBody } from '../../src/events/schema.js';
 import { generateKeyPair } from '../../src/events/signing.js';
-import { LocalIndex, type Cursor, type SegmentRecord } from '../../src/local/local-index.js';
+import { CLEAN_STATE_KEY, LocalIndex, type Cursor, type SegmentRecord } from '../../src/local/local-index.js';
+import { Level } from 'level';
 import {
   STATE_DIR,
   findClientRoot,
@@ -150,6 +151,58 @@ describe('LocalIndex sublevels', () => {
     expect(m.get(sp('docs/a (conflict).md'))).toStrictEqual(copy);
     const some = await idx.getManifestEntries([sp('docs/a.md'), sp('old.txt'), sp('never.txt')]);
     expect(some).toEqual(new Map([[sp('docs/a.md'), plain]]));
+    await idx.close();
+  });
+
+  it('refuses a damaged manifest row with a local-io error naming the row', async () => {
+    const root = await tempRoot();
+    const good = entry('ok.md', 1);
+    const damaged: [string, unknown][] = [
+      ['no-hash.md', { ...good, path: undefined, hash: 'xyz' }],
+      ['neg-size.md', { hash: good.hash, size: -1, mode: 420, mtimeMs: 1, ino: 1, heads: [], version: null }],
+      ['bad-head.md', { hash: good.hash, size: 1, mode: 420, mtimeMs: 1, ino: 1, heads: ['nope'], version: null }],
+      ['extra.md', { hash: good.hash, size: 1, mode: 420, mtimeMs: 1, ino: 1, heads: [], version: null, evil: true }],
+      ['list.md', [1, 2, 3]],
+    ];
+    for (const [key, row] of damaged) {
+      const idx = await LocalIndex.open(root);
+      await idx.applyManifest({ put: [good], del: [] });
+      await idx.close();
+      const db = new Level<string, Uint8Array>(LocalIndex.location(root), { keyEncoding: 'utf8', valueEncoding: 'view' });
+      await db.sublevel<string, Uint8Array>('manifest', { keyEncoding: 'utf8', valueEncoding: 'view' }).put(key, encodeMsgpack(JSON.parse(JSON.stringify(row)) as unknown));
+      await db.close();
+      const again = await LocalIndex.open(root);
+      const err = await again.getManifest().catch((e: unknown) => e);
+      await again.close();
+      expect(err).toBeInstanceOf(BmError);
+      expect((err as BmError).code).toBe(ErrorCode.localIo);
+      expect((err as BmError).message).toContain(`manifest row ${key} is damaged`);
+      const db2 = new Level<string, Uint8Array>(LocalIndex.location(root), { keyEncoding: 'utf8', valueEncoding: 'view' });
+      await db2.sublevel<string, Uint8Array>('manifest', { keyEncoding: 'utf8', valueEncoding: 'view' }).del(key);
+      await db2.close();
+    }
+  });
+
+  it('deletes the clean-state record with every change to manifest, segments, cursors or keys, and keeps it for meta-only writes', async () => {
+    const root = await tempRoot();
+    const idx = await LocalIndex.open(root);
+    const record = { v: 1, marker: 'x' };
+    const cases: [string, () => Promise<void>, boolean][] = [
+      ['meta only', () => idx.commitBatch({ meta: { lastSyncAt: 'now' } }), true],
+      ['manifest put', () => idx.commitBatch({ manifestPut: [entry('a.md', 1)] }), false],
+      ['manifest delete', () => idx.commitBatch({ manifestDel: [sp('a.md')] }), false],
+      ['cursor', () => idx.commitBatch({ cursors: new Map([[clientA, { seq: 1, hash: hashOf(1) }]]) }), false],
+      ['pinned key', () => idx.pinKeys([{ client: clientB, publicKey: generateKeyPair().publicKeyHex, name: 'b' }]), false],
+      ['nothing new to pin', () => idx.pinKeys([]), true],
+    ];
+    for (const [what, write, kept] of cases) {
+      await idx.commitBatch({ meta: { [CLEAN_STATE_KEY]: record } });
+      await write();
+      expect({ what, kept: (await idx.getMeta(CLEAN_STATE_KEY)) !== undefined }).toEqual({ what, kept });
+    }
+    // A batch that sets the record along with a change keeps the new record.
+    await idx.commitBatch({ manifestPut: [entry('b.md', 2)], meta: { [CLEAN_STATE_KEY]: record } });
+    expect(await idx.getMeta(CLEAN_STATE_KEY)).toEqual(record);
     await idx.close();
   });
 

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fsSync from 'node:fs';
-import fsp from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import * as os from 'node:os';
@@ -99,6 +98,7 @@ function racingTree(tree: LocalTree, hooks: RaceHooks): LocalTree {
   return {
     root: tree.root,
     scan: (m, ig) => tree.scan(m, ig),
+    unchanged: (w) => tree.unchanged(w),
     openRead: (p) => tree.openRead(p),
     statFile: (p) => tree.statFile(p),
     writeFile: async (p, content, hash, mode, expect) => {
@@ -314,11 +314,11 @@ describe('changes racing a sync', () => {
     const moved = abs(p.base, 'vanish-moved-away');
     // Between listing the root and reading vanish/, the folder is moved away (as an atomic
     // folder swap by another tool would do), then comes back after the sync.
-    const undo = patchFs(fsp, 'readdir', (original) =>
-      (async (dir: fsSync.PathLike, ...rest: unknown[]) => {
-        if (dir === folder && fsSync.existsSync(folder)) await fs.rename(folder, moved);
-        return (original as (d: fsSync.PathLike, ...r: unknown[]) => Promise<unknown>)(dir, ...rest);
-      }) as typeof fsp.readdir,
+    const undo = patchFs(fsSync, 'readdirSync', (original) =>
+      ((dir: fsSync.PathLike, ...rest: unknown[]) => {
+        if (dir === folder && fsSync.existsSync(folder)) fsSync.renameSync(folder, moved);
+        return (original as (d: fsSync.PathLike, ...r: unknown[]) => unknown)(dir, ...rest);
+      }) as typeof fsSync.readdirSync,
     );
     const report = await syncJsonThenUndo(p.alice, undo);
     expect(fsSync.existsSync(moved)).toBe(true);

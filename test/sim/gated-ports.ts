@@ -150,6 +150,11 @@ export class GatedTree implements LocalTree {
     return this.inner.scan(manifest, isIgnored);
   }
 
+  async unchanged(witness: Uint8Array): Promise<boolean> {
+    this.gate.enter('unchanged');
+    return this.inner.unchanged(witness);
+  }
+
   openRead(path: SyncPath): Readable {
     this.gate.enter(`openRead ${path}`);
     return this.gate.stream(this.inner.openRead(path), `reading ${path}`);
@@ -204,6 +209,11 @@ export class GatedIndex implements SyncIndex {
       this.gate.check('iterateSegments');
       yield s;
     }
+  }
+
+  async getMeta<T>(key: string): Promise<T | undefined> {
+    this.gate.enter(`getMeta ${key}`);
+    return this.inner.getMeta?.<T>(key);
   }
 
   async commitBatch(ops: Parameters<SyncIndex['commitBatch']>[0]): Promise<void> {

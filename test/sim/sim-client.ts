@@ -53,6 +53,7 @@ export function syncContextOf(c: SimClient, parts: { store: ObjectStore; now: ()
     identity: { client: c.id, vault: c.vault, name: c.name, keys: c.keys },
     subscriptions: [],
     isIgnored: () => false,
+    scopeKey: 'sim', // nothing is ignored, every folder subscribed
     now: parts.now,
     newId: c.newId,
     concurrency: parts.concurrency ?? 8,

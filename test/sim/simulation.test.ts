@@ -53,7 +53,7 @@ describe('multi-client simulation of runSync', () => {
           `  steps ${total.steps}, syncs ${total.syncs} (${total.completedSyncs} completed), quiescence rounds ${total.quiescenceRounds}`,
           `  crashes ${total.crashes}, syncs with store faults ${total.faultSyncs} (injected errors ${total.injectedErrors}, truncated listings ${total.truncatedLists}, syncs ended by a remote failure ${total.remoteFailures})`,
           `  unreadable marks ${total.unreadableMarks}, edits racing a sync ${total.racingEdits}, safety-guard stops ${total.guardStops}, resolves ${total.resolves}`,
-          `  conflicts seen ${total.conflicts}`,
+          `  conflicts seen ${total.conflicts}, clean-state shortcuts (each checked against a full plan) ${total.cleanSyncs}`,
         ].join('\n'),
       );
       if (failures.length > 0) {
@@ -61,6 +61,8 @@ describe('multi-client simulation of runSync', () => {
         const shown = failures.slice(0, MAX_FAILURES_SHOWN).map((f) => f.message);
         expect.fail(`${failures.length} scenario(s) broke an invariant; seeds: ${seeds}\n\n${shown.join('\n\n')}`);
       }
+      // The shortcut must actually be exercised (and so checked), not just be correct when idle.
+      if (replay === undefined) expect(total.cleanSyncs).toBeGreaterThan(0);
     },
     // Long runs (SIM_RUNS=1000000) take as long as they take.
     Math.max(120_000, runs * 1_000),

@@ -8,7 +8,12 @@ import { isSyncPath, type SyncPath } from '../../src/events/sync-path.js';
 import type { MemoryTree } from '../../src/local/memory-tree.js';
 import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../../src/projections/project-paths.js';
 import { computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
-import { ConflictKind, type ConflictNote } from '../../src/reconcile/plan-sync.js';
+import { ConflictKind, planSync, type ConflictNote } from '../../src/reconcile/plan-sync.js';
+import { readLogState } from '../../src/reconcile/sync-log.js';
+import type { BaseEntry } from '../../src/reconcile/base-entry.js';
+import type { LocalFile } from '../../src/reconcile/local-scan.js';
+import type { LocalTree, ScanResult } from '../../src/local/local-tree.js';
+import type { Readable } from 'node:stream';
 import { runSync, type ResolveRequest, type SyncReport } from '../../src/reconcile/run-sync.js';
 import { executeGc } from '../../src/gc/execute-gc.js';
 import { computeBlobViolations } from '../gc/support/race-world.js';
@@ -78,10 +83,12 @@ export interface ScenarioStats {
   gcRuns: number;
   blobsCollected: number;
   pathsCollected: number;
+  /** Syncs that took the clean-state shortcut (ADR-0008), each checked against a full plan. */
+  cleanSyncs: number;
 }
 
 export function emptyStats(): ScenarioStats {
-  return { steps: 0, syncs: 0, completedSyncs: 0, crashes: 0, faultSyncs: 0, injectedErrors: 0, truncatedLists: 0, remoteFailures: 0, unreadableMarks: 0, racingEdits: 0, guardStops: 0, resolves: 0, conflicts: 0, quiescenceRounds: 0, gcRuns: 0, blobsCollected: 0, pathsCollected: 0 };
+  return { steps: 0, syncs: 0, completedSyncs: 0, crashes: 0, faultSyncs: 0, injectedErrors: 0, truncatedLists: 0, remoteFailures: 0, unreadableMarks: 0, racingEdits: 0, guardStops: 0, resolves: 0, conflicts: 0, quiescenceRounds: 0, gcRuns: 0, blobsCollected: 0, pathsCollected: 0, cleanSyncs: 0 };
 }
 
 export function addStats(into: ScenarioStats, s: ScenarioStats): void {
@@ -337,13 +344,16 @@ class Scenario {
       this.stats.racingEdits++;
       this.log(`  ${c.name} racing the sync: ${this.userAct(c, racing)}`);
     });
-    const ctx = syncContextOf(c, {
-      store: new GatedStore(this.store, gate, (key, body) => this.checkSegmentPut(key, body)),
-      index: new GatedIndex(c.index, gate),
-      tree: new GatedTree(c.tree, gate),
-      now: this.clock.now,
-      concurrency: c.concurrency,
-    });
+    const ctx = {
+      ...syncContextOf(c, {
+        store: new GatedStore(this.store, gate, (key, body) => this.checkSegmentPut(key, body)),
+        index: new GatedIndex(c.index, gate),
+        tree: new CheckedCleanTree(new GatedTree(c.tree, gate), () => this.checkCleanClaim(c)),
+        now: this.clock.now,
+        concurrency: c.concurrency,
+      }),
+      joinFromCheckpoint: false, // every client holds the whole history (its GC steps need it)
+    };
     if (setup.unreadable !== null) {
       c.tree.markUnreadable(setup.unreadable);
       this.stats.unreadableMarks++;
@@ -387,13 +397,29 @@ class Scenario {
     return outcome;
   }
 
+  /**
+   * The tree told a sync that nothing changed since its clean-state record: then a full fold
+   * and plan of this client's index and tree, right now (no gate runs in between, so no racing
+   * edit or other client acts), must have nothing to do.
+   */
+  private async checkCleanClaim(c: ScenarioClient): Promise<void> {
+    this.stats.cleanSyncs++;
+    const { state } = await readLogState(c.index);
+    const manifest = await c.index.getManifest();
+    const scan = await c.tree.scan(manifest, () => false);
+    const names = new Map([...(await c.index.getPinnedKeys())].map(([id, k]) => [id as string, k.name]));
+    names.set(c.id, c.name);
+    const plan = planSync({ base: manifest, local: scan, cloud: state.paths, options: { subscriptions: [], isIgnored: () => false, clientName: (id) => names.get(id) ?? id.slice(-6) } });
+    if (plan.ops.length > 0) this.fail(`${c.name}'s sync took the clean-state shortcut, but a full plan would do: ${plan.ops.map((o) => `${o.kind} ${o.path}`).join(', ')}`);
+  }
+
   /** A GC run by a random client, crashed at a random port call now and then. */
   private async gcStep(): Promise<void> {
     const c = pick(this.rng, this.clients)!;
     const crashAt = chance(this.rng, 0.25) ? randomInt(this.rng, 1, 30) : null;
     const checkpoint = chance(this.rng, 0.3);
     const gate = new SyncGate(crashAt, null, () => undefined);
-    const ctx = syncContextOf(c, { store: new GatedStore(this.store, gate, (key, body) => this.checkSegmentPut(key, body)), index: new GatedIndex(c.index, gate), now: this.clock.now });
+    const ctx = { ...syncContextOf(c, { store: new GatedStore(this.store, gate, (key, body) => this.checkSegmentPut(key, body)), index: new GatedIndex(c.index, gate), now: this.clock.now }), joinFromCheckpoint: false };
     let what: string;
     try {
       const r = await executeGc(ctx, { retentionMs: 0, graceMs: 0, checkpoint });
@@ -640,4 +666,42 @@ function describeReport(r: SyncReport): string {
   if (r.skipped.length > 0) parts.push(`skipped ${r.skipped.map((s) => `${s.op} ${s.path}`).join(', ')}`);
   if (r.conflicts.length > 0) parts.push(`conflicts ${r.conflicts.map((n) => `${n.path}(${n.heads.length})`).join(', ')}`);
   return parts.join('; ');
+}
+
+/** Delegates to `inner`; when it answers that the tree is unchanged, `check` runs first. */
+class CheckedCleanTree implements LocalTree {
+  constructor(
+    private readonly inner: LocalTree,
+    private readonly check: () => Promise<void>,
+  ) {}
+
+  get root(): string {
+    return this.inner.root;
+  }
+
+  scan(manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult> {
+    return this.inner.scan(manifest, isIgnored);
+  }
+
+  async unchanged(witness: Uint8Array): Promise<boolean> {
+    const yes = await this.inner.unchanged(witness);
+    if (yes) await this.check();
+    return yes;
+  }
+
+  openRead(path: SyncPath): Readable {
+    return this.inner.openRead(path);
+  }
+
+  writeFile(path: SyncPath, content: AsyncIterable<Uint8Array>, hash: string, mode: number, expect: LocalFile | null): Promise<LocalFile | 'changed'> {
+    return this.inner.writeFile(path, content, hash, mode, expect);
+  }
+
+  removeFile(path: SyncPath, expect: LocalFile): Promise<'done' | 'changed'> {
+    return this.inner.removeFile(path, expect);
+  }
+
+  statFile(path: SyncPath): Promise<LocalFile | undefined> {
+    return this.inner.statFile(path);
+  }
 }

@@ -1,0 +1,39 @@
+import { CLEAN_STATE_KEY } from '../local/local-index.js';
+import type { ScanNotice } from '../local/local-tree.js';
+import type { ConflictNote, Notice } from './plan-sync.js';
+import type { SyncContext } from './run-sync.js';
+
+/**
+ * The clean-state record (ADR-0008): written by a sync whose last plan was empty, with what
+ * that sync's report said. The index deletes it with any change to the manifest, segments,
+ * cursors or pinned keys, so while it exists the base and the cloud are what that plan saw.
+ */
+export interface CleanState {
+  readonly v: 1;
+  /** `SyncContext.scopeKey` of that sync: the same ignore rules and subscriptions. */
+  readonly scope: string;
+  /** The scan's witness (`ScanResult.witness`): the same local tree. */
+  readonly witness: Uint8Array;
+  readonly conflicts: readonly ConflictNote[];
+  readonly planNotices: readonly Notice[];
+  readonly scanNotices: readonly ScanNotice[];
+}
+
+/**
+ * The record, when a plan now is sure to be empty again: it exists (nothing changed in the
+ * index since), it was made under the same scope, and the tree says a scan would return what
+ * that sync's last scan returned. Otherwise undefined, and the caller folds and plans. The
+ * caller has checked that its fetch brought nothing new.
+ */
+export async function readCleanState(ctx: Pick<SyncContext, 'index' | 'tree' | 'scopeKey'>): Promise<CleanState | undefined> {
+  if (ctx.scopeKey === undefined || ctx.index.getMeta === undefined) return undefined;
+  const record = await ctx.index.getMeta<unknown>(CLEAN_STATE_KEY);
+  if (!isCleanState(record) || record.scope !== ctx.scopeKey) return undefined;
+  return (await ctx.tree.unchanged(record.witness)) ? record : undefined;
+}
+
+function isCleanState(r: unknown): r is CleanState {
+  if (typeof r !== 'object' || r === null) return false;
+  const c = r as Record<string, unknown>;
+  return c.v === 1 && typeof c.scope === 'string' && c.witness instanceof Uint8Array && Array.isArray(c.conflicts) && Array.isArray(c.planNotices) && Array.isArray(c.scanNotices);
+}
