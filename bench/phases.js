@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Breaks one no-op `bm-log sync` of an existing client folder into its phases, with the
+// Breaks one no-op `bm-log sync` of an existing client folder into its phases (the clean-state
+// check, then for comparison the full fold, scan and plan of a sync that found something), with the
 // time and the memory (heap used, RSS) after each, by calling the same dist/ functions
 // runSync calls, in the same order. Read-only: nothing is published or committed.
 //   node --expose-gc bench/phases.js --dir CLIENT_FOLDER [--json FILE]
@@ -18,7 +19,8 @@ const dir = opt('--dir');
 if (!dir) throw new Error('usage: node --expose-gc bench/phases.js --dir CLIENT_FOLDER');
 
 const t00 = performance.now();
-const [{ openClient }, { fetchLogs }, { decodeTrustedSegment }, { computeSegmentVersions, projectVersions }, { planSync }] = await Promise.all([
+const [{ readCleanState }, { openClient }, { fetchLogs }, { decodeTrustedSegment }, { computeSegmentVersions, projectVersions }, { planSync }] = await Promise.all([
+  dist('reconcile/clean-state.js'),
   dist('cli/client-session.js'),
   dist('events/log.js'),
   dist('events/codec.js'),
@@ -49,6 +51,10 @@ try {
   const pinnedKeys = new Map([...pinned].map(([c, k]) => [c, { client: c, name: k.name, publicKeyHex: k.publicKey }]));
   const fetched = await fetchLogs(store, { vault: identity.vault, cursors, pinnedKeys });
   mark('fetch new events (list keys + logs)', { requests: fetched.requests, newSegments: fetched.segments.length });
+  const clean = await readCleanState(s.ctx);
+  mark('clean-state check (ADR-0008: re-list, lstat)', { clean: clean !== undefined });
+  // What a no-op sync does ends here when the check passes. The phases below are what a sync
+  // that found anything new does (fold, manifest, scan, plan), for comparison.
 
   // As runSync does: one segment at a time, decoded, flattened and folded into the projection.
   let segments = 0;

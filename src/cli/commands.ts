@@ -79,15 +79,25 @@ const OP_LABEL: Record<PlanOp['kind'], string> = {
   forget: 'forget',
 };
 
+/** Operations (other than local deletes) listed one per line in human output. */
+const MAX_LISTED_OPS = 200;
+
 function summarize(report: SyncReport, names: ReadonlyMap<string, string>): string[] {
   const lines: string[] = [];
   const ops = report.dryRun ? report.plan.ops : report.applied;
   const visible = ops.filter((o) => o.kind !== 'record' && o.kind !== 'forget');
   if (report.dryRun) lines.push(`dry run: ${visible.length} operation(s) would run; nothing was changed`);
+  // Every local delete is listed (each with its restore line); other operations up to a
+  // screenful, then a count (`--json` lists them all).
+  let listed = 0;
   for (const op of visible) {
+    if (op.kind !== 'deleteLocal' && listed >= MAX_LISTED_OPS) continue;
+    if (op.kind !== 'deleteLocal') listed++;
     const extra = op.kind === 'deleteLocal' ? `  (restore: bm-log restore ${op.path} --at ${op.expect.hash.slice(0, 12)})` : '';
     lines.push(`  ${OP_LABEL[op.kind].padEnd(22)} ${op.path}${extra}`);
   }
+  const unlisted = visible.filter((o) => o.kind !== 'deleteLocal').length - listed;
+  if (unlisted > 0) lines.push(`  ... and ${unlisted} more (all of them: --json)`);
   if (!report.dryRun) {
     const count = (k: PlanOp['kind']) => ops.filter((o) => o.kind === k).length;
     lines.push(

@@ -23,6 +23,18 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /** Why `p` is not an acceptable sync path, or undefined when it is. Pure. */
 export function computePathProblem(p: string): string | undefined {
+  const whole = computeWholePathProblem(p);
+  if (whole !== undefined) return whole;
+  const segments = p.split('/');
+  for (const [i, seg] of segments.entries()) {
+    const problem = computeSegmentProblem(seg, i === 0);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/** The checks on the path as a whole string. */
+function computeWholePathProblem(p: string): string | undefined {
   if (typeof p !== 'string' || p.length === 0) return 'empty path';
   if (Buffer.byteLength(p, 'utf8') > MAX_PATH_BYTES) return `longer than ${MAX_PATH_BYTES} bytes`;
   if (CONTROL.test(p)) return 'contains NUL or a control character';
@@ -30,19 +42,42 @@ export function computePathProblem(p: string): string | undefined {
   if (p.includes('\\')) return 'contains a backslash';
   if (p.startsWith('/')) return 'absolute path';
   if (/^[a-zA-Z]:/.test(p)) return 'drive-letter path';
-  const segments = p.split('/');
-  for (const [i, seg] of segments.entries()) {
-    if (seg === '') return 'empty segment (leading, trailing or doubled /)';
-    if (seg === '.' || seg === '..') return `'${seg}' segment`;
-    if (Buffer.byteLength(seg, 'utf8') > MAX_SEGMENT_BYTES) return `segment longer than ${MAX_SEGMENT_BYTES} bytes`;
-    // (Printable ASCII is its own NFC form: skip the normalisation, the common case by far.)
-    const folded = (PRINTABLE_ASCII.test(seg) ? seg : seg.normalize('NFC')).toLowerCase().replace(/[. ]+$/, '');
-    if (i === 0 && folded === '.bm-log') return 'aliases the .bm-log state folder';
-    if (folded === '.git') return 'aliases a .git folder';
-    if (WINDOWS_RESERVED.test(folded)) return 'Windows reserved device name';
-    if (/[. ]$/.test(seg)) return 'segment ends in a dot or space (aliases another name on Windows)';
-  }
   return undefined;
+}
+
+/** The checks on one '/'-separated segment (`first`: the segment at the root). */
+function computeSegmentProblem(seg: string, first: boolean): string | undefined {
+  if (seg === '') return 'empty segment (leading, trailing or doubled /)';
+  if (seg === '.' || seg === '..') return `'${seg}' segment`;
+  if (Buffer.byteLength(seg, 'utf8') > MAX_SEGMENT_BYTES) return `segment longer than ${MAX_SEGMENT_BYTES} bytes`;
+  // (Printable ASCII is its own NFC form: skip the normalisation, the common case by far.)
+  const folded = (PRINTABLE_ASCII.test(seg) ? seg : seg.normalize('NFC')).toLowerCase().replace(/[. ]+$/, '');
+  if (first && folded === '.bm-log') return 'aliases the .bm-log state folder';
+  if (folded === '.git') return 'aliases a .git folder';
+  if (WINDOWS_RESERVED.test(folded)) return 'Windows reserved device name';
+  if (/[. ]$/.test(seg)) return 'segment ends in a dot or space (aliases another name on Windows)';
+  return undefined;
+}
+
+/**
+ * `isSyncPath` for checking many paths of one tree: the folder part of each path is checked
+ * once per folder (cached), the whole string and the last segment every time. The same
+ * answers as `isSyncPath`.
+ */
+export function createSyncPathCheck(): (p: string) => p is SyncPath {
+  const folders = new Map<string, boolean>();
+  return (p): p is SyncPath => {
+    if (computeWholePathProblem(p) !== undefined) return false;
+    const slash = p.lastIndexOf('/');
+    if (slash < 0) return computeSegmentProblem(p, true) === undefined;
+    const dir = p.slice(0, slash);
+    let ok = folders.get(dir);
+    if (ok === undefined) {
+      ok = dir.split('/').every((seg, i) => computeSegmentProblem(seg, i === 0) === undefined);
+      folders.set(dir, ok);
+    }
+    return ok && computeSegmentProblem(p.slice(slash + 1), false) === undefined;
+  };
 }
 
 export function isSyncPath(p: string): p is SyncPath {
@@ -63,5 +98,5 @@ export function mustSyncPath(p: string): SyncPath {
  * (macOS, Windows): NFC, lowercased. Two different paths with one fold key are "twins".
  */
 export function computeFoldKey(p: string): string {
-  return p.normalize('NFC').toLowerCase();
+  return (PRINTABLE_ASCII.test(p) ? p : p.normalize('NFC')).toLowerCase();
 }

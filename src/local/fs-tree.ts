@@ -4,7 +4,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BmError, ErrorCode } from '../errors.js';
-import { isSyncPath, type SyncPath } from '../events/sync-path.js';
+import { createSyncPathCheck, type SyncPath } from '../events/sync-path.js';
 import type { BaseEntry } from '../reconcile/base-entry.js';
 import type { LocalFile } from '../reconcile/local-scan.js';
 import type { GuardedResult, LocalTree, ScanNotice, ScanResult } from './local-tree.js';
@@ -13,6 +13,19 @@ import { syncDir } from '../events/store/sync-dir.js';
 import { decodeListing, encodeListing, rawKind, type Listing } from './scan-witness.js';
 
 const TMP_PREFIX = '.bm-tmp-';
+
+/** A scan's listing (see scan-witness.ts) plus each folder's notices, for `rescan`. */
+interface WalkedListing extends Listing {
+  readonly notices: ScanNotice[][];
+}
+
+/** What `rescan` hands the walk: the earlier scan's parts and the folders to list again. */
+interface Reuse {
+  readonly listing: WalkedListing;
+  readonly files: ReadonlyMap<SyncPath, LocalFile>;
+  readonly touchedDirs: ReadonlySet<string>;
+  readonly slotOf: ReadonlyMap<string, number>;
+}
 const HASH_CONCURRENCY = 8;
 
 /** SHA-256 of a file, streamed. */
@@ -62,7 +75,32 @@ export class FsTree implements LocalTree {
     return path.join(this.root, ...p.split('/'));
   }
 
+  /** What each scan walked, for `rescan` (kept only as long as the scan result itself). */
+  private readonly listings = new WeakMap<ScanResult, WalkedListing>();
+
   async scan(manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (p: string) => boolean): Promise<ScanResult> {
+    return this.walkScan(manifest, isIgnored, undefined);
+  }
+
+  /**
+   * A scan after this process changed only `touched` since `prev` (a sync round's downloads,
+   * copies and local deletes): the folders on the way to a touched path are listed and
+   * stat'ed again; every other folder's part of `prev` is reused as it was. Falls back to a
+   * full scan when `prev` is not a complete scan of this tree.
+   */
+  async rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (p: string) => boolean): Promise<ScanResult> {
+    const listing = this.listings.get(prev);
+    if (listing === undefined || prev.unreadable.length > 0) return this.scan(manifest, isIgnored);
+    const touchedDirs = new Set<string>(['']);
+    for (const p of touched) {
+      const parts = p.split('/');
+      for (let i = 1; i < parts.length; i++) touchedDirs.add(parts.slice(0, i).join('/'));
+    }
+    const slotOf = new Map(listing.dirs.map((d, i) => [d, i]));
+    return this.walkScan(manifest, isIgnored, { listing, files: prev.files, touchedDirs, slotOf });
+  }
+
+  private async walkScan(manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (p: string) => boolean, reuse: Reuse | undefined): Promise<ScanResult> {
     const dirs = new Set<string>();
     const unreadable: string[] = [];
     const notices: ScanNotice[] = [];
@@ -80,10 +118,15 @@ export class FsTree implements LocalTree {
     // memory, and 100,000 promise round trips through the thread pool cost more than the
     // calls themselves. Only hashing (changed files) is asynchronous, after the walk.
     const found: { file: { -readonly [K in keyof LocalFile]: LocalFile[K] }; known: boolean }[] = [];
-    const listing: Listing = { dirs: [], names: [], kinds: [], stats: [] };
+    const listing: WalkedListing = { dirs: [], names: [], kinds: [], stats: [], notices: [] };
     let exact = true;
+    const isSyncPath = createSyncPathCheck();
     const walk = (rel: string): void => {
+      const prevSlot = reuse !== undefined && !reuse.touchedDirs.has(rel) ? reuse.slotOf.get(rel) : undefined;
+      if (prevSlot !== undefined) return reuseFolder(rel, prevSlot);
       let entries: Dirent[];
+      // Entries are joined to their folder by hand: path.join per file showed in profiles.
+      const absPrefix = `${this.absDir(rel)}${path.sep}`;
       try {
         entries = readdirSync(this.absDir(rel), { withFileTypes: true });
       } catch (e) {
@@ -98,9 +141,14 @@ export class FsTree implements LocalTree {
       const names: string[] = [];
       let kinds = '';
       const stats: number[] = [];
+      const dirNotices: ScanNotice[] = [];
       const record = (name: string, kind: string) => {
         names.push(name);
         kinds += kind;
+      };
+      const notice = (n: ScanNotice) => {
+        dirNotices.push(n);
+        notices.push(n);
       };
       for (const ent of entries) {
         const p = rel === '' ? ent.name : `${rel}/${ent.name}`;
@@ -113,7 +161,7 @@ export class FsTree implements LocalTree {
           // lock, so no live bm-log owns it. It never held anything the log lacks. (Not
           // recorded in the listing: a later check that still finds it rescans.)
           try {
-            rmSync(path.join(this.absDir(rel), ent.name), { force: true });
+            rmSync(absPrefix + ent.name, { force: true });
           } catch {
             exact = false;
           }
@@ -125,7 +173,7 @@ export class FsTree implements LocalTree {
         }
         if (ent.isSymbolicLink()) {
           record(ent.name, 'l');
-          if (!isIgnored(p)) notices.push({ path: p, detail: 'symlink skipped (bm-log syncs regular files only)' });
+          if (!isIgnored(p)) notice({ path: p, detail: 'symlink skipped (bm-log syncs regular files only)' });
           continue;
         }
         if (ent.isDirectory()) {
@@ -140,7 +188,7 @@ export class FsTree implements LocalTree {
         }
         if (!ent.isFile()) {
           record(ent.name, 'o');
-          if (!isIgnored(p)) notices.push({ path: p, detail: 'special file skipped' });
+          if (!isIgnored(p)) notice({ path: p, detail: 'special file skipped' });
           continue;
         }
         if (isIgnored(p)) {
@@ -149,12 +197,12 @@ export class FsTree implements LocalTree {
         }
         if (!isSyncPath(p)) {
           record(ent.name, 'f');
-          notices.push({ path: p, detail: 'name cannot be synced portably (reserved or unsafe name); skipped' });
+          notice({ path: p, detail: 'name cannot be synced portably (reserved or unsafe name); skipped' });
           continue;
         }
         record(ent.name, 'F');
         try {
-          const st = lstatSync(path.join(this.absDir(rel), ent.name));
+          const st = lstatSync(absPrefix + ent.name);
           if (!st.isFile()) {
             exact = false; // swapped for something else since the listing
             continue;
@@ -165,12 +213,36 @@ export class FsTree implements LocalTree {
           stats.push(st.size, st.mtimeMs, st.ino, st.mode & 0o777);
         } catch (e) {
           unreadable.push(p); // vanished between listing and reading: unknown, not deleted
-          if (errno(e) !== 'ENOENT') notices.push({ path: p, detail: `cannot be read (${errno(e)}); left as it is` });
+          if (errno(e) !== 'ENOENT') notice({ path: p, detail: `cannot be read (${errno(e)}); left as it is` });
         }
       }
       listing.names[slot] = names.join('\0');
       listing.kinds[slot] = kinds;
       listing.stats[slot] = stats;
+      listing.notices[slot] = dirNotices;
+    };
+    // A folder nothing touched since `reuse`'s scan: its listing, files and notices as they were.
+    const reuseFolder = (rel: string, prevSlot: number): void => {
+      const prev = reuse!.listing;
+      const slot = listing.dirs.push(rel) - 1;
+      const kinds = prev.kinds[prevSlot]!;
+      listing.names[slot] = prev.names[prevSlot]!;
+      listing.kinds[slot] = kinds;
+      listing.stats[slot] = prev.stats[prevSlot]!;
+      listing.notices[slot] = prev.notices[prevSlot]!;
+      notices.push(...prev.notices[prevSlot]!);
+      const names = kinds.length === 0 ? [] : prev.names[prevSlot]!.split('\0');
+      for (let j = 0; j < kinds.length; j++) {
+        const p = rel === '' ? names[j]! : `${rel}/${names[j]!}`;
+        if (kinds[j] === 'F') {
+          const file = reuse!.files.get(p as SyncPath);
+          if (file === undefined) exact = false; // cannot happen for a complete scan; rescan then
+          else found.push({ file: { ...file }, known: true });
+        } else if (kinds[j] === 'D') {
+          dirs.add(p);
+          walk(p);
+        }
+      }
     };
     walk('');
 
@@ -201,8 +273,10 @@ export class FsTree implements LocalTree {
     );
     const files = new Map<SyncPath, LocalFile>();
     for (const { file } of found) if (file.hash !== '') files.set(file.path, file);
-    const result = { files, dirs, unreadable, notices, hashed };
-    return exact && unreadable.length === 0 ? { ...result, witness: encodeListing(listing) } : result;
+    const base = { files, dirs, unreadable, notices, hashed };
+    const result: ScanResult = exact && unreadable.length === 0 ? { ...base, witness: encodeListing(listing) } : base;
+    if (exact && unreadable.length === 0) this.listings.set(result, listing);
+    return result;
   }
 
   /**
@@ -218,6 +292,7 @@ export class FsTree implements LocalTree {
     let k = 0;
     for (let i = 0; i < listing.dirs.length; i++) {
       const absDir = this.absDir(listing.dirs[i]!);
+      const absPrefix = `${absDir}${path.sep}`;
       const kinds = listing.kinds[i]!;
       let entries: Dirent[];
       try {
@@ -233,7 +308,7 @@ export class FsTree implements LocalTree {
         const kind = kinds[j]!;
         if (kind.toLowerCase() !== rawKind(ent)) return false;
         if (kind !== 'F') continue;
-        const st = lstatSync(path.join(absDir, ent.name), { throwIfNoEntry: false });
+        const st = lstatSync(absPrefix + ent.name, { throwIfNoEntry: false });
         if (st === undefined || !st.isFile() || st.size !== stats[k] || st.mtimeMs !== stats[k + 1] || st.ino !== stats[k + 2] || (st.mode & 0o777) !== stats[k + 3]) return false;
         k += 4;
       }

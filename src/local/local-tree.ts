@@ -47,6 +47,13 @@ export interface LocalTree {
    * the scan that gave `witness` returned. False whenever in doubt: the caller then scans.
    */
   unchanged(witness: Uint8Array): Promise<boolean>;
+  /**
+   * A scan after the caller changed only the files at `touched` since `prev` (a sync round's
+   * local writes and deletes): what a full scan would return, except that changes others
+   * made since `prev` outside the folders on the way to `touched` may go unseen until the
+   * next scan. May simply scan in full.
+   */
+  rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult>;
   /** Opens a file for reading (for an upload). */
   openRead(path: SyncPath): Readable;
   /**

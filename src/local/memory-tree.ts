@@ -115,6 +115,11 @@ export class MemoryTree implements LocalTree {
     return unreadable.length === 0 ? { ...result, witness: this.stateWitness() } : result;
   }
 
+  /** In memory a full scan is cheap: it simply scans. */
+  rescan(_prev: ScanResult, _touched: readonly SyncPath[], manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult> {
+    return this.scan(manifest, isIgnored);
+  }
+
   /** True when every file (scanned or not) still has the size, mtime, inode and mode it had. */
   async unchanged(witness: Uint8Array): Promise<boolean> {
     if (this.unreadableNext.size > 0) return false;

@@ -127,6 +127,7 @@ export function compareHeads(a: VersionRecord, b: VersionRecord): number {
  * never silently vanishes.
  */
 export function computeHeads(state: PathState): VersionRecord[] {
+  if (state.versions.size === 1 && state.collected === undefined) return [...state.versions.values()]; // replaced or not, it stands
   const heads: VersionRecord[] = [];
   const collected = state.collected;
   let uncollected = 0;

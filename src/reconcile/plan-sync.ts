@@ -1,5 +1,5 @@
 import type { VersionId } from '../events/ids.js';
-import { computeFoldKey, isSyncPath, type SyncPath } from '../events/sync-path.js';
+import { computeFoldKey, createSyncPathCheck, type SyncPath } from '../events/sync-path.js';
 import { computeHeads, isCollected, type PathState, type Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import type { BaseEntry } from './base-entry.js';
@@ -188,14 +188,21 @@ export function planSync(input: PlanInput): Plan {
     return false;
   };
 
+  const isSafePath = createSyncPathCheck();
   for (const p of [...candidates].sort()) {
     // Conflict-copy names are bm-log's own: out of scope as paths on both sides.
-    if (!isSyncPath(p) || isConflictCopyName(p) || outOfScope(p)) continue;
+    if (!isSafePath(p) || isConflictCopyName(p) || outOfScope(p)) continue;
     const path = p;
     const b = base.get(path);
     const l = local.files.get(path);
     const heads = headsOf(path);
     const w = heads[0];
+    // In sync, by far the most common case on a large tree: one live head, which the file
+    // shows unchanged since the last sync, and no conflict copies around. Nothing to do
+    // (planMain and planCopies would add nothing); checked first, it spares their allocations.
+    if (heads.length === 1 && b !== undefined && l !== undefined && w!.content !== null && !hasUntrackedCopyNames && !copiesByPath.has(path)) {
+      if (l.hash === b.hash && l.mode === b.mode && b.version === w!.id && b.heads.length === 1 && b.heads[0] === w!.id && w!.content.hash === l.hash && w!.content.mode === l.mode) continue;
+    }
     const live = heads.filter((h) => h.content !== null);
 
     if (heads.length > 1) {

@@ -227,8 +227,10 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
 
   // Read once; each round's committed changes are applied to it in memory, as they were to the index.
   const manifest = await index.getManifest();
+  let touched: SyncPath[] = [];
   for (; rounds < MAX_ROUNDS; rounds++) {
-    const scan = await ctx.tree.scan(manifest, ctx.isIgnored);
+    // After a round, only the folders its local writes and deletes touched are listed again.
+    const scan = lastScan === undefined ? await ctx.tree.scan(manifest, ctx.isIgnored) : await ctx.tree.rescan(lastScan, touched, manifest, ctx.isIgnored);
     const plan = planSync({ base: manifest, local: scan, cloud: projection, options: { subscriptions: ctx.subscriptions, isIgnored: ctx.isIgnored, clientName } });
     if (rounds === 0) {
       firstPlan = plan;
@@ -241,6 +243,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     if (plan.ops.length === 0 || dryRun) break;
     const published = report.eventsPublished;
     const committed = await executeRound(plan);
+    touched = plan.ops.filter((o) => o.kind === 'download' || o.kind === 'writeCopy' || o.kind === 'deleteLocal' || o.kind === 'removeCopy').map((o) => o.path);
     for (const p of committed.del) manifest.delete(p);
     for (const b of committed.put) manifest.set(b.path, b);
     // Another round is only needed to show what this round published (a fresh conflict's

@@ -6,7 +6,7 @@ import { decodeSegment, encodeMsgpack, encodeSegment, type SegmentExpectation } 
 import type { ClientId, ContentHash, VaultId, VersionId } from '../../src/events/ids.js';
 import type { ContentRef, Event, SegmentBody } from '../../src/events/schema.js';
 import { generateKeyPair, importPublicKeyHex } from '../../src/events/signing.js';
-import { computePathProblem, isSyncPath, type SyncPath } from '../../src/events/sync-path.js';
+import { computePathProblem, createSyncPathCheck, isSyncPath, type SyncPath } from '../../src/events/sync-path.js';
 
 const key = generateKeyPair();
 const publicKey = importPublicKeyHex(key.publicKeyHex);
@@ -140,6 +140,16 @@ describe('computePathProblem properties', () => {
         }
       }),
       { numRuns: 5000 },
+    );
+  });
+
+  it('the folder-caching check (createSyncPathCheck) gives the same answer as isSyncPath, in any order', () => {
+    fc.assert(
+      fc.property(fc.array(nastyPath, { maxLength: 30 }), (paths) => {
+        const check = createSyncPathCheck(); // one cache across all paths, as the planner uses it
+        for (const p of [...paths, ...paths.map((x) => `${x}/x.md`), ...paths.map((x) => `a/${x}`)]) expect({ p, ok: check(p) }).toEqual({ p, ok: isSyncPath(p) });
+      }),
+      { numRuns: 3000 },
     );
   });
 

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FsTree } from '../../src/local/fs-tree.js';
 import { computeIgnoreMatcher } from '../../src/local/ignore-rules.js';
 import type { BaseEntry } from '../../src/reconcile/base-entry.js';
+import type { SyncPath } from '../../src/events/sync-path.js';
 
 // The clean-state shortcut (ADR-0008) trusts `FsTree.unchanged`: it must answer false for
 // every change a scan would see, and true only when a scan would return the same result.
@@ -100,5 +101,38 @@ describe('FsTree.unchanged (the scan witness)', () => {
       (fsSync as { readdirSync: unknown }).readdirSync = original;
       syncBuiltinESMExports();
     }
+  });
+
+  it('rescan after changes at the touched paths equals a full scan, witness included', async () => {
+    const { root, tree, manifest } = await fixture();
+    const prev = await tree.scan(manifest, rules);
+    // What a sync round does locally: a download over a file, one into a new folder, a delete
+    // that empties a folder (removed with it), a new conflict copy beside a file.
+    await fs.writeFile(path.join(root, 'a.md'), 'alpha v2');
+    await fs.mkdir(path.join(root, 'fresh', 'sub'), { recursive: true });
+    await fs.writeFile(path.join(root, 'fresh', 'sub', 'new.md'), 'new');
+    await fs.rm(path.join(root, 'notes', 'deep'), { recursive: true });
+    await fs.writeFile(path.join(root, 'notes', 'b.conflict-bob-01234567.md'), 'bob');
+    const touched = ['a.md', 'fresh/sub/new.md', 'notes/deep/c.md', 'notes/b.conflict-bob-01234567.md'] as SyncPath[];
+    const partial = await tree.rescan(prev, touched, manifest, rules);
+    const full = await tree.scan(manifest, rules);
+    expect(new Map(partial.files)).toEqual(new Map(full.files));
+    expect([...partial.dirs].sort()).toEqual([...full.dirs].sort());
+    expect(partial.notices).toEqual(expect.arrayContaining([...full.notices]));
+    expect(partial.notices.length).toBe(full.notices.length);
+    expect(partial.unreadable).toEqual([]);
+    expect(Buffer.from(partial.witness!).equals(Buffer.from(full.witness!))).toBe(true);
+    expect(await tree.unchanged(partial.witness!)).toBe(true);
+  });
+
+  it('rescan does not see a change outside the touched folders, and its witness then says changed', async () => {
+    const { root, tree, manifest } = await fixture();
+    const prev = await tree.scan(manifest, rules);
+    await fs.writeFile(path.join(root, 'a.md'), 'alpha v2'); // touched
+    await fs.writeFile(path.join(root, 'notes', 'deep', 'c.md'), 'edited meanwhile by the user'); // not touched
+    const partial = await tree.rescan(prev, ['a.md' as SyncPath], manifest, rules);
+    expect(partial.files.get('notes/deep/c.md' as SyncPath)).toEqual(prev.files.get('notes/deep/c.md' as SyncPath));
+    expect(partial.files.get('a.md' as SyncPath)?.size).toBe(8);
+    expect(await tree.unchanged(partial.witness!)).toBe(false); // so the next sync scans in full
   });
 });

@@ -99,6 +99,7 @@ function racingTree(tree: LocalTree, hooks: RaceHooks): LocalTree {
     root: tree.root,
     scan: (m, ig) => tree.scan(m, ig),
     unchanged: (w) => tree.unchanged(w),
+    rescan: (prev, touched, m, ig) => tree.rescan(prev, touched, m, ig),
     openRead: (p) => tree.openRead(p),
     statFile: (p) => tree.statFile(p),
     writeFile: async (p, content, hash, mode, expect) => {

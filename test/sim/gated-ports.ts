@@ -155,6 +155,11 @@ export class GatedTree implements LocalTree {
     return this.inner.unchanged(witness);
   }
 
+  async rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult> {
+    this.gate.enter('scan');
+    return this.inner.rescan(prev, touched, manifest, isIgnored);
+  }
+
   openRead(path: SyncPath): Readable {
     this.gate.enter(`openRead ${path}`);
     return this.gate.stream(this.inner.openRead(path), `reading ${path}`);

@@ -683,6 +683,10 @@ class CheckedCleanTree implements LocalTree {
     return this.inner.scan(manifest, isIgnored);
   }
 
+  rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult> {
+    return this.inner.rescan(prev, touched, manifest, isIgnored);
+  }
+
   async unchanged(witness: Uint8Array): Promise<boolean> {
     const yes = await this.inner.unchanged(witness);
     if (yes) await this.check();
