@@ -19,7 +19,7 @@ const dir = opt('--dir');
 if (!dir) throw new Error('usage: node --expose-gc bench/phases.js --dir CLIENT_FOLDER');
 
 const t00 = performance.now();
-const [{ readCleanState }, { openClient }, { fetchLogs }, { decodeTrustedSegment }, { computeSegmentVersions, projectVersions }, { planSync }] = await Promise.all([
+const [{ readCleanRecord }, { openClient }, { fetchLogs }, { decodeTrustedSegment }, { computeSegmentVersions, projectVersions }, { planSync }] = await Promise.all([
   dist('reconcile/clean-state.js'),
   dist('cli/client-session.js'),
   dist('events/log.js'),
@@ -51,8 +51,10 @@ try {
   const pinnedKeys = new Map([...pinned].map(([c, k]) => [c, { client: c, name: k.name, publicKeyHex: k.publicKey }]));
   const fetched = await fetchLogs(store, { vault: identity.vault, cursors, pinnedKeys });
   mark('fetch new events (list keys + logs)', { requests: fetched.requests, newSegments: fetched.segments.length });
-  const clean = await readCleanState(s.ctx);
-  mark('clean-state check (ADR-0008: re-list, lstat)', { clean: clean !== undefined });
+  const record = await readCleanRecord(s.ctx);
+  const quiet = fetched.segments.every((g) => g.segment.body.events.length === 0) && fetched.newKeys.length === 0 && fetched.faults.length === 0;
+  const clean = record !== undefined && quiet && (await tree.unchanged(record.witness));
+  mark('clean-state check (ADR-0008: re-list, lstat)', { clean });
   // What a no-op sync does ends here when the check passes. The phases below are what a sync
   // that found anything new does (fold, manifest, scan, plan), for comparison.
 

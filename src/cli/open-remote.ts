@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { BmError, ErrorCode } from '../errors.js';
 import { DirectoryStore } from '../events/store/directory-store.js';
 import type { ObjectStore } from '../events/store/object-store.js';
-import { S3Store } from '../events/store/s3-store.js';
 import type { ClientConfig } from '../local/state-dir.js';
 
 export type RemoteConfig = ClientConfig['remote'];
@@ -31,6 +30,8 @@ export function parseRemoteUrl(url: string, cwd: string): { kind: 's3'; bucket: 
 export async function openRemote(remote: RemoteConfig, options: { create?: boolean; cwd?: string } = {}): Promise<ObjectStore> {
   const parsed = parseRemoteUrl(remote.url, options.cwd ?? process.cwd());
   if (parsed.kind === 's3') {
+    // Loaded only for S3 remotes: the AWS SDK is most of bm-log's start-up time otherwise.
+    const { S3Store } = await import('../events/store/s3-store.js');
     return new S3Store({
       bucket: parsed.bucket,
       prefix: parsed.prefix,

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, lstatSync, readdirSync, rmSync, type Dirent, type Stats } from 'node:fs';
+import { createReadStream, lstatSync, readFileSync, readdirSync, rmSync, type Dirent, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -27,6 +27,14 @@ interface Reuse {
   readonly slotOf: ReadonlyMap<string, number>;
 }
 const HASH_CONCURRENCY = 8;
+
+/** Files up to this size are hashed in one synchronous read by the scan. */
+const SMALL_FILE_BYTES = 256 * 1024;
+
+/** SHA-256 of a small file, read in one go (synchronously). */
+function computeSmallFileHash(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
 
 /** SHA-256 of a file, streamed. */
 export async function computeFileHash(file: string): Promise<string> {
@@ -246,17 +254,20 @@ export class FsTree implements LocalTree {
     };
     walk('');
 
-    // Hash what is new or changed, a few files at a time.
+    // Hash what is new or changed: small files one after another, synchronously (per-file
+    // open/read/close dominates there, and the thread pool's round trips only add to it:
+    // bench/core.js measured 71,000 small files/s this way against 21,000 with streams, 8 at a
+    // time); large files streamed, a few at a time.
     const limit = limiter(HASH_CONCURRENCY);
     const unknown = found.filter((f) => !f.known);
     await Promise.all(
       unknown.map(({ file }) =>
-        limit(async () => {
+        (file.size <= SMALL_FILE_BYTES ? (fn: () => Promise<void>) => fn() : limit)(async () => {
           const abs = this.abs(file.path);
           try {
-            file.hash = await computeFileHash(abs);
+            file.hash = file.size <= SMALL_FILE_BYTES ? computeSmallFileHash(abs) : await computeFileHash(abs);
             hashed++;
-            const after = await fs.lstat(abs);
+            const after = file.size <= SMALL_FILE_BYTES ? lstatSync(abs) : await fs.lstat(abs);
             if (!sameStat(after, file)) {
               // Modified while hashing: its content is unknown, so it is left for the next sync.
               file.hash = '';
@@ -308,7 +319,12 @@ export class FsTree implements LocalTree {
         const kind = kinds[j]!;
         if (kind.toLowerCase() !== rawKind(ent)) return false;
         if (kind !== 'F') continue;
-        const st = lstatSync(absPrefix + ent.name, { throwIfNoEntry: false });
+        let st: Stats | undefined;
+        try {
+          st = lstatSync(absPrefix + ent.name, { throwIfNoEntry: false });
+        } catch {
+          return false; // unreadable now (EACCES...): the full scan reports it
+        }
         if (st === undefined || !st.isFile() || st.size !== stats[k] || st.mtimeMs !== stats[k + 1] || st.ino !== stats[k + 2] || (st.mode & 0o777) !== stats[k + 3]) return false;
         k += 4;
       }

@@ -2,6 +2,7 @@ import { CLEAN_STATE_KEY } from '../local/local-index.js';
 import type { ScanNotice } from '../local/local-tree.js';
 import type { ConflictNote, Notice } from './plan-sync.js';
 import type { SyncContext } from './run-sync.js';
+import { isPlanNeutral, type FetchedLog } from './sync-log.js';
 
 /**
  * The clean-state record (ADR-0008): written by a sync whose last plan was empty, with what
@@ -19,16 +20,21 @@ export interface CleanState {
   readonly scanNotices: readonly ScanNotice[];
 }
 
-/**
- * The record, when a plan now is sure to be empty again: it exists (nothing changed in the
- * index since), it was made under the same scope, and the tree says a scan would return what
- * that sync's last scan returned. Otherwise undefined, and the caller folds and plans. The
- * caller has checked that its fetch brought nothing new.
- */
-export async function readCleanState(ctx: Pick<SyncContext, 'index' | 'tree' | 'scopeKey'>): Promise<CleanState | undefined> {
+/** The record as the index holds it now (not yet checked against the tree). */
+export async function readCleanRecord(ctx: Pick<SyncContext, 'index' | 'scopeKey'>): Promise<CleanState | undefined> {
   if (ctx.scopeKey === undefined || ctx.index.getMeta === undefined) return undefined;
   const record = await ctx.index.getMeta<unknown>(CLEAN_STATE_KEY);
-  if (!isCleanState(record) || record.scope !== ctx.scopeKey) return undefined;
+  return isCleanState(record) && record.scope === ctx.scopeKey ? record : undefined;
+}
+
+/**
+ * `record` (read before this sync's fetch), when a plan now is sure to be empty again: it
+ * was made under the current scope, the fetch brought nothing that changes a plan (no event,
+ * key, fault or join: acknowledgements only, or nothing), and the tree says a scan would
+ * return what that sync's last scan returned. Otherwise undefined: the caller folds and plans.
+ */
+export async function confirmCleanState(ctx: Pick<SyncContext, 'tree'>, record: CleanState | undefined, fetched: FetchedLog): Promise<CleanState | undefined> {
+  if (record === undefined || !isPlanNeutral(fetched)) return undefined;
   return (await ctx.tree.unchanged(record.witness)) ? record : undefined;
 }
 

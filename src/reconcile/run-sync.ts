@@ -14,9 +14,9 @@ import { isAckDue } from '../projections/project-vault.js';
 import type { BaseEntry } from './base-entry.js';
 import type { LocalFile } from './local-scan.js';
 import { NoticeReason, planSync, type ConflictNote, type Notice, type Plan, type PlanOp } from './plan-sync.js';
-import { BEING_COLLECTED, computeBlobBanNow, fetchNewSegments, foldFetchedLog, isNothingNew, publishOwnSegment } from './sync-log.js';
+import { BEING_COLLECTED, computeBlobBanNow, fetchNewSegments, foldFetchedLog, publishOwnSegment } from './sync-log.js';
 import { CLEAN_STATE_KEY } from '../local/local-index.js';
-import { readCleanState, type CleanState } from './clean-state.js';
+import { confirmCleanState, readCleanRecord, type CleanState } from './clean-state.js';
 
 /**
  * The slice of the local index a sync needs (LocalIndex implements it; the simulation has an
@@ -191,15 +191,17 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const concurrency = ctx.concurrency ?? 8;
   const dryRun = options.dryRun === true;
 
-  // 1. Fetch what is new and verify it (a new client joins from the newest checkpoint).
+  // 1. Fetch what is new and verify it (a new client joins from the newest checkpoint). The
+  // clean-state record is read first: committing fetched acknowledgements deletes it.
+  const publishing = options.resolve !== undefined || options.restore !== undefined;
+  const record = publishing ? undefined : await readCleanRecord(ctx);
   const fetched = await fetchNewSegments(ctx, { dryRun });
   // Nothing new on either side since a sync that ended with nothing to do: its plan stands.
-  if (options.resolve === undefined && options.restore === undefined && isNothingNew(fetched)) {
-    const clean = await readCleanState(ctx);
-    if (clean !== undefined) {
-      if (!dryRun) await index.commitBatch({ meta: { lastSyncAt: ctx.now().toISOString() } });
-      return cleanReport(clean, fetched.requests, dryRun);
-    }
+  const clean = await confirmCleanState(ctx, record, fetched);
+  if (clean !== undefined) {
+    // (Written again when fetched acknowledgements deleted it: they changed nothing it says.)
+    if (!dryRun) await index.commitBatch({ meta: { lastSyncAt: ctx.now().toISOString(), ...(fetched.fetched.segments.length > 0 ? { [CLEAN_STATE_KEY]: clean } : {}) } });
+    return cleanReport(clean, fetched.requests, dryRun);
   }
   // 2. Project every verified event.
   const log = await foldFetchedLog(ctx, fetched, { dryRun });
@@ -228,10 +230,11 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // Read once; each round's committed changes are applied to it in memory, as they were to the index.
   const manifest = await index.getManifest();
   let touched: SyncPath[] = [];
+  const planRound = (local: ScanResult): Plan => planSync({ base: manifest, local, cloud: projection, options: { subscriptions: ctx.subscriptions, isIgnored: ctx.isIgnored, clientName } });
   for (; rounds < MAX_ROUNDS; rounds++) {
     // After a round, only the folders its local writes and deletes touched are listed again.
     const scan = lastScan === undefined ? await ctx.tree.scan(manifest, ctx.isIgnored) : await ctx.tree.rescan(lastScan, touched, manifest, ctx.isIgnored);
-    const plan = planSync({ base: manifest, local: scan, cloud: projection, options: { subscriptions: ctx.subscriptions, isIgnored: ctx.isIgnored, clientName } });
+    const plan = planRound(scan);
     if (rounds === 0) {
       firstPlan = plan;
       report.notices.push(...scan.notices, ...plan.notices);
@@ -242,6 +245,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     lastScan = scan;
     if (plan.ops.length === 0 || dryRun) break;
     const published = report.eventsPublished;
+    const skippedBefore = report.skipped.length;
     const committed = await executeRound(plan);
     touched = plan.ops.filter((o) => o.kind === 'download' || o.kind === 'writeCopy' || o.kind === 'deleteLocal' || o.kind === 'removeCopy').map((o) => o.path);
     for (const p of committed.del) manifest.delete(p);
@@ -250,6 +254,16 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     // winner and copies); without new events it would just retry what was skipped.
     if (report.eventsPublished === published) {
       rounds++;
+      // Not executed, so nothing is retried: one more look (a rescan of the folders this round
+      // touched, and a plan) only tells whether the folder is now clean, for the record below.
+      if (report.skipped.length === skippedBefore) {
+        const after = await ctx.tree.rescan(scan, touched, manifest, ctx.isIgnored);
+        const check = planRound(after);
+        if (check.ops.length === 0) {
+          lastPlan = check;
+          lastScan = after;
+        }
+      }
       break;
     }
   }

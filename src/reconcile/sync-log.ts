@@ -84,9 +84,13 @@ export interface FetchedLog {
   readonly joinedNow: boolean;
 }
 
-/** True when the fetch brought nothing that could change the fold: no segment, key, fault or join. */
-export function isNothingNew(f: FetchedLog): boolean {
-  return f.fetched.segments.length === 0 && f.fetched.newKeys.length === 0 && f.faults.length === 0 && !f.joinedNow;
+/**
+ * True when the fetch brought nothing that could change a plan: no new key, fault or join,
+ * and no segment with an event (acknowledgements, which carry none, change only who has
+ * seen what: not the paths, and not whether this client owes an acknowledgement).
+ */
+export function isPlanNeutral(f: FetchedLog): boolean {
+  return f.fetched.segments.every((s) => s.segment.body.events.length === 0) && f.fetched.newKeys.length === 0 && f.faults.length === 0 && !f.joinedNow;
 }
 
 /**

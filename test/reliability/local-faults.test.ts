@@ -253,28 +253,35 @@ describe('writes that fail', () => {
 });
 
 describe('changes racing a sync', () => {
-  it('a file modified while it is hashed is left for the next sync, then synced as it is', async () => {
-    const p = await createPair({ 'a.md': 'a\n' });
-    await write(p.alice, 'growing.md', 'first words\n');
-    const target = abs(p.alice, 'growing.md');
-    let appended = false;
-    const undo = patchFs(fsSync, 'createReadStream', (original) =>
-      ((file: fsSync.PathLike, options?: unknown) => {
-        if (file === target && !appended) {
-          appended = true;
-          fsSync.appendFileSync(target, 'more words written while bm-log hashed the file\n');
-        }
-        return (original as (f: fsSync.PathLike, o?: unknown) => fsSync.ReadStream)(file, options);
-      }) as typeof fsSync.createReadStream,
-    );
-    const first = await syncJsonThenUndo(p.alice, undo);
-    expect(appended).toBe(true);
-    expect(first.notices).toContainEqual(expect.objectContaining({ path: 'growing.md', detail: expect.stringContaining('changed while being hashed') }));
-    expect(kinds(first, 'upload')).toEqual([]);
-    expect(kinds((await syncJson(p.alice)).report, 'upload')).toEqual(['growing.md']);
-    await syncJson(p.bob);
-    expect(await read(p.bob, 'growing.md')).toBe('first words\nmore words written while bm-log hashed the file\n');
-  });
+  // Small files are hashed with one readFileSync, large ones streamed: both paths are raced.
+  const hashRaces = [
+    { kind: 'small', first: 'first words\n', fn: 'readFileSync' },
+    { kind: 'large (streamed)', first: `${'x'.repeat(400 * 1024)}\n`, fn: 'createReadStream' },
+  ] as const;
+  for (const race of hashRaces) {
+    it(`a ${race.kind} file modified while it is hashed is left for the next sync, then synced as it is`, async () => {
+      const p = await createPair({ 'a.md': 'a\n' });
+      await write(p.alice, 'growing.md', race.first);
+      const target = abs(p.alice, 'growing.md');
+      let appended = false;
+      const undo = patchFs(fsSync, race.fn, (original) =>
+        ((file: string, options?: unknown) => {
+          if (file === target && !appended) {
+            appended = true;
+            fsSync.appendFileSync(target, 'more words written while bm-log hashed the file\n');
+          }
+          return (original as (f: string, o?: unknown) => unknown)(file, options);
+        }) as never,
+      );
+      const first = await syncJsonThenUndo(p.alice, undo);
+      expect(appended).toBe(true);
+      expect(first.notices).toContainEqual(expect.objectContaining({ path: 'growing.md', detail: expect.stringContaining('changed while being hashed') }));
+      expect(kinds(first, 'upload')).toEqual([]);
+      expect(kinds((await syncJson(p.alice)).report, 'upload')).toEqual(['growing.md']);
+      await syncJson(p.bob);
+      expect(await read(p.bob, 'growing.md')).toBe(`${race.first}more words written while bm-log hashed the file\n`);
+    });
+  }
 
   it('a file modified between the scan and the download that would replace it is never overwritten', async () => {
     const p = await createPair({ 'doc.md': 'v1\n', 'gone.md': 'to be deleted by bob\n' });

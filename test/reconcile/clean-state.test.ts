@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../src/events/store/memory-store.js';
+import { CLEAN_STATE_KEY } from '../../src/local/local-index.js';
+import { runSync } from '../../src/reconcile/run-sync.js';
+import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
+
+// The clean-state shortcut (ADR-0008) on the real engine with in-memory ports: when a sync
+// takes it, and when it must not. (The simulation checks every shortcut it takes against a
+// full plan; these pin the cases by name.)
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+async function world() {
+  const store = new MemoryStore();
+  const clock = createClock();
+  const alice = await createSimClient(store, 'alice', '01CSA', clock);
+  const bob = await createSimClient(store, 'bob', '01CSB', clock);
+  const sync = (c: SimClient, extra: Partial<Parameters<typeof syncContextOf>[1]> = {}) => runSync(syncContextOf(c, { store, now: clock.now, ...extra }));
+  return { store, alice, bob, sync };
+}
+
+describe('clean-state shortcut', () => {
+  it('a second sync with nothing new takes it and reports the same conflicts; a local edit does not', async () => {
+    const { alice, bob, sync } = await world();
+    alice.tree.userWrite('a.md', enc('a1'));
+    await sync(alice);
+    await sync(bob);
+    // A conflict: both edit a.md.
+    alice.tree.userWrite('a.md', enc('alice'));
+    bob.tree.userWrite('a.md', enc('bob'));
+    await sync(alice);
+    const withConflict = await sync(bob);
+    expect(withConflict.conflicts.map((c) => c.path)).toEqual(['a.md']);
+    const again = await sync(bob);
+    expect(again.clean).toBe(true);
+    expect(again.conflicts).toEqual(withConflict.conflicts);
+    bob.tree.userWrite('b.md', enc('new'));
+    const edited = await sync(bob);
+    expect(edited.clean).toBe(false);
+    expect(edited.applied.map((o) => `${o.kind} ${o.path}`)).toContain('upload b.md');
+  });
+
+  it('acknowledgements from others keep it; another client\'s event ends it', async () => {
+    const { alice, bob, sync } = await world();
+    alice.tree.userWrite('a.md', enc('a1'));
+    await sync(alice);
+    await sync(bob); // folds alice's event: publishes an acknowledgement (no events)
+    const afterAck = await sync(alice);
+    expect(afterAck.fetchRequests).toBeGreaterThan(0);
+    expect(afterAck.clean).toBe(true); // bob's ack changed nothing a plan reads
+    expect(await alice.index.getMeta(CLEAN_STATE_KEY)).toBeDefined(); // written again after the ack's commit
+    bob.tree.userWrite('b.md', enc('from bob'));
+    await sync(bob);
+    const afterEvent = await sync(alice);
+    expect(afterEvent.clean).toBe(false);
+    expect(afterEvent.applied.map((o) => `${o.kind} ${o.path}`)).toEqual(['download b.md']);
+    expect(alice.tree.files.has('b.md')).toBe(true);
+  });
+
+  it('is never taken without a scope key, under another scope, or for a restore', async () => {
+    const { store, alice, sync } = await world();
+    alice.tree.userWrite('a.md', enc('a1'));
+    alice.tree.userWrite('b.md', enc('b1'));
+    await sync(alice);
+    expect((await sync(alice)).clean).toBe(true);
+    const ctx = syncContextOf(alice, { store, now: () => new Date() });
+    expect((await runSync({ ...ctx, scopeKey: undefined })).clean).toBe(false);
+    expect((await runSync({ ...ctx, scopeKey: 'other rules' })).clean).toBe(false); // and writes its own record
+    expect((await runSync({ ...ctx, scopeKey: 'other rules' })).clean).toBe(true);
+    expect((await sync(alice)).clean).toBe(false); // back to the first scope: a full sync again
+    const restored = await runSync(ctx, { restore: [{ path: 'b.md' as never, content: null }] });
+    expect(restored.clean).toBe(false);
+    expect(restored.eventsPublished).toBe(1);
+  });
+});
