@@ -199,8 +199,10 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // Nothing new on either side since a sync that ended with nothing to do: its plan stands.
   const clean = await confirmCleanState(ctx, record, fetched);
   if (clean !== undefined) {
-    // (Written again when fetched acknowledgements deleted it: they changed nothing it says.)
-    if (!dryRun) await index.commitBatch({ meta: { lastSyncAt: ctx.now().toISOString(), ...(fetched.fetched.segments.length > 0 ? { [CLEAN_STATE_KEY]: clean } : {}) } });
+    // (Written again when committing fetched acknowledgements or keys deleted it: they change
+    // nothing it says.)
+    const committedSomething = fetched.fetched.segments.length > 0 || fetched.fetched.newKeys.length > 0;
+    if (!dryRun) await index.commitBatch({ meta: { lastSyncAt: ctx.now().toISOString(), ...(committedSomething ? { [CLEAN_STATE_KEY]: clean } : {}) } });
     return cleanReport(clean, fetched.requests, dryRun);
   }
   // 2. Project every verified event.

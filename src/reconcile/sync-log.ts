@@ -85,12 +85,14 @@ export interface FetchedLog {
 }
 
 /**
- * True when the fetch brought nothing that could change a plan: no new key, fault or join,
- * and no segment with an event (acknowledgements, which carry none, change only who has
- * seen what: not the paths, and not whether this client owes an acknowledgement).
+ * True when the fetch brought nothing that could change a plan: no fault or join, and no
+ * segment with an event. Acknowledgements (segments without events) change only who has
+ * seen what: not the paths, and not whether this client owes an acknowledgement. A new
+ * client's key changes only the names of its versions' conflict copies, and with no event
+ * fetched it has no version here (no segment of a client is folded before its key).
  */
 export function isPlanNeutral(f: FetchedLog): boolean {
-  return f.fetched.segments.every((s) => s.segment.body.events.length === 0) && f.fetched.newKeys.length === 0 && f.faults.length === 0 && !f.joinedNow;
+  return f.fetched.segments.every((s) => s.segment.body.events.length === 0) && f.faults.length === 0 && !f.joinedNow;
 }
 
 /**

@@ -16,7 +16,7 @@ async function world() {
   const alice = await createSimClient(store, 'alice', '01CSA', clock);
   const bob = await createSimClient(store, 'bob', '01CSB', clock);
   const sync = (c: SimClient, extra: Partial<Parameters<typeof syncContextOf>[1]> = {}) => runSync(syncContextOf(c, { store, now: clock.now, ...extra }));
-  return { store, alice, bob, sync };
+  return { store, clock, alice, bob, sync };
 }
 
 describe('clean-state shortcut', () => {
@@ -40,8 +40,8 @@ describe('clean-state shortcut', () => {
     expect(edited.applied.map((o) => `${o.kind} ${o.path}`)).toContain('upload b.md');
   });
 
-  it('acknowledgements from others keep it; another client\'s event ends it', async () => {
-    const { alice, bob, sync } = await world();
+  it('acknowledgements and new clients keep it; another client\'s event ends it', async () => {
+    const { store, clock, alice, bob, sync } = await world();
     alice.tree.userWrite('a.md', enc('a1'));
     await sync(alice);
     await sync(bob); // folds alice's event: publishes an acknowledgement (no events)
@@ -49,6 +49,12 @@ describe('clean-state shortcut', () => {
     expect(afterAck.fetchRequests).toBeGreaterThan(0);
     expect(afterAck.clean).toBe(true); // bob's ack changed nothing a plan reads
     expect(await alice.index.getMeta(CLEAN_STATE_KEY)).toBeDefined(); // written again after the ack's commit
+    // A new client: its key and its acknowledgement, no event of its own.
+    const carol = await createSimClient(store, 'carol', '01CSC', clock);
+    await sync(carol);
+    const afterNewClient = await sync(alice);
+    expect(afterNewClient.clean).toBe(true);
+    expect((await alice.index.getPinnedKeys()).get(carol.id)?.name).toBe('carol');
     bob.tree.userWrite('b.md', enc('from bob'));
     await sync(bob);
     const afterEvent = await sync(alice);
