@@ -11,6 +11,7 @@ import { withClient } from '../../src/cli/client-queries.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { isBmError } from '../../src/errors.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
+import { CLEAN_STATE_KEY, LocalIndex } from '../../src/local/local-index.js';
 import type { LocalTree } from '../../src/local/local-tree.js';
 import type { LocalFile } from '../../src/reconcile/local-scan.js';
 import { runSync, type SyncReport } from '../../src/reconcile/run-sync.js';
@@ -320,6 +321,11 @@ describe('changes racing a sync', () => {
     const p = await createPair({ 'a.md': 'a\n', 'vanish/one.md': 'one\n', 'vanish/two.md': 'two\n' });
     const folder = abs(p.alice, 'vanish');
     const moved = abs(p.base, 'vanish-moved-away');
+    // What is raced here is the scan's walk: without a clean-state record (ADR-0008) the sync
+    // goes straight to it, instead of first re-listing the folders for the witness check.
+    const index = await LocalIndex.open(p.alice);
+    await index.commitBatch({ meta: { [CLEAN_STATE_KEY]: undefined } });
+    await index.close();
     // Between listing the root and reading vanish/, the folder is moved away (as an atomic
     // folder swap by another tool would do), then comes back after the sync.
     const undo = patchFs(fsSync, 'readdirSync', (original) =>
