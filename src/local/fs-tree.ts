@@ -134,9 +134,10 @@ export class FsTree implements LocalTree {
       if (prevSlot !== undefined) return reuseFolder(rel, prevSlot);
       let entries: Dirent[];
       // Entries are joined to their folder by hand: path.join per file showed in profiles.
-      const absPrefix = `${this.absDir(rel)}${path.sep}`;
+      const absDir = this.absDir(rel);
+      const absPrefix = `${absDir}${path.sep}`;
       try {
-        entries = readdirSync(this.absDir(rel), { withFileTypes: true });
+        entries = readdirSync(absDir, { withFileTypes: true });
       } catch (e) {
         unreadable.push(rel);
         // Vanished between its parent's listing and now (moved, or swapped by another tool):

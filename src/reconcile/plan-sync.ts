@@ -152,8 +152,7 @@ export function planSync(input: PlanInput): Plan {
     }
   }
 
-  let hasUntrackedCopyNames = false;
-  for (const p of local.files.keys()) if (isConflictCopyName(p) && !base.has(p)) hasUntrackedCopyNames = true;
+  const hasUntrackedCopyNames = [...local.files.keys()].some((p) => isConflictCopyName(p) && !base.has(p));
 
   const candidates = new Set<string>();
   for (const [p, b] of base) if (!b.copyOf) candidates.add(p);

@@ -77,4 +77,32 @@ describe('FsTree.rescan', () => {
       { numRuns: 60 },
     );
   });
+
+  it('unchanged(witness) is true exactly when a scan now returns what the witnessed scan returned', async () => {
+    const touch = fc.record({ path: relPath, kind: fc.constantFrom('write', 'delete', 'chmod', 'none'), text: fc.string({ maxLength: 12 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(relPath, { minLength: 1, maxLength: 10 }), fc.array(touch, { maxLength: 3 }), async (initial, changes) => {
+        const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bm-witness-'));
+        roots.push(root);
+        for (const p of initial) await writeFile(root, p, `v1 ${p}`);
+        const tree = new FsTree(root);
+        const first = await tree.scan(new Map(), rules);
+        const manifest = new Map([...first.files].map(([p, f]) => [p, { ...f, heads: [], version: null }] as const));
+        const then = await tree.scan(manifest, rules);
+        await new Promise((r) => setTimeout(r, 5)); // a rewrite gets a later mtime
+        for (const c of changes) {
+          if (c.kind === 'write') await writeFile(root, c.path, c.text);
+          else if (c.kind === 'delete') await deleteFile(root, c.path);
+          else if (c.kind === 'chmod') await fs.chmod(path.join(root, ...c.path.split('/')), 0o600).catch(() => undefined);
+        }
+        const claimed = await tree.unchanged(then.witness!);
+        const now = await tree.scan(manifest, rules);
+        const same = Buffer.from(now.witness!).equals(Buffer.from(then.witness!));
+        expect(claimed).toBe(same);
+        if (claimed) expect(new Map(now.files)).toEqual(new Map(then.files));
+        await fs.rm(root, { recursive: true, force: true });
+      }),
+      { numRuns: 60 },
+    );
+  });
 });
