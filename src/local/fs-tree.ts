@@ -10,7 +10,7 @@ import type { LocalFile } from '../reconcile/local-scan.js';
 import type { GuardedResult, LocalTree, ScanNotice, ScanResult } from './local-tree.js';
 import { STATE_DIR } from './state-dir.js';
 import { syncDir } from '../events/store/sync-dir.js';
-import { decodeListing, encodeListing, rawKind, type Listing } from './scan-witness.js';
+import { computeListingDiff, decodeListing, encodeListing, rawKind, type Listing } from './scan-witness.js';
 
 const TMP_PREFIX = '.bm-tmp-';
 
@@ -332,6 +332,13 @@ export class FsTree implements LocalTree {
       if (names !== listing.names[i]) return false;
     }
     return k === stats.length;
+  }
+
+  diffWitness(witness: Uint8Array, scan: ScanResult): Set<string> | undefined {
+    const then = decodeListing(witness);
+    const now = this.listings.get(scan) ?? (scan.witness === undefined ? undefined : decodeListing(scan.witness));
+    if (then === undefined || now === undefined) return undefined;
+    return computeListingDiff(then, now);
   }
 
   private absDir(rel: string): string {

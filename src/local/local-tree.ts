@@ -48,6 +48,12 @@ export interface LocalTree {
    */
   unchanged(witness: Uint8Array): Promise<boolean>;
   /**
+   * Every path where `scan` differs from the scan that gave `witness`: files added, removed,
+   * or with another size, mtime, inode or mode; folders added or removed; names whose kind
+   * changed. It may name more (never less); undefined when it cannot tell (then: plan in full).
+   */
+  diffWitness(witness: Uint8Array, scan: ScanResult): Set<string> | undefined;
+  /**
    * A scan after the caller changed only the files at `touched` since `prev` (a sync round's
    * local writes and deletes): what a full scan would return, except that changes others
    * made since `prev` outside the folders on the way to `touched` may go unseen until the

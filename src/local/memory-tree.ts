@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { BmError, ErrorCode } from '../errors.js';
 import { computePathProblem, type SyncPath } from '../events/sync-path.js';
 import { sha256Hex } from '../events/signing.js';
-import { encodeMsgpack } from '../events/codec.js';
+import { decodeMsgpack, encodeMsgpack } from '../events/codec.js';
 import type { BaseEntry } from '../reconcile/base-entry.js';
 import type { LocalFile } from '../reconcile/local-scan.js';
 import type { GuardedResult, LocalTree, ScanNotice, ScanResult } from './local-tree.js';
@@ -124,6 +124,22 @@ export class MemoryTree implements LocalTree {
   async unchanged(witness: Uint8Array): Promise<boolean> {
     if (this.unreadableNext.size > 0) return false;
     return Buffer.from(witness).equals(this.stateWitness());
+  }
+
+  /** The files whose stat rows differ between the two witnesses, and every folder above them. */
+  diffWitness(witness: Uint8Array, scan: ScanResult): Set<string> | undefined {
+    if (scan.witness === undefined) return undefined;
+    const rows = (w: Uint8Array) => new Map((decodeMsgpack(w, 'scan witness') as [string, ...number[]][]).map(([p, ...st]) => [p, st.join(',')]));
+    const then = rows(witness);
+    const now = rows(scan.witness);
+    const dirty = new Set<string>();
+    const add = (p: string) => {
+      for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) dirty.add(p.slice(0, i));
+      dirty.add(p);
+    };
+    for (const [p, st] of now) if (then.get(p) !== st) add(p);
+    for (const p of then.keys()) if (!now.has(p)) add(p);
+    return dirty;
   }
 
   /** The whole tree's stat state (like FsTree's listing: names, kinds and stats, no bytes). */

@@ -62,3 +62,78 @@ export function decodeListing(bytes: Uint8Array): DecodedListing | undefined {
   new Uint8Array(flat.buffer).set(stats);
   return { dirs, names, kinds, stats: flat };
 }
+
+/** One folder of a listing: its names and kinds, and its files' stats at `stats[at...]`. */
+interface FolderView {
+  readonly names: string;
+  readonly kinds: string;
+  readonly stats: ArrayLike<number>;
+  readonly at: number;
+}
+
+function computeFolderViews(l: DecodedListing | Listing): Map<string, FolderView> {
+  const out = new Map<string, FolderView>();
+  let k = 0;
+  for (let i = 0; i < l.dirs.length; i++) {
+    const kinds = l.kinds[i]!;
+    if (l.stats instanceof Float64Array) {
+      out.set(l.dirs[i]!, { names: l.names[i]!, kinds, stats: l.stats, at: k });
+      for (let j = 0; j < kinds.length; j++) if (kinds[j] === 'F') k += 4;
+    } else out.set(l.dirs[i]!, { names: l.names[i]!, kinds, stats: l.stats[i]!, at: 0 });
+  }
+  return out;
+}
+
+/** A folder's entries: name -> kind letter, with size, mtime, inode and mode for F entries. */
+function computeFolderEntries(f: FolderView): Map<string, string> {
+  const out = new Map<string, string>();
+  const list = f.kinds.length === 0 ? [] : f.names.split('\0');
+  let k = f.at;
+  for (let j = 0; j < f.kinds.length; j++) {
+    const kind = f.kinds[j]!;
+    if (kind === 'F') {
+      out.set(list[j]!, `F${f.stats[k]},${f.stats[k + 1]},${f.stats[k + 2]},${f.stats[k + 3]}`);
+      k += 4;
+    } else out.set(list[j]!, kind);
+  }
+  return out;
+}
+
+function isSameFolder(a: FolderView, b: FolderView): boolean {
+  if (a.names !== b.names || a.kinds !== b.kinds) return false;
+  let n = 0;
+  for (let j = 0; j < b.kinds.length; j++) if (b.kinds[j] === 'F') n += 4;
+  for (let k = 0; k < n; k++) if (a.stats[a.at + k] !== b.stats[b.at + k]) return false;
+  return true;
+}
+
+/**
+ * The paths where two listings of one tree differ (see `LocalTree.diffWitness`): per folder,
+ * only where its names, kinds or file stats differ; a folder in one listing only counts with
+ * every entry it has. Linear in folders, plus the entries of the folders that differ.
+ */
+export function computeListingDiff(then: DecodedListing | Listing, now: DecodedListing | Listing): Set<string> {
+  const dirty = new Set<string>();
+  const join = (rel: string, name: string) => (rel === '' ? name : `${rel}/${name}`);
+  const a = computeFolderViews(then);
+  const b = computeFolderViews(now);
+  for (const [rel, fb] of b) {
+    const fa = a.get(rel);
+    if (fa !== undefined && isSameFolder(fa, fb)) continue;
+    const eb = computeFolderEntries(fb);
+    if (fa === undefined) {
+      dirty.add(rel);
+      for (const name of eb.keys()) dirty.add(join(rel, name));
+      continue;
+    }
+    const ea = computeFolderEntries(fa);
+    for (const [name, v] of eb) if (ea.get(name) !== v) dirty.add(join(rel, name));
+    for (const name of ea.keys()) if (!eb.has(name)) dirty.add(join(rel, name));
+  }
+  for (const [rel, fa] of a) {
+    if (b.has(rel)) continue;
+    dirty.add(rel);
+    for (const name of computeFolderEntries(fa).keys()) dirty.add(join(rel, name));
+  }
+  return dirty;
+}

@@ -1,6 +1,8 @@
 import { CLEAN_STATE_KEY } from '../local/local-index.js';
 import type { ScanNotice } from '../local/local-tree.js';
-import type { ConflictNote, Notice } from './plan-sync.js';
+import { computeSegmentCollections, computeSegmentVersions } from '../projections/project-paths.js';
+import type { ScanResult } from '../local/local-tree.js';
+import type { ConflictNote, Notice, PlanFocus } from './plan-sync.js';
 import type { SyncContext } from './run-sync.js';
 import { isPlanNeutral, type FetchedLog } from './sync-log.js';
 
@@ -36,6 +38,24 @@ export async function readCleanRecord(ctx: Pick<SyncContext, 'index' | 'scopeKey
 export async function confirmCleanState(ctx: Pick<SyncContext, 'tree'>, record: CleanState | undefined, fetched: FetchedLog): Promise<CleanState | undefined> {
   if (record === undefined || !isPlanNeutral(fetched)) return undefined;
   return (await ctx.tree.unchanged(record.witness)) ? record : undefined;
+}
+
+/**
+ * When the clean-state record could not stand (something changed), the first plan of this
+ * sync can still start from it (ADR-0009): its plan was empty, so only the paths that differ
+ * from its scan, and the paths the fetched events name, are planned again. Undefined (plan in
+ * full) when the fetch joined from a checkpoint or had a fault, or the tree cannot tell what
+ * differs from the record's scan.
+ */
+export function computeRecordFocus(ctx: Pick<SyncContext, 'tree'>, record: CleanState | undefined, fetched: FetchedLog, scan: ScanResult): PlanFocus | undefined {
+  if (record === undefined || fetched.joinedNow || fetched.faults.length > 0) return undefined;
+  const dirty = ctx.tree.diffWitness(record.witness, scan);
+  if (dirty === undefined) return undefined;
+  for (const s of fetched.fetched.segments) {
+    for (const v of computeSegmentVersions(s.segment.body)) dirty.add(v.path);
+    for (const c of computeSegmentCollections(s.segment.body)) dirty.add(c.path);
+  }
+  return { previous: { ops: [], conflicts: record.conflicts, notices: record.planNotices }, dirty };
 }
 
 function isCleanState(r: unknown): r is CleanState {

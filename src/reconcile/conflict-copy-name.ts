@@ -27,3 +27,17 @@ export function computeConflictCopyPath(path: SyncPath, clientName: string, vers
 export function isConflictCopyName(path: string): boolean {
   return path.slice(path.lastIndexOf('/') + 1).includes(MARK);
 }
+
+/**
+ * The path a conflict copy belongs to: the inverse of `computeConflictCopyPath` (a client
+ * name and a version suffix never contain a dot, so the extension is what follows them).
+ */
+export function computeConflictCopyOwner(copy: string): SyncPath {
+  const slash = copy.lastIndexOf('/');
+  const file = copy.slice(slash + 1);
+  const at = file.indexOf(MARK);
+  if (at < 0) return copy as SyncPath;
+  const rest = file.slice(at + MARK.length);
+  const dot = rest.indexOf('.');
+  return `${copy.slice(0, slash + 1)}${file.slice(0, at)}${dot < 0 ? '' : rest.slice(dot)}` as SyncPath;
+}

@@ -23,3 +23,20 @@ export interface LocalScan {
   /** Relative paths (files or folders) that could not be read. */
   readonly unreadable: readonly string[];
 }
+
+/**
+ * Every path where two scans of one tree differ: a file added, removed or different in any
+ * field, a folder added or removed. (What a sync round changed, for the next round's focused
+ * plan, ADR-0009.)
+ */
+export function computeScanChanges(a: LocalScan, b: LocalScan): Set<string> {
+  const out = new Set<string>();
+  for (const [p, f] of a.files) {
+    const g = b.files.get(p);
+    if (g === undefined || g.hash !== f.hash || g.mode !== f.mode || g.size !== f.size || g.mtimeMs !== f.mtimeMs || g.ino !== f.ino) out.add(p);
+  }
+  for (const p of b.files.keys()) if (!a.files.has(p)) out.add(p);
+  for (const d of a.dirs) if (!b.dirs.has(d)) out.add(d);
+  for (const d of b.dirs) if (!a.dirs.has(d)) out.add(d);
+  return out;
+}

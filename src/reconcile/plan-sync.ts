@@ -3,7 +3,7 @@ import { computeFoldKey, createSyncPathCheck, type SyncPath } from '../events/sy
 import { computeHeads, isCollected, type PathState, type Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import type { BaseEntry } from './base-entry.js';
-import { computeConflictCopyPath, isConflictCopyName } from './conflict-copy-name.js';
+import { computeConflictCopyOwner, computeConflictCopyPath, isConflictCopyName } from './conflict-copy-name.js';
 import type { LocalFile, LocalScan } from './local-scan.js';
 
 /**
@@ -100,6 +100,23 @@ export interface PlanInput {
   /** Cloud now: the projection of every verified event. */
   readonly cloud: Projection;
   readonly options: PlanOptions;
+  /** Plan only what may have changed since an earlier plan (ADR-0009); the result is the same. */
+  readonly focus?: PlanFocus;
+}
+
+/**
+ * An earlier plan of the same client under the same options, and every path whose base row,
+ * local file or folder, or cloud state may differ from what that plan saw. Every other path
+ * would be planned as it was then: no op (those went into `dirty` through `previous.ops`), and
+ * the same conflicts and notices. So only the dirty paths (and the paths their conflict
+ * copies belong to) are planned again, and the rest of `previous` is carried over; the result
+ * equals a full plan (property-tested). Where a rule reaches across paths in a way a dirty
+ * set cannot bound (unreadable folders, file-versus-folder clashes, untracked conflict
+ * copies), the planner plans in full instead.
+ */
+export interface PlanFocus {
+  readonly previous: Pick<Plan, 'ops' | 'conflicts' | 'notices'>;
+  readonly dirty: Iterable<string>;
 }
 
 export function isSubscribed(path: string, subscriptions: readonly string[]): boolean {
@@ -152,13 +169,22 @@ export function planSync(input: PlanInput): Plan {
     }
   }
 
-  const hasUntrackedCopyNames = [...local.files.keys()].some((p) => isConflictCopyName(p) && !base.has(p));
+  const focus = input.focus === undefined ? undefined : computeFocus(input.focus, base, local);
+  // (A focus implies none: an untracked copy name would be dirty or noticed in `previous`.)
+  const hasUntrackedCopyNames = focus === undefined && [...local.files.keys()].some((p) => isConflictCopyName(p) && !base.has(p));
 
   const candidates = new Set<string>();
-  for (const [p, b] of base) if (!b.copyOf) candidates.add(p);
-  for (const p of local.files.keys()) if (!base.get(p)?.copyOf) candidates.add(p);
-  for (const p of cloud.keys()) candidates.add(p);
-  for (const p of copiesByPath.keys()) candidates.add(p);
+  if (focus === undefined) {
+    for (const [p, b] of base) if (!b.copyOf) candidates.add(p);
+    for (const p of local.files.keys()) if (!base.get(p)?.copyOf) candidates.add(p);
+    for (const p of cloud.keys()) candidates.add(p);
+    for (const p of copiesByPath.keys()) candidates.add(p);
+  } else {
+    for (const p of focus.targets) {
+      const b = base.get(p);
+      if ((b !== undefined && !b.copyOf) || (local.files.has(p as SyncPath) && b === undefined) || cloud.has(p as SyncPath) || copiesByPath.has(p)) candidates.add(p);
+    }
+  }
 
   const outOfScope = (p: string): boolean => {
     if (!isSubscribed(p, options.subscriptions)) return true;
@@ -378,15 +404,89 @@ export function planSync(input: PlanInput): Plan {
   }
 
   // Untracked files that look like conflict copies are never uploaded as paths of their own.
-  const planned = new Set<string>(ops.map((o) => o.path));
-  for (const p of local.files.keys()) {
-    if (isConflictCopyName(p) && !base.get(p)?.copyOf && !planned.has(p)) {
-      notices.push({ path: p, reason: NoticeReason.untrackedConflictCopy, detail: 'looks like a conflict copy; not synced (rename it to sync it)' });
+  // (A focused plan has none: see computeFocus.)
+  if (focus === undefined) {
+    const planned = new Set<string>(ops.map((o) => o.path));
+    for (const p of local.files.keys()) {
+      if (isConflictCopyName(p) && !base.get(p)?.copyOf && !planned.has(p)) {
+        notices.push({ path: p, reason: NoticeReason.untrackedConflictCopy, detail: 'looks like a conflict copy; not synced (rename it to sync it)' });
+      }
     }
   }
+  const twins = computeTwinConflicts(local, cloud);
+  if (focus === undefined) return { ops, conflicts: [...conflicts, ...twins], notices };
+  // The paths planned now, merged with what `previous` said about every other path, in the
+  // order a full plan gives: by the path each conflict or notice belongs to.
+  return {
+    ops,
+    conflicts: [...mergeByOwner(focus.keptConflicts, conflicts, (c) => c.path), ...twins],
+    notices: mergeByOwner(focus.keptNotices, notices, noticeOwner),
+  };
+}
 
-  conflicts.push(...computeTwinConflicts(local, cloud));
-  return { ops, conflicts, notices };
+interface Focus {
+  /** The paths to plan again (not yet filtered to those any state holds). */
+  readonly targets: ReadonlySet<string>;
+  /** What `previous` said about paths not planned again (twins aside: recomputed each time). */
+  readonly keptConflicts: readonly ConflictNote[];
+  readonly keptNotices: readonly Notice[];
+}
+
+/** The path whose iteration of the plan emits `n` (a conflict copy's notice: its main path). */
+function noticeOwner(n: Notice): string {
+  return n.reason === NoticeReason.editedConflictCopy ? computeConflictCopyOwner(n.path) : n.path;
+}
+
+/**
+ * What a focused plan plans and keeps, or undefined where it must plan in full: anything
+ * unreadable (its notices name every path under it); a file-versus-folder clash (whether a
+ * path is blocked depends on other paths' files); an untracked file with a conflict-copy
+ * name (noticed in a pass over every file). Dirty conflict copies stand for their main path.
+ */
+function computeFocus(f: PlanFocus, base: ReadonlyMap<string, BaseEntry>, local: LocalScan): Focus | undefined {
+  if (local.unreadable.length > 0) return undefined;
+  const targets = new Set<string>();
+  const add = (p: string): boolean => {
+    if (!isConflictCopyName(p)) {
+      targets.add(p);
+      return true;
+    }
+    const tracked = base.get(p)?.copyOf;
+    if (tracked === undefined && local.files.has(p as SyncPath)) return false;
+    if (tracked !== undefined) targets.add(tracked.path);
+    targets.add(computeConflictCopyOwner(p));
+    return true;
+  };
+  for (const p of f.dirty) if (!add(p)) return undefined;
+  for (const op of f.previous.ops) {
+    if (!add(op.path)) return undefined;
+    if (op.kind === 'writeCopy') targets.add(op.of);
+    if (op.kind === 'record' && op.copyOf !== undefined) targets.add(op.copyOf);
+  }
+  const keptConflicts: ConflictNote[] = [];
+  for (const c of f.previous.conflicts) {
+    if (c.kind === ConflictKind.fileVersusFolder) return undefined;
+    if (c.kind !== ConflictKind.twins && !targets.has(c.path)) keptConflicts.push(c);
+  }
+  const keptNotices: Notice[] = [];
+  for (const n of f.previous.notices) {
+    if (n.reason !== NoticeReason.editedConflictCopy && n.reason !== NoticeReason.collectedPathKept) return undefined;
+    if (!targets.has(noticeOwner(n))) keptNotices.push(n);
+  }
+  return { targets, keptConflicts, keptNotices };
+}
+
+/** Two lists each in plan order (by owner path), merged in that order; `a` first on ties. */
+function mergeByOwner<T>(a: readonly T[], b: readonly T[], owner: (x: T) => string): T[] {
+  if (a.length === 0) return [...b];
+  if (b.length === 0) return [...a];
+  const out: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(owner(b[j]!) < owner(a[i]!) ? b[j++]! : a[i++]!);
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
 }
 
 /** Paths that differ but fold to one name on case-insensitive or normalising file systems. */

@@ -13,10 +13,11 @@ import { computeHeads, type Projection } from '../projections/project-paths.js';
 import { isAckDue } from '../projections/project-vault.js';
 import type { BaseEntry } from './base-entry.js';
 import type { LocalFile } from './local-scan.js';
-import { NoticeReason, planSync, type ConflictNote, type Notice, type Plan, type PlanOp } from './plan-sync.js';
+import { NoticeReason, planSync, type ConflictNote, type Notice, type Plan, type PlanFocus, type PlanInput, type PlanOp } from './plan-sync.js';
 import { BEING_COLLECTED, computeBlobBanNow, fetchNewSegments, foldFetchedLog, publishOwnSegment } from './sync-log.js';
 import { CLEAN_STATE_KEY } from '../local/local-index.js';
-import { confirmCleanState, readCleanRecord, type CleanState } from './clean-state.js';
+import { computeRecordFocus, confirmCleanState, readCleanRecord, type CleanState } from './clean-state.js';
+import { computeScanChanges } from './local-scan.js';
 
 /**
  * The slice of the local index a sync needs (LocalIndex implements it; the simulation has an
@@ -65,6 +66,8 @@ export interface SyncContext {
   readonly joinFromCheckpoint?: boolean;
   /** Writer rule (i) of ADR-0007: publish within this long of the fetch (default 30 min). */
   readonly publishDeadlineMs?: number;
+  /** Called with every plan and what it was made from (the simulation re-plans focused plans in full to check them). */
+  readonly onPlan?: (input: PlanInput, plan: Plan) => void;
   /**
    * Names the rules that decide what is in scope (ignore rules, subscriptions): equal keys
    * mean equal `isIgnored` and `subscriptions`. Without one the clean-state shortcut
@@ -232,11 +235,19 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // Read once; each round's committed changes are applied to it in memory, as they were to the index.
   const manifest = await index.getManifest();
   let touched: SyncPath[] = [];
-  const planRound = (local: ScanResult): Plan => planSync({ base: manifest, local, cloud: projection, options: { subscriptions: ctx.subscriptions, isIgnored: ctx.isIgnored, clientName } });
+  // Each plan after the first starts from the one before; the first from the clean-state
+  // record, when there is one: only what changed since is planned again (ADR-0009).
+  const planRound = (local: ScanResult, focus: PlanFocus | undefined): Plan => {
+    const input: PlanInput = { base: manifest, local, cloud: projection, options: { subscriptions: ctx.subscriptions, isIgnored: ctx.isIgnored, clientName }, ...(focus === undefined ? {} : { focus }) };
+    const plan = planSync(input);
+    ctx.onPlan?.(input, plan);
+    return plan;
+  };
+  const since = (prev: { plan: Plan; scan: ScanResult }, scan: ScanResult): PlanFocus => ({ previous: prev.plan, dirty: computeScanChanges(prev.scan, scan) });
   for (; rounds < MAX_ROUNDS; rounds++) {
     // After a round, only the folders its local writes and deletes touched are listed again.
     const scan = lastScan === undefined ? await ctx.tree.scan(manifest, ctx.isIgnored) : await ctx.tree.rescan(lastScan, touched, manifest, ctx.isIgnored);
-    const plan = planRound(scan);
+    const plan = planRound(scan, lastPlan === undefined ? computeRecordFocus(ctx, record, fetched, scan) : since({ plan: lastPlan, scan: lastScan! }, scan));
     if (rounds === 0) {
       firstPlan = plan;
       report.notices.push(...scan.notices, ...plan.notices);
@@ -260,7 +271,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       // touched, and a plan) only tells whether the folder is now clean, for the record below.
       if (report.skipped.length === skippedBefore) {
         const after = await ctx.tree.rescan(scan, touched, manifest, ctx.isIgnored);
-        const check = planRound(after);
+        const check = planRound(after, since({ plan, scan }, after));
         if (check.ops.length === 0) {
           lastPlan = check;
           lastScan = after;

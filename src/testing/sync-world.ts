@@ -160,6 +160,7 @@ function gateTree(t: LocalTree, g: CrashGate): LocalTree {
     root: t.root,
     scan: (m: ReadonlyMap<string, BaseEntry>, ig: (p: string) => boolean): Promise<ScanResult> => g.run(() => t.scan(m, ig)),
     unchanged: (w: Uint8Array) => g.run(() => t.unchanged(w)),
+    diffWitness: (w: Uint8Array, s: ScanResult) => t.diffWitness(w, s),
     rescan: (prev: ScanResult, touched: readonly SyncPath[], m: ReadonlyMap<string, BaseEntry>, ig: (p: string) => boolean) => g.run(() => t.rescan(prev, touched, m, ig)),
     openRead: (p: SyncPath): Readable => {
       g.pass();

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import { FsTree } from '../../src/local/fs-tree.js';
 import { computeIgnoreMatcher } from '../../src/local/ignore-rules.js';
+import { computeScanChanges } from '../../src/reconcile/local-scan.js';
 
 // Invariant of FsTree.rescan (used by a sync's second round): when only the files at the
 // touched paths changed since the earlier scan, the rescan returns what a full scan returns,
@@ -50,6 +51,27 @@ async function deleteFile(root: string, rel: string): Promise<boolean> {
   return true;
 }
 
+const touchArb = fc.record({ path: relPath, kind: fc.constantFrom('write', 'delete', 'chmod', 'none'), text: fc.string({ maxLength: 12 }) });
+type Touch = { readonly path: string; readonly kind: 'write' | 'delete' | 'chmod' | 'none'; readonly text: string };
+
+/** A fresh tree of `initial`, scanned with a manifest of itself; then `changes` applied. */
+async function scanThenTouch(prefix: string, initial: readonly string[], changes: readonly Touch[]) {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  roots.push(root);
+  for (const p of initial) await writeFile(root, p, `v1 ${p}`);
+  const tree = new FsTree(root);
+  const first = await tree.scan(new Map(), rules);
+  const manifest = new Map([...first.files].map(([p, f]) => [p, { ...f, heads: [], version: null }] as const));
+  const then = await tree.scan(manifest, rules);
+  await new Promise((r) => setTimeout(r, 5)); // a rewrite gets a later mtime
+  for (const c of changes) {
+    if (c.kind === 'write') await writeFile(root, c.path, c.text);
+    else if (c.kind === 'delete') await deleteFile(root, c.path);
+    else if (c.kind === 'chmod') await fs.chmod(path.join(root, ...c.path.split('/')), 0o600).catch(() => undefined);
+  }
+  return { root, tree, manifest, then };
+}
+
 describe('FsTree.rescan', () => {
   it('equals a full scan when only the touched paths changed', async () => {
     await fc.assert(
@@ -79,27 +101,30 @@ describe('FsTree.rescan', () => {
   });
 
   it('unchanged(witness) is true exactly when a scan now returns what the witnessed scan returned', async () => {
-    const touch = fc.record({ path: relPath, kind: fc.constantFrom('write', 'delete', 'chmod', 'none'), text: fc.string({ maxLength: 12 }) });
     await fc.assert(
-      fc.asyncProperty(fc.array(relPath, { minLength: 1, maxLength: 10 }), fc.array(touch, { maxLength: 3 }), async (initial, changes) => {
-        const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bm-witness-'));
-        roots.push(root);
-        for (const p of initial) await writeFile(root, p, `v1 ${p}`);
-        const tree = new FsTree(root);
-        const first = await tree.scan(new Map(), rules);
-        const manifest = new Map([...first.files].map(([p, f]) => [p, { ...f, heads: [], version: null }] as const));
-        const then = await tree.scan(manifest, rules);
-        await new Promise((r) => setTimeout(r, 5)); // a rewrite gets a later mtime
-        for (const c of changes) {
-          if (c.kind === 'write') await writeFile(root, c.path, c.text);
-          else if (c.kind === 'delete') await deleteFile(root, c.path);
-          else if (c.kind === 'chmod') await fs.chmod(path.join(root, ...c.path.split('/')), 0o600).catch(() => undefined);
-        }
+      fc.asyncProperty(fc.array(relPath, { minLength: 1, maxLength: 10 }), fc.array(touchArb, { maxLength: 3 }), async (initial, changes) => {
+        const { root, tree, manifest, then } = await scanThenTouch('bm-witness-', initial, changes);
         const claimed = await tree.unchanged(then.witness!);
         const now = await tree.scan(manifest, rules);
         const same = Buffer.from(now.witness!).equals(Buffer.from(then.witness!));
         expect(claimed).toBe(same);
         if (claimed) expect(new Map(now.files)).toEqual(new Map(then.files));
+        await fs.rm(root, { recursive: true, force: true });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('diffWitness names every path where a scan now differs from the witnessed scan (what a focused plan relies on)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(relPath, { minLength: 1, maxLength: 10 }), fc.array(touchArb, { maxLength: 4 }), async (initial, changes) => {
+        const { root, tree, manifest, then } = await scanThenTouch('bm-diff-', initial, changes);
+        const now = await tree.scan(manifest, rules);
+        const diff = tree.diffWitness(then.witness!, now)!;
+        for (const p of computeScanChanges(then, now)) expect(diff.has(p), `${p} changed but is not in the diff`).toBe(true);
+        if (Buffer.from(now.witness!).equals(Buffer.from(then.witness!))) expect([...diff]).toEqual([]);
+        // From the witness bytes alone (another process: no listing kept in memory), the same.
+        expect(new FsTree(root).diffWitness(then.witness!, now)).toEqual(diff);
         await fs.rm(root, { recursive: true, force: true });
       }),
       { numRuns: 60 },

@@ -100,6 +100,7 @@ function racingTree(tree: LocalTree, hooks: RaceHooks): LocalTree {
     root: tree.root,
     scan: (m, ig) => tree.scan(m, ig),
     unchanged: (w) => tree.unchanged(w),
+    diffWitness: (w, s) => tree.diffWitness(w, s),
     rescan: (prev, touched, m, ig) => tree.rescan(prev, touched, m, ig),
     openRead: (p) => tree.openRead(p),
     statFile: (p) => tree.statFile(p),

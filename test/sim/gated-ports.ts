@@ -155,6 +155,10 @@ export class GatedTree implements LocalTree {
     return this.inner.unchanged(witness);
   }
 
+  diffWitness(witness: Uint8Array, scan: ScanResult): Set<string> | undefined {
+    return this.inner.diffWitness(witness, scan);
+  }
+
   async rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult> {
     this.gate.enter('scan');
     return this.inner.rescan(prev, touched, manifest, isIgnored);

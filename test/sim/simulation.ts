@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { BmError, ErrorCode, isBmError } from '../../src/errors.js';
 import { decodeTrustedSegment } from '../../src/events/codec.js';
 import { keyOfBlob } from '../../src/events/layout.js';
@@ -8,7 +9,7 @@ import { isSyncPath, type SyncPath } from '../../src/events/sync-path.js';
 import type { MemoryTree } from '../../src/local/memory-tree.js';
 import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../../src/projections/project-paths.js';
 import { computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
-import { ConflictKind, planSync, type ConflictNote } from '../../src/reconcile/plan-sync.js';
+import { ConflictKind, planSync, type ConflictNote, type Plan, type PlanInput } from '../../src/reconcile/plan-sync.js';
 import { readLogState } from '../../src/reconcile/sync-log.js';
 import type { BaseEntry } from '../../src/reconcile/base-entry.js';
 import type { LocalFile } from '../../src/reconcile/local-scan.js';
@@ -85,10 +86,12 @@ export interface ScenarioStats {
   pathsCollected: number;
   /** Syncs that took the clean-state shortcut (ADR-0008), each checked against a full plan. */
   cleanSyncs: number;
+  /** Plans made focused (ADR-0009), each checked against a full plan. */
+  focusedPlans: number;
 }
 
 export function emptyStats(): ScenarioStats {
-  return { steps: 0, syncs: 0, completedSyncs: 0, crashes: 0, faultSyncs: 0, injectedErrors: 0, truncatedLists: 0, remoteFailures: 0, unreadableMarks: 0, racingEdits: 0, guardStops: 0, resolves: 0, conflicts: 0, quiescenceRounds: 0, gcRuns: 0, blobsCollected: 0, pathsCollected: 0, cleanSyncs: 0 };
+  return { steps: 0, syncs: 0, completedSyncs: 0, crashes: 0, faultSyncs: 0, injectedErrors: 0, truncatedLists: 0, remoteFailures: 0, unreadableMarks: 0, racingEdits: 0, guardStops: 0, resolves: 0, conflicts: 0, quiescenceRounds: 0, gcRuns: 0, blobsCollected: 0, pathsCollected: 0, cleanSyncs: 0, focusedPlans: 0 };
 }
 
 export function addStats(into: ScenarioStats, s: ScenarioStats): void {
@@ -353,6 +356,7 @@ class Scenario {
         concurrency: c.concurrency,
       }),
       joinFromCheckpoint: false, // every client holds the whole history (its GC steps need it)
+      onPlan: (input: PlanInput, plan: Plan) => this.checkFocusedPlan(c, input, plan),
     };
     if (setup.unreadable !== null) {
       c.tree.markUnreadable(setup.unreadable);
@@ -411,6 +415,14 @@ class Scenario {
     names.set(c.id, c.name);
     const plan = planSync({ base: manifest, local: scan, cloud: state.paths, options: { subscriptions: [], isIgnored: () => false, clientName: (id) => names.get(id) ?? id.slice(-6) } });
     if (plan.ops.length > 0) this.fail(`${c.name}'s sync took the clean-state shortcut, but a full plan would do: ${plan.ops.map((o) => `${o.kind} ${o.path}`).join(', ')}`);
+  }
+
+  /** A plan made focused (ADR-0009) must equal the full plan of the same inputs. */
+  private checkFocusedPlan(c: ScenarioClient, input: PlanInput, plan: Plan): void {
+    if (input.focus === undefined) return;
+    this.stats.focusedPlans++;
+    const full = planSync({ ...input, focus: undefined });
+    if (!isDeepStrictEqual(full, plan)) this.fail(`${c.name}'s focused plan differs from the full plan\n  full: ${JSON.stringify(full)}\n  focused: ${JSON.stringify(plan)}`);
   }
 
   /** A GC run by a random client, crashed at a random port call now and then. */
@@ -685,6 +697,10 @@ class CheckedCleanTree implements LocalTree {
 
   rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult> {
     return this.inner.rescan(prev, touched, manifest, isIgnored);
+  }
+
+  diffWitness(witness: Uint8Array, scan: ScanResult): Set<string> | undefined {
+    return this.inner.diffWitness(witness, scan);
   }
 
   async unchanged(witness: Uint8Array): Promise<boolean> {

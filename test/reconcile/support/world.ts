@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { unreachable } from '../../../src/errors.js';
 import { counterIdFactory, type ClientId, type ContentHash, type IdFactory, type VersionId } from '../../../src/events/ids.js';
 import type { SyncPath } from '../../../src/events/sync-path.js';
 import { computeIgnoreMatcher } from '../../../src/local/ignore-rules.js';
-import { computeFrontier, computeHeads, projectVersions, type Projection } from '../../../src/projections/project-paths.js';
+import { computeFrontier, computeHeads, projectVersions, type PathState, type Projection } from '../../../src/projections/project-paths.js';
 import type { VersionRecord } from '../../../src/projections/version-record.js';
 import type { BaseEntry } from '../../../src/reconcile/base-entry.js';
 import type { LocalFile, LocalScan } from '../../../src/reconcile/local-scan.js';
@@ -177,15 +178,58 @@ export function computeClientName(world: World): (id: string) => string {
   return (id) => names.get(id) ?? id.slice(-6);
 }
 
-/** Plans one round for `name` without executing it. */
+/** What each client's last plan saw, for the focused-plan check in `planRound`. */
+interface PlanSeen {
+  readonly base: ReadonlyMap<string, BaseEntry>;
+  readonly local: LocalScan;
+  readonly cloud: Projection;
+  readonly scope: string;
+  readonly plan: Plan;
+}
+const lastPlans = new WeakMap<WorldClient, PlanSeen>();
+
+/**
+ * Plans one round for `name` without executing it. Every plan is also made focused (ADR-0009):
+ * from the client's previous plan and the paths whose base, local file, folder or cloud state
+ * differ since (computed here by brute force), and must equal the full plan exactly. So every
+ * reconcile property test checks the focused planner on each of its plans.
+ */
 export function planRound(world: World, name: string, cloud: Projection = project(world)): Plan {
   const client = mustClient(world, name);
-  return planSync({
+  const input = {
     base: client.base,
     local: scan(world, name),
     cloud,
     options: { subscriptions: client.subscriptions, isIgnored: client.isIgnored, clientName: computeClientName(world) },
-  });
+  };
+  const plan = planSync(input);
+  const scope = JSON.stringify([client.ignoreRules, client.subscriptions]);
+  const last = lastPlans.get(client);
+  if (last !== undefined && last.scope === scope) {
+    const dirty = computeStateDiff(last, input);
+    const focused = planSync({ ...input, focus: { previous: last.plan, dirty } });
+    if (!isDeepStrictEqual(focused, plan)) {
+      throw new Error(`focused plan differs from the full plan for ${name}\ndirty: ${[...dirty].join(', ')}\nfull: ${JSON.stringify(plan)}\nfocused: ${JSON.stringify(focused)}`);
+    }
+  }
+  lastPlans.set(client, { base: new Map(client.base), local: input.local, cloud, scope, plan });
+  return plan;
+}
+
+/** Every path whose base row, local file, folder presence or cloud state differs between the two. */
+export function computeStateDiff(a: Pick<PlanSeen, 'base' | 'local' | 'cloud'>, b: Pick<PlanSeen, 'base' | 'local' | 'cloud'>): Set<string> {
+  const dirty = new Set<string>();
+  const differ = <K, V>(x: ReadonlyMap<K, V>, y: ReadonlyMap<K, V>, same: (v: V, w: V) => boolean) => {
+    for (const [k, v] of x) if (!y.has(k) || !same(v, y.get(k)!)) dirty.add(k as string);
+    for (const k of y.keys()) if (!x.has(k)) dirty.add(k as string);
+  };
+  differ(a.base, b.base, isDeepStrictEqual);
+  differ(a.local.files, b.local.files, isDeepStrictEqual);
+  for (const d of a.local.dirs) if (!b.local.dirs.has(d)) dirty.add(d);
+  for (const d of b.local.dirs) if (!a.local.dirs.has(d)) dirty.add(d);
+  const ids = (st: PathState) => JSON.stringify([[...st.versions.keys()].sort(), [...st.replaced].sort(), [...(st.collected ?? [])].sort()]);
+  differ(a.cloud, b.cloud, (v, w) => ids(v) === ids(w));
+  return dirty;
 }
 
 function sameFile(a: LocalFile | undefined, b: LocalFile | null): boolean {
