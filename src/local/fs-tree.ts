@@ -5,12 +5,11 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BmError, ErrorCode } from '../errors.js';
 import { createSyncPathCheck, type SyncPath } from '../events/sync-path.js';
-import type { BaseEntry } from '../reconcile/base-entry.js';
 import type { LocalFile } from '../reconcile/local-scan.js';
-import type { GuardedResult, LocalTree, ScanNotice, ScanResult } from './local-tree.js';
+import type { GuardedResult, LocalTree, ScanBase, ScanNotice, ScanResult } from './local-tree.js';
 import { STATE_DIR } from './state-dir.js';
 import { syncDir } from '../events/store/sync-dir.js';
-import { computeListingDiff, decodeListing, encodeListing, rawKind, type Listing } from './scan-witness.js';
+import { computeListingDiff, computeWitnessBase, decodeListing, encodeListing, rawKind, type Listing } from './scan-witness.js';
 
 const TMP_PREFIX = '.bm-tmp-';
 
@@ -86,7 +85,7 @@ export class FsTree implements LocalTree {
   /** What each scan walked, for `rescan` (kept only as long as the scan result itself). */
   private readonly listings = new WeakMap<ScanResult, WalkedListing>();
 
-  async scan(manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (p: string) => boolean): Promise<ScanResult> {
+  async scan(manifest: ScanBase, isIgnored: (p: string) => boolean): Promise<ScanResult> {
     return this.walkScan(manifest, isIgnored, undefined);
   }
 
@@ -96,7 +95,7 @@ export class FsTree implements LocalTree {
    * stat'ed again; every other folder's part of `prev` is reused as it was. Falls back to a
    * full scan when `prev` is not a complete scan of this tree.
    */
-  async rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (p: string) => boolean): Promise<ScanResult> {
+  async rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ScanBase, isIgnored: (p: string) => boolean): Promise<ScanResult> {
     const listing = this.listings.get(prev);
     if (listing === undefined || prev.unreadable.length > 0) return this.scan(manifest, isIgnored);
     const touchedDirs = new Set<string>(['']);
@@ -108,7 +107,7 @@ export class FsTree implements LocalTree {
     return this.walkScan(manifest, isIgnored, { listing, files: prev.files, touchedDirs, slotOf });
   }
 
-  private async walkScan(manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (p: string) => boolean, reuse: Reuse | undefined): Promise<ScanResult> {
+  private async walkScan(manifest: ScanBase, isIgnored: (p: string) => boolean, reuse: Reuse | undefined): Promise<ScanResult> {
     const dirs = new Set<string>();
     const unreadable: string[] = [];
     const notices: ScanNotice[] = [];
@@ -125,9 +124,12 @@ export class FsTree implements LocalTree {
     // The walk is synchronous on purpose: with a warm cache readdir and lstat answer from
     // memory, and 100,000 promise round trips through the thread pool cost more than the
     // calls themselves. Only hashing (changed files) is asynchronous, after the walk.
-    const found: { file: { -readonly [K in keyof LocalFile]: LocalFile[K] }; known: boolean }[] = [];
+    type Found = { file: { -readonly [K in keyof LocalFile]: LocalFile[K] }; known: boolean };
+    const found: Found[] = [];
     const listing: WalkedListing = { dirs: [], names: [], kinds: [], stats: [], notices: [] };
     let exact = true;
+    // Each folder's returned files in listing order (the witness keeps their hashes in that order).
+    const slotFiles: { hash: string }[][] = [];
     const isSyncPath = createSyncPathCheck();
     const walk = (rel: string): void => {
       const prevSlot = reuse !== undefined && !reuse.touchedDirs.has(rel) ? reuse.slotOf.get(rel) : undefined;
@@ -147,6 +149,7 @@ export class FsTree implements LocalTree {
         return;
       }
       const slot = listing.dirs.push(rel) - 1;
+      slotFiles[slot] = [];
       const names: string[] = [];
       let kinds = '';
       const stats: number[] = [];
@@ -218,7 +221,9 @@ export class FsTree implements LocalTree {
           }
           const m = manifest.get(p);
           const known = m !== undefined && sameStat(st, m);
-          found.push({ file: { path: p, hash: known ? m.hash : '', size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: st.ino }, known });
+          const file = { path: p, hash: known ? m.hash : '', size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: st.ino };
+          found.push({ file, known });
+          slotFiles[slot]!.push(file);
           stats.push(st.size, st.mtimeMs, st.ino, st.mode & 0o777);
         } catch (e) {
           unreadable.push(p); // vanished between listing and reading: unknown, not deleted
@@ -234,6 +239,7 @@ export class FsTree implements LocalTree {
     const reuseFolder = (rel: string, prevSlot: number): void => {
       const prev = reuse!.listing;
       const slot = listing.dirs.push(rel) - 1;
+      slotFiles[slot] = [];
       const kinds = prev.kinds[prevSlot]!;
       listing.names[slot] = prev.names[prevSlot]!;
       listing.kinds[slot] = kinds;
@@ -246,7 +252,11 @@ export class FsTree implements LocalTree {
         if (kinds[j] === 'F') {
           const file = reuse!.files.get(p as SyncPath);
           if (file === undefined) exact = false; // cannot happen for a complete scan; rescan then
-          else found.push({ file: { ...file }, known: true });
+          else {
+            // Known: never hashed again, so the previous scan's object serves as it is.
+            found.push({ file: file as Found['file'], known: true });
+            slotFiles[slot]!.push(file);
+          }
         } else if (kinds[j] === 'D') {
           dirs.add(p);
           walk(p);
@@ -286,7 +296,7 @@ export class FsTree implements LocalTree {
     const files = new Map<SyncPath, LocalFile>();
     for (const { file } of found) if (file.hash !== '') files.set(file.path, file);
     const base = { files, dirs, unreadable, notices, hashed };
-    const result: ScanResult = exact && unreadable.length === 0 ? { ...base, witness: encodeListing(listing) } : base;
+    const result: ScanResult = exact && unreadable.length === 0 ? { ...base, witness: encodeListing(listing, slotFiles.flat().map((f) => f.hash)) } : base;
     if (exact && unreadable.length === 0) this.listings.set(result, listing);
     return result;
   }
@@ -332,6 +342,11 @@ export class FsTree implements LocalTree {
       if (names !== listing.names[i]) return false;
     }
     return k === stats.length;
+  }
+
+  witnessBase(witness: Uint8Array): ScanBase | undefined {
+    const listing = decodeListing(witness);
+    return listing === undefined ? undefined : computeWitnessBase(listing);
   }
 
   diffWitness(witness: Uint8Array, scan: ScanResult): Set<string> | undefined {

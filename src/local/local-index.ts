@@ -3,7 +3,7 @@ import { Level, type BatchOperation } from 'level';
 import { z } from 'zod';
 import { BmError, ErrorCode } from '../errors.js';
 import { decodeMsgpack, decodeTrustedSegment, encodeMsgpack } from '../events/codec.js';
-import { computeSegmentVersions } from '../projections/project-paths.js';
+import { collectPath, computeSegmentCollections, computeSegmentVersions, projectVersions, type PathState } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import { HASH_RE, ULID_RE, type ClientId, type VersionId } from '../events/ids.js';
 import type { SyncPath } from '../events/sync-path.js';
@@ -59,6 +59,11 @@ export interface CommitOps {
  * state the index holds now.
  */
 export const CLEAN_STATE_KEY = 'clean-state';
+/** Meta key: true once the collection rows cover every stored segment (`readPathStates`). */
+const COLLECTED_ROWS_KEY = 'collected-rows';
+const EMPTY = new Uint8Array(0);
+/** Meta key: set when two events claimed one version id (see commitBatch). */
+const ID_CLASH_KEY = 'version-id-clash';
 
 /** True when `ops` changes what a sync folds or compares (and so voids the clean-state record). */
 export function voidsCleanState(ops: CommitOps): boolean {
@@ -99,10 +104,13 @@ export class LocalIndex {
   private readonly history: Sub;
   /** Rename rows per segment (see commitBatch). */
   private readonly moves: Sub;
+  /** Versions a `gc` event collected, per path: `<path>\0<version id>` → empty. */
+  private readonly collected: Sub;
 
   private constructor(private readonly db: Db) {
     this.history = openSublevel(db, 'history');
     this.moves = openSublevel(db, 'moves');
+    this.collected = openSublevel(db, 'collected');
     this.meta = openSublevel(db, 'meta');
     this.segments = openSublevel(db, 'segments');
     this.cursors = openSublevel(db, 'cursors');
@@ -145,7 +153,11 @@ export class LocalIndex {
   private async checkFormat(): Promise<void> {
     const format = await this.getMeta<unknown>(FORMAT_KEY);
     if (format === undefined) {
-      await this.writeBatch([{ type: 'put', sublevel: this.meta, key: FORMAT_KEY, value: encodeMsgpack(INDEX_FORMAT) }]);
+      // A new index writes collection rows from its first segment on.
+      await this.writeBatch([
+        { type: 'put', sublevel: this.meta, key: FORMAT_KEY, value: encodeMsgpack(INDEX_FORMAT) },
+        { type: 'put', sublevel: this.meta, key: COLLECTED_ROWS_KEY, value: encodeMsgpack(true) },
+      ]);
     } else if (format !== INDEX_FORMAT) {
       throw new BmError(ErrorCode.unknownVersion, `the local index has format ${String(format)}; this bm-log reads format ${INDEX_FORMAT}`, 'upgrade bm-log on this machine');
     }
@@ -175,12 +187,17 @@ export class LocalIndex {
     // Deletes whose deleted content must be looked up, for the rename rows below.
     const inBatch = new Map<string, VersionRecord>();
     const deletes: { seg: string; path: string; ref: string }[] = [];
+    let sameIdTwice = false;
     for (const s of ops.segments ?? []) {
       const seg = segmentKey(s.client, s.seq);
       batch.push({ type: 'put', sublevel: this.segments, key: seg, value: s.bytes });
-      // The per-path history rows go in the same batch as the segment they come from.
-      for (const v of computeSegmentVersions(decodeTrustedSegment(s.bytes))) {
+      // The per-path history and collection rows go in the same batch as the segment they come from.
+      const body = decodeTrustedSegment(s.bytes);
+      for (const c of computeSegmentCollections(body)) for (const id of c.versions) batch.push({ type: 'put', sublevel: this.collected, key: `${c.path}\u0000${id}`, value: EMPTY });
+      for (const v of computeSegmentVersions(body)) {
         const key = `${v.path}\u0000${v.id}`;
+        const twice = inBatch.get(key);
+        if (twice !== undefined && (twice.client !== v.client || twice.seq !== v.seq)) sameIdTwice = true;
         inBatch.set(key, v);
         batch.push({ type: 'put', sublevel: this.history, key, value: encodeMsgpack(v) });
         // Rename rows: a put and a delete of the same content in one segment are a move.
@@ -190,6 +207,20 @@ export class LocalIndex {
         if (v.type === 'put' && v.content) batch.push({ type: 'put', sublevel: this.moves, key: `${seg}\u0000put\u0000${v.content.hash}`, value: encodeMsgpack(v.path) });
         if (v.type === 'tombstone') for (const r of v.replaces) deletes.push({ seg, path: v.path, ref: `${v.path}\u0000${r}` });
       }
+    }
+    // A version id two different events claim (only a faulty or hostile writer does that): the
+    // fold keeps one by (client, seq) and unions their replaces, which one history row cannot
+    // show, so lazy syncs are off for good on this index (ADR-0009).
+    const keys = [...inBatch.keys()];
+    if (keys.length > 0) {
+      const had = await this.read(() => this.history.getMany(keys));
+      const clash = had.some((bytes, i) => {
+        if (bytes === undefined) return false;
+        const old = decodeRow(bytes, 'history') as VersionRecord;
+        const now = inBatch.get(keys[i]!)!;
+        return old.client !== now.client || old.seq !== now.seq;
+      });
+      if (clash || sameIdTwice) batch.push({ type: 'put', sublevel: this.meta, key: ID_CLASH_KEY, value: encodeMsgpack(true) });
     }
     if (deletes.length > 0) {
       const missing = [...new Set(deletes.map((d) => d.ref).filter((k) => !inBatch.has(k)))];
@@ -221,6 +252,43 @@ export class LocalIndex {
     const out: VersionRecord[] = [];
     for await (const value of this.history.values({ gt: `${p}\u0000`, lt: `${p}\u0001` })) out.push(decodeRow(value, `history of ${p}`) as VersionRecord);
     return out;
+  }
+
+  /**
+   * The state of each of `paths` as the fold of every stored segment gives it (a path no
+   * version names is absent), from its history and collection rows: two range scans per path
+   * instead of folding the log. Complete only when `canReadPathStates` (older indexes lack the
+   * collection rows) and the client did not join from a checkpoint (its state before the
+   * checkpoint has no rows); a lazy sync checks both (ADR-0009).
+   */
+  async readPathStates(paths: Iterable<string>): Promise<Map<SyncPath, PathState>> {
+    const out = new Map<SyncPath, PathState>();
+    for (const p of paths) {
+      const versions = await this.getPathHistory(p);
+      if (versions.length === 0) continue;
+      let st = projectVersions(versions).get(p as SyncPath)!;
+      const ids: VersionId[] = [];
+      for await (const key of this.collected.keys({ gt: `${p}\u0000`, lt: `${p}\u0001` })) ids.push(key.slice(p.length + 1) as VersionId);
+      if (ids.length > 0) st = collectPath(st, ids);
+      out.set(p as SyncPath, st);
+    }
+    return out;
+  }
+
+  /** True when every collection of every stored segment has its row and no version id was claimed twice (see `readPathStates`). */
+  async canReadPathStates(): Promise<boolean> {
+    return (await this.getMeta<unknown>(COLLECTED_ROWS_KEY)) === true && (await this.getMeta<unknown>(ID_CLASH_KEY)) === undefined;
+  }
+
+  /**
+   * Writes the collection rows of an index made before they existed, from the fold of all of
+   * it (`paths`), and marks them complete. The fold must be of this index as it is now.
+   */
+  async indexCollections(paths: ReadonlyMap<SyncPath, PathState>): Promise<void> {
+    const batch: BatchOp[] = [];
+    for (const [p, st] of paths) for (const id of st.collected ?? []) batch.push({ type: 'put', sublevel: this.collected, key: `${p}\u0000${id}`, value: EMPTY });
+    batch.push({ type: 'put', sublevel: this.meta, key: COLLECTED_ROWS_KEY, value: encodeMsgpack(true) });
+    await this.writeBatch(batch);
   }
 
   /**

@@ -1,7 +1,14 @@
 import type { Readable } from 'node:stream';
 import type { SyncPath } from '../events/sync-path.js';
-import type { BaseEntry } from '../reconcile/base-entry.js';
 import type { LocalFile, LocalScan } from '../reconcile/local-scan.js';
+
+/**
+ * Where a scan reuses hashes from (the manifest, or a witnessed scan): a file whose size,
+ * mtime and inode equal its row's keeps the row's hash instead of being read.
+ */
+export interface ScanBase {
+  get(path: string): { readonly hash: string; readonly size: number; readonly mtimeMs: number; readonly ino: number } | undefined;
+}
 
 /** Something the scan passed over, for the sync report. */
 export interface ScanNotice {
@@ -41,7 +48,7 @@ export type GuardedResult = 'done' | 'changed';
  */
 export interface LocalTree {
   readonly root: string;
-  scan(manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult>;
+  scan(manifest: ScanBase, isIgnored: (path: string) => boolean): Promise<ScanResult>;
   /**
    * True only when a scan now, with the same manifest and rules, would return exactly what
    * the scan that gave `witness` returned. False whenever in doubt: the caller then scans.
@@ -53,13 +60,15 @@ export interface LocalTree {
    * changed. It may name more (never less); undefined when it cannot tell (then: plan in full).
    */
   diffWitness(witness: Uint8Array, scan: ScanResult): Set<string> | undefined;
+  /** The files of the scan that gave `witness`, with their stats and hashes, as a scan base. */
+  witnessBase(witness: Uint8Array): ScanBase | undefined;
   /**
    * A scan after the caller changed only the files at `touched` since `prev` (a sync round's
    * local writes and deletes): what a full scan would return, except that changes others
    * made since `prev` outside the folders on the way to `touched` may go unseen until the
    * next scan. May simply scan in full.
    */
-  rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult>;
+  rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ScanBase, isIgnored: (path: string) => boolean): Promise<ScanResult>;
   /** Opens a file for reading (for an upload). */
   openRead(path: SyncPath): Readable;
   /**

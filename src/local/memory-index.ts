@@ -3,6 +3,7 @@ import { decodeTrustedSegment } from '../events/codec.js';
 import { HASH_RE, ULID_RE, type ClientId } from '../events/ids.js';
 import type { SyncPath } from '../events/sync-path.js';
 import type { BaseEntry } from '../reconcile/base-entry.js';
+import { projectSegment, type PathState, type Projection } from '../projections/project-paths.js';
 import type { SyncIndex } from '../reconcile/run-sync.js';
 import { CLEAN_STATE_KEY, voidsCleanState, type CommitOps, type Cursor, type PinnedKey, type SegmentRecord } from './local-index.js';
 
@@ -68,6 +69,31 @@ export class MemoryIndex implements SyncIndex {
       this.meta.delete(CLEAN_STATE_KEY);
       this.commits++;
     }
+  }
+
+  /** Like LocalIndex.readPathStates, by folding every stored segment (the index is small here). */
+  async readPathStates(paths: Iterable<string>): Promise<Map<SyncPath, PathState>> {
+    const all: Projection = new Map();
+    for (const s of this.segments.values()) projectSegment(decodeTrustedSegment(s.bytes), all);
+    const out = new Map<SyncPath, PathState>();
+    for (const p of paths) {
+      const st = all.get(p as SyncPath);
+      if (st !== undefined) out.set(p as SyncPath, st);
+    }
+    return out;
+  }
+
+  async canReadPathStates(): Promise<boolean> {
+    return true;
+  }
+
+  async getManifestEntries(paths: readonly SyncPath[]): Promise<Map<SyncPath, BaseEntry>> {
+    const out = new Map<SyncPath, BaseEntry>();
+    for (const p of paths) {
+      const e = this.manifest.get(p);
+      if (e !== undefined) out.set(p, copyEntry(e));
+    }
+    return out;
   }
 
   async *iterateSegments(): AsyncGenerator<SegmentRecord> {

@@ -3,9 +3,8 @@ import { BmError, ErrorCode } from '../errors.js';
 import { computePathProblem, type SyncPath } from '../events/sync-path.js';
 import { sha256Hex } from '../events/signing.js';
 import { decodeMsgpack, encodeMsgpack } from '../events/codec.js';
-import type { BaseEntry } from '../reconcile/base-entry.js';
 import type { LocalFile } from '../reconcile/local-scan.js';
-import type { GuardedResult, LocalTree, ScanNotice, ScanResult } from './local-tree.js';
+import type { GuardedResult, LocalTree, ScanBase, ScanNotice, ScanResult } from './local-tree.js';
 
 /** One regular file of a MemoryTree. The hash is a cache for the checks, never shown to a scan. */
 export interface MemoryFile {
@@ -39,6 +38,11 @@ function ancestors(p: string): string[] {
   return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join('/'));
 }
 
+/** A witness: the tree's stat rows, each with the hash the scan returned ('' when it returned none). */
+function witnessRows(w: Uint8Array): [string, number, number, number, number, string][] {
+  return decodeMsgpack(w, 'scan witness') as [string, number, number, number, number, string][];
+}
+
 /**
  * LocalTree in memory, with the contract and the observable semantics of FsTree (see
  * local-tree.ts): the scan reuses the manifest hash when size, mtime and inode match;
@@ -65,7 +69,7 @@ export class MemoryTree implements LocalTree {
 
   // ---- the LocalTree port (what the engine uses)
 
-  async scan(manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult> {
+  async scan(manifest: ScanBase, isIgnored: (path: string) => boolean): Promise<ScanResult> {
     const files = new Map<SyncPath, LocalFile>();
     const dirs = new Set<string>();
     const unreadable: string[] = [];
@@ -112,24 +116,33 @@ export class MemoryTree implements LocalTree {
       files.set(p as SyncPath, { path: p as SyncPath, hash, size: f.bytes.length, mode: f.mode, mtimeMs: f.mtimeMs, ino: f.ino });
     }
     const result = { files, dirs, unreadable, notices, hashed };
-    return unreadable.length === 0 ? { ...result, witness: this.stateWitness() } : result;
+    return unreadable.length === 0 ? { ...result, witness: encodeMsgpack(this.stateRows().map((r) => [...r, files.get(r[0] as SyncPath)?.hash ?? ''])) } : result;
   }
 
   /** In memory a full scan is cheap: it simply scans. */
-  rescan(_prev: ScanResult, _touched: readonly SyncPath[], manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult> {
+  rescan(_prev: ScanResult, _touched: readonly SyncPath[], manifest: ScanBase, isIgnored: (path: string) => boolean): Promise<ScanResult> {
     return this.scan(manifest, isIgnored);
   }
 
   /** True when every file (scanned or not) still has the size, mtime, inode and mode it had. */
   async unchanged(witness: Uint8Array): Promise<boolean> {
     if (this.unreadableNext.size > 0) return false;
-    return Buffer.from(witness).equals(this.stateWitness());
+    const then = witnessRows(witness);
+    const now = this.stateRows();
+    return then.length === now.length && then.every((r, i) => r.slice(0, 5).join(',') === now[i]!.join(','));
+  }
+
+  /** The files the witnessed scan returned (rows with a hash), as a scan base. */
+  witnessBase(witness: Uint8Array): ScanBase | undefined {
+    const at = new Map<string, { hash: string; size: number; mtimeMs: number; ino: number }>();
+    for (const [p, size, mtimeMs, ino, , hash] of witnessRows(witness)) if (hash !== '') at.set(p, { hash, size, mtimeMs, ino });
+    return { get: (p) => at.get(p) };
   }
 
   /** The files whose stat rows differ between the two witnesses, and every folder above them. */
   diffWitness(witness: Uint8Array, scan: ScanResult): Set<string> | undefined {
     if (scan.witness === undefined) return undefined;
-    const rows = (w: Uint8Array) => new Map((decodeMsgpack(w, 'scan witness') as [string, ...number[]][]).map(([p, ...st]) => [p, st.join(',')]));
+    const rows = (w: Uint8Array) => new Map(witnessRows(w).map(([p, ...st]) => [p, st.slice(0, 4).join(',')]));
     const then = rows(witness);
     const now = rows(scan.witness);
     const dirty = new Set<string>();
@@ -143,9 +156,8 @@ export class MemoryTree implements LocalTree {
   }
 
   /** The whole tree's stat state (like FsTree's listing: names, kinds and stats, no bytes). */
-  private stateWitness(): Uint8Array {
-    const rows = [...this.files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([p, f]) => [p, f.bytes.length, f.mtimeMs, f.ino, f.mode]);
-    return encodeMsgpack(rows);
+  private stateRows(): [string, number, number, number, number][] {
+    return [...this.files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([p, f]) => [p, f.bytes.length, f.mtimeMs, f.ino, f.mode]);
   }
 
   openRead(p: SyncPath): Readable {

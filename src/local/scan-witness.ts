@@ -1,5 +1,6 @@
 import type { Dirent } from 'node:fs';
 import { decodeMsgpack, encodeMsgpack } from '../events/codec.js';
+import type { ScanBase } from './local-tree.js';
 
 /**
  * What a scan of a real folder saw, compactly, so that a later check can tell that a scan
@@ -26,22 +27,27 @@ export interface DecodedListing {
   readonly kinds: readonly string[];
   /** Every folder's stats, concatenated in folder order. */
   readonly stats: Float64Array;
+  /** The hash the scan returned for each F entry, 32 bytes each, in the same order. */
+  readonly hashes: Uint8Array;
 }
 
-const WITNESS_VERSION = 1;
+const WITNESS_VERSION = 2;
 
 export function rawKind(ent: Dirent): string {
   return ent.isFile() ? 'f' : ent.isDirectory() ? 'd' : ent.isSymbolicLink() ? 'l' : 'o';
 }
 
-export function encodeListing(l: Listing): Uint8Array {
+/** `hashes`: the hex hash the scan returned for each F entry, in listing order. */
+export function encodeListing(l: Listing, hashes: readonly string[]): Uint8Array {
   const flat = new Float64Array(l.stats.reduce((n, s) => n + s.length, 0));
   let k = 0;
   for (const s of l.stats) {
     flat.set(s, k);
     k += s.length;
   }
-  return encodeMsgpack({ v: WITNESS_VERSION, dirs: l.dirs, names: l.names, kinds: l.kinds, stats: new Uint8Array(flat.buffer) });
+  const bin = Buffer.alloc(32 * hashes.length);
+  hashes.forEach((h, i) => bin.write(h, 32 * i, 32, 'hex'));
+  return encodeMsgpack({ v: WITNESS_VERSION, dirs: l.dirs, names: l.names, kinds: l.kinds, stats: new Uint8Array(flat.buffer), hashes: new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength) });
 }
 
 /** The listing, or undefined when `bytes` is not one this version wrote (then: rescan). */
@@ -53,14 +59,42 @@ export function decodeListing(bytes: Uint8Array): DecodedListing | undefined {
     return undefined;
   }
   if (typeof w !== 'object' || w === null) return undefined;
-  const { v, dirs, names, kinds, stats } = w as Record<string, unknown>;
+  const { v, dirs, names, kinds, stats, hashes } = w as Record<string, unknown>;
   const strings = (a: unknown): a is string[] => Array.isArray(a) && a.every((x) => typeof x === 'string');
-  if (v !== WITNESS_VERSION || !strings(dirs) || !strings(names) || !strings(kinds) || !(stats instanceof Uint8Array)) return undefined;
-  if (names.length !== dirs.length || kinds.length !== dirs.length || stats.byteLength % 32 !== 0) return undefined;
+  if (v !== WITNESS_VERSION || !strings(dirs) || !strings(names) || !strings(kinds) || !(stats instanceof Uint8Array) || !(hashes instanceof Uint8Array)) return undefined;
+  if (names.length !== dirs.length || kinds.length !== dirs.length || stats.byteLength % 32 !== 0 || hashes.byteLength !== stats.byteLength) return undefined;
   // Copied: the decoded bytes may sit at an offset a Float64Array cannot start at.
   const flat = new Float64Array(stats.byteLength / 8);
   new Uint8Array(flat.buffer).set(stats);
-  return { dirs, names, kinds, stats: flat };
+  return { dirs, names, kinds, stats: flat, hashes };
+}
+
+/**
+ * The witnessed scan's files as a scan base (`LocalTree.witnessBase`): for each file it
+ * returned, the size, mtime and inode it had and the hash it got, so a later scan reuses the
+ * hash of a file whose stats did not change without reading the manifest (ADR-0009).
+ */
+export function computeWitnessBase(l: DecodedListing): ScanBase {
+  const at = new Map<string, number>();
+  let k = 0;
+  for (let i = 0; i < l.dirs.length; i++) {
+    const kinds = l.kinds[i]!;
+    if (!kinds.includes('F')) continue;
+    const rel = l.dirs[i]!;
+    const list = l.names[i]!.split('\0');
+    for (let j = 0; j < kinds.length; j++) {
+      if (kinds[j] !== 'F') continue;
+      at.set(rel === '' ? list[j]! : `${rel}/${list[j]!}`, k++);
+    }
+  }
+  const hex = Buffer.from(l.hashes.buffer, l.hashes.byteOffset, l.hashes.byteLength);
+  return {
+    get(p: string) {
+      const i = at.get(p);
+      if (i === undefined) return undefined;
+      return { size: l.stats[4 * i]!, mtimeMs: l.stats[4 * i + 1]!, ino: l.stats[4 * i + 2]!, hash: hex.toString('hex', 32 * i, 32 * i + 32) };
+    },
+  };
 }
 
 /** One folder of a listing: its names and kinds, and its files' stats at `stats[at...]`. */

@@ -176,3 +176,42 @@ export function isAckDue(state: VaultState, self: ClientId): boolean {
   }
   return false;
 }
+
+/** A VaultState as plain arrays (for the clean-state record, ADR-0009). */
+export interface VaultSnapshot {
+  readonly latest: readonly SegmentSummary[];
+  readonly lastEventful: readonly (readonly [ClientId, number])[];
+  readonly retired: readonly ClientId[];
+  readonly condemnations: readonly (readonly [ContentHash, readonly (readonly [string, Condemnation])[]])[];
+  readonly deletions: readonly (readonly [ContentHash, readonly (readonly [string, DeletionRecord])[]])[];
+  readonly namers: readonly (readonly [ContentHash, readonly (readonly [ClientId, number])[]])[];
+}
+
+export function encodeVaultState(v: VaultState): VaultSnapshot {
+  const nested = <K, T>(m: ReadonlyMap<K, ReadonlyMap<string, T>>) => [...m].map(([k, inner]) => [k, [...inner]] as const);
+  return {
+    latest: [...v.latest.values()],
+    lastEventful: [...v.lastEventful],
+    retired: [...v.retired],
+    condemnations: nested(v.condemnations),
+    deletions: nested(v.deletions),
+    namers: [...v.namers].map(([h, inner]) => [h, [...inner]] as const),
+  };
+}
+
+/** The state a snapshot holds, or undefined when `s` is not one (then: fold the log). */
+export function decodeVaultState(s: unknown): VaultState | undefined {
+  if (typeof s !== 'object' || s === null) return undefined;
+  const x = s as Record<string, unknown>;
+  const arrays = ['latest', 'lastEventful', 'retired', 'condemnations', 'deletions', 'namers'].every((k) => Array.isArray(x[k]));
+  if (!arrays) return undefined;
+  const snap = s as VaultSnapshot;
+  return {
+    latest: new Map(snap.latest.map((l) => [l.client, l])),
+    lastEventful: new Map(snap.lastEventful),
+    retired: new Set(snap.retired),
+    condemnations: new Map(snap.condemnations.map(([h, inner]) => [h, new Map(inner)])),
+    deletions: new Map(snap.deletions.map(([h, inner]) => [h, new Map(inner)])),
+    namers: new Map(snap.namers.map(([h, inner]) => [h, new Map(inner)])),
+  };
+}

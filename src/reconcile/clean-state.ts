@@ -2,6 +2,8 @@ import { CLEAN_STATE_KEY } from '../local/local-index.js';
 import type { ScanNotice } from '../local/local-tree.js';
 import { computeSegmentCollections, computeSegmentVersions } from '../projections/project-paths.js';
 import type { ScanResult } from '../local/local-tree.js';
+import type { VaultSnapshot } from '../projections/project-vault.js';
+import type { BaseEntry } from './base-entry.js';
 import type { ConflictNote, Notice, PlanFocus } from './plan-sync.js';
 import type { SyncContext } from './run-sync.js';
 import { isPlanNeutral, type FetchedLog } from './sync-log.js';
@@ -12,7 +14,7 @@ import { isPlanNeutral, type FetchedLog } from './sync-log.js';
  * cursors or pinned keys, so while it exists the base and the cloud are what that plan saw.
  */
 export interface CleanState {
-  readonly v: 1;
+  readonly v: 2;
   /** `SyncContext.scopeKey` of that sync: the same ignore rules and subscriptions. */
   readonly scope: string;
   /** The scan's witness (`ScanResult.witness`): the same local tree. */
@@ -20,6 +22,19 @@ export interface CleanState {
   readonly conflicts: readonly ConflictNote[];
   readonly planNotices: readonly Notice[];
   readonly scanNotices: readonly ScanNotice[];
+  /** What a lazy sync starts from (ADR-0009); absent where the index cannot serve one. */
+  readonly lazy?: LazyBase;
+}
+
+/** The state of that sync beyond the witness that a lazy sync needs instead of a full fold. */
+export interface LazyBase {
+  readonly vault: VaultSnapshot;
+  /** Every manifest row that is a conflict copy (the planner groups them by main path). */
+  readonly copies: readonly BaseEntry[];
+  /** The number of manifest rows that are not conflict copies (the delete guards use it). */
+  readonly tracked: number;
+  /** Every path with a live head in the cloud and no local file then (`PlanInput.cloudOnly`). */
+  readonly cloudOnly: readonly string[];
 }
 
 /** The record as the index holds it now (not yet checked against the tree). */
@@ -61,5 +76,5 @@ export function computeRecordFocus(ctx: Pick<SyncContext, 'tree'>, record: Clean
 function isCleanState(r: unknown): r is CleanState {
   if (typeof r !== 'object' || r === null) return false;
   const c = r as Record<string, unknown>;
-  return c.v === 1 && typeof c.scope === 'string' && c.witness instanceof Uint8Array && Array.isArray(c.conflicts) && Array.isArray(c.planNotices) && Array.isArray(c.scanNotices);
+  return c.v === 2 && typeof c.scope === 'string' && c.witness instanceof Uint8Array && Array.isArray(c.conflicts) && Array.isArray(c.planNotices) && Array.isArray(c.scanNotices);
 }

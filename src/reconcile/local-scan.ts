@@ -33,6 +33,7 @@ export function computeScanChanges(a: LocalScan, b: LocalScan): Set<string> {
   const out = new Set<string>();
   for (const [p, f] of a.files) {
     const g = b.files.get(p);
+    if (g === f) continue; // a rescan hands unchanged folders' files over as they were
     if (g === undefined || g.hash !== f.hash || g.mode !== f.mode || g.size !== f.size || g.mtimeMs !== f.mtimeMs || g.ino !== f.ino) out.add(p);
   }
   for (const p of b.files.keys()) if (!a.files.has(p)) out.add(p);

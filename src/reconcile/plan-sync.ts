@@ -1,3 +1,4 @@
+import { BmError, ErrorCode } from '../errors.js';
 import type { VersionId } from '../events/ids.js';
 import { computeFoldKey, createSyncPathCheck, type SyncPath } from '../events/sync-path.js';
 import { computeHeads, isCollected, type PathState, type Projection } from '../projections/project-paths.js';
@@ -102,6 +103,13 @@ export interface PlanInput {
   readonly options: PlanOptions;
   /** Plan only what may have changed since an earlier plan (ADR-0009); the result is the same. */
   readonly focus?: PlanFocus;
+  /**
+   * Set by a lazy sync (ADR-0009), whose `base` and `cloud` hold only the paths the focus
+   * names (plus every tracked conflict copy): every path with a live head in the cloud and no
+   * local file, which twin conflicts are found among (instead of iterating `cloud`). Needs a
+   * focus that does not fall back (`computeFocusTargets`).
+   */
+  readonly cloudOnly?: ReadonlySet<string>;
 }
 
 /**
@@ -170,6 +178,7 @@ export function planSync(input: PlanInput): Plan {
   }
 
   const focus = input.focus === undefined ? undefined : computeFocus(input.focus, base, local);
+  if (input.cloudOnly !== undefined && focus === undefined) throw new BmError(ErrorCode.internal, 'a plan of partial state needs a focus');
   // (A focus implies none: an untracked copy name would be dirty or noticed in `previous`.)
   const hasUntrackedCopyNames = focus === undefined && [...local.files.keys()].some((p) => isConflictCopyName(p) && !base.has(p));
 
@@ -413,7 +422,7 @@ export function planSync(input: PlanInput): Plan {
       }
     }
   }
-  const twins = computeTwinConflicts(local, cloud);
+  const twins = computeTwinConflicts(local, cloud, input.cloudOnly);
   if (focus === undefined) return { ops, conflicts: [...conflicts, ...twins], notices };
   // The paths planned now, merged with what `previous` said about every other path, in the
   // order a full plan gives: by the path each conflict or notice belongs to.
@@ -422,6 +431,16 @@ export function planSync(input: PlanInput): Plan {
     conflicts: [...mergeByOwner(focus.keptConflicts, conflicts, (c) => c.path), ...twins],
     notices: mergeByOwner(focus.keptNotices, notices, noticeOwner),
   };
+}
+
+/** A path with a live head in the cloud and no local file (see PlanInput.cloudOnly). */
+export function isCloudOnly(p: SyncPath, st: PathState | undefined, local: LocalScan): boolean {
+  return st !== undefined && !local.files.has(p) && computeHeads(st).some((h) => h.content !== null);
+}
+
+/** The paths a focused plan plans again, or undefined when it would plan in full. */
+export function computeFocusTargets(f: PlanFocus, base: ReadonlyMap<string, BaseEntry>, local: LocalScan): ReadonlySet<string> | undefined {
+  return computeFocus(f, base, local)?.targets;
 }
 
 interface Focus {
@@ -490,7 +509,7 @@ function mergeByOwner<T>(a: readonly T[], b: readonly T[], owner: (x: T) => stri
 }
 
 /** Paths that differ but fold to one name on case-insensitive or normalising file systems. */
-export function computeTwinConflicts(local: LocalScan, cloud: Projection): ConflictNote[] {
+export function computeTwinConflicts(local: LocalScan, cloud: Projection, cloudOnly?: ReadonlySet<string>): ConflictNote[] {
   // One string per key; a Set only where two paths share a key (rare: most trees have none).
   const byKey = new Map<string, string | Set<string>>();
   const add = (p: string) => {
@@ -502,7 +521,8 @@ export function computeTwinConflicts(local: LocalScan, cloud: Projection): Confl
     } else had.add(p);
   };
   for (const p of local.files.keys()) add(p);
-  for (const [p, st] of cloud) if (!local.files.has(p) && computeHeads(st).some((h) => h.content !== null)) add(p);
+  if (cloudOnly !== undefined) for (const p of cloudOnly) add(p);
+  else for (const [p, st] of cloud) if (isCloudOnly(p, st, local)) add(p);
   const out: ConflictNote[] = [];
   for (const set of byKey.values()) {
     if (typeof set === 'string') continue;

@@ -8,15 +8,16 @@ import { MAX_EVENTS_PER_SEGMENT, type ContentRef, type Event } from '../events/s
 import type { KeyPair } from '../events/signing.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import type { SyncPath } from '../events/sync-path.js';
-import type { LocalTree, ScanNotice, ScanResult } from '../local/local-tree.js';
-import { computeHeads, type Projection } from '../projections/project-paths.js';
+import type { LocalTree, ScanBase, ScanNotice, ScanResult } from '../local/local-tree.js';
+import { computeHeads, type PathState, type Projection } from '../projections/project-paths.js';
 import { isAckDue } from '../projections/project-vault.js';
 import type { BaseEntry } from './base-entry.js';
 import type { LocalFile } from './local-scan.js';
-import { NoticeReason, planSync, type ConflictNote, type Notice, type Plan, type PlanFocus, type PlanInput, type PlanOp } from './plan-sync.js';
+import { computeFocusTargets, NoticeReason, planSync, type ConflictNote, type Notice, type Plan, type PlanFocus, type PlanInput, type PlanOp } from './plan-sync.js';
 import { BEING_COLLECTED, computeBlobBanNow, fetchNewSegments, foldFetchedLog, publishOwnSegment } from './sync-log.js';
 import { CLEAN_STATE_KEY } from '../local/local-index.js';
-import { computeRecordFocus, confirmCleanState, readCleanRecord, type CleanState } from './clean-state.js';
+import { computeRecordFocus, confirmCleanState, readCleanRecord, type CleanState, type LazyBase } from './clean-state.js';
+import { computeLazyBase, LazyPaths, namesCondemnedBlob } from './lazy-state.js';
 import { computeScanChanges } from './local-scan.js';
 
 /**
@@ -29,6 +30,16 @@ export interface SyncIndex {
   getPinnedKeys(): Promise<Map<ClientId, { publicKey: string; name: string }>>;
   pinKeys(pins: readonly { client: ClientId; publicKey: string; name: string }[]): Promise<void>;
   iterateSegments(): AsyncIterable<{ client: ClientId; seq: number; bytes: Uint8Array }>;
+  /**
+   * Point reads for a lazy sync (ADR-0009): each path's folded state from per-path rows, and
+   * manifest rows. Without them (or when `canReadPathStates` says the rows are incomplete)
+   * every sync that finds a change folds the whole log and reads the whole manifest.
+   */
+  readPathStates?(paths: Iterable<string>): Promise<Map<SyncPath, PathState>>;
+  canReadPathStates?(): Promise<boolean>;
+  getManifestEntries?(paths: readonly SyncPath[]): Promise<Map<SyncPath, BaseEntry>>;
+  /** Completes the rows `readPathStates` needs on an index made before them, from a full fold of it. */
+  indexCollections?(paths: ReadonlyMap<SyncPath, PathState>): Promise<void>;
   /** A meta value (the checkpoint a client joined from is kept there); optional for test doubles. */
   getMeta?<T>(key: string): Promise<T | undefined>;
   commitBatch(ops: {
@@ -66,8 +77,8 @@ export interface SyncContext {
   readonly joinFromCheckpoint?: boolean;
   /** Writer rule (i) of ADR-0007: publish within this long of the fetch (default 30 min). */
   readonly publishDeadlineMs?: number;
-  /** Called with every plan and what it was made from (the simulation re-plans focused plans in full to check them). */
-  readonly onPlan?: (input: PlanInput, plan: Plan) => void;
+  /** Called with every plan and what it was made from (the simulation re-plans focused and lazy plans in full to check them). */
+  readonly onPlan?: (input: PlanInput, plan: Plan) => void | Promise<void>;
   /**
    * Names the rules that decide what is in scope (ignore rules, subscriptions): equal keys
    * mean equal `isIgnored` and `subscriptions`. Without one the clean-state shortcut
@@ -208,8 +219,11 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     if (!dryRun) await index.commitBatch({ meta: { lastSyncAt: ctx.now().toISOString(), ...(committedSomething ? { [CLEAN_STATE_KEY]: clean } : {}) } });
     return cleanReport(clean, fetched.requests, dryRun);
   }
-  // 2. Project every verified event.
-  const log = await foldFetchedLog(ctx, fetched, { dryRun });
+  // 2. Project every verified event: all of them, or (a lazy sync, ADR-0009) only those of
+  // the paths this sync's focused plans look at, read as they are needed.
+  const opened = await LazyPaths.open(ctx, record, fetched, dryRun);
+  const log = opened?.log ?? (await foldFetchedLog(ctx, fetched, { dryRun }));
+  let lazy = opened?.lazy;
   const names = log.names;
   const projection: Projection = log.state.paths;
 
@@ -232,28 +246,52 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   let lastScan: ScanResult | undefined;
   let rounds = 0;
 
-  // Read once; each round's committed changes are applied to it in memory, as they were to the index.
-  const manifest = await index.getManifest();
+  // Read once (a lazy sync: only its conflict copies, then rows as needed); each round's
+  // committed changes are applied to it in memory, as they were to the index.
+  const manifest = opened?.manifest ?? (await index.getManifest());
   let touched: SyncPath[] = [];
+  // A lazy sync has not read the manifest: the scan reuses the hashes of files the record's
+  // scan returned with the same stats (the manifest rows it holds, loaded or committed, first).
+  const witnessBase = lazy !== undefined ? ctx.tree.witnessBase(record!.witness) : undefined;
+  if (lazy !== undefined && witnessBase === undefined) await foldEverything();
+  const scanBase: ScanBase = witnessBase === undefined ? manifest : { get: (p) => (lazy !== undefined ? (manifest.get(p as SyncPath) ?? witnessBase.get(p)) : manifest.get(p as SyncPath)) };
   // Each plan after the first starts from the one before; the first from the clean-state
   // record, when there is one: only what changed since is planned again (ADR-0009).
-  const planRound = (local: ScanResult, focus: PlanFocus | undefined): Plan => {
-    const input: PlanInput = { base: manifest, local, cloud: projection, options: { subscriptions: ctx.subscriptions, isIgnored: ctx.isIgnored, clientName }, ...(focus === undefined ? {} : { focus }) };
+  const planRound = async (local: ScanResult, focus: PlanFocus | undefined): Promise<Plan> => {
+    let cloudOnly: ReadonlySet<string> | undefined;
+    if (lazy !== undefined) {
+      const targets = focus === undefined ? undefined : computeFocusTargets(focus, manifest, local);
+      if (targets === undefined) await foldEverything();
+      else {
+        await lazy.load(targets);
+        lazy.refreshCloudOnly(targets, local);
+        cloudOnly = lazy.cloudOnly;
+      }
+    }
+    let plan = await planWith(local, focus, cloudOnly);
+    if (lazy !== undefined && namesCondemnedBlob(plan, log.state.vault)) {
+      await foldEverything();
+      plan = await planWith(local, focus, undefined);
+    }
+    return plan;
+  };
+  const planWith = async (local: ScanResult, focus: PlanFocus | undefined, cloudOnly: ReadonlySet<string> | undefined): Promise<Plan> => {
+    const input: PlanInput = { base: manifest, local, cloud: projection, options: { subscriptions: ctx.subscriptions, isIgnored: ctx.isIgnored, clientName }, ...(focus === undefined ? {} : { focus }), ...(cloudOnly === undefined ? {} : { cloudOnly }) };
     const plan = planSync(input);
-    ctx.onPlan?.(input, plan);
+    await ctx.onPlan?.(input, plan);
     return plan;
   };
   const since = (prev: { plan: Plan; scan: ScanResult }, scan: ScanResult): PlanFocus => ({ previous: prev.plan, dirty: computeScanChanges(prev.scan, scan) });
   for (; rounds < MAX_ROUNDS; rounds++) {
     // After a round, only the folders its local writes and deletes touched are listed again.
-    const scan = lastScan === undefined ? await ctx.tree.scan(manifest, ctx.isIgnored) : await ctx.tree.rescan(lastScan, touched, manifest, ctx.isIgnored);
-    const plan = planRound(scan, lastPlan === undefined ? computeRecordFocus(ctx, record, fetched, scan) : since({ plan: lastPlan, scan: lastScan! }, scan));
+    const scan = lastScan === undefined ? await ctx.tree.scan(scanBase, ctx.isIgnored) : await ctx.tree.rescan(lastScan, touched, scanBase, ctx.isIgnored);
+    const plan = await planRound(scan, lastPlan === undefined ? computeRecordFocus(ctx, record, fetched, scan) : since({ plan: lastPlan, scan: lastScan! }, scan));
     if (rounds === 0) {
       firstPlan = plan;
       report.notices.push(...scan.notices, ...plan.notices);
     }
     // Every round: a delete the user makes while a sync runs meets the same guards.
-    checkGuards(plan, manifest, scan.files.size, options);
+    checkGuards(plan, trackedCount(), scan.files.size, options);
     lastPlan = plan;
     lastScan = scan;
     if (plan.ops.length === 0 || dryRun) break;
@@ -261,6 +299,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     const skippedBefore = report.skipped.length;
     const committed = await executeRound(plan);
     touched = plan.ops.filter((o) => o.kind === 'download' || o.kind === 'writeCopy' || o.kind === 'deleteLocal' || o.kind === 'removeCopy').map((o) => o.path);
+    lazy?.noteCommit(committed.put, committed.del);
     for (const p of committed.del) manifest.delete(p);
     for (const b of committed.put) manifest.set(b.path, b);
     // Another round is only needed to show what this round published (a fresh conflict's
@@ -270,8 +309,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       // Not executed, so nothing is retried: one more look (a rescan of the folders this round
       // touched, and a plan) only tells whether the folder is now clean, for the record below.
       if (report.skipped.length === skippedBefore) {
-        const after = await ctx.tree.rescan(scan, touched, manifest, ctx.isIgnored);
-        const check = planRound(after, since({ plan, scan }, after));
+        const after = await ctx.tree.rescan(scan, touched, scanBase, ctx.isIgnored);
+        const check = await planRound(after, since({ plan, scan }, after));
         if (check.ops.length === 0) {
           lastPlan = check;
           lastScan = after;
@@ -290,11 +329,14 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   }
 
   // 4. Remember a state with nothing to do, so that the next sync can tell it is unchanged
-  // without folding or planning (ADR-0008). Written after everything else this sync wrote:
-  // any later change to the index deletes it in the same batch.
+  // without folding or planning (ADR-0008), or plan only what changed since (ADR-0009).
+  // Written after everything else this sync wrote: any later change to the index deletes it
+  // in the same batch.
   if (!dryRun) {
     const settled = lastPlan !== undefined && lastPlan.ops.length === 0 && lastScan?.witness !== undefined && log.faults.length === 0 && ctx.scopeKey !== undefined;
-    const record: CleanState | undefined = settled ? { v: 1, scope: ctx.scopeKey!, witness: lastScan!.witness!, conflicts: [...lastPlan!.conflicts], planNotices: [...lastPlan!.notices], scanNotices: [...lastScan!.notices] } : undefined;
+    const record: CleanState | undefined = settled
+      ? { v: 2, scope: ctx.scopeKey!, witness: lastScan!.witness!, conflicts: [...lastPlan!.conflicts], planNotices: [...lastPlan!.notices], scanNotices: [...lastScan!.notices], ...(await lazyBaseOf(lastScan!)) }
+      : undefined;
     await index.commitBatch({ meta: { lastSyncAt: ctx.now().toISOString(), ...(record === undefined ? {} : { [CLEAN_STATE_KEY]: record }) } });
   }
 
@@ -309,6 +351,43 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     joinedFromCheckpoint: log.joinedNow,
     dryRun,
   };
+
+  /**
+   * Leaves lazy mode: folds the whole index (which holds everything this sync fetched and
+   * published) and reads the whole manifest (which holds every round's commit) into the maps
+   * the sync works on. The vault state stays: it is already the full one.
+   */
+  async function foldEverything(): Promise<void> {
+    const full = await foldFetchedLog(ctx, fetched, { dryRun });
+    projection.clear();
+    for (const [p, st] of full.state.paths) projection.set(p, st);
+    const rows = await index.getManifest();
+    manifest.clear();
+    for (const [p, b] of rows) manifest.set(p, b);
+    lazy = undefined;
+  }
+
+  function trackedCount(): number {
+    if (lazy !== undefined) return lazy.tracked;
+    let n = 0;
+    for (const b of manifest.values()) if (b.copyOf === undefined) n++;
+    return n;
+  }
+
+  /**
+   * What the next sync needs to start lazily, when this index can serve it: complete per-path
+   * rows (an index made before collection rows gets them here, from this sync's full fold) and
+   * no checkpoint below the log (its paths have no rows).
+   */
+  async function lazyBaseOf(scan: ScanResult): Promise<{ lazy?: LazyBase }> {
+    if (lazy !== undefined) return { lazy: lazy.snapshot(log.state.vault, scan) };
+    if (log.checkpoint !== undefined || index.readPathStates === undefined || index.canReadPathStates === undefined) return {};
+    if (!(await index.canReadPathStates())) {
+      await index.indexCollections?.(projection);
+      if (!(await index.canReadPathStates())) return {};
+    }
+    return { lazy: computeLazyBase(log, manifest, scan) };
+  }
 
   /** Publishes events as this client's next segment(s) and folds them into the projection. */
   async function publish(events: readonly Event[]): Promise<void> {
@@ -528,9 +607,8 @@ function cleanReport(clean: CleanState, fetchRequests: number, dryRun: boolean):
   };
 }
 
-function checkGuards(plan: Plan, manifest: ReadonlyMap<SyncPath, BaseEntry>, localCount: number, options: SyncOptions): void {
+function checkGuards(plan: Plan, tracked: number, localCount: number, options: SyncOptions): void {
   if (options.force) return;
-  const tracked = [...manifest.values()].filter((b) => !b.copyOf).length;
   if (localCount === 0 && tracked > 0) {
     throw new BmError(ErrorCode.safetyGuard, `the sync folder is empty, but ${tracked} files were synced from it before`, 'refusing to delete them for everyone; if you really emptied the folder, run again with --force', { tracked });
   }

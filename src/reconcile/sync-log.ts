@@ -8,7 +8,7 @@ import type { ObjectStore } from '../events/store/object-store.js';
 import { computeCondemnedRefs, computeNamingBan, type CondemnedRefs } from '../projections/blob-condemnation.js';
 import { projectCheckpoint } from '../projections/project-checkpoint.js';
 import { createLogState, projectLogSegment, type LogState } from '../projections/project-log.js';
-import type { Condemnation } from '../projections/project-vault.js';
+import { evolveVault, type Condemnation, type VaultState } from '../projections/project-vault.js';
 import type { SyncIdentity, SyncIndex } from './run-sync.js';
 
 /**
@@ -145,10 +145,23 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
 
 /** Folds the checkpoint and every stored segment (plus, in a dry run, what was fetched). */
 export async function foldFetchedLog(ctx: LogContext, f: FetchedLog, options: { dryRun: boolean }): Promise<OpenLog> {
-  const { identity } = ctx;
   const { state, checkpoint } = await foldIndex(ctx.index, f.checkpointBytes);
   if (options.dryRun) for (const s of f.fetched.segments) projectLogSegment(state, s.segment.body);
+  return openLog(ctx, f, state, checkpoint);
+}
 
+/**
+ * The log of a lazy sync (ADR-0009): the vault state as the clean-state record kept it, plus
+ * the fetched segments (already committed to the index); no path yet. The caller loads the
+ * paths it plans into `state.paths` from the index's per-path rows before planning them.
+ */
+export function openLazyLog(ctx: LogContext, f: FetchedLog, vault: VaultState): OpenLog {
+  for (const s of f.fetched.segments) evolveVault(vault, s.segment.body);
+  return openLog(ctx, f, { paths: new Map(), vault }, undefined);
+}
+
+function openLog(ctx: LogContext, f: FetchedLog, state: LogState, checkpoint: CheckpointBody | undefined): OpenLog {
+  const { identity } = ctx;
   const names = new Map<string, string>([...f.pinned].map(([c, k]) => [c, k.name]));
   for (const k of [...f.joinKeys, ...f.fetched.newKeys]) names.set(k.client, k.name);
   names.set(identity.client, identity.name);

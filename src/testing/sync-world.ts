@@ -14,9 +14,8 @@ import type { SyncPath } from '../events/sync-path.js';
 import { FsTree } from '../local/fs-tree.js';
 import { readIgnoreMatcher } from '../local/ignore-rules.js';
 import { LocalIndex } from '../local/local-index.js';
-import type { LocalTree, ScanResult } from '../local/local-tree.js';
-import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../projections/project-paths.js';
-import type { BaseEntry } from '../reconcile/base-entry.js';
+import type { LocalTree, ScanBase, ScanResult } from '../local/local-tree.js';
+import { computeHeads, computeSegmentVersions, projectVersions, type PathState, type Projection } from '../projections/project-paths.js';
 import { computeConflictCopyPath, isConflictCopyName } from '../reconcile/conflict-copy-name.js';
 import type { LocalFile } from '../reconcile/local-scan.js';
 import { runSync, type SyncContext, type SyncIndex, type SyncReport } from '../reconcile/run-sync.js';
@@ -152,16 +151,21 @@ function gateIndex(i: SyncIndex, g: CrashGate): SyncIndex {
     },
     commitBatch: (ops) => g.run(() => i.commitBatch(ops)),
     ...(i.getMeta === undefined ? {} : { getMeta: <T>(key: string) => g.run(() => i.getMeta!<T>(key)) }),
+    ...(i.readPathStates === undefined ? {} : { readPathStates: (paths: Iterable<string>) => g.run(() => i.readPathStates!(paths)) }),
+    ...(i.canReadPathStates === undefined ? {} : { canReadPathStates: () => g.run(() => i.canReadPathStates!()) }),
+    ...(i.getManifestEntries === undefined ? {} : { getManifestEntries: (paths: readonly SyncPath[]) => g.run(() => i.getManifestEntries!(paths)) }),
+    ...(i.indexCollections === undefined ? {} : { indexCollections: (paths: ReadonlyMap<SyncPath, PathState>) => g.run(() => i.indexCollections!(paths)) }),
   };
 }
 
 function gateTree(t: LocalTree, g: CrashGate): LocalTree {
   return {
     root: t.root,
-    scan: (m: ReadonlyMap<string, BaseEntry>, ig: (p: string) => boolean): Promise<ScanResult> => g.run(() => t.scan(m, ig)),
+    scan: (m: ScanBase, ig: (p: string) => boolean): Promise<ScanResult> => g.run(() => t.scan(m, ig)),
     unchanged: (w: Uint8Array) => g.run(() => t.unchanged(w)),
     diffWitness: (w: Uint8Array, s: ScanResult) => t.diffWitness(w, s),
-    rescan: (prev: ScanResult, touched: readonly SyncPath[], m: ReadonlyMap<string, BaseEntry>, ig: (p: string) => boolean) => g.run(() => t.rescan(prev, touched, m, ig)),
+    witnessBase: (w: Uint8Array) => t.witnessBase(w),
+    rescan: (prev: ScanResult, touched: readonly SyncPath[], m: ScanBase, ig: (p: string) => boolean) => g.run(() => t.rescan(prev, touched, m, ig)),
     openRead: (p: SyncPath): Readable => {
       g.pass();
       return t.openRead(p);

@@ -115,6 +115,20 @@ describe('FsTree.rescan', () => {
     );
   });
 
+  it('a scan reusing the witnessed scan\'s hashes (a lazy sync, no manifest read) returns what a scan reusing the manifest\'s returns', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(relPath, { minLength: 1, maxLength: 10 }), fc.array(touchArb, { maxLength: 4 }), async (initial, changes) => {
+        const { root, tree, manifest, then } = await scanThenTouch('bm-base-', initial, changes);
+        const viaWitness = await new FsTree(root).scan(tree.witnessBase(then.witness!)!, rules);
+        const viaManifest = await tree.scan(manifest, rules);
+        expect(new Map(viaWitness.files)).toEqual(new Map(viaManifest.files));
+        expect(Buffer.from(viaWitness.witness!).equals(Buffer.from(viaManifest.witness!))).toBe(true);
+        await fs.rm(root, { recursive: true, force: true });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('diffWitness names every path where a scan now differs from the witnessed scan (what a focused plan relies on)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(relPath, { minLength: 1, maxLength: 10 }), fc.array(touchArb, { maxLength: 4 }), async (initial, changes) => {

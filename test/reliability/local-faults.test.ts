@@ -101,6 +101,7 @@ function racingTree(tree: LocalTree, hooks: RaceHooks): LocalTree {
     scan: (m, ig) => tree.scan(m, ig),
     unchanged: (w) => tree.unchanged(w),
     diffWitness: (w, s) => tree.diffWitness(w, s),
+    witnessBase: (w) => tree.witnessBase(w),
     rescan: (prev, touched, m, ig) => tree.rescan(prev, touched, m, ig),
     openRead: (p) => tree.openRead(p),
     statFile: (p) => tree.statFile(p),

@@ -1,3 +1,4 @@
+import type { PathState } from '../../src/projections/project-paths.js';
 import { Readable } from 'node:stream';
 import { isBmError, ErrorCode } from '../../src/errors.js';
 import type { ClientId } from '../../src/events/ids.js';
@@ -5,7 +6,7 @@ import type { Cursor } from '../../src/events/log.js';
 import type { Body, ListPage, ObjectStore } from '../../src/events/store/object-store.js';
 import { compareKeys, type MemoryStore } from '../../src/events/store/memory-store.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
-import type { LocalTree, ScanResult } from '../../src/local/local-tree.js';
+import type { LocalTree, ScanBase, ScanResult } from '../../src/local/local-tree.js';
 import type { BaseEntry } from '../../src/reconcile/base-entry.js';
 import type { LocalFile } from '../../src/reconcile/local-scan.js';
 import type { SyncIndex } from '../../src/reconcile/run-sync.js';
@@ -159,6 +160,10 @@ export class GatedTree implements LocalTree {
     return this.inner.diffWitness(witness, scan);
   }
 
+  witnessBase(witness: Uint8Array): ScanBase | undefined {
+    return this.inner.witnessBase(witness);
+  }
+
   async rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult> {
     this.gate.enter('scan');
     return this.inner.rescan(prev, touched, manifest, isIgnored);
@@ -218,6 +223,21 @@ export class GatedIndex implements SyncIndex {
       this.gate.check('iterateSegments');
       yield s;
     }
+  }
+
+  async readPathStates(paths: Iterable<string>): Promise<Map<SyncPath, PathState>> {
+    this.gate.enter('readPathStates');
+    return this.inner.readPathStates!(paths);
+  }
+
+  async canReadPathStates(): Promise<boolean> {
+    this.gate.enter('canReadPathStates');
+    return (await this.inner.canReadPathStates?.()) === true;
+  }
+
+  async getManifestEntries(paths: readonly SyncPath[]): Promise<Map<SyncPath, BaseEntry>> {
+    this.gate.enter('getManifestEntries');
+    return this.inner.getManifestEntries!(paths);
   }
 
   async getMeta<T>(key: string): Promise<T | undefined> {

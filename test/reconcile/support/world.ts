@@ -8,7 +8,7 @@ import { computeFrontier, computeHeads, projectVersions, type PathState, type Pr
 import type { VersionRecord } from '../../../src/projections/version-record.js';
 import type { BaseEntry } from '../../../src/reconcile/base-entry.js';
 import type { LocalFile, LocalScan } from '../../../src/reconcile/local-scan.js';
-import { planSync, type Plan, type PlanOp } from '../../../src/reconcile/plan-sync.js';
+import { computeFocusTargets, isCloudOnly, planSync, type Plan, type PlanOp } from '../../../src/reconcile/plan-sync.js';
 
 /**
  * A pure in-memory world for reconcile tests: clients with a local tree and a base manifest,
@@ -185,6 +185,11 @@ interface PlanSeen {
   readonly cloud: Projection;
   readonly scope: string;
   readonly plan: Plan;
+  readonly cloudOnly: ReadonlySet<string>;
+}
+
+function computeCloudOnly(cloud: Projection, local: LocalScan): Set<string> {
+  return new Set([...cloud].filter(([p, st]) => isCloudOnly(p, st, local)).map(([p]) => p));
 }
 const lastPlans = new WeakMap<WorldClient, PlanSeen>();
 
@@ -211,8 +216,23 @@ export function planRound(world: World, name: string, cloud: Projection = projec
     if (!isDeepStrictEqual(focused, plan)) {
       throw new Error(`focused plan differs from the full plan for ${name}\ndirty: ${[...dirty].join(', ')}\nfull: ${JSON.stringify(plan)}\nfocused: ${JSON.stringify(focused)}`);
     }
+    // As a lazy sync plans it: base and cloud hold only the focus's paths (and every conflict
+    // copy row), and the cloud-only set is the previous one updated at those paths.
+    const targets = computeFocusTargets({ previous: last.plan, dirty }, input.base, input.local);
+    if (targets !== undefined) {
+      const cloudOnly = new Set(last.cloudOnly);
+      for (const p of targets) {
+        if (isCloudOnly(p as SyncPath, cloud.get(p as SyncPath), input.local)) cloudOnly.add(p);
+        else cloudOnly.delete(p);
+      }
+      if (!isDeepStrictEqual(cloudOnly, computeCloudOnly(cloud, input.local))) throw new Error(`cloud-only paths kept up to date at the focus differ from all of them for ${name}`);
+      const base = new Map([...input.base].filter(([p, b]) => targets.has(p) || b.copyOf !== undefined));
+      const partial = new Map([...cloud].filter(([p]) => targets.has(p)));
+      const lazy = planSync({ ...input, base, cloud: partial, focus: { previous: last.plan, dirty }, cloudOnly });
+      if (!isDeepStrictEqual(lazy, plan)) throw new Error(`lazy plan differs from the full plan for ${name}\nfull: ${JSON.stringify(plan)}\nlazy: ${JSON.stringify(lazy)}`);
+    }
   }
-  lastPlans.set(client, { base: new Map(client.base), local: input.local, cloud, scope, plan });
+  lastPlans.set(client, { base: new Map(client.base), local: input.local, cloud, scope, plan, cloudOnly: computeCloudOnly(cloud, input.local) });
   return plan;
 }
 

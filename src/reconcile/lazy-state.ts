@@ -1,0 +1,110 @@
+import type { SyncPath } from '../events/sync-path.js';
+import type { Projection } from '../projections/project-paths.js';
+import { decodeVaultState, encodeVaultState } from '../projections/project-vault.js';
+import type { BaseEntry } from './base-entry.js';
+import type { CleanState, LazyBase } from './clean-state.js';
+import type { LocalScan } from './local-scan.js';
+import { isCloudOnly, type Plan } from './plan-sync.js';
+import type { SyncIndex } from './run-sync.js';
+import { openLazyLog, type FetchedLog, type LogContext, type OpenLog } from './sync-log.js';
+
+type PointReads = Required<Pick<SyncIndex, 'readPathStates' | 'getManifestEntries'>>;
+
+/**
+ * The state of a lazy sync (ADR-0009): the log's paths and the manifest hold only the paths
+ * its focused plans look at, read from the index's per-path rows as they are needed, plus
+ * what the clean-state record kept of the rest (every conflict copy row, the number of
+ * tracked rows, the cloud-only paths for twin checks, the vault state).
+ */
+export class LazyPaths {
+  /** Paths whose manifest row and cloud state are loaded (present or known to be absent). */
+  private readonly known = new Set<string>();
+  /** PlanInput.cloudOnly, kept up to date for the loaded paths. */
+  readonly cloudOnly: Set<string>;
+  /** Manifest rows that are not conflict copies. */
+  tracked: number;
+
+  private constructor(
+    private readonly index: PointReads,
+    base: LazyBase,
+    private readonly manifest: Map<SyncPath, BaseEntry>,
+    private readonly paths: Projection,
+  ) {
+    this.cloudOnly = new Set(base.cloudOnly);
+    this.tracked = base.tracked;
+  }
+
+  /**
+   * A lazy start, when the record allows one: it carries the lazy base, the index can serve
+   * complete per-path rows, and the fetch neither failed nor joined from a checkpoint (a dry
+   * run, whose fetched segments are not in the index, always folds). Otherwise undefined.
+   */
+  static async open(ctx: LogContext, record: CleanState | undefined, fetched: FetchedLog, dryRun: boolean): Promise<{ log: OpenLog; manifest: Map<SyncPath, BaseEntry>; lazy: LazyPaths } | undefined> {
+    const { index } = ctx;
+    const base = record?.lazy;
+    if (base === undefined || dryRun || fetched.faults.length > 0 || fetched.joinedNow || fetched.checkpointBytes !== undefined) return undefined;
+    if (index.readPathStates === undefined || index.getManifestEntries === undefined || index.canReadPathStates === undefined) return undefined;
+    const vault = decodeVaultState(base.vault);
+    if (vault === undefined || !(await index.canReadPathStates())) return undefined;
+    const log = openLazyLog(ctx, fetched, vault);
+    const manifest = new Map<SyncPath, BaseEntry>(base.copies.map((b) => [b.path, b]));
+    const reads: PointReads = { readPathStates: index.readPathStates.bind(index), getManifestEntries: index.getManifestEntries.bind(index) };
+    return { log, manifest, lazy: new LazyPaths(reads, base, manifest, log.state.paths) };
+  }
+
+  /** Reads the manifest rows and cloud states of `targets` not loaded yet. */
+  async load(targets: Iterable<string>): Promise<void> {
+    const missing = [...targets].filter((p) => !this.known.has(p)) as SyncPath[];
+    if (missing.length === 0) return;
+    const [rows, states] = await Promise.all([this.index.getManifestEntries(missing), this.index.readPathStates(missing)]);
+    for (const p of missing) {
+      const row = rows.get(p);
+      if (row !== undefined) this.manifest.set(p, row);
+      const st = states.get(p);
+      if (st !== undefined) this.paths.set(p, st);
+      this.known.add(p);
+    }
+  }
+
+  /** Re-decides cloud-only membership of `paths` (loaded) against `scan` and the paths now. */
+  refreshCloudOnly(paths: Iterable<string>, scan: LocalScan): void {
+    for (const p of paths) {
+      if (isCloudOnly(p as SyncPath, this.paths.get(p as SyncPath), scan)) this.cloudOnly.add(p);
+      else this.cloudOnly.delete(p);
+    }
+  }
+
+  /** Counts a round's manifest commit into `tracked`; call before applying it to the manifest. */
+  noteCommit(put: readonly BaseEntry[], del: readonly SyncPath[]): void {
+    const isTracked = (b: BaseEntry | undefined) => (b !== undefined && b.copyOf === undefined ? 1 : 0);
+    for (const b of put) this.tracked += isTracked(b) - isTracked(this.manifest.get(b.path));
+    for (const p of del) this.tracked -= isTracked(this.manifest.get(p));
+  }
+
+  /** The lazy base for the record of this sync, whose last plan was made on `scan`. */
+  snapshot(vault: OpenLog['state']['vault'], scan: LocalScan): LazyBase {
+    this.refreshCloudOnly(this.known, scan);
+    return { vault: encodeVaultState(vault), copies: computeCopies(this.manifest), tracked: this.tracked, cloudOnly: [...this.cloudOnly] };
+  }
+}
+
+/** The lazy base of a sync that folded everything (its last plan made on `scan`). */
+export function computeLazyBase(log: OpenLog, manifest: ReadonlyMap<SyncPath, BaseEntry>, scan: LocalScan): LazyBase {
+  const cloudOnly: string[] = [];
+  for (const [p, st] of log.state.paths) if (isCloudOnly(p, st, scan)) cloudOnly.push(p);
+  let tracked = 0;
+  for (const b of manifest.values()) if (b.copyOf === undefined) tracked++;
+  return { vault: encodeVaultState(log.state.vault), copies: computeCopies(manifest), tracked, cloudOnly };
+}
+
+function computeCopies(manifest: ReadonlyMap<SyncPath, BaseEntry>): BaseEntry[] {
+  const out: BaseEntry[] = [];
+  for (const b of manifest.values()) if (b.copyOf !== undefined) out.push(b);
+  return out;
+}
+
+/** True when a plan would name content some GC condemned: only a full fold can tell whether it may (ADR-0007). */
+export function namesCondemnedBlob(plan: Plan, vault: OpenLog['state']['vault']): boolean {
+  if (vault.condemnations.size === 0) return false;
+  return plan.ops.some((op) => (op.kind === 'upload' || op.kind === 'resolve') && op.file !== null && vault.condemnations.has(op.file.hash as never));
+}
