@@ -126,6 +126,7 @@ function reportJson(report: SyncReport, names: ReadonlyMap<string, string>) {
     faults: report.faults.map(describeFault),
     rounds: report.rounds,
     clean: report.clean,
+    lazy: report.lazy,
     eventsPublished: report.eventsPublished,
     segmentsPublished: report.segmentsPublished,
     ackPublished: report.ackPublished,

@@ -98,6 +98,8 @@ export class FsTree implements LocalTree {
   async rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ScanBase, isIgnored: (p: string) => boolean): Promise<ScanResult> {
     const listing = this.listings.get(prev);
     if (listing === undefined || prev.unreadable.length > 0) return this.scan(manifest, isIgnored);
+    // Nothing written: within the contract, the earlier scan stands as it is.
+    if (touched.length === 0) return prev;
     const touchedDirs = new Set<string>(['']);
     for (const p of touched) {
       const parts = p.split('/');
@@ -296,7 +298,12 @@ export class FsTree implements LocalTree {
     const files = new Map<SyncPath, LocalFile>();
     for (const { file } of found) if (file.hash !== '') files.set(file.path, file);
     const base = { files, dirs, unreadable, notices, hashed };
-    const result: ScanResult = exact && unreadable.length === 0 ? { ...base, witness: encodeListing(listing, slotFiles.flat().map((f) => f.hash)) } : base;
+    // The witness is encoded when first asked for: only the scan a clean-state record keeps needs it.
+    let witness: Uint8Array | undefined;
+    const result: ScanResult =
+      exact && unreadable.length === 0
+        ? Object.defineProperty({ ...base }, 'witness', { enumerable: true, get: () => (witness ??= encodeListing(listing, slotFiles.flat().map((f) => f.hash))) })
+        : base;
     if (exact && unreadable.length === 0) this.listings.set(result, listing);
     return result;
   }

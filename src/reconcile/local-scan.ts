@@ -31,6 +31,7 @@ export interface LocalScan {
  */
 export function computeScanChanges(a: LocalScan, b: LocalScan): Set<string> {
   const out = new Set<string>();
+  if (a === b) return out;
   for (const [p, f] of a.files) {
     const g = b.files.get(p);
     if (g === f) continue; // a rescan hands unchanged folders' files over as they were

@@ -508,26 +508,55 @@ function mergeByOwner<T>(a: readonly T[], b: readonly T[], owner: (x: T) => stri
   return out;
 }
 
-/** Paths that differ but fold to one name on case-insensitive or normalising file systems. */
-export function computeTwinConflicts(local: LocalScan, cloud: Projection, cloudOnly?: ReadonlySet<string>): ConflictNote[] {
+/** Fold key -> the one path with that key, or the set of paths sharing it (rare). */
+type KeyIndex = ReadonlyMap<string, string | ReadonlySet<string>>;
+
+/** Per local file map (a scan's, shared by the plans of one round and a rescan that changed nothing). */
+const localKeyIndexes = new WeakMap<ReadonlyMap<SyncPath, LocalFile>, KeyIndex>();
+
+function computeLocalKeyIndex(files: ReadonlyMap<SyncPath, LocalFile>): KeyIndex {
+  const cached = localKeyIndexes.get(files);
+  if (cached !== undefined) return cached;
   // One string per key; a Set only where two paths share a key (rare: most trees have none).
   const byKey = new Map<string, string | Set<string>>();
-  const add = (p: string) => {
+  for (const p of files.keys()) {
     const k = computeFoldKey(p);
     const had = byKey.get(k);
     if (had === undefined) byKey.set(k, p);
-    else if (typeof had === 'string') {
-      if (had !== p) byKey.set(k, new Set([had, p]));
-    } else had.add(p);
+    else if (typeof had === 'string') byKey.set(k, new Set([had, p]));
+    else had.add(p);
+  }
+  localKeyIndexes.set(files, byKey);
+  return byKey;
+}
+
+/**
+ * Paths that differ but fold to one name on case-insensitive or normalising file systems:
+ * among the local files and the cloud-only paths (live in the cloud, no local file), which
+ * `cloudOnly` gives where `cloud` holds only some paths. Sorted by path.
+ */
+export function computeTwinConflicts(local: LocalScan, cloud: Projection, cloudOnly?: ReadonlySet<string>): ConflictNote[] {
+  const byKey = computeLocalKeyIndex(local.files);
+  // The cloud-only paths (few) go into groups of their own, seeded from the local index.
+  const extra = new Map<string, Set<string>>();
+  const add = (p: string) => {
+    const k = computeFoldKey(p);
+    let group = extra.get(k);
+    if (group === undefined) {
+      const had = byKey.get(k);
+      group = new Set(had === undefined ? [] : typeof had === 'string' ? [had] : had);
+      extra.set(k, group);
+    }
+    group.add(p);
   };
-  for (const p of local.files.keys()) add(p);
   if (cloudOnly !== undefined) for (const p of cloudOnly) add(p);
   else for (const [p, st] of cloud) if (isCloudOnly(p, st, local)) add(p);
   const out: ConflictNote[] = [];
-  for (const set of byKey.values()) {
-    if (typeof set === 'string') continue;
+  const note = (set: ReadonlySet<string>) => {
     const names = [...set].sort();
     out.push({ path: names[0] as SyncPath, kind: ConflictKind.twins, heads: [], detail: `these paths are one file on macOS and Windows: ${names.join(', ')}; kept apart here, rename one` });
-  }
-  return out;
+  };
+  for (const [k, set] of byKey) if (typeof set !== 'string' && !extra.has(k)) note(set);
+  for (const set of extra.values()) if (set.size > 1) note(set);
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -148,6 +148,12 @@ export interface SyncReport {
    * to do left it, so this sync neither folded nor planned (ADR-0008).
    */
   readonly clean: boolean;
+  /**
+   * This sync read only the paths it planned (ADR-0009): their cloud state and manifest rows
+   * from the index's per-path rows, the rest from the clean-state record, without folding the
+   * log or reading the whole manifest.
+   */
+  readonly lazy: boolean;
   readonly blobsUploaded: number;
   readonly bytesUploaded: number;
   readonly bytesDownloaded: number;
@@ -342,6 +348,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
 
   return {
     clean: false,
+    lazy: opened !== undefined && lazy !== undefined,
     plan: firstPlan!,
     rounds,
     ...report,
@@ -604,6 +611,7 @@ function cleanReport(clean: CleanState, fetchRequests: number, dryRun: boolean):
     fetchRequests,
     dryRun,
     clean: true,
+    lazy: false,
   };
 }
 

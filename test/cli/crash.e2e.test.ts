@@ -129,10 +129,13 @@ it(`sync killed -9 at ${2 * CRASHES_PER_SIDE} random points never half-writes, n
   let tempsLeft = 0;
   for (let round = 0; round < CRASHES_PER_SIDE; round++) {
     const before = (await userTree(b)).files.size;
-    // Random instants, and one kill as soon as the first new file is visible.
-    const trigger = round === 1 ? { name: 'at the first new file', when: async () => (await countFiles(b.dir, isTmp)) > before } : (() => {
-      const at = randomInt(200, 2500);
-      return { name: `after ${at} ms`, when: (ms: number) => ms >= at };
+    // Kills at random points of the download (after a random share of the files still to
+    // come is visible; a timed kill would miss a sync that got faster), and one as soon as the
+    // first new file is visible.
+    const trigger = (() => {
+      const left = expected.size - before;
+      const n = round === 1 ? 1 : randomInt(1, Math.max(2, Math.floor(left / 3)));
+      return { name: round === 1 ? 'at the first new file' : `after ${n} new files`, when: async () => (await countFiles(b.dir, isTmp)) >= before + n };
     })();
     const r = await syncAndKill(b, trigger.when);
     if (!r.killed) expect(r.code, r.stderr).toBe(EXIT.ok);

@@ -36,9 +36,12 @@ describe.concurrent('decision table (local directory remote)', () => {
     const ra = await a.syncOk();
     expect(opsOn(ra, 'note.md')).toEqual(['upload']);
     expect(ra.eventsPublished).toBe(1);
+    // Both syncs start from a clean-state record: they read only the paths that changed (ADR-0009).
+    expect(ra.lazy).toBe(true);
     const rb = await b.syncOk();
     expect(opsOn(rb, 'note.md')).toEqual(['download']);
     expect(rb.eventsPublished).toBe(0);
+    expect(rb.lazy).toBe(true);
     expect(await b.read('note.md')).toBe('edited by alice\n');
     // Nothing left to do on either side.
     expect((await a.syncOk()).plan).toEqual([]);

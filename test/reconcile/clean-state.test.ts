@@ -37,7 +37,9 @@ describe('clean-state shortcut', () => {
     bob.tree.userWrite('b.md', enc('new'));
     const edited = await sync(bob);
     expect(edited.clean).toBe(false);
+    expect(edited.lazy).toBe(true); // ADR-0009: only b.md (and what changed) was read and planned
     expect(edited.applied.map((o) => `${o.kind} ${o.path}`)).toContain('upload b.md');
+    expect(edited.conflicts).toEqual(withConflict.conflicts); // carried over from the record
   });
 
   it('acknowledgements and new clients keep it; another client\'s event ends it', async () => {
@@ -59,6 +61,7 @@ describe('clean-state shortcut', () => {
     await sync(bob);
     const afterEvent = await sync(alice);
     expect(afterEvent.clean).toBe(false);
+    expect(afterEvent.lazy).toBe(true);
     expect(afterEvent.applied.map((o) => `${o.kind} ${o.path}`)).toEqual(['download b.md']);
     expect(alice.tree.files.has('b.md')).toBe(true);
   });
