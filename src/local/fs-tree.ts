@@ -9,7 +9,7 @@ import type { LocalFile } from '../reconcile/local-scan.js';
 import type { GuardedResult, LocalTree, ScanBase, ScanNotice, ScanResult } from './local-tree.js';
 import { STATE_DIR } from './state-dir.js';
 import { syncDir } from '../events/store/sync-dir.js';
-import { computeListingDiff, computeWitnessBase, decodeListing, encodeListing, rawKind, type Listing } from './scan-witness.js';
+import { computeListingDiff, computeWitnessBase, decodeListing, encodeListing, rawKind, WitnessBase, type Listing } from './scan-witness.js';
 
 const TMP_PREFIX = '.bm-tmp-';
 
@@ -133,6 +133,8 @@ export class FsTree implements LocalTree {
     // Each folder's returned files in listing order (the witness keeps their hashes in that order).
     const slotFiles: { hash: string }[][] = [];
     const isSyncPath = createSyncPathCheck();
+    // Scanning against a witnessed scan (a lazy sync): unchanged folders are taken from it.
+    const guide = manifest instanceof WitnessBase ? manifest : undefined;
     const walk = (rel: string): void => {
       const prevSlot = reuse !== undefined && !reuse.touchedDirs.has(rel) ? reuse.slotOf.get(rel) : undefined;
       if (prevSlot !== undefined) return reuseFolder(rel, prevSlot);
@@ -150,6 +152,8 @@ export class FsTree implements LocalTree {
         notices.push({ path: rel, detail: `folder cannot be read (${errno(e)}); its files are left as they are` });
         return;
       }
+      const witnessed = guide?.slotOf.get(rel);
+      if (witnessed !== undefined && takeAsWitnessed(rel, witnessed, entries, absPrefix)) return;
       const slot = listing.dirs.push(rel) - 1;
       slotFiles[slot] = [];
       const names: string[] = [];
@@ -236,6 +240,68 @@ export class FsTree implements LocalTree {
       listing.kinds[slot] = kinds;
       listing.stats[slot] = stats;
       listing.notices[slot] = dirNotices;
+    };
+    /**
+     * A folder that lists exactly as the witnessed scan listed it (names, and kinds as readdir
+     * reports them), holding only files it returned and folders: the same rules give the same
+     * verdicts, so those are taken from the witness without matching ignore rules or checking
+     * names (folders whose entries drew notices or were passed over go the long way). Each
+     * file is still lstat'ed; one whose stats differ from the witness's is hashed. False when
+     * the folder does not qualify (nothing done then).
+     */
+    const takeAsWitnessed = (rel: string, g: number, entries: Dirent[], absPrefix: string): boolean => {
+      const w = guide!.listing;
+      const kinds = w.kinds[g]!;
+      if (kinds.length !== entries.length || /[flo]/.test(kinds)) return false;
+      let names = '';
+      for (let j = 0; j < entries.length; j++) {
+        const ent = entries[j]!;
+        names += j === 0 ? ent.name : `\0${ent.name}`;
+        if (kinds[j]!.toLowerCase() !== rawKind(ent)) return false;
+      }
+      if (names !== w.names[g]) return false;
+      const slot = listing.dirs.push(rel) - 1;
+      const mine: Found['file'][] = [];
+      slotFiles[slot] = mine;
+      const stats: number[] = [];
+      const dirNotices: ScanNotice[] = [];
+      listing.names[slot] = names;
+      listing.kinds[slot] = kinds;
+      listing.stats[slot] = stats;
+      listing.notices[slot] = dirNotices;
+      let i = guide!.firstFile[g]!;
+      for (let j = 0; j < entries.length; j++) {
+        const kind = kinds[j]!;
+        if (kind === 'd') continue;
+        const name = entries[j]!.name;
+        const p = rel === '' ? name : `${rel}/${name}`;
+        if (kind === 'D') {
+          dirs.add(p);
+          walk(p);
+          continue;
+        }
+        const was = guide!.file(i++);
+        try {
+          const st = lstatSync(absPrefix + name);
+          if (!st.isFile()) {
+            exact = false; // swapped for something else since the listing
+            continue;
+          }
+          const known = sameStat(st, was);
+          const file = { path: p as SyncPath, hash: known ? was.hash : '', size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: st.ino };
+          found.push({ file, known });
+          mine.push(file);
+          stats.push(st.size, st.mtimeMs, st.ino, st.mode & 0o777);
+        } catch (e) {
+          unreadable.push(p); // vanished between listing and reading: unknown, not deleted
+          if (errno(e) !== 'ENOENT') {
+            const n = { path: p, detail: `cannot be read (${errno(e)}); left as it is` };
+            dirNotices.push(n);
+            notices.push(n);
+          }
+        }
+      }
+      return true;
     };
     // A folder nothing touched since `reuse`'s scan: its listing, files and notices as they were.
     const reuseFolder = (rel: string, prevSlot: number): void => {

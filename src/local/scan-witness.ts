@@ -72,29 +72,54 @@ export function decodeListing(bytes: Uint8Array): DecodedListing | undefined {
 /**
  * The witnessed scan's files as a scan base (`LocalTree.witnessBase`): for each file it
  * returned, the size, mtime and inode it had and the hash it got, so a later scan reuses the
- * hash of a file whose stats did not change without reading the manifest (ADR-0009).
+ * hash of a file whose stats did not change without reading the manifest (ADR-0009). FsTree
+ * also walks by it: a folder that lists exactly as witnessed is taken entry by entry from it.
  */
-export function computeWitnessBase(l: DecodedListing): ScanBase {
-  const at = new Map<string, number>();
-  let k = 0;
-  for (let i = 0; i < l.dirs.length; i++) {
-    const kinds = l.kinds[i]!;
-    if (!kinds.includes('F')) continue;
-    const rel = l.dirs[i]!;
-    const list = l.names[i]!.split('\0');
-    for (let j = 0; j < kinds.length; j++) {
-      if (kinds[j] !== 'F') continue;
-      at.set(rel === '' ? list[j]! : `${rel}/${list[j]!}`, k++);
+export class WitnessBase implements ScanBase {
+  /** Folder -> its slot in the listing. */
+  readonly slotOf = new Map<string, number>();
+  /** Per slot, the index of its first F entry among all F entries (stats and hashes). */
+  readonly firstFile: number[] = [];
+  private readonly names = new Map<number, Map<string, number>>();
+  private readonly hex: Buffer;
+
+  constructor(readonly listing: DecodedListing) {
+    let k = 0;
+    for (let i = 0; i < listing.dirs.length; i++) {
+      this.slotOf.set(listing.dirs[i]!, i);
+      this.firstFile.push(k);
+      const kinds = listing.kinds[i]!;
+      for (let j = 0; j < kinds.length; j++) if (kinds[j] === 'F') k++;
     }
+    this.hex = Buffer.from(listing.hashes.buffer, listing.hashes.byteOffset, listing.hashes.byteLength);
   }
-  const hex = Buffer.from(l.hashes.buffer, l.hashes.byteOffset, l.hashes.byteLength);
-  return {
-    get(p: string) {
-      const i = at.get(p);
-      if (i === undefined) return undefined;
-      return { size: l.stats[4 * i]!, mtimeMs: l.stats[4 * i + 1]!, ino: l.stats[4 * i + 2]!, hash: hex.toString('hex', 32 * i, 32 * i + 32) };
-    },
-  };
+
+  get(p: string) {
+    const slash = p.lastIndexOf('/');
+    const slot = this.slotOf.get(slash < 0 ? '' : p.slice(0, slash));
+    if (slot === undefined) return undefined;
+    let files = this.names.get(slot);
+    if (files === undefined) {
+      files = new Map();
+      const kinds = this.listing.kinds[slot]!;
+      const list = kinds.length === 0 ? [] : this.listing.names[slot]!.split('\0');
+      let k = this.firstFile[slot]!;
+      for (let j = 0; j < kinds.length; j++) if (kinds[j] === 'F') files.set(list[j]!, k++);
+      this.names.set(slot, files);
+    }
+    const i = files.get(p.slice(slash + 1));
+    return i === undefined ? undefined : this.file(i);
+  }
+
+  /** The `i`th F entry of the listing. */
+  file(i: number): { size: number; mtimeMs: number; ino: number; mode: number; hash: string } {
+    const st = this.listing.stats;
+    return { size: st[4 * i]!, mtimeMs: st[4 * i + 1]!, ino: st[4 * i + 2]!, mode: st[4 * i + 3]!, hash: this.hex.toString('hex', 32 * i, 32 * i + 32) };
+  }
+}
+
+export function computeWitnessBase(l: DecodedListing): WitnessBase {
+  return new WitnessBase(l);
 }
 
 /** One folder of a listing: its names and kinds, and its files' stats at `stats[at...]`. */

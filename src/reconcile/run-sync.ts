@@ -290,7 +290,9 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const since = (prev: { plan: Plan; scan: ScanResult }, scan: ScanResult): PlanFocus => ({ previous: prev.plan, dirty: computeScanChanges(prev.scan, scan) });
   for (; rounds < MAX_ROUNDS; rounds++) {
     // After a round, only the folders its local writes and deletes touched are listed again.
-    const scan = lastScan === undefined ? await ctx.tree.scan(scanBase, ctx.isIgnored) : await ctx.tree.rescan(lastScan, touched, scanBase, ctx.isIgnored);
+    // (The first scan of a lazy sync goes by the witness alone: the manifest rows it holds then,
+    // the conflict copies', are the ones that scan saw.)
+    const scan = lastScan === undefined ? await ctx.tree.scan(witnessBase ?? manifest, ctx.isIgnored) : await ctx.tree.rescan(lastScan, touched, scanBase, ctx.isIgnored);
     const plan = await planRound(scan, lastPlan === undefined ? computeRecordFocus(ctx, record, fetched, scan) : since({ plan: lastPlan, scan: lastScan! }, scan));
     if (rounds === 0) {
       firstPlan = plan;

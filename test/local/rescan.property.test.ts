@@ -55,10 +55,19 @@ const touchArb = fc.record({ path: relPath, kind: fc.constantFrom('write', 'dele
 type Touch = { readonly path: string; readonly kind: 'write' | 'delete' | 'chmod' | 'none'; readonly text: string };
 
 /** A fresh tree of `initial`, scanned with a manifest of itself; then `changes` applied. */
-async function scanThenTouch(prefix: string, initial: readonly string[], changes: readonly Touch[]) {
+async function scanThenTouch(prefix: string, initial: readonly string[], changes: readonly Touch[], extras = false) {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
   roots.push(root);
   for (const p of initial) await writeFile(root, p, `v1 ${p}`);
+  if (extras) {
+    // Entries that draw notices or are passed over (a symlink, an ignored file) in the root
+    // and in the first file's folder.
+    const folder = path.dirname(path.join(root, ...initial[0]!.split('/')));
+    for (const dir of new Set([root, folder])) {
+      await fs.symlink('nowhere', path.join(dir, 'link')).catch(() => undefined);
+      await fs.writeFile(path.join(dir, 'skipped.log'), 'ignored').catch(() => undefined);
+    }
+  }
   const tree = new FsTree(root);
   const first = await tree.scan(new Map(), rules);
   const manifest = new Map([...first.files].map(([p, f]) => [p, { ...f, heads: [], version: null }] as const));
@@ -118,10 +127,11 @@ describe('FsTree.rescan', () => {
   it('a scan reusing the witnessed scan\'s hashes (a lazy sync, no manifest read) returns what a scan reusing the manifest\'s returns', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(relPath, { minLength: 1, maxLength: 10 }), fc.array(touchArb, { maxLength: 4 }), async (initial, changes) => {
-        const { root, tree, manifest, then } = await scanThenTouch('bm-base-', initial, changes);
+        const { root, tree, manifest, then } = await scanThenTouch('bm-base-', initial, changes, true);
         const viaWitness = await new FsTree(root).scan(tree.witnessBase(then.witness!)!, rules);
         const viaManifest = await tree.scan(manifest, rules);
         expect(new Map(viaWitness.files)).toEqual(new Map(viaManifest.files));
+        expect(viaWitness.notices).toEqual(viaManifest.notices);
         expect(Buffer.from(viaWitness.witness!).equals(Buffer.from(viaManifest.witness!))).toBe(true);
         await fs.rm(root, { recursive: true, force: true });
       }),
