@@ -1,3 +1,4 @@
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Level, type BatchOperation } from 'level';
 import { z } from 'zod';
@@ -8,10 +9,17 @@ import type { VersionRecord } from '../projections/version-record.js';
 import { HASH_RE, ULID_RE, type ClientId, type VersionId } from '../events/ids.js';
 import type { SyncPath } from '../events/sync-path.js';
 import type { BaseEntry } from '../reconcile/base-entry.js';
-import { ensureStateDir, localIoError, stateDirPath } from './state-dir.js';
+import { ensureStateDir, fsyncFolder, localIoError, stateDirPath, writeFileDurably } from './state-dir.js';
+import { sha256Hex } from '../events/signing.js';
 
 /** Version of the index's own layout, kept under meta key `index-format`. */
-const INDEX_FORMAT = 1;
+/**
+ * 2: collection rows (`readPathStates`, ADR-0009). A format-1 index is upgraded in place (its
+ * rows are written by the next full fold); a bm-log that reads only format 1 then refuses it,
+ * instead of writing segments without their collection rows.
+ */
+const INDEX_FORMAT = 2;
+const UPGRADABLE_FORMATS: readonly unknown[] = [1];
 const FORMAT_KEY = 'index-format';
 const SEQ_DIGITS = 12;
 const MAX_SEQ = 10 ** SEQ_DIGITS - 1;
@@ -62,6 +70,17 @@ export const CLEAN_STATE_KEY = 'clean-state';
 /** Meta key: true once the collection rows cover every stored segment (`readPathStates`). */
 const COLLECTED_ROWS_KEY = 'collected-rows';
 const EMPTY = new Uint8Array(0);
+/** Meta values larger than this live in side files (see commitBatch). */
+const LARGE_META_BYTES = 256 * 1024;
+/** The key of a meta value that points to a side file. */
+const SIDE_VALUE = '\u0000side-file';
+
+function computeSideValueHash(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || !(SIDE_VALUE in value)) return undefined;
+  const hash = (value as Record<string, unknown>)[SIDE_VALUE];
+  return typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash) ? hash : undefined;
+}
+
 /** Meta key: set when two events claimed one version id (see commitBatch). */
 const ID_CLASH_KEY = 'version-id-clash';
 
@@ -107,7 +126,11 @@ export class LocalIndex {
   /** Versions a `gc` event collected, per path: `<path>\0<version id>` → empty. */
   private readonly collected: Sub;
 
-  private constructor(private readonly db: Db) {
+  private constructor(
+    private readonly db: Db,
+    /** Where meta values too large for LevelDB's write path live (see `commitBatch`). */
+    private readonly valuesDir: string,
+  ) {
     this.history = openSublevel(db, 'history');
     this.moves = openSublevel(db, 'moves');
     this.collected = openSublevel(db, 'collected');
@@ -140,7 +163,7 @@ export class LocalIndex {
       }
       throw localIoError(e, `opening the local index ${location}`);
     }
-    const index = new LocalIndex(db);
+    const index = new LocalIndex(db, path.join(stateDirPath(root), 'index-values'));
     try {
       await index.checkFormat();
     } catch (e) {
@@ -158,6 +181,8 @@ export class LocalIndex {
         { type: 'put', sublevel: this.meta, key: FORMAT_KEY, value: encodeMsgpack(INDEX_FORMAT) },
         { type: 'put', sublevel: this.meta, key: COLLECTED_ROWS_KEY, value: encodeMsgpack(true) },
       ]);
+    } else if (UPGRADABLE_FORMATS.includes(format)) {
+      await this.writeBatch([{ type: 'put', sublevel: this.meta, key: FORMAT_KEY, value: encodeMsgpack(INDEX_FORMAT) }]);
     } else if (format !== INDEX_FORMAT) {
       throw new BmError(ErrorCode.unknownVersion, `the local index has format ${String(format)}; this bm-log reads format ${INDEX_FORMAT}`, 'upgrade bm-log on this machine');
     }
@@ -179,9 +204,25 @@ export class LocalIndex {
       if (putPaths.has(p)) throw new BmError(ErrorCode.internal, `commit both writes and deletes ${p}`);
       batch.push({ type: 'del', sublevel: this.manifest, key: p });
     }
+    const sideFiles: { hash: string; bytes: Uint8Array }[] = [];
     for (const [key, value] of Object.entries(ops.meta ?? {})) {
       if (key === FORMAT_KEY) throw new BmError(ErrorCode.internal, `meta key ${FORMAT_KEY} is reserved for the index itself`);
-      batch.push(value === undefined ? { type: 'del', sublevel: this.meta, key } : { type: 'put', sublevel: this.meta, key, value: encodeMsgpack(value) });
+      if (value === undefined) {
+        batch.push({ type: 'del', sublevel: this.meta, key });
+        continue;
+      }
+      const bytes = encodeMsgpack(value);
+      if (bytes.length <= LARGE_META_BYTES) {
+        batch.push({ type: 'put', sublevel: this.meta, key, value: bytes });
+        continue;
+      }
+      // A large value (the clean-state record with its scan witness: ~8 MB at 100,000 files)
+      // goes to a content-addressed file beside the database, written before the batch that
+      // points to it: rewritten through LevelDB on every sync it made LevelDB flush and compact
+      // in the foreground (a 2 s stall every few syncs at 100,000 files).
+      const hash = sha256Hex(bytes);
+      sideFiles.push({ hash, bytes });
+      batch.push({ type: 'put', sublevel: this.meta, key, value: encodeMsgpack({ [SIDE_VALUE]: hash }) });
     }
     if (voidsCleanState(ops)) batch.push({ type: 'del', sublevel: this.meta, key: CLEAN_STATE_KEY });
     // Deletes whose deleted content must be looked up, for the rename rows below.
@@ -241,7 +282,36 @@ export class LocalIndex {
       if (!checked.success) throw new BmError(ErrorCode.internal, `bad cursor for ${client}: ${JSON.stringify(cursor)}`);
       batch.push({ type: 'put', sublevel: this.cursors, key: mustClientKey(client), value: encodeMsgpack(checked.data) });
     }
+    for (const f of sideFiles) await this.writeSideFile(f.hash, f.bytes);
     await this.writeBatch(batch);
+    if (sideFiles.length > 0 || (ops.meta !== undefined && Object.values(ops.meta).some((v) => v === undefined)) || voidsCleanState(ops)) await this.dropUnusedSideFiles();
+  }
+
+  private async writeSideFile(hash: string, bytes: Uint8Array): Promise<void> {
+    const file = path.join(this.valuesDir, hash);
+    const tmp = `${file}.tmp-${process.pid}`;
+    try {
+      await fsp.mkdir(this.valuesDir, { recursive: true, mode: 0o700 });
+      if (await fsp.stat(file).then(() => true, () => false)) return;
+      await fsp.rm(tmp, { force: true });
+      await writeFileDurably(tmp, bytes);
+      await fsp.rename(tmp, file);
+      await fsyncFolder(this.valuesDir);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw localIoError(e, `writing ${file}`);
+    }
+  }
+
+  /** Removes the side files no meta value points to any more (best effort; also a crash's leftovers). */
+  private async dropUnusedSideFiles(): Promise<void> {
+    const used = new Set<string>();
+    for (const [, bytes] of await this.readAll(this.meta)) {
+      const side = computeSideValueHash(decodeRow(bytes, 'meta'));
+      if (side !== undefined) used.add(side);
+    }
+    const names = await fsp.readdir(this.valuesDir).catch(() => [] as string[]);
+    for (const name of names) if (!used.has(name)) await fsp.rm(path.join(this.valuesDir, name), { force: true }).catch(() => undefined);
   }
 
   /**
@@ -325,7 +395,16 @@ export class LocalIndex {
   /** A meta value as stored, or undefined. The caller knows its type; it is not checked. */
   async getMeta<T>(key: string): Promise<T | undefined> {
     const bytes = await this.read(() => this.meta.get(key));
-    return bytes === undefined ? undefined : (decodeRow(bytes, `meta ${key}`) as T);
+    if (bytes === undefined) return undefined;
+    const value = decodeRow(bytes, `meta ${key}`);
+    const side = computeSideValueHash(value);
+    if (side === undefined) return value as T;
+    const file = path.join(this.valuesDir, side);
+    const stored = await fsp.readFile(file).catch((e: unknown) => {
+      throw localIoError(e, `reading ${file} (the value of meta ${key})`);
+    });
+    if (sha256Hex(stored) !== side) throw new BmError(ErrorCode.localIo, `the local index is damaged: ${file} does not match its hash`, 'delete the .bm-log/index folder and .bm-log/index-values, then sync again (the index is rebuilt from the remote)');
+    return decodeRow(stored, `meta ${key}`) as T;
   }
 
   async putMeta(key: string, value: unknown): Promise<void> {

@@ -200,10 +200,10 @@ export async function readPrivateKey(root: string): Promise<{ pem: string; notic
   }
 }
 
-async function writeFileDurably(file: string, text: string): Promise<void> {
+export async function writeFileDurably(file: string, text: string | Uint8Array): Promise<void> {
   const fh = await fs.open(file, 'wx', 0o600);
   try {
-    await fh.writeFile(text, 'utf8');
+    await fh.writeFile(text);
     await fh.sync();
   } finally {
     await fh.close();
@@ -211,7 +211,7 @@ async function writeFileDurably(file: string, text: string): Promise<void> {
 }
 
 /** Makes a rename or link inside `dir` durable; best effort where folders cannot be fsynced. */
-async function fsyncFolder(dir: string): Promise<void> {
+export async function fsyncFolder(dir: string): Promise<void> {
   const fh = await fs.open(dir, 'r').catch(() => undefined);
   if (fh === undefined) return;
   await fh.sync().catch(() => undefined);

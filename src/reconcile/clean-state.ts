@@ -40,7 +40,8 @@ export interface LazyBase {
 /** The record as the index holds it now (not yet checked against the tree). */
 export async function readCleanRecord(ctx: Pick<SyncContext, 'index' | 'scopeKey'>): Promise<CleanState | undefined> {
   if (ctx.scopeKey === undefined || ctx.index.getMeta === undefined) return undefined;
-  const record = await ctx.index.getMeta<unknown>(CLEAN_STATE_KEY);
+  // Unreadable (its side file gone or damaged, see LocalIndex): as if absent, a full sync.
+  const record = await ctx.index.getMeta<unknown>(CLEAN_STATE_KEY).catch(() => undefined);
   return isCleanState(record) && record.scope === ctx.scopeKey ? record : undefined;
 }
 

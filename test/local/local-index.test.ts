@@ -183,6 +183,60 @@ describe('LocalIndex sublevels', () => {
     }
   });
 
+  it('keeps a large meta value in a side file: read back exactly, replaced and removed with its key; a damaged one is refused', async () => {
+    const root = await tempRoot();
+    const idx = await LocalIndex.open(root);
+    const valuesDir = path.join(root, STATE_DIR, 'index-values');
+    const big = { witness: new Uint8Array(600_000).map((_, i) => i % 251), note: 'x' };
+    await idx.commitBatch({ meta: { [CLEAN_STATE_KEY]: big, small: 1 } });
+    expect(await fs.readdir(valuesDir)).toHaveLength(1);
+    const same = (v: unknown, want: typeof big) => {
+      const r = v as typeof big;
+      return r.note === want.note && Buffer.from(r.witness).equals(Buffer.from(want.witness));
+    };
+    expect(same(await idx.getMeta(CLEAN_STATE_KEY), big)).toBe(true);
+    expect(await idx.getMeta('small')).toBe(1);
+    const bigger = { ...big, note: 'y' };
+    await idx.commitBatch({ meta: { [CLEAN_STATE_KEY]: bigger } });
+    expect(same(await idx.getMeta(CLEAN_STATE_KEY), bigger)).toBe(true);
+    expect(await fs.readdir(valuesDir)).toHaveLength(1); // the old one is gone
+    // A change that voids the record deletes it, and its file goes with it.
+    await idx.commitBatch({ manifestPut: [entry('a.md', 1)] });
+    expect(await idx.getMeta(CLEAN_STATE_KEY)).toBeUndefined();
+    expect(await fs.readdir(valuesDir)).toEqual([]);
+    // Damaged on disk: refused with a clear error, not read as something else.
+    await idx.commitBatch({ meta: { [CLEAN_STATE_KEY]: big } });
+    const [name] = await fs.readdir(valuesDir);
+    await fs.writeFile(path.join(valuesDir, name!), 'tampered');
+    await expect(idx.getMeta(CLEAN_STATE_KEY)).rejects.toMatchObject({ code: ErrorCode.localIo });
+    await idx.close();
+  });
+
+  it('upgrades a format-1 index (no collection rows yet: lazy syncs off until a full fold writes them) and refuses a newer one', async () => {
+    const root = await tempRoot();
+    const idx = await LocalIndex.open(root);
+    expect(await idx.canReadPathStates()).toBe(true); // a new index has the rows from its first segment
+    await idx.close();
+    const meta = async (fn: (m: ReturnType<Level<string, Uint8Array>['sublevel']>) => Promise<void>) => {
+      const db = new Level<string, Uint8Array>(LocalIndex.location(root), { keyEncoding: 'utf8', valueEncoding: 'view' });
+      await fn(db.sublevel<string, Uint8Array>('meta', { keyEncoding: 'utf8', valueEncoding: 'view' }) as never);
+      await db.close();
+    };
+    // As a bm-log before collection rows left it.
+    await meta(async (m) => {
+      await m.put('index-format', encodeMsgpack(1));
+      await m.del('collected-rows');
+    });
+    const old = await LocalIndex.open(root);
+    expect(await old.getMeta('index-format')).toBe(2);
+    expect(await old.canReadPathStates()).toBe(false);
+    await old.indexCollections(new Map());
+    expect(await old.canReadPathStates()).toBe(true);
+    await old.close();
+    await meta(async (m) => m.put('index-format', encodeMsgpack(3)));
+    await expect(LocalIndex.open(root)).rejects.toMatchObject({ code: ErrorCode.unknownVersion });
+  });
+
   it('deletes the clean-state record with every change to manifest, segments, cursors or keys, and keeps it for meta-only writes', async () => {
     const root = await tempRoot();
     const idx = await LocalIndex.open(root);
