@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Breaks one no-op `bm-log sync` of an existing client folder into its phases (the clean-state
-// check, then for comparison the full fold, scan and plan of a sync that found something), with the
+// check; then what a sync that found a change reads instead of the whole log (ADR-0009: the
+// scan by the witness, the witness diff, per-path rows); then, for comparison, the full fold,
+// manifest read, scan and plan that a sync without a clean-state record still does), with the
 // time and the memory (heap used, RSS) after each, by calling the same dist/ functions
 // runSync calls, in the same order. Read-only: nothing is published or committed.
 //   node --expose-gc bench/phases.js --dir CLIENT_FOLDER [--json FILE]
@@ -55,8 +57,21 @@ try {
   const quiet = fetched.segments.every((g) => g.segment.body.events.length === 0) && fetched.newKeys.length === 0 && fetched.faults.length === 0;
   const clean = record !== undefined && quiet && (await tree.unchanged(record.witness));
   mark('clean-state check (ADR-0008: re-list, lstat)', { clean });
-  // What a no-op sync does ends here when the check passes. The phases below are what a sync
-  // that found anything new does (fold, manifest, scan, plan), for comparison.
+  // What a no-op sync does ends here when the check passes. A sync that found a change after
+  // a clean-state record (ADR-0009) goes on with these (here nothing differs, so 300 paths
+  // stand for the per-path reads of a 300-change sync):
+  if (record !== undefined) {
+    const base = tree.witnessBase(record.witness);
+    mark('lazy: the witness as a scan base');
+    const lazyScan = await tree.scan(base, isIgnored);
+    mark('lazy: scan by the witness (lstat every file)', { files: lazyScan.files.size, hashed: lazyScan.hashed });
+    const dirty = tree.diffWitness(record.witness, lazyScan);
+    mark('lazy: diff the scan against the witness', { dirty: dirty?.size });
+    const sample = [...lazyScan.files.keys()].slice(0, 300);
+    const [states, rows] = await Promise.all([index.readPathStates(sample), index.getManifestEntries(sample)]);
+    mark("lazy: read 300 paths' rows (history, collections, manifest)", { states: states.size, rows: rows.size });
+  }
+  // For comparison: what a sync without a record does (fold, manifest, scan, plan).
 
   // As runSync does: one segment at a time, decoded, flattened and folded into the projection.
   let segments = 0;
@@ -94,7 +109,7 @@ try {
   await s.close();
 }
 const total = phases.reduce((a, p) => a + p.ms, 0);
-process.stdout.write(`phases of a no-op sync of ${dir} (read-only replay of runSync; total ${total.toFixed(0)} ms; gc between phases not counted)\n`);
+process.stdout.write(`phases of a sync of ${dir} (read-only replay of runSync: no-op check, lazy reads, full path; total ${total.toFixed(0)} ms; gc between phases not counted)\n`);
 for (const p of phases) {
   const extra = Object.entries(p).filter(([k]) => !['name', 'ms', 'heapUsedMB', 'heapDeltaMB', 'heapBeforeGcMB', 'rssMB', 'externalMB'].includes(k)).map(([k, v]) => `${k} ${typeof v === 'number' ? Math.round(v * 10) / 10 : v}`).join(', ');
   process.stdout.write(`  ${p.name.padEnd(54)} ${p.ms.toFixed(0).padStart(6)} ms  heap ${p.heapUsedMB.toFixed(0).padStart(5)} MB (${p.heapDeltaMB >= 0 ? '+' : ''}${p.heapDeltaMB.toFixed(0)}; ${p.heapBeforeGcMB.toFixed(0)} before gc)  rss ${p.rssMB.toFixed(0).padStart(5)} MB${extra ? `  ${extra}` : ''}\n`);

@@ -333,15 +333,22 @@ export class LocalIndex {
    */
   async readPathStates(paths: Iterable<string>): Promise<Map<SyncPath, PathState>> {
     const out = new Map<SyncPath, PathState>();
-    for (const p of paths) {
-      const versions = await this.getPathHistory(p);
-      if (versions.length === 0) continue;
-      let st = projectVersions(versions).get(p as SyncPath)!;
-      const ids: VersionId[] = [];
-      for await (const key of this.collected.keys({ gt: `${p}\u0000`, lt: `${p}\u0001` })) ids.push(key.slice(p.length + 1) as VersionId);
-      if (ids.length > 0) st = collectPath(st, ids);
-      out.set(p as SyncPath, st);
-    }
+    // All at once: LevelDB serves the range scans from its thread pool.
+    await Promise.all(
+      [...paths].map(async (p) => {
+        const [versions, ids] = await Promise.all([
+          this.getPathHistory(p),
+          this.read(async () => {
+            const found: VersionId[] = [];
+            for await (const key of this.collected.keys({ gt: `${p}\u0000`, lt: `${p}\u0001` })) found.push(key.slice(p.length + 1) as VersionId);
+            return found;
+          }),
+        ]);
+        if (versions.length === 0) return;
+        const st = projectVersions(versions).get(p as SyncPath)!;
+        out.set(p as SyncPath, ids.length > 0 ? collectPath(st, ids) : st);
+      }),
+    );
     return out;
   }
 
