@@ -433,8 +433,9 @@ export class FsTree implements LocalTree {
     return rel === '' ? this.root : path.join(this.root, ...rel.split('/'));
   }
 
-  openRead(p: SyncPath): Readable {
-    return createReadStream(this.abs(p), { highWaterMark: 1 << 20 });
+  openRead(p: SyncPath, size?: number): Readable {
+    // One read for a small file (+1: the end is seen without a second buffer); 1 MiB chunks for large ones.
+    return createReadStream(this.abs(p), { highWaterMark: size === undefined ? 1 << 20 : Math.min(1 << 20, Math.max(4096, size + 1)) });
   }
 
   async statFile(p: SyncPath): Promise<LocalFile | undefined> {

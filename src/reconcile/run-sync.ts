@@ -180,11 +180,11 @@ async function mapLimit<T, R>(items: readonly T[], n: number, fn: (item: T) => P
  * every adapter must then see local-io (which skips just that file), not a raw ENOENT that
  * aborts the whole sync or that a directory remote reports as its own failure.
  */
-function openUploadSource(tree: LocalTree, path: SyncPath): Readable {
+function openUploadSource(tree: LocalTree, path: SyncPath, size: number): Readable {
   return Readable.from(
     (async function* () {
       try {
-        for await (const chunk of tree.openRead(path)) yield chunk as Uint8Array;
+        for await (const chunk of tree.openRead(path, size)) yield chunk as Uint8Array;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException | null)?.code;
         if (isBmError(e) || typeof code !== 'string') throw e;
@@ -426,7 +426,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
         content = null;
       } else {
         if (isBeingCollected(file.hash)) throw new BmError(ErrorCode.staleFetch, `the bytes of ${request.path} are being garbage-collected on the remote`, `nothing was published; ${BEING_COLLECTED}`);
-        await writeBlob(store, { size: file.size, sha256: file.hash, open: () => openUploadSource(ctx.tree, file.path) });
+        await writeBlob(store, { size: file.size, sha256: file.hash, open: () => openUploadSource(ctx.tree, file.path, file.size) });
         content = { hash: file.hash as ContentRef['hash'], size: file.size, mode: file.mode };
       }
     } else {
@@ -481,7 +481,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
         return false;
       }
       try {
-        const r = await writeBlob(store, { size: file.size, sha256: file.hash, open: () => openUploadSource(ctx.tree, file.path) });
+        const r = await writeBlob(store, { size: file.size, sha256: file.hash, open: () => openUploadSource(ctx.tree, file.path, file.size) });
         if (r === 'created') {
           report.blobsUploaded++;
           report.bytesUploaded += file.size;
