@@ -219,22 +219,7 @@ export class FsTree implements LocalTree {
           continue;
         }
         record(ent.name, 'F');
-        try {
-          const st = lstatSync(absPrefix + ent.name);
-          if (!st.isFile()) {
-            exact = false; // swapped for something else since the listing
-            continue;
-          }
-          const m = manifest.get(p);
-          const known = m !== undefined && sameStat(st, m);
-          const file = { path: p, hash: known ? m.hash : '', size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: st.ino };
-          found.push({ file, known });
-          slotFiles[slot]!.push(file);
-          stats.push(st.size, st.mtimeMs, st.ino, st.mode & 0o777);
-        } catch (e) {
-          unreadable.push(p); // vanished between listing and reading: unknown, not deleted
-          if (errno(e) !== 'ENOENT') notice({ path: p, detail: `cannot be read (${errno(e)}); left as it is` });
-        }
+        addFile(p, absPrefix + ent.name, manifest.get(p), slotFiles[slot]!, stats, notice);
       }
       listing.names[slot] = names.join('\0');
       listing.kinds[slot] = kinds;
@@ -261,7 +246,7 @@ export class FsTree implements LocalTree {
       }
       if (names !== w.names[g]) return false;
       const slot = listing.dirs.push(rel) - 1;
-      const mine: Found['file'][] = [];
+      const mine: { hash: string }[] = [];
       slotFiles[slot] = mine;
       const stats: number[] = [];
       const dirNotices: ScanNotice[] = [];
@@ -269,6 +254,10 @@ export class FsTree implements LocalTree {
       listing.kinds[slot] = kinds;
       listing.stats[slot] = stats;
       listing.notices[slot] = dirNotices;
+      const notice = (n: ScanNotice) => {
+        dirNotices.push(n);
+        notices.push(n);
+      };
       let i = guide!.firstFile[g]!;
       for (let j = 0; j < entries.length; j++) {
         const kind = kinds[j]!;
@@ -280,28 +269,31 @@ export class FsTree implements LocalTree {
           walk(p);
           continue;
         }
-        const was = guide!.file(i++);
-        try {
-          const st = lstatSync(absPrefix + name);
-          if (!st.isFile()) {
-            exact = false; // swapped for something else since the listing
-            continue;
-          }
-          const known = sameStat(st, was);
-          const file = { path: p as SyncPath, hash: known ? was.hash : '', size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: st.ino };
-          found.push({ file, known });
-          mine.push(file);
-          stats.push(st.size, st.mtimeMs, st.ino, st.mode & 0o777);
-        } catch (e) {
-          unreadable.push(p); // vanished between listing and reading: unknown, not deleted
-          if (errno(e) !== 'ENOENT') {
-            const n = { path: p, detail: `cannot be read (${errno(e)}); left as it is` };
-            dirNotices.push(n);
-            notices.push(n);
-          }
-        }
+        addFile(p as SyncPath, absPrefix + name, guide!.file(i++), mine, stats, notice);
       }
       return true;
+    };
+    /**
+     * One regular file of a listed folder: lstat'ed, kept with the hash of `was` (a manifest
+     * row or the witness's entry) when size, mtime and inode still match it, else marked for
+     * hashing. Vanished or unreadable: unknown, never read as deleted.
+     */
+    const addFile = (p: SyncPath, abs: string, was: ReturnType<ScanBase['get']>, mine: { hash: string }[], stats: number[], notice: (n: ScanNotice) => void): void => {
+      try {
+        const st = lstatSync(abs);
+        if (!st.isFile()) {
+          exact = false; // swapped for something else since the listing
+          return;
+        }
+        const known = was !== undefined && sameStat(st, was);
+        const file = { path: p, hash: known ? was.hash : '', size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: st.ino };
+        found.push({ file, known });
+        mine.push(file);
+        stats.push(st.size, st.mtimeMs, st.ino, st.mode & 0o777);
+      } catch (e) {
+        unreadable.push(p); // vanished between listing and reading: unknown, not deleted
+        if (errno(e) !== 'ENOENT') notice({ path: p, detail: `cannot be read (${errno(e)}); left as it is` });
+      }
     };
     // A folder nothing touched since `reuse`'s scan: its listing, files and notices as they were.
     const reuseFolder = (rel: string, prevSlot: number): void => {
