@@ -29,6 +29,16 @@ export function encodeMsgpack(value: unknown): Uint8Array {
   return packr.pack(value);
 }
 
+/**
+ * `encodeMsgpack` for a large value whose encoded size is about `bytes` (at most that, or it
+ * is copied on growing): written into one buffer of that size. Left to grow its own buffer,
+ * msgpackr copies it into ever larger ones (x4 each time), ~3x the value's size in all.
+ */
+export function encodeMsgpackSized(value: unknown, bytes: number): Uint8Array {
+  packr.useBuffer(Buffer.allocUnsafeSlow(bytes + 4096));
+  return packr.pack(value);
+}
+
 export function decodeMsgpack(bytes: Uint8Array, what: string): unknown {
   try {
     return packr.unpack(bytes);

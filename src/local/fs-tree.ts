@@ -9,19 +9,14 @@ import type { LocalFile } from '../reconcile/local-scan.js';
 import type { GuardedResult, LocalTree, ScanBase, ScanNotice, ScanResult } from './local-tree.js';
 import { STATE_DIR } from './state-dir.js';
 import { syncDir } from '../events/store/sync-dir.js';
-import { computeListingDiff, computeWitnessBase, decodeListing, encodeListing, rawKind, WitnessBase, type Listing } from './scan-witness.js';
+import { computeListingDiff, computeWitnessBase, decodeListing, encodeListing, rawKind, WitnessBase } from './scan-witness.js';
+import { ScanColumns, ScanFiles } from './scan-files.js';
 
 const TMP_PREFIX = '.bm-tmp-';
 
-/** A scan's listing (see scan-witness.ts) plus each folder's notices, for `rescan`. */
-interface WalkedListing extends Listing {
-  readonly notices: ScanNotice[][];
-}
-
-/** What `rescan` hands the walk: the earlier scan's parts and the folders to list again. */
+/** What `rescan` hands the walk: the earlier scan's columns and the folders to list again. */
 interface Reuse {
-  readonly listing: WalkedListing;
-  readonly files: ReadonlyMap<SyncPath, LocalFile>;
+  readonly columns: ScanColumns;
   readonly touchedDirs: ReadonlySet<string>;
   readonly slotOf: ReadonlyMap<string, number>;
 }
@@ -31,15 +26,20 @@ const HASH_CONCURRENCY = 8;
 const SMALL_FILE_BYTES = 256 * 1024;
 
 /** SHA-256 of a small file, read in one go (synchronously). */
-function computeSmallFileHash(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
+function computeSmallFileDigest(file: string): Buffer {
+  return createHash('sha256').update(readFileSync(file)).digest();
 }
 
 /** SHA-256 of a file, streamed. */
-export async function computeFileHash(file: string): Promise<string> {
+async function computeFileDigest(file: string): Promise<Buffer> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return h.digest('hex');
+  return h.digest();
+}
+
+/** SHA-256 of a file, streamed, as lowercase hex. */
+export async function computeFileHash(file: string): Promise<string> {
+  return (await computeFileDigest(file)).toString('hex');
 }
 
 function errno(e: unknown): string | undefined {
@@ -82,8 +82,8 @@ export class FsTree implements LocalTree {
     return path.join(this.root, ...p.split('/'));
   }
 
-  /** What each scan walked, for `rescan` (kept only as long as the scan result itself). */
-  private readonly listings = new WeakMap<ScanResult, WalkedListing>();
+  /** The columns of each complete scan, for `rescan` and `diffWitness` (kept only as long as the scan result). */
+  private readonly columnsOf = new WeakMap<ScanResult, ScanColumns>();
 
   async scan(manifest: ScanBase, isIgnored: (p: string) => boolean): Promise<ScanResult> {
     return this.walkScan(manifest, isIgnored, undefined);
@@ -96,8 +96,8 @@ export class FsTree implements LocalTree {
    * full scan when `prev` is not a complete scan of this tree.
    */
   async rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ScanBase, isIgnored: (p: string) => boolean): Promise<ScanResult> {
-    const listing = this.listings.get(prev);
-    if (listing === undefined || prev.unreadable.length > 0) return this.scan(manifest, isIgnored);
+    const columns = this.columnsOf.get(prev);
+    if (columns === undefined || prev.unreadable.length > 0) return this.scan(manifest, isIgnored);
     // Nothing written: within the contract, the earlier scan stands as it is.
     if (touched.length === 0) return prev;
     const touchedDirs = new Set<string>(['']);
@@ -105,8 +105,8 @@ export class FsTree implements LocalTree {
       const parts = p.split('/');
       for (let i = 1; i < parts.length; i++) touchedDirs.add(parts.slice(0, i).join('/'));
     }
-    const slotOf = new Map(listing.dirs.map((d, i) => [d, i]));
-    return this.walkScan(manifest, isIgnored, { listing, files: prev.files, touchedDirs, slotOf });
+    const slotOf = new Map(columns.dirs.map((d, i) => [d, i]));
+    return this.walkScan(manifest, isIgnored, { columns, touchedDirs, slotOf });
   }
 
   private async walkScan(manifest: ScanBase, isIgnored: (p: string) => boolean, reuse: Reuse | undefined): Promise<ScanResult> {
@@ -126,18 +126,19 @@ export class FsTree implements LocalTree {
     // The walk is synchronous on purpose: with a warm cache readdir and lstat answer from
     // memory, and 100,000 promise round trips through the thread pool cost more than the
     // calls themselves. Only hashing (changed files) is asynchronous, after the walk.
-    type Found = { file: { -readonly [K in keyof LocalFile]: LocalFile[K] }; known: boolean };
-    const found: Found[] = [];
-    const listing: WalkedListing = { dirs: [], names: [], kinds: [], stats: [], notices: [] };
-    let exact = true;
-    // Each folder's returned files in listing order (the witness keeps their hashes in that order).
-    const slotFiles: { hash: string }[][] = [];
-    const isSyncPath = createSyncPathCheck();
-    // Scanning against a witnessed scan (a lazy sync): unchanged folders are taken from it.
+    // What it finds goes into columns (ADR-0010); a folder's subfolders are walked after its
+    // own files, so that each folder's files are contiguous there.
+    // Scanning against a witnessed scan (a lazy sync), unchanged folders are taken from it.
     const guide = manifest instanceof WitnessBase ? manifest : undefined;
+    // Sized for about as many files as the last scan had (the witness's, or the manifest's).
+    const cols = new ScanColumns(guide?.fileCount ?? reuse?.columns.count ?? (manifest as { size?: number }).size ?? 0);
+    // Files whose hash could not be reused: their index in `cols`, hashed after the walk.
+    const pending: { i: number; path: SyncPath }[] = [];
+    let exact = true;
+    const isSyncPath = createSyncPathCheck();
     const walk = (rel: string): void => {
       const prevSlot = reuse !== undefined && !reuse.touchedDirs.has(rel) ? reuse.slotOf.get(rel) : undefined;
-      if (prevSlot !== undefined) return reuseFolder(rel, prevSlot);
+      if (prevSlot !== undefined) return reuseFolder(prevSlot);
       let entries: Dirent[];
       // Entries are joined to their folder by hand: path.join per file showed in profiles.
       const absDir = this.absDir(rel);
@@ -154,18 +155,16 @@ export class FsTree implements LocalTree {
       }
       const witnessed = guide?.slotOf.get(rel);
       if (witnessed !== undefined && takeAsWitnessed(rel, witnessed, entries, absPrefix)) return;
-      const slot = listing.dirs.push(rel) - 1;
-      slotFiles[slot] = [];
+      const slot = cols.openFolder(rel);
       const names: string[] = [];
       let kinds = '';
-      const stats: number[] = [];
-      const dirNotices: ScanNotice[] = [];
+      const subdirs: string[] = [];
       const record = (name: string, kind: string) => {
         names.push(name);
         kinds += kind;
       };
       const notice = (n: ScanNotice) => {
-        dirNotices.push(n);
+        cols.notices[slot]!.push(n);
         notices.push(n);
       };
       for (const ent of entries) {
@@ -201,7 +200,7 @@ export class FsTree implements LocalTree {
           }
           record(ent.name, 'D');
           dirs.add(p);
-          walk(p);
+          subdirs.push(p);
           continue;
         }
         if (!ent.isFile()) {
@@ -219,12 +218,10 @@ export class FsTree implements LocalTree {
           continue;
         }
         record(ent.name, 'F');
-        addFile(p, absPrefix + ent.name, manifest.get(p), slotFiles[slot]!, stats, notice);
+        addFile(p, absPrefix + ent.name, manifest.get(p), notice);
       }
-      listing.names[slot] = names.join('\0');
-      listing.kinds[slot] = kinds;
-      listing.stats[slot] = stats;
-      listing.notices[slot] = dirNotices;
+      cols.closeFolder(slot, names.join('\0'), kinds);
+      for (const d of subdirs) walk(d);
     };
     /**
      * A folder that lists exactly as the witnessed scan listed it (names, and kinds as readdir
@@ -245,20 +242,14 @@ export class FsTree implements LocalTree {
         if (kinds[j]!.toLowerCase() !== rawKind(ent)) return false;
       }
       if (names !== w.names[g]) return false;
-      const slot = listing.dirs.push(rel) - 1;
-      const mine: { hash: string }[] = [];
-      slotFiles[slot] = mine;
-      const stats: number[] = [];
-      const dirNotices: ScanNotice[] = [];
-      listing.names[slot] = names;
-      listing.kinds[slot] = kinds;
-      listing.stats[slot] = stats;
-      listing.notices[slot] = dirNotices;
+      const slot = cols.openFolder(rel);
+      cols.closeFolder(slot, w.names[g]!, kinds); // the witness's strings: shared, not copied
       const notice = (n: ScanNotice) => {
-        dirNotices.push(n);
+        cols.notices[slot]!.push(n);
         notices.push(n);
       };
-      let i = guide!.firstFile[g]!;
+      const subdirs: string[] = [];
+      let k = guide!.firstFile[g]!;
       for (let j = 0; j < entries.length; j++) {
         const kind = kinds[j]!;
         if (kind === 'd') continue;
@@ -266,61 +257,56 @@ export class FsTree implements LocalTree {
         const p = rel === '' ? name : `${rel}/${name}`;
         if (kind === 'D') {
           dirs.add(p);
-          walk(p);
+          subdirs.push(p);
           continue;
         }
-        addFile(p as SyncPath, absPrefix + name, guide!.file(i++), mine, stats, notice);
+        addFile(p as SyncPath, absPrefix + name, k++, notice);
       }
+      for (const d of subdirs) walk(d);
       return true;
     };
     /**
-     * One regular file of a listed folder: lstat'ed, kept with the hash of `was` (a manifest
-     * row or the witness's entry) when size, mtime and inode still match it, else marked for
-     * hashing. Vanished or unreadable: unknown, never read as deleted.
+     * One regular file of a listed folder: lstat'ed and added to the columns, with the hash of
+     * `was` (a manifest row, or the index of the witness's entry) when size, mtime and inode
+     * still match it, else marked for hashing. Vanished or unreadable: unknown, never read as
+     * deleted (added as absent, so the folder's entries stay aligned with its kinds).
      */
-    const addFile = (p: SyncPath, abs: string, was: ReturnType<ScanBase['get']>, mine: { hash: string }[], stats: number[], notice: (n: ScanNotice) => void): void => {
+    const addFile = (p: SyncPath, abs: string, was: ReturnType<ScanBase['get']> | number, notice: (n: ScanNotice) => void): void => {
+      let st: Stats;
       try {
-        const st = lstatSync(abs);
-        if (!st.isFile()) {
-          exact = false; // swapped for something else since the listing
-          return;
-        }
-        const known = was !== undefined && sameStat(st, was);
-        const file = { path: p, hash: known ? was.hash : '', size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: st.ino };
-        found.push({ file, known });
-        mine.push(file);
-        stats.push(st.size, st.mtimeMs, st.ino, st.mode & 0o777);
+        st = lstatSync(abs);
       } catch (e) {
+        cols.addFile(0, 0, 0, 0);
         unreadable.push(p); // vanished between listing and reading: unknown, not deleted
         if (errno(e) !== 'ENOENT') notice({ path: p, detail: `cannot be read (${errno(e)}); left as it is` });
+        return;
       }
+      if (!st.isFile()) {
+        cols.addFile(0, 0, 0, 0);
+        exact = false; // swapped for something else since the listing
+        return;
+      }
+      const i = cols.addFile(st.size, st.mtimeMs, st.ino, st.mode & 0o777);
+      if (typeof was === 'number') {
+        if (guide!.isSameStat(was, st)) cols.setHash(i, guide!.hashBytes(was));
+        else pending.push({ i, path: p });
+      } else if (was !== undefined && sameStat(st, was)) cols.setHash(i, was.hash);
+      else pending.push({ i, path: p });
     };
     // A folder nothing touched since `reuse`'s scan: its listing, files and notices as they were.
-    const reuseFolder = (rel: string, prevSlot: number): void => {
-      const prev = reuse!.listing;
-      const slot = listing.dirs.push(rel) - 1;
-      slotFiles[slot] = [];
-      const kinds = prev.kinds[prevSlot]!;
-      listing.names[slot] = prev.names[prevSlot]!;
-      listing.kinds[slot] = kinds;
-      listing.stats[slot] = prev.stats[prevSlot]!;
-      listing.notices[slot] = prev.notices[prevSlot]!;
-      notices.push(...prev.notices[prevSlot]!);
-      const names = kinds.length === 0 ? [] : prev.names[prevSlot]!.split('\0');
+    const reuseFolder = (prevSlot: number): void => {
+      const prev = reuse!.columns;
+      const slot = cols.copyFolder(prev, prevSlot);
+      notices.push(...cols.notices[slot]!);
+      const rel = cols.dirs[slot]!;
+      const kinds = cols.kinds[slot]!;
+      if (!kinds.includes('D')) return;
+      const names = cols.names[slot]!.split('\0');
       for (let j = 0; j < kinds.length; j++) {
+        if (kinds[j] !== 'D') continue;
         const p = rel === '' ? names[j]! : `${rel}/${names[j]!}`;
-        if (kinds[j] === 'F') {
-          const file = reuse!.files.get(p as SyncPath);
-          if (file === undefined) exact = false; // cannot happen for a complete scan; rescan then
-          else {
-            // Known: never hashed again, so the previous scan's object serves as it is.
-            found.push({ file: file as Found['file'], known: true });
-            slotFiles[slot]!.push(file);
-          }
-        } else if (kinds[j] === 'D') {
-          dirs.add(p);
-          walk(p);
-        }
+        dirs.add(p);
+        walk(p);
       }
     };
     walk('');
@@ -330,39 +316,36 @@ export class FsTree implements LocalTree {
     // bench/core.js measured 71,000 small files/s this way against 21,000 with streams, 8 at a
     // time); large files streamed, a few at a time.
     const limit = limiter(HASH_CONCURRENCY);
-    const unknown = found.filter((f) => !f.known);
     await Promise.all(
-      unknown.map(({ file }) =>
-        (file.size <= SMALL_FILE_BYTES ? (fn: () => Promise<void>) => fn() : limit)(async () => {
-          const abs = this.abs(file.path);
+      pending.map(({ i, path: p }) => {
+        const stat = { size: cols.stats[4 * i]!, mtimeMs: cols.stats[4 * i + 1]!, ino: cols.stats[4 * i + 2]! };
+        const small = stat.size <= SMALL_FILE_BYTES;
+        return (small ? (fn: () => Promise<void>) => fn() : limit)(async () => {
+          const abs = this.abs(p);
           try {
-            file.hash = file.size <= SMALL_FILE_BYTES ? computeSmallFileHash(abs) : await computeFileHash(abs);
+            const digest = small ? computeSmallFileDigest(abs) : await computeFileDigest(abs);
             hashed++;
-            const after = file.size <= SMALL_FILE_BYTES ? lstatSync(abs) : await fs.lstat(abs);
-            if (!sameStat(after, file)) {
+            const after = small ? lstatSync(abs) : await fs.lstat(abs);
+            if (!sameStat(after, stat)) {
               // Modified while hashing: its content is unknown, so it is left for the next sync.
-              file.hash = '';
-              unreadable.push(file.path);
-              notices.push({ path: file.path, detail: 'changed while being hashed; will be synced next time' });
+              unreadable.push(p);
+              notices.push({ path: p, detail: 'changed while being hashed; will be synced next time' });
+              return;
             }
+            cols.setHash(i, digest);
           } catch (e) {
-            file.hash = '';
-            unreadable.push(file.path);
-            if (errno(e) !== 'ENOENT') notices.push({ path: file.path, detail: `cannot be read (${errno(e)}); left as it is` });
+            unreadable.push(p);
+            if (errno(e) !== 'ENOENT') notices.push({ path: p, detail: `cannot be read (${errno(e)}); left as it is` });
           }
-        }),
-      ),
+        });
+      }),
     );
-    const files = new Map<SyncPath, LocalFile>();
-    for (const { file } of found) if (file.hash !== '') files.set(file.path, file);
-    const base = { files, dirs, unreadable, notices, hashed };
+    const base = { files: new ScanFiles(cols), dirs, unreadable, notices, hashed };
+    if (!exact || unreadable.length > 0) return base;
     // The witness is encoded when first asked for: only the scan a clean-state record keeps needs it.
     let witness: Uint8Array | undefined;
-    const result: ScanResult =
-      exact && unreadable.length === 0
-        ? Object.defineProperty({ ...base }, 'witness', { enumerable: true, get: () => (witness ??= encodeListing(listing, slotFiles.flat().map((f) => f.hash))) })
-        : base;
-    if (exact && unreadable.length === 0) this.listings.set(result, listing);
+    const result: ScanResult = Object.defineProperty({ ...base }, 'witness', { enumerable: true, get: () => (witness ??= encodeListing(cols.listing())) });
+    this.columnsOf.set(result, cols);
     return result;
   }
 
@@ -416,7 +399,7 @@ export class FsTree implements LocalTree {
 
   diffWitness(witness: Uint8Array, scan: ScanResult): Set<string> | undefined {
     const then = decodeListing(witness);
-    const now = this.listings.get(scan) ?? (scan.witness === undefined ? undefined : decodeListing(scan.witness));
+    const now = this.columnsOf.get(scan)?.listing() ?? (scan.witness === undefined ? undefined : decodeListing(scan.witness));
     if (then === undefined || now === undefined) return undefined;
     return computeListingDiff(then, now);
   }

@@ -1,5 +1,5 @@
 import type { Dirent } from 'node:fs';
-import { decodeMsgpack, encodeMsgpack } from '../events/codec.js';
+import { decodeMsgpack, encodeMsgpackSized } from '../events/codec.js';
 import type { ScanBase } from './local-tree.js';
 
 /**
@@ -13,19 +13,12 @@ import type { ScanBase } from './local-tree.js';
  *   l  a symlink                                         o  anything else
  * Lowercased, a kind is what readdir reports by itself (`rawKind`).
  */
-export interface Listing {
-  readonly dirs: string[];
-  readonly names: string[];
-  readonly kinds: string[];
-  /** Per folder: size, mtimeMs, ino, mode of each F entry, in order. */
-  readonly stats: number[][];
-}
-
 export interface DecodedListing {
+  /** Folders in walk order; per folder its names joined by NUL, and one kind letter per name. */
   readonly dirs: readonly string[];
   readonly names: readonly string[];
   readonly kinds: readonly string[];
-  /** Every folder's stats, concatenated in folder order. */
+  /** Size, mtimeMs, ino and mode of each F entry, folder after folder. */
   readonly stats: Float64Array;
   /** The hash the scan returned for each F entry, 32 bytes each, in the same order. */
   readonly hashes: Uint8Array;
@@ -37,21 +30,25 @@ export function rawKind(ent: Dirent): string {
   return ent.isFile() ? 'f' : ent.isDirectory() ? 'd' : ent.isSymbolicLink() ? 'l' : 'o';
 }
 
-/** `hashes`: the hex hash the scan returned for each F entry, in listing order. */
-export function encodeListing(l: Listing, hashes: readonly string[]): Uint8Array {
-  const flat = new Float64Array(l.stats.reduce((n, s) => n + s.length, 0));
-  let k = 0;
-  for (const s of l.stats) {
-    flat.set(s, k);
-    k += s.length;
-  }
-  const bin = Buffer.alloc(32 * hashes.length);
-  hashes.forEach((h, i) => bin.write(h, 32 * i, 32, 'hex'));
-  return encodeMsgpack({ v: WITNESS_VERSION, dirs: l.dirs, names: l.names, kinds: l.kinds, stats: new Uint8Array(flat.buffer), hashes: new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength) });
+export function encodeListing(l: DecodedListing): Uint8Array {
+  const stats = new Uint8Array(l.stats.buffer, l.stats.byteOffset, l.stats.byteLength);
+  // At most 5 bytes of header per string or byte array, plus the map's keys.
+  let size = 64 + stats.byteLength + l.hashes.byteLength;
+  for (const list of [l.dirs, l.names, l.kinds]) for (const s of list) size += 5 + Buffer.byteLength(s);
+  return encodeMsgpackSized({ v: WITNESS_VERSION, dirs: l.dirs, names: l.names, kinds: l.kinds, stats, hashes: l.hashes }, size);
 }
+
+/** Decoded witnesses, by their bytes: a lazy sync asks for its record's listing more than once. */
+const decoded = new WeakMap<Uint8Array, DecodedListing | null>();
 
 /** The listing, or undefined when `bytes` is not one this version wrote (then: rescan). */
 export function decodeListing(bytes: Uint8Array): DecodedListing | undefined {
+  let l = decoded.get(bytes);
+  if (l === undefined) decoded.set(bytes, (l = computeDecodedListing(bytes) ?? null));
+  return l ?? undefined;
+}
+
+function computeDecodedListing(bytes: Uint8Array): DecodedListing | undefined {
   let w: unknown;
   try {
     w = decodeMsgpack(bytes, 'scan witness');
@@ -67,6 +64,16 @@ export function decodeListing(bytes: Uint8Array): DecodedListing | undefined {
   const flat = new Float64Array(stats.byteLength / 8);
   new Uint8Array(flat.buffer).set(stats);
   return { dirs, names, kinds, stats: flat, hashes };
+}
+
+/** Folder `slot`'s files (F entries): name -> index among all F entries of the listing. */
+export function computeFileIndexes(l: { readonly names: readonly string[]; readonly kinds: readonly string[]; readonly firstFile: readonly number[] }, slot: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const kinds = l.kinds[slot]!;
+  const list = kinds.length === 0 ? [] : l.names[slot]!.split('\0');
+  let k = l.firstFile[slot]!;
+  for (let j = 0; j < kinds.length; j++) if (kinds[j] === 'F') out.set(list[j]!, k++);
+  return out;
 }
 
 /**
@@ -99,16 +106,25 @@ export class WitnessBase implements ScanBase {
     const slot = this.slotOf.get(slash < 0 ? '' : p.slice(0, slash));
     if (slot === undefined) return undefined;
     let files = this.names.get(slot);
-    if (files === undefined) {
-      files = new Map();
-      const kinds = this.listing.kinds[slot]!;
-      const list = kinds.length === 0 ? [] : this.listing.names[slot]!.split('\0');
-      let k = this.firstFile[slot]!;
-      for (let j = 0; j < kinds.length; j++) if (kinds[j] === 'F') files.set(list[j]!, k++);
-      this.names.set(slot, files);
-    }
+    if (files === undefined) this.names.set(slot, (files = computeFileIndexes({ ...this.listing, firstFile: this.firstFile }, slot)));
     const i = files.get(p.slice(slash + 1));
     return i === undefined ? undefined : this.file(i);
+  }
+
+  /** How many files the witnessed scan returned. */
+  get fileCount(): number {
+    return this.listing.stats.length / 4;
+  }
+
+  /** True when `st` has the size, mtime and inode of the `i`th F entry. */
+  isSameStat(i: number, st: { size: number; mtimeMs: number; ino: number }): boolean {
+    const w = this.listing.stats;
+    return st.size === w[4 * i] && st.mtimeMs === w[4 * i + 1] && st.ino === w[4 * i + 2];
+  }
+
+  /** The hash of the `i`th F entry, 32 bytes (a view). */
+  hashBytes(i: number): Uint8Array {
+    return this.listing.hashes.subarray(32 * i, 32 * i + 32);
   }
 
   /** The `i`th F entry of the listing. */
@@ -130,15 +146,13 @@ interface FolderView {
   readonly at: number;
 }
 
-function computeFolderViews(l: DecodedListing | Listing): Map<string, FolderView> {
+function computeFolderViews(l: DecodedListing): Map<string, FolderView> {
   const out = new Map<string, FolderView>();
   let k = 0;
   for (let i = 0; i < l.dirs.length; i++) {
     const kinds = l.kinds[i]!;
-    if (l.stats instanceof Float64Array) {
-      out.set(l.dirs[i]!, { names: l.names[i]!, kinds, stats: l.stats, at: k });
-      for (let j = 0; j < kinds.length; j++) if (kinds[j] === 'F') k += 4;
-    } else out.set(l.dirs[i]!, { names: l.names[i]!, kinds, stats: l.stats[i]!, at: 0 });
+    out.set(l.dirs[i]!, { names: l.names[i]!, kinds, stats: l.stats, at: k });
+    for (let j = 0; j < kinds.length; j++) if (kinds[j] === 'F') k += 4;
   }
   return out;
 }
@@ -171,7 +185,7 @@ function isSameFolder(a: FolderView, b: FolderView): boolean {
  * only where its names, kinds or file stats differ; a folder in one listing only counts with
  * every entry it has. Linear in folders, plus the entries of the folders that differ.
  */
-export function computeListingDiff(then: DecodedListing | Listing, now: DecodedListing | Listing): Set<string> {
+export function computeListingDiff(then: DecodedListing, now: DecodedListing): Set<string> {
   const dirty = new Set<string>();
   const join = (rel: string, name: string) => (rel === '' ? name : `${rel}/${name}`);
   const a = computeFolderViews(then);

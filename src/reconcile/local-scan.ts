@@ -11,13 +11,28 @@ export interface LocalFile {
   readonly ino: number;
 }
 
+/** The local files by fold key (`computeFoldKey`), for twin conflicts. */
+export interface FoldLookup {
+  /** Every group of two or more local paths with one fold key. */
+  readonly twins: readonly (readonly string[])[];
+  /** The local paths whose fold key is `key`. */
+  find(key: string): readonly string[];
+}
+
 /**
  * The local tree now. A scan that could not read part of the tree says so in `unreadable`:
  * paths under those entries are unknown and the planner never reads their absence as a
  * delete.
  */
 export interface LocalScan {
-  readonly files: ReadonlyMap<SyncPath, LocalFile>;
+  /**
+   * A real folder's scan keeps its files in columns (ScanFiles, ADR-0010), which can also tell
+   * what changed since an earlier scan folder by folder (`changesSince`).
+   */
+  readonly files: ReadonlyMap<SyncPath, LocalFile> & {
+    changesSince?(earlier: ReadonlyMap<SyncPath, LocalFile>): Set<string> | undefined;
+    foldLookup?(): FoldLookup;
+  };
   /** Folders present locally (relative, no trailing slash), for file-vs-folder clashes. */
   readonly dirs: ReadonlySet<string>;
   /** Relative paths (files or folders) that could not be read. */
@@ -30,15 +45,19 @@ export interface LocalScan {
  * plan, ADR-0009.)
  */
 export function computeScanChanges(a: LocalScan, b: LocalScan): Set<string> {
+  if (a === b) return new Set();
+  const out = b.files.changesSince?.(a.files) ?? computeFileChanges(a, b);
+  for (const d of a.dirs) if (!b.dirs.has(d)) out.add(d);
+  for (const d of b.dirs) if (!a.dirs.has(d)) out.add(d);
+  return out;
+}
+
+function computeFileChanges(a: LocalScan, b: LocalScan): Set<string> {
   const out = new Set<string>();
-  if (a === b) return out;
   for (const [p, f] of a.files) {
     const g = b.files.get(p);
-    if (g === f) continue; // a rescan hands unchanged folders' files over as they were
     if (g === undefined || g.hash !== f.hash || g.mode !== f.mode || g.size !== f.size || g.mtimeMs !== f.mtimeMs || g.ino !== f.ino) out.add(p);
   }
   for (const p of b.files.keys()) if (!a.files.has(p)) out.add(p);
-  for (const d of a.dirs) if (!b.dirs.has(d)) out.add(d);
-  for (const d of b.dirs) if (!a.dirs.has(d)) out.add(d);
   return out;
 }

@@ -5,7 +5,7 @@ import { computeHeads, isCollected, type PathState, type Projection } from '../p
 import type { VersionRecord } from '../projections/version-record.js';
 import type { BaseEntry } from './base-entry.js';
 import { computeConflictCopyOwner, computeConflictCopyPath, isConflictCopyName } from './conflict-copy-name.js';
-import type { LocalFile, LocalScan } from './local-scan.js';
+import type { FoldLookup, LocalFile, LocalScan } from './local-scan.js';
 
 /**
  * A plan is data: the operations one sync round performs, in order, plus what it found
@@ -508,14 +508,13 @@ function mergeByOwner<T>(a: readonly T[], b: readonly T[], owner: (x: T) => stri
   return out;
 }
 
-/** Fold key -> the one path with that key, or the set of paths sharing it (rare). */
-type KeyIndex = ReadonlyMap<string, string | ReadonlySet<string>>;
-
 /** Per local file map (a scan's, shared by the plans of one round and a rescan that changed nothing). */
-const localKeyIndexes = new WeakMap<ReadonlyMap<SyncPath, LocalFile>, KeyIndex>();
+const foldLookups = new WeakMap<ReadonlyMap<SyncPath, LocalFile>, FoldLookup>();
 
-function computeLocalKeyIndex(files: ReadonlyMap<SyncPath, LocalFile>): KeyIndex {
-  const cached = localKeyIndexes.get(files);
+/** The files' fold lookup: their own (a real folder's scan, by folder), or an index of every path. */
+function computeFoldLookup(files: LocalScan['files']): FoldLookup {
+  if (files.foldLookup !== undefined) return files.foldLookup();
+  const cached = foldLookups.get(files);
   if (cached !== undefined) return cached;
   // One string per key; a Set only where two paths share a key (rare: most trees have none).
   const byKey = new Map<string, string | Set<string>>();
@@ -526,8 +525,17 @@ function computeLocalKeyIndex(files: ReadonlyMap<SyncPath, LocalFile>): KeyIndex
     else if (typeof had === 'string') byKey.set(k, new Set([had, p]));
     else had.add(p);
   }
-  localKeyIndexes.set(files, byKey);
-  return byKey;
+  const twins: string[][] = [];
+  for (const v of byKey.values()) if (typeof v !== 'string') twins.push([...v]);
+  const lookup: FoldLookup = {
+    twins,
+    find: (k) => {
+      const had = byKey.get(k);
+      return had === undefined ? [] : typeof had === 'string' ? [had] : [...had];
+    },
+  };
+  foldLookups.set(files, lookup);
+  return lookup;
 }
 
 /**
@@ -536,15 +544,14 @@ function computeLocalKeyIndex(files: ReadonlyMap<SyncPath, LocalFile>): KeyIndex
  * `cloudOnly` gives where `cloud` holds only some paths. Sorted by path.
  */
 export function computeTwinConflicts(local: LocalScan, cloud: Projection, cloudOnly?: ReadonlySet<string>): ConflictNote[] {
-  const byKey = computeLocalKeyIndex(local.files);
-  // The cloud-only paths (few) go into groups of their own, seeded from the local index.
+  const lookup = computeFoldLookup(local.files);
+  // The cloud-only paths (few) go into groups of their own, seeded with the local paths of their key.
   const extra = new Map<string, Set<string>>();
   const add = (p: string) => {
     const k = computeFoldKey(p);
     let group = extra.get(k);
     if (group === undefined) {
-      const had = byKey.get(k);
-      group = new Set(had === undefined ? [] : typeof had === 'string' ? [had] : had);
+      group = new Set(lookup.find(k));
       extra.set(k, group);
     }
     group.add(p);
@@ -556,7 +563,7 @@ export function computeTwinConflicts(local: LocalScan, cloud: Projection, cloudO
     const names = [...set].sort();
     out.push({ path: names[0] as SyncPath, kind: ConflictKind.twins, heads: [], detail: `these paths are one file on macOS and Windows: ${names.join(', ')}; kept apart here, rename one` });
   };
-  for (const [k, set] of byKey) if (typeof set !== 'string' && !extra.has(k)) note(set);
+  for (const group of lookup.twins) if (!extra.has(computeFoldKey(group[0]!))) note(new Set(group));
   for (const set of extra.values()) if (set.size > 1) note(set);
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
