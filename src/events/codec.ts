@@ -39,6 +39,23 @@ export function encodeMsgpackSized(value: unknown, bytes: number): Uint8Array {
   return packr.pack(value);
 }
 
+/**
+ * Bytes kept as the parts they were made of, for a value written as it is without first
+ * copying the parts into one buffer (the scan witness: its two ~3 MB arrays are views of the
+ * scan's own columns, ADR-0010).
+ */
+export class ByteParts {
+  constructor(readonly parts: readonly Uint8Array[]) {}
+
+  get byteLength(): number {
+    return this.parts.reduce((n, p) => n + p.byteLength, 0);
+  }
+
+  concat(): Uint8Array {
+    return Buffer.concat(this.parts);
+  }
+}
+
 export function decodeMsgpack(bytes: Uint8Array, what: string): unknown {
   try {
     return packr.unpack(bytes);

@@ -9,7 +9,8 @@ import type { LocalFile } from '../reconcile/local-scan.js';
 import type { GuardedResult, LocalTree, ScanBase, ScanNotice, ScanResult } from './local-tree.js';
 import { STATE_DIR } from './state-dir.js';
 import { syncDir } from '../events/store/sync-dir.js';
-import { computeListingDiff, computeWitnessBase, decodeListing, encodeListing, rawKind, WitnessBase } from './scan-witness.js';
+import { computeListingDiff, computeWitnessBase, decodeListing, encodeListingParts, rawKind, WitnessBase } from './scan-witness.js';
+import type { ByteParts } from '../events/codec.js';
 import { ScanColumns, ScanFiles } from './scan-files.js';
 
 const TMP_PREFIX = '.bm-tmp-';
@@ -343,8 +344,16 @@ export class FsTree implements LocalTree {
     const base = { files: new ScanFiles(cols), dirs, unreadable, notices, hashed };
     if (!exact || unreadable.length > 0) return base;
     // The witness is encoded when first asked for: only the scan a clean-state record keeps needs it.
+    let parts: ByteParts | undefined;
     let witness: Uint8Array | undefined;
-    const result: ScanResult = Object.defineProperty({ ...base }, 'witness', { enumerable: true, get: () => (witness ??= encodeListing(cols.listing())) });
+    const witnessParts = () => (parts ??= encodeListingParts(cols.listing()));
+    const result: ScanResult = Object.defineProperties(
+      { ...base },
+      {
+        witness: { enumerable: true, get: () => (witness ??= witnessParts().concat()) },
+        witnessParts: { enumerable: false, get: witnessParts },
+      },
+    );
     this.columnsOf.set(result, cols);
     return result;
   }

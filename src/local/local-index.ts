@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Level, type BatchOperation } from 'level';
 import { z } from 'zod';
 import { BmError, ErrorCode } from '../errors.js';
-import { decodeMsgpack, decodeTrustedSegment, encodeMsgpack } from '../events/codec.js';
+import { ByteParts, decodeMsgpack, decodeTrustedSegment, encodeMsgpack } from '../events/codec.js';
 import { collectPath, computeSegmentCollections, computeSegmentVersions, projectVersions, type PathState } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import { HASH_RE, ULID_RE, type ClientId, type VersionId } from '../events/ids.js';
@@ -94,18 +95,27 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * A meta value with each of its large byte fields replaced by a pointer to a side file, and
  * those files (stored as they are; `getMeta` puts them back).
  */
-function computeSideFields(value: unknown): { value: unknown; files: { hash: string; bytes: Uint8Array }[] } {
+function computeSideFields(value: unknown): { value: unknown; files: SideFile[] } {
   if (!isPlainObject(value)) return { value, files: [] };
-  const files: { hash: string; bytes: Uint8Array }[] = [];
+  const files: SideFile[] = [];
   const out: Record<string, unknown> = {};
   for (const [field, v] of Object.entries(value)) {
-    if (v instanceof Uint8Array && v.byteLength > LARGE_META_BYTES) {
-      const hash = sha256Hex(v);
-      files.push({ hash, bytes: v });
+    const parts = v instanceof ByteParts ? v.parts : v instanceof Uint8Array ? [v] : undefined;
+    if (parts !== undefined && parts.reduce((n, p) => n + p.byteLength, 0) > LARGE_META_BYTES) {
+      const h = createHash('sha256');
+      for (const p of parts) h.update(p);
+      const hash = h.digest('hex');
+      files.push({ hash, parts });
       out[field] = { [SIDE_VALUE]: hash };
-    } else out[field] = v;
+    } else out[field] = v instanceof ByteParts ? v.concat() : v;
   }
   return { value: out, files };
+}
+
+/** A side file to write: its name (the SHA-256 of its bytes) and its bytes, in parts. */
+interface SideFile {
+  readonly hash: string;
+  readonly parts: readonly Uint8Array[];
 }
 
 /** Every side file a stored meta value points to. */
@@ -248,7 +258,7 @@ export class LocalIndex {
       if (putPaths.has(p)) throw new BmError(ErrorCode.internal, `commit both writes and deletes ${p}`);
       batch.push({ type: 'del', sublevel: this.manifest, key: p });
     }
-    const sideFiles: { hash: string; bytes: Uint8Array }[] = [];
+    const sideFiles: SideFile[] = [];
     for (const [key, value] of Object.entries(ops.meta ?? {})) {
       if (key === FORMAT_KEY) throw new BmError(ErrorCode.internal, `meta key ${FORMAT_KEY} is reserved for the index itself`);
       if (value === undefined) {
@@ -269,7 +279,7 @@ export class LocalIndex {
         continue;
       }
       const hash = sha256Hex(bytes);
-      sideFiles.push({ hash, bytes });
+      sideFiles.push({ hash, parts: [bytes] });
       batch.push({ type: 'put', sublevel: this.meta, key, value: encodeMsgpack({ [SIDE_VALUE]: hash, [SIDE_FIELDS]: fields.files.map((f) => f.hash) }) });
     }
     if (voidsCleanState(ops)) batch.push({ type: 'del', sublevel: this.meta, key: CLEAN_STATE_KEY });
@@ -330,19 +340,19 @@ export class LocalIndex {
       if (!checked.success) throw new BmError(ErrorCode.internal, `bad cursor for ${client}: ${JSON.stringify(cursor)}`);
       batch.push({ type: 'put', sublevel: this.cursors, key: mustClientKey(client), value: encodeMsgpack(checked.data) });
     }
-    for (const f of sideFiles) await this.writeSideFile(f.hash, f.bytes);
+    for (const f of sideFiles) await this.writeSideFile(f.hash, f.parts);
     await this.writeBatch(batch);
     if (sideFiles.length > 0 || (ops.meta !== undefined && Object.values(ops.meta).some((v) => v === undefined)) || voidsCleanState(ops)) await this.dropUnusedSideFiles();
   }
 
-  private async writeSideFile(hash: string, bytes: Uint8Array): Promise<void> {
+  private async writeSideFile(hash: string, parts: readonly Uint8Array[]): Promise<void> {
     const file = path.join(this.valuesDir, hash);
     const tmp = `${file}.tmp-${process.pid}`;
     try {
       await fsp.mkdir(this.valuesDir, { recursive: true, mode: 0o700 });
       if (await fsp.stat(file).then(() => true, () => false)) return;
       await fsp.rm(tmp, { force: true });
-      await writeFileDurably(tmp, bytes);
+      await writeFileDurably(tmp, parts);
       await fsp.rename(tmp, file);
       await fsyncFolder(this.valuesDir);
     } catch (e) {

@@ -1,3 +1,4 @@
+import type { ByteParts } from '../events/codec.js';
 import type { Readable } from 'node:stream';
 import type { SyncPath } from '../events/sync-path.js';
 import type { LocalFile, LocalScan } from '../reconcile/local-scan.js';
@@ -25,6 +26,8 @@ export interface ScanResult extends LocalScan {
    * would return this same result again (the clean-state shortcut, ADR-0008).
    */
   readonly witness?: Uint8Array;
+  /** The witness as parts (views of the scan's own arrays), where a tree can give it so. */
+  readonly witnessParts?: ByteParts;
 }
 
 /** The result of a guarded local write or delete. */

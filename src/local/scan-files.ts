@@ -1,7 +1,7 @@
 import { computeFoldKey, type SyncPath } from '../events/sync-path.js';
 import type { FoldLookup, LocalFile } from '../reconcile/local-scan.js';
 import type { ScanNotice } from './local-tree.js';
-import { computeFileIndexes, type DecodedListing } from './scan-witness.js';
+import { FileFinder, type DecodedListing } from './scan-witness.js';
 
 /**
  * What a walk of a real folder saw, kept in columns (ADR-0010): per folder, the names readdir
@@ -120,22 +120,21 @@ function grow<T extends Float64Array | Uint8Array>(old: T, bigger: T): T {
 export class ScanFiles implements ReadonlyMap<SyncPath, LocalFile> {
   readonly size: number;
   private readonly slotOf = new Map<string, number>();
-  private readonly byName = new Map<number, Map<string, number>>();
+  private readonly finder: FileFinder;
 
   constructor(readonly columns: ScanColumns) {
     let n = 0;
     for (let i = 0; i < columns.count; i++) n += columns.present[i]!;
     this.size = n;
     columns.dirs.forEach((d, slot) => this.slotOf.set(d, slot));
+    this.finder = new FileFinder(columns);
   }
 
   private indexOf(p: string): number | undefined {
     const slash = p.lastIndexOf('/');
     const slot = this.slotOf.get(slash < 0 ? '' : p.slice(0, slash));
     if (slot === undefined) return undefined;
-    let files = this.byName.get(slot);
-    if (files === undefined) this.byName.set(slot, (files = computeFileIndexes(this.columns, slot)));
-    const i = files.get(p.slice(slash + 1));
+    const i = this.finder.find(slot, p.slice(slash + 1));
     return i !== undefined && this.columns.present[i] === 1 ? i : undefined;
   }
 

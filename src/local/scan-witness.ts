@@ -1,5 +1,6 @@
 import type { Dirent } from 'node:fs';
-import { decodeMsgpack, encodeMsgpackSized } from '../events/codec.js';
+import { BmError, ErrorCode } from '../errors.js';
+import { ByteParts, decodeMsgpack, encodeMsgpack, encodeMsgpackSized } from '../events/codec.js';
 import type { ScanBase } from './local-tree.js';
 
 /**
@@ -30,12 +31,34 @@ export function rawKind(ent: Dirent): string {
   return ent.isFile() ? 'f' : ent.isDirectory() ? 'd' : ent.isSymbolicLink() ? 'l' : 'o';
 }
 
-export function encodeListing(l: DecodedListing): Uint8Array {
-  const stats = new Uint8Array(l.stats.buffer, l.stats.byteOffset, l.stats.byteLength);
-  // At most 5 bytes of header per string or byte array, plus the map's keys.
-  let size = 64 + stats.byteLength + l.hashes.byteLength;
+/**
+ * The witness of listing `l` as parts whose concatenation is its msgpack: a map whose two
+ * large byte arrays (stats, hashes) follow as they are, views of `l`'s arrays, not copies.
+ */
+export function encodeListingParts(l: DecodedListing): ByteParts {
+  // At most 5 bytes of header per string, plus the map's keys.
+  let size = 64;
   for (const list of [l.dirs, l.names, l.kinds]) for (const s of list) size += 5 + Buffer.byteLength(s);
-  return encodeMsgpackSized({ v: WITNESS_VERSION, dirs: l.dirs, names: l.names, kinds: l.kinds, stats, hashes: l.hashes }, size);
+  const head = encodeMsgpackSized({ v: WITNESS_VERSION, dirs: l.dirs, names: l.names, kinds: l.kinds }, size);
+  // The same map with six entries (msgpackr heads a map as fixmap or map 16): its last two,
+  // byte arrays, appended as bin 32.
+  const map6 = Buffer.from(head);
+  if (map6[0] === 0x84) map6[0] = 0x86;
+  else if (map6[0] === 0xde && map6.readUInt16BE(1) === 4) map6.writeUInt16BE(6, 1);
+  else throw new BmError(ErrorCode.internal, `the scan witness's head starts with byte ${map6[0]}, not a map of four`);
+  const bin = (key: string, bytes: Uint8Array): Uint8Array[] => {
+    const k = encodeMsgpack(key);
+    const len = Buffer.alloc(5);
+    len[0] = 0xc6;
+    len.writeUInt32BE(bytes.byteLength, 1);
+    return [k, len, bytes];
+  };
+  const stats = new Uint8Array(l.stats.buffer, l.stats.byteOffset, l.stats.byteLength);
+  return new ByteParts([map6, ...bin('stats', stats), ...bin('hashes', l.hashes)]);
+}
+
+export function encodeListing(l: DecodedListing): Uint8Array {
+  return encodeListingParts(l).concat();
 }
 
 /** Decoded witnesses, by their bytes: a lazy sync asks for its record's listing more than once. */
@@ -63,17 +86,68 @@ function computeDecodedListing(bytes: Uint8Array): DecodedListing | undefined {
   // Copied: the decoded bytes may sit at an offset a Float64Array cannot start at.
   const flat = new Float64Array(stats.byteLength / 8);
   new Uint8Array(flat.buffer).set(stats);
-  return { dirs, names, kinds, stats: flat, hashes };
+  // Copied too, so that the witness bytes themselves need not be kept while the listing is used.
+  return { dirs, names, kinds, stats: flat, hashes: new Uint8Array(hashes) };
+}
+
+/** The parts of a listing that say where a folder's files are. */
+interface FileSlots {
+  readonly names: readonly string[];
+  readonly kinds: readonly string[];
+  /** Per folder, the index of its first F entry among all F entries of the listing. */
+  readonly firstFile: readonly number[];
 }
 
 /** Folder `slot`'s files (F entries): name -> index among all F entries of the listing. */
-export function computeFileIndexes(l: { readonly names: readonly string[]; readonly kinds: readonly string[]; readonly firstFile: readonly number[] }, slot: number): Map<string, number> {
+function computeFileIndexes(l: FileSlots, slot: number): Map<string, number> {
   const out = new Map<string, number>();
   const kinds = l.kinds[slot]!;
   const list = kinds.length === 0 ? [] : l.names[slot]!.split('\0');
   let k = l.firstFile[slot]!;
   for (let j = 0; j < kinds.length; j++) if (kinds[j] === 'F') out.set(list[j]!, k++);
   return out;
+}
+
+/**
+ * Finds a file of a listing by folder and name. A folder's first few lookups read its names
+ * string; from the fourth on, the folder gets a name index. (A full plan looks up every file;
+ * a lazy sync a few hundred, spread over as many folders, whose indexes held ~50,000 names
+ * for the whole sync.)
+ */
+export class FileFinder {
+  private readonly indexes = new Map<number, Map<string, number>>();
+  private readonly lookups = new Map<number, number>();
+
+  constructor(private readonly l: FileSlots) {}
+
+  /** The index among all F entries of `name` in folder `slot`, if it is an F entry there. */
+  find(slot: number, name: string): number | undefined {
+    const index = this.indexes.get(slot);
+    if (index !== undefined) return index.get(name);
+    const n = (this.lookups.get(slot) ?? 0) + 1;
+    if (n > 3) {
+      const built = computeFileIndexes(this.l, slot);
+      this.indexes.set(slot, built);
+      this.lookups.delete(slot);
+      return built.get(name);
+    }
+    this.lookups.set(slot, n);
+    const names = this.l.names[slot]!;
+    const kinds = this.l.kinds[slot]!;
+    let start = 0;
+    let k = this.l.firstFile[slot]!;
+    for (let j = 0; j < kinds.length; j++) {
+      let end = names.indexOf('\0', start);
+      if (end < 0) end = names.length;
+      const isName = end - start === name.length && names.startsWith(name, start);
+      if (kinds[j] === 'F') {
+        if (isName) return k;
+        k++;
+      } else if (isName) return undefined;
+      start = end + 1;
+    }
+    return undefined;
+  }
 }
 
 /**
@@ -87,7 +161,7 @@ export class WitnessBase implements ScanBase {
   readonly slotOf = new Map<string, number>();
   /** Per slot, the index of its first F entry among all F entries (stats and hashes). */
   readonly firstFile: number[] = [];
-  private readonly names = new Map<number, Map<string, number>>();
+  private readonly finder: FileFinder;
   private readonly hex: Buffer;
 
   constructor(readonly listing: DecodedListing) {
@@ -99,15 +173,14 @@ export class WitnessBase implements ScanBase {
       for (let j = 0; j < kinds.length; j++) if (kinds[j] === 'F') k++;
     }
     this.hex = Buffer.from(listing.hashes.buffer, listing.hashes.byteOffset, listing.hashes.byteLength);
+    this.finder = new FileFinder({ names: listing.names, kinds: listing.kinds, firstFile: this.firstFile });
   }
 
   get(p: string) {
     const slash = p.lastIndexOf('/');
     const slot = this.slotOf.get(slash < 0 ? '' : p.slice(0, slash));
     if (slot === undefined) return undefined;
-    let files = this.names.get(slot);
-    if (files === undefined) this.names.set(slot, (files = computeFileIndexes({ ...this.listing, firstFile: this.firstFile }, slot)));
-    const i = files.get(p.slice(slash + 1));
+    const i = this.finder.find(slot, p.slice(slash + 1));
     return i === undefined ? undefined : this.file(i);
   }
 

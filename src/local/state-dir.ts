@@ -200,10 +200,15 @@ export async function readPrivateKey(root: string): Promise<{ pem: string; notic
   }
 }
 
-export async function writeFileDurably(file: string, text: string | Uint8Array): Promise<void> {
+export async function writeFileDurably(file: string, text: string | Uint8Array | readonly Uint8Array[]): Promise<void> {
   const fh = await fs.open(file, 'wx', 0o600);
   try {
-    await fh.writeFile(text);
+    if (typeof text === 'string' || text instanceof Uint8Array) await fh.writeFile(text);
+    else {
+      for (const part of text) {
+        for (let at = 0; at < part.byteLength; ) at += (await fh.write(part, at, part.byteLength - at)).bytesWritten;
+      }
+    }
     await fh.sync();
   } finally {
     await fh.close();

@@ -1,3 +1,4 @@
+import type { ByteParts } from '../events/codec.js';
 import { CLEAN_STATE_KEY } from '../local/local-index.js';
 import type { ScanNotice } from '../local/local-tree.js';
 import { computeSegmentCollections, computeSegmentVersions } from '../projections/project-paths.js';
@@ -13,12 +14,15 @@ import { isPlanNeutral, type FetchedLog } from './sync-log.js';
  * that sync's report said. The index deletes it with any change to the manifest, segments,
  * cursors or pinned keys, so while it exists the base and the cloud are what that plan saw.
  */
-export interface CleanState {
+export interface CleanState<Witness extends Uint8Array | ByteParts = Uint8Array> {
   readonly v: 2;
   /** `SyncContext.scopeKey` of that sync: the same ignore rules and subscriptions. */
   readonly scope: string;
-  /** The scan's witness (`ScanResult.witness`): the same local tree. */
-  readonly witness: Uint8Array;
+  /**
+   * The scan's witness (`ScanResult.witness`): the same local tree. Written from its parts
+   * where the scan has them (`witnessParts`); always read back as one array.
+   */
+  readonly witness: Witness;
   readonly conflicts: readonly ConflictNote[];
   readonly planNotices: readonly Notice[];
   readonly scanNotices: readonly ScanNotice[];

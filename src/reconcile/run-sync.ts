@@ -1,3 +1,4 @@
+import type { ByteParts } from '../events/codec.js';
 import { Readable } from 'node:stream';
 import { BmError, ErrorCode, isBmError, unreachable } from '../errors.js';
 import { readBlob, writeBlob } from '../events/blobs.js';
@@ -214,7 +215,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // 1. Fetch what is new and verify it (a new client joins from the newest checkpoint). The
   // clean-state record is read first: committing fetched acknowledgements deletes it.
   const publishing = options.resolve !== undefined || options.restore !== undefined;
-  const record = publishing ? undefined : await readCleanRecord(ctx);
+  let record = publishing ? undefined : await readCleanRecord(ctx);
   const fetched = await fetchNewSegments(ctx, { dryRun });
   // Nothing new on either side since a sync that ended with nothing to do: its plan stands.
   const clean = await confirmCleanState(ctx, record, fetched);
@@ -294,6 +295,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     // the conflict copies', are the ones that scan saw.)
     const scan = lastScan === undefined ? await ctx.tree.scan(witnessBase ?? manifest, ctx.isIgnored) : await ctx.tree.rescan(lastScan, touched, scanBase, ctx.isIgnored);
     const plan = await planRound(scan, lastPlan === undefined ? computeRecordFocus(ctx, record, fetched, scan) : since({ plan: lastPlan, scan: lastScan! }, scan));
+    // The record's witness (~8 MB at 100k files) is not needed after the first plan: let it go.
+    record = undefined;
     if (rounds === 0) {
       firstPlan = plan;
       report.notices.push(...scan.notices, ...plan.notices);
@@ -341,9 +344,10 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // Written after everything else this sync wrote: any later change to the index deletes it
   // in the same batch.
   if (!dryRun) {
-    const settled = lastPlan !== undefined && lastPlan.ops.length === 0 && lastScan?.witness !== undefined && log.faults.length === 0 && ctx.scopeKey !== undefined;
-    const record: CleanState | undefined = settled
-      ? { v: 2, scope: ctx.scopeKey!, witness: lastScan!.witness!, conflicts: [...lastPlan!.conflicts], planNotices: [...lastPlan!.notices], scanNotices: [...lastScan!.notices], ...(await lazyBaseOf(lastScan!)) }
+    const witness = lastScan?.witnessParts ?? lastScan?.witness;
+    const settled = lastPlan !== undefined && lastPlan.ops.length === 0 && witness !== undefined && log.faults.length === 0 && ctx.scopeKey !== undefined;
+    const record: CleanState<Uint8Array | ByteParts> | undefined = settled
+      ? { v: 2, scope: ctx.scopeKey!, witness: witness!, conflicts: [...lastPlan!.conflicts], planNotices: [...lastPlan!.notices], scanNotices: [...lastScan!.notices], ...(await lazyBaseOf(lastScan!)) }
       : undefined;
     await index.commitBatch({ meta: { lastSyncAt: ctx.now().toISOString(), ...(record === undefined ? {} : { [CLEAN_STATE_KEY]: record }) } });
   }

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BmError, ErrorCode } from '../../src/errors.js';
 import { counterIdFactory, type ClientId, type VaultId, type VersionId } from '../../src/events/ids.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
-import { encodeMsgpack, encodeSegment } from '../../src/events/codec.js';
+import { ByteParts, encodeMsgpack, encodeSegment } from '../../src/events/codec.js';
 import type { SegmentBody } from '../../src/events/schema.js';
 import { generateKeyPair } from '../../src/events/signing.js';
 import { CLEAN_STATE_KEY, LocalIndex, type Cursor, type SegmentRecord } from '../../src/local/local-index.js';
@@ -208,6 +208,41 @@ describe('LocalIndex sublevels', () => {
     await idx.commitBatch({ meta: { [CLEAN_STATE_KEY]: big } });
     const [name] = await fs.readdir(valuesDir);
     await fs.writeFile(path.join(valuesDir, name!), 'tampered');
+    await expect(idx.getMeta(CLEAN_STATE_KEY)).rejects.toMatchObject({ code: ErrorCode.localIo });
+    await idx.close();
+  });
+
+  it('stores a large byte field of a meta value as a file of its own, as it is (given whole or in parts); cleanup keeps what a value still points to', async () => {
+    const root = await tempRoot();
+    const idx = await LocalIndex.open(root);
+    const valuesDir = path.join(root, STATE_DIR, 'index-values');
+    const a = new Uint8Array(300_000).map((_, i) => i % 7);
+    const b = new Uint8Array(200_000).map((_, i) => i % 13);
+    const joined = Buffer.concat([a, b]);
+    // In parts: written as the concatenation, read back as one array.
+    await idx.commitBatch({ meta: { [CLEAN_STATE_KEY]: { witness: new ByteParts([a, b]), note: 'p' } } });
+    const files = await fs.readdir(valuesDir);
+    expect(files).toHaveLength(1);
+    expect(Buffer.from(await fs.readFile(path.join(valuesDir, files[0]!))).equals(joined)).toBe(true); // the bytes as they are
+    const back = (await idx.getMeta(CLEAN_STATE_KEY)) as { witness: Uint8Array; note: string };
+    expect(back.note).toBe('p');
+    expect(Buffer.from(back.witness).equals(joined)).toBe(true);
+    // Small parts stay inline (joined), with no file.
+    await idx.commitBatch({ meta: { small: { witness: new ByteParts([a.subarray(0, 10), b.subarray(0, 10)]) } } });
+    expect(Buffer.from(((await idx.getMeta('small')) as { witness: Uint8Array }).witness).equals(Buffer.concat([a.subarray(0, 10), b.subarray(0, 10)]))).toBe(true);
+    expect(await fs.readdir(valuesDir)).toHaveLength(1);
+    // A value still too large without its byte field: a file for the value and one for the field, both kept by cleanup.
+    const notes = Array.from({ length: 30_000 }, (_, i) => `notice ${i}`);
+    await idx.commitBatch({ meta: { [CLEAN_STATE_KEY]: { witness: a, notes } } });
+    expect(await fs.readdir(valuesDir)).toHaveLength(2);
+    await idx.commitBatch({ meta: { other: 1 } });
+    await idx.commitBatch({ meta: { other: undefined } }); // a delete runs the cleanup
+    expect(await fs.readdir(valuesDir)).toHaveLength(2);
+    const both = (await idx.getMeta(CLEAN_STATE_KEY)) as { witness: Uint8Array; notes: string[] };
+    expect(Buffer.from(both.witness).equals(Buffer.from(a))).toBe(true);
+    expect(both.notes).toEqual(notes);
+    // The field's file damaged: refused, not read as something else.
+    for (const name of await fs.readdir(valuesDir)) if ((await fs.stat(path.join(valuesDir, name))).size === a.byteLength) await fs.writeFile(path.join(valuesDir, name), Buffer.alloc(a.byteLength));
     await expect(idx.getMeta(CLEAN_STATE_KEY)).rejects.toMatchObject({ code: ErrorCode.localIo });
     await idx.close();
   });

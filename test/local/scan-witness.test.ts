@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FsTree } from '../../src/local/fs-tree.js';
+import { decodeListing } from '../../src/local/scan-witness.js';
 import { computeIgnoreMatcher } from '../../src/local/ignore-rules.js';
 import type { BaseEntry } from '../../src/reconcile/base-entry.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
@@ -62,6 +63,21 @@ const changes: [string, (root: string) => Promise<void>][] = [
 ];
 
 describe('FsTree.unchanged (the scan witness)', () => {
+  it('is the same bytes whether taken whole or in parts (the clean-state record writes the parts), and decodes to the scan it witnesses', async () => {
+    const { root, tree, manifest } = await fixture();
+    const scan = await tree.scan(manifest, () => false);
+    const parts = scan.witnessParts!;
+    expect(parts.parts.length).toBeGreaterThan(1);
+    expect(Buffer.from(parts.concat()).equals(Buffer.from(scan.witness!))).toBe(true);
+    const listing = decodeListing(parts.concat())!;
+    expect(listing.stats.length / 4).toBe(scan.files.size);
+    const base = tree.witnessBase(scan.witness!)!;
+    for (const f of scan.files.values()) expect(base.get(f.path)).toEqual({ hash: f.hash, size: f.size, mtimeMs: f.mtimeMs, ino: f.ino, mode: f.mode });
+    expect(await tree.unchanged(parts.concat())).toBe(true);
+    await fs.writeFile(path.join(root, 'a.md'), 'changed!');
+    expect(await tree.unchanged(parts.concat())).toBe(false);
+  });
+
   it('is true when nothing changed, also after reading files and touching ignored content', async () => {
     const { root, tree, witness } = await fixture();
     await fs.readFile(path.join(root, 'a.md'));
