@@ -217,6 +217,12 @@ export class LocalIndex {
       }
       throw localIoError(e, `opening the local index ${location}`);
     }
+    // The LOCK is ours, but the folder may still be another process's: one between closing
+    // and reopening its index (`releaseMappedTables`), which it does while it holds the folder.
+    if (await isReopeningElsewhere(stateDirPath(root))) {
+      await db.close();
+      throw new BmError(ErrorCode.alreadyRunning, 'another bm-log process is using this folder', 'wait for it to finish (or stop it), then retry', { location });
+    }
     const index = new LocalIndex(db, path.join(stateDirPath(root), 'index-values'));
     try {
       await index.checkFormat();
@@ -582,6 +588,51 @@ export class LocalIndex {
     await this.commitBatch({ manifestPut: change.put, manifestDel: change.del });
   }
 
+  /**
+   * Lets go of the table files LevelDB has mapped into memory, by closing and reopening the
+   * database. LevelDB (1.20, inside classic-level) maps every table file it reads, up to
+   * 1,000, and keeps the mapping while the table is in its cache: the pages a few hundred
+   * scattered reads touch (a lazy sync's per-path rows: ~23 MB of the tables at 100,000
+   * files) stay in the process's RSS for the rest of the run. Call it with no read or write
+   * in flight.
+   *
+   * The folder stays this process's: a file naming this process (`index.reopening`) is
+   * written before the LOCK is let go and removed after it is taken again, and `open`
+   * refuses the folder while it names a live process. Should another process still take the
+   * LOCK in between, or have written to the index meanwhile (a bm-log from before this
+   * check), this throws already-running: what this process knew of the index may be stale.
+   */
+  async releaseMappedTables(): Promise<void> {
+    const marker = path.join(path.dirname(this.valuesDir), REOPENING_FILE);
+    const before = await this.read(() => this.meta.get(LAST_SYNC_KEY));
+    const taken = () => new BmError(ErrorCode.alreadyRunning, 'another process opened this folder\'s index while this sync let go of it for a moment', 'nothing more was done; what was synced before stays synced. Sync again when the other process is done');
+    try {
+      // This process holds the LOCK: any marker left here is a crashed process's.
+      await fsp.writeFile(marker, `${process.pid}\n`, { mode: 0o600 });
+    } catch (e) {
+      throw localIoError(e, `writing ${marker}`);
+    }
+    try {
+      await this.db.close();
+      // Another bm-log that takes the LOCK in between sees the marker and lets go at once.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.db.open();
+          break;
+        } catch (e) {
+          if (!isLevelLocked(e)) throw localIoError(e, 'reopening the local index');
+          if (attempt === REOPEN_ATTEMPTS) throw taken();
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+      for (const sub of [this.history, this.moves, this.collected, this.meta, this.segments, this.cursors, this.keys, this.manifest]) await sub.open();
+      const after = await this.read(() => this.meta.get(LAST_SYNC_KEY));
+      if (!(before === after || (before !== undefined && after !== undefined && Buffer.from(before).equals(Buffer.from(after))))) throw taken();
+    } finally {
+      await fsp.rm(marker, { force: true }).catch(() => undefined);
+    }
+  }
+
   /** Releases the lock. Idempotent. */
   async close(): Promise<void> {
     await this.db.close();
@@ -623,6 +674,36 @@ export class LocalIndex {
 }
 
 /** True for LevelDB's "LOCK held by another process/instance", wherever it sits in the cause chain. */
+/** In the state folder while a process reopens its index (see `releaseMappedTables`): its pid. */
+const REOPENING_FILE = 'index.reopening';
+/** How often `releaseMappedTables` tries to take the LOCK back, 20 ms apart. */
+const REOPEN_ATTEMPTS = 50;
+/** The meta key every sync writes at its end: a change across a reopen means another process synced. */
+const LAST_SYNC_KEY = 'lastSyncAt';
+
+/**
+ * True when `index.reopening` names a live process other than this one and is fresh: a
+ * reopen takes well under a second, so a file older than a minute is a crashed process's
+ * whose pid may have gone to another program since. A stale file is removed.
+ */
+async function isReopeningElsewhere(stateDir: string): Promise<boolean> {
+  const marker = path.join(stateDir, REOPENING_FILE);
+  const text = await fsp.readFile(marker, 'utf8').catch(() => undefined);
+  if (text === undefined) return false;
+  const pid = Number(text.trim());
+  const age = Date.now() - ((await fsp.stat(marker).catch(() => undefined))?.mtimeMs ?? 0);
+  if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && age < 60_000) {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EPERM') return true; // alive, another user's
+    }
+  }
+  await fsp.rm(marker, { force: true }).catch(() => undefined);
+  return false;
+}
+
 function isLevelLocked(e: unknown): boolean {
   for (let cur: unknown = e, depth = 0; cur !== null && typeof cur === 'object' && depth < 5; depth++) {
     if ((cur as { code?: unknown }).code === 'LEVEL_LOCKED') return true;

@@ -39,6 +39,11 @@ export interface SyncIndex {
   readPathStates?(paths: Iterable<string>): Promise<Map<SyncPath, PathState>>;
   canReadPathStates?(): Promise<boolean>;
   getManifestEntries?(paths: readonly SyncPath[]): Promise<Map<SyncPath, BaseEntry>>;
+  /**
+   * Lets go of memory the reads above left mapped (LevelDB's table files, see LocalIndex),
+   * with nothing in flight; called after a lazy sync read many paths at once.
+   */
+  releaseMappedTables?(): Promise<void>;
   /** Completes the rows `readPathStates` needs on an index made before them, from a full fold of it. */
   indexCollections?(paths: ReadonlyMap<SyncPath, PathState>): Promise<void>;
   /** A meta value (the checkpoint a client joined from is kept there); optional for test doubles. */
@@ -86,6 +91,12 @@ export interface SyncContext {
    * (ADR-0008) is off and every sync folds and plans.
    */
   readonly scopeKey?: string;
+  /**
+   * Told how much the sync will hold in memory once it knows: 'small' when it starts lazily
+   * (ADR-0009), 'large' when it folds everything (from the start, or after all). The CLI sizes V8's young generation by
+   * it (ADR-0010); nothing else depends on it.
+   */
+  readonly onWorkingSet?: (size: 'small' | 'large') => void;
 }
 
 export interface SyncOptions {
@@ -231,6 +242,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const opened = await LazyPaths.open(ctx, record, fetched, dryRun);
   const log = opened?.log ?? (await foldFetchedLog(ctx, fetched, { dryRun }));
   let lazy = opened?.lazy;
+  ctx.onWorkingSet?.(lazy !== undefined ? 'small' : 'large');
   const names = log.names;
   const projection: Projection = log.state.paths;
 
@@ -371,6 +383,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
    * the sync works on. The vault state stays: it is already the full one.
    */
   async function foldEverything(): Promise<void> {
+    ctx.onWorkingSet?.('large');
     const full = await foldFetchedLog(ctx, fetched, { dryRun });
     projection.clear();
     for (const [p, st] of full.state.paths) projection.set(p, st);

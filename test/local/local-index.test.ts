@@ -402,6 +402,51 @@ describe('LocalIndex lock', () => {
     await idx.close();
   });
 
+  it('releaseMappedTables unmaps the table files reads mapped, keeps every row, and leaves no marker', async () => {
+    const root = await tempRoot();
+    const idx = await LocalIndex.open(root);
+    // Enough rows for LevelDB to write table files (it maps those it reads).
+    for (let b = 0; b < 8; b++) await idx.commitBatch({ manifestPut: Array.from({ length: 2000 }, (_, i) => entry(`f${b}/${String(i).padStart(5, '0')}.md`, i, { hash: 'ab'.repeat(32) })) });
+    await idx.close();
+    const again = await LocalIndex.open(root); // the reopen wrote the log out as tables
+    const mapped = async () => (await fs.readFile('/proc/self/maps', 'utf8')).split('\n').filter((l) => l.includes(LocalIndex.location(root)) && l.endsWith('.ldb')).length;
+    const paths = Array.from({ length: 300 }, (_, i) => `f${i % 8}/${String((i * 37) % 2000).padStart(5, '0')}.md` as SyncPath);
+    expect((await again.getManifestEntries(paths)).size).toBe(300);
+    expect(await mapped()).toBeGreaterThan(0);
+    await again.releaseMappedTables();
+    expect(await mapped()).toBe(0);
+    expect(await fs.readdir(path.join(root, STATE_DIR))).not.toContain('index.reopening');
+    // Every sublevel reads and writes as before.
+    expect((await again.getManifestEntries(paths)).size).toBe(300);
+    await again.commitBatch({ manifestPut: [entry('after.md', 1)] });
+    expect((await again.getManifest()).size).toBe(16_001);
+    await again.close();
+  });
+
+  it('refuses the folder while another live process is reopening its index; a dead or old marker is removed', async () => {
+    const root = await tempRoot();
+    await (await LocalIndex.open(root)).close();
+    const marker = path.join(root, STATE_DIR, 'index.reopening');
+    const sleeper = spawn('sleep', ['30']);
+    try {
+      await fs.writeFile(marker, `${sleeper.pid}\n`);
+      expect((await caught(LocalIndex.open(root))).code).toBe(ErrorCode.alreadyRunning);
+      // A minute old: a crashed process's, whatever its pid names now.
+      const old = new Date(Date.now() - 120_000);
+      await fs.utimes(marker, old, old);
+      await (await LocalIndex.open(root)).close();
+      expect(await fs.readdir(path.join(root, STATE_DIR))).not.toContain('index.reopening');
+    } finally {
+      sleeper.kill();
+    }
+    // A dead process's.
+    const dead = spawn('true');
+    await new Promise((r) => dead.once('exit', r));
+    await fs.writeFile(marker, `${dead.pid}\n`);
+    await (await LocalIndex.open(root)).close();
+    expect(await fs.readdir(path.join(root, STATE_DIR))).not.toContain('index.reopening');
+  });
+
   it('fails with already-running while another process holds the index', async () => {
     const root = await tempRoot();
     // Create the index, then let a child hold it until we close its stdin.

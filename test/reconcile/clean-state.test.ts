@@ -23,7 +23,9 @@ describe('clean-state shortcut', () => {
   it('a second sync with nothing new takes it and reports the same conflicts; a local edit does not', async () => {
     const { alice, bob, sync } = await world();
     alice.tree.userWrite('a.md', enc('a1'));
-    await sync(alice);
+    const told: string[] = [];
+    await sync(alice, { onWorkingSet: (size) => told.push(size) });
+    expect(told).toEqual(['large']); // a first sync folds everything
     await sync(bob);
     // A conflict: both edit a.md.
     alice.tree.userWrite('a.md', enc('alice'));
@@ -35,9 +37,11 @@ describe('clean-state shortcut', () => {
     expect(again.clean).toBe(true);
     expect(again.conflicts).toEqual(withConflict.conflicts);
     bob.tree.userWrite('b.md', enc('new'));
-    const edited = await sync(bob);
+    const toldLazy: string[] = [];
+    const edited = await sync(bob, { onWorkingSet: (size) => toldLazy.push(size) });
     expect(edited.clean).toBe(false);
     expect(edited.lazy).toBe(true); // ADR-0009: only b.md (and what changed) was read and planned
+    expect(toldLazy).toEqual(['small']); // the CLI holds V8's young generation then (ADR-0010)
     expect(edited.applied.map((o) => `${o.kind} ${o.path}`)).toContain('upload b.md');
     expect(edited.conflicts).toEqual(withConflict.conflicts); // carried over from the record
   });

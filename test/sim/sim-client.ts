@@ -45,7 +45,7 @@ export async function createSimClient(store: ObjectStore, name: string, idPrefix
 }
 
 /** The context of one sync of `c`; the ports default to the client's own unwrapped parts. */
-export function syncContextOf(c: SimClient, parts: { store: ObjectStore; now: () => Date; tree?: LocalTree; index?: SyncIndex; concurrency?: number }): SyncContext {
+export function syncContextOf(c: SimClient, parts: { store: ObjectStore; now: () => Date; tree?: LocalTree; index?: SyncIndex; concurrency?: number; onWorkingSet?: SyncContext['onWorkingSet'] }): SyncContext {
   return {
     store: parts.store,
     index: parts.index ?? c.index,
@@ -57,5 +57,6 @@ export function syncContextOf(c: SimClient, parts: { store: ObjectStore; now: ()
     now: parts.now,
     newId: c.newId,
     concurrency: parts.concurrency ?? 8,
+    ...(parts.onWorkingSet === undefined ? {} : { onWorkingSet: parts.onWorkingSet }),
   };
 }
