@@ -18,6 +18,9 @@ type PointReads = Required<Pick<SyncIndex, 'readPathStates' | 'getManifestEntrie
  */
 const LOAD_CHUNK = 100;
 
+/** Loads of more paths than this (or 2% of the tracked files) fold everything instead. */
+const LAZY_MAX_PATHS = 1000;
+
 /**
  * The state of a lazy sync (ADR-0009): the log's paths and the manifest hold only the paths
  * its focused plans look at, read from the index's per-path rows as they are needed, plus
@@ -58,6 +61,18 @@ export class LazyPaths {
     const manifest = new Map<SyncPath, BaseEntry>(base.copies.map((b) => [b.path, b]));
     const reads: PointReads = { readPathStates: index.readPathStates.bind(index), getManifestEntries: index.getManifestEntries.bind(index), ...(index.releaseMappedTables === undefined ? {} : { releaseMappedTables: index.releaseMappedTables.bind(index) }) };
     return { log, manifest, lazy: new LazyPaths(reads, base, manifest, log.state.paths) };
+  }
+
+  /**
+   * Whether reading `targets` path by path beats folding everything: true for up to 1,000
+   * paths not loaded yet, or 2% of the tracked files where that is more. Per-path reads cost
+   * ~0.4 ms a path (two range reads and a point read each); a catch-up of 3,000 changes at
+   * 10k files took 3.5 s and 260 MB that way, against 2.3 s and 200 MB folded in full.
+   */
+  isWorthLoading(targets: Iterable<string>): boolean {
+    let n = 0;
+    for (const p of targets) if (!this.known.has(p)) n++;
+    return n <= Math.max(LAZY_MAX_PATHS, this.tracked / 50);
   }
 
   /** Reads the manifest rows and cloud states of `targets` not loaded yet. */

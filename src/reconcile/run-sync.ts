@@ -280,7 +280,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     let cloudOnly: ReadonlySet<string> | undefined;
     if (lazy !== undefined) {
       const targets = focus === undefined ? undefined : computeFocusTargets(focus, manifest, local);
-      if (targets === undefined) await foldEverything();
+      if (targets === undefined || !lazy.isWorthLoading(targets)) await foldEverything();
       else {
         await lazy.load(targets);
         lazy.refreshCloudOnly(targets, local);

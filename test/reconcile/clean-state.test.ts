@@ -70,6 +70,30 @@ describe('clean-state shortcut', () => {
     expect(alice.tree.files.has('b.md')).toBe(true);
   });
 
+  it('a lazy sync with more than 1,000 paths to read folds everything instead, with the same result', async () => {
+    const { alice, bob, sync } = await world();
+    for (let i = 0; i < 1100; i++) alice.tree.userWrite(`n/${i}.md`, enc(`v1 ${i}`));
+    await sync(alice);
+    await sync(bob);
+    await sync(bob); // settles: writes the record a lazy sync starts from
+    for (let i = 0; i < 1100; i++) alice.tree.userWrite(`n/${i}.md`, enc(`v2 ${i}`));
+    await sync(alice);
+    const told: string[] = [];
+    const many = await sync(bob, { onWorkingSet: (size) => told.push(size) });
+    expect(many.lazy).toBe(false);
+    expect(told).toEqual(['small', 'large']); // started lazily, then folded
+    expect(many.applied.filter((o) => o.kind === 'download')).toHaveLength(1100);
+    expect(new TextDecoder().decode(bob.tree.files.get('n/7.md')!.bytes)).toBe('v2 7');
+    for (let i = 0; i < 50; i++) alice.tree.userWrite(`n/${i}.md`, enc(`v3 ${i}`));
+    await sync(alice);
+    await sync(bob); // settles again after the fold
+    for (let i = 50; i < 100; i++) alice.tree.userWrite(`n/${i}.md`, enc(`v3 ${i}`));
+    await sync(alice);
+    const few = await sync(bob);
+    expect(few.lazy).toBe(true);
+    expect(few.applied.filter((o) => o.kind === 'download')).toHaveLength(50);
+  });
+
   it('is never taken without a scope key, under another scope, or for a restore', async () => {
     const { store, alice, sync } = await world();
     alice.tree.userWrite('a.md', enc('a1'));
