@@ -75,6 +75,12 @@ export interface SyncContext {
   readonly newId: IdFactory;
   /** Parallel transfers. */
   readonly concurrency?: number;
+  /**
+   * A round's operations are carried out and committed in chunks of about this many
+   * (default 4,000; all of one path's in one chunk): a first sync of 100,000 files held every
+   * event, segment and manifest row of the whole upload at once (ADR-0010).
+   */
+  readonly chunkOps?: number;
   /** Takes a bucket snapshot and returns its version, where the remote has snapshots. */
   readonly takeSnapshot?: () => Promise<string | null>;
   /** Called as transfers progress (done, total). */
@@ -98,6 +104,14 @@ export interface SyncContext {
    */
   readonly onWorkingSet?: (size: 'small' | 'large') => void;
 }
+
+/** An op that writes or deletes a local file. */
+function isLocalOp(o: PlanOp): o is Extract<PlanOp, { kind: 'download' | 'writeCopy' | 'deleteLocal' | 'removeCopy' }> {
+  return o.kind === 'download' || o.kind === 'writeCopy' || o.kind === 'deleteLocal' || o.kind === 'removeCopy';
+}
+
+/** The default of `SyncContext.chunkOps`. */
+const CHUNK_OPS = 4000;
 
 export interface SyncOptions {
   readonly dryRun?: boolean;
@@ -320,8 +334,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     if (plan.ops.length === 0 || dryRun) break;
     const published = report.eventsPublished;
     const skippedBefore = report.skipped.length;
-    const committed = await executeRound(plan);
-    touched = plan.ops.filter((o) => o.kind === 'download' || o.kind === 'writeCopy' || o.kind === 'deleteLocal' || o.kind === 'removeCopy').map((o) => o.path);
+    const committed = await executeInChunks(plan);
+    touched = plan.ops.filter(isLocalOp).map((o) => o.path);
     lazy?.noteCommit(committed.put, committed.del);
     for (const p of committed.del) manifest.delete(p);
     for (const b of committed.put) manifest.set(b.path, b);
@@ -481,7 +495,40 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   }
 
   /** Carries out one round's plan; returns the manifest changes it committed. */
-  async function executeRound(plan: Plan): Promise<{ put: readonly BaseEntry[]; del: readonly SyncPath[] }> {
+  /**
+   * Carries out `plan` a chunk at a time (`SyncContext.chunkOps`), each chunk's blobs, events
+   * and local writes followed by its own manifest commit, so that what one chunk built can be
+   * let go before the next. Every op of a path is in the chunk of its first op, so a path's
+   * rows are committed once, as `executeRound` would commit them. A crash between chunks
+   * leaves the earlier chunks published and committed: the next sync finds the rest as it
+   * finds a round cut short.
+   */
+  async function executeInChunks(plan: Plan): Promise<{ put: readonly BaseEntry[]; del: readonly SyncPath[] }> {
+    const size = Math.max(1, ctx.chunkOps ?? CHUNK_OPS);
+    if (plan.ops.length <= size) return executeRound(plan);
+    const chunks: PlanOp[][] = [[]];
+    const chunkOf = new Map<string, PlanOp[]>();
+    for (const op of plan.ops) {
+      let chunk = chunkOf.get(op.path);
+      if (chunk === undefined) {
+        if (chunks.at(-1)!.length >= size) chunks.push([]);
+        chunk = chunks.at(-1)!;
+        chunkOf.set(op.path, chunk);
+      }
+      chunk.push(op);
+    }
+    const put: BaseEntry[] = [];
+    const del: SyncPath[] = [];
+    const progress = { done: 0, total: plan.ops.filter(isLocalOp).length };
+    for (const ops of chunks) {
+      const done = await executeRound({ ...plan, ops }, progress);
+      put.push(...done.put);
+      del.push(...done.del);
+    }
+    return { put, del };
+  }
+
+  async function executeRound(plan: Plan, progress?: { done: number; readonly total: number }): Promise<{ put: readonly BaseEntry[]; del: readonly SyncPath[] }> {
     const put: BaseEntry[] = [];
     const del: SyncPath[] = [];
     const skip = (op: PlanOp, detail: string, code?: ErrorCode) => report.skipped.push({ path: op.path, op: op.kind, detail, ...(code === undefined ? {} : { code }) });
@@ -545,9 +592,9 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     }
 
     // c. Local writes and deletes, each guarded against changes since the scan.
-    const local = plan.ops.filter((o) => o.kind === 'download' || o.kind === 'writeCopy' || o.kind === 'deleteLocal' || o.kind === 'removeCopy');
-    const total = local.length;
-    let done = 0;
+    const local = plan.ops.filter(isLocalOp);
+    // Progress counts over the whole round when it runs in chunks.
+    const counter = progress ?? { done: 0, total: local.length };
     await mapLimit(local, concurrency, async (op) => {
       try {
         switch (op.kind) {
@@ -576,7 +623,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
         if (isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing, ErrorCode.localIo)) return skip(op, `${e.message}; ${e.hint}`, e.code);
         throw e;
       } finally {
-        ctx.onProgress?.(++done, total);
+        ctx.onProgress?.(++counter.done, counter.total);
       }
     });
 
