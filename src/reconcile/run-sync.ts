@@ -1,7 +1,7 @@
-import type { ByteParts } from '../events/codec.js';
 import { Readable } from 'node:stream';
 import { BmError, ErrorCode, isBmError, unreachable } from '../errors.js';
 import { readBlob, writeBlob } from '../events/blobs.js';
+import type { ByteParts } from '../events/codec.js';
 import { keyOfBlob } from '../events/layout.js';
 import type { ClientId, ContentHash, IdFactory, VaultId, VersionId } from '../events/ids.js';
 import type { Cursor, LogFault } from '../events/log.js';
@@ -99,8 +99,8 @@ export interface SyncContext {
   readonly scopeKey?: string;
   /**
    * Told how much the sync will hold in memory once it knows: 'small' when it starts lazily
-   * (ADR-0009), 'large' when it folds everything (from the start, or after all). The CLI sizes V8's young generation by
-   * it (ADR-0010); nothing else depends on it.
+   * (ADR-0009), 'large' when it folds everything (from the start, or after all). The CLI
+   * sizes V8's young generation by it (ADR-0010); nothing else depends on it.
    */
   readonly onWorkingSet?: (size: 'small' | 'large') => void;
 }
