@@ -36,6 +36,12 @@ const opt = (n, d) => {
   const i = argv.indexOf(n);
   return i < 0 ? d : argv[i + 1];
 };
+if (flag('--help') || flag('-h')) {
+  // The header comment above is the manual: print it instead of starting a 20-minute run.
+  const head = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l, i) => !(i === 0 && l.startsWith('#!')));
+  console.log(head.slice(0, head.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
 const SIZES = { '10k': 10_000, '100k': 100_000 };
 const quick = flag('--quick');
 const sizes = (quick ? ['10k'] : opt('--sizes', '10k,100k').split(',')).map((s) => {
