@@ -100,12 +100,12 @@ function computeSideFields(value: unknown): { value: unknown; files: SideFile[] 
   const files: SideFile[] = [];
   const out: Record<string, unknown> = {};
   for (const [field, v] of Object.entries(value)) {
-    const parts = v instanceof ByteParts ? v.parts : v instanceof Uint8Array ? [v] : undefined;
-    if (parts !== undefined && parts.reduce((n, p) => n + p.byteLength, 0) > LARGE_META_BYTES) {
+    const bytes = v instanceof Uint8Array ? new ByteParts([v]) : v instanceof ByteParts ? v : undefined;
+    if (bytes !== undefined && bytes.byteLength > LARGE_META_BYTES) {
       const h = createHash('sha256');
-      for (const p of parts) h.update(p);
+      for (const p of bytes.parts) h.update(p);
       const hash = h.digest('hex');
-      files.push({ hash, parts });
+      files.push({ hash, parts: bytes.parts });
       out[field] = { [SIDE_VALUE]: hash };
     } else out[field] = v instanceof ByteParts ? v.concat() : v;
   }

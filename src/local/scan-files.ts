@@ -1,5 +1,5 @@
 import { computeFoldKey, type SyncPath } from '../events/sync-path.js';
-import type { FoldLookup, LocalFile } from '../reconcile/local-scan.js';
+import { isSameFile, type FoldLookup, type LocalFile } from '../reconcile/local-scan.js';
 import type { ScanNotice } from './local-tree.js';
 import { FileFinder, type DecodedListing } from './scan-witness.js';
 
@@ -77,14 +77,18 @@ export class ScanColumns {
     const mine = this.openFolder(from.dirs[slot]!);
     this.closeFolder(mine, from.names[slot]!, from.kinds[slot]!);
     this.notices[mine] = from.notices[slot]!;
-    const a = from.firstFile[slot]!;
-    const b = slot + 1 < from.dirs.length ? from.firstFile[slot + 1]! : from.count;
+    const [a, b] = from.fileRange(slot);
     for (let i = a; i < b; i++) {
       const j = this.addFile(from.stats[4 * i]!, from.stats[4 * i + 1]!, from.stats[4 * i + 2]!, from.stats[4 * i + 3]!);
       this.hashes.set(from.hashes.subarray(32 * i, 32 * i + 32), 32 * j);
       this.present[j] = from.present[i]!;
     }
     return mine;
+  }
+
+  /** The F entries of folder `slot`: indexes [from, to). */
+  fileRange(slot: number): [number, number] {
+    return [this.firstFile[slot]!, slot + 1 < this.dirs.length ? this.firstFile[slot + 1]! : this.count];
   }
 
   /** The present files of folder `slot`: [index, path], in listing order. */
@@ -114,8 +118,8 @@ function grow<T extends Float64Array | Uint8Array>(old: T, bigger: T): T {
 
 /**
  * A scan's files as the planner reads them (`LocalScan.files`), over its columns: a LocalFile
- * object is made when asked for, not kept. Lookups go by folder (a Map of folders, and per
- * folder a name index built on first use).
+ * object is made when asked for, not kept. Lookups go by folder (a Map of folders, then a
+ * `FileFinder` within the folder).
  */
 export class ScanFiles implements ReadonlyMap<SyncPath, LocalFile> {
   readonly size: number;
@@ -240,11 +244,10 @@ export class ScanFiles implements ReadonlyMap<SyncPath, LocalFile> {
     const out = new Set<string>();
     const a = other.columns;
     const b = this.columns;
-    const fileRange = (c: ScanColumns, slot: number): [number, number] => [c.firstFile[slot]!, slot + 1 < c.dirs.length ? c.firstFile[slot + 1]! : c.count];
     const same = (slotA: number, slotB: number): boolean => {
       if (a.names[slotA] !== b.names[slotB] || a.kinds[slotA] !== b.kinds[slotB]) return false;
-      const [i0, i1] = fileRange(a, slotA);
-      const [j0] = fileRange(b, slotB);
+      const [i0, i1] = a.fileRange(slotA);
+      const [j0] = b.fileRange(slotB);
       for (let k = 0; k < i1 - i0; k++) {
         if (a.present[i0 + k] !== b.present[j0 + k]) return false;
         for (let s = 0; s < 4; s++) if (a.stats[4 * (i0 + k) + s] !== b.stats[4 * (j0 + k) + s]) return false;
@@ -264,7 +267,7 @@ export class ScanFiles implements ReadonlyMap<SyncPath, LocalFile> {
       const fa = slotA === undefined ? new Map<string, LocalFile>() : listFiles(other, slotA);
       for (const [p, f] of fb) {
         const g = fa.get(p);
-        if (g === undefined || g.hash !== f.hash || g.mode !== f.mode || g.size !== f.size || g.mtimeMs !== f.mtimeMs || g.ino !== f.ino) out.add(p);
+        if (g === undefined || !isSameFile(f, g)) out.add(p);
       }
       for (const p of fa.keys()) if (!fb.has(p)) out.add(p);
     }

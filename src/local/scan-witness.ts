@@ -57,10 +57,6 @@ export function encodeListingParts(l: DecodedListing): ByteParts {
   return new ByteParts([map6, ...bin('stats', stats), ...bin('hashes', l.hashes)]);
 }
 
-export function encodeListing(l: DecodedListing): Uint8Array {
-  return encodeListingParts(l).concat();
-}
-
 /** Decoded witnesses, by their bytes: a lazy sync asks for its record's listing more than once. */
 const decoded = new WeakMap<Uint8Array, DecodedListing | null>();
 

@@ -67,7 +67,7 @@ export class LazyPaths {
    * Whether reading `targets` path by path beats folding everything: true for up to 1,000
    * paths not loaded yet, or 2% of the tracked files where that is more. Per-path reads cost
    * ~0.4 ms a path (two range reads and a point read each); a catch-up of 3,000 changes at
-   * 10k files took 3.5 s and 260 MB that way, against 2.3 s and 200 MB folded in full.
+   * 10k files took 3.5 s and 260 MB that way, against 2.9-3.1 s and 185-196 MB folded in full.
    */
   isWorthLoading(targets: Iterable<string>): boolean {
     let n = 0;

@@ -52,11 +52,16 @@ export function computeScanChanges(a: LocalScan, b: LocalScan): Set<string> {
   return out;
 }
 
+/** True when two scans' entries for one path agree in every field. */
+export function isSameFile(a: LocalFile, b: LocalFile): boolean {
+  return a.hash === b.hash && a.mode === b.mode && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+}
+
 function computeFileChanges(a: LocalScan, b: LocalScan): Set<string> {
   const out = new Set<string>();
   for (const [p, f] of a.files) {
     const g = b.files.get(p);
-    if (g === undefined || g.hash !== f.hash || g.mode !== f.mode || g.size !== f.size || g.mtimeMs !== f.mtimeMs || g.ino !== f.ino) out.add(p);
+    if (g === undefined || !isSameFile(f, g)) out.add(p);
   }
   for (const p of b.files.keys()) if (!a.files.has(p)) out.add(p);
   return out;
