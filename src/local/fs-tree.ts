@@ -11,7 +11,7 @@ import { STATE_DIR } from './state-dir.js';
 import { syncDir } from '../events/store/sync-dir.js';
 import { computeListingDiff, computeWitnessBase, decodeListing, encodeListingParts, rawKind, WitnessBase } from './scan-witness.js';
 import type { ByteParts } from '../events/codec.js';
-import { ScanColumns, ScanFiles } from './scan-files.js';
+import { asInteger, ScanColumns, ScanFiles } from './scan-files.js';
 
 const TMP_PREFIX = '.bm-tmp-';
 
@@ -341,6 +341,9 @@ export class FsTree implements LocalTree {
         });
       }),
     );
+    // The result's getters keep this scope alive as long as the scan: a first sync's list was
+    // every file (~5 MB at 100k).
+    pending.length = 0;
     const base = { files: new ScanFiles(cols), dirs, unreadable, notices, hashed };
     if (!exact || unreadable.length > 0) return base;
     // The witness is encoded when first asked for: only the scan a clean-state record keeps needs it.
@@ -427,7 +430,7 @@ export class FsTree implements LocalTree {
     try {
       const st = await fs.lstat(abs);
       if (!st.isFile()) return undefined;
-      return { path: p, hash: await computeFileHash(abs), size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: st.ino };
+      return { path: p, hash: await computeFileHash(abs), size: asInteger(st.size), mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: asInteger(st.ino) };
     } catch (e) {
       if (errno(e) === 'ENOENT') return undefined;
       throw localIoError(e, `reading ${p}`);
@@ -506,7 +509,7 @@ export class FsTree implements LocalTree {
       }
       await syncDir(dir);
       const st = await fs.lstat(abs);
-      return { path: p, hash, size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: st.ino };
+      return { path: p, hash, size: asInteger(st.size), mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: asInteger(st.ino) };
     } catch (e) {
       if (e instanceof BmError) throw e;
       throw localIoError(e, `writing ${p}`);

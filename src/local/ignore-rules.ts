@@ -26,10 +26,25 @@ export const BUILTIN_IGNORES: readonly string[] = [
   '*.part',
 ];
 
+/**
+ * `ignore` caches the answer for every path it is asked about, and a scan asks about every
+ * file: 100,000 cached answers held through a first sync. The matcher starts a new instance
+ * (rules compiled again, in well under a millisecond) after this many answers.
+ */
+const MATCHER_ANSWERS = 10_000;
+
 /** Pure: a matcher over gitignore-syntax rules. Folder paths are tested with a trailing '/'. */
 export function computeIgnoreMatcher(rules: string): (p: string) => boolean {
-  const ig = ignore().add([...BUILTIN_IGNORES]).add(rules);
-  return (p: string) => ig.ignores(p);
+  const build = () => ignore().add([...BUILTIN_IGNORES]).add(rules);
+  let ig = build();
+  let answers = 0;
+  return (p: string) => {
+    if (++answers > MATCHER_ANSWERS) {
+      ig = build();
+      answers = 1;
+    }
+    return ig.ignores(p);
+  };
 }
 
 /** Reads `<root>/.bmignore` (absent: built-ins only). */

@@ -145,7 +145,7 @@ export class ScanFiles implements ReadonlyMap<SyncPath, LocalFile> {
   private file(path: string, i: number): LocalFile {
     const st = this.columns.stats;
     const h = this.columns.hashes;
-    return { path: path as SyncPath, hash: Buffer.from(h.buffer, h.byteOffset + 32 * i, 32).toString('hex'), size: st[4 * i]!, mtimeMs: st[4 * i + 1]!, ino: st[4 * i + 2]!, mode: st[4 * i + 3]! };
+    return { path: path as SyncPath, hash: Buffer.from(h.buffer, h.byteOffset + 32 * i, 32).toString('hex'), size: asInteger(st[4 * i]!), mtimeMs: st[4 * i + 1]!, ino: asInteger(st[4 * i + 2]!), mode: asInteger(st[4 * i + 3]!) };
   }
 
   get(p: SyncPath): LocalFile | undefined {
@@ -274,4 +274,15 @@ export class ScanFiles implements ReadonlyMap<SyncPath, LocalFile> {
     for (const [rel, slotA] of other.slotOf) if (!this.slotOf.has(rel)) for (const p of listFiles(other, slotA).keys()) out.add(p);
     return out;
   }
+}
+
+/**
+ * A number read from a Float64Array (the columns, or a `fs.Stats`), as a small integer where
+ * it is a whole one, which V8 stores inline in an object. Stored as read, every size,
+ * inode and mode of a LocalFile (and of the manifest rows made from it) was a boxed double of
+ * its own: 8 boxes a file, ~16 MB in a first sync of 100,000 files.
+ */
+export function asInteger(v: number): number {
+  const i = v | 0;
+  return i === v ? i : v;
 }

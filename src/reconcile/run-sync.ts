@@ -15,7 +15,7 @@ import { isAckDue } from '../projections/project-vault.js';
 import type { BaseEntry } from './base-entry.js';
 import type { LocalFile } from './local-scan.js';
 import { computeFocusTargets, NoticeReason, planSync, type ConflictNote, type Notice, type Plan, type PlanFocus, type PlanInput, type PlanOp } from './plan-sync.js';
-import { BEING_COLLECTED, computeBlobBanNow, fetchNewSegments, foldFetchedLog, publishOwnSegment } from './sync-log.js';
+import { BEING_COLLECTED, computeBlobBanNow, fetchNewSegments, foldFetchedLog, publishOwnSegment, releaseFetchedSegments } from './sync-log.js';
 import { CLEAN_STATE_KEY } from '../local/local-index.js';
 import { computeRecordFocus, confirmCleanState, readCleanRecord, type CleanState, type LazyBase } from './clean-state.js';
 import { computeLazyBase, LazyPaths, namesCondemnedBlob } from './lazy-state.js';
@@ -241,7 +241,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // clean-state record is read first: committing fetched acknowledgements deletes it.
   const publishing = options.resolve !== undefined || options.restore !== undefined;
   let record = publishing ? undefined : await readCleanRecord(ctx);
-  const fetched = await fetchNewSegments(ctx, { dryRun });
+  let fetched = await fetchNewSegments(ctx, { dryRun });
   // Nothing new on either side since a sync that ended with nothing to do: its plan stands.
   const clean = await confirmCleanState(ctx, record, fetched);
   if (clean !== undefined) {
@@ -321,8 +321,11 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     // the conflict copies', are the ones that scan saw.)
     const scan = lastScan === undefined ? await ctx.tree.scan(witnessBase ?? manifest, ctx.isIgnored) : await ctx.tree.rescan(lastScan, touched, scanBase, ctx.isIgnored);
     const plan = await planRound(scan, lastPlan === undefined ? computeRecordFocus(ctx, record, fetched, scan) : since({ plan: lastPlan, scan: lastScan! }, scan));
-    // The record's witness (~8 MB at 100k files) is not needed after the first plan: let it go.
+    // The record's witness (~8 MB at 100k files) is not needed after the first plan, nor are
+    // the fetched segments, which are in the index now (a dry run stops after this plan): let
+    // them go.
     record = undefined;
+    if (!dryRun) fetched = releaseFetchedSegments(fetched);
     if (rounds === 0) {
       firstPlan = plan;
       report.notices.push(...scan.notices, ...plan.notices);

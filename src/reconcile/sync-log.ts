@@ -42,7 +42,6 @@ export interface OpenLog {
   readonly names: Map<string, string>;
   /** Clients with a verified key (pinned or first seen in this fetch). */
   readonly keyed: Set<ClientId>;
-  readonly fetched: FetchResult;
   /** Faults of the fetch and of checkpoints that failed their checks. */
   readonly faults: readonly LogFault[];
   /** Requests of the fetch (and of the checkpoint join, if any). */
@@ -135,12 +134,49 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
   const fetched = await fetchLogs(store, { vault: identity.vault, cursors, pinnedKeys, self: identity.client });
   requests += fetched.requests;
   faults.push(...fetched.faults);
-  const fetchedRecords = fetched.segments.map((s) => ({ client: s.client, seq: s.seq, bytes: s.segment.bytes }));
   if (!options.dryRun) {
     if (fetched.newKeys.length > 0) await index.pinKeys(fetched.newKeys.map((k) => ({ client: k.client, publicKey: k.publicKeyHex, name: k.name })));
-    if (fetchedRecords.length > 0) await index.commitBatch({ segments: fetchedRecords, cursors: fetched.cursors as Map<ClientId, Cursor> });
+    await commitInGroups(index, fetched.segments);
   }
   return { pinned, joinKeys, fetched, faults, requests, fetchStartMs, checkpointBytes, joinedNow };
+}
+
+/**
+ * A commit of fetched segments holds at most about this many events (at least one segment):
+ * with their history and collection rows, one batch of a 100,000-file log was the largest
+ * allocation of a new client's first sync (ADR-0010).
+ */
+const COMMIT_EVENTS = 8000;
+
+/**
+ * Commits fetched segments (each client's in seq order) in groups, each with the cursors of
+ * its own last segments: a crash between groups leaves a prefix of every client's log, which
+ * the next fetch continues from.
+ */
+async function commitInGroups(index: SyncIndex, segments: FetchResult['segments']): Promise<void> {
+  for (let i = 0; i < segments.length; ) {
+    const group: { client: ClientId; seq: number; bytes: Uint8Array }[] = [];
+    const cursors = new Map<ClientId, Cursor>();
+    let events = 0;
+    for (; i < segments.length && (group.length === 0 || events + segments[i]!.segment.body.events.length <= COMMIT_EVENTS); i++) {
+      const s = segments[i]!;
+      group.push({ client: s.client, seq: s.seq, bytes: s.segment.bytes });
+      cursors.set(s.client, { seq: s.seq, hash: s.segment.hash });
+      events += s.segment.body.events.length;
+    }
+    await index.commitBatch({ segments: group, cursors });
+  }
+}
+
+/**
+ * `f` without the fetched segments' bodies and bytes, once they are in the index and folded
+ * (not for a dry run, whose fold reads them from here): a new client's fetch of a
+ * 100,000-file log held ~100,000 decoded events for the whole sync. The cursors, new keys,
+ * faults and request count stay.
+ */
+export function releaseFetchedSegments(f: FetchedLog): FetchedLog {
+  if (f.fetched.segments.length === 0) return f;
+  return { ...f, fetched: { ...f.fetched, segments: [] } };
 }
 
 /** Folds the checkpoint and every stored segment (plus, in a dry run, what was fetched). */
@@ -166,7 +202,7 @@ function openLog(ctx: LogContext, f: FetchedLog, state: LogState, checkpoint: Ch
   for (const k of [...f.joinKeys, ...f.fetched.newKeys]) names.set(k.client, k.name);
   names.set(identity.client, identity.name);
   const keyed = new Set<ClientId>([...f.pinned.keys(), ...f.joinKeys.map((k) => k.client), ...f.fetched.newKeys.map((k) => k.client)]);
-  return { state, frontier: new Map(f.fetched.cursors), names, keyed, fetched: f.fetched, faults: f.faults, requests: f.requests, fetchStartMs: f.fetchStartMs, checkpoint, joinedNow: f.joinedNow };
+  return { state, frontier: new Map(f.fetched.cursors), names, keyed, faults: f.faults, requests: f.requests, fetchStartMs: f.fetchStartMs, checkpoint, joinedNow: f.joinedNow };
 }
 
 /**

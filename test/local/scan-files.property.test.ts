@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { computeFoldKey, type SyncPath } from '../../src/events/sync-path.js';
-import { ScanColumns, ScanFiles } from '../../src/local/scan-files.js';
+import { asInteger, ScanColumns, ScanFiles } from '../../src/local/scan-files.js';
 import { computeScanChanges, type LocalFile } from '../../src/reconcile/local-scan.js';
 
 // A real folder's scan keeps its files in columns (ScanFiles, ADR-0010) and answers the
@@ -155,6 +155,16 @@ describe('ScanFiles (a scan kept in columns)', () => {
         expect(b.changesSince(computeReference(before))).toBeUndefined();
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('asInteger', () => {
+  it('returns the same number for every size, inode and mode a stat can give, however large', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.nat(), fc.maxSafeNat(), fc.constantFrom(0, 0x3fffffff, 0x40000000, 0x7fffffff, 2 ** 32, 2 ** 53 - 1), fc.double({ min: 0, max: 2 ** 53, noNaN: true })), (v) => {
+        expect(Object.is(asInteger(v), v)).toBe(true);
+      }),
     );
   });
 });
