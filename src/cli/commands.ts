@@ -127,6 +127,7 @@ function reportJson(report: SyncReport, names: ReadonlyMap<string, string>) {
     rounds: report.rounds,
     clean: report.clean,
     lazy: report.lazy,
+    staged: report.staged,
     eventsPublished: report.eventsPublished,
     segmentsPublished: report.segmentsPublished,
     ackPublished: report.ackPublished,

@@ -100,3 +100,26 @@ export function mustSyncPath(p: string): SyncPath {
 export function computeFoldKey(p: string): string {
   return (PRINTABLE_ASCII.test(p) ? p : p.normalize('NFC')).toLowerCase();
 }
+
+/**
+ * Compares two paths in the order of their UTF-8 bytes (code point order), the order LevelDB
+ * keeps its keys in. JavaScript's `<` compares UTF-16 code units, which differs where a
+ * surrogate (a character above U+FFFF) meets U+E000-U+FFFF: ranges of paths taken from the
+ * index and from a scan must agree on that.
+ */
+export function compareUtf8(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** A UTF-16 code unit's place in code point order (surrogates come after U+FFFF). */
+function codePointRank(u: number): number {
+  if (u >= 0xd800 && u <= 0xdfff) return u + 0x2000;
+  if (u >= 0xe000) return u - 0x800;
+  return u;
+}

@@ -419,6 +419,75 @@ export class LocalIndex {
     return out;
   }
 
+  /**
+   * Every path some stored event names (every path with a history row), once each, in key
+   * order (`compareUtf8`): a key-only scan, read in chunks.
+   */
+  async *iterateStatePaths(): AsyncGenerator<string> {
+    const it = this.history.keys();
+    let last: string | undefined;
+    try {
+      for (;;) {
+        const chunk = await this.read(() => it.nextv(READ_CHUNK));
+        if (chunk.length === 0) return;
+        for (const key of chunk) {
+          const p = key.slice(0, key.indexOf('\u0000'));
+          if (p === last) continue;
+          last = p;
+          yield p;
+        }
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  /**
+   * `readPathStates` of every path in [from, to) (open ends where undefined), plus their
+   * manifest rows: one range scan each of the history, collection and manifest rows, instead
+   * of two range scans per path. A first sync in stages (ADR-0011) reads each stage so.
+   */
+  async readPathRange(from: string | undefined, to: string | undefined): Promise<{ states: Map<SyncPath, PathState>; rows: Map<SyncPath, BaseEntry> }> {
+    const range = { ...(from === undefined ? {} : { gte: from }), ...(to === undefined ? {} : { lt: to }) };
+    const [versions, collected, rows] = await Promise.all([
+      this.read(async () => {
+        const out: VersionRecord[] = [];
+        for await (const value of this.history.values(range)) out.push(decodeRow(value, 'history') as VersionRecord);
+        return out;
+      }),
+      this.read(async () => {
+        const out = new Map<string, VersionId[]>();
+        for await (const key of this.collected.keys(range)) {
+          const at = key.indexOf('\u0000');
+          const p = key.slice(0, at);
+          const ids = out.get(p) ?? [];
+          ids.push(key.slice(at + 1) as VersionId);
+          out.set(p, ids);
+        }
+        return out;
+      }),
+      this.read(async () => {
+        const out = new Map<SyncPath, BaseEntry>();
+        for await (const [key, bytes] of this.manifest.iterator(range)) out.set(key as SyncPath, fromManifestRow(key, bytes));
+        return out;
+      }),
+    ]);
+    const states = projectVersions(versions);
+    for (const [p, ids] of collected) {
+      const st = states.get(p as SyncPath);
+      if (st !== undefined) states.set(p as SyncPath, collectPath(st, ids));
+    }
+    return { states, rows };
+  }
+
+  /** True when the manifest holds at least one row. */
+  async hasManifestRows(): Promise<boolean> {
+    return this.read(async () => {
+      for await (const _ of this.manifest.keys({ limit: 1 })) return true;
+      return false;
+    });
+  }
+
   /** True when every collection of every stored segment has its row and no version id was claimed twice (see `readPathStates`). */
   async canReadPathStates(): Promise<boolean> {
     return (await this.getMeta<unknown>(COLLECTED_ROWS_KEY)) === true && (await this.getMeta<unknown>(ID_CLASH_KEY)) === undefined;

@@ -1,7 +1,7 @@
 import { BmError, ErrorCode } from '../errors.js';
 import { decodeTrustedSegment } from '../events/codec.js';
 import { HASH_RE, ULID_RE, type ClientId } from '../events/ids.js';
-import type { SyncPath } from '../events/sync-path.js';
+import { compareUtf8, type SyncPath } from '../events/sync-path.js';
 import type { BaseEntry } from '../reconcile/base-entry.js';
 import { projectSegment, type PathState, type Projection } from '../projections/project-paths.js';
 import type { SyncIndex } from '../reconcile/run-sync.js';
@@ -73,14 +73,38 @@ export class MemoryIndex implements SyncIndex {
 
   /** Like LocalIndex.readPathStates, by folding every stored segment (the index is small here). */
   async readPathStates(paths: Iterable<string>): Promise<Map<SyncPath, PathState>> {
-    const all: Projection = new Map();
-    for (const s of this.segments.values()) projectSegment(decodeTrustedSegment(s.bytes), all);
+    const all = this.foldAll();
     const out = new Map<SyncPath, PathState>();
     for (const p of paths) {
       const st = all.get(p as SyncPath);
       if (st !== undefined) out.set(p as SyncPath, st);
     }
     return out;
+  }
+
+  /** Like LocalIndex.iterateStatePaths: every path some stored event names, in `compareUtf8` order. */
+  async *iterateStatePaths(): AsyncGenerator<string> {
+    yield* [...this.foldAll().keys()].sort(compareUtf8);
+  }
+
+  /** Like LocalIndex.readPathRange: the states and manifest rows of the paths in [from, to). */
+  async readPathRange(from: string | undefined, to: string | undefined): Promise<{ states: Map<SyncPath, PathState>; rows: Map<SyncPath, BaseEntry> }> {
+    const inRange = (p: string) => (from === undefined || compareUtf8(p, from) >= 0) && (to === undefined || compareUtf8(p, to) < 0);
+    const states = new Map<SyncPath, PathState>();
+    for (const [p, st] of this.foldAll()) if (inRange(p) && st.versions.size > 0) states.set(p, st);
+    const rows = new Map<SyncPath, BaseEntry>();
+    for (const [p, e] of this.manifest) if (inRange(p)) rows.set(p, copyEntry(e));
+    return { states, rows };
+  }
+
+  async hasManifestRows(): Promise<boolean> {
+    return this.manifest.size > 0;
+  }
+
+  private foldAll(): Projection {
+    const all: Projection = new Map();
+    for (const s of this.segments.values()) projectSegment(decodeTrustedSegment(s.bytes), all);
+    return all;
   }
 
   async canReadPathStates(): Promise<boolean> {

@@ -6,9 +6,9 @@ import type { CleanState, LazyBase } from './clean-state.js';
 import type { LocalScan } from './local-scan.js';
 import { isCloudOnly, type Plan } from './plan-sync.js';
 import type { SyncIndex } from './run-sync.js';
-import { openLazyLog, type FetchedLog, type LogContext, type OpenLog } from './sync-log.js';
+import { openLazyLog, openStagedLog, type FetchedLog, type LogContext, type OpenLog } from './sync-log.js';
 
-type PointReads = Required<Pick<SyncIndex, 'readPathStates' | 'getManifestEntries'>> & Pick<SyncIndex, 'releaseMappedTables'>;
+type PointReads = Required<Pick<SyncIndex, 'readPathStates' | 'getManifestEntries'>> & Pick<SyncIndex, 'releaseMappedTables' | 'readPathRange'>;
 
 /**
  * A load reads its paths in chunks of this many at least, and at most four chunks, each
@@ -37,12 +37,66 @@ export class LazyPaths {
 
   private constructor(
     private readonly index: PointReads,
-    base: LazyBase,
+    base: Pick<LazyBase, 'cloudOnly' | 'tracked'>,
     private readonly manifest: Map<SyncPath, BaseEntry>,
     private readonly paths: Projection,
   ) {
     this.cloudOnly = new Set(base.cloudOnly);
     this.tracked = base.tracked;
+  }
+
+  /**
+   * A first sync in stages (ADR-0011), when this index can serve one: no manifest row yet
+   * (so nothing to tombstone: the delete guards need every path at once), per-path rows that
+   * are complete, and a fetch that neither failed nor joined from a checkpoint; not a dry run
+   * (its fetched segments are not in the index). The log holds the vault state and no path;
+   * `loadRange` reads each stage's. Otherwise undefined.
+   */
+  static async openStaged(ctx: LogContext, fetched: FetchedLog, dryRun: boolean): Promise<{ log: OpenLog; manifest: Map<SyncPath, BaseEntry>; lazy: LazyPaths } | undefined> {
+    const { index } = ctx;
+    if (dryRun || fetched.faults.length > 0 || fetched.joinedNow || fetched.checkpointBytes !== undefined) return undefined;
+    if (index.readPathStates === undefined || index.getManifestEntries === undefined || index.canReadPathStates === undefined) return undefined;
+    if (index.readPathRange === undefined || index.iterateStatePaths === undefined || index.hasManifestRows === undefined) return undefined;
+    if (!(await index.canReadPathStates()) || (await index.hasManifestRows())) return undefined;
+    const log = await openStagedLog(ctx, fetched);
+    const manifest = new Map<SyncPath, BaseEntry>();
+    return { log, manifest, lazy: new LazyPaths(pointReadsOf(index), { cloudOnly: [], tracked: 0 }, manifest, log.state.paths) };
+  }
+
+  /**
+   * Loads the states and manifest rows of every path in [from, to) (a stage), and takes
+   * `local` (the stage's local files) as known too; returns the stage's paths.
+   */
+  async loadRange(from: string | undefined, to: string | undefined, local: readonly string[]): Promise<Set<string>> {
+    const { states, rows } = await this.index.readPathRange!(from, to);
+    const paths = new Set<string>(local);
+    for (const [p, row] of rows) {
+      this.manifest.set(p, row);
+      paths.add(p);
+    }
+    for (const [p, st] of states) {
+      this.paths.set(p, st);
+      paths.add(p);
+    }
+    for (const p of paths) this.known.add(p);
+    return paths;
+  }
+
+  /** The paths loaded so far. */
+  get loaded(): ReadonlySet<string> {
+    return this.known;
+  }
+
+  /**
+   * Lets go of every loaded path (their states and manifest rows, conflict copies' rows
+   * aside), as after a stage: a later load reads them again from the index.
+   */
+  drop(): void {
+    for (const p of this.known) {
+      if (this.manifest.get(p as SyncPath)?.copyOf === undefined) this.manifest.delete(p as SyncPath);
+    }
+    this.paths.clear();
+    this.known.clear();
   }
 
   /**
@@ -59,8 +113,7 @@ export class LazyPaths {
     if (vault === undefined || !(await index.canReadPathStates())) return undefined;
     const log = openLazyLog(ctx, fetched, vault);
     const manifest = new Map<SyncPath, BaseEntry>(base.copies.map((b) => [b.path, b]));
-    const reads: PointReads = { readPathStates: index.readPathStates.bind(index), getManifestEntries: index.getManifestEntries.bind(index), ...(index.releaseMappedTables === undefined ? {} : { releaseMappedTables: index.releaseMappedTables.bind(index) }) };
-    return { log, manifest, lazy: new LazyPaths(reads, base, manifest, log.state.paths) };
+    return { log, manifest, lazy: new LazyPaths(pointReadsOf(index), base, manifest, log.state.paths) };
   }
 
   /**
@@ -114,6 +167,15 @@ export class LazyPaths {
     this.refreshCloudOnly(this.known, scan);
     return { vault: encodeVaultState(vault), copies: computeCopies(this.manifest), tracked: this.tracked, cloudOnly: [...this.cloudOnly] };
   }
+}
+
+function pointReadsOf(index: SyncIndex): PointReads {
+  return {
+    readPathStates: index.readPathStates!.bind(index),
+    getManifestEntries: index.getManifestEntries!.bind(index),
+    ...(index.releaseMappedTables === undefined ? {} : { releaseMappedTables: index.releaseMappedTables.bind(index) }),
+    ...(index.readPathRange === undefined ? {} : { readPathRange: index.readPathRange.bind(index) }),
+  };
 }
 
 /** The lazy base of a sync that folded everything (its last plan made on `scan`). */

@@ -452,7 +452,7 @@ interface Focus {
 }
 
 /** The path whose iteration of the plan emits `n` (a conflict copy's notice: its main path). */
-function noticeOwner(n: Notice): string {
+export function noticeOwner(n: Notice): string {
   return n.reason === NoticeReason.editedConflictCopy ? computeConflictCopyOwner(n.path) : n.path;
 }
 

@@ -14,11 +14,12 @@ import { computeHeads, type PathState, type Projection } from '../projections/pr
 import { isAckDue } from '../projections/project-vault.js';
 import type { BaseEntry } from './base-entry.js';
 import type { LocalFile } from './local-scan.js';
-import { computeFocusTargets, NoticeReason, planSync, type ConflictNote, type Notice, type Plan, type PlanFocus, type PlanInput, type PlanOp } from './plan-sync.js';
+import { computeFocusTargets, computeTwinConflicts, NoticeReason, planSync, type ConflictNote, type Notice, type Plan, type PlanFocus, type PlanInput, type PlanOp } from './plan-sync.js';
 import { BEING_COLLECTED, computeBlobBanNow, fetchNewSegments, foldFetchedLog, publishOwnSegment, releaseFetchedSegments } from './sync-log.js';
 import { CLEAN_STATE_KEY } from '../local/local-index.js';
 import { computeRecordFocus, confirmCleanState, readCleanRecord, type CleanState, type LazyBase } from './clean-state.js';
 import { computeLazyBase, LazyPaths, namesCondemnedBlob } from './lazy-state.js';
+import { computeStages, isInStage, STAGE_PATHS, StageNotes, type Stage } from './staged-sync.js';
 import { computeScanChanges } from './local-scan.js';
 
 /**
@@ -44,6 +45,14 @@ export interface SyncIndex {
    * with nothing in flight; called after a lazy sync read many paths at once.
    */
   releaseMappedTables?(): Promise<void>;
+  /**
+   * For a first sync in stages (ADR-0011): every path some stored event names, once each, in
+   * `compareUtf8` order; the states and manifest rows of the paths in a range of that order;
+   * whether the manifest holds any row. Without them a first sync folds and plans everything.
+   */
+  iterateStatePaths?(): AsyncIterable<string>;
+  readPathRange?(from: string | undefined, to: string | undefined): Promise<{ states: Map<SyncPath, PathState>; rows: Map<SyncPath, BaseEntry> }>;
+  hasManifestRows?(): Promise<boolean>;
   /** Completes the rows `readPathStates` needs on an index made before them, from a full fold of it. */
   indexCollections?(paths: ReadonlyMap<SyncPath, PathState>): Promise<void>;
   /** A meta value (the checkpoint a client joined from is kept there); optional for test doubles. */
@@ -89,8 +98,14 @@ export interface SyncContext {
   readonly joinFromCheckpoint?: boolean;
   /** Writer rule (i) of ADR-0007: publish within this long of the fetch (default 30 min). */
   readonly publishDeadlineMs?: number;
-  /** Called with every plan and what it was made from (the simulation re-plans focused and lazy plans in full to check them). */
-  readonly onPlan?: (input: PlanInput, plan: Plan) => void | Promise<void>;
+  /**
+   * Called with every plan and what it was made from (the simulation re-plans focused and lazy
+   * plans in full to check them): 'stage' when it plans one stage of a first sync in stages
+   * (ADR-0011), whose other paths it neither holds nor plans.
+   */
+  readonly onPlan?: (input: PlanInput, plan: Plan, part: 'all' | 'stage') => void | Promise<void>;
+  /** Paths per stage of a first sync in stages (ADR-0011; default 2,000). */
+  readonly stagePaths?: number;
   /**
    * Names the rules that decide what is in scope (ignore rules, subscriptions): equal keys
    * mean equal `isIgnored` and `subscriptions`. Without one the clean-state shortcut
@@ -180,6 +195,11 @@ export interface SyncReport {
    * log or reading the whole manifest.
    */
   readonly lazy: boolean;
+  /**
+   * A first sync in stages (ADR-0011): the paths were planned, executed and committed a range
+   * at a time (`plan` is the first stage's first plan).
+   */
+  readonly staged: boolean;
   readonly blobsUploaded: number;
   readonly bytesUploaded: number;
   readonly bytesDownloaded: number;
@@ -252,11 +272,17 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     return cleanReport(clean, fetched.requests, dryRun);
   }
   // 2. Project every verified event: all of them, or (a lazy sync, ADR-0009) only those of
-  // the paths this sync's focused plans look at, read as they are needed.
-  const opened = await LazyPaths.open(ctx, record, fetched, dryRun);
+  // the paths this sync's focused plans look at, read as they are needed, or (a first sync in
+  // stages, ADR-0011) those of one range of paths at a time.
+  const lazyOpened = await LazyPaths.open(ctx, record, fetched, dryRun);
+  const stagedOpened = lazyOpened === undefined && !publishing ? await LazyPaths.openStaged(ctx, fetched, dryRun) : undefined;
+  const opened = lazyOpened ?? stagedOpened;
+  const staged = stagedOpened !== undefined;
   const log = opened?.log ?? (await foldFetchedLog(ctx, fetched, { dryRun }));
   let lazy = opened?.lazy;
   ctx.onWorkingSet?.(lazy !== undefined ? 'small' : 'large');
+  // In stages, the fetched segments are in the index and the vault state is folded: let them go.
+  if (staged) fetched = releaseFetchedSegments(fetched);
   const names = log.names;
   const projection: Projection = log.state.paths;
 
@@ -285,11 +311,18 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   let touched: SyncPath[] = [];
   // A lazy sync has not read the manifest: the scan reuses the hashes of files the record's
   // scan returned with the same stats (the manifest rows it holds, loaded or committed, first).
-  const witnessBase = lazy !== undefined ? ctx.tree.witnessBase(record!.witness) : undefined;
-  if (lazy !== undefined && witnessBase === undefined) await foldEverything();
-  const scanBase: ScanBase = witnessBase === undefined ? manifest : { get: (p) => (lazy !== undefined ? (manifest.get(p as SyncPath) ?? witnessBase.get(p)) : manifest.get(p as SyncPath)) };
+  // In stages, the rows of earlier stages are let go: a rescan reuses the last scan's hashes.
+  const witnessBase = lazy !== undefined && !staged ? ctx.tree.witnessBase(record!.witness) : undefined;
+  if (lazy !== undefined && !staged && witnessBase === undefined) await foldEverything();
+  const scanBase: ScanBase = staged
+    ? { get: (p) => manifest.get(p as SyncPath) ?? lastScan?.files.get(p as SyncPath) }
+    : witnessBase === undefined
+      ? manifest
+      : { get: (p) => (lazy !== undefined ? (manifest.get(p as SyncPath) ?? witnessBase.get(p)) : manifest.get(p as SyncPath)) };
   // Each plan after the first starts from the one before; the first from the clean-state
-  // record, when there is one: only what changed since is planned again (ADR-0009).
+  // record, when there is one: only what changed since is planned again (ADR-0009). The first
+  // plan of a stage plans the stage's paths (as if an earlier plan had found nothing to do
+  // elsewhere); a stage that has to fold everything plans everything from then on.
   const planRound = async (local: ScanResult, focus: PlanFocus | undefined): Promise<Plan> => {
     let cloudOnly: ReadonlySet<string> | undefined;
     if (lazy !== undefined) {
@@ -301,64 +334,119 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
         cloudOnly = lazy.cloudOnly;
       }
     }
-    let plan = await planWith(local, focus, cloudOnly);
+    const whole = (f: PlanFocus | undefined) => (lazy === undefined && f !== undefined && f.previous === stageStart ? undefined : f);
+    let plan = await planWith(local, whole(focus), cloudOnly);
     if (lazy !== undefined && namesCondemnedBlob(plan, log.state.vault)) {
       await foldEverything();
-      plan = await planWith(local, focus, undefined);
+      plan = await planWith(local, whole(focus), undefined);
     }
     return plan;
   };
   const planWith = async (local: ScanResult, focus: PlanFocus | undefined, cloudOnly: ReadonlySet<string> | undefined): Promise<Plan> => {
     const input: PlanInput = { base: manifest, local, cloud: projection, options: { subscriptions: ctx.subscriptions, isIgnored: ctx.isIgnored, clientName }, ...(focus === undefined ? {} : { focus }), ...(cloudOnly === undefined ? {} : { cloudOnly }) };
     const plan = planSync(input);
-    await ctx.onPlan?.(input, plan);
+    await ctx.onPlan?.(input, plan, staged && lazy !== undefined ? 'stage' : 'all');
     return plan;
   };
   const since = (prev: { plan: Plan; scan: ScanResult }, scan: ScanResult): PlanFocus => ({ previous: prev.plan, dirty: computeScanChanges(prev.scan, scan) });
-  for (; rounds < MAX_ROUNDS; rounds++) {
-    // After a round, only the folders its local writes and deletes touched are listed again.
-    // (The first scan of a lazy sync goes by the witness alone: the manifest rows it holds then,
-    // the conflict copies', are the ones that scan saw.)
-    const scan = lastScan === undefined ? await ctx.tree.scan(witnessBase ?? manifest, ctx.isIgnored) : await ctx.tree.rescan(lastScan, touched, scanBase, ctx.isIgnored);
-    const plan = await planRound(scan, lastPlan === undefined ? computeRecordFocus(ctx, record, fetched, scan) : since({ plan: lastPlan, scan: lastScan! }, scan));
-    // The record's witness (~8 MB at 100k files) is not needed after the first plan, nor are
-    // the fetched segments, which are in the index now (a dry run stops after this plan): let
-    // them go.
-    record = undefined;
-    if (!dryRun) fetched = releaseFetchedSegments(fetched);
-    if (rounds === 0) {
-      firstPlan = plan;
-      report.notices.push(...scan.notices, ...plan.notices);
+
+  // In stages: ranges of the paths of the scan and of the log, each run through the rounds
+  // below on its own. Otherwise one stage of every path.
+  let stages: readonly (Stage | undefined)[] = [undefined];
+  // The `previous` of the current stage's first plan: no conflict or notice elsewhere.
+  let stageStart: PlanFocus['previous'] | undefined;
+  let localSorted: readonly string[] = [];
+  if (staged) {
+    lastScan = await ctx.tree.scan(manifest, ctx.isIgnored);
+    const cut = await computeStages(lastScan.files.keys(), index.iterateStatePaths!(), Math.max(1, ctx.stagePaths ?? STAGE_PATHS));
+    stages = cut.stages;
+    localSorted = cut.local;
+  }
+  const stageNotes = new StageNotes();
+  let stagesSettled = true;
+  let maxRounds = 0;
+  let nextLocal = 0;
+  for (const stage of stages) {
+    // A stage that folded everything planned every path: nothing is left for the others.
+    if (staged && lazy === undefined) break;
+    let stageFocus: PlanFocus | undefined;
+    if (stage !== undefined) {
+      const local: string[] = [];
+      for (; nextLocal < localSorted.length && isInStage(localSorted[nextLocal]!, stage); nextLocal++) local.push(localSorted[nextLocal]!);
+      // The stage's paths, and those of the ops the stage before left undone (it ended
+      // without settling): they are planned again here.
+      stageStart = { ops: lastPlan?.ops ?? [], conflicts: [], notices: [] };
+      stageFocus = { previous: stageStart, dirty: await lazy!.loadRange(stage.from, stage.to, local) };
     }
-    // Every round: a delete the user makes while a sync runs meets the same guards.
-    checkGuards(plan, trackedCount(), scan.files.size, options);
-    lastPlan = plan;
-    lastScan = scan;
-    if (plan.ops.length === 0 || dryRun) break;
-    const published = report.eventsPublished;
-    const skippedBefore = report.skipped.length;
-    const committed = await executeInChunks(plan);
-    touched = plan.ops.filter(isLocalOp).map((o) => o.path);
-    lazy?.noteCommit(committed.put, committed.del);
-    for (const p of committed.del) manifest.delete(p);
-    for (const b of committed.put) manifest.set(b.path, b);
-    // Another round is only needed to show what this round published (a fresh conflict's
-    // winner and copies); without new events it would just retry what was skipped.
-    if (report.eventsPublished === published) {
-      rounds++;
-      // Not executed, so nothing is retried: one more look (a rescan of the folders this round
-      // touched, and a plan) only tells whether the folder is now clean, for the record below.
-      if (report.skipped.length === skippedBefore) {
-        const after = await ctx.tree.rescan(scan, touched, scanBase, ctx.isIgnored);
-        const check = await planRound(after, since({ plan, scan }, after));
-        if (check.ops.length === 0) {
-          lastPlan = check;
-          lastScan = after;
-        }
+    lastPlan = undefined;
+    rounds = 0;
+    for (; rounds < MAX_ROUNDS; rounds++) {
+      // After a round, only the folders its local writes and deletes touched are listed again.
+      // (The first scan of a lazy sync goes by the witness alone: the manifest rows it holds then,
+      // the conflict copies', are the ones that scan saw.)
+      const scan = lastScan === undefined ? await ctx.tree.scan(witnessBase ?? manifest, ctx.isIgnored) : await ctx.tree.rescan(lastScan, touched, scanBase, ctx.isIgnored);
+      touched = [];
+      const first = lastPlan === undefined;
+      // A stage's first plan also takes what the rescan after the stage before found changed
+      // (the user may have changed files of any stage meanwhile).
+      if (first && stageFocus !== undefined && lastScan !== undefined && scan !== lastScan) stageFocus = { ...stageFocus, dirty: [...stageFocus.dirty, ...computeScanChanges(lastScan, scan)] };
+      const plan = await planRound(scan, !first ? since({ plan: lastPlan!, scan: lastScan! }, scan) : stage !== undefined ? stageFocus : computeRecordFocus(ctx, record, fetched, scan));
+      // The record's witness (~8 MB at 100k files) is not needed after the first plan, nor are
+      // the fetched segments, which are in the index now (a dry run stops after this plan): let
+      // them go.
+      record = undefined;
+      if (!dryRun) fetched = releaseFetchedSegments(fetched);
+      if (first) {
+        if (firstPlan === undefined) report.notices.push(...scan.notices);
+        firstPlan ??= plan;
+        report.notices.push(...plan.notices);
       }
-      break;
+      // Every round: a delete the user makes while a sync runs meets the same guards.
+      checkGuards(plan, trackedCount(), scan.files.size, options);
+      lastPlan = plan;
+      lastScan = scan;
+      if (plan.ops.length === 0 || dryRun) break;
+      const published = report.eventsPublished;
+      const skippedBefore = report.skipped.length;
+      const committed = await executeInChunks(plan);
+      touched = plan.ops.filter(isLocalOp).map((o) => o.path);
+      lazy?.noteCommit(committed.put, committed.del);
+      for (const p of committed.del) manifest.delete(p);
+      for (const b of committed.put) manifest.set(b.path, b);
+      // Another round is only needed to show what this round published (a fresh conflict's
+      // winner and copies); without new events it would just retry what was skipped.
+      if (report.eventsPublished === published) {
+        rounds++;
+        // Not executed, so nothing is retried: one more look (a rescan of the folders this round
+        // touched, and a plan) only tells whether the folder is now clean, for the record below.
+        if (report.skipped.length === skippedBefore) {
+          const after = await ctx.tree.rescan(scan, touched, scanBase, ctx.isIgnored);
+          const check = await planRound(after, since({ plan, scan }, after));
+          if (check.ops.length === 0) {
+            lastPlan = check;
+            lastScan = after;
+            touched = [];
+          }
+        }
+        break;
+      }
+    }
+    maxRounds = Math.max(maxRounds, rounds);
+    if (staged && lazy !== undefined) {
+      // What this stage's last plan says of its paths stands; then they are let go.
+      stagesSettled &&= lastPlan!.ops.length === 0;
+      stageNotes.take(lastPlan!, lazy.loaded);
+      lazy.refreshCloudOnly(lazy.loaded, lastScan!);
+      lazy.drop();
     }
   }
+  rounds = maxRounds;
+  // A sync in stages that never folded everything: its last plan covered one stage.
+  const inStages = staged && lazy !== undefined;
+  const settledPlan: Pick<Plan, 'ops' | 'conflicts' | 'notices'> | undefined =
+    inStages && lastScan !== undefined
+      ? { ops: stagesSettled ? [] : lastPlan!.ops, conflicts: stageNotes.conflicts(computeTwinConflicts(lastScan, new Map(), lazy!.cloudOnly)), notices: stageNotes.notices() }
+      : lastPlan;
 
   // 3. Acknowledge: a sync that folded other clients' events its own log has not yet shown as
   // seen says so with an empty segment, so GC can learn that every active client has them.
@@ -374,20 +462,21 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // in the same batch.
   if (!dryRun) {
     const witness = lastScan?.witnessParts ?? lastScan?.witness;
-    const settled = lastPlan !== undefined && lastPlan.ops.length === 0 && witness !== undefined && log.faults.length === 0 && ctx.scopeKey !== undefined;
+    const settled = settledPlan !== undefined && settledPlan.ops.length === 0 && witness !== undefined && log.faults.length === 0 && ctx.scopeKey !== undefined;
     const record: CleanState<Uint8Array | ByteParts> | undefined = settled
-      ? { v: 2, scope: ctx.scopeKey!, witness: witness!, conflicts: [...lastPlan!.conflicts], planNotices: [...lastPlan!.notices], scanNotices: [...lastScan!.notices], ...(await lazyBaseOf(lastScan!)) }
+      ? { v: 2, scope: ctx.scopeKey!, witness: witness!, conflicts: [...settledPlan!.conflicts], planNotices: [...settledPlan!.notices], scanNotices: [...lastScan!.notices], ...(await lazyBaseOf(lastScan!)) }
       : undefined;
     await index.commitBatch({ meta: { lastSyncAt: ctx.now().toISOString(), ...(record === undefined ? {} : { [CLEAN_STATE_KEY]: record }) } });
   }
 
   return {
     clean: false,
-    lazy: opened !== undefined && lazy !== undefined,
+    lazy: lazyOpened !== undefined && lazy !== undefined,
+    staged: inStages,
     plan: firstPlan!,
     rounds,
     ...report,
-    conflicts: lastPlan?.conflicts ?? [],
+    conflicts: settledPlan?.conflicts ?? [],
     faults: log.faults,
     fetchRequests: log.requests,
     joinedFromCheckpoint: log.joinedNow,
@@ -681,6 +770,7 @@ function cleanReport(clean: CleanState, fetchRequests: number, dryRun: boolean):
     dryRun,
     clean: true,
     lazy: false,
+    staged: false,
   };
 }
 

@@ -8,7 +8,7 @@ import type { ObjectStore } from '../events/store/object-store.js';
 import { computeCondemnedRefs, computeNamingBan, type CondemnedRefs } from '../projections/blob-condemnation.js';
 import { projectCheckpoint } from '../projections/project-checkpoint.js';
 import { createLogState, projectLogSegment, type LogState } from '../projections/project-log.js';
-import { evolveVault, type Condemnation, type VaultState } from '../projections/project-vault.js';
+import { createVaultState, evolveVault, type Condemnation, type VaultState } from '../projections/project-vault.js';
 import type { SyncIdentity, SyncIndex } from './run-sync.js';
 
 /**
@@ -193,6 +193,17 @@ export async function foldFetchedLog(ctx: LogContext, f: FetchedLog, options: { 
  */
 export function openLazyLog(ctx: LogContext, f: FetchedLog, vault: VaultState): OpenLog {
   for (const s of f.fetched.segments) evolveVault(vault, s.segment.body);
+  return openLog(ctx, f, { paths: new Map(), vault }, undefined);
+}
+
+/**
+ * The log of a first sync in stages (ADR-0011): the vault state folded from every stored
+ * segment (a fetched one is stored before this), and no path: each stage reads its paths'
+ * states from the index's per-path rows.
+ */
+export async function openStagedLog(ctx: LogContext, f: FetchedLog): Promise<OpenLog> {
+  const vault = createVaultState();
+  for await (const rec of ctx.index.iterateSegments()) evolveVault(vault, decodeTrustedSegment(rec.bytes));
   return openLog(ctx, f, { paths: new Map(), vault }, undefined);
 }
 

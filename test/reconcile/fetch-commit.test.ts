@@ -9,7 +9,7 @@ import { createClock, createSimClient, syncContextOf } from '../sim/sim-client.j
 // that the next fetch continues from.
 
 const enc = (s: string) => new TextEncoder().encode(s);
-const FILES = 8100; // alice's first sync, in rounds of 4,000 ops: segments of 4,000, 4,000 and 100 events
+const FILES = 8100; // alice's first sync, in stages of 4,000 paths (ADR-0011): segments of 4,000, 4,000 and 100 events
 
 async function world() {
   const store = new MemoryStore();
@@ -17,7 +17,7 @@ async function world() {
   const alice = await createSimClient(store, 'alice', '01FCA', clock);
   const bob = await createSimClient(store, 'bob', '01FCB', clock);
   for (let i = 0; i < FILES; i++) alice.tree.userWrite(`d${i % 30}/n${i}.md`, enc(`note ${i}`));
-  const first = await runSync(syncContextOf(alice, { store, now: clock.now, chunkOps: 4000 }));
+  const first = await runSync(syncContextOf(alice, { store, now: clock.now, chunkOps: 4000, stagePaths: 4000 }));
   expect(first.segmentsPublished).toBe(3);
   return { store, clock, alice, bob };
 }
@@ -42,7 +42,7 @@ describe('fetched segments are committed in groups', () => {
   it('groups of at most ~8,000 events, each with its own cursor; the whole log arrives', async () => {
     const { store, clock, alice, bob } = await world();
     const { wrapped, commits } = recording(bob.index, alice.id);
-    const report = await runSync(syncContextOf(bob, { store, now: clock.now, index: wrapped, chunkOps: 4000 }));
+    const report = await runSync(syncContextOf(bob, { store, now: clock.now, index: wrapped, chunkOps: 4000, stagePaths: 4000 }));
     expect(commits).toEqual([
       { seqs: [1, 2], cursor: 2 },
       { seqs: [3], cursor: 3 },
@@ -54,13 +54,13 @@ describe('fetched segments are committed in groups', () => {
   it('a failure between groups keeps the first group; the next sync fetches the rest and converges', async () => {
     const { store, clock, alice, bob } = await world();
     const { wrapped } = recording(bob.index, alice.id, 2);
-    await expect(runSync(syncContextOf(bob, { store, now: clock.now, index: wrapped, chunkOps: 4000 }))).rejects.toThrow('disk full');
+    await expect(runSync(syncContextOf(bob, { store, now: clock.now, index: wrapped, chunkOps: 4000, stagePaths: 4000 }))).rejects.toThrow('disk full');
     expect((await bob.index.getCursors()).get(alice.id)?.seq).toBe(2); // the first group, with its cursor
     expect(bob.tree.files.size).toBe(0); // nothing was written locally
-    const again = await runSync(syncContextOf(bob, { store, now: clock.now, chunkOps: 4000 }));
+    const again = await runSync(syncContextOf(bob, { store, now: clock.now, chunkOps: 4000, stagePaths: 4000 }));
     expect(again.applied.filter((o) => o.kind === 'download')).toHaveLength(FILES);
     expect((await bob.index.getCursors()).get(alice.id)?.seq).toBe(3);
-    const last = await runSync(syncContextOf(bob, { store, now: clock.now, chunkOps: 4000 }));
+    const last = await runSync(syncContextOf(bob, { store, now: clock.now, chunkOps: 4000, stagePaths: 4000 }));
     expect(last.plan.ops).toEqual([]);
   });
 });

@@ -240,6 +240,24 @@ export class GatedIndex implements SyncIndex {
     return this.inner.getManifestEntries!(paths);
   }
 
+  async *iterateStatePaths(): AsyncIterable<string> {
+    this.gate.enter('iterateStatePaths');
+    for await (const p of this.inner.iterateStatePaths!()) {
+      this.gate.check('iterateStatePaths');
+      yield p;
+    }
+  }
+
+  async readPathRange(from: string | undefined, to: string | undefined): Promise<{ states: Map<SyncPath, PathState>; rows: Map<SyncPath, BaseEntry> }> {
+    this.gate.enter('readPathRange');
+    return this.inner.readPathRange!(from, to);
+  }
+
+  async hasManifestRows(): Promise<boolean> {
+    this.gate.enter('hasManifestRows');
+    return this.inner.hasManifestRows!();
+  }
+
   async getMeta<T>(key: string): Promise<T | undefined> {
     this.gate.enter(`getMeta ${key}`);
     return this.inner.getMeta?.<T>(key);

@@ -45,7 +45,7 @@ export async function createSimClient(store: ObjectStore, name: string, idPrefix
 }
 
 /** The context of one sync of `c`; the ports default to the client's own unwrapped parts. */
-export function syncContextOf(c: SimClient, parts: { store: ObjectStore; now: () => Date; tree?: LocalTree; index?: SyncIndex; concurrency?: number; chunkOps?: number; onWorkingSet?: SyncContext['onWorkingSet'] }): SyncContext {
+export function syncContextOf(c: SimClient, parts: { store: ObjectStore; now: () => Date; tree?: LocalTree; index?: SyncIndex; concurrency?: number; chunkOps?: number; stagePaths?: number; onWorkingSet?: SyncContext['onWorkingSet'] }): SyncContext {
   return {
     store: parts.store,
     index: parts.index ?? c.index,
@@ -60,6 +60,8 @@ export function syncContextOf(c: SimClient, parts: { store: ObjectStore; now: ()
     // Tiny chunks: every round of more than two ops runs in chunks, each committed on its own,
     // and the simulation's crashes land between them too.
     chunkOps: parts.chunkOps ?? 2,
+    // Stages of two paths: a first sync runs in several (ADR-0011), crashes land between them.
+    stagePaths: parts.stagePaths ?? 2,
     ...(parts.onWorkingSet === undefined ? {} : { onWorkingSet: parts.onWorkingSet }),
   };
 }

@@ -8,8 +8,8 @@ import type { Body } from '../../src/events/store/object-store.js';
 import { isSyncPath, type SyncPath } from '../../src/events/sync-path.js';
 import type { MemoryTree } from '../../src/local/memory-tree.js';
 import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../../src/projections/project-paths.js';
-import { computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
-import { ConflictKind, planSync, type ConflictNote, type Plan, type PlanInput } from '../../src/reconcile/plan-sync.js';
+import { computeConflictCopyOwner, computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
+import { computeFocusTargets, ConflictKind, planSync, type ConflictNote, type Plan, type PlanInput } from '../../src/reconcile/plan-sync.js';
 import { readLogState } from '../../src/reconcile/sync-log.js';
 import type { BaseEntry } from '../../src/reconcile/base-entry.js';
 import type { LocalFile } from '../../src/reconcile/local-scan.js';
@@ -90,10 +90,12 @@ export interface ScenarioStats {
   focusedPlans: number;
   /** Of those, plans of a lazy sync (partial state read from the index), checked against the whole index. */
   lazyPlans: number;
+  /** Plans of one stage of a first sync in stages (ADR-0011), checked against the full plan of the whole index on their paths. */
+  stagePlans: number;
 }
 
 export function emptyStats(): ScenarioStats {
-  return { steps: 0, syncs: 0, completedSyncs: 0, crashes: 0, faultSyncs: 0, injectedErrors: 0, truncatedLists: 0, remoteFailures: 0, unreadableMarks: 0, racingEdits: 0, guardStops: 0, resolves: 0, conflicts: 0, quiescenceRounds: 0, gcRuns: 0, blobsCollected: 0, pathsCollected: 0, cleanSyncs: 0, focusedPlans: 0, lazyPlans: 0 };
+  return { steps: 0, syncs: 0, completedSyncs: 0, crashes: 0, faultSyncs: 0, injectedErrors: 0, truncatedLists: 0, remoteFailures: 0, unreadableMarks: 0, racingEdits: 0, guardStops: 0, resolves: 0, conflicts: 0, quiescenceRounds: 0, gcRuns: 0, blobsCollected: 0, pathsCollected: 0, cleanSyncs: 0, focusedPlans: 0, lazyPlans: 0, stagePlans: 0 };
 }
 
 export function addStats(into: ScenarioStats, s: ScenarioStats): void {
@@ -358,7 +360,7 @@ class Scenario {
         concurrency: c.concurrency,
       }),
       joinFromCheckpoint: false, // every client holds the whole history (its GC steps need it)
-      onPlan: (input: PlanInput, plan: Plan) => this.checkFocusedPlan(c, input, plan),
+      onPlan: (input: PlanInput, plan: Plan, part: 'all' | 'stage') => this.checkFocusedPlan(c, input, plan, part),
     };
     if (setup.unreadable !== null) {
       c.tree.markUnreadable(setup.unreadable);
@@ -419,11 +421,25 @@ class Scenario {
     if (plan.ops.length > 0) this.fail(`${c.name}'s sync took the clean-state shortcut, but a full plan would do: ${plan.ops.map((o) => `${o.kind} ${o.path}`).join(', ')}`);
   }
 
-  /** A plan made focused (ADR-0009) must equal the full plan of the same inputs. */
-  private async checkFocusedPlan(c: ScenarioClient, input: PlanInput, plan: Plan): Promise<void> {
+  /**
+   * A plan made focused (ADR-0009) must equal the full plan of the same inputs; a stage's plan
+   * (ADR-0011) must equal what the full plan says of the stage's paths.
+   */
+  private async checkFocusedPlan(c: ScenarioClient, input: PlanInput, plan: Plan, part: 'all' | 'stage'): Promise<void> {
     if (input.focus === undefined) return;
     this.stats.focusedPlans++;
     let full: Plan;
+    if (part === 'stage') {
+      this.stats.stagePlans++;
+      const { state } = await readLogState(c.index);
+      const whole = planSync({ base: await c.index.getManifest(), local: input.local, cloud: state.paths, options: input.options });
+      const targets = computeFocusTargets(input.focus, input.base, input.local);
+      if (targets === undefined) this.fail(`${c.name}'s stage plan had no focus to plan from`);
+      const a = restrictPlan(whole, targets!);
+      const b = restrictPlan(plan, targets!);
+      if (!isDeepStrictEqual(a, b)) this.fail(`${c.name}'s stage plan differs from the full plan on its paths\n  full: ${JSON.stringify(a)}\n  stage: ${JSON.stringify(b)}`);
+      return;
+    }
     if (input.cloudOnly === undefined) full = planSync({ ...input, focus: undefined });
     else {
       // A lazy plan (ADR-0009) saw only some paths: plan in full from the whole index instead
@@ -738,4 +754,14 @@ class CheckedCleanTree implements LocalTree {
   statFile(path: SyncPath): Promise<LocalFile | undefined> {
     return this.inner.statFile(path);
   }
+}
+
+/** What `plan` says of `paths` (ops, conflicts and notices by the path they belong to; twins aside). */
+function restrictPlan(plan: Plan, paths: ReadonlySet<string>): Pick<Plan, 'ops' | 'conflicts' | 'notices'> {
+  const owns = (p: string) => paths.has(p) || paths.has(computeConflictCopyOwner(p));
+  return {
+    ops: plan.ops.filter((o) => owns(o.path) || (o.kind === 'writeCopy' && paths.has(o.of))),
+    conflicts: plan.conflicts.filter((k) => k.kind !== ConflictKind.twins && owns(k.path)),
+    notices: plan.notices.filter((n) => owns(n.path)),
+  };
 }
