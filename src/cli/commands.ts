@@ -15,6 +15,7 @@ import { computeHeads, computeSegmentVersions, projectVersions, type Projection 
 import type { VersionRecord } from '../projections/version-record.js';
 import { computeConflictCopyPath } from '../reconcile/conflict-copy-name.js';
 import type { ConflictNote, PlanOp } from '../reconcile/plan-sync.js';
+import { countKinds } from '../reconcile/applied-ops.js';
 import { runSync, type ResolveRequest, type SyncReport } from '../reconcile/run-sync.js';
 import { openClient, readScope, type ClientSession } from './client-session.js';
 import { clientNames, loadProjection, withClient } from './client-queries.js';
@@ -88,7 +89,8 @@ function summarize(report: SyncReport, names: ReadonlyMap<string, string>): stri
   const visible = ops.filter((o) => o.kind !== 'record' && o.kind !== 'forget');
   if (report.dryRun) lines.push(`dry run: ${visible.length} operation(s) would run; nothing was changed`);
   // Every local delete is listed (each with its restore line); other operations up to a
-  // screenful, then a count (`--json` lists them all).
+  // screenful, then a count (`--json` lists them all). A sync keeps only those it lists
+  // (`keepApplied`), so the count of the others comes from the report's counts.
   let listed = 0;
   for (const op of visible) {
     if (op.kind !== 'deleteLocal' && listed >= MAX_LISTED_OPS) continue;
@@ -96,12 +98,12 @@ function summarize(report: SyncReport, names: ReadonlyMap<string, string>): stri
     const extra = op.kind === 'deleteLocal' ? `  (restore: bm-log restore ${op.path} --at ${op.expect.hash.slice(0, 12)})` : '';
     lines.push(`  ${OP_LABEL[op.kind].padEnd(22)} ${op.path}${extra}`);
   }
-  const unlisted = visible.filter((o) => o.kind !== 'deleteLocal').length - listed;
-  if (unlisted > 0) lines.push(`  ... and ${unlisted} more (all of them: --json)`);
+  const counts = report.dryRun ? countKinds(ops) : report.appliedCounts;
+  const others = counts.upload + counts.tombstone + counts.resolve + counts.download + counts.writeCopy + counts.removeCopy;
+  if (others > listed) lines.push(`  ... and ${others - listed} more (all of them: --json)`);
   if (!report.dryRun) {
-    const count = (k: PlanOp['kind']) => ops.filter((o) => o.kind === k).length;
     lines.push(
-      `synced: ${count('upload')} uploaded, ${count('download')} downloaded, ${count('tombstone')} deleted for everyone, ${count('deleteLocal')} deleted locally, ${report.eventsPublished} event(s) published`,
+      `synced: ${counts.upload} uploaded, ${counts.download} downloaded, ${counts.tombstone} deleted for everyone, ${counts.deleteLocal} deleted locally, ${report.eventsPublished} event(s) published`,
     );
   }
   for (const s of report.skipped) lines.push(`  skipped ${s.path}: ${s.detail}`);
@@ -120,6 +122,7 @@ function reportJson(report: SyncReport, names: ReadonlyMap<string, string>) {
     dryRun: report.dryRun,
     plan: report.plan.ops.map(describeOp),
     applied: report.applied.map(describeOp),
+    appliedCounts: report.appliedCounts,
     skipped: report.skipped,
     conflicts: report.conflicts.map((c) => describeConflict(c, names)),
     notices: report.notices,
@@ -164,6 +167,9 @@ async function syncWithSession(s: ClientSession, o: SyncCommandOptions, out: Out
       force: o.force === true,
       ...(o.maxDelete !== undefined ? { maxDelete: o.maxDelete } : {}),
       ...(o.resolve ? { resolve: o.resolve } : {}),
+      // Human output lists at most MAX_LISTED_OPS ops (and every local delete): keep only
+      // those, not one op per file of a first sync. `--json` lists them all.
+      ...(o.json ? {} : { keepApplied: MAX_LISTED_OPS }),
     });
     const names = await clientNames(s);
     out.result(o.json, o.init ? { init: o.init, sync: reportJson(report, names) } : reportJson(report, names), () => summarize(report, names));

@@ -24,8 +24,8 @@ export async function writeBlob(store: ObjectStore, body: StreamBody): Promise<'
 }
 
 /** Streams a blob's bytes. The reader verifies them against the hash before using them. */
-export async function readBlob(store: ObjectStore, hash: string): Promise<AsyncIterable<Uint8Array>> {
-  const stream = await store.getStream(keyOfBlob(hash));
+export async function readBlob(store: ObjectStore, hash: string, size?: number): Promise<AsyncIterable<Uint8Array>> {
+  const stream = await store.getStream(keyOfBlob(hash), size);
   if (stream === undefined) {
     throw new BmError(ErrorCode.blobMissing, `blob ${hash} is missing from the remote`, 'the file was not written; run `bm-log verify`', { hash });
   }

@@ -18,6 +18,14 @@ type PointReads = Required<Pick<SyncIndex, 'readPathStates' | 'getManifestEntrie
  */
 const LOAD_CHUNK = 100;
 
+/**
+ * A first sync in stages lets go of the index's mapped tables before every this many
+ * stages it reads (and before its first, after the key scan of the whole history): its
+ * range reads and the compactions of its commits map table after table, up to ~30 MB more
+ * RSS in a 100k-file first sync. A reopen took 22-51 ms there (25 of them: 0.3 s in all).
+ */
+const RELEASE_EVERY_RANGES = 2;
+
 /** Loads of more paths than this (or 2% of the tracked files) fold everything instead. */
 const LAZY_MAX_PATHS = 1000;
 
@@ -34,6 +42,8 @@ export class LazyPaths {
   readonly cloudOnly: Set<string>;
   /** Manifest rows that are not conflict copies. */
   tracked: number;
+  /** Ranges read (`loadRange`). */
+  private ranges = 0;
 
   private constructor(
     private readonly index: PointReads,
@@ -68,6 +78,7 @@ export class LazyPaths {
    * `local` (the stage's local files) as known too; returns the stage's paths.
    */
   async loadRange(from: string | undefined, to: string | undefined, local: readonly string[]): Promise<Set<string>> {
+    if (this.ranges++ % RELEASE_EVERY_RANGES === 0) await this.index.releaseMappedTables?.();
     const { states, rows } = await this.index.readPathRange!(from, to);
     const paths = new Set<string>(local);
     for (const [p, row] of rows) {

@@ -14,13 +14,14 @@ import { computeHeads, type PathState, type Projection } from '../projections/pr
 import { isAckDue } from '../projections/project-vault.js';
 import type { BaseEntry } from './base-entry.js';
 import type { LocalFile } from './local-scan.js';
-import { computeFocusTargets, computeTwinConflicts, NoticeReason, planSync, type ConflictNote, type Notice, type Plan, type PlanFocus, type PlanInput, type PlanOp } from './plan-sync.js';
+import { computeFocusTargets, computeTwinConflicts, NoticeReason, planSync, type ConflictNote, type Notice, type Plan, type PlanFocus, type PlanInput, type PlanOp, type PlanOpKind } from './plan-sync.js';
 import { BEING_COLLECTED, computeBlobBanNow, fetchNewSegments, foldFetchedLog, publishOwnSegment, releaseFetchedSegments } from './sync-log.js';
 import { CLEAN_STATE_KEY } from '../local/local-index.js';
 import { computeRecordFocus, confirmCleanState, readCleanRecord, type CleanState, type LazyBase } from './clean-state.js';
 import { computeLazyBase, LazyPaths, namesCondemnedBlob } from './lazy-state.js';
 import { computeStages, isInStage, STAGE_PATHS, StageNotes, type Stage } from './staged-sync.js';
 import { computeScanChanges } from './local-scan.js';
+import { AppliedOps, zeroCounts } from './applied-ops.js';
 
 /**
  * The slice of the local index a sync needs (LocalIndex implements it; the simulation has an
@@ -138,6 +139,11 @@ export interface SyncOptions {
   readonly resolve?: ResolveRequest;
   /** Publish these past states first (`bm-log restore`): each replaces every current head. */
   readonly restore?: readonly RestoreRequest[];
+  /**
+   * Keep at most this many of the ops carried out in `SyncReport.applied` (besides every local
+   * delete); the rest are only counted (`appliedCounts`). All of them when unset.
+   */
+  readonly keepApplied?: number;
 }
 
 /** Bring `path` back to `content` (null: deleted), as an ordinary new put or tombstone. */
@@ -171,8 +177,15 @@ export interface SyncReport {
   /** The first round's plan (what a dry run prints). */
   readonly plan: Plan;
   readonly rounds: number;
-  /** Operations carried out, all rounds. */
+  /**
+   * Operations carried out, all rounds: all of them, or as `SyncOptions.keepApplied` bounds
+   * them (see `AppliedOps`).
+   */
   readonly applied: readonly PlanOp[];
+  /** Operations carried out, by kind (all of them, kept or not). */
+  readonly appliedCounts: Readonly<Record<PlanOpKind, number>>;
+  /** Operations carried out but not kept in `applied`. */
+  readonly appliedOmitted: number;
   readonly skipped: readonly Skipped[];
   readonly conflicts: readonly ConflictNote[];
   readonly notices: readonly (Notice | ScanNotice)[];
@@ -287,8 +300,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const projection: Projection = log.state.paths;
 
   const clientName = (c: string) => names.get(c) ?? c.slice(-6);
+  const applied = new AppliedOps(options.keepApplied);
   const report = {
-    applied: [] as PlanOp[],
     skipped: [] as Skipped[],
     notices: [] as (Notice | ScanNotice)[],
     eventsPublished: 0,
@@ -476,6 +489,9 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     plan: firstPlan!,
     rounds,
     ...report,
+    applied: applied.kept,
+    appliedCounts: applied.counts,
+    appliedOmitted: applied.omitted,
     conflicts: settledPlan?.conflicts ?? [],
     faults: log.faults,
     fetchRequests: log.requests,
@@ -676,7 +692,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       return st ? computeHeads(st).map((h) => h.id) : [];
     };
     for (const op of publishable) {
-      report.applied.push(op);
+      applied.push(op);
       const id = newVersion.get(op)!;
       if (op.kind === 'upload') put.push(baseFromFile(op.file, headIds(op.path), id));
       else if (op.kind === 'resolve' && op.file) put.push(baseFromFile(op.file, headIds(op.path), id));
@@ -694,7 +710,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
           case 'writeCopy': {
             const content = op.version.content!;
             const expect = op.kind === 'download' ? op.expect : null;
-            const r = await ctx.tree.writeFile(op.path, await readBlob(store, content.hash), content.hash, content.mode, expect);
+            const r = await ctx.tree.writeFile(op.path, await readBlob(store, content.hash, content.size), content.hash, content.mode, expect);
             if (r === 'changed') return skip(op, 'changed locally since the scan; left as it is, will sync next time');
             report.bytesDownloaded += content.size;
             put.push(op.kind === 'download' ? baseFromFile(r, headIds(op.path), op.version.id) : baseFromFile(r, [op.version.id], op.version.id, { path: op.of, version: op.version.id }));
@@ -710,7 +726,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
           default:
             unreachable(op);
         }
-        report.applied.push(op);
+        applied.push(op);
       } catch (e) {
         if (isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing, ErrorCode.localIo)) return skip(op, `${e.message}; ${e.hint}`, e.code);
         throw e;
@@ -724,11 +740,11 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       switch (op.kind) {
         case 'record':
           put.push(baseFromFile(op.file, op.heads, op.version, op.copyOf ? { path: op.copyOf, version: op.version } : undefined));
-          report.applied.push(op);
+          applied.push(op);
           break;
         case 'forget':
           del.push(op.path);
-          report.applied.push(op);
+          applied.push(op);
           break;
         case 'upload':
         case 'tombstone':
@@ -755,6 +771,8 @@ function cleanReport(clean: CleanState, fetchRequests: number, dryRun: boolean):
     plan: { ops: [], conflicts: clean.conflicts, notices: clean.planNotices },
     rounds: 0,
     applied: [],
+    appliedCounts: zeroCounts(),
+    appliedOmitted: 0,
     skipped: [],
     conflicts: clean.conflicts,
     notices: [...clean.scanNotices, ...clean.planNotices],

@@ -130,7 +130,7 @@ function gateStore(s: ObjectStore, g: CrashGate): ObjectStore {
   return {
     description: s.description,
     get: (k: string) => g.run(() => s.get(k)),
-    getStream: (k: string) => g.run(() => s.getStream(k)),
+    getStream: (k: string, size?: number) => g.run(() => s.getStream(k, size)),
     head: (k: string) => g.run(() => s.head(k)),
     putIfAbsent: (k: string, b: Body) => g.run(() => s.putIfAbsent(k, b)),
     list: (p: string, o?: { startAfter?: string; limit?: number }): Promise<ListPage> => g.run(() => s.list(p, o)),

@@ -190,6 +190,35 @@ describe.concurrent('delete guards', () => {
   });
 });
 
+describe.concurrent('human output', () => {
+  it('lists 200 ops, every local delete with its restore line, and counts the rest (the sync keeps only those)', async () => {
+    const { a, b } = await pair(numbered(5));
+    for (let i = 0; i < 230; i++) await a.write(`bulk/n${String(i).padStart(3, '0')}.md`, `new ${i}\n`);
+    for (const f of ['f000.md', 'f001.md', 'f002.md']) await a.rm(f);
+    const ra = expectExit(await runCli(['sync', '--max-delete', '3', '--dir', a.dir]), EXIT.ok);
+    const lines = (out: string, label: string) => out.split('\n').filter((l) => l.startsWith(`  ${label}`));
+    expect(lines(ra.stdout, 'upload ')).toHaveLength(200 - lines(ra.stdout, 'delete for everyone').length);
+    expect(ra.stdout).toMatch(/\.\.\. and 33 more \(all of them: --json\)/);
+    expect(ra.stdout).toMatch(/synced: 230 uploaded, 0 downloaded, 3 deleted for everyone, 0 deleted locally, 233 event\(s\) published/);
+    const rb = expectExit(await runCli(['sync', '--dir', b.dir]), EXIT.ok);
+    expect(lines(rb.stdout, 'download ')).toHaveLength(200);
+    expect(lines(rb.stdout, 'delete locally').map((l) => l.replace(/ --at [0-9a-f]{12}\)$/, ')'))).toEqual(
+      ['f000.md', 'f001.md', 'f002.md'].map((f) => `  ${'delete locally'.padEnd(22)} ${f}  (restore: bm-log restore ${f})`),
+    );
+    expect(rb.stdout).toMatch(/\.\.\. and 30 more/);
+    expect(rb.stdout).toMatch(/synced: 0 uploaded, 230 downloaded, 0 deleted for everyone, 3 deleted locally/);
+    expect(await b.files()).toHaveLength(232);
+  });
+
+  it('--json lists every op carried out, with the counts by kind', async () => {
+    const { a } = await pair(numbered(5));
+    for (let i = 0; i < 230; i++) await a.write(`bulk/n${String(i).padStart(3, '0')}.md`, `new ${i}\n`);
+    const r = await a.syncOk();
+    expect(r.applied.filter((o) => o.kind === 'upload')).toHaveLength(230);
+    expect(r['appliedCounts']).toMatchObject({ upload: 230, download: 0, deleteLocal: 0 });
+  });
+});
+
 describe.concurrent('symlinks', () => {
   it('a symlink pointing outside the root is skipped with a notice and never uploaded', async () => {
     const w = await world();

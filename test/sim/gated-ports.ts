@@ -99,9 +99,9 @@ export class GatedStore implements ObjectStore {
     return this.call(`get ${key}`, () => this.inner.get(key));
   }
 
-  getStream(key: string): Promise<Readable | undefined> {
+  getStream(key: string, size?: number): Promise<Readable | undefined> {
     return this.call(`getStream ${key}`, async () => {
-      const s = await this.inner.getStream(key);
+      const s = await this.inner.getStream(key, size);
       return s === undefined ? undefined : this.gate.stream(s, `reading ${key}`);
     });
   }

@@ -59,11 +59,15 @@ export class DirectoryStore implements ObjectStore {
     }
   }
 
-  async getStream(key: string): Promise<Readable | undefined> {
+  async getStream(key: string, size?: number): Promise<Readable | undefined> {
     const file = this.file(key);
     try {
       const handle = await fs.open(file, 'r');
-      return handle.createReadStream();
+      // One read for a small object (+1: the end is seen without a second buffer), 1 MiB
+      // chunks for a large one. Left at the default, every read of a 1-8 KB blob took a
+      // 64 KB buffer: a first sync's downloads kept ~30 MB of them waiting for V8 to collect,
+      // and fragmented the malloc heap they came from.
+      return handle.createReadStream({ highWaterMark: size === undefined ? 1 << 20 : Math.min(1 << 20, Math.max(4096, size + 1)) });
     } catch (e) {
       if (isMissing(e)) return undefined;
       this.wrap(e, `reading ${key}`);

@@ -63,8 +63,12 @@ export interface ObjectStore {
   /** Human-readable location for messages, without credentials. */
   readonly description: string;
   get(key: string): Promise<Uint8Array | undefined>;
-  /** Streams an object's bytes; undefined when missing. */
-  getStream(key: string): Promise<Readable | undefined>;
+  /**
+   * Streams an object's bytes; undefined when missing. `size`, when the caller knows it (a
+   * blob's, from the event that names it), only sizes the reads: a store reads a small object
+   * in one buffer of about that size instead of a default-sized one.
+   */
+  getStream(key: string, size?: number): Promise<Readable | undefined>;
   head(key: string): Promise<{ size: number } | undefined>;
   putIfAbsent(key: string, body: Body): Promise<'created' | 'identical'>;
   list(prefix: string, options?: { startAfter?: string; limit?: number }): Promise<ListPage>;

@@ -18,9 +18,9 @@ export class HookStore implements ObjectStore {
     return this.inner.get(key);
   }
 
-  async getStream(key: string): Promise<Readable | undefined> {
+  async getStream(key: string, size?: number): Promise<Readable | undefined> {
     await this.before('getStream', key);
-    return this.inner.getStream(key);
+    return this.inner.getStream(key, size);
   }
 
   async head(key: string): Promise<{ size: number } | undefined> {

@@ -122,9 +122,9 @@ export class TurnStore implements ObjectStore {
     return this.inner.get(key);
   }
 
-  async getStream(key: string): Promise<Readable | undefined> {
+  async getStream(key: string, size?: number): Promise<Readable | undefined> {
     await this.wait();
-    return this.inner.getStream(key);
+    return this.inner.getStream(key, size);
   }
 
   async head(key: string): Promise<{ size: number } | undefined> {
