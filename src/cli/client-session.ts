@@ -14,7 +14,7 @@ import { LocalIndex } from '../local/local-index.js';
 import { ensureStateDir, findClientRoot, readClientConfig, readPrivateKey, stateDirPath, writeClientConfig, writePrivateKey, type ClientConfig } from '../local/state-dir.js';
 import type { SyncContext } from '../reconcile/run-sync.js';
 import { openRemote, parseRemoteUrl, type RemoteConfig } from './open-remote.js';
-import { applyWorkingSet } from './gc-tuning.js';
+import { applyWorkingSet, collectGarbage } from './gc-tuning.js';
 
 /** An open client folder: config, key, local index (locked), remote and the sync context. */
 export interface ClientSession {
@@ -78,6 +78,7 @@ export async function openClient(dir: string | undefined): Promise<ClientSession
       now: () => new Date(),
       newId,
       onWorkingSet: applyWorkingSet,
+      onStageDone: collectGarbage,
     };
     const s = store;
     return { root, config, index, store, keys, ctx, notices: notice ? [notice] : [], close: async () => { await s.close(); await index.close(); } };

@@ -36,8 +36,11 @@ export interface FetchedSegment {
 }
 
 export interface FetchResult {
-  /** New verified segments, each client's in seq order. */
+  /** New verified segments, each client's in seq order (none when `onSegments` took them). */
   readonly segments: readonly FetchedSegment[];
+  /** New verified segments, and the events in them (`segments` kept or not). */
+  readonly fetchedSegments: number;
+  readonly fetchedEvents: number;
   /** Cursors after the fetch (unchanged for clients with nothing new). */
   readonly cursors: ReadonlyMap<string, Cursor>;
   /** Keys seen for the first time (to pin, trust on first use). */
@@ -149,6 +152,14 @@ function isOwnSegment(bytes: Uint8Array, body: SegmentBody, keys: KeyPair): bool
   }
 }
 
+/**
+ * A window of segment reads holds at most this many bytes (as listed), besides its first
+ * segment: a first sync's segments hold up to 4,000 events (~750 KB) each, and eight of them
+ * decoded at once were ~40 MB of a new client's heap. Acknowledgements and everyday segments
+ * are a few KB: their windows stay at `concurrency` segments.
+ */
+const WINDOW_BYTES = 2 << 20;
+
 export interface FetchOptions {
   readonly vault: string;
   readonly cursors: ReadonlyMap<string, Cursor>;
@@ -162,6 +173,13 @@ export interface FetchOptions {
    * misses it (costs one request a sync).
    */
   readonly self?: string;
+  /**
+   * Takes each client's verified segments as they come (in seq order, a window at a time,
+   * `key` being that client's key when it is new) instead of the result keeping them all: a
+   * new client's fetch of a 100,000-file log otherwise holds every event decoded at once.
+   * Awaited before the client's next window is read; it is never called concurrently.
+   */
+  readonly onSegments?: (segments: readonly FetchedSegment[], key: ClientKey | undefined) => Promise<void>;
 }
 
 /**
@@ -176,6 +194,22 @@ export async function fetchLogs(store: ObjectStore, options: FetchOptions): Prom
   const faults: LogFault[] = [];
   const newKeys: ClientKey[] = [];
   const segments: FetchedSegment[] = [];
+  let fetchedSegments = 0;
+  let fetchedEvents = 0;
+  // One `onSegments` call at a time, in the order the windows were verified.
+  let delivering: Promise<void> = Promise.resolve();
+  const deliver = (win: FetchedSegment[], key: ClientKey | undefined): Promise<void> => {
+    fetchedSegments += win.length;
+    for (const s of win) fetchedEvents += s.segment.body.events.length;
+    const sink = options.onSegments;
+    if (sink === undefined) {
+      segments.push(...win);
+      return Promise.resolve();
+    }
+    if (win.length === 0) return delivering;
+    delivering = delivering.then(() => sink(win, key));
+    return delivering;
+  };
   const cursors = new Map(options.cursors);
   const listed = await listAll(store, KEYS_PREFIX);
   requests += Math.max(1, Math.ceil(listed.length / 1000));
@@ -184,6 +218,8 @@ export async function fetchLogs(store: ObjectStore, options: FetchOptions): Prom
   await Promise.all(
     clients.map(async (client) => {
       let key: KeyObject;
+      // This client's key when it is new: passed with its first window of segments.
+      let newKey: ClientKey | undefined;
       const pinned = options.pinnedKeys.get(client);
       try {
         if (pinned) {
@@ -192,7 +228,8 @@ export async function fetchLogs(store: ObjectStore, options: FetchOptions): Prom
           requests++;
           const id = await readIdentity(store, options.vault, client);
           key = id.key;
-          newKeys.push({ client: id.client, name: id.name, publicKeyHex: id.publicKeyHex });
+          newKey = { client: id.client, name: id.name, publicKeyHex: id.publicKeyHex };
+          newKeys.push(newKey);
         }
       } catch (e) {
         if (!(e instanceof BmError)) throw e;
@@ -207,6 +244,7 @@ export async function fetchLogs(store: ObjectStore, options: FetchOptions): Prom
       const objs = await listAll(store, prefixOfLog(client), startAfter);
       requests += Math.max(1, Math.ceil(objs.length / 1000));
       let seq = cursor?.seq ?? 0;
+      const seq0 = seq;
       let prev: string | null = cursor?.hash ?? null;
       const want = objs.map((o) => parseSegmentKey(client, o.key)).filter((s): s is number => s !== undefined);
       let last = want.at(-1);
@@ -221,37 +259,59 @@ export async function fetchLogs(store: ObjectStore, options: FetchOptions): Prom
       }
       if (last === undefined) return;
       const concurrency = options.concurrency ?? 8;
-      // Read seq+1..last in windows; bytes are verified strictly in order.
-      for (let from = seq + 1; from <= last; from += concurrency) {
-        const batch = Array.from({ length: Math.min(concurrency, last - from + 1) }, (_, i) => from + i);
+      const listedSize = new Map(objs.map((o) => [parseSegmentKey(client, o.key), o.size]));
+      // Read seq+1..last in windows of `concurrency` segments and at most WINDOW_BYTES (as
+      // listed; at least one segment); bytes are verified strictly in order.
+      for (let from = seq + 1; from <= last; ) {
+        const batch: number[] = [];
+        let bytes = 0;
+        for (let s = from; s <= last && batch.length < concurrency; s++) {
+          const size = listedSize.get(s) ?? 0;
+          if (batch.length > 0 && bytes + size > WINDOW_BYTES) break;
+          batch.push(s);
+          bytes += size;
+        }
+        const firstWindow = from === seq0 + 1;
+        from += batch.length;
         requests += batch.length;
         const reads = await Promise.allSettled(batch.map((s) => store.get(keyOfSegment(client, s))));
+        // The window's segments up to the first that fails; `stop` once one did.
+        const win: FetchedSegment[] = [];
+        let stop = false;
         for (const [i, r] of reads.entries()) {
           const s = batch[i]!;
           const objectKey = keyOfSegment(client, s);
           if (r.status === 'rejected') {
             // A transient read failure: stop here quietly; the next sync continues from here.
-            if (isBmError(r.reason, ErrorCode.remoteUnavailable)) return;
+            if (isBmError(r.reason, ErrorCode.remoteUnavailable)) {
+              stop = true;
+              break;
+            }
             throw r.reason;
           }
           if (r.value === undefined) {
             faults.push({ client, seq: s, key: objectKey, error: new BmError(ErrorCode.brokenChain, `segment ${s} of client ${client} is missing while later ones exist`, 'that client\'s log is read up to the gap; run `bm-log verify`') });
-            return;
+            stop = true;
+            break;
           }
           try {
             const seg = decodeSegment(r.value, { vault: options.vault, client, seq: s, prev, publicKey: key });
-            segments.push({ client: client as ClientId, seq: s, segment: seg });
+            win.push({ client: client as ClientId, seq: s, segment: seg });
             seq = s;
             prev = seg.hash;
             cursors.set(client, { seq, hash: seg.hash });
           } catch (e) {
             if (!(e instanceof BmError)) throw e;
             faults.push({ client, seq: s, key: objectKey, error: e });
-            return;
+            stop = true;
+            break;
           }
         }
+        await deliver(win, win.length > 0 && firstWindow ? newKey : undefined);
+        if (stop) return;
       }
     }),
   );
-  return { segments, cursors, newKeys, faults, requests };
+  await delivering;
+  return { segments, fetchedSegments, fetchedEvents, cursors, newKeys, faults, requests };
 }

@@ -7,7 +7,7 @@ import type { VaultSnapshot } from '../projections/project-vault.js';
 import type { BaseEntry } from './base-entry.js';
 import type { ConflictNote, Notice, PlanFocus } from './plan-sync.js';
 import type { SyncContext } from './run-sync.js';
-import { isPlanNeutral, type FetchedLog } from './sync-log.js';
+import { holdsFetchedSegments, isPlanNeutral, type FetchedLog } from './sync-log.js';
 
 /**
  * The clean-state record (ADR-0008): written by a sync whose last plan was empty, with what
@@ -68,7 +68,7 @@ export async function confirmCleanState(ctx: Pick<SyncContext, 'tree'>, record: 
  * differs from the record's scan.
  */
 export function computeRecordFocus(ctx: Pick<SyncContext, 'tree'>, record: CleanState | undefined, fetched: FetchedLog, scan: ScanResult): PlanFocus | undefined {
-  if (record === undefined || fetched.joinedNow || fetched.faults.length > 0) return undefined;
+  if (record === undefined || fetched.joinedNow || fetched.faults.length > 0 || !holdsFetchedSegments(fetched)) return undefined;
   const dirty = ctx.tree.diffWitness(record.witness, scan);
   if (dirty === undefined) return undefined;
   for (const s of fetched.fetched.segments) {

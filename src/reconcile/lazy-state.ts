@@ -6,7 +6,7 @@ import type { CleanState, LazyBase } from './clean-state.js';
 import type { LocalScan } from './local-scan.js';
 import { isCloudOnly, type Plan } from './plan-sync.js';
 import type { SyncIndex } from './run-sync.js';
-import { openLazyLog, openStagedLog, type FetchedLog, type LogContext, type OpenLog } from './sync-log.js';
+import { holdsFetchedSegments, openLazyLog, openStagedLog, type FetchedLog, type LogContext, type OpenLog } from './sync-log.js';
 
 type PointReads = Required<Pick<SyncIndex, 'readPathStates' | 'getManifestEntries'>> & Pick<SyncIndex, 'releaseMappedTables' | 'readPathRange'>;
 
@@ -118,7 +118,8 @@ export class LazyPaths {
   static async open(ctx: LogContext, record: CleanState | undefined, fetched: FetchedLog, dryRun: boolean): Promise<{ log: OpenLog; manifest: Map<SyncPath, BaseEntry>; lazy: LazyPaths } | undefined> {
     const { index } = ctx;
     const base = record?.lazy;
-    if (base === undefined || dryRun || fetched.faults.length > 0 || fetched.joinedNow || fetched.checkpointBytes !== undefined) return undefined;
+    // (It folds the fetched segments into the record's vault state: they must be at hand.)
+    if (base === undefined || dryRun || fetched.faults.length > 0 || fetched.joinedNow || fetched.checkpointBytes !== undefined || !holdsFetchedSegments(fetched)) return undefined;
     if (index.readPathStates === undefined || index.getManifestEntries === undefined || index.canReadPathStates === undefined) return undefined;
     const vault = decodeVaultState(base.vault);
     if (vault === undefined || !(await index.canReadPathStates())) return undefined;

@@ -119,6 +119,11 @@ export interface SyncContext {
    * sizes V8's young generation by it (ADR-0010); nothing else depends on it.
    */
   readonly onWorkingSet?: (size: 'small' | 'large') => void;
+  /**
+   * Called after each stage of a first sync in stages (ADR-0011), once the stage's paths are
+   * let go: the CLI has V8 collect its garbage there. Nothing else depends on it.
+   */
+  readonly onStageDone?: () => void;
 }
 
 /** An op that writes or deletes a local file. */
@@ -274,13 +279,19 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // clean-state record is read first: committing fetched acknowledgements deletes it.
   const publishing = options.resolve !== undefined || options.restore !== undefined;
   let record = publishing ? undefined : await readCleanRecord(ctx);
-  let fetched = await fetchNewSegments(ctx, { dryRun });
+  // Without a record the sync folds (or, in stages, reads) what it fetched from the index, so
+  // the fetch commits it as it comes instead of keeping it decoded (only a lazy sync, which
+  // starts from a record, folds its fetched segments from memory).
+  // The fetch holds little either way (a window of segments, or the few new ones of a
+  // lazy sync): V8's young generation is held small until a sync has to fold everything.
+  ctx.onWorkingSet?.('small');
+  let fetched = await fetchNewSegments(ctx, { dryRun, stream: record === undefined });
   // Nothing new on either side since a sync that ended with nothing to do: its plan stands.
   const clean = await confirmCleanState(ctx, record, fetched);
   if (clean !== undefined) {
     // (Written again when committing fetched acknowledgements or keys deleted it: they change
     // nothing it says.)
-    const committedSomething = fetched.fetched.segments.length > 0 || fetched.fetched.newKeys.length > 0;
+    const committedSomething = fetched.fetched.fetchedSegments > 0 || fetched.fetched.newKeys.length > 0;
     if (!dryRun) await index.commitBatch({ meta: { lastSyncAt: ctx.now().toISOString(), ...(committedSomething ? { [CLEAN_STATE_KEY]: clean } : {}) } });
     return cleanReport(clean, fetched.requests, dryRun);
   }
@@ -291,9 +302,9 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const stagedOpened = lazyOpened === undefined && !publishing ? await LazyPaths.openStaged(ctx, fetched, dryRun) : undefined;
   const opened = lazyOpened ?? stagedOpened;
   const staged = stagedOpened !== undefined;
+  if (opened === undefined) ctx.onWorkingSet?.('large');
   const log = opened?.log ?? (await foldFetchedLog(ctx, fetched, { dryRun }));
   let lazy = opened?.lazy;
-  ctx.onWorkingSet?.(lazy !== undefined ? 'small' : 'large');
   // In stages, the fetched segments are in the index and the vault state is folded: let them go.
   if (staged) fetched = releaseFetchedSegments(fetched);
   const names = log.names;
@@ -451,6 +462,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       stageNotes.take(lastPlan!, lazy.loaded);
       lazy.refreshCloudOnly(lazy.loaded, lastScan!);
       lazy.drop();
+      ctx.onStageDone?.();
     }
   }
   rounds = maxRounds;

@@ -2,7 +2,7 @@ import { BmError, ErrorCode } from '../errors.js';
 import { readNewestCheckpoint } from '../events/checkpoints.js';
 import { decodeTrustedCheckpoint, decodeTrustedSegment, type VerifiedSegment } from '../events/codec.js';
 import type { ClientId, ContentHash } from '../events/ids.js';
-import { fetchLogs, writeSegment, type ClientKey, type Cursor, type FetchResult, type LogFault } from '../events/log.js';
+import { fetchLogs, writeSegment, type ClientKey, type Cursor, type FetchedSegment, type FetchResult, type LogFault } from '../events/log.js';
 import { computeEventContent, type CheckpointBody, type Event, type SegmentBody } from '../events/schema.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import { computeCondemnedRefs, computeNamingBan, type CondemnedRefs } from '../projections/blob-condemnation.js';
@@ -91,7 +91,7 @@ export interface FetchedLog {
  * fetched it has no version here (no segment of a client is folded before its key).
  */
 export function isPlanNeutral(f: FetchedLog): boolean {
-  return f.fetched.segments.every((s) => s.segment.body.events.length === 0) && f.faults.length === 0 && !f.joinedNow;
+  return f.fetched.fetchedEvents === 0 && f.faults.length === 0 && !f.joinedNow;
 }
 
 /**
@@ -99,8 +99,12 @@ export function isPlanNeutral(f: FetchedLog): boolean {
  * `dryRun`). A client that has fetched nothing yet and holds no checkpoint first looks for
  * one: it verifies the newest checkpoint and its frontier, keeps it, and fetches only the
  * segments after its frontier.
+ *
+ * With `stream` (not with `dryRun`) the segments are committed in groups as they are
+ * verified and not kept (`fetched.segments` is empty): for a sync that reads them back from
+ * the index (every sync but a dry run or a lazy one, which folds them from here).
  */
-export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boolean }): Promise<FetchedLog> {
+export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boolean; stream?: boolean }): Promise<FetchedLog> {
   const { index, store, identity } = ctx;
   const fetchStartMs = ctx.now().getTime();
   const pinned = await index.getPinnedKeys();
@@ -131,12 +135,22 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
     }
   }
 
-  const fetched = await fetchLogs(store, { vault: identity.vault, cursors, pinnedKeys, self: identity.client });
+  const committer = options.stream === true && !options.dryRun ? new GroupCommitter(index) : undefined;
+  const fetched = await fetchLogs(store, {
+    vault: identity.vault,
+    cursors,
+    pinnedKeys,
+    self: identity.client,
+    ...(committer === undefined ? {} : { onSegments: (segments, key) => committer.take(segments, key) }),
+  });
   requests += fetched.requests;
   faults.push(...fetched.faults);
   if (!options.dryRun) {
-    if (fetched.newKeys.length > 0) await index.pinKeys(fetched.newKeys.map((k) => ({ client: k.client, publicKey: k.publicKeyHex, name: k.name })));
-    await commitInGroups(index, fetched.segments);
+    // (A streamed fetch pinned each new key before its segments; pinning again changes nothing.)
+    if (fetched.newKeys.length > 0) await index.pinKeys(fetched.newKeys.map(pinOf));
+    const rest = committer ?? new GroupCommitter(index);
+    if (committer === undefined) await rest.take(fetched.segments, undefined);
+    await rest.flush();
   }
   return { pinned, joinKeys, fetched, faults, requests, fetchStartMs, checkpointBytes, joinedNow };
 }
@@ -149,23 +163,43 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
 const COMMIT_EVENTS = 8000;
 
 /**
- * Commits fetched segments (each client's in seq order) in groups, each with the cursors of
- * its own last segments: a crash between groups leaves a prefix of every client's log, which
- * the next fetch continues from.
+ * Commits fetched segments (each client's in seq order, as `take` is given them) in groups,
+ * each with the cursors of its own last segments: a crash between groups leaves a prefix of
+ * every client's log, which the next fetch continues from. A group keeps only the segments'
+ * bytes, not their decoded events.
  */
-async function commitInGroups(index: SyncIndex, segments: FetchResult['segments']): Promise<void> {
-  for (let i = 0; i < segments.length; ) {
-    const group: { client: ClientId; seq: number; bytes: Uint8Array }[] = [];
-    const cursors = new Map<ClientId, Cursor>();
-    let events = 0;
-    for (; i < segments.length && (group.length === 0 || events + segments[i]!.segment.body.events.length <= COMMIT_EVENTS); i++) {
-      const s = segments[i]!;
-      group.push({ client: s.client, seq: s.seq, bytes: s.segment.bytes });
-      cursors.set(s.client, { seq: s.seq, hash: s.segment.hash });
-      events += s.segment.body.events.length;
+class GroupCommitter {
+  private group: { client: ClientId; seq: number; bytes: Uint8Array }[] = [];
+  private cursors = new Map<ClientId, Cursor>();
+  private events = 0;
+
+  constructor(private readonly index: SyncIndex) {}
+
+  /** Adds `segments` (pinning `key` first, a new client's), committing each full group. */
+  async take(segments: readonly FetchedSegment[], key: ClientKey | undefined): Promise<void> {
+    if (key !== undefined) await this.index.pinKeys([pinOf(key)]);
+    for (const s of segments) {
+      const n = s.segment.body.events.length;
+      if (this.group.length > 0 && this.events + n > COMMIT_EVENTS) await this.flush();
+      this.group.push({ client: s.client, seq: s.seq, bytes: s.segment.bytes });
+      this.cursors.set(s.client, { seq: s.seq, hash: s.segment.hash });
+      this.events += n;
     }
-    await index.commitBatch({ segments: group, cursors });
   }
+
+  /** Commits the group being filled, if any. */
+  async flush(): Promise<void> {
+    if (this.group.length === 0) return;
+    const group = { segments: this.group, cursors: this.cursors };
+    this.group = [];
+    this.cursors = new Map();
+    this.events = 0;
+    await this.index.commitBatch(group);
+  }
+}
+
+function pinOf(k: ClientKey): { client: ClientId; publicKey: string; name: string } {
+  return { client: k.client as ClientId, publicKey: k.publicKeyHex, name: k.name };
 }
 
 /**
@@ -179,8 +213,14 @@ export function releaseFetchedSegments(f: FetchedLog): FetchedLog {
   return { ...f, fetched: { ...f.fetched, segments: [] } };
 }
 
+/** Whether every segment the fetch brought is still at hand (not streamed or let go). */
+export function holdsFetchedSegments(f: FetchedLog): boolean {
+  return f.fetched.segments.length === f.fetched.fetchedSegments;
+}
+
 /** Folds the checkpoint and every stored segment (plus, in a dry run, what was fetched). */
 export async function foldFetchedLog(ctx: LogContext, f: FetchedLog, options: { dryRun: boolean }): Promise<OpenLog> {
+  if (options.dryRun && !holdsFetchedSegments(f)) throw new BmError(ErrorCode.internal, 'a dry run\'s fetched segments were let go before its fold');
   const { state, checkpoint } = await foldIndex(ctx.index, f.checkpointBytes);
   if (options.dryRun) for (const s of f.fetched.segments) projectLogSegment(state, s.segment.body);
   return openLog(ctx, f, state, checkpoint);

@@ -13,6 +13,7 @@ import {
   writeVaultIfAbsent,
   type ClientKey,
   type Cursor,
+  type FetchedSegment,
   type FetchResult,
 } from '../../src/events/log.js';
 import type { SegmentBody } from '../../src/events/schema.js';
@@ -188,6 +189,86 @@ describe.each(storeKinds)('event log on a $name store', ({ create }) => {
       expect(r.faults).toEqual([]);
       expect(seqsOf(r, alice.id)).toEqual([1, 2, 3]);
       expect(seqsOf(r, bob.id)).toEqual([1, 2, 3]);
+    });
+
+    /** A fetch through `onSegments`, recording each call and the segment reads between calls. */
+    async function streamed(cursors: ReadonlyMap<string, Cursor> = new Map(), pinnedKeys: ReadonlyMap<string, ClientKey> = new Map(), concurrency = 2, listedAs?: number) {
+      const trace: string[] = [];
+      const got: FetchedSegment[] = [];
+      const keys: (string | undefined)[] = [];
+      let inSink = 0;
+      const reading: ObjectStore = Object.create(w.store);
+      reading.get = (key: string) => {
+        trace.push(`get ${key.split('/').at(-1)}`);
+        return w.store.get(key);
+      };
+      if (listedAs !== undefined) {
+        reading.list = async (prefix, o) => {
+          const page = await w.store.list(prefix, o);
+          return { ...page, objects: page.objects.map((x) => ({ ...x, size: listedAs })) };
+        };
+      }
+      const r = await fetchLogs(reading, {
+        vault: w.vault,
+        cursors,
+        pinnedKeys,
+        concurrency,
+        onSegments: async (segs, key) => {
+          expect(inSink++).toBe(0); // never two calls at once
+          trace.push(`sink ${segs.map((x) => x.seq).join(',')}`);
+          await new Promise((res) => setTimeout(res, 1));
+          got.push(...segs);
+          keys.push(key?.client);
+          inSink--;
+        },
+      });
+      return { r, trace, got, keys };
+    }
+
+    it('with onSegments: the same segments, a window at a time, none kept; each new key comes with its first window', async () => {
+      const kept = await fetchAll(w);
+      const { r, trace, got, keys } = await streamed();
+      expect(r.segments).toEqual([]);
+      expect(r.fetchedSegments).toBe(6);
+      expect(r.fetchedEvents).toBe(6);
+      expect(r.faults).toEqual([]);
+      expect(r.cursors).toEqual(kept.cursors);
+      expect(r.newKeys.map((k) => k.client).sort()).toEqual(kept.newKeys.map((k) => k.client).sort());
+      for (const c of [alice, bob]) {
+        const mine = got.filter((x) => x.client === c.id);
+        expect(mine.map((x) => x.seq)).toEqual([1, 2, 3]);
+        expect(mine.map((x) => x.segment.hash)).toEqual(w.hashes.get(c.id));
+      }
+      // Windows of two: [1,2] then [3] for each client, the key with the first.
+      expect(trace.filter((t) => t.startsWith('sink')).sort()).toEqual(['sink 1,2', 'sink 1,2', 'sink 3', 'sink 3']);
+      expect(keys.filter((k) => k !== undefined).sort()).toEqual([alice.id, bob.id].sort());
+      // A client's third segment is read only after its first window was taken.
+      const firstSink = trace.indexOf('sink 1,2');
+      expect(firstSink).toBeGreaterThan(-1);
+      expect(trace.slice(0, firstSink)).not.toContain(`get ${keyOfSegment(alice.id, 3).split('/').at(-1)}`);
+      expect(trace.slice(firstSink)).toContain(`get ${keyOfSegment(alice.id, 3).split('/').at(-1)}`);
+    });
+
+    it('a window holds at most 2 MiB of segments as listed (at least one)', async () => {
+      const big = await streamed(new Map(), new Map(), 8, 1.5 * 2 ** 20);
+      expect(big.trace.filter((t) => t.startsWith('sink')).sort()).toEqual(['sink 1', 'sink 1', 'sink 2', 'sink 2', 'sink 3', 'sink 3']);
+      const small = await streamed(new Map(), new Map(), 8, 0.6 * 2 ** 20);
+      expect(small.trace.filter((t) => t.startsWith('sink')).sort()).toEqual(['sink 1,2,3', 'sink 1,2,3']);
+      for (const r of [big, small]) expect(r.r.fetchedSegments).toBe(6);
+    });
+
+    it('with onSegments and a fault mid-window: the segments before it are taken, then that log stops', async () => {
+      const forged = await writeSegment(new MemoryStore(), body(w.vault, alice, 2, w.hashes.get(alice.id)![0]!, { [bob.id]: 1 }), mallory);
+      await overwrite(store, keyOfSegment(alice.id, 2), forged.bytes);
+      const { r, got } = await streamed(new Map(), new Map(), 8);
+      expectFault(r, alice.id, 2, ErrorCode.badSignature);
+      expect(got.filter((x) => x.client === alice.id).map((x) => x.seq)).toEqual([1]);
+      expect(got.filter((x) => x.client === bob.id).map((x) => x.seq)).toEqual([1, 2, 3]);
+      expect(r.fetchedSegments).toBe(4);
+    });
+
+    it('with onSegments that throws (a full disk): the fetch fails with that error', async () => {
+      await expect(fetchLogs(w.store, { vault: w.vault, cursors: new Map(), pinnedKeys: new Map(), onSegments: async () => { throw new Error('disk full (injected)'); } })).rejects.toThrow('disk full');
     });
 
     it('a second fetch from the cursors finds nothing and costs 1 + (number of clients) requests', async () => {
