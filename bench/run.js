@@ -22,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { generateTree, listSmallFiles, mutateTree, treeDigest } from './lib/tree.js';
 import { startCountingS3, diffCounts, s3ChildEnv } from './lib/s3.js';
-import { runMeasured, runBmLog, dropCaches, which, gnuTime, repoRoot, bmLogBin, snapshotBuild } from './lib/proc.js';
+import { runMeasured, runBmLog, dropCaches, which, gnuTime, repoRoot, bmLogBin, bmLogLauncher, snapshotBuild } from './lib/proc.js';
 import { describeMachine, machineBusySeconds, selfCpuSeconds, othersShare } from './lib/machine.js';
 import { summariseCpuProfile, formatSummary } from './lib/cpuprofile.js';
 
@@ -257,7 +257,7 @@ async function measure(p, label, cmd, args, extra = {}) {
 }
 
 function bm(p, label, args) {
-  return measure(p, label, 'node', [bmLogBin, ...args]);
+  return measure(p, label, bmLogLauncher, args);
 }
 
 // ------------------------------------------------------------------ pipeline

@@ -11,6 +11,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
 /** The CLI the bench runs; run.js points it at a snapshot of dist/ (see snapshotBuild). */
 export let bmLogBin = path.join(repoRoot, 'bin', 'bm-log.js');
+/** The launcher users run (`bm-log`, the package's bin: malloc settings, then Node on bmLogBin; ADR-0012). */
+export let bmLogLauncher = path.join(repoRoot, 'bin', 'bm-log');
 
 /**
  * Copies the freshly built dist/ and bin/ to `dir` (node_modules linked) and makes every
@@ -25,6 +27,7 @@ export function snapshotBuild(dir) {
   fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(dir, 'package.json'));
   fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'));
   bmLogBin = path.join(dir, 'bin', 'bm-log.js');
+  bmLogLauncher = path.join(dir, 'bin', 'bm-log');
   process.env.BM_LOG_DIST = path.join(dir, 'dist');
   const h = createHash('sha256');
   const walk = (d) => {
@@ -105,9 +108,9 @@ export async function runMeasured(cmd, args, { env = process.env, cwd = repoRoot
   return result;
 }
 
-/** bm-log CLI in a child process, as a user would run it (`node bin/bm-log.js ...`). */
+/** bm-log CLI in a child process, as a user would run it (`bm-log ...`: the launcher). */
 export function runBmLog(args, opts = {}) {
-  return runMeasured('node', [bmLogBin, ...args], opts);
+  return runMeasured(bmLogLauncher, args, opts);
 }
 
 /** Flushes dirty pages and drops the page cache; returns false where the kernel refuses. */

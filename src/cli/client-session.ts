@@ -78,7 +78,7 @@ export async function openClient(dir: string | undefined): Promise<ClientSession
       now: () => new Date(),
       newId,
       onWorkingSet: applyWorkingSet,
-      onStageDone: collectGarbage,
+      onStageBoundary: collectGarbage,
     };
     const s = store;
     return { root, config, index, store, keys, ctx, notices: notice ? [notice] : [], close: async () => { await s.close(); await index.close(); } };

@@ -120,10 +120,11 @@ export interface SyncContext {
    */
   readonly onWorkingSet?: (size: 'small' | 'large') => void;
   /**
-   * Called after each stage of a first sync in stages (ADR-0011), once the stage's paths are
-   * let go: the CLI has V8 collect its garbage there. Nothing else depends on it.
+   * Called before the first stage of a first sync in stages (ADR-0011), after its scan, and
+   * after each stage, once the stage's paths are let go: the CLI has V8 collect its garbage
+   * there. Nothing else depends on it.
    */
-  readonly onStageDone?: () => void;
+  readonly onStageBoundary?: () => void;
 }
 
 /** An op that writes or deletes a local file. */
@@ -385,6 +386,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     const cut = await computeStages(lastScan.files.keys(), index.iterateStatePaths!(), Math.max(1, ctx.stagePaths ?? STAGE_PATHS));
     stages = cut.stages;
     localSorted = cut.local;
+    ctx.onStageBoundary?.();
   }
   const stageNotes = new StageNotes();
   let stagesSettled = true;
@@ -462,7 +464,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       stageNotes.take(lastPlan!, lazy.loaded);
       lazy.refreshCloudOnly(lazy.loaded, lastScan!);
       lazy.drop();
-      ctx.onStageDone?.();
+      ctx.onStageBoundary?.();
     }
   }
   rounds = maxRounds;
