@@ -31,12 +31,28 @@ function computeSmallFileDigest(file: string): Buffer {
   return createHash('sha256').update(readFileSync(file)).digest();
 }
 
-/** SHA-256 of a file, streamed. */
+/**
+ * SHA-256 of a file, read 1 MiB at a time into one buffer. (A read stream allocates a buffer
+ * per chunk: 50 of them for a 50 MiB file, which V8 frees only at its next full collection,
+ * started once ~64 MB of such memory has piled up: +50 MB of RSS during a scan.)
+ */
 async function computeFileDigest(file: string): Promise<Buffer> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  const fh = await fs.open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
   return h.digest();
 }
+
+const HASH_CHUNK_BYTES = 1 << 20;
 
 /** SHA-256 of a file, streamed, as lowercase hex. */
 export async function computeFileHash(file: string): Promise<string> {

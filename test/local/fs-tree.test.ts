@@ -30,6 +30,19 @@ describe('FsTree', () => {
     expect(await fs.readdir(path.join(root, 'd'))).toEqual(['real.md']);
   });
 
+  it('hashes files past one read (1 MiB) and past the scan\'s one-read size exactly, in the scan and in statFile', async () => {
+    const root = await tempRoot();
+    const sizes = [256 * 1024 + 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 5];
+    const contents = sizes.map((n, i) => Buffer.alloc(n, i + 1).fill(i * 7 + 3, n >> 1));
+    for (const [i, c] of contents.entries()) await fs.writeFile(path.join(root, `big${i}.bin`), c);
+    const tree = new FsTree(root);
+    const scan = await tree.scan(new Map(), none);
+    for (const [i, c] of contents.entries()) {
+      expect(scan.files.get(sp(`big${i}.bin`))?.hash).toBe(sha256Hex(c));
+      expect((await tree.statFile(sp(`big${i}.bin`)))?.hash).toBe(sha256Hex(c));
+    }
+  });
+
   it('reuses the manifest hash when size, mtime and inode match, and re-hashes otherwise', async () => {
     const root = await tempRoot();
     await fs.writeFile(path.join(root, 'a.md'), 'one');

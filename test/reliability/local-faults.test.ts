@@ -256,10 +256,11 @@ describe('writes that fail', () => {
 });
 
 describe('changes racing a sync', () => {
-  // Small files are hashed with one readFileSync, large ones streamed: both paths are raced.
+  // Small files are hashed with one readFileSync, large ones read in chunks from an opened
+  // file handle: both paths are raced.
   const hashRaces = [
-    { kind: 'small', first: 'first words\n', fn: 'readFileSync' },
-    { kind: 'large (streamed)', first: `${'x'.repeat(400 * 1024)}\n`, fn: 'createReadStream' },
+    { kind: 'small', first: 'first words\n', mod: fsSync as object, fn: 'readFileSync' },
+    { kind: 'large (read in chunks)', first: `${'x'.repeat(400 * 1024)}\n`, mod: fsSync.promises as object, fn: 'open' },
   ] as const;
   for (const race of hashRaces) {
     it(`a ${race.kind} file modified while it is hashed is left for the next sync, then synced as it is`, async () => {
@@ -267,13 +268,13 @@ describe('changes racing a sync', () => {
       await write(p.alice, 'growing.md', race.first);
       const target = abs(p.alice, 'growing.md');
       let appended = false;
-      const undo = patchFs(fsSync, race.fn, (original) =>
-        ((file: string, options?: unknown) => {
+      const undo = patchFs(race.mod as Record<string, unknown>, race.fn, (original) =>
+        ((file: string, ...rest: unknown[]) => {
           if (file === target && !appended) {
             appended = true;
             fsSync.appendFileSync(target, 'more words written while bm-log hashed the file\n');
           }
-          return (original as (f: string, o?: unknown) => unknown)(file, options);
+          return (original as (f: string, ...r: unknown[]) => unknown)(file, ...rest);
         }) as never,
       );
       const first = await syncJsonThenUndo(p.alice, undo);
