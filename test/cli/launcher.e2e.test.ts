@@ -43,6 +43,7 @@ describe('bin/bm-log (the launcher)', () => {
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
+  // Reads the child's environment from /proc: Linux only (elsewhere skipped, saying so in the name).
   it.skipIf(!existsSync('/proc/self/environ'))('runs Node in its own process with the malloc settings, keeping values already set', async ({ onTestFinished }) => {
     const w = await world();
     const a = await w.init('alice', { files: { 'a.md': 'a\n' } });
