@@ -742,13 +742,12 @@ export class LocalIndex {
   }
 }
 
-/** True for LevelDB's "LOCK held by another process/instance", wherever it sits in the cause chain. */
 /**
  * LevelDB's memtable size (its default is 4 MiB). classic-level runs each write on a libuv
  * pool thread, so each memtable's blocks come from whichever threads' malloc arenas wrote
  * it, and every arena keeps its high-water mark: in a 100k-file first sync four arenas grew
  * to ~9 MB each (~40 MB of RSS). At 1 MiB none grew past ~6 MB. The cost is four times as
- * many (smaller) level-0 tables for the compactions to merge (ADR-0011).
+ * many (smaller) level-0 tables for the compactions to merge (ADR-0012).
  */
 const WRITE_BUFFER_SIZE = 1 << 20;
 
@@ -782,6 +781,7 @@ async function isReopeningElsewhere(stateDir: string): Promise<boolean> {
   return false;
 }
 
+/** True for LevelDB's "LOCK held by another process/instance", wherever it sits in the cause chain. */
 function isLevelLocked(e: unknown): boolean {
   for (let cur: unknown = e, depth = 0; cur !== null && typeof cur === 'object' && depth < 5; depth++) {
     if ((cur as { code?: unknown }).code === 'LEVEL_LOCKED') return true;

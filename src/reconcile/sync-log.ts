@@ -135,22 +135,22 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
     }
   }
 
-  const committer = options.stream === true && !options.dryRun ? new GroupCommitter(index) : undefined;
+  const committer = new GroupCommitter(index);
+  const stream = options.stream === true && !options.dryRun;
   const fetched = await fetchLogs(store, {
     vault: identity.vault,
     cursors,
     pinnedKeys,
     self: identity.client,
-    ...(committer === undefined ? {} : { onSegments: (segments, key) => committer.take(segments, key) }),
+    ...(stream ? { onSegments: (segments, key) => committer.take(segments, key) } : {}),
   });
   requests += fetched.requests;
   faults.push(...fetched.faults);
   if (!options.dryRun) {
     // (A streamed fetch pinned each new key before its segments; pinning again changes nothing.)
     if (fetched.newKeys.length > 0) await index.pinKeys(fetched.newKeys.map(pinOf));
-    const rest = committer ?? new GroupCommitter(index);
-    if (committer === undefined) await rest.take(fetched.segments, undefined);
-    await rest.flush();
+    if (!stream) await committer.take(fetched.segments, undefined);
+    await committer.flush();
   }
   return { pinned, joinKeys, fetched, faults, requests, fetchStartMs, checkpointBytes, joinedNow };
 }
