@@ -450,14 +450,14 @@ export async function runVerifyCommand(o: { dir?: string; json?: boolean }, out:
       return recs.length > 0 && (namedBy.get(h) ?? []).every((n) => recs.some((r) => isCovered(n.client, n.seq, r)));
     };
     for (const h of hashes) {
-      const stream = await s.store.getStream(keyOfBlob(h));
+      const stream = await s.store.getChunks(keyOfBlob(h));
       if (stream === undefined) {
         if (collected(h)) continue;
         findings.push({ object: keyOfBlob(h), code: ErrorCode.blobMissing, message: `blob ${h} named by an event is missing` });
         continue;
       }
       const hash = createHash('sha256');
-      for await (const chunk of stream) hash.update(chunk as Buffer);
+      for await (const chunk of stream) hash.update(chunk);
       if (hash.digest('hex') !== h) findings.push({ object: keyOfBlob(h), code: ErrorCode.blobCorrupt, message: `blob ${h} does not hold the bytes its name says` });
     }
     const data = { ok: findings.length === 0, segments: fetched.segments.length, blobs: hashes.size, clients: pinned.size, findings };

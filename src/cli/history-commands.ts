@@ -1,9 +1,9 @@
-import { createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { BmError, ErrorCode } from '../errors.js';
 import { readBlob } from '../events/blobs.js';
+import { writeChunk } from '../events/store/lent-chunks.js';
 import { decodeTrustedSegment } from '../events/codec.js';
 import type { ClientId } from '../events/ids.js';
 import type { ContentRef } from '../events/schema.js';
@@ -50,7 +50,7 @@ export function projectTreeAt(versions: readonly VersionRecord[], time: number):
 
 async function writeBlobTo(s: ClientSession, content: ContentRef, file: string, out: Output | undefined): Promise<void> {
   const hash = createHash('sha256');
-  const src = await readBlob(s.store, content.hash);
+  const src = await readBlob(s.store, content.hash, content.size);
   if (out) {
     const chunks: Buffer[] = [];
     for await (const chunk of src) {
@@ -63,20 +63,24 @@ async function writeBlobTo(s: ClientSession, content: ContentRef, file: string, 
     return;
   }
   const tmp = `${file}.bm-tmp-${process.pid}`;
-  const ws = createWriteStream(tmp, { flags: 'wx', mode: content.mode & 0o777 || 0o644 });
+  const fh = await fs.open(tmp, 'wx', content.mode & 0o777 || 0o644);
+  let open = true;
   try {
+    // The chunks are lent: each is written before the next is read into its buffer.
     for await (const chunk of src) {
       hash.update(chunk);
-      if (!ws.write(chunk)) await new Promise<void>((r) => ws.once('drain', () => r()));
+      await writeChunk(fh, chunk);
     }
-    await new Promise<void>((res, rej) => ws.end((e?: Error | null) => (e ? rej(e) : res())));
+    await fh.sync();
+    await fh.close();
+    open = false;
     if (hash.digest('hex') !== content.hash) throw new BmError(ErrorCode.blobCorrupt, `blob ${content.hash} does not match its hash`, 'nothing was written; run `bm-log verify`');
     await fs.link(tmp, file).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'EEXIST') throw new BmError(ErrorCode.usage, `${file} already exists`, 'choose another --to file; nothing was overwritten');
       throw e;
     });
   } finally {
-    ws.destroy();
+    if (open) await fh.close();
     await fs.rm(tmp, { force: true });
   }
 }

@@ -1,6 +1,7 @@
 import { BmError, ErrorCode, isBmError } from '../errors.js';
 import { keyOfBlob } from './layout.js';
 import type { ObjectStore, StreamBody } from './store/object-store.js';
+import type { Chunks } from './store/lent-chunks.js';
 
 /**
  * Uploads content under its hash unless the blob already exists. The store checks the
@@ -23,15 +24,18 @@ export async function writeBlob(store: ObjectStore, body: StreamBody): Promise<'
   }
 }
 
-/** Streams a blob's bytes. The reader verifies them against the hash before using them. */
-export async function readBlob(store: ObjectStore, hash: string, size?: number): Promise<AsyncIterable<Uint8Array>> {
-  const stream = await store.getStream(keyOfBlob(hash), size);
+/**
+ * Streams a blob's bytes as lent chunks (see `Chunks`). The reader verifies them against the
+ * hash before using them.
+ */
+export async function readBlob(store: ObjectStore, hash: string, size?: number): Promise<Chunks> {
+  const stream = await store.getChunks(keyOfBlob(hash), size);
   if (stream === undefined) {
     throw new BmError(ErrorCode.blobMissing, `blob ${hash} is missing from the remote`, 'the file was not written; run `bm-log verify`', { hash });
   }
   return (async function* () {
     try {
-      for await (const chunk of stream) yield chunk as Uint8Array;
+      yield* stream;
     } catch (e) {
       // A transfer cut by the network is the remote's failure, not the local disk's.
       if (e instanceof BmError) throw e;

@@ -1,14 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, lstatSync, readFileSync, readdirSync, rmSync, type Dirent, type Stats } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, rmSync, type Dirent, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Readable } from 'node:stream';
 import { BmError, ErrorCode } from '../errors.js';
 import { createSyncPathCheck, type SyncPath } from '../events/sync-path.js';
 import type { LocalFile } from '../reconcile/local-scan.js';
 import type { GuardedResult, LocalTree, ScanBase, ScanNotice, ScanResult } from './local-tree.js';
 import { STATE_DIR } from './state-dir.js';
 import { syncDir } from '../events/store/sync-dir.js';
+import { computeReadBufferSize, lendFileChunks, writeChunk, type Chunks } from '../events/store/lent-chunks.js';
 import { computeListingDiff, computeWitnessBase, decodeListing, encodeListingParts, rawKind, WitnessBase } from './scan-witness.js';
 import type { ByteParts } from '../events/codec.js';
 import { asInteger, ScanColumns, ScanFiles } from './scan-files.js';
@@ -436,9 +436,9 @@ export class FsTree implements LocalTree {
     return rel === '' ? this.root : path.join(this.root, ...rel.split('/'));
   }
 
-  openRead(p: SyncPath, size?: number): Readable {
-    // One read for a small file (+1: the end is seen without a second buffer); 1 MiB chunks for large ones.
-    return createReadStream(this.abs(p), { highWaterMark: size === undefined ? 1 << 20 : Math.min(1 << 20, Math.max(4096, size + 1)) });
+  openRead(p: SyncPath, size?: number): Chunks {
+    const abs = this.abs(p);
+    return lendFileChunks(() => fs.open(abs, 'r'), computeReadBufferSize(size));
   }
 
   async statFile(p: SyncPath): Promise<LocalFile | undefined> {
@@ -498,9 +498,10 @@ export class FsTree implements LocalTree {
       const fh = await fs.open(tmp, 'wx', 0o600);
       const h = createHash('sha256');
       try {
+        // Each chunk is written before the next is asked for: the chunks may be lent.
         for await (const chunk of content) {
           h.update(chunk);
-          await fh.write(chunk);
+          await writeChunk(fh, chunk);
         }
         await fh.chmod(mode & 0o777 || 0o644);
         await fh.sync();

@@ -1,5 +1,5 @@
 import type { ByteParts } from '../events/codec.js';
-import type { Readable } from 'node:stream';
+import type { Chunks } from '../events/store/lent-chunks.js';
 import type { SyncPath } from '../events/sync-path.js';
 import type { LocalFile, LocalScan } from '../reconcile/local-scan.js';
 
@@ -73,16 +73,19 @@ export interface LocalTree {
    */
   rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ScanBase, isIgnored: (path: string) => boolean): Promise<ScanResult>;
   /**
-   * Opens a file for reading (for an upload). `size`, when known, sizes the read buffer: a
-   * 1 MiB buffer per small file added up to ~100 MB of buffers awaiting GC in a sync of 200 files.
+   * Reads a file (for an upload) as lent chunks (see `Chunks`). The file is opened when the
+   * iteration starts; a file gone by then fails it with ENOENT. `size`, when known, sizes the
+   * read buffer: a 1 MiB buffer per small file added up to ~100 MB of buffers awaiting GC in
+   * a sync of 200 files.
    */
-  openRead(path: SyncPath, size?: number): Readable;
+  openRead(path: SyncPath, size?: number): Chunks;
   /**
    * Writes `content` at `path` with `mode` if `path` still is `expect`, checking the bytes
    * against `hash` before they replace anything (blob-corrupt otherwise). Returns the new
-   * file as the scan would see it, or 'changed' when the guard refused.
+   * file as the scan would see it, or 'changed' when the guard refused. `content` may be lent
+   * chunks: each is written before the next is asked for.
    */
-  writeFile(path: SyncPath, content: AsyncIterable<Uint8Array>, hash: string, mode: number, expect: LocalFile | null): Promise<LocalFile | 'changed'>;
+  writeFile(path: SyncPath, content: Chunks, hash: string, mode: number, expect: LocalFile | null): Promise<LocalFile | 'changed'>;
   /** Removes `path` if it still is `expect`. Empty folders left behind are removed too. */
   removeFile(path: SyncPath, expect: LocalFile): Promise<GuardedResult>;
   /** Stats and hashes one file now (undefined when absent). */

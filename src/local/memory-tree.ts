@@ -1,7 +1,7 @@
-import { Readable } from 'node:stream';
 import { BmError, ErrorCode } from '../errors.js';
 import { computePathProblem, type SyncPath } from '../events/sync-path.js';
 import { sha256Hex } from '../events/signing.js';
+import { collectChunks, lendBytesStrictly, type Chunks } from '../events/store/lent-chunks.js';
 import { decodeMsgpack, encodeMsgpack } from '../events/codec.js';
 import type { LocalFile } from '../reconcile/local-scan.js';
 import type { GuardedResult, LocalTree, ScanBase, ScanNotice, ScanResult } from './local-tree.js';
@@ -160,16 +160,15 @@ export class MemoryTree implements LocalTree {
     return [...this.files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([p, f]) => [p, f.bytes.length, f.mtimeMs, f.ino, f.mode]);
   }
 
-  openRead(p: SyncPath): Readable {
-    // Read lazily, like createReadStream: what is there when the upload reads it.
+  openRead(p: SyncPath): Chunks {
+    // Read lazily, like FsTree: what is there when the upload reads it. Lent strictly, so
+    // the simulation catches a store that keeps a lent chunk.
     const files = this.files;
-    return Readable.from(
-      (async function* () {
-        const f = files.get(p);
-        if (f === undefined) throw enoent(p);
-        yield Buffer.from(f.bytes);
-      })(),
-    );
+    return (async function* () {
+      const f = files.get(p);
+      if (f === undefined) throw enoent(p);
+      yield* lendBytesStrictly(f.bytes, 4);
+    })();
   }
 
   async statFile(p: SyncPath): Promise<LocalFile | undefined> {
@@ -177,12 +176,10 @@ export class MemoryTree implements LocalTree {
     return f === undefined ? undefined : this.localFile(p, f);
   }
 
-  async writeFile(p: SyncPath, content: AsyncIterable<Uint8Array>, hash: string, mode: number, expect: LocalFile | null): Promise<LocalFile | 'changed'> {
+  async writeFile(p: SyncPath, content: Chunks, hash: string, mode: number, expect: LocalFile | null): Promise<LocalFile | 'changed'> {
     this.mustInside(p);
     this.mustFolders(p, `cannot write ${p}`);
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of content) chunks.push(new Uint8Array(chunk));
-    const bytes = new Uint8Array(Buffer.concat(chunks));
+    const bytes = await collectChunks(content);
     if (sha256Hex(bytes) !== hash) {
       throw new BmError(ErrorCode.blobCorrupt, `content for ${p} does not match its hash ${hash}`, 'the file was not written; run `bm-log verify`');
     }

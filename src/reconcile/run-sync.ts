@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { Chunks } from '../events/store/lent-chunks.js';
 import { BmError, ErrorCode, isBmError, unreachable } from '../errors.js';
 import { readBlob, writeBlob } from '../events/blobs.js';
 import type { ByteParts } from '../events/codec.js';
@@ -245,19 +245,14 @@ async function mapLimit<T, R>(items: readonly T[], n: number, fn: (item: T) => P
  * every adapter must then see local-io (which skips just that file), not a raw ENOENT that
  * aborts the whole sync or that a directory remote reports as its own failure.
  */
-function openUploadSource(tree: LocalTree, path: SyncPath, size: number): Readable {
-  return Readable.from(
-    (async function* () {
-      try {
-        for await (const chunk of tree.openRead(path, size)) yield chunk as Uint8Array;
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException | null)?.code;
-        if (isBmError(e) || typeof code !== 'string') throw e;
-        throw new BmError(ErrorCode.localIo, `reading ${path} failed (${code})`, 'left as it is; the next sync retries', {}, { cause: e });
-      }
-    })(),
-    { objectMode: false },
-  );
+async function* openUploadSource(tree: LocalTree, path: SyncPath, size: number): Chunks {
+  try {
+    yield* tree.openRead(path, size);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException | null)?.code;
+    if (isBmError(e) || typeof code !== 'string') throw e;
+    throw new BmError(ErrorCode.localIo, `reading ${path} failed (${code})`, 'left as it is; the next sync retries', {}, { cause: e });
+  }
 }
 
 function baseFromFile(file: LocalFile, heads: readonly VersionId[], version: VersionId | null, copyOf?: { path: SyncPath; version: VersionId }): BaseEntry {

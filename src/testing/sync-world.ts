@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Chunks } from '../events/store/lent-chunks.js';
 import { BmError, ErrorCode, isBmError } from '../errors.js';
 import { decodeTrustedSegment } from '../events/codec.js';
 import { ulidFactory, type ClientId, type IdFactory, type VaultId } from '../events/ids.js';
@@ -130,7 +130,7 @@ function gateStore(s: ObjectStore, g: CrashGate): ObjectStore {
   return {
     description: s.description,
     get: (k: string) => g.run(() => s.get(k)),
-    getStream: (k: string, size?: number) => g.run(() => s.getStream(k, size)),
+    getChunks: (k: string, size?: number) => g.run(() => s.getChunks(k, size)),
     head: (k: string) => g.run(() => s.head(k)),
     putIfAbsent: (k: string, b: Body) => g.run(() => s.putIfAbsent(k, b)),
     list: (p: string, o?: { startAfter?: string; limit?: number }): Promise<ListPage> => g.run(() => s.list(p, o)),
@@ -166,11 +166,11 @@ function gateTree(t: LocalTree, g: CrashGate): LocalTree {
     diffWitness: (w: Uint8Array, s: ScanResult) => t.diffWitness(w, s),
     witnessBase: (w: Uint8Array) => t.witnessBase(w),
     rescan: (prev: ScanResult, touched: readonly SyncPath[], m: ScanBase, ig: (p: string) => boolean) => g.run(() => t.rescan(prev, touched, m, ig)),
-    openRead: (p: SyncPath): Readable => {
+    openRead: (p: SyncPath): Chunks => {
       g.pass();
       return t.openRead(p);
     },
-    writeFile: (p: SyncPath, c: AsyncIterable<Uint8Array>, h: string, m: number, e: LocalFile | null) => g.run(() => t.writeFile(p, c, h, m, e)),
+    writeFile: (p: SyncPath, c: Chunks, h: string, m: number, e: LocalFile | null) => g.run(() => t.writeFile(p, c, h, m, e)),
     removeFile: (p: SyncPath, e: LocalFile) => g.run(() => t.removeFile(p, e)),
     statFile: (p: SyncPath) => g.run(() => t.statFile(p)),
   };
@@ -429,13 +429,13 @@ export class SyncWorld {
       for (const e of body.events) {
         if (e.type !== 'put' && e.type !== 'resolve') continue; // tombstones, retire and gc name no blob
         if (e.content === null || this.blobsSeen.has(e.content.hash)) continue;
-        const stream = await audit.getStream(keyOfBlob(e.content.hash));
+        const stream = await audit.getChunks(keyOfBlob(e.content.hash));
         if (stream === undefined) {
           problems.push(`event ${e.id} in ${key} (${e.path}) names blob ${e.content.hash}, which is missing`);
           continue;
         }
         const h = createHash('sha256');
-        for await (const chunk of stream) h.update(chunk as Buffer);
+        for await (const chunk of stream) h.update(chunk);
         if (h.digest('hex') !== e.content.hash) problems.push(`blob ${e.content.hash} does not hold its bytes`);
         else this.blobsSeen.add(e.content.hash);
       }

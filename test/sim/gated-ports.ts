@@ -1,5 +1,5 @@
 import type { PathState } from '../../src/projections/project-paths.js';
-import { Readable } from 'node:stream';
+import type { Chunks } from '../../src/events/store/lent-chunks.js';
 import { isBmError, ErrorCode } from '../../src/errors.js';
 import type { ClientId } from '../../src/events/ids.js';
 import type { Cursor } from '../../src/events/log.js';
@@ -60,17 +60,15 @@ export class SyncGate {
     if (this.dead) throw new CrashError(`${what} (after the crash)`);
   }
 
-  /** Passes a stream's chunks on while the process lives. */
-  stream(source: AsyncIterable<Uint8Array>, what: string): Readable {
+  /** Passes a stream's (lent) chunks on while the process lives, one at a time. */
+  stream(source: Chunks, what: string): Chunks {
     const check = () => this.check(what);
-    return Readable.from(
-      (async function* () {
-        for await (const chunk of source) {
-          check();
-          yield chunk as Uint8Array;
-        }
-      })(),
-    );
+    return (async function* () {
+      for await (const chunk of source) {
+        check();
+        yield chunk;
+      }
+    })();
   }
 }
 
@@ -99,9 +97,9 @@ export class GatedStore implements ObjectStore {
     return this.call(`get ${key}`, () => this.inner.get(key));
   }
 
-  getStream(key: string, size?: number): Promise<Readable | undefined> {
-    return this.call(`getStream ${key}`, async () => {
-      const s = await this.inner.getStream(key, size);
+  getChunks(key: string, size?: number): Promise<Chunks | undefined> {
+    return this.call(`getChunks ${key}`, async () => {
+      const s = await this.inner.getChunks(key, size);
       return s === undefined ? undefined : this.gate.stream(s, `reading ${key}`);
     });
   }
@@ -169,7 +167,7 @@ export class GatedTree implements LocalTree {
     return this.inner.rescan(prev, touched, manifest, isIgnored);
   }
 
-  openRead(path: SyncPath): Readable {
+  openRead(path: SyncPath): Chunks {
     this.gate.enter(`openRead ${path}`);
     return this.gate.stream(this.inner.openRead(path), `reading ${path}`);
   }

@@ -14,7 +14,7 @@ import { readLogState } from '../../src/reconcile/sync-log.js';
 import type { BaseEntry } from '../../src/reconcile/base-entry.js';
 import type { LocalFile } from '../../src/reconcile/local-scan.js';
 import type { LocalTree, ScanBase, ScanResult } from '../../src/local/local-tree.js';
-import type { Readable } from 'node:stream';
+import type { Chunks } from '../../src/events/store/lent-chunks.js';
 import { runSync, type ResolveRequest, type SyncReport } from '../../src/reconcile/run-sync.js';
 import { executeGc } from '../../src/gc/execute-gc.js';
 import { computeBlobViolations } from '../gc/support/race-world.js';
@@ -739,7 +739,7 @@ class CheckedCleanTree implements LocalTree {
     return yes;
   }
 
-  openRead(path: SyncPath): Readable {
+  openRead(path: SyncPath): Chunks {
     return this.inner.openRead(path);
   }
 

@@ -1,11 +1,9 @@
-import { createReadStream, createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { BmError, ErrorCode } from '../../errors.js';
 import { compareKeys } from './memory-store.js';
+import { computeReadBufferSize, lendFileChunks, writeChunk, type Chunks } from './lent-chunks.js';
 import { syncDir } from './sync-dir.js';
 import {
   bytesEqual,
@@ -59,19 +57,26 @@ export class DirectoryStore implements ObjectStore {
     }
   }
 
-  async getStream(key: string, size?: number): Promise<Readable | undefined> {
+  async getChunks(key: string, size?: number): Promise<Chunks | undefined> {
     const file = this.file(key);
+    let handle: fs.FileHandle;
     try {
-      const handle = await fs.open(file, 'r');
-      // One read for a small object (+1: the end is seen without a second buffer), 1 MiB
-      // chunks for a large one. Left at the default, every read of a 1-8 KB blob took a
-      // 64 KB buffer: a first sync's downloads kept ~30 MB of them waiting for V8 to collect,
-      // and fragmented the malloc heap they came from.
-      return handle.createReadStream({ highWaterMark: size === undefined ? 1 << 20 : Math.min(1 << 20, Math.max(4096, size + 1)) });
+      handle = await fs.open(file, 'r');
     } catch (e) {
       if (isMissing(e)) return undefined;
       this.wrap(e, `reading ${key}`);
     }
+    // One buffer per read, sized to the object: one read for a small object, 1 MiB chunks
+    // for a large one. A 1-8 KB blob read through a default stream took a 64 KB buffer, and a
+    // 50 MiB one left fifty 1 MiB buffers for V8 to collect (ADR-0013).
+    const wrap = (e: unknown): never => this.wrap(e, `reading ${key}`);
+    return (async function* () {
+      try {
+        yield* lendFileChunks(() => Promise.resolve(handle), computeReadBufferSize(size));
+      } catch (e) {
+        wrap(e);
+      }
+    })();
   }
 
   async head(key: string): Promise<{ size: number } | undefined> {
@@ -93,20 +98,21 @@ export class DirectoryStore implements ObjectStore {
       if (isStreamBody(body)) {
         const hash = createHash('sha256');
         let size = 0;
-        const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
-        await pipeline(body.open(), async function* (src: AsyncIterable<Buffer>) {
-          for await (const chunk of src) {
+        const fh = await fs.open(tmp, 'wx', 0o644);
+        try {
+          // Each lent chunk is hashed and written before the next is read into its buffer.
+          for await (const chunk of body.open()) {
             hash.update(chunk);
             size += chunk.length;
-            yield chunk;
+            await writeChunk(fh, chunk);
           }
-        }, out);
-        if (size !== body.size || hash.digest('hex') !== body.sha256) {
-          throw new BmError(ErrorCode.localIo, `source for ${key} changed while uploading`, 'nothing was stored; the next sync retries');
+          if (size !== body.size || hash.digest('hex') !== body.sha256) {
+            throw new BmError(ErrorCode.localIo, `source for ${key} changed while uploading`, 'nothing was stored; the next sync retries');
+          }
+          await fh.sync();
+        } finally {
+          await fh.close();
         }
-        const fh = await fs.open(tmp, 'r');
-        await fh.sync();
-        await fh.close();
       } else {
         const fh = await fs.open(tmp, 'wx', 0o644);
         try {
@@ -136,9 +142,7 @@ export class DirectoryStore implements ObjectStore {
   private async sameContent(file: string, body: Body): Promise<boolean> {
     if (!isStreamBody(body)) return bytesEqual(await fs.readFile(file), body);
     const hash = createHash('sha256');
-    await pipeline(createReadStream(file), async function* (src: AsyncIterable<Buffer>) {
-      for await (const chunk of src) hash.update(chunk);
-    });
+    for await (const chunk of lendFileChunks(() => fs.open(file, 'r'), computeReadBufferSize(body.size))) hash.update(chunk);
     return hash.digest('hex') === body.sha256;
   }
 

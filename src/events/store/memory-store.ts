@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { BmError, ErrorCode } from '../../errors.js';
 import { sha256Hex } from '../signing.js';
 import {
@@ -7,11 +6,11 @@ import {
   mustListPrefix,
   mustObjectKey,
   objectExistsError,
-  readStreamBytes,
   type Body,
   type ListPage,
   type ObjectStore,
 } from './object-store.js';
+import { collectChunks, lendBytesStrictly, type Chunks } from './lent-chunks.js';
 
 /**
  * Switchable faults for tests and the simulation. Rates are probabilities in [0, 1] drawn
@@ -72,9 +71,11 @@ export class MemoryStore implements ObjectStore {
     return v === undefined ? undefined : new Uint8Array(v);
   }
 
-  async getStream(key: string): Promise<Readable | undefined> {
+  async getChunks(key: string, _size?: number): Promise<Chunks | undefined> {
     const v = await this.get(key);
-    return v === undefined ? undefined : Readable.from([Buffer.from(v)]);
+    // Lent strictly, in up to four chunks, so that tests on this store catch a reader that
+    // keeps a lent chunk (see lendBytesStrictly).
+    return v === undefined ? undefined : lendBytesStrictly(v, 4);
   }
 
   async head(key: string): Promise<{ size: number } | undefined> {
@@ -91,7 +92,7 @@ export class MemoryStore implements ObjectStore {
     this.stats.puts++;
     await this.delay();
     if (this.roll(this.faults.writeFailRate)) throw this.injected(`write ${key}`);
-    const bytes = isStreamBody(body) ? await readStreamBytes(body.open()) : new Uint8Array(body);
+    const bytes = isStreamBody(body) ? await collectChunks(body.open()) : new Uint8Array(body);
     if (isStreamBody(body) && (bytes.length !== body.size || sha256Hex(bytes) !== body.sha256)) {
       throw new BmError(ErrorCode.localIo, `source for ${key} changed while uploading`, 'nothing was stored; retry');
     }

@@ -1,16 +1,18 @@
 import type { Readable } from 'node:stream';
 import { BmError, ErrorCode } from '../../errors.js';
+import type { Chunks } from './lent-chunks.js';
 
 /**
  * A streamed body for large objects (blobs). `open` may be called more than once (a retry
- * re-reads the source). `sha256` identifies the content, so a create-only write that finds
- * the key taken can tell a retried identical write from a different object without
- * buffering either.
+ * re-reads the source); its chunks are lent (see `Chunks`): a store writes or hashes each
+ * before asking for the next, and copies what it keeps. `sha256` identifies the content, so
+ * a create-only write that finds the key taken can tell a retried identical write from a
+ * different object without buffering either.
  */
 export interface StreamBody {
   readonly size: number;
   readonly sha256: string;
-  open(): Readable;
+  open(): Chunks;
 }
 
 export type Body = Uint8Array | StreamBody;
@@ -64,11 +66,12 @@ export interface ObjectStore {
   readonly description: string;
   get(key: string): Promise<Uint8Array | undefined>;
   /**
-   * Streams an object's bytes; undefined when missing. `size`, when the caller knows it (a
-   * blob's, from the event that names it), only sizes the reads: a store reads a small object
-   * in one buffer of about that size instead of a default-sized one.
+   * Streams an object's bytes as lent chunks (see `Chunks`: each is valid only until the
+   * next is asked for); undefined when missing. `size`, when the caller knows it (a blob's,
+   * from the event that names it), only sizes the reads: a store reads a small object in one
+   * buffer of about that size instead of a default-sized one.
    */
-  getStream(key: string, size?: number): Promise<Readable | undefined>;
+  getChunks(key: string, size?: number): Promise<Chunks | undefined>;
   head(key: string): Promise<{ size: number } | undefined>;
   putIfAbsent(key: string, body: Body): Promise<'created' | 'identical'>;
   list(prefix: string, options?: { startAfter?: string; limit?: number }): Promise<ListPage>;

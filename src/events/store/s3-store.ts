@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -14,6 +14,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { BmError, ErrorCode } from '../../errors.js';
 import type { ServerCapabilityProbe } from './probe-store.js';
+import { copyChunks, type Chunks } from './lent-chunks.js';
 import {
   bytesEqual,
   isStreamBody,
@@ -128,7 +129,12 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
     return this.readBytes(key, {});
   }
 
+  /** The object's bytes as a stream of fresh chunks (which satisfy `getChunks`' contract too). */
   async getStream(key: string): Promise<Readable | undefined> {
+    return this.readStream(key, {});
+  }
+
+  async getChunks(key: string): Promise<Chunks | undefined> {
     return this.readStream(key, {});
   }
 
@@ -331,7 +337,9 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
   private async createFromStream(key: string, body: StreamBody): Promise<'created' | 'exists'> {
     const remote = this.remoteKey(key);
     for (let attempt = 1; ; attempt++) {
-      const source = body.open();
+      // The SDK keeps what it is given (a multipart upload gathers whole parts), so the lent
+      // chunks are copied.
+      const source = Readable.from(copyChunks(body.open()), { objectMode: false });
       const check = new VerifyingStream(body);
       let sourceError: unknown;
       source.once('error', (e) => {

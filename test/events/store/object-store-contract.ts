@@ -1,8 +1,8 @@
-import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBmError } from '../../../src/errors.js';
-import { listAll, readStreamBytes, type ObjectStore, type StreamBody } from '../../../src/events/store/object-store.js';
+import { collectChunks, lendBytesStrictly } from '../../../src/events/store/lent-chunks.js';
+import { listAll, type ObjectStore, type StreamBody } from '../../../src/events/store/object-store.js';
 
 export interface ContractSetup {
   /** A fresh, empty store (a new prefix, directory or bucket). */
@@ -14,8 +14,11 @@ export interface ContractSetup {
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
 
-function streamBody(bytes: Uint8Array): StreamBody {
-  return { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), open: () => Readable.from([Buffer.from(bytes)]) };
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** A body whose source lends its chunks strictly: a store that kept one would store ruined bytes. */
+function streamBody(bytes: Uint8Array, pieces = 7): StreamBody {
+  return { size: bytes.length, sha256: sha256(bytes), open: () => lendBytesStrictly(bytes, pieces) };
 }
 
 /** The ObjectStore contract (see object-store.ts). Every adapter runs exactly this suite. */
@@ -30,19 +33,38 @@ export function runObjectStoreContract(name: string, setup: ContractSetup): void
       await setup.teardown?.();
     });
 
-    it('returns undefined for a missing key on get, head and getStream', async () => {
+    it('returns undefined for a missing key on get, head and getChunks', async () => {
       expect(await store.get('missing/key')).toBeUndefined();
       expect(await store.head('missing/key')).toBeUndefined();
-      expect(await store.getStream('missing/key')).toBeUndefined();
+      expect(await store.getChunks('missing/key')).toBeUndefined();
     });
 
     it('creates, reads back, heads and streams an object', async () => {
       expect(await store.putIfAbsent('c/one', enc('hello'))).toBe('created');
       expect(dec(await store.get('c/one'))).toBe('hello');
       expect(await store.head('c/one')).toEqual({ size: 5 });
-      const s = await store.getStream('c/one');
+      const s = await store.getChunks('c/one', 5);
       expect(s).toBeDefined();
-      expect(dec(await readStreamBytes(s!))).toBe('hello');
+      expect(dec(await collectChunks(s!))).toBe('hello');
+    });
+
+    it('streams a multi-chunk object from a lending source and back, with and without a size hint', async () => {
+      // 2.5 MiB: several of a file store's 1 MiB reads, each lent from one buffer.
+      const bytes = new Uint8Array(2.5 * 1024 * 1024 + 3).map((_, i) => (i * 7 + (i >> 12)) % 253);
+      expect(await store.putIfAbsent('blobs/multi', streamBody(bytes, 40))).toBe('created');
+      for (const hint of [bytes.length, undefined]) {
+        // A consumer that hashes each chunk before asking for the next (as downloads do)...
+        const h = createHash('sha256');
+        let n = 0;
+        for await (const chunk of (await store.getChunks('blobs/multi', hint))!) {
+          h.update(chunk);
+          n += chunk.length;
+        }
+        expect(n).toBe(bytes.length);
+        expect(h.digest('hex')).toBe(sha256(bytes));
+        // ...and one that copies what it keeps.
+        expect(Buffer.compare(Buffer.from(await collectChunks((await store.getChunks('blobs/multi', hint))!)), Buffer.from(bytes))).toBe(0);
+      }
     });
 
     it('treats a retried identical create as success and never overwrites different bytes', async () => {

@@ -1,7 +1,7 @@
-import type { Readable } from 'node:stream';
+import type { Chunks } from '../../../src/events/store/lent-chunks.js';
 import type { Body, ListPage, ObjectStore } from '../../../src/events/store/object-store.js';
 
-export type StoreOp = 'get' | 'getStream' | 'head' | 'put' | 'list' | 'delete';
+export type StoreOp = 'get' | 'getChunks' | 'head' | 'put' | 'list' | 'delete';
 
 /** A store that awaits `before(op, key)` ahead of every call (and `after` a HEAD): a test can pause a run there, or act. */
 export class HookStore implements ObjectStore {
@@ -18,9 +18,9 @@ export class HookStore implements ObjectStore {
     return this.inner.get(key);
   }
 
-  async getStream(key: string, size?: number): Promise<Readable | undefined> {
-    await this.before('getStream', key);
-    return this.inner.getStream(key, size);
+  async getChunks(key: string, size?: number): Promise<Chunks | undefined> {
+    await this.before('getChunks', key);
+    return this.inner.getChunks(key, size);
   }
 
   async head(key: string): Promise<{ size: number } | undefined> {

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Chunks } from '../../../src/events/store/lent-chunks.js';
 import { isBmError, ErrorCode } from '../../../src/errors.js';
 import { decodeTrustedSegment } from '../../../src/events/codec.js';
 import type { ClientId } from '../../../src/events/ids.js';
@@ -122,9 +122,9 @@ export class TurnStore implements ObjectStore {
     return this.inner.get(key);
   }
 
-  async getStream(key: string, size?: number): Promise<Readable | undefined> {
+  async getChunks(key: string, size?: number): Promise<Chunks | undefined> {
     await this.wait();
-    return this.inner.getStream(key, size);
+    return this.inner.getChunks(key, size);
   }
 
   async head(key: string): Promise<{ size: number } | undefined> {
