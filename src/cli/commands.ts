@@ -10,7 +10,7 @@ import { isCovered } from '../projections/project-vault.js';
 import { importPublicKeyHex } from '../events/signing.js';
 import { probeStore } from '../events/store/probe-store.js';
 import { mustSyncPath, type SyncPath } from '../events/sync-path.js';
-import { writeClientConfig } from '../local/state-dir.js';
+import { stateDirPath, writeClientConfig } from '../local/state-dir.js';
 import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import { computeConflictCopyPath } from '../reconcile/conflict-copy-name.js';
@@ -22,6 +22,8 @@ import { clientNames, loadProjection, withClient } from './client-queries.js';
 import { readPathHistory } from './history-commands.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
+import { renderJsonWithList } from './json-document.js';
+import { SpilledList } from './spilled-list.js';
 
 function describeVersion(v: VersionRecord, names: ReadonlyMap<string, string>) {
   return {
@@ -117,11 +119,12 @@ function summarize(report: SyncReport, names: ReadonlyMap<string, string>): stri
   return lines;
 }
 
-function reportJson(report: SyncReport, names: ReadonlyMap<string, string>) {
+/** The report as `--json` prints it; `applied` stands for the list of every op carried out. */
+function reportJson(report: SyncReport, names: ReadonlyMap<string, string>, applied: unknown) {
   return {
     dryRun: report.dryRun,
     plan: report.plan.ops.map(describeOp),
-    applied: report.applied.map(describeOp),
+    applied,
     appliedCounts: report.appliedCounts,
     skipped: report.skipped,
     conflicts: report.conflicts.map((c) => describeConflict(c, names)),
@@ -160,22 +163,31 @@ async function syncOnce(o: SyncCommandOptions, out: Output): Promise<number> {
 
 /** One sync on an open session (the watch loop keeps one session, and so the folder lock). */
 async function syncWithSession(s: ClientSession, o: SyncCommandOptions, out: Output): Promise<number> {
-  {
-    const ctx = { ...s.ctx, onProgress: (d: number, t: number) => out.progress(d, t, 'files') };
+  const ctx = { ...s.ctx, onProgress: (d: number, t: number) => out.progress(d, t, 'files') };
+  // `--json` lists every op carried out: they go to a file as they are done, not into the
+  // report (ADR-0013). Human output lists at most MAX_LISTED_OPS ops (and every local
+  // delete): the report keeps only those, not one op per file of a first sync.
+  const spill = o.json ? SpilledList.open(stateDirPath(s.root)) : undefined;
+  try {
     const report = await runSync(ctx, {
       dryRun: o.dryRun === true,
       force: o.force === true,
       ...(o.maxDelete !== undefined ? { maxDelete: o.maxDelete } : {}),
       ...(o.resolve ? { resolve: o.resolve } : {}),
-      // Human output lists at most MAX_LISTED_OPS ops (and every local delete): keep only
-      // those, not one op per file of a first sync. `--json` lists them all.
-      ...(o.json ? {} : { keepApplied: MAX_LISTED_OPS }),
+      ...(spill ? { keepApplied: 0, onApplied: (op: PlanOp) => spill.add(describeOp(op)) } : { keepApplied: MAX_LISTED_OPS }),
     });
     const names = await clientNames(s);
-    out.result(o.json, o.init ? { init: o.init, sync: reportJson(report, names) } : reportJson(report, names), () => summarize(report, names));
+    if (spill) {
+      const sync = reportJson(report, names, spill.marker);
+      out.document(renderJsonWithList(o.init ? { init: o.init, sync } : sync, spill.marker, spill.items()));
+    } else {
+      out.result(false, undefined, () => summarize(report, names));
+    }
     // A tampered or missing blob met while downloading is an integrity failure too (exit 5).
     const corruptBlobs = report.skipped.some((sk) => sk.code !== undefined && integrityCodes.has(sk.code));
     return report.faults.length > 0 || corruptBlobs ? ExitCode.integrity : ExitCode.ok;
+  } finally {
+    spill?.close();
   }
 }
 

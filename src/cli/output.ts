@@ -13,6 +13,8 @@ export interface Output {
   line(s: string): void;
   /** Prints `data` as JSON when `json`, else the human lines. */
   result(json: boolean | undefined, data: unknown, human: () => readonly string[]): void;
+  /** Prints the `--json` document given as pieces of its text (too long to hold whole). */
+  document(pieces: Iterable<string>): void;
   error(e: BmError): void;
   progress(done: number, total: number, label: string): void;
   readonly isTty: boolean;
@@ -39,6 +41,10 @@ export function createOutput(): Output {
       clearProgress();
       if (json) process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
       else for (const l of human()) process.stdout.write(`${l}\n`);
+    },
+    document: (pieces) => {
+      clearProgress();
+      for (const piece of pieces) process.stdout.write(piece);
     },
     error: (e) => {
       clearProgress();

@@ -489,19 +489,25 @@ export class FsTree implements LocalTree {
     return dir;
   }
 
-  async writeFile(p: SyncPath, content: AsyncIterable<Uint8Array>, hash: string, mode: number, expect: LocalFile | null): Promise<LocalFile | 'changed'> {
+  async writeFile(p: SyncPath, content: Chunks, hash: string, mode: number, expect: LocalFile | null): Promise<LocalFile | 'changed'> {
     const abs = this.abs(p);
     let tmp: string | undefined;
+    // The first chunk is read before anything is touched: a source that fails at once (a
+    // missing blob) leaves no folder behind, and a source that opened a file is always
+    // started, so stopping it below closes that file.
+    const source = content[Symbol.asyncIterator]();
+    let next: IteratorResult<Uint8Array> | undefined;
     try {
+      next = await source.next();
       const dir = await this.ensureParents(p);
       tmp = path.join(dir, `${TMP_PREFIX}${randomBytes(6).toString('hex')}`);
       const fh = await fs.open(tmp, 'wx', 0o600);
       const h = createHash('sha256');
       try {
         // Each chunk is written before the next is asked for: the chunks may be lent.
-        for await (const chunk of content) {
-          h.update(chunk);
-          await writeChunk(fh, chunk);
+        for (; next.done !== true; next = await source.next()) {
+          h.update(next.value);
+          await writeChunk(fh, next.value);
         }
         await fh.chmod(mode & 0o777 || 0o644);
         await fh.sync();
@@ -528,6 +534,7 @@ export class FsTree implements LocalTree {
       const st = await fs.lstat(abs);
       return { path: p, hash, size: asInteger(st.size), mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: asInteger(st.ino) };
     } catch (e) {
+      if (next !== undefined && next.done !== true) await source.return?.().catch(() => undefined);
       if (e instanceof BmError) throw e;
       throw localIoError(e, `writing ${p}`);
     } finally {

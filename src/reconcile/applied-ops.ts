@@ -21,10 +21,15 @@ export class AppliedOps {
   omitted = 0;
   private shown = 0;
 
-  constructor(private readonly keep: number = Infinity) {}
+  /** `onOp` sees every op pushed, kept or not. */
+  constructor(
+    private readonly keep: number = Infinity,
+    private readonly onOp?: (op: PlanOp) => void,
+  ) {}
 
   push(op: PlanOp): void {
     this.counts[op.kind]++;
+    this.onOp?.(op);
     if (this.keep === Infinity || op.kind === 'deleteLocal') {
       this.kept.push(op);
     } else if (op.kind === 'record' || op.kind === 'forget' || this.shown >= this.keep) {

@@ -150,6 +150,12 @@ export interface SyncOptions {
    * delete); the rest are only counted (`appliedCounts`). All of them when unset.
    */
   readonly keepApplied?: number;
+  /**
+   * Called with every op carried out, as it is done (before `keepApplied` bounds what the
+   * report keeps): `--json` writes each one out instead of keeping 100,000 of them. It must
+   * not throw; the sync does not wait for it.
+   */
+  readonly onApplied?: (op: PlanOp) => void;
 }
 
 /** Bring `path` back to `content` (null: deleted), as an ordinary new put or tombstone. */
@@ -307,7 +313,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const projection: Projection = log.state.paths;
 
   const clientName = (c: string) => names.get(c) ?? c.slice(-6);
-  const applied = new AppliedOps(options.keepApplied);
+  const applied = new AppliedOps(options.keepApplied, options.onApplied);
   const report = {
     skipped: [] as Skipped[],
     notices: [] as (Notice | ScanNotice)[],

@@ -214,9 +214,14 @@ describe.concurrent('human output', () => {
   it('--json lists every op carried out, with the counts by kind', async () => {
     const { a } = await pair(numbered(5));
     for (let i = 0; i < 230; i++) await a.write(`bulk/n${String(i).padStart(3, '0')}.md`, `new ${i}\n`);
+    // What a bm-log killed during a --json sync leaves: removed by the next one.
+    await fs.writeFile(a.abs('.bm-log/json-list-999-dead.jsonl'), '{"kind":"upload"}\n');
     const r = await a.syncOk();
-    expect(r.applied.filter((o) => o.kind === 'upload')).toHaveLength(230);
+    const uploads = r.applied.filter((o) => o.kind === 'upload');
+    expect(uploads.map((o) => o.path).sort()).toEqual(Array.from({ length: 230 }, (_, i) => `bulk/n${String(i).padStart(3, '0')}.md`));
     expect(r['appliedCounts']).toMatchObject({ upload: 230, download: 0, deleteLocal: 0 });
+    // The ops went through a file in the state folder (ADR-0013); nothing of it is left.
+    expect((await fs.readdir(a.abs('.bm-log'))).filter((n) => n.startsWith('json-list-'))).toEqual([]);
   });
 });
 

@@ -51,7 +51,7 @@ async function deleteFile(root: string, rel: string): Promise<boolean> {
   return true;
 }
 
-const touchArb = fc.record({ path: relPath, kind: fc.constantFrom('write', 'delete', 'chmod', 'none'), text: fc.string({ maxLength: 12 }) });
+const touchArb = fc.record({ path: relPath, kind: fc.constantFrom<Touch['kind']>('write', 'delete', 'chmod', 'none'), text: fc.string({ maxLength: 12 }) });
 type Touch = { readonly path: string; readonly kind: 'write' | 'delete' | 'chmod' | 'none'; readonly text: string };
 
 /** A fresh tree of `initial`, scanned with a manifest of itself; then `changes` applied. */

@@ -43,6 +43,9 @@ export function captureOutput(): { out: Output; got: { json: unknown; errors: Bm
     result: (_json, data) => {
       got.json = data;
     },
+    document: (pieces) => {
+      got.json = JSON.parse([...pieces].join(''));
+    },
     error: (e) => got.errors.push(e),
     progress: () => undefined,
   };

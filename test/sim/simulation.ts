@@ -440,8 +440,10 @@ class Scenario {
       if (!isDeepStrictEqual(a, b)) this.fail(`${c.name}'s stage plan differs from the full plan on its paths\n  full: ${JSON.stringify(a)}\n  stage: ${JSON.stringify(b)}`);
       return;
     }
-    if (input.cloudOnly === undefined) full = planSync({ ...input, focus: undefined });
-    else {
+    if (input.cloudOnly === undefined) {
+      const { focus: _focus, ...whole } = input;
+      full = planSync(whole);
+    } else {
       // A lazy plan (ADR-0009) saw only some paths: plan in full from the whole index instead
       // (it holds every commit this sync made; no gate runs in between).
       this.stats.lazyPlans++;

@@ -134,5 +134,11 @@ describe('lent chunks', () => {
     const written = await tree.writeFile('copy.bin' as SyncPath, (await store.getChunks('blobs/big', bytes.length))!, sha256(bytes), 0o644, null);
     expect(written).toMatchObject({ size: bytes.length, hash: sha256(bytes) });
     expect((await fs.readFile(path.join(dir, 'tree', 'copy.bin'))).equals(bytes)).toBe(true);
+    // A write refused before its first byte (a folder on the way is a symlink) still closes
+    // the blob the download had opened, instead of leaving it to the garbage collector.
+    await fs.symlink(dir, path.join(dir, 'tree', 'link'));
+    const before = await openFds();
+    await expect(tree.writeFile('link/copy.bin' as SyncPath, (await store.getChunks('blobs/big', bytes.length))!, sha256(bytes), 0o644, null)).rejects.toMatchObject({ code: 'local-io' });
+    expect(await openFds()).toBe(before);
   });
 });

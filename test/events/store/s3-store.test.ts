@@ -51,7 +51,7 @@ function generatedBody(size: number, options: { tamper?: boolean } = {}): Stream
     for (let offset = 0; offset < size; offset += MiB) {
       const chunk = Buffer.alloc(Math.min(MiB, size - offset));
       for (let j = 0; j < chunk.length; j++) chunk[j] = ((offset + j) * 31 + (offset >> 20)) & 0xff;
-      if (tamper && offset + chunk.length >= size) chunk[chunk.length - 1] ^= 0xff;
+      if (tamper && offset + chunk.length >= size) chunk.writeUInt8(chunk.readUInt8(chunk.length - 1) ^ 0xff, chunk.length - 1);
       yield chunk;
     }
   }
