@@ -123,6 +123,37 @@ describe('S3Store on fauxqs', () => {
     await store.close();
   });
 
+  it('runs multipart uploads one at a time, without holding small uploads behind them', async () => {
+    const store = s3Store({ prefix: freshPrefix(), createOnlyEnforced: false });
+    const events: string[] = [];
+    let releaseA = () => undefined as void;
+    const aMayFinish = new Promise<void>((r) => (releaseA = r));
+    // Notes when the store starts and ends reading each source; 'a' stalls after its first
+    // chunk until the small upload is done (a small upload held behind it would never be).
+    const watched = (name: string, body: StreamBody): StreamBody => ({
+      ...body,
+      open: () =>
+        (async function* () {
+          events.push(`start ${name}`);
+          let first = true;
+          for await (const chunk of body.open()) {
+            yield chunk;
+            if (first && name === 'a') await aMayFinish;
+            first = false;
+          }
+          events.push(`end ${name}`);
+        })(),
+    });
+    const large = ['a', 'b', 'c'].map((n, i) => watched(n, generatedBody(17 * MiB + i)));
+    const uploads = large.map((b, i) => store.putIfAbsent(`blobs/l${i}`, b));
+    expect(await store.putIfAbsent('blobs/small', watched('small', generatedBody(MiB)))).toBe('created');
+    releaseA();
+    expect(await Promise.all(uploads)).toEqual(['created', 'created', 'created']);
+    expect(events.filter((e) => !e.endsWith('small'))).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+    for (const [i, b] of large.entries()) expect(await store.head(`blobs/l${i}`)).toEqual({ size: b.size });
+    await store.close();
+  });
+
   it.each([
     ['single PUT', 1 * MiB],
     ['multipart', 17 * MiB],
