@@ -501,8 +501,8 @@ export class FsTree implements LocalTree {
     const abs = this.abs(p);
     let tmp: string | undefined;
     // The first chunk is read before anything is touched: a source that fails at once (a
-    // missing blob) leaves no folder behind, and a source that opened a file is always
-    // started, so stopping it below closes that file.
+    // download cut before its first byte) leaves no folder behind, and a source that opened
+    // a file is always started, so stopping it below closes that file.
     const source = content[Symbol.asyncIterator]();
     let next: IteratorResult<Uint8Array> | undefined;
     try {
