@@ -4,17 +4,12 @@ import { syncBuiltinESMExports } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { renderJsonWithList } from '../../src/cli/json-document.js';
 import { SpilledList } from '../../src/cli/spilled-list.js';
+import { useTempDirs } from '../support/temp-dirs.js';
 
-const roots: string[] = [];
-async function tempDir(): Promise<string> {
-  const r = await fs.mkdtemp(path.join(os.tmpdir(), 'bm-jsonlist-'));
-  roots.push(r);
-  return r;
-}
-afterAll(async () => Promise.all(roots.map((r) => fs.rm(r, { recursive: true, force: true }))));
+const tempDir = useTempDirs('bm-jsonlist-');
 
 const MARKER = '\u0000marker';
 

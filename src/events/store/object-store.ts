@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { BmError, ErrorCode } from '../../errors.js';
 import type { Chunks } from './lent-chunks.js';
 
@@ -112,12 +111,6 @@ export async function listAll(store: ObjectStore, prefix: string, startAfter?: s
     if (!page.truncated || last === undefined) return out;
     after = last.key;
   }
-}
-
-export async function readStreamBytes(stream: Readable): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks);
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

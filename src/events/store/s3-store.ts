@@ -14,14 +14,13 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { BmError, ErrorCode } from '../../errors.js';
 import type { ServerCapabilityProbe } from './probe-store.js';
-import { copyChunks, type Chunks } from './lent-chunks.js';
+import { collectChunks, copyChunks, type Chunks } from './lent-chunks.js';
 import {
   bytesEqual,
   isStreamBody,
   mustListPrefix,
   mustObjectKey,
   objectExistsError,
-  readStreamBytes,
   type Body,
   type ListPage,
   type ObjectStore,
@@ -277,7 +276,7 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
     const stream = await this.readStream(key, headers);
     if (stream === undefined) return undefined;
     try {
-      return await readStreamBytes(stream);
+      return await collectChunks(stream);
     } catch (e) {
       throw this.failure(e, `reading ${key}`);
     }
@@ -424,7 +423,7 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
     const stream = await this.getStream(key);
     if (stream === undefined) return undefined;
     try {
-      if (!isStreamBody(body)) return bytesEqual(await readStreamBytes(stream), body);
+      if (!isStreamBody(body)) return bytesEqual(await collectChunks(stream), body);
       const stored = await hashStream(stream);
       return stored.size === body.size && stored.sha256 === body.sha256;
     } catch (e) {

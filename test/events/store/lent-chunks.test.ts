@@ -1,10 +1,9 @@
 import * as fs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   collectChunks,
   computeReadBufferSize,
@@ -17,14 +16,9 @@ import {
 import { DirectoryStore } from '../../../src/events/store/directory-store.js';
 import { FsTree } from '../../../src/local/fs-tree.js';
 import type { SyncPath } from '../../../src/events/sync-path.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
 
-const roots: string[] = [];
-async function tempDir(): Promise<string> {
-  const r = await fs.mkdtemp(path.join(os.tmpdir(), 'bm-lent-'));
-  roots.push(r);
-  return r;
-}
-afterAll(async () => Promise.all(roots.map((r) => fs.rm(r, { recursive: true, force: true }))));
+const tempDir = useTempDirs('bm-lent-');
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
