@@ -213,8 +213,11 @@ export async function runSyncCommand(o: SyncCommandOptions, out: Output): Promis
     stop = true;
     wake?.();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // `on`, not `once`, and removed only after the session is closed: one Ctrl-C can arrive
+  // twice (from the terminal and passed on by the launcher on Node 20, ADR-0018; systemd
+  // signals every process of a service), and a repeat must not kill the closing watch.
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let code: number = ExitCode.ok;
   try {
     while (!stop) {
@@ -243,9 +246,9 @@ export async function runSyncCommand(o: SyncCommandOptions, out: Output): Promis
   } finally {
     watcher.close();
     clearTimeout(timer);
+    await s.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await s.close();
   }
   return code;
 }
