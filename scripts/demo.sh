@@ -9,8 +9,8 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/alice/notes" "$work/bob"
 echo "# Plan" > "$work/alice/notes/plan.md"
 
-echo "== alice creates the team remote and syncs"
-bm init --remote "$work/team-remote" --name alice --dir "$work/alice"
+echo "== alice creates the team vault and syncs"
+bm init --create --remote "$work/team-remote" --name alice --dir "$work/alice"
 echo "== bob joins and gets alice's notes"
 bm init --remote "$work/team-remote" --name bob --dir "$work/bob"
 test "$(cat "$work/bob/notes/plan.md")" = "# Plan"
