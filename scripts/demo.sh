@@ -3,7 +3,7 @@
 # run end to end in a temp folder. Exits non-zero if any step does not do what it says.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-bm() { "$here/bin/bm-log" "$@"; } # the launcher, as `npx bm-log` runs it
+bm() { "$here/bin/bm-log" "$@"; } # the launcher, as an installed `bm-log` runs it
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/alice/notes" "$work/bob"
