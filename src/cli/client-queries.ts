@@ -2,7 +2,20 @@ import type { LogState } from '../projections/project-log.js';
 import type { Projection } from '../projections/project-paths.js';
 import { readLogState } from '../reconcile/sync-log.js';
 import type { VersionRecord } from '../projections/version-record.js';
-import { openClient, type ClientSession } from './client-session.js';
+import { openClient, openLocal, type ClientSession, type LocalSession } from './client-session.js';
+
+/**
+ * Opens the folder's local half only, runs `fn`, always closes: for commands that read this
+ * client's own records (conflicts, log, ls), which then work while the remote is unreachable.
+ */
+export async function withLocal<T>(dir: string | undefined, fn: (s: LocalSession) => Promise<T>): Promise<T> {
+  const s = await openLocal(dir);
+  try {
+    return await fn(s);
+  } finally {
+    await s.close();
+  }
+}
 
 /** Opens the client folder, runs `fn`, always closes (releasing the folder lock). */
 export async function withClient<T>(dir: string | undefined, fn: (s: ClientSession) => Promise<T>): Promise<T> {

@@ -17,7 +17,7 @@ import type { ConflictNote, PlanOp } from '../reconcile/plan-sync.js';
 import { countKinds } from '../reconcile/applied-ops.js';
 import { runSync, type ResolveRequest, type SyncReport } from '../reconcile/run-sync.js';
 import { openClient, readScope, type ClientSession } from './client-session.js';
-import { clientNames, loadProjection, withClient } from './client-queries.js';
+import { clientNames, loadProjection, withClient, withLocal } from './client-queries.js';
 import { readPathHistory } from './history-commands.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
@@ -261,7 +261,7 @@ export async function runResolveCommand(path: SyncPath, o: { dir?: string; json?
 }
 
 export async function runConflictsCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
-  return withClient(o.dir, async (s) => {
+  return withLocal(o.dir, async (s) => {
     const { projection } = await loadProjection(s);
     const names = await clientNames(s);
     const list = [...projection]
@@ -336,7 +336,7 @@ export async function runLogCommand(pathArg: string | undefined, o: { dir?: stri
   };
   const since = parseTime(o.since, '--since');
   const until = parseTime(o.until, '--until');
-  return withClient(o.dir, async (s) => {
+  return withLocal(o.dir, async (s) => {
     const want = pathArg?.replace(/^\.\//, '');
     const single = want !== undefined && !want.endsWith('/');
     const { versions, moves } = single ? await readPathHistory(s, want) : { versions: (await loadProjection(s)).versions, moves: new Map<string, { from: string; to: string }>() };

@@ -13,7 +13,7 @@ import type { VersionRecord } from '../projections/version-record.js';
 import { runSync, type RestoreRequest } from '../reconcile/run-sync.js';
 import { executeFetchLog } from '../reconcile/sync-log.js';
 import type { ClientSession } from './client-session.js';
-import { loadProjection, withClient } from './client-queries.js';
+import { loadProjection, withClient, withLocal } from './client-queries.js';
 import { ExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
 import { pathArg } from './hints.js';
@@ -105,7 +105,7 @@ export async function runShowCommand(version: string, o: { dir?: string }, out: 
 
 /** `bm-log ls [FOLDER] [--at T|VERSION]`: the tree now or at a point. */
 export async function runLsCommand(folder: string | undefined, o: { dir?: string; json?: boolean; at?: string }, out: Output): Promise<number> {
-  return withClient(o.dir, async (s) => {
+  return withLocal(o.dir, async (s) => {
     const { versions, projection } = await loadProjection(s);
     let tree: Map<SyncPath, VersionRecord>;
     if (o.at === undefined) {
@@ -223,7 +223,7 @@ export function computeMoves(segmentVersions: readonly VersionRecord[], contentO
 }
 
 /** For `log PATH`: the path's versions from the history index, with renames annotated. */
-export async function readPathHistory(s: ClientSession, p: string): Promise<{ versions: VersionRecord[]; moves: Map<string, { from: SyncPath; to: SyncPath }> }> {
+export async function readPathHistory(s: Pick<ClientSession, 'index'>, p: string): Promise<{ versions: VersionRecord[]; moves: Map<string, { from: SyncPath; to: SyncPath }> }> {
   const versions = await s.index.getPathHistory(p);
   const moves = (await s.index.getMoves(versions)) as Map<string, { from: SyncPath; to: SyncPath }>;
   return { versions, moves };

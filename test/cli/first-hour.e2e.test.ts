@@ -224,7 +224,7 @@ describe.concurrent('hints work when pasted', () => {
   }, 240_000);
 });
 
-describe.concurrent('status without the remote', () => {
+describe.concurrent('status (and conflicts, log, ls) without the remote', () => {
   it('shows the local side (pending changes, conflicts known here), says the remote part is unavailable, exits 3', async () => {
     const { w, a, b } = await pair({ 'shared.md': 'base\n', 'edit.md': 'e\n', 'gone.md': 'g\n' });
     await a.write('shared.md', 'alice\n');
@@ -246,6 +246,10 @@ describe.concurrent('status without the remote', () => {
     expect(human.stdout).toMatch(/pending {2}3 local change\(s\) to publish, remote changes unknown/);
     expect(human.stdout).toMatch(/conflicts 1 \(known here\)\n {2}shared\.md/);
     expect(human.stderr).toMatch(/error \[remote-unavailable\]/);
+    // Its siblings that read only this client's records answer as usual.
+    expect((await b.conflicts()).map((c) => c.path)).toEqual(['shared.md']);
+    expect((await b.log('shared.md')).length).toBeGreaterThan(1);
+    expect(expectExit(await b.run('ls', '--json'), EXIT.ok).json.files.map((f: { path: string }) => f.path)).toContain('gone.md');
     await fs.rename(`${w.remoteDir}-unmounted`, w.remoteDir);
   }, 240_000);
 });
