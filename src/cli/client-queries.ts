@@ -4,12 +4,8 @@ import { readLogState } from '../reconcile/sync-log.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import { openClient, openLocal, type ClientSession, type LocalSession } from './client-session.js';
 
-/**
- * Opens the folder's local half only, runs `fn`, always closes: for commands that read this
- * client's own records (conflicts, log, ls), which then work while the remote is unreachable.
- */
-export async function withLocal<T>(dir: string | undefined, fn: (s: LocalSession) => Promise<T>): Promise<T> {
-  const s = await openLocal(dir);
+/** Runs `fn` on an open session and always closes it (releasing the folder lock). */
+async function using<S extends { close(): Promise<void> }, T>(s: S, fn: (s: S) => Promise<T>): Promise<T> {
   try {
     return await fn(s);
   } finally {
@@ -17,14 +13,17 @@ export async function withLocal<T>(dir: string | undefined, fn: (s: LocalSession
   }
 }
 
-/** Opens the client folder, runs `fn`, always closes (releasing the folder lock). */
+/**
+ * The folder's local half only: for commands that read this client's own records (conflicts,
+ * log, ls), which then work while the remote is unreachable.
+ */
+export async function withLocal<T>(dir: string | undefined, fn: (s: LocalSession) => Promise<T>): Promise<T> {
+  return using(await openLocal(dir), fn);
+}
+
+/** The whole client folder, remote included. */
 export async function withClient<T>(dir: string | undefined, fn: (s: ClientSession) => Promise<T>): Promise<T> {
-  const s = await openClient(dir);
-  try {
-    return await fn(s);
-  } finally {
-    await s.close();
-  }
+  return using(await openClient(dir), fn);
 }
 
 /**
