@@ -150,7 +150,7 @@ const SUITES = {
       p.remote = path.join(p.dir, 'remote');
       p.env = process.env;
     },
-    first: (p) => bm(p, 'first', ['init', '--remote', p.remote, '--name', 'alice', '--dir', p.A]),
+    first: (p) => bm(p, 'first', ['init', '--create', '--remote', p.remote, '--name', 'alice', '--dir', p.A]),
     joinInit: (p) => bm(p, 'join.init', ['init', '--remote', p.remote, '--name', 'bob', '--no-sync', '--dir', p.B]),
     join: (p) => bm(p, 'join', ['sync', '--dir', p.B]),
     syncA: (p, label) => bm(p, label, ['sync', '--dir', p.A]),
@@ -167,7 +167,7 @@ const SUITES = {
     async teardown(p) {
       await p.s3.stop();
     },
-    first: (p) => bm(p, 'first', ['init', ...p.remoteArgs, '--name', 'alice', '--dir', p.A]),
+    first: (p) => bm(p, 'first', ['init', '--create', ...p.remoteArgs, '--name', 'alice', '--dir', p.A]),
     joinInit: (p) => bm(p, 'join.init', ['init', ...p.remoteArgs, '--name', 'bob', '--no-sync', '--dir', p.B]),
     join: (p) => bm(p, 'join', ['sync', '--dir', p.B]),
     syncA: (p, label) => bm(p, label, ['sync', '--dir', p.A]),
@@ -374,7 +374,7 @@ async function profileFirstSync(size, srcDir) {
   results[size.name]['bm-log/dir'] ??= { cases: {}, checks: [], errors: [], profiles: {} };
   try {
     say(`  bm-log/dir profiled first sync and second client's first sync (${size.name}; not part of the tables)`);
-    await profileRun(size, p, 'first', ['init', '--remote', remote, '--name', 'alice', '--dir', p.A]);
+    await profileRun(size, p, 'first', ['init', '--create', '--remote', remote, '--name', 'alice', '--dir', p.A]);
     await runBmLog(['init', '--remote', remote, '--name', 'bob', '--no-sync', '--dir', p.B], { logDir, label: 'profile-joininit' });
     await profileRun(size, p, 'join', ['sync', '--dir', p.B]);
   } finally {

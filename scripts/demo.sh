@@ -3,14 +3,14 @@
 # run end to end in a temp folder. Exits non-zero if any step does not do what it says.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-bm() { "$here/bin/bm-log" "$@"; } # the launcher, as `npx bm-log` runs it
+bm() { "$here/bin/bm-log" "$@"; } # the launcher, as an installed `bm-log` runs it
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/alice/notes" "$work/bob"
 echo "# Plan" > "$work/alice/notes/plan.md"
 
-echo "== alice creates the team remote and syncs"
-bm init --remote "$work/team-remote" --name alice --dir "$work/alice"
+echo "== alice creates the team vault and syncs"
+bm init --create --remote "$work/team-remote" --name alice --dir "$work/alice"
 echo "== bob joins and gets alice's notes"
 bm init --remote "$work/team-remote" --name bob --dir "$work/bob"
 test "$(cat "$work/bob/notes/plan.md")" = "# Plan"

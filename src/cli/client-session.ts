@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BmError, ErrorCode } from '../errors.js';
 import { ulidFactory, type ClientId, type VaultId } from '../events/ids.js';
-import { readIdentity, readVault, writeIdentity, writeVaultIfAbsent } from '../events/log.js';
+import { readIdentity, writeIdentity, writeVaultIfAbsent } from '../events/log.js';
 import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyPair } from '../events/signing.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import { probeStore } from '../events/store/probe-store.js';
@@ -15,17 +16,13 @@ import { ensureStateDir, findClientRoot, readClientConfig, readPrivateKey, state
 import type { SyncContext } from '../reconcile/run-sync.js';
 import { openRemote, parseRemoteUrl, type RemoteConfig } from './open-remote.js';
 import { applyWorkingSet, collectGarbage } from './gc-tuning.js';
+import { shellCommand } from './human-text.js';
+import { inspectRemote, planInit, type RemoteHolds } from './vault-creation.js';
 
-/** An open client folder: config, key, local index (locked), remote and the sync context. */
-export interface ClientSession {
-  readonly root: string;
-  readonly config: ClientConfig;
-  readonly index: LocalIndex;
+/** An open client folder: its local half, the remote and the sync context. */
+export interface ClientSession extends LocalSession {
   readonly store: ObjectStore;
-  readonly keys: KeyPair;
   readonly ctx: SyncContext;
-  readonly notices: readonly string[];
-  close(): Promise<void>;
 }
 
 /** Finds the client folder at or above `dir` (like git) or says how to make one. */
@@ -54,15 +51,34 @@ export async function readScope(root: string, config: ClientConfig): Promise<{ i
   return { isIgnored: (p) => ignored(p) || excluded(p), scopeKey };
 }
 
-export async function openClient(dir: string | undefined): Promise<ClientSession> {
+/** The local half of a client folder: config, key and local index (locked); no remote touched yet. */
+export interface LocalSession {
+  readonly root: string;
+  readonly config: ClientConfig;
+  readonly index: LocalIndex;
+  readonly keys: KeyPair;
+  readonly notices: readonly string[];
+  close(): Promise<void>;
+}
+
+export async function openLocal(dir: string | undefined): Promise<LocalSession> {
   const root = await mustClientRoot(dir);
   const config = await readClientConfig(root);
   const { pem, notice } = await readPrivateKey(root);
   const keys = importPrivateKeyPem(pem);
   const index = await LocalIndex.open(root);
-  let store: ObjectStore | undefined;
+  return { root, config, index, keys, notices: notice ? [notice] : [], close: () => index.close() };
+}
+
+/**
+ * Opens the remote of an open local session (publishing this client's identity if an
+ * earlier init could not) and builds the sync context. On failure the local session stays
+ * open: the caller may still read it (`status` does) and closes it.
+ */
+export async function connectRemote(local: LocalSession): Promise<ClientSession> {
+  const { root, config, index, keys } = local;
+  const store = await openRemote(config.remote, { cwd: root });
   try {
-    store = await openRemote(config.remote, { cwd: root });
     if ((await index.getMeta<boolean>('registered')) !== true) {
       await writeIdentity(store, { v: 1, vault: config.vaultId, client: config.clientId, name: config.name, publicKey: keys.publicKeyHex, time: new Date().toISOString() }, keys);
       await index.putMeta('registered', true);
@@ -80,11 +96,19 @@ export async function openClient(dir: string | undefined): Promise<ClientSession
       onWorkingSet: applyWorkingSet,
       onStageBoundary: collectGarbage,
     };
-    const s = store;
-    return { root, config, index, store, keys, ctx, notices: notice ? [notice] : [], close: async () => { await s.close(); await index.close(); } };
+    return { ...local, store, ctx, close: async () => { await store.close(); await index.close(); } };
   } catch (e) {
-    await store?.close();
-    await index.close();
+    await store.close();
+    throw e;
+  }
+}
+
+export async function openClient(dir: string | undefined): Promise<ClientSession> {
+  const local = await openLocal(dir);
+  try {
+    return await connectRemote(local);
+  } catch (e) {
+    await local.close();
     throw e;
   }
 }
@@ -92,38 +116,67 @@ export async function openClient(dir: string | undefined): Promise<ClientSession
 export interface InitOptions {
   readonly remote: RemoteConfig;
   readonly name?: string;
+  /** Make a new vault (`init --create`); otherwise join the one the remote holds (ADR-0018). */
+  readonly create: boolean;
+  /** The command that would create a vault here, for the refusal's hint (default: from the remote alone). */
+  readonly createCommand?: string;
+}
+
+/** Refuses a folder that is, or is inside, a bm-log folder: its files would belong to two clients. */
+async function mustNotBeInClient(root: string): Promise<void> {
+  const existing = await findClientRoot(root);
+  if (existing === root) throw new BmError(ErrorCode.config, `${root} is already a bm-log folder`, 'use `bm-log sync`; to start over, remove its .bm-log folder first');
+  if (existing !== undefined) {
+    throw new BmError(ErrorCode.usage, `${root} is inside the bm-log folder ${existing}, which syncs it already`, `sync that folder (\`${shellCommand(['sync', '--dir', existing])}\`), or init a folder outside it`);
+  }
+}
+
+/** The remote as given, with a local folder made absolute: the same folder whatever the cwd of later runs. */
+function resolveRemote(root: string, remote: RemoteConfig): { remote: RemoteConfig; dir: string | undefined } {
+  const parsed = parseRemoteUrl(remote.url, process.cwd());
+  if (parsed.kind !== 'directory') return { remote, dir: undefined };
+  const rel = path.relative(root, parsed.dir);
+  const relBack = path.relative(parsed.dir, root);
+  if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)) || (!relBack.startsWith('..') && !path.isAbsolute(relBack))) {
+    throw new BmError(ErrorCode.usage, `the remote folder ${parsed.dir} and the sync folder ${root} overlap`, 'put the remote outside the folder you sync (and the folder outside the remote)');
+  }
+  return { remote: { ...remote, url: parsed.dir }, dir: parsed.dir };
+}
+
+/** What the remote holds; a local folder that does not exist is `missing`, not an error. */
+async function inspectOpenable(resolved: { remote: RemoteConfig; dir: string | undefined }): Promise<RemoteHolds> {
+  if (resolved.dir !== undefined && !existsSync(resolved.dir)) return { kind: 'missing' };
+  const store = await openRemote(resolved.remote);
+  try {
+    return await inspectRemote(store, resolved.dir);
+  } finally {
+    await store.close();
+  }
 }
 
 /**
- * Makes `dir` a client: vault marker (new remotes), key pair, config, local index, and the
- * published identity. Order matters for crash safety: the key and config are written before
+ * Makes `dir` a client: vault marker (with `create`), key pair, config, local index, and the
+ * published identity. Nothing is written before the remote was found to hold what `create`
+ * expects (planInit). Order matters for crash safety: the key and config are written before
  * anything is published, and a later `sync` re-publishes the identity if init died first.
  */
 export async function executeInit(dir: string, options: InitOptions): Promise<{ root: string; config: ClientConfig; createdVault: boolean; capabilities: Awaited<ReturnType<typeof probeStore>> }> {
   const root = path.resolve(dir);
+  await mustNotBeInClient(root);
+  const resolved = resolveRemote(root, options.remote);
+  options = { ...options, remote: resolved.remote };
+  const holds = await inspectOpenable(resolved);
+  const shown = resolved.dir ?? options.remote.url;
+  const decision = planInit(holds, options.create ? 'create' : 'join', shown, options.createCommand ?? shellCommand(['init', '--create', '--remote', shown]));
+  if (decision.action === 'refuse') throw decision.error;
   await fs.mkdir(root, { recursive: true });
-  try {
-    await fs.access(path.join(stateDirPath(root), 'config.json'));
-    throw new BmError(ErrorCode.config, `${root} is already a bm-log folder`, 'use `bm-log sync`; to start over, remove its .bm-log folder first');
-  } catch (e) {
-    if (e instanceof BmError) throw e;
-  }
-  const parsed = parseRemoteUrl(options.remote.url, process.cwd());
-  if (parsed.kind === 'directory') {
-    // Stored absolute, so the remote means the same folder whatever the cwd of later runs.
-    const rel = path.relative(root, parsed.dir);
-    const relBack = path.relative(parsed.dir, root);
-    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)) || (!relBack.startsWith('..') && !path.isAbsolute(relBack))) {
-      throw new BmError(ErrorCode.usage, `the remote folder ${parsed.dir} and the sync folder ${root} overlap`, 'put the remote outside the folder you sync (and the folder outside the remote)');
-    }
-    options = { ...options, remote: { ...options.remote, url: parsed.dir } };
-  }
-  const store = await openRemote(options.remote, { create: true, cwd: root });
+  const store = await openRemote(options.remote, { create: decision.action === 'create', cwd: root });
   try {
     const capabilities = await probeStore(store);
-    const existing = await readVault(store);
     const newId = ulidFactory();
-    const vault: VaultId = existing ?? (await writeVaultIfAbsent(store, newId, () => new Date()));
+    // Two creators at once: writeVaultIfAbsent returns the vault that won, and this one joins it.
+    const mine = newId() as VaultId;
+    const vault: VaultId = decision.action === 'join' ? decision.vault : await writeVaultIfAbsent(store, () => mine, () => new Date());
     const keys = generateKeyPair();
     const clientId = newId() as ClientId;
     const name = options.name ?? `${os.userInfo().username}@${os.hostname()}`.slice(0, 128);
@@ -143,7 +196,7 @@ export async function executeInit(dir: string, options: InitOptions): Promise<{ 
     } finally {
       await index.close();
     }
-    return { root, config, createdVault: existing === undefined, capabilities };
+    return { root, config, createdVault: vault === mine, capabilities };
   } finally {
     await store.close();
   }

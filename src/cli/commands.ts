@@ -2,7 +2,6 @@ import { watch } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { BmError, ErrorCode, integrityCodes, isBmError } from '../errors.js';
 import { decodeSegment, decodeTrustedSegment } from '../events/codec.js';
-import type { ClientId } from '../events/ids.js';
 import { keyOfBlob } from '../events/layout.js';
 import { fetchLogs, readIdentity, type ClientKey, type LogFault } from '../events/log.js';
 import { computeEventContent } from '../events/schema.js';
@@ -18,12 +17,14 @@ import type { ConflictNote, PlanOp } from '../reconcile/plan-sync.js';
 import { countKinds } from '../reconcile/applied-ops.js';
 import { runSync, type ResolveRequest, type SyncReport } from '../reconcile/run-sync.js';
 import { openClient, readScope, type ClientSession } from './client-session.js';
-import { clientNames, loadProjection, withClient } from './client-queries.js';
+import { clientNames, loadProjection, withClient, withLocal } from './client-queries.js';
 import { readPathHistory } from './history-commands.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
 import { renderJsonWithList } from './json-document.js';
 import { SpilledList } from './spilled-list.js';
+import { computeRestoreHints, pasteable, pathArg, type CommandPlace } from './hints.js';
+import { displayName } from './human-text.js';
 
 function describeVersion(v: VersionRecord, names: ReadonlyMap<string, string>) {
   return {
@@ -40,12 +41,12 @@ function describeVersion(v: VersionRecord, names: ReadonlyMap<string, string>) {
   };
 }
 
-function describeConflict(c: ConflictNote, names: ReadonlyMap<string, string>) {
+export function describeConflict(c: ConflictNote, names: ReadonlyMap<string, string>) {
   const copies = c.heads.slice(1).filter((h) => h.content !== null).map((h) => computeConflictCopyPath(c.path, names.get(h.client) ?? h.client.slice(-6), h.id));
   return { path: c.path, kind: c.kind, detail: c.detail, winner: c.heads[0]?.id ?? null, heads: c.heads.map((h) => describeVersion(h, names)), copies };
 }
 
-function describeOp(op: PlanOp): Record<string, unknown> {
+export function describeOp(op: PlanOp): Record<string, unknown> {
   switch (op.kind) {
     case 'upload':
       return { kind: op.kind, path: op.path, hash: op.file.hash, size: op.file.size, replaces: op.replaces };
@@ -66,7 +67,7 @@ function describeOp(op: PlanOp): Record<string, unknown> {
   }
 }
 
-function describeFault(f: LogFault) {
+export function describeFault(f: LogFault) {
   return { client: f.client, seq: f.seq, object: f.key, code: f.error.code, message: f.error.message };
 }
 
@@ -85,7 +86,7 @@ const OP_LABEL: Record<PlanOp['kind'], string> = {
 /** Operations (other than local deletes) listed one per line in human output. */
 const MAX_LISTED_OPS = 200;
 
-function summarize(report: SyncReport, names: ReadonlyMap<string, string>): string[] {
+function summarize(report: SyncReport, names: ReadonlyMap<string, string>, restoreHints: ReadonlyMap<string, string>, place: CommandPlace): string[] {
   const lines: string[] = [];
   const ops = report.dryRun ? report.plan.ops : report.applied;
   const visible = ops.filter((o) => o.kind !== 'record' && o.kind !== 'forget');
@@ -97,8 +98,8 @@ function summarize(report: SyncReport, names: ReadonlyMap<string, string>): stri
   for (const op of visible) {
     if (op.kind !== 'deleteLocal' && listed >= MAX_LISTED_OPS) continue;
     if (op.kind !== 'deleteLocal') listed++;
-    const extra = op.kind === 'deleteLocal' ? `  (restore: bm-log restore ${op.path} --at ${op.expect.hash.slice(0, 12)})` : '';
-    lines.push(`  ${OP_LABEL[op.kind].padEnd(22)} ${op.path}${extra}`);
+    const hint = op.kind === 'deleteLocal' ? restoreHints.get(op.path) : undefined;
+    lines.push(`  ${OP_LABEL[op.kind].padEnd(22)} ${displayName(op.path)}${hint === undefined ? '' : `  (${hint})`}`);
   }
   const counts = report.dryRun ? countKinds(ops) : report.appliedCounts;
   const others = counts.upload + counts.tombstone + counts.resolve + counts.download + counts.writeCopy + counts.removeCopy;
@@ -108,13 +109,13 @@ function summarize(report: SyncReport, names: ReadonlyMap<string, string>): stri
       `synced: ${counts.upload} uploaded, ${counts.download} downloaded, ${counts.tombstone} deleted for everyone, ${counts.deleteLocal} deleted locally, ${report.eventsPublished} event(s) published`,
     );
   }
-  for (const s of report.skipped) lines.push(`  skipped ${s.path}: ${s.detail}`);
-  for (const n of report.notices) lines.push(`  note ${n.path}: ${n.detail}`);
+  for (const s of report.skipped) lines.push(`  skipped ${displayName(s.path)}: ${s.detail}`);
+  for (const n of report.notices) lines.push(`  note ${displayName(n.path)}: ${n.detail}`);
   for (const c of report.conflicts) {
     const d = describeConflict(c, names);
-    lines.push(`  CONFLICT ${c.path} (${c.kind}): ${c.detail}${d.copies.length > 0 ? `; copies: ${d.copies.join(', ')}` : ''}`);
+    lines.push(`  CONFLICT ${displayName(c.path)} (${c.kind}): ${c.detail}${d.copies.length > 0 ? `; copies: ${d.copies.map(displayName).join(', ')}` : ''}`);
   }
-  if (report.conflicts.length > 0) lines.push(`${report.conflicts.length} open conflict(s): see \`bm-log conflicts\`; resolve by deleting the copies or with \`bm-log resolve PATH\``);
+  if (report.conflicts.length > 0) lines.push(`${report.conflicts.length} open conflict(s): resolve by deleting the copies and syncing, or see \`${pasteable(['conflicts'], place)}\` for the command that resolves each`);
   for (const f of report.faults) lines.push(`  INTEGRITY ${f.key}: ${f.error.message} (${f.error.code}); ${f.error.hint}`);
   return lines;
 }
@@ -181,7 +182,9 @@ async function syncWithSession(s: ClientSession, o: SyncCommandOptions, out: Out
       const sync = reportJson(report, names, spill.marker);
       out.document(renderJsonWithList(o.init ? { init: o.init, sync } : sync, spill.marker, spill.items()));
     } else {
-      out.result(false, undefined, () => summarize(report, names));
+      const place = { cwd: process.cwd(), root: s.root };
+      const hints = await computeRestoreHints(s, report.dryRun ? [] : report.applied, place);
+      out.result(false, undefined, () => summarize(report, names, hints, place));
     }
     // A tampered or missing blob met while downloading is an integrity failure too (exit 5).
     const corruptBlobs = report.skipped.some((sk) => sk.code !== undefined && integrityCodes.has(sk.code));
@@ -213,8 +216,11 @@ export async function runSyncCommand(o: SyncCommandOptions, out: Output): Promis
     stop = true;
     wake?.();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // `on`, not `once`, and removed only after the session is closed: one Ctrl-C can arrive
+  // twice (from the terminal and passed on by the launcher on Node 20, ADR-0018; systemd
+  // signals every process of a service), and a repeat must not kill the closing watch.
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let code: number = ExitCode.ok;
   try {
     while (!stop) {
@@ -243,9 +249,9 @@ export async function runSyncCommand(o: SyncCommandOptions, out: Output): Promis
   } finally {
     watcher.close();
     clearTimeout(timer);
+    await s.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await s.close();
   }
   return code;
 }
@@ -255,7 +261,7 @@ export async function runResolveCommand(path: SyncPath, o: { dir?: string; json?
 }
 
 export async function runConflictsCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
-  return withClient(o.dir, async (s) => {
+  return withLocal(o.dir, async (s) => {
     const { projection } = await loadProjection(s);
     const names = await clientNames(s);
     const list = [...projection]
@@ -263,60 +269,19 @@ export async function runConflictsCommand(o: { dir?: string; json?: boolean }, o
       .filter((c) => c.heads.length > 1)
       .sort((a, b) => (a.path < b.path ? -1 : 1))
       .map((c) => describeConflict({ path: c.path, kind: c.heads.every((h) => h.content !== null) ? 'concurrent-edits' : 'edit-versus-delete', heads: c.heads, detail: '' }, names));
+    const place = { cwd: process.cwd(), root: s.root };
     out.result(o.json, { conflicts: list }, () =>
       list.length === 0
         ? ['no open conflicts']
         : list.flatMap((c) => [
-            `${c.path} (${c.kind})`,
-            ...c.heads.map((h, i) => `  ${i === 0 ? 'winner' : 'other '} ${h.version}  ${h.type.padEnd(9)} by ${h.clientName ?? h.client}  ${h.hash ?? '(deleted)'}  ${h.time}`),
-            ...c.copies.map((p) => `  copy   ${p}`),
-            `  resolve: delete the copies and sync, or \`bm-log resolve ${c.path} [--keep VERSION]\``,
+            `${displayName(c.path)} (${c.kind})`,
+            ...c.heads.map((h, i) => `  ${i === 0 ? 'winner' : 'other '} ${h.version}  ${h.type.padEnd(9)} by ${displayName(h.clientName ?? h.client)}  ${h.hash ?? '(deleted)'}  ${h.time}`),
+            ...c.copies.map((p) => `  copy   ${displayName(p)}`),
+            `  resolve: delete the copies and sync; or keep the file as it is now: \`${pasteable(['resolve', pathArg(c.path)], place)}\`; ` +
+              `or keep one version: \`${pasteable(['resolve', pathArg(c.path), '--keep', c.heads[0]!.version], place)}\` (or another id above)`,
           ]),
     );
     return ExitCode.ok;
-  });
-}
-
-export async function runStatusCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
-  return withClient(o.dir, async (s) => {
-    const report = await runSync(s.ctx, { dryRun: true, force: true });
-    const { lastSeen } = await loadProjection(s);
-    const names = await clientNames(s);
-    const cursors = await s.index.getCursors();
-    const lastSyncAt = (await s.index.getMeta<string>('lastSyncAt')) ?? null;
-    const ops = report.plan.ops;
-    const pendingLocal = ops.filter((x) => x.kind === 'upload' || x.kind === 'tombstone' || x.kind === 'resolve').map(describeOp);
-    const pendingRemote = ops.filter((x) => x.kind === 'download' || x.kind === 'deleteLocal' || x.kind === 'writeCopy' || x.kind === 'removeCopy').map(describeOp);
-    const clients = [...names].map(([id, name]) => ({ id, name, self: id === s.config.clientId, lastSeq: cursors.get(id as ClientId)?.seq ?? 0, lastSeen: lastSeen.get(id) ?? null }));
-    const data = {
-      root: s.root,
-      client: { id: s.config.clientId, name: s.config.name },
-      remote: s.store.description,
-      vault: s.config.vaultId,
-      lastSyncAt,
-      subscriptions: s.config.subscriptions,
-      unsubscribed: s.config.unsubscribed,
-      pendingLocal,
-      pendingRemote,
-      conflicts: report.conflicts.map((c) => describeConflict(c, names)),
-      faults: report.faults.map(describeFault),
-      clients,
-    };
-    out.result(o.json, data, () => [
-      `client   ${s.config.name} (${s.config.clientId})`,
-      `folder   ${s.root}`,
-      `remote   ${s.store.description}`,
-      `last sync ${lastSyncAt ?? 'never'}`,
-      `pending  ${pendingLocal.length} local change(s) to publish, ${pendingRemote.length} remote change(s) to apply`,
-      ...pendingLocal.map((p) => `  local  ${String(p['kind'])} ${String(p['path'])}`),
-      ...pendingRemote.map((p) => `  remote ${String(p['kind'])} ${String(p['path'])}`),
-      `conflicts ${data.conflicts.length}`,
-      ...data.conflicts.map((c) => `  ${c.path} (${c.kind})`),
-      ...data.faults.map((f) => `INTEGRITY ${f.object}: ${f.message}`),
-      'clients',
-      ...clients.map((c) => `  ${c.self ? '*' : ' '} ${c.name.padEnd(24)} ${c.id}  seq ${c.lastSeq}  last seen ${c.lastSeen ?? 'never'}`),
-    ]);
-    return report.faults.length > 0 ? ExitCode.integrity : ExitCode.ok;
   });
 }
 
@@ -332,7 +297,7 @@ export async function runSubscribeCommand(folder: string, o: { dir?: string; jso
     const cfg = { ...s.config, unsubscribed: s.config.unsubscribed.filter((u) => u !== prefix), subscriptions: s.config.subscriptions.length > 0 && !s.config.subscriptions.includes(prefix) ? [...s.config.subscriptions, prefix] : s.config.subscriptions };
     await writeClientConfig(s.root, cfg);
   });
-  if (!o.json) out.line(`subscribed to ${prefix}; syncing it now`);
+  if (!o.json) out.line(`subscribed to ${displayName(prefix)}; syncing it now`);
   return runSyncCommand({ dir: o.dir, json: o.json === true }, out);
 }
 
@@ -344,7 +309,7 @@ export async function runUnsubscribeCommand(folder: string, o: { dir?: string; j
     const under = [...scan.files.values()].filter((f) => f.path.startsWith(prefix));
     const pending = under.filter((f) => manifest.get(f.path)?.hash !== f.hash);
     if (pending.length > 0) {
-      throw new BmError(ErrorCode.safetyGuard, `${pending.length} file(s) in ${prefix} have changes not synced yet (${pending.slice(0, 5).map((f) => f.path).join(', ')})`, 'run `bm-log sync` first; nothing was removed');
+      throw new BmError(ErrorCode.safetyGuard, `${pending.length} file(s) in ${displayName(prefix)} have changes not synced yet (${pending.slice(0, 5).map((f) => displayName(f.path)).join(', ')})`, 'run `bm-log sync` first; nothing was removed');
     }
     const removed: string[] = [];
     const kept: string[] = [];
@@ -355,8 +320,8 @@ export async function runUnsubscribeCommand(folder: string, o: { dir?: string; j
     await s.index.commitBatch({ manifestDel: [...manifest.keys()].filter((p) => p.startsWith(prefix) && !kept.includes(p)) });
     await writeClientConfig(s.root, { ...s.config, unsubscribed: [...new Set([...s.config.unsubscribed, prefix])], subscriptions: s.config.subscriptions.filter((x) => x !== prefix) });
     out.result(o.json, { unsubscribed: prefix, removedLocally: removed, kept }, () => [
-      `unsubscribed from ${prefix}: removed ${removed.length} file(s) here; nothing was deleted for anyone else`,
-      ...kept.map((k) => `  kept ${k} (changed while unsubscribing)`),
+      `unsubscribed from ${displayName(prefix)}: removed ${removed.length} file(s) here; nothing was deleted for anyone else`,
+      ...kept.map((k) => `  kept ${displayName(k)} (changed while unsubscribing)`),
     ]);
     return ExitCode.ok;
   });
@@ -371,7 +336,7 @@ export async function runLogCommand(pathArg: string | undefined, o: { dir?: stri
   };
   const since = parseTime(o.since, '--since');
   const until = parseTime(o.until, '--until');
-  return withClient(o.dir, async (s) => {
+  return withLocal(o.dir, async (s) => {
     const want = pathArg?.replace(/^\.\//, '');
     const single = want !== undefined && !want.endsWith('/');
     const { versions, moves } = single ? await readPathHistory(s, want) : { versions: (await loadProjection(s)).versions, moves: new Map<string, { from: string; to: string }>() };
@@ -393,7 +358,7 @@ export async function runLogCommand(pathArg: string | undefined, o: { dir?: stri
     out.result(o.json, { events }, () =>
       events.length === 0
         ? ['no events']
-        : events.map((e) => `${e.time}  ${e.type.padEnd(9)} ${e.path}  by ${e.clientName ?? e.client}  v ${e.version}${e.hash ? `  sha256 ${e.hash}  ${e.size} B` : ''}${e.replaces.length ? `  replaces ${e.replaces.join(',')}` : ''}  seen ${JSON.stringify(e.seen)}${e.move ? `  (move ${e.move.from} -> ${e.move.to})` : ''}`),
+        : events.map((e) => `${e.time}  ${e.type.padEnd(9)} ${displayName(e.path)}  by ${displayName(e.clientName ?? e.client)}  v ${e.version}${e.hash ? `  sha256 ${e.hash}  ${e.size} B` : ''}${e.replaces.length ? `  replaces ${e.replaces.join(',')}` : ''}  seen ${JSON.stringify(e.seen)}${e.move ? `  (move ${displayName(e.move.from)} -> ${displayName(e.move.to)})` : ''}`),
     );
     return ExitCode.ok;
   });
@@ -475,7 +440,7 @@ export async function runVerifyCommand(o: { dir?: string; json?: boolean }, out:
     const data = { ok: findings.length === 0, segments: fetched.segments.length, blobs: hashes.size, clients: pinned.size, findings };
     out.result(o.json, data, () => [
       `checked ${data.clients} client(s), ${data.segments} segment(s), ${data.blobs} blob(s)`,
-      ...(findings.length === 0 ? ['no problems found'] : findings.map((f) => `  ${f.code.padEnd(14)} ${f.object}: ${f.message}`)),
+      ...(findings.length === 0 ? ['no problems found'] : findings.map((f) => `  ${f.code.padEnd(14)} ${displayName(f.object)}: ${f.message}`)),
     ]);
     return findings.length === 0 ? ExitCode.ok : ExitCode.integrity;
   });

@@ -6,6 +6,7 @@ import { executeFetchLog } from '../reconcile/sync-log.js';
 import { withClient } from './client-queries.js';
 import { ExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
+import { displayName } from './human-text.js';
 
 const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -65,7 +66,7 @@ export async function runGcCommand(o: GcCommandOptions, out: Output): Promise<nu
       for (const [i, p] of report.passes.entries()) {
         const head = report.passes.length > 1 ? `pass ${i + 1}: ` : '';
         lines.push(`${head}${p.plan.active.length} active client(s); ${p.plan.blobsListed} blob(s), ${p.plan.blobsReferenced} still needed`);
-        for (const c of p.plan.collect) lines.push(`  ${report.dryRun ? 'would collect' : 'collected'} ${c.path} (${c.versions.length} version(s); its history stays in the log)`);
+        for (const c of p.plan.collect) lines.push(`  ${report.dryRun ? 'would collect' : 'collected'} ${displayName(c.path)} (${c.versions.length} version(s); its history stays in the log)`);
         if (p.plan.condemn.length > 0) lines.push(`  ${report.dryRun ? 'would condemn' : 'condemned'} ${p.plan.condemn.length} blob(s); deletable after ${formatDuration(graceMs)}`);
         if (report.dryRun && p.plan.delete.length > 0) lines.push(`  would delete ${p.plan.delete.length} blob(s) condemned earlier`);
         if (p.deleted.length > 0) lines.push(`  deleted ${p.deleted.length} blob(s)`);
@@ -96,7 +97,7 @@ export async function runClientsCommand(o: { dir?: string; json?: boolean }, out
     const rows = computeClientRows(log, s.config.clientId);
     out.result(o.json, { clients: rows }, () => [
       `${'  name'.padEnd(26)} ${'id'.padEnd(26)}  ${'last seq'.padStart(8)}  ${'acked'.padStart(8)}  last seen`,
-      ...rows.map((r) => `${r.self ? '*' : ' '} ${r.name.padEnd(24)} ${r.id}  ${String(r.lastSeq).padStart(8)}  ${String(r.acked).padStart(8)}  ${r.lastSeen ?? 'never'}${r.retired ? '  (retired)' : ''}`),
+      ...rows.map((r) => `${r.self ? '*' : ' '} ${displayName(r.name).padEnd(24)} ${r.id}  ${String(r.lastSeq).padStart(8)}  ${String(r.acked).padStart(8)}  ${r.lastSeen ?? 'never'}${r.retired ? '  (retired)' : ''}`),
     ]);
     return ExitCode.ok;
   });
@@ -106,7 +107,7 @@ export async function runClientsCommand(o: { dir?: string; json?: boolean }, out
 export async function runRetireCommand(target: string, o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const r = await executeRetire(s.ctx, target);
-    out.result(o.json, r, () => [r.alreadyRetired ? `${r.name} (${r.client}) is retired already; nothing published` : `retired ${r.name} (${r.client}): garbage collection no longer waits for it`]);
+    out.result(o.json, r, () => [r.alreadyRetired ? `${displayName(r.name)} (${r.client}) is retired already; nothing published` : `retired ${displayName(r.name)} (${r.client}): garbage collection no longer waits for it`]);
     return ExitCode.ok;
   });
 }

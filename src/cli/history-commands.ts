@@ -13,9 +13,11 @@ import type { VersionRecord } from '../projections/version-record.js';
 import { runSync, type RestoreRequest } from '../reconcile/run-sync.js';
 import { executeFetchLog } from '../reconcile/sync-log.js';
 import type { ClientSession } from './client-session.js';
-import { loadProjection, withClient } from './client-queries.js';
+import { loadProjection, withClient, withLocal } from './client-queries.js';
 import { ExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
+import { pathArg } from './hints.js';
+import { displayName, shellCommand } from './human-text.js';
 
 /** A point in history: an ISO 8601 time, or a version id (full, or its last 8+ characters). */
 export type HistoryPoint = { readonly time: number } | { readonly version: string };
@@ -27,9 +29,14 @@ export function parseHistoryPoint(at: string): HistoryPoint {
   return { time: ms };
 }
 
-function findVersion(versions: Iterable<VersionRecord>, id: string): VersionRecord {
+/** `bm-log log [PATH]`, to paste: where the version ids are. */
+function logCommand(p?: string): string {
+  return shellCommand(p === undefined ? ['log'] : ['log', pathArg(p)]);
+}
+
+function findVersion(versions: Iterable<VersionRecord>, id: string, of?: string): VersionRecord {
   const matches = [...versions].filter((v) => v.id === id || v.id.endsWith(id));
-  if (matches.length !== 1) throw new BmError(ErrorCode.usage, `${matches.length === 0 ? 'no' : 'more than one'} version matches ${id}`, 'use a version id (or its last 8 characters) from `bm-log log`');
+  if (matches.length !== 1) throw new BmError(ErrorCode.usage, `${matches.length === 0 ? 'no' : 'more than one'} version ${of === undefined ? '' : `of ${displayName(of)} `}matches ${id}`, `use a version id (or its last 8 characters) from \`${logCommand(of)}\``);
   return matches[0]!;
 }
 
@@ -90,7 +97,7 @@ export async function runShowCommand(version: string, o: { dir?: string }, out: 
   return withClient(o.dir, async (s) => {
     const { versions } = await loadProjection(s);
     const v = findVersion(versions, version.toUpperCase());
-    if (v.content === null) throw new BmError(ErrorCode.usage, `version ${v.id} of ${v.path} is a delete; it has no content`, 'pick an earlier version from `bm-log log PATH`');
+    if (v.content === null) throw new BmError(ErrorCode.usage, `version ${v.id} of ${displayName(v.path)} is a delete; it has no content`, `pick an earlier version from \`${logCommand(v.path)}\``);
     await writeBlobTo(s, v.content, '', out);
     return ExitCode.ok;
   });
@@ -98,7 +105,7 @@ export async function runShowCommand(version: string, o: { dir?: string }, out: 
 
 /** `bm-log ls [FOLDER] [--at T|VERSION]`: the tree now or at a point. */
 export async function runLsCommand(folder: string | undefined, o: { dir?: string; json?: boolean; at?: string }, out: Output): Promise<number> {
-  return withClient(o.dir, async (s) => {
+  return withLocal(o.dir, async (s) => {
     const { versions, projection } = await loadProjection(s);
     let tree: Map<SyncPath, VersionRecord>;
     if (o.at === undefined) {
@@ -115,7 +122,7 @@ export async function runLsCommand(folder: string | undefined, o: { dir?: string
     const prefix = folder === undefined ? '' : `${folder.replace(/^\.\//, '').replace(/\/+$/, '')}/`;
     const rows = [...tree.values()].filter((v) => v.path.startsWith(prefix)).sort((a, b) => (a.path < b.path ? -1 : 1));
     const data = rows.map((v) => ({ path: v.path, size: v.content?.size ?? 0, hash: v.content?.hash ?? null, version: v.id, client: v.client, time: v.time }));
-    out.result(o.json, { at: o.at ?? null, files: data }, () => (data.length === 0 ? ['(no files)'] : data.map((d) => `${String(d.size).padStart(10)}  ${d.hash?.slice(0, 12)}  ${d.version}  ${d.path}`)));
+    out.result(o.json, { at: o.at ?? null, files: data }, () => (data.length === 0 ? ['(no files)'] : data.map((d) => `${String(d.size).padStart(10)}  ${d.hash?.slice(0, 12)}  ${d.version}  ${displayName(d.path)}`)));
     return ExitCode.ok;
   });
 }
@@ -140,7 +147,7 @@ export async function runRestoreCommand(target: string, o: { dir?: string; json?
     const requests: RestoreRequest[] = [];
     if ('version' in point) {
       if (isFolder) throw new BmError(ErrorCode.usage, 'a folder is restored --at a time, not a version', 'use --at with an ISO 8601 time');
-      const v = findVersion(versions.filter((x) => x.path === rel), point.version);
+      const v = findVersion(versions.filter((x) => x.path === rel), point.version, rel);
       requests.push({ path: v.path, content: v.content });
     } else {
       const past = projectTreeAt(versions, point.time);
@@ -153,15 +160,15 @@ export async function runRestoreCommand(target: string, o: { dir?: string; json?
         requests.push({ path: rel as SyncPath, content: past.get(rel as SyncPath)?.content ?? null });
       }
     }
-    if (requests.length === 0) throw new BmError(ErrorCode.notFound, `nothing under ${target} existed at ${o.at}`, 'check the time with `bm-log log PATH`');
+    if (requests.length === 0) throw new BmError(ErrorCode.notFound, `nothing under ${displayName(target)} existed at ${o.at}`, `check the time with \`${logCommand(isFolder ? `${rel}/` : rel)}\``);
 
     if (o.to !== undefined) {
       const only = requests[0]!;
       if (isFolder || requests.length !== 1) throw new BmError(ErrorCode.usage, '--to restores one file', 'name a file, not a folder');
-      if (only.content === null) throw new BmError(ErrorCode.notFound, `${rel} did not exist (or was deleted) at ${o.at}`, 'pick another point from `bm-log log PATH`');
+      if (only.content === null) throw new BmError(ErrorCode.notFound, `${displayName(rel)} did not exist (or was deleted) at ${o.at}`, `pick another point from \`${logCommand(rel)}\``);
       const file = path.resolve(o.to);
       if (!o.dryRun) await writeBlobTo(s, only.content, file, undefined);
-      out.result(o.json, { restored: rel, to: file, hash: only.content.hash, dryRun: o.dryRun === true }, () => [`${o.dryRun ? 'would write' : 'wrote'} ${rel} as of ${o.at} to ${file}`]);
+      out.result(o.json, { restored: rel, to: file, hash: only.content.hash, dryRun: o.dryRun === true }, () => [`${o.dryRun ? 'would write' : 'wrote'} ${displayName(rel)} as of ${o.at} to ${displayName(file)}`]);
       return ExitCode.ok;
     }
 
@@ -173,7 +180,7 @@ export async function runRestoreCommand(target: string, o: { dir?: string; json?
       const b = manifest.get(r.path);
       return l !== undefined ? b?.hash !== l.hash : b !== undefined;
     });
-    if (dirty.length > 0) throw new BmError(ErrorCode.safetyGuard, `${dirty.length} file(s) to restore have unsynced changes (${dirty.slice(0, 5).map((d) => d.path).join(', ')})`, 'run `bm-log sync` first; nothing was restored');
+    if (dirty.length > 0) throw new BmError(ErrorCode.safetyGuard, `${dirty.length} file(s) to restore have unsynced changes (${dirty.slice(0, 5).map((d) => displayName(d.path)).join(', ')})`, 'run `bm-log sync` first; nothing was restored');
 
     const changes = requests.filter((r) => {
       const w = projection.get(r.path) ? computeHeads(projection.get(r.path)!)[0] : undefined;
@@ -182,14 +189,14 @@ export async function runRestoreCommand(target: string, o: { dir?: string; json?
     if (o.dryRun) {
       out.result(o.json, { dryRun: true, changes: changes.map((c) => ({ path: c.path, hash: c.content?.hash ?? null })) }, () => [
         `dry run: ${changes.length} file(s) would be restored as of ${o.at}; nothing was changed`,
-        ...changes.map((c) => `  ${c.content ? 'restore' : 'delete '} ${c.path}${c.content ? `  sha256 ${c.content.hash}` : ''}`),
+        ...changes.map((c) => `  ${c.content ? 'restore' : 'delete '} ${displayName(c.path)}${c.content ? `  sha256 ${c.content.hash}` : ''}`),
       ]);
       return ExitCode.ok;
     }
     const report = await runSync(s.ctx, { restore: changes });
     out.result(o.json, { restored: changes.map((c) => ({ path: c.path, hash: c.content?.hash ?? null })), eventsPublished: report.eventsPublished }, () => [
       `restored ${changes.length} file(s) as of ${o.at} (${report.eventsPublished} event(s) published; they sync to everyone)`,
-      ...changes.map((c) => `  ${c.content ? 'restored' : 'deleted '} ${c.path}`),
+      ...changes.map((c) => `  ${c.content ? 'restored' : 'deleted '} ${displayName(c.path)}`),
     ]);
     return report.faults.length > 0 ? ExitCode.integrity : ExitCode.ok;
   });
@@ -216,7 +223,7 @@ export function computeMoves(segmentVersions: readonly VersionRecord[], contentO
 }
 
 /** For `log PATH`: the path's versions from the history index, with renames annotated. */
-export async function readPathHistory(s: ClientSession, p: string): Promise<{ versions: VersionRecord[]; moves: Map<string, { from: SyncPath; to: SyncPath }> }> {
+export async function readPathHistory(s: Pick<ClientSession, 'index'>, p: string): Promise<{ versions: VersionRecord[]; moves: Map<string, { from: SyncPath; to: SyncPath }> }> {
   const versions = await s.index.getPathHistory(p);
   const moves = (await s.index.getMoves(versions)) as Map<string, { from: SyncPath; to: SyncPath }>;
   return { versions, moves };

@@ -3,8 +3,11 @@ import { BmError, ErrorCode } from '../errors.js';
 import { mustSyncPath } from '../events/sync-path.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import { executeInit } from './client-session.js';
-import { runConflictsCommand, runStatusCommand, runSyncCommand, runResolveCommand, runSubscribeCommand, runUnsubscribeCommand, runLogCommand, runVerifyCommand, runDoctorCommand } from './commands.js';
+import { runStatusCommand } from './status-command.js';
+import { runConflictsCommand, runSyncCommand, runResolveCommand, runSubscribeCommand, runUnsubscribeCommand, runLogCommand, runVerifyCommand, runDoctorCommand } from './commands.js';
 import { createOutput, type Output } from './output.js';
+import { shellCommand } from './human-text.js';
+import { localizeHint } from './hints.js';
 import { runLsCommand, runRestoreCommand, runShowCommand } from './history-commands.js';
 import { parseDuration, runCheckpointCommand, runClientsCommand, runGcCommand, runRetireCommand } from './gc-commands.js';
 
@@ -21,6 +24,33 @@ function parseSeconds(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new BmError(ErrorCode.usage, `--interval must be a positive number of seconds, got ${JSON.stringify(v)}`, 'for example: --interval 60');
   return n;
+}
+
+interface InitFlags {
+  readonly remote: string;
+  readonly create?: boolean;
+  readonly name?: string;
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly pathStyle?: boolean;
+  readonly sync: boolean;
+  readonly dir?: string;
+  readonly json?: boolean;
+}
+
+/** The arguments of an `init` with these flags (for a hint that repeats the command with a change). */
+function initArgs(o: InitFlags): string[] {
+  return [
+    'init',
+    ...(o.create ? ['--create'] : []),
+    ...['--remote', o.remote],
+    ...(o.name !== undefined ? ['--name', o.name] : []),
+    ...(o.endpoint !== undefined ? ['--endpoint', o.endpoint] : []),
+    ...(o.region !== undefined ? ['--region', o.region] : []),
+    ...(o.pathStyle ? ['--path-style'] : []),
+    ...(o.sync ? [] : ['--no-sync']),
+    ...(o.dir !== undefined ? ['--dir', o.dir] : []),
+  ];
 }
 
 /**
@@ -44,28 +74,29 @@ export async function main(argv: readonly string[], out: Output = createOutput()
   withJson(
     program
       .command('init')
-      .description('make a folder a bm-log client of a remote (and download what the remote holds)')
+      .description('make a folder a bm-log client: join the vault a remote holds (and download it), or --create a new one')
       .requiredOption('--remote <url>', 'a folder path or file:///path (shared folder), or s3://bucket[/prefix]')
+      .option('--create', 'create a new vault at the remote (it must be empty or not exist yet); without it, init joins the vault there')
       .option('--name <name>', 'how other clients see this one (default: user@host)')
       .option('--endpoint <url>', 'S3-compatible endpoint (Tigris, MinIO, R2...)')
       .option('--region <region>', 'S3 region')
       .option('--path-style', 'use path-style S3 URLs (most local S3 servers need it)')
       .option('--no-sync', 'do not run the first sync')
       .option('--dir <path>', 'the folder to make a client (default: the current folder)'),
-  ).action(async (o: { remote: string; name?: string; endpoint?: string; region?: string; pathStyle?: boolean; sync: boolean; dir?: string; json?: boolean }) => {
+  ).action(async (o: InitFlags) => {
     const remote = {
       url: o.remote,
       ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
       ...(o.region !== undefined ? { region: o.region } : {}),
       ...(o.pathStyle ? { forcePathStyle: true } : {}),
     };
-    const r = await executeInit(o.dir ?? process.cwd(), { remote, ...(o.name !== undefined ? { name: o.name } : {}) });
+    const r = await executeInit(o.dir ?? process.cwd(), { remote, create: o.create === true, createCommand: shellCommand(initArgs({ ...o, create: true })), ...(o.name !== undefined ? { name: o.name } : {}) });
     const info = { root: r.root, client: r.config.clientId, name: r.config.name, vault: r.config.vaultId, remote: r.config.remote.url, newRemote: r.createdVault, capabilities: r.capabilities };
     if (!o.sync) {
       out.result(o.json, info, () => [`initialised ${r.root} as client ${r.config.name} (${r.config.clientId}) of ${r.config.remote.url}`]);
       return;
     }
-    if (!o.json) out.line(`initialised ${r.root} as client ${r.config.name} (${r.config.clientId}) of ${r.config.remote.url}${r.createdVault ? ' (new remote)' : ''}`);
+    if (!o.json) out.line(`initialised ${r.root} as client ${r.config.name} (${r.config.clientId}) of ${r.config.remote.url}${r.createdVault ? ' (a new vault)' : ''}`);
     exit = await runSyncCommand({ dir: r.root, json: o.json === true, init: info }, out);
   });
 
@@ -195,15 +226,25 @@ export async function main(argv: readonly string[], out: Output = createOutput()
     await program.parseAsync([...argv]);
     return exit;
   } catch (e) {
-    return handleError(e, out, argv.includes('--json'));
+    return handleError(e, out, argv.includes('--json'), dirFlagOf(argv));
   }
+}
+
+/** The value of `--dir` on the command line, if any (hints then name the same folder). */
+function dirFlagOf(argv: readonly string[]): string | undefined {
+  for (const [i, a] of argv.entries()) {
+    if (a === '--') return undefined;
+    if (a === '--dir') return argv[i + 1];
+    if (a.startsWith('--dir=')) return a.slice('--dir='.length);
+  }
+  return undefined;
 }
 
 /**
  * The one error handler: typed errors become documented exit codes with a hint. With
  * --json the error is also stdout's one JSON document, so scripts always get one.
  */
-function handleError(e: unknown, out: Output, json: boolean): number {
+function handleError(e: unknown, out: Output, json: boolean, dirFlag: string | undefined): number {
   const report = (code: string, message: string, hint: string, exit: number): number => {
     if (json) out.stdout(`${JSON.stringify({ error: { code, message, hint, exit } }, null, 2)}\n`);
     return exit;
@@ -212,7 +253,8 @@ function handleError(e: unknown, out: Output, json: boolean): number {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
     return report(ErrorCode.usage, e.message, 'run with --help for usage', ExitCode.usage);
   }
-  const err = e instanceof BmError ? e : new BmError(ErrorCode.internal, `unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 'please report this; no half-written file is left behind (writes are atomic)');
+  const raw = e instanceof BmError ? e : new BmError(ErrorCode.internal, `unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 'please report this; no half-written file is left behind (writes are atomic)');
+  const err = new BmError(raw.code, raw.message, localizeHint(raw.hint, dirFlag), { ...raw.details }, { cause: raw });
   out.error(err);
   return report(err.code, err.message, err.hint, e instanceof BmError ? computeExitCode(err.code) : ExitCode.internal);
 }

@@ -5,11 +5,18 @@ import { BmError, ErrorCode } from '../errors.js';
 import { DirectoryStore } from '../events/store/directory-store.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import type { ClientConfig } from '../local/state-dir.js';
+import { shellQuote } from './human-text.js';
 
 export type RemoteConfig = ClientConfig['remote'];
 
 /** `s3://bucket/prefix` → bucket and prefix ('' or ending in '/'); anything else is a directory. */
 export function parseRemoteUrl(url: string, cwd: string): { kind: 's3'; bucket: string; prefix: string } | { kind: 'directory'; dir: string } {
+  // `s3:/x`, `s3:x`, `S3://x`: meant as S3, never a local folder named `s3:`.
+  const s3ish = /^s3:\/*(.*)$/i.exec(url);
+  if (s3ish !== null && !url.startsWith('s3://')) {
+    const fixed = `s3://${s3ish[1]!}`;
+    throw new BmError(ErrorCode.usage, `remote ${JSON.stringify(url)} is not an S3 URL (an S3 remote starts with s3://, two slashes)`, `did you mean ${fixed}? e.g. --remote ${shellQuote(fixed)}`);
+  }
   if (url.startsWith('s3://')) {
     const rest = url.slice('s3://'.length);
     const slash = rest.indexOf('/');
@@ -48,7 +55,25 @@ export async function openRemote(remote: RemoteConfig, options: { create?: boole
     if (e instanceof BmError) throw e;
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new BmError(ErrorCode.remoteUnavailable, `remote folder ${parsed.dir} cannot be reached (${(e as NodeJS.ErrnoException).code})`, 'check that it is mounted, then retry');
     if (!options.create) throw new BmError(ErrorCode.remoteUnavailable, `remote folder ${parsed.dir} does not exist`, 'check that the shared folder is mounted, then retry');
-    await fs.mkdir(parsed.dir, { recursive: true });
+    await fs.mkdir(parsed.dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      throw new BmError(ErrorCode.config, `cannot create the remote folder ${parsed.dir} (${err.code ?? err.message}: ${describeErrno(err.code)})`, 'choose a folder you may write to (or have it created for you with write access); nothing was created', {}, { cause: err });
+    });
   }
   return new DirectoryStore(parsed.dir);
+}
+
+/** A few words for the errno codes a folder the user may not write to gives. */
+export function describeErrno(code: string | undefined): string {
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return 'a folder on the way is missing or is a file';
+    default:
+      return 'the system refused';
+  }
 }

@@ -1,4 +1,5 @@
-import type { BmError } from '../errors.js';
+import { ErrorCode, type BmError } from '../errors.js';
+import { escapeForTerminal } from './human-text.js';
 
 /**
  * Where the CLI writes. Human text by default; with --json exactly one JSON document on
@@ -33,14 +34,16 @@ export function createOutput(): Output {
     isTty,
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
+    // Human lines and errors never carry a raw control character (a name's newline or
+    // escape sequence); names in them are shown by displayName already (ADR-0018).
     line: (s) => {
       clearProgress();
-      process.stdout.write(`${s}\n`);
+      process.stdout.write(`${escapeForTerminal(s)}\n`);
     },
     result: (json, data, human) => {
       clearProgress();
       if (json) process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
-      else for (const l of human()) process.stdout.write(`${l}\n`);
+      else for (const l of human()) process.stdout.write(`${escapeForTerminal(l)}\n`);
     },
     document: (pieces) => {
       clearProgress();
@@ -48,7 +51,8 @@ export function createOutput(): Output {
     },
     error: (e) => {
       clearProgress();
-      process.stderr.write(`bm-log: error [${e.code}]: ${e.message}\n${e.hint ? `  next: ${e.hint}\n` : ''}`);
+      const keepNewlines = e.code === ErrorCode.internal; // a stack trace
+      process.stderr.write(`bm-log: error [${e.code}]: ${escapeForTerminal(e.message, { keepNewlines })}\n${e.hint ? `  next: ${escapeForTerminal(e.hint)}\n` : ''}`);
     },
     progress: (done, total, label) => {
       if (!isTty || total < 20) return;

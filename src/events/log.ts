@@ -89,7 +89,7 @@ export async function writeIdentity(store: ObjectStore, body: IdentityBody, keys
         return undefined;
       });
       if (published?.publicKeyHex === keys.publicKeyHex) return;
-      throw new BmError(ErrorCode.keyMismatch, `the remote already holds a different key for client ${body.client}`, 'this folder\'s identity clashes with another; re-run `bm-log init` in a fresh folder', {}, { cause: e });
+      throw new BmError(ErrorCode.keyMismatch, `the remote already holds a different key for client ${body.client}`, 'this folder\'s identity clashes with another; run `bm-log init --remote URL` in a fresh folder', {}, { cause: e });
     }
     throw e;
   }

@@ -28,7 +28,7 @@ const MAX_SEQ = 10 ** SEQ_DIGITS - 1;
 const PATH_READS_IN_FLIGHT = 16;
 /** Rows fetched per native call when reading a whole sublevel. */
 const READ_CHUNK = 1000;
-const DAMAGED_HINT = 'the local index in .bm-log/index is damaged; nothing was changed. Restore .bm-log from a backup or move it aside and run `bm-log init` again';
+const DAMAGED_HINT = 'the local index in .bm-log/index is damaged; nothing was changed. Restore .bm-log from a backup or move it aside and run `bm-log init --remote URL` again (the URL is in .bm-log/config.json)';
 
 /** One segment object of one client's log, as fetched: the exact stored bytes. */
 export interface SegmentRecord {

@@ -161,7 +161,7 @@ export async function writePrivateKey(root: string, pem: string): Promise<void> 
       await fs.link(tmp, file);
     } catch (e) {
       if (errnoCode(e) !== 'EEXIST') throw e;
-      throw new BmError(ErrorCode.config, `${file} already exists; the existing identity key was kept`, 'this folder already has an identity; to start over, move .bm-log aside and run `bm-log init` again', { file });
+      throw new BmError(ErrorCode.config, `${file} already exists; the existing identity key was kept`, 'this folder already has an identity; to start over, move .bm-log aside and run `bm-log init --remote URL` again', { file });
     }
     await fsyncFolder(dir);
   } catch (e) {
@@ -194,7 +194,7 @@ export async function readPrivateKey(root: string): Promise<{ pem: string; notic
     }
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') {
-      throw new BmError(ErrorCode.config, `${file} is missing: this client cannot sign without its identity key`, `restore ${file} from a backup, or move .bm-log aside and run \`bm-log init\` to join as a new client`, { file });
+      throw new BmError(ErrorCode.config, `${file} is missing: this client cannot sign without its identity key`, `restore ${file} from a backup, or move .bm-log aside and run \`bm-log init --remote URL\` to join as a new client`, { file });
     }
     throw localIoError(e, `reading ${file}`);
   }

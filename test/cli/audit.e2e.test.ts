@@ -328,7 +328,7 @@ describe.concurrent('audit: restore', () => {
     await c.syncOk();
     expect(await c.read('notes/old.md')).toBe('old\n');
     // A version of another path is a usage error.
-    expect(expectExit(await a.run('restore', 'notes/old.md', '--at', h.planV1.version), EXIT.usage).stderr).toMatch(/no version matches/);
+    expect(expectExit(await a.run('restore', 'notes/old.md', '--at', h.planV1.version), EXIT.usage).stderr).toMatch(/no version of notes\/old\.md matches/);
     // Everything above verifies from scratch: signatures, chains, blobs.
     expect(expectExit(await c.run('verify', '--json'), EXIT.ok).json).toMatchObject({ ok: true, clients: 3, findings: [] });
   }, 120_000);

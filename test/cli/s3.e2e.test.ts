@@ -4,9 +4,10 @@
  * --path-style --region`), with credentials passed through the child's environment.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localCredentials, startLocalS3, type LocalS3Server } from '../support/s3-server.js';
-import { EXIT, copiesOf, expectExit, opsOn, sortedObject, useWorlds } from './support/cli.js';
+import { EXIT, copiesOf, expectExit, opsOn, runCli, sortedObject, useWorlds } from './support/cli.js';
 
 const BUCKET = 'bm-log-e2e';
 let server: LocalS3Server;
@@ -70,5 +71,40 @@ describe.concurrent('S3 remote (fauxqs)', () => {
     expect(opsOn(await b.syncOk(), 'docs/other.md')).toEqual(['deleteLocal']);
     expect(await b.files()).toEqual(['note.md']);
     expect((await b.log('docs/other.md')).map((e) => e.type)).toEqual(['tombstone', 'put']);
+  });
+
+  it('S3 commands print nothing on stderr: no third-party notice (the AWS SDK\'s Node 20 notice included)', async () => {
+    const w = await s3World();
+    const a = await w.init('alice', { files: { 'note.md': 'x\n' } });
+    await a.write('note.md', 'y\n');
+    for (const args of [['sync'], ['status'], ['doctor']]) {
+      const r = expectExit(await a.run(...args), EXIT.ok);
+      expect(r.stderr).toBe('');
+    }
+  });
+
+  it('missing credentials: says none were found and where the AWS chain looks, and sends nothing', async () => {
+    // A TCP endpoint that counts connections: the credential chain fails before any request.
+    let connections = 0;
+    const tcp = createServer((sock) => {
+      connections++;
+      sock.destroy();
+    });
+    await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
+    const port = (tcp.address() as { port: number }).port;
+    try {
+      const w = await s3World();
+      // No AWS_* credentials in this process (startLocalS3 hides them); the instance role lookup off, to be quick.
+      const r = await runCli(['init', '--create', '--remote', `s3://${BUCKET}/nocreds`, '--endpoint', `http://127.0.0.1:${port}`, '--path-style', '--dir', w.client('alice').dir], {
+        env: { AWS_EC2_METADATA_DISABLED: 'true' },
+      });
+      expect(r.code).toBe(EXIT.usage);
+      expect(r.stderr).toContain('no AWS credentials were found, so nothing was sent');
+      for (const where of ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', '~/.aws/credentials', 'SSO', 'instance role']) expect(r.stderr).toContain(where);
+      expect(r.stderr).not.toContain('refused');
+      expect(connections).toBe(0);
+    } finally {
+      tcp.close();
+    }
   });
 });

@@ -203,8 +203,9 @@ describe.concurrent('human output', () => {
     const rb = expectExit(await runCli(['sync', '--dir', b.dir]), EXIT.ok);
     expect(lines(rb.stdout, 'download ')).toHaveLength(200);
     // (Listed as carried out: concurrent deletes finish in any order.)
-    expect(lines(rb.stdout, 'delete locally').map((l) => l.replace(/ --at [0-9a-f]{12}\)$/, ')')).sort()).toEqual(
-      ['f000.md', 'f001.md', 'f002.md'].map((f) => `  ${'delete locally'.padEnd(22)} ${f}  (restore: bm-log restore ${f})`),
+    // Each names the version the deleted file showed (a version id, never a hash prefix; hints.e2e pastes them).
+    expect(lines(rb.stdout, 'delete locally').map((l) => l.replace(/ --at [0-9A-HJKMNP-TV-Z]{26} --dir \S+`\)$/, '`)')).sort()).toEqual(
+      ['f000.md', 'f001.md', 'f002.md'].map((f) => `  ${'delete locally'.padEnd(22)} ${f}  (restore: \`bm-log restore ${f}\`)`),
     );
     expect(rb.stdout).toMatch(/\.\.\. and 30 more/);
     expect(rb.stdout).toMatch(/synced: 0 uploaded, 230 downloaded, 0 deleted for everyone, 3 deleted locally/);

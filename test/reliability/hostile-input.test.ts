@@ -116,7 +116,7 @@ async function createWorld(): Promise<void> {
   await fs.mkdir(aliceDir, { recursive: true });
   await fs.writeFile(path.join(aliceDir, 'Notes.md'), 'alice notes\n');
   await fs.writeFile(path.join(aliceDir, 'caf\u00e9.md'), 'alice cafe (NFC)\n');
-  await executeInit(aliceDir, { remote: { url: remoteDir }, name: 'alice' });
+  await executeInit(aliceDir, { remote: { url: remoteDir }, name: 'alice', create: true });
   store = new DirectoryStore(remoteDir);
   vault = (await readVault(store))!;
   const first = await syncAlice();

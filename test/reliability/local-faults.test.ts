@@ -64,9 +64,9 @@ async function createPair(files: Readonly<Record<string, string>>): Promise<Pair
   const remote = path.join(base, 'remote');
   const pair = { base, alice: path.join(base, 'alice'), bob: path.join(base, 'bob') };
   for (const [rel, text] of Object.entries(files)) await write(pair.alice, rel, text);
-  await executeInit(pair.alice, { remote: { url: remote }, name: 'alice' });
+  await executeInit(pair.alice, { remote: { url: remote }, name: 'alice', create: true });
   expect((await syncJson(pair.alice)).code).toBe(ExitCode.ok);
-  await executeInit(pair.bob, { remote: { url: remote }, name: 'bob' });
+  await executeInit(pair.bob, { remote: { url: remote }, name: 'bob', create: false });
   expect((await syncJson(pair.bob)).code).toBe(ExitCode.ok);
   return pair;
 }

@@ -45,6 +45,11 @@ export class DirectoryStore implements ObjectStore {
     if (code === 'ENOSPC' || code === 'EDQUOT') {
       throw new BmError(ErrorCode.diskFull, `remote directory is full while ${what}`, 'free space on the remote disk, then sync again; nothing was half-written', {}, { cause: e });
     }
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      // Not a passing fault: retrying changes nothing until someone grants write access.
+      const why = code === 'EROFS' ? 'it is on a read-only file system' : 'permission denied';
+      throw new BmError(ErrorCode.config, `remote directory ${this.root} is not writable for this user (${code}: ${why}) while ${what}`, 'bm-log writes its own objects to the remote: get write access to the folder (or mount it read-write), then retry; nothing was half-written', {}, { cause: e });
+    }
     throw new BmError(ErrorCode.remoteUnavailable, `remote directory ${this.root}: ${what} failed (${code ?? String(e)})`, 'check that the remote folder is mounted and writable, then retry', {}, { cause: e });
   }
 

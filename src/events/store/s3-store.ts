@@ -439,6 +439,8 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
     switch (classify(e)) {
       case 'noBucket':
         return new BmError(ErrorCode.config, message, 'the bucket does not exist: fix the bucket name, region or endpoint in the remote configuration, or create the bucket', {}, { cause: e });
+      case 'noCredentials':
+        return new BmError(ErrorCode.config, `${this.description}: ${what} failed: no AWS credentials were found, so nothing was sent (${credentialsDetail(e)})`, CREDENTIALS_HINT, {}, { cause: e });
       case 'auth':
         return new BmError(ErrorCode.config, message, 'the server refused the credentials: check the access key and secret (options, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS profile) and that they may read and write this bucket', {}, { cause: e });
       case 'rejected':
@@ -453,9 +455,24 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
 
 const silentLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
-type ErrorKind = 'missing' | 'exists' | 'noBucket' | 'auth' | 'rejected' | 'transient';
+type ErrorKind = 'missing' | 'exists' | 'noBucket' | 'noCredentials' | 'auth' | 'rejected' | 'transient';
 
-const AUTH_CODES = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'CredentialsProviderError', 'AllAccessDisabled']);
+const AUTH_CODES = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'AllAccessDisabled']);
+/** Errors of the SDK's credential chain: raised before any request is sent. */
+const CREDENTIAL_CHAIN_ERRORS = new Set(['CredentialsProviderError', 'TokenProviderError']);
+
+/** Where the SDK's default chain looks, in its order (bm-log never stores credentials). */
+const CREDENTIALS_HINT =
+  'set credentials where the AWS chain looks, in this order: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN); ' +
+  'the profile AWS_PROFILE names (else "default") in ~/.aws/credentials and ~/.aws/config (or AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE), ' +
+  'SSO profiles included (run `aws sso login --profile NAME`); a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE); ' +
+  'the container or EC2 instance role; then retry';
+
+/** The chain's own reason (which profile, an expired SSO session...), one line; it never holds a secret. */
+function credentialsDetail(e: unknown): string {
+  const m = e instanceof Error ? e.message.split('\n')[0]!.trim().slice(0, 200) : '';
+  return `${m === '' ? 'no provider had any' : m}; profile ${JSON.stringify(process.env['AWS_PROFILE'] ?? 'default')}`;
+}
 
 interface SdkErrorShape {
   name?: string;
@@ -475,6 +492,7 @@ function classify(e: unknown): ErrorKind {
   const status = err.$metadata?.httpStatusCode;
   const code = errorCode(e);
   if (code === 'NoSuchBucket') return 'noBucket';
+  if (status === undefined && (CREDENTIAL_CHAIN_ERRORS.has(err.name ?? '') || CREDENTIAL_CHAIN_ERRORS.has(code ?? ''))) return 'noCredentials';
   if (code === 'NoSuchKey' || (status === 404 && code === 'NotFound')) return 'missing';
   if (status === 412 || code === 'PreconditionFailed' || code === 'ConditionalRequestConflict') return 'exists';
   if (status === 401 || status === 403 || (code !== undefined && AUTH_CODES.has(code))) return 'auth';

@@ -5,7 +5,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -90,6 +90,38 @@ export function spawnCli(args: readonly string[], options: RunOptions = {}): Chi
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
   return Object.assign(child, { done });
+}
+
+/** A folder holding a `bm-log` command that runs the CLI under test, for pasting hints into a shell. */
+let pasteBin: Promise<string> | undefined;
+function bmLogOnPath(): Promise<string> {
+  pasteBin ??= (async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bm-log-paste-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    await fs.writeFile(path.join(dir, 'bm-log'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"\n`, { mode: 0o755 });
+    return dir;
+  })();
+  return pasteBin;
+}
+
+/** Every command bm-log quotes for the user to run (between backticks) in `text`. */
+export function commandsIn(text: string): string[] {
+  return [...text.matchAll(/`(bm-log [^`]*)`/g)].map((m) => m[1]!);
+}
+
+/**
+ * Runs `line` as a user who pastes it does: through bash, from `cwd`, with `bm-log` on the
+ * PATH running the CLI under test. Never rejects on a non-zero exit.
+ */
+export async function pasteInBash(line: string, options: { cwd: string; env?: Readonly<Record<string, string>> }): Promise<CliResult> {
+  const bin = await bmLogOnPath();
+  return new Promise((resolve, reject) => {
+    execFile('bash', ['-c', line], { cwd: options.cwd, env: { ...childEnv(options.env), PATH: `${bin}${path.delimiter}${process.env['PATH'] ?? ''}` }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const c = (error as { code?: unknown } | null)?.code;
+      if (error && typeof c !== 'number') return reject(error);
+      resolve({ code: typeof c === 'number' ? c : 0, stdout, stderr, json: parseJson(stdout), args: ['(pasted)', line] });
+    });
+  });
 }
 
 /** A readable description of a run, for assertion messages. */
@@ -251,6 +283,7 @@ export function copiesOf(files: readonly string[], rel: string): string[] {
 /** A temp folder holding a remote folder and client folders; `cleanup` removes it. */
 export class World {
   readonly remoteDir: string;
+  private vaultCreated = false;
   private constructor(
     readonly base: string,
     readonly remoteUrl: string,
@@ -271,13 +304,19 @@ export class World {
     return new Client(path.join(this.base, name), name, this.env);
   }
 
-  /** Runs `bm-log init` (with its first sync unless `noSync`) for a new client named `name`. */
-  async init(name: string, options: { noSync?: boolean; files?: Readonly<Record<string, string>> } = {}): Promise<Client> {
+  /**
+   * Runs `bm-log init` (with its first sync unless `noSync`) for a new client named `name`.
+   * The world's first client creates the vault (`--create`), the others join it, unless
+   * `create` says otherwise.
+   */
+  async init(name: string, options: { noSync?: boolean; files?: Readonly<Record<string, string>>; create?: boolean } = {}): Promise<Client> {
     const c = this.client(name);
     await fs.mkdir(c.dir, { recursive: true });
     for (const [rel, content] of Object.entries(options.files ?? {})) await c.write(rel, content);
-    const r = await runCli(['init', '--remote', this.remoteUrl, '--name', name, '--dir', c.dir, '--json', ...this.initArgs, ...(options.noSync ? ['--no-sync'] : [])], { env: this.env });
+    const create = options.create ?? !this.vaultCreated;
+    const r = await runCli(['init', ...(create ? ['--create'] : []), '--remote', this.remoteUrl, '--name', name, '--dir', c.dir, '--json', ...this.initArgs, ...(options.noSync ? ['--no-sync'] : [])], { env: this.env });
     expectExit(r, EXIT.ok);
+    this.vaultCreated = true;
     return c;
   }
 
