@@ -107,11 +107,17 @@ export function replayCommand(seed: number, options: ScenarioOptions = {}): stri
   return `${extra}SIM_SEED=${seed} npx vitest run test/sim`;
 }
 
+/** True when `f` is about lost content (a data-loss or destroyed-content failure), not another broken invariant. */
+export function isLoss(f: SimFailure): boolean {
+  return f.what.startsWith('data loss') || f.what.includes('unsynced content destroyed');
+}
+
 /** A broken invariant: says which, with the seed, the replay command and the step trace. */
 export class SimFailure extends Error {
   constructor(
     readonly seed: number,
-    what: string,
+    /** The broken invariant, one line or a few (without the trace). */
+    readonly what: string,
     trace: readonly string[],
     options: ScenarioOptions = {},
   ) {
