@@ -146,5 +146,8 @@ export function describeSuite(r: SuiteResult, seconds: number): string {
     `  safety-guard stops ${t.guardStops}, resolves ${t.resolves}, conflicts seen ${t.conflicts}`,
     `  checked against a full plan: clean-state shortcuts ${t.cleanSyncs}, focused plans ${t.focusedPlans} (lazy ${t.lazyPlans}), stage plans of first syncs ${t.stagePlans}`,
     ...(t.gcRuns > 0 ? [`  gc runs ${t.gcRuns}, blobs deleted ${t.blobsCollected}, paths collected ${t.pathsCollected}`] : []),
+    ...(t.fsClients > 0
+      ? [`  clients on insensitive volumes ${t.fsClients}, twin groups held as one ${t.twinGroups}; known gaps (ADR-0017): never settled ${t.fsUnsettled}, settled apart from the projection ${t.fsDiverged}`]
+      : []),
   ].join('\n');
 }
