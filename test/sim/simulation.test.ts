@@ -41,8 +41,9 @@ const options: ScenarioOptions = { ...(clients !== undefined ? { clients } : {})
 const gcRuns = gc || fs || replay !== undefined ? 0 : (envInt('SIM_GC_RUNS') ?? DEFAULT_GC_RUNS);
 const fsRuns = gc || fs || replay !== undefined ? 0 : (envInt('SIM_FS_RUNS') ?? DEFAULT_FS_RUNS);
 const workers = envInt('SIM_WORKERS') ?? defaultWorkers();
-// A generous bound: ~30 ms a scenario on one idle core today, 60 ms with gc; a loaded machine is slower.
-const timeoutMs = 120_000 + Math.ceil(((runs + 2 * gcRuns + fsRuns) * 200) / workers);
+// A hang guard, not a speed bound: ~30 ms a scenario on an idle core (60 ms with gc), but a
+// machine shared with other work gave the workers a fifth of a core each; 1 s a scenario, as before the pool.
+const timeoutMs = 120_000 + Math.ceil(((runs + 2 * gcRuns + fsRuns) * 1_000) / workers);
 
 let pool: Promise<{ results: Map<string, SuiteResult>; started: number }> | undefined;
 /** Both suites in one pool (started by the first test that needs it), so no core idles between them. */
