@@ -17,6 +17,7 @@ import {
   type SegmentBody,
   type VaultRecord,
 } from './schema.js';
+import { computeMsgpackShapeProblem } from './msgpack-shape.js';
 import { sha256Hex, signBody, verifyBody } from './signing.js';
 
 /**
@@ -57,6 +58,8 @@ export class ByteParts {
 }
 
 export function decodeMsgpack(bytes: Uint8Array, what: string): unknown {
+  const problem = computeMsgpackShapeProblem(bytes);
+  if (problem !== undefined) throw new BmError(ErrorCode.malformed, `${what} is not valid msgpack (${problem})`, 'the object is ignored; run `bm-log verify` for details');
   try {
     return packr.unpack(bytes);
   } catch (e) {

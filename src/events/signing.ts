@@ -24,8 +24,18 @@ export function exportPublicKeyHex(key: KeyObject): string {
   return Buffer.from(jwk.x, 'base64url').toString('hex');
 }
 
+/** Imported public keys by hex: a KeyObject is immutable, and a sync imports each pinned key again. */
+const importedKeys = new Map<string, KeyObject>();
+const IMPORTED_KEYS_MAX = 4096;
+
+/** The KeyObject of a raw Ed25519 public key in hex (cached: importing from JWK costs as much as a verify). */
 export function importPublicKeyHex(hex: string): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(hex, 'hex').toString('base64url') }, format: 'jwk' });
+  const known = importedKeys.get(hex);
+  if (known !== undefined) return known;
+  const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(hex, 'hex').toString('base64url') }, format: 'jwk' });
+  if (importedKeys.size >= IMPORTED_KEYS_MAX) importedKeys.clear();
+  importedKeys.set(hex, key);
+  return key;
 }
 
 /** PKCS#8 PEM, for the key file (written mode 600). */

@@ -5,6 +5,7 @@ import { compareUtf8, type SyncPath } from '../events/sync-path.js';
 import type { BaseEntry } from '../reconcile/base-entry.js';
 import { projectSegment, type PathState, type Projection } from '../projections/project-paths.js';
 import type { SyncIndex } from '../reconcile/run-sync.js';
+import type { SegmentBody } from '../events/schema.js';
 import { CLEAN_STATE_KEY, voidsCleanState, type CommitOps, type Cursor, type PinnedKey, type SegmentRecord } from './local-index.js';
 
 const FORMAT_KEY = 'index-format';
@@ -13,6 +14,15 @@ const MAX_SEQ = 10 ** 12 - 1;
 function copyEntry(e: BaseEntry): BaseEntry {
   const row = { path: e.path, hash: e.hash, size: e.size, mode: e.mode, mtimeMs: e.mtimeMs, ino: e.ino, heads: [...e.heads], version: e.version };
   return e.copyOf === undefined ? row : { ...row, copyOf: { path: e.copyOf.path, version: e.copyOf.version } };
+}
+
+/** Freezes `v` and everything in it (a fold that tried to change a shared body would throw). */
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v) && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
 }
 
 function mustClient(client: string): void {
@@ -31,6 +41,8 @@ export class MemoryIndex implements SyncIndex {
   private readonly cursors = new Map<ClientId, Cursor>();
   private readonly keys = new Map<ClientId, PinnedKey>();
   private readonly segments = new Map<string, SegmentRecord>();
+  /** Each stored segment decoded once, at its commit (frozen: folds share it, never change it). */
+  private readonly bodies = new Map<string, SegmentBody>();
   private readonly meta = new Map<string, unknown>();
   /** Number of batches applied, for the simulation's statistics. */
   commits = 0;
@@ -103,7 +115,7 @@ export class MemoryIndex implements SyncIndex {
 
   private foldAll(): Projection {
     const all: Projection = new Map();
-    for (const s of this.segments.values()) projectSegment(decodeTrustedSegment(s.bytes), all);
+    for (const body of this.bodies.values()) projectSegment(body, all);
     return all;
   }
 
@@ -133,10 +145,11 @@ export class MemoryIndex implements SyncIndex {
     const putPaths = new Set<string>(ops.manifestPut?.map((e) => e.path));
     for (const p of ops.manifestDel ?? []) if (putPaths.has(p)) throw new BmError(ErrorCode.internal, `commit both writes and deletes ${p}`);
     if (ops.meta !== undefined && FORMAT_KEY in ops.meta) throw new BmError(ErrorCode.internal, `meta key ${FORMAT_KEY} is reserved for the index itself`);
+    const decoded: SegmentBody[] = [];
     for (const s of ops.segments ?? []) {
       mustClient(s.client);
       if (!Number.isInteger(s.seq) || s.seq < 1 || s.seq > MAX_SEQ) throw new BmError(ErrorCode.internal, `segment seq out of range: ${s.seq}`);
-      decodeTrustedSegment(s.bytes); // LocalIndex decodes each segment for its history rows in the same batch
+      decoded.push(deepFreeze(decodeTrustedSegment(s.bytes))); // LocalIndex decodes each segment for its history rows in the same batch
     }
     for (const [client, cursor] of ops.cursors ?? []) {
       mustClient(client);
@@ -150,7 +163,11 @@ export class MemoryIndex implements SyncIndex {
       if (v === undefined) this.meta.delete(k);
       else this.meta.set(k, structuredClone(v));
     }
-    for (const s of ops.segments ?? []) this.segments.set(`${s.client}!${String(s.seq).padStart(12, '0')}`, { client: s.client, seq: s.seq, bytes: new Uint8Array(s.bytes) });
+    for (const [i, s] of (ops.segments ?? []).entries()) {
+      const key = `${s.client}!${String(s.seq).padStart(12, '0')}`;
+      this.segments.set(key, { client: s.client, seq: s.seq, bytes: new Uint8Array(s.bytes) });
+      this.bodies.set(key, decoded[i]!);
+    }
     for (const [client, cursor] of ops.cursors ?? []) this.cursors.set(client, { seq: cursor.seq, hash: cursor.hash });
     this.commits++;
   }

@@ -5,6 +5,7 @@ import { collectChunks, lendBytesStrictly, type Chunks } from '../events/store/l
 import { decodeMsgpack, encodeMsgpack } from '../events/codec.js';
 import type { LocalFile } from '../reconcile/local-scan.js';
 import type { GuardedResult, LocalTree, ScanBase, ScanNotice, ScanResult } from './local-tree.js';
+import { computePathKey, planStoredName, type FsSemantics } from './name-semantics.js';
 
 /** One regular file of a MemoryTree. The hash is a cache for the checks, never shown to a scan. */
 export interface MemoryFile {
@@ -54,6 +55,11 @@ function witnessRows(w: Uint8Array): [string, number, number, number, number, st
  *
  * Mtimes come from `now` (a fake clock), inodes from a counter that never reuses a number.
  * User edits go through the `user*` helpers; every change is logged in `changes`.
+ *
+ * `fs` says how names behave (name-semantics.ts): on `apfs`, `hfs` and `ntfs` a path opens
+ * the entry whose name matches it case-insensitively (and, on macOS, in any normalisation),
+ * a new entry is stored under the name the volume gives it, and `files` holds the stored
+ * names, as a listing of the volume would show them.
  */
 export class MemoryTree implements LocalTree {
   readonly files = new Map<string, MemoryFile>();
@@ -65,6 +71,7 @@ export class MemoryTree implements LocalTree {
   constructor(
     readonly root: string,
     private readonly now: () => number,
+    readonly fs: FsSemantics = 'posix',
   ) {}
 
   // ---- the LocalTree port (what the engine uses)
@@ -164,15 +171,17 @@ export class MemoryTree implements LocalTree {
     // Read lazily, like FsTree: what is there when the upload reads it. Lent strictly, so
     // the simulation catches a store that keeps a lent chunk.
     const files = this.files;
+    const at = this.resolve(p);
     return (async function* () {
-      const f = files.get(p);
+      const f = at === undefined ? undefined : files.get(at);
       if (f === undefined) throw enoent(p);
       yield* lendBytesStrictly(f.bytes, 4);
     })();
   }
 
   async statFile(p: SyncPath): Promise<LocalFile | undefined> {
-    const f = this.files.get(p);
+    const at = this.resolve(p);
+    const f = at === undefined ? undefined : this.files.get(at);
     return f === undefined ? undefined : this.localFile(p, f);
   }
 
@@ -185,8 +194,9 @@ export class MemoryTree implements LocalTree {
     }
     // Everything below runs without an await: the guard and the replace are one step.
     this.mustFolders(p, `cannot write ${p}`);
-    if (!this.stillIs(p, expect)) return 'changed';
-    const f = this.put('engine', p, bytes, mode & 0o777 || 0o644, this.nextIno++);
+    const at = this.mustStoredPath(p, `cannot write ${p}`);
+    if (!this.stillIs(at, expect)) return 'changed';
+    const f = this.put('engine', at, bytes, mode & 0o777 || 0o644, this.nextIno++);
     return this.localFile(p, f);
   }
 
@@ -194,11 +204,14 @@ export class MemoryTree implements LocalTree {
     this.mustInside(p);
     // As FsTree's walk down the folders: a file in the way throws, a missing folder means done.
     for (const d of ancestors(p)) {
-      if (this.files.has(d)) throw new BmError(ErrorCode.localIo, `${p}: ${d} is not a folder (symlink or file)`, 'left as it is');
-      if (!this.isFolder(d)) return 'done';
+      const at = this.resolve(d);
+      if (at !== undefined && this.files.has(at)) throw new BmError(ErrorCode.localIo, `${p}: ${d} is not a folder (symlink or file)`, 'left as it is');
+      if (at === undefined || !this.isFolder(at)) return 'done';
     }
-    if (!this.stillIs(p, expect)) return 'changed';
-    this.remove('engine', p);
+    const at = this.resolve(p);
+    if (at === undefined) return 'changed';
+    if (!this.stillIs(at, expect)) return 'changed';
+    this.remove('engine', at);
     return 'done';
   }
 
@@ -221,26 +234,29 @@ export class MemoryTree implements LocalTree {
    * folder stands at `path`.
    */
   userWrite(path: string, bytes: Uint8Array, options: { mode?: number; inPlace?: boolean } = {}): boolean {
-    if (this.folderBlocked(path) || this.isFolder(path)) return false;
-    const old = this.files.get(path);
+    const at = this.storedPath(path);
+    if (at === undefined || this.folderBlocked(at) || this.isFolder(at)) return false;
+    const old = this.files.get(at);
     const ino = options.inPlace === true && old !== undefined ? old.ino : this.nextIno++;
-    this.put('user', path, bytes, options.mode ?? old?.mode ?? 0o644, ino);
+    this.put('user', at, bytes, options.mode ?? old?.mode ?? 0o644, ino);
     return true;
   }
 
   /** The user deletes `path`; false when there was no file. */
   userDelete(path: string): boolean {
-    if (!this.files.has(path)) return false;
-    this.remove('user', path);
+    const at = this.resolve(path);
+    if (at === undefined || !this.files.has(at)) return false;
+    this.remove('user', at);
     return true;
   }
 
   /** The user changes the permission bits (mtime unchanged, as chmod leaves it). */
   userChmod(path: string, mode: number): boolean {
-    const f = this.files.get(path);
-    if (f === undefined) return false;
-    this.files.set(path, { ...f, mode });
-    this.changes.push({ by: 'user', kind: 'write', path, before: f.hash, after: f.hash });
+    const at = this.resolve(path);
+    const f = at === undefined ? undefined : this.files.get(at);
+    if (at === undefined || f === undefined) return false;
+    this.files.set(at, { ...f, mode });
+    this.changes.push({ by: 'user', kind: 'write', path: at, before: f.hash, after: f.hash });
     return true;
   }
 
@@ -249,12 +265,61 @@ export class MemoryTree implements LocalTree {
    * inode, mtime and mode, as rename(2) does. False, changing nothing, when it cannot.
    */
   userRename(from: string, to: string): boolean {
-    const f = this.files.get(from);
-    if (f === undefined || from === to || this.folderBlocked(to) || this.isFolder(to)) return false;
-    this.remove('user', from);
-    this.files.set(to, f);
-    this.changes.push({ by: 'user', kind: 'write', path: to, before: undefined, after: f.hash });
+    const src = this.resolve(from);
+    const f = src === undefined ? undefined : this.files.get(src);
+    if (src === undefined || f === undefined) return false;
+    // A case-only rename (the same entry under another spelling) renames in place, as on macOS and Windows.
+    const same = computePathKey(this.fs, src) === computePathKey(this.fs, to);
+    const dst = same ? this.renamedInPlace(src, to) : this.storedPath(to);
+    if (dst === undefined || dst === src || this.folderBlocked(dst) || this.isFolder(dst)) return false;
+    this.remove('user', src);
+    this.changes.push({ by: 'user', kind: 'write', path: dst, before: this.files.get(dst)?.hash, after: f.hash });
+    this.files.set(dst, f);
     return true;
+  }
+
+  // ---- names (name-semantics.ts)
+
+  /** The stored path that `p` opens (file or folder), or undefined when nothing is there. */
+  resolve(p: string): string | undefined {
+    if (this.fs === 'posix') return this.files.has(p) || this.isFolder(p) ? p : undefined;
+    const key = computePathKey(this.fs, p);
+    for (const stored of this.files.keys()) {
+      const k = computePathKey(this.fs, stored);
+      if (k === key) return stored;
+      if (k.startsWith(`${key}/`)) return stored.split('/').slice(0, p.split('/').length).join('/');
+    }
+    return undefined;
+  }
+
+  /** Where a write of `p` lands: the existing entries on its way, new names as the volume stores them; undefined when it cannot be created. */
+  private storedPath(p: string): string | undefined {
+    if (this.fs === 'posix') return p.split('/').some((seg) => Buffer.byteLength(seg, 'utf8') > 255) ? undefined : p;
+    const segs = p.split('/');
+    const out: string[] = [];
+    for (let i = 0; i < segs.length; i++) {
+      const existing = this.resolve([...out, segs[i]!].join('/'));
+      if (existing !== undefined) {
+        out.push(existing.split('/').at(-1)!);
+        continue;
+      }
+      const planned = planStoredName(this.fs, segs[i]!);
+      if ('error' in planned) return undefined;
+      out.push(planned.name);
+    }
+    return out.join('/');
+  }
+
+  private mustStoredPath(p: string, what: string): string {
+    const at = this.storedPath(p);
+    if (at === undefined) throw new BmError(ErrorCode.localIo, `${what}: the ${this.fs} volume refuses the name (EINVAL or ENAMETOOLONG)`, 'left as it is');
+    return at;
+  }
+
+  /** `src` renamed to the spelling `to` (the same entry): the last name as the volume would store it. */
+  private renamedInPlace(src: string, to: string): string | undefined {
+    const planned = planStoredName(this.fs, to.split('/').at(-1)!);
+    return 'error' in planned ? undefined : [...src.split('/').slice(0, -1), planned.name].join('/');
   }
 
   // ---- internals
@@ -283,12 +348,18 @@ export class MemoryTree implements LocalTree {
 
   /** Throws local-io, like FsTree's folder walk, where a file stands in place of a folder of `p`. */
   private mustFolders(p: string, what: string): void {
-    const anc = ancestors(p).find((d) => this.files.has(d));
+    const anc = ancestors(p).find((d) => {
+      const at = this.resolve(d);
+      return at !== undefined && this.files.has(at);
+    });
     if (anc !== undefined) throw new BmError(ErrorCode.localIo, `${what}: ${anc} is not a folder (symlink or file)`, 'left as it is; move the obstacle away and sync again');
   }
 
   private folderBlocked(p: string): boolean {
-    return ancestors(p).some((d) => this.files.has(d));
+    return ancestors(p).some((d) => {
+      const at = this.resolve(d);
+      return at !== undefined && this.files.has(at);
+    });
   }
 
   private isFolder(p: string): boolean {

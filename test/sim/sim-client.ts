@@ -5,6 +5,7 @@ import type { ObjectStore } from '../../src/events/store/object-store.js';
 import type { LocalTree } from '../../src/local/local-tree.js';
 import { MemoryIndex } from '../../src/local/memory-index.js';
 import { MemoryTree } from '../../src/local/memory-tree.js';
+import type { FsSemantics } from '../../src/local/name-semantics.js';
 import type { SyncContext, SyncIndex } from '../../src/reconcile/run-sync.js';
 
 /** One simulated client: what `bm-log init` leaves behind, all in memory. */
@@ -33,15 +34,16 @@ export function createClock(start = 1_700_000_000_000): SimClock & { advance(ms:
 /**
  * Creates a client on `store` as `bm-log init` does: the vault marker if absent, a fresh key
  * pair and its published identity. Ids come from a counter with `idPrefix` (valid ULID
- * characters: no I, L, O, U), so clients' ids never collide and replays are exact.
+ * characters: no I, L, O, U), so clients' ids never collide and replays are exact. `fs`: how
+ * the client's volume names files (name-semantics.ts).
  */
-export async function createSimClient(store: ObjectStore, name: string, idPrefix: string, clock: SimClock): Promise<SimClient> {
+export async function createSimClient(store: ObjectStore, name: string, idPrefix: string, clock: SimClock, fs: FsSemantics = 'posix'): Promise<SimClient> {
   const newId = counterIdFactory(idPrefix);
   const id = newId() as ClientId;
   const keys = generateKeyPair();
   const vault = await writeVaultIfAbsent(store, newId, clock.now);
   await writeIdentity(store, { v: 1, vault, client: id, name, publicKey: keys.publicKeyHex, time: clock.now().toISOString() }, keys);
-  return { name, id, vault, keys, tree: new MemoryTree(`/sim/${name}`, clock.tick), index: new MemoryIndex(), newId };
+  return { name, id, vault, keys, tree: new MemoryTree(`/sim/${name}`, clock.tick, fs), index: new MemoryIndex(), newId };
 }
 
 /** The context of one sync of `c`; the ports default to the client's own unwrapped parts. */
