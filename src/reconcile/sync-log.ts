@@ -111,6 +111,13 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
   const { index, store, identity } = ctx;
   const fetchStartMs = ctx.now().getTime();
   const pinned = await index.getPinnedKeys();
+  // Its own key is known here, whatever the remote holds: its own log is always read (and its
+  // key put back if it vanished, ADR-0015).
+  if (!pinned.has(identity.client)) {
+    const self = { publicKey: identity.keys.publicKeyHex, name: identity.name };
+    if (!options.dryRun) await index.pinKeys([{ client: identity.client, ...self }]);
+    pinned.set(identity.client, self);
+  }
   const pinnedKeys = new Map<string, ClientKey>([...pinned].map(([c, k]) => [c, { client: c, name: k.name, publicKeyHex: k.publicKey }]));
   let cursors = await index.getCursors();
   let checkpointBytes = index.getMeta ? await index.getMeta<Uint8Array>(CHECKPOINT_META_KEY) : undefined;

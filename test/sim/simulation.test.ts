@@ -54,6 +54,7 @@ describe('multi-client simulation of runSync', () => {
           `  crashes ${total.crashes}, syncs with store faults ${total.faultSyncs} (injected errors ${total.injectedErrors}, truncated listings ${total.truncatedLists}, syncs ended by a remote failure ${total.remoteFailures})`,
           `  unreadable marks ${total.unreadableMarks}, edits racing a sync ${total.racingEdits}, safety-guard stops ${total.guardStops}, resolves ${total.resolves}`,
           `  conflicts seen ${total.conflicts}, clean-state shortcuts (each checked against a full plan) ${total.cleanSyncs}, focused plans (each checked against a full plan) ${total.focusedPlans}, of them lazy ${total.lazyPlans}, stage plans of first syncs (each checked against a full plan on their paths) ${total.stagePlans}`,
+          `  objects vanished from the store ${total.vanished}, put back by their owners' syncs ${total.restored}`,
         ].join('\n'),
       );
       if (failures.length > 0) {
@@ -66,6 +67,7 @@ describe('multi-client simulation of runSync', () => {
       if (replay === undefined) expect(total.focusedPlans).toBeGreaterThan(0);
       if (replay === undefined) expect(total.lazyPlans).toBeGreaterThan(0);
       if (replay === undefined) expect(total.stagePlans).toBeGreaterThan(0);
+      if (replay === undefined) expect(total.restored).toBeGreaterThan(0);
     },
     // Long runs (SIM_RUNS=1000000) take as long as they take.
     Math.max(120_000, runs * 1_000),
