@@ -74,7 +74,19 @@ export interface RemoteCheckPlan {
   readonly unpinned: readonly (CheckedObject & { readonly kind: 'segment'; readonly size: number; readonly tag: string })[];
   /** Tags that stand as they are (checked now, or by this fetch's verified reads). */
   readonly tags: Record<string, string>;
+  /**
+   * Set when more of the own audit window was missing from the listing than one fetch confirms
+   * (`MAX_OWN_ABSENT`): the first own seq left unconfirmed; the next audit starts there.
+   */
+  readonly deferredFrom?: number;
 }
+
+/**
+ * At most this many of the own window's seqs are confirmed (HEAD, or put back) per fetch: a
+ * listing that lies (cut short yet "complete") must not cost a thousand HEADs at once. The rest
+ * wait for the next fetch, whose audit starts at the first of them.
+ */
+export const MAX_OWN_ABSENT = 100;
 
 /**
  * Compares the listings of a fetch with what this client holds (pure). Nothing here is read
@@ -86,6 +98,8 @@ export function planRemoteCheck(input: RemoteCheckInput): RemoteCheckPlan {
   const unpinned: (CheckedObject & { kind: 'segment'; size: number; tag: string })[] = [];
   const tags: Record<string, string> = carriedTags(input);
   const keys = new Map(input.listedKeys.map((o) => [o.key.slice(KEYS_PREFIX.length), o]));
+  let ownAbsent = 0;
+  let deferredFrom: number | undefined;
   for (const client of input.pinned) {
     const listed = keys.get(client);
     if (listed === undefined) absent.push({ kind: 'key', client });
@@ -101,7 +115,14 @@ export function planRemoteCheck(input: RemoteCheckInput): RemoteCheckPlan {
     const after = input.after.get(client)?.seq;
     const expected = new Set<number>(before === undefined ? [] : [before]);
     if (client === input.self && input.audited !== undefined) for (let s = input.audited.after + 1; s <= Math.min(input.audited.through, before ?? 0); s++) expected.add(s);
-    for (const s of [...expected].sort((a, b) => a - b)) if (!bySeq.has(s)) absent.push({ kind: 'segment', client, seq: s });
+    for (const s of [...expected].sort((a, b) => a - b)) {
+      if (bySeq.has(s)) continue;
+      if (client === input.self && s !== before && ownAbsent++ >= MAX_OWN_ABSENT) {
+        deferredFrom ??= s;
+        continue;
+      }
+      absent.push({ kind: 'segment', client, seq: s });
+    }
     const tail = after === undefined ? undefined : bySeq.get(after);
     if (after === undefined || tail?.tag === undefined) continue;
     const object = { kind: 'segment' as const, client, seq: after };
@@ -109,7 +130,7 @@ export function planRemoteCheck(input: RemoteCheckInput): RemoteCheckPlan {
     else if (input.pins.tags[tail.key] === undefined) unpinned.push({ ...object, size: tail.size, tag: tail.tag });
     else classify(object, tail.tag, input.pins, tags, changed);
   }
-  return { absent, changed, unpinned, tags };
+  return { absent, changed, unpinned, tags, ...(deferredFrom === undefined ? {} : { deferredFrom }) };
 }
 
 /** A listed object with a pinned tag: kept when equal, looked at again when not. Keys with no pin are read once. */
@@ -161,7 +182,7 @@ export async function executeRemoteCheck(ctx: RemoteCheckContext, plan: RemoteCh
   await mapQuietly(plan.absent, (o) => run.confirmAbsent(o));
   await mapQuietly(plan.changed, (o) => run.compare(o, o.tag));
   await mapQuietly(plan.unpinned, (o) => run.compareSize(o));
-  const auditAfter = audited === undefined ? pins.auditAfter : audited.complete ? 0 : audited.through;
+  const auditAfter = plan.deferredFrom !== undefined ? plan.deferredFrom - 1 : audited === undefined ? pins.auditAfter : audited.complete ? 0 : audited.through;
   return { faults: run.faults, restored: run.restored, pins: { ...pins, tags: run.tags, auditAfter }, requests: run.requests };
 }
 

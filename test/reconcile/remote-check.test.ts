@@ -8,7 +8,7 @@ import { MemoryStore } from '../../src/events/store/memory-store.js';
 import { bytesEqual } from '../../src/events/store/object-store.js';
 import { executeGc } from '../../src/gc/execute-gc.js';
 import { runSync, type SyncReport } from '../../src/reconcile/run-sync.js';
-import { EMPTY_PINS, planRemoteCheck, type RemoteCheckInput } from '../../src/reconcile/remote-check.js';
+import { EMPTY_PINS, MAX_OWN_ABSENT, planRemoteCheck, type RemoteCheckInput } from '../../src/reconcile/remote-check.js';
 import { executeBlobRepair, planBlobRepair } from '../../src/reconcile/repair-blobs.js';
 import { readLogState, publishOwnSegment, executeFetchLog } from '../../src/reconcile/sync-log.js';
 import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
@@ -96,6 +96,25 @@ describe('planRemoteCheck (pure)', () => {
       }),
     );
     expect(plan.absent).toEqual([{ kind: 'segment', client: 'S', seq: 2 }]);
+  });
+
+  it('a listing that shows little of a long own window: at most MAX_OWN_ABSENT seqs (and the tail) are confirmed now, the next audit starts at the first left', () => {
+    const plan = planRemoteCheck(
+      base({
+        listedLogs: new Map([
+          ['S', []],
+          ['B', [listed(keyOfSegment('B', 5), 'u5')]],
+        ]),
+        before: new Map([
+          ['S', { seq: 300, hash: 'h' }],
+          ['B', { seq: 5, hash: 'h' }],
+        ]),
+        audited: { after: 0, through: 300, complete: true },
+      }),
+    );
+    const own = plan.absent.filter((a) => a.kind === 'segment' && a.client === 'S').map((a) => (a.kind === 'segment' ? a.seq : 0));
+    expect(own).toEqual([...Array.from({ length: MAX_OWN_ABSENT }, (_, i) => i + 1), 300]);
+    expect(plan.deferredFrom).toBe(MAX_OWN_ABSENT + 1);
   });
 
   it('a tail with no pin yet is compared by size; a key with no pin is read once', () => {
