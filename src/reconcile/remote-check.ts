@@ -178,7 +178,7 @@ export interface RemoteCheckContext {
  * again at the next fetch.
  */
 export async function executeRemoteCheck(ctx: RemoteCheckContext, plan: RemoteCheckPlan, pins: RemotePins, audited: AuditedWindow | undefined): Promise<RemoteCheckResult> {
-  const run = new CheckRun(ctx, plan.tags);
+  const run = new CheckRun(ctx, pins, plan.tags);
   await mapQuietly(plan.absent, (o) => run.confirmAbsent(o));
   await mapQuietly(plan.changed, (o) => run.compare(o, o.tag));
   await mapQuietly(plan.unpinned, (o) => run.compareSize(o));
@@ -209,6 +209,7 @@ class CheckRun {
 
   constructor(
     private readonly ctx: RemoteCheckContext,
+    private readonly pins: RemotePins,
     readonly tags: Record<string, string>,
   ) {}
 
@@ -232,8 +233,15 @@ class CheckRun {
     const bytes = await this.ctx.store.get(keyOfChecked(o));
     if (bytes === undefined) return this.vanished(o);
     const problem = o.kind === 'key' ? this.keyProblem(o.client, bytes) : await this.segmentProblem(o.client, o.seq, bytes);
-    if (problem === undefined) this.tags[keyOfChecked(o)] = tag;
-    else this.replaced(o, problem);
+    const key = keyOfChecked(o);
+    if (problem === undefined) {
+      this.tags[key] = tag;
+      return;
+    }
+    // The pin of the good object stays: the wrong one is read (and reported) again next time.
+    const good = this.pins.tags[key];
+    if (good !== undefined) this.tags[key] = good;
+    this.replaced(o, problem);
   }
 
   /** A tail with no pinned tag yet: its listed size against the bytes this client holds, then pinned. */

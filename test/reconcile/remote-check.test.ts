@@ -143,6 +143,27 @@ describe('a fetch puts back its own vanished objects and reports others (in proc
     expect(r.fetchRequests).toBe(1 + 2 + 2);
   });
 
+  it('another client\'s tail replaced by bytes of the same size: a fault at every sync until the right bytes are back', async () => {
+    const { store, clients, sync } = await world();
+    const [alice, bob] = clients as [SimClient, SimClient];
+    alice.tree.userWrite('a.md', enc('a'));
+    await sync(alice);
+    await sync(bob);
+    await sync(bob); // bob's pins settled (alice's tail pinned as fetched)
+    const tail = [...store.objects.keys()].filter((k) => k.startsWith(`log/${alice.id}/`)).sort().at(-1)!;
+    const good = store.objects.get(tail)!;
+    const flipped = Uint8Array.from(good);
+    flipped[flipped.length >> 1]! ^= 0x01;
+    store.objects.set(tail, flipped);
+    for (let i = 0; i < 2; i++) {
+      const r = await sync(bob);
+      expect(r.faults.map((f) => f.key)).toEqual([tail]);
+      expect(r.faults[0]!.error.message).toMatch(/replaced/);
+    }
+    store.objects.set(tail, good);
+    expect((await sync(bob)).faults).toEqual([]);
+  });
+
   it('an own log of 2,500 segments: each no-op costs at most one more listing, and a vanished old segment is put back within 3 syncs', async () => {
     const { store, clock, clients, sync } = await world(['alice']);
     const [alice] = clients as [SimClient];
