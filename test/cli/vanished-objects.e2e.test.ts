@@ -20,6 +20,8 @@ import { localCredentials, startLocalS3, type LocalS3Server } from '../support/s
 import { EXIT, describeRun, expectExit, flipByte, sha256, sortedObject, useWorlds, type Client, type World } from './support/cli.js';
 
 const { world, pair } = useWorlds();
+/** Each case runs a dozen CLI processes; under a full `npm test` on a busy machine that takes minutes. */
+const SLOW = 300_000;
 
 const seqKey = (client: string, seq: number) => `log/${client}/${String(seq).padStart(12, '0')}`;
 const blobKey = (text: string) => `blobs/${sha256(text).slice(0, 2)}/${sha256(text)}`;
@@ -47,7 +49,7 @@ function faultObjects(json: { faults: { object: string }[] }): string[] {
   return json.faults.map((f) => f.object).sort();
 }
 
-describe.concurrent('a client puts back its own vanished segments', () => {
+describe.concurrent('a client puts back its own vanished segments', { timeout: SLOW }, () => {
   it('its newest segment, deleted before the others fetched it: put back byte for byte by a sync that has nothing else to do (clean shortcut), the others converge', async () => {
     const { w, a, b } = await pair({ 'note.md': 'v1\n', 'other.md': 'o1\n' });
     await a.write('note.md', 'v2\n');
@@ -151,7 +153,7 @@ describe.concurrent('a client puts back its own vanished segments', () => {
   });
 });
 
-describe.concurrent('blobs: verify --repair', () => {
+describe.concurrent('blobs: verify --repair', { timeout: SLOW }, () => {
   it('an own blob deleted while the local file still has it: verify reports it, verify --repair puts it back, the others download it', async () => {
     const { w, a, b } = await pair({ 'note.md': 'v1\n' });
     await a.write('keep.md', 'keep these bytes\n');
@@ -208,7 +210,7 @@ describe.concurrent('blobs: verify --repair', () => {
   });
 });
 
-describe.concurrent('every client reports a vanished or replaced key or vault marker', () => {
+describe.concurrent('every client reports a vanished or replaced key or vault marker', { timeout: SLOW }, () => {
   async function trio(): Promise<{ w: World; a: Client; b: Client; c: Client }> {
     const w = await world();
     const a = await w.init('alice', { files: { 'note.md': 'v1\n' } });
@@ -263,7 +265,7 @@ describe.concurrent('every client reports a vanished or replaced key or vault ma
       const v = expectExit(await x.run('verify', '--json'), EXIT.integrity);
       expect(v.json.findings.map((f: { object: string }) => f.object), x.name).toContain('vault');
     }
-  }, 120_000);
+  });
 
   it('the vault marker removed: the next client to sync puts it back byte for byte; a new client joins the same vault', async () => {
     const { w, a, b } = await trio();
@@ -278,7 +280,7 @@ describe.concurrent('every client reports a vanished or replaced key or vault ma
   });
 });
 
-describe.concurrent('the directory store never follows a symbolic link inside the remote', () => {
+describe.concurrent('the directory store never follows a symbolic link inside the remote', { timeout: SLOW }, () => {
   it('a client whose log folder is a symlink: refused with a clear error, nothing written outside the remote', async () => {
     const w = await world();
     const a = await w.init('alice', { noSync: true, files: { 'note.md': 'x\n' } });
@@ -303,7 +305,7 @@ describe.concurrent('the directory store never follows a symbolic link inside th
   });
 });
 
-describe.concurrent('over S3 (fauxqs)', () => {
+describe.concurrent('over S3 (fauxqs)', { timeout: SLOW }, () => {
   const BUCKET = 'bm-log-vanish';
   let server: LocalS3Server;
   beforeAll(async () => {
