@@ -421,7 +421,9 @@ export async function runVerifyCommand(o: { dir?: string; json?: boolean; repair
     const fetched = await fetchLogs(s.store, { vault: s.config.vaultId, cursors: new Map(), pinnedKeys });
     // This client's own segments that vanished are put back by its next sync (ADR-0015).
     const own = (c: string) => (c === s.config.clientId ? '; `bm-log sync` here puts back this client\'s own segments' : '');
-    for (const f of fetched.faults) findings.push({ object: f.key, code: f.error.code, message: `${f.error.message}${f.error.code === ErrorCode.brokenChain ? own(f.client) : ''}` });
+    for (const f of fetched.faults) {
+      findings.push({ object: f.key, code: f.error.code, message: `${f.error.message}${f.error.code === ErrorCode.brokenChain ? own(f.client) : ''}` });
+    }
     const cursors = await s.index.getCursors();
     const remoteSeqs = new Map<string, number>();
     for (const seg of fetched.segments) {
@@ -442,7 +444,14 @@ export async function runVerifyCommand(o: { dir?: string; json?: boolean; repair
     findings.push(...(await verifyVaultMarker(s)));
     const blobs = await verifyBlobs(s, fetched.segments, o.repair === true);
     findings.push(...blobs.findings);
-    const data = { ok: findings.length === 0, segments: fetched.segments.length, blobs: blobs.checked, clients: pinned.size, findings, repaired: blobs.repaired };
+    const data = {
+      ok: findings.length === 0,
+      segments: fetched.segments.length,
+      blobs: blobs.checked,
+      clients: pinned.size,
+      findings,
+      repaired: blobs.repaired,
+    };
     out.result(o.json, data, () => [
       `checked ${data.clients} client(s), ${data.segments} segment(s), ${data.blobs} blob(s)`,
       ...blobs.repaired.map((r) => `  repaired       ${r}: put back from a file in this folder`),

@@ -24,12 +24,21 @@ export async function verifyVaultMarker(s: ClientSession): Promise<Finding[]> {
   return problem === undefined ? [] : [{ object: VAULT_KEY, code: problem.code, message: `${problem.message}; ${problem.hint}` }];
 }
 
+/** What `verifyBlobs` found and did. */
+export interface VerifiedBlobs {
+  readonly findings: Finding[];
+  /** Blob keys put back (`--repair`). */
+  readonly repaired: string[];
+  /** Blobs read. */
+  readonly checked: number;
+}
+
 /**
  * Reads every blob the fetched events name, checking it against its hash. A missing one is a
  * finding unless a recorded GC deleted it or a GC condemned it (ADR-0007: gone on purpose). With
  * `repair`, a missing blob whose bytes a file here still holds is put back (ADR-0015).
  */
-export async function verifyBlobs(s: ClientSession, segments: readonly FetchedSegment[], repair: boolean): Promise<{ findings: Finding[]; repaired: string[]; checked: number }> {
+export async function verifyBlobs(s: ClientSession, segments: readonly FetchedSegment[], repair: boolean): Promise<VerifiedBlobs> {
   const { hashes, gone } = computeNamedBlobs(segments);
   const findings: Finding[] = [];
   const missing: ContentHash[] = [];
@@ -41,7 +50,8 @@ export async function verifyBlobs(s: ClientSession, segments: readonly FetchedSe
     }
     const hash = createHash('sha256');
     for await (const chunk of stream) hash.update(chunk);
-    if (hash.digest('hex') !== h) findings.push({ object: keyOfBlob(h), code: ErrorCode.blobCorrupt, message: `blob ${h} does not hold the bytes its name says` });
+    if (hash.digest('hex') === h) continue;
+    findings.push({ object: keyOfBlob(h), code: ErrorCode.blobCorrupt, message: `blob ${h} does not hold the bytes its name says` });
   }
   if (missing.length === 0) return { findings, repaired: [], checked: hashes.size };
   const state = createLogState();
@@ -55,7 +65,8 @@ export async function verifyBlobs(s: ClientSession, segments: readonly FetchedSe
     const message =
       b.kind === 'restorable' && !failed.has(b.hash)
         ? `blob ${b.hash} named by an event is missing; a file here holds its bytes: \`bm-log verify --repair\` puts it back`
-        : `blob ${b.hash} named by an event is missing, and no file here holds its bytes: it cannot be put back from this folder (run \`bm-log verify --repair\` on a client that still has the file)`;
+        : `blob ${b.hash} named by an event is missing, and no file here holds its bytes: it cannot be put back from this folder ` +
+          '(run `bm-log verify --repair` on a client that still has the file)';
     findings.push({ object, code: ErrorCode.blobMissing, message });
   }
   return { findings, repaired: done.repaired, checked: hashes.size };
@@ -73,7 +84,8 @@ function computeNamedBlobs(segments: readonly FetchedSegment[]): { hashes: Set<s
         hashes.add(content.hash);
         namedBy.set(content.hash, [...(namedBy.get(content.hash) ?? []), { client: seg.client, seq: seg.seq }]);
       }
-      if (e.type === 'gc') for (const h of e.deleted) deletedBy.set(h, [...(deletedBy.get(h) ?? []), { client: seg.client, seq: seg.seq, seen: seg.segment.body.seen }]);
+      if (e.type !== 'gc') continue;
+      for (const h of e.deleted) deletedBy.set(h, [...(deletedBy.get(h) ?? []), { client: seg.client, seq: seg.seq, seen: seg.segment.body.seen }]);
     }
   }
   // A blob a GC deleted is expected to be gone, unless an event its deletion had not seen names it.

@@ -227,15 +227,24 @@ async function listLog(store: ObjectStore, client: string, cursorSeq: number | u
   }
   const page = await store.list(prefix, { startAfter: keyOfSegment(client, auditAfter) });
   const lastKey = page.objects.at(-1)?.key;
-  if (!page.truncated || lastKey === undefined) return { objects: page.objects, requests: 1, audited: { after: auditAfter, through: cursorSeq, complete: true } };
+  if (!page.truncated || lastKey === undefined) {
+    return { objects: page.objects, requests: 1, audited: { after: auditAfter, through: cursorSeq, complete: true } };
+  }
   const resume = tailAfter !== undefined && tailAfter > lastKey ? tailAfter : lastKey;
   const rest = await listAll(store, prefix, resume);
   const through = Math.min(cursorSeq, parseSegmentKey(client, lastKey) ?? auditAfter);
-  return { objects: [...page.objects, ...rest], requests: 1 + Math.max(1, Math.ceil(rest.length / 1000)), audited: { after: auditAfter, through, complete: false } };
+  const requests = 1 + Math.max(1, Math.ceil(rest.length / 1000));
+  return { objects: [...page.objects, ...rest], requests, audited: { after: auditAfter, through, complete: false } };
 }
 
 /** The entries of a log listing ADR-0015 checks: at the cursor before and after the fetch, and in the audit window. */
-function computeKeptListing(client: string, objects: readonly ListedObject[], before: number, after: number | undefined, audited: AuditedWindow | undefined): ListedObject[] {
+function computeKeptListing(
+  client: string,
+  objects: readonly ListedObject[],
+  before: number,
+  after: number | undefined,
+  audited: AuditedWindow | undefined,
+): ListedObject[] {
   return objects.filter((o) => {
     const seq = parseSegmentKey(client, o.key);
     if (seq === undefined) return false;
@@ -391,5 +400,6 @@ export async function fetchLogs(store: ObjectStore, options: FetchOptions): Prom
     }),
   );
   await delivering;
-  return { segments, fetchedSegments, fetchedEvents, cursors, newKeys, faults, requests, listedKeys, listedLogs, ...(audited === undefined ? {} : { audited }) };
+  const listings = { listedKeys, listedLogs, ...(audited === undefined ? {} : { audited }) };
+  return { segments, fetchedSegments, fetchedEvents, cursors, newKeys, faults, requests, ...listings };
 }

@@ -126,7 +126,8 @@ function mustWholeLog(log: OpenLog): void {
   throw new BmError(
     first.error.code,
     `garbage collection needs the whole log, and this fetch met ${log.faults.length} fault(s) on the remote (first: ${first.key}: ${first.error.message})`,
-    'nothing was collected or deleted; see `bm-log sync` or `bm-log verify` for the faults, have them fixed (a client puts back its own vanished objects at its next sync), then run gc again',
+    'nothing was collected or deleted; see `bm-log sync` or `bm-log verify` for the faults, have them fixed ' +
+      '(a client puts back its own vanished objects at its next sync), then run gc again',
     { faults: log.faults.length },
   );
 }

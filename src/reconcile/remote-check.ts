@@ -114,7 +114,9 @@ export function planRemoteCheck(input: RemoteCheckInput): RemoteCheckPlan {
     const before = input.before.get(client)?.seq;
     const after = input.after.get(client)?.seq;
     const expected = new Set<number>(before === undefined ? [] : [before]);
-    if (client === input.self && input.audited !== undefined) for (let s = input.audited.after + 1; s <= Math.min(input.audited.through, before ?? 0); s++) expected.add(s);
+    if (client === input.self && input.audited !== undefined) {
+      for (let s = input.audited.after + 1; s <= Math.min(input.audited.through, before ?? 0); s++) expected.add(s);
+    }
     for (const s of [...expected].sort((a, b) => a - b)) {
       if (bySeq.has(s)) continue;
       if (client === input.self && s !== before && ownAbsent++ >= MAX_OWN_ABSENT) {
@@ -177,7 +179,12 @@ export interface RemoteCheckContext {
  * reports everything else as a fault. Transient failures skip a check quietly: it is made
  * again at the next fetch.
  */
-export async function executeRemoteCheck(ctx: RemoteCheckContext, plan: RemoteCheckPlan, pins: RemotePins, audited: AuditedWindow | undefined): Promise<RemoteCheckResult> {
+export async function executeRemoteCheck(
+  ctx: RemoteCheckContext,
+  plan: RemoteCheckPlan,
+  pins: RemotePins,
+  audited: AuditedWindow | undefined,
+): Promise<RemoteCheckResult> {
   const run = new CheckRun(ctx, pins, plan.tags);
   await mapQuietly(plan.absent, (o) => run.confirmAbsent(o));
   await mapQuietly(plan.changed, (o) => run.compare(o, o.tag));
@@ -284,14 +291,18 @@ class CheckRun {
     const hint =
       o.client === this.self
         ? 'nothing was changed (a dry run); the next `bm-log sync` here puts it back'
-        : `${who} puts back its own objects at its next sync: run \`bm-log sync\` on ${who}'s machine; if that client is gone for good, restore ${keyOfChecked(o)} from a backup of the remote`;
+        : `${who} puts back its own objects at its next sync: run \`bm-log sync\` on ${who}'s machine; ` +
+          `if that client is gone for good, restore ${keyOfChecked(o)} from a backup of the remote`;
     this.fault(o, new BmError(o.kind === 'key' ? ErrorCode.unknownKey : ErrorCode.brokenChain, `${what} vanished from the remote`, hint));
   }
 
   private replaced(o: CheckedObject, problem: BmError): void {
     const who = this.nameOf(o.client);
     const what = o.kind === 'key' ? `the published key of ${who}` : `segment ${o.seq} of ${who}'s log`;
-    const hint = `nothing is ever overwritten, so it stays wrong until someone with write access deletes ${keyOfChecked(o)}; ${o.client === this.self ? 'this client' : who} then puts it back at its next sync. Run \`bm-log verify\` for a full report`;
+    const owner = o.client === this.self ? 'this client' : who;
+    const hint =
+      `nothing is ever overwritten, so it stays wrong until someone with write access deletes ${keyOfChecked(o)}; ` +
+      `${owner} then puts it back at its next sync. Run \`bm-log verify\` for a full report`;
     this.fault(o, new BmError(problem.code, `${what} was replaced on the remote: ${problem.message}`, hint));
   }
 
@@ -305,26 +316,39 @@ class CheckRun {
     this.requests++;
     if (o.kind === 'key') {
       const { identity } = this.ctx;
-      await writeIdentity(this.ctx.store, { v: 1, vault: identity.vault, client: identity.client, name: identity.name, publicKey: identity.keys.publicKeyHex, time: this.ctx.now().toISOString() }, identity.keys);
+      const body = { v: 1 as const, vault: identity.vault, client: identity.client, name: identity.name, publicKey: identity.keys.publicKeyHex };
+      await writeIdentity(this.ctx.store, { ...body, time: this.ctx.now().toISOString() }, identity.keys);
       this.restored.push(key);
       return;
     }
     const bytes = await this.ctx.index.getSegment(o.client as ClientId, o.seq);
     if (bytes === undefined) {
-      this.fault(o, new BmError(ErrorCode.brokenChain, `segment ${o.seq} of this client's log vanished from the remote, and this folder does not hold it`, 'it cannot be put back from here; run `bm-log verify`, and restore the object from a backup of the remote if there is one'));
+      const what = `segment ${o.seq} of this client's log vanished from the remote, and this folder does not hold it`;
+      const hint = 'it cannot be put back from here; run `bm-log verify`, and restore the object from a backup of the remote if there is one';
+      this.fault(o, new BmError(ErrorCode.brokenChain, what, hint));
       return;
     }
     try {
       if ((await this.ctx.store.putIfAbsent(key, bytes)) === 'created') this.restored.push(key);
     } catch (e) {
       if (!isBmError(e, ErrorCode.objectExists)) throw e;
-      this.fault(o, new BmError(ErrorCode.equivocation, `segment ${o.seq} of this client's log was replaced on the remote while it was being put back`, 'nothing was overwritten; run `bm-log verify`'));
+      const what = `segment ${o.seq} of this client's log was replaced on the remote while it was being put back`;
+      this.fault(o, new BmError(ErrorCode.equivocation, what, 'nothing was overwritten; run `bm-log verify`'));
     }
   }
 }
 
+/** What `executeVaultCheck` found and did. */
+export interface VaultCheck {
+  readonly faults: LogFault[];
+  readonly restored: string[];
+  readonly pins: RemotePins;
+}
+
 /** The hint of a vault marker that is wrong on the remote. */
-const VAULT_HINT = 'nothing is ever overwritten: someone with write access must delete the `vault` object; the next client to sync then puts back the marker it holds. New clients cannot join safely until then';
+const VAULT_HINT =
+  'nothing is ever overwritten: someone with write access must delete the `vault` object; the next client to sync then puts back ' +
+  'the marker it holds. New clients cannot join safely until then';
 
 /**
  * The vault marker against its pin (ADR-0015): absent, it is put back from the pin (every
@@ -332,7 +356,7 @@ const VAULT_HINT = 'nothing is ever overwritten: someone with write access must 
  * yet, it must name this client's vault, and is pinned. `bytes`: undefined when missing,
  * 'unknown' when the read failed (checked again next time).
  */
-export async function executeVaultCheck(ctx: RemoteCheckContext, pins: RemotePins, bytes: Uint8Array | undefined | 'unknown'): Promise<{ faults: LogFault[]; restored: string[]; pins: RemotePins }> {
+export async function executeVaultCheck(ctx: RemoteCheckContext, pins: RemotePins, bytes: Uint8Array | undefined | 'unknown'): Promise<VaultCheck> {
   const ok = (restored: string[], p = pins) => ({ faults: [], restored, pins: p });
   const fault = (error: BmError) => ({ faults: [{ client: ctx.identity.client, seq: null, key: VAULT_KEY, error }], restored: [], pins });
   if (bytes === 'unknown') return ok([]);
@@ -356,7 +380,11 @@ export async function executeVaultCheck(ctx: RemoteCheckContext, pins: RemotePin
 export function computeVaultFinding(bytes: Uint8Array | undefined, pinned: Uint8Array | undefined, vault: string): BmError | undefined {
   if (bytes === undefined) {
     return pinned === undefined
-      ? new BmError(ErrorCode.malformed, 'the vault marker vanished from the remote, and this client never read it', 'a client that synced before puts it back at its next `bm-log sync`; or restore the `vault` object from a backup of the remote')
+      ? new BmError(
+          ErrorCode.malformed,
+          'the vault marker vanished from the remote, and this client never read it',
+          'a client that synced before puts it back at its next `bm-log sync`; or restore the `vault` object from a backup of the remote',
+        )
       : new BmError(ErrorCode.malformed, 'the vault marker vanished from the remote', 'the next `bm-log sync` here puts it back');
   }
   if (pinned !== undefined && bytesEqual(pinned, bytes)) return undefined;
@@ -394,7 +422,9 @@ export interface FetchForCheck {
 export async function executeFetchCheck(ctx: RemoteCheckContext, f: FetchForCheck): Promise<RemoteCheckResult> {
   const newKeys = new Set<string>(f.fetched.newKeys.map((k) => k.client));
   const pinned = new Set<string>([...ctx.keys.keys(), ctx.identity.client].filter((c) => !newKeys.has(c)));
-  const plan = planRemoteCheck({ self: ctx.identity.client, pinned, newKeys, listedKeys: f.fetched.listedKeys, listedLogs: f.fetched.listedLogs, before: f.before, after: f.fetched.cursors, audited: f.fetched.audited, pins: f.pins });
+  const { listedKeys, listedLogs, audited } = f.fetched;
+  const input = { self: ctx.identity.client, pinned, newKeys, listedKeys, listedLogs, before: f.before, after: f.fetched.cursors, audited };
+  const plan = planRemoteCheck({ ...input, pins: f.pins });
   const logs = await executeRemoteCheck(ctx, plan, f.pins, f.fetched.audited);
   const vault = await executeVaultCheck(ctx, logs.pins, f.vault);
   return { faults: [...logs.faults, ...vault.faults], restored: [...logs.restored, ...vault.restored], pins: vault.pins, requests: logs.requests + 1 };
@@ -402,7 +432,8 @@ export async function executeFetchCheck(ctx: RemoteCheckContext, f: FetchForChec
 
 /** True when `a` and `b` say the same (so the index need not be written). */
 export function isSamePins(a: RemotePins, b: RemotePins): boolean {
-  if (a.auditAfter !== b.auditAfter || (a.vault === undefined) !== (b.vault === undefined) || (a.vault !== undefined && !bytesEqual(a.vault, b.vault!))) return false;
+  const sameVault = a.vault === undefined || b.vault === undefined ? a.vault === b.vault : bytesEqual(a.vault, b.vault);
+  if (a.auditAfter !== b.auditAfter || !sameVault) return false;
   const ka = Object.keys(a.tags);
   return ka.length === Object.keys(b.tags).length && ka.every((k) => a.tags[k] === b.tags[k]);
 }

@@ -46,12 +46,18 @@ export function planBlobRepair(missing: readonly ContentHash[], state: LogState,
   });
 }
 
+/** What `executeBlobRepair` did: the keys put back, and the hashes no file could give. */
+export interface BlobRepair {
+  readonly repaired: string[];
+  readonly failed: ContentHash[];
+}
+
 /**
  * Puts back each restorable blob from the first of its files that still holds exactly its bytes
  * (the store checks the hash while uploading; a file edited since is passed over). Returns the
  * keys put back and the hashes no file could give.
  */
-export async function executeBlobRepair(store: ObjectStore, tree: LocalTree, blobs: readonly MissingBlob[]): Promise<{ repaired: string[]; failed: ContentHash[] }> {
+export async function executeBlobRepair(store: ObjectStore, tree: LocalTree, blobs: readonly MissingBlob[]): Promise<BlobRepair> {
   const repaired: string[] = [];
   const failed: ContentHash[] = [];
   for (const b of blobs) {

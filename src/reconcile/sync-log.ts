@@ -168,7 +168,8 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
     await committer.flush();
   }
   // Own objects that vanished are put back, others' vanished or replaced ones are faults (ADR-0015).
-  const keys = new Map<string, { publicKey: string; name: string }>([...pinned, ...joinKeys.map((k) => [k.client, { publicKey: k.publicKeyHex, name: k.name }] as const)]);
+  const keys = new Map<string, { publicKey: string; name: string }>(pinned);
+  for (const k of joinKeys) keys.set(k.client, { publicKey: k.publicKeyHex, name: k.name });
   const checkCtx = { store, index, identity, now: ctx.now, keys, dryRun: options.dryRun };
   const checked = await executeFetchCheck(checkCtx, { fetched, before: cursors, pins, vault: await vault });
   requests += checked.requests;

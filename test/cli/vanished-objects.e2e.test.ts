@@ -50,7 +50,8 @@ function faultObjects(json: { faults: { object: string }[] }): string[] {
 }
 
 describe.concurrent('a client puts back its own vanished segments', { timeout: SLOW }, () => {
-  it('its newest segment, deleted before the others fetched it: put back byte for byte by a sync that has nothing else to do (clean shortcut), the others converge', async () => {
+  const newestDeleted = 'its newest segment, deleted before the others fetched it: put back byte for byte';
+  it(`${newestDeleted} by a sync that has nothing else to do (clean shortcut), the others converge`, async () => {
     const { w, a, b } = await pair({ 'note.md': 'v1\n', 'other.md': 'o1\n' });
     await a.write('note.md', 'v2\n');
     await a.syncOk();
@@ -114,7 +115,8 @@ describe.concurrent('a client puts back its own vanished segments', { timeout: S
     await expectConverged(a, b, c);
   });
 
-  it('its whole log folder removed: every other client reports the vanished log (exit 5, what to do); the owner puts back every segment; all converge', async () => {
+  const folderRemoved = 'its whole log folder removed: every other client reports the vanished log (exit 5, what to do)';
+  it(`${folderRemoved}; the owner puts back every segment; all converge`, async () => {
     const { w, a, b } = await pair({ 'note.md': 'v1\n' });
     await a.write('note.md', 'v2\n');
     await a.syncOk();
@@ -124,7 +126,8 @@ describe.concurrent('a client puts back its own vanished segments', { timeout: S
     await fs.rm(path.join(w.remoteDir, 'log', aId), { recursive: true });
     const rb = expectExit(await b.sync(), EXIT.integrity);
     const tail = [...before.keys()].at(-1)!;
-    expect(rb.json.faults).toContainEqual(expect.objectContaining({ client: aId, object: tail, code: 'broken-chain', message: expect.stringMatching(/vanished/) }));
+    const vanished = expect.objectContaining({ client: aId, object: tail, code: 'broken-chain', message: expect.stringMatching(/vanished/) });
+    expect(rb.json.faults).toContainEqual(vanished);
     const human = expectExit(await b.run('sync'), EXIT.integrity);
     expect(human.stdout).toMatch(new RegExp(`INTEGRITY ${tail}: .*vanished.*alice`));
     expect(human.stdout).toMatch(/run `bm-log sync` on alice's machine/); // what to do: the owner puts it back at its next sync
@@ -179,7 +182,8 @@ describe.concurrent('blobs: verify --repair', { timeout: SLOW }, () => {
     await a.write('lost.md', 'edited since, not synced\n');
     const r = expectExit(await a.run('verify', '--repair', '--json'), EXIT.integrity);
     expect(r.json.repaired).toEqual([]);
-    expect(r.json.findings).toContainEqual(expect.objectContaining({ object: key, code: 'blob-missing', message: expect.stringMatching(/no file here holds/) }));
+    const lost = expect.objectContaining({ object: key, code: 'blob-missing', message: expect.stringMatching(/no file here holds/) });
+    expect(r.json.findings).toContainEqual(lost);
     const human = expectExit(await a.run('verify', '--repair'), EXIT.integrity);
     expect(human.stdout).toMatch(/blob-missing/);
     expect(existsSync(remoteFile(w, key))).toBe(false);

@@ -98,7 +98,7 @@ describe('planRemoteCheck (pure)', () => {
     expect(plan.absent).toEqual([{ kind: 'segment', client: 'S', seq: 2 }]);
   });
 
-  it('a listing that shows little of a long own window: at most MAX_OWN_ABSENT seqs (and the tail) are confirmed now, the next audit starts at the first left', () => {
+  it('a listing that shows little of a long own window: at most MAX_OWN_ABSENT seqs (and the tail) are confirmed, then the rest', () => {
     const plan = planRemoteCheck(
       base({
         listedLogs: new Map([
@@ -187,7 +187,10 @@ describe('a fetch puts back its own vanished objects and reports others (in proc
     expect(bytesEqual(store.objects.get(key)!, bytes)).toBe(true);
   });
 
-  it('property: for any subset of the vault marker, keys and segments deleted, the first sync of each owner puts its own back exactly, every fault names a deleted object, and the next round is clean and converged', async () => {
+  const subsetProperty =
+    'property: for any subset of the vault marker, keys and segments deleted, the first sync of each owner puts its own back exactly, ' +
+    'every fault names a deleted object, and the next round is clean and converged';
+  it(subsetProperty, async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.infiniteStream(fc.boolean()), fc.boolean(), async (rounds, picks, bobFirst) => {
         const { store, clients, sync } = await world(['alice', 'bob', 'carol']);
@@ -232,7 +235,10 @@ describe('a fetch puts back its own vanished objects and reports others (in proc
 });
 
 describe('blobs: verify --repair (planBlobRepair, executeBlobRepair)', () => {
-  it('property: for any subset of own blobs deleted and any subset of files edited since, exactly those still held are put back byte for byte; the rest are reported lost', async () => {
+  const blobProperty =
+    'property: for any subset of own blobs deleted and any subset of files edited since, exactly those still held are put back byte for byte; ' +
+    'the rest are reported lost';
+  it(blobProperty, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(fc.boolean(), fc.boolean()), { minLength: 1, maxLength: 8 }), async (choices) => {
         const { store, clients, sync } = await world(['alice']);

@@ -717,7 +717,8 @@ class Scenario {
       const r = out.report;
       // Nothing new was fetched: not even an acknowledgement may be written.
       if (r.segmentsPublished > 0 || r.applied.length > 0 || r.plan.ops.length > 0) this.fail(`idempotence: ${c.name}'s sync after quiescence still did something: ${describeReport(r)}`);
-      if (r.faults.length > 0 || r.restored.length > 0) this.fail(`idempotence: ${c.name}'s sync after quiescence still finds the store damaged: ${r.faults.map((f) => `${f.key}: ${f.error.message}`).join('; ')}${r.restored.join(', ')}`);
+      const damage = [...r.faults.map((f) => `${f.key}: ${f.error.message}`), ...r.restored.map((k) => `${k} put back`)];
+      if (damage.length > 0) this.fail(`idempotence: ${c.name}'s sync after quiescence still finds the store damaged: ${damage.join('; ')}`);
     }
   }
 

@@ -59,7 +59,8 @@ export class DirectoryStore implements ObjectStore {
     return new BmError(
       ErrorCode.badPath,
       `remote directory ${this.root}: ${rel} is a symbolic link; bm-log never reads, writes, lists or deletes through a link inside the remote`,
-      'replace the link with a real folder or file inside the remote (move what it points to in), then run the command again; nothing was read or written through it',
+      'replace the link with a real folder or file inside the remote (move what it points to in), then run the command again; ' +
+        'nothing was read or written through it',
       { key: rel },
     );
   }
