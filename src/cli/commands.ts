@@ -1,11 +1,9 @@
 import { watch } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { BmError, ErrorCode, integrityCodes, isBmError } from '../errors.js';
 import { decodeSegment, decodeTrustedSegment } from '../events/codec.js';
 import { keyOfBlob } from '../events/layout.js';
+import type { ClientId } from '../events/ids.js';
 import { fetchLogs, readIdentity, type ClientKey, type LogFault } from '../events/log.js';
-import { computeEventContent } from '../events/schema.js';
-import { isCovered } from '../projections/project-vault.js';
 import { importPublicKeyHex } from '../events/signing.js';
 import { probeStore } from '../events/store/probe-store.js';
 import { mustSyncPath, type SyncPath } from '../events/sync-path.js';
@@ -25,6 +23,7 @@ import { renderJsonWithList } from './json-document.js';
 import { SpilledList } from './spilled-list.js';
 import { computeRestoreHints, pasteable, pathArg, type CommandPlace } from './hints.js';
 import { displayName } from './human-text.js';
+import { verifyBlobs, verifyVaultMarker, type Finding } from './verify-remote.js';
 
 function describeVersion(v: VersionRecord, names: ReadonlyMap<string, string>) {
   return {
@@ -116,6 +115,7 @@ function summarize(report: SyncReport, names: ReadonlyMap<string, string>, resto
     lines.push(`  CONFLICT ${displayName(c.path)} (${c.kind}): ${c.detail}${d.copies.length > 0 ? `; copies: ${d.copies.map(displayName).join(', ')}` : ''}`);
   }
   if (report.conflicts.length > 0) lines.push(`${report.conflicts.length} open conflict(s): resolve by deleting the copies and syncing, or see \`${pasteable(['conflicts'], place)}\` for the command that resolves each`);
+  for (const r of report.restored) lines.push(`  RESTORED ${displayName(r)}: it had vanished from the remote; put back from this folder's copy`);
   for (const f of report.faults) lines.push(`  INTEGRITY ${f.key}: ${f.error.message} (${f.error.code}); ${f.error.hint}`);
   return lines;
 }
@@ -131,6 +131,7 @@ function reportJson(report: SyncReport, names: ReadonlyMap<string, string>, appl
     conflicts: report.conflicts.map((c) => describeConflict(c, names)),
     notices: report.notices,
     faults: report.faults.map(describeFault),
+    restored: report.restored,
     rounds: report.rounds,
     clean: report.clean,
     lazy: report.lazy,
@@ -364,18 +365,12 @@ export async function runLogCommand(pathArg: string | undefined, o: { dir?: stri
   });
 }
 
-interface Finding {
-  readonly object: string;
-  readonly code: string;
-  readonly message: string;
-}
-
 /**
  * Re-reads every log from seq 1 and every referenced blob on the remote, checking what a
  * sync checks (signatures against the pinned keys, chains, schemas) plus what it cannot
  * see cheaply: replaced keys, rollback against this client's cache, missing and corrupt blobs.
  */
-export async function runVerifyCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
+export async function runVerifyCommand(o: { dir?: string; json?: boolean; repair?: boolean }, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const findings: Finding[] = [];
     const pinned = await s.index.getPinnedKeys();
@@ -391,7 +386,11 @@ export async function runVerifyCommand(o: { dir?: string; json?: boolean }, out:
       }
     }
     const fetched = await fetchLogs(s.store, { vault: s.config.vaultId, cursors: new Map(), pinnedKeys });
-    for (const f of fetched.faults) findings.push({ object: f.key, code: f.error.code, message: f.error.message });
+    // This client's own segments that vanished are put back by its next sync (ADR-0015).
+    const own = (c: string) => (c === s.config.clientId ? '; `bm-log sync` here puts back this client\'s own segments' : '');
+    for (const f of fetched.faults) {
+      findings.push({ object: f.key, code: f.error.code, message: `${f.error.message}${f.error.code === ErrorCode.brokenChain ? own(f.client) : ''}` });
+    }
     const cursors = await s.index.getCursors();
     const remoteSeqs = new Map<string, number>();
     for (const seg of fetched.segments) {
@@ -407,39 +406,22 @@ export async function runVerifyCommand(o: { dir?: string; json?: boolean }, out:
     }
     for (const [c, cur] of cursors) {
       const faulted = fetched.faults.some((f) => f.client === c);
-      if (!faulted && (remoteSeqs.get(c) ?? 0) < cur.seq) findings.push({ object: `log/${c}/`, code: ErrorCode.brokenChain, message: `the remote log of ${pinned.get(c)?.name ?? c} ends at seq ${remoteSeqs.get(c) ?? 0}, but seq ${cur.seq} was fetched before (truncated or rolled back)` });
+      if (!faulted && (remoteSeqs.get(c) ?? 0) < cur.seq) findings.push({ object: `log/${c}/`, code: ErrorCode.brokenChain, message: `the remote log of ${pinned.get(c)?.name ?? c} ends at seq ${remoteSeqs.get(c) ?? 0}, but seq ${cur.seq} was fetched before (truncated or rolled back)${own(c)}` });
     }
-    const hashes = new Set<string>();
-    // Who names each blob, and which gc events recorded deleting it (ADR-0007).
-    const namedBy = new Map<string, { client: string; seq: number }[]>();
-    const deletedBy = new Map<string, { client: string; seq: number; seen: Readonly<Record<string, number>> }[]>();
-    for (const seg of fetched.segments) for (const e of seg.segment.body.events) {
-      const content = computeEventContent(e);
-      if (content) {
-        hashes.add(content.hash);
-        namedBy.set(content.hash, [...(namedBy.get(content.hash) ?? []), { client: seg.client, seq: seg.seq }]);
-      }
-      if (e.type === 'gc') for (const h of e.deleted) deletedBy.set(h, [...(deletedBy.get(h) ?? []), { client: seg.client, seq: seg.seq, seen: seg.segment.body.seen }]);
-    }
-    // A blob a GC deleted is expected to be gone, unless an event its deletion had not seen names it.
-    const collected = (h: string) => {
-      const recs = deletedBy.get(h) ?? [];
-      return recs.length > 0 && (namedBy.get(h) ?? []).every((n) => recs.some((r) => isCovered(n.client, n.seq, r)));
+    findings.push(...(await verifyVaultMarker(s)));
+    const blobs = await verifyBlobs(s, fetched.segments, o.repair === true);
+    findings.push(...blobs.findings);
+    const data = {
+      ok: findings.length === 0,
+      segments: fetched.segments.length,
+      blobs: blobs.checked,
+      clients: pinned.size,
+      findings,
+      repaired: blobs.repaired,
     };
-    for (const h of hashes) {
-      const stream = await s.store.getChunks(keyOfBlob(h));
-      if (stream === undefined) {
-        if (collected(h)) continue;
-        findings.push({ object: keyOfBlob(h), code: ErrorCode.blobMissing, message: `blob ${h} named by an event is missing` });
-        continue;
-      }
-      const hash = createHash('sha256');
-      for await (const chunk of stream) hash.update(chunk);
-      if (hash.digest('hex') !== h) findings.push({ object: keyOfBlob(h), code: ErrorCode.blobCorrupt, message: `blob ${h} does not hold the bytes its name says` });
-    }
-    const data = { ok: findings.length === 0, segments: fetched.segments.length, blobs: hashes.size, clients: pinned.size, findings };
     out.result(o.json, data, () => [
       `checked ${data.clients} client(s), ${data.segments} segment(s), ${data.blobs} blob(s)`,
+      ...blobs.repaired.map((r) => `  repaired       ${displayName(r)}: put back from a file in this folder`),
       ...(findings.length === 0 ? ['no problems found'] : findings.map((f) => `  ${f.code.padEnd(14)} ${displayName(f.object)}: ${f.message}`)),
     ]);
     return findings.length === 0 ? ExitCode.ok : ExitCode.integrity;

@@ -188,7 +188,14 @@ export async function main(argv: readonly string[], out: Output = createOutput()
     exit = await runLsCommand(f, o, out);
   });
 
-  withJson(withDir(program.command('verify').description('re-check every log and blob on the remote: signatures, chains, blobs'))).action(async (o: { dir?: string; json?: boolean }) => {
+  withJson(
+    withDir(
+      program
+        .command('verify')
+        .description('re-check every log and blob on the remote: signatures, chains, keys, the vault marker, blobs')
+        .option('--repair', 'put back missing blobs whose bytes a file in this folder still holds (never one a GC collected)'),
+    ),
+  ).action(async (o: { dir?: string; json?: boolean; repair?: boolean }) => {
     exit = await runVerifyCommand(o, out);
   });
 

@@ -5,7 +5,7 @@ import type { ClientId, IdFactory, VaultId } from './ids.js';
 import { KEYS_PREFIX, VAULT_KEY, keyOfIdentity, keyOfSegment, parseSegmentKey, prefixOfLog } from './layout.js';
 import type { IdentityBody, SegmentBody } from './schema.js';
 import { importPublicKeyHex, type KeyPair } from './signing.js';
-import { listAll, type ObjectStore } from './store/object-store.js';
+import { listAll, type ListedObject, type ObjectStore } from './store/object-store.js';
 import { ULID_RE } from './ids.js';
 
 /** A client's verified public key and display name. */
@@ -48,6 +48,23 @@ export interface FetchResult {
   readonly faults: readonly LogFault[];
   /** Number of requests made, for the request-count benchmark. */
   readonly requests: number;
+  /** What the discovery listing of `keys/` returned (ADR-0015 compares it with the pins). */
+  readonly listedKeys: readonly ListedObject[];
+  /**
+   * Per client read, what its log listing showed of the segments ADR-0015 checks: the one at
+   * its cursor before the fetch, the one at its cursor after, and (this client's own log) those
+   * in the audit window.
+   */
+  readonly listedLogs: ReadonlyMap<string, readonly ListedObject[]>;
+  /** The window of this client's own log that its listing covered (with `auditAfter`). */
+  readonly audited?: AuditedWindow;
+}
+
+/** Seqs `after`+1..`through` of a log, listed in one go; `complete` when the listing reached the log's end. */
+export interface AuditedWindow {
+  readonly after: number;
+  readonly through: number;
+  readonly complete: boolean;
 }
 
 /** Reads the vault marker, creating it when the remote is new. Returns the vault id. */
@@ -174,12 +191,65 @@ export interface FetchOptions {
    */
   readonly self?: string;
   /**
+   * This client's own log is listed from just after this seq (ADR-0015: the audit window, one
+   * page of up to 1,000 segments), so that segments of its own that vanished are noticed;
+   * other logs are listed from their cursor's own segment. Default: from the cursor's.
+   */
+  readonly auditAfter?: number;
+  /**
    * Takes each client's verified segments as they come (in seq order, a window at a time,
    * `key` being that client's key when it is new) instead of the result keeping them all: a
    * new client's fetch of a 100,000-file log otherwise holds every event decoded at once.
    * Awaited before the client's next window is read; it is never called concurrently.
    */
   readonly onSegments?: (segments: readonly FetchedSegment[], key: ClientKey | undefined) => Promise<void>;
+}
+
+interface LogListing {
+  readonly objects: readonly ListedObject[];
+  readonly requests: number;
+  readonly audited?: AuditedWindow;
+}
+
+/**
+ * Lists one client's log from its cursor's own segment on (so a reader sees whether that
+ * segment is still there, ADR-0015), or all of it for a client with no cursor. With
+ * `auditAfter` below the cursor, the first page starts there instead (one page: a window of up
+ * to 1,000 segments), and the listing goes on from the later of that page's end and the cursor.
+ */
+async function listLog(store: ObjectStore, client: string, cursorSeq: number | undefined, auditAfter: number | undefined): Promise<LogListing> {
+  const prefix = prefixOfLog(client);
+  const tailAfter = cursorSeq === undefined ? undefined : keyOfSegment(client, cursorSeq - 1);
+  if (cursorSeq === undefined || auditAfter === undefined || auditAfter >= cursorSeq - 1) {
+    const objects = await listAll(store, prefix, tailAfter);
+    const audited = auditAfter === undefined ? undefined : { after: Math.min(auditAfter, cursorSeq ?? 0), through: cursorSeq ?? 0, complete: true };
+    return { objects, requests: Math.max(1, Math.ceil(objects.length / 1000)), ...(audited === undefined ? {} : { audited }) };
+  }
+  const page = await store.list(prefix, { startAfter: keyOfSegment(client, auditAfter) });
+  const lastKey = page.objects.at(-1)?.key;
+  if (!page.truncated || lastKey === undefined) {
+    return { objects: page.objects, requests: 1, audited: { after: auditAfter, through: cursorSeq, complete: true } };
+  }
+  const resume = tailAfter !== undefined && tailAfter > lastKey ? tailAfter : lastKey;
+  const rest = await listAll(store, prefix, resume);
+  const through = Math.min(cursorSeq, parseSegmentKey(client, lastKey) ?? auditAfter);
+  const requests = 1 + Math.max(1, Math.ceil(rest.length / 1000));
+  return { objects: [...page.objects, ...rest], requests, audited: { after: auditAfter, through, complete: false } };
+}
+
+/** The entries of a log listing ADR-0015 checks: at the cursor before and after the fetch, and in the audit window. */
+function computeKeptListing(
+  client: string,
+  objects: readonly ListedObject[],
+  before: number,
+  after: number | undefined,
+  audited: AuditedWindow | undefined,
+): ListedObject[] {
+  return objects.filter((o) => {
+    const seq = parseSegmentKey(client, o.key);
+    if (seq === undefined) return false;
+    return seq === before || seq === after || (audited !== undefined && seq > audited.after && seq <= audited.through);
+  });
 }
 
 /**
@@ -211,9 +281,13 @@ export async function fetchLogs(store: ObjectStore, options: FetchOptions): Prom
     return delivering;
   };
   const cursors = new Map(options.cursors);
-  const listed = await listAll(store, KEYS_PREFIX);
-  requests += Math.max(1, Math.ceil(listed.length / 1000));
-  const clients = listed.map((o) => o.key.slice(KEYS_PREFIX.length)).filter((c) => ULID_RE.test(c));
+  const listedKeys = await listAll(store, KEYS_PREFIX);
+  requests += Math.max(1, Math.ceil(listedKeys.length / 1000));
+  const listedLogs = new Map<string, ListedObject[]>();
+  let audited: AuditedWindow | undefined;
+  // Every listed client, and every pinned one even when the listing misses its key (a listing
+  // cut short, or a key that vanished: its log is still read with the pinned key, ADR-0015).
+  const clients = [...new Set([...listedKeys.map((o) => o.key.slice(KEYS_PREFIX.length)), ...options.pinnedKeys.keys()])].filter((c) => ULID_RE.test(c));
 
   await Promise.all(
     clients.map(async (client) => {
@@ -240,78 +314,92 @@ export async function fetchLogs(store: ObjectStore, options: FetchOptions): Prom
         return;
       }
       const cursor = cursors.get(client);
-      const startAfter = cursor ? keyOfSegment(client, cursor.seq) : undefined;
-      const objs = await listAll(store, prefixOfLog(client), startAfter);
-      requests += Math.max(1, Math.ceil(objs.length / 1000));
+      let listing: LogListing;
+      try {
+        listing = await listLog(store, client, cursor?.seq, client === options.self ? options.auditAfter : undefined);
+      } catch (e) {
+        // A symbolic link in a directory remote (ADR-0015): that log is not read, the others are.
+        if (!isBmError(e, ErrorCode.badPath)) throw e;
+        faults.push({ client, seq: null, key: prefixOfLog(client), error: e });
+        return;
+      }
+      const objs = listing.objects;
+      requests += listing.requests;
+      if (listing.audited !== undefined) audited = listing.audited;
       let seq = cursor?.seq ?? 0;
       const seq0 = seq;
       let prev: string | null = cursor?.hash ?? null;
       const want = objs.map((o) => parseSegmentKey(client, o.key)).filter((s): s is number => s !== undefined);
       let last = want.at(-1);
-      if (client === options.self) {
-        requests++;
-        const probe = (last ?? seq) + 1;
-        try {
-          if ((await store.head(keyOfSegment(client, probe))) !== undefined) last = probe;
-        } catch (e) {
-          if (!isBmError(e, ErrorCode.remoteUnavailable)) throw e;
+      try {
+        if (client === options.self) {
+          requests++;
+          const probe = Math.max(last ?? 0, seq) + 1;
+          try {
+            if ((await store.head(keyOfSegment(client, probe))) !== undefined) last = probe;
+          } catch (e) {
+            if (!isBmError(e, ErrorCode.remoteUnavailable)) throw e;
+          }
         }
-      }
-      if (last === undefined) return;
-      const concurrency = options.concurrency ?? 8;
-      const listedSize = new Map(objs.map((o) => [parseSegmentKey(client, o.key), o.size]));
-      // Read seq+1..last in windows of `concurrency` segments and at most WINDOW_BYTES (as
-      // listed; at least one segment); bytes are verified strictly in order.
-      for (let from = seq + 1; from <= last; ) {
-        const batch: number[] = [];
-        let bytes = 0;
-        for (let s = from; s <= last && batch.length < concurrency; s++) {
-          const size = listedSize.get(s) ?? 0;
-          if (batch.length > 0 && bytes + size > WINDOW_BYTES) break;
-          batch.push(s);
-          bytes += size;
-        }
-        const firstWindow = from === seq0 + 1;
-        from += batch.length;
-        requests += batch.length;
-        const reads = await Promise.allSettled(batch.map((s) => store.get(keyOfSegment(client, s))));
-        // The window's segments up to the first that fails; `stop` once one did.
-        const win: FetchedSegment[] = [];
-        let stop = false;
-        for (const [i, r] of reads.entries()) {
-          const s = batch[i]!;
-          const objectKey = keyOfSegment(client, s);
-          if (r.status === 'rejected') {
-            // A transient read failure: stop here quietly; the next sync continues from here.
-            if (isBmError(r.reason, ErrorCode.remoteUnavailable)) {
+        if (last === undefined) return;
+        const concurrency = options.concurrency ?? 8;
+        const listedSize = new Map(objs.map((o) => [parseSegmentKey(client, o.key), o.size]));
+        // Read seq+1..last in windows of `concurrency` segments and at most WINDOW_BYTES (as
+        // listed; at least one segment); bytes are verified strictly in order.
+        for (let from = seq + 1; from <= last; ) {
+          const batch: number[] = [];
+          let bytes = 0;
+          for (let s = from; s <= last && batch.length < concurrency; s++) {
+            const size = listedSize.get(s) ?? 0;
+            if (batch.length > 0 && bytes + size > WINDOW_BYTES) break;
+            batch.push(s);
+            bytes += size;
+          }
+          const firstWindow = from === seq0 + 1;
+          from += batch.length;
+          requests += batch.length;
+          const reads = await Promise.allSettled(batch.map((s) => store.get(keyOfSegment(client, s))));
+          // The window's segments up to the first that fails; `stop` once one did.
+          const win: FetchedSegment[] = [];
+          let stop = false;
+          for (const [i, r] of reads.entries()) {
+            const s = batch[i]!;
+            const objectKey = keyOfSegment(client, s);
+            if (r.status === 'rejected') {
+              // A transient read failure: stop here quietly; the next sync continues from here.
+              if (isBmError(r.reason, ErrorCode.remoteUnavailable)) {
+                stop = true;
+                break;
+              }
+              throw r.reason;
+            }
+            if (r.value === undefined) {
+              faults.push({ client, seq: s, key: objectKey, error: new BmError(ErrorCode.brokenChain, `segment ${s} of client ${client} is missing while later ones exist`, 'that client\'s log is read up to the gap; run `bm-log verify`') });
               stop = true;
               break;
             }
-            throw r.reason;
+            try {
+              const seg = decodeSegment(r.value, { vault: options.vault, client, seq: s, prev, publicKey: key });
+              win.push({ client: client as ClientId, seq: s, segment: seg });
+              seq = s;
+              prev = seg.hash;
+              cursors.set(client, { seq, hash: seg.hash });
+            } catch (e) {
+              if (!(e instanceof BmError)) throw e;
+              faults.push({ client, seq: s, key: objectKey, error: e });
+              stop = true;
+              break;
+            }
           }
-          if (r.value === undefined) {
-            faults.push({ client, seq: s, key: objectKey, error: new BmError(ErrorCode.brokenChain, `segment ${s} of client ${client} is missing while later ones exist`, 'that client\'s log is read up to the gap; run `bm-log verify`') });
-            stop = true;
-            break;
-          }
-          try {
-            const seg = decodeSegment(r.value, { vault: options.vault, client, seq: s, prev, publicKey: key });
-            win.push({ client: client as ClientId, seq: s, segment: seg });
-            seq = s;
-            prev = seg.hash;
-            cursors.set(client, { seq, hash: seg.hash });
-          } catch (e) {
-            if (!(e instanceof BmError)) throw e;
-            faults.push({ client, seq: s, key: objectKey, error: e });
-            stop = true;
-            break;
-          }
+          await deliver(win, win.length > 0 && firstWindow ? newKey : undefined);
+          if (stop) return;
         }
-        await deliver(win, win.length > 0 && firstWindow ? newKey : undefined);
-        if (stop) return;
+      } finally {
+        listedLogs.set(client, computeKeptListing(client, objs, seq0, cursors.get(client)?.seq, listing.audited));
       }
     }),
   );
   await delivering;
-  return { segments, fetchedSegments, fetchedEvents, cursors, newKeys, faults, requests };
+  const listings = { listedKeys, listedLogs, ...(audited === undefined ? {} : { audited }) };
+  return { segments, fetchedSegments, fetchedEvents, cursors, newKeys, faults, requests, ...listings };
 }

@@ -71,6 +71,7 @@ export async function executeGc(ctx: GcContext, options: GcOptions): Promise<GcR
     if (log.checkpoint !== undefined) {
       throw new BmError(ErrorCode.usage, 'this client joined from a checkpoint and does not hold the whole history that garbage collection needs', 'run `bm-log gc` on a client that has synced from the start (or init a fresh folder, which fetches the whole log when no checkpoint is used)');
     }
+    mustWholeLog(log);
     // The runner's own acknowledgement counts like anyone's: bring it up to what it just folded.
     if (!dryRun && isAckDue(log.state.vault, ctx.identity.client)) await publishOwnSegment(ctx, log, [], null);
     const listed = await listBlobs(ctx);
@@ -112,6 +113,23 @@ export async function executeGc(ctx: GcContext, options: GcOptions): Promise<GcR
   }
   const checkpoint = !dryRun && options.checkpoint !== false && log !== undefined ? await executeCheckpointOf(ctx, log) : null;
   return { dryRun, passes, checkpoint };
+}
+
+/**
+ * Garbage collection decides from the whole log: a fetch that met a fault (a segment or key that
+ * vanished or was replaced, ADR-0015) may have missed events naming blobs it would condemn, and
+ * a vanished segment put back later would then name deleted bytes. It collects nothing then.
+ */
+function mustWholeLog(log: OpenLog): void {
+  const first = log.faults[0];
+  if (first === undefined) return;
+  throw new BmError(
+    first.error.code,
+    `garbage collection needs the whole log, and this fetch met ${log.faults.length} fault(s) on the remote (first: ${first.key}: ${first.error.message})`,
+    'nothing was collected or deleted; see `bm-log sync` or `bm-log verify` for the faults, have them fixed ' +
+      '(a client puts back its own vanished objects at its next sync), then run gc again',
+    { faults: log.faults.length },
+  );
 }
 
 /**

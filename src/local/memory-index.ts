@@ -132,6 +132,11 @@ export class MemoryIndex implements SyncIndex {
     return out;
   }
 
+  async getSegment(client: ClientId, seq: number): Promise<Uint8Array | undefined> {
+    const s = this.segments.get(`${client}!${String(seq).padStart(12, '0')}`);
+    return s === undefined ? undefined : new Uint8Array(s.bytes);
+  }
+
   async *iterateSegments(): AsyncGenerator<SegmentRecord> {
     const keys = [...this.segments.keys()].sort();
     for (const k of keys) {

@@ -33,6 +33,8 @@ export interface SyncIndex {
   getPinnedKeys(): Promise<Map<ClientId, { publicKey: string; name: string }>>;
   pinKeys(pins: readonly { client: ClientId; publicKey: string; name: string }[]): Promise<void>;
   iterateSegments(): AsyncIterable<{ client: ClientId; seq: number; bytes: Uint8Array }>;
+  /** One stored segment's bytes, exactly as fetched or published (ADR-0015 puts back this client's own from here). */
+  getSegment(client: ClientId, seq: number): Promise<Uint8Array | undefined>;
   /**
    * Point reads for a lazy sync (ADR-0009): each path's folded state from per-path rows, and
    * manifest rows. Without them (or when `canReadPathStates` says the rows are incomplete)
@@ -202,6 +204,8 @@ export interface SyncReport {
   readonly conflicts: readonly ConflictNote[];
   readonly notices: readonly (Notice | ScanNotice)[];
   readonly faults: readonly LogFault[];
+  /** This client's own objects that had vanished from the remote and were put back, by key (ADR-0015). */
+  readonly restored: readonly string[];
   readonly eventsPublished: number;
   /** Segments written, acknowledgements included. */
   readonly segmentsPublished: number;
@@ -251,7 +255,7 @@ async function mapLimit<T, R>(items: readonly T[], n: number, fn: (item: T) => P
  * every adapter must then see local-io (which skips just that file), not a raw ENOENT that
  * aborts the whole sync or that a directory remote reports as its own failure.
  */
-async function* openUploadSource(tree: LocalTree, path: SyncPath, size: number): Chunks {
+export async function* openUploadSource(tree: LocalTree, path: SyncPath, size: number): Chunks {
   try {
     yield* tree.openRead(path, size);
   } catch (e) {
@@ -295,7 +299,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     // nothing it says.)
     const committedSomething = fetched.fetched.fetchedSegments > 0 || fetched.fetched.newKeys.length > 0;
     if (!dryRun) await index.commitBatch({ meta: { lastSyncAt: ctx.now().toISOString(), ...(committedSomething ? { [CLEAN_STATE_KEY]: clean } : {}) } });
-    return cleanReport(clean, fetched.requests, dryRun);
+    return { ...cleanReport(clean, fetched.requests, dryRun), restored: fetched.restored };
   }
   // 2. Project every verified event: all of them, or (a lazy sync, ADR-0009) only those of
   // the paths this sync's focused plans look at, read as they are needed, or (a first sync in
@@ -509,6 +513,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     appliedOmitted: applied.omitted,
     conflicts: settledPlan?.conflicts ?? [],
     faults: log.faults,
+    restored: fetched.restored,
     fetchRequests: log.requests,
     joinedFromCheckpoint: log.joinedNow,
     dryRun,
@@ -792,6 +797,7 @@ function cleanReport(clean: CleanState, fetchRequests: number, dryRun: boolean):
     conflicts: clean.conflicts,
     notices: [...clean.scanNotices, ...clean.planNotices],
     faults: [],
+    restored: [],
     eventsPublished: 0,
     segmentsPublished: 0,
     ackPublished: false,

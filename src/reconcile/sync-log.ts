@@ -9,6 +9,7 @@ import { computeCondemnedRefs, computeNamingBan, type CondemnedRefs } from '../p
 import { projectCheckpoint } from '../projections/project-checkpoint.js';
 import { createLogState, projectLogSegment, type LogState } from '../projections/project-log.js';
 import { createVaultState, evolveVault, type Condemnation, type VaultState } from '../projections/project-vault.js';
+import { executeFetchCheck, isSamePins, parseRemotePins, readVaultMarker, REMOTE_PINS_KEY } from './remote-check.js';
 import type { SyncIdentity, SyncIndex } from './run-sync.js';
 
 /**
@@ -81,6 +82,8 @@ export interface FetchedLog {
   readonly fetchStartMs: number;
   readonly checkpointBytes: Uint8Array | undefined;
   readonly joinedNow: boolean;
+  /** This client's own objects that had vanished from the remote and were put back (ADR-0015). */
+  readonly restored: readonly string[];
 }
 
 /**
@@ -108,6 +111,13 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
   const { index, store, identity } = ctx;
   const fetchStartMs = ctx.now().getTime();
   const pinned = await index.getPinnedKeys();
+  // Its own key is known here, whatever the remote holds: its own log is always read (and its
+  // key put back if it vanished, ADR-0015).
+  if (!pinned.has(identity.client)) {
+    const self = { publicKey: identity.keys.publicKeyHex, name: identity.name };
+    if (!options.dryRun) await index.pinKeys([{ client: identity.client, ...self }]);
+    pinned.set(identity.client, self);
+  }
   const pinnedKeys = new Map<string, ClientKey>([...pinned].map(([c, k]) => [c, { client: c, name: k.name, publicKeyHex: k.publicKey }]));
   let cursors = await index.getCursors();
   let checkpointBytes = index.getMeta ? await index.getMeta<Uint8Array>(CHECKPOINT_META_KEY) : undefined;
@@ -137,11 +147,16 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
 
   const committer = new GroupCommitter(index);
   const stream = options.stream === true && !options.dryRun;
+  const pins = parseRemotePins(await index.getMeta?.<unknown>(REMOTE_PINS_KEY).catch(() => undefined));
+  // The vault marker is read beside the listings (ADR-0015: one request of a no-op sync's few).
+  const vault = readVaultMarker(store);
+  vault.catch(() => undefined); // awaited below; not an unhandled rejection if the fetch fails first
   const fetched = await fetchLogs(store, {
     vault: identity.vault,
     cursors,
     pinnedKeys,
     self: identity.client,
+    auditAfter: pins.auditAfter,
     ...(stream ? { onSegments: (segments, key) => committer.take(segments, key) } : {}),
   });
   requests += fetched.requests;
@@ -152,7 +167,15 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
     if (!stream) await committer.take(fetched.segments, undefined);
     await committer.flush();
   }
-  return { pinned, joinKeys, fetched, faults, requests, fetchStartMs, checkpointBytes, joinedNow };
+  // Own objects that vanished are put back, others' vanished or replaced ones are faults (ADR-0015).
+  const keys = new Map<string, { publicKey: string; name: string }>(pinned);
+  for (const k of joinKeys) keys.set(k.client, { publicKey: k.publicKeyHex, name: k.name });
+  const checkCtx = { store, index, identity, now: ctx.now, keys, dryRun: options.dryRun };
+  const checked = await executeFetchCheck(checkCtx, { fetched, before: cursors, pins, vault: await vault });
+  requests += checked.requests;
+  faults.push(...checked.faults);
+  if (!options.dryRun && !isSamePins(pins, checked.pins)) await index.commitBatch({ meta: { [REMOTE_PINS_KEY]: checked.pins } });
+  return { pinned, joinKeys, fetched, faults, requests, fetchStartMs, checkpointBytes, joinedNow, restored: checked.restored };
 }
 
 /**

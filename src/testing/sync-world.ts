@@ -149,6 +149,7 @@ function gateIndex(i: SyncIndex, g: CrashGate): SyncIndex {
       g.pass();
       return i.iterateSegments();
     },
+    getSegment: (client, seq) => g.run(() => i.getSegment(client, seq)),
     commitBatch: (ops) => g.run(() => i.commitBatch(ops)),
     ...(i.getMeta === undefined ? {} : { getMeta: <T>(key: string) => g.run(() => i.getMeta!<T>(key)) }),
     ...(i.readPathStates === undefined ? {} : { readPathStates: (paths: Iterable<string>) => g.run(() => i.readPathStates!(paths)) }),

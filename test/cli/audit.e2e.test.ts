@@ -564,9 +564,10 @@ describe.concurrent('verify: tampering on the remote', () => {
       { vault: t.vault, client: t.aId, out: t.file(object) },
     );
     await expectFinding(t.b, object, ['key-mismatch']);
-    // Bob keeps the key he pinned: alice's real segments still verify and apply; the new key is not adopted.
-    const rb = await t.b.syncOk();
-    expect(rb.faults).toEqual([]);
+    // Bob keeps the key he pinned: alice's real segments still verify and apply; the new key is
+    // not adopted, and (ADR-0015) his sync reports the replaced key object, exit 5.
+    const rb = expectExit(await t.b.sync(), EXIT.integrity);
+    expect(rb.json.faults.map((f: { object: string; code: string }) => `${f.code} ${f.object}`)).toEqual([`key-mismatch ${object}`]);
     expect(await t.b.read('note.md')).toBe('v3\n');
     await expectFinding(t.b, object, ['key-mismatch'], true);
     // A newcomer takes the published key, so alice's real segments fail against it: exit 5, none applied.

@@ -271,21 +271,28 @@ describe('tampered logs and keys', () => {
 
     const { code, report } = await syncAlice();
     expect(code).toBe(ExitCode.integrity);
-    expect(faultsOf(report, bob)).toEqual([expect.objectContaining({ seq: 2, code: 'bad-signature' })]);
+    // The segment signed by the new key, and (ADR-0015) the replaced key object itself.
+    const replacedKey = { seq: null, object: keyOfIdentity(bob.id), code: 'key-mismatch', message: expect.stringContaining('replaced') };
+    const forged = expect.objectContaining({ seq: 2, code: 'bad-signature' });
+    expect(faultsOf(report, bob)).toEqual(expect.arrayContaining([forged, expect.objectContaining(replacedKey)]));
+    expect(faultsOf(report, bob)).toHaveLength(2);
     expect(await readAlice('bob/genuine.txt')).toBe('genuine\n');
     const v = await verifyAlice();
     expect(v.code).toBe(ExitCode.integrity);
     expect(v.findings).toContainEqual(expect.objectContaining({ object: keyOfIdentity(bob.id), code: 'key-mismatch' }));
   });
 
-  it('a truncated log (last segments deleted): sync keeps what it had, verify reports it', async () => {
+  it('a truncated log (last segments deleted): sync keeps what it had and reports the vanished tail, verify reports it', async () => {
     const dave = await newWriter('dave');
     for (let i = 1; i <= 3; i++) await publishValid(dave, [await putEvent(`dave/${i}.txt`, `dave ${i}\n`)]);
     expect(faultsOf((await syncAlice()).report, dave)).toEqual([]);
     await fs.rm(path.join(remoteDir, ...keyOfSegment(dave.id, 3).split('/')));
     await fs.rm(path.join(remoteDir, ...keyOfSegment(dave.id, 2).split('/')));
     const after = await syncAlice();
-    expect(faultsOf(after.report, dave)).toEqual([]); // not visible to an incremental fetch (ADR-0002)
+    // Each fetch lists a log from the segment its cursor names (ADR-0015): the cut is seen.
+    expect(after.code).toBe(ExitCode.integrity);
+    const cut = { seq: 3, object: keyOfSegment(dave.id, 3), code: 'broken-chain', message: expect.stringContaining('vanished') };
+    expect(faultsOf(after.report, dave)).toEqual([expect.objectContaining(cut)]);
     for (let i = 1; i <= 3; i++) expect(await readAlice(`dave/${i}.txt`)).toBe(`dave ${i}\n`);
     const v = await verifyAlice();
     expect(v.code).toBe(ExitCode.integrity);

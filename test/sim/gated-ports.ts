@@ -256,6 +256,11 @@ export class GatedIndex implements SyncIndex {
     return this.inner.hasManifestRows!();
   }
 
+  async getSegment(client: ClientId, seq: number): Promise<Uint8Array | undefined> {
+    this.gate.enter('getSegment');
+    return this.inner.getSegment(client, seq);
+  }
+
   async getMeta<T>(key: string): Promise<T | undefined> {
     this.gate.enter(`getMeta ${key}`);
     return this.inner.getMeta?.<T>(key);

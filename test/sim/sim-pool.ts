@@ -145,6 +145,7 @@ export function describeSuite(r: SuiteResult, seconds: number): string {
     `  faults injected: crashes ${t.crashes}, syncs with store faults ${t.faultSyncs} (injected errors ${t.injectedErrors}, truncated listings ${t.truncatedLists}, syncs ended by a remote failure ${t.remoteFailures}), unreadable marks ${t.unreadableMarks}, edits racing a sync ${t.racingEdits}`,
     `  safety-guard stops ${t.guardStops}, resolves ${t.resolves}, conflicts seen ${t.conflicts}`,
     `  checked against a full plan: clean-state shortcuts ${t.cleanSyncs}, focused plans ${t.focusedPlans} (lazy ${t.lazyPlans}), stage plans of first syncs ${t.stagePlans}`,
+    `  objects vanished from the store ${t.vanished}, put back by their owners' syncs ${t.restored}`,
     ...(t.gcRuns > 0 ? [`  gc runs ${t.gcRuns}, blobs deleted ${t.blobsCollected}, paths collected ${t.pathsCollected}`] : []),
     ...(t.fsClients > 0
       ? [`  clients on insensitive volumes ${t.fsClients}, twin groups held as one ${t.twinGroups}; known gaps (ADR-0017): never settled ${t.fsUnsettled}, settled apart from the projection ${t.fsDiverged}`]

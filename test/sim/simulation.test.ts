@@ -97,6 +97,7 @@ describe('multi-client simulation of runSync', () => {
         expect(r.stats.lazyPlans).toBeGreaterThan(0);
         expect(r.stats.stagePlans).toBeGreaterThan(0);
       }
+      if (replay === undefined) expect(r.stats.restored).toBeGreaterThan(0);
     },
     timeoutMs,
   );

@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import { BmError, ErrorCode, isBmError } from '../../src/errors.js';
-import { decodeTrustedSegment } from '../../src/events/codec.js';
-import { keyOfBlob } from '../../src/events/layout.js';
+import { decodeMsgpack, decodeTrustedSegment } from '../../src/events/codec.js';
+import { keyOfBlob, keyOfIdentity, parseSegmentKey } from '../../src/events/layout.js';
 import type { SegmentBody } from '../../src/events/schema.js';
 import { MemoryStore, type MemoryFaults } from '../../src/events/store/memory-store.js';
-import type { Body } from '../../src/events/store/object-store.js';
+import { bytesEqual, type Body } from '../../src/events/store/object-store.js';
 import { isSyncPath, type SyncPath } from '../../src/events/sync-path.js';
 import type { MemoryTree } from '../../src/local/memory-tree.js';
 import { computePathKey, FS_SEMANTICS } from '../../src/local/name-semantics.js';
@@ -47,6 +47,8 @@ const SIM_FOLDERS = ['notes', 'notes/deep', 'x', 'x/y'] as const;
 const NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'] as const;
 const ID_LETTERS = 'ABCDEFGH';
 const QUIESCENCE_MAX_ROUNDS = 10;
+/** Share of steps in which an object vanishes from the store (ADR-0015). */
+const VANISH_RATE = 0.04;
 /**
  * A crash or a racing edit is scheduled at a port call in 1..(the client's last sync's
  * call count + this slack); a point past the end of a shorter sync means none happens.
@@ -111,10 +113,13 @@ export interface ScenarioStats {
   /** With `fs`: scenarios that never settled, or settled apart from the projection (known gaps, counted, not failed). */
   fsUnsettled: number;
   fsDiverged: number;
+  /** Objects that vanished from the store (a client's own segment or key), and how many its syncs put back (ADR-0015). */
+  vanished: number;
+  restored: number;
 }
 
 export function emptyStats(): ScenarioStats {
-  return { steps: 0, syncs: 0, completedSyncs: 0, crashes: 0, faultSyncs: 0, injectedErrors: 0, truncatedLists: 0, remoteFailures: 0, unreadableMarks: 0, racingEdits: 0, guardStops: 0, resolves: 0, conflicts: 0, quiescenceRounds: 0, gcRuns: 0, blobsCollected: 0, pathsCollected: 0, cleanSyncs: 0, focusedPlans: 0, lazyPlans: 0, stagePlans: 0, fsClients: 0, twinGroups: 0, fsUnsettled: 0, fsDiverged: 0 };
+  return { steps: 0, syncs: 0, completedSyncs: 0, crashes: 0, faultSyncs: 0, injectedErrors: 0, truncatedLists: 0, remoteFailures: 0, unreadableMarks: 0, racingEdits: 0, guardStops: 0, resolves: 0, conflicts: 0, quiescenceRounds: 0, gcRuns: 0, blobsCollected: 0, pathsCollected: 0, cleanSyncs: 0, focusedPlans: 0, lazyPlans: 0, stagePlans: 0, fsClients: 0, twinGroups: 0, fsUnsettled: 0, fsDiverged: 0, vanished: 0, restored: 0 };
 }
 
 export function addStats(into: ScenarioStats, s: ScenarioStats): void {
@@ -206,6 +211,8 @@ class Scenario {
   readonly trace: string[] = [];
   private readonly protectedContent: Protected[] = [];
   private readonly segments = new Map<string, SegmentBody>();
+  /** Objects a vanish step deleted: key -> the bytes first there (ADR-0015 puts them back). */
+  private readonly vanishedObjects = new Map<string, Uint8Array>();
   private readonly conflictKeys = new Set<string>();
   private readonly clock = createClock();
   private step = 0;
@@ -241,6 +248,7 @@ class Scenario {
     const settled = await this.quiesce();
     const converged = settled && this.onKnownGaps(() => this.checkConvergence());
     this.checkNoDataLoss();
+    this.checkRestored();
     if (converged) await this.onKnownGapsAsync(() => this.checkIdempotence());
     this.checkEngineWrites();
     this.stats.conflicts = this.conflictKeys.size;
@@ -262,6 +270,7 @@ class Scenario {
 
   private async randomStep(): Promise<void> {
     if (this.options.gc && chance(this.rng, 0.12)) return this.gcStep();
+    if (chance(this.rng, VANISH_RATE)) return this.vanishStep();
     const c = pick(this.rng, this.clients)!;
     const kind = pickWeighted(this.rng, [
       ['user', 55],
@@ -430,6 +439,7 @@ class Scenario {
     this.stats.truncatedLists += gate.counts.truncatedLists;
     this.log(`  -> ${outcome.kind === 'ok' ? describeReport(outcome.report) : outcome.why} [${gate.counts.calls} calls]`);
     this.checkEngineOverwrites(c, changesBefore);
+    if (outcome.kind === 'ok') this.stats.restored += outcome.report.restored.length;
     if (outcome.kind === 'ok') this.afterCompletedSync(c, outcome.report, before, racing, setup);
     return outcome;
   }
@@ -482,6 +492,41 @@ class Scenario {
     if (!isDeepStrictEqual(full, plan)) this.fail(`${c.name}'s focused plan differs from the full plan\n  full: ${JSON.stringify(full)}\n  focused: ${JSON.stringify(plan)}`);
   }
 
+  /**
+   * An object vanishes from the store (issue 20; deleted by someone, or lost by the store): one
+   * of a random client's own segments that its index holds, or its key once every other client
+   * has pinned it. Its next completed sync must put it back (ADR-0015); until then the others may
+   * report it, and must not stop at a gap. With GC, not the newest segment of a log: a GC run
+   * that never saw it cannot know it existed (ADR-0015 says what that costs); a key or an older
+   * segment missing is a fault at its fetch, and GC then collects nothing.
+   */
+  private async vanishStep(): Promise<void> {
+    const c = pick(this.rng, this.clients)!;
+    const candidates: string[] = [];
+    const others = this.clients.filter((o) => o !== c);
+    if ((await Promise.all(others.map((o) => o.index.getPinnedKeys()))).every((p) => p.has(c.id))) candidates.push(keyOfIdentity(c.id));
+    const own = [...this.store.objects.keys()].filter((k) => parseSegmentKey(c.id, k) !== undefined).sort();
+    for (const key of this.options.gc ? own.slice(0, -1) : own) {
+      if ((await c.index.getSegment(c.id, parseSegmentKey(c.id, key)!)) !== undefined) candidates.push(key);
+    }
+    const key = pick(this.rng, candidates.filter((k) => this.store.objects.has(k)).sort());
+    if (key === undefined) return;
+    if (!this.vanishedObjects.has(key)) this.vanishedObjects.set(key, this.store.objects.get(key)!);
+    this.store.objects.delete(key);
+    this.stats.vanished++;
+    this.log(`${key} (${c.name}'s) vanishes from the store`);
+  }
+
+  /** Every object that vanished is back: a segment byte for byte, a key with the same public key. */
+  private checkRestored(): void {
+    for (const [key, before] of this.vanishedObjects) {
+      const now = this.store.objects.get(key);
+      if (now === undefined) this.fail(`${key} vanished from the store and was never put back`);
+      if (key.startsWith('log/') && !bytesEqual(now!, before)) this.fail(`${key} was put back with other bytes`);
+      if (key.startsWith('keys/') && decodeMsgpackKey(now!) !== decodeMsgpackKey(before)) this.fail(`${key} was put back with another public key`);
+    }
+  }
+
   /** A GC run by a random client, crashed at a random port call now and then. */
   private async gcStep(): Promise<void> {
     const c = pick(this.rng, this.clients)!;
@@ -499,9 +544,14 @@ class Scenario {
       this.stats.pathsCollected += collected;
       what = `collected ${collected} path(s), condemned ${r.passes.reduce((n, p) => n + p.plan.condemn.length, 0)}, deleted ${deleted} blob(s)${r.checkpoint ? `, checkpoint ${r.checkpoint.seq}` : ''}`;
     } catch (e) {
-      if (!(e instanceof CrashError || gate.dead)) this.fail(`${c.name}'s gc failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      this.stats.crashes++;
-      what = `crashed (${e instanceof Error ? e.message : String(e)})`;
+      if (isBmError(e) && typeof e.details['faults'] === 'number' && !gate.dead) {
+        // A vanished object not put back yet: GC collects nothing from a damaged log (ADR-0015).
+        what = `refused (${e.message})`;
+      } else {
+        if (!(e instanceof CrashError || gate.dead)) this.fail(`${c.name}'s gc failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        this.stats.crashes++;
+        what = `crashed (${e instanceof Error ? e.message : String(e)})`;
+      }
     } finally {
       gate.dead = true;
     }
@@ -562,6 +612,12 @@ class Scenario {
   /** Blobs before events: when a segment is written, every blob it names must be in the store already. */
   private checkSegmentPut(key: string, body: Body): void {
     if (!key.startsWith('log/') || !(body instanceof Uint8Array)) return;
+    // A segment that vanished, put back (ADR-0015): the same bytes, never another segment.
+    const before = this.vanishedObjects.get(key);
+    if (before !== undefined) {
+      if (!bytesEqual(before, body)) this.fail(`segment ${key} vanished and was written again with other bytes`);
+      return;
+    }
     for (const e of missingBlobs(decodeTrustedSegment(body), this.store)) this.fail(`segment ${key} was written naming blob ${e.hash} (${e.path}) before the blob was stored`);
   }
 
@@ -578,9 +634,21 @@ class Scenario {
       if (!this.options.gc) for (const e of missingBlobs(body, this.store)) this.fail(`event ${e.id} in ${key} names blob ${e.hash} (${e.path}), which is not in the store`);
     }
     if (this.options.gc) {
-      const broken = computeBlobViolations(this.store, this.clock.now().getTime(), 0, () => 0, 0);
+      const broken = computeBlobViolations(this.storeWithVanished(), this.clock.now().getTime(), 0, () => 0, 0);
       if (broken.length > 0) this.fail(`GC deleted a blob still needed:\n  ${broken.join('\n  ')}`);
     }
+  }
+
+  /**
+   * The store as its history stands: with the objects that vanished and are not back yet (their
+   * owners put them back; the GC invariant is about the log, not about the store's gaps).
+   */
+  private storeWithVanished(): MemoryStore {
+    if (this.vanishedObjects.size === 0) return this.store;
+    const view = new MemoryStore();
+    for (const [k, v] of this.store.objects) view.objects.set(k, v);
+    for (const [k, v] of this.vanishedObjects) if (!view.objects.has(k)) view.objects.set(k, v);
+    return view;
   }
 
   /** The cloud as every segment in the store says it is. */
@@ -748,6 +816,8 @@ class Scenario {
       // Nothing new was fetched: not even an acknowledgement may be written.
       const twins = this.twinPaths(c);
       if (r.segmentsPublished > 0 || r.applied.length > 0 || r.plan.ops.some((o) => !twins.has(o.path))) this.fail(`idempotence: ${c.name}'s sync after quiescence still did something: ${describeReport(r)}`);
+      const damage = [...r.faults.map((f) => `${f.key}: ${f.error.message}`), ...r.restored.map((k) => `${k} put back`)];
+      if (damage.length > 0) this.fail(`idempotence: ${c.name}'s sync after quiescence still finds the store damaged: ${damage.join('; ')}`);
     }
   }
 
@@ -782,6 +852,12 @@ function missingBlobs(body: SegmentBody, store: MemoryStore): { id: string; path
     if ('content' in e && e.content && !store.objects.has(keyOfBlob(e.content.hash))) out.push({ id: e.id, path: e.path, hash: e.content.hash });
   }
   return out;
+}
+
+/** The public key an identity object publishes (the test reads its own fixture, unverified). */
+function decodeMsgpackKey(bytes: Uint8Array): string {
+  const env = decodeMsgpack(bytes, 'identity') as { body: Uint8Array };
+  return (decodeMsgpack(env.body, 'identity') as { publicKey: string }).publicKey;
 }
 
 /** Main files of a tree (conflict copies left out): path -> hash. */

@@ -1,3 +1,4 @@
+import { constants as fsConstants, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -28,6 +29,12 @@ const TMP_PREFIX = '.tmp-';
  * replacing, so the file system itself enforces create-only, and a crash at any instant
  * leaves either no object or the whole object (plus at worst a stray temp file, which
  * listings skip).
+ *
+ * Nothing below the root is reached through a symbolic link (ADR-0015): every folder on the
+ * way to a key is checked with lstat (and created one level at a time, never by a recursive
+ * mkdir that would follow a link), files are opened with O_NOFOLLOW, and a listing that meets
+ * a link fails. Each such case throws bad-path saying which link; nothing is read, written,
+ * listed or deleted through it. (The root itself may be a link: it is what the user named.)
  */
 export class DirectoryStore implements ObjectStore {
   readonly description: string;
@@ -53,24 +60,80 @@ export class DirectoryStore implements ObjectStore {
     throw new BmError(ErrorCode.remoteUnavailable, `remote directory ${this.root}: ${what} failed (${code ?? String(e)})`, 'check that the remote folder is mounted and writable, then retry', {}, { cause: e });
   }
 
-  async get(key: string): Promise<Uint8Array | undefined> {
+  private linkError(rel: string): BmError {
+    return new BmError(
+      ErrorCode.badPath,
+      `remote directory ${this.root}: ${rel} is a symbolic link; bm-log never reads, writes, lists or deletes through a link inside the remote`,
+      'replace the link with a real folder or file inside the remote (move what it points to in), then run the command again; ' +
+        'nothing was read or written through it',
+      { key: rel },
+    );
+  }
+
+  /**
+   * Checks the folders of `rel` (a '/'-separated path below the root) one by one, from the
+   * root down: a symbolic link throws bad-path; a missing folder makes it return false, or is
+   * created when `create` (one level at a time). True when every folder exists as a folder.
+   */
+  private async checkFolders(rel: string, create: boolean): Promise<boolean> {
+    const parts = rel.split('/').filter((p) => p !== '');
+    let dir = this.root;
+    for (const [i, part] of parts.entries()) {
+      dir = path.join(dir, part);
+      const st = await lstatOrUndefined(dir);
+      if (st?.isSymbolicLink()) throw this.linkError(parts.slice(0, i + 1).join('/'));
+      if (st?.isDirectory()) continue;
+      if (st !== undefined || !create) return false;
+      await this.mkdirOne(dir, i === 0);
+      // Created (or made by another writer meanwhile): check it again, it may be a link.
+      const again = await fs.lstat(dir);
+      if (again.isSymbolicLink()) throw this.linkError(parts.slice(0, i + 1).join('/'));
+    }
+    return true;
+  }
+
+  /** Creates one folder (a first-level one also creates a missing root); one that exists is fine. */
+  private async mkdirOne(dir: string, firstLevel: boolean): Promise<void> {
     try {
-      return await fs.readFile(this.file(key));
+      await fs.mkdir(dir);
     } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return;
+      if (code !== 'ENOENT' || !firstLevel) throw e;
+      await fs.mkdir(this.root, { recursive: true });
+      await this.mkdirOne(dir, false);
+    }
+  }
+
+  /** Opens `key` for reading without following links; undefined when it (or a folder) is missing. */
+  private async openForRead(key: string): Promise<fs.FileHandle | undefined> {
+    const file = this.file(key);
+    try {
+      if (!(await this.checkFolders(folderOf(key), false))) return undefined;
+      return await fs.open(file, NOFOLLOW_READ);
+    } catch (e) {
+      if (e instanceof BmError) throw e;
       if (isMissing(e)) return undefined;
+      if (isLink(e)) throw this.linkError(key);
       this.wrap(e, `reading ${key}`);
     }
   }
 
-  async getChunks(key: string, size?: number): Promise<Chunks | undefined> {
-    const file = this.file(key);
-    let handle: fs.FileHandle;
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const handle = await this.openForRead(key);
+    if (handle === undefined) return undefined;
     try {
-      handle = await fs.open(file, 'r');
+      return await handle.readFile();
     } catch (e) {
-      if (isMissing(e)) return undefined;
       this.wrap(e, `reading ${key}`);
+    } finally {
+      await handle.close();
     }
+  }
+
+  async getChunks(key: string, size?: number): Promise<Chunks | undefined> {
+    const handle = await this.openForRead(key);
+    if (handle === undefined) return undefined;
     // One buffer per read, sized to the object: one read for a small object, 1 MiB chunks
     // for a large one. A 1-8 KB blob read through a default stream took a 64 KB buffer, and a
     // 50 MiB one left fifty 1 MiB buffers for V8 to collect (ADR-0013).
@@ -85,10 +148,14 @@ export class DirectoryStore implements ObjectStore {
   }
 
   async head(key: string): Promise<{ size: number } | undefined> {
+    const file = this.file(key);
     try {
-      const st = await fs.stat(this.file(key));
+      if (!(await this.checkFolders(folderOf(key), false))) return undefined;
+      const st = await fs.lstat(file);
+      if (st.isSymbolicLink()) throw this.linkError(key);
       return st.isFile() ? { size: st.size } : undefined;
     } catch (e) {
+      if (e instanceof BmError) throw e;
       if (isMissing(e)) return undefined;
       this.wrap(e, `checking ${key}`);
     }
@@ -99,7 +166,7 @@ export class DirectoryStore implements ObjectStore {
     const dir = path.dirname(file);
     const tmp = path.join(dir, `${TMP_PREFIX}${randomBytes(8).toString('hex')}`);
     try {
-      await fs.mkdir(dir, { recursive: true });
+      await this.checkFolders(folderOf(key), true);
       if (isStreamBody(body)) {
         const hash = createHash('sha256');
         let size = 0;
@@ -131,6 +198,7 @@ export class DirectoryStore implements ObjectStore {
         await fs.link(tmp, file);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        if ((await fs.lstat(file)).isSymbolicLink()) throw this.linkError(key);
         if (await this.sameContent(file, body)) return 'identical';
         throw objectExistsError(key);
       }
@@ -145,9 +213,9 @@ export class DirectoryStore implements ObjectStore {
   }
 
   private async sameContent(file: string, body: Body): Promise<boolean> {
-    if (!isStreamBody(body)) return bytesEqual(await fs.readFile(file), body);
+    if (!isStreamBody(body)) return bytesEqual(await fs.readFile(file, { flag: NOFOLLOW_READ }), body);
     const hash = createHash('sha256');
-    for await (const chunk of lendFileChunks(() => fs.open(file, 'r'), computeReadBufferSize(body.size))) hash.update(chunk);
+    for await (const chunk of lendFileChunks(() => fs.open(file, NOFOLLOW_READ), computeReadBufferSize(body.size))) hash.update(chunk);
     return hash.digest('hex') === body.sha256;
   }
 
@@ -158,6 +226,7 @@ export class DirectoryStore implements ObjectStore {
     const all: ListedObject[] = [];
     const base = prefix === '' ? this.root : path.join(this.root, ...prefix.slice(0, -1).split('/'));
     try {
+      if (!(await this.checkFolders(prefix, false))) return { objects: [], truncated: false };
       await this.walk(base, prefix, after, all);
     } catch (e) {
       if (e instanceof BmError) throw e;
@@ -178,21 +247,27 @@ export class DirectoryStore implements ObjectStore {
     for (const ent of entries) {
       if (ent.name.startsWith(TMP_PREFIX)) continue;
       const key = keyPrefix + ent.name;
+      if (ent.isSymbolicLink()) throw this.linkError(key);
       if (ent.isDirectory()) {
         // Skip whole subtrees that sort entirely at or before startAfter.
         if (compareKeys(`${key}/\u{10ffff}`, after) <= 0) continue;
         await this.walk(path.join(dir, ent.name), `${key}/`, after, out);
       } else if (ent.isFile() && compareKeys(key, after) > 0) {
-        const st = await fs.stat(path.join(dir, ent.name));
-        out.push({ key, size: st.size });
+        const st = await fs.lstat(path.join(dir, ent.name), { bigint: true });
+        if (st.isSymbolicLink()) throw this.linkError(key);
+        out.push({ key, size: Number(st.size), tag: `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}` });
       }
     }
   }
 
   async delete(key: string): Promise<void> {
+    const file = this.file(key);
     try {
-      await fs.unlink(this.file(key));
+      if (!(await this.checkFolders(folderOf(key), false))) return;
+      if ((await fs.lstat(file)).isSymbolicLink()) throw this.linkError(key);
+      await fs.unlink(file);
     } catch (e) {
+      if (e instanceof BmError) throw e;
       if (isMissing(e)) return;
       this.wrap(e, `deleting ${key}`);
     }
@@ -201,7 +276,30 @@ export class DirectoryStore implements ObjectStore {
   async close(): Promise<void> {}
 }
 
+/** The folder part of a key ('' for a key at the root). */
+function folderOf(key: string): string {
+  const slash = key.lastIndexOf('/');
+  return slash < 0 ? '' : key.slice(0, slash);
+}
+
+/** Read-only, and failing with ELOOP instead of following a link at the file itself. */
+const NOFOLLOW_READ = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW;
+
 function isMissing(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException).code;
   return code === 'ENOENT';
+}
+
+/** What opening a symbolic link with O_NOFOLLOW fails with. */
+function isLink(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException).code === 'ELOOP';
+}
+
+async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
+  try {
+    return await fs.lstat(p);
+  } catch (e) {
+    if (isMissing(e)) return undefined;
+    throw e;
+  }
 }

@@ -124,7 +124,7 @@ export class MemoryStore implements ObjectStore {
       page = page.slice(0, Math.floor(this.random() * page.length));
       truncated = false; // the dangerous lie: an incomplete listing that claims to be complete
     }
-    return { objects: page.map((key) => ({ key, size: this.objects.get(key)?.length ?? 0 })), truncated };
+    return { objects: page.map((key) => ({ key, size: this.objects.get(key)?.length ?? 0, tag: tagOf(this.objects.get(key)) })), truncated };
   }
 
   async delete(key: string): Promise<void> {
@@ -136,6 +136,18 @@ export class MemoryStore implements ObjectStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/** A listing's tag of stored bytes: their hash, computed once per stored array (tests may swap arrays in `objects`). */
+const tags = new WeakMap<Uint8Array, string>();
+function tagOf(bytes: Uint8Array | undefined): string {
+  if (bytes === undefined) return '';
+  let t = tags.get(bytes);
+  if (t === undefined) {
+    t = sha256Hex(bytes);
+    tags.set(bytes, t);
+  }
+  return t;
 }
 
 /** Byte order of UTF-8 keys, as S3 lists them. */

@@ -23,6 +23,14 @@ export function isStreamBody(b: Body): b is StreamBody {
 export interface ListedObject {
   readonly key: string;
   readonly size: number;
+  /**
+   * Changes whenever the object is replaced (S3: its ETag; a directory: size, mtime, ctime and
+   * inode; memory: a hash of the bytes): an unchanged tag means the same object as far as the
+   * store can tell, so a reader that checked it once need not read it again (ADR-0015). A tag
+   * may also change without the bytes changing (a copy, a touch); it is a hint to read again,
+   * never proof of tampering. Absent where a store gives none.
+   */
+  readonly tag?: string;
 }
 
 export interface ListPage {

@@ -319,7 +319,9 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
     addRequestHeaders(command, headers);
     try {
       const out = await this.client.send(command);
-      const objects = (out.Contents ?? []).flatMap((o) => (o.Key?.startsWith(this.prefix) ? [{ key: o.Key.slice(this.prefix.length), size: o.Size ?? 0 }] : []));
+      const objects = (out.Contents ?? []).flatMap((o) =>
+        o.Key?.startsWith(this.prefix) ? [{ key: o.Key.slice(this.prefix.length), size: o.Size ?? 0, ...(o.ETag ? { tag: o.ETag } : {}) }] : [],
+      );
       return { objects, truncated: out.IsTruncated === true };
     } catch (e) {
       throw this.failure(e, `listing ${prefix || '(root)'}`);

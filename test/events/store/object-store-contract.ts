@@ -98,6 +98,18 @@ export function runObjectStoreContract(name: string, setup: ContractSetup): void
       expect(sizes[0]?.size).toBe(5);
     });
 
+    it('lists a tag that stays while the object stays and changes when it is replaced (ADR-0015)', async () => {
+      await store.putIfAbsent('tg/k', enc('first'));
+      const tagOf = async () => (await store.list('tg/')).objects.find((o) => o.key === 'tg/k')?.tag;
+      const first = await tagOf();
+      expect(first).toEqual(expect.any(String));
+      expect(await tagOf()).toBe(first);
+      // Replaced (by a bucket writer: delete, then create) with other bytes of the same size.
+      await store.delete('tg/k');
+      await store.putIfAbsent('tg/k', enc('other'));
+      expect(await tagOf()).not.toBe(first);
+    });
+
     it('lists strictly after startAfter and pages with limit', async () => {
       for (let i = 0; i < 7; i++) await store.putIfAbsent(`pg/${String(i).padStart(3, '0')}`, enc(String(i)));
       const first = await store.list('pg/', { limit: 3 });

@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import { ErrorCode } from '../errors.js';
+import type { ContentHash } from '../events/ids.js';
+import { keyOfBlob, VAULT_KEY } from '../events/layout.js';
+import type { FetchedSegment } from '../events/log.js';
+import { computeEventContent } from '../events/schema.js';
+import { createLogState, projectLogSegment } from '../projections/project-log.js';
+import { isCovered } from '../projections/project-vault.js';
+import { computeVaultFinding, parseRemotePins, REMOTE_PINS_KEY } from '../reconcile/remote-check.js';
+import { executeBlobRepair, planBlobRepair } from '../reconcile/repair-blobs.js';
+import type { ClientSession } from './client-session.js';
+
+/** One problem `bm-log verify` found. */
+export interface Finding {
+  readonly object: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** The vault marker against the bytes this client pinned (ADR-0015), or against its vault id. */
+export async function verifyVaultMarker(s: ClientSession): Promise<Finding[]> {
+  const pins = parseRemotePins(await s.index.getMeta<unknown>(REMOTE_PINS_KEY).catch(() => undefined));
+  const problem = computeVaultFinding(await s.store.get(VAULT_KEY), pins.vault, s.config.vaultId);
+  return problem === undefined ? [] : [{ object: VAULT_KEY, code: problem.code, message: `${problem.message}; ${problem.hint}` }];
+}
+
+/** What `verifyBlobs` found and did. */
+export interface VerifiedBlobs {
+  readonly findings: Finding[];
+  /** Blob keys put back (`--repair`). */
+  readonly repaired: string[];
+  /** Blobs read. */
+  readonly checked: number;
+}
+
+/**
+ * Reads every blob the fetched events name, checking it against its hash. A missing one is a
+ * finding unless a recorded GC deleted it or a GC condemned it (ADR-0007: gone on purpose). With
+ * `repair`, a missing blob whose bytes a file here still holds is put back (ADR-0015).
+ */
+export async function verifyBlobs(s: ClientSession, segments: readonly FetchedSegment[], repair: boolean): Promise<VerifiedBlobs> {
+  const { hashes, gone } = computeNamedBlobs(segments);
+  const findings: Finding[] = [];
+  const missing: ContentHash[] = [];
+  for (const h of hashes) {
+    const stream = await s.store.getChunks(keyOfBlob(h));
+    if (stream === undefined) {
+      if (!gone(h)) missing.push(h as ContentHash);
+      continue;
+    }
+    const hash = createHash('sha256');
+    for await (const chunk of stream) hash.update(chunk);
+    if (hash.digest('hex') === h) continue;
+    findings.push({ object: keyOfBlob(h), code: ErrorCode.blobCorrupt, message: `blob ${h} does not hold the bytes its name says` });
+  }
+  if (missing.length === 0) return { findings, repaired: [], checked: hashes.size };
+  const state = createLogState();
+  for (const seg of segments) projectLogSegment(state, seg.segment.body);
+  const plan = planBlobRepair(missing, state, await s.index.getManifest());
+  const done = repair ? await executeBlobRepair(s.store, s.ctx.tree, plan) : { repaired: [], failed: [] };
+  const failed = new Set<string>(done.failed);
+  for (const b of plan) {
+    const object = keyOfBlob(b.hash);
+    if (b.kind === 'condemned' || done.repaired.includes(object)) continue;
+    const message =
+      b.kind === 'restorable' && !failed.has(b.hash)
+        ? `blob ${b.hash} named by an event is missing; a file here holds its bytes: \`bm-log verify --repair\` puts it back`
+        : `blob ${b.hash} named by an event is missing, and no file here holds its bytes: it cannot be put back from this folder ` +
+          '(run `bm-log verify --repair` on a client that still has the file)';
+    findings.push({ object, code: ErrorCode.blobMissing, message });
+  }
+  return { findings, repaired: done.repaired, checked: hashes.size };
+}
+
+/** Every blob the segments name, and whether a GC recorded deleting one (ADR-0007). */
+function computeNamedBlobs(segments: readonly FetchedSegment[]): { hashes: Set<string>; gone: (hash: string) => boolean } {
+  const hashes = new Set<string>();
+  const namedBy = new Map<string, { client: string; seq: number }[]>();
+  const deletedBy = new Map<string, { client: string; seq: number; seen: Readonly<Record<string, number>> }[]>();
+  for (const seg of segments) {
+    for (const e of seg.segment.body.events) {
+      const content = computeEventContent(e);
+      if (content !== null) {
+        hashes.add(content.hash);
+        namedBy.set(content.hash, [...(namedBy.get(content.hash) ?? []), { client: seg.client, seq: seg.seq }]);
+      }
+      if (e.type !== 'gc') continue;
+      for (const h of e.deleted) deletedBy.set(h, [...(deletedBy.get(h) ?? []), { client: seg.client, seq: seg.seq, seen: seg.segment.body.seen }]);
+    }
+  }
+  // A blob a GC deleted is expected to be gone, unless an event its deletion had not seen names it.
+  const gone = (h: string) => {
+    const recs = deletedBy.get(h) ?? [];
+    return recs.length > 0 && (namedBy.get(h) ?? []).every((n) => recs.some((r) => isCovered(n.client, n.seq, r)));
+  };
+  return { hashes, gone };
+}
