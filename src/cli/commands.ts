@@ -9,7 +9,7 @@ import { computeEventContent } from '../events/schema.js';
 import { isCovered } from '../projections/project-vault.js';
 import { importPublicKeyHex } from '../events/signing.js';
 import { probeStore } from '../events/store/probe-store.js';
-import { mustSyncPath, type SyncPath } from '../events/sync-path.js';
+import { isStateDirName, mustSyncPath, type SyncPath } from '../events/sync-path.js';
 import { stateDirPath, writeClientConfig } from '../local/state-dir.js';
 import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
@@ -200,7 +200,8 @@ export async function runSyncCommand(o: SyncCommandOptions, out: Output): Promis
   let dirty = true;
   let timer: NodeJS.Timeout | undefined;
   const watcher = watch(root, { recursive: true }, (_ev, name) => {
-    if (typeof name === 'string' && (name.startsWith('.bm-log') || name.includes('.bm-tmp-'))) return;
+    // bm-log's own writes (its state, a nested bm-log folder's too, and temp files) are no changes.
+    if (typeof name === 'string' && (name.split(/[\\/]/).some(isStateDirName) || name.includes('.bm-tmp-'))) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
       dirty = true;

@@ -1,0 +1,133 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { executeInit } from '../../src/cli/client-session.js';
+import { withClient } from '../../src/cli/client-queries.js';
+import { ExitCode } from '../../src/cli/exit-codes.js';
+import { isBmError } from '../../src/errors.js';
+import { decodeTrustedSegment } from '../../src/events/codec.js';
+import type { SyncPath } from '../../src/events/sync-path.js';
+import { FsTree } from '../../src/local/fs-tree.js';
+import { computeIgnoreMatcher } from '../../src/local/ignore-rules.js';
+import { useTempDirs } from '../support/temp-dirs.js';
+import { syncJson } from './support.js';
+
+/**
+ * Holes of the local side found by an adversarial probe (issue 20), each closed at its cause
+ * and proved here on real parts: client folders made by `executeInit`, synced through the
+ * CLI's own command handlers in-process (FsTree, LevelDB, a directory remote). The same
+ * attacks run as child processes in test/cli/local-holes.e2e.test.ts.
+ */
+
+const tempDir = useTempDirs('bm-log-local-holes-');
+const abs = (root: string, rel: string) => path.join(root, ...rel.split('/'));
+async function write(root: string, rel: string, text: string): Promise<void> {
+  await fs.mkdir(path.dirname(abs(root, rel)), { recursive: true });
+  await fs.writeFile(abs(root, rel), text);
+}
+const read = (root: string, rel: string) => fs.readFile(abs(root, rel), 'utf8');
+const exists = (root: string, rel: string) => fs.access(abs(root, rel)).then(() => true, () => false);
+
+/** Every file below `dir` as relative path -> bytes. */
+async function readTree(dir: string): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  for (const ent of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!ent.isFile()) continue;
+    const full = path.join(ent.parentPath, ent.name);
+    out.set(path.relative(dir, full).split(path.sep).join('/'), await fs.readFile(full));
+  }
+  return out;
+}
+
+/** The paths every event on a directory remote names. */
+async function remotePaths(remote: string): Promise<string[]> {
+  const out = new Set<string>();
+  for (const [key, bytes] of await readTree(remote)) {
+    if (!key.startsWith('log/')) continue;
+    for (const e of decodeTrustedSegment(bytes).events) if ('path' in e) out.add(e.path);
+  }
+  return [...out].sort();
+}
+
+describe('a bm-log folder nested in another (issue 20, failure 2)', () => {
+  it('the outer folder never reads, uploads or downloads the nested .bm-log, whatever .bmignore says', async () => {
+    const base = await tempDir();
+    const outer = path.join(base, 'outer');
+    const inner = path.join(outer, 'sub');
+    await write(outer, 'notes.md', 'outer notes\n');
+    // Negations cannot bring bm-log's own state back into scope.
+    await write(outer, '.bmignore', '!.bm-log/\n!sub/.bm-log/\n!**/.bm-log/**\n');
+    await write(inner, 'inner.md', 'inner notes\n');
+    await executeInit(inner, { remote: { url: path.join(base, 'inner-remote') }, name: 'inner' });
+    expect((await syncJson(inner)).code).toBe(ExitCode.ok);
+    await executeInit(outer, { remote: { url: path.join(base, 'outer-remote') }, name: 'outer' });
+    const first = await syncJson(outer);
+    expect(first.code).toBe(ExitCode.ok);
+
+    // Nothing of sub/.bm-log reached the outer remote: no path, no byte of the key or config.
+    const remote = path.join(base, 'outer-remote');
+    expect(await remotePaths(remote)).toEqual(['.bmignore', 'notes.md', 'sub/inner.md']);
+    const secrets = [...(await readTree(path.join(inner, '.bm-log')))].filter(([, b]) => b.length > 0);
+    expect(secrets.map(([k]) => k)).toEqual(expect.arrayContaining(['config.json', 'identity.key']));
+    for (const [, bytes] of await readTree(remote)) {
+      for (const [name, secret] of secrets) expect(bytes.includes(secret), `the remote holds the bytes of sub/.bm-log/${name}`).toBe(false);
+    }
+    expect(first.report.notices.filter((n) => n.path.includes('.bm-log'))).toEqual([]);
+
+    // A second client of the outer remote gets the nested folder's files, never its state.
+    const bob = path.join(base, 'bob');
+    await executeInit(bob, { remote: { url: remote }, name: 'bob' });
+    expect((await syncJson(bob)).code).toBe(ExitCode.ok);
+    expect(await read(bob, 'sub/inner.md')).toBe('inner notes\n');
+    expect(await exists(bob, 'sub/.bm-log')).toBe(false);
+  });
+
+  it('FsTree refuses to write or delete any path with a .bm-log component, at any depth and in any case', async () => {
+    const root = await tempDir();
+    await write(root, 'sub/.bm-log/identity.key', 'the nested key\n');
+    const tree = new FsTree(root);
+    const scanned = await tree.scan(new Map(), computeIgnoreMatcher(''));
+    const key = { path: 'sub/.bm-log/identity.key' as SyncPath, hash: '0'.repeat(64), size: 15, mode: 0o600, mtimeMs: 0, ino: 0 };
+    expect([...scanned.files.keys()]).toEqual([]);
+    for (const p of ['sub/.bm-log/identity.key', 'sub/.BM-Log/x.md', 'a/b/.bm-log./x', '.bm-log/config.json']) {
+      const refused = await tree.writeFile(p as SyncPath, Readable.from([Buffer.from('forged\n')]), '0'.repeat(64), 0o644, null).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isBmError(refused, 'bad-path'), `${p}: ${String(refused)}`).toBe(true);
+      await expect(tree.removeFile(p as SyncPath, { ...key, path: p as SyncPath })).rejects.toMatchObject({ code: 'bad-path' });
+      await expect(tree.statFile(p as SyncPath)).rejects.toMatchObject({ code: 'bad-path' });
+    }
+    expect(await read(root, 'sub/.bm-log/identity.key')).toBe('the nested key\n');
+    expect(await exists(root, 'sub/.BM-Log/x.md')).toBe(false);
+  });
+
+  it('the outer scan leaves the temp files of a nested bm-log alone (that bm-log may be writing them), and removes its own', async () => {
+    const root = await tempDir();
+    await write(root, 'sub/.bm-log/config.json', '{}');
+    await write(root, 'sub/deeper/.bm-tmp-0123abcd', 'a download the nested bm-log is writing');
+    await write(root, 'other/.bm-tmp-89abcdef', 'left by a killed bm-log of this folder');
+    await write(root, 'other/x.md', 'x');
+    await new FsTree(root).scan(new Map(), computeIgnoreMatcher(''));
+    expect(await exists(root, 'sub/deeper/.bm-tmp-0123abcd')).toBe(true);
+    expect(await exists(root, 'other/.bm-tmp-89abcdef')).toBe(false);
+  });
+
+  it('a sync run in the nested folder never reaches up into the outer one: each keeps its own state', async () => {
+    const base = await tempDir();
+    const outer = path.join(base, 'outer');
+    const inner = path.join(outer, 'sub');
+    await write(outer, 'top.md', 'top\n');
+    await executeInit(outer, { remote: { url: path.join(base, 'outer-remote') }, name: 'outer' });
+    expect((await syncJson(outer)).code).toBe(ExitCode.ok);
+    await write(inner, 'inner.md', 'inner\n');
+    await executeInit(inner, { remote: { url: path.join(base, 'inner-remote') }, name: 'inner' });
+    expect((await syncJson(inner)).code).toBe(ExitCode.ok);
+    expect(await remotePaths(path.join(base, 'inner-remote'))).toEqual(['inner.md']);
+    // The outer folder syncs the nested folder's files like any others.
+    expect((await syncJson(outer)).code).toBe(ExitCode.ok);
+    expect(await remotePaths(path.join(base, 'outer-remote'))).toEqual(['sub/inner.md', 'top.md']);
+    await withClient(inner, async (s) => expect(s.root).toBe(inner));
+  });
+});
