@@ -1,6 +1,6 @@
 import { watch } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { BmError, ErrorCode, integrityCodes, isBmError } from '../errors.js';
+import { BmError, ErrorCode, isBmError } from '../errors.js';
 import { decodeSegment, decodeTrustedSegment } from '../events/codec.js';
 import type { ClientId } from '../events/ids.js';
 import { keyOfBlob } from '../events/layout.js';
@@ -20,7 +20,7 @@ import { runSync, type ResolveRequest, type SyncReport } from '../reconcile/run-
 import { openClient, readScope, type ClientSession } from './client-session.js';
 import { clientNames, loadProjection, withClient } from './client-queries.js';
 import { readPathHistory } from './history-commands.js';
-import { ExitCode, computeExitCode } from './exit-codes.js';
+import { ExitCode, computeExitCode, computeSyncExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
 import { renderJsonWithList } from './json-document.js';
 import { SpilledList } from './spilled-list.js';
@@ -109,6 +109,7 @@ function summarize(report: SyncReport, names: ReadonlyMap<string, string>): stri
     );
   }
   for (const s of report.skipped) lines.push(`  skipped ${s.path}: ${s.detail}`);
+  if (report.skipped.length > 0) lines.push(`${report.skipped.length} operation(s) skipped: those files are not in sync; fix what is named above and sync again (exit 3)`);
   for (const n of report.notices) lines.push(`  note ${n.path}: ${n.detail}`);
   for (const c of report.conflicts) {
     const d = describeConflict(c, names);
@@ -183,9 +184,7 @@ async function syncWithSession(s: ClientSession, o: SyncCommandOptions, out: Out
     } else {
       out.result(false, undefined, () => summarize(report, names));
     }
-    // A tampered or missing blob met while downloading is an integrity failure too (exit 5).
-    const corruptBlobs = report.skipped.some((sk) => sk.code !== undefined && integrityCodes.has(sk.code));
-    return report.faults.length > 0 || corruptBlobs ? ExitCode.integrity : ExitCode.ok;
+    return computeSyncExitCode(report);
   } finally {
     spill?.close();
   }

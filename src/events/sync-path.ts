@@ -10,8 +10,10 @@ import { BmError, ErrorCode } from '../errors.js';
  */
 export type SyncPath = string & { readonly __brand: 'SyncPath' };
 
-const MAX_PATH_BYTES = 1024;
-const MAX_SEGMENT_BYTES = 255;
+/** The longest path bm-log syncs, in UTF-8 bytes. */
+export const MAX_PATH_BYTES = 1024;
+/** The longest name (path segment) in UTF-8 bytes: what ext4, APFS and most file systems allow. */
+export const MAX_SEGMENT_BYTES = 255;
 // Device names that Windows resolves regardless of extension (con.md is CON).
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
 // eslint-disable-next-line no-control-regex

@@ -4,7 +4,7 @@ import { computeFoldKey, createSyncPathCheck, type SyncPath } from '../events/sy
 import { computeHeads, isCollected, type PathState, type Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import type { BaseEntry } from './base-entry.js';
-import { computeConflictCopyOwner, computeConflictCopyPath, isConflictCopyName } from './conflict-copy-name.js';
+import { computeConflictCopyOwner, computeConflictCopyPath, isConflictCopyName, isShortenedCopyName } from './conflict-copy-name.js';
 import type { FoldLookup, LocalFile, LocalScan } from './local-scan.js';
 
 /**
@@ -473,6 +473,8 @@ function computeFocus(f: PlanFocus, base: ReadonlyMap<string, BaseEntry>, local:
     const tracked = base.get(p)?.copyOf;
     if (tracked === undefined && local.files.has(p as SyncPath)) return false;
     if (tracked !== undefined) targets.add(tracked.path);
+    // A name cut to fit does not tell its owner (ADR-0016): tracked, the row did; else plan in full.
+    if (isShortenedCopyName(p)) return tracked !== undefined;
     targets.add(computeConflictCopyOwner(p));
     return true;
   };
@@ -490,6 +492,7 @@ function computeFocus(f: PlanFocus, base: ReadonlyMap<string, BaseEntry>, local:
   const keptNotices: Notice[] = [];
   for (const n of f.previous.notices) {
     if (n.reason !== NoticeReason.editedConflictCopy && n.reason !== NoticeReason.collectedPathKept) return undefined;
+    if (n.reason === NoticeReason.editedConflictCopy && isShortenedCopyName(n.path)) return undefined;
     if (!targets.has(noticeOwner(n))) keptNotices.push(n);
   }
   return { targets, keptConflicts, keptNotices };

@@ -743,7 +743,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
         }
         applied.push(op);
       } catch (e) {
-        if (isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing, ErrorCode.localIo)) return skip(op, `${e.message}; ${e.hint}`, e.code);
+        if (isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing, ErrorCode.localIo, ErrorCode.badPath)) return skip(op, `${e.message}; ${e.hint}`, e.code);
         throw e;
       } finally {
         ctx.onProgress?.(++counter.done, counter.total);

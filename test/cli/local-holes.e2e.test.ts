@@ -43,3 +43,42 @@ describe.concurrent('a bm-log folder nested in another (failure 2)', () => {
     expect(inner.json.applied.map((o: { path: string }) => o.path)).toEqual(['inner.md']);
   });
 });
+
+describe.concurrent('conflict copies of long names, and skipped files (failure 5)', () => {
+  it('a conflict on a 245-character note name shows both versions on both clients, exit 0, never a skip', async () => {
+    const w = await world();
+    const name = `${'long-note-'.repeat(24)}xx.md`; // 245 characters
+    const a = await w.init('alice', { files: { [name]: 'v1\n' } });
+    const b = await w.init('bob');
+    await a.write(name, 'alice\n');
+    await b.write(name, 'bob\n');
+    for (const c of [a, b, a]) expect((await c.syncOk()).skipped).toEqual([]);
+    const files = await a.files();
+    expect(await b.files()).toEqual(files);
+    expect(files).toHaveLength(2);
+    const [conflict] = await a.conflicts();
+    expect(conflict!.copies).toEqual(files.filter((f) => f !== name));
+    expect(Buffer.byteLength(conflict!.copies[0]!)).toBeLessThanOrEqual(255);
+    expect([await a.read(name), await a.read(conflict!.copies[0]!)].sort()).toEqual(['alice\n', 'bob\n']);
+  });
+
+  it('a sync that skips a file exits 3 and says so, every time, until the cause is fixed', async () => {
+    const w = await world();
+    const a = await w.init('alice', { files: { 'a.md': 'a\n', 'dir/x.md': 'x\n' } });
+    const b = w.client('bob');
+    const outside = `${w.base}/outside`;
+    await fs.mkdir(outside);
+    await fs.mkdir(b.dir);
+    await fs.symlink(outside, b.abs('dir'));
+    expectExit(await runCli(['init', '--remote', w.remoteUrl, '--name', 'bob', '--dir', b.dir]), EXIT.retry);
+    const human = expectExit(await b.run('sync'), EXIT.retry);
+    expect(human.stdout).toMatch(/skipped dir\/x\.md: .*not a folder/);
+    expect(human.stdout).toMatch(/1 operation\(s\) skipped: those files are not in sync/);
+    const json = expectExit(await b.sync(), EXIT.retry).json;
+    expect(json.skipped).toEqual([expect.objectContaining({ path: 'dir/x.md', op: 'download' })]);
+    await fs.rm(b.abs('dir'));
+    await b.syncOk();
+    expect(await b.read('dir/x.md')).toBe('x\n');
+    expect(await a.files()).toEqual(['a.md', 'dir/x.md']);
+  });
+});

@@ -178,7 +178,7 @@ describe('files and folders that cannot be read', () => {
 });
 
 describe('writes that fail', () => {
-  it(`a read-only folder: the download into it is skipped (local-io), the rest syncs, nothing half-written (${IS_ROOT ? 'CLI run as nobody' : 'CLI'})`, async () => {
+  it(`a read-only folder: the download into it is skipped (local-io, exit 3), the rest syncs, nothing half-written (${IS_ROOT ? 'CLI run as nobody' : 'CLI'})`, async () => {
     const p = await createPair({ 'ro/keep.md': 'keep\n' });
     await write(p.bob, 'ro/new.md', 'new from bob\n');
     await write(p.bob, 'other.md', 'other from bob\n');
@@ -187,7 +187,8 @@ describe('writes that fail', () => {
     await fs.chmod(abs(p.alice, 'ro'), 0o555);
 
     const r = await runCliJson(['sync', '--dir', p.alice]);
-    expect(r.code, r.stderr).toBe(ExitCode.ok);
+    // A skipped file is no plain success (ADR-0016): exit 3, retry once the cause is fixed.
+    expect(r.code, r.stderr).toBe(ExitCode.retry);
     const report = r.json as SyncJson;
     expect(report.skipped).toContainEqual(expect.objectContaining({ path: 'ro/new.md', op: 'download', code: 'local-io', detail: expect.stringContaining('EACCES') }));
     expect(await read(p.alice, 'other.md')).toBe('other from bob\n');

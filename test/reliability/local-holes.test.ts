@@ -11,7 +11,7 @@ import type { SyncPath } from '../../src/events/sync-path.js';
 import { FsTree } from '../../src/local/fs-tree.js';
 import { computeIgnoreMatcher } from '../../src/local/ignore-rules.js';
 import { useTempDirs } from '../support/temp-dirs.js';
-import { syncJson } from './support.js';
+import { syncJson, type SyncJson } from './support.js';
 
 /**
  * Holes of the local side found by an adversarial probe (issue 20), each closed at its cause
@@ -129,5 +129,87 @@ describe('a bm-log folder nested in another (issue 20, failure 2)', () => {
     expect((await syncJson(outer)).code).toBe(ExitCode.ok);
     expect(await remotePaths(path.join(base, 'outer-remote'))).toEqual(['sub/inner.md', 'top.md']);
     await withClient(inner, async (s) => expect(s.root).toBe(inner));
+  });
+});
+
+/** A directory remote with alice (created with `files`) and bob joined and synced. */
+async function createPair(files: Readonly<Record<string, string>>): Promise<{ base: string; alice: string; bob: string; remote: string }> {
+  const base = await tempDir();
+  const pair = { base, alice: path.join(base, 'alice'), bob: path.join(base, 'bob'), remote: path.join(base, 'remote') };
+  for (const [rel, text] of Object.entries(files)) await write(pair.alice, rel, text);
+  await executeInit(pair.alice, { remote: { url: pair.remote }, name: 'alice' });
+  expect((await syncJson(pair.alice)).code).toBe(ExitCode.ok);
+  await executeInit(pair.bob, { remote: { url: pair.remote }, name: 'bob' });
+  expect((await syncJson(pair.bob)).code).toBe(ExitCode.ok);
+  return pair;
+}
+
+/** Syncs, expecting exit 0 and nothing skipped; returns the report. */
+async function syncClean(dir: string): Promise<SyncJson> {
+  const r = await syncJson(dir);
+  expect(r.report.skipped, `${dir}: skipped`).toEqual([]);
+  expect(r.code, JSON.stringify(r.report.notices)).toBe(ExitCode.ok);
+  return r.report;
+}
+
+/** The files of a client folder (its .bm-log aside), sorted. */
+async function filesOf(root: string): Promise<string[]> {
+  return [...(await readTree(root)).keys()].filter((p) => !p.startsWith('.bm-log/')).sort();
+}
+
+describe('conflict copies whose names would be too long (issue 20, failure 5)', () => {
+  it('a conflict on a 245-character note name writes its copy on both clients, within 255 bytes, keeping the extension', async () => {
+    const name = `${'n'.repeat(242)}.md`; // 245 characters
+    const p = await createPair({ [name]: 'v1\n' });
+    await write(p.alice, name, 'from alice\n');
+    await write(p.bob, name, 'from bob\n');
+    await syncClean(p.alice);
+    await syncClean(p.bob);
+    await syncClean(p.alice);
+    for (const root of [p.alice, p.bob]) {
+      const files = await filesOf(root);
+      expect(files, root).toHaveLength(2);
+      const copy = files.find((f) => f !== name)!;
+      expect(Buffer.byteLength(copy), copy).toBeLessThanOrEqual(255);
+      expect(copy.endsWith('.md') && copy.includes('.conflict-')).toBe(true);
+      expect([await read(root, name), await read(root, copy)].sort()).toEqual(['from alice\n', 'from bob\n']);
+    }
+    expect(await filesOf(p.alice)).toEqual(await filesOf(p.bob));
+  });
+
+  it('a multi-byte name is cut between characters, the same on every client', async () => {
+    const name = `notes/${'é'.repeat(100)}${'😀'.repeat(10)}.markdown`; // 200 + 40 + 9 bytes of name
+    const p = await createPair({ [name]: 'v1\n' });
+    await write(p.alice, name, 'alice\n');
+    await write(p.bob, name, 'bob\n');
+    for (const root of [p.alice, p.bob, p.alice]) await syncClean(root);
+    const copies = (await filesOf(p.alice)).filter((f) => f.includes('.conflict-'));
+    expect(copies).toHaveLength(1);
+    expect(await filesOf(p.bob)).toEqual(await filesOf(p.alice));
+    const copyName = copies[0]!.slice('notes/'.length);
+    expect(Buffer.byteLength(copyName)).toBeLessThanOrEqual(255);
+    expect(copyName.endsWith('.markdown')).toBe(true);
+    expect(Buffer.from(copyName, 'utf8').toString('utf8')).toBe(copyName);
+    expect(name.slice('notes/'.length).startsWith(copyName.slice(0, copyName.indexOf('…')))).toBe(true);
+  });
+});
+
+describe('a sync that skipped an operation does not report plain success (issue 20, failure 5)', () => {
+  it('exits 3 (retry) with the skipped file listed, every sync until the cause is fixed, then 0', async () => {
+    const p = await createPair({ 'a.md': 'a\n' });
+    await write(p.alice, 'dir/x.md', 'from alice\n');
+    await syncClean(p.alice);
+    // A symlink where the folder must be: bm-log never writes through it.
+    const outside = path.join(p.base, 'outside');
+    await fs.mkdir(outside);
+    await fs.symlink(outside, path.join(p.bob, 'dir'));
+    for (let i = 0; i < 2; i++) {
+      const r = await syncJson(p.bob);
+      expect(r.report.skipped).toEqual([expect.objectContaining({ path: 'dir/x.md', op: 'download', code: 'local-io' })]);
+      expect(r.code).toBe(ExitCode.retry);
+    }
+    expect(await fs.readdir(outside)).toEqual([]);
+    await fs.rm(path.join(p.bob, 'dir'));
+    expect((await syncClean(p.bob)).applied).toContainEqual(expect.objectContaining({ kind: 'download', path: 'dir/x.md' }));
   });
 });
