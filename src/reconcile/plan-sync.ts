@@ -92,6 +92,8 @@ export interface PlanOptions {
   readonly isIgnored: (path: string) => boolean;
   /** Display name of a client, for conflict copy names. */
   readonly clientName: (client: string) => string;
+  /** This client's id: its own versions are never concurrent with its later ones (ADR-0016). */
+  readonly self: string;
 }
 
 export interface PlanInput {
@@ -277,8 +279,28 @@ export function planSync(input: PlanInput): Plan {
     planCopies(path, heads, copies);
   }
 
+  /**
+   * This client's own heads of a path that its base row has not recorded: versions a sync of
+   * this client published from this file (its ops, or `resolve`/`restore`) whose manifest commit
+   * never happened (a crash or a full disk between the publish and the commit). The file was
+   * derived from them, or they from it: a client's own successive versions are never
+   * concurrent, so a change here replaces them too (ADR-0016).
+   */
+  function ownUnrecorded(b: BaseEntry | undefined, heads: readonly VersionRecord[]): VersionRecord[] {
+    return heads.filter((h) => h.client === options.self && h.id !== b?.version && !(b?.heads.includes(h.id) ?? false));
+  }
+
+  /** Records `l` as showing the own unrecorded head with its bytes, if there is one. */
+  function recordOwn(path: SyncPath, l: LocalFile, own: readonly VersionRecord[], heads: readonly VersionRecord[]): boolean {
+    const v = own.find((h) => sameContent(l, h));
+    if (v !== undefined) ops.push({ kind: 'record', path, file: l, version: v.id, heads: heads.map((h) => h.id) });
+    return v !== undefined;
+  }
+
   function planMain(path: SyncPath, b: BaseEntry | undefined, l: LocalFile | undefined, heads: readonly VersionRecord[], w: VersionRecord | undefined): void {
     const headIds = heads.map((h) => h.id);
+    const ownHeads = ownUnrecorded(b, heads);
+    const own = ownHeads.map((h) => h.id);
     if (b === undefined) {
       if (l === undefined) {
         if (w?.content) planDownload(path, w, null);
@@ -288,8 +310,10 @@ export function planSync(input: PlanInput): Plan {
         ops.push({ kind: 'record', path, file: l, version: w.id, heads: headIds });
         return;
       }
-      // New here. Replace only deletes the writer saw; a concurrent live version stays a head.
-      ops.push({ kind: 'upload', path, file: l, replaces: heads.filter((h) => h.content === null).map((h) => h.id) });
+      if (recordOwn(path, l, ownHeads, heads)) return;
+      // New here. Replace only deletes (no content is lost) and this client's own versions; a
+      // concurrent live version of another client stays a head.
+      ops.push({ kind: 'upload', path, file: l, replaces: heads.filter((h) => h.content === null || own.includes(h.id)).map((h) => h.id) });
       return;
     }
 
@@ -307,7 +331,7 @@ export function planSync(input: PlanInput): Plan {
         ops.push({ kind: 'forget', path }); // deleted on both sides (or never in the cloud)
         return;
       }
-      ops.push({ kind: 'tombstone', path, replaces: shown });
+      ops.push({ kind: 'tombstone', path, replaces: [...shown, ...own.filter((id) => !shown.includes(id))] });
       return;
     }
 
@@ -322,10 +346,12 @@ export function planSync(input: PlanInput): Plan {
         ops.push({ kind: 'record', path, file: l, version: w.id, heads: headIds });
         return;
       }
+      if (recordOwn(path, l, ownHeads, heads)) return;
       // An edit also replaces the deletes its writer had seen (in base.heads): that closes an
       // edit-versus-delete conflict by editing, and no content is lost by replacing a delete.
       const seenDeletes = heads.filter((h) => h.content === null && b.heads.includes(h.id) && !shown.includes(h.id)).map((h) => h.id);
-      ops.push({ kind: 'upload', path, file: l, replaces: [...shown, ...seenDeletes] });
+      const replaces = [...shown, ...seenDeletes];
+      ops.push({ kind: 'upload', path, file: l, replaces: [...replaces, ...own.filter((id) => !replaces.includes(id))] });
       return;
     }
 

@@ -369,7 +369,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     return plan;
   };
   const planWith = async (local: ScanResult, focus: PlanFocus | undefined, cloudOnly: ReadonlySet<string> | undefined): Promise<Plan> => {
-    const input: PlanInput = { base: manifest, local, cloud: projection, options: { subscriptions: ctx.subscriptions, isIgnored: ctx.isIgnored, clientName }, ...(focus === undefined ? {} : { focus }), ...(cloudOnly === undefined ? {} : { cloudOnly }) };
+    const input: PlanInput = { base: manifest, local, cloud: projection, options: { subscriptions: ctx.subscriptions, isIgnored: ctx.isIgnored, clientName, self: identity.client }, ...(focus === undefined ? {} : { focus }), ...(cloudOnly === undefined ? {} : { cloudOnly }) };
     const plan = planSync(input);
     await ctx.onPlan?.(input, plan, staged && lazy !== undefined ? 'stage' : 'all');
     return plan;

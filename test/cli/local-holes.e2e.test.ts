@@ -3,9 +3,11 @@
  * built CLI in child processes on a local-directory remote. Each test states what the
  * adversarial probe saw on main and what must hold instead.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tryTmpfsMount } from '../reliability/support.js';
 import { EXIT, expectExit, hashTree, runCli, useWorlds } from './support/cli.js';
 
 const { world } = useWorlds();
@@ -80,5 +82,38 @@ describe.concurrent('conflict copies of long names, and skipped files (failure 5
     await b.syncOk();
     expect(await b.read('dir/x.md')).toBe('x\n');
     expect(await a.files()).toEqual(['a.md', 'dir/x.md']);
+  });
+});
+
+describe('a client never conflicts with itself after a full disk (failure 6)', () => {
+  const mountProblem = tryTmpfsMount();
+  it.skipIf(mountProblem !== undefined)(`init's first sync stops on a full disk (1 MiB tmpfs) after publishing; the user edits; the next sync conflicts with nothing${mountProblem ? ` [skipped: ${mountProblem}]` : ''}`, async () => {
+    const w = await world();
+    const disk = path.join(w.base, 'disk');
+    await fs.mkdir(disk);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]);
+    try {
+      const a = w.client('disk/alice');
+      for (let i = 0; i < 60; i++) await a.write(`n${i}.md`, `note ${i}\n`);
+      // init in two steps, to fill the disk between them: the folder's state, then its first sync.
+      expectExit(await runCli(['init', '--no-sync', '--remote', w.remoteUrl, '--name', 'alice', '--dir', a.dir]), EXIT.ok);
+      const avail = Number(execFileSync('df', ['-k', '--output=avail', disk], { encoding: 'utf8' }).trim().split('\n').at(-1));
+      await fs.writeFile(path.join(disk, 'filler'), Buffer.alloc((avail - 24) * 1024));
+      const stopped = expectExit(await a.run('sync'), EXIT.retry);
+      expect(stopped.stderr).toMatch(/local index|disk/);
+      await fs.rm(path.join(disk, 'filler'));
+      await a.write('n1.md', 'note 1, edited after the full disk\n');
+      const next = await a.syncOk();
+      expect(next.conflicts).toEqual([]);
+      expect(await a.conflicts()).toEqual([]);
+      const puts = (await a.log('n1.md')).filter((e) => e.type === 'put');
+      expect(puts).toHaveLength(2);
+      expect((puts[0] as unknown as { replaces: string[] }).replaces).toContain(puts[1]!.version);
+      const b = await w.init('bob');
+      expect(await b.read('n1.md')).toBe('note 1, edited after the full disk\n');
+      expect((await b.files()).filter((f) => f.includes('.conflict-'))).toEqual([]);
+    } finally {
+      execFileSync('umount', [disk]);
+    }
   });
 });

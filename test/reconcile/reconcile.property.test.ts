@@ -19,6 +19,7 @@ import {
   sync,
   syncRound,
   writeUserFile,
+  type RoundStop,
   type World,
 } from './support/world.js';
 
@@ -44,6 +45,8 @@ type Action =
   | { readonly t: 'sync'; readonly c: ClientName }
   /** One round only: a sync cut short (a crash between rounds). */
   | { readonly t: 'round'; readonly c: ClientName }
+  /** One round that stops after publishing, or before its manifest commit (a crash, a full disk). */
+  | { readonly t: 'stop'; readonly c: ClientName; readonly at: RoundStop }
   /** The user deletes every conflict copy of one path (picked by index), resolving that conflict. */
   | { readonly t: 'dropCopies'; readonly c: ClientName; readonly pick: number };
 
@@ -59,6 +62,7 @@ function actionArb(paths: readonly string[]): fc.Arbitrary<Action> {
     { weight: 1, arbitrary: fc.record({ t: fc.constant('deleteCopy' as const), c: clientArb, pick: fc.nat(3) }) },
     { weight: 6, arbitrary: fc.record({ t: fc.constant('sync' as const), c: clientArb }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('round' as const), c: clientArb }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('stop' as const), c: clientArb, at: fc.constantFrom<RoundStop>('after-publish', 'before-commit') }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('dropCopies' as const), c: clientArb, pick: fc.nat(3) }) },
   );
 }
@@ -97,6 +101,9 @@ function runScript(world: World, script: readonly Action[], hooks: Hooks = {}): 
       case 'round':
         syncRound(world, a.c);
         break;
+      case 'stop':
+        syncRound(world, a.c, a.at);
+        break;
       case 'sync': {
         const before = new Map(Object.entries(computeTree(world, a.c)));
         sync(world, a.c);
@@ -124,6 +131,19 @@ function computeExpectedTree(world: World): Record<string, string> {
     for (const h of heads.slice(1)) if (h.content) out[computeConflictCopyPath(path, nameOf(h.client), h.id)] = computeVersionBytes(world, h)!;
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** A world of the three clients after `script`, synced to quiescence. */
+function runToQuiescence(script: readonly Action[]): World {
+  const world = createWorld(CLIENTS);
+  runScript(world, script);
+  quiesce(world);
+  return world;
+}
+
+/** Version id -> the id of the client that published it. */
+function computeWriters(world: World): Map<string, string> {
+  return new Map(world.cloud.map((v) => [v.id as string, v.client]));
 }
 
 /** The ids each published version's writer had in its base for that path when it planned. */
@@ -188,7 +208,8 @@ describe('reconcile in a world of three clients', () => {
             }
             continue;
           }
-          const by = world.cloud.filter((w) => w.replaces.includes(v.id) && bases.get(w.id)?.has(v.id));
+          // Replaced by a writer that had it in its base, or by its own writer (recorded or not).
+          const by = world.cloud.filter((w) => w.replaces.includes(v.id) && (bases.get(w.id)?.has(v.id) || w.client === v.client));
           expect(by.length, `${v.path} ${v.id} (${JSON.stringify(computeVersionBytes(world, v))}) was replaced only by writers that never had it`).toBeGreaterThan(0);
         }
       }),
@@ -217,14 +238,31 @@ describe('reconcile in a world of three clients', () => {
   it('a delete never destroys an edit its writer had not seen: a tombstone (or resolve) replaces only versions its writer had in its base', () => {
     fc.assert(
       fc.property(scriptArb(CLASH_PATHS), (script) => {
-        const world = createWorld(CLIENTS);
-        runScript(world, script);
-        quiesce(world);
+        const world = runToQuiescence(script);
         const bases = computeWriterBases(world);
+        const writer = computeWriters(world);
         for (const v of world.cloud) {
           if (v.type === 'put') continue;
           const base = bases.get(v.id)!;
-          for (const r of v.replaces) expect(base.has(r), `${v.type} ${v.id} at ${v.path} replaced ${r}, which its writer never had`).toBe(true);
+          // (A client's own versions are always its own to replace, recorded in its base or not.)
+          for (const r of v.replaces) expect(base.has(r) || writer.get(r) === v.client, `${v.type} ${v.id} at ${v.path} replaced ${r}, which its writer never had`).toBe(true);
+        }
+      }),
+      runs(150),
+    );
+  });
+
+  it('a client\'s own successive versions are never concurrent: each version it publishes replaces its own version its file was derived from, also after syncs that stopped between publishing and committing', () => {
+    fc.assert(
+      fc.property(scriptArb(CLASH_PATHS), (script) => {
+        const world = runToQuiescence(script);
+        const writer = computeWriters(world);
+        for (const e of world.journal) {
+          if (e.type !== 'published' || e.derivedFrom === undefined || !e.headsBefore.includes(e.derivedFrom)) continue;
+          // (A file derived from another client's version whose download was never committed
+          // is not known to be derived from it: that stays a conflict, both kept. ADR-0016.)
+          if (writer.get(e.derivedFrom) !== e.version.client) continue;
+          expect(e.version.replaces, `${e.client}: ${e.version.type} ${e.version.id} at ${e.version.path} left ${e.derivedFrom}, which its file was derived from\n${fmt(script)}`).toContain(e.derivedFrom);
         }
       }),
       runs(150),

@@ -15,7 +15,7 @@ import { CLEAN_STATE_KEY, LocalIndex } from '../../src/local/local-index.js';
 import type { LocalTree } from '../../src/local/local-tree.js';
 import type { LocalFile } from '../../src/reconcile/local-scan.js';
 import { runSync, type SyncReport } from '../../src/reconcile/run-sync.js';
-import { IS_ROOT, chownForCli, runCliJson, syncJson, type SyncJson } from './support.js';
+import { IS_ROOT, chownForCli, runCliJson, syncJson, tryTmpfsMount, type SyncJson } from './support.js';
 
 /**
  * Local faults on real folders: files and folders that cannot be read, writes that fail,
@@ -381,18 +381,3 @@ describe('changes racing a sync', () => {
     }
   });
 });
-
-/** Undefined when a 1 MiB tmpfs can be mounted here (root with mount rights), else why not. */
-function tryTmpfsMount(): string | undefined {
-  if (!IS_ROOT) return 'mounting a tmpfs needs root';
-  const dir = fsSync.mkdtempSync(path.join(os.tmpdir(), 'bm-log-tmpfs-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'pipe' });
-    execFileSync('umount', [dir], { stdio: 'pipe' });
-    return undefined;
-  } catch (e) {
-    return `mount -t tmpfs failed here (${(e as Error).message.split('\n')[0]})`;
-  } finally {
-    fsSync.rmSync(dir, { recursive: true, force: true });
-  }
-}

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -5,13 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { executeInit } from '../../src/cli/client-session.js';
 import { withClient } from '../../src/cli/client-queries.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
-import { isBmError } from '../../src/errors.js';
+import { BmError, ErrorCode, isBmError } from '../../src/errors.js';
 import { decodeTrustedSegment } from '../../src/events/codec.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import { FsTree } from '../../src/local/fs-tree.js';
+import type { LocalIndex } from '../../src/local/local-index.js';
+import { runSync, type SyncIndex } from '../../src/reconcile/run-sync.js';
 import { computeIgnoreMatcher } from '../../src/local/ignore-rules.js';
 import { useTempDirs } from '../support/temp-dirs.js';
-import { syncJson, type SyncJson } from './support.js';
+import { syncJson, tryTmpfsMount, type SyncJson } from './support.js';
 
 /**
  * Holes of the local side found by an adversarial probe (issue 20), each closed at its cause
@@ -211,5 +214,89 @@ describe('a sync that skipped an operation does not report plain success (issue 
     expect(await fs.readdir(outside)).toEqual([]);
     await fs.rm(path.join(p.bob, 'dir'));
     expect((await syncClean(p.bob)).applied).toContainEqual(expect.objectContaining({ kind: 'download', path: 'dir/x.md' }));
+  });
+});
+
+/** The log of one path as alice's index holds it: [type, id, replaces], oldest first. */
+async function historyOf(dir: string, p: string): Promise<{ type: string; id: string; client: string; replaces: readonly string[] }[]> {
+  return withClient(dir, async (s) => (await s.index.getPathHistory(p as SyncPath)).map((v) => ({ type: v.type, id: v.id, client: v.client, replaces: v.replaces })));
+}
+
+type CommitOps = Parameters<SyncIndex['commitBatch']>[0];
+
+/** `index` with every commitBatch that `fails` picks refused as a full disk would refuse it. */
+function failingIndex(index: LocalIndex, fails: (ops: CommitOps) => boolean): SyncIndex {
+  return new Proxy(index, {
+    get(target, key, receiver) {
+      if (key === 'commitBatch') {
+        return async (ops: Parameters<SyncIndex['commitBatch']>[0]) => {
+          if (fails(ops)) throw new BmError(ErrorCode.diskFull, 'local disk is full while writing the local index (test)', 'free space');
+          return target.commitBatch(ops);
+        };
+      }
+      const v = Reflect.get(target, key, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  }) as unknown as SyncIndex;
+}
+
+describe('a client never conflicts with itself after a sync that stopped between publishing and committing (issue 20, failure 6)', () => {
+  const cases = [
+    { what: 'the manifest commit after the publish fails', fails: (ops: CommitOps) => (ops.manifestPut?.length ?? 0) > 0 },
+    { what: 'the commit of its own published segment fails', fails: (ops: CommitOps, self: string) => (ops.segments ?? []).some((seg) => seg.client === self) },
+  ];
+  for (const c of cases) {
+    it(`${c.what}: the next sync's edit replaces the version it published, no conflict, the other client gets the edit`, async () => {
+      const p = await createPair({ 'doc.md': 'v1\n', 'other.md': 'other\n' });
+      await write(p.alice, 'doc.md', 'v2 from alice\n');
+      await write(p.alice, 'new.md', 'new from alice\n');
+      const stopped = await withClient(p.alice, (s) => runSync({ ...s.ctx, index: failingIndex(s.index, (ops) => c.fails(ops, s.ctx.identity.client)) })).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isBmError(stopped, 'disk-full'), String(stopped)).toBe(true);
+      // The versions reached the remote; the user goes on editing before the next sync.
+      await write(p.alice, 'doc.md', 'v3 from alice\n');
+      await write(p.alice, 'new.md', 'new, edited\n');
+      const next = await syncClean(p.alice);
+      expect(next.conflicts).toEqual([]);
+      for (const f of ['doc.md', 'new.md']) {
+        const h = (await historyOf(p.alice, f)).filter((v) => v.type === 'put');
+        const last = h.at(-1)!;
+        const before = h.at(-2)!;
+        expect(last.replaces, `${f}: the last version replaces the one the stopped sync published`).toContain(before.id);
+      }
+      await syncClean(p.bob);
+      expect((await syncClean(p.bob)).conflicts).toEqual([]);
+      expect(await read(p.bob, 'doc.md')).toBe('v3 from alice\n');
+      expect(await read(p.bob, 'new.md')).toBe('new, edited\n');
+      expect(await filesOf(p.bob)).toEqual(await filesOf(p.alice));
+    });
+  }
+
+  const mountProblem = tryTmpfsMount();
+  it.skipIf(mountProblem !== undefined)(`a first sync stopped by a full disk (1 MiB tmpfs), then an edit: the next sync conflicts with nothing${mountProblem ? ` [skipped: ${mountProblem}]` : ''}`, async () => {
+    const base = await tempDir();
+    const disk = path.join(base, 'disk');
+    const alice = path.join(disk, 'alice');
+    await fs.mkdir(disk);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]);
+    try {
+      for (let i = 0; i < 60; i++) await write(alice, `n${i}.md`, `note ${i}\n`);
+      await executeInit(alice, { remote: { url: path.join(base, 'remote') }, name: 'alice' });
+      // Leave 24 KiB: the segment (about 60 events) reaches the remote, its commit does not.
+      const avail = Number(execFileSync('df', ['-k', '--output=avail', disk], { encoding: 'utf8' }).trim().split('\n').at(-1));
+      await fs.writeFile(path.join(disk, 'filler'), Buffer.alloc((avail - 24) * 1024));
+      const stopped = await syncJson(alice).then(() => undefined, (e: unknown) => e);
+      expect(isBmError(stopped, 'local-io', 'disk-full'), String(stopped)).toBe(true);
+      expect((await fs.readdir(path.join(base, 'remote', 'log'), { recursive: true })).length).toBeGreaterThan(1);
+      await fs.rm(path.join(disk, 'filler'));
+      await write(alice, 'n1.md', 'note 1, edited after the full disk\n');
+      const next = await syncClean(alice);
+      expect(next.conflicts).toEqual([]);
+      expect((await filesOf(alice)).filter((f) => f.includes('.conflict-'))).toEqual([]);
+    } finally {
+      execFileSync('umount', [disk]);
+    }
   });
 });
