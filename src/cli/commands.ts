@@ -13,7 +13,7 @@ import { isStateDirName, mustSyncPath, type SyncPath } from '../events/sync-path
 import { stateDirPath, writeClientConfig } from '../local/state-dir.js';
 import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
-import { computeConflictCopyPath } from '../reconcile/conflict-copy-name.js';
+import { computeConflictCopyPaths, computeOpenConflicts } from '../reconcile/conflict-notes.js';
 import type { ConflictNote, PlanOp } from '../reconcile/plan-sync.js';
 import { countKinds } from '../reconcile/applied-ops.js';
 import { runSync, type ResolveRequest, type SyncReport } from '../reconcile/run-sync.js';
@@ -41,7 +41,7 @@ function describeVersion(v: VersionRecord, names: ReadonlyMap<string, string>) {
 }
 
 function describeConflict(c: ConflictNote, names: ReadonlyMap<string, string>) {
-  const copies = c.heads.slice(1).filter((h) => h.content !== null).map((h) => computeConflictCopyPath(c.path, names.get(h.client) ?? h.client.slice(-6), h.id));
+  const copies = computeConflictCopyPaths(c, (client) => names.get(client) ?? client.slice(-6));
   return { path: c.path, kind: c.kind, detail: c.detail, winner: c.heads[0]?.id ?? null, heads: c.heads.map((h) => describeVersion(h, names)), copies };
 }
 
@@ -258,16 +258,13 @@ export async function runConflictsCommand(o: { dir?: string; json?: boolean }, o
   return withClient(o.dir, async (s) => {
     const { projection } = await loadProjection(s);
     const names = await clientNames(s);
-    const list = [...projection]
-      .map(([path, st]) => ({ path, heads: computeHeads(st) }))
-      .filter((c) => c.heads.length > 1)
-      .sort((a, b) => (a.path < b.path ? -1 : 1))
-      .map((c) => describeConflict({ path: c.path, kind: c.heads.every((h) => h.content !== null) ? 'concurrent-edits' : 'edit-versus-delete', heads: c.heads, detail: '' }, names));
+    const list = computeOpenConflicts(projection).map((c) => describeConflict(c, names));
     out.result(o.json, { conflicts: list }, () =>
       list.length === 0
         ? ['no open conflicts']
         : list.flatMap((c) => [
             `${c.path} (${c.kind})`,
+            ...(c.kind === 'file-versus-folder' ? [`  ${c.detail}`] : []),
             ...c.heads.map((h, i) => `  ${i === 0 ? 'winner' : 'other '} ${h.version}  ${h.type.padEnd(9)} by ${h.clientName ?? h.client}  ${h.hash ?? '(deleted)'}  ${h.time}`),
             ...c.copies.map((p) => `  copy   ${p}`),
             `  resolve: delete the copies and sync, or \`bm-log resolve ${c.path} [--keep VERSION]\``,

@@ -5,6 +5,7 @@ import { computeHeads, isCollected, type PathState, type Projection } from '../p
 import type { VersionRecord } from '../projections/version-record.js';
 import type { BaseEntry } from './base-entry.js';
 import { computeConflictCopyOwner, computeConflictCopyPath, isConflictCopyName, isShortenedCopyName } from './conflict-copy-name.js';
+import { computeConflictNote, computeLiveFolders, ConflictKind, isLive, type ConflictNote } from './conflict-notes.js';
 import type { FoldLookup, LocalFile, LocalScan } from './local-scan.js';
 
 /**
@@ -39,25 +40,7 @@ export type PlanOp =
 
 export type PlanOpKind = PlanOp['kind'];
 
-export const ConflictKind = {
-  /** Two or more live versions (edits on both sides, or new on both sides). */
-  concurrentEdits: 'concurrent-edits',
-  /** A delete concurrent with an edit: the edit was kept, the delete is recorded. */
-  editVersusDelete: 'edit-versus-delete',
-  /** Two paths that are one on case-insensitive or normalising file systems. */
-  twins: 'twins',
-  /** A file at a path where another file needs a folder. */
-  fileVersusFolder: 'file-versus-folder',
-} as const;
-export type ConflictKind = (typeof ConflictKind)[keyof typeof ConflictKind];
-
-export interface ConflictNote {
-  readonly path: SyncPath;
-  readonly kind: ConflictKind;
-  /** Heads, winner first (empty for twins and file-versus-folder). */
-  readonly heads: readonly VersionRecord[];
-  readonly detail: string;
-}
+export { ConflictKind, type ConflictNote } from './conflict-notes.js';
 
 export const NoticeReason = {
   unreadable: 'unreadable',
@@ -179,7 +162,14 @@ export function planSync(input: PlanInput): Plan {
     }
   }
 
-  const focus = input.focus === undefined ? undefined : computeFocus(input.focus, base, local);
+  // Folders holding a live path in the cloud (ADR-0016). A lazy plan's cloud holds only its
+  // paths; its focus is then bounded (below) so that no path it plans needs the others.
+  const liveFolders = computeLiveFolders(cloud, input.cloudOnly);
+  let focus = input.focus === undefined ? undefined : computeFocus(input.focus, base, local);
+  if (focus !== undefined && !isFocusBounded(focus.targets, { base, local, cloud, liveFolders, cloudOnly: input.cloudOnly })) {
+    if (input.cloudOnly !== undefined) throw new BmError(ErrorCode.internal, 'a lazy plan reaches a file/folder clash: fold everything first (isFocusPlannable)');
+    focus = undefined;
+  }
   if (input.cloudOnly !== undefined && focus === undefined) throw new BmError(ErrorCode.internal, 'a plan of partial state needs a focus');
   // (A focus implies none: an untracked copy name would be dirty or noticed in `previous`.)
   const hasUntrackedCopyNames = focus === undefined && [...local.files.keys()].some((p) => isConflictCopyName(p) && !base.has(p));
@@ -210,16 +200,17 @@ export function planSync(input: PlanInput): Plan {
   // A path the scan cannot show (unreadable, or ignored): its absence says nothing.
   const isHidden = (p: string): boolean => isUnder(p, local.unreadable) || options.isIgnored(p);
 
-  // Files this plan writes (downloads, conflict copies). The cloud itself can hold a file and
-  // a folder at one path (two clients): a client that has neither must not plan to write both.
+  // Files this plan writes (downloads, conflict copies), and local files it moves aside for a
+  // folder (ADR-0016: an executor removes before it writes, so a folder may replace them).
   const plannedFiles = new Set<string>();
+  const plannedRemovals = new Set<string>();
   // A folder needed by some file where a file stands (or will, by this plan), or a file where a folder stands.
   const blockedByFolder = (p: string): boolean => {
     if (local.dirs.has(p)) return true;
     const parts = p.split('/');
     for (let i = 1; i < parts.length; i++) {
       const anc = parts.slice(0, i).join('/');
-      if (local.files.has(anc as SyncPath) || plannedFiles.has(anc)) return true;
+      if ((local.files.has(anc as SyncPath) && !plannedRemovals.has(anc)) || plannedFiles.has(anc)) return true;
     }
     return false;
   };
@@ -236,24 +227,21 @@ export function planSync(input: PlanInput): Plan {
     // In sync, by far the most common case on a large tree: one live head, which the file
     // shows unchanged since the last sync, and no conflict copies around. Nothing to do
     // (planMain and planCopies would add nothing); checked first, it spares their allocations.
-    if (heads.length === 1 && b !== undefined && l !== undefined && w!.content !== null && !hasUntrackedCopyNames && !copiesByPath.has(path)) {
+    if (heads.length === 1 && b !== undefined && l !== undefined && w!.content !== null && !hasUntrackedCopyNames && !copiesByPath.has(path) && !liveFolders.has(path)) {
       if (l.hash === b.hash && l.mode === b.mode && b.version === w!.id && b.heads.length === 1 && b.heads[0] === w!.id && w!.content.hash === l.hash && w!.content.mode === l.mode) continue;
     }
-    const live = heads.filter((h) => h.content !== null);
-
-    if (heads.length > 1) {
-      conflicts.push({
-        path,
-        kind: live.length === heads.length ? ConflictKind.concurrentEdits : ConflictKind.editVersusDelete,
-        heads,
-        detail: live.length === heads.length ? `${heads.length} concurrent versions; the winner is at the path, the others beside it as conflict copies` : 'an edit and a delete were concurrent; the edit was kept',
-      });
-    }
+    // A live file where a folder stands, in the cloud or here: the folder keeps the name.
+    const displaced = w?.content != null && (liveFolders.has(path) || local.dirs.has(path));
+    const note = computeConflictNote(path, heads, displaced);
+    if (note !== undefined) conflicts.push(note);
 
     // Resolution by deleting the conflict copies: every tracked copy is known to be gone
     // locally. A copy the scan could not read, or now ignores, is unknown, not deleted.
     const copies = copiesByPath.get(path) ?? [];
-    const knownGone = (c: BaseEntry): boolean => !local.files.has(c.path) && !isHidden(c.path);
+    if (displaced) {
+      planDisplaced(path, b, l, heads, copies);
+      continue;
+    }
     const copiesGone = copies.length > 0 && copies.every(knownGone);
     // The resolve replaces only heads this client had seen (its base heads): a version that
     // arrived since was never shown here and stays a head. None left: nothing to resolve here.
@@ -276,7 +264,37 @@ export function planSync(input: PlanInput): Plan {
     }
 
     planMain(path, b, l, heads, w);
-    planCopies(path, heads, copies);
+    planCopies(path, heads.slice(1).filter((h) => h.content !== null), copies);
+  }
+
+  /** A copy the scan knows is gone (not merely unreadable or now ignored). */
+  function knownGone(c: BaseEntry): boolean {
+    return !local.files.has(c.path) && !isHidden(c.path);
+  }
+
+  /**
+   * A path whose live file a folder displaces (ADR-0016): no file at the path, every live
+   * version beside it as a conflict copy, on every client alike. A change of the file here is
+   * published first (`planMain`); an unchanged file is moved aside (removed: its bytes are in
+   * the cloud, and its copy is written); copies the user deleted reject those versions.
+   */
+  function planDisplaced(path: SyncPath, b: BaseEntry | undefined, l: LocalFile | undefined, heads: readonly VersionRecord[], copies: readonly BaseEntry[]): void {
+    const rejected = copies.filter(knownGone).map((c) => c.copyOf!.version).filter((id) => heads.some((h) => h.id === id));
+    if (l === undefined && rejected.length > 0) {
+      ops.push({ kind: 'resolve', path, replaces: rejected, file: null });
+      for (const c of copies) if (knownGone(c)) ops.push({ kind: 'forget', path: c.path });
+      return;
+    }
+    const changedHere = l !== undefined && (b === undefined || l.hash !== b.hash || l.mode !== b.mode);
+    if (changedHere || (b !== undefined && l === undefined)) {
+      planMain(path, b, l, heads, heads[0]);
+      return;
+    }
+    if (l !== undefined) {
+      plannedRemovals.add(path);
+      ops.push({ kind: 'deleteLocal', path, expect: l, version: heads[0]! });
+    }
+    planCopies(path, heads.filter((h) => h.content !== null), copies);
   }
 
   /**
@@ -379,7 +397,7 @@ export function planSync(input: PlanInput): Plan {
 
   function planDownload(path: SyncPath, v: VersionRecord, expect: LocalFile | null): void {
     if (blockedByFolder(path)) {
-      conflicts.push({ path, kind: ConflictKind.fileVersusFolder, heads: [v], detail: 'a file and a folder claim this path; the local one was kept, the cloud version was not written' });
+      conflicts.push({ path, kind: ConflictKind.fileVersusFolder, heads: [], detail: `a local file stands where this path needs a folder; version ${v.id} was not written here` });
       notices.push({ path, reason: NoticeReason.blockedByFolder, detail: 'not downloaded: a local file or folder stands in the way' });
       return;
     }
@@ -387,10 +405,10 @@ export function planSync(input: PlanInput): Plan {
     ops.push({ kind: 'download', path, version: v, expect });
   }
 
-  function planCopies(path: SyncPath, heads: readonly VersionRecord[], tracked: readonly BaseEntry[]): void {
-    const losers = heads.slice(1).filter((h) => h.content !== null);
+  /** Makes the conflict copies of `path` show `shown` (live heads), and only them. */
+  function planCopies(path: SyncPath, shown: readonly VersionRecord[], tracked: readonly BaseEntry[]): void {
     const wanted = new Map<string, VersionRecord>();
-    for (const h of losers) wanted.set(computeConflictCopyPath(path, options.clientName(h.client), h.id), h);
+    for (const h of shown) wanted.set(computeConflictCopyPath(path, options.clientName(h.client), h.id), h);
     for (const c of tracked) {
       if (isHidden(c.path)) {
         wanted.delete(c.path); // unknown state: neither rewritten nor removed nor forgotten
@@ -420,7 +438,7 @@ export function planSync(input: PlanInput): Plan {
     if (hasUntrackedCopyNames) for (const v of cloud.get(path)?.versions.values() ?? []) {
       const cp = computeConflictCopyPath(path, options.clientName(v.client), v.id);
       const cur = local.files.get(cp);
-      if (cur && v.content && cur.hash === v.content.hash && !losers.some((h) => h.id === v.id) && !trackedCopies.has(cp) && !base.has(cp)) ops.push({ kind: 'removeCopy', path: cp, expect: cur });
+      if (cur && v.content && cur.hash === v.content.hash && !shown.some((h) => h.id === v.id) && !trackedCopies.has(cp) && !base.has(cp)) ops.push({ kind: 'removeCopy', path: cp, expect: cur });
     }
     for (const [cp, v] of wanted) {
       if (isHidden(cp)) continue;
@@ -462,6 +480,45 @@ export function planSync(input: PlanInput): Plan {
 /** A path with a live head in the cloud and no local file (see PlanInput.cloudOnly). */
 export function isCloudOnly(p: SyncPath, st: PathState | undefined, local: LocalScan): boolean {
   return st !== undefined && !local.files.has(p) && computeHeads(st).some((h) => h.content !== null);
+}
+
+/**
+ * False when a focused plan of `targets` could meet a file/folder clash (ADR-0016), whose
+ * layout depends on paths outside the focus: a target that is, or may be, a file (here, in the
+ * base or live in the cloud) where a folder stands or a live path lies below it, or a target
+ * below such a file. Where the cloud holds only the focus (a lazy plan), `cloudOnly` stands in
+ * for the live paths it lacks (a live path without a local file is in it), and `hidesBelow`
+ * names targets whose folder may hold paths not loaded at all (a stage's last paths, ADR-0011).
+ */
+export function isFocusBounded(
+  targets: Iterable<string>,
+  s: { base: ReadonlyMap<string, BaseEntry>; local: LocalScan; cloud: Projection; liveFolders: ReadonlySet<string>; cloudOnly?: ReadonlySet<string> | undefined; hidesBelow?: (p: string) => boolean },
+): boolean {
+  const isLiveHere = (p: string): boolean => {
+    const st = s.cloud.get(p as SyncPath);
+    return st !== undefined ? isLive(st) : s.cloudOnly?.has(p) === true;
+  };
+  for (const t of targets) {
+    const row = s.base.get(t);
+    const fileish = s.local.files.has(t as SyncPath) || (row !== undefined && row.copyOf === undefined) || isLiveHere(t);
+    if (fileish && (s.local.dirs.has(t) || s.liveFolders.has(t) || s.hidesBelow?.(t) === true)) return false;
+    for (let slash = t.indexOf('/'); slash > 0; slash = t.indexOf('/', slash + 1)) {
+      const above = t.slice(0, slash);
+      if (s.local.files.has(above as SyncPath) || isLiveHere(above)) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * True when `planSync(input)` can plan from its focus alone: the focus does not fall back to a
+ * full plan, and is bounded (`isFocusBounded`). A lazy sync folds everything when it is not.
+ */
+export function isFocusPlannable(input: PlanInput, hidesBelow?: (p: string) => boolean): boolean {
+  const focus = input.focus === undefined ? undefined : computeFocus(input.focus, input.base, input.local);
+  if (focus === undefined) return false;
+  const liveFolders = computeLiveFolders(input.cloud, input.cloudOnly);
+  return isFocusBounded(focus.targets, { base: input.base, local: input.local, cloud: input.cloud, liveFolders, cloudOnly: input.cloudOnly, ...(hidesBelow === undefined ? {} : { hidesBelow }) });
 }
 
 /** The paths a focused plan plans again, or undefined when it would plan in full. */

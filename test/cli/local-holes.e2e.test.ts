@@ -117,3 +117,52 @@ describe('a client never conflicts with itself after a full disk (failure 6)', (
     }
   });
 });
+
+describe.concurrent('a file that became a folder while edited elsewhere (failure 4)', () => {
+  it('both sides end on both clients, the folder at the name and the file beside it, listed by `conflicts` until `resolve` keeps the folder', async () => {
+    const w = await world();
+    const a = await w.init('alice', { files: { thing: 'the file\n', 'other.md': 'other\n' } });
+    const b = await w.init('bob');
+    await a.rm('thing');
+    await a.write('thing/x.md', 'now a folder\n');
+    await b.write('thing', 'the file, edited by bob\n');
+    for (let i = 0; i < 2; i++) for (const c of [a, b]) await c.syncOk();
+    const files = await a.files();
+    expect(await b.files()).toEqual(files);
+    const copy = files.find((f) => f.startsWith('thing.conflict-bob-'))!;
+    expect(files).toEqual(['other.md', copy, 'thing/x.md'].sort());
+    expect(await a.read(copy)).toBe('the file, edited by bob\n');
+    for (const c of [a, b]) {
+      const [conflict, ...rest] = await c.conflicts();
+      expect(rest).toEqual([]);
+      expect(conflict).toMatchObject({ path: 'thing', kind: 'file-versus-folder', copies: [copy] });
+      const human = expectExit(await c.run('conflicts'), EXIT.ok).stdout;
+      expect(human).toMatch(/thing \(file-versus-folder\)/);
+      expect(human).toMatch(/the folder keeps the name/);
+    }
+    // `resolve thing` keeps what is at the path: the folder.
+    expectExit(await a.run('resolve', 'thing', '--json'), EXIT.ok);
+    await b.syncOk();
+    for (const c of [a, b]) {
+      expect(await c.files()).toEqual(['other.md', 'thing/x.md']);
+      expect(await c.conflicts()).toEqual([]);
+    }
+  });
+
+  it('the mirror case: a folder that became a file while a file in it was edited', async () => {
+    const w = await world();
+    const a = await w.init('alice', { files: { 'thing/x.md': 'in the folder\n' } });
+    const b = await w.init('bob');
+    await a.rm('thing');
+    await a.write('thing', 'now a file\n');
+    await b.write('thing/x.md', 'in the folder, edited by bob\n');
+    for (let i = 0; i < 2; i++) for (const c of [a, b]) await c.syncOk();
+    const files = await a.files();
+    expect(await b.files()).toEqual(files);
+    const copy = files.find((f) => f.startsWith('thing.conflict-alice-'))!;
+    expect(files).toEqual([copy, 'thing/x.md'].sort());
+    expect(await b.read(copy)).toBe('now a file\n');
+    expect(await b.read('thing/x.md')).toBe('in the folder, edited by bob\n');
+    expect((await b.conflicts()).map((c) => `${c.kind} ${c.path}`)).toEqual(['file-versus-folder thing', 'edit-versus-delete thing/x.md']);
+  });
+});

@@ -300,3 +300,86 @@ describe('a client never conflicts with itself after a sync that stopped between
     }
   });
 });
+
+/** Syncs every client in turn, `rounds` times. */
+async function syncAll(dirs: readonly string[], rounds: number): Promise<void> {
+  for (let i = 0; i < rounds; i++) for (const d of dirs) await syncClean(d);
+}
+
+describe('a file that became a folder (or the reverse) while edited elsewhere (issue 20, failure 4)', () => {
+  it('alice replaces the file thing with a folder thing/x.md while bob edits thing: both sides end on both clients, the same layout, listed until resolved', async () => {
+    const p = await createPair({ thing: 'the file\n', 'other.md': 'other\n' });
+    await fs.rm(abs(p.alice, 'thing'));
+    await write(p.alice, 'thing/x.md', 'now a folder\n');
+    await write(p.bob, 'thing', 'the file, edited by bob\n');
+    await syncAll([p.alice, p.bob], 3);
+    const files = await filesOf(p.alice);
+    expect(await filesOf(p.bob)).toEqual(files);
+    // The folder keeps the name; the file sits beside it under a conflict name.
+    const copies = files.filter((f) => f.startsWith('thing.conflict-'));
+    expect(copies).toHaveLength(1);
+    expect(files).toEqual(['other.md', copies[0]!, 'thing/x.md'].sort());
+    for (const root of [p.alice, p.bob]) {
+      expect(await read(root, 'thing/x.md')).toBe('now a folder\n');
+      expect(await read(root, copies[0]!)).toBe('the file, edited by bob\n');
+      const report = await syncClean(root);
+      expect(report.conflicts).toEqual([expect.objectContaining({ path: 'thing', kind: 'file-versus-folder' })]);
+    }
+    // Resolved by deleting the copy: the folder stays, the conflict ends everywhere.
+    await fs.rm(abs(p.bob, copies[0]!));
+    await syncAll([p.bob, p.alice], 2);
+    for (const root of [p.alice, p.bob]) {
+      expect(await filesOf(root)).toEqual(['other.md', 'thing/x.md']);
+      expect((await syncClean(root)).conflicts).toEqual([]);
+    }
+  });
+
+  it('alice replaces the folder thing/ with a file thing while bob edits thing/x.md (the mirror case): the same rule', async () => {
+    const p = await createPair({ 'thing/x.md': 'in the folder\n', 'other.md': 'other\n' });
+    await fs.rm(abs(p.alice, 'thing'), { recursive: true });
+    await write(p.alice, 'thing', 'now a file\n');
+    await write(p.bob, 'thing/x.md', 'in the folder, edited by bob\n');
+    await syncAll([p.alice, p.bob], 3);
+    const files = await filesOf(p.alice);
+    expect(await filesOf(p.bob)).toEqual(files);
+    const copies = files.filter((f) => f.startsWith('thing.conflict-alice-'));
+    expect(copies).toHaveLength(1);
+    expect(files).toEqual(['other.md', copies[0]!, 'thing/x.md'].sort());
+    for (const root of [p.alice, p.bob]) {
+      expect(await read(root, 'thing/x.md')).toBe('in the folder, edited by bob\n');
+      expect(await read(root, copies[0]!)).toBe('now a file\n');
+    }
+    // Resolved the other way: the folder goes, and the file takes the name back everywhere.
+    await fs.rm(abs(p.alice, 'thing'), { recursive: true });
+    await syncAll([p.alice, p.bob], 2);
+    for (const root of [p.alice, p.bob]) {
+      expect(await filesOf(root)).toEqual(['other.md', 'thing']);
+      expect(await read(root, 'thing')).toBe('now a file\n');
+      expect((await syncClean(root)).conflicts).toEqual([]);
+    }
+  });
+});
+
+describe('a file/folder clash met by partial plans (issue 20, failure 4)', () => {
+  it('a new client\'s first sync in stages never writes the file where the folder goes, even with the clash split across stages', async () => {
+    const p = await createPair({ 'a-notes.md': 'x\n', a: 'the file\n' });
+    // Bob's folder `a` is made on a client that never had the file: a fresh one.
+    const bob2 = path.join(p.base, 'bob2');
+    await write(bob2, 'a/b.md', 'in the folder\n');
+    await write(bob2, 'a/c.md', 'in the folder too\n');
+    await executeInit(bob2, { remote: { url: p.remote }, name: 'bob2' });
+    await syncAll([bob2, p.alice, p.bob], 2);
+    const carol = path.join(p.base, 'carol');
+    await executeInit(carol, { remote: { url: p.remote }, name: 'carol' });
+    const planned: string[] = [];
+    // One path a stage: the stage of the file `a` ends before the folder's paths.
+    const report = await withClient(carol, (s) =>
+      runSync({ ...s.ctx, stagePaths: 1, onPlan: (_input, plan) => void planned.push(...plan.ops.map((o) => `${o.kind} ${o.path}`)) }),
+    );
+    expect(report.skipped).toEqual([]);
+    expect(planned).not.toContain('download a');
+    expect(await filesOf(carol)).toEqual(await filesOf(p.alice));
+    expect((await filesOf(carol)).filter((f) => f.startsWith('a.conflict-alice-'))).toHaveLength(1);
+    expect(report.conflicts).toEqual([expect.objectContaining({ path: 'a', kind: 'file-versus-folder' })]);
+  });
+});

@@ -8,7 +8,7 @@ import { computeFrontier, computeHeads, projectVersions, type PathState, type Pr
 import type { VersionRecord } from '../../../src/projections/version-record.js';
 import type { BaseEntry } from '../../../src/reconcile/base-entry.js';
 import type { LocalFile, LocalScan } from '../../../src/reconcile/local-scan.js';
-import { computeFocusTargets, isCloudOnly, planSync, type Plan, type PlanOp } from '../../../src/reconcile/plan-sync.js';
+import { computeFocusTargets, isCloudOnly, isFocusPlannable, planSync, type Plan, type PlanOp } from '../../../src/reconcile/plan-sync.js';
 
 /**
  * A pure in-memory world for reconcile tests: clients with a local tree and a base manifest,
@@ -244,8 +244,12 @@ export function planRound(world: World, name: string, cloud: Projection = projec
       if (!isDeepStrictEqual(cloudOnly, computeCloudOnly(cloud, input.local))) throw new Error(`cloud-only paths kept up to date at the focus differ from all of them for ${name}`);
       const base = new Map([...input.base].filter(([p, b]) => targets.has(p) || b.copyOf !== undefined));
       const partial = new Map([...cloud].filter(([p]) => targets.has(p)));
-      const lazy = planSync({ ...input, base, cloud: partial, focus: { previous: last.plan, dirty }, cloudOnly });
-      if (!isDeepStrictEqual(lazy, plan)) throw new Error(`lazy plan differs from the full plan for ${name}\nfull: ${JSON.stringify(plan)}\nlazy: ${JSON.stringify(lazy)}`);
+      const lazyInput = { ...input, base, cloud: partial, focus: { previous: last.plan, dirty }, cloudOnly };
+      // (Where a file/folder clash reaches past the focus, a lazy sync folds everything instead.)
+      if (isFocusPlannable(lazyInput)) {
+        const lazy = planSync(lazyInput);
+        if (!isDeepStrictEqual(lazy, plan)) throw new Error(`lazy plan differs from the full plan for ${name}\nfull: ${JSON.stringify(plan)}\nlazy: ${JSON.stringify(lazy)}`);
+      }
     }
   }
   lastPlans.set(client, { base: new Map(client.base), local: input.local, cloud, scope, plan, cloudOnly: computeCloudOnly(cloud, input.local) });
@@ -296,6 +300,7 @@ function computeBaseIds(base: ReadonlyMap<SyncPath, BaseEntry>, path: SyncPath):
  *   `seen` is the frontier of the other clients in `cloud`; an upload or kept resolve whose
  *   file changed since the scan is skipped. Base: upload and kept resolve record the file with
  *   the heads after folding the new versions and the new id; tombstone and deleting resolve forget.
+ * - local deletes and removals go first, then writes (a displaced file before its folder's files);
  * - download writes the version if the file still is `expect` (null: absent) and records the
  *   new file with the current heads; writeCopy does the same where nothing stands, with
  *   `copyOf` and heads [version]; deleteLocal / removeCopy remove the file if it still is
@@ -369,8 +374,9 @@ export function executeRound(world: World, name: string, plan: Plan, cloud: Proj
   }
   if (stop === 'after-publish') return;
 
-  // Local writes and deletes, each guarded.
-  for (const op of plan.ops) {
+  // Local deletes, then writes (a file a folder displaces goes before the folder's files come), each guarded.
+  const removal = (op: PlanOp) => op.kind === 'deleteLocal' || op.kind === 'removeCopy';
+  for (const op of [...plan.ops.filter(removal), ...plan.ops.filter((o) => !removal(o))]) {
     switch (op.kind) {
       case 'download':
       case 'writeCopy': {
