@@ -48,15 +48,25 @@ export function isLive(st: PathState): boolean {
  */
 export function computeLiveFolders(cloud: Projection, also: Iterable<string> = []): Set<string> {
   const out = new Set<string>();
-  const add = (p: string) => {
-    for (let slash = p.lastIndexOf('/'); slash > 0; slash = p.lastIndexOf('/', slash - 1)) {
+  // The folder last added: paths of one folder mostly come together, and are passed over.
+  let last = '';
+  const add = (p: string, slash: number) => {
+    last = p.slice(0, slash);
+    for (; slash > 0; slash = p.lastIndexOf('/', slash - 1)) {
       const dir = p.slice(0, slash);
       if (out.has(dir)) return;
       out.add(dir);
     }
   };
-  for (const [p, st] of cloud) if (p.includes('/') && !isConflictCopyName(p) && isLive(st)) add(p);
-  for (const p of also) if (p.includes('/') && !isConflictCopyName(p)) add(p);
+  const inLast = (p: string, slash: number) => slash === last.length && p.startsWith(last);
+  for (const [p, st] of cloud) {
+    const slash = p.lastIndexOf('/');
+    if (slash > 0 && !inLast(p, slash) && !isConflictCopyName(p) && isLive(st)) add(p, slash);
+  }
+  for (const p of also) {
+    const slash = p.lastIndexOf('/');
+    if (slash > 0 && !inLast(p, slash) && !isConflictCopyName(p)) add(p, slash);
+  }
   return out;
 }
 
@@ -85,11 +95,15 @@ export function computeConflictCopyPaths(note: Pick<ConflictNote, 'path' | 'kind
   return computeShownAsCopies(note).map((h) => computeConflictCopyPath(note.path, clientName(h.client), h.id));
 }
 
-/** Every open conflict the log shows (twins aside: they need a local scan), sorted by path. */
+/**
+ * Every open conflict the log shows (twins aside: they need a local scan), sorted by path.
+ * Conflict-copy names are not paths (the planner passes them over too).
+ */
 export function computeOpenConflicts(cloud: Projection): ConflictNote[] {
   const folders = computeLiveFolders(cloud);
   const out: ConflictNote[] = [];
   for (const [p, st] of cloud) {
+    if (isConflictCopyName(p)) continue;
     const heads = computeHeads(st);
     const note = computeConflictNote(p, heads, heads[0]?.content != null && folders.has(p));
     if (note !== undefined) out.push(note);
