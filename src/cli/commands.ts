@@ -109,7 +109,9 @@ function summarize(report: SyncReport, names: ReadonlyMap<string, string>): stri
     );
   }
   for (const s of report.skipped) lines.push(`  skipped ${s.path}: ${s.detail}`);
-  if (report.skipped.length > 0) lines.push(`${report.skipped.length} operation(s) skipped: those files are not in sync; fix what is named above and sync again (exit 3)`);
+  if (report.skipped.length > 0) {
+    lines.push(`${report.skipped.length} operation(s) skipped: those files are not in sync; fix what is named above and sync again (exit 3)`);
+  }
   for (const n of report.notices) lines.push(`  note ${n.path}: ${n.detail}`);
   for (const c of report.conflicts) {
     const d = describeConflict(c, names);

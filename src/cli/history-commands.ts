@@ -187,7 +187,8 @@ export async function runRestoreCommand(target: string, o: { dir?: string; json?
       return ExitCode.ok;
     }
     const report = await runSync(s.ctx, { restore: changes });
-    out.result(o.json, { restored: changes.map((c) => ({ path: c.path, hash: c.content?.hash ?? null })), eventsPublished: report.eventsPublished, skipped: report.skipped }, () => [
+    const restored = changes.map((c) => ({ path: c.path, hash: c.content?.hash ?? null }));
+    out.result(o.json, { restored, eventsPublished: report.eventsPublished, skipped: report.skipped }, () => [
       `restored ${changes.length} file(s) as of ${o.at} (${report.eventsPublished} event(s) published; they sync to everyone)`,
       ...changes.map((c) => `  ${c.content ? 'restored' : 'deleted '} ${c.path}`),
       ...report.skipped.map((sk) => `  skipped ${sk.path}: ${sk.detail}`),

@@ -114,8 +114,8 @@ export class FsTree implements LocalTree {
    */
   private mustAbs(p: SyncPath): string {
     const problem = computePathProblem(p);
-    if (problem !== undefined) throw new BmError(ErrorCode.badPath, `refusing to touch ${JSON.stringify(p)}: ${problem}`, 'nothing was read, written or deleted there', { path: p });
-    return this.abs(p);
+    if (problem === undefined) return this.abs(p);
+    throw new BmError(ErrorCode.badPath, `refusing to touch ${JSON.stringify(p)}: ${problem}`, 'nothing was read, written or deleted there', { path: p });
   }
 
   /** The columns of each complete scan, for `rescan` and `diffWitness` (kept only as long as the scan result). */

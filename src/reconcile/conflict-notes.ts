@@ -70,19 +70,22 @@ export function computeLiveFolders(cloud: Projection, also: Iterable<string> = [
   return out;
 }
 
+const FILE_VERSUS_FOLDER =
+  'a file and a folder claim this path: the folder keeps the name, the file is beside it as a conflict copy; ' +
+  'delete the copy to keep the folder, or move the folder away to bring the file back';
+
 /**
  * The open conflict at `path`, if any. `displaced`: a folder stands at the path (in the cloud
  * or here) while its winner is a live file, so the folder keeps the name (ADR-0016). Otherwise
  * a conflict needs two heads, one of them live: two deletes are just a deleted path.
  */
 export function computeConflictNote(path: SyncPath, heads: readonly VersionRecord[], displaced: boolean): ConflictNote | undefined {
-  if (displaced) {
-    return { path, kind: ConflictKind.fileVersusFolder, heads, detail: 'a file and a folder claim this path: the folder keeps the name, the file is beside it as a conflict copy; delete the copy to keep the folder, or move the folder away to bring the file back' };
-  }
+  if (displaced) return { path, kind: ConflictKind.fileVersusFolder, heads, detail: FILE_VERSUS_FOLDER };
   const live = heads.filter((h) => h.content !== null).length;
   if (heads.length < 2 || live === 0) return undefined;
-  if (live === heads.length) return { path, kind: ConflictKind.concurrentEdits, heads, detail: `${heads.length} concurrent versions; the winner is at the path, the others beside it as conflict copies` };
-  return { path, kind: ConflictKind.editVersusDelete, heads, detail: 'an edit and a delete were concurrent; the edit was kept' };
+  if (live < heads.length) return { path, kind: ConflictKind.editVersusDelete, heads, detail: 'an edit and a delete were concurrent; the edit was kept' };
+  const detail = `${heads.length} concurrent versions; the winner is at the path, the others beside it as conflict copies`;
+  return { path, kind: ConflictKind.concurrentEdits, heads, detail };
 }
 
 /** The heads a conflict shows as conflict copies: every live one where the file was displaced by a folder, else the live losers. */

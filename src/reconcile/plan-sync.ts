@@ -167,7 +167,7 @@ export function planSync(input: PlanInput): Plan {
   const liveFolders = computeLiveFolders(cloud, input.cloudOnly);
   let focus = input.focus === undefined ? undefined : computeFocus(input.focus, base, local);
   if (focus !== undefined && !isFocusBounded(focus.targets, { base, local, cloud, liveFolders, cloudOnly: input.cloudOnly })) {
-    if (input.cloudOnly !== undefined) throw new BmError(ErrorCode.internal, 'a lazy plan reaches a file/folder clash: fold everything first (isFocusPlannable)');
+    if (input.cloudOnly !== undefined) throw new BmError(ErrorCode.internal, 'a lazy plan reaches a file/folder clash: fold first (isFocusPlannable)');
     focus = undefined;
   }
   if (input.cloudOnly !== undefined && focus === undefined) throw new BmError(ErrorCode.internal, 'a plan of partial state needs a focus');
@@ -227,7 +227,9 @@ export function planSync(input: PlanInput): Plan {
     // In sync, by far the most common case on a large tree: one live head, which the file
     // shows unchanged since the last sync, and no conflict copies around. Nothing to do
     // (planMain and planCopies would add nothing); checked first, it spares their allocations.
-    if (heads.length === 1 && b !== undefined && l !== undefined && w!.content !== null && !hasUntrackedCopyNames && !copiesByPath.has(path) && !liveFolders.has(path)) {
+    // (A file at a folder's name is never that: see planDisplaced.)
+    const plain = !hasUntrackedCopyNames && !copiesByPath.has(path) && !liveFolders.has(path);
+    if (heads.length === 1 && b !== undefined && l !== undefined && w!.content !== null && plain) {
       if (l.hash === b.hash && l.mode === b.mode && b.version === w!.id && b.heads.length === 1 && b.heads[0] === w!.id && w!.content.hash === l.hash && w!.content.mode === l.mode) continue;
     }
     // A live file where a folder stands, in the cloud or here: the folder keeps the name.
@@ -247,7 +249,7 @@ export function planSync(input: PlanInput): Plan {
     // arrived since was never shown here and stays a head. None left: nothing to resolve here.
     const seen = b === undefined ? [] : b.heads.filter((id) => heads.some((h) => h.id === id));
     if (copiesGone && b && heads.length > 1 && seen.length > 0) {
-      ops.push({ kind: 'resolve', path, replaces: seen, file: l ?? null });
+      ops.push({ kind: 'resolve', path, replaces: withOwnUnrecorded(seen, b, heads), file: l ?? null });
       for (const c of copies) ops.push({ kind: 'forget', path: c.path });
       continue;
     }
@@ -258,7 +260,7 @@ export function planSync(input: PlanInput): Plan {
     const rejected = b === undefined ? [] : gone.map((c) => c.copyOf!.version).filter((id) => b.heads.includes(id) && heads.some((h) => h.id === id));
     if (b && rejected.length > 0) {
       const shownHead = b.version !== null && heads.some((h) => h.id === b.version) ? [b.version] : [];
-      ops.push({ kind: 'resolve', path, replaces: [...rejected, ...shownHead], file: l ?? null });
+      ops.push({ kind: 'resolve', path, replaces: withOwnUnrecorded([...rejected, ...shownHead], b, heads), file: l ?? null });
       for (const c of gone) ops.push({ kind: 'forget', path: c.path });
       continue;
     }
@@ -278,10 +280,12 @@ export function planSync(input: PlanInput): Plan {
    * published first (`planMain`); an unchanged file is moved aside (removed: its bytes are in
    * the cloud, and its copy is written); copies the user deleted reject those versions.
    */
-  function planDisplaced(path: SyncPath, b: BaseEntry | undefined, l: LocalFile | undefined, heads: readonly VersionRecord[], copies: readonly BaseEntry[]): void {
+  function planDisplaced(path: SyncPath, b: BaseEntry | undefined, l: LocalFile | undefined, heads: readonly VersionRecord[], copies: readonly BaseEntry[]) {
     const rejected = copies.filter(knownGone).map((c) => c.copyOf!.version).filter((id) => heads.some((h) => h.id === id));
     if (l === undefined && rejected.length > 0) {
-      ops.push({ kind: 'resolve', path, replaces: rejected, file: null });
+      // The file this client had at the path is gone too: the version it showed is rejected with them.
+      const shown = b?.version != null && heads.some((h) => h.id === b.version) && !rejected.includes(b.version) ? [b.version] : [];
+      ops.push({ kind: 'resolve', path, replaces: withOwnUnrecorded([...rejected, ...shown], b, heads), file: null });
       for (const c of copies) if (knownGone(c)) ops.push({ kind: 'forget', path: c.path });
       return;
     }
@@ -308,6 +312,13 @@ export function planSync(input: PlanInput): Plan {
     return heads.filter((h) => h.client === options.self && h.id !== b?.version && !(b?.heads.includes(h.id) ?? false));
   }
 
+  /** `replaces` and this client's own unrecorded heads: what a change made here replaces. */
+  function withOwnUnrecorded(replaces: readonly VersionId[], b: BaseEntry | undefined, heads: readonly VersionRecord[]): VersionId[] {
+    const out = [...replaces];
+    for (const h of ownUnrecorded(b, heads)) if (!out.includes(h.id)) out.push(h.id);
+    return out;
+  }
+
   /** Records `l` as showing the own unrecorded head with its bytes, if there is one. */
   function recordOwn(path: SyncPath, l: LocalFile, own: readonly VersionRecord[], heads: readonly VersionRecord[]): boolean {
     const v = own.find((h) => sameContent(l, h));
@@ -318,7 +329,6 @@ export function planSync(input: PlanInput): Plan {
   function planMain(path: SyncPath, b: BaseEntry | undefined, l: LocalFile | undefined, heads: readonly VersionRecord[], w: VersionRecord | undefined): void {
     const headIds = heads.map((h) => h.id);
     const ownHeads = ownUnrecorded(b, heads);
-    const own = ownHeads.map((h) => h.id);
     if (b === undefined) {
       if (l === undefined) {
         if (w?.content) planDownload(path, w, null);
@@ -331,7 +341,7 @@ export function planSync(input: PlanInput): Plan {
       if (recordOwn(path, l, ownHeads, heads)) return;
       // New here. Replace only deletes (no content is lost) and this client's own versions; a
       // concurrent live version of another client stays a head.
-      ops.push({ kind: 'upload', path, file: l, replaces: heads.filter((h) => h.content === null || own.includes(h.id)).map((h) => h.id) });
+      ops.push({ kind: 'upload', path, file: l, replaces: withOwnUnrecorded(heads.filter((h) => h.content === null).map((h) => h.id), b, heads) });
       return;
     }
 
@@ -349,7 +359,7 @@ export function planSync(input: PlanInput): Plan {
         ops.push({ kind: 'forget', path }); // deleted on both sides (or never in the cloud)
         return;
       }
-      ops.push({ kind: 'tombstone', path, replaces: [...shown, ...own.filter((id) => !shown.includes(id))] });
+      ops.push({ kind: 'tombstone', path, replaces: withOwnUnrecorded(shown, b, heads) });
       return;
     }
 
@@ -368,8 +378,7 @@ export function planSync(input: PlanInput): Plan {
       // An edit also replaces the deletes its writer had seen (in base.heads): that closes an
       // edit-versus-delete conflict by editing, and no content is lost by replacing a delete.
       const seenDeletes = heads.filter((h) => h.content === null && b.heads.includes(h.id) && !shown.includes(h.id)).map((h) => h.id);
-      const replaces = [...shown, ...seenDeletes];
-      ops.push({ kind: 'upload', path, file: l, replaces: [...replaces, ...own.filter((id) => !replaces.includes(id))] });
+      ops.push({ kind: 'upload', path, file: l, replaces: withOwnUnrecorded([...shown, ...seenDeletes], b, heads) });
       return;
     }
 
@@ -397,7 +406,8 @@ export function planSync(input: PlanInput): Plan {
 
   function planDownload(path: SyncPath, v: VersionRecord, expect: LocalFile | null): void {
     if (blockedByFolder(path)) {
-      conflicts.push({ path, kind: ConflictKind.fileVersusFolder, heads: [], detail: `a local file stands where this path needs a folder; version ${v.id} was not written here` });
+      const detail = `a local file stands where this path needs a folder; version ${v.id} was not written here`;
+      conflicts.push({ path, kind: ConflictKind.fileVersusFolder, heads: [], detail });
       notices.push({ path, reason: NoticeReason.blockedByFolder, detail: 'not downloaded: a local file or folder stands in the way' });
       return;
     }
@@ -482,6 +492,16 @@ export function isCloudOnly(p: SyncPath, st: PathState | undefined, local: Local
   return st !== undefined && !local.files.has(p) && computeHeads(st).some((h) => h.content !== null);
 }
 
+/** What `isFocusBounded` reads (`liveFolders`: `computeLiveFolders` of `cloud` and `cloudOnly`). */
+export interface FocusBoundInputs {
+  readonly base: ReadonlyMap<string, BaseEntry>;
+  readonly local: LocalScan;
+  readonly cloud: Projection;
+  readonly liveFolders: ReadonlySet<string>;
+  readonly cloudOnly?: ReadonlySet<string> | undefined;
+  readonly hidesBelow?: (p: string) => boolean;
+}
+
 /**
  * False when a focused plan of `targets` could meet a file/folder clash (ADR-0016), whose
  * layout depends on paths outside the focus: a target that is, or may be, a file (here, in the
@@ -490,10 +510,7 @@ export function isCloudOnly(p: SyncPath, st: PathState | undefined, local: Local
  * for the live paths it lacks (a live path without a local file is in it), and `hidesBelow`
  * names targets whose folder may hold paths not loaded at all (a stage's last paths, ADR-0011).
  */
-export function isFocusBounded(
-  targets: Iterable<string>,
-  s: { base: ReadonlyMap<string, BaseEntry>; local: LocalScan; cloud: Projection; liveFolders: ReadonlySet<string>; cloudOnly?: ReadonlySet<string> | undefined; hidesBelow?: (p: string) => boolean },
-): boolean {
+export function isFocusBounded(targets: Iterable<string>, s: FocusBoundInputs): boolean {
   const isLiveHere = (p: string): boolean => {
     const st = s.cloud.get(p as SyncPath);
     return st !== undefined ? isLive(st) : s.cloudOnly?.has(p) === true;
@@ -517,8 +534,9 @@ export function isFocusBounded(
 export function isFocusPlannable(input: PlanInput, hidesBelow?: (p: string) => boolean): boolean {
   const focus = input.focus === undefined ? undefined : computeFocus(input.focus, input.base, input.local);
   if (focus === undefined) return false;
-  const liveFolders = computeLiveFolders(input.cloud, input.cloudOnly);
-  return isFocusBounded(focus.targets, { base: input.base, local: input.local, cloud: input.cloud, liveFolders, cloudOnly: input.cloudOnly, ...(hidesBelow === undefined ? {} : { hidesBelow }) });
+  const { base, local, cloud, cloudOnly } = input;
+  const liveFolders = computeLiveFolders(cloud, cloudOnly);
+  return isFocusBounded(focus.targets, { base, local, cloud, liveFolders, cloudOnly, ...(hidesBelow === undefined ? {} : { hidesBelow }) });
 }
 
 /** The paths a focused plan plans again, or undefined when it would plan in full. */

@@ -664,7 +664,9 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   async function executeRound(plan: Plan, progress?: { done: number; readonly total: number }): Promise<{ put: readonly BaseEntry[]; del: readonly SyncPath[] }> {
     const put: BaseEntry[] = [];
     const del: SyncPath[] = [];
-    const skip = (op: PlanOp, detail: string, code?: ErrorCode): void => void report.skipped.push({ path: op.path, op: op.kind, detail, ...(code === undefined ? {} : { code }) });
+    const skip = (op: PlanOp, detail: string, code?: ErrorCode): void => {
+      report.skipped.push({ path: op.path, op: op.kind, detail, ...(code === undefined ? {} : { code }) });
+    };
 
     // a. Blobs first: an event may only name content that is already on the remote.
     const publishable: PlanOp[] = [];
@@ -756,7 +758,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
         }
         applied.push(op);
       } catch (e) {
-        if (isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing, ErrorCode.localIo, ErrorCode.badPath)) return skip(op, `${e.message}; ${e.hint}`, e.code);
+        const skippable = isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing, ErrorCode.localIo, ErrorCode.badPath);
+        if (skippable) return skip(op, `${e.message}; ${e.hint}`, e.code);
         throw e;
       } finally {
         ctx.onProgress?.(++counter.done, counter.total);

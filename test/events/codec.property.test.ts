@@ -164,7 +164,9 @@ describe('computePathProblem properties', () => {
       }),
       { numRuns: 5000 },
     );
-    for (const p of ['sub/.bm-log/identity.key', 'a/.BM-LOG/x', 'a/b/.bm-log./c', 'x/.bm-log']) expect(computePathProblem(p), p).toMatch(/\.bm-log state folder/);
+    for (const p of ['sub/.bm-log/identity.key', 'a/.BM-LOG/x', 'a/b/.bm-log./c', 'x/.bm-log']) {
+      expect(computePathProblem(p), p).toMatch(/\.bm-log state folder/);
+    }
   });
 
   it('accepted paths survive a UTF-8 round trip unchanged', () => {

@@ -219,7 +219,8 @@ describe('a sync that skipped an operation does not report plain success (issue 
 
 /** The log of one path as alice's index holds it: [type, id, replaces], oldest first. */
 async function historyOf(dir: string, p: string): Promise<{ type: string; id: string; client: string; replaces: readonly string[] }[]> {
-  return withClient(dir, async (s) => (await s.index.getPathHistory(p as SyncPath)).map((v) => ({ type: v.type, id: v.id, client: v.client, replaces: v.replaces })));
+  const history = await withClient(dir, (s) => s.index.getPathHistory(p as SyncPath));
+  return history.map((v) => ({ type: v.type, id: v.id, client: v.client, replaces: v.replaces }));
 }
 
 type CommitOps = Parameters<SyncIndex['commitBatch']>[0];

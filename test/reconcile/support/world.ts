@@ -356,7 +356,8 @@ export function executeRound(world: World, name: string, plan: Plan, cloud: Proj
   if (published.length > 0) {
     client.seq += 1;
     for (const { op, version } of published) {
-      world.journal.push({ type: 'published', client: name, version, baseIds: computeBaseIds(client.base, op.path), headsBefore: headIds(op.path), derivedFrom: client.shows.get(op.path) });
+      const baseIds = computeBaseIds(client.base, op.path);
+      world.journal.push({ type: 'published', client: name, version, baseIds, headsBefore: headIds(op.path), derivedFrom: client.shows.get(op.path) });
     }
     for (const { version } of published) world.cloud.push(version);
     projectVersions(published.map((p) => p.version), cloud);
