@@ -182,7 +182,7 @@ function makePlanInput(n, changedFraction) {
   }
   const cloud = projectVersions(versions);
   projectVersions(extra, cloud);
-  return { input: { base, local: { files, dirs: new Set(), unreadable: [] }, cloud, options: { subscriptions: [], isIgnored, clientName: (c) => c.slice(-6) } }, localEdits, cloudEdits, localDeletes };
+  return { input: { base, local: { files, dirs: new Set(), unreadable: [] }, cloud, options: { subscriptions: [], isIgnored, clientName: (c) => c.slice(-6), self: CLIENTS[0] } }, localEdits, cloudEdits, localDeletes };
 }
 
 async function benchPlan(label, n, fraction) {

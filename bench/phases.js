@@ -103,7 +103,7 @@ try {
   const scan = await tree.scan(manifest, isIgnored);
   mark('scan local tree (stat every file; hash changed ones)', { files: scan.files.size, hashed: scan.hashed });
   const names = new Map([...pinned].map(([c, k]) => [c, k.name]));
-  const plan = planSync({ base: manifest, local: scan, cloud: projection, options: { subscriptions, isIgnored, clientName: (c) => names.get(c) ?? c.slice(-6) } });
+  const plan = planSync({ base: manifest, local: scan, cloud: projection, options: { subscriptions, isIgnored, clientName: (c) => names.get(c) ?? c.slice(-6), self: identity.client } });
   mark('plan (planSync)', { ops: plan.ops.length, conflicts: plan.conflicts.length });
 } finally {
   await s.close();

@@ -6,18 +6,18 @@ import type { ClientId } from '../events/ids.js';
 import { fetchLogs, readIdentity, type ClientKey, type LogFault } from '../events/log.js';
 import { importPublicKeyHex } from '../events/signing.js';
 import { probeStore } from '../events/store/probe-store.js';
-import { mustSyncPath, type SyncPath } from '../events/sync-path.js';
+import { isStateDirName, mustSyncPath, type SyncPath } from '../events/sync-path.js';
 import { stateDirPath, writeClientConfig } from '../local/state-dir.js';
 import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
-import { computeConflictCopyPath } from '../reconcile/conflict-copy-name.js';
+import { computeConflictCopyPaths, computeOpenConflicts } from '../reconcile/conflict-notes.js';
 import type { ConflictNote, PlanOp } from '../reconcile/plan-sync.js';
 import { countKinds } from '../reconcile/applied-ops.js';
 import { runSync, type ResolveRequest, type SyncReport } from '../reconcile/run-sync.js';
 import { openClient, readScope, type ClientSession } from './client-session.js';
 import { clientNames, loadProjection, withClient, withLocal } from './client-queries.js';
 import { readPathHistory } from './history-commands.js';
-import { ExitCode, computeExitCode } from './exit-codes.js';
+import { ExitCode, computeExitCode, computeSyncExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
 import { renderJsonWithList } from './json-document.js';
 import { SpilledList } from './spilled-list.js';
@@ -41,7 +41,7 @@ function describeVersion(v: VersionRecord, names: ReadonlyMap<string, string>) {
 }
 
 export function describeConflict(c: ConflictNote, names: ReadonlyMap<string, string>) {
-  const copies = c.heads.slice(1).filter((h) => h.content !== null).map((h) => computeConflictCopyPath(c.path, names.get(h.client) ?? h.client.slice(-6), h.id));
+  const copies = computeConflictCopyPaths(c, (client) => names.get(client) ?? client.slice(-6));
   return { path: c.path, kind: c.kind, detail: c.detail, winner: c.heads[0]?.id ?? null, heads: c.heads.map((h) => describeVersion(h, names)), copies };
 }
 
@@ -109,6 +109,9 @@ function summarize(report: SyncReport, names: ReadonlyMap<string, string>, resto
     );
   }
   for (const s of report.skipped) lines.push(`  skipped ${displayName(s.path)}: ${s.detail}`);
+  if (report.skipped.length > 0) {
+    lines.push(`${report.skipped.length} operation(s) skipped: those files are not in sync; fix what is named above and sync again (exit 3)`);
+  }
   for (const n of report.notices) lines.push(`  note ${displayName(n.path)}: ${n.detail}`);
   for (const c of report.conflicts) {
     const d = describeConflict(c, names);
@@ -187,9 +190,7 @@ async function syncWithSession(s: ClientSession, o: SyncCommandOptions, out: Out
       const hints = await computeRestoreHints(s, report.dryRun ? [] : report.applied, place);
       out.result(false, undefined, () => summarize(report, names, hints, place));
     }
-    // A tampered or missing blob met while downloading is an integrity failure too (exit 5).
-    const corruptBlobs = report.skipped.some((sk) => sk.code !== undefined && integrityCodes.has(sk.code));
-    return report.faults.length > 0 || corruptBlobs ? ExitCode.integrity : ExitCode.ok;
+    return computeSyncExitCode(report);
   } finally {
     spill?.close();
   }
@@ -204,7 +205,8 @@ export async function runSyncCommand(o: SyncCommandOptions, out: Output): Promis
   let dirty = true;
   let timer: NodeJS.Timeout | undefined;
   const watcher = watch(root, { recursive: true }, (_ev, name) => {
-    if (typeof name === 'string' && (name.startsWith('.bm-log') || name.includes('.bm-tmp-'))) return;
+    // bm-log's own writes (its state, a nested bm-log folder's too, and temp files) are no changes.
+    if (typeof name === 'string' && (name.split(/[\\/]/).some(isStateDirName) || name.includes('.bm-tmp-'))) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
       dirty = true;
@@ -265,17 +267,14 @@ export async function runConflictsCommand(o: { dir?: string; json?: boolean }, o
   return withLocal(o.dir, async (s) => {
     const { projection } = await loadProjection(s);
     const names = await clientNames(s);
-    const list = [...projection]
-      .map(([path, st]) => ({ path, heads: computeHeads(st) }))
-      .filter((c) => c.heads.length > 1)
-      .sort((a, b) => (a.path < b.path ? -1 : 1))
-      .map((c) => describeConflict({ path: c.path, kind: c.heads.every((h) => h.content !== null) ? 'concurrent-edits' : 'edit-versus-delete', heads: c.heads, detail: '' }, names));
+    const list = computeOpenConflicts(projection).map((c) => describeConflict(c, names));
     const place = { cwd: process.cwd(), root: s.root };
     out.result(o.json, { conflicts: list }, () =>
       list.length === 0
         ? ['no open conflicts']
         : list.flatMap((c) => [
             `${displayName(c.path)} (${c.kind})`,
+            ...(c.kind === 'file-versus-folder' ? [`  ${c.detail}`] : []),
             ...c.heads.map((h, i) => `  ${i === 0 ? 'winner' : 'other '} ${h.version}  ${h.type.padEnd(9)} by ${displayName(h.clientName ?? h.client)}  ${h.hash ?? '(deleted)'}  ${h.time}`),
             ...c.copies.map((p) => `  copy   ${displayName(p)}`),
             `  resolve: delete the copies and sync; or keep the file as it is now: \`${pasteable(['resolve', pathArg(c.path)], place)}\`; ` +

@@ -10,7 +10,10 @@ export const ExitCode = {
   internal: 1,
   /** Wrong command line, or this folder / remote is not configured right. */
   usage: 2,
-  /** A failure that is safe to retry (remote unreachable, folder busy, disk full, a file in use). */
+  /**
+   * A failure that is safe to retry (remote unreachable, folder busy, disk full, a file in
+   * use), or a sync that completed but skipped files (each listed with why): not in sync yet.
+   */
   retry: 3,
   /** Refused by a safety guard (max-delete, empty folder); nothing was changed. */
   safety: 4,
@@ -39,4 +42,16 @@ export function computeExitCode(code: ErrorCode): ExitCode {
     default:
       return ExitCode.internal;
   }
+}
+
+/**
+ * The exit code of a sync that completed (sync, init, resolve, subscribe, restore): integrity
+ * when the log had a fault or a download met a tampered or missing blob; retry when any
+ * operation was skipped (a file that could not be written, read or deleted, changed meanwhile,
+ * or held back for a GC): those files are not in sync, and a skip that recurs every sync is
+ * no success; ok otherwise (open conflicts are listed, not failures). ADR-0016.
+ */
+export function computeSyncExitCode(report: { readonly faults: readonly unknown[]; readonly skipped: readonly { readonly code?: ErrorCode }[] }): ExitCode {
+  if (report.faults.length > 0 || report.skipped.some((sk) => sk.code !== undefined && integrityCodes.has(sk.code))) return ExitCode.integrity;
+  return report.skipped.length > 0 ? ExitCode.retry : ExitCode.ok;
 }

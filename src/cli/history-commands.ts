@@ -14,7 +14,7 @@ import { runSync, type RestoreRequest } from '../reconcile/run-sync.js';
 import { executeFetchLog } from '../reconcile/sync-log.js';
 import type { ClientSession } from './client-session.js';
 import { loadProjection, withClient, withLocal } from './client-queries.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, computeSyncExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
 import { pathArg } from './hints.js';
 import { displayName, shellCommand } from './human-text.js';
@@ -194,11 +194,13 @@ export async function runRestoreCommand(target: string, o: { dir?: string; json?
       return ExitCode.ok;
     }
     const report = await runSync(s.ctx, { restore: changes });
-    out.result(o.json, { restored: changes.map((c) => ({ path: c.path, hash: c.content?.hash ?? null })), eventsPublished: report.eventsPublished }, () => [
+    const restored = changes.map((c) => ({ path: c.path, hash: c.content?.hash ?? null }));
+    out.result(o.json, { restored, eventsPublished: report.eventsPublished, skipped: report.skipped }, () => [
       `restored ${changes.length} file(s) as of ${o.at} (${report.eventsPublished} event(s) published; they sync to everyone)`,
       ...changes.map((c) => `  ${c.content ? 'restored' : 'deleted '} ${displayName(c.path)}`),
+      ...report.skipped.map((sk) => `  skipped ${displayName(sk.path)}: ${sk.detail}`),
     ]);
-    return report.faults.length > 0 ? ExitCode.integrity : ExitCode.ok;
+    return computeSyncExitCode(report);
   });
 }
 

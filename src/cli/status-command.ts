@@ -38,7 +38,7 @@ async function planFromLocalRecords(local: LocalSession): Promise<StatusPlan> {
   const scan = await new FsTree(local.root).scan(manifest, scope.isIgnored);
   const { projection } = await loadProjection(local);
   const names = await clientNames(local);
-  const plan = planSync({ base: manifest, local: scan, cloud: projection, options: { subscriptions: local.config.subscriptions, isIgnored: scope.isIgnored, clientName: (c) => names.get(c) ?? c.slice(-6) } });
+  const plan = planSync({ base: manifest, local: scan, cloud: projection, options: { subscriptions: local.config.subscriptions, isIgnored: scope.isIgnored, clientName: (c) => names.get(c) ?? c.slice(-6), self: local.config.clientId } });
   return { ops: plan.ops, conflicts: plan.conflicts, faults: [] };
 }
 

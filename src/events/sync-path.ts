@@ -2,15 +2,18 @@ import { BmError, ErrorCode } from '../errors.js';
 
 /**
  * A path inside the sync root as it travels in events: relative, '/'-separated, no '.',
- * '..' or empty segments, no NUL/control characters or backslashes, nothing that aliases
- * bm-log's own state (`.bm-log`) or a git folder, and no Windows reserved device names.
+ * '..' or empty segments, no NUL/control characters or backslashes, no segment at any depth
+ * that aliases bm-log's own state (`.bm-log`: a nested bm-log folder's key and index too,
+ * ADR-0016) or a git folder, and no Windows reserved device names.
  * Every path read from an event is checked with `checkSyncPath` before it can reach the
  * file system, so a validly signed event can still never make bm-log write outside the root.
  */
 export type SyncPath = string & { readonly __brand: 'SyncPath' };
 
-const MAX_PATH_BYTES = 1024;
-const MAX_SEGMENT_BYTES = 255;
+/** The longest path bm-log syncs, in UTF-8 bytes. */
+export const MAX_PATH_BYTES = 1024;
+/** The longest name (path segment) in UTF-8 bytes: what ext4, APFS and most file systems allow. */
+export const MAX_SEGMENT_BYTES = 255;
 // Device names that Windows resolves regardless of extension (con.md is CON).
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
 // eslint-disable-next-line no-control-regex
@@ -45,14 +48,31 @@ function computeWholePathProblem(p: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A segment as case-insensitive, normalising file systems (and Windows, which drops trailing
+ * dots and spaces) see it: `.BM-LOG.` and `.bm-log` name one folder there.
+ */
+function computeFoldedSegment(seg: string): string {
+  // (Printable ASCII is its own NFC form: skip the normalisation, the common case by far.)
+  return (PRINTABLE_ASCII.test(seg) ? seg : seg.normalize('NFC')).toLowerCase().replace(/[. ]+$/, '');
+}
+
+/**
+ * True for a file or folder name that is, or aliases, bm-log's state folder (`.bm-log`).
+ * Such a name is never read, synced or written at any depth: it holds a nested bm-log
+ * folder's private key, config and index (ADR-0016).
+ */
+export function isStateDirName(name: string): boolean {
+  return name.length >= 7 && name.charCodeAt(0) === 0x2e && computeFoldedSegment(name) === '.bm-log';
+}
+
 /** The checks on one '/'-separated segment (`first`: the segment at the root). */
 function computeSegmentProblem(seg: string, first: boolean): string | undefined {
   if (seg === '') return 'empty segment (leading, trailing or doubled /)';
   if (seg === '.' || seg === '..') return `'${seg}' segment`;
   if (Buffer.byteLength(seg, 'utf8') > MAX_SEGMENT_BYTES) return `segment longer than ${MAX_SEGMENT_BYTES} bytes`;
-  // (Printable ASCII is its own NFC form: skip the normalisation, the common case by far.)
-  const folded = (PRINTABLE_ASCII.test(seg) ? seg : seg.normalize('NFC')).toLowerCase().replace(/[. ]+$/, '');
-  if (first && folded === '.bm-log') return 'aliases the .bm-log state folder';
+  const folded = computeFoldedSegment(seg);
+  if (folded === '.bm-log') return first ? 'aliases the .bm-log state folder' : 'aliases the .bm-log state folder of a nested bm-log folder';
   if (folded === '.git') return 'aliases a .git folder';
   if (WINDOWS_RESERVED.test(folded)) return 'Windows reserved device name';
   if (/[. ]$/.test(seg)) return 'segment ends in a dot or space (aliases another name on Windows)';

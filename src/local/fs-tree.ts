@@ -3,10 +3,9 @@ import { lstatSync, readFileSync, readdirSync, rmSync, type Dirent, type Stats }
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BmError, ErrorCode } from '../errors.js';
-import { createSyncPathCheck, type SyncPath } from '../events/sync-path.js';
+import { computePathProblem, createSyncPathCheck, isStateDirName, type SyncPath } from '../events/sync-path.js';
 import type { LocalFile } from '../reconcile/local-scan.js';
 import type { GuardedResult, LocalTree, ScanBase, ScanNotice, ScanResult } from './local-tree.js';
-import { STATE_DIR } from './state-dir.js';
 import { syncDir } from '../events/store/sync-dir.js';
 import { computeReadBufferSize, lendFileChunks, writeChunk, type Chunks } from '../events/store/lent-chunks.js';
 import { computeListingDiff, computeWitnessBase, decodeListing, encodeListingParts, rawKind, WitnessBase } from './scan-witness.js';
@@ -107,6 +106,18 @@ export class FsTree implements LocalTree {
     return path.join(this.root, ...p.split('/'));
   }
 
+  /**
+   * `abs(p)` for a path the engine asks about (a plan's, never the scan's own): checked again
+   * here, at the last step before the file system, so that no path naming bm-log's state (a
+   * nested folder's `.bm-log` included), leaving the root or unsafe in any other way is ever
+   * read, written or deleted, whatever let it through (ADR-0016).
+   */
+  private mustAbs(p: SyncPath): string {
+    const problem = computePathProblem(p);
+    if (problem === undefined) return this.abs(p);
+    throw new BmError(ErrorCode.badPath, `refusing to touch ${JSON.stringify(p)}: ${problem}`, 'nothing was read, written or deleted there', { path: p });
+  }
+
   /** The columns of each complete scan, for `rescan` and `diffWitness` (kept only as long as the scan result). */
   private readonly columnsOf = new WeakMap<ScanResult, ScanColumns>();
 
@@ -161,9 +172,11 @@ export class FsTree implements LocalTree {
     const pending: { i: number; path: SyncPath }[] = [];
     let exact = true;
     const isSyncPath = createSyncPathCheck();
-    const walk = (rel: string): void => {
+    // `nested`: the folder is inside a bm-log folder nested in this one (ADR-0016), whose own
+    // bm-log may be writing temp files there right now.
+    const walk = (rel: string, nested: boolean): void => {
       const prevSlot = reuse !== undefined && !reuse.touchedDirs.has(rel) ? reuse.slotOf.get(rel) : undefined;
-      if (prevSlot !== undefined) return reuseFolder(prevSlot);
+      if (prevSlot !== undefined) return reuseFolder(prevSlot, nested);
       let entries: Dirent[];
       // Entries are joined to their folder by hand: path.join per file showed in profiles.
       const absDir = this.absDir(rel);
@@ -179,7 +192,9 @@ export class FsTree implements LocalTree {
         return;
       }
       const witnessed = guide?.slotOf.get(rel);
-      if (witnessed !== undefined && takeAsWitnessed(rel, witnessed, entries, absPrefix)) return;
+      // (A folder with a `.bm-log` in it is the root of a nested bm-log folder.)
+      const inner = nested || (rel !== '' && entries.some((ent) => isStateDirName(ent.name)));
+      if (witnessed !== undefined && takeAsWitnessed(rel, witnessed, entries, absPrefix, inner)) return;
       const slot = cols.openFolder(rel);
       const names: string[] = [];
       let kinds = '';
@@ -194,11 +209,13 @@ export class FsTree implements LocalTree {
       };
       for (const ent of entries) {
         const p = rel === '' ? ent.name : `${rel}/${ent.name}`;
-        if (rel === '' && ent.name === STATE_DIR) {
-          record(ent.name, 'd');
+        // bm-log's state, this folder's or a nested bm-log folder's: never read, whatever
+        // the ignore rules say (its name is refused by the path check too).
+        if (isStateDirName(ent.name)) {
+          record(ent.name, rawKind(ent));
           continue;
         }
-        if (ent.name.startsWith(TMP_PREFIX) && ent.isFile()) {
+        if (ent.name.startsWith(TMP_PREFIX) && ent.isFile() && !inner) {
           // A temp file of a bm-log that was killed mid-write: the caller holds the folder
           // lock, so no live bm-log owns it. It never held anything the log lacks. (Not
           // recorded in the listing: a later check that still finds it rescans.)
@@ -246,7 +263,7 @@ export class FsTree implements LocalTree {
         addFile(p, absPrefix + ent.name, manifest.get(p), notice);
       }
       cols.closeFolder(slot, names.join('\0'), kinds);
-      for (const d of subdirs) walk(d);
+      for (const d of subdirs) walk(d, inner);
     };
     /**
      * A folder that lists exactly as the witnessed scan listed it (names, and kinds as readdir
@@ -256,7 +273,7 @@ export class FsTree implements LocalTree {
      * file is still lstat'ed; one whose stats differ from the witness's is hashed. False when
      * the folder does not qualify (nothing done then).
      */
-    const takeAsWitnessed = (rel: string, g: number, entries: Dirent[], absPrefix: string): boolean => {
+    const takeAsWitnessed = (rel: string, g: number, entries: Dirent[], absPrefix: string, inner: boolean): boolean => {
       const w = guide!.listing;
       const kinds = w.kinds[g]!;
       if (kinds.length !== entries.length || /[flo]/.test(kinds)) return false;
@@ -287,7 +304,7 @@ export class FsTree implements LocalTree {
         }
         addFile(p as SyncPath, absPrefix + name, k++, notice);
       }
-      for (const d of subdirs) walk(d);
+      for (const d of subdirs) walk(d, inner);
       return true;
     };
     /**
@@ -319,7 +336,7 @@ export class FsTree implements LocalTree {
       else pending.push({ i, path: p });
     };
     // A folder nothing touched since `reuse`'s scan: its listing, files and notices as they were.
-    const reuseFolder = (prevSlot: number): void => {
+    const reuseFolder = (prevSlot: number, nested: boolean): void => {
       const prev = reuse!.columns;
       const slot = cols.copyFolder(prev, prevSlot);
       notices.push(...cols.notices[slot]!);
@@ -327,14 +344,15 @@ export class FsTree implements LocalTree {
       const kinds = cols.kinds[slot]!;
       if (!kinds.includes('D')) return;
       const names = cols.names[slot]!.split('\0');
+      const inner = nested || (rel !== '' && names.some(isStateDirName));
       for (let j = 0; j < kinds.length; j++) {
         if (kinds[j] !== 'D') continue;
         const p = rel === '' ? names[j]! : `${rel}/${names[j]!}`;
         dirs.add(p);
-        walk(p);
+        walk(p, inner);
       }
     };
-    walk('');
+    walk('', false);
 
     // Hash what is new or changed: small files one after another, synchronously (per-file
     // open/read/close dominates there, and the thread pool's round trips only add to it:
@@ -445,12 +463,12 @@ export class FsTree implements LocalTree {
   }
 
   openRead(p: SyncPath, size?: number): Chunks {
-    const abs = this.abs(p);
+    const abs = this.mustAbs(p);
     return lendFileChunks(() => fs.open(abs, 'r'), computeReadBufferSize(size));
   }
 
   async statFile(p: SyncPath): Promise<LocalFile | undefined> {
-    const abs = this.abs(p);
+    const abs = this.mustAbs(p);
     try {
       const st = await fs.lstat(abs);
       if (!st.isFile()) return undefined;
@@ -498,7 +516,7 @@ export class FsTree implements LocalTree {
   }
 
   async writeFile(p: SyncPath, content: Chunks, hash: string, mode: number, expect: LocalFile | null): Promise<LocalFile | 'changed'> {
-    const abs = this.abs(p);
+    const abs = this.mustAbs(p);
     let tmp: string | undefined;
     // The first chunk is read before anything is touched: a source that fails at once (a
     // download cut before its first byte) leaves no folder behind, and a source that opened
@@ -551,7 +569,7 @@ export class FsTree implements LocalTree {
   }
 
   async removeFile(p: SyncPath, expect: LocalFile): Promise<GuardedResult> {
-    const abs = this.abs(p);
+    const abs = this.mustAbs(p);
     try {
       await this.ensureNoSymlinkParents(p);
       if (!(await this.stillIs(abs, expect))) return 'changed';

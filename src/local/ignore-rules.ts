@@ -6,11 +6,13 @@ import { BmError, ErrorCode } from '../errors.js';
 export const IGNORE_FILE = '.bmignore';
 
 /**
- * Always ignored, whatever .bmignore says: bm-log's own state, version-control folders,
- * OS junk, editor swap/backup files and bm-log's own temp files (ADR-0006).
+ * Always ignored: bm-log's own state (at any depth: a nested bm-log folder's too, ADR-0016),
+ * version-control folders, OS junk, editor swap/backup files and bm-log's own temp files
+ * (ADR-0006). A .bmignore negation can re-include some of these for the matcher, never
+ * `.bm-log`: the scan and the path check refuse it whatever the rules say.
  */
 export const BUILTIN_IGNORES: readonly string[] = [
-  '/.bm-log/',
+  '.bm-log/',
   '.git/',
   '.bm-tmp-*',
   '.DS_Store',

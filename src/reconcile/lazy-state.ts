@@ -1,4 +1,4 @@
-import type { SyncPath } from '../events/sync-path.js';
+import { compareUtf8, type SyncPath } from '../events/sync-path.js';
 import type { Projection } from '../projections/project-paths.js';
 import { decodeVaultState, encodeVaultState } from '../projections/project-vault.js';
 import type { BaseEntry } from './base-entry.js';
@@ -44,6 +44,8 @@ export class LazyPaths {
   tracked: number;
   /** Ranges read (`loadRange`). */
   private ranges = 0;
+  /** The end of the last range read (a stage's), past which nothing is loaded yet. */
+  private rangeEnd: string | undefined;
 
   private constructor(
     private readonly index: PointReads,
@@ -79,6 +81,7 @@ export class LazyPaths {
    */
   async loadRange(from: string | undefined, to: string | undefined, local: readonly string[]): Promise<Set<string>> {
     if (this.ranges++ % RELEASE_EVERY_RANGES === 0) await this.index.releaseMappedTables?.();
+    this.rangeEnd = to;
     const { states, rows } = await this.index.readPathRange!(from, to);
     const paths = new Set<string>(local);
     for (const [p, row] of rows) {
@@ -91,6 +94,15 @@ export class LazyPaths {
     }
     for (const p of paths) this.known.add(p);
     return paths;
+  }
+
+  /**
+   * True when paths below the folder `p` (`p/...`) may lie past the range last read, so that
+   * they are not loaded yet: the range ends between `p` and `p0` ('0' follows '/').
+   */
+  hidesBelow(p: string): boolean {
+    const end = this.rangeEnd;
+    return end !== undefined && compareUtf8(p, end) < 0 && compareUtf8(end, `${p}0`) < 0;
   }
 
   /** The paths loaded so far. */

@@ -4,7 +4,8 @@ import { computeFoldKey, createSyncPathCheck, type SyncPath } from '../events/sy
 import { computeHeads, isCollected, type PathState, type Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import type { BaseEntry } from './base-entry.js';
-import { computeConflictCopyOwner, computeConflictCopyPath, isConflictCopyName } from './conflict-copy-name.js';
+import { computeConflictCopyOwner, computeConflictCopyPath, isConflictCopyName, isShortenedCopyName } from './conflict-copy-name.js';
+import { computeConflictNote, computeLiveFolders, ConflictKind, isLive, type ConflictNote } from './conflict-notes.js';
 import type { FoldLookup, LocalFile, LocalScan } from './local-scan.js';
 
 /**
@@ -39,25 +40,7 @@ export type PlanOp =
 
 export type PlanOpKind = PlanOp['kind'];
 
-export const ConflictKind = {
-  /** Two or more live versions (edits on both sides, or new on both sides). */
-  concurrentEdits: 'concurrent-edits',
-  /** A delete concurrent with an edit: the edit was kept, the delete is recorded. */
-  editVersusDelete: 'edit-versus-delete',
-  /** Two paths that are one on case-insensitive or normalising file systems. */
-  twins: 'twins',
-  /** A file at a path where another file needs a folder. */
-  fileVersusFolder: 'file-versus-folder',
-} as const;
-export type ConflictKind = (typeof ConflictKind)[keyof typeof ConflictKind];
-
-export interface ConflictNote {
-  readonly path: SyncPath;
-  readonly kind: ConflictKind;
-  /** Heads, winner first (empty for twins and file-versus-folder). */
-  readonly heads: readonly VersionRecord[];
-  readonly detail: string;
-}
+export { ConflictKind, type ConflictNote } from './conflict-notes.js';
 
 export const NoticeReason = {
   unreadable: 'unreadable',
@@ -92,6 +75,8 @@ export interface PlanOptions {
   readonly isIgnored: (path: string) => boolean;
   /** Display name of a client, for conflict copy names. */
   readonly clientName: (client: string) => string;
+  /** This client's id: its own versions are never concurrent with its later ones (ADR-0016). */
+  readonly self: string;
 }
 
 export interface PlanInput {
@@ -177,7 +162,14 @@ export function planSync(input: PlanInput): Plan {
     }
   }
 
-  const focus = input.focus === undefined ? undefined : computeFocus(input.focus, base, local);
+  // Folders holding a live path in the cloud (ADR-0016). A lazy plan's cloud holds only its
+  // paths; its focus is then bounded (below) so that no path it plans needs the others.
+  const liveFolders = computeLiveFolders(cloud, input.cloudOnly);
+  let focus = input.focus === undefined ? undefined : computeFocus(input.focus, base, local);
+  if (focus !== undefined && !isFocusBounded(focus.targets, { base, local, cloud, liveFolders, cloudOnly: input.cloudOnly })) {
+    if (input.cloudOnly !== undefined) throw new BmError(ErrorCode.internal, 'a lazy plan reaches a file/folder clash: fold first (isFocusPlannable)');
+    focus = undefined;
+  }
   if (input.cloudOnly !== undefined && focus === undefined) throw new BmError(ErrorCode.internal, 'a plan of partial state needs a focus');
   // (A focus implies none: an untracked copy name would be dirty or noticed in `previous`.)
   const hasUntrackedCopyNames = focus === undefined && [...local.files.keys()].some((p) => isConflictCopyName(p) && !base.has(p));
@@ -208,16 +200,17 @@ export function planSync(input: PlanInput): Plan {
   // A path the scan cannot show (unreadable, or ignored): its absence says nothing.
   const isHidden = (p: string): boolean => isUnder(p, local.unreadable) || options.isIgnored(p);
 
-  // Files this plan writes (downloads, conflict copies). The cloud itself can hold a file and
-  // a folder at one path (two clients): a client that has neither must not plan to write both.
+  // Files this plan writes (downloads, conflict copies), and local files it moves aside for a
+  // folder (ADR-0016: an executor removes before it writes, so a folder may replace them).
   const plannedFiles = new Set<string>();
+  const plannedRemovals = new Set<string>();
   // A folder needed by some file where a file stands (or will, by this plan), or a file where a folder stands.
   const blockedByFolder = (p: string): boolean => {
     if (local.dirs.has(p)) return true;
     const parts = p.split('/');
     for (let i = 1; i < parts.length; i++) {
       const anc = parts.slice(0, i).join('/');
-      if (local.files.has(anc as SyncPath) || plannedFiles.has(anc)) return true;
+      if ((local.files.has(anc as SyncPath) && !plannedRemovals.has(anc)) || plannedFiles.has(anc)) return true;
     }
     return false;
   };
@@ -234,30 +227,29 @@ export function planSync(input: PlanInput): Plan {
     // In sync, by far the most common case on a large tree: one live head, which the file
     // shows unchanged since the last sync, and no conflict copies around. Nothing to do
     // (planMain and planCopies would add nothing); checked first, it spares their allocations.
-    if (heads.length === 1 && b !== undefined && l !== undefined && w!.content !== null && !hasUntrackedCopyNames && !copiesByPath.has(path)) {
+    // (A file at a folder's name is never that: see planDisplaced.)
+    const plain = !hasUntrackedCopyNames && !copiesByPath.has(path) && !liveFolders.has(path);
+    if (heads.length === 1 && b !== undefined && l !== undefined && w!.content !== null && plain) {
       if (l.hash === b.hash && l.mode === b.mode && b.version === w!.id && b.heads.length === 1 && b.heads[0] === w!.id && w!.content.hash === l.hash && w!.content.mode === l.mode) continue;
     }
-    const live = heads.filter((h) => h.content !== null);
-
-    if (heads.length > 1) {
-      conflicts.push({
-        path,
-        kind: live.length === heads.length ? ConflictKind.concurrentEdits : ConflictKind.editVersusDelete,
-        heads,
-        detail: live.length === heads.length ? `${heads.length} concurrent versions; the winner is at the path, the others beside it as conflict copies` : 'an edit and a delete were concurrent; the edit was kept',
-      });
-    }
+    // A live file where a folder stands, in the cloud or here: the folder keeps the name.
+    const displaced = w?.content != null && (liveFolders.has(path) || local.dirs.has(path));
+    const note = computeConflictNote(path, heads, displaced);
+    if (note !== undefined) conflicts.push(note);
 
     // Resolution by deleting the conflict copies: every tracked copy is known to be gone
     // locally. A copy the scan could not read, or now ignores, is unknown, not deleted.
     const copies = copiesByPath.get(path) ?? [];
-    const knownGone = (c: BaseEntry): boolean => !local.files.has(c.path) && !isHidden(c.path);
+    if (displaced) {
+      planDisplaced(path, b, l, heads, copies);
+      continue;
+    }
     const copiesGone = copies.length > 0 && copies.every(knownGone);
     // The resolve replaces only heads this client had seen (its base heads): a version that
     // arrived since was never shown here and stays a head. None left: nothing to resolve here.
     const seen = b === undefined ? [] : b.heads.filter((id) => heads.some((h) => h.id === id));
     if (copiesGone && b && heads.length > 1 && seen.length > 0) {
-      ops.push({ kind: 'resolve', path, replaces: seen, file: l ?? null });
+      ops.push({ kind: 'resolve', path, replaces: withOwnUnrecorded(seen, b, heads), file: l ?? null });
       for (const c of copies) ops.push({ kind: 'forget', path: c.path });
       continue;
     }
@@ -268,17 +260,75 @@ export function planSync(input: PlanInput): Plan {
     const rejected = b === undefined ? [] : gone.map((c) => c.copyOf!.version).filter((id) => b.heads.includes(id) && heads.some((h) => h.id === id));
     if (b && rejected.length > 0) {
       const shownHead = b.version !== null && heads.some((h) => h.id === b.version) ? [b.version] : [];
-      ops.push({ kind: 'resolve', path, replaces: [...rejected, ...shownHead], file: l ?? null });
+      ops.push({ kind: 'resolve', path, replaces: withOwnUnrecorded([...rejected, ...shownHead], b, heads), file: l ?? null });
       for (const c of gone) ops.push({ kind: 'forget', path: c.path });
       continue;
     }
 
     planMain(path, b, l, heads, w);
-    planCopies(path, heads, copies);
+    planCopies(path, heads.slice(1).filter((h) => h.content !== null), copies);
+  }
+
+  /** A copy the scan knows is gone (not merely unreadable or now ignored). */
+  function knownGone(c: BaseEntry): boolean {
+    return !local.files.has(c.path) && !isHidden(c.path);
+  }
+
+  /**
+   * A path whose live file a folder displaces (ADR-0016): no file at the path, every live
+   * version beside it as a conflict copy, on every client alike. A change of the file here is
+   * published first (`planMain`); an unchanged file is moved aside (removed: its bytes are in
+   * the cloud, and its copy is written); copies the user deleted reject those versions.
+   */
+  function planDisplaced(path: SyncPath, b: BaseEntry | undefined, l: LocalFile | undefined, heads: readonly VersionRecord[], copies: readonly BaseEntry[]) {
+    const rejected = copies.filter(knownGone).map((c) => c.copyOf!.version).filter((id) => heads.some((h) => h.id === id));
+    if (l === undefined && rejected.length > 0) {
+      // The file this client had at the path is gone too: the version it showed is rejected with them.
+      const shown = b?.version != null && heads.some((h) => h.id === b.version) && !rejected.includes(b.version) ? [b.version] : [];
+      ops.push({ kind: 'resolve', path, replaces: withOwnUnrecorded([...rejected, ...shown], b, heads), file: null });
+      for (const c of copies) if (knownGone(c)) ops.push({ kind: 'forget', path: c.path });
+      return;
+    }
+    const changedHere = l !== undefined && (b === undefined || l.hash !== b.hash || l.mode !== b.mode);
+    if (changedHere || (b !== undefined && l === undefined)) {
+      planMain(path, b, l, heads, heads[0]);
+      return;
+    }
+    if (l !== undefined) {
+      plannedRemovals.add(path);
+      ops.push({ kind: 'deleteLocal', path, expect: l, version: heads[0]! });
+    }
+    planCopies(path, heads.filter((h) => h.content !== null), copies);
+  }
+
+  /**
+   * This client's own heads of a path that its base row has not recorded: versions a sync of
+   * this client published from this file (its ops, or `resolve`/`restore`) whose manifest commit
+   * never happened (a crash or a full disk between the publish and the commit). The file was
+   * derived from them, or they from it: a client's own successive versions are never
+   * concurrent, so a change here replaces them too (ADR-0016).
+   */
+  function ownUnrecorded(b: BaseEntry | undefined, heads: readonly VersionRecord[]): VersionRecord[] {
+    return heads.filter((h) => h.client === options.self && h.id !== b?.version && !(b?.heads.includes(h.id) ?? false));
+  }
+
+  /** `replaces` and this client's own unrecorded heads: what a change made here replaces. */
+  function withOwnUnrecorded(replaces: readonly VersionId[], b: BaseEntry | undefined, heads: readonly VersionRecord[]): VersionId[] {
+    const out = [...replaces];
+    for (const h of ownUnrecorded(b, heads)) if (!out.includes(h.id)) out.push(h.id);
+    return out;
+  }
+
+  /** Records `l` as showing the own unrecorded head with its bytes, if there is one. */
+  function recordOwn(path: SyncPath, l: LocalFile, own: readonly VersionRecord[], heads: readonly VersionRecord[]): boolean {
+    const v = own.find((h) => sameContent(l, h));
+    if (v !== undefined) ops.push({ kind: 'record', path, file: l, version: v.id, heads: heads.map((h) => h.id) });
+    return v !== undefined;
   }
 
   function planMain(path: SyncPath, b: BaseEntry | undefined, l: LocalFile | undefined, heads: readonly VersionRecord[], w: VersionRecord | undefined): void {
     const headIds = heads.map((h) => h.id);
+    const ownHeads = ownUnrecorded(b, heads);
     if (b === undefined) {
       if (l === undefined) {
         if (w?.content) planDownload(path, w, null);
@@ -288,8 +338,10 @@ export function planSync(input: PlanInput): Plan {
         ops.push({ kind: 'record', path, file: l, version: w.id, heads: headIds });
         return;
       }
-      // New here. Replace only deletes the writer saw; a concurrent live version stays a head.
-      ops.push({ kind: 'upload', path, file: l, replaces: heads.filter((h) => h.content === null).map((h) => h.id) });
+      if (recordOwn(path, l, ownHeads, heads)) return;
+      // New here. Replace only deletes (no content is lost) and this client's own versions; a
+      // concurrent live version of another client stays a head.
+      ops.push({ kind: 'upload', path, file: l, replaces: withOwnUnrecorded(heads.filter((h) => h.content === null).map((h) => h.id), b, heads) });
       return;
     }
 
@@ -307,7 +359,7 @@ export function planSync(input: PlanInput): Plan {
         ops.push({ kind: 'forget', path }); // deleted on both sides (or never in the cloud)
         return;
       }
-      ops.push({ kind: 'tombstone', path, replaces: shown });
+      ops.push({ kind: 'tombstone', path, replaces: withOwnUnrecorded(shown, b, heads) });
       return;
     }
 
@@ -322,10 +374,11 @@ export function planSync(input: PlanInput): Plan {
         ops.push({ kind: 'record', path, file: l, version: w.id, heads: headIds });
         return;
       }
+      if (recordOwn(path, l, ownHeads, heads)) return;
       // An edit also replaces the deletes its writer had seen (in base.heads): that closes an
       // edit-versus-delete conflict by editing, and no content is lost by replacing a delete.
       const seenDeletes = heads.filter((h) => h.content === null && b.heads.includes(h.id) && !shown.includes(h.id)).map((h) => h.id);
-      ops.push({ kind: 'upload', path, file: l, replaces: [...shown, ...seenDeletes] });
+      ops.push({ kind: 'upload', path, file: l, replaces: withOwnUnrecorded([...shown, ...seenDeletes], b, heads) });
       return;
     }
 
@@ -353,7 +406,8 @@ export function planSync(input: PlanInput): Plan {
 
   function planDownload(path: SyncPath, v: VersionRecord, expect: LocalFile | null): void {
     if (blockedByFolder(path)) {
-      conflicts.push({ path, kind: ConflictKind.fileVersusFolder, heads: [v], detail: 'a file and a folder claim this path; the local one was kept, the cloud version was not written' });
+      const detail = `a local file stands where this path needs a folder; version ${v.id} was not written here`;
+      conflicts.push({ path, kind: ConflictKind.fileVersusFolder, heads: [], detail });
       notices.push({ path, reason: NoticeReason.blockedByFolder, detail: 'not downloaded: a local file or folder stands in the way' });
       return;
     }
@@ -361,10 +415,10 @@ export function planSync(input: PlanInput): Plan {
     ops.push({ kind: 'download', path, version: v, expect });
   }
 
-  function planCopies(path: SyncPath, heads: readonly VersionRecord[], tracked: readonly BaseEntry[]): void {
-    const losers = heads.slice(1).filter((h) => h.content !== null);
+  /** Makes the conflict copies of `path` show `shown` (live heads), and only them. */
+  function planCopies(path: SyncPath, shown: readonly VersionRecord[], tracked: readonly BaseEntry[]): void {
     const wanted = new Map<string, VersionRecord>();
-    for (const h of losers) wanted.set(computeConflictCopyPath(path, options.clientName(h.client), h.id), h);
+    for (const h of shown) wanted.set(computeConflictCopyPath(path, options.clientName(h.client), h.id), h);
     for (const c of tracked) {
       if (isHidden(c.path)) {
         wanted.delete(c.path); // unknown state: neither rewritten nor removed nor forgotten
@@ -394,7 +448,7 @@ export function planSync(input: PlanInput): Plan {
     if (hasUntrackedCopyNames) for (const v of cloud.get(path)?.versions.values() ?? []) {
       const cp = computeConflictCopyPath(path, options.clientName(v.client), v.id);
       const cur = local.files.get(cp);
-      if (cur && v.content && cur.hash === v.content.hash && !losers.some((h) => h.id === v.id) && !trackedCopies.has(cp) && !base.has(cp)) ops.push({ kind: 'removeCopy', path: cp, expect: cur });
+      if (cur && v.content && cur.hash === v.content.hash && !shown.some((h) => h.id === v.id) && !trackedCopies.has(cp) && !base.has(cp)) ops.push({ kind: 'removeCopy', path: cp, expect: cur });
     }
     for (const [cp, v] of wanted) {
       if (isHidden(cp)) continue;
@@ -438,6 +492,53 @@ export function isCloudOnly(p: SyncPath, st: PathState | undefined, local: Local
   return st !== undefined && !local.files.has(p) && computeHeads(st).some((h) => h.content !== null);
 }
 
+/** What `isFocusBounded` reads (`liveFolders`: `computeLiveFolders` of `cloud` and `cloudOnly`). */
+export interface FocusBoundInputs {
+  readonly base: ReadonlyMap<string, BaseEntry>;
+  readonly local: LocalScan;
+  readonly cloud: Projection;
+  readonly liveFolders: ReadonlySet<string>;
+  readonly cloudOnly?: ReadonlySet<string> | undefined;
+  readonly hidesBelow?: (p: string) => boolean;
+}
+
+/**
+ * False when a focused plan of `targets` could meet a file/folder clash (ADR-0016), whose
+ * layout depends on paths outside the focus: a target that is, or may be, a file (here, in the
+ * base or live in the cloud) where a folder stands or a live path lies below it, or a target
+ * below such a file. Where the cloud holds only the focus (a lazy plan), `cloudOnly` stands in
+ * for the live paths it lacks (a live path without a local file is in it), and `hidesBelow`
+ * names targets whose folder may hold paths not loaded at all (a stage's last paths, ADR-0011).
+ */
+export function isFocusBounded(targets: Iterable<string>, s: FocusBoundInputs): boolean {
+  const isLiveHere = (p: string): boolean => {
+    const st = s.cloud.get(p as SyncPath);
+    return st !== undefined ? isLive(st) : s.cloudOnly?.has(p) === true;
+  };
+  for (const t of targets) {
+    const row = s.base.get(t);
+    const fileish = s.local.files.has(t as SyncPath) || (row !== undefined && row.copyOf === undefined) || isLiveHere(t);
+    if (fileish && (s.local.dirs.has(t) || s.liveFolders.has(t) || s.hidesBelow?.(t) === true)) return false;
+    for (let slash = t.indexOf('/'); slash > 0; slash = t.indexOf('/', slash + 1)) {
+      const above = t.slice(0, slash);
+      if (s.local.files.has(above as SyncPath) || isLiveHere(above)) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * True when `planSync(input)` can plan from its focus alone: the focus does not fall back to a
+ * full plan, and is bounded (`isFocusBounded`). A lazy sync folds everything when it is not.
+ */
+export function isFocusPlannable(input: PlanInput, hidesBelow?: (p: string) => boolean): boolean {
+  const focus = input.focus === undefined ? undefined : computeFocus(input.focus, input.base, input.local);
+  if (focus === undefined) return false;
+  const { base, local, cloud, cloudOnly } = input;
+  const liveFolders = computeLiveFolders(cloud, cloudOnly);
+  return isFocusBounded(focus.targets, { base, local, cloud, liveFolders, cloudOnly, ...(hidesBelow === undefined ? {} : { hidesBelow }) });
+}
+
 /** The paths a focused plan plans again, or undefined when it would plan in full. */
 export function computeFocusTargets(f: PlanFocus, base: ReadonlyMap<string, BaseEntry>, local: LocalScan): ReadonlySet<string> | undefined {
   return computeFocus(f, base, local)?.targets;
@@ -473,6 +574,8 @@ function computeFocus(f: PlanFocus, base: ReadonlyMap<string, BaseEntry>, local:
     const tracked = base.get(p)?.copyOf;
     if (tracked === undefined && local.files.has(p as SyncPath)) return false;
     if (tracked !== undefined) targets.add(tracked.path);
+    // A name cut to fit does not tell its owner (ADR-0016): tracked, the row did; else plan in full.
+    if (isShortenedCopyName(p)) return tracked !== undefined;
     targets.add(computeConflictCopyOwner(p));
     return true;
   };
@@ -490,6 +593,7 @@ function computeFocus(f: PlanFocus, base: ReadonlyMap<string, BaseEntry>, local:
   const keptNotices: Notice[] = [];
   for (const n of f.previous.notices) {
     if (n.reason !== NoticeReason.editedConflictCopy && n.reason !== NoticeReason.collectedPathKept) return undefined;
+    if (n.reason === NoticeReason.editedConflictCopy && isShortenedCopyName(n.path)) return undefined;
     if (!targets.has(noticeOwner(n))) keptNotices.push(n);
   }
   return { targets, keptConflicts, keptNotices };

@@ -14,7 +14,7 @@ import { computeHeads, type PathState, type Projection } from '../projections/pr
 import { isAckDue } from '../projections/project-vault.js';
 import type { BaseEntry } from './base-entry.js';
 import type { LocalFile } from './local-scan.js';
-import { computeFocusTargets, computeTwinConflicts, NoticeReason, planSync, type ConflictNote, type Notice, type Plan, type PlanFocus, type PlanInput, type PlanOp, type PlanOpKind } from './plan-sync.js';
+import { computeFocusTargets, computeTwinConflicts, isFocusPlannable, NoticeReason, planSync, type ConflictNote, type Notice, type Plan, type PlanFocus, type PlanInput, type PlanOp, type PlanOpKind } from './plan-sync.js';
 import { BEING_COLLECTED, computeBlobBanNow, fetchNewSegments, foldFetchedLog, publishOwnSegment, releaseFetchedSegments } from './sync-log.js';
 import { CLEAN_STATE_KEY } from '../local/local-index.js';
 import { computeRecordFocus, confirmCleanState, readCleanRecord, type CleanState, type LazyBase } from './clean-state.js';
@@ -22,6 +22,7 @@ import { computeLazyBase, LazyPaths, namesCondemnedBlob } from './lazy-state.js'
 import { computeStages, isInStage, STAGE_PATHS, StageNotes, type Stage } from './staged-sync.js';
 import { computeScanChanges } from './local-scan.js';
 import { AppliedOps, zeroCounts } from './applied-ops.js';
+import { computeLiveFolders } from './conflict-notes.js';
 
 /**
  * The slice of the local index a sync needs (LocalIndex implements it; the simulation has an
@@ -317,6 +318,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const projection: Projection = log.state.paths;
 
   const clientName = (c: string) => names.get(c) ?? c.slice(-6);
+  const planOptions = { subscriptions: ctx.subscriptions, isIgnored: ctx.isIgnored, clientName, self: identity.client };
   const applied = new AppliedOps(options.keepApplied, options.onApplied);
   const report = {
     skipped: [] as Skipped[],
@@ -362,6 +364,12 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
         await lazy.load(targets);
         lazy.refreshCloudOnly(targets, local);
         cloudOnly = lazy.cloudOnly;
+        // A file/folder clash reaches past the focus (ADR-0016): plan it from everything.
+        const input = { base: manifest, local, cloud: projection, options: planOptions, ...(focus === undefined ? {} : { focus }), cloudOnly };
+        if (!isFocusPlannable(input, (p) => lazy!.hidesBelow(p))) {
+          await foldEverything();
+          cloudOnly = undefined;
+        }
       }
     }
     const whole = (f: PlanFocus | undefined) => (lazy === undefined && f !== undefined && f.previous === stageStart ? undefined : f);
@@ -373,7 +381,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     return plan;
   };
   const planWith = async (local: ScanResult, focus: PlanFocus | undefined, cloudOnly: ReadonlySet<string> | undefined): Promise<Plan> => {
-    const input: PlanInput = { base: manifest, local, cloud: projection, options: { subscriptions: ctx.subscriptions, isIgnored: ctx.isIgnored, clientName }, ...(focus === undefined ? {} : { focus }), ...(cloudOnly === undefined ? {} : { cloudOnly }) };
+    const input: PlanInput = { base: manifest, local, cloud: projection, options: planOptions, ...(focus === undefined ? {} : { focus }), ...(cloudOnly === undefined ? {} : { cloudOnly }) };
     const plan = planSync(input);
     await ctx.onPlan?.(input, plan, staged && lazy !== undefined ? 'stage' : 'all');
     return plan;
@@ -577,7 +585,9 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   async function publishResolve(request: ResolveRequest): Promise<void> {
     const st = projection.get(request.path);
     const heads = st ? computeHeads(st) : [];
-    if (heads.length < 2) throw new BmError(ErrorCode.usage, `${request.path} has no open conflict`, 'see `bm-log conflicts`');
+    // A file a folder displaces is a conflict with one head too (ADR-0016): PATH is then the folder.
+    const displaced = heads[0]?.content != null && computeLiveFolders(projection).has(request.path);
+    if (heads.length < 2 && !displaced) throw new BmError(ErrorCode.usage, `${request.path} has no open conflict`, 'see `bm-log conflicts`');
     let content: ContentRef | null;
     if (request.keep === 'local') {
       const file = await ctx.tree.statFile(request.path);
@@ -659,7 +669,9 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   async function executeRound(plan: Plan, progress?: { done: number; readonly total: number }): Promise<{ put: readonly BaseEntry[]; del: readonly SyncPath[] }> {
     const put: BaseEntry[] = [];
     const del: SyncPath[] = [];
-    const skip = (op: PlanOp, detail: string, code?: ErrorCode) => report.skipped.push({ path: op.path, op: op.kind, detail, ...(code === undefined ? {} : { code }) });
+    const skip = (op: PlanOp, detail: string, code?: ErrorCode): void => {
+      report.skipped.push({ path: op.path, op: op.kind, detail, ...(code === undefined ? {} : { code }) });
+    };
 
     // a. Blobs first: an event may only name content that is already on the remote.
     const publishable: PlanOp[] = [];
@@ -719,11 +731,14 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
       else del.push(op.path);
     }
 
-    // c. Local writes and deletes, each guarded against changes since the scan.
+    // c. Local writes and deletes, each guarded against changes since the scan. Deletes first:
+    // a file a folder displaces is moved aside before the folder's files are written (ADR-0016).
     const local = plan.ops.filter(isLocalOp);
+    const removals = local.filter((o) => o.kind === 'deleteLocal' || o.kind === 'removeCopy');
+    const writes = local.filter((o) => o.kind === 'download' || o.kind === 'writeCopy');
     // Progress counts over the whole round when it runs in chunks.
     const counter = progress ?? { done: 0, total: local.length };
-    await mapLimit(local, concurrency, async (op) => {
+    const applyLocal = async (op: (typeof local)[number]): Promise<void> => {
       try {
         switch (op.kind) {
           case 'download':
@@ -748,12 +763,15 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
         }
         applied.push(op);
       } catch (e) {
-        if (isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing, ErrorCode.localIo)) return skip(op, `${e.message}; ${e.hint}`, e.code);
+        const skippable = isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing, ErrorCode.localIo, ErrorCode.badPath);
+        if (skippable) return skip(op, `${e.message}; ${e.hint}`, e.code);
         throw e;
       } finally {
         ctx.onProgress?.(++counter.done, counter.total);
       }
-    });
+    };
+    await mapLimit(removals, concurrency, applyLocal);
+    await mapLimit(writes, concurrency, applyLocal);
 
     // d. Bookkeeping.
     for (const op of plan.ops) {

@@ -256,10 +256,11 @@ describe.concurrent('symlinks', () => {
     await a.write('dir/deeper/y.md', 'from alice\n');
     await a.syncOk();
     const rb = await b.sync();
-    expect(rb.code, rb.stderr).not.toBe(EXIT.internal);
+    // The download is skipped, so the sync is not a plain success (ADR-0016).
+    expect(rb.code, rb.stderr).toBe(EXIT.retry);
     expect(await fs.readdir(outside)).toEqual([]);
     expect((await fs.lstat(b.abs('dir'))).isSymbolicLink()).toBe(true);
-    if (rb.code === EXIT.ok) expect(rb.json.skipped.map((s: { path: string }) => s.path)).toContain('dir/x.md');
+    expect(rb.json.skipped.map((s: { path: string }) => s.path)).toContain('dir/x.md');
     // Nothing was published on Bob's side because of the link (no tombstones, no uploads).
     expect((await b.log()).filter((e) => e.clientName === 'bob')).toEqual([]);
   });

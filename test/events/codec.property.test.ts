@@ -6,7 +6,7 @@ import { decodeSegment, encodeMsgpack, encodeSegment, type SegmentExpectation } 
 import type { ClientId, ContentHash, VaultId, VersionId } from '../../src/events/ids.js';
 import type { ContentRef, Event, SegmentBody } from '../../src/events/schema.js';
 import { generateKeyPair, importPublicKeyHex } from '../../src/events/signing.js';
-import { computePathProblem, createSyncPathCheck, isSyncPath, type SyncPath } from '../../src/events/sync-path.js';
+import { computePathProblem, createSyncPathCheck, isStateDirName, isSyncPath, type SyncPath } from '../../src/events/sync-path.js';
 
 const key = generateKeyPair();
 const publicKey = importPublicKeyHex(key.publicKeyHex);
@@ -112,7 +112,7 @@ describe('segment codec properties', () => {
 });
 
 describe('computePathProblem properties', () => {
-  const tokens = ['..', '.', '/', '\\', '\0', '\u0001', 'a', 'é', 'e\u0301', 'ß', '\uD800', '\uDC00', '😀', 'C:', ':', ' ', '~', 'CON', 'con.md', '.git', '.GIT ', '.bm-log', '%2e%2e', '\u202e', 'ａ', '\u2024\u2024'];
+  const tokens = ['..', '.', '/', '\\', '\0', '\u0001', 'a', 'é', 'e\u0301', 'ß', '\uD800', '\uDC00', '😀', 'C:', ':', ' ', '~', 'CON', 'con.md', '.git', '.GIT ', '.bm-log', '.BM-Log.', '.bm-log ', '%2e%2e', '\u202e', 'ａ', '\u2024\u2024'];
   const nastyPath = fc.oneof(
     fc.string({ unit: 'binary', maxLength: 40 }),
     fc.string16bits({ maxLength: 40 }),
@@ -151,6 +151,22 @@ describe('computePathProblem properties', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('no accepted path names bm-log\'s state at any depth: no segment is .bm-log in any case, normalisation or trailing dots (ADR-0016)', () => {
+    fc.assert(
+      fc.property(nastyPath, (candidate) => {
+        if (computePathProblem(candidate) !== undefined) return;
+        for (const seg of candidate.split('/')) {
+          expect(isStateDirName(seg), candidate).toBe(false);
+          expect(seg.normalize('NFC').toLowerCase().replace(/[. ]+$/, ''), candidate).not.toBe('.bm-log');
+        }
+      }),
+      { numRuns: 5000 },
+    );
+    for (const p of ['sub/.bm-log/identity.key', 'a/.BM-LOG/x', 'a/b/.bm-log./c', 'x/.bm-log']) {
+      expect(computePathProblem(p), p).toMatch(/\.bm-log state folder/);
+    }
   });
 
   it('accepted paths survive a UTF-8 round trip unchanged', () => {

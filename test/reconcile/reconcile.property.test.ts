@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { VersionId } from '../../src/events/ids.js';
+import type { VersionRecord } from '../../src/projections/version-record.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import { computeHeads } from '../../src/projections/project-paths.js';
 import { computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
@@ -19,6 +20,7 @@ import {
   sync,
   syncRound,
   writeUserFile,
+  type RoundStop,
   type World,
 } from './support/world.js';
 
@@ -34,6 +36,13 @@ const PATHS = ['n.md', 'N.md', 'e.md', 'd/x.md', 'd/e/y.md'] as const;
 /** The same plus 'd' and 'd/e' as files: file/folder clashes between clients. */
 const CLASH_PATHS = [...PATHS, 'd', 'd/e'] as const;
 const FOLDERS = ['d', 'd/e'] as const;
+/**
+ * Names of bm-log's state at any depth (a nested bm-log folder's `.bm-log`, in any case): a
+ * user's files there are never uploaded, and nothing is ever written there (ADR-0016).
+ */
+const STATE_PATHS = ['d/.bm-log/identity.key', '.bm-log/config.json', 'd/e/.BM-Log/x'] as const;
+/** True for a path with a segment naming bm-log's state. */
+const isStatePath = (p: string) => p.split('/').some((seg) => seg.toLowerCase().replace(/[. ]+$/, '') === '.bm-log');
 
 type Action =
   | { readonly t: 'write'; readonly c: ClientName; readonly p: string; readonly bytes: string | null }
@@ -44,21 +53,30 @@ type Action =
   | { readonly t: 'sync'; readonly c: ClientName }
   /** One round only: a sync cut short (a crash between rounds). */
   | { readonly t: 'round'; readonly c: ClientName }
+  /** One round that stops after publishing, or before its manifest commit (a crash, a full disk). */
+  | { readonly t: 'stop'; readonly c: ClientName; readonly at: RoundStop }
   /** The user deletes every conflict copy of one path (picked by index), resolving that conflict. */
-  | { readonly t: 'dropCopies'; readonly c: ClientName; readonly pick: number };
+  | { readonly t: 'dropCopies'; readonly c: ClientName; readonly pick: number }
+  /** The user replaces the file at `p` with a folder `p/x.md`, or the folder `p/` (all of it) with a file `p`. */
+  | { readonly t: 'swap'; readonly c: ClientName; readonly p: (typeof FOLDERS)[number] };
 
 const clientArb = fc.constantFrom(...CLIENTS);
 
 function actionArb(paths: readonly string[]): fc.Arbitrary<Action> {
   // The first path is picked most often, so edits collide and conflicts (and their resolution) are common.
   const path = fc.oneof({ weight: 3, arbitrary: fc.constant(paths[0]!) }, { weight: 2, arbitrary: fc.constantFrom(...paths) });
+  // Where clashes are generated, so are file/folder swaps and files under nested `.bm-log` names.
+  const clashes = paths.includes('d');
   return fc.oneof(
+    { weight: clashes ? 2 : 0, arbitrary: fc.record({ t: fc.constant('swap' as const), c: clientArb, p: fc.constantFrom(...FOLDERS) }) },
+    { weight: clashes ? 1 : 0, arbitrary: fc.record({ t: fc.constant('write' as const), c: clientArb, p: fc.constantFrom(...STATE_PATHS), bytes: fc.constant(null) }) },
     // bytes null: a byte string no one else ever writes; 'x' and 'y' make same-bytes cases.
     { weight: 5, arbitrary: fc.record({ t: fc.constant('write' as const), c: clientArb, p: path, bytes: fc.option(fc.constantFrom('x', 'y'), { nil: null }) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('delete' as const), c: clientArb, pick: fc.nat(9) }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('deleteCopy' as const), c: clientArb, pick: fc.nat(3) }) },
     { weight: 6, arbitrary: fc.record({ t: fc.constant('sync' as const), c: clientArb }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('round' as const), c: clientArb }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('stop' as const), c: clientArb, at: fc.constantFrom<RoundStop>('after-publish', 'before-commit') }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('dropCopies' as const), c: clientArb, pick: fc.nat(3) }) },
   );
 }
@@ -85,7 +103,7 @@ function runScript(world: World, script: readonly Action[], hooks: Hooks = {}): 
         break;
       case 'delete':
       case 'deleteCopy': {
-        const files = [...mustClient(world, a.c).tree.keys()].filter((p) => isConflictCopyName(p) === (a.t === 'deleteCopy')).sort();
+        const files = [...mustClient(world, a.c).tree.keys()].filter((p) => isConflictCopyName(p) === (a.t === 'deleteCopy') && !isStatePath(p)).sort();
         if (files.length > 0) deleteUserFile(world, a.c, files[a.pick % files.length]!);
         break;
       }
@@ -94,8 +112,14 @@ function runScript(world: World, script: readonly Action[], hooks: Hooks = {}): 
         if (owners.length > 0) for (const cp of copiesOf(world, a.c, owners[a.pick % owners.length]!)) deleteUserFile(world, a.c, cp);
         break;
       }
+      case 'swap':
+        swapFileAndFolder(world, a.c, a.p, `${a.c}${i}`);
+        break;
       case 'round':
         syncRound(world, a.c);
+        break;
+      case 'stop':
+        syncRound(world, a.c, a.at);
         break;
       case 'sync': {
         const before = new Map(Object.entries(computeTree(world, a.c)));
@@ -108,22 +132,72 @@ function runScript(world: World, script: readonly Action[], hooks: Hooks = {}): 
   });
 }
 
+/** A file `p` becomes a folder holding `p/x.md`, or the folder `p/` becomes a file `p` (a user's move). */
+function swapFileAndFolder(world: World, c: ClientName, p: string, bytes: string): void {
+  const tree = mustClient(world, c).tree;
+  const inside = [...tree.keys()].filter((f) => f.startsWith(`${p}/`));
+  // (A folder holding a nested bm-log folder's state is not the user's to turn into a file.)
+  if (inside.some(isStatePath)) return;
+  if (inside.length > 0) {
+    for (const f of inside) deleteUserFile(world, c, f);
+    writeUserFile(world, c, p, bytes);
+  } else {
+    deleteUserFile(world, c, p);
+    writeUserFile(world, c, `${p}/x.md`, bytes);
+  }
+}
+
 /** Quiescence: every client syncs twice in a row. */
 function quiesce(world: World): void {
   for (let pass = 0; pass < 2; pass++) for (const c of CLIENTS) sync(world, c);
 }
 
-/** What every client's tree must be at quiescence: each winner at its path, each live loser as a copy. */
-function computeExpectedTree(world: World): Record<string, string> {
-  const out: Record<string, string> = {};
+/**
+ * Where client `c` shows each live head of each path at quiescence: the winner at its path and
+ * every other live head as a conflict copy, except where the winner is a file and a folder
+ * stands at its name: a live path lies below it in the cloud, or (on `c` only) a folder of
+ * `c`'s own unsynced files, a nested bm-log state. Then the folder keeps the name and every
+ * live head is a copy (ADR-0016).
+ */
+function computeShownAt(world: World, c: string): Map<string, VersionRecord> {
+  const out = new Map<string, VersionRecord>();
   const nameOf = computeClientName(world);
-  for (const [path, st] of project(world)) {
+  const cloud = project(world);
+  const live = [...cloud].filter(([, st]) => computeHeads(st)[0]?.content).map(([p]) => p as string);
+  const own = [...mustClient(world, c).tree.keys()].filter(isStatePath);
+  for (const [path, st] of cloud) {
     const heads = computeHeads(st);
-    const w = heads[0];
-    if (w?.content) out[path] = computeVersionBytes(world, w)!;
-    for (const h of heads.slice(1)) if (h.content) out[computeConflictCopyPath(path, nameOf(h.client), h.id)] = computeVersionBytes(world, h)!;
+    const displaced = heads[0]?.content != null && [...live, ...own].some((q) => q.startsWith(`${path}/`));
+    heads.forEach((h, i) => {
+      if (h.content === null) return;
+      out.set(i === 0 && !displaced ? path : computeConflictCopyPath(path, nameOf(h.client), h.id), h);
+    });
   }
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return out;
+}
+
+/** What client `c`'s tree must be at quiescence (its `.bm-log` files aside: each client's own). */
+function computeExpectedTree(world: World, c: string): Record<string, string> {
+  const shown = [...computeShownAt(world, c)].map(([p, v]) => [p, computeVersionBytes(world, v)!] as const);
+  return Object.fromEntries(shown.sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** A client's tree as the convergence property compares it: without its own `.bm-log` files. */
+function computeUserTree(world: World, c: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(computeTree(world, c)).filter(([p]) => !isStatePath(p)));
+}
+
+/** A world of the three clients after `script`, synced to quiescence. */
+function runToQuiescence(script: readonly Action[]): World {
+  const world = createWorld(CLIENTS);
+  runScript(world, script);
+  quiesce(world);
+  return world;
+}
+
+/** Version id -> the id of the client that published it. */
+function computeWriters(world: World): Map<string, string> {
+  return new Map(world.cloud.map((v) => [v.id as string, v.client]));
 }
 
 /** The ids each published version's writer had in its base for that path when it planned. */
@@ -159,14 +233,14 @@ describe('reconcile in a world of three clients', () => {
 
   it('no data loss: every put version is a live head shown on every client, or was replaced by a writer that had it in its base; every synced byte string is in the cloud', () => {
     fc.assert(
-      fc.property(scriptArb(), (script) => {
+      fc.property(scriptArb(CLASH_PATHS), (script) => {
         const world = createWorld(CLIENTS);
         runScript(world, script, {
           afterSync: (c, before) => {
             // Every file the client had when it synced (its writes included) is now recoverable.
             const inCloud = new Set(world.cloud.flatMap((v) => (v.content ? [v.content.hash as string] : [])));
             for (const [p, bytes] of before) {
-              if (p.includes('.conflict-')) continue;
+              if (p.includes('.conflict-') || isStatePath(p)) continue;
               expect(inCloud.has(computeBytesHash(bytes)), `${c}: ${p} = ${JSON.stringify(bytes)} synced but not in the cloud`).toBe(true);
             }
           },
@@ -174,21 +248,22 @@ describe('reconcile in a world of three clients', () => {
         quiesce(world);
         const bases = computeWriterBases(world);
         const cloud = project(world);
-        const nameOf = computeClientName(world);
+        const shownAt = new Map(CLIENTS.map((c) => [c, new Map([...computeShownAt(world, c)].map(([p, h]) => [h.id as string, p]))]));
         for (const v of world.cloud) {
           if (v.content === null) continue;
           const heads = computeHeads(cloud.get(v.path)!);
           const i = heads.findIndex((h) => h.id === v.id);
           if (i >= 0) {
-            const at = i === 0 ? v.path : computeConflictCopyPath(v.path, nameOf(v.client), v.id);
             for (const c of CLIENTS) {
+              const at = shownAt.get(c)!.get(v.id)!;
               // A copy its user deleted (others remaining) is still tracked: a choice, not a loss.
-              if (i > 0 && !mustClient(world, c).tree.has(at) && mustClient(world, c).base.get(at as SyncPath)?.copyOf?.version === v.id) continue;
+              if (at !== v.path && !mustClient(world, c).tree.has(at) && mustClient(world, c).base.get(at as SyncPath)?.copyOf?.version === v.id) continue;
               expect(computeTree(world, c)[at], `${c} does not show head ${v.id} at ${at}`).toBe(computeVersionBytes(world, v));
             }
             continue;
           }
-          const by = world.cloud.filter((w) => w.replaces.includes(v.id) && bases.get(w.id)?.has(v.id));
+          // Replaced by a writer that had it in its base, or by its own writer (recorded or not).
+          const by = world.cloud.filter((w) => w.replaces.includes(v.id) && (bases.get(w.id)?.has(v.id) || w.client === v.client));
           expect(by.length, `${v.path} ${v.id} (${JSON.stringify(computeVersionBytes(world, v))}) was replaced only by writers that never had it`).toBeGreaterThan(0);
         }
       }),
@@ -196,16 +271,15 @@ describe('reconcile in a world of three clients', () => {
     );
   });
 
-  it('convergence: after every client syncs twice in a row, all trees are identical, conflict copies included, and the main paths hold the winners', () => {
+  it('convergence: after every client syncs twice in a row, all trees are identical, conflict copies included, and the main paths hold the winners (a folder keeps a name a file claims too)', () => {
     fc.assert(
       // Without deleteCopy: one deleted copy among several is a local choice (ADR-0001), so that
       // client's tree keeps differing until the conflict is resolved.
-      fc.property(scriptArb().map((s) => s.filter((a) => a.t !== 'deleteCopy')), (script) => {
+      fc.property(scriptArb(CLASH_PATHS).map((s) => s.filter((a) => a.t !== 'deleteCopy')), (script) => {
         const world = createWorld(CLIENTS);
         runScript(world, script);
         quiesce(world);
-        const expected = computeExpectedTree(world);
-        for (const c of CLIENTS) expect(computeTree(world, c), `tree of ${c}\n${fmt(script)}`).toEqual(expected);
+        for (const c of CLIENTS) expect(computeUserTree(world, c), `tree of ${c}\n${fmt(script)}`).toEqual(computeExpectedTree(world, c));
         const published = world.cloud.length;
         for (const c of CLIENTS) sync(world, c);
         expect(world.cloud.length, 'a sync after quiescence published events').toBe(published);
@@ -214,17 +288,53 @@ describe('reconcile in a world of three clients', () => {
     );
   });
 
-  it('a delete never destroys an edit its writer had not seen: a tombstone (or resolve) replaces only versions its writer had in its base', () => {
+  it('bm-log\'s state is never synced: files under a .bm-log name at any depth are never published, downloaded or written by a sync', () => {
     fc.assert(
       fc.property(scriptArb(CLASH_PATHS), (script) => {
         const world = createWorld(CLIENTS);
-        runScript(world, script);
+        // The .bm-log files each user managed to write (a file where a folder is needed refuses one).
+        const own = new Map<string, Set<string>>(CLIENTS.map((c) => [c, new Set()]));
+        runScript(world, script, { afterStep: (a) => a.t === 'write' && isStatePath(a.p) && mustClient(world, a.c).tree.has(a.p) && own.get(a.c)!.add(a.p) });
         quiesce(world);
+        for (const e of world.journal) {
+          if (e.type === 'published') expect(isStatePath(e.version.path), `${e.client} published ${e.version.path}`).toBe(false);
+          else expect(isStatePath(e.op.path), `${e.client}: ${e.op.kind} ${e.op.path}`).toBe(false);
+        }
+        // Each client still has exactly those, as its user wrote them: no sync touched them.
+        for (const c of CLIENTS) expect(Object.keys(computeTree(world, c)).filter(isStatePath).sort()).toEqual([...own.get(c)!].sort());
+      }),
+      runs(100),
+    );
+  });
+
+  it('a delete never destroys an edit its writer had not seen: a tombstone (or resolve) replaces only versions its writer had in its base', () => {
+    fc.assert(
+      fc.property(scriptArb(CLASH_PATHS), (script) => {
+        const world = runToQuiescence(script);
         const bases = computeWriterBases(world);
+        const writer = computeWriters(world);
         for (const v of world.cloud) {
           if (v.type === 'put') continue;
           const base = bases.get(v.id)!;
-          for (const r of v.replaces) expect(base.has(r), `${v.type} ${v.id} at ${v.path} replaced ${r}, which its writer never had`).toBe(true);
+          // (A client's own versions are always its own to replace, recorded in its base or not.)
+          for (const r of v.replaces) expect(base.has(r) || writer.get(r) === v.client, `${v.type} ${v.id} at ${v.path} replaced ${r}, which its writer never had`).toBe(true);
+        }
+      }),
+      runs(150),
+    );
+  });
+
+  it('a client\'s own successive versions are never concurrent: each version it publishes replaces its own version its file was derived from, also after syncs that stopped between publishing and committing', () => {
+    fc.assert(
+      fc.property(scriptArb(CLASH_PATHS), (script) => {
+        const world = runToQuiescence(script);
+        const writer = computeWriters(world);
+        for (const e of world.journal) {
+          if (e.type !== 'published' || e.derivedFrom === undefined || !e.headsBefore.includes(e.derivedFrom)) continue;
+          // (A file derived from another client's version whose download was never committed
+          // is not known to be derived from it: that stays a conflict, both kept. ADR-0016.)
+          if (writer.get(e.derivedFrom) !== e.version.client) continue;
+          expect(e.version.replaces, `${e.client}: ${e.version.type} ${e.version.id} at ${e.version.path} left ${e.derivedFrom}, which its file was derived from\n${fmt(script)}`).toContain(e.derivedFrom);
         }
       }),
       runs(150),
@@ -254,6 +364,8 @@ describe('reconcile in a world of three clients', () => {
         runScript(world, script, {
           afterStep: (a, _i, from) => {
             if (a.t === 'write') sawDeleted.delete(key(a.c, a.p));
+            // A swap writes `p` or `p/x.md` anew (which one, the tree tells).
+            if (a.t === 'swap') for (const p of [a.p, `${a.p}/x.md`]) if (mustClient(world, a.c).tree.has(p)) sawDeleted.delete(key(a.c, p));
             check(from);
           },
         });

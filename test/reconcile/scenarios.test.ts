@@ -7,6 +7,7 @@
  *   {"delete": "path"}                        a user deletes a file
  *   {"deleteConflictCopies": "path"}          a user deletes every conflict copy of path (resolves)
  *   {"sync": true}                            a full sync (rounds until the plan is empty)
+ *   {"stop": "after-publish"|"before-commit"} one round that stops there (a crash, a full disk)
  *   {"expectPlan": ["kind path", ...]}        the ops the next round would run (nothing executed)
  *   {"ignore": ".bmignore rules"}             replaces the client's ignore rules
  *   {"subscriptions": ["folder/", ...]}       replaces the client's subscriptions
@@ -38,7 +39,9 @@ import {
   planRound,
   setIgnoreRules,
   sync,
+  syncRound,
   writeUserFile,
+  type RoundStop,
   type World,
 } from './support/world.js';
 
@@ -47,6 +50,7 @@ type Step = { readonly client: string } & (
   | { readonly delete: string }
   | { readonly deleteConflictCopies: string }
   | { readonly sync: true }
+  | { readonly stop: RoundStop }
   | { expectPlan: string[] }
   | { readonly ignore: string }
   | { readonly subscriptions: string[] }
@@ -102,6 +106,8 @@ function runStep(world: World, step: Step): void {
     for (const c of copies) deleteUserFile(world, step.client, c.path);
   } else if ('sync' in step) {
     sync(world, step.client);
+  } else if ('stop' in step) {
+    syncRound(world, step.client, step.stop);
   } else if ('expectPlan' in step) {
     const actual = formatOps(planRound(world, step.client));
     if (updateGolden) step.expectPlan = actual;

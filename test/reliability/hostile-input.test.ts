@@ -141,6 +141,8 @@ describe('hostile paths in validly signed events', () => {
     ['Windows reserved name with extension', () => 'docs/com1.md'],
     ['.bm-log alias', () => '.bm-log/config.json'],
     ['.bm-log alias, other case and trailing dot', () => '.BM-LOG./identity.key'],
+    ['nested .bm-log alias (a nested bm-log folder)', () => 'notes/.bm-log/identity.key'],
+    ['nested .bm-log alias, other case', () => 'a/b/.BM-Log/config.json'],
     ['.git alias', () => '.git/config'],
     ['nested .git alias, other case', () => 'notes/.Git/hooks/pre-commit'],
   ];

@@ -3,8 +3,10 @@
  * capturing Output (so the JSON report and the exit code are both checked), and run the
  * built CLI as a child process, as an unprivileged user when the tests run as root.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runSyncCommand, runVerifyCommand } from '../../src/cli/commands.js';
@@ -114,4 +116,19 @@ export function runCliJson(args: readonly string[]): Promise<CliRun> {
       },
     );
   });
+}
+
+/** Why a 1 MiB tmpfs cannot be mounted here (full-disk tests skip, saying so), or undefined when it can. */
+export function tryTmpfsMount(): string | undefined {
+  if (!IS_ROOT) return 'mounting a tmpfs needs root';
+  const dir = fsSync.mkdtempSync(path.join(os.tmpdir(), 'bm-log-tmpfs-probe-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('umount', [dir], { stdio: 'pipe' });
+    return undefined;
+  } catch (e) {
+    return `mount -t tmpfs failed here (${(e as Error).message.split('\n')[0]})`;
+  } finally {
+    fsSync.rmSync(dir, { recursive: true, force: true });
+  }
 }

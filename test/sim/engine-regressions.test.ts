@@ -87,7 +87,7 @@ describe('planSync: a conflict copy left untracked by a crash (simulation seeds 
       base,
       local: { files: new Map([[path, main], [copy, file(copy, copyText, 2)]]), dirs: new Set(['notes']), unreadable: [] },
       cloud,
-      options: { subscriptions: [], isIgnored: () => false, clientName: (c) => (c === bob ? 'bob' : 'alice') },
+      options: { subscriptions: [], isIgnored: () => false, clientName: (c) => (c === bob ? 'bob' : 'alice'), self: alice },
     });
 
   it('removes the copy once its version is no longer a losing head', () => {

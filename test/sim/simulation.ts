@@ -456,7 +456,7 @@ class Scenario {
     const scan = await c.tree.scan(manifest, () => false);
     const names = new Map([...(await c.index.getPinnedKeys())].map(([id, k]) => [id as string, k.name]));
     names.set(c.id, c.name);
-    const plan = planSync({ base: manifest, local: scan, cloud: state.paths, options: { subscriptions: [], isIgnored: () => false, clientName: (id) => names.get(id) ?? id.slice(-6) } });
+    const plan = planSync({ base: manifest, local: scan, cloud: state.paths, options: { subscriptions: [], isIgnored: () => false, clientName: (id) => names.get(id) ?? id.slice(-6), self: c.id } });
     if (plan.ops.length > 0) this.fail(`${c.name}'s sync took the clean-state shortcut, but a full plan would do: ${plan.ops.map((o) => `${o.kind} ${o.path}`).join(', ')}`);
   }
 
