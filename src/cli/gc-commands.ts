@@ -1,7 +1,8 @@
 import { BmError, ErrorCode } from '../errors.js';
-import { executeCheckpointOf, executeGc } from '../gc/execute-gc.js';
+import { executeGc } from '../gc/execute-gc.js';
 import { DEFAULT_GRACE_MS, DEFAULT_RETENTION_MS } from '../gc/plan-gc.js';
 import { computeClientRows, executeRetire } from '../gc/retire-client.js';
+import { executeOwnCheckpoint } from '../reconcile/own-checkpoint.js';
 import { executeFetchLog } from '../reconcile/sync-log.js';
 import { withClient } from './client-queries.js';
 import { ExitCode } from './exit-codes.js';
@@ -83,7 +84,7 @@ export async function runGcCommand(o: GcCommandOptions, out: Output): Promise<nu
 export async function runCheckpointCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const log = await executeFetchLog(s.ctx, { dryRun: false });
-    const cp = await executeCheckpointOf(s.ctx, log);
+    const cp = await executeOwnCheckpoint(s.ctx, log);
     out.result(o.json, { checkpoint: cp }, () => [cp ? `checkpoint ${cp.client}/${cp.seq} written (${cp.paths} path(s), ${cp.bytes} bytes)` : 'the newest checkpoint of this client is up to date; nothing written']);
     return ExitCode.ok;
   });

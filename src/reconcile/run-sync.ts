@@ -32,7 +32,8 @@ export interface SyncIndex {
   getCursors(): Promise<Map<ClientId, Cursor>>;
   getPinnedKeys(): Promise<Map<ClientId, { publicKey: string; name: string }>>;
   pinKeys(pins: readonly { client: ClientId; publicKey: string; name: string }[]): Promise<void>;
-  iterateSegments(): AsyncIterable<{ client: ClientId; seq: number; bytes: Uint8Array }>;
+  /** Stored segments in (client, seq) order: of one client from `fromSeq` (inclusive) on when `client` is given. */
+  iterateSegments(client?: ClientId, fromSeq?: number): AsyncIterable<{ client: ClientId; seq: number; bytes: Uint8Array }>;
   /**
    * Point reads for a lazy sync (ADR-0009): each path's folded state from per-path rows, and
    * manifest rows. Without them (or when `canReadPathStates` says the rows are incomplete)
