@@ -10,7 +10,8 @@ import { computeHeads } from '../../src/projections/project-paths.js';
 import { isClaimInSegment, keyOfClaim, type CheckpointClaim } from '../../src/projections/project-writer-checkpoint.js';
 import { NO_VERDICTS, settleCheckpointClaims } from '../../src/reconcile/settle-claims.js';
 import { chance, mulberry32, pick, randomInt, type Rng } from '../sim/prng.js';
-import { CONTENTS, join, key, PATHS, play, stepArb, T0, type Played } from './support/checkpoint-model.js';
+import { computeCheckpointProblems } from '../../src/projections/check-writer-checkpoint.js';
+import { checkInputOf, CONTENTS, join, key, liveState, PATHS, play, stepArb, T0, type Played } from './support/checkpoint-model.js';
 
 // Property (ADR-0014): whatever a hostile writer signs as its checkpoint with its own key,
 // a joiner that combines it with the honest writers' checkpoints and checks the claims its
@@ -18,7 +19,8 @@ import { CONTENTS, join, key, PATHS, play, stepArb, T0, type Played } from './su
 // every version another writer has live in the full replay is live for the joiner with the
 // same record, no version is attributed to another writer that its log does not hold, and
 // a version of the hostile writer sits beside another writer's only if its log holds it.
-// Only the hostile writer's claims are ever found false.
+// Only the hostile writer's claims are ever found false, and whatever still differs for the
+// joiner (the hostile writer's own story of its own log) a client with the whole log reports.
 
 const contentOf = (i: number) => ({ hash: sha256Hex(CONTENTS[i]!) as ContentHash, size: CONTENTS[i]!.length, mode: 0o644 });
 
@@ -109,8 +111,71 @@ describe('a hostile writer checkpoint (ADR-0014)', () => {
           for (const v of st.versions.values()) if (v.client !== hostile) expect(full.paths.get(path)?.versions.get(v.id)).toEqual(v);
           for (const head of computeHeads(st)) if (head.client === hostile && others) expect(full.paths.get(path)?.versions.get(head.id)).toEqual(head);
         }
+        // Whatever still differs for the joiner (the hostile writer's own versions, claims it
+        // withdrew), and any claim found false, a client with the whole log reports.
+        const now = T0 + 1000 * (steps.length + 1);
+        const diverged = JSON.stringify(liveState(settled.state, p.b.clients, now).live) !== JSON.stringify(liveState(full, p.b.clients, now).live);
+        if (diverged || settled.bad.length > 0) expect(computeCheckpointProblems(body, checkInputOf(p))).not.toEqual([]);
       }),
-      { numRuns: 1500 },
+      { numRuns: 1000 },
+    );
+  });
+
+  it('a writer that tells its own log otherwise (one thing left out or kept too long) is reported wherever a joiner would see it otherwise', async () => {
+    const mutations = ['drop-version', 'drop-replaced', 'drop-collected', 'keep-replaced', 'drop-retired', 'last-eventful'] as const;
+    await fc.assert(
+      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 30 }), fc.constantFrom(...mutations), fc.nat(), async (steps, mutation, n) => {
+        const honest = play(steps);
+        const writers = [...honest.checkpoints.keys()];
+        fc.pre(writers.length > 0);
+        const w = writers[n % writers.length]!;
+        const body = honest.checkpoints.get(w)!.at(-1)!;
+        const changed = changeOne(honest, body, mutation, n);
+        fc.pre(changed !== undefined);
+        const p: Played = { b: honest.b, checkpoints: new Map(honest.checkpoints).set(w, [changed]) };
+        const same = <T,>(l: readonly T[]) => [...l];
+        const first = join(p, same);
+        const settled = await settleCheckpointClaims(first, first.bodies, NO_VERDICTS, proverOf(p), async (bad) => join(p, same, bad));
+        const now = T0 + 1000 * (steps.length + 1);
+        const diverged = JSON.stringify(liveState(settled.state, p.b.clients, now).live) !== JSON.stringify(liveState(honest.b.state(), p.b.clients, now).live);
+        if (diverged) expect(computeCheckpointProblems(changed, checkInputOf(p))).not.toEqual([]);
+      }),
+      { numRuns: 800 },
     );
   });
 });
+
+/** An honest body with one thing told otherwise, or undefined when it has nothing of that kind. */
+function changeOne(p: Played, body: WriterCheckpointBody, mutation: string, n: number): WriterCheckpointBody | undefined {
+  const pickOf = <T,>(list: readonly T[]) => (list.length === 0 ? undefined : list[n % list.length]);
+  switch (mutation) {
+    case 'drop-version': {
+      const e = pickOf(body.paths.filter((x) => x.versions.length > 0));
+      return e && { ...body, paths: body.paths.map((x) => (x === e ? { ...x, versions: x.versions.slice(1) } : x)) };
+    }
+    case 'drop-replaced': {
+      const e = pickOf(body.paths.filter((x) => x.replaced.length > 0));
+      return e && { ...body, paths: body.paths.map((x) => (x === e ? { ...x, replaced: x.replaced.slice(1) } : x)) };
+    }
+    case 'drop-collected':
+      return body.collected.length === 0 ? undefined : { ...body, collected: body.collected.slice(1) };
+    case 'keep-replaced': {
+      // One of its own versions it had seen replaced, kept as if live (with a context of its own).
+      const own = p.b.segments.filter((s) => s.client === body.client && s.seq <= body.seq).flatMap((s) => s.events.filter(isPathEvent).map((e) => ({ s, e })));
+      const kept = new Set(body.paths.flatMap((x) => x.versions.map((v) => v.id)));
+      const hit = pickOf(own.filter(({ e }) => !kept.has(e.id)));
+      if (hit === undefined) return undefined;
+      const { s, e } = hit;
+      const ctx = body.contexts.length;
+      const version = { id: e.id, type: e.type, ctx, replaces: [...e.replaces], content: e.type === 'tombstone' ? null : e.content };
+      const rest = body.paths.filter((x) => x.path !== e.path);
+      const at = body.paths.find((x) => x.path === e.path) ?? { path: e.path, versions: [], replaced: [] };
+      return { ...body, contexts: [...body.contexts, { seq: s.seq, time: s.time, seen: s.seen, snapshot: s.snapshot }], paths: [...rest, { ...at, versions: [...at.versions, version] }] };
+    }
+    case 'drop-retired':
+      return body.retired.length === 0 ? undefined : { ...body, retired: body.retired.slice(1) };
+    default:
+      return body.lastEventful === 0 ? undefined : { ...body, lastEventful: body.lastEventful - 1 };
+  }
+}
+

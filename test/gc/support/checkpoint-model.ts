@@ -5,6 +5,7 @@ import type { ClientId, ContentHash, VersionId } from '../../../src/events/ids.j
 import type { Event, SegmentBody } from '../../../src/events/schema.js';
 import { generateKeyPair, importPublicKeyHex, sha256Hex } from '../../../src/events/signing.js';
 import type { SyncPath } from '../../../src/events/sync-path.js';
+import { CheckpointEvidence, type CheckpointCheckInput } from '../../../src/projections/check-writer-checkpoint.js';
 import { computeCondemnedRefs, computeNamingBan, computeOpenCondemnations } from '../../../src/projections/blob-condemnation.js';
 import { computeWriterCheckpoint, type CheckpointCoverage } from '../../../src/projections/compute-writer-checkpoint.js';
 import { createLogState, projectLogSegment, type LogState } from '../../../src/projections/project-log.js';
@@ -35,7 +36,7 @@ export type Step =
   | { kind: 'collect'; client: number }
   | { kind: 'condemn'; client: number; content: number; delete: boolean; lag: number }
   | { kind: 'retire'; client: number; target: number }
-  | { kind: 'checkpoint'; client: number; ahead: boolean };
+  | { kind: 'checkpoint'; client: number };
 
 export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('put' as const), client: fc.nat(2), path: fc.nat(2), content: fc.nat(2), replace: fc.nat(7) }) },
@@ -45,7 +46,7 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('collect' as const), client: fc.nat(2) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('condemn' as const), client: fc.nat(2), content: fc.nat(2), delete: fc.boolean(), lag: fc.nat(2) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('retire' as const), client: fc.nat(2), target: fc.nat(2) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('checkpoint' as const), client: fc.nat(2), ahead: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('checkpoint' as const), client: fc.nat(2) }) },
 );
 
 /** A played log: its segments, and the checkpoints its writers wrote along the way (latest last). */
@@ -59,14 +60,19 @@ function foldAt(b: LogBuilder, seg: SegmentBody): LogState {
   return b.state(b.segments.filter((s) => isCovered(s.client, s.seq, seg)));
 }
 
-/** A writer's checkpoint at its latest segment, from its state at that segment (or everything published, when `ahead`). */
-function writeCheckpoint(p: Played, client: ClientId, t: number, ahead: boolean): void {
+/**
+ * A writer's checkpoint at its latest segment, from its state at that segment (the real
+ * writer's state is exactly that: it publishes an empty segment first when it has read
+ * further). Like the real writer, it first publishes an empty segment when it has none, or
+ * its latest has a checkpoint already.
+ */
+function writeCheckpoint(p: Played, client: ClientId, t: number): void {
   const { b } = p;
   const mine = b.segments.filter((s) => s.client === client);
   const previous = p.checkpoints.get(client)?.at(-1);
   if (mine.length === 0 || mine.at(-1)!.seq === previous?.seq) mine.push(b.segment(client, [], t));
   const segment = mine.at(-1)!;
-  const state = ahead ? b.state() : foldAt(b, segment);
+  const state = foldAt(b, segment);
   const coverage = new Map<string, CheckpointCoverage>();
   for (const [c, list] of p.checkpoints) if (c !== client) coverage.set(c, { seq: list.at(-1)!.seq, seen: list.at(-1)!.segment.seen });
   const own = mine.filter((s) => s.seq > (previous?.seq ?? 0));
@@ -136,8 +142,7 @@ export function play(steps: readonly Step[]): Played {
         events = [{ type: 'retire', id: b.id(), client: client(s.target) }];
         break;
       case 'checkpoint':
-        // Its state: as far as its latest segment's `seen`, or everything published (an ack may lag).
-        writeCheckpoint(p, client(s.client), t, s.ahead);
+        writeCheckpoint(p, client(s.client), t);
         continue;
     }
     const seen = b.frontier(client(s.client));
@@ -195,3 +200,15 @@ export function shuffler(seed: number) {
   };
 }
 
+
+/** What a client holding the whole played log checks checkpoints with (`computeCheckpointProblems`). */
+export function checkInputOf(p: Played): CheckpointCheckInput {
+  const evidence = new CheckpointEvidence();
+  for (const s of p.b.segments) evidence.add(s);
+  const coverage = new Map<string, CheckpointCoverage>([...p.checkpoints].map(([c, list]) => [c, { seq: list.at(-1)!.seq, seen: list.at(-1)!.segment.seen }]));
+  const segment = (client: string, seq: number) => {
+    const body = p.b.segments.find((s) => s.client === client && s.seq === seq);
+    return body === undefined ? undefined : { body, hash: sha256Hex(`${client}/${seq}`) };
+  };
+  return { full: p.b.state(), segment, coverage, collectors: evidence.collectors, retirers: evidence.retirers };
+}
