@@ -16,6 +16,7 @@ import type { VersionRecord } from '../projections/version-record.js';
 import { computeConflictCopyPath } from '../reconcile/conflict-copy-name.js';
 import type { ConflictNote, PlanOp } from '../reconcile/plan-sync.js';
 import { countKinds } from '../reconcile/applied-ops.js';
+import { verifyCheckpoints } from '../reconcile/check-checkpoints.js';
 import { runSync, type ResolveRequest, type SyncReport } from '../reconcile/run-sync.js';
 import { openClient, readScope, type ClientSession } from './client-session.js';
 import { clientNames, loadProjection, withClient } from './client-queries.js';
@@ -115,6 +116,7 @@ function summarize(report: SyncReport, names: ReadonlyMap<string, string>): stri
     lines.push(`  CONFLICT ${c.path} (${c.kind}): ${c.detail}${d.copies.length > 0 ? `; copies: ${d.copies.join(', ')}` : ''}`);
   }
   if (report.conflicts.length > 0) lines.push(`${report.conflicts.length} open conflict(s): see \`bm-log conflicts\`; resolve by deleting the copies or with \`bm-log resolve PATH\``);
+  if (report.checkpoint) lines.push(`  checkpoint of this client's log written at seq ${report.checkpoint.seq} (${report.checkpoint.versions} version(s), ${report.checkpoint.bytes} bytes)`);
   for (const f of report.faults) lines.push(`  INTEGRITY ${f.key}: ${f.error.message} (${f.error.code}); ${f.error.hint}`);
   return lines;
 }
@@ -138,6 +140,7 @@ function reportJson(report: SyncReport, names: ReadonlyMap<string, string>, appl
     segmentsPublished: report.segmentsPublished,
     ackPublished: report.ackPublished,
     joinedFromCheckpoint: report.joinedFromCheckpoint,
+    checkpoint: report.checkpoint,
     blobsUploaded: report.blobsUploaded,
     bytesUploaded: report.bytesUploaded,
     bytesDownloaded: report.bytesDownloaded,
@@ -427,6 +430,10 @@ export async function runVerifyCommand(o: { dir?: string; json?: boolean }, out:
     }
     const fetched = await fetchLogs(s.store, { vault: s.config.vaultId, cursors: new Map(), pinnedKeys });
     for (const f of fetched.faults) findings.push({ object: f.key, code: f.error.code, message: f.error.message });
+    // Every writer's latest checkpoint, of both formats, against the whole log (ADR-0014).
+    for (const f of await verifyCheckpoints(s.store, s.config.vaultId, pinnedKeys, fetched.segments.map((seg) => seg.segment))) {
+      findings.push({ object: f.key, code: ErrorCode.unsupportedCheckpoint, message: `checkpoint ${f.client}/${f.seq} is not what its writer's log says: ${f.problems.join('; ')}` });
+    }
     const cursors = await s.index.getCursors();
     const remoteSeqs = new Map<string, number>();
     for (const seg of fetched.segments) {

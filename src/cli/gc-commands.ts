@@ -72,20 +72,20 @@ export async function runGcCommand(o: GcCommandOptions, out: Output): Promise<nu
         if (p.deleted.length > 0) lines.push(`  deleted ${p.deleted.length} blob(s)`);
         if (p.lateDeletes.length > 0) lines.push(`  left ${p.lateDeletes.length} blob(s) for the next run (this run passed their delete deadline)`);
       }
-      if (report.checkpoint) lines.push(`checkpoint ${report.checkpoint.client}/${report.checkpoint.seq} written (${report.checkpoint.paths} path(s), ${report.checkpoint.bytes} bytes)`);
-      else if (!report.dryRun && o.checkpoint !== false) lines.push('checkpoint: the newest one of this client is up to date');
+      if (report.checkpoint) lines.push(`checkpoint of this client's log written at seq ${report.checkpoint.seq} (${report.checkpoint.versions} version(s), ${report.checkpoint.claims} claim(s), ${report.checkpoint.bytes} bytes)`);
+      else if (!report.dryRun && o.checkpoint !== false) lines.push('checkpoint: this client\'s latest one is up to date');
       return lines;
     });
     return ExitCode.ok;
   });
 }
 
-/** `bm-log checkpoint`: fetch, then write a checkpoint of the live state. */
+/** `bm-log checkpoint`: fetch, then write a checkpoint of this client's own log (ADR-0014). */
 export async function runCheckpointCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const log = await executeFetchLog(s.ctx, { dryRun: false });
     const cp = await executeOwnCheckpoint(s.ctx, log);
-    out.result(o.json, { checkpoint: cp }, () => [cp ? `checkpoint ${cp.client}/${cp.seq} written (${cp.paths} path(s), ${cp.bytes} bytes)` : 'the newest checkpoint of this client is up to date; nothing written']);
+    out.result(o.json, { checkpoint: cp }, () => [cp ? `checkpoint of this client's log written at seq ${cp.seq} (${cp.versions} version(s), ${cp.claims} claim(s), ${cp.bytes} bytes)` : 'this client\'s latest checkpoint is up to date; nothing written']);
     return ExitCode.ok;
   });
 }

@@ -1,5 +1,5 @@
 import type { WriterCheckpointBody } from '../events/checkpoint-schema.js';
-import { listCheckpoints, writeWriterCheckpoint } from '../events/checkpoints.js';
+import { listCheckpoints, listCheckpointSeqs, writeWriterCheckpoint } from '../events/checkpoints.js';
 import { decodeTrustedSegment, decodeTrustedWriterCheckpoint } from '../events/codec.js';
 import type { ClientId } from '../events/ids.js';
 import type { SegmentBody } from '../events/schema.js';
@@ -17,8 +17,10 @@ import { publishOwnSegment, type LogContext, type OpenLog } from './sync-log.js'
 
 /** Meta key: this client's latest checkpoint (its object bytes). */
 const OWN_META_KEY = 'ownCheckpoint';
-/** Meta key: where it stands and how big it is, read by every sync (`OwnCheckpointMark`). */
+/** Meta key: where it stands and how big it is (`OwnCheckpointMark`). */
 const MARK_META_KEY = 'ownCheckpointMark';
+/** Meta key: this client's own log since then, counted as it grows (`OwnLogSince`). */
+const SINCE_META_KEY = 'ownLogSince';
 
 /** A sync writes a checkpoint once its own log holds this many events since the last one (or as many as that one keeps, if more)... */
 export const CHECKPOINT_EVENTS = 1000;
@@ -30,6 +32,13 @@ interface OwnCheckpointMark {
   readonly seq: number;
   readonly versions: number;
   readonly frontier: Readonly<Record<string, number>>;
+}
+
+/** Events and segments of this client's own log after its latest checkpoint, counted up to `seq`. */
+interface OwnLogSince {
+  readonly seq: number;
+  readonly events: number;
+  readonly segments: number;
 }
 
 export interface OwnCheckpointReport {
@@ -60,37 +69,60 @@ export function isOwnCheckpointDue(since: { events: number; segments: number }, 
   return since.events >= Math.max(CHECKPOINT_EVENTS, keptVersions) || since.segments >= Math.max(CHECKPOINT_SEGMENTS, Math.ceil(keptVersions / 64));
 }
 
-/** Whether this client's own log has grown enough since its last checkpoint (reads only its segments since). */
+/**
+ * Whether this client's own log has grown enough since its last checkpoint. Counts only the
+ * own segments published since it last counted (kept in the index, unless it is due).
+ */
 export async function checkOwnCheckpointDue(index: SyncIndex, self: ClientId): Promise<boolean> {
-  const mark = index.getMeta ? await index.getMeta<OwnCheckpointMark>(MARK_META_KEY) : undefined;
-  let events = 0;
-  let segments = 0;
-  for await (const rec of index.iterateSegments(self, (mark?.seq ?? 0) + 1)) {
-    if (rec.client !== self || rec.seq <= (mark?.seq ?? 0)) continue;
+  if (index.getMeta === undefined) return false;
+  const mark = await index.getMeta<OwnCheckpointMark>(MARK_META_KEY);
+  const before = (await index.getMeta<OwnLogSince>(SINCE_META_KEY)) ?? { seq: mark?.seq ?? 0, events: 0, segments: 0 };
+  let { seq, events, segments } = before;
+  for await (const rec of index.iterateSegments(self, seq + 1)) {
+    if (rec.client !== self || rec.seq <= seq) continue;
+    seq = rec.seq;
     segments++;
     events += decodeTrustedSegment(rec.bytes).events.length;
   }
-  return isOwnCheckpointDue({ events, segments }, mark?.versions ?? 0);
+  const due = isOwnCheckpointDue({ events, segments }, mark?.versions ?? 0);
+  if (!due && seq !== before.seq) await index.commitBatch({ meta: { [SINCE_META_KEY]: { seq, events, segments } satisfies OwnLogSince } });
+  return due;
 }
 
-/** How far the other writers' latest checkpoints had read (their segment's `seen`), as far as this client knows. */
-async function readCoverage(ctx: LogContext, self: ClientId): Promise<Map<string, CheckpointCoverage>> {
-  const { latest } = await listCheckpoints(ctx.store);
-  const joined = new Map((await readHeldCheckpoints(ctx.index))?.map(decodeTrustedWriterCheckpoint).map((b) => [b.client, b] as const) ?? []);
+/**
+ * How far the other writers' checkpoints had read, as far as this client can tell from their
+ * segments: per writer, its highest checkpoint whose segment this client holds (or joined
+ * from), with that segment's `seen`. A joiner uses that writer's latest checkpoint, which has
+ * read at least as far.
+ */
+async function readCoverage(ctx: LogContext, self: ClientId, cursors: ReadonlyMap<string, { seq: number }>): Promise<Map<string, CheckpointCoverage>> {
+  const { seqs } = await listCheckpointSeqs(ctx.store);
+  const joined = new Map((await readHeldCheckpoints(ctx.index))?.map(decodeTrustedWriterCheckpoint).map((b) => [b.client as string, b] as const) ?? []);
   const out = new Map<string, CheckpointCoverage>();
-  for (const [writer, seq] of latest) {
-    if (writer === self) continue;
-    const body = joined.get(writer as ClientId);
-    if (body?.seq === seq) {
-      out.set(writer, { seq, seen: body.segment.seen });
-      continue;
-    }
-    for await (const rec of ctx.index.iterateSegments(writer as ClientId, seq)) {
+  for (const [writer, list] of seqs) {
+    const seq = [...list].reverse().find((q) => q <= (cursors.get(writer)?.seq ?? 0));
+    if (writer === self || seq === undefined) continue;
+    const body = joined.get(writer);
+    if (body?.seq === seq) out.set(writer, { seq, seen: body.segment.seen });
+    else for await (const rec of ctx.index.iterateSegments(writer as ClientId, seq)) {
       if (rec.client === writer && rec.seq === seq) out.set(writer, { seq, seen: decodeTrustedSegment(rec.bytes).seen });
       break;
     }
   }
   return out;
+}
+
+/** This client's latest own segment, as stored. */
+async function readOwnSegment(index: SyncIndex, self: ClientId, seq: number): Promise<SegmentBody | undefined> {
+  for await (const rec of index.iterateSegments(self, seq)) return rec.client === self && rec.seq === seq ? decodeTrustedSegment(rec.bytes) : undefined;
+  return undefined;
+}
+
+/** True when the segment's `seen` is exactly this client's frontier of the other logs. */
+function isSeenAtFrontier(seg: SegmentBody | undefined, frontier: ReadonlyMap<string, { seq: number }>, self: string): boolean {
+  if (seg === undefined) return false;
+  const others = [...frontier].filter(([c]) => c !== self);
+  return Object.keys(seg.seen).length === others.length && others.every(([c, cur]) => seg.seen[c] === cur.seq);
 }
 
 function sameFrontier(a: Readonly<Record<string, number>>, b: ReadonlyMap<string, { seq: number }>): boolean {
@@ -101,9 +133,10 @@ function sameFrontier(a: Readonly<Record<string, number>>, b: ReadonlyMap<string
 
 /**
  * Writes this client's checkpoint of its own log (already fetched and folded in `log`) at its
- * latest segment. A checkpoint stands on a segment of its writer: when this client has none
- * yet, or its latest already has a checkpoint, it first publishes an empty segment (an
- * acknowledgement of the same frontier). `pathStates` gives the states of the paths the
+ * latest segment. A checkpoint stands on a segment of its writer whose `seen` is exactly what
+ * the state it is computed from has read (so that others can tell what it knew): when this
+ * client has no segment yet, its latest already has a checkpoint, or has read less than the
+ * fold, it first publishes an empty segment (an acknowledgement of the fold's frontier). `pathStates` gives the states of the paths the
  * checkpoint looks at (the log's own, when it folded everything). Returns null when this
  * client's latest checkpoint stands at its latest segment and nobody's log moved since.
  */
@@ -113,7 +146,7 @@ export async function executeOwnCheckpoint(ctx: LogContext, log: OpenLog, pathSt
   const written = (await listCheckpoints(ctx.store)).latest.get(self) ?? 0;
   let own = log.frontier.get(self);
   if (own !== undefined && own.seq === mark?.seq && sameFrontier(mark.frontier, log.frontier)) return null;
-  if (own === undefined || own.seq <= Math.max(written, mark?.seq ?? 0)) {
+  if (own === undefined || own.seq <= Math.max(written, mark?.seq ?? 0) || !isSeenAtFrontier(await readOwnSegment(ctx.index, self, own.seq), log.frontier, self)) {
     await publishOwnSegment(ctx, log, [], null);
     own = log.frontier.get(self)!;
   }
@@ -134,12 +167,13 @@ export async function executeOwnCheckpoint(ctx: LogContext, log: OpenLog, pathSt
     paths,
     vaultState: log.state.vault,
     keyed: log.keyed,
-    coverage: await readCoverage(ctx, self),
+    coverage: await readCoverage(ctx, self, log.frontier),
   });
   const cp = await writeWriterCheckpoint(ctx.store, body, ctx.identity.keys);
   const versions = body.paths.reduce((n, p) => n + p.versions.length, 0);
   const claims = body.paths.reduce((n, p) => n + p.replaced.length, 0) + body.collected.reduce((n, c) => n + c.versions.length, 0);
   const frontier = Object.fromEntries([...log.frontier].map(([c, cur]) => [c, cur.seq]));
-  await ctx.index.commitBatch({ meta: { [OWN_META_KEY]: cp.bytes, [MARK_META_KEY]: { seq: own.seq, versions, frontier } satisfies OwnCheckpointMark } });
+  const marks = { [MARK_META_KEY]: { seq: own.seq, versions, frontier } satisfies OwnCheckpointMark, [SINCE_META_KEY]: { seq: own.seq, events: 0, segments: 0 } satisfies OwnLogSince };
+  await ctx.index.commitBatch({ meta: { [OWN_META_KEY]: cp.bytes, ...marks } });
   return { client: self, seq: own.seq, bytes: cp.bytes.length, paths: body.paths.length, versions, claims };
 }

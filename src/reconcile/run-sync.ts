@@ -19,6 +19,7 @@ import { BEING_COLLECTED, computeBlobBanNow, fetchNewSegments, foldFetchedLog, p
 import { CLEAN_STATE_KEY } from '../local/local-index.js';
 import { computeRecordFocus, confirmCleanState, readCleanRecord, type CleanState, type LazyBase } from './clean-state.js';
 import { computeLazyBase, LazyPaths, namesCondemnedBlob } from './lazy-state.js';
+import { checkOwnCheckpointDue, executeOwnCheckpoint, type OwnCheckpointReport } from './own-checkpoint.js';
 import { computeStages, isInStage, STAGE_PATHS, StageNotes, type Stage } from './staged-sync.js';
 import { computeScanChanges } from './local-scan.js';
 import { AppliedOps, zeroCounts } from './applied-ops.js';
@@ -208,8 +209,10 @@ export interface SyncReport {
   readonly segmentsPublished: number;
   /** An empty segment was published to acknowledge what this sync folded (ADR-0007). */
   readonly ackPublished: boolean;
-  /** This sync started from a checkpoint (a new client joining) instead of the whole log. */
+  /** This sync started from the writers' checkpoints (a new client joining) instead of the whole log. */
   readonly joinedFromCheckpoint: boolean;
+  /** The checkpoint of this client's own log this sync wrote (ADR-0014), or null. */
+  readonly checkpoint: OwnCheckpointReport | null;
   /**
    * Nothing was fetched and the folder was exactly as the last sync that ended with nothing
    * to do left it, so this sync neither folded nor planned (ADR-0008).
@@ -324,6 +327,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     blobsUploaded: 0,
     bytesUploaded: 0,
     bytesDownloaded: 0,
+    checkpoint: null as OwnCheckpointReport | null,
   };
   if (options.resolve && !dryRun) await publishResolve(options.resolve);
   if (options.restore && !dryRun) await publishRestore(options.restore);
@@ -483,6 +487,13 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     await publishOwnSegment(ctx, log, [], ctx.takeSnapshot ? await ctx.takeSnapshot() : null);
     report.segmentsPublished++;
     report.ackPublished = true;
+  }
+  // 3b. Checkpoint this client's own log once it has grown enough since the last one, so that
+  // a new client reads that instead of the log (ADR-0014). It needs every path's state: a lazy
+  // sync folds everything for it; a first sync in stages leaves it to a later sync.
+  if (!dryRun && !inStages && (await checkOwnCheckpointDue(index, identity.client))) {
+    if (lazy !== undefined) await foldEverything();
+    report.checkpoint = await executeOwnCheckpoint(ctx, log);
   }
 
   // 4. Remember a state with nothing to do, so that the next sync can tell it is unchanged
@@ -797,6 +808,7 @@ function cleanReport(clean: CleanState, fetchRequests: number, dryRun: boolean):
     segmentsPublished: 0,
     ackPublished: false,
     joinedFromCheckpoint: false,
+    checkpoint: null,
     blobsUploaded: 0,
     bytesUploaded: 0,
     bytesDownloaded: 0,

@@ -8,6 +8,7 @@ import type { ObjectStore } from '../events/store/object-store.js';
 import { computeCondemnedRefs, computeNamingBan, type CondemnedRefs } from '../projections/blob-condemnation.js';
 import { projectLogSegment, type LogState } from '../projections/project-log.js';
 import { createVaultState, evolveVault, type Condemnation, type VaultState } from '../projections/project-vault.js';
+import { executeCheckCheckpoints } from './check-checkpoints.js';
 import { executeJoin, executeSettleClaims, foldIndexWithCheckpoints, FORMAT1_META_KEY, readClaimVerdicts, readHeldCheckpoints } from './join-checkpoints.js';
 import type { SyncIdentity, SyncIndex } from './run-sync.js';
 
@@ -223,9 +224,13 @@ export async function foldFetchedLog(ctx: LogContext, f: FetchedLog, options: { 
   const fold = (excluded: ReadonlySet<string>) => foldIndexWithCheckpoints(ctx.index, f.checkpointBytes, { excluded, extra });
   const first = await fold(new Set((await readClaimVerdicts(ctx.index)).bad));
   const bodies = first.checkpoints;
-  if (bodies === undefined) return openLog(ctx, f, first.state, undefined, []);
   const pinned = new Map<string, ClientKey>([...f.pinned].map(([c, k]) => [c, { client: c, name: k.name, publicKeyHex: k.publicKey }]));
-  for (const k of f.joinKeys) pinned.set(k.client, k);
+  for (const k of [...f.joinKeys, ...f.fetched.newKeys]) pinned.set(k.client, k);
+  if (bodies === undefined) {
+    // The whole history: the other writers' checkpoints are checked against it (ADR-0014).
+    const checked = await executeCheckCheckpoints({ store: ctx.store, index: ctx.index, vault: ctx.identity.vault, pinned }, first.state, f.fetched.cursors, options.dryRun);
+    return openLog(ctx, f, first.state, undefined, checked);
+  }
   const settled = await executeSettleClaims({ store: ctx.store, index: ctx.index, vault: ctx.identity.vault, pinned }, { ...first, checkpoints: bodies }, fold, options.dryRun);
   return openLog(ctx, f, settled.state, bodies, settled.faults);
 }
