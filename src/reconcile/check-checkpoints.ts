@@ -174,6 +174,8 @@ export async function executeCheckCheckpoints(
     const bodies = read.bodies.filter((b) => isCheckable(b, held));
     const input = bodies.length === 0 ? undefined : await readEvidence(ctx.index, full, bodies, seqs, held);
     const found = input === undefined ? [] : checkBodies(bodies, input, held);
+    // (One listed but gone has nothing to check.)
+    for (const [w, seq] of fresh) if (!read.bodies.some((b) => b.client === w)) checked[keyOfWriterCheckpoint(w, seq)] = [];
     for (const b of bodies) checked[keyOfWriterCheckpoint(b.client, b.seq)] = [];
     for (const f of [...read.findings, ...found]) checked[f.key] = [...f.problems];
     await ctx.index.commitBatch({ meta: { [CHECKED_META_KEY]: checked } });
@@ -185,6 +187,18 @@ export async function executeCheckCheckpoints(
     if (problems !== undefined && problems.length > 0) out.push(computeCheckpointFault({ client: writer, seq, key, problems }));
   }
   return out;
+}
+
+/**
+ * Whether some writer's latest writer checkpoint has not been checked by this client yet
+ * while it holds the log it was written from (one listing). A lazy sync folds everything
+ * when it has (`executeCheckCheckpoints` runs in that fold).
+ */
+export async function hasUncheckedCheckpoints(store: ObjectStore, index: SyncIndex, cursors: ReadonlyMap<string, { seq: number }>): Promise<boolean> {
+  if (index.getMeta === undefined) return false;
+  const checked = (await index.getMeta<Record<string, string[]>>(CHECKED_META_KEY)) ?? {};
+  const { seqs } = await listCheckpointSeqs(store);
+  return [...latestOf(seqs)].some(([w, seq]) => checked[keyOfWriterCheckpoint(w, seq)] === undefined && (cursors.get(w)?.seq ?? 0) >= seq);
 }
 
 /** One pass over the stored segments: who collected and retired what, and the segments `bodies` and the coverage name. */

@@ -22,10 +22,17 @@ const MARK_META_KEY = 'ownCheckpointMark';
 /** Meta key: this client's own log since then, counted as it grows (`OwnLogSince`). */
 const SINCE_META_KEY = 'ownLogSince';
 
-/** A sync writes a checkpoint once its own log holds this many events since the last one (or as many as that one keeps, if more)... */
-export const CHECKPOINT_EVENTS = 1000;
-/** ...or this many segments (acknowledgements count: a joiner reads each), or one per 64 versions it keeps, if more. */
-export const CHECKPOINT_SEGMENTS = 256;
+/**
+ * A sync writes a checkpoint once its own log holds `events` events since the last one (or as
+ * many as that one keeps versions, if more), or `segments` segments (acknowledgements count:
+ * a joiner reads each; or one per 64 versions kept, if more).
+ */
+export interface CheckpointEvery {
+  readonly events: number;
+  readonly segments: number;
+}
+
+export const CHECKPOINT_EVERY: CheckpointEvery = { events: 1000, segments: 256 };
 
 /** Where this client's latest checkpoint stands, and the frontier it was written at. */
 interface OwnCheckpointMark {
@@ -60,20 +67,20 @@ async function readOwnSince(index: SyncIndex, self: ClientId, seq: number): Prom
 
 /**
  * Pure: whether a sync should write its own checkpoint: its log since the last one holds at
- * least `CHECKPOINT_EVENTS` events (or as many as that checkpoint keeps versions, if more:
- * a checkpoint is rewritten about as often as it costs), or `CHECKPOINT_SEGMENTS` segments
- * (or one per 64 versions kept). So a joiner reads, per writer, a checkpoint and a tail no
- * bigger than it, and a writer rewrites its checkpoint once per its own size in events.
+ * least `every.events` events (or as many as that checkpoint keeps versions, if more: a
+ * checkpoint is rewritten about as often as it costs), or `every.segments` segments (or one
+ * per 64 versions kept). So a joiner reads, per writer, a checkpoint and a tail no bigger
+ * than it, and a writer rewrites its checkpoint once per its own size in events.
  */
-export function isOwnCheckpointDue(since: { events: number; segments: number }, keptVersions: number): boolean {
-  return since.events >= Math.max(CHECKPOINT_EVENTS, keptVersions) || since.segments >= Math.max(CHECKPOINT_SEGMENTS, Math.ceil(keptVersions / 64));
+export function isOwnCheckpointDue(since: { events: number; segments: number }, keptVersions: number, every: CheckpointEvery = CHECKPOINT_EVERY): boolean {
+  return since.events >= Math.max(every.events, keptVersions) || since.segments >= Math.max(every.segments, Math.ceil(keptVersions / 64));
 }
 
 /**
  * Whether this client's own log has grown enough since its last checkpoint. Counts only the
  * own segments published since it last counted (kept in the index, unless it is due).
  */
-export async function checkOwnCheckpointDue(index: SyncIndex, self: ClientId): Promise<boolean> {
+export async function checkOwnCheckpointDue(index: SyncIndex, self: ClientId, every: CheckpointEvery = CHECKPOINT_EVERY): Promise<boolean> {
   if (index.getMeta === undefined) return false;
   const mark = await index.getMeta<OwnCheckpointMark>(MARK_META_KEY);
   const before = (await index.getMeta<OwnLogSince>(SINCE_META_KEY)) ?? { seq: mark?.seq ?? 0, events: 0, segments: 0 };
@@ -84,7 +91,7 @@ export async function checkOwnCheckpointDue(index: SyncIndex, self: ClientId): P
     segments++;
     events += decodeTrustedSegment(rec.bytes).events.length;
   }
-  const due = isOwnCheckpointDue({ events, segments }, mark?.versions ?? 0);
+  const due = isOwnCheckpointDue({ events, segments }, mark?.versions ?? 0, every);
   if (!due && seq !== before.seq) await index.commitBatch({ meta: { [SINCE_META_KEY]: { seq, events, segments } satisfies OwnLogSince } });
   return due;
 }

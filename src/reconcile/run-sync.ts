@@ -19,7 +19,8 @@ import { BEING_COLLECTED, computeBlobBanNow, fetchNewSegments, foldFetchedLog, p
 import { CLEAN_STATE_KEY } from '../local/local-index.js';
 import { computeRecordFocus, confirmCleanState, readCleanRecord, type CleanState, type LazyBase } from './clean-state.js';
 import { computeLazyBase, LazyPaths, namesCondemnedBlob } from './lazy-state.js';
-import { checkOwnCheckpointDue, executeOwnCheckpoint, type OwnCheckpointReport } from './own-checkpoint.js';
+import { checkOwnCheckpointDue, executeOwnCheckpoint, type CheckpointEvery, type OwnCheckpointReport } from './own-checkpoint.js';
+import { hasUncheckedCheckpoints } from './check-checkpoints.js';
 import { computeStages, isInStage, STAGE_PATHS, StageNotes, type Stage } from './staged-sync.js';
 import { computeScanChanges } from './local-scan.js';
 import { AppliedOps, zeroCounts } from './applied-ops.js';
@@ -101,6 +102,8 @@ export interface SyncContext {
   readonly joinFromCheckpoint?: boolean;
   /** Writer rule (i) of ADR-0007: publish within this long of the fetch (default 30 min). */
   readonly publishDeadlineMs?: number;
+  /** When a sync checkpoints its own log (ADR-0014; default `CHECKPOINT_EVERY`): tests lower it. */
+  readonly checkpointEvery?: CheckpointEvery;
   /**
    * Called with every plan and what it was made from (the simulation re-plans focused and lazy
    * plans in full to check them): 'stage' when it plans one stage of a first sync in stages
@@ -311,6 +314,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   if (opened === undefined) ctx.onWorkingSet?.('large');
   const log = opened?.log ?? (await foldFetchedLog(ctx, fetched, { dryRun }));
   let lazy = opened?.lazy;
+  // Faults a later full fold found (other writers' checkpoints its log does not support).
+  const lateFaults: LogFault[] = [];
   // In stages, the fetched segments are in the index and the vault state is folded: let them go.
   if (staged) fetched = releaseFetchedSegments(fetched);
   const names = log.names;
@@ -339,6 +344,9 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // Read once (a lazy sync: only its conflict copies, then rows as needed); each round's
   // committed changes are applied to it in memory, as they were to the index.
   const manifest = opened?.manifest ?? (await index.getManifest());
+  // A client with the whole history checks every new writer checkpoint against it (ADR-0014):
+  // a lazy sync that finds one folds everything first.
+  if (lazyOpened !== undefined && !dryRun && (await hasUncheckedCheckpoints(ctx.store, index, fetched.fetched.cursors))) await foldEverything();
   let touched: SyncPath[] = [];
   // A lazy sync has not read the manifest: the scan reuses the hashes of files the record's
   // scan returned with the same stats (the manifest rows it holds, loaded or committed, first).
@@ -491,7 +499,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // 3b. Checkpoint this client's own log once it has grown enough since the last one, so that
   // a new client reads that instead of the log (ADR-0014). It needs every path's state: a lazy
   // sync folds everything for it; a first sync in stages leaves it to a later sync.
-  if (!dryRun && !inStages && (await checkOwnCheckpointDue(index, identity.client))) {
+  if (!dryRun && !inStages && (await checkOwnCheckpointDue(index, identity.client, ctx.checkpointEvery))) {
     if (lazy !== undefined) await foldEverything();
     report.checkpoint = await executeOwnCheckpoint(ctx, log);
   }
@@ -502,7 +510,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // in the same batch.
   if (!dryRun) {
     const witness = lastScan?.witnessParts ?? lastScan?.witness;
-    const settled = settledPlan !== undefined && settledPlan.ops.length === 0 && witness !== undefined && log.faults.length === 0 && ctx.scopeKey !== undefined;
+    const settled = settledPlan !== undefined && settledPlan.ops.length === 0 && witness !== undefined && log.faults.length === 0 && lateFaults.length === 0 && ctx.scopeKey !== undefined;
     const record: CleanState<Uint8Array | ByteParts> | undefined = settled
       ? { v: 2, scope: ctx.scopeKey!, witness: witness!, conflicts: [...settledPlan!.conflicts], planNotices: [...settledPlan!.notices], scanNotices: [...lastScan!.notices], ...(await lazyBaseOf(lastScan!)) }
       : undefined;
@@ -520,7 +528,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     appliedCounts: applied.counts,
     appliedOmitted: applied.omitted,
     conflicts: settledPlan?.conflicts ?? [],
-    faults: log.faults,
+    faults: lateFaults.length === 0 ? log.faults : [...log.faults, ...lateFaults],
     fetchRequests: log.requests,
     joinedFromCheckpoint: log.joinedNow,
     dryRun,
@@ -534,6 +542,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   async function foldEverything(): Promise<void> {
     ctx.onWorkingSet?.('large');
     const full = await foldFetchedLog(ctx, fetched, { dryRun });
+    // (A lazy start had no fetch fault: any fault of the full fold is a checkpoint's.)
+    lateFaults.push(...full.faults.filter((f) => !log.faults.includes(f)));
     projection.clear();
     for (const [p, st] of full.state.paths) projection.set(p, st);
     const rows = await index.getManifest();

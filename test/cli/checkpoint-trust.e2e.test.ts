@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importPrivateKeyPem } from '../../src/events/signing.js';
 import { DirectoryStore } from '../../src/events/store/directory-store.js';
-import { forgeFormat1Checkpoint, storeBlob } from '../gc/support/forge-checkpoint.js';
-import { EXIT, expectExit, sortedObject, useWorlds, type Client, type World } from './support/cli.js';
+import { forgeFormat1Checkpoint, forgeWriterCheckpoint, storeBlob } from '../gc/support/forge-checkpoint.js';
+import { EXIT, expectExit, sortedObject, useWorlds, type Client, type SyncReportJson, type World } from './support/cli.js';
 
 const worlds = useWorlds();
 
@@ -68,4 +68,46 @@ describe.concurrent('checkpoints signed by another writer', () => {
     expect(sortedObject(await carol.tree())).toEqual(sortedObject(await alice.tree()));
     expect(sortedObject(await mallory.tree())).toEqual(sortedObject(await alice.tree()));
   });
+
+  it('a writer checkpoint mallory signs claiming alice\'s plan.md as replaced by made-up bytes of hers and notes/keep.md as collected: carol checks the claims, keeps alice\'s tree, and every client reports it', async () => {
+    const w = await worlds.world();
+    const alice = await w.init('alice', { files: { 'plan.md': "alice's plan\n", 'notes/keep.md': 'keep me\n' } });
+    const mallory = await w.init('mallory');
+    const store = new DirectoryStore(w.remoteDir);
+    const [plan] = await alice.log('plan.md');
+    const [keep] = await alice.log('notes/keep.md');
+    const content = await storeBlob(store, 'forged by mallory\n');
+    const seq = await lastSeq(w, mallory);
+    const forged = await forgeWriterCheckpoint(
+      store,
+      {
+        vault: await vaultOf(alice),
+        forger: { client: await mallory.clientId(), seq },
+        takeOver: { path: 'plan.md', replaces: plan!.version, id: '01JZZZZZZZZZZZZZZZZZZZZZZZ', content },
+        hide: { path: 'notes/keep.md', version: keep!.version },
+      },
+      (await keyOf(mallory)).privateKey,
+    );
+
+    const carol = await w.init('carol', { noSync: true });
+    const joined = expectExit(await carol.sync(), EXIT.integrity).json as SyncReportJson;
+    expect(joined['joinedFromCheckpoint']).toBe(true);
+    expect(joined.faults.map((f) => [f.object, f.code])).toEqual([[forged.key, 'unsupported-checkpoint']]);
+    expect(sortedObject(await carol.tree())).toEqual(sortedObject(await alice.tree()));
+    expect((await carol.log('plan.md')).map((e) => [e.type, e.clientName])).toEqual([['put', 'alice']]);
+
+    // alice, who holds the whole log, reports it on her next sync that changes something, and in verify.
+    await alice.write('notes/keep.md', 'kept and edited\n');
+    const r = expectExit(await alice.sync(), EXIT.integrity).json as SyncReportJson;
+    expect(r.faults.map((f) => f.object)).toEqual([forged.key]);
+    const v = expectExit(await alice.run('verify', '--json'), EXIT.integrity).json as { findings: { object: string; code: string }[] };
+    expect(v.findings.map((f) => [f.object, f.code])).toEqual([[forged.key, 'unsupported-checkpoint']]);
+
+    // The clients converge; the fault stays reported while the checkpoint is mallory's latest.
+    expectExit(await carol.sync(), EXIT.integrity);
+    await mallory.sync();
+    expect(sortedObject(await carol.tree())).toEqual(sortedObject(await alice.tree()));
+    expect(sortedObject(await mallory.tree())).toEqual(sortedObject(await alice.tree()));
+  });
 });
+

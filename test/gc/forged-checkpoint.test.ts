@@ -4,7 +4,8 @@ import { DirectoryStore } from '../../src/events/store/directory-store.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
-import { forgeFormat1Checkpoint, storeBlob } from './support/forge-checkpoint.js';
+import { ErrorCode } from '../../src/errors.js';
+import { forgeFormat1Checkpoint, forgeWriterCheckpoint, storeBlob } from './support/forge-checkpoint.js';
 
 // Issue 20, failure 1: a client with write access signs, with its own key, a checkpoint that
 // names another client's real segments but lists made-up bytes for that client's file and
@@ -49,6 +50,37 @@ describe('a forged checkpoint signed by another writer', () => {
     // And they stay together as the others keep writing.
     alice.tree.userWrite('notes/keep.md', enc('kept and edited\n'));
     await sync(alice);
+    await sync(carol);
+    await sync(mallory);
+    expect(treeOf(carol)).toEqual(treeOf(alice));
+    expect(treeOf(mallory)).toEqual(treeOf(alice));
+  });
+
+  it('format 2: a writer checkpoint claiming another writer\'s files as replaced and collected is checked against its log; the claims are left out and reported', async () => {
+    const { store, clock, alice, mallory, sync } = await world();
+    const malloryCursor = (await mallory.index.getCursors()).get(mallory.id)!;
+    const manifest = await alice.index.getManifest();
+    const content = await storeBlob(store, 'forged by mallory\n');
+    await forgeWriterCheckpoint(
+      store,
+      {
+        vault: alice.vault,
+        forger: { client: mallory.id, seq: malloryCursor.seq },
+        takeOver: { path: 'plan.md', replaces: manifest.get('plan.md' as never)!.version!, id: mallory.newId(), content },
+        hide: { path: 'notes/keep.md', version: manifest.get('notes/keep.md' as never)!.version! },
+      },
+      mallory.keys.privateKey,
+    );
+
+    const carol = await createSimClient(store, 'carol', '01FCC', clock);
+    const joined = await sync(carol);
+    expect(joined.joinedFromCheckpoint).toBe(true);
+    expect(treeOf(carol)).toEqual({ 'notes/keep.md': 'keep me\n', 'plan.md': "alice's plan\n" });
+    expect(joined.faults.map((f) => [f.client, f.error.code])).toEqual([[mallory.id, ErrorCode.unsupportedCheckpoint]]);
+    // A client with the whole history that folds it reports the checkpoint too.
+    alice.tree.userWrite('notes/keep.md', enc('kept and edited\n'));
+    const r = await sync(alice);
+    expect(r.faults.map((f) => [f.client, f.error.code])).toEqual([[mallory.id, ErrorCode.unsupportedCheckpoint]]);
     await sync(carol);
     await sync(mallory);
     expect(treeOf(carol)).toEqual(treeOf(alice));

@@ -83,3 +83,47 @@ export async function forgeFormat1Checkpoint(store: ObjectStore, f: Format1Forge
   await store.putIfAbsent(objectKey, bytes);
   return { key: objectKey, bytes };
 }
+
+export interface WriterForgery {
+  readonly vault: string;
+  /** The forger and its own latest real segment, which the forged checkpoint stands on. */
+  readonly forger: { client: string; seq: number };
+  /** A path of the victim's to take over: a made-up version of the forger's replacing the victim's version there. */
+  readonly takeOver: { path: string; replaces: string; id: string; content: { hash: string; size: number; mode: number } };
+  /** A path of the victim's to hide: its version claimed replaced by the forger, and collected. */
+  readonly hide: { path: string; version: string };
+}
+
+/**
+ * A writer checkpoint (format 2, ADR-0014) signed by the forger that stands on its real latest
+ * segment but claims what its log never said: a version of its own with made-up bytes at the
+ * victim's path, replacing the victim's version, and the victim's version of another path
+ * replaced and collected by it.
+ */
+export async function forgeWriterCheckpoint(store: ObjectStore, f: WriterForgery, key: KeyObject): Promise<{ key: string; bytes: Uint8Array }> {
+  const seg = await readRealSegment(store, f.forger.client, f.forger.seq);
+  const body = {
+    v: 2,
+    vault: f.vault,
+    client: f.forger.client,
+    seq: f.forger.seq,
+    hash: seg.hash,
+    time: seg.body.time,
+    segment: { time: seg.body.time, seen: seg.body.seen, events: seg.body.events.length },
+    lastEventful: 0,
+    contexts: [{ seq: f.forger.seq, time: seg.body.time, seen: seg.body.seen, snapshot: seg.body.snapshot }],
+    paths: [
+      { path: f.hide.path, versions: [], replaced: [{ id: f.hide.version, seq: f.forger.seq }] },
+      { path: f.takeOver.path, versions: [{ id: f.takeOver.id, type: 'put', ctx: 0, replaces: [f.takeOver.replaces], content: f.takeOver.content }], replaced: [] },
+    ].sort((a, b) => (a.path < b.path ? -1 : 1)),
+    collected: [{ path: f.hide.path, seq: f.forger.seq, versions: [f.hide.version] }],
+    retired: [],
+    condemnations: [],
+    deletions: [],
+    namers: [],
+  };
+  const objectKey = `writer-checkpoints/${f.forger.client}/${String(f.forger.seq).padStart(12, '0')}`;
+  const bytes = signCheckpointObject(body, { vault: f.vault, client: f.forger.client, seq: f.forger.seq, v: 2 }, key);
+  await store.putIfAbsent(objectKey, bytes);
+  return { key: objectKey, bytes };
+}
