@@ -211,7 +211,9 @@ export function computeWriterCollectedProblem(value: unknown, seq: number): stri
  * - `collected`: per path, what its own gc events collected, kept on the same terms;
  * - the writer's vault-level facts: last segment with events, whom it retired, its gc
  *   condemnations and deletion records (`ctx` indexes `contexts`), and the blobs named by
- *   its versions that are not kept but may still void a condemnation (`namers`).
+ *   its versions that are not kept but may still void a condemnation (`namers`);
+ * - `relies`: the other writers' checkpoints (client, seq) by which it judged which claims
+ *   were no longer needed: a joiner uses those or later ones, whatever its listing showed.
  */
 export const writerCheckpointBodySchema = z
   .object({
@@ -230,6 +232,7 @@ export const writerCheckpointBodySchema = z
     condemnations: z.array(z.object({ hash, ctx: z.number().int().nonnegative(), graceMs: z.number().int().nonnegative() }).strict()),
     deletions: z.array(z.object({ hash, ctx: z.number().int().nonnegative() }).strict()),
     namers: z.array(z.object({ hash, seq: z.number().int().min(1) }).strict()),
+    relies: z.array(z.object({ client: clientId, seq: z.number().int().min(1) }).strict()),
   })
   .strict()
   .superRefine((b, ctx) => {
@@ -253,15 +256,29 @@ export interface WriterCheckpointBody {
   readonly condemnations: readonly { readonly hash: ContentHash; readonly ctx: number; readonly graceMs: number }[];
   readonly deletions: readonly { readonly hash: ContentHash; readonly ctx: number }[];
   readonly namers: readonly { readonly hash: ContentHash; readonly seq: number }[];
+  readonly relies: readonly { readonly client: ClientId; readonly seq: number }[];
 }
 
 /** The cross-field rules of a writer checkpoint: every seq within its own log, every `ctx` an index of `contexts`. */
-function computeWriterBodyProblem(b: { seq: number; lastEventful: number; contexts: readonly OwnContext[]; paths?: unknown; collected?: unknown; retired: readonly { seq: number }[]; condemnations: readonly { ctx: number }[]; deletions: readonly { ctx: number }[]; namers: readonly { seq: number }[] }): string | undefined {
+function computeWriterBodyProblem(b: {
+  client: string;
+  seq: number;
+  lastEventful: number;
+  contexts: readonly OwnContext[];
+  paths?: unknown;
+  collected?: unknown;
+  retired: readonly { seq: number }[];
+  condemnations: readonly { ctx: number }[];
+  deletions: readonly { ctx: number }[];
+  namers: readonly { seq: number }[];
+  relies: readonly { client: string }[];
+}): string | undefined {
   const paths = computeWriterPathsProblem(b.paths, b.seq) ?? computeWriterCollectedProblem(b.collected, b.seq);
   if (paths !== undefined) return paths;
   if (b.lastEventful > b.seq) return 'lastEventful is past the checkpoint';
   if (b.contexts.some((c) => c.seq > b.seq)) return 'a context is past the checkpoint';
   if ([...b.retired, ...b.namers].some((r) => r.seq > b.seq)) return 'a retire or namer seq is past the checkpoint';
+  if (b.relies.some((r) => r.client === b.client) || new Set(b.relies.map((r) => r.client)).size !== b.relies.length) return 'relies names its own writer or a writer twice';
   const n = b.contexts.length;
   if ([...b.condemnations, ...b.deletions].some((c) => c.ctx >= n)) return 'a gc record names a missing context';
   for (const e of b.paths as WriterPath[]) if (e.versions.some((v) => v.ctx >= n)) return `${e.path}: a version names a missing context`;

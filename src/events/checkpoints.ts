@@ -112,24 +112,39 @@ export interface JoinCheckpoints {
 /**
  * Finds a new client's checkpoints (ADR-0014): the latest writer checkpoint of every writer
  * that wrote one, each verified with its writer's published key and standing on that
- * writer's real segment (read, signature-checked, its hash and summary compared). All or
- * none: when any of them fails a check (reported as a fault), none is used and the client
- * replays every log, since the others may have dropped claims that only that writer's
- * checkpoint made unnecessary.
+ * writer's real segment (read, signature-checked, its hash and summary compared). A
+ * checkpoint relies on others (`relies`: those by which it dropped claims): when one relies
+ * on a later checkpoint of a writer than the listing showed, that one is read instead (a
+ * listing that missed it cannot make the join use an older one). All or none: when any of
+ * them fails a check (reported as a fault), none is used and the client replays every log,
+ * since the others may have dropped claims that only that writer's checkpoint made unneeded.
  */
 export async function readJoinCheckpoints(store: ObjectStore, vault: string, pinned: ReadonlyMap<string, ClientKey>): Promise<JoinCheckpoints> {
   const listed = await listCheckpoints(store);
   const keys = new KeyLookup(store, vault, pinned);
-  const checkpoints: VerifiedWriterCheckpoint[] = [];
+  const chosen = new Map(listed.latest);
+  const read = new Map<string, VerifiedWriterCheckpoint>();
   const faults: LogFault[] = [];
-  for (const [writer, seq] of [...listed.latest].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    try {
-      checkpoints.push(await readWriterCheckpoint(store, keys, vault, writer, seq));
-    } catch (e) {
-      if (!(e instanceof BmError) || e.code === ErrorCode.remoteUnavailable) throw e;
-      faults.push({ client: writer, seq, key: keyOfWriterCheckpoint(writer, seq), error: e });
+  let reads = 0;
+  for (let more = true; more && faults.length === 0; ) {
+    more = false;
+    for (const [writer, seq] of [...chosen].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (read.get(writer)?.body.seq === seq) continue;
+      reads += 2;
+      try {
+        const cp = await readWriterCheckpoint(store, keys, vault, writer, seq);
+        read.set(writer, cp);
+        for (const r of cp.body.relies) {
+          if (r.seq <= (chosen.get(r.client) ?? 0)) continue;
+          chosen.set(r.client, r.seq);
+          more = true;
+        }
+      } catch (e) {
+        if (!(e instanceof BmError) || e.code === ErrorCode.remoteUnavailable) throw e;
+        faults.push({ client: writer, seq, key: keyOfWriterCheckpoint(writer, seq), error: e });
+      }
     }
   }
-  const requests = listed.requests + keys.requests + 2 * listed.latest.size;
-  return { checkpoints: faults.length > 0 ? [] : checkpoints, keys: [...keys.newKeys.values()], faults, requests };
+  const checkpoints = faults.length > 0 ? [] : [...read.values()];
+  return { checkpoints, keys: [...keys.newKeys.values()], faults, requests: listed.requests + keys.requests + reads };
 }

@@ -19,8 +19,6 @@ import type { VersionRecord } from './version-record.js';
 export interface CheckpointCheckInput {
   readonly full: LogState;
   readonly segment: (client: string, seq: number) => { readonly body: SegmentBody; readonly hash: string } | undefined;
-  /** The latest checkpoint of every writer (the one checked among them). */
-  readonly coverage: ReadonlyMap<string, CheckpointCoverage>;
   /**
    * Who collected what, from every `gc` event: `path\0id` -> the (client, seq) of each
    * segment that collected it. Without it the checks that need it are skipped.
@@ -56,10 +54,20 @@ function isClaimSupported(c: CheckpointClaim, input: CheckpointCheckInput): bool
   return seg !== undefined && isClaimInSegment(c, seg.body);
 }
 
+/** How far the checkpoints a writer checkpoint relies on had read (their segments' `seen`), as the log holds them. */
+function computeRelied(body: WriterCheckpointBody, input: CheckpointCheckInput): Map<string, CheckpointCoverage> {
+  const out = new Map<string, CheckpointCoverage>();
+  for (const r of body.relies) {
+    const seg = input.segment(r.client, r.seq);
+    if (seg !== undefined) out.set(r.client, { seq: r.seq, seen: seg.body.seen });
+  }
+  return out;
+}
+
 /** Whether a version that `writer`'s segment `seq` replaced or collected may still show up for a joiner (the rule writers keep claims by). */
-function isStillNeeded(input: CheckpointCheckInput, writer: ClientId, target: VersionRecord, seq: number): boolean {
+function isStillNeeded(relied: ReadonlyMap<string, CheckpointCoverage>, writer: ClientId, target: VersionRecord, seq: number): boolean {
   if (target.client === writer) return false;
-  const c = input.coverage.get(target.client);
+  const c = relied.get(target.client);
   return !(c !== undefined && target.seq <= c.seq && (c.seen[writer] ?? 0) >= seq);
 }
 
@@ -85,6 +93,7 @@ function computeSupportProblems(body: WriterCheckpointBody, input: CheckpointChe
   for (const c of body.condemnations) stated.add(`c ${c.hash} ${body.contexts[c.ctx]!.seq} ${c.graceMs} ${body.contexts[c.ctx]!.time}`);
   for (const d of body.deletions) stated.add(`d ${d.hash} ${body.contexts[d.ctx]!.seq} ${body.contexts[d.ctx]!.time}`);
   if (stated.size !== gcOf.size || [...stated].some((k) => !gcOf.has(k))) out.push('its condemnations and deletion records are not those of its writer\'s gc events');
+  for (const r of body.relies) if (input.segment(r.client, r.seq) === undefined) out.push(`it relies on a checkpoint at ${r.client}/${r.seq}, a segment the log does not hold`);
   const last = input.full.vault.lastEventful.get(body.client) ?? 0;
   if ((last <= body.seq && last !== body.lastEventful) || (body.lastEventful > 0 && (input.segment(body.client, body.lastEventful)?.body.events.length ?? 0) === 0)) out.push('its last segment with events is not its writer\'s');
   return out;
@@ -102,6 +111,7 @@ function computeCompletenessProblems(body: WriterCheckpointBody, input: Checkpoi
   const out: string[] = [];
   const w = body.client;
   const at = { client: w, seq: body.seq, seen: body.segment.seen };
+  const relied = computeRelied(body, input);
   const kept = new Set<VersionId>();
   const claimed = new Set<string>();
   for (const c of computeWriterClaims(body)) (c.kind === 'version' ? kept.add(c.id) : claimed.add(`${c.kind}\u0000${c.path}\u0000${c.id}`));
@@ -114,7 +124,7 @@ function computeCompletenessProblems(body: WriterCheckpointBody, input: Checkpoi
       if (v.client !== w || v.seq > body.seq || kept.has(v.id)) continue;
       for (const id of v.replaces) {
         const target = st.versions.get(id);
-        if (target !== undefined && isStillNeeded(input, w, target, v.seq) && !claimed.has(`replaced\u0000${path}\u0000${id}`)) out.push(`it leaves out that its writer replaced ${id} of ${path}`);
+        if (target !== undefined && isStillNeeded(relied, w, target, v.seq) && !claimed.has(`replaced\u0000${path}\u0000${id}`)) out.push(`it leaves out that its writer replaced ${id} of ${path}`);
       }
     }
   }
@@ -122,7 +132,7 @@ function computeCompletenessProblems(body: WriterCheckpointBody, input: Checkpoi
     const [path, id] = key.split('\u0000') as [SyncPath, VersionId];
     const target = input.full.paths.get(path)?.versions.get(id);
     if (target === undefined) continue;
-    if (by.some((b) => b.client === w && b.seq <= body.seq && isStillNeeded(input, w, target, b.seq)) && !claimed.has(`collected\u0000${path}\u0000${id}`)) out.push(`it leaves out that its writer collected ${id} of ${path}`);
+    if (by.some((b) => b.client === w && b.seq <= body.seq && isStillNeeded(relied, w, target, b.seq)) && !claimed.has(`collected\u0000${path}\u0000${id}`)) out.push(`it leaves out that its writer collected ${id} of ${path}`);
   }
   return out;
 }
@@ -146,7 +156,7 @@ export class CheckpointEvidence {
  * says must be in its writer's log (its segment, versions, claims, retirements, gc records,
  * last segment with events), and it must keep every live version of its writer, no version
  * its writer had seen replaced, and every claim a joiner still needs (by the rule writers
- * keep claims by, against the latest checkpoints in `coverage`). Empty when sound. Blob
+ * keep claims by, against the checkpoints it relies on). Empty when sound. Blob
  * namers are not checked: a false one can only void a condemnation, which the writer could
  * do with a real event, and `verify` reports a blob found missing.
  */

@@ -178,7 +178,8 @@ function computeOwnGcRecords(input: OwnCheckpointInput, contexts: OwnContexts): 
  * - the ids its events replaced, and what its gc events collected, while such a version may
  *   still show up for a joiner (see `isClaimNeeded`): a kept version states its own replaces;
  * - its vault-level facts: last segment with events, retire events, gc records, and the
- *   blobs of versions not kept that may still void a condemnation.
+ *   blobs of versions not kept that may still void a condemnation;
+ * - the other writers' checkpoints it judged claims by (`coverage`), as `relies`.
  * Sized by the writer's live versions and pending claims, not by its history.
  */
 export function computeWriterCheckpoint(input: OwnCheckpointInput): WriterCheckpointBody {
@@ -211,5 +212,6 @@ export function computeWriterCheckpoint(input: OwnCheckpointInput): WriterCheckp
     collected: computeCollectedClaims(input),
     ...gc,
     namers: computeNamers(input, candidates, keptIds),
+    relies: [...input.coverage].filter(([c]) => c !== input.client).sort(([a], [b]) => (a < b ? -1 : 1)).map(([client, c]) => ({ client: client as ClientId, seq: c.seq })),
   };
 }

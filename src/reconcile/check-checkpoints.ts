@@ -8,7 +8,6 @@ import type { SegmentBody } from '../events/schema.js';
 import { importPublicKeyHex, sha256Hex } from '../events/signing.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import { CheckpointEvidence, computeCheckpointProblems, isCheckable, type CheckpointCheckInput } from '../projections/check-writer-checkpoint.js';
-import type { CheckpointCoverage } from '../projections/compute-writer-checkpoint.js';
 import { projectCheckpoint } from '../projections/project-checkpoint.js';
 import { createLogState, projectLogSegment, type LogState } from '../projections/project-log.js';
 import { computeHeads } from '../projections/project-paths.js';
@@ -72,22 +71,6 @@ async function readLatest(store: ObjectStore, keys: KeyLookup, vault: string, la
   return { bodies, findings };
 }
 
-/**
- * How far each writer's checkpoints had read, as a checker holding the log up to `held` can
- * tell from the writers' own segments: per writer, its highest listed checkpoint seq whose
- * segment the checker holds. A checkpoint the checker can check was written from no more
- * than that (its writer held that segment too), so no claim it rightly left out is required.
- */
-function computeCoverage(seqs: ReadonlyMap<string, readonly number[]>, held: ReadonlyMap<string, number>, segment: (client: string, seq: number) => SegmentAt | undefined): Map<string, CheckpointCoverage> {
-  const out = new Map<string, CheckpointCoverage>();
-  for (const [writer, list] of seqs) {
-    const seq = [...list].reverse().find((q) => q <= (held.get(writer) ?? 0));
-    const seg = seq === undefined ? undefined : segment(writer, seq);
-    if (seq !== undefined && seg !== undefined) out.set(writer, { seq, seen: seg.body.seen });
-  }
-  return out;
-}
-
 const latestOf = (seqs: ReadonlyMap<string, readonly number[]>) => new Map([...seqs].map(([c, list]) => [c, list.at(-1)!]));
 
 /** What a format-1 checkpoint says against the fold of its frontier's segments: empty when they agree. */
@@ -127,8 +110,13 @@ export async function verifyCheckpoints(store: ObjectStore, vault: string, pinne
   const keys = new KeyLookup(store, vault, pinned);
   const { seqs } = await listCheckpointSeqs(store);
   const latest = await readLatest(store, keys, vault, latestOf(seqs));
-  const input = { full, segment, coverage: computeCoverage(seqs, held, segment), collectors: evidence.collectors, retirers: evidence.retirers };
+  const input = { full, segment, collectors: evidence.collectors, retirers: evidence.retirers };
   const findings = [...latest.findings, ...checkBodies(latest.bodies, input, held)];
+  // A joiner reads the checkpoints a checkpoint relies on: they must be there.
+  for (const b of latest.bodies) {
+    const gone = b.relies.filter((r) => !seqs.get(r.client)?.includes(r.seq)).map((r) => `it relies on checkpoint ${r.client}/${r.seq}, which is not on the remote`);
+    if (gone.length > 0) findings.push({ client: b.client, seq: b.seq, key: keyOfWriterCheckpoint(b.client, b.seq), problems: gone });
+  }
   for (const [writer, seqs] of (await listFormat1Checkpoints(store)).seqs) {
     const seq = seqs.at(-1)!;
     const key = keyOfCheckpoint(writer, seq);
@@ -172,7 +160,7 @@ export async function executeCheckCheckpoints(
   if (fresh.size > 0 && !dryRun) {
     const read = await readLatest(ctx.store, new KeyLookup(ctx.store, ctx.vault, ctx.pinned), ctx.vault, fresh);
     const bodies = read.bodies.filter((b) => isCheckable(b, held));
-    const input = bodies.length === 0 ? undefined : await readEvidence(ctx.index, full, bodies, seqs, held);
+    const input = bodies.length === 0 ? undefined : await readEvidence(ctx.index, full, bodies);
     const found = input === undefined ? [] : checkBodies(bodies, input, held);
     // (One listed but gone has nothing to check.)
     for (const [w, seq] of fresh) if (!read.bodies.some((b) => b.client === w)) checked[keyOfWriterCheckpoint(w, seq)] = [];
@@ -201,11 +189,11 @@ export async function hasUncheckedCheckpoints(store: ObjectStore, index: SyncInd
   return [...latestOf(seqs)].some(([w, seq]) => checked[keyOfWriterCheckpoint(w, seq)] === undefined && (cursors.get(w)?.seq ?? 0) >= seq);
 }
 
-/** One pass over the stored segments: who collected and retired what, and the segments `bodies` and the coverage name. */
-async function readEvidence(index: SyncIndex, full: LogState, bodies: readonly WriterCheckpointBody[], seqs: ReadonlyMap<string, readonly number[]>, held: ReadonlyMap<string, number>): Promise<CheckpointCheckInput> {
+/** One pass over the stored segments: who collected and retired what, and the segments `bodies` name. */
+async function readEvidence(index: SyncIndex, full: LogState, bodies: readonly WriterCheckpointBody[]): Promise<CheckpointCheckInput> {
   const wanted = new Set<string>();
-  for (const [writer, list] of seqs) for (const seq of list) if (seq <= (held.get(writer) ?? 0)) wanted.add(`${writer}/${seq}`);
   for (const b of bodies) {
+    for (const r of b.relies) wanted.add(`${r.client}/${r.seq}`);
     const want = (seq: number) => wanted.add(`${b.client}/${seq}`);
     want(b.seq);
     if (b.lastEventful > 0) want(b.lastEventful);
@@ -219,7 +207,6 @@ async function readEvidence(index: SyncIndex, full: LogState, bodies: readonly W
     evidence.add(body);
     if (wanted.has(`${rec.client}/${rec.seq}`)) byKey.set(`${rec.client}/${rec.seq}`, { body, hash: hashOfStored(rec.bytes) });
   }
-  const segment = (client: string, seq: number) => byKey.get(`${client}/${seq}`);
-  return { full, segment, coverage: computeCoverage(seqs, held, segment), collectors: evidence.collectors, retirers: evidence.retirers };
+  return { full, segment: (client: string, seq: number) => byKey.get(`${client}/${seq}`), collectors: evidence.collectors, retirers: evidence.retirers };
 }
 

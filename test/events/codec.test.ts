@@ -263,6 +263,7 @@ describe('checkpoint codec', () => {
   const writer = aliceId;
   const head = { id: ids() as VersionId, type: 'put' as const, ctx: 0, replaces: [ids() as VersionId], content: { hash: sha256Hex('x') as ContentHash, size: 1, mode: 0o644 } };
   const gone = ids() as VersionId;
+  const carolId = ids() as ClientId;
   const body = (): CheckpointBody => ({
     v: 1,
     vault,
@@ -296,6 +297,7 @@ describe('checkpoint codec', () => {
     condemnations: [{ hash: sha256Hex('old') as ContentHash, ctx: 0, graceMs: 1000 }],
     deletions: [],
     namers: [{ hash: sha256Hex('y') as ContentHash, seq: 1 }],
+    relies: [{ client: carolId, seq: 7 }],
   });
   const expect3 = () => ({ vault, client: writer, seq: 3, publicKey: importPublicKeyHex(alice.publicKeyHex) });
   const signRaw = (b: unknown, v = 1) => {
@@ -350,6 +352,7 @@ describe('checkpoint codec', () => {
     ['a gc record naming a missing context', (b) => ({ ...b, deletions: [{ hash: sha256Hex('z'), ctx: 1 }] })],
     ['a namer past the checkpoint', (b) => ({ ...b, namers: [{ hash: sha256Hex('z'), seq: 4 }] })],
     ['an extra key', (b) => ({ ...b, frontier: {} })],
+    ['relies naming its own writer', (b) => ({ ...b, relies: [{ client: writer, seq: 1 }] })],
   ])('rejects a correctly signed writer checkpoint with %s', (_name, mutate) => {
     expectBmError(() => encodeWriterCheckpoint(mutate(writerBody()) as WriterCheckpointBody, alice.privateKey), ErrorCode.internal);
     expectBmError(() => decodeWriterCheckpoint(signRaw(mutate(writerBody()), 2), expect3()), ErrorCode.malformed);

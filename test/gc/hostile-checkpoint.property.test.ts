@@ -70,6 +70,7 @@ function forgeBody(p: Played, hostile: ClientId, rng: Rng): WriterCheckpointBody
     condemnations: CONTENTS.filter(() => chance(rng, 0.3)).map((c) => ({ hash: sha256Hex(c) as ContentHash, ctx: 0, graceMs: 1000 })),
     deletions: [],
     namers: CONTENTS.filter(() => chance(rng, 0.3)).map((c) => ({ hash: sha256Hex(c) as ContentHash, seq: randomInt(rng, 1, last.seq) })),
+    relies: [],
   };
 }
 

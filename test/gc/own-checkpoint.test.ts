@@ -19,6 +19,39 @@ const dec = (b: Uint8Array | undefined) => (b === undefined ? undefined : new Te
 const treeOf = (c: SimClient) => Object.fromEntries([...c.tree.files].map(([p, f]) => [p, dec(f.bytes)]).sort());
 const EVERY = { events: 20, segments: 1000 };
 
+/** A store whose listings leave out one key (a listing that missed it); every other call goes through. */
+class HidingStore implements ObjectStore {
+  readonly reads: string[] = [];
+  readonly description = 'hiding';
+  constructor(
+    private readonly inner: ObjectStore,
+    private readonly hidden: string,
+  ) {}
+  async list(prefix: string, options?: { startAfter?: string; limit?: number }) {
+    const page = await this.inner.list(prefix, options);
+    return { ...page, objects: page.objects.filter((o) => o.key !== this.hidden) };
+  }
+  get(key: string) {
+    this.reads.push(key);
+    return this.inner.get(key);
+  }
+  getChunks(key: string, size?: number) {
+    return this.inner.getChunks(key, size);
+  }
+  head(key: string) {
+    return this.inner.head(key);
+  }
+  putIfAbsent(key: string, body: Parameters<ObjectStore['putIfAbsent']>[1]) {
+    return this.inner.putIfAbsent(key, body);
+  }
+  delete(key: string) {
+    return this.inner.delete(key);
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
 async function latestBody(store: ObjectStore, c: SimClient) {
   const seq = (await listCheckpoints(store)).latest.get(c.id);
   if (seq === undefined) return undefined;
@@ -73,5 +106,16 @@ describe('writers checkpoint their own logs', () => {
     const dave = await createSimClient(store, 'dave', '01QCD', clock);
     expect((await sync(dave)).joinedFromCheckpoint).toBe(true);
     expect(treeOf(dave)).toEqual(treeOf(alice));
+
+    // A listing that misses alice's newest checkpoint cannot make a joiner use an older one:
+    // bob's relies on it (it dropped the claim by it), so the joiner reads it anyway.
+    const newest = (await listCheckpoints(store)).latest.get(alice.id)!;
+    const hiding = new HidingStore(store, keyOfWriterCheckpoint(alice.id, newest));
+    const erin = await createSimClient(store, 'erin', '01QCE', clock);
+    const r2 = await runSync({ ...ctx(erin), store: hiding });
+    expect(r2.joinedFromCheckpoint).toBe(true);
+    expect(r2.faults).toEqual([]);
+    expect(treeOf(erin)).toEqual(treeOf(alice));
+    expect(hiding.reads).toContain(keyOfWriterCheckpoint(alice.id, newest));
   });
 });

@@ -205,10 +205,9 @@ export function shuffler(seed: number) {
 export function checkInputOf(p: Played): CheckpointCheckInput {
   const evidence = new CheckpointEvidence();
   for (const s of p.b.segments) evidence.add(s);
-  const coverage = new Map<string, CheckpointCoverage>([...p.checkpoints].map(([c, list]) => [c, { seq: list.at(-1)!.seq, seen: list.at(-1)!.segment.seen }]));
   const segment = (client: string, seq: number) => {
     const body = p.b.segments.find((s) => s.client === client && s.seq === seq);
     return body === undefined ? undefined : { body, hash: sha256Hex(`${client}/${seq}`) };
   };
-  return { full: p.b.state(), segment, coverage, collectors: evidence.collectors, retirers: evidence.retirers };
+  return { full: p.b.state(), segment, collectors: evidence.collectors, retirers: evidence.retirers };
 }

@@ -121,6 +121,7 @@ export async function forgeWriterCheckpoint(store: ObjectStore, f: WriterForgery
     condemnations: [],
     deletions: [],
     namers: [],
+    relies: [],
   };
   const objectKey = `writer-checkpoints/${f.forger.client}/${String(f.forger.seq).padStart(12, '0')}`;
   const bytes = signCheckpointObject(body, { vault: f.vault, client: f.forger.client, seq: f.forger.seq, v: 2 }, key);
