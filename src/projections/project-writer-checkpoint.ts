@@ -121,8 +121,11 @@ function isClaimConsequential(c: CheckpointClaim, st: PathState, heads: Readonly
     }
     return shared && (heads.has(c.id) || replacesOther);
   }
+  // Whether the claim hides its target now or not: a single version stands even when replaced
+  // (computeHeads), so a claim about it starts to act once another version comes, perhaps
+  // this client's own, mid-sync. It is checked while its target is there at all.
   const target = st.versions.get(c.id);
-  if (target === undefined || target.client === c.writer || heads.has(c.id)) return false;
+  if (target === undefined || target.client === c.writer) return false;
   return c.kind === 'collected' || !isReplacedByTrusted(st, c.id, target.client, checkpointSeq);
 }
 
@@ -134,7 +137,7 @@ function isClaimConsequential(c: CheckpointClaim, st: PathState, heads: Readonly
  *   it is a head there or replaces one of theirs;
  * - a version whose id another writer's version holds at that path (`contested`);
  * - a replaced id of another writer's version that nothing else hides (no version of its
- *   owner and none from a log tail replaces it), or a collected one, while it is not a head.
+ *   owner and none from a log tail replaces it), or a collected one.
  * Anything else a checkpoint says is its writer's word about its own log, as its segments are.
  */
 export function planCheckpointProofs(state: LogState, bodies: readonly WriterCheckpointBody[], settled: ReadonlySet<string> = NOTHING, contested: ReadonlySet<string> = NOTHING): CheckpointClaim[] {

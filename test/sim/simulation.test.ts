@@ -9,6 +9,9 @@ import { addStats, emptyStats, runScenario, SimFailure } from './simulation.js';
  * - SIM_CLIENTS=n, SIM_STEPS=n  other scenario sizes (default 3 clients, 20..40 steps);
  * - SIM_GC=1          garbage collection runs among the steps (ADR-0007); without it, a
  *                     second test runs SIM_GC_RUNS (default 300) such scenarios.
+ * - SIM_CHECKPOINTS=1 clients checkpoint their logs, new clients join from the checkpoints, and
+ *                     forged checkpoints appear (ADR-0014); without it, a third test runs
+ *                     SIM_CHECKPOINT_RUNS (default 100) such scenarios.
  */
 const DEFAULT_RUNS = 1500;
 const MAX_FAILURES_SHOWN = 5;
@@ -27,8 +30,10 @@ const firstSeed = replay ?? envInt('SIM_SEED_START') ?? 1;
 const clients = envInt('SIM_CLIENTS');
 const steps = envInt('SIM_STEPS');
 const gc = process.env['SIM_GC'] === '1';
-const options = { ...(clients !== undefined ? { clients } : {}), ...(steps !== undefined ? { steps } : {}), ...(gc ? { gc } : {}) };
+const checkpoints = process.env['SIM_CHECKPOINTS'] === '1';
+const options = { ...(clients !== undefined ? { clients } : {}), ...(steps !== undefined ? { steps } : {}), ...(gc ? { gc } : {}), ...(checkpoints ? { checkpoints } : {}) };
 const gcRuns = envInt('SIM_GC_RUNS') ?? 300;
+const checkpointRuns = envInt('SIM_CHECKPOINT_RUNS') ?? 100;
 
 describe('multi-client simulation of runSync', () => {
   it(
@@ -71,7 +76,7 @@ describe('multi-client simulation of runSync', () => {
     Math.max(120_000, runs * 1_000),
   );
 
-  it.skipIf(gc || replay !== undefined)(
+  it.skipIf(gc || checkpoints || replay !== undefined)(
     `${gcRuns} scenario(s) with garbage collection among the steps: the same invariants, and no needed blob ever deleted`,
     async () => {
       const total = emptyStats();
@@ -90,6 +95,29 @@ describe('multi-client simulation of runSync', () => {
       expect(total.pathsCollected).toBeGreaterThan(0);
     },
     Math.max(120_000, gcRuns * 1_000),
+  );
+
+  it.skipIf(gc || checkpoints || replay !== undefined)(
+    `${checkpointRuns} scenario(s) with checkpoints, joins from them and forged ones: the same invariants`,
+    async () => {
+      const total = emptyStats();
+      const failures: SimFailure[] = [];
+      for (let seed = firstSeed; seed < firstSeed + checkpointRuns; seed++) {
+        try {
+          addStats(total, (await runScenario(seed, { ...options, checkpoints: true })).stats);
+        } catch (e) {
+          if (!(e instanceof SimFailure)) throw e;
+          failures.push(e);
+        }
+      }
+      console.log(`simulation with checkpoints: ${checkpointRuns} scenarios, ${failures.length} failed; joins from checkpoints ${total.joins}, checkpoints written by syncs ${total.ownCheckpoints}, forged ${total.forgedCheckpoints}, syncs reporting one ${total.checkpointFaults}`);
+      if (failures.length > 0) expect.fail(`${failures.length} scenario(s) broke an invariant; seeds: ${failures.map((f) => f.seed).join(', ')}\n\n${failures.slice(0, MAX_FAILURES_SHOWN).map((f) => f.message).join('\n\n')}`);
+      expect(total.joins).toBeGreaterThan(0);
+      expect(total.ownCheckpoints).toBeGreaterThan(0);
+      expect(total.forgedCheckpoints).toBeGreaterThan(0);
+      expect(total.checkpointFaults).toBeGreaterThan(0);
+    },
+    Math.max(120_000, checkpointRuns * 1_000),
   );
 
   it('replays a seed exactly', async () => {

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { BmError, ErrorCode, isBmError } from '../../src/errors.js';
 import { decodeTrustedSegment } from '../../src/events/codec.js';
 import { keyOfBlob } from '../../src/events/layout.js';
+import type { VersionId } from '../../src/events/ids.js';
 import type { SegmentBody } from '../../src/events/schema.js';
 import { MemoryStore, type MemoryFaults } from '../../src/events/store/memory-store.js';
 import type { Body } from '../../src/events/store/object-store.js';
@@ -21,6 +22,7 @@ import { computeBlobViolations } from '../gc/support/race-world.js';
 import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from './gated-ports.js';
 import { chance, mulberry32, pick, pickWeighted, randomInt, type Rng } from './prng.js';
 import { createClock, createSimClient, syncContextOf, type SimClient } from './sim-client.js';
+import { forgeCheckpoint, SIM_CHECKPOINT_EVERY } from './sim-checkpoints.js';
 
 /**
  * A deterministic multi-client simulation of the real sync engine (`runSync`) on in-memory
@@ -58,6 +60,13 @@ export interface ScenarioOptions {
    * names a missing blob", and content a GC collected counts as history.
    */
   readonly gc?: boolean;
+  /**
+   * Checkpoints (ADR-0014): clients checkpoint their own logs every few events, new clients
+   * join from the checkpoints mid-scenario, and now and then a client signs a checkpoint with
+   * a false claim about another writer's live version (`forgeCheckpoint`). Every client must
+   * still converge on the log. Not with `gc` (a client that joined cannot run GC).
+   */
+  readonly checkpoints?: boolean;
 }
 
 export interface ScenarioStats {
@@ -92,10 +101,15 @@ export interface ScenarioStats {
   lazyPlans: number;
   /** Plans of one stage of a first sync in stages (ADR-0011), checked against the full plan of the whole index on their paths. */
   stagePlans: number;
+  /** With `checkpoints`: syncs that joined from checkpoints, checkpoints syncs wrote, forged ones, syncs that reported one. */
+  joins: number;
+  ownCheckpoints: number;
+  forgedCheckpoints: number;
+  checkpointFaults: number;
 }
 
 export function emptyStats(): ScenarioStats {
-  return { steps: 0, syncs: 0, completedSyncs: 0, crashes: 0, faultSyncs: 0, injectedErrors: 0, truncatedLists: 0, remoteFailures: 0, unreadableMarks: 0, racingEdits: 0, guardStops: 0, resolves: 0, conflicts: 0, quiescenceRounds: 0, gcRuns: 0, blobsCollected: 0, pathsCollected: 0, cleanSyncs: 0, focusedPlans: 0, lazyPlans: 0, stagePlans: 0 };
+  return { steps: 0, syncs: 0, completedSyncs: 0, crashes: 0, faultSyncs: 0, injectedErrors: 0, truncatedLists: 0, remoteFailures: 0, unreadableMarks: 0, racingEdits: 0, guardStops: 0, resolves: 0, conflicts: 0, quiescenceRounds: 0, gcRuns: 0, blobsCollected: 0, pathsCollected: 0, cleanSyncs: 0, focusedPlans: 0, lazyPlans: 0, stagePlans: 0, joins: 0, ownCheckpoints: 0, forgedCheckpoints: 0, checkpointFaults: 0 };
 }
 
 export function addStats(into: ScenarioStats, s: ScenarioStats): void {
@@ -103,7 +117,7 @@ export function addStats(into: ScenarioStats, s: ScenarioStats): void {
 }
 
 export function replayCommand(seed: number, options: ScenarioOptions = {}): string {
-  const extra = [options.clients !== undefined ? `SIM_CLIENTS=${options.clients} ` : '', options.steps !== undefined ? `SIM_STEPS=${options.steps} ` : '', options.gc ? 'SIM_GC=1 ' : ''].join('');
+  const extra = [options.clients !== undefined ? `SIM_CLIENTS=${options.clients} ` : '', options.steps !== undefined ? `SIM_STEPS=${options.steps} ` : '', options.gc ? 'SIM_GC=1 ' : '', options.checkpoints ? 'SIM_CHECKPOINTS=1 ' : ''].join('');
   return `${extra}SIM_SEED=${seed} npx vitest run test/sim`;
 }
 
@@ -233,6 +247,7 @@ class Scenario {
 
   private async randomStep(): Promise<void> {
     if (this.options.gc && chance(this.rng, 0.12)) return this.gcStep();
+    if (this.options.checkpoints && chance(this.rng, 0.12)) return this.checkpointStep();
     const c = pick(this.rng, this.clients)!;
     const kind = pickWeighted(this.rng, [
       ['user', 55],
@@ -359,7 +374,9 @@ class Scenario {
         now: this.clock.now,
         concurrency: c.concurrency,
       }),
-      joinFromCheckpoint: false, // every client holds the whole history (its GC steps need it)
+      // Without checkpoint scenarios every client holds the whole history (its GC steps need it).
+      joinFromCheckpoint: this.options.checkpoints === true,
+      ...(this.options.checkpoints ? { checkpointEvery: SIM_CHECKPOINT_EVERY } : {}),
       onPlan: (input: PlanInput, plan: Plan, part: 'all' | 'stage') => this.checkFocusedPlan(c, input, plan, part),
     };
     if (setup.unreadable !== null) {
@@ -453,6 +470,24 @@ class Scenario {
     if (!isDeepStrictEqual(full, plan)) this.fail(`${c.name}'s focused plan differs from the full plan\n  full: ${JSON.stringify(full)}\n  focused: ${JSON.stringify(plan)}`);
   }
 
+  /** A new client joins (from the checkpoints there are), or a client forges a checkpoint. */
+  private async checkpointStep(): Promise<void> {
+    const n = this.options.clients ?? 3;
+    if (this.clients.length < n + 2 && chance(this.rng, 0.4)) {
+      const i = this.clients.length;
+      const client = await createSimClient(this.store, NAMES[i % NAMES.length]!, `01SM${ID_LETTERS[i % ID_LETTERS.length]}${Math.floor(i / ID_LETTERS.length)}`, this.clock);
+      const c: ScenarioClient = { ...client, concurrency: 8, forceNext: false, openConflicts: [], lastCalls: 12, settled: 0 };
+      this.clients.push(c);
+      this.log(`${c.name} joins as ${c.id}`);
+      await this.sync(c, QUIET);
+      return;
+    }
+    const c = pick(this.rng, this.clients)!;
+    const what = await forgeCheckpoint(c, this.store, this.rng, this.clock.now, c.newId() as VersionId);
+    if (what.startsWith('forges checkpoint')) this.stats.forgedCheckpoints++;
+    this.log(`${c.name}: ${what}`);
+  }
+
   /** A GC run by a random client, crashed at a random port call now and then. */
   private async gcStep(): Promise<void> {
     const c = pick(this.rng, this.clients)!;
@@ -514,6 +549,9 @@ class Scenario {
 
   private afterCompletedSync(c: ScenarioClient, report: SyncReport, before: Map<string, string>, racing: Map<string, string | null>, setup: SyncSetup): void {
     this.stats.completedSyncs++;
+    if (report.joinedFromCheckpoint) this.stats.joins++;
+    if (report.checkpoint !== null) this.stats.ownCheckpoints++;
+    if (report.faults.some((f) => f.error.code === ErrorCode.unsupportedCheckpoint)) this.stats.checkpointFaults++;
     c.forceNext = false;
     c.openConflicts = report.conflicts.filter((n) => n.kind === ConflictKind.concurrentEdits || n.kind === ConflictKind.editVersusDelete);
     for (const n of c.openConflicts) this.conflictKeys.add(`${n.path} ${n.heads.map((h) => h.id).sort().join(',')}`);
