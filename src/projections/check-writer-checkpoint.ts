@@ -144,11 +144,16 @@ export class CheckpointEvidence {
 
   add(s: SegmentBody): void {
     for (const e of s.events) {
-      if (e.type === 'retire') this.retirers.set(s.client, [...(this.retirers.get(s.client) ?? []), { client: e.client, seq: s.seq }]);
-      if (e.type !== 'gc') continue;
-      for (const c of e.collected) for (const id of c.versions) this.collectors.set(`${c.path}\u0000${id}`, [...(this.collectors.get(`${c.path}\u0000${id}`) ?? []), { client: s.client, seq: s.seq }]);
+      if (e.type === 'retire') push(this.retirers, s.client, { client: e.client, seq: s.seq });
+      if (e.type === 'gc') for (const c of e.collected) for (const id of c.versions) push(this.collectors, `${c.path}\u0000${id}`, { client: s.client, seq: s.seq });
     }
   }
+}
+
+function push<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
 }
 
 /**

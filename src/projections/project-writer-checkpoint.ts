@@ -1,6 +1,6 @@
 import type { WriterCheckpointBody } from '../events/checkpoint-schema.js';
 import type { ClientId, VersionId } from '../events/ids.js';
-import { isPathEvent, type SegmentBody } from '../events/schema.js';
+import { isPathEvent, type PathEvent, type SegmentBody } from '../events/schema.js';
 import type { SyncPath } from '../events/sync-path.js';
 import type { LogState } from './project-log.js';
 import { collectPath, computeHeads, emptyPathState, evolvePath, type PathState } from './project-paths.js';
@@ -169,12 +169,39 @@ function sameContent(a: VersionRecord['content'], b: VersionRecord['content']): 
   return a === null || b === null ? a === b : a.hash === b.hash && a.size === b.size && a.mode === b.mode;
 }
 
+/**
+ * One of a writer's segments, indexed for checking many claims against it: its path events by
+ * path, and what its gc events collected by path.
+ */
+export class SegmentClaims {
+  private readonly events = new Map<string, PathEvent[]>();
+  private readonly collected = new Map<string, Set<string>>();
+
+  constructor(readonly segment: SegmentBody) {
+    for (const e of segment.events) {
+      if (isPathEvent(e)) {
+        const list = this.events.get(e.path);
+        if (list === undefined) this.events.set(e.path, [e]);
+        else list.push(e);
+      }
+      else if (e.type === 'gc') for (const c of e.collected) for (const id of c.versions) this.collected.set(c.path, (this.collected.get(c.path) ?? new Set()).add(id));
+    }
+  }
+
+  /** Whether the segment (already verified as the writer's seq `claim.seq`) says what `claim` says. */
+  says(claim: CheckpointClaim): boolean {
+    const seg = this.segment;
+    if (seg.client !== claim.writer || seg.seq !== claim.seq) return false;
+    if (claim.kind === 'collected') return this.collected.get(claim.path)?.has(claim.id) === true;
+    const events = this.events.get(claim.path) ?? [];
+    if (claim.kind === 'replaced') return events.some((e) => e.replaces.includes(claim.id));
+    const r = claim.record;
+    if (seg.time !== r.time || seg.snapshot !== r.snapshot || !sameSeen(seg.seen, r.seen)) return false;
+    return events.some((e) => e.id === r.id && e.type === r.type && sameIds(e.replaces, r.replaces) && sameContent(e.type === 'tombstone' ? null : e.content, r.content));
+  }
+}
+
 /** Pure: whether the writer's segment `segment` (already verified as its seq `claim.seq`) says what `claim` says. */
 export function isClaimInSegment(claim: CheckpointClaim, segment: SegmentBody): boolean {
-  if (segment.client !== claim.writer || segment.seq !== claim.seq) return false;
-  if (claim.kind === 'collected') return segment.events.some((e) => e.type === 'gc' && e.collected.some((c) => c.path === claim.path && c.versions.includes(claim.id)));
-  if (claim.kind === 'replaced') return segment.events.some((e) => isPathEvent(e) && e.path === claim.path && e.replaces.includes(claim.id));
-  const r = claim.record;
-  if (segment.time !== r.time || segment.snapshot !== r.snapshot || !sameSeen(segment.seen, r.seen)) return false;
-  return segment.events.some((e) => isPathEvent(e) && e.id === r.id && e.path === r.path && e.type === r.type && sameIds(e.replaces, r.replaces) && sameContent(e.type === 'tombstone' ? null : e.content, r.content));
+  return new SegmentClaims(segment).says(claim);
 }

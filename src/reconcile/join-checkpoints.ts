@@ -10,7 +10,7 @@ import type { ObjectStore } from '../events/store/object-store.js';
 import { projectCheckpoint } from '../projections/project-checkpoint.js';
 import { createLogState, projectLogSegment, type LogState } from '../projections/project-log.js';
 import { computeSegmentVersions } from '../projections/project-paths.js';
-import { isClaimInSegment, keyOfClaim, noteContested, projectWriterCheckpoint, type CheckpointClaim } from '../projections/project-writer-checkpoint.js';
+import { keyOfClaim, noteContested, projectWriterCheckpoint, SegmentClaims, type CheckpointClaim } from '../projections/project-writer-checkpoint.js';
 import type { SyncIndex } from './run-sync.js';
 import { NO_VERDICTS, settleCheckpointClaims, type CheckpointFold, type ClaimVerdicts } from './settle-claims.js';
 
@@ -104,7 +104,11 @@ export async function foldIndexWithCheckpoints(
 export async function readClaimSegments(store: ObjectStore, vault: string, pinned: ReadonlyMap<string, ClientKey>, claims: readonly CheckpointClaim[]): Promise<Map<string, boolean>> {
   const keys = new KeyLookup(store, vault, pinned);
   const bySegment = new Map<string, CheckpointClaim[]>();
-  for (const c of claims) bySegment.set(`${c.writer}/${c.seq}`, [...(bySegment.get(`${c.writer}/${c.seq}`) ?? []), c]);
+  for (const c of claims) {
+    const list = bySegment.get(`${c.writer}/${c.seq}`);
+    if (list === undefined) bySegment.set(`${c.writer}/${c.seq}`, [c]);
+    else list.push(c);
+  }
   const verdicts = new Map<string, boolean>();
   for (const list of bySegment.values()) {
     const { writer, seq } = list[0]!;
@@ -115,7 +119,8 @@ export async function readClaimSegments(store: ObjectStore, vault: string, pinne
       if (!(e instanceof BmError) || e.code === ErrorCode.remoteUnavailable) throw e;
       seg = undefined;
     }
-    for (const c of list) verdicts.set(keyOfClaim(c), seg !== undefined && isClaimInSegment(c, seg.body));
+    const says = seg === undefined ? undefined : new SegmentClaims(seg.body);
+    for (const c of list) verdicts.set(keyOfClaim(c), says?.says(c) === true);
   }
   return verdicts;
 }

@@ -41,11 +41,12 @@ interface OwnCheckpointMark {
   readonly frontier: Readonly<Record<string, number>>;
 }
 
-/** Events and segments of this client's own log after its latest checkpoint, counted up to `seq`. */
+/** Events and segments of this client's own log after its latest checkpoint, counted up to `seq`, and the other writers' events it folded since. */
 interface OwnLogSince {
   readonly seq: number;
   readonly events: number;
   readonly segments: number;
+  readonly others?: number;
 }
 
 export interface OwnCheckpointReport {
@@ -69,30 +70,36 @@ async function readOwnSince(index: SyncIndex, self: ClientId, seq: number): Prom
  * Pure: whether a sync should write its own checkpoint: its log since the last one holds at
  * least `every.events` events (or as many as that checkpoint keeps versions, if more: a
  * checkpoint is rewritten about as often as it costs), or `every.segments` segments (or one
- * per 64 versions kept). So a joiner reads, per writer, a checkpoint and a tail no bigger
- * than it, and a writer rewrites its checkpoint once per its own size in events.
+ * per 64 versions kept); or the other writers published that many events since (their
+ * edits may have replaced what it keeps: a joiner then checks their claims against their
+ * segments, which a new checkpoint of this writer spares it). So a joiner reads, per
+ * writer, a checkpoint, a tail and claims to check no bigger than it, and a writer rewrites
+ * its checkpoint once per about its own size in events.
  */
-export function isOwnCheckpointDue(since: { events: number; segments: number }, keptVersions: number, every: CheckpointEvery = CHECKPOINT_EVERY): boolean {
-  return since.events >= Math.max(every.events, keptVersions) || since.segments >= Math.max(every.segments, Math.ceil(keptVersions / 64));
+export function isOwnCheckpointDue(since: { events: number; segments: number; others?: number }, keptVersions: number, every: CheckpointEvery = CHECKPOINT_EVERY): boolean {
+  const events = Math.max(every.events, keptVersions);
+  return since.events >= events || since.segments >= Math.max(every.segments, Math.ceil(keptVersions / 64)) || (keptVersions > 0 && (since.others ?? 0) >= events);
 }
 
 /**
- * Whether this client's own log has grown enough since its last checkpoint. Counts only the
- * own segments published since it last counted (kept in the index, unless it is due).
+ * Whether this client's own log, or the others', has grown enough since its last checkpoint
+ * (`isOwnCheckpointDue`; `othersEvents`: the other writers' events this sync fetched). Counts
+ * only the own segments published since it last counted (kept in the index, unless due).
  */
-export async function checkOwnCheckpointDue(index: SyncIndex, self: ClientId, every: CheckpointEvery = CHECKPOINT_EVERY): Promise<boolean> {
+export async function checkOwnCheckpointDue(index: SyncIndex, self: ClientId, othersEvents: number, every: CheckpointEvery = CHECKPOINT_EVERY): Promise<boolean> {
   if (index.getMeta === undefined) return false;
   const mark = await index.getMeta<OwnCheckpointMark>(MARK_META_KEY);
   const before = (await index.getMeta<OwnLogSince>(SINCE_META_KEY)) ?? { seq: mark?.seq ?? 0, events: 0, segments: 0 };
   let { seq, events, segments } = before;
+  const others = (before.others ?? 0) + othersEvents;
   for await (const rec of index.iterateSegments(self, seq + 1)) {
     if (rec.client !== self || rec.seq <= seq) continue;
     seq = rec.seq;
     segments++;
     events += decodeTrustedSegment(rec.bytes).events.length;
   }
-  const due = isOwnCheckpointDue({ events, segments }, mark?.versions ?? 0, every);
-  if (!due && seq !== before.seq) await index.commitBatch({ meta: { [SINCE_META_KEY]: { seq, events, segments } satisfies OwnLogSince } });
+  const due = isOwnCheckpointDue({ events, segments, others }, mark?.versions ?? 0, every);
+  if (!due && (seq !== before.seq || othersEvents > 0)) await index.commitBatch({ meta: { [SINCE_META_KEY]: { seq, events, segments, others } satisfies OwnLogSince } });
   return due;
 }
 
@@ -180,7 +187,7 @@ export async function executeOwnCheckpoint(ctx: LogContext, log: OpenLog, pathSt
   const versions = body.paths.reduce((n, p) => n + p.versions.length, 0);
   const claims = body.paths.reduce((n, p) => n + p.replaced.length, 0) + body.collected.reduce((n, c) => n + c.versions.length, 0);
   const frontier = Object.fromEntries([...log.frontier].map(([c, cur]) => [c, cur.seq]));
-  const marks = { [MARK_META_KEY]: { seq: own.seq, versions, frontier } satisfies OwnCheckpointMark, [SINCE_META_KEY]: { seq: own.seq, events: 0, segments: 0 } satisfies OwnLogSince };
+  const marks = { [MARK_META_KEY]: { seq: own.seq, versions, frontier } satisfies OwnCheckpointMark, [SINCE_META_KEY]: { seq: own.seq, events: 0, segments: 0, others: 0 } satisfies OwnLogSince };
   await ctx.index.commitBatch({ meta: { [OWN_META_KEY]: cp.bytes, ...marks } });
   return { client: self, seq: own.seq, bytes: cp.bytes.length, paths: body.paths.length, versions, claims };
 }

@@ -499,7 +499,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // 3b. Checkpoint this client's own log once it has grown enough since the last one, so that
   // a new client reads that instead of the log (ADR-0014). It needs every path's state: a lazy
   // sync folds everything for it; a first sync in stages leaves it to a later sync.
-  if (!dryRun && !inStages && (await checkOwnCheckpointDue(index, identity.client, ctx.checkpointEvery))) {
+  if (!dryRun && !inStages && (await checkOwnCheckpointDue(index, identity.client, fetched.fetched.fetchedEvents, ctx.checkpointEvery))) {
     if (lazy !== undefined) await foldEverything();
     report.checkpoint = await executeOwnCheckpoint(ctx, log);
   }
