@@ -5,7 +5,10 @@ import { runSync } from '../../src/reconcile/run-sync.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
 import { ErrorCode } from '../../src/errors.js';
-import { forgeFormat1Checkpoint, forgeWriterCheckpoint, storeBlob } from './support/forge-checkpoint.js';
+import { keyOfWriterCheckpoint } from '../../src/events/layout.js';
+import { executeOwnCheckpoint } from '../../src/reconcile/own-checkpoint.js';
+import { executeFetchLog } from '../../src/reconcile/sync-log.js';
+import { forgeFormat1Checkpoint, forgeWriterCheckpoint, readRealSegment, signCheckpointObject, storeBlob } from './support/forge-checkpoint.js';
 
 // Issue 20, failure 1: a client with write access signs, with its own key, a checkpoint that
 // names another client's real segments but lists made-up bytes for that client's file and
@@ -86,4 +89,25 @@ describe('a forged checkpoint signed by another writer', () => {
     expect(treeOf(carol)).toEqual(treeOf(alice));
     expect(treeOf(mallory)).toEqual(treeOf(alice));
   });
+
+  it('a latest checkpoint that fails its checks: reported, and the joiner uses none (every log replayed)', async () => {
+    const { store, clock, alice, mallory, sync } = await world();
+    const ctx = (c: SimClient) => syncContextOf(c, { store, now: clock.now });
+    await executeOwnCheckpoint(ctx(alice), await executeFetchLog(ctx(alice), { dryRun: false }));
+    // mallory's checkpoint describes another segment than the one it stands on.
+    const seq = (await mallory.index.getCursors()).get(mallory.id)!.seq;
+    const real = await readRealSegment(store, mallory.id, seq);
+    const body = { v: 2, vault: alice.vault, client: mallory.id, seq, hash: real.hash, time: real.body.time, segment: { time: real.body.time, seen: {}, events: 7 }, lastEventful: 0, contexts: [], paths: [], collected: [], retired: [], condemnations: [], deletions: [], namers: [], relies: [] };
+    await store.putIfAbsent(keyOfWriterCheckpoint(mallory.id, seq), signCheckpointObject(body, { vault: alice.vault, client: mallory.id, seq, v: 2 }, mallory.keys.privateKey));
+    const carol = await createSimClient(store, 'carol', '01FCC', clock);
+    const r = await sync(carol);
+    expect(r.joinedFromCheckpoint).toBe(false);
+    // The join's check, and then (carol now holds the whole history) the full check of it.
+    expect(r.faults.map((f) => [f.key, f.error.code])).toEqual([
+      [keyOfWriterCheckpoint(mallory.id, seq), ErrorCode.brokenChain],
+      [keyOfWriterCheckpoint(mallory.id, seq), ErrorCode.unsupportedCheckpoint],
+    ]);
+    expect(treeOf(carol)).toEqual(treeOf(alice));
+  });
 });
+
