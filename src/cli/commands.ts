@@ -116,7 +116,8 @@ function summarize(report: SyncReport, names: ReadonlyMap<string, string>): stri
     lines.push(`  CONFLICT ${c.path} (${c.kind}): ${c.detail}${d.copies.length > 0 ? `; copies: ${d.copies.join(', ')}` : ''}`);
   }
   if (report.conflicts.length > 0) lines.push(`${report.conflicts.length} open conflict(s): see \`bm-log conflicts\`; resolve by deleting the copies or with \`bm-log resolve PATH\``);
-  if (report.checkpoint) lines.push(`  checkpoint of this client's log written at seq ${report.checkpoint.seq} (${report.checkpoint.versions} version(s), ${report.checkpoint.bytes} bytes)`);
+  const cp = report.checkpoint;
+  if (cp) lines.push(`  checkpoint of this client's log written at seq ${cp.seq} (${cp.versions} version(s), ${cp.bytes} bytes)`);
   for (const f of report.faults) lines.push(`  INTEGRITY ${f.key}: ${f.error.message} (${f.error.code}); ${f.error.hint}`);
   return lines;
 }
@@ -432,7 +433,8 @@ export async function runVerifyCommand(o: { dir?: string; json?: boolean }, out:
     for (const f of fetched.faults) findings.push({ object: f.key, code: f.error.code, message: f.error.message });
     // Every writer's latest checkpoint, of both formats, against the whole log (ADR-0014).
     for (const f of await verifyCheckpoints(s.store, s.config.vaultId, pinnedKeys, fetched.segments.map((seg) => seg.segment))) {
-      findings.push({ object: f.key, code: ErrorCode.unsupportedCheckpoint, message: `checkpoint ${f.client}/${f.seq} is not what its writer's log says: ${f.problems.join('; ')}` });
+      const message = `checkpoint ${f.client}/${f.seq} is not what its writer's log says: ${f.problems.join('; ')}`;
+      findings.push({ object: f.key, code: ErrorCode.unsupportedCheckpoint, message });
     }
     const cursors = await s.index.getCursors();
     const remoteSeqs = new Map<string, number>();

@@ -2,7 +2,7 @@ import { BmError, ErrorCode } from '../errors.js';
 import { executeGc } from '../gc/execute-gc.js';
 import { DEFAULT_GRACE_MS, DEFAULT_RETENTION_MS } from '../gc/plan-gc.js';
 import { computeClientRows, executeRetire } from '../gc/retire-client.js';
-import { executeOwnCheckpoint } from '../reconcile/own-checkpoint.js';
+import { executeOwnCheckpoint, type OwnCheckpointReport } from '../reconcile/own-checkpoint.js';
 import { executeFetchLog } from '../reconcile/sync-log.js';
 import { withClient } from './client-queries.js';
 import { ExitCode } from './exit-codes.js';
@@ -72,7 +72,7 @@ export async function runGcCommand(o: GcCommandOptions, out: Output): Promise<nu
         if (p.deleted.length > 0) lines.push(`  deleted ${p.deleted.length} blob(s)`);
         if (p.lateDeletes.length > 0) lines.push(`  left ${p.lateDeletes.length} blob(s) for the next run (this run passed their delete deadline)`);
       }
-      if (report.checkpoint) lines.push(`checkpoint of this client's log written at seq ${report.checkpoint.seq} (${report.checkpoint.versions} version(s), ${report.checkpoint.claims} claim(s), ${report.checkpoint.bytes} bytes)`);
+      if (report.checkpoint) lines.push(describeCheckpoint(report.checkpoint));
       else if (!report.dryRun && o.checkpoint !== false) lines.push('checkpoint: this client\'s latest one is up to date');
       return lines;
     });
@@ -80,12 +80,16 @@ export async function runGcCommand(o: GcCommandOptions, out: Output): Promise<nu
   });
 }
 
+function describeCheckpoint(cp: OwnCheckpointReport): string {
+  return `checkpoint of this client's log written at seq ${cp.seq} (${cp.versions} version(s), ${cp.claims} claim(s), ${cp.bytes} bytes)`;
+}
+
 /** `bm-log checkpoint`: fetch, then write a checkpoint of this client's own log (ADR-0014). */
 export async function runCheckpointCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const log = await executeFetchLog(s.ctx, { dryRun: false });
     const cp = await executeOwnCheckpoint(s.ctx, log);
-    out.result(o.json, { checkpoint: cp }, () => [cp ? `checkpoint of this client's log written at seq ${cp.seq} (${cp.versions} version(s), ${cp.claims} claim(s), ${cp.bytes} bytes)` : 'this client\'s latest checkpoint is up to date; nothing written']);
+    out.result(o.json, { checkpoint: cp }, () => [cp ? describeCheckpoint(cp) : "this client's latest checkpoint is up to date; nothing written"]);
     return ExitCode.ok;
   });
 }

@@ -175,7 +175,8 @@ export async function main(argv: readonly string[], out: Output = createOutput()
     exit = await runGcCommand(o, out);
   });
 
-  withJson(withDir(program.command('checkpoint').description('write a signed checkpoint of this client\'s own log, for new clients to start from (syncs write one as the log grows)'))).action(async (o: { dir?: string; json?: boolean }) => {
+  const checkpointHelp = "write a signed checkpoint of this client's own log, for new clients to start from (syncs write one as the log grows)";
+  withJson(withDir(program.command('checkpoint').description(checkpointHelp))).action(async (o: { dir?: string; json?: boolean }) => {
     exit = await runCheckpointCommand(o, out);
   });
 

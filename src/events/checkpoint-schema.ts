@@ -57,7 +57,9 @@ function computeContentProblem(c: unknown): string | undefined {
 
 /** Why a stored version `{id, type, ctx, replaces, content}` at `where` is malformed, or undefined. */
 function computeVersionProblem(h: unknown, where: string): string | undefined {
-  if (!isPlainObject(h) || !hasOnlyKeys(h, ['id', 'type', 'ctx', 'replaces', 'content']) || !('content' in h)) return `${where} is not {id, type, ctx, replaces, content}`;
+  if (!isPlainObject(h) || !hasOnlyKeys(h, ['id', 'type', 'ctx', 'replaces', 'content']) || !('content' in h)) {
+    return `${where} is not {id, type, ctx, replaces, content}`;
+  }
   if (!isUlid(h['id'])) return `${where}.id: not a ULID`;
   if (h['type'] !== 'put' && h['type'] !== 'tombstone' && h['type'] !== 'resolve') return `${where}.type: unknown`;
   if (!isIndex(h['ctx'])) return `${where}.ctx: not an index`;
@@ -133,10 +135,18 @@ export const checkpointBodySchema = z
     paths: checkedArray<CheckpointPath>(computeCheckpointPathsProblem),
     collected: checkedArray<{ readonly path: SyncPath; readonly versions: readonly VersionId[] }>(computeCheckpointCollectedProblem),
     retired: z.array(clientId),
-    latest: z.array(z.object({ client: clientId, seq: z.number().int().min(1), time: z.string().datetime(), seen: seenSchema, events: z.number().int().nonnegative() }).strict()),
+    latest: z.array(
+      z
+        .object({ client: clientId, seq: z.number().int().min(1), time: z.string().datetime(), seen: seenSchema })
+        .extend({ events: z.number().int().nonnegative() })
+        .strict(),
+    ),
     lastEventful: frontierSchema,
     condemnations: z.array(
-      z.object({ hash, client: clientId, seq: z.number().int().min(1), time: z.string().datetime(), graceMs: z.number().int().nonnegative(), seen: seenSchema, voided: z.boolean() }).strict(),
+      z
+        .object({ hash, client: clientId, seq: z.number().int().min(1), time: z.string().datetime(), seen: seenSchema })
+        .extend({ graceMs: z.number().int().nonnegative(), voided: z.boolean() })
+        .strict(),
     ),
     deletions: z.array(z.object({ hash, client: clientId, seq: z.number().int().min(1), time: z.string().datetime(), seen: seenSchema }).strict()),
     namers: z.array(z.object({ hash, client: clientId, seq: z.number().int().min(1) }).strict()),
@@ -147,7 +157,9 @@ export type CheckpointBody = z.infer<typeof checkpointBodySchema>;
 // ---- format 2: a writer's checkpoint of its own log (ADR-0014)
 
 /** One of the writer's own segments, as its versions and gc records inherit it. */
-const ownContextSchema = z.object({ seq: z.number().int().min(1), time: z.string().datetime(), seen: seenSchema, snapshot: z.string().max(256).nullable() }).strict();
+const ownContextSchema = z
+  .object({ seq: z.number().int().min(1), time: z.string().datetime(), seen: seenSchema, snapshot: z.string().max(256).nullable() })
+  .strict();
 export type OwnContext = z.infer<typeof ownContextSchema>;
 
 /** A version the writer wrote that it knows to be live (a head); `ctx` indexes `contexts`. */
@@ -179,7 +191,8 @@ export function computeWriterPathsProblem(value: unknown, seq: number): string |
       if (p !== undefined) return p;
     }
     for (const [j, r] of (e['replaced'] as unknown[]).entries()) {
-      if (!isPlainObject(r) || !hasOnlyKeys(r, ['id', 'seq']) || !isUlid(r['id']) || !isSeq(r['seq'], seq)) return `paths.${i}.replaced.${j} is not {id, seq} with seq within the checkpoint`;
+      const ok = isPlainObject(r) && hasOnlyKeys(r, ['id', 'seq']) && isUlid(r['id']) && isSeq(r['seq'], seq);
+      if (!ok) return `paths.${i}.replaced.${j} is not {id, seq} with seq within the checkpoint`;
     }
   }
   return undefined;
@@ -278,7 +291,8 @@ function computeWriterBodyProblem(b: {
   if (b.lastEventful > b.seq) return 'lastEventful is past the checkpoint';
   if (b.contexts.some((c) => c.seq > b.seq)) return 'a context is past the checkpoint';
   if ([...b.retired, ...b.namers].some((r) => r.seq > b.seq)) return 'a retire or namer seq is past the checkpoint';
-  if (b.relies.some((r) => r.client === b.client) || new Set(b.relies.map((r) => r.client)).size !== b.relies.length) return 'relies names its own writer or a writer twice';
+  const relied = new Set(b.relies.map((r) => r.client));
+  if (relied.has(b.client) || relied.size !== b.relies.length) return 'relies names its own writer or a writer twice';
   const n = b.contexts.length;
   if ([...b.condemnations, ...b.deletions].some((c) => c.ctx >= n)) return 'a gc record names a missing context';
   for (const e of b.paths as WriterPath[]) if (e.versions.some((v) => v.ctx >= n)) return `${e.path}: a version names a missing context`;

@@ -22,7 +22,8 @@ export async function writeWriterCheckpoint(store: ObjectStore, body: WriterChec
     await store.putIfAbsent(keyOfWriterCheckpoint(body.client, body.seq), cp.bytes);
   } catch (e) {
     if (isBmError(e, ErrorCode.objectExists)) {
-      throw new BmError(ErrorCode.equivocation, `the remote already holds a checkpoint at ${body.client}/${body.seq}`, 'nothing was written; publish a segment first (sync) and write the checkpoint again', {}, { cause: e });
+      const hint = 'nothing was written; publish a segment first (sync) and write the checkpoint again';
+      throw new BmError(ErrorCode.equivocation, `the remote already holds a checkpoint at ${body.client}/${body.seq}`, hint, {}, { cause: e });
     }
     throw e;
   }
@@ -89,14 +90,16 @@ export async function readSegment(store: ObjectStore, keys: KeyLookup, writer: s
 /** Reads and checks one writer's checkpoint: its signature, and the writer's segment it stands on. */
 async function readWriterCheckpoint(store: ObjectStore, keys: KeyLookup, vault: string, writer: string, seq: number): Promise<VerifiedWriterCheckpoint> {
   const what = `checkpoint ${writer}/${seq}`;
+  const fault = (message: string) => new BmError(ErrorCode.brokenChain, `${what} ${message}`, 'no checkpoint is used: this client replays every log');
   const bytes = await store.get(keyOfWriterCheckpoint(writer, seq));
-  if (bytes === undefined) throw new BmError(ErrorCode.brokenChain, `${what} was listed but is missing`, 'no checkpoint is used: this client replays every log');
+  if (bytes === undefined) throw fault('was listed but is missing');
   const cp = decodeWriterCheckpoint(bytes, { vault, client: writer, seq, publicKey: importPublicKeyHex((await keys.of(writer)).publicKeyHex) });
   const seg = await readSegment(store, keys, writer, seq, vault);
-  if (seg === undefined) throw new BmError(ErrorCode.brokenChain, `${what} stands on segment ${writer}/${seq}, which is missing`, 'no checkpoint is used: this client replays every log');
+  if (seg === undefined) throw fault(`stands on segment ${writer}/${seq}, which is missing`);
   const s = cp.body.segment;
-  const same = seg.hash === cp.body.hash && seg.body.time === s.time && seg.body.events.length === s.events && JSON.stringify(Object.entries(seg.body.seen).sort()) === JSON.stringify(Object.entries(s.seen).sort());
-  if (!same) throw new BmError(ErrorCode.brokenChain, `${what} does not describe its writer's segment ${seq} as the remote holds it`, 'no checkpoint is used: this client replays every log');
+  const seen = (x: Readonly<Record<string, number>>) => JSON.stringify(Object.entries(x).sort());
+  const same = seg.hash === cp.body.hash && seg.body.time === s.time && seg.body.events.length === s.events && seen(seg.body.seen) === seen(s.seen);
+  if (!same) throw fault(`does not describe its writer's segment ${seq} as the remote holds it`);
   return cp;
 }
 

@@ -191,7 +191,15 @@ function checkpointContext(at: { vault: string; client: string; seq: number }) {
 }
 
 /** The envelope of a checkpoint object of `format`, its signature checked with the writer's key. */
-function openCheckpoint(bytes: Uint8Array, expect: { vault: string; client: string; seq: number; publicKey: KeyObject }, format: number): { body: Uint8Array; what: string } {
+/** Where a checkpoint object must belong: vault, writer and seq, and the writer's key. */
+interface CheckpointExpectation {
+  readonly vault: string;
+  readonly client: string;
+  readonly seq: number;
+  readonly publicKey: KeyObject;
+}
+
+function openCheckpoint(bytes: Uint8Array, expect: CheckpointExpectation, format: number): { body: Uint8Array; what: string } {
   const what = `checkpoint ${expect.client}/${expect.seq}`;
   const env = decodeEnvelope(bytes, what, MAX_CHECKPOINT_BYTES);
   if (env.v !== format) {
@@ -203,7 +211,7 @@ function openCheckpoint(bytes: Uint8Array, expect: { vault: string; client: stri
   return { body: env.body, what };
 }
 
-function checkCheckpointPlace(body: { vault: string; client: string; seq: number }, expect: { vault: string; client: string; seq: number }, what: string): void {
+function checkCheckpointPlace(body: { vault: string; client: string; seq: number }, expect: CheckpointExpectation, what: string): void {
   if (body.vault !== expect.vault) throw new BmError(ErrorCode.wrongVault, `${what} belongs to vault ${body.vault}`, 'the checkpoint is ignored');
   if (body.client !== expect.client || body.seq !== expect.seq) throw new BmError(ErrorCode.brokenChain, `${what} claims to be ${body.client}/${body.seq}`, 'the checkpoint is ignored');
 }
@@ -213,7 +221,7 @@ function checkCheckpointPlace(body: { vault: string; client: string; seq: number
  * `verify` only: format 1 is never adopted (ADR-0014). Throws malformed, unknown-version,
  * bad-signature, wrong-vault or broken-chain (a body that claims another writer or seq).
  */
-export function decodeCheckpoint(bytes: Uint8Array, expect: { vault: string; client: string; seq: number; publicKey: KeyObject }): VerifiedCheckpoint {
+export function decodeCheckpoint(bytes: Uint8Array, expect: CheckpointExpectation): VerifiedCheckpoint {
   const { body: bodyBytes, what } = openCheckpoint(bytes, expect, CHECKPOINT_FORMAT);
   const body = parseWith(checkpointBodySchema, decodeMsgpack(bodyBytes, what), what);
   checkCheckpointPlace(body, expect, what);
@@ -236,7 +244,8 @@ export interface VerifiedWriterCheckpoint {
 export function encodeWriterCheckpoint(body: WriterCheckpointBody, key: KeyObject): VerifiedWriterCheckpoint {
   const checked = writerCheckpointBodySchema.safeParse(body);
   if (!checked.success) {
-    throw new BmError(ErrorCode.internal, `refusing to write checkpoint ${body.client}/${body.seq}: ${computeIssue(checked.error)}`, 'nothing was written; this is a bug in bm-log');
+    const what = `refusing to write checkpoint ${body.client}/${body.seq}: ${computeIssue(checked.error)}`;
+    throw new BmError(ErrorCode.internal, what, 'nothing was written; this is a bug in bm-log');
   }
   const bodyBytes = encodeMsgpack(body);
   const bytes = encodeMsgpack({ v: WRITER_CHECKPOINT_FORMAT, body: bodyBytes, sig: signBody(checkpointContext(body), bodyBytes, key) });
@@ -249,7 +258,7 @@ export function encodeWriterCheckpoint(body: WriterCheckpointBody, key: KeyObjec
  * claims another writer or seq than its key says). Checks nothing against the log: that is
  * the joiner's job (src/events/checkpoints.ts).
  */
-export function decodeWriterCheckpoint(bytes: Uint8Array, expect: { vault: string; client: string; seq: number; publicKey: KeyObject }): VerifiedWriterCheckpoint {
+export function decodeWriterCheckpoint(bytes: Uint8Array, expect: CheckpointExpectation): VerifiedWriterCheckpoint {
   const { body: bodyBytes, what } = openCheckpoint(bytes, expect, WRITER_CHECKPOINT_FORMAT);
   const body = parseWith(writerCheckpointBodySchema, decodeMsgpack(bodyBytes, what), what);
   checkCheckpointPlace(body, expect, what);

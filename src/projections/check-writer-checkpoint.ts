@@ -64,38 +64,76 @@ function computeRelied(body: WriterCheckpointBody, input: CheckpointCheckInput):
   return out;
 }
 
-/** Whether a version that `writer`'s segment `seq` replaced or collected may still show up for a joiner (the rule writers keep claims by). */
+/** Whether a version `writer`'s segment `seq` replaced or collected may still show up for a joiner (the rule writers keep claims by). */
 function isStillNeeded(relied: ReadonlyMap<string, CheckpointCoverage>, writer: ClientId, target: VersionRecord, seq: number): boolean {
   if (target.client === writer) return false;
   const c = relied.get(target.client);
   return !(c !== undefined && target.seq <= c.seq && (c.seen[writer] ?? 0) >= seq);
 }
 
-/** The problems with the writer's segment, vault-level facts and claims (does its log support them?). */
-function computeSupportProblems(body: WriterCheckpointBody, input: CheckpointCheckInput): string[] {
-  const out: string[] = [];
+const seenKey = (x: Readonly<Record<string, number>>) => JSON.stringify(Object.entries(x).sort());
+
+/** Whether the checkpoint describes the writer's segment it stands on as the log holds it. */
+function isSegmentDescribed(body: WriterCheckpointBody, input: CheckpointCheckInput): boolean {
   const seg = input.segment(body.client, body.seq);
-  const seen = (x: Readonly<Record<string, number>>) => JSON.stringify(Object.entries(x).sort());
-  if (seg === undefined || seg.hash !== body.hash || seg.body.time !== body.segment.time || seg.body.events.length !== body.segment.events || seen(seg.body.seen) !== seen(body.segment.seen)) {
-    out.push(`it does not describe its writer's segment ${body.seq} as the log holds it`);
+  if (seg === undefined || seg.hash !== body.hash) return false;
+  const s = body.segment;
+  return seg.body.time === s.time && seg.body.events.length === s.events && seenKey(seg.body.seen) === seenKey(s.seen);
+}
+
+/** The problems with the writer's retirements: each must be in its log, and none of its log's left out. */
+function computeRetireProblems(body: WriterCheckpointBody, input: CheckpointCheckInput): string[] {
+  const out: string[] = [];
+  for (const r of body.retired) {
+    const events = input.segment(body.client, r.seq)?.body.events ?? [];
+    if (!events.some((e) => e.type === 'retire' && e.client === r.client)) out.push(`its retirement of ${r.client} is not in its writer's log`);
   }
-  for (const c of computeWriterClaims(body)) if (!isClaimSupported(c, input)) out.push(`its ${c.kind} ${c.id} of ${c.path} (seq ${c.seq}) is not in its writer's log`);
-  for (const r of body.retired) if (!input.segment(body.client, r.seq)?.body.events.some((e) => e.type === 'retire' && e.client === r.client)) out.push(`its retirement of ${r.client} is not in its writer's log`);
   const retired = new Set(body.retired.map((r) => r.client));
-  for (const r of input.retirers?.get(body.client) ?? []) if (r.seq <= body.seq && !retired.has(r.client)) out.push(`it leaves out that its writer retired ${r.client}`);
-  const named = new Map<string, Set<number>>();
-  for (const st of input.full.paths.values()) for (const v of st.versions.values()) if (v.client === body.client && v.content !== null) named.set(v.content.hash, (named.get(v.content.hash) ?? new Set()).add(v.seq));
-  for (const n of body.namers) if (!named.get(n.hash)?.has(n.seq)) out.push(`its writer's segment ${n.seq} names no blob ${n.hash}`);
-  const gcOf = new Map<string, string>();
-  for (const byKey of input.full.vault.condemnations.values()) for (const c of byKey.values()) if (c.client === body.client && c.seq <= body.seq) gcOf.set(`c ${c.hash} ${c.seq} ${c.graceMs} ${c.time}`, '');
-  for (const byKey of input.full.vault.deletions.values()) for (const d of byKey.values()) if (d.client === body.client && d.seq <= body.seq) gcOf.set(`d ${d.hash} ${d.seq} ${d.time}`, '');
+  for (const r of input.retirers?.get(body.client) ?? []) {
+    if (r.seq <= body.seq && !retired.has(r.client)) out.push(`it leaves out that its writer retired ${r.client}`);
+  }
+  return out;
+}
+
+/** The problems with the writer's gc records (exactly its gc events' up to the checkpoint) and namers (each a version of it). */
+function computeGcProblems(body: WriterCheckpointBody, input: CheckpointCheckInput): string[] {
+  const out: string[] = [];
+  const w = body.client;
+  const logged = new Set<string>();
+  for (const byKey of input.full.vault.condemnations.values()) {
+    for (const c of byKey.values()) if (c.client === w && c.seq <= body.seq) logged.add(`c ${c.hash} ${c.seq} ${c.graceMs} ${c.time}`);
+  }
+  for (const byKey of input.full.vault.deletions.values()) {
+    for (const d of byKey.values()) if (d.client === w && d.seq <= body.seq) logged.add(`d ${d.hash} ${d.seq} ${d.time}`);
+  }
   const stated = new Set<string>();
   for (const c of body.condemnations) stated.add(`c ${c.hash} ${body.contexts[c.ctx]!.seq} ${c.graceMs} ${body.contexts[c.ctx]!.time}`);
   for (const d of body.deletions) stated.add(`d ${d.hash} ${body.contexts[d.ctx]!.seq} ${body.contexts[d.ctx]!.time}`);
-  if (stated.size !== gcOf.size || [...stated].some((k) => !gcOf.has(k))) out.push('its condemnations and deletion records are not those of its writer\'s gc events');
-  for (const r of body.relies) if (input.segment(r.client, r.seq) === undefined) out.push(`it relies on a checkpoint at ${r.client}/${r.seq}, a segment the log does not hold`);
+  const same = stated.size === logged.size && [...stated].every((k) => logged.has(k));
+  if (!same) out.push("its condemnations and deletion records are not those of its writer's gc events");
+  const named = new Set<string>();
+  for (const st of input.full.paths.values()) {
+    for (const v of st.versions.values()) if (v.client === w && v.content !== null) named.add(`${v.content.hash} ${v.seq}`);
+  }
+  for (const n of body.namers) if (!named.has(`${n.hash} ${n.seq}`)) out.push(`its writer's segment ${n.seq} names no blob ${n.hash}`);
+  return out;
+}
+
+/** The problems with the writer's segment, vault-level facts and claims (does its log support them?). */
+function computeSupportProblems(body: WriterCheckpointBody, input: CheckpointCheckInput): string[] {
+  const out: string[] = [];
+  if (!isSegmentDescribed(body, input)) out.push(`it does not describe its writer's segment ${body.seq} as the log holds it`);
+  for (const c of computeWriterClaims(body)) {
+    if (!isClaimSupported(c, input)) out.push(`its ${c.kind} ${c.id} of ${c.path} (seq ${c.seq}) is not in its writer's log`);
+  }
+  out.push(...computeRetireProblems(body, input), ...computeGcProblems(body, input));
+  for (const r of body.relies) {
+    if (input.segment(r.client, r.seq) === undefined) out.push(`it relies on a checkpoint at ${r.client}/${r.seq}, a segment the log does not hold`);
+  }
   const last = input.full.vault.lastEventful.get(body.client) ?? 0;
-  if ((last <= body.seq && last !== body.lastEventful) || (body.lastEventful > 0 && (input.segment(body.client, body.lastEventful)?.body.events.length ?? 0) === 0)) out.push('its last segment with events is not its writer\'s');
+  const stated = body.lastEventful === 0 ? undefined : input.segment(body.client, body.lastEventful);
+  const wrong = (last <= body.seq && last !== body.lastEventful) || (stated !== undefined && stated.body.events.length === 0);
+  if (wrong) out.push("its last segment with events is not its writer's");
   return out;
 }
 
@@ -106,33 +144,46 @@ function computeSeenReplaced(versions: Iterable<VersionRecord>, at: { client: st
   return out;
 }
 
+/** What a checkpoint keeps: its versions' ids, and its claims as `kind\0path\0id`. */
+function computeKeptAndClaimed(body: WriterCheckpointBody): { kept: Set<VersionId>; claimed: Set<string> } {
+  const kept = new Set<VersionId>();
+  const claimed = new Set<string>();
+  for (const c of computeWriterClaims(body)) {
+    if (c.kind === 'version') kept.add(c.id);
+    else claimed.add(`${c.kind}\u0000${c.path}\u0000${c.id}`);
+  }
+  return { kept, claimed };
+}
+
 /** The problems of what the checkpoint keeps: live versions left out, replaced ones kept, claims a joiner needs left out. */
 function computeCompletenessProblems(body: WriterCheckpointBody, input: CheckpointCheckInput): string[] {
   const out: string[] = [];
   const w = body.client;
   const at = { client: w, seq: body.seq, seen: body.segment.seen };
   const relied = computeRelied(body, input);
-  const kept = new Set<VersionId>();
-  const claimed = new Set<string>();
-  for (const c of computeWriterClaims(body)) (c.kind === 'version' ? kept.add(c.id) : claimed.add(`${c.kind}\u0000${c.path}\u0000${c.id}`));
+  const { kept, claimed } = computeKeptAndClaimed(body);
+  const isCollectedBefore = (path: string, id: string) => input.collectors?.get(`${path}\u0000${id}`)?.some((b) => isCovered(b.client, b.seq, at)) === true;
   for (const [path, st] of input.full.paths) {
-    for (const h of computeHeads(st)) if (h.client === w && h.seq <= body.seq && !kept.has(h.id)) out.push(`it leaves out its writer's live version ${h.id} of ${path}`);
+    for (const h of computeHeads(st)) {
+      if (h.client === w && h.seq <= body.seq && !kept.has(h.id)) out.push(`it leaves out its writer's live version ${h.id} of ${path}`);
+    }
     const seenReplaced = computeSeenReplaced(st.versions.values(), at);
     for (const v of st.versions.values()) {
       if (kept.has(v.id) && seenReplaced.has(v.id)) out.push(`it keeps version ${v.id} of ${path}, which its writer had seen replaced`);
-      if (kept.has(v.id) && input.collectors?.get(`${path}\u0000${v.id}`)?.some((b) => isCovered(b.client, b.seq, at))) out.push(`it keeps version ${v.id} of ${path}, which its writer had seen collected`);
+      if (kept.has(v.id) && isCollectedBefore(path, v.id)) out.push(`it keeps version ${v.id} of ${path}, which its writer had seen collected`);
       if (v.client !== w || v.seq > body.seq || kept.has(v.id)) continue;
       for (const id of v.replaces) {
         const target = st.versions.get(id);
-        if (target !== undefined && isStillNeeded(relied, w, target, v.seq) && !claimed.has(`replaced\u0000${path}\u0000${id}`)) out.push(`it leaves out that its writer replaced ${id} of ${path}`);
+        const needed = target !== undefined && isStillNeeded(relied, w, target, v.seq);
+        if (needed && !claimed.has(`replaced\u0000${path}\u0000${id}`)) out.push(`it leaves out that its writer replaced ${id} of ${path}`);
       }
     }
   }
   for (const [key, by] of input.collectors ?? []) {
     const [path, id] = key.split('\u0000') as [SyncPath, VersionId];
     const target = input.full.paths.get(path)?.versions.get(id);
-    if (target === undefined) continue;
-    if (by.some((b) => b.client === w && b.seq <= body.seq && isStillNeeded(relied, w, target, b.seq)) && !claimed.has(`collected\u0000${path}\u0000${id}`)) out.push(`it leaves out that its writer collected ${id} of ${path}`);
+    const needed = target !== undefined && by.some((b) => b.client === w && b.seq <= body.seq && isStillNeeded(relied, w, target, b.seq));
+    if (needed && !claimed.has(`collected\u0000${path}\u0000${id}`)) out.push(`it leaves out that its writer collected ${id} of ${path}`);
   }
   return out;
 }
@@ -145,7 +196,8 @@ export class CheckpointEvidence {
   add(s: SegmentBody): void {
     for (const e of s.events) {
       if (e.type === 'retire') push(this.retirers, s.client, { client: e.client, seq: s.seq });
-      if (e.type === 'gc') for (const c of e.collected) for (const id of c.versions) push(this.collectors, `${c.path}\u0000${id}`, { client: s.client, seq: s.seq });
+      if (e.type !== 'gc') continue;
+      for (const c of e.collected) for (const id of c.versions) push(this.collectors, `${c.path}\u0000${id}`, { client: s.client, seq: s.seq });
     }
   }
 }

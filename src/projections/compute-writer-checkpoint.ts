@@ -3,6 +3,7 @@ import type { ClientId, ContentHash, VaultId, VersionId } from '../events/ids.js
 import type { SegmentBody } from '../events/schema.js';
 import type { SyncPath } from '../events/sync-path.js';
 import { computeHeads, computeSegmentVersions, type PathState } from './project-paths.js';
+import { computeStoredRecord } from './project-writer-checkpoint.js';
 import { computeAckFrontier, computeActiveClients, isCovered, type VaultState } from './project-vault.js';
 import type { VersionRecord } from './version-record.js';
 
@@ -57,7 +58,7 @@ function computeCandidates(input: OwnCheckpointInput): OwnVersion[] {
   for (const e of prev?.paths ?? []) {
     for (const v of e.versions) {
       const ctx = prev!.contexts[v.ctx]!;
-      out.push({ id: v.id, path: e.path, type: v.type, client: input.client, seq: ctx.seq, time: ctx.time, replaces: v.replaces, content: v.content, seen: ctx.seen, snapshot: ctx.snapshot });
+      out.push(computeStoredRecord(e.path, v, input.client, ctx));
     }
   }
   for (const s of input.own) out.push(...computeSegmentVersions(s));
@@ -89,7 +90,9 @@ function computeKept(input: OwnCheckpointInput, candidates: readonly OwnVersion[
 }
 
 /** Pure: the replaced claims still needed, per path: the previous ones and those of versions not kept. */
-function computeReplacedClaims(input: OwnCheckpointInput, candidates: readonly OwnVersion[], keptIds: ReadonlySet<VersionId>): Map<SyncPath, Map<VersionId, number>> {
+type ClaimsByPath = Map<SyncPath, Map<VersionId, number>>;
+
+function computeReplacedClaims(input: OwnCheckpointInput, candidates: readonly OwnVersion[], keptIds: ReadonlySet<VersionId>): ClaimsByPath {
   const claims = new Map<SyncPath, Map<VersionId, number>>();
   const add = (path: SyncPath, id: VersionId, seq: number) => {
     const at = claims.get(path) ?? new Map<VersionId, number>();
@@ -108,7 +111,9 @@ function computeReplacedClaims(input: OwnCheckpointInput, candidates: readonly O
 /** Pure: what the writer's own gc events collected that may still show up, per (path, seq). */
 function computeCollectedClaims(input: OwnCheckpointInput): WriterCheckpointBody['collected'] {
   const all: { path: SyncPath; seq: number; versions: readonly VersionId[] }[] = [...(input.previous?.collected ?? [])];
-  for (const s of input.own) for (const e of s.events) if (e.type === 'gc') for (const c of e.collected) all.push({ path: c.path, seq: s.seq, versions: c.versions });
+  for (const s of input.own) {
+    for (const e of s.events) if (e.type === 'gc') for (const c of e.collected) all.push({ path: c.path, seq: s.seq, versions: c.versions });
+  }
   const out: { path: SyncPath; seq: number; versions: VersionId[] }[] = [];
   for (const c of all) {
     const versions = [...new Set(c.versions)].filter((id) => isClaimNeeded(input, c.path, id, c.seq)).sort();
@@ -190,7 +195,8 @@ export function computeWriterCheckpoint(input: OwnCheckpointInput): WriterCheckp
   const contexts = new OwnContexts();
   const paths: WriterPath[] = [];
   for (const path of [...new Set([...kept.keys(), ...replaced.keys()])].sort()) {
-    const versions: WriterVersion[] = (kept.get(path) ?? []).map((v) => ({ id: v.id, type: v.type, ctx: contexts.of(v), replaces: [...v.replaces], content: v.content }));
+    const stored = (v: VersionRecord): WriterVersion => ({ id: v.id, type: v.type, ctx: contexts.of(v), replaces: [...v.replaces], content: v.content });
+    const versions = (kept.get(path) ?? []).map(stored);
     const claims: ReplacedClaim[] = [...(replaced.get(path) ?? [])].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, seq]) => ({ id, seq }));
     paths.push({ path, versions: versions.sort((a, b) => (a.id < b.id ? -1 : 1)), replaced: claims });
   }
@@ -212,6 +218,9 @@ export function computeWriterCheckpoint(input: OwnCheckpointInput): WriterCheckp
     collected: computeCollectedClaims(input),
     ...gc,
     namers: computeNamers(input, candidates, keptIds),
-    relies: [...input.coverage].filter(([c]) => c !== input.client).sort(([a], [b]) => (a < b ? -1 : 1)).map(([client, c]) => ({ client: client as ClientId, seq: c.seq })),
+    relies: [...input.coverage]
+      .filter(([c]) => c !== input.client)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([client, c]) => ({ client: client as ClientId, seq: c.seq })),
   };
 }

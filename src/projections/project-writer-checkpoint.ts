@@ -1,4 +1,4 @@
-import type { WriterCheckpointBody } from '../events/checkpoint-schema.js';
+import type { OwnContext, WriterCheckpointBody, WriterVersion } from '../events/checkpoint-schema.js';
 import type { ClientId, VersionId } from '../events/ids.js';
 import { isPathEvent, type PathEvent, type SegmentBody } from '../events/schema.js';
 import type { SyncPath } from '../events/sync-path.js';
@@ -19,9 +19,23 @@ import type { VersionRecord } from './version-record.js';
 
 /** One statement of a writer checkpoint that may have to be checked against the writer's segment `seq`. */
 export type CheckpointClaim =
-  | { readonly kind: 'version'; readonly writer: ClientId; readonly seq: number; readonly path: SyncPath; readonly id: VersionId; readonly record: VersionRecord }
-  | { readonly kind: 'replaced'; readonly writer: ClientId; readonly seq: number; readonly path: SyncPath; readonly id: VersionId }
-  | { readonly kind: 'collected'; readonly writer: ClientId; readonly seq: number; readonly path: SyncPath; readonly id: VersionId };
+  | (ClaimPlace & { readonly kind: 'version'; readonly record: VersionRecord })
+  | (ClaimPlace & { readonly kind: 'replaced' })
+  | (ClaimPlace & { readonly kind: 'collected' });
+
+/** Whose claim it is, which of its segments made it, and the version it is about. */
+interface ClaimPlace {
+  readonly writer: ClientId;
+  readonly seq: number;
+  readonly path: SyncPath;
+  readonly id: VersionId;
+}
+
+/** The record of a version a writer checkpoint keeps, from its stored form and its segment context. */
+export function computeStoredRecord(path: SyncPath, v: WriterVersion, writer: ClientId, ctx: OwnContext): VersionRecord {
+  const { seq, time, seen, snapshot } = ctx;
+  return { id: v.id, path, type: v.type, client: writer, seq, time, replaces: v.replaces, content: v.content, seen, snapshot };
+}
 
 /** A claim's identity: writer, segment, kind, path and id. */
 export function keyOfClaim(c: Pick<CheckpointClaim, 'writer' | 'seq' | 'kind' | 'path' | 'id'>): string {
@@ -36,8 +50,7 @@ export function* computeWriterClaims(body: WriterCheckpointBody): Generator<Chec
   for (const e of body.paths) {
     for (const v of e.versions) {
       const ctx = body.contexts[v.ctx]!;
-      const record: VersionRecord = { id: v.id, path: e.path, type: v.type, client: writer, seq: ctx.seq, time: ctx.time, replaces: v.replaces, content: v.content, seen: ctx.seen, snapshot: ctx.snapshot };
-      yield { kind: 'version', writer, seq: ctx.seq, path: e.path, id: v.id, record };
+      yield { kind: 'version', writer, seq: ctx.seq, path: e.path, id: v.id, record: computeStoredRecord(e.path, v, writer, ctx) };
     }
     for (const r of e.replaced) yield { kind: 'replaced', writer, seq: r.seq, path: e.path, id: r.id };
   }
@@ -69,7 +82,12 @@ export function noteContested(state: LogState, incoming: Iterable<VersionRecord>
  * in `excluded` (keys). Versions whose id another writer's version already holds at that path
  * are added to `contested` (a writer could otherwise displace another's version by its id).
  */
-export function projectWriterCheckpoint(body: WriterCheckpointBody, into: LogState, excluded: ReadonlySet<string> = NOTHING, contested?: Set<string>): LogState {
+export function projectWriterCheckpoint(
+  body: WriterCheckpointBody,
+  into: LogState,
+  excluded: ReadonlySet<string> = NOTHING,
+  contested?: Set<string>,
+): LogState {
   const paths = into.paths;
   for (const c of computeWriterClaims(body)) {
     if (excluded.has(keyOfClaim(c))) continue;
@@ -82,7 +100,8 @@ export function projectWriterCheckpoint(body: WriterCheckpointBody, into: LogSta
   const vault = into.vault;
   const w = body.client;
   const prior = vault.latest.get(w);
-  if (prior === undefined || prior.seq < body.seq) vault.latest.set(w, { client: w, seq: body.seq, time: body.segment.time, seen: body.segment.seen, events: body.segment.events });
+  const { time, seen, events } = body.segment;
+  if (prior === undefined || prior.seq < body.seq) vault.latest.set(w, { client: w, seq: body.seq, time, seen, events });
   if (body.lastEventful > (vault.lastEventful.get(w) ?? 0)) vault.lastEventful.set(w, body.lastEventful);
   for (const r of body.retired) vault.retired.add(r.client);
   for (const c of body.condemnations) {
@@ -109,38 +128,49 @@ function isReplacedByTrusted(st: PathState, id: VersionId, owner: ClientId, chec
 }
 
 /** Whether a claim, if false, would change another writer's versions in `state` (see `planCheckpointProofs`). */
-function isClaimConsequential(c: CheckpointClaim, st: PathState, heads: ReadonlySet<VersionId>, checkpointSeq: ReadonlyMap<string, number>, contested: ReadonlySet<string>): boolean {
+function isClaimConsequential(
+  c: CheckpointClaim,
+  st: PathState,
+  heads: ReadonlySet<VersionId>,
+  seqs: ReadonlyMap<string, number>,
+  contested: ReadonlySet<string>,
+): boolean {
   if (c.kind === 'version') {
     if (contested.has(keyOfVersionAt(c.path, c.id))) return true;
-    let shared = false;
-    let replacesOther = false;
     for (const v of st.versions.values()) {
-      if (v.client === c.writer) continue;
-      shared = true;
-      if (c.record.replaces.includes(v.id)) replacesOther = true;
+      if (v.id === c.id) continue;
+      // Another writer's version that it replaces, or beside which it stands as a head; or its
+      // own from its log tail (the version there stands beside its own log's story).
+      if (v.client !== c.writer && c.record.replaces.includes(v.id)) return true;
+      if (heads.has(c.id) && (v.client !== c.writer || isFromSegment(v, seqs))) return true;
     }
-    return shared && (heads.has(c.id) || replacesOther);
+    return false;
   }
   // Whether the claim hides its target now or not: a single version stands even when replaced
   // (computeHeads), so a claim about it starts to act once another version comes, perhaps
   // this client's own, mid-sync. It is checked while its target is there at all.
   const target = st.versions.get(c.id);
   if (target === undefined || target.client === c.writer) return false;
-  return c.kind === 'collected' || !isReplacedByTrusted(st, c.id, target.client, checkpointSeq);
+  return c.kind === 'collected' || !isReplacedByTrusted(st, c.id, target.client, seqs);
 }
 
 /**
  * Pure: the claims of `bodies` that must be checked against their writers' segments before
  * `state` (their fold, plus the log tails) can be trusted, leaving out those in `settled`.
  * A claim needs a check when, were it false, another writer's versions would show otherwise:
- * - a version of the checkpoint's writer at a path where another writer has a version, when
- *   it is a head there or replaces one of theirs;
+ * - a version of the checkpoint's writer that replaces another writer's version there, or is
+ *   a head beside another writer's version or one of its own writer's log tail;
  * - a version whose id another writer's version holds at that path (`contested`);
  * - a replaced id of another writer's version that nothing else hides (no version of its
  *   owner and none from a log tail replaces it), or a collected one.
  * Anything else a checkpoint says is its writer's word about its own log, as its segments are.
  */
-export function planCheckpointProofs(state: LogState, bodies: readonly WriterCheckpointBody[], settled: ReadonlySet<string> = NOTHING, contested: ReadonlySet<string> = NOTHING): CheckpointClaim[] {
+export function planCheckpointProofs(
+  state: LogState,
+  bodies: readonly WriterCheckpointBody[],
+  settled: ReadonlySet<string> = NOTHING,
+  contested: ReadonlySet<string> = NOTHING,
+): CheckpointClaim[] {
   const checkpointSeq = new Map<string, number>(bodies.map((b) => [b.client, b.seq]));
   const headsOf = new Map<SyncPath, ReadonlySet<VersionId>>();
   const out: CheckpointClaim[] = [];
@@ -184,7 +214,9 @@ export class SegmentClaims {
         if (list === undefined) this.events.set(e.path, [e]);
         else list.push(e);
       }
-      else if (e.type === 'gc') for (const c of e.collected) for (const id of c.versions) this.collected.set(c.path, (this.collected.get(c.path) ?? new Set()).add(id));
+      else if (e.type === 'gc') {
+        for (const c of e.collected) for (const id of c.versions) this.collected.set(c.path, (this.collected.get(c.path) ?? new Set()).add(id));
+      }
     }
   }
 
@@ -197,7 +229,9 @@ export class SegmentClaims {
     if (claim.kind === 'replaced') return events.some((e) => e.replaces.includes(claim.id));
     const r = claim.record;
     if (seg.time !== r.time || seg.snapshot !== r.snapshot || !sameSeen(seg.seen, r.seen)) return false;
-    return events.some((e) => e.id === r.id && e.type === r.type && sameIds(e.replaces, r.replaces) && sameContent(e.type === 'tombstone' ? null : e.content, r.content));
+    const same = (e: PathEvent) =>
+      e.id === r.id && e.type === r.type && sameIds(e.replaces, r.replaces) && sameContent(e.type === 'tombstone' ? null : e.content, r.content);
+    return events.some(same);
   }
 }
 

@@ -31,7 +31,9 @@ export interface CheckpointFinding {
 /** The finding as an integrity fault, as syncs report them. */
 export function computeCheckpointFault(f: CheckpointFinding): LogFault {
   const more = f.problems.length > 1 ? ` (and ${f.problems.length - 1} more)` : '';
-  return { client: f.client, seq: f.seq, key: f.key, error: new BmError(ErrorCode.unsupportedCheckpoint, `checkpoint ${f.client}/${f.seq}: ${f.problems[0]}${more}`, 'a new client checks what it takes from it against its writer\'s log; run `bm-log verify` for the full list') };
+  const hint = "a new client checks what it takes from it against its writer's log; run `bm-log verify` for the full list";
+  const error = new BmError(ErrorCode.unsupportedCheckpoint, `checkpoint ${f.client}/${f.seq}: ${f.problems[0]}${more}`, hint);
+  return { client: f.client, seq: f.seq, key: f.key, error };
 }
 
 /** The segment a checked checkpoint may name, with its body's SHA-256 (as a cursor names it). */
@@ -48,13 +50,19 @@ function checkBodies(bodies: readonly WriterCheckpointBody[], input: CheckpointC
   for (const body of bodies) {
     if (!isCheckable(body, held)) continue;
     const problems = computeCheckpointProblems(body, input);
-    if (problems.length > 0) out.push({ client: body.client, seq: body.seq, key: keyOfWriterCheckpoint(body.client, body.seq), problems: problems.slice(0, 20) });
+    if (problems.length === 0) continue;
+    out.push({ client: body.client, seq: body.seq, key: keyOfWriterCheckpoint(body.client, body.seq), problems: problems.slice(0, 20) });
   }
   return out;
 }
 
 /** Reads the latest writer checkpoint of each writer in `latest`; those that fail to decode are findings. */
-async function readLatest(store: ObjectStore, keys: KeyLookup, vault: string, latest: ReadonlyMap<string, number>): Promise<{ bodies: WriterCheckpointBody[]; findings: CheckpointFinding[] }> {
+async function readLatest(
+  store: ObjectStore,
+  keys: KeyLookup,
+  vault: string,
+  latest: ReadonlyMap<string, number>,
+): Promise<{ bodies: WriterCheckpointBody[]; findings: CheckpointFinding[] }> {
   const bodies: WriterCheckpointBody[] = [];
   const findings: CheckpointFinding[] = [];
   for (const [writer, seq] of latest) {
@@ -95,7 +103,12 @@ function computeFormat1Problems(body: CheckpointBody, segment: (client: string, 
  * whole log (`segments`: every verified segment, all of them). A writer checkpoint whose
  * writer's log is not readable up to it is left to that log's own fault.
  */
-export async function verifyCheckpoints(store: ObjectStore, vault: string, pinned: ReadonlyMap<string, ClientKey>, segments: readonly SegmentAt[]): Promise<CheckpointFinding[]> {
+export async function verifyCheckpoints(
+  store: ObjectStore,
+  vault: string,
+  pinned: ReadonlyMap<string, ClientKey>,
+  segments: readonly SegmentAt[],
+): Promise<CheckpointFinding[]> {
   const full = createLogState();
   const evidence = new CheckpointEvidence();
   const byKey = new Map<string, SegmentAt>();
@@ -114,7 +127,8 @@ export async function verifyCheckpoints(store: ObjectStore, vault: string, pinne
   const findings = [...latest.findings, ...checkBodies(latest.bodies, input, held)];
   // A joiner reads the checkpoints a checkpoint relies on: they must be there.
   for (const b of latest.bodies) {
-    const gone = b.relies.filter((r) => !seqs.get(r.client)?.includes(r.seq)).map((r) => `it relies on checkpoint ${r.client}/${r.seq}, which is not on the remote`);
+    const missing = b.relies.filter((r) => !seqs.get(r.client)?.includes(r.seq));
+    const gone = missing.map((r) => `it relies on checkpoint ${r.client}/${r.seq}, which is not on the remote`);
     if (gone.length > 0) findings.push({ client: b.client, seq: b.seq, key: keyOfWriterCheckpoint(b.client, b.seq), problems: gone });
   }
   for (const [writer, seqs] of (await listFormat1Checkpoints(store)).seqs) {

@@ -52,7 +52,13 @@ export interface Joined {
  * cursors they stand on and the keys they were verified with. `joined` is undefined when
  * no checkpoint is used (there is none, or one failed its checks: then every log is replayed).
  */
-export async function executeJoin(store: ObjectStore, index: SyncIndex, vault: string, pinned: ReadonlyMap<string, ClientKey>, dryRun: boolean): Promise<{ joined: Joined | undefined; faults: readonly LogFault[]; requests: number }> {
+export async function executeJoin(
+  store: ObjectStore,
+  index: SyncIndex,
+  vault: string,
+  pinned: ReadonlyMap<string, ClientKey>,
+  dryRun: boolean,
+): Promise<{ joined: Joined | undefined; faults: readonly LogFault[]; requests: number }> {
   const found = await readJoinCheckpoints(store, vault, pinned);
   if (found.checkpoints.length === 0) return { joined: undefined, faults: found.faults, requests: found.requests };
   const cursors = new Map<ClientId, Cursor>(found.checkpoints.map((c) => [c.body.client, { seq: c.body.seq, hash: c.body.hash }]));
@@ -101,7 +107,12 @@ export async function foldIndexWithCheckpoints(
  * when the segment says what the claim says. A missing or invalid segment makes its claims
  * false; a transient failure throws (nothing is decided).
  */
-export async function readClaimSegments(store: ObjectStore, vault: string, pinned: ReadonlyMap<string, ClientKey>, claims: readonly CheckpointClaim[]): Promise<Map<string, boolean>> {
+export async function readClaimSegments(
+  store: ObjectStore,
+  vault: string,
+  pinned: ReadonlyMap<string, ClientKey>,
+  claims: readonly CheckpointClaim[],
+): Promise<Map<string, boolean>> {
   const keys = new KeyLookup(store, vault, pinned);
   const bySegment = new Map<string, CheckpointClaim[]>();
   for (const c of claims) {
@@ -133,7 +144,9 @@ export function computeClaimFaults(bodies: readonly WriterCheckpointBody[], bad:
     if (mine.length === 0) continue;
     const first = mine[0]!;
     const what = `${first.kind} ${first.id} of ${first.path} at its seq ${first.seq}`;
-    const error = new BmError(ErrorCode.unsupportedCheckpoint, `checkpoint ${body.client}/${body.seq} makes ${mine.length} claim(s) its writer's own log does not support (${what})`, 'those claims are left out; the writer\'s other versions and every other writer\'s stand. Run `bm-log verify` on a client with the whole history');
+    const message = `checkpoint ${body.client}/${body.seq} makes ${mine.length} claim(s) its writer's own log does not support (${what})`;
+    const hint = 'those claims are left out and the rest stands; `bm-log verify` on a client holding the whole history lists every problem';
+    const error = new BmError(ErrorCode.unsupportedCheckpoint, message, hint);
     out.push({ client: body.client, seq: body.seq, key: keyOfWriterCheckpoint(body.client, body.seq), error });
   }
   return out;

@@ -76,9 +76,10 @@ async function readOwnSince(index: SyncIndex, self: ClientId, seq: number): Prom
  * writer, a checkpoint, a tail and claims to check no bigger than it, and a writer rewrites
  * its checkpoint once per about its own size in events.
  */
-export function isOwnCheckpointDue(since: { events: number; segments: number; others?: number }, keptVersions: number, every: CheckpointEvery = CHECKPOINT_EVERY): boolean {
-  const events = Math.max(every.events, keptVersions);
-  return since.events >= events || since.segments >= Math.max(every.segments, Math.ceil(keptVersions / 64)) || (keptVersions > 0 && (since.others ?? 0) >= events);
+export function isOwnCheckpointDue(since: { events: number; segments: number; others?: number }, kept: number, every = CHECKPOINT_EVERY): boolean {
+  const events = Math.max(every.events, kept);
+  const segments = Math.max(every.segments, Math.ceil(kept / 64));
+  return since.events >= events || since.segments >= segments || (kept > 0 && (since.others ?? 0) >= events);
 }
 
 /**
@@ -86,7 +87,7 @@ export function isOwnCheckpointDue(since: { events: number; segments: number; ot
  * (`isOwnCheckpointDue`; `othersEvents`: the other writers' events this sync fetched). Counts
  * only the own segments published since it last counted (kept in the index, unless due).
  */
-export async function checkOwnCheckpointDue(index: SyncIndex, self: ClientId, othersEvents: number, every: CheckpointEvery = CHECKPOINT_EVERY): Promise<boolean> {
+export async function checkOwnCheckpointDue(index: SyncIndex, self: ClientId, othersEvents: number, every = CHECKPOINT_EVERY): Promise<boolean> {
   if (index.getMeta === undefined) return false;
   const mark = await index.getMeta<OwnCheckpointMark>(MARK_META_KEY);
   const before = (await index.getMeta<OwnLogSince>(SINCE_META_KEY)) ?? { seq: mark?.seq ?? 0, events: 0, segments: 0 };
@@ -99,7 +100,8 @@ export async function checkOwnCheckpointDue(index: SyncIndex, self: ClientId, ot
     events += decodeTrustedSegment(rec.bytes).events.length;
   }
   const due = isOwnCheckpointDue({ events, segments, others }, mark?.versions ?? 0, every);
-  if (!due && (seq !== before.seq || othersEvents > 0)) await index.commitBatch({ meta: { [SINCE_META_KEY]: { seq, events, segments, others } satisfies OwnLogSince } });
+  const since: OwnLogSince = { seq, events, segments, others };
+  if (!due && (seq !== before.seq || othersEvents > 0)) await index.commitBatch({ meta: { [SINCE_META_KEY]: since } });
   return due;
 }
 
@@ -154,16 +156,19 @@ function sameFrontier(a: Readonly<Record<string, number>>, b: ReadonlyMap<string
  * checkpoint looks at (the log's own, when it folded everything). Returns null when this
  * client's latest checkpoint stands at its latest segment and nobody's log moved since.
  */
-export async function executeOwnCheckpoint(ctx: LogContext, log: OpenLog, pathStates?: (paths: ReadonlySet<SyncPath>) => Promise<ReadonlyMap<SyncPath, PathState>>): Promise<OwnCheckpointReport | null> {
+export async function executeOwnCheckpoint(
+  ctx: LogContext,
+  log: OpenLog,
+  pathStates?: (paths: ReadonlySet<SyncPath>) => Promise<ReadonlyMap<SyncPath, PathState>>,
+): Promise<OwnCheckpointReport | null> {
   const self = ctx.identity.client;
   const mark = ctx.index.getMeta ? await ctx.index.getMeta<OwnCheckpointMark>(MARK_META_KEY) : undefined;
   const written = (await listCheckpoints(ctx.store)).latest.get(self) ?? 0;
-  let own = log.frontier.get(self);
-  if (own !== undefined && own.seq === mark?.seq && sameFrontier(mark.frontier, log.frontier)) return null;
-  if (own === undefined || own.seq <= Math.max(written, mark?.seq ?? 0) || !isSeenAtFrontier(await readOwnSegment(ctx.index, self, own.seq), log.frontier, self)) {
-    await publishOwnSegment(ctx, log, [], null);
-    own = log.frontier.get(self)!;
-  }
+  const latest = log.frontier.get(self);
+  if (latest !== undefined && latest.seq === mark?.seq && sameFrontier(mark.frontier, log.frontier)) return null;
+  const taken = latest === undefined || latest.seq <= Math.max(written, mark?.seq ?? 0);
+  if (taken || !isSeenAtFrontier(await readOwnSegment(ctx.index, self, latest.seq), log.frontier, self)) await publishOwnSegment(ctx, log, [], null);
+  const own = log.frontier.get(self)!;
   const previousBytes = ctx.index.getMeta ? await ctx.index.getMeta<Uint8Array>(OWN_META_KEY) : undefined;
   const previous: WriterCheckpointBody | undefined = previousBytes === undefined ? undefined : decodeTrustedWriterCheckpoint(previousBytes);
   const ownSegments = await readOwnSince(ctx.index, self, previous?.seq ?? 0);
@@ -187,7 +192,9 @@ export async function executeOwnCheckpoint(ctx: LogContext, log: OpenLog, pathSt
   const versions = body.paths.reduce((n, p) => n + p.versions.length, 0);
   const claims = body.paths.reduce((n, p) => n + p.replaced.length, 0) + body.collected.reduce((n, c) => n + c.versions.length, 0);
   const frontier = Object.fromEntries([...log.frontier].map(([c, cur]) => [c, cur.seq]));
-  const marks = { [MARK_META_KEY]: { seq: own.seq, versions, frontier } satisfies OwnCheckpointMark, [SINCE_META_KEY]: { seq: own.seq, events: 0, segments: 0, others: 0 } satisfies OwnLogSince };
+  const next: OwnCheckpointMark = { seq: own.seq, versions, frontier };
+  const since: OwnLogSince = { seq: own.seq, events: 0, segments: 0, others: 0 };
+  const marks = { [MARK_META_KEY]: next, [SINCE_META_KEY]: since };
   await ctx.index.commitBatch({ meta: { [OWN_META_KEY]: cp.bytes, ...marks } });
   return { client: self, seq: own.seq, bytes: cp.bytes.length, paths: body.paths.length, versions, claims };
 }

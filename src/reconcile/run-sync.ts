@@ -510,7 +510,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // in the same batch.
   if (!dryRun) {
     const witness = lastScan?.witnessParts ?? lastScan?.witness;
-    const settled = settledPlan !== undefined && settledPlan.ops.length === 0 && witness !== undefined && log.faults.length === 0 && lateFaults.length === 0 && ctx.scopeKey !== undefined;
+    const faultless = log.faults.length === 0 && lateFaults.length === 0;
+    const settled = settledPlan !== undefined && settledPlan.ops.length === 0 && witness !== undefined && faultless && ctx.scopeKey !== undefined;
     const record: CleanState<Uint8Array | ByteParts> | undefined = settled
       ? { v: 2, scope: ctx.scopeKey!, witness: witness!, conflicts: [...settledPlan!.conflicts], planNotices: [...settledPlan!.notices], scanNotices: [...lastScan!.notices], ...(await lazyBaseOf(lastScan!)) }
       : undefined;

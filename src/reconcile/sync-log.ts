@@ -224,14 +224,15 @@ export async function foldFetchedLog(ctx: LogContext, f: FetchedLog, options: { 
   const fold = (excluded: ReadonlySet<string>) => foldIndexWithCheckpoints(ctx.index, f.checkpointBytes, { excluded, extra });
   const first = await fold(new Set((await readClaimVerdicts(ctx.index)).bad));
   const bodies = first.checkpoints;
+  const where = { store: ctx.store, index: ctx.index, vault: ctx.identity.vault };
   const pinned = new Map<string, ClientKey>([...f.pinned].map(([c, k]) => [c, { client: c, name: k.name, publicKeyHex: k.publicKey }]));
   for (const k of [...f.joinKeys, ...f.fetched.newKeys]) pinned.set(k.client, k);
   if (bodies === undefined) {
     // The whole history: the other writers' checkpoints are checked against it (ADR-0014).
-    const checked = await executeCheckCheckpoints({ store: ctx.store, index: ctx.index, vault: ctx.identity.vault, pinned }, first.state, f.fetched.cursors, options.dryRun);
+    const checked = await executeCheckCheckpoints({ ...where, pinned }, first.state, f.fetched.cursors, options.dryRun);
     return openLog(ctx, f, first.state, undefined, checked);
   }
-  const settled = await executeSettleClaims({ store: ctx.store, index: ctx.index, vault: ctx.identity.vault, pinned }, { ...first, checkpoints: bodies }, fold, options.dryRun);
+  const settled = await executeSettleClaims({ ...where, pinned }, { ...first, checkpoints: bodies }, fold, options.dryRun);
   return openLog(ctx, f, settled.state, bodies, settled.faults);
 }
 
@@ -256,14 +257,15 @@ export async function openStagedLog(ctx: LogContext, f: FetchedLog): Promise<Ope
   return openLog(ctx, f, { paths: new Map(), vault }, undefined, []);
 }
 
-function openLog(ctx: LogContext, f: FetchedLog, state: LogState, checkpoint: readonly WriterCheckpointBody[] | undefined, claimFaults: readonly LogFault[]): OpenLog {
+function openLog(ctx: LogContext, f: FetchedLog, state: LogState, checkpoint: OpenLog['checkpoint'], claimFaults: readonly LogFault[]): OpenLog {
   const { identity } = ctx;
   const names = new Map<string, string>([...f.pinned].map(([c, k]) => [c, k.name]));
   for (const k of [...f.joinKeys, ...f.fetched.newKeys]) names.set(k.client, k.name);
   names.set(identity.client, identity.name);
   const keyed = new Set<ClientId>([...f.pinned.keys(), ...f.joinKeys.map((k) => k.client), ...f.fetched.newKeys.map((k) => k.client)]);
   const faults = claimFaults.length === 0 ? f.faults : [...f.faults, ...claimFaults];
-  return { state, frontier: new Map(f.fetched.cursors), names, keyed, faults, requests: f.requests, fetchStartMs: f.fetchStartMs, checkpoint, joinedNow: f.joinedNow };
+  const { requests, fetchStartMs, joinedNow } = f;
+  return { state, frontier: new Map(f.fetched.cursors), names, keyed, faults, requests, fetchStartMs, checkpoint, joinedNow };
 }
 
 /**

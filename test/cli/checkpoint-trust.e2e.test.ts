@@ -69,7 +69,7 @@ describe.concurrent('checkpoints signed by another writer', () => {
     expect(sortedObject(await mallory.tree())).toEqual(sortedObject(await alice.tree()));
   });
 
-  it('a writer checkpoint mallory signs claiming alice\'s plan.md as replaced by made-up bytes of hers and notes/keep.md as collected: carol checks the claims, keeps alice\'s tree, and every client reports it', async () => {
+  it("a writer checkpoint mallory signs claiming alice's plan.md replaced by made-up bytes of hers and notes/keep.md collected: carol checks the claims, keeps alice's tree, every client reports it", async () => {
     const w = await worlds.world();
     const alice = await w.init('alice', { files: { 'plan.md': "alice's plan\n", 'notes/keep.md': 'keep me\n' } });
     const mallory = await w.init('mallory');

@@ -302,7 +302,8 @@ describe('checkpoint codec', () => {
   const expect3 = () => ({ vault, client: writer, seq: 3, publicKey: importPublicKeyHex(alice.publicKeyHex) });
   const signRaw = (b: unknown, v = 1) => {
     const bodyBytes = encodeMsgpack(b);
-    return encodeMsgpack({ v, body: bodyBytes, sig: signBody({ domain: 'checkpoint', vault, client: writer, seq: 3, prev: null }, bodyBytes, alice.privateKey) });
+    const sig = signBody({ domain: 'checkpoint', vault, client: writer, seq: 3, prev: null }, bodyBytes, alice.privateKey);
+    return encodeMsgpack({ v, body: bodyBytes, sig });
   };
 
   it('format 1 (read only, for verify): decodes, bound to its domain, vault, writer and seq', () => {

@@ -43,7 +43,14 @@ describe('a forged checkpoint signed by another writer', () => {
     const content = await storeBlob(store, 'forged by mallory\n');
     await forgeFormat1Checkpoint(
       store,
-      { vault: alice.vault, forger: { client: mallory.id, seq: malloryCursor.seq }, victim: { client: alice.id, seq: aliceSeq }, path: 'plan.md', version: planVersion, content },
+      {
+        vault: alice.vault,
+        forger: { client: mallory.id, seq: malloryCursor.seq },
+        victim: { client: alice.id, seq: aliceSeq },
+        path: 'plan.md',
+        version: planVersion,
+        content,
+      },
       mallory.keys.privateKey,
     );
 
@@ -59,7 +66,7 @@ describe('a forged checkpoint signed by another writer', () => {
     expect(treeOf(mallory)).toEqual(treeOf(alice));
   });
 
-  it('format 2: a writer checkpoint claiming another writer\'s files as replaced and collected is checked against its log; the claims are left out and reported', async () => {
+  it("format 2: a writer checkpoint claiming another writer's files replaced and collected is checked against its log; the claims are left out and reported", async () => {
     const { store, clock, alice, mallory, sync } = await world();
     const malloryCursor = (await mallory.index.getCursors()).get(mallory.id)!;
     const manifest = await alice.index.getManifest();
@@ -97,8 +104,10 @@ describe('a forged checkpoint signed by another writer', () => {
     // mallory's checkpoint describes another segment than the one it stands on.
     const seq = (await mallory.index.getCursors()).get(mallory.id)!.seq;
     const real = await readRealSegment(store, mallory.id, seq);
-    const body = { v: 2, vault: alice.vault, client: mallory.id, seq, hash: real.hash, time: real.body.time, segment: { time: real.body.time, seen: {}, events: 7 }, lastEventful: 0, contexts: [], paths: [], collected: [], retired: [], condemnations: [], deletions: [], namers: [], relies: [] };
-    await store.putIfAbsent(keyOfWriterCheckpoint(mallory.id, seq), signCheckpointObject(body, { vault: alice.vault, client: mallory.id, seq, v: 2 }, mallory.keys.privateKey));
+    const place = { v: 2, vault: alice.vault, client: mallory.id, seq, hash: real.hash, time: real.body.time };
+    const empty = { lastEventful: 0, contexts: [], paths: [], collected: [], retired: [], condemnations: [], deletions: [], namers: [], relies: [] };
+    const body = { ...place, segment: { time: real.body.time, seen: {}, events: 7 }, ...empty };
+    await store.putIfAbsent(keyOfWriterCheckpoint(mallory.id, seq), signCheckpointObject(body, { ...place, v: 2 }, mallory.keys.privateKey));
     const carol = await createSimClient(store, 'carol', '01FCC', clock);
     const r = await sync(carol);
     expect(r.joinedFromCheckpoint).toBe(false);

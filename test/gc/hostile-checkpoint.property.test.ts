@@ -34,7 +34,8 @@ function forgeBody(p: Played, hostile: ClientId, rng: Rng): WriterCheckpointBody
   const idsAt = (path: string) => [...(real.paths.get(path as SyncPath)?.versions.keys() ?? [])];
   const contexts: OwnContext[] = Array.from({ length: randomInt(rng, 1, 3) }, () => {
     const seg = pick(rng, mine)!;
-    return chance(rng, 0.6) ? { seq: seg.seq, time: seg.time, seen: seg.seen, snapshot: null } : { seq: randomInt(rng, 1, last.seq), time: new Date(T0 + randomInt(rng, 0, 9) * 1000).toISOString(), seen: {}, snapshot: null };
+    if (chance(rng, 0.6)) return { seq: seg.seq, time: seg.time, seen: seg.seen, snapshot: null };
+    return { seq: randomInt(rng, 1, last.seq), time: new Date(T0 + randomInt(rng, 0, 9) * 1000).toISOString(), seen: {}, snapshot: null };
   });
   const someIds = (path: string) => idsAt(path).filter(() => chance(rng, 0.4));
   const paths: WriterPath[] = [];
@@ -48,7 +49,8 @@ function forgeBody(p: Played, hostile: ClientId, rng: Rng): WriterCheckpointBody
       const tombstone = copy !== undefined ? copy.type === 'tombstone' : chance(rng, 0.3);
       const content = tombstone ? null : copy !== undefined && copy.type !== 'tombstone' && chance(rng, 0.7) ? copy.content : contentOf(randomInt(rng, 0, 2));
       const type = tombstone ? ('tombstone' as const) : copy?.type === 'resolve' ? ('resolve' as const) : ('put' as const);
-      return { id, type, ctx: randomInt(rng, 0, contexts.length - 1), replaces: copy !== undefined && chance(rng, 0.7) ? [...copy.replaces] : someIds(path), content };
+      const replaces = copy !== undefined && chance(rng, 0.7) ? [...copy.replaces] : someIds(path);
+      return { id, type, ctx: randomInt(rng, 0, contexts.length - 1), replaces, content };
     });
     const replaced = someIds(path).map((id) => ({ id, seq: randomInt(rng, 1, last.seq) }));
     paths.push({ path: path as SyncPath, versions: [...new Map(versions.map((v) => [v.id, v])).values()], replaced });
@@ -171,7 +173,8 @@ function changeOne(p: Played, body: WriterCheckpointBody, mutation: string, n: n
       const version = { id: e.id, type: e.type, ctx, replaces: [...e.replaces], content: e.type === 'tombstone' ? null : e.content };
       const rest = body.paths.filter((x) => x.path !== e.path);
       const at = body.paths.find((x) => x.path === e.path) ?? { path: e.path, versions: [], replaced: [] };
-      return { ...body, contexts: [...body.contexts, { seq: s.seq, time: s.time, seen: s.seen, snapshot: s.snapshot }], paths: [...rest, { ...at, versions: [...at.versions, version] }] };
+      const contexts = [...body.contexts, { seq: s.seq, time: s.time, seen: s.seen, snapshot: s.snapshot }];
+      return { ...body, contexts, paths: [...rest, { ...at, versions: [...at.versions, version] }] };
     }
     case 'drop-retired':
       return body.retired.length === 0 ? undefined : { ...body, retired: body.retired.slice(1) };

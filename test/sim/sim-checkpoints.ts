@@ -30,40 +30,52 @@ async function readOwnLog(c: SimClient): Promise<SegmentBody[]> {
 }
 
 /** Adds one false claim about `target` (another writer's live version at `path`) to an honest body. */
-function withForgedClaim(body: WriterCheckpointBody, path: WriterPath['path'], target: VersionId, kind: 'replaced' | 'collected' | 'takeover', made: { id: VersionId; hash: ContentHash; size: number }): WriterCheckpointBody {
+type ClaimForged = 'replaced' | 'collected' | 'takeover';
+
+function withForgedClaim(body: WriterCheckpointBody, path: WriterPath['path'], target: VersionId, kind: ClaimForged, made: { id: VersionId; hash: ContentHash; size: number }): WriterCheckpointBody {
   if (kind === 'collected') return { ...body, collected: [...body.collected, { path, seq: body.seq, versions: [target] }] };
+  const content = { hash: made.hash, size: made.size, mode: 0o644 };
   const contexts = [...body.contexts, { seq: body.seq, time: body.segment.time, seen: body.segment.seen, snapshot: null }];
   const at = body.paths.find((p) => p.path === path) ?? { path, versions: [], replaced: [] };
   const changed: WriterPath =
     kind === 'replaced'
       ? { ...at, replaced: [...at.replaced, { id: target, seq: body.seq }] }
-      : { ...at, versions: [...at.versions, { id: made.id, type: 'put', ctx: contexts.length - 1, replaces: [target], content: { hash: made.hash, size: made.size, mode: 0o644 } }] };
+      : { ...at, versions: [...at.versions, { id: made.id, type: 'put', ctx: contexts.length - 1, replaces: [target], content }] };
   return { ...body, contexts, paths: [...body.paths.filter((p) => p !== at), changed].sort((a, b) => (a.path < b.path ? -1 : 1)) };
+}
+
+/** What `forgeCheckpoint` did, and the made-up bytes it stored (never user content). */
+export interface Forgery {
+  readonly what: string;
+  readonly forged: boolean;
+  readonly hash?: string;
 }
 
 /**
  * Signs, with `c`'s key, a checkpoint at its latest segment: its honest checkpoint plus one
- * false claim about another writer's live version that `c` sees. Returns what it did, for the
+ * false claim about another writer's live version that `c` sees. Says what it did, for the
  * trace, or why it did nothing.
  */
-export async function forgeCheckpoint(c: SimClient, store: ObjectStore, rng: Rng, now: () => Date, made: VersionId): Promise<string> {
+export async function forgeCheckpoint(c: SimClient, store: ObjectStore, rng: Rng, now: () => Date, made: VersionId): Promise<Forgery> {
+  const none = (why: string): Forgery => ({ what: `forges nothing (${why})`, forged: false });
   const cursor = (await c.index.getCursors()).get(c.id);
-  if (cursor === undefined) return 'forges nothing (no segment to stand on)';
+  if (cursor === undefined) return none('no segment to stand on');
   const key = keyOfWriterCheckpoint(c.id, cursor.seq);
-  if ((await store.head(key)) !== undefined) return 'forges nothing (its latest segment has a checkpoint)';
+  if ((await store.head(key)) !== undefined) return none('its latest segment has a checkpoint');
   const { state } = await readLogState(c.index);
   const targets = [...state.paths].flatMap(([path, st]) => computeHeads(st).filter((h) => h.client !== c.id).map((h) => ({ path, id: h.id })));
   const target = pick(rng, targets);
-  if (target === undefined) return 'forges nothing (sees no other writer\'s live version)';
+  if (target === undefined) return none("sees no other writer's live version");
   const own = await readOwnLog(c);
   const segment = own.find((s) => s.seq === cursor.seq)!;
   const keyed = new Set<ClientId>([c.id, ...(await c.index.getPinnedKeys()).keys()]);
-  const honest = computeWriterCheckpoint({ vault: c.vault, client: c.id, segment, hash: cursor.hash, time: now().toISOString(), previous: undefined, own, paths: state.paths, vaultState: state.vault, keyed, coverage: new Map() });
+  const at = { vault: c.vault, client: c.id, segment, hash: cursor.hash, time: now().toISOString(), previous: undefined, own };
+  const honest = computeWriterCheckpoint({ ...at, paths: state.paths, vaultState: state.vault, keyed, coverage: new Map() });
   const kind = pickWeighted(rng, [['replaced', 1], ['collected', 1], ['takeover', 1]] as const);
   const bytes = new TextEncoder().encode(`forged by ${c.name} over ${target.path}`);
   const hash = sha256Hex(bytes) as ContentHash;
   await store.putIfAbsent(keyOfBlob(hash), bytes);
   const body = withForgedClaim(honest, target.path, target.id, kind, { id: made, hash, size: bytes.length });
   await store.putIfAbsent(key, encodeWriterCheckpoint(body, c.keys.privateKey).bytes);
-  return `forges checkpoint ${cursor.seq}: ${kind} ${target.id} of ${target.path}`;
+  return { what: `forges checkpoint ${cursor.seq}: ${kind} ${target.id} of ${target.path}`, forged: true, hash };
 }

@@ -76,7 +76,8 @@ function writeCheckpoint(p: Played, client: ClientId, t: number): void {
   const coverage = new Map<string, CheckpointCoverage>();
   for (const [c, list] of p.checkpoints) if (c !== client) coverage.set(c, { seq: list.at(-1)!.seq, seen: list.at(-1)!.segment.seen });
   const own = mine.filter((s) => s.seq > (previous?.seq ?? 0));
-  const body = computeWriterCheckpoint({ vault: b.vault, client, segment, hash: sha256Hex(`${client}/${segment.seq}`), time: new Date(t).toISOString(), previous, own, paths: state.paths, vaultState: state.vault, keyed: b.clients, coverage });
+  const place = { vault: b.vault, client, segment, hash: sha256Hex(`${client}/${segment.seq}`), time: new Date(t).toISOString() };
+  const body = computeWriterCheckpoint({ ...place, previous, own, paths: state.paths, vaultState: state.vault, keyed: b.clients, coverage });
   // Through the real codec: the body passes the schema, is signed and verified.
   const at = { vault: b.vault, client, seq: segment.seq, publicKey: importPublicKeyHex(key.publicKeyHex) };
   const decoded = decodeWriterCheckpoint(encodeWriterCheckpoint(body, key.privateKey).bytes, at).body;
@@ -152,8 +153,15 @@ export function play(steps: readonly Step[]): Played {
   return p;
 }
 
+/** A joiner's fold, the versions two writers claim in it, and the checkpoints it used. */
+export interface Joined {
+  readonly state: LogState;
+  readonly contested: Set<string>;
+  readonly bodies: WriterCheckpointBody[];
+}
+
 /** What a joiner folds: every writer's latest checkpoint, then the segments after it, in the given order. */
-export function join(p: Played, order: <T>(list: readonly T[]) => T[], excluded?: ReadonlySet<string>): { state: LogState; contested: Set<string>; bodies: WriterCheckpointBody[] } {
+export function join(p: Played, order: <T>(list: readonly T[]) => T[], excluded?: ReadonlySet<string>): Joined {
   const bodies = [...p.checkpoints.values()].map((list) => list.at(-1)!);
   const state = createLogState();
   const contested = new Set<string>();

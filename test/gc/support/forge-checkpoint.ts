@@ -114,7 +114,11 @@ export async function forgeWriterCheckpoint(store: ObjectStore, f: WriterForgery
     contexts: [{ seq: f.forger.seq, time: seg.body.time, seen: seg.body.seen, snapshot: seg.body.snapshot }],
     paths: [
       { path: f.hide.path, versions: [], replaced: [{ id: f.hide.version, seq: f.forger.seq }] },
-      { path: f.takeOver.path, versions: [{ id: f.takeOver.id, type: 'put', ctx: 0, replaces: [f.takeOver.replaces], content: f.takeOver.content }], replaced: [] },
+      {
+        path: f.takeOver.path,
+        versions: [{ id: f.takeOver.id, type: 'put', ctx: 0, replaces: [f.takeOver.replaces], content: f.takeOver.content }],
+        replaced: [],
+      },
     ].sort((a, b) => (a.path < b.path ? -1 : 1)),
     collected: [{ path: f.hide.path, seq: f.forger.seq, versions: [f.hide.version] }],
     retired: [],
