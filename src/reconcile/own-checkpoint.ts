@@ -3,6 +3,7 @@ import { listCheckpoints, listCheckpointSeqs, writeWriterCheckpoint } from '../e
 import { decodeTrustedSegment, decodeTrustedWriterCheckpoint } from '../events/codec.js';
 import type { ClientId } from '../events/ids.js';
 import type { SegmentBody } from '../events/schema.js';
+import type { ObjectStore } from '../events/store/object-store.js';
 import type { SyncPath } from '../events/sync-path.js';
 import { computeCheckpointPaths, computeWriterCheckpoint, type CheckpointCoverage } from '../projections/compute-writer-checkpoint.js';
 import type { PathState } from '../projections/project-paths.js';
@@ -38,6 +39,10 @@ export const CHECKPOINT_EVERY: CheckpointEvery = { events: 1000, segments: 256 }
 interface OwnCheckpointMark {
   readonly seq: number;
   readonly versions: number;
+  /** Its claims, the writers whose versions they are about, and the checkpoints it judged them by. */
+  readonly claims?: number;
+  readonly owners?: readonly string[];
+  readonly relies?: Readonly<Record<string, number>>;
   readonly frontier: Readonly<Record<string, number>>;
 }
 
@@ -83,11 +88,36 @@ export function isOwnCheckpointDue(since: { events: number; segments: number; ot
 }
 
 /**
- * Whether this client's own log, or the others', has grown enough since its last checkpoint
- * (`isOwnCheckpointDue`; `othersEvents`: the other writers' events this sync fetched). Counts
- * only the own segments published since it last counted (kept in the index, unless due).
+ * Whether this client's latest checkpoint holds many claims (at least as many as events
+ * would make it due) while a writer whose versions they are about has checkpointed since it
+ * judged them: that checkpoint may have left those versions out, and the claims with them.
+ * One listing, only then.
  */
-export async function checkOwnCheckpointDue(index: SyncIndex, self: ClientId, othersEvents: number, every = CHECKPOINT_EVERY): Promise<boolean> {
+async function isClaimHeavyAndStale(store: ObjectStore, mark: OwnCheckpointMark | undefined, every: CheckpointEvery): Promise<boolean> {
+  if (mark === undefined || (mark.claims ?? 0) < Math.max(every.events, mark.versions)) return false;
+  const { latest } = await listCheckpoints(store);
+  return (mark.owners ?? []).some((w) => (latest.get(w) ?? 0) > (mark.relies?.[w] ?? 0));
+}
+
+/** `isClaimHeavyAndStale` for this client (one meta read; a listing only for a checkpoint full of claims). */
+export async function isClaimRewriteDue(ctx: { index: SyncIndex; store: ObjectStore }, every = CHECKPOINT_EVERY): Promise<boolean> {
+  if (ctx.index.getMeta === undefined) return false;
+  return isClaimHeavyAndStale(ctx.store, await ctx.index.getMeta<OwnCheckpointMark>(MARK_META_KEY), every);
+}
+
+/**
+ * Whether this client's own log, or the others', has grown enough since its last checkpoint
+ * (`isOwnCheckpointDue`; `othersEvents`: the other writers' events this sync fetched), or its
+ * claims could shrink (`isClaimHeavyAndStale`). Counts only the own segments published since
+ * it last counted (kept in the index, unless due).
+ */
+export async function checkOwnCheckpointDue(
+  ctx: { index: SyncIndex; store: ObjectStore },
+  self: ClientId,
+  othersEvents: number,
+  every = CHECKPOINT_EVERY,
+): Promise<boolean> {
+  const { index } = ctx;
   if (index.getMeta === undefined) return false;
   const mark = await index.getMeta<OwnCheckpointMark>(MARK_META_KEY);
   const before = (await index.getMeta<OwnLogSince>(SINCE_META_KEY)) ?? { seq: mark?.seq ?? 0, events: 0, segments: 0 };
@@ -99,7 +129,7 @@ export async function checkOwnCheckpointDue(index: SyncIndex, self: ClientId, ot
     segments++;
     events += decodeTrustedSegment(rec.bytes).events.length;
   }
-  const due = isOwnCheckpointDue({ events, segments, others }, mark?.versions ?? 0, every);
+  const due = isOwnCheckpointDue({ events, segments, others }, mark?.versions ?? 0, every) || (await isClaimHeavyAndStale(ctx.store, mark, every));
   const since: OwnLogSince = { seq, events, segments, others };
   if (!due && (seq !== before.seq || othersEvents > 0)) await index.commitBatch({ meta: { [SINCE_META_KEY]: since } });
   return due;
@@ -139,6 +169,18 @@ function isSeenAtFrontier(seg: SegmentBody | undefined, frontier: ReadonlyMap<st
   if (seg === undefined) return false;
   const others = [...frontier].filter(([c]) => c !== self);
   return Object.keys(seg.seen).length === others.length && others.every(([c, cur]) => seg.seen[c] === cur.seq);
+}
+
+/** The writers whose versions a checkpoint's claims are about (as this client's state knows them). */
+function computeClaimOwners(body: WriterCheckpointBody, paths: ReadonlyMap<SyncPath, PathState>): string[] {
+  const owners = new Set<string>();
+  const add = (path: SyncPath, id: string) => {
+    const owner = paths.get(path)?.versions.get(id as never)?.client;
+    if (owner !== undefined) owners.add(owner);
+  };
+  for (const e of body.paths) for (const r of e.replaced) add(e.path, r.id);
+  for (const c of body.collected) for (const id of c.versions) add(c.path, id);
+  return [...owners].sort();
 }
 
 function sameFrontier(a: Readonly<Record<string, number>>, b: ReadonlyMap<string, { seq: number }>): boolean {
@@ -192,7 +234,8 @@ export async function executeOwnCheckpoint(
   const versions = body.paths.reduce((n, p) => n + p.versions.length, 0);
   const claims = body.paths.reduce((n, p) => n + p.replaced.length, 0) + body.collected.reduce((n, c) => n + c.versions.length, 0);
   const frontier = Object.fromEntries([...log.frontier].map(([c, cur]) => [c, cur.seq]));
-  const next: OwnCheckpointMark = { seq: own.seq, versions, frontier };
+  const relies = Object.fromEntries(body.relies.map((r) => [r.client, r.seq]));
+  const next: OwnCheckpointMark = { seq: own.seq, versions, claims, owners: computeClaimOwners(body, paths), relies, frontier };
   const since: OwnLogSince = { seq: own.seq, events: 0, segments: 0, others: 0 };
   const marks = { [MARK_META_KEY]: next, [SINCE_META_KEY]: since };
   await ctx.index.commitBatch({ meta: { [OWN_META_KEY]: cp.bytes, ...marks } });

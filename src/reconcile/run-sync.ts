@@ -19,7 +19,7 @@ import { BEING_COLLECTED, computeBlobBanNow, fetchNewSegments, foldFetchedLog, p
 import { CLEAN_STATE_KEY } from '../local/local-index.js';
 import { computeRecordFocus, confirmCleanState, readCleanRecord, type CleanState, type LazyBase } from './clean-state.js';
 import { computeLazyBase, LazyPaths, namesCondemnedBlob } from './lazy-state.js';
-import { checkOwnCheckpointDue, executeOwnCheckpoint, type CheckpointEvery, type OwnCheckpointReport } from './own-checkpoint.js';
+import { checkOwnCheckpointDue, executeOwnCheckpoint, isClaimRewriteDue, type CheckpointEvery, type OwnCheckpointReport } from './own-checkpoint.js';
 import { hasUncheckedCheckpoints } from './check-checkpoints.js';
 import { computeStages, isInStage, STAGE_PATHS, StageNotes, type Stage } from './staged-sync.js';
 import { computeScanChanges } from './local-scan.js';
@@ -297,7 +297,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   let fetched = await fetchNewSegments(ctx, { dryRun, stream: record === undefined });
   // Nothing new on either side since a sync that ended with nothing to do: its plan stands.
   const clean = await confirmCleanState(ctx, record, fetched);
-  if (clean !== undefined) {
+  // (Unless this client's checkpoint can now shed claims: then it goes on and rewrites it, ADR-0014.)
+  if (clean !== undefined && (dryRun || !(await isClaimRewriteDue(ctx, ctx.checkpointEvery)))) {
     // (Written again when committing fetched acknowledgements or keys deleted it: they change
     // nothing it says.)
     const committedSomething = fetched.fetched.fetchedSegments > 0 || fetched.fetched.newKeys.length > 0;
@@ -499,7 +500,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // 3b. Checkpoint this client's own log once it has grown enough since the last one, so that
   // a new client reads that instead of the log (ADR-0014). It needs every path's state: a lazy
   // sync folds everything for it; a first sync in stages leaves it to a later sync.
-  if (!dryRun && !inStages && (await checkOwnCheckpointDue(index, identity.client, fetched.fetched.fetchedEvents, ctx.checkpointEvery))) {
+  if (!dryRun && !inStages && (await checkOwnCheckpointDue(ctx, identity.client, fetched.fetched.fetchedEvents, ctx.checkpointEvery))) {
     if (lazy !== undefined) await foldEverything();
     report.checkpoint = await executeOwnCheckpoint(ctx, log);
   }

@@ -118,4 +118,36 @@ describe('writers checkpoint their own logs', () => {
     expect(treeOf(erin)).toEqual(treeOf(alice));
     expect(hiding.reads).toContain(keyOfWriterCheckpoint(alice.id, newest));
   });
+
+  it('a sync rewrites a checkpoint full of claims once the writers they are about have checkpointed since', async () => {
+    const store = new DirectoryStore(await tempDir());
+    const clock = createClock();
+    const ctx = (c: SimClient) => ({ ...syncContextOf(c, { store, now: clock.now, chunkOps: 4000, stagePaths: 2000 }), checkpointEvery: EVERY });
+    const sync = (c: SimClient) => runSync(ctx(c));
+    const force = async (c: SimClient) => executeOwnCheckpoint(ctx(c), await executeFetchLog(ctx(c), { dryRun: false }));
+    const alice = await createSimClient(store, 'alice', '01QDA', clock);
+    for (let i = 0; i < 30; i++) alice.tree.userWrite(`n/${i}.md`, enc(`note ${i}`));
+    await sync(alice);
+    await force(alice);
+    const bob = await createSimClient(store, 'bob', '01QDB', clock);
+    await sync(bob);
+    // bob edits 25 of alice's notes twice: his first edits are no longer live, so his
+    // checkpoint keeps, for each, that it replaced alice's version.
+    for (const round of [1, 2]) {
+      for (let i = 0; i < 25; i++) bob.tree.userWrite(`n/${i}.md`, enc(`note ${i}, bob ${round}`));
+      await sync(bob);
+    }
+    await force(bob);
+    expect((await latestBody(store, bob))!.paths.flatMap((p) => p.replaced)).toHaveLength(25);
+    // alice reads bob's edits and checkpoints: bob's claims are not needed any more.
+    await sync(alice);
+    await force(alice);
+    const r = await sync(bob);
+    expect(r.checkpoint).toMatchObject({ claims: 0 });
+    expect((await latestBody(store, bob))!.paths.flatMap((p) => p.replaced)).toEqual([]);
+    const carol = await createSimClient(store, 'carol', '01QDC', clock);
+    expect((await sync(carol)).joinedFromCheckpoint).toBe(true);
+    expect(treeOf(carol)).toEqual(treeOf(bob));
+  });
 });
+
