@@ -1,7 +1,8 @@
 import { BmError, ErrorCode } from '../errors.js';
 import { executeGc } from '../gc/execute-gc.js';
 import { DEFAULT_GRACE_MS, DEFAULT_RETENTION_MS } from '../gc/plan-gc.js';
-import { computeClientRows, executeRetire } from '../gc/retire-client.js';
+import { computeClientRows, executeRetire, type ClientRow } from '../gc/retire-client.js';
+import { listCheckpoints } from '../events/checkpoints.js';
 import { executeOwnCheckpoint, type OwnCheckpointReport } from '../reconcile/own-checkpoint.js';
 import { executeFetchLog } from '../reconcile/sync-log.js';
 import { withClient } from './client-queries.js';
@@ -94,14 +95,15 @@ export async function runCheckpointCommand(o: { dir?: string; json?: boolean }, 
   });
 }
 
-/** `bm-log clients`: every client, its last segment, how far its log is acknowledged, retired or not. */
+/** `bm-log clients`: every client, its last segment, how far its log is acknowledged, its latest checkpoint, retired or not. */
 export async function runClientsCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const log = await executeFetchLog(s.ctx, { dryRun: true });
-    const rows = computeClientRows(log, s.config.clientId);
+    const rows = computeClientRows(log, s.config.clientId, (await listCheckpoints(s.store)).latest);
+    const seqs = (r: ClientRow) => `${String(r.lastSeq).padStart(8)}  ${String(r.acked).padStart(8)}  ${String(r.checkpoint ?? '-').padStart(10)}`;
     out.result(o.json, { clients: rows }, () => [
-      `${'  name'.padEnd(26)} ${'id'.padEnd(26)}  ${'last seq'.padStart(8)}  ${'acked'.padStart(8)}  last seen`,
-      ...rows.map((r) => `${r.self ? '*' : ' '} ${r.name.padEnd(24)} ${r.id}  ${String(r.lastSeq).padStart(8)}  ${String(r.acked).padStart(8)}  ${r.lastSeen ?? 'never'}${r.retired ? '  (retired)' : ''}`),
+      `${'  name'.padEnd(26)} ${'id'.padEnd(26)}  ${'last seq'.padStart(8)}  ${'acked'.padStart(8)}  ${'checkpoint'.padStart(10)}  last seen`,
+      ...rows.map((r) => `${r.self ? '*' : ' '} ${r.name.padEnd(24)} ${r.id}  ${seqs(r)}  ${r.lastSeen ?? 'never'}${r.retired ? '  (retired)' : ''}`),
     ]);
     return ExitCode.ok;
   });

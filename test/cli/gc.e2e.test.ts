@@ -67,6 +67,11 @@ describe.concurrent('bm-log gc, clients, retire', () => {
     ]);
     const alice = list.find((c) => c.name === 'alice')!;
     expect(alice.lastSeq).toBeGreaterThan(0);
+    // Nobody has checkpointed yet; after `bm-log checkpoint` alice's row shows hers.
+    expect(list.map((c) => (c as { checkpoint: number | null }).checkpoint)).toEqual([null, null]);
+    const cp = expectExit(await a.run('checkpoint', '--json'), EXIT.ok).json.checkpoint as { seq: number };
+    const again = expectExit(await a.run('clients', '--json'), EXIT.ok).json.clients as { name: string; checkpoint: number | null }[];
+    expect(again.find((c) => c.name === 'alice')!.checkpoint).toBe(cp.seq);
     expect(alice.acked).toBe(alice.lastSeq); // bob has acknowledged all of alice's log
 
     expectExit(await a.run('retire', 'bo'), EXIT.usage); // no prefix matching
