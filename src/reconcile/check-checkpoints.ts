@@ -150,6 +150,16 @@ export async function verifyCheckpoints(
 
 /** Meta key: the writer checkpoints this client has checked, by object key, with their problems (none: sound). */
 const CHECKED_META_KEY = 'checkedCheckpoints';
+/** Meta key: those read but not checkable yet, by object key, with how far each log must be held (its `seen`). */
+const WAITING_META_KEY = 'waitingCheckpoints';
+
+type Waiting = Record<string, Readonly<Record<string, number>>>;
+
+/** Whether the latest checkpoint `key` of `writer` at `seq` is new to this client and checkable with what it holds (as far as it knows). */
+function isFresh(key: string, writer: string, seq: number, checked: Record<string, string[]>, waiting: Waiting, held: (c: string) => number): boolean {
+  if (checked[key] !== undefined || held(writer) < seq) return false;
+  return Object.entries(waiting[key] ?? {}).every(([c, n]) => held(c) >= n);
+}
 
 /**
  * For a sync or GC run of a client that holds the whole history and folded all of it
@@ -166,10 +176,11 @@ export async function executeCheckCheckpoints(
 ): Promise<LogFault[]> {
   if (ctx.index.getMeta === undefined) return [];
   const checked = (await ctx.index.getMeta<Record<string, string[]>>(CHECKED_META_KEY)) ?? {};
+  const waiting = (await ctx.index.getMeta<Waiting>(WAITING_META_KEY)) ?? {};
   const { seqs } = await listCheckpointSeqs(ctx.store);
   const latest = latestOf(seqs);
   const held = new Map([...cursors].map(([c, cur]) => [c, cur.seq]));
-  const fresh = new Map([...latest].filter(([w, seq]) => checked[keyOfWriterCheckpoint(w, seq)] === undefined && (held.get(w) ?? 0) >= seq));
+  const fresh = new Map([...latest].filter(([w, seq]) => isFresh(keyOfWriterCheckpoint(w, seq), w, seq, checked, waiting, (c) => held.get(c) ?? 0)));
   // (A dry run's fetched segments are not stored: it reports what earlier runs found.)
   if (fresh.size > 0 && !dryRun) {
     const read = await readLatest(ctx.store, new KeyLookup(ctx.store, ctx.vault, ctx.pinned), ctx.vault, fresh);
@@ -180,7 +191,12 @@ export async function executeCheckCheckpoints(
     for (const [w, seq] of fresh) if (!read.bodies.some((b) => b.client === w)) checked[keyOfWriterCheckpoint(w, seq)] = [];
     for (const b of bodies) checked[keyOfWriterCheckpoint(b.client, b.seq)] = [];
     for (const f of [...read.findings, ...found]) checked[f.key] = [...f.problems];
-    await ctx.index.commitBatch({ meta: { [CHECKED_META_KEY]: checked } });
+    // One whose writer had read logs this client does not hold that far waits until it does.
+    for (const b of read.bodies) if (!isCheckable(b, held)) waiting[keyOfWriterCheckpoint(b.client, b.seq)] = b.segment.seen;
+    // Only the latest checkpoints matter: older verdicts are let go.
+    const current = new Set([...latest].map(([w, seq]) => keyOfWriterCheckpoint(w, seq)));
+    const keep = <T,>(m: Record<string, T>) => Object.fromEntries(Object.entries(m).filter(([k]) => current.has(k)));
+    await ctx.index.commitBatch({ meta: { [CHECKED_META_KEY]: keep(checked), [WAITING_META_KEY]: keep(waiting) } });
   }
   const out: LogFault[] = [];
   for (const [writer, seq] of latest) {
@@ -199,8 +215,9 @@ export async function executeCheckCheckpoints(
 export async function hasUncheckedCheckpoints(store: ObjectStore, index: SyncIndex, cursors: ReadonlyMap<string, { seq: number }>): Promise<boolean> {
   if (index.getMeta === undefined) return false;
   const checked = (await index.getMeta<Record<string, string[]>>(CHECKED_META_KEY)) ?? {};
+  const waiting = (await index.getMeta<Waiting>(WAITING_META_KEY)) ?? {};
   const { seqs } = await listCheckpointSeqs(store);
-  return [...latestOf(seqs)].some(([w, seq]) => checked[keyOfWriterCheckpoint(w, seq)] === undefined && (cursors.get(w)?.seq ?? 0) >= seq);
+  return [...latestOf(seqs)].some(([w, seq]) => isFresh(keyOfWriterCheckpoint(w, seq), w, seq, checked, waiting, (c) => cursors.get(c)?.seq ?? 0));
 }
 
 /** One pass over the stored segments: who collected and retired what, and the segments `bodies` name. */

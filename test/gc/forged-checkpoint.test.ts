@@ -7,7 +7,8 @@ import { createClock, createSimClient, syncContextOf, type SimClient } from '../
 import { ErrorCode } from '../../src/errors.js';
 import { keyOfWriterCheckpoint } from '../../src/events/layout.js';
 import { executeOwnCheckpoint } from '../../src/reconcile/own-checkpoint.js';
-import { executeFetchLog } from '../../src/reconcile/sync-log.js';
+import { FORMAT1_META_KEY } from '../../src/reconcile/join-checkpoints.js';
+import { executeFetchLog, readLogState } from '../../src/reconcile/sync-log.js';
 import { forgeFormat1Checkpoint, forgeWriterCheckpoint, readRealSegment, signCheckpointObject, storeBlob } from './support/forge-checkpoint.js';
 
 // Issue 20, failure 1: a client with write access signs, with its own key, a checkpoint that
@@ -117,6 +118,24 @@ describe('a forged checkpoint signed by another writer', () => {
       [keyOfWriterCheckpoint(mallory.id, seq), ErrorCode.unsupportedCheckpoint],
     ]);
     expect(treeOf(carol)).toEqual(treeOf(alice));
+  });
+
+  it('a client an older bm-log joined from a format-1 checkpoint fetches every log on its next sync and drops it', async () => {
+    const { store, clock, alice, mallory, sync } = await world();
+    const aliceCursor = (await alice.index.getCursors()).get(alice.id)!;
+    const malloryCursor = (await mallory.index.getCursors()).get(mallory.id)!;
+    const planVersion = (await alice.index.getManifest()).get('plan.md' as never)!.version as VersionId;
+    const content = await storeBlob(store, 'forged by mallory\n');
+    const f = { vault: alice.vault, forger: { client: mallory.id, seq: malloryCursor.seq }, victim: { client: alice.id, seq: aliceCursor.seq } };
+    const forged = await forgeFormat1Checkpoint(store, { ...f, path: 'plan.md', version: planVersion, content }, mallory.keys.privateKey);
+    // What an older bm-log left of its join: the checkpoint, and the cursors of its frontier.
+    const carol = await createSimClient(store, 'carol', '01FCC', clock);
+    await carol.index.commitBatch({ meta: { [FORMAT1_META_KEY]: forged.bytes }, cursors: new Map([[alice.id, aliceCursor], [mallory.id, malloryCursor]]) });
+    expect([...(await readLogState(carol.index)).state.paths.keys()]).toEqual(['plan.md']);
+    await sync(carol);
+    expect(treeOf(carol)).toEqual({ 'notes/keep.md': 'keep me\n', 'plan.md': "alice's plan\n" });
+    expect(await carol.index.getMeta(FORMAT1_META_KEY)).toBeUndefined();
+    expect((await readLogState(carol.index)).checkpoint).toBeUndefined();
   });
 });
 
