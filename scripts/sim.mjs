@@ -1,7 +1,8 @@
-// `npm run sim -- [--scenarios N] [--gc N] [--fs N] [--workers W] [--seed-start S] [--clients C] [--steps K]`
+// `npm run sim -- [--scenarios N] [--gc N] [--fs N] [--checkpoints N] [--workers W] [--seed-start S] [--clients C] [--steps K]`
 // Runs the deterministic simulation (test/sim) over worker processes, one per core by
 // default: N scenarios (default 1,000,000) plus --gc N with garbage collection among the
-// steps and --fs N with clients on macOS/Windows-like volumes (each default N/10). Prints
+// steps, --fs N with clients on macOS/Windows-like volumes and --checkpoints N with
+// checkpoints, joins from them and forged ones (each default N/10). Prints
 // progress, then the figure: scenarios, syncs, faults injected, failures and losses, with
 // every failing seed (each replays with SIM_SEED=<seed>).
 // Exits 1 when a scenario failed.
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     scenarios: { type: 'string', default: '1000000' },
     gc: { type: 'string' },
     fs: { type: 'string' },
+    checkpoints: { type: 'string' },
     workers: { type: 'string' },
     'seed-start': { type: 'string', default: '1' },
     clients: { type: 'string' },
@@ -33,6 +35,7 @@ function int(name, v) {
 const count = int('scenarios', values.scenarios);
 const gcCount = values.gc === undefined ? Math.floor(count / 10) : int('gc', values.gc);
 const fsCount = values.fs === undefined ? Math.floor(count / 10) : int('fs', values.fs);
+const checkpointCount = values.checkpoints === undefined ? Math.floor(count / 10) : int('checkpoints', values.checkpoints);
 const first = int('seed-start', values['seed-start']);
 const workers = values.workers === undefined ? defaultWorkers() : int('workers', values.workers);
 const base = { ...(values.clients ? { clients: int('clients', values.clients) } : {}), ...(values.steps ? { steps: int('steps', values.steps) } : {}) };
@@ -40,9 +43,10 @@ const suites = [
   { name: 'simulation', first, count, options: base },
   ...(gcCount > 0 ? [{ name: 'simulation with gc', first, count: gcCount, options: { ...base, gc: true } }] : []),
   ...(fsCount > 0 ? [{ name: 'simulation on macOS and Windows volumes', first, count: fsCount, options: { ...base, fs: true } }] : []),
+  ...(checkpointCount > 0 ? [{ name: 'simulation with checkpoints', first, count: checkpointCount, options: { ...base, checkpoints: true } }] : []),
 ].filter((s) => s.count > 0);
 
-console.log(`simulation: ${count} scenarios + ${gcCount} with gc + ${fsCount} on macOS/Windows volumes from seed ${first}, ${workers} worker process(es)`);
+console.log(`simulation: ${count} scenarios + ${gcCount} with gc + ${fsCount} on macOS/Windows volumes + ${checkpointCount} with checkpoints from seed ${first}, ${workers} worker process(es)`);
 const started = Date.now();
 let lastPrint = started;
 const results = await runInPool(suites, {

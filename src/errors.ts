@@ -25,6 +25,8 @@ export const ErrorCode = {
   blobCorrupt: 'blob-corrupt',
   blobMissing: 'blob-missing',
   wrongVault: 'wrong-vault',
+  /** A writer checkpoint says something its writer's own log does not (ADR-0014). */
+  unsupportedCheckpoint: 'unsupported-checkpoint',
   /** A sync or GC run took too long between its fetch and its publish (ADR-0007); retry. */
   staleFetch: 'stale-fetch',
   internal: 'internal',
@@ -44,6 +46,7 @@ export const integrityCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.blobMissing,
   ErrorCode.wrongVault,
   ErrorCode.badPath,
+  ErrorCode.unsupportedCheckpoint,
 ]);
 
 export class BmError extends Error {

@@ -13,6 +13,7 @@ import type { VersionRecord } from '../projections/version-record.js';
 import { computeConflictCopyPaths, computeOpenConflicts } from '../reconcile/conflict-notes.js';
 import type { ConflictNote, PlanOp } from '../reconcile/plan-sync.js';
 import { countKinds } from '../reconcile/applied-ops.js';
+import { verifyCheckpoints } from '../reconcile/check-checkpoints.js';
 import { runSync, type ResolveRequest, type SyncReport } from '../reconcile/run-sync.js';
 import { openClient, readScope, type ClientSession } from './client-session.js';
 import { clientNames, loadProjection, withClient, withLocal } from './client-queries.js';
@@ -119,6 +120,8 @@ function summarize(report: SyncReport, names: ReadonlyMap<string, string>, resto
   }
   if (report.conflicts.length > 0) lines.push(`${report.conflicts.length} open conflict(s): resolve by deleting the copies and syncing, or see \`${pasteable(['conflicts'], place)}\` for the command that resolves each`);
   for (const r of report.restored) lines.push(`  RESTORED ${displayName(r)}: it had vanished from the remote; put back from this folder's copy`);
+  const cp = report.checkpoint;
+  if (cp) lines.push(`  checkpoint of this client's log written at seq ${cp.seq} (${cp.versions} version(s), ${cp.bytes} bytes)`);
   for (const f of report.faults) lines.push(`  INTEGRITY ${f.key}: ${f.error.message} (${f.error.code}); ${f.error.hint}`);
   return lines;
 }
@@ -143,6 +146,7 @@ function reportJson(report: SyncReport, names: ReadonlyMap<string, string>, appl
     segmentsPublished: report.segmentsPublished,
     ackPublished: report.ackPublished,
     joinedFromCheckpoint: report.joinedFromCheckpoint,
+    checkpoint: report.checkpoint,
     blobsUploaded: report.blobsUploaded,
     bytesUploaded: report.bytesUploaded,
     bytesDownloaded: report.bytesDownloaded,
@@ -389,6 +393,11 @@ export async function runVerifyCommand(o: { dir?: string; json?: boolean; repair
     const own = (c: string) => (c === s.config.clientId ? '; `bm-log sync` here puts back this client\'s own segments' : '');
     for (const f of fetched.faults) {
       findings.push({ object: f.key, code: f.error.code, message: `${f.error.message}${f.error.code === ErrorCode.brokenChain ? own(f.client) : ''}` });
+    }
+    // Every writer's latest checkpoint, of both formats, against the whole log (ADR-0014).
+    for (const f of await verifyCheckpoints(s.store, s.config.vaultId, pinnedKeys, fetched.segments.map((seg) => seg.segment))) {
+      const message = `checkpoint ${f.client}/${f.seq} is not what its writer's log says: ${f.problems.join('; ')}`;
+      findings.push({ object: f.key, code: ErrorCode.unsupportedCheckpoint, message });
     }
     const cursors = await s.index.getCursors();
     const remoteSeqs = new Map<string, number>();

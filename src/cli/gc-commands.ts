@@ -1,7 +1,9 @@
 import { BmError, ErrorCode } from '../errors.js';
-import { executeCheckpointOf, executeGc } from '../gc/execute-gc.js';
+import { executeGc } from '../gc/execute-gc.js';
 import { DEFAULT_GRACE_MS, DEFAULT_RETENTION_MS } from '../gc/plan-gc.js';
-import { computeClientRows, executeRetire } from '../gc/retire-client.js';
+import { computeClientRows, executeRetire, type ClientRow } from '../gc/retire-client.js';
+import { listCheckpoints } from '../events/checkpoints.js';
+import { executeOwnCheckpoint, type OwnCheckpointReport } from '../reconcile/own-checkpoint.js';
 import { executeFetchLog } from '../reconcile/sync-log.js';
 import { withClient } from './client-queries.js';
 import { ExitCode } from './exit-codes.js';
@@ -72,32 +74,37 @@ export async function runGcCommand(o: GcCommandOptions, out: Output): Promise<nu
         if (p.deleted.length > 0) lines.push(`  deleted ${p.deleted.length} blob(s)`);
         if (p.lateDeletes.length > 0) lines.push(`  left ${p.lateDeletes.length} blob(s) for the next run (this run passed their delete deadline)`);
       }
-      if (report.checkpoint) lines.push(`checkpoint ${report.checkpoint.client}/${report.checkpoint.seq} written (${report.checkpoint.paths} path(s), ${report.checkpoint.bytes} bytes)`);
-      else if (!report.dryRun && o.checkpoint !== false) lines.push('checkpoint: the newest one of this client is up to date');
+      if (report.checkpoint) lines.push(describeCheckpoint(report.checkpoint));
+      else if (!report.dryRun && o.checkpoint !== false) lines.push('checkpoint: this client\'s latest one is up to date');
       return lines;
     });
     return ExitCode.ok;
   });
 }
 
-/** `bm-log checkpoint`: fetch, then write a checkpoint of the live state. */
+function describeCheckpoint(cp: OwnCheckpointReport): string {
+  return `checkpoint of this client's log written at seq ${cp.seq} (${cp.versions} version(s), ${cp.claims} claim(s), ${cp.bytes} bytes)`;
+}
+
+/** `bm-log checkpoint`: fetch, then write a checkpoint of this client's own log (ADR-0014). */
 export async function runCheckpointCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const log = await executeFetchLog(s.ctx, { dryRun: false });
-    const cp = await executeCheckpointOf(s.ctx, log);
-    out.result(o.json, { checkpoint: cp }, () => [cp ? `checkpoint ${cp.client}/${cp.seq} written (${cp.paths} path(s), ${cp.bytes} bytes)` : 'the newest checkpoint of this client is up to date; nothing written']);
+    const cp = await executeOwnCheckpoint(s.ctx, log);
+    out.result(o.json, { checkpoint: cp }, () => [cp ? describeCheckpoint(cp) : "this client's latest checkpoint is up to date; nothing written"]);
     return ExitCode.ok;
   });
 }
 
-/** `bm-log clients`: every client, its last segment, how far its log is acknowledged, retired or not. */
+/** `bm-log clients`: every client, its last segment, how far its log is acknowledged, its latest checkpoint, retired or not. */
 export async function runClientsCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const log = await executeFetchLog(s.ctx, { dryRun: true });
-    const rows = computeClientRows(log, s.config.clientId);
+    const rows = computeClientRows(log, s.config.clientId, (await listCheckpoints(s.store)).latest);
+    const seqs = (r: ClientRow) => `${String(r.lastSeq).padStart(8)}  ${String(r.acked).padStart(8)}  ${String(r.checkpoint ?? '-').padStart(10)}`;
     out.result(o.json, { clients: rows }, () => [
-      `${'  name'.padEnd(26)} ${'id'.padEnd(26)}  ${'last seq'.padStart(8)}  ${'acked'.padStart(8)}  last seen`,
-      ...rows.map((r) => `${r.self ? '*' : ' '} ${displayName(r.name).padEnd(24)} ${r.id}  ${String(r.lastSeq).padStart(8)}  ${String(r.acked).padStart(8)}  ${r.lastSeen ?? 'never'}${r.retired ? '  (retired)' : ''}`),
+      `${'  name'.padEnd(26)} ${'id'.padEnd(26)}  ${'last seq'.padStart(8)}  ${'acked'.padStart(8)}  ${'checkpoint'.padStart(10)}  last seen`,
+      ...rows.map((r) => `${r.self ? '*' : ' '} ${displayName(r.name).padEnd(24)} ${r.id}  ${seqs(r)}  ${r.lastSeen ?? 'never'}${r.retired ? '  (retired)' : ''}`),
     ]);
     return ExitCode.ok;
   });

@@ -203,7 +203,7 @@ export async function main(argv: readonly string[], out: Output = createOutput()
     withDir(
       program
         .command('gc')
-        .description('collect deletes everyone has seen and content no version needs; then write a checkpoint')
+        .description('collect deletes everyone has seen and content no version needs; then checkpoint this client\'s log')
         .option('--dry-run', 'print what would be collected, condemned and deleted; change nothing')
         .option('--retention <duration>', 'keep deletes and replaced versions at least this long (default 30d)', parseDuration('--retention'))
         .option('--grace <duration>', 'wait this long between condemning a blob and deleting it (default 1h)', parseDuration('--grace'))
@@ -213,7 +213,8 @@ export async function main(argv: readonly string[], out: Output = createOutput()
     exit = await runGcCommand(o, out);
   });
 
-  withJson(withDir(program.command('checkpoint').description('write a signed checkpoint of the live state, for new clients to start from'))).action(async (o: { dir?: string; json?: boolean }) => {
+  const checkpointHelp = "write a signed checkpoint of this client's own log, for new clients to start from (syncs write one as the log grows)";
+  withJson(withDir(program.command('checkpoint').description(checkpointHelp))).action(async (o: { dir?: string; json?: boolean }) => {
     exit = await runCheckpointCommand(o, out);
   });
 

@@ -5,14 +5,19 @@ import { BmError, ErrorCode } from '../errors.js';
 import {
   CHECKPOINT_FORMAT,
   MAX_CHECKPOINT_BYTES,
+  WRITER_CHECKPOINT_FORMAT,
+  checkpointBodySchema,
+  writerCheckpointBodySchema,
+  type CheckpointBody,
+  type WriterCheckpointBody,
+} from './checkpoint-schema.js';
+import {
   MAX_SEGMENT_BYTES,
   SEGMENT_FORMAT,
-  checkpointBodySchema,
   envelopeSchema,
   identityBodySchema,
   segmentBodySchema,
   vaultSchema,
-  type CheckpointBody,
   type IdentityBody,
   type SegmentBody,
   type VaultRecord,
@@ -175,7 +180,7 @@ export function decodeIdentity(bytes: Uint8Array, expect: { vault: string; clien
   return { ...body, key };
 }
 
-/** A checkpoint that passed its checks: schema, vault, writer, seq and signature. */
+/** A format-1 checkpoint that passed its checks: schema, vault, writer, seq and signature. */
 export interface VerifiedCheckpoint {
   readonly body: CheckpointBody;
   /** SHA-256 of the body bytes. */
@@ -183,42 +188,90 @@ export interface VerifiedCheckpoint {
   readonly bytes: Uint8Array;
 }
 
-/** Signs and encodes a checkpoint (domain `checkpoint`, bound to vault, writer and seq). */
-export function encodeCheckpoint(body: CheckpointBody, key: KeyObject): VerifiedCheckpoint {
-  const checked = checkpointBodySchema.safeParse(body);
-  if (!checked.success) {
-    throw new BmError(ErrorCode.internal, `refusing to write checkpoint ${body.client}/${body.seq}: ${computeIssue(checked.error)}`, 'nothing was written; this is a bug in bm-log');
+/** The signing context of a checkpoint object: bound to vault, writer and seq (both formats). */
+function checkpointContext(at: { vault: string; client: string; seq: number }) {
+  return { domain: 'checkpoint' as const, vault: at.vault, client: at.client, seq: at.seq, prev: null };
+}
+
+/** The envelope of a checkpoint object of `format`, its signature checked with the writer's key. */
+/** Where a checkpoint object must belong: vault, writer and seq, and the writer's key. */
+interface CheckpointExpectation {
+  readonly vault: string;
+  readonly client: string;
+  readonly seq: number;
+  readonly publicKey: KeyObject;
+}
+
+function openCheckpoint(bytes: Uint8Array, expect: CheckpointExpectation, format: number): { body: Uint8Array; what: string } {
+  const what = `checkpoint ${expect.client}/${expect.seq}`;
+  const env = decodeEnvelope(bytes, what, MAX_CHECKPOINT_BYTES);
+  if (env.v !== format) {
+    throw new BmError(ErrorCode.unknownVersion, `${what} has format version ${env.v}; this bm-log reads version ${format} here`, 'the checkpoint is ignored');
   }
-  const bodyBytes = encodeMsgpack(body);
-  const sig = signBody({ domain: 'checkpoint', vault: body.vault, client: body.client, seq: body.seq, prev: null }, bodyBytes, key);
-  const bytes = encodeMsgpack({ v: CHECKPOINT_FORMAT, body: bodyBytes, sig });
-  return { body, hash: sha256Hex(bodyBytes), bytes };
+  if (!verifyBody(checkpointContext(expect), env.body, env.sig, expect.publicKey)) {
+    throw new BmError(ErrorCode.badSignature, `${what}: signature does not verify with its writer's published key`, 'the checkpoint is ignored');
+  }
+  return { body: env.body, what };
+}
+
+function checkCheckpointPlace(body: { vault: string; client: string; seq: number }, expect: CheckpointExpectation, what: string): void {
+  if (body.vault !== expect.vault) throw new BmError(ErrorCode.wrongVault, `${what} belongs to vault ${body.vault}`, 'the checkpoint is ignored');
+  if (body.client !== expect.client || body.seq !== expect.seq) throw new BmError(ErrorCode.brokenChain, `${what} claims to be ${body.client}/${body.seq}`, 'the checkpoint is ignored');
 }
 
 /**
- * Decodes and verifies a checkpoint object with its writer's published key. Throws
- * malformed, unknown-version, bad-signature, wrong-vault or broken-chain (a body that
- * claims another writer or seq than its key says).
+ * Decodes and verifies a format-1 checkpoint (ADR-0007) with its writer's published key, for
+ * `verify` only: format 1 is never adopted (ADR-0014). Throws malformed, unknown-version,
+ * bad-signature, wrong-vault or broken-chain (a body that claims another writer or seq).
  */
-export function decodeCheckpoint(bytes: Uint8Array, expect: { vault: string; client: string; seq: number; publicKey: KeyObject }): VerifiedCheckpoint {
-  const what = `checkpoint ${expect.client}/${expect.seq}`;
-  const env = decodeEnvelope(bytes, what, MAX_CHECKPOINT_BYTES);
-  if (env.v !== CHECKPOINT_FORMAT) {
-    throw new BmError(ErrorCode.unknownVersion, `${what} has format version ${env.v}; this bm-log reads version ${CHECKPOINT_FORMAT}`, 'upgrade bm-log on this machine');
-  }
-  if (!verifyBody({ domain: 'checkpoint', vault: expect.vault, client: expect.client, seq: expect.seq, prev: null }, env.body, env.sig, expect.publicKey)) {
-    throw new BmError(ErrorCode.badSignature, `${what}: signature does not verify with its writer's published key`, 'the checkpoint is ignored');
-  }
-  const body = parseWith(checkpointBodySchema, decodeMsgpack(env.body, what), what);
-  if (body.vault !== expect.vault) throw new BmError(ErrorCode.wrongVault, `${what} belongs to vault ${body.vault}`, 'the checkpoint is ignored');
-  if (body.client !== expect.client || body.seq !== expect.seq) throw new BmError(ErrorCode.brokenChain, `${what} claims to be ${body.client}/${body.seq}`, 'the checkpoint is ignored');
-  return { body, hash: sha256Hex(env.body), bytes };
+export function decodeCheckpoint(bytes: Uint8Array, expect: CheckpointExpectation): VerifiedCheckpoint {
+  const { body: bodyBytes, what } = openCheckpoint(bytes, expect, CHECKPOINT_FORMAT);
+  const body = parseWith(checkpointBodySchema, decodeMsgpack(bodyBytes, what), what);
+  checkCheckpointPlace(body, expect, what);
+  return { body, hash: sha256Hex(bodyBytes), bytes };
 }
 
-/** Decodes a checkpoint this client verified before (kept in its local index). */
+/** Decodes a format-1 checkpoint an older bm-log verified and kept in the local index. */
 export function decodeTrustedCheckpoint(bytes: Uint8Array): CheckpointBody {
   const env = decodeMsgpack(bytes, 'cached checkpoint') as { body: Uint8Array };
   return decodeMsgpack(env.body, 'cached checkpoint') as CheckpointBody;
+}
+
+/** A writer checkpoint (format 2) that passed its checks: schema, vault, writer, seq and signature. */
+export interface VerifiedWriterCheckpoint {
+  readonly body: WriterCheckpointBody;
+  readonly bytes: Uint8Array;
+}
+
+/** Signs and encodes a writer checkpoint (ADR-0014). Throws internal for a body the schema rejects. */
+export function encodeWriterCheckpoint(body: WriterCheckpointBody, key: KeyObject): VerifiedWriterCheckpoint {
+  const checked = writerCheckpointBodySchema.safeParse(body);
+  if (!checked.success) {
+    const what = `refusing to write checkpoint ${body.client}/${body.seq}: ${computeIssue(checked.error)}`;
+    throw new BmError(ErrorCode.internal, what, 'nothing was written; this is a bug in bm-log');
+  }
+  const bodyBytes = encodeMsgpack(body);
+  const bytes = encodeMsgpack({ v: WRITER_CHECKPOINT_FORMAT, body: bodyBytes, sig: signBody(checkpointContext(body), bodyBytes, key) });
+  return { body, bytes };
+}
+
+/**
+ * Decodes and verifies a writer checkpoint with its writer's published key. Throws
+ * malformed, unknown-version, bad-signature, wrong-vault or broken-chain (a body that
+ * claims another writer or seq than its key says). Checks nothing against the log: that is
+ * the joiner's job (src/events/checkpoints.ts).
+ */
+export function decodeWriterCheckpoint(bytes: Uint8Array, expect: CheckpointExpectation): VerifiedWriterCheckpoint {
+  const { body: bodyBytes, what } = openCheckpoint(bytes, expect, WRITER_CHECKPOINT_FORMAT);
+  const body = parseWith(writerCheckpointBodySchema, decodeMsgpack(bodyBytes, what), what);
+  checkCheckpointPlace(body, expect, what);
+  return { body, bytes };
+}
+
+/** Decodes a writer checkpoint this client verified before (kept in its local index). */
+export function decodeTrustedWriterCheckpoint(bytes: Uint8Array): WriterCheckpointBody {
+  const env = decodeMsgpack(bytes, 'cached checkpoint') as { body: Uint8Array };
+  return decodeMsgpack(env.body, 'cached checkpoint') as WriterCheckpointBody;
 }
 
 export function encodeVault(v: VaultRecord): Uint8Array {

@@ -9,7 +9,8 @@ import type { ClientId } from './ids.js';
  *   keys/<client>              a client's self-signed public key (that client)
  *   log/<client>/<seq:12>      a client's signed segments, seq 1, 2, ... (that client)
  *   blobs/<hh>/<sha256>        content, named by its hash (any client; same name = same bytes)
- *   checkpoints/<client>/<seq:12>  signed projection checkpoints (that client; reserved)
+ *   checkpoints/<client>/<seq:12>  format-1 checkpoints (ADR-0007; no longer written or adopted)
+ *   writer-checkpoints/<client>/<seq:12>  a writer's signed checkpoint of its own log up to seq (that client; ADR-0014)
  *
  * Discovering clients lists `keys/` (one key per client, independent of history); fetching
  * lists `log/<client>/` after the last seq already held, so a sync with nothing new costs
@@ -19,6 +20,7 @@ export const VAULT_KEY = 'vault';
 export const KEYS_PREFIX = 'keys/';
 export const BLOBS_PREFIX = 'blobs/';
 export const CHECKPOINTS_PREFIX = 'checkpoints/';
+export const WRITER_CHECKPOINTS_PREFIX = 'writer-checkpoints/';
 
 const SEQ_WIDTH = 12;
 
@@ -50,4 +52,8 @@ export function keyOfBlob(hash: string): string {
 
 export function keyOfCheckpoint(client: ClientId | string, seq: number): string {
   return `${CHECKPOINTS_PREFIX}${client}/${String(seq).padStart(SEQ_WIDTH, '0')}`;
+}
+
+export function keyOfWriterCheckpoint(client: ClientId | string, seq: number): string {
+  return `${WRITER_CHECKPOINTS_PREFIX}${client}/${String(seq).padStart(SEQ_WIDTH, '0')}`;
 }

@@ -17,9 +17,10 @@ export const MAX_EVENTS_PER_SEGMENT = 10_000;
 export const MAX_SEGMENT_BYTES = 32 * 1024 * 1024;
 export const MAX_REPLACES = 256;
 
-const hash = z.string().regex(HASH_RE, 'lowercase hex SHA-256').transform((s) => s as ContentHash);
+/** Field schemas shared with the checkpoint schemas (checkpoint-schema.ts). */
+export const hash = z.string().regex(HASH_RE, 'lowercase hex SHA-256').transform((s) => s as ContentHash);
 const versionId = z.string().regex(ULID_RE, 'ULID').transform((s) => s as VersionId);
-const clientId = z.string().regex(ULID_RE, 'ULID').transform((s) => s as ClientId);
+export const clientId = z.string().regex(ULID_RE, 'ULID').transform((s) => s as ClientId);
 const syncPath = z
   .string()
   .superRefine((p, ctx) => {
@@ -71,7 +72,7 @@ export const resolveEventSchema = z
 export const retireEventSchema = z.object({ type: z.literal('retire'), id: versionId, client: clientId }).strict();
 
 /** Per-client seq: how far every active client had acknowledged each log when GC ran. */
-const frontierSchema = z.record(z.string().regex(ULID_RE), z.number().int().min(0));
+export const frontierSchema = z.record(z.string().regex(ULID_RE), z.number().int().min(0));
 
 /**
  * One garbage-collection run (ADR-0007), published by the client that ran it:
@@ -190,129 +191,3 @@ export type VaultRecord = z.infer<typeof vaultSchema>;
 export const envelopeSchema = z
   .object({ v: z.number().int(), body: z.instanceof(Uint8Array), sig: z.instanceof(Uint8Array) })
   .strict();
-
-/** Upper bound of a checkpoint object (it holds the whole live state). */
-export const MAX_CHECKPOINT_BYTES = 512 * 1024 * 1024;
-export const CHECKPOINT_FORMAT = 1;
-
-/** A cursor into one client's log: its seq and the SHA-256 of that segment's body. */
-const cursorSchema = z.object({ seq: z.number().int().min(1), hash: z.string().regex(HASH_RE) }).strict();
-
-/** What a version inherits from its segment, stored once per segment in a checkpoint. */
-const checkpointContextSchema = z
-  .object({ client: clientId, seq: z.number().int().min(1), time: z.string().datetime(), seen: seenSchema, snapshot: z.string().max(256).nullable() })
-  .strict();
-
-/** A head of a path in a checkpoint; `ctx` indexes `contexts`. */
-export interface CheckpointHead {
-  readonly id: VersionId;
-  readonly type: 'put' | 'tombstone' | 'resolve';
-  readonly ctx: number;
-  readonly replaces: readonly VersionId[];
-  readonly content: ContentRef | null;
-}
-
-/** One path of a checkpoint: its heads and the ids replaced there that are not among its versions. */
-export interface CheckpointPath {
-  readonly path: SyncPath;
-  readonly heads: readonly CheckpointHead[];
-  readonly replaced: readonly VersionId[];
-}
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-const hasOnlyKeys = (o: Record<string, unknown>, keys: readonly string[]) => Object.keys(o).every((k) => keys.includes(k));
-const isUlid = (v: unknown): v is string => typeof v === 'string' && ULID_RE.test(v);
-const isUlidList = (v: unknown, max = Number.POSITIVE_INFINITY): boolean => Array.isArray(v) && v.length <= max && v.every(isUlid);
-const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-
-function computeContentProblem(c: unknown): string | undefined {
-  if (c === null) return undefined;
-  if (!isPlainObject(c) || !hasOnlyKeys(c, ['hash', 'size', 'mode'])) return 'content is not {hash, size, mode}';
-  if (typeof c['hash'] !== 'string' || !HASH_RE.test(c['hash'])) return 'content hash is not a lowercase hex SHA-256';
-  if (!isIndex(c['size']) || c['size'] > Number.MAX_SAFE_INTEGER) return 'content size is not a byte count';
-  if (!isIndex(c['mode']) || c['mode'] > 0o7777) return 'content mode is out of range';
-  return undefined;
-}
-
-/**
- * Why a checkpoint's `paths` array is malformed, or undefined. The same rules a zod schema
- * would state (path safety, ULIDs, hashes, bounds, no extra keys), checked in one loop: the
- * array holds one entry per path of the vault, and zod's per-value allocations made a
- * 100,000-path checkpoint take tens of seconds to check.
- */
-export function computeCheckpointPathsProblem(value: unknown): string | undefined {
-  if (!Array.isArray(value)) return 'paths is not an array';
-  for (const [i, e] of value.entries()) {
-    if (!isPlainObject(e) || !hasOnlyKeys(e, ['path', 'heads', 'replaced'])) return `paths.${i} is not {path, heads, replaced}`;
-    const problem = typeof e['path'] === 'string' ? computePathProblem(e['path']) : 'not a string';
-    if (problem !== undefined) return `paths.${i}.path: unsafe path: ${problem}`;
-    if (!isUlidList(e['replaced'])) return `paths.${i}.replaced: not a list of ULIDs`;
-    if (!Array.isArray(e['heads'])) return `paths.${i}.heads: not an array`;
-    for (const [j, h] of (e['heads'] as unknown[]).entries()) {
-      const where = `paths.${i}.heads.${j}`;
-      if (!isPlainObject(h) || !hasOnlyKeys(h, ['id', 'type', 'ctx', 'replaces', 'content']) || !('content' in h)) return `${where} is not {id, type, ctx, replaces, content}`;
-      if (!isUlid(h['id'])) return `${where}.id: not a ULID`;
-      if (h['type'] !== 'put' && h['type'] !== 'tombstone' && h['type'] !== 'resolve') return `${where}.type: unknown`;
-      if (!isIndex(h['ctx'])) return `${where}.ctx: not an index`;
-      if (!isUlidList(h['replaces'], MAX_REPLACES)) return `${where}.replaces: not a list of at most ${MAX_REPLACES} ULIDs`;
-      const content = computeContentProblem(h['content']);
-      if (content !== undefined) return `${where}: ${content}`;
-    }
-  }
-  return undefined;
-}
-
-/** Why a checkpoint's `collected` array is malformed, or undefined (one loop, as for `paths`). */
-export function computeCheckpointCollectedProblem(value: unknown): string | undefined {
-  if (!Array.isArray(value)) return 'collected is not an array';
-  for (const [i, e] of value.entries()) {
-    if (!isPlainObject(e) || !hasOnlyKeys(e, ['path', 'versions'])) return `collected.${i} is not {path, versions}`;
-    const problem = typeof e['path'] === 'string' ? computePathProblem(e['path']) : 'not a string';
-    if (problem !== undefined) return `collected.${i}.path: unsafe path: ${problem}`;
-    if (!isUlidList(e['versions'])) return `collected.${i}.versions: not a list of ULIDs`;
-  }
-  return undefined;
-}
-
-/** A zod schema that runs a one-loop check and passes the value through unchanged. */
-function checkedArray<T>(problemOf: (v: unknown) => string | undefined) {
-  return z.unknown().superRefine((v, ctx) => {
-    const problem = problemOf(v);
-    if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
-  }) as unknown as z.ZodType<T[], z.ZodTypeDef, unknown>;
-}
-
-/**
- * A signed checkpoint (ADR-0007): the projected live state at `frontier`, so a new client
- * can start from it and fetch only the log after the frontier. Stored at
- * `checkpoints/<client>/<seq>`, where `seq` is its writer's own log seq in the frontier.
- * Keeps every path's heads (with their segment contexts), the ids replaced at a path that
- * are not among its known versions (a later segment may still bring them), the collected
- * versions, the retired clients, every client's latest segment (its acknowledgement) and
- * the blob collection state (condemnations, with whether an event has voided them since,
- * deletion records, and who named which blob in versions that are not kept but that some
- * active client had not acknowledged: a condemnation published later may be voided by them).
- */
-export const checkpointBodySchema = z
-  .object({
-    v: z.literal(CHECKPOINT_FORMAT),
-    vault: z.string().regex(ULID_RE).transform((s) => s as VaultId),
-    client: clientId,
-    seq: z.number().int().min(1),
-    time: z.string().datetime(),
-    frontier: z.record(z.string().regex(ULID_RE), cursorSchema),
-    contexts: z.array(checkpointContextSchema),
-    paths: checkedArray<CheckpointPath>(computeCheckpointPathsProblem),
-    collected: checkedArray<{ readonly path: SyncPath; readonly versions: readonly VersionId[] }>(computeCheckpointCollectedProblem),
-    retired: z.array(clientId),
-    latest: z.array(z.object({ client: clientId, seq: z.number().int().min(1), time: z.string().datetime(), seen: seenSchema, events: z.number().int().nonnegative() }).strict()),
-    lastEventful: frontierSchema,
-    condemnations: z.array(
-      z.object({ hash, client: clientId, seq: z.number().int().min(1), time: z.string().datetime(), graceMs: z.number().int().nonnegative(), seen: seenSchema, voided: z.boolean() }).strict(),
-    ),
-    deletions: z.array(z.object({ hash, client: clientId, seq: z.number().int().min(1), time: z.string().datetime(), seen: seenSchema }).strict()),
-    /** For versions not kept that some active client had not acknowledged: who named which blob (highest seq). */
-    namers: z.array(z.object({ hash, client: clientId, seq: z.number().int().min(1) }).strict()),
-  })
-  .strict();
-export type CheckpointBody = z.infer<typeof checkpointBodySchema>;

@@ -1,11 +1,10 @@
 import { BmError, ErrorCode } from '../errors.js';
-import { listCheckpoints, writeCheckpoint } from '../events/checkpoints.js';
 import { HASH_RE, type ContentHash, type IdFactory, type VersionId } from '../events/ids.js';
 import { BLOBS_PREFIX, keyOfBlob } from '../events/layout.js';
 import type { GcEvent } from '../events/schema.js';
 import { listAll } from '../events/store/object-store.js';
-import { computeCheckpointBody } from '../projections/project-checkpoint.js';
 import { isAckDue } from '../projections/project-vault.js';
+import { executeOwnCheckpoint, type OwnCheckpointReport } from '../reconcile/own-checkpoint.js';
 import { executeFetchLog, publishOwnSegment, type LogContext, type OpenLog } from '../reconcile/sync-log.js';
 import { planGc, type GcPlan } from './plan-gc.js';
 
@@ -36,8 +35,8 @@ export interface GcPass {
 export interface GcReport {
   readonly dryRun: boolean;
   readonly passes: readonly GcPass[];
-  /** The checkpoint written after the run: its key's client and seq, and its size. */
-  readonly checkpoint: { readonly client: string; readonly seq: number; readonly bytes: number; readonly paths: number } | null;
+  /** This client's checkpoint of its own log, written after the run (ADR-0014), or null. */
+  readonly checkpoint: OwnCheckpointReport | null;
 }
 
 /** Every blob on the remote (one listing of `blobs/`, paged). */
@@ -56,8 +55,8 @@ async function listBlobs(log: LogContext): Promise<{ blobs: Set<ContentHash>; re
  * delete the blobs whose condemnation is due (each delete issued before the condemnation's
  * deadline: half its grace after this run's fetch), then publish one `gc` event recording the
  * collected paths, the new condemnations and the deletions. With grace 0 the blobs this run
- * condemns are due at once, so a second pass (a fresh fetch) deletes them. Ends with a
- * checkpoint of the state. A dry run fetches and plans and changes nothing.
+ * condemns are due at once, so a second pass (a fresh fetch) deletes them. Ends with this
+ * client's checkpoint of its own log (ADR-0014). A dry run fetches and plans and changes nothing.
  *
  * Needs the full history: refused on a client that joined from a checkpoint (its state has
  * the heads, not the versions whose retention protects their blobs).
@@ -111,7 +110,7 @@ export async function executeGc(ctx: GcContext, options: GcOptions): Promise<GcR
     // Grace 0 (the unprotected mode): what this pass condemned is due now; one more pass deletes it.
     if (!(options.graceMs === 0 && plan.condemn.length > 0)) break;
   }
-  const checkpoint = !dryRun && options.checkpoint !== false && log !== undefined ? await executeCheckpointOf(ctx, log) : null;
+  const checkpoint = !dryRun && options.checkpoint !== false && log !== undefined ? await executeOwnCheckpoint(ctx, log) : null;
   return { dryRun, passes, checkpoint };
 }
 
@@ -130,41 +129,4 @@ function mustWholeLog(log: OpenLog): void {
       '(a client puts back its own vanished objects at its next sync), then run gc again',
     { faults: log.faults.length },
   );
-}
-
-/**
- * Writes a checkpoint of `log` (already fetched and folded) at this client's own latest seq.
- * A checkpoint needs a segment of its writer to stand on: when this client has published
- * none yet, or its checkpoint at that seq exists already, it first publishes an empty segment
- * (an acknowledgement of the same frontier). Returns null when the newest checkpoint of this
- * client already covers this frontier.
- */
-export async function executeCheckpointOf(ctx: LogContext, log: OpenLog): Promise<GcReport['checkpoint']> {
-  const self = ctx.identity.client;
-  const { latest } = await listCheckpoints(ctx.store);
-  let own = log.frontier.get(self);
-  if (own !== undefined && latest.get(self) === own.seq) {
-    // Ours at this seq exists. Up to date when nobody else's log moved since it was written.
-    const written = ctx.index.getMeta ? await ctx.index.getMeta<Record<string, number>>(WRITTEN_META_KEY) : undefined;
-    if (written !== undefined && sameFrontier(written, log.frontier)) return null;
-  }
-  if (own === undefined || latest.get(self) === own.seq) {
-    await publishOwnSegment(ctx, log, [], null);
-    own = log.frontier.get(self)!;
-  }
-  const body = computeCheckpointBody(log.state, { vault: ctx.identity.vault, client: self, seq: own.seq, time: ctx.now().toISOString(), frontier: log.frontier, keyed: log.keyed });
-  const cp = await writeCheckpoint(ctx.store, body, ctx.identity.keys);
-  const seqs: Record<string, number> = {};
-  for (const [c, cur] of log.frontier) seqs[c] = cur.seq;
-  await ctx.index.commitBatch({ meta: { [WRITTEN_META_KEY]: seqs } });
-  return { client: self, seq: own.seq, bytes: cp.bytes.length, paths: body.paths.length };
-}
-
-/** Meta key: the frontier (client -> seq) of the last checkpoint this client wrote. */
-const WRITTEN_META_KEY = 'checkpointWritten';
-
-function sameFrontier(a: Readonly<Record<string, number>>, b: ReadonlyMap<string, { seq: number }>): boolean {
-  if (Object.keys(a).length !== b.size) return false;
-  for (const [c, cur] of b) if (a[c] !== cur.seq) return false;
-  return true;
 }

@@ -18,10 +18,12 @@ export interface ClientRow {
   /** What it acknowledges of each other log (its latest segment's `seen`). */
   readonly acks: Readonly<Record<string, number>>;
   readonly retired: boolean;
+  /** Seq of its latest checkpoint of its own log (ADR-0014), or null when it wrote none. */
+  readonly checkpoint: number | null;
 }
 
-/** Pure: the clients table of a fetched log. */
-export function computeClientRows(log: OpenLog, self: ClientId): ClientRow[] {
+/** Pure: the clients table of a fetched log, with each client's latest checkpoint seq (from a listing). */
+export function computeClientRows(log: OpenLog, self: ClientId, checkpoints: ReadonlyMap<string, number> = new Map()): ClientRow[] {
   const vault = log.state.vault;
   const active = computeActiveClients(log.keyed, vault.retired);
   const frontier = computeAckFrontier(vault.latest, active);
@@ -37,6 +39,7 @@ export function computeClientRows(log: OpenLog, self: ClientId): ClientRow[] {
       acked: frontier.get(id) ?? 0,
       acks: latest?.seen ?? {},
       retired: vault.retired.has(id),
+      checkpoint: checkpoints.get(id) ?? null,
     };
   });
 }

@@ -137,11 +137,13 @@ export class MemoryIndex implements SyncIndex {
     return s === undefined ? undefined : new Uint8Array(s.bytes);
   }
 
-  async *iterateSegments(): AsyncGenerator<SegmentRecord> {
+  /** Stored segments in (client, seq) order; of one client from `fromSeq` on when `client` is given. */
+  async *iterateSegments(client?: ClientId, fromSeq = 1): AsyncGenerator<SegmentRecord> {
     const keys = [...this.segments.keys()].sort();
     for (const k of keys) {
       const s = this.segments.get(k);
-      if (s !== undefined) yield { client: s.client, seq: s.seq, bytes: new Uint8Array(s.bytes) };
+      if (s === undefined || (client !== undefined && (s.client !== client || s.seq < fromSeq))) continue;
+      yield { client: s.client, seq: s.seq, bytes: new Uint8Array(s.bytes) };
     }
   }
 

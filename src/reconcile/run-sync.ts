@@ -19,6 +19,8 @@ import { BEING_COLLECTED, computeBlobBanNow, fetchNewSegments, foldFetchedLog, p
 import { CLEAN_STATE_KEY } from '../local/local-index.js';
 import { computeRecordFocus, confirmCleanState, readCleanRecord, type CleanState, type LazyBase } from './clean-state.js';
 import { computeLazyBase, LazyPaths, namesCondemnedBlob } from './lazy-state.js';
+import { checkOwnCheckpointDue, executeOwnCheckpoint, isClaimRewriteDue, type CheckpointEvery, type OwnCheckpointReport } from './own-checkpoint.js';
+import { hasUncheckedCheckpoints } from './check-checkpoints.js';
 import { computeStages, isInStage, STAGE_PATHS, StageNotes, type Stage } from './staged-sync.js';
 import { computeScanChanges } from './local-scan.js';
 import { AppliedOps, zeroCounts } from './applied-ops.js';
@@ -33,7 +35,8 @@ export interface SyncIndex {
   getCursors(): Promise<Map<ClientId, Cursor>>;
   getPinnedKeys(): Promise<Map<ClientId, { publicKey: string; name: string }>>;
   pinKeys(pins: readonly { client: ClientId; publicKey: string; name: string }[]): Promise<void>;
-  iterateSegments(): AsyncIterable<{ client: ClientId; seq: number; bytes: Uint8Array }>;
+  /** Stored segments in (client, seq) order: of one client from `fromSeq` (inclusive) on when `client` is given. */
+  iterateSegments(client?: ClientId, fromSeq?: number): AsyncIterable<{ client: ClientId; seq: number; bytes: Uint8Array }>;
   /** One stored segment's bytes, exactly as fetched or published (ADR-0015 puts back this client's own from here). */
   getSegment(client: ClientId, seq: number): Promise<Uint8Array | undefined>;
   /**
@@ -102,6 +105,8 @@ export interface SyncContext {
   readonly joinFromCheckpoint?: boolean;
   /** Writer rule (i) of ADR-0007: publish within this long of the fetch (default 30 min). */
   readonly publishDeadlineMs?: number;
+  /** When a sync checkpoints its own log (ADR-0014; default `CHECKPOINT_EVERY`): tests lower it. */
+  readonly checkpointEvery?: CheckpointEvery;
   /**
    * Called with every plan and what it was made from (the simulation re-plans focused and lazy
    * plans in full to check them): 'stage' when it plans one stage of a first sync in stages
@@ -212,8 +217,10 @@ export interface SyncReport {
   readonly segmentsPublished: number;
   /** An empty segment was published to acknowledge what this sync folded (ADR-0007). */
   readonly ackPublished: boolean;
-  /** This sync started from a checkpoint (a new client joining) instead of the whole log. */
+  /** This sync started from the writers' checkpoints (a new client joining) instead of the whole log. */
   readonly joinedFromCheckpoint: boolean;
+  /** The checkpoint of this client's own log this sync wrote (ADR-0014), or null. */
+  readonly checkpoint: OwnCheckpointReport | null;
   /**
    * Nothing was fetched and the folder was exactly as the last sync that ended with nothing
    * to do left it, so this sync neither folded nor planned (ADR-0008).
@@ -295,7 +302,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   let fetched = await fetchNewSegments(ctx, { dryRun, stream: record === undefined });
   // Nothing new on either side since a sync that ended with nothing to do: its plan stands.
   const clean = await confirmCleanState(ctx, record, fetched);
-  if (clean !== undefined) {
+  // (Unless this client's checkpoint can now shed claims: then it goes on and rewrites it, ADR-0014.)
+  if (clean !== undefined && (dryRun || !(await isClaimRewriteDue(ctx, ctx.checkpointEvery)))) {
     // (Written again when committing fetched acknowledgements or keys deleted it: they change
     // nothing it says.)
     const committedSomething = fetched.fetched.fetchedSegments > 0 || fetched.fetched.newKeys.length > 0;
@@ -312,6 +320,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   if (opened === undefined) ctx.onWorkingSet?.('large');
   const log = opened?.log ?? (await foldFetchedLog(ctx, fetched, { dryRun }));
   let lazy = opened?.lazy;
+  // Faults a later full fold found (other writers' checkpoints its log does not support).
+  const lateFaults: LogFault[] = [];
   // In stages, the fetched segments are in the index and the vault state is folded: let them go.
   if (staged) fetched = releaseFetchedSegments(fetched);
   const names = log.names;
@@ -329,6 +339,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     blobsUploaded: 0,
     bytesUploaded: 0,
     bytesDownloaded: 0,
+    checkpoint: null as OwnCheckpointReport | null,
   };
   if (options.resolve && !dryRun) await publishResolve(options.resolve);
   if (options.restore && !dryRun) await publishRestore(options.restore);
@@ -340,6 +351,9 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // Read once (a lazy sync: only its conflict copies, then rows as needed); each round's
   // committed changes are applied to it in memory, as they were to the index.
   const manifest = opened?.manifest ?? (await index.getManifest());
+  // A client with the whole history checks every new writer checkpoint against it (ADR-0014):
+  // a lazy sync that finds one folds everything first.
+  if (lazyOpened !== undefined && !dryRun && (await hasUncheckedCheckpoints(ctx.store, index, fetched.fetched.cursors))) await foldEverything();
   let touched: SyncPath[] = [];
   // A lazy sync has not read the manifest: the scan reuses the hashes of files the record's
   // scan returned with the same stats (the manifest rows it holds, loaded or committed, first).
@@ -495,6 +509,13 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     report.segmentsPublished++;
     report.ackPublished = true;
   }
+  // 3b. Checkpoint this client's own log once it has grown enough since the last one, so that
+  // a new client reads that instead of the log (ADR-0014). It needs every path's state: a lazy
+  // sync folds everything for it; a first sync in stages leaves it to a later sync.
+  if (!dryRun && !inStages && (await checkOwnCheckpointDue(ctx, identity.client, fetched.fetched.fetchedEvents, ctx.checkpointEvery))) {
+    if (lazy !== undefined) await foldEverything();
+    report.checkpoint = await executeOwnCheckpoint(ctx, log);
+  }
 
   // 4. Remember a state with nothing to do, so that the next sync can tell it is unchanged
   // without folding or planning (ADR-0008), or plan only what changed since (ADR-0009).
@@ -502,7 +523,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   // in the same batch.
   if (!dryRun) {
     const witness = lastScan?.witnessParts ?? lastScan?.witness;
-    const settled = settledPlan !== undefined && settledPlan.ops.length === 0 && witness !== undefined && log.faults.length === 0 && ctx.scopeKey !== undefined;
+    const faultless = log.faults.length === 0 && lateFaults.length === 0;
+    const settled = settledPlan !== undefined && settledPlan.ops.length === 0 && witness !== undefined && faultless && ctx.scopeKey !== undefined;
     const record: CleanState<Uint8Array | ByteParts> | undefined = settled
       ? { v: 2, scope: ctx.scopeKey!, witness: witness!, conflicts: [...settledPlan!.conflicts], planNotices: [...settledPlan!.notices], scanNotices: [...lastScan!.notices], ...(await lazyBaseOf(lastScan!)) }
       : undefined;
@@ -520,7 +542,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     appliedCounts: applied.counts,
     appliedOmitted: applied.omitted,
     conflicts: settledPlan?.conflicts ?? [],
-    faults: log.faults,
+    faults: lateFaults.length === 0 ? log.faults : [...log.faults, ...lateFaults],
     restored: fetched.restored,
     fetchRequests: log.requests,
     joinedFromCheckpoint: log.joinedNow,
@@ -535,6 +557,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   async function foldEverything(): Promise<void> {
     ctx.onWorkingSet?.('large');
     const full = await foldFetchedLog(ctx, fetched, { dryRun });
+    // (A lazy start had no fetch fault: any fault of the full fold is a checkpoint's.)
+    lateFaults.push(...full.faults.filter((f) => !log.faults.includes(f)));
     projection.clear();
     for (const [p, st] of full.state.paths) projection.set(p, st);
     const rows = await index.getManifest();
@@ -820,6 +844,7 @@ function cleanReport(clean: CleanState, fetchRequests: number, dryRun: boolean):
     segmentsPublished: 0,
     ackPublished: false,
     joinedFromCheckpoint: false,
+    checkpoint: null,
     blobsUploaded: 0,
     bytesUploaded: 0,
     bytesDownloaded: 0,

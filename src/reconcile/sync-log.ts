@@ -1,15 +1,16 @@
 import { BmError, ErrorCode } from '../errors.js';
-import { readNewestCheckpoint } from '../events/checkpoints.js';
-import { decodeTrustedCheckpoint, decodeTrustedSegment, type VerifiedSegment } from '../events/codec.js';
+import type { WriterCheckpointBody } from '../events/checkpoint-schema.js';
+import { decodeTrustedSegment, type VerifiedSegment } from '../events/codec.js';
 import type { ClientId, ContentHash } from '../events/ids.js';
 import { fetchLogs, writeSegment, type ClientKey, type Cursor, type FetchedSegment, type FetchResult, type LogFault } from '../events/log.js';
-import { computeEventContent, type CheckpointBody, type Event, type SegmentBody } from '../events/schema.js';
+import { computeEventContent, type Event, type SegmentBody } from '../events/schema.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import { computeCondemnedRefs, computeNamingBan, type CondemnedRefs } from '../projections/blob-condemnation.js';
-import { projectCheckpoint } from '../projections/project-checkpoint.js';
-import { createLogState, projectLogSegment, type LogState } from '../projections/project-log.js';
+import { projectLogSegment, type LogState } from '../projections/project-log.js';
 import { createVaultState, evolveVault, type Condemnation, type VaultState } from '../projections/project-vault.js';
 import { executeFetchCheck, isSamePins, parseRemotePins, readVaultMarker, REMOTE_PINS_KEY } from './remote-check.js';
+import { executeCheckCheckpoints } from './check-checkpoints.js';
+import { executeJoin, executeSettleClaims, foldIndexWithCheckpoints, FORMAT1_META_KEY, readClaimVerdicts, readHeldCheckpoints } from './join-checkpoints.js';
 import type { SyncIdentity, SyncIndex } from './run-sync.js';
 
 /**
@@ -20,15 +21,13 @@ import type { SyncIdentity, SyncIndex } from './run-sync.js';
 
 /** Writers publish within this long of their fetch by default: half the default GC grace (1 h). */
 export const DEFAULT_PUBLISH_DEADLINE_MS = 30 * 60 * 1000;
-/** Meta key of the checkpoint a client joined from (its verified bytes). */
-export const CHECKPOINT_META_KEY = 'checkpoint';
 
 export interface LogContext {
   readonly store: ObjectStore;
   readonly index: SyncIndex;
   readonly identity: SyncIdentity;
   readonly now: () => Date;
-  /** A new client (nothing fetched yet) starts from the newest checkpoint. Default true. */
+  /** A new client (nothing fetched yet) starts from the writers' checkpoints (ADR-0014). Default true. */
   readonly joinFromCheckpoint?: boolean;
   /** Rule (i): a segment is published within this long of the fetch, or not at all. */
   readonly publishDeadlineMs?: number;
@@ -43,32 +42,27 @@ export interface OpenLog {
   readonly names: Map<string, string>;
   /** Clients with a verified key (pinned or first seen in this fetch). */
   readonly keyed: Set<ClientId>;
-  /** Faults of the fetch and of checkpoints that failed their checks. */
+  /** Faults of the fetch, of checkpoints that failed their checks, and of checkpoint claims found false. */
   readonly faults: readonly LogFault[];
   /** Requests of the fetch (and of the checkpoint join, if any). */
   readonly requests: number;
   /** This client's clock when the fetch started. */
   readonly fetchStartMs: number;
-  /** The checkpoint this client's state starts from (joined now or before), if any. */
-  readonly checkpoint: CheckpointBody | undefined;
-  /** True when this fetch joined from a checkpoint. */
+  /** The writer checkpoints this client's state starts from (joined now or before), if any. */
+  readonly checkpoint: readonly WriterCheckpointBody[] | undefined;
+  /** True when this fetch joined from checkpoints. */
   readonly joinedNow: boolean;
 }
 
 /**
- * The log state this client holds: its checkpoint (if it joined from one) plus every segment
- * in its index. Reads the whole index: O(history after the checkpoint).
+ * The log state this client holds: its writer checkpoints (if it joined from some, without
+ * the claims found false by its last sync) plus every segment in its index. Reads the whole
+ * index: O(history after the checkpoints).
  */
-export async function readLogState(index: SyncIndex): Promise<{ state: LogState; checkpoint: CheckpointBody | undefined }> {
-  return foldIndex(index, index.getMeta ? await index.getMeta<Uint8Array>(CHECKPOINT_META_KEY) : undefined);
-}
-
-/** The checkpoint (when there is one) plus every segment of the index, folded. */
-async function foldIndex(index: SyncIndex, checkpointBytes: Uint8Array | undefined): Promise<{ state: LogState; checkpoint: CheckpointBody | undefined }> {
-  const checkpoint = checkpointBytes === undefined ? undefined : decodeTrustedCheckpoint(checkpointBytes);
-  const state = checkpoint === undefined ? createLogState() : projectCheckpoint(checkpoint);
-  for await (const rec of index.iterateSegments()) projectLogSegment(state, decodeTrustedSegment(rec.bytes));
-  return { state, checkpoint };
+export async function readLogState(index: SyncIndex): Promise<{ state: LogState; checkpoint: readonly WriterCheckpointBody[] | undefined }> {
+  const excluded = new Set((await readClaimVerdicts(index)).bad);
+  const fold = await foldIndexWithCheckpoints(index, await readHeldCheckpoints(index), { excluded, format1: true });
+  return { state: fold.state, checkpoint: fold.checkpoints };
 }
 
 /** What a fetch brought, before it is folded (`foldFetchedLog`). */
@@ -80,7 +74,8 @@ export interface FetchedLog {
   readonly faults: readonly LogFault[];
   readonly requests: number;
   readonly fetchStartMs: number;
-  readonly checkpointBytes: Uint8Array | undefined;
+  /** The writer checkpoints this client's state starts from (their object bytes), undefined when none. */
+  readonly checkpointBytes: readonly Uint8Array[] | undefined;
   readonly joinedNow: boolean;
   /** This client's own objects that had vanished from the remote and were put back (ADR-0015). */
   readonly restored: readonly string[];
@@ -99,9 +94,10 @@ export function isPlanNeutral(f: FetchedLog): boolean {
 
 /**
  * Fetches and verifies every client's new segments and commits them to the index (not with
- * `dryRun`). A client that has fetched nothing yet and holds no checkpoint first looks for
- * one: it verifies the newest checkpoint and its frontier, keeps it, and fetches only the
- * segments after its frontier.
+ * `dryRun`). A client that has fetched nothing yet and holds no checkpoint first joins from
+ * the writers' checkpoints (ADR-0014, `executeJoin`): it keeps them and fetches each log only
+ * after its writer's checkpoint. A client that an older bm-log joined from a format-1
+ * checkpoint fetches every log from its start instead, and drops that checkpoint.
  *
  * With `stream` (not with `dryRun`) the segments are committed in groups as they are
  * verified and not kept (`fetched.segments` is empty): for a sync that reads them back from
@@ -120,27 +116,24 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
   }
   const pinnedKeys = new Map<string, ClientKey>([...pinned].map(([c, k]) => [c, { client: c, name: k.name, publicKeyHex: k.publicKey }]));
   let cursors = await index.getCursors();
-  let checkpointBytes = index.getMeta ? await index.getMeta<Uint8Array>(CHECKPOINT_META_KEY) : undefined;
+  let checkpointBytes = await readHeldCheckpoints(index);
+  const format1 = index.getMeta !== undefined && (await index.getMeta<Uint8Array>(FORMAT1_META_KEY)) !== undefined;
+  if (format1) cursors = new Map();
   let requests = 0;
   const faults: LogFault[] = [];
   const joinKeys: ClientKey[] = [];
   let joinedNow = false;
-  if (cursors.size === 0 && checkpointBytes === undefined && ctx.joinFromCheckpoint !== false && index.getMeta !== undefined) {
-    const found = await readNewestCheckpoint(store, identity.vault, pinnedKeys);
-    requests += found.requests;
-    faults.push(...found.faults);
-    if (found.checkpoint !== undefined) {
-      const frontier = new Map<ClientId, Cursor>(Object.entries(found.checkpoint.body.frontier).map(([c, cur]) => [c as ClientId, { seq: cur.seq, hash: cur.hash }]));
-      for (const k of found.keys) {
+  if (cursors.size === 0 && !format1 && checkpointBytes === undefined && ctx.joinFromCheckpoint !== false && index.getMeta !== undefined) {
+    const join = await executeJoin(store, index, identity.vault, pinnedKeys, options.dryRun);
+    requests += join.requests;
+    faults.push(...join.faults);
+    if (join.joined !== undefined) {
+      for (const k of join.joined.keys) {
         pinnedKeys.set(k.client, k);
         joinKeys.push(k);
       }
-      if (!options.dryRun) {
-        if (found.keys.length > 0) await index.pinKeys(found.keys.map((k) => ({ client: k.client, publicKey: k.publicKeyHex, name: k.name })));
-        await index.commitBatch({ meta: { [CHECKPOINT_META_KEY]: found.checkpoint.bytes }, cursors: frontier });
-      }
-      cursors = frontier;
-      checkpointBytes = found.checkpoint.bytes;
+      cursors = join.joined.cursors;
+      checkpointBytes = join.joined.checkpoints;
       joinedNow = true;
     }
   }
@@ -166,6 +159,7 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
     if (fetched.newKeys.length > 0) await index.pinKeys(fetched.newKeys.map(pinOf));
     if (!stream) await committer.take(fetched.segments, undefined);
     await committer.flush();
+    if (format1) await index.commitBatch({ meta: { [FORMAT1_META_KEY]: undefined } });
   }
   // Own objects that vanished are put back, others' vanished or replaced ones are faults (ADR-0015).
   const keys = new Map<string, { publicKey: string; name: string }>(pinned);
@@ -241,12 +235,28 @@ export function holdsFetchedSegments(f: FetchedLog): boolean {
   return f.fetched.segments.length === f.fetched.fetchedSegments;
 }
 
-/** Folds the checkpoint and every stored segment (plus, in a dry run, what was fetched). */
+/**
+ * Folds the checkpoints and every stored segment (plus, in a dry run, what was fetched). A
+ * state that starts from writer checkpoints has the claims it depends on checked against
+ * their writers' segments first (`executeSettleClaims`): those found false are left out and
+ * reported as faults.
+ */
 export async function foldFetchedLog(ctx: LogContext, f: FetchedLog, options: { dryRun: boolean }): Promise<OpenLog> {
   if (options.dryRun && !holdsFetchedSegments(f)) throw new BmError(ErrorCode.internal, 'a dry run\'s fetched segments were let go before its fold');
-  const { state, checkpoint } = await foldIndex(ctx.index, f.checkpointBytes);
-  if (options.dryRun) for (const s of f.fetched.segments) projectLogSegment(state, s.segment.body);
-  return openLog(ctx, f, state, checkpoint);
+  const extra = options.dryRun ? f.fetched.segments.map((s) => s.segment.body) : [];
+  const fold = (excluded: ReadonlySet<string>) => foldIndexWithCheckpoints(ctx.index, f.checkpointBytes, { excluded, extra });
+  const first = await fold(new Set((await readClaimVerdicts(ctx.index)).bad));
+  const bodies = first.checkpoints;
+  const where = { store: ctx.store, index: ctx.index, vault: ctx.identity.vault };
+  const pinned = new Map<string, ClientKey>([...f.pinned].map(([c, k]) => [c, { client: c, name: k.name, publicKeyHex: k.publicKey }]));
+  for (const k of [...f.joinKeys, ...f.fetched.newKeys]) pinned.set(k.client, k);
+  if (bodies === undefined) {
+    // The whole history: the other writers' checkpoints are checked against it (ADR-0014).
+    const checked = await executeCheckCheckpoints({ ...where, pinned }, first.state, f.fetched.cursors, options.dryRun);
+    return openLog(ctx, f, first.state, undefined, checked);
+  }
+  const settled = await executeSettleClaims({ ...where, pinned }, { ...first, checkpoints: bodies }, fold, options.dryRun);
+  return openLog(ctx, f, settled.state, bodies, settled.faults);
 }
 
 /**
@@ -256,7 +266,7 @@ export async function foldFetchedLog(ctx: LogContext, f: FetchedLog, options: { 
  */
 export function openLazyLog(ctx: LogContext, f: FetchedLog, vault: VaultState): OpenLog {
   for (const s of f.fetched.segments) evolveVault(vault, s.segment.body);
-  return openLog(ctx, f, { paths: new Map(), vault }, undefined);
+  return openLog(ctx, f, { paths: new Map(), vault }, undefined, []);
 }
 
 /**
@@ -267,16 +277,18 @@ export function openLazyLog(ctx: LogContext, f: FetchedLog, vault: VaultState): 
 export async function openStagedLog(ctx: LogContext, f: FetchedLog): Promise<OpenLog> {
   const vault = createVaultState();
   for await (const rec of ctx.index.iterateSegments()) evolveVault(vault, decodeTrustedSegment(rec.bytes));
-  return openLog(ctx, f, { paths: new Map(), vault }, undefined);
+  return openLog(ctx, f, { paths: new Map(), vault }, undefined, []);
 }
 
-function openLog(ctx: LogContext, f: FetchedLog, state: LogState, checkpoint: CheckpointBody | undefined): OpenLog {
+function openLog(ctx: LogContext, f: FetchedLog, state: LogState, checkpoint: OpenLog['checkpoint'], claimFaults: readonly LogFault[]): OpenLog {
   const { identity } = ctx;
   const names = new Map<string, string>([...f.pinned].map(([c, k]) => [c, k.name]));
   for (const k of [...f.joinKeys, ...f.fetched.newKeys]) names.set(k.client, k.name);
   names.set(identity.client, identity.name);
   const keyed = new Set<ClientId>([...f.pinned.keys(), ...f.joinKeys.map((k) => k.client), ...f.fetched.newKeys.map((k) => k.client)]);
-  return { state, frontier: new Map(f.fetched.cursors), names, keyed, faults: f.faults, requests: f.requests, fetchStartMs: f.fetchStartMs, checkpoint, joinedNow: f.joinedNow };
+  const faults = claimFaults.length === 0 ? f.faults : [...f.faults, ...claimFaults];
+  const { requests, fetchStartMs, joinedNow } = f;
+  return { state, frontier: new Map(f.fetched.cursors), names, keyed, faults, requests, fetchStartMs, checkpoint, joinedNow };
 }
 
 /**

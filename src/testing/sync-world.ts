@@ -145,9 +145,9 @@ function gateIndex(i: SyncIndex, g: CrashGate): SyncIndex {
     getCursors: () => g.run(() => i.getCursors()),
     getPinnedKeys: () => g.run(() => i.getPinnedKeys()),
     pinKeys: (pins) => g.run(() => i.pinKeys(pins)),
-    iterateSegments: () => {
+    iterateSegments: (client?: ClientId, fromSeq?: number) => {
       g.pass();
-      return i.iterateSegments();
+      return i.iterateSegments(client, fromSeq);
     },
     getSegment: (client, seq) => g.run(() => i.getSegment(client, seq)),
     commitBatch: (ops) => g.run(() => i.commitBatch(ops)),

@@ -99,10 +99,9 @@ describe.skipIf(why !== undefined)(`CLI syncs on a case-insensitive file system 
     expect(await linux.files()).toEqual(['Notes.md', 'notes.md']);
   });
 
-  // Issue 20 asks that no sync exits 0 over a skipped file; the fix for skipped conflict copies
-  // (issue 20 item 5) is the place to make that general. Flip to `it` once it lands.
-  it.fails('KNOWN GAP (reported): that sync still exits 0 with the twin skipped', async () => {
+  // Issue 20: no sync exits 0 over a skipped file (ADR-0016: exit 3, the file named).
+  it('that sync exits 3 (retry after the cause is fixed), not 0, with the twin skipped', async () => {
     const { r } = await twins();
-    expect(r.code, r.stdout + r.stderr).not.toBe(EXIT.ok);
+    expect(r.code, r.stdout + r.stderr).toBe(EXIT.retry);
   });
 });

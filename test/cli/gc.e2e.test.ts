@@ -60,13 +60,18 @@ describe.concurrent('bm-log gc, clients, retire', () => {
   it('clients lists every client with its acknowledgements; retire takes an exact id or name', async () => {
     const { a, b } = await worlds.pair({ 'x.md': 'x\n' });
     await b.syncOk();
-    const list = expectExit(await a.run('clients', '--json'), EXIT.ok).json.clients as { id: string; name: string; self: boolean; lastSeq: number; acked: number; retired: boolean; lastSeen: string | null }[];
+    const list = expectExit(await a.run('clients', '--json'), EXIT.ok).json.clients as { id: string; name: string; self: boolean; lastSeq: number; acked: number; retired: boolean; lastSeen: string | null; checkpoint: number | null }[];
     expect(list.map((c) => [c.name, c.self, c.retired]).sort()).toEqual([
       ['alice', true, false],
       ['bob', false, false],
     ]);
     const alice = list.find((c) => c.name === 'alice')!;
     expect(alice.lastSeq).toBeGreaterThan(0);
+    // Nobody has checkpointed yet; after `bm-log checkpoint` alice's row shows hers.
+    expect(list.map((c) => c.checkpoint)).toEqual([null, null]);
+    const cp = expectExit(await a.run('checkpoint', '--json'), EXIT.ok).json.checkpoint as { seq: number };
+    const again = expectExit(await a.run('clients', '--json'), EXIT.ok).json.clients as { name: string; checkpoint: number | null }[];
+    expect(again.find((c) => c.name === 'alice')!.checkpoint).toBe(cp.seq);
     expect(alice.acked).toBe(alice.lastSeq); // bob has acknowledged all of alice's log
 
     expectExit(await a.run('retire', 'bo'), EXIT.usage); // no prefix matching

@@ -36,7 +36,7 @@ describe.concurrent('a bm-log folder nested in another (failure 2)', () => {
       expect(bytes.includes(config), `${object} holds the nested config`).toBe(false);
     }
     expect((await outer.log()).map((e) => e.path).sort()).toEqual(['notes.md', 'sub/inner.md']);
-    const bob = await w.init('bob');
+    const bob = await w.init('bob', { create: false });
     expect(await bob.files()).toEqual(['notes.md', 'sub/inner.md']);
     expect(bob.exists('sub/.bm-log')).toBe(false);
     // The nested folder still works as a client of its own remote.
@@ -109,7 +109,7 @@ describe('a client never conflicts with itself after a full disk (failure 6)', (
       const puts = (await a.log('n1.md')).filter((e) => e.type === 'put');
       expect(puts).toHaveLength(2);
       expect((puts[0] as unknown as { replaces: string[] }).replaces).toContain(puts[1]!.version);
-      const b = await w.init('bob');
+      const b = await w.init('bob', { create: false });
       expect(await b.read('n1.md')).toBe('note 1, edited after the full disk\n');
       expect((await b.files()).filter((f) => f.includes('.conflict-'))).toEqual([]);
     } finally {

@@ -5,14 +5,16 @@ import {
   decodeIdentity,
   decodeMsgpack,
   decodeSegment,
-  encodeCheckpoint,
+  decodeWriterCheckpoint,
   encodeIdentity,
   encodeMsgpack,
   encodeSegment,
+  encodeWriterCheckpoint,
   type SegmentExpectation,
 } from '../../src/events/codec.js';
 import { counterIdFactory, type ClientId, type ContentHash, type VaultId, type VersionId } from '../../src/events/ids.js';
-import { MAX_SEGMENT_BYTES, type CheckpointBody, type Event, type IdentityBody, type SegmentBody } from '../../src/events/schema.js';
+import type { CheckpointBody, WriterCheckpointBody } from '../../src/events/checkpoint-schema.js';
+import { MAX_SEGMENT_BYTES, type Event, type IdentityBody, type SegmentBody } from '../../src/events/schema.js';
 import { generateKeyPair, importPublicKeyHex, sha256Hex, signBody, type KeyPair } from '../../src/events/signing.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 
@@ -261,6 +263,7 @@ describe('checkpoint codec', () => {
   const writer = aliceId;
   const head = { id: ids() as VersionId, type: 'put' as const, ctx: 0, replaces: [ids() as VersionId], content: { hash: sha256Hex('x') as ContentHash, size: 1, mode: 0o644 } };
   const gone = ids() as VersionId;
+  const carolId = ids() as ClientId;
   const body = (): CheckpointBody => ({
     v: 1,
     vault,
@@ -278,20 +281,42 @@ describe('checkpoint codec', () => {
     deletions: [],
     namers: [],
   });
+  const writerBody = (): WriterCheckpointBody => ({
+    v: 2,
+    vault,
+    client: writer,
+    seq: 3,
+    hash: 'b'.repeat(64),
+    time: TIME,
+    segment: { time: TIME, seen: { [bobId]: 4 }, events: 0 },
+    lastEventful: 2,
+    contexts: [{ seq: 2, time: TIME, seen: {}, snapshot: null }],
+    paths: [{ path: 'docs/a.md' as SyncPath, versions: [head], replaced: [{ id: gone, seq: 1 }] }],
+    collected: [{ path: 'gone.md' as SyncPath, seq: 2, versions: [gone] }],
+    retired: [{ client: bobId, seq: 2 }],
+    condemnations: [{ hash: sha256Hex('old') as ContentHash, ctx: 0, graceMs: 1000 }],
+    deletions: [],
+    namers: [{ hash: sha256Hex('y') as ContentHash, seq: 1 }],
+    relies: [{ client: carolId, seq: 7 }],
+  });
   const expect3 = () => ({ vault, client: writer, seq: 3, publicKey: importPublicKeyHex(alice.publicKeyHex) });
-  const signRaw = (b: unknown) => {
+  const signRaw = (b: unknown, v = 1) => {
     const bodyBytes = encodeMsgpack(b);
-    return encodeMsgpack({ v: 1, body: bodyBytes, sig: signBody({ domain: 'checkpoint', vault, client: writer, seq: 3, prev: null }, bodyBytes, alice.privateKey) });
+    const sig = signBody({ domain: 'checkpoint', vault, client: writer, seq: 3, prev: null }, bodyBytes, alice.privateKey);
+    return encodeMsgpack({ v, body: bodyBytes, sig });
   };
 
-  it('round-trips, bound to its domain, vault, writer and seq', () => {
-    const cp = encodeCheckpoint(body(), alice.privateKey);
-    expect(decodeCheckpoint(cp.bytes, expect3()).body).toEqual(body());
-    expectBmError(() => decodeCheckpoint(cp.bytes, { ...expect3(), seq: 4 }), ErrorCode.badSignature);
-    expectBmError(() => decodeCheckpoint(cp.bytes, { ...expect3(), publicKey: importPublicKeyHex(bob.publicKeyHex) }), ErrorCode.badSignature);
+  it('format 1 (read only, for verify): decodes, bound to its domain, vault, writer and seq', () => {
+    const bytes = signRaw(body());
+    expect(decodeCheckpoint(bytes, expect3()).body).toEqual(body());
+    expectBmError(() => decodeCheckpoint(bytes, { ...expect3(), seq: 4 }), ErrorCode.badSignature);
+    expectBmError(() => decodeCheckpoint(bytes, { ...expect3(), publicKey: importPublicKeyHex(bob.publicKeyHex) }), ErrorCode.badSignature);
     // A segment signature never verifies as a checkpoint's.
     const seg = encodeSegment(segmentBody(1, null), alice.privateKey);
     expectBmError(() => decodeCheckpoint(seg.bytes, { ...expect3(), seq: 1 }), ErrorCode.badSignature);
+    // Never read as a writer checkpoint, and the reverse.
+    expectBmError(() => decodeWriterCheckpoint(bytes, expect3()), ErrorCode.unknownVersion);
+    expectBmError(() => decodeCheckpoint(encodeWriterCheckpoint(writerBody(), alice.privateKey).bytes, expect3()), ErrorCode.unknownVersion);
   });
 
   it.each<[string, (b: CheckpointBody) => unknown]>([
@@ -302,8 +327,35 @@ describe('checkpoint codec', () => {
     ['a head without content', (b) => ({ ...b, paths: [{ ...b.paths[0], heads: [{ id: head.id, type: 'put', ctx: 0, replaces: [] }] }] })],
     ['a head with an extra key', (b) => ({ ...b, paths: [{ ...b.paths[0], heads: [{ ...head, admin: true }] }] })],
     ['a non-ULID replaced id', (b) => ({ ...b, paths: [{ ...b.paths[0], replaced: ['nope'] }] })],
-  ])('rejects a correctly signed checkpoint with %s', (_name, mutate) => {
-    expectBmError(() => encodeCheckpoint(mutate(body()) as CheckpointBody, alice.privateKey), ErrorCode.internal);
+  ])('rejects a correctly signed format-1 checkpoint with %s', (_name, mutate) => {
     expectBmError(() => decodeCheckpoint(signRaw(mutate(body())), expect3()), ErrorCode.malformed);
+  });
+
+  it('format 2 (a writer checkpoint, ADR-0014): round-trips, bound to its domain, vault, writer and seq', () => {
+    const cp = encodeWriterCheckpoint(writerBody(), alice.privateKey);
+    expect(decodeWriterCheckpoint(cp.bytes, expect3()).body).toEqual(writerBody());
+    expectBmError(() => decodeWriterCheckpoint(cp.bytes, { ...expect3(), seq: 4 }), ErrorCode.badSignature);
+    expectBmError(() => decodeWriterCheckpoint(cp.bytes, { ...expect3(), client: bobId }), ErrorCode.badSignature);
+    expectBmError(() => decodeWriterCheckpoint(cp.bytes, { ...expect3(), publicKey: importPublicKeyHex(mallory.publicKeyHex) }), ErrorCode.badSignature);
+    expectBmError(() => decodeWriterCheckpoint(cp.bytes, { ...expect3(), vault: otherVault }), ErrorCode.badSignature);
+    // Signed for seq 3 but claiming another writer inside: refused.
+    expectBmError(() => decodeWriterCheckpoint(signRaw({ ...writerBody(), client: bobId }, 2), expect3()), ErrorCode.brokenChain);
+  });
+
+  it.each<[string, (b: WriterCheckpointBody) => unknown]>([
+    ['an unsafe path', (b) => ({ ...b, paths: [{ ...b.paths[0], path: '.bm-log/../../x' }] })],
+    ['a version naming a missing context', (b) => ({ ...b, paths: [{ ...b.paths[0], versions: [{ ...head, ctx: 5 }] }] })],
+    ['a tombstone with content', (b) => ({ ...b, paths: [{ ...b.paths[0], versions: [{ ...head, type: 'tombstone' }] }] })],
+    ['a replaced claim past the checkpoint', (b) => ({ ...b, paths: [{ ...b.paths[0], replaced: [{ id: gone, seq: 4 }] }] })],
+    ['a replaced claim without its seq', (b) => ({ ...b, paths: [{ ...b.paths[0], replaced: [gone] }] })],
+    ['a collected claim past the checkpoint', (b) => ({ ...b, collected: [{ path: 'gone.md', seq: 9, versions: [gone] }] })],
+    ['a context past the checkpoint', (b) => ({ ...b, contexts: [{ seq: 4, time: TIME, seen: {}, snapshot: null }] })],
+    ['a gc record naming a missing context', (b) => ({ ...b, deletions: [{ hash: sha256Hex('z'), ctx: 1 }] })],
+    ['a namer past the checkpoint', (b) => ({ ...b, namers: [{ hash: sha256Hex('z'), seq: 4 }] })],
+    ['an extra key', (b) => ({ ...b, frontier: {} })],
+    ['relies naming its own writer', (b) => ({ ...b, relies: [{ client: writer, seq: 1 }] })],
+  ])('rejects a correctly signed writer checkpoint with %s', (_name, mutate) => {
+    expectBmError(() => encodeWriterCheckpoint(mutate(writerBody()) as WriterCheckpointBody, alice.privateKey), ErrorCode.internal);
+    expectBmError(() => decodeWriterCheckpoint(signRaw(mutate(writerBody()), 2), expect3()), ErrorCode.malformed);
   });
 });

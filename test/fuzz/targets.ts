@@ -1,9 +1,10 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { ZodType, ZodTypeDef } from 'zod';
 import { BmError } from '../../src/errors.js';
-import { decodeCheckpoint, decodeIdentity, decodeMsgpack, decodeSegment, decodeVault, encodeCheckpoint, encodeIdentity, encodeMsgpack, encodeSegment, encodeVault } from '../../src/events/codec.js';
+import { checkpointBodySchema, writerCheckpointBodySchema, type CheckpointBody, type WriterCheckpointBody } from '../../src/events/checkpoint-schema.js';
+import { decodeCheckpoint, decodeIdentity, decodeMsgpack, decodeSegment, decodeVault, decodeWriterCheckpoint, encodeIdentity, encodeMsgpack, encodeSegment, encodeVault, encodeWriterCheckpoint } from '../../src/events/codec.js';
 import type { ClientId, ContentHash, VaultId, VersionId } from '../../src/events/ids.js';
-import { checkpointBodySchema, identityBodySchema, segmentBodySchema, vaultSchema, type CheckpointBody, type SegmentBody } from '../../src/events/schema.js';
+import { identityBodySchema, segmentBodySchema, vaultSchema, type SegmentBody } from '../../src/events/schema.js';
 import { exportPublicKeyHex, importPublicKeyHex, signBody, type SignContext } from '../../src/events/signing.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import { FuzzViolation, type FuzzTarget } from './fuzz-engine.js';
@@ -74,9 +75,32 @@ function checkpointBody(): CheckpointBody {
   } as CheckpointBody;
 }
 
-/** The envelope of `bodyBytes` signed for `ctx` by the fixed key (as the writer would sign it). */
-function signedEnvelope(ctx: SignContext, bodyBytes: Uint8Array): Uint8Array {
-  return encodeMsgpack({ v: 1, body: bodyBytes, sig: signBody(ctx, bodyBytes, PRIVATE) });
+/** A writer checkpoint (format 2, ADR-0014) with every kind of entry. */
+function writerCheckpointBody(): WriterCheckpointBody {
+  const version = { id: vid(1), type: 'put' as const, ctx: 0, replaces: [vid(2)], content: { hash: HASH, size: 1, mode: 0o644 } };
+  return {
+    v: 2,
+    vault: VAULT,
+    client: CLIENT,
+    seq: 3,
+    hash: HASH,
+    time: TIME,
+    segment: { time: TIME, seen: { [OTHER]: 2 }, events: 1 },
+    lastEventful: 3,
+    contexts: [{ seq: 2, time: TIME, seen: {}, snapshot: null }],
+    paths: [{ path: 'docs/a.md' as SyncPath, versions: [version], replaced: [{ id: vid(5), seq: 2 }] }],
+    collected: [{ path: 'gone.md' as SyncPath, seq: 3, versions: [vid(6)] }],
+    retired: [{ client: OTHER, seq: 2 }],
+    condemnations: [{ hash: HASH, ctx: 0, graceMs: 1000 }],
+    deletions: [],
+    namers: [{ hash: HASH, seq: 1 }],
+    relies: [{ client: OTHER, seq: 2 }],
+  };
+}
+
+/** The envelope (format `v`) of `bodyBytes` signed for `ctx` by the fixed key (as the writer would sign it). */
+function signedEnvelope(ctx: SignContext, bodyBytes: Uint8Array, v = 1): Uint8Array {
+  return encodeMsgpack({ v, body: bodyBytes, sig: signBody(ctx, bodyBytes, PRIVATE) });
 }
 
 /** The `prev` a segment body claims (what decodeSegment signs against), or null. */
@@ -109,7 +133,8 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   },
   {
     name: 'checkpoint-object',
-    seeds: [encodeCheckpoint(checkpointBody(), PRIVATE).bytes],
+    // Format 1 (ADR-0007): no longer written, still read (a format-1 checkpoint is reported, never adopted).
+    seeds: [signedEnvelope({ domain: 'checkpoint', vault: VAULT, client: CLIENT, seq: 3, prev: null }, encodeMsgpack(checkpointBody()))],
     run: (input) => mustDecodeOrBmError('decodeCheckpoint', () => decodeCheckpoint(input, checkpointExpect).body, checkpointBodySchema),
   },
   {
@@ -118,6 +143,19 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
     run: (input) => {
       const env = signedEnvelope({ domain: 'checkpoint', vault: VAULT, client: CLIENT, seq: 3, prev: null }, input);
       mustDecodeOrBmError('decodeCheckpoint', () => decodeCheckpoint(env, checkpointExpect).body, checkpointBodySchema);
+    },
+  },
+  {
+    name: 'writer-checkpoint-object',
+    seeds: [encodeWriterCheckpoint(writerCheckpointBody(), PRIVATE).bytes],
+    run: (input) => mustDecodeOrBmError('decodeWriterCheckpoint', () => decodeWriterCheckpoint(input, checkpointExpect).body, writerCheckpointBodySchema),
+  },
+  {
+    name: 'writer-checkpoint-body',
+    seeds: [encodeMsgpack(writerCheckpointBody())],
+    run: (input) => {
+      const env = signedEnvelope({ domain: 'checkpoint', vault: VAULT, client: CLIENT, seq: 3, prev: null }, input, 2);
+      mustDecodeOrBmError('decodeWriterCheckpoint', () => decodeWriterCheckpoint(env, checkpointExpect).body, writerCheckpointBodySchema);
     },
   },
   {

@@ -118,21 +118,25 @@ describe('a bm-log folder nested in another (issue 20, failure 2)', () => {
   });
 
   it('a sync run in the nested folder never reaches up into the outer one: each keeps its own state', async () => {
+    // (init inside an existing bm-log folder is refused, ADR-0018: the nested one comes first.)
     const base = await tempDir();
     const outer = path.join(base, 'outer');
     const inner = path.join(outer, 'sub');
     await write(outer, 'top.md', 'top\n');
-    await executeInit(outer, { remote: { url: path.join(base, 'outer-remote') }, name: 'outer', create: true });
-    expect((await syncJson(outer)).code).toBe(ExitCode.ok);
     await write(inner, 'inner.md', 'inner\n');
     await executeInit(inner, { remote: { url: path.join(base, 'inner-remote') }, name: 'inner', create: true });
+    await executeInit(outer, { remote: { url: path.join(base, 'outer-remote') }, name: 'outer', create: true });
+    expect((await syncJson(outer)).code).toBe(ExitCode.ok);
+    await write(inner, 'later.md', 'later\n');
     expect((await syncJson(inner)).code).toBe(ExitCode.ok);
-    expect(await remotePaths(path.join(base, 'inner-remote'))).toEqual(['inner.md']);
+    expect(await remotePaths(path.join(base, 'inner-remote'))).toEqual(['inner.md', 'later.md']);
+    expect(await remotePaths(path.join(base, 'outer-remote'))).toEqual(['sub/inner.md', 'top.md']);
     // The outer folder syncs the nested folder's files like any others.
     expect((await syncJson(outer)).code).toBe(ExitCode.ok);
-    expect(await remotePaths(path.join(base, 'outer-remote'))).toEqual(['sub/inner.md', 'top.md']);
+    expect(await remotePaths(path.join(base, 'outer-remote'))).toEqual(['sub/inner.md', 'sub/later.md', 'top.md']);
     await withClient(inner, async (s) => expect(s.root).toBe(inner));
   });
+
 });
 
 /** A directory remote with alice (created with `files`) and bob joined and synced. */

@@ -215,9 +215,9 @@ export class GatedIndex implements SyncIndex {
     return this.inner.pinKeys(pins);
   }
 
-  async *iterateSegments(): AsyncIterable<{ client: ClientId; seq: number; bytes: Uint8Array }> {
+  async *iterateSegments(client?: ClientId, fromSeq?: number): AsyncIterable<{ client: ClientId; seq: number; bytes: Uint8Array }> {
     this.gate.enter('iterateSegments');
-    for await (const s of this.inner.iterateSegments()) {
+    for await (const s of this.inner.iterateSegments(client, fromSeq)) {
       this.gate.check('iterateSegments');
       yield s;
     }

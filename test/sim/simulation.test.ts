@@ -14,12 +14,16 @@ import { defaultWorkers, describeSuite, runInPool, type SuiteResult } from './si
  *                     second test runs SIM_GC_RUNS (default 1,000) such scenarios;
  * - SIM_FS=1          clients on macOS and Windows volumes (ADR-0017); without it, a third test
  *                     runs SIM_FS_RUNS (default 1,000) such scenarios;
+ * - SIM_CHECKPOINTS=1 clients checkpoint their logs, new clients join from the checkpoints, and
+ *                     forged checkpoints appear (ADR-0014); without it, a fourth test runs
+ *                     SIM_CHECKPOINT_RUNS (default 500) such scenarios;
  * - SIM_WORKERS=n     worker processes (default: one per core).
  * For a million, use `npm run sim` (scripts/sim.mjs), which prints the same figure.
  */
 const DEFAULT_RUNS = 8_000;
 const DEFAULT_GC_RUNS = 1_000;
 const DEFAULT_FS_RUNS = 1_000;
+const DEFAULT_CHECKPOINT_RUNS = 500;
 const MAX_FAILURES_SHOWN = 5;
 
 function envInt(name: string): number | undefined {
@@ -37,13 +41,16 @@ const clients = envInt('SIM_CLIENTS');
 const steps = envInt('SIM_STEPS');
 const gc = process.env['SIM_GC'] === '1';
 const fs = process.env['SIM_FS'] === '1';
-const options: ScenarioOptions = { ...(clients !== undefined ? { clients } : {}), ...(steps !== undefined ? { steps } : {}), ...(gc ? { gc } : {}), ...(fs ? { fs } : {}) };
-const gcRuns = gc || fs || replay !== undefined ? 0 : (envInt('SIM_GC_RUNS') ?? DEFAULT_GC_RUNS);
-const fsRuns = gc || fs || replay !== undefined ? 0 : (envInt('SIM_FS_RUNS') ?? DEFAULT_FS_RUNS);
+const checkpoints = process.env['SIM_CHECKPOINTS'] === '1';
+const options: ScenarioOptions = { ...(clients !== undefined ? { clients } : {}), ...(steps !== undefined ? { steps } : {}), ...(gc ? { gc } : {}), ...(fs ? { fs } : {}), ...(checkpoints ? { checkpoints } : {}) };
+const special = gc || fs || checkpoints || replay !== undefined;
+const gcRuns = special ? 0 : (envInt('SIM_GC_RUNS') ?? DEFAULT_GC_RUNS);
+const fsRuns = special ? 0 : (envInt('SIM_FS_RUNS') ?? DEFAULT_FS_RUNS);
+const checkpointRuns = special ? 0 : (envInt('SIM_CHECKPOINT_RUNS') ?? DEFAULT_CHECKPOINT_RUNS);
 const workers = envInt('SIM_WORKERS') ?? defaultWorkers();
 // A hang guard, not a speed bound: ~30 ms a scenario on an idle core (60 ms with gc), but a
 // machine shared with other work gave the workers a fifth of a core each; 1 s a scenario, as before the pool.
-const timeoutMs = 120_000 + Math.ceil(((runs + 2 * gcRuns + fsRuns) * 1_000) / workers);
+const timeoutMs = 120_000 + Math.ceil(((runs + 2 * gcRuns + fsRuns + 2 * checkpointRuns) * 1_000) / workers);
 
 let pool: Promise<{ results: Map<string, SuiteResult>; started: number }> | undefined;
 /** Both suites in one pool (started by the first test that needs it), so no core idles between them. */
@@ -54,6 +61,7 @@ function poolRun(): Promise<{ results: Map<string, SuiteResult>; started: number
       { name: 'simulation', first: firstSeed, count: runs, options },
       ...(gcRuns > 0 ? [{ name: 'simulation with gc', first: firstSeed, count: gcRuns, options: { ...options, gc: true } }] : []),
       ...(fsRuns > 0 ? [{ name: 'simulation on macOS and Windows volumes', first: firstSeed, count: fsRuns, options: { ...options, fs: true } }] : []),
+      ...(checkpointRuns > 0 ? [{ name: 'simulation with checkpoints', first: firstSeed, count: checkpointRuns, options: { ...options, checkpoints: true } }] : []),
     ],
     { workers },
   ).then((results) => ({ results, started }));
@@ -124,6 +132,20 @@ describe('multi-client simulation of runSync', () => {
       expect(r.stats.twinGroups).toBeGreaterThan(0); // twins were met, not avoided
       // Most scenarios still settle on the projection; a jump in the gaps is a regression to look at.
       expect(r.stats.fsUnsettled + r.stats.fsDiverged).toBeLessThan(r.scenarios * 0.3);
+    },
+    timeoutMs,
+  );
+
+  it.skipIf(checkpointRuns === 0)(
+    `${checkpointRuns} scenario(s) with checkpoints, joins from them and forged ones: the same invariants`,
+    async () => {
+      const { results, started } = await poolRun();
+      const r = results.get('simulation with checkpoints')!;
+      report(r, started);
+      expect(r.stats.joins).toBeGreaterThan(0);
+      expect(r.stats.ownCheckpoints).toBeGreaterThan(0);
+      expect(r.stats.forgedCheckpoints).toBeGreaterThan(0);
+      expect(r.stats.checkpointFaults).toBeGreaterThan(0);
     },
     timeoutMs,
   );

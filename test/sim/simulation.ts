@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { BmError, ErrorCode, isBmError } from '../../src/errors.js';
 import { decodeMsgpack, decodeTrustedSegment } from '../../src/events/codec.js';
 import { keyOfBlob, keyOfIdentity, parseSegmentKey } from '../../src/events/layout.js';
+import type { VersionId } from '../../src/events/ids.js';
 import type { SegmentBody } from '../../src/events/schema.js';
 import { MemoryStore, type MemoryFaults } from '../../src/events/store/memory-store.js';
 import { bytesEqual, type Body } from '../../src/events/store/object-store.js';
@@ -22,6 +23,7 @@ import { computeBlobViolations } from '../gc/support/race-world.js';
 import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from './gated-ports.js';
 import { chance, mulberry32, pick, pickWeighted, randomInt, type Rng } from './prng.js';
 import { createClock, createSimClient, syncContextOf, type SimClient } from './sim-client.js';
+import { forgeCheckpoint, SIM_CHECKPOINT_EVERY } from './sim-checkpoints.js';
 
 /**
  * A deterministic multi-client simulation of the real sync engine (`runSync`) on in-memory
@@ -73,6 +75,13 @@ export interface ScenarioOptions {
    * for one): it must hold one of them, and its syncs may keep skipping the others.
    */
   readonly fs?: boolean;
+  /**
+   * Checkpoints (ADR-0014): clients checkpoint their own logs every few events, new clients
+   * join from the checkpoints mid-scenario, and now and then a client signs a checkpoint with
+   * a false claim about another writer's live version (`forgeCheckpoint`). Every client must
+   * still converge on the log. Not with `gc` (a client that joined cannot run GC).
+   */
+  readonly checkpoints?: boolean;
 }
 
 export interface ScenarioStats {
@@ -116,10 +125,15 @@ export interface ScenarioStats {
   /** Objects that vanished from the store (a client's own segment or key), and how many its syncs put back (ADR-0015). */
   vanished: number;
   restored: number;
+  /** With `checkpoints`: syncs that joined from checkpoints, checkpoints syncs wrote, forged ones, syncs that reported one. */
+  joins: number;
+  ownCheckpoints: number;
+  forgedCheckpoints: number;
+  checkpointFaults: number;
 }
 
 export function emptyStats(): ScenarioStats {
-  return { steps: 0, syncs: 0, completedSyncs: 0, crashes: 0, faultSyncs: 0, injectedErrors: 0, truncatedLists: 0, remoteFailures: 0, unreadableMarks: 0, racingEdits: 0, guardStops: 0, resolves: 0, conflicts: 0, quiescenceRounds: 0, gcRuns: 0, blobsCollected: 0, pathsCollected: 0, cleanSyncs: 0, focusedPlans: 0, lazyPlans: 0, stagePlans: 0, fsClients: 0, twinGroups: 0, fsUnsettled: 0, fsDiverged: 0, vanished: 0, restored: 0 };
+  return { steps: 0, syncs: 0, completedSyncs: 0, crashes: 0, faultSyncs: 0, injectedErrors: 0, truncatedLists: 0, remoteFailures: 0, unreadableMarks: 0, racingEdits: 0, guardStops: 0, resolves: 0, conflicts: 0, quiescenceRounds: 0, gcRuns: 0, blobsCollected: 0, pathsCollected: 0, cleanSyncs: 0, focusedPlans: 0, lazyPlans: 0, stagePlans: 0, fsClients: 0, twinGroups: 0, fsUnsettled: 0, fsDiverged: 0, vanished: 0, restored: 0, joins: 0, ownCheckpoints: 0, forgedCheckpoints: 0, checkpointFaults: 0 };
 }
 
 export function addStats(into: ScenarioStats, s: ScenarioStats): void {
@@ -127,7 +141,7 @@ export function addStats(into: ScenarioStats, s: ScenarioStats): void {
 }
 
 export function replayCommand(seed: number, options: ScenarioOptions = {}): string {
-  const extra = [options.clients !== undefined ? `SIM_CLIENTS=${options.clients} ` : '', options.steps !== undefined ? `SIM_STEPS=${options.steps} ` : '', options.gc ? 'SIM_GC=1 ' : '', options.fs ? 'SIM_FS=1 ' : ''].join('');
+  const extra = [options.clients !== undefined ? `SIM_CLIENTS=${options.clients} ` : '', options.steps !== undefined ? `SIM_STEPS=${options.steps} ` : '', options.gc ? 'SIM_GC=1 ' : '', options.fs ? 'SIM_FS=1 ' : '', options.checkpoints ? 'SIM_CHECKPOINTS=1 ' : ''].join('');
   return `${extra}SIM_SEED=${seed} npx vitest run test/sim`;
 }
 
@@ -214,6 +228,12 @@ class Scenario {
   /** Objects a vanish step deleted: key -> the bytes first there (ADR-0015 puts them back). */
   private readonly vanishedObjects = new Map<string, Uint8Array>();
   private readonly conflictKeys = new Set<string>();
+  /**
+   * Made-up bytes of forged checkpoints: a client may show them for a while (a writer's
+   * checkpoint speaks for its own versions, ADR-0014) and drops them once it checks the claim;
+   * they are never user content.
+   */
+  private readonly forgedContent = new Set<string>();
   private readonly clock = createClock();
   private step = 0;
   private contentCounter = 0;
@@ -270,6 +290,7 @@ class Scenario {
 
   private async randomStep(): Promise<void> {
     if (this.options.gc && chance(this.rng, 0.12)) return this.gcStep();
+    if (this.options.checkpoints && chance(this.rng, 0.12)) return this.checkpointStep();
     if (chance(this.rng, VANISH_RATE)) return this.vanishStep();
     const c = pick(this.rng, this.clients)!;
     const kind = pickWeighted(this.rng, [
@@ -397,7 +418,9 @@ class Scenario {
         now: this.clock.now,
         concurrency: c.concurrency,
       }),
-      joinFromCheckpoint: false, // every client holds the whole history (its GC steps need it)
+      // Without checkpoint scenarios every client holds the whole history (its GC steps need it).
+      joinFromCheckpoint: this.options.checkpoints === true,
+      ...(this.options.checkpoints ? { checkpointEvery: SIM_CHECKPOINT_EVERY } : {}),
       onPlan: (input: PlanInput, plan: Plan, part: 'all' | 'stage') => this.checkFocusedPlan(c, input, plan, part),
     };
     if (setup.unreadable !== null) {
@@ -527,6 +550,26 @@ class Scenario {
     }
   }
 
+  /** A new client joins (from the checkpoints there are), or a client forges a checkpoint. */
+  private async checkpointStep(): Promise<void> {
+    const n = this.options.clients ?? 3;
+    if (this.clients.length < n + 2 && chance(this.rng, 0.4)) {
+      const i = this.clients.length;
+      const prefix = `01SM${ID_LETTERS[i % ID_LETTERS.length]}${Math.floor(i / ID_LETTERS.length)}`;
+      const client = await createSimClient(this.store, NAMES[i % NAMES.length]!, prefix, this.clock);
+      const c: ScenarioClient = { ...client, concurrency: 8, forceNext: false, openConflicts: [], lastCalls: 12, settled: 0 };
+      this.clients.push(c);
+      this.log(`${c.name} joins as ${c.id}`);
+      await this.sync(c, QUIET);
+      return;
+    }
+    const c = pick(this.rng, this.clients)!;
+    const f = await forgeCheckpoint(c, this.store, this.rng, this.clock.now, c.newId() as VersionId);
+    if (f.forged) this.stats.forgedCheckpoints++;
+    if (f.hash !== undefined) this.forgedContent.add(f.hash);
+    this.log(`${c.name}: ${f.what}`);
+  }
+
   /** A GC run by a random client, crashed at a random port call now and then. */
   private async gcStep(): Promise<void> {
     const c = pick(this.rng, this.clients)!;
@@ -593,6 +636,9 @@ class Scenario {
 
   private afterCompletedSync(c: ScenarioClient, report: SyncReport, before: Map<string, string>, racing: Map<string, string | null>, setup: SyncSetup): void {
     this.stats.completedSyncs++;
+    if (report.joinedFromCheckpoint) this.stats.joins++;
+    if (report.checkpoint !== null) this.stats.ownCheckpoints++;
+    if (report.faults.some((f) => f.error.code === ErrorCode.unsupportedCheckpoint)) this.stats.checkpointFaults++;
     c.forceNext = false;
     c.openConflicts = report.conflicts.filter((n) => n.kind === ConflictKind.concurrentEdits || n.kind === ConflictKind.editVersusDelete);
     for (const n of c.openConflicts) this.conflictKeys.add(`${n.path} ${n.heads.map((h) => h.id).sort().join(',')}`);
@@ -686,7 +732,7 @@ class Scenario {
     if (changes.length === 0) return;
     const { all } = this.cloudContent();
     for (const ch of changes) {
-      if (!all.has(ch.before!)) this.fail(`${c.name}'s sync ${ch.kind === 'write' ? 'overwrote' : 'removed'} ${ch.path} holding ${ch.before}, which is nowhere in the cloud history: unsynced content destroyed`);
+      if (!all.has(ch.before!) && !this.forgedContent.has(ch.before!)) this.fail(`${c.name}'s sync ${ch.kind === 'write' ? 'overwrote' : 'removed'} ${ch.path} holding ${ch.before}, which is nowhere in the cloud history: unsynced content destroyed`);
     }
   }
 
@@ -801,7 +847,7 @@ class Scenario {
   private checkNoDataLoss(): void {
     const { byPath } = this.cloudContent();
     for (const pr of this.protectedContent) {
-      if (byPath.get(pr.path)?.has(pr.hash)) continue;
+      if (byPath.get(pr.path)?.has(pr.hash) || this.forgedContent.has(pr.hash)) continue;
       const inTree = this.clients.some((c) => [pr.path, ...copiesOf(c.tree, pr.path)].some((p) => c.tree.files.get(c.tree.resolve(p) ?? p)?.hash === pr.hash));
       if (!inTree) this.fail(`data loss: ${pr.client} had ${pr.path} = ${pr.hash} when its sync at step ${pr.step} read it; it is in no tree and not in the cloud history`);
     }
