@@ -124,8 +124,9 @@ async function verifyPipeline(p, toolName, tree) {
     return { what: 'a second client joined (delay 0) holds A\'s tree', ok: a.digest === b.digest, detail: `A ${a.files} files ${a.digest}, B ${b.files} files ${b.digest}` };
   }
   const keys = await countKeys(p.s3.endpoint, 'bench', 'vault/');
-  const want = toolName.startsWith('rclone-copy') ? tree.files + 100 : tree.files;
-  return { what: `bucket holds ${want} objects (copy keeps the 100 deleted notes)`, ok: keys === want, detail: `${keys} objects under vault/` };
+  const copy = toolName.startsWith('rclone-copy');
+  const want = copy ? tree.files + 100 : tree.files;
+  return { what: `bucket holds ${want} objects${copy ? ' (copy keeps the 100 deleted notes)' : ''}`, ok: keys === want, detail: `${keys} objects under vault/` };
 }
 
 async function runPipeline(size, latency, toolName, srcDir, tree) {
