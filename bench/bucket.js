@@ -148,7 +148,7 @@ async function runPipeline(size, latency, toolName, srcDir, tree) {
       const s = await measure(p, kase, kase === 'first' ? tool.first(p) : tool.again(p));
       out.cases[kase] = s;
       const load = s.othersShare > 0.1 ? `  [other load ${(s.othersShare * 100).toFixed(0)}%]` : '';
-      say(`    ${kase.padEnd(6)} ${fmtS(s.ms).padStart(7)} s  requests ${s.requests} (${fmtTypes(s.byType)})  in ${fmtBytes(s.bytesIn)} out ${fmtBytes(s.bytesOut)}${load}${s.note ? `  ${s.note}` : ''}`);
+      say(`    ${kase.padEnd(6)} ${fmtS(s.ms).padStart(7)} s  requests ${s.requests} (${fmtTypes(s.byType)}) on ${s.connections} connection(s)  in ${fmtBytes(s.bytesIn)} out ${fmtBytes(s.bytesOut)}${load}${s.note ? `  ${s.note}` : ''}`);
     }
     if (verify) {
       const c = await verifyPipeline(p, toolName, tree);
@@ -171,15 +171,16 @@ async function runPipeline(size, latency, toolName, srcDir, tree) {
 function printReport(results, inputs) {
   say('\n================================================================ RESULTS');
   say(`inputs: ${inputs.trees.map((t) => `${t.notes.toLocaleString('en-US')} notes (seed ${t.seed}, ${(t.bytes / 1e6).toFixed(1)} MB, digest ${t.digest})`).join('; ')}`);
-  say('change = 100 notes changed + 100 added + 100 deleted (same edit for every tool); one sample per cell; in = bytes sent to the bucket, out = received');
+  say('change = 100 notes changed + 100 added + 100 deleted (same edit for every tool); one sample per cell');
+  say('conns = TCP connections opened to the proxy; in = body bytes sent to the bucket, out = received');
   for (const size of sizes) {
     for (const latency of latencies) {
-      const rows = [['tool', 'case', 'wall s', 'requests', 'by type', 'in', 'out', 'req/note']];
+      const rows = [['tool', 'case', 'wall s', 'requests', 'by type', 'conns', 'in', 'out', 'req/note']];
       for (const r of results.filter((x) => x.notes === size && x.latencyMs === latency)) {
         for (const [kase, s] of Object.entries(r.cases)) {
-          rows.push([r.tool, kase, fmtS(s.ms), s.requests, fmtTypes(s.byType), fmtBytes(s.bytesIn), fmtBytes(s.bytesOut), kase === 'first' ? (s.requests / size).toFixed(2) : '']);
+          rows.push([r.tool, kase, fmtS(s.ms), s.requests, fmtTypes(s.byType), s.connections, fmtBytes(s.bytesIn), fmtBytes(s.bytesOut), kase === 'first' ? (s.requests / size).toFixed(2) : '']);
         }
-        if (r.errors.length) rows.push([r.tool, 'ERROR', '', '', r.errors[0].split('\n')[0].slice(0, 100), '', '', '']);
+        if (r.errors.length) rows.push([r.tool, 'ERROR', '', '', r.errors[0].split('\n')[0].slice(0, 100), '', '', '', '']);
       }
       say(`\n--- ${size.toLocaleString('en-US')} notes, ${latency} ms per request`);
       say(table(rows));

@@ -1,6 +1,7 @@
 // Types of bench/lib/latency-proxy.js, for the test that drives it (test/bench/latency-proxy.test.ts).
 export interface ProxyCounts {
   requests: number;
+  connections: number;
   byMethod: Record<string, number>;
   byType: Record<string, number>;
   bytesIn: number;

@@ -2,7 +2,8 @@
 // an S3 server that holds every request for a fixed delay before forwarding it (one round
 // trip to a distant bucket), then streams the request and the answer through unchanged.
 // It counts requests by method and by S3 request type, and the bytes of request bodies
-// (in: client to bucket) and of answer bodies (out: bucket to client).
+// (in: client to bucket) and of answer bodies (out: bucket to client), and the TCP
+// connections clients open to it.
 //
 // Why not the fault proxy (src/testing/fault-proxy.ts): that one buffers whole bodies,
 // draws a random delay per request as one of its faults, counts faults rather than
@@ -31,7 +32,7 @@ function byteCounter(add) {
 }
 
 function emptyCounts() {
-  return { requests: 0, byMethod: {}, byType: {}, bytesIn: 0, bytesOut: 0 };
+  return { requests: 0, connections: 0, byMethod: {}, byType: {}, bytesIn: 0, bytesOut: 0 };
 }
 
 const bump = (map, key) => {
@@ -71,6 +72,8 @@ export async function startLatencyProxy({ upstream, delayMs = 0, sleep = realSle
   const server = http.createServer((req, res) => {
     handle(req, res).catch(() => req.socket.destroy());
   });
+  // A client that does not keep its connections alive pays a TCP handshake per request: counted.
+  server.on('connection', () => counts.connections++);
   server.keepAliveTimeout = 60_000;
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
@@ -93,6 +96,7 @@ export function diffProxyCounts(before, after) {
   const sub = (a, b) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]).filter(([, v]) => v > 0));
   return {
     requests: after.requests - before.requests,
+    connections: after.connections - before.connections,
     byMethod: sub(after.byMethod, before.byMethod),
     byType: sub(after.byType, before.byType),
     bytesIn: after.bytesIn - before.bytesIn,

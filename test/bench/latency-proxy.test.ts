@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffProxyCounts, startLatencyProxy, type LatencyProxy } from '../../bench/lib/latency-proxy.js';
@@ -59,7 +60,34 @@ describe('latency proxy', () => {
       proxy.setDelay(0);
       await fetch(url, { method: 'HEAD' });
       expect(sleeps.at(-1)).toBe(0);
-      expect(diffProxyCounts(c, proxy.snapshot())).toEqual({ requests: 1, byMethod: { HEAD: 1 }, byType: { HEAD: 1 }, bytesIn: 0, bytesOut: 0 });
+      expect(diffProxyCounts(c, proxy.snapshot())).toEqual({ requests: 1, connections: 0, byMethod: { HEAD: 1 }, byType: { HEAD: 1 }, bytesIn: 0, bytesOut: 0 });
+    });
+  });
+
+  it('counts the TCP connections clients open: one for a kept-alive client, one per request otherwise', async () => {
+    const head = (endpoint: string, agent: http.Agent) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request(`${endpoint}/${bucket}/none.md`, { method: 'HEAD', agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    // PUT first: a HEAD of a missing key gets an answer without Content-Length from fauxqs,
+    // after which Node's client does not reuse the connection (see docs/performance.md).
+    await withProxy({}, async (proxy) => {
+      await fetch(`${proxy.endpoint}/${bucket}/none.md`, { method: 'PUT', body: 'x' });
+      const start = proxy.snapshot().connections;
+      const kept = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      for (let i = 0; i < 3; i++) expect(await head(proxy.endpoint, kept)).toBe(200);
+      kept.destroy();
+      const afterKept = proxy.snapshot().connections;
+      const fresh = new http.Agent({ keepAlive: false });
+      for (let i = 0; i < 3; i++) expect(await head(proxy.endpoint, fresh)).toBe(200);
+      fresh.destroy();
+      expect(afterKept - start).toBe(1);
+      expect(proxy.snapshot().connections - afterKept).toBe(3);
     });
   });
 
