@@ -121,12 +121,14 @@ async function verifyPipeline(p, toolName, tree) {
     await fsp.mkdir(B);
     await runMeasured(bmLogLauncher, ['init', ...bucketArgs(p), '--name', 'bob', '--dir', B], { env: p.env, logDir, label: `${p.id}-verify` });
     const [a, b] = await Promise.all([treeDigest(p.A, { content: true }), treeDigest(B, { content: true })]);
-    return { what: 'a second client joined (delay 0) holds A\'s tree', ok: a.digest === b.digest, detail: `A ${a.files} files ${a.digest}, B ${b.files} files ${b.digest}` };
+    const detail = `A ${a.files} files ${a.digest}, B ${b.files} files ${b.digest}`;
+    return { what: "a second client joined (delay 0) holds A's tree", ok: a.digest === b.digest, detail };
   }
   const keys = await countKeys(p.s3.endpoint, 'bench', 'vault/');
   const copy = toolName.startsWith('rclone-copy');
   const want = copy ? tree.files + 100 : tree.files;
-  return { what: `bucket holds ${want} objects${copy ? ' (copy keeps the 100 deleted notes)' : ''}`, ok: keys === want, detail: `${keys} objects under vault/` };
+  const what = `bucket holds ${want} objects${copy ? ' (copy keeps the 100 deleted notes)' : ''}`;
+  return { what, ok: keys === want, detail: `${keys} objects under vault/` };
 }
 
 async function runPipeline(size, latency, toolName, srcDir, tree) {
@@ -148,7 +150,8 @@ async function runPipeline(size, latency, toolName, srcDir, tree) {
       const s = await measure(p, kase, kase === 'first' ? tool.first(p) : tool.again(p));
       out.cases[kase] = s;
       const load = s.othersShare > 0.1 ? `  [other load ${(s.othersShare * 100).toFixed(0)}%]` : '';
-      say(`    ${kase.padEnd(6)} ${fmtS(s.ms).padStart(7)} s  requests ${s.requests} (${fmtTypes(s.byType)}) on ${s.connections} connection(s)  in ${fmtBytes(s.bytesIn)} out ${fmtBytes(s.bytesOut)}${load}${s.note ? `  ${s.note}` : ''}`);
+      const traffic = `requests ${s.requests} (${fmtTypes(s.byType)}) on ${s.connections} connection(s)  in ${fmtBytes(s.bytesIn)} out ${fmtBytes(s.bytesOut)}`;
+      say(`    ${kase.padEnd(6)} ${fmtS(s.ms).padStart(7)} s  ${traffic}${load}${s.note ? `  ${s.note}` : ''}`);
     }
     if (verify) {
       const c = await verifyPipeline(p, toolName, tree);
@@ -170,7 +173,8 @@ async function runPipeline(size, latency, toolName, srcDir, tree) {
 
 function printReport(results, inputs) {
   say('\n================================================================ RESULTS');
-  say(`inputs: ${inputs.trees.map((t) => `${t.notes.toLocaleString('en-US')} notes (seed ${t.seed}, ${(t.bytes / 1e6).toFixed(1)} MB, digest ${t.digest})`).join('; ')}`);
+  const trees = inputs.trees.map((t) => `${t.notes.toLocaleString('en-US')} notes (seed ${t.seed}, ${(t.bytes / 1e6).toFixed(1)} MB, digest ${t.digest})`);
+  say(`inputs: ${trees.join('; ')}`);
   say('change = 100 notes changed + 100 added + 100 deleted (same edit for every tool); one sample per cell');
   say('conns = TCP connections opened to the proxy; in = body bytes sent to the bucket, out = received');
   for (const size of sizes) {
@@ -178,7 +182,8 @@ function printReport(results, inputs) {
       const rows = [['tool', 'case', 'wall s', 'requests', 'by type', 'conns', 'in', 'out', 'req/note']];
       for (const r of results.filter((x) => x.notes === size && x.latencyMs === latency)) {
         for (const [kase, s] of Object.entries(r.cases)) {
-          rows.push([r.tool, kase, fmtS(s.ms), s.requests, fmtTypes(s.byType), s.connections, fmtBytes(s.bytesIn), fmtBytes(s.bytesOut), kase === 'first' ? (s.requests / size).toFixed(2) : '']);
+          const perNote = kase === 'first' ? (s.requests / size).toFixed(2) : '';
+          rows.push([r.tool, kase, fmtS(s.ms), s.requests, fmtTypes(s.byType), s.connections, fmtBytes(s.bytesIn), fmtBytes(s.bytesOut), perNote]);
         }
         if (r.errors.length) rows.push([r.tool, 'ERROR', '', '', r.errors[0].split('\n')[0].slice(0, 100), '', '', '', '']);
       }
@@ -208,7 +213,8 @@ function printReport(results, inputs) {
 async function main() {
   const machine = describeMachine(tmpRoot);
   say(`bm-log bucket bench — ${new Date().toISOString()}`);
-  say(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, ${machine.os}; node ${machine.node}; load average ${machine.loadavgAtStart.join(' ')}`);
+  say(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, ${machine.os}; node ${machine.node}`);
+  say(`load average at start ${machine.loadavgAtStart.join(' ')} (a shared machine: compare within this run)`);
   const git = spawnSync('git', ['-C', repoRoot, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).stdout.trim();
   const distHash = snapshotBuild(path.join(tmpRoot, 'bm-log'));
   say(`bm-log: ${git} (dist/ snapshot ${distHash})`);
@@ -225,7 +231,8 @@ async function main() {
     const digest = await treeDigest(src, { content: true });
     const tree = { notes: size, seed: seed + size, ...spec(size), ...gen, digest: digest.digest };
     inputs.trees.push(tree);
-    say(`\n== ${size.toLocaleString('en-US')} notes of 1-8 KiB in ${gen.folders} folders, ${(gen.bytes / 1e6).toFixed(1)} MB (seed ${tree.seed}, digest ${tree.digest})`);
+    const mb = (gen.bytes / 1e6).toFixed(1);
+    say(`\n== ${size.toLocaleString('en-US')} notes of 1-8 KiB in ${gen.folders} folders, ${mb} MB (seed ${tree.seed}, digest ${tree.digest})`);
     for (const latency of latencies) for (const t of runTools) results.push(await runPipeline(size, latency, t, src, tree));
     await fsp.rm(src, { recursive: true, force: true });
   }
