@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ULID_RE, type ClientId, type VersionId } from '../events/ids.js';
+import { MAX_WRAPS } from '../crypto/key-event-schema.js';
+import { wrappedKeySchema } from '../crypto/wrap-key.js';
 import { FINGERPRINT_RE } from './fingerprint.js';
 
 /**
@@ -24,9 +26,18 @@ const upTo = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 const common = { type: z.literal('member'), id: eventId, client: clientId, fingerprint, upTo };
 
-/** Admits `client` (whose published key has `fingerprint`) with `role`. */
+/**
+ * Admits `client` (whose published key has `fingerprint`) with `role`. In an encrypted vault,
+ * `wraps` delivers every content key epoch the new member needs, wrapped for its X25519 key.
+ */
 export const memberAddSchema = z
-  .object({ ...common, action: z.literal('add'), role: roleSchema, name: z.string().min(1).max(MAX_MEMBER_NAME) })
+  .object({
+    ...common,
+    action: z.literal('add'),
+    role: roleSchema,
+    name: z.string().min(1).max(MAX_MEMBER_NAME),
+    wraps: z.array(wrappedKeySchema).max(MAX_WRAPS).optional(),
+  })
   .strict();
 /** Removes `client`: its segments after `upTo` change nothing, for anyone. Final for that client id. */
 export const memberRemoveSchema = z.object({ ...common, action: z.literal('remove') }).strict();
