@@ -42,9 +42,12 @@ export function precedes(a: LocatedMemberEvent, b: LocatedMemberEvent): boolean 
   return computeSeenOf(b, a.writer) >= a.seq;
 }
 
-/** How far `e`'s writer had folded `client`'s log (its own log: the segments before `e`'s). */
+/**
+ * How far `e`'s writer had folded `client`'s log; of its own log, up to `e`'s segment, so a
+ * change of its own role (upTo = its seq) applies from its next segment on.
+ */
 export function computeSeenOf(e: LocatedMemberEvent, client: string): number {
-  if (client === e.writer) return e.seq - 1;
+  if (client === e.writer) return e.seq;
   return Object.hasOwn(e.seen, client) ? (e.seen[client] ?? 0) : 0;
 }
 

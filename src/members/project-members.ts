@@ -58,19 +58,21 @@ export function computeRoleAt(record: MemberRecord | undefined, seq: number): Ro
 
 /**
  * Folds the member events. One pass in `computeMemberOrder`'s order judges each event by the
- * list so far; then every counted event's writer must still have been an admin at that
- * segment in the final list (a removal or demotion ordered after an event can revoke it: the
- * event was beyond its writer's cut). Events that fail are excluded and the pass is redone,
- * until none fails: at most one pass per event, and each excluded event stays excluded.
+ * list so far. A removal or demotion can revoke events its target wrote beyond its `upTo`
+ * that the pass already counted (they were ordered first: concurrent, or cut back by the
+ * admin); at the first such revocation the pass stops, the revoked events are excluded (they
+ * were beyond their writer's cut) and the pass starts again. Stopping at the first one means
+ * nothing later in the order, such as an event of the revoked writer, is judged by a list
+ * that still holds a revoked event. Each restart excludes at least one counted event, so
+ * there are at most as many passes as events; an excluded event stays excluded.
  */
 export function projectMembers(genesis: MemberGenesis, events: readonly LocatedMemberEvent[]): MemberState {
   const ordered = computeMemberOrder(events);
   const excluded = new Set<string>();
   for (;;) {
     const pass = foldPass(genesis, ordered, excluded);
-    const lost = pass.countedEvents.filter((e) => computeRoleAt(pass.members.get(e.writer), e.seq) !== 'admin');
-    if (lost.length === 0) return { root: genesis.root, members: pass.members, counted: pass.counted, rejected: pass.rejected };
-    for (const e of lost) excluded.add(locationKey(e));
+    if (pass.revoked.length === 0) return { root: genesis.root, members: pass.members, counted: pass.counted, rejected: pass.rejected };
+    for (const e of pass.revoked) excluded.add(locationKey(e));
   }
 }
 
@@ -79,6 +81,8 @@ interface Pass {
   readonly counted: Set<string>;
   readonly countedEvents: LocatedMemberEvent[];
   readonly rejected: Map<string, MemberRejection>;
+  /** Counted events a later change revoked (the pass stopped there). */
+  revoked: LocatedMemberEvent[];
 }
 
 function foldPass(genesis: MemberGenesis, ordered: readonly LocatedMemberEvent[], excluded: ReadonlySet<string>): Pass {
@@ -91,7 +95,7 @@ function foldPass(genesis: MemberGenesis, ordered: readonly LocatedMemberEvent[]
     cut: null,
     changes: [{ from: 1, role: 'admin' }],
   };
-  const pass: Pass = { members: new Map([[genesis.root, rootRecord]]), counted: new Set(), countedEvents: [], rejected: new Map() };
+  const pass: Pass = { members: new Map([[genesis.root, rootRecord]]), counted: new Set(), countedEvents: [], rejected: new Map(), revoked: [] };
   for (const e of ordered) {
     const key = locationKey(e);
     const reason = excluded.has(key) ? 'revoked-later' : judgeMemberEvent(e, pass);
@@ -99,9 +103,12 @@ function foldPass(genesis: MemberGenesis, ordered: readonly LocatedMemberEvent[]
       pass.rejected.set(key, reason);
       continue;
     }
-    pass.members.set(e.event.client, applyMemberEvent(e, pass.members.get(e.event.client)));
+    const target = applyMemberEvent(e, pass.members.get(e.event.client));
+    pass.members.set(e.event.client, target);
     pass.counted.add(e.event.id);
     pass.countedEvents.push(e);
+    pass.revoked = pass.countedEvents.filter((c) => c.writer === target.client && computeRoleAt(target, c.seq) !== 'admin');
+    if (pass.revoked.length > 0) return pass;
   }
   return pass;
 }

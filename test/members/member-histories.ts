@@ -62,7 +62,7 @@ function buildHistory(steps: readonly Step[], idPool: readonly VersionId[]): His
     const seen: Record<string, number> = {};
     for (let c = 0; c < CLIENTS; c++) if (c !== w && seenBy[w]![c]! > 0) seen[clients[c]!] = seenBy[w]![c]!;
     step.events.forEach((s, index) => {
-      const seenOfTarget = s.target === w ? seq - 1 : seenBy[w]![s.target]!;
+      const seenOfTarget = s.target === w ? seq : seenBy[w]![s.target]!;
       const upTo = s.beyondSeen ? seenOfTarget + 1 : Math.floor(s.upToFrac * seenOfTarget);
       const base = {
         type: 'member' as const,

@@ -85,6 +85,31 @@ describe('member rules (ADR-0021)', () => {
     expect([...s2.rejected.values()]).toEqual(['fingerprint-mismatch']);
   });
 
+  it('a change of its own role applies from its writer next segment; later events of a removed member change nothing (found by the beyond-cut property)', () => {
+    const e4 = clients[4]!;
+    const history = [
+      ev(root, 1, {}, e4, { action: 'add', role: 'admin' }, 0, '01EVNT00000000000000000000' as VersionId),
+      ev(root, 2, {}, root, { action: 'role', role: 'reader' }, 1, '01EVNT0000000000000000000F' as VersionId),
+      ev(root, 3, {}, e4, { action: 'remove' }, 0, '01EVNT0000000000000000000M' as VersionId),
+    ];
+    const before = projectMembers(genesis, history);
+    // The self-demotion (upTo 1 of its own seq 2) was beyond its own writer's new role: revoked, so root stays admin and removes e4.
+    expect(before.members.get(e4)?.cut).toBe(0);
+    expect(rejection(before, history[1]!)).toBe('revoked-later');
+    const beyondCut = [
+      { ...ev(e4, 1, { [root]: 9 }, root, { action: 'role', role: 'admin' }, 0, '01EVNT00000000000000000004' as VersionId), index: 0 },
+      { ...ev(e4, 1, { [root]: 9 }, root, { action: 'add', role: 'admin' }, 0, '01EVNT00000000000000000000' as VersionId), index: 1 },
+    ];
+    const after = projectMembers(genesis, [...history, ...beyondCut]);
+    expect(listMembers(after)).toEqual(listMembers(before));
+    expect(after.members.get(e4)?.cut).toBe(0);
+    const selfDemote = ev(root, 2, {}, root, { action: 'role', role: 'reader' }, 2);
+    const s = projectMembers(genesis, [history[0]!, selfDemote]);
+    expect(s.counted.has(selfDemote.event.id)).toBe(true);
+    expect(computeApplyVerdict('member', { client: root, seq: 2 }, s)).toBe('ok');
+    expect(computeApplyVerdict('member', { client: root, seq: 3 }, s)).toBe('reader');
+  });
+
   it('a reader is listed but none of its events but its own key apply', () => {
     const s = projectMembers(genesis, [ev(root, 1, {}, c, { action: 'add', role: 'reader' })]);
     expect(listMembers(s).find((m) => m.client === c)?.role).toBe('reader');
