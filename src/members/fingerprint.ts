@@ -44,7 +44,7 @@ export function parseFingerprint(typed: string): string {
     .replace(/[\s-]/g, '')
     .replace(/O/g, '0')
     .replace(/[IL]/g, '1');
-  const hint = 'a key fingerprint is 20 letters and digits in five groups of four, as `bm-log members` prints it';
+  const hint = 'a key fingerprint is 20 letters and digits in five groups of four, like 7KQ2-M9XD-0ZAF-3R8T-PWCN';
   if (flat.length !== GROUPS * GROUP_LEN) throw new BmError(ErrorCode.usage, `not a key fingerprint: ${flat.length} characters, expected 20`, hint);
   if (![...flat].every((c) => ALPHABET.includes(c))) throw new BmError(ErrorCode.usage, 'not a key fingerprint: it has a character no fingerprint uses', hint);
   return flat.match(/.{4}/g)!.join('-');
