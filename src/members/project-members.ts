@@ -107,6 +107,7 @@ function foldPass(genesis: MemberGenesis, ordered: readonly LocatedMemberEvent[]
     pass.members.set(e.event.client, target);
     pass.counted.add(e.event.id);
     pass.countedEvents.push(e);
+    if (e.event.action === 'add') continue; // an admission revokes nothing: its target had no counted event
     pass.revoked = pass.countedEvents.filter((c) => c.writer === target.client && computeRoleAt(target, c.seq) !== 'admin');
     if (pass.revoked.length > 0) return pass;
   }

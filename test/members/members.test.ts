@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BmError } from '../../src/errors.js';
 import type { ClientId, VaultId, VersionId } from '../../src/events/ids.js';
@@ -174,6 +175,22 @@ describe('invitation tokens', () => {
     expect(usage(() => decodeInvitation('hello')).message).toMatch(/not a bm-log invitation/);
     expect(usage(() => decodeInvitation(encodeInvitation(inv).replace('invite-1.', 'invite-9.'))).hint).toMatch(/upgrade/);
     expect(usage(() => decodeInvitation(`${encodeInvitation(inv)}x`)).message).toMatch(/damaged/);
+  });
+  it('decode any string to a valid invitation or a usage error, never another exception', () => {
+    const token = encodeInvitation(inv);
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string().map((s) => token.slice(0, 20) + s), fc.nat(token.length).chain((i) => fc.string().map((s) => token.slice(0, i) + s + token.slice(i)))), (t) => {
+        try {
+          const out = decodeInvitation(t);
+          expect(out.vault).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+          expect(out.root).toMatch(FINGERPRINT_RE);
+        } catch (e) {
+          expect(e).toBeInstanceOf(BmError);
+          expect((e as BmError).code).toBe('usage');
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
   it('never hold a credential', () => {
     usage(() => encodeInvitation({ ...inv, remote: 's3://KEY:SECRET@bucket/x' }));

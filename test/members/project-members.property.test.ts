@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { counterIdFactory, type ClientId, type VersionId } from '../../src/events/ids.js';
 import { mayApply, type EventKind } from '../../src/members/may-apply.js';
-import type { LocatedMemberEvent, MemberEvent, Role } from '../../src/members/member-schema.js';
+import { memberEventSchema, type LocatedMemberEvent, type MemberEvent, type Role } from '../../src/members/member-schema.js';
 import { computeRoleAt, listMembers, projectMembers, type MemberState } from '../../src/members/project-members.js';
 import { clients, CLIENTS, eventIdArb, fingerprints, genesis, historyArb, shuffle, summarize, summarizeList, type History } from './member-histories.js';
 
@@ -51,6 +51,15 @@ describe('member fold (properties)', () => {
         expect(summarize(projectMembers(genesis, shuffle([...h.events, ...h.events], seedB)))).toBe(expected);
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('generated histories hold only events the wire schema accepts (the fold is tested on what can arrive)', () => {
+    fc.assert(
+      fc.property(historyArb, (h) => {
+        for (const e of h.events) expect(memberEventSchema.safeParse(e.event).success).toBe(true);
+      }),
+      { numRuns: 100 },
     );
   });
 
