@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
+import { BmError, ErrorCode } from '../errors.js';
 import { checkKeyId, computeHmac, KEY_ID_BYTES, mustEpochKeys, tamperedError, type Keyring } from './keyring.js';
 
 /**
@@ -37,7 +38,7 @@ const HASH_RE = /^[0-9a-f]{64}$/;
 
 /** The object name (64 hex characters) of the blob with plaintext SHA-256 `hash` under `epoch`. */
 export function computeBlobName(keyring: Keyring, epoch: number, hash: string): string {
-  if (!HASH_RE.test(hash)) throw tamperedError('a content hash');
+  if (!HASH_RE.test(hash)) throw new BmError(ErrorCode.internal, 'a blob name is made from a lowercase hex SHA-256');
   return computeHmac(mustEpochKeys(keyring, epoch).subkey('blob-name'), 'bm-log/blob-name/v1\0', hash).toString('hex');
 }
 
@@ -75,7 +76,7 @@ export function decryptBlob(keyring: Keyring, blob: Uint8Array): { plaintext: Bu
   const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
   checkKeyId(keys, buf.subarray(5, 5 + KEY_ID_BYTES), 'an encrypted blob');
   const iv = buf.subarray(5 + KEY_ID_BYTES, HEADER_BYTES);
-  const decipher = createDecipheriv('aes-256-gcm', keys.subkey('blob'), iv);
+  const decipher = createDecipheriv('aes-256-gcm', keys.subkey('blob'), iv, { authTagLength: TAG_BYTES });
   decipher.setAAD(buf.subarray(0, HEADER_BYTES));
   decipher.setAuthTag(buf.subarray(buf.length - TAG_BYTES));
   let plaintext: Buffer;

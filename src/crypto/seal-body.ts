@@ -59,7 +59,7 @@ export function openBody(keyring: Keyring, epoch: number, context: SealContext, 
   if (buf.length < HEADER_BYTES + TAG_BYTES || buf[0] !== FORMAT) throw tamperedError('an encrypted body');
   checkKeyId(keys, buf.subarray(1, 1 + KEY_ID_BYTES), 'an encrypted body');
   const header = buf.subarray(0, HEADER_BYTES);
-  const decipher = createDecipheriv('aes-256-gcm', keys.subkey('body'), buf.subarray(1 + KEY_ID_BYTES, HEADER_BYTES));
+  const decipher = createDecipheriv('aes-256-gcm', keys.subkey('body'), buf.subarray(1 + KEY_ID_BYTES, HEADER_BYTES), { authTagLength: TAG_BYTES });
   decipher.setAAD(computeAad(epoch, context, header));
   decipher.setAuthTag(buf.subarray(buf.length - TAG_BYTES));
   try {

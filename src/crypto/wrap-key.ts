@@ -13,6 +13,7 @@ import { computeNewestEpoch, createContentKey, SecretBytes, systemRandom, tamper
  * fingerprint of its X25519 key) and is bound to vault, epoch and recipient, so it cannot be
  * replayed for another member, vault or epoch.
  */
+const BOX_BYTES = 12 + 32 + 16;
 export const wrappedKeySchema = z
   .object({
     epoch: z.number().int().min(1).max(2 ** 32 - 1),
@@ -71,7 +72,12 @@ function computeInfo(vault: string, epoch: number, recipient: string): string {
 /** Wraps `key` (epoch `epoch` of `vault`) for `recipient`. */
 export function wrapContentKey(vault: string, epoch: number, key: SecretBytes, recipient: WrapRecipient, random: RandomSource = systemRandom): WrappedKey {
   const eph = generateWrapKeyPair();
-  const shared = diffieHellman({ privateKey: eph.privateKey, publicKey: importX25519Hex(recipient.publicKeyHex) });
+  let shared: Buffer;
+  try {
+    shared = diffieHellman({ privateKey: eph.privateKey, publicKey: importX25519Hex(recipient.publicKeyHex) });
+  } catch (e) {
+    throw tamperedError(`the published X25519 key of ${recipient.client}`, e); // a low-order point: no shared secret
+  }
   const info = computeInfo(vault, epoch, recipient.client);
   const nonce = random(12);
   const cipher = createCipheriv('aes-256-gcm', computeKek(shared, eph.publicKeyHex, recipient.publicKeyHex, info), nonce);
@@ -92,10 +98,11 @@ export function unwrapContentKey(vault: string, wrapped: WrappedKey, me: { reado
     });
   }
   const box = Buffer.from(wrapped.box, 'base64url');
+  if (box.length !== BOX_BYTES) throw tamperedError('a wrapped content key');
   const info = computeInfo(vault, wrapped.epoch, me.client);
   try {
     const shared = diffieHellman({ privateKey: me.keys.privateKey, publicKey: importX25519Hex(wrapped.epk) });
-    const decipher = createDecipheriv('aes-256-gcm', computeKek(shared, wrapped.epk, me.keys.publicKeyHex, info), box.subarray(0, 12));
+    const decipher = createDecipheriv('aes-256-gcm', computeKek(shared, wrapped.epk, me.keys.publicKeyHex, info), box.subarray(0, 12), { authTagLength: 16 });
     decipher.setAAD(Buffer.from(info, 'utf8'));
     decipher.setAuthTag(box.subarray(box.length - 16));
     return new SecretBytes(Buffer.concat([decipher.update(box.subarray(12, box.length - 16)), decipher.final()]));

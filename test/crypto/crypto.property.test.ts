@@ -197,6 +197,23 @@ describe('key wrapping (X25519) and rekey on removal', () => {
     );
   });
 
+  it('reject every truncation of a body or blob, a short wrap box, and a low-order recipient key', () => {
+    fc.assert(
+      fc.property(keyBytes, fc.uint8Array({ maxLength: 100 }), fc.nat(), (k, pt, pick) => {
+        const ring = keyringOf(k, 1);
+        const sealed = sealBody(ring, 1, 'segment', pt);
+        const blob = encryptBlob(ring, 1, pt);
+        expect(codeOf(() => openBody(ring, 1, 'segment', sealed.subarray(0, pick % sealed.length)))).toBe('tampered');
+        expect(codeOf(() => decryptBlob(ring, blob.subarray(0, pick % blob.length)))).toBe('tampered');
+        const w = wrapContentKey(VAULT, 1, new SecretBytes(k), rec(alice));
+        const short = Buffer.from(w.box, 'base64url').subarray(0, pick % 60).toString('base64url');
+        expect(codeOf(() => unwrapContentKey(VAULT, { ...w, box: short }, alice))).toBe('tampered');
+      }),
+      { numRuns: 200 },
+    );
+    expect(codeOf(() => wrapContentKey(VAULT, 1, createContentKey(), { client: bob.client, publicKeyHex: '00'.repeat(32) }))).toBe('tampered');
+  });
+
   it('never print a key: JSON, string and inspect forms hide the bytes', () => {
     const key = new SecretBytes(Buffer.alloc(32, 0xab));
     const ring = computeKeyringWith(createKeyring(VAULT), 1, key);
