@@ -71,10 +71,13 @@ export function createContentKey(random: RandomSource = systemRandom): SecretByt
 /** `keyring` with `key` for `epoch` (a new keyring; the same key again is a no-op, another key for a held epoch a fault). */
 export function computeKeyringWith(keyring: Keyring, epoch: number, key: SecretBytes): Keyring {
   if (!Number.isSafeInteger(epoch) || epoch < 1) throw new BmError(ErrorCode.internal, `epoch ${epoch} is not a positive integer`);
-  if (key.reveal().length !== CONTENT_KEY_BYTES) throw new BmError(ErrorCode.tampered, 'a content key has the wrong length', 'the key event is damaged; ask an admin to rekey the vault');
+  if (key.reveal().length !== CONTENT_KEY_BYTES) {
+    throw new BmError(ErrorCode.tampered, 'a content key has the wrong length', 'the key event is damaged; ask an admin to rekey the vault');
+  }
   const held = keyring.epochs.get(epoch);
   if (held !== undefined && !held.equals(key)) {
-    throw new BmError(ErrorCode.wrongKey, `two different content keys for epoch ${epoch}`, 'an admin wrapped conflicting keys: report it; data of this epoch may not be readable by everyone');
+    const hint = 'an admin wrapped conflicting keys: report it; data of this epoch may not be readable by everyone';
+    throw new BmError(ErrorCode.wrongKey, `two different content keys for epoch ${epoch}`, hint);
   }
   return { vault: keyring.vault, epochs: new Map([...keyring.epochs, [epoch, key]]) };
 }
@@ -123,5 +126,6 @@ export function computeHmac(key: Buffer, ...parts: (string | Uint8Array)[]): Buf
 
 /** The `tampered` error every failed authentication becomes. */
 export function tamperedError(what: string, cause?: unknown): BmError {
-  return new BmError(ErrorCode.tampered, `${what} failed its authentication check: it was altered or damaged`, 'nothing of it was used; run `bm-log verify` to list what is affected', {}, { cause });
+  const hint = 'nothing of it was used; run `bm-log verify` to list what is affected';
+  return new BmError(ErrorCode.tampered, `${what} failed its authentication check: it was altered or damaged`, hint, {}, { cause });
 }

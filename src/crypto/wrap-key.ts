@@ -93,9 +93,8 @@ export function wrapContentKey(vault: string, epoch: number, key: SecretBytes, r
  */
 export function unwrapContentKey(vault: string, wrapped: WrappedKey, me: { readonly client: string; readonly keys: WrapKeyPair }): SecretBytes {
   if (wrapped.recipient !== me.client || wrapped.fingerprint !== computeFingerprint(me.keys.publicKeyHex)) {
-    throw new BmError(ErrorCode.wrongKey, `this content key (epoch ${wrapped.epoch}) was wrapped for another member or another key`, 'ask an admin to rekey the vault for this client', {
-      epoch: wrapped.epoch,
-    });
+    const message = `this content key (epoch ${wrapped.epoch}) was wrapped for another member or another key`;
+    throw new BmError(ErrorCode.wrongKey, message, 'ask an admin to rekey the vault for this client', { epoch: wrapped.epoch });
   }
   const box = Buffer.from(wrapped.box, 'base64url');
   if (box.length !== BOX_BYTES) throw tamperedError('a wrapped content key');

@@ -37,6 +37,10 @@ const payloadSchema = z
 
 const JOIN_HINT = 'ask an admin of the vault for a new one with `bm-log members invite NAME`, and paste it whole, on one line';
 
+function badToken(message: string, hint = JOIN_HINT): BmError {
+  return new BmError(ErrorCode.usage, message, hint);
+}
+
 function computeChecksum(payload: string): string {
   return encodeBase32(createHash('sha256').update(`bm-log/invitation/v${VERSION}\0${payload}`).digest(), 40);
 }
@@ -44,12 +48,14 @@ function computeChecksum(payload: string): string {
 /** The token for `invitation`; throws a usage error for a remote that holds a credential or a line break. */
 export function encodeInvitation(invitation: Invitation): string {
   const remote = invitation.remote;
-  if (/[\r\n]/.test(remote)) throw new BmError(ErrorCode.usage, 'the remote of an invitation must be one line');
+  if (/[\r\n]/.test(remote)) throw badToken('the remote of an invitation must be one line', 'check the remote address: it holds a line break');
   if (/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(remote) || /[?&](secret|token|key|password)=/i.test(remote)) {
-    throw new BmError(ErrorCode.usage, 'refusing to put a credential in an invitation token', 'use a remote address without user, password or keys; each member configures its own credentials');
+    throw badToken('refusing to put a credential in an invitation token', 'use a remote address without user, password or keys; each member sets up its own');
   }
   const parsed = payloadSchema.safeParse({ remote, vault: invitation.vault, root: invitation.root });
-  if (!parsed.success) throw new BmError(ErrorCode.usage, `cannot make an invitation: ${parsed.error.issues[0]?.message ?? 'bad field'}`);
+  if (!parsed.success) {
+    throw badToken(`cannot make an invitation: ${parsed.error.issues[0]?.message ?? 'bad field'}`, 'check the remote, vault id and root fingerprint');
+  }
   const payload = Buffer.from(JSON.stringify({ remote, vault: invitation.vault, root: invitation.root }), 'utf8').toString('base64url');
   return `${PREFIX}${VERSION}.${payload}.${computeChecksum(payload)}`;
 }
@@ -57,22 +63,22 @@ export function encodeInvitation(invitation: Invitation): string {
 /** Reads a token as pasted (surrounding blanks are ignored); throws a usage error saying what is wrong with it. */
 export function decodeInvitation(token: string): Invitation {
   const t = token.trim();
-  if (t === '') throw new BmError(ErrorCode.usage, 'the invitation token is empty', JOIN_HINT);
-  if (!t.startsWith(PREFIX)) throw new BmError(ErrorCode.usage, `not a bm-log invitation token (it should start with "${PREFIX}${VERSION}.")`, JOIN_HINT);
+  if (t === '') throw badToken('the invitation token is empty');
+  if (!t.startsWith(PREFIX)) throw badToken(`not a bm-log invitation token (it should start with "${PREFIX}${VERSION}.")`);
   const parts = t.slice(PREFIX.length).split('.');
   const version = Number(parts[0]);
-  if (!/^\d+$/.test(parts[0] ?? '')) throw new BmError(ErrorCode.usage, 'the invitation token is damaged (no version after its prefix)', JOIN_HINT);
-  if (version > VERSION) throw new BmError(ErrorCode.usage, `this invitation was made by a newer bm-log (token version ${version})`, 'upgrade bm-log on this machine');
-  if (version !== VERSION || parts.length !== 3) throw new BmError(ErrorCode.usage, 'the invitation token is damaged (wrong number of parts)', JOIN_HINT);
+  if (!/^\d+$/.test(parts[0] ?? '')) throw badToken('the invitation token is damaged (no version after its prefix)');
+  if (version > VERSION) throw badToken(`this invitation was made by a newer bm-log (token version ${version})`, 'upgrade bm-log on this machine');
+  if (version !== VERSION || parts.length !== 3) throw badToken('the invitation token is damaged (wrong number of parts)');
   const [, payload, checksum] = parts as [string, string, string];
-  if (checksum !== computeChecksum(payload)) throw new BmError(ErrorCode.usage, 'the invitation token is damaged or cut (its checksum does not match)', JOIN_HINT);
+  if (checksum !== computeChecksum(payload)) throw badToken('the invitation token is damaged or cut (its checksum does not match)');
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
   } catch {
-    throw new BmError(ErrorCode.usage, 'the invitation token is damaged (its content is not readable)', JOIN_HINT);
+    throw badToken('the invitation token is damaged (its content is not readable)');
   }
   const parsed = payloadSchema.safeParse(json);
-  if (!parsed.success) throw new BmError(ErrorCode.usage, `the invitation token is not valid: ${parsed.error.issues[0]?.path.join('.') ?? ''} is wrong`, JOIN_HINT);
+  if (!parsed.success) throw badToken(`the invitation token is not valid: its ${parsed.error.issues[0]?.path.join('.') ?? 'content'} is wrong`);
   return parsed.data;
 }

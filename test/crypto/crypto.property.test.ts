@@ -185,7 +185,8 @@ describe('key wrapping (X25519) and rekey on removal', () => {
         expect(codeOf(() => decryptBlob(malloryRing, blob))).toBe('unknown-epoch');
         for (const w of plan.wraps) {
           expect(codeOf(() => unwrapContentKey(VAULT, w, mallory))).toBe('wrong-key');
-          expect(codeOf(() => unwrapContentKey(VAULT, { ...w, recipient: mallory.client, fingerprint: wrapContentKey(VAULT, 2, epoch1, rec(mallory)).fingerprint }, mallory))).toBe('tampered');
+          const relabelled = { ...w, recipient: mallory.client, fingerprint: wrapContentKey(VAULT, 2, epoch1, rec(mallory)).fingerprint };
+          expect(codeOf(() => unwrapContentKey(VAULT, relabelled, mallory))).toBe('tampered');
         }
         const guessed = computeKeyringWith(malloryRing, 2, epoch1);
         expect(codeOf(() => openBody(guessed, 2, 'segment', sealed))).toBe('wrong-key');

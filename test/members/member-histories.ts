@@ -71,12 +71,25 @@ function buildHistory(steps: readonly Step[], idPool: readonly VersionId[]): His
         fingerprint: s.wrongFingerprint ? fingerprints[(s.target + 1) % CLIENTS]! : fingerprints[s.target]!,
         upTo,
       };
-      const event: MemberEvent =
-        s.action === 'add' ? { ...base, action: 'add', role: s.role, name: `m${s.target}` } : s.action === 'role' ? { ...base, action: 'role', role: s.role } : { ...base, action: 'remove' };
+      const event = makeMemberEvent(s.action, base, s.role, `m${s.target}`);
       events.push({ writer: clients[w]!, seq, index, seen, event });
     });
   }
   return { events, lengths };
+}
+
+type MemberBase = Pick<MemberEvent, 'type' | 'id' | 'client' | 'fingerprint' | 'upTo'>;
+
+/** A member event of `action` (role and name used where the action has them). */
+export function makeMemberEvent(action: MemberEvent['action'], base: MemberBase, role: Role, name: string): MemberEvent {
+  switch (action) {
+    case 'add':
+      return { ...base, action, role, name };
+    case 'role':
+      return { ...base, action, role };
+    case 'remove':
+      return { ...base, action };
+  }
 }
 
 /** Everything the fold decides, in a canonical form two states can be compared by. */

@@ -86,7 +86,8 @@ describe('member rules (ADR-0021)', () => {
     expect([...s2.rejected.values()]).toEqual(['fingerprint-mismatch']);
   });
 
-  it('a change of its own role applies from its writer next segment; later events of a removed member change nothing (found by the beyond-cut property)', () => {
+  // Found by the beyond-cut property (seed -1078206035).
+  it('a change of its own role applies from its writer next segment; later events of a removed member change nothing', () => {
     const e4 = clients[4]!;
     const history = [
       ev(root, 1, {}, e4, { action: 'add', role: 'admin' }, 0, '01EVNT00000000000000000000' as VersionId),
@@ -178,8 +179,9 @@ describe('invitation tokens', () => {
   });
   it('decode any string to a valid invitation or a usage error, never another exception', () => {
     const token = encodeInvitation(inv);
+    const inserted = fc.nat(token.length).chain((i) => fc.string().map((s) => token.slice(0, i) + s + token.slice(i)));
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string().map((s) => token.slice(0, 20) + s), fc.nat(token.length).chain((i) => fc.string().map((s) => token.slice(0, i) + s + token.slice(i)))), (t) => {
+      fc.property(fc.oneof(fc.string(), fc.string().map((s) => token.slice(0, 20) + s), inserted), (t) => {
         try {
           const out = decodeInvitation(t);
           expect(out.vault).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);

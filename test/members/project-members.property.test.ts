@@ -4,7 +4,19 @@ import { counterIdFactory, type ClientId, type VersionId } from '../../src/event
 import { mayApply, type EventKind } from '../../src/members/may-apply.js';
 import { memberEventSchema, type LocatedMemberEvent, type MemberEvent, type Role } from '../../src/members/member-schema.js';
 import { computeRoleAt, listMembers, projectMembers, type MemberState } from '../../src/members/project-members.js';
-import { clients, CLIENTS, eventIdArb, fingerprints, genesis, historyArb, shuffle, summarize, summarizeList, type History } from './member-histories.js';
+import {
+  clients,
+  CLIENTS,
+  eventIdArb,
+  fingerprints,
+  genesis,
+  historyArb,
+  makeMemberEvent,
+  shuffle,
+  summarize,
+  summarizeList,
+  type History,
+} from './member-histories.js';
 
 const KINDS: EventKind[] = ['put', 'tombstone', 'resolve', 'retire', 'gc', 'member', 'key', 'rekey', 'config', 'purge'];
 const outsider = counterIdFactory('01QRST')() as ClientId;
@@ -22,7 +34,15 @@ const hostileArb = (writerIndex: number | 'outsider') =>
     { minLength: 1, maxLength: 6 },
   ).map((specs) => ({ writerIndex, specs }));
 
-function buildHostile(h: History, writer: ClientId, firstSeq: number, specs: readonly { action: MemberEvent['action']; target: number; role: Role; id: VersionId; seqStep: number }[]): LocatedMemberEvent[] {
+interface HostileSpec {
+  readonly action: MemberEvent['action'];
+  readonly target: number;
+  readonly role: Role;
+  readonly id: VersionId;
+  readonly seqStep: number;
+}
+
+function buildHostile(h: History, writer: ClientId, firstSeq: number, specs: readonly HostileSpec[]): LocatedMemberEvent[] {
   const seenAll: Record<string, number> = {};
   clients.forEach((c, i) => (seenAll[c] = h.lengths[i]! + 5));
   let seq = firstSeq;
@@ -31,9 +51,7 @@ function buildHostile(h: History, writer: ClientId, firstSeq: number, specs: rea
     const client = s.target === CLIENTS ? outsider : clients[s.target]!;
     const fingerprint = s.target === CLIENTS ? fingerprints[0]! : fingerprints[s.target]!;
     const base = { type: 'member' as const, id: s.id, client, fingerprint, upTo: 0 };
-    const event: MemberEvent =
-      s.action === 'add' ? { ...base, action: 'add', role: s.role, name: 'x' } : s.action === 'role' ? { ...base, action: 'role', role: s.role } : { ...base, action: 'remove' };
-    return { writer, seq, index, seen: seenAll, event };
+    return { writer, seq, index, seen: seenAll, event: makeMemberEvent(s.action, base, s.role, 'x') };
   });
 }
 
@@ -148,13 +166,15 @@ describe('a removal against a concurrent add that had not seen it', () => {
     fc.assert(
       fc.property(fc.uniqueArray(eventIdArb, { minLength: 5, maxLength: 5 }), fc.nat(), fc.boolean(), (ids, seed, bSawTheAdd) => {
         const [i0, i1, i2, i3, i4] = ids as [VersionId, VersionId, VersionId, VersionId, VersionId];
+        const member = (id: VersionId, target: ClientId, i: number, action: MemberEvent['action'], role: Role = 'admin'): MemberEvent =>
+          makeMemberEvent(action, { type: 'member', id, client: target, fingerprint: fp(i), upTo: 0 }, role, `m${i}`);
         const events: LocatedMemberEvent[] = [
-          { writer: root, seq: 1, index: 0, seen: {}, event: { type: 'member', id: i0, action: 'add', client: a, role: 'admin', name: 'a', fingerprint: fp(1), upTo: 0 } },
-          { writer: root, seq: 1, index: 1, seen: {}, event: { type: 'member', id: i1, action: 'add', client: b, role: 'admin', name: 'b', fingerprint: fp(2), upTo: 0 } },
-          { writer: a, seq: 1, index: 0, seen: { [root]: 1 }, event: { type: 'member', id: i2, action: 'add', client: c, role: 'writer', name: 'c', fingerprint: fp(3), upTo: 0 } },
-          { writer: a, seq: 2, index: 0, seen: { [root]: 1 }, event: { type: 'member', id: i3, action: 'remove', client: c, fingerprint: fp(3), upTo: 0 } },
+          { writer: root, seq: 1, index: 0, seen: {}, event: member(i0, a, 1, 'add') },
+          { writer: root, seq: 1, index: 1, seen: {}, event: member(i1, b, 2, 'add') },
+          { writer: a, seq: 1, index: 0, seen: { [root]: 1 }, event: member(i2, c, 3, 'add', 'writer') },
+          { writer: a, seq: 2, index: 0, seen: { [root]: 1 }, event: member(i3, c, 3, 'remove') },
           // B had not seen A's removal (A's segment 2): at most A's segment 1, the first add.
-          { writer: b, seq: 1, index: 0, seen: { [root]: 1, ...(bSawTheAdd ? { [a]: 1 } : {}) }, event: { type: 'member', id: i4, action: 'add', client: c, role: 'admin', name: 'c', fingerprint: fp(3), upTo: 0 } },
+          { writer: b, seq: 1, index: 0, seen: { [root]: 1, ...(bSawTheAdd ? { [a]: 1 } : {}) }, event: member(i4, c, 3, 'add') },
         ];
         const state = projectMembers(genesis, shuffle(events, seed));
         expect(state.members.get(c)?.role).toBeNull();
