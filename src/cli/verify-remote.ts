@@ -9,6 +9,7 @@ import { isCovered } from '../projections/project-vault.js';
 import { computeVaultFinding, parseRemotePins, REMOTE_PINS_KEY } from '../reconcile/remote-check.js';
 import { executeBlobRepair, planBlobRepair } from '../reconcile/repair-blobs.js';
 import type { ClientSession } from './client-session.js';
+import { pasteable } from './hints.js';
 
 /** One problem `bm-log verify` found. */
 export interface Finding {
@@ -59,12 +60,13 @@ export async function verifyBlobs(s: ClientSession, segments: readonly FetchedSe
   const plan = planBlobRepair(missing, state, await s.index.getManifest());
   const done = repair ? await executeBlobRepair(s.store, s.ctx.tree, plan) : { repaired: [], failed: [] };
   const failed = new Set<string>(done.failed);
+  const repairHere = pasteable(['verify', '--repair'], { cwd: process.cwd(), root: s.root });
   for (const b of plan) {
     const object = keyOfBlob(b.hash);
     if (b.kind === 'condemned' || done.repaired.includes(object)) continue;
     const message =
       b.kind === 'restorable' && !failed.has(b.hash)
-        ? `blob ${b.hash} named by an event is missing; a file here holds its bytes: \`bm-log verify --repair\` puts it back`
+        ? `blob ${b.hash} named by an event is missing; a file here holds its bytes: \`${repairHere}\` puts it back`
         : `blob ${b.hash} named by an event is missing, and no file here holds its bytes: it cannot be put back from this folder ` +
           '(run `bm-log verify --repair` on a client that still has the file)';
     findings.push({ object, code: ErrorCode.blobMissing, message });

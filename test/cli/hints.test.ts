@@ -15,6 +15,7 @@ const PASTED = new Set(['bm-log sync', 'bm-log sync --dry-run', 'bm-log conflict
 /** Mentions that are not commands to paste here, and why. */
 const NOT_TO_PASTE: Readonly<Record<string, string>> = {
   'bm-log gc': 'names the command to run on another client (execute-gc: this one joined from a checkpoint)',
+  'bm-log verify --repair': 'names the command to run on another client, one that still has the file (verify-remote)',
   'bm-log init': 'refers to the values given to init, not a command to run (state-dir)',
 };
 
