@@ -44,6 +44,15 @@ export function computeLineMerge(base: readonly string[], a: readonly string[], 
   return { kind: 'merged', lines: out };
 }
 
+/**
+ * Pure: the same merge by node-diff3 over the whole inputs, without anchors (no budget: for
+ * tests and benchmarks only, which check that cutting at anchors changes no outcome).
+ */
+export function computePlainLineMerge(base: readonly string[], a: readonly string[], b: readonly string[]): LineMergeOutcome {
+  const merged = mergePiece({ o: base, a, b, oStart: 0 }, Number.POSITIVE_INFINITY);
+  return merged.kind === 'merged' ? { kind: 'merged', lines: merged.lines } : merged;
+}
+
 type PieceResult =
   | { readonly kind: 'merged'; readonly lines: readonly string[]; readonly cost: number }
   | Extract<LineMergeOutcome, { kind: 'conflict' }>;
