@@ -31,17 +31,32 @@ interface Piece {
 export function computeLineMerge(base: readonly string[], a: readonly string[], b: readonly string[]): LineMergeOutcome {
   const out: string[] = [];
   let budget = LINE_MERGE_BUDGET;
-  for (const piece of computePieces(base, a, b)) {
-    if ('anchor' in piece) {
-      out.push(piece.anchor);
-      continue;
+  let [io, ia, ib] = [0, 0, 0];
+  for (const [ao, aa, ab] of [...computeAnchors(base, a, b), [base.length, a.length, b.length] as const]) {
+    // Most gaps between anchors are empty in all three (an unchanged run of unique lines).
+    if (ao > io || aa > ia || ab > ib) {
+      const merged = mergeGap(base.slice(io, ao), a.slice(ia, aa), b.slice(ib, ab), io, budget);
+      if (merged.kind === 'conflict') return merged;
+      budget -= merged.cost;
+      for (const line of merged.lines) out.push(line);
     }
-    const merged = mergePiece(piece, budget);
-    if (merged.kind === 'conflict') return merged;
-    budget -= merged.cost;
-    out.push(...merged.lines);
+    if (ao < base.length) out.push(base[ao] as string);
+    [io, ia, ib] = [ao + 1, aa + 1, ab + 1];
   }
   return { kind: 'merged', lines: out };
+}
+
+/** A gap between anchors: the lines all three share at its start and end are kept, the rest merged. */
+function mergeGap(o: string[], a: string[], b: string[], oStart: number, budget: number): PieceResult {
+  let head = 0;
+  while (head < o.length && head < a.length && head < b.length && o[head] === a[head] && o[head] === b[head]) head++;
+  let tail = 0;
+  const room = Math.min(o.length, a.length, b.length) - head;
+  while (tail < room && o[o.length - 1 - tail] === a[a.length - 1 - tail] && o[o.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
+  const piece = { o: o.slice(head, o.length - tail), a: a.slice(head, a.length - tail), b: b.slice(head, b.length - tail), oStart: oStart + head };
+  const merged = mergePiece(piece, budget);
+  if (merged.kind === 'conflict') return merged;
+  return { kind: 'merged', lines: [...o.slice(0, head), ...merged.lines, ...o.slice(o.length - tail)], cost: merged.cost };
 }
 
 /**
@@ -84,34 +99,6 @@ function computeLcsCost(o: readonly string[], x: readonly string[]): number {
 }
 
 const sameLines = (x: readonly string[], y: readonly string[]): boolean => x.length === y.length && x.every((l, i) => l === y[i]);
-
-/**
- * Pure: the three inputs cut at anchors into alternating pieces and anchor lines, each piece
- * also stripped of the lines all three share at its start and end (given as anchors too).
- */
-function computePieces(o: readonly string[], a: readonly string[], b: readonly string[]): (Piece | { readonly anchor: string })[] {
-  const out: (Piece | { anchor: string })[] = [];
-  let io = 0;
-  let ia = 0;
-  let ib = 0;
-  for (const [ao, aa, ab] of [...computeAnchors(o, a, b), [o.length, a.length, b.length] as const]) {
-    out.push(...trimPiece(o.slice(io, ao), a.slice(ia, aa), b.slice(ib, ab), io));
-    if (ao < o.length) out.push({ anchor: o[ao] as string });
-    [io, ia, ib] = [ao + 1, aa + 1, ab + 1];
-  }
-  return out;
-}
-
-function trimPiece(o: string[], a: string[], b: string[], oStart: number): (Piece | { anchor: string })[] {
-  let head = 0;
-  while (head < o.length && head < a.length && head < b.length && o[head] === a[head] && o[head] === b[head]) head++;
-  let tail = 0;
-  const room = Math.min(o.length, a.length, b.length) - head;
-  while (tail < room && o[o.length - 1 - tail] === a[a.length - 1 - tail] && o[o.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
-  const shared = (from: number, to: number) => o.slice(from, to).map((anchor) => ({ anchor }));
-  const middle = { o: o.slice(head, o.length - tail), a: a.slice(head, a.length - tail), b: b.slice(head, b.length - tail), oStart: oStart + head };
-  return [...shared(0, head), middle, ...shared(o.length - tail, o.length)];
-}
 
 /** Pure: positions [inBase, inA, inB] of anchor lines, increasing in all three. */
 function computeAnchors(o: readonly string[], a: readonly string[], b: readonly string[]): (readonly [number, number, number])[] {
