@@ -8,7 +8,7 @@
  */
 import { computeFrontMatterMerge, computeFrontMatterSplit, computeKeyBlocks } from './front-matter.js';
 import { computeLineMerge } from './line-merge.js';
-import { computeCrlf, computeEolForm, computeLf, computeLineText, computeMergedEol, computeMergedFlag, renderLineText } from './line-text.js';
+import { computeCrlf, computeEolForm, computeLf, computeLineText, computeMergedEol, computeMergedFlag, type LineText, renderLineText } from './line-text.js';
 import type { MergeAlgo } from './merge-policy.js';
 import { computeText } from './text-content.js';
 
@@ -80,7 +80,7 @@ function computeBodyMerge(algo: MergeAlgo, o: string, a: string, b: string): Tex
 
 /** Pure: a line merge of whole texts; the final newline is merged as a flag of its own. */
 export function computeLinesMerge(o: string, a: string, b: string): TextOutcome {
-  const [lo, la, lb] = [o, a, b].map(computeLineText) as [ReturnType<typeof computeLineText>, ReturnType<typeof computeLineText>, ReturnType<typeof computeLineText>];
+  const [lo, la, lb] = [o, a, b].map(computeLineText) as [LineText, LineText, LineText];
   const lines = computeLineMerge(lo.lines, la.lines, lb.lines);
   if (lines.kind === 'conflict') {
     const what = lines.reason === 'overlap' ? 'both sides changed the same or adjacent lines' : 'the change is too large to merge line by line';

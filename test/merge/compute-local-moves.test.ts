@@ -64,7 +64,8 @@ describe('computeLocalMoves examples', () => {
 
 // Small alphabets so that equal contents and near-equal texts occur often.
 const textArb = fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', '', 'g', 'h', 'i', 'j'), { maxLength: 12 }).map((ls) => ls.join('\n'));
-const candidatesArb = (...paths: string[]) => fc.uniqueArray(fc.record({ path: fc.constantFrom(...paths), text: textArb }), { selector: (r) => r.path, maxLength: 5 });
+const candidatesArb = (...paths: string[]) =>
+  fc.uniqueArray(fc.record({ path: fc.constantFrom(...paths), text: textArb }), { selector: (r) => r.path, maxLength: 5 });
 // Mostly different paths on each side, a few shared (a path never moves onto itself).
 const deletedArb = candidatesArb('a.md', 'b.md', 'x/a.md', 'c.txt', 'z/b.md', 'n.md');
 const addedArb = candidatesArb('a.md', 'A.md', 'y/a.md', 'q/b.md', 'd.txt', 'm.md');

@@ -53,7 +53,11 @@ const joinText = (lines: readonly string[], eol: string, finalNewline: boolean) 
 describe('merge properties', () => {
   it('no lost change: edits of 2 or 3 heads, never adjacent, merge to every edit as its head made it (LF or CRLF, final newline as a flag)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 2, max: 3 }).chain((n) => fc.tuple(fc.constant(n), zonesArb(n))), eolArb, fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), algoArb,
+      fc.property(
+        fc.integer({ min: 2, max: 3 }).chain((n) => fc.tuple(fc.constant(n), zonesArb(n))),
+        eolArb,
+        fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+        algoArb,
         ([n, zones], eol, finals, algo) => {
           // A text with no lines has no final newline: the flag a text has is the one its bytes show.
           const finalOf = (side: number, f: boolean) => f && render(zones, side).length > 0;
@@ -140,7 +144,9 @@ describe('merge properties', () => {
         }
         const got = count(dec(r.bytes).split('\n'));
         const base = count(lf(o).split('\n'));
-        for (const side of [a, b]) for (const [line, n] of count(lf(side).split('\n'))) expect(got.get(line) ?? 0).toBeGreaterThanOrEqual(n - (base.get(line) ?? 0));
+        for (const side of [a, b]) {
+          for (const [line, n] of count(lf(side).split('\n'))) expect(got.get(line) ?? 0).toBeGreaterThanOrEqual(n - (base.get(line) ?? 0));
+        }
       }),
       { numRuns: 1000 },
     );

@@ -14,7 +14,8 @@ describe('three-way text merge', () => {
   it('merges edits to different sections of a Markdown note', () => {
     const a = note.replace('- keep history', '- keep history\n- show both parents');
     const b = note.replace('Nothing yet.', 'Adjacent edits stay conflicts.');
-    expect(text(merge(note, a, b))).toBe(note.replace('- keep history', '- keep history\n- show both parents').replace('Nothing yet.', 'Adjacent edits stay conflicts.'));
+    const both = note.replace('- keep history', '- keep history\n- show both parents').replace('Nothing yet.', 'Adjacent edits stay conflicts.');
+    expect(text(merge(note, a, b))).toBe(both);
   });
 
   it('merges a renamed heading with a list item added elsewhere', () => {
