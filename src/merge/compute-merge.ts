@@ -48,8 +48,10 @@ export function computeMerge(algo: MergeAlgo, base: Uint8Array | null, heads: re
   if (texts.some((t) => t === null)) return { kind: 'conflict', reason: 'not-text', detail: 'a side is not UTF-8 text or holds a NUL byte' };
   const [o, first, ...rest] = texts as string[];
   let acc = first as string;
+  let previous = acc;
   for (const next of rest) {
-    if (next === acc) continue;
+    if (next === previous) continue; // heads with the same bytes count once (they sort together)
+    previous = next;
     const step = computeTextMerge(algo, o as string, acc, next);
     if (step.kind === 'conflict') return step;
     acc = step.text;

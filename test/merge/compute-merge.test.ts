@@ -80,6 +80,15 @@ describe('three-way text merge', () => {
     expect(r2).toEqual(r1);
   });
 
+  it('folds three heads, and heads with the same bytes count once', () => {
+    const [a, b, c] = [note.replace('# Plan', '# Plan v2'), note.replace('## Goals', '## Aims'), note.replace('Nothing yet.', 'Some.')];
+    const three = computeMerge(MergeAlgo.lines, enc(note), [a, b, c].map((t, i) => ({ version: `v${i}`, bytes: enc(t) })));
+    expect(text(three)).toBe(note.replace('# Plan', '# Plan v2').replace('## Goals', '## Aims').replace('Nothing yet.', 'Some.'));
+    const dup = computeMerge(MergeAlgo.lines, enc(note), [a, c, c].map((t, i) => ({ version: `v${i}`, bytes: enc(t) })));
+    expect(text(dup)).toBe(text(merge(note, a, c, MergeAlgo.lines)));
+    expect(dup).toMatchObject({ kind: 'merged', parents: expect.arrayContaining(['v0', 'v1', 'v2']) });
+  });
+
   it('refuses a piece whose line diff would cost more than the budget (deterministically)', () => {
     const o = `${'x\n'.repeat(6000)}`;
     const r = merge(o, `y\n${o}`, `${o}z\n`.replace('x\n', ''), MergeAlgo.lines);
