@@ -21,8 +21,10 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { generateTree, listSmallFiles, mutateTree, treeDigest } from './lib/tree.js';
-import { startCountingS3, diffCounts, s3ChildEnv } from './lib/s3.js';
-import { runMeasured, runBmLog, dropCaches, which, gnuTime, repoRoot, bmLogBin, bmLogLauncher, snapshotBuild } from './lib/proc.js';
+import { startCountingS3, diffCounts, s3ChildEnv, rcloneS3Env } from './lib/s3.js';
+import { runMeasured, runBmLog, dropCaches, gnuTime, repoRoot, bmLogBin, bmLogLauncher, snapshotBuild, ensureTools } from './lib/proc.js';
+import { fmtS, table } from './lib/table.js';
+import { parseBenchArgs } from './lib/args.js';
 import { describeMachine, machineBusySeconds, selfCpuSeconds, othersShare } from './lib/machine.js';
 import { summariseCpuProfile, formatSummary } from './lib/cpuprofile.js';
 
@@ -30,18 +32,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const t0All = Date.now();
 
 // ------------------------------------------------------------------ options
-const argv = process.argv.slice(2);
-const flag = (n) => argv.includes(n);
-const opt = (n, d) => {
-  const i = argv.indexOf(n);
-  return i < 0 ? d : argv[i + 1];
-};
-if (flag('--help') || flag('-h')) {
-  // The header comment above is the manual: print it instead of starting a 20-minute run.
-  const head = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l, i) => !(i === 0 && l.startsWith('#!')));
-  console.log(head.slice(0, head.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
-  process.exit(0);
-}
+// The header comment above is the manual (--help prints it).
+const { flag, opt } = parseBenchArgs(import.meta.url);
 const SIZES = { '10k': 10_000, '100k': 100_000 };
 const quick = flag('--quick');
 const sizes = (quick ? ['10k'] : opt('--sizes', '10k,100k').split(',')).map((s) => {
@@ -95,49 +87,16 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, async () => {
 });
 
 // ------------------------------------------------------------------ peers
-function toolVersion(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  return r.status === 0 ? (r.stdout || r.stderr).split('\n')[0].trim() : null;
-}
 function ensurePeers() {
   const wanted = [];
   if (suites.some((s) => s.startsWith('rclone'))) wanted.push('rclone');
   if (suites.includes('unison/dir')) wanted.push('unison');
-  const missing = wanted.filter((t) => which(t) === null);
-  if (missing.length > 0) {
-    const root = process.getuid?.() === 0;
-    if (root && which('apt-get')) {
-      say(`peers: ${missing.join(', ')} not installed; running: apt-get update && apt-get install -y ${missing.join(' ')}`);
-      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-      const u = spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
-      const i = u.status === 0 ? spawnSync('apt-get', ['install', '-y', ...missing], { stdio: 'inherit', env }) : u;
-      if (i.status !== 0) say('peers: apt-get failed; the missing tools are skipped');
-    } else {
-      say(`peers: ${missing.join(', ')} not installed and not root (or no apt-get): skipped. Install them with: sudo apt-get install -y ${missing.join(' ')}`);
-    }
-  }
-  const versions = {
-    rclone: which('rclone') ? toolVersion('rclone', ['version']) : null,
-    unison: which('unison') ? toolVersion('unison', ['-version']) : null,
-  };
+  const versions = ensureTools(wanted, say);
   suites = suites.filter((s) => (s.startsWith('rclone') ? versions.rclone : s.startsWith('unison') ? versions.unison : true));
   return versions;
 }
 
 // ------------------------------------------------------------------ suites
-/** rclone remote through environment variables only (no config file is written). */
-function rcloneS3Env(endpoint) {
-  return {
-    ...s3ChildEnv(),
-    RCLONE_CONFIG: '/nonexistent/bm-log-bench/rclone.conf',
-    RCLONE_CONFIG_BENCHS3_TYPE: 's3',
-    RCLONE_CONFIG_BENCHS3_PROVIDER: 'Other',
-    RCLONE_CONFIG_BENCHS3_ENV_AUTH: 'true',
-    RCLONE_CONFIG_BENCHS3_ENDPOINT: endpoint,
-    RCLONE_CONFIG_BENCHS3_REGION: 'us-east-1',
-    RCLONE_CONFIG_BENCHS3_FORCE_PATH_STYLE: 'true',
-  };
-}
 // fauxqs accepts request bodies up to 11 MiB, so large files must go multipart (as bm-log's
 // do: 16 MiB threshold, 8 MiB parts). --fast-list and --use-server-modtime are rclone's
 // documented settings for S3 (without them every no-op sync HEADs every object for its mtime).
@@ -272,7 +231,6 @@ function check(size, suite, what, ok, detail) {
   if (!ok) say(`    CHECK FAILED ${what}: ${detail}`);
 }
 
-const fmtS = (ms) => (ms >= 100_000 ? (ms / 1000).toFixed(0) : ms >= 10_000 ? (ms / 1000).toFixed(1) : (ms / 1000).toFixed(2));
 
 async function runPipeline(size, suiteName, index, srcDir, srcDigest) {
   const suite = SUITES[suiteName];
@@ -448,13 +406,6 @@ function summarise() {
   return summary;
 }
 
-function table(rows) {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
-  return rows.map((r, i) => {
-    const line = r.map((v, c) => (c === 0 ? String(v).padEnd(widths[c]) : String(v).padStart(widths[c]))).join('  ');
-    return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-  }).join('\n');
-}
 
 function printReport(summary, core, inputs) {
   say('\n================================================================ RESULTS');

@@ -27,6 +27,12 @@ export const ErrorCode = {
   wrongVault: 'wrong-vault',
   /** A writer checkpoint says something its writer's own log does not (ADR-0014). */
   unsupportedCheckpoint: 'unsupported-checkpoint',
+  /** Encrypted data or a wrapped key made for another key than this client holds (ADR-0021). */
+  wrongKey: 'wrong-key',
+  /** Encrypted data or a wrapped key that fails its authentication: altered or damaged (ADR-0021). */
+  tampered: 'tampered',
+  /** Encrypted data of a key epoch this client holds no key for: written after its removal, or not yet rekeyed for it (ADR-0021). */
+  unknownEpoch: 'unknown-epoch',
   /** A sync or GC run took too long between its fetch and its publish (ADR-0007); retry. */
   staleFetch: 'stale-fetch',
   internal: 'internal',
@@ -47,6 +53,9 @@ export const integrityCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.wrongVault,
   ErrorCode.badPath,
   ErrorCode.unsupportedCheckpoint,
+  ErrorCode.wrongKey,
+  ErrorCode.tampered,
+  ErrorCode.unknownEpoch,
 ]);
 
 export class BmError extends Error {

@@ -123,3 +123,32 @@ export function dropCaches() {
     return false;
   }
 }
+
+const VERSION_ARGS = { rclone: ['version'], unison: ['-version'] };
+
+function toolVersion(cmd) {
+  const r = spawnSync(cmd, VERSION_ARGS[cmd] ?? ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? (r.stdout || r.stderr).split('\n')[0].trim() : null;
+}
+
+/**
+ * Installs the peer tools in `wanted` that are missing (Debian packages of the same name,
+ * with apt-get, when running as root) and returns { tool: first line of its version, or
+ * null when it is still missing }. `say` prints what it does.
+ */
+export function ensureTools(wanted, say) {
+  const missing = wanted.filter((t) => which(t) === null);
+  if (missing.length > 0) {
+    const root = process.getuid?.() === 0;
+    if (root && which('apt-get')) {
+      say(`peers: ${missing.join(', ')} not installed; running: apt-get update && apt-get install -y ${missing.join(' ')}`);
+      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+      const u = spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
+      const i = u.status === 0 ? spawnSync('apt-get', ['install', '-y', ...missing], { stdio: 'inherit', env }) : u;
+      if (i.status !== 0) say('peers: apt-get failed; the missing tools are skipped');
+    } else {
+      say(`peers: ${missing.join(', ')} not installed and not root (or no apt-get): skipped. Install them with: sudo apt-get install -y ${missing.join(' ')}`);
+    }
+  }
+  return Object.fromEntries(['rclone', 'unison'].map((t) => [t, which(t) ? toolVersion(t) : null]));
+}

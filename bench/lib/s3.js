@@ -115,3 +115,17 @@ export function s3ChildEnv(base = process.env) {
   env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/bm-log-bench/aws-credentials';
   return env;
 }
+
+/** rclone remote through environment variables only (no config file is written). */
+export function rcloneS3Env(endpoint) {
+  return {
+    ...s3ChildEnv(),
+    RCLONE_CONFIG: '/nonexistent/bm-log-bench/rclone.conf',
+    RCLONE_CONFIG_BENCHS3_TYPE: 's3',
+    RCLONE_CONFIG_BENCHS3_PROVIDER: 'Other',
+    RCLONE_CONFIG_BENCHS3_ENV_AUTH: 'true',
+    RCLONE_CONFIG_BENCHS3_ENDPOINT: endpoint,
+    RCLONE_CONFIG_BENCHS3_REGION: 'us-east-1',
+    RCLONE_CONFIG_BENCHS3_FORCE_PATH_STYLE: 'true',
+  };
+}
