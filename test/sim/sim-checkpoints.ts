@@ -49,6 +49,8 @@ export interface Forgery {
   readonly what: string;
   readonly forged: boolean;
   readonly hash?: string;
+  /** The forged checkpoint's object key: every client reports it as a fault from then on. */
+  readonly key?: string;
 }
 
 /**
@@ -77,5 +79,5 @@ export async function forgeCheckpoint(c: SimClient, store: ObjectStore, rng: Rng
   await store.putIfAbsent(keyOfBlob(hash), bytes);
   const body = withForgedClaim(honest, target.path, target.id, kind, { id: made, hash, size: bytes.length });
   await store.putIfAbsent(key, encodeWriterCheckpoint(body, c.keys.privateKey).bytes);
-  return { what: `forges checkpoint ${cursor.seq}: ${kind} ${target.id} of ${target.path}`, forged: true, hash };
+  return { what: `forges checkpoint ${cursor.seq}: ${kind} ${target.id} of ${target.path}`, forged: true, hash, key };
 }
