@@ -9,14 +9,13 @@ import { MAX_EVENTS_PER_SEGMENT, type ContentRef, type Event } from '../events/s
 import type { KeyPair } from '../events/signing.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import type { SyncPath } from '../events/sync-path.js';
-import type { LocalTree, ScanBase, ScanNotice, ScanResult } from '../local/local-tree.js';
-import { computeHeads, type PathState, type Projection } from '../projections/project-paths.js';
+import type { BaseEntry, LocalFile, LocalTree, ScanBase, ScanNotice, ScanResult } from './ports.js';
+import type { SyncContext } from './sync-context.js';
+import { computeHeads, type Projection } from '../projections/project-paths.js';
 import { isAckDue } from '../projections/project-vault.js';
-import type { BaseEntry } from './base-entry.js';
-import type { LocalFile } from './local-scan.js';
 import { computeFocusTargets, computeTwinConflicts, isFocusPlannable, NoticeReason, planSync, type ConflictNote, type Notice, type Plan, type PlanFocus, type PlanInput, type PlanOp, type PlanOpKind } from './plan-sync.js';
 import { BEING_COLLECTED, computeBlobBanNow, fetchNewSegments, foldFetchedLog, publishOwnSegment, releaseFetchedSegments } from './sync-log.js';
-import { CLEAN_STATE_KEY } from '../local/local-index.js';
+import { CLEAN_STATE_KEY } from './ports.js';
 import { computeRecordFocus, confirmCleanState, readCleanRecord, type CleanState, type LazyBase } from './clean-state.js';
 import { computeLazyBase, LazyPaths, namesCondemnedBlob } from './lazy-state.js';
 import { checkOwnCheckpointDue, executeOwnCheckpoint, isClaimRewriteDue, type CheckpointEvery, type OwnCheckpointReport } from './own-checkpoint.js';
@@ -26,114 +25,8 @@ import { computeScanChanges } from './local-scan.js';
 import { AppliedOps, zeroCounts } from './applied-ops.js';
 import { computeLiveFolders } from './conflict-notes.js';
 
-/**
- * The slice of the local index a sync needs (LocalIndex implements it; the simulation has an
- * in-memory one). `commitBatch` must be atomic.
- */
-export interface SyncIndex {
-  getManifest(): Promise<Map<SyncPath, BaseEntry>>;
-  getCursors(): Promise<Map<ClientId, Cursor>>;
-  getPinnedKeys(): Promise<Map<ClientId, { publicKey: string; name: string }>>;
-  pinKeys(pins: readonly { client: ClientId; publicKey: string; name: string }[]): Promise<void>;
-  /** Stored segments in (client, seq) order: of one client from `fromSeq` (inclusive) on when `client` is given. */
-  iterateSegments(client?: ClientId, fromSeq?: number): AsyncIterable<{ client: ClientId; seq: number; bytes: Uint8Array }>;
-  /** One stored segment's bytes, exactly as fetched or published (ADR-0015 puts back this client's own from here). */
-  getSegment(client: ClientId, seq: number): Promise<Uint8Array | undefined>;
-  /**
-   * Point reads for a lazy sync (ADR-0009): each path's folded state from per-path rows, and
-   * manifest rows. Without them (or when `canReadPathStates` says the rows are incomplete)
-   * every sync that finds a change folds the whole log and reads the whole manifest.
-   */
-  readPathStates?(paths: Iterable<string>): Promise<Map<SyncPath, PathState>>;
-  canReadPathStates?(): Promise<boolean>;
-  getManifestEntries?(paths: readonly SyncPath[]): Promise<Map<SyncPath, BaseEntry>>;
-  /**
-   * Lets go of memory the reads above left mapped (LevelDB's table files, see LocalIndex),
-   * with nothing in flight; called after a lazy sync read many paths at once.
-   */
-  releaseMappedTables?(): Promise<void>;
-  /**
-   * For a first sync in stages (ADR-0011): every path some stored event names, once each, in
-   * `compareUtf8` order; the states and manifest rows of the paths in a range of that order;
-   * whether the manifest holds any row. Without them a first sync folds and plans everything.
-   */
-  iterateStatePaths?(): AsyncIterable<string>;
-  readPathRange?(from: string | undefined, to: string | undefined): Promise<{ states: Map<SyncPath, PathState>; rows: Map<SyncPath, BaseEntry> }>;
-  hasManifestRows?(): Promise<boolean>;
-  /** Completes the rows `readPathStates` needs on an index made before them, from a full fold of it. */
-  indexCollections?(paths: ReadonlyMap<SyncPath, PathState>): Promise<void>;
-  /** A meta value (the checkpoint a client joined from is kept there); optional for test doubles. */
-  getMeta?<T>(key: string): Promise<T | undefined>;
-  commitBatch(ops: {
-    manifestPut?: readonly BaseEntry[];
-    manifestDel?: readonly SyncPath[];
-    meta?: Record<string, unknown>;
-    segments?: readonly { client: ClientId; seq: number; bytes: Uint8Array }[];
-    cursors?: ReadonlyMap<ClientId, Cursor>;
-  }): Promise<void>;
-}
 
-export interface SyncIdentity {
-  readonly client: ClientId;
-  readonly vault: VaultId;
-  readonly name: string;
-  readonly keys: KeyPair;
-}
 
-export interface SyncContext {
-  readonly store: ObjectStore;
-  readonly index: SyncIndex;
-  readonly tree: LocalTree;
-  readonly identity: SyncIdentity;
-  readonly subscriptions: readonly string[];
-  readonly isIgnored: (path: string) => boolean;
-  readonly now: () => Date;
-  readonly newId: IdFactory;
-  /** Parallel transfers. */
-  readonly concurrency?: number;
-  /**
-   * A round's operations are carried out and committed in chunks of about this many
-   * (default 4,000; all of one path's in one chunk): a first sync of 100,000 files held every
-   * event, segment and manifest row of the whole upload at once (ADR-0010).
-   */
-  readonly chunkOps?: number;
-  /** Takes a bucket snapshot and returns its version, where the remote has snapshots. */
-  readonly takeSnapshot?: () => Promise<string | null>;
-  /** Called as transfers progress (done, total). */
-  readonly onProgress?: (done: number, total: number) => void;
-  /** A client that has fetched nothing yet starts from the newest checkpoint (default true). */
-  readonly joinFromCheckpoint?: boolean;
-  /** Writer rule (i) of ADR-0007: publish within this long of the fetch (default 30 min). */
-  readonly publishDeadlineMs?: number;
-  /** When a sync checkpoints its own log (ADR-0014; default `CHECKPOINT_EVERY`): tests lower it. */
-  readonly checkpointEvery?: CheckpointEvery;
-  /**
-   * Called with every plan and what it was made from (the simulation re-plans focused and lazy
-   * plans in full to check them): 'stage' when it plans one stage of a first sync in stages
-   * (ADR-0011), whose other paths it neither holds nor plans.
-   */
-  readonly onPlan?: (input: PlanInput, plan: Plan, part: 'all' | 'stage') => void | Promise<void>;
-  /** Paths per stage of a first sync in stages (ADR-0011; default 2,000). */
-  readonly stagePaths?: number;
-  /**
-   * Names the rules that decide what is in scope (ignore rules, subscriptions): equal keys
-   * mean equal `isIgnored` and `subscriptions`. Without one the clean-state shortcut
-   * (ADR-0008) is off and every sync folds and plans.
-   */
-  readonly scopeKey?: string;
-  /**
-   * Told how much the sync will hold in memory once it knows: 'small' when it starts lazily
-   * (ADR-0009), 'large' when it folds everything (from the start, or after all). The CLI
-   * sizes V8's young generation by it (ADR-0010); nothing else depends on it.
-   */
-  readonly onWorkingSet?: (size: 'small' | 'large') => void;
-  /**
-   * Called before the first stage of a first sync in stages (ADR-0011), after its scan, and
-   * after each stage, once the stage's paths are let go: the CLI has V8 collect its garbage
-   * there. Nothing else depends on it.
-   */
-  readonly onStageBoundary?: () => void;
-}
 
 /** An op that writes or deletes a local file. */
 function isLocalOp(o: PlanOp): o is Extract<PlanOp, { kind: 'download' | 'writeCopy' | 'deleteLocal' | 'removeCopy' }> {
