@@ -8,7 +8,7 @@ import type { LocalTree } from './ports.js';
 import { computeCondemnedRefs, isCondemnationVoided } from '../projections/blob-condemnation.js';
 import type { LogState } from '../projections/project-log.js';
 import type { BaseEntry } from './ports.js';
-import { openUploadSource } from './run-sync.js';
+import { openUploadSource } from './sync/execute-plan.js';
 
 /**
  * Blobs that vanished from the remote (ADR-0015): `bm-log verify` finds them (an event names a
