@@ -13,7 +13,7 @@ import { FsTree } from '../local/fs-tree.js';
 import { BUILTIN_IGNORES, computeIgnoreMatcher, readIgnoreRules } from '../local/ignore-rules.js';
 import { LocalIndex } from '../local/local-index.js';
 import { ensureStateDir, findClientRoot, readClientConfig, readPrivateKey, stateDirPath, writeClientConfig, writePrivateKey, type ClientConfig } from '../local/state-dir.js';
-import type { SyncContext } from '../reconcile/run-sync.js';
+import type { SyncContext } from '../reconcile/sync-context.js';
 import { openRemote, parseRemoteUrl, type RemoteConfig } from './open-remote.js';
 import { applyWorkingSet, collectGarbage } from './gc-tuning.js';
 import { shellCommand } from './human-text.js';

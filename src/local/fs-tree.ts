@@ -4,8 +4,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BmError, ErrorCode } from '../errors.js';
 import { computePathProblem, createSyncPathCheck, isStateDirName, type SyncPath } from '../events/sync-path.js';
-import type { LocalFile } from '../reconcile/local-scan.js';
-import type { GuardedResult, LocalTree, ScanBase, ScanNotice, ScanResult } from './local-tree.js';
+import type { LocalFile } from '../reconcile/ports.js';
+import type { GuardedResult, LocalTree, ScanBase, ScanNotice, ScanResult } from '../reconcile/ports.js';
 import { syncDir } from '../events/store/sync-dir.js';
 import { computeReadBufferSize, lendFileChunks, writeChunk, type Chunks } from '../events/store/lent-chunks.js';
 import { computeListingDiff, computeWitnessBase, decodeListing, encodeListingParts, rawKind, WitnessBase } from './scan-witness.js';
@@ -98,7 +98,7 @@ function sameStat(st: Stats, f: { size: number; mtimeMs: number; ino: number }):
   return st.size === f.size && st.mtimeMs === f.mtimeMs && st.ino === f.ino;
 }
 
-/** LocalTree over a real folder (see the contract in local-tree.ts). */
+/** LocalTree over a real folder (see the contract in reconcile/ports.ts). */
 export class FsTree implements LocalTree {
   constructor(readonly root: string) {}
 

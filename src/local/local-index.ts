@@ -9,7 +9,7 @@ import { collectPath, computeSegmentCollections, computeSegmentVersions, project
 import type { VersionRecord } from '../projections/version-record.js';
 import { HASH_RE, ULID_RE, type ClientId, type VersionId } from '../events/ids.js';
 import type { SyncPath } from '../events/sync-path.js';
-import type { BaseEntry } from '../reconcile/base-entry.js';
+import { CLEAN_STATE_KEY, voidsCleanState, type BaseEntry, type CommitOps } from '../reconcile/ports.js';
 import { ensureStateDir, fsyncFolder, localIoError, stateDirPath, writeFileDurably } from './state-dir.js';
 import { sha256Hex } from '../events/signing.js';
 
@@ -50,26 +50,6 @@ export interface PinnedKey {
   readonly name: string;
 }
 
-/**
- * Everything a sync commits at its end. `commitBatch` writes all of it in one LevelDB
- * batch: after a crash the index holds either none of it or all of it.
- */
-export interface CommitOps {
-  readonly manifestPut?: readonly BaseEntry[];
-  readonly manifestDel?: readonly SyncPath[];
-  /** Meta keys to set; a value of `undefined` deletes the key. */
-  readonly meta?: Readonly<Record<string, unknown>>;
-  readonly segments?: readonly SegmentRecord[];
-  readonly cursors?: ReadonlyMap<ClientId, Cursor>;
-}
-
-/**
- * Meta key of the clean-state record (ADR-0008): what the last sync that ended with nothing
- * to do saw. Every batch that changes the manifest, the segments, the cursors or the pinned
- * keys deletes it in the same atomic write, so a record that exists always describes the
- * state the index holds now.
- */
-export const CLEAN_STATE_KEY = 'clean-state';
 /** Meta key: true once the collection rows cover every stored segment (`readPathStates`). */
 const COLLECTED_ROWS_KEY = 'collected-rows';
 const EMPTY = new Uint8Array(0);
@@ -138,11 +118,6 @@ function computeSideHashes(value: unknown): string[] {
 /** Meta key: set when two events claimed one version id (see commitBatch). */
 const ID_CLASH_KEY = 'version-id-clash';
 
-/** True when `ops` changes what a sync folds or compares (and so voids the clean-state record). */
-export function voidsCleanState(ops: CommitOps): boolean {
-  if (ops.meta !== undefined && CLEAN_STATE_KEY in ops.meta) return false;
-  return (ops.manifestPut?.length ?? 0) > 0 || (ops.manifestDel?.length ?? 0) > 0 || (ops.segments?.length ?? 0) > 0 || (ops.cursors?.size ?? 0) > 0;
-}
 
 type Db = Level<string, Uint8Array>;
 type Sub = ReturnType<typeof openSublevel>;

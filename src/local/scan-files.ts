@@ -1,6 +1,6 @@
 import { computeFoldKey, type SyncPath } from '../events/sync-path.js';
-import { isSameFile, type FoldLookup, type LocalFile } from '../reconcile/local-scan.js';
-import type { ScanNotice } from './local-tree.js';
+import { isSameFile, type FoldLookup, type LocalFile } from '../reconcile/ports.js';
+import type { ScanNotice } from '../reconcile/ports.js';
 import { FileFinder, type DecodedListing } from './scan-witness.js';
 
 /**

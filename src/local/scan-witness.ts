@@ -1,7 +1,7 @@
 import type { Dirent } from 'node:fs';
 import { BmError, ErrorCode } from '../errors.js';
 import { ByteParts, decodeMsgpack, encodeMsgpack, encodeMsgpackSized } from '../events/codec.js';
-import type { ScanBase } from './local-tree.js';
+import type { ScanBase } from '../reconcile/ports.js';
 
 /**
  * What a scan of a real folder saw, compactly, so that a later check can tell that a scan

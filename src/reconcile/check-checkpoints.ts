@@ -11,7 +11,7 @@ import { CheckpointEvidence, computeCheckpointProblems, isCheckable, type Checkp
 import { projectCheckpoint } from '../projections/project-checkpoint.js';
 import { createLogState, projectLogSegment, type LogState } from '../projections/project-log.js';
 import { computeHeads } from '../projections/project-paths.js';
-import type { SyncIndex } from './run-sync.js';
+import type { SyncIndex } from './ports.js';
 
 /**
  * Clients that hold the whole history check the other writers' checkpoints against the log

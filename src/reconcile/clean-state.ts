@@ -1,12 +1,12 @@
 import type { ByteParts } from '../events/codec.js';
-import { CLEAN_STATE_KEY } from '../local/local-index.js';
-import type { ScanNotice } from '../local/local-tree.js';
+import { CLEAN_STATE_KEY } from './ports.js';
+import type { ScanNotice } from './ports.js';
 import { computeSegmentCollections, computeSegmentVersions } from '../projections/project-paths.js';
-import type { ScanResult } from '../local/local-tree.js';
+import type { ScanResult } from './ports.js';
 import type { VaultSnapshot } from '../projections/project-vault.js';
-import type { BaseEntry } from './base-entry.js';
+import type { BaseEntry } from './ports.js';
 import type { ConflictNote, Notice, PlanFocus } from './plan-sync.js';
-import type { SyncContext } from './run-sync.js';
+import type { SyncContext } from './sync-context.js';
 import { holdsFetchedSegments, isPlanNeutral, type FetchedLog } from './sync-log.js';
 
 /**

@@ -11,7 +11,7 @@ import { projectCheckpoint } from '../projections/project-checkpoint.js';
 import { createLogState, projectLogSegment, type LogState } from '../projections/project-log.js';
 import { computeSegmentVersions } from '../projections/project-paths.js';
 import { keyOfClaim, noteContested, projectWriterCheckpoint, SegmentClaims, type CheckpointClaim } from '../projections/project-writer-checkpoint.js';
-import type { SyncIndex } from './run-sync.js';
+import type { SyncIndex } from './ports.js';
 import { NO_VERDICTS, settleCheckpointClaims, type CheckpointFold, type ClaimVerdicts } from './settle-claims.js';
 
 /**

@@ -1,11 +1,11 @@
 import { compareUtf8, type SyncPath } from '../events/sync-path.js';
 import type { Projection } from '../projections/project-paths.js';
 import { decodeVaultState, encodeVaultState } from '../projections/project-vault.js';
-import type { BaseEntry } from './base-entry.js';
+import type { BaseEntry } from './ports.js';
 import type { CleanState, LazyBase } from './clean-state.js';
-import type { LocalScan } from './local-scan.js';
+import type { LocalScan } from './ports.js';
 import { isCloudOnly, type Plan } from './plan-sync.js';
-import type { SyncIndex } from './run-sync.js';
+import type { SyncIndex } from './ports.js';
 import { holdsFetchedSegments, openLazyLog, openStagedLog, type FetchedLog, type LogContext, type OpenLog } from './sync-log.js';
 
 type PointReads = Required<Pick<SyncIndex, 'readPathStates' | 'getManifestEntries'>> & Pick<SyncIndex, 'releaseMappedTables' | 'readPathRange'>;

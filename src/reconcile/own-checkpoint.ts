@@ -8,7 +8,7 @@ import type { SyncPath } from '../events/sync-path.js';
 import { computeCheckpointPaths, computeWriterCheckpoint, type CheckpointCoverage } from '../projections/compute-writer-checkpoint.js';
 import type { PathState } from '../projections/project-paths.js';
 import { readHeldCheckpoints } from './join-checkpoints.js';
-import type { SyncIndex } from './run-sync.js';
+import type { SyncIndex } from './ports.js';
 import { publishOwnSegment, type LogContext, type OpenLog } from './sync-log.js';
 
 /**

@@ -3,10 +3,10 @@ import type { VersionId } from '../events/ids.js';
 import { computeFoldKey, createSyncPathCheck, type SyncPath } from '../events/sync-path.js';
 import { computeHeads, isCollected, type PathState, type Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
-import type { BaseEntry } from './base-entry.js';
+import type { BaseEntry } from './ports.js';
 import { computeConflictCopyOwner, computeConflictCopyPath, isConflictCopyName, isShortenedCopyName } from './conflict-copy-name.js';
 import { computeConflictNote, computeLiveFolders, ConflictKind, isLive, type ConflictNote } from './conflict-notes.js';
-import type { FoldLookup, LocalFile, LocalScan } from './local-scan.js';
+import type { FoldLookup, LocalFile, LocalScan } from './ports.js';
 
 /**
  * A plan is data: the operations one sync round performs, in order, plus what it found

@@ -5,7 +5,7 @@ import { keyOfIdentity, keyOfSegment, parseSegmentKey, VAULT_KEY, KEYS_PREFIX } 
 import { writeIdentity, type AuditedWindow, type Cursor, type FetchResult, type LogFault } from '../events/log.js';
 import { importPublicKeyHex } from '../events/signing.js';
 import { bytesEqual, type ListedObject, type ObjectStore } from '../events/store/object-store.js';
-import type { SyncIdentity, SyncIndex } from './run-sync.js';
+import type { SyncIdentity, SyncIndex } from './ports.js';
 
 /**
  * ADR-0015: at each fetch, a client compares what the listings it makes anyway showed with what

@@ -4,11 +4,11 @@ import type { ContentHash } from '../events/ids.js';
 import { keyOfBlob } from '../events/layout.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import type { SyncPath } from '../events/sync-path.js';
-import type { LocalTree } from '../local/local-tree.js';
+import type { LocalTree } from './ports.js';
 import { computeCondemnedRefs, isCondemnationVoided } from '../projections/blob-condemnation.js';
 import type { LogState } from '../projections/project-log.js';
-import type { BaseEntry } from './base-entry.js';
-import { openUploadSource } from './run-sync.js';
+import type { BaseEntry } from './ports.js';
+import { openUploadSource } from './sync/execute-plan.js';
 
 /**
  * Blobs that vanished from the remote (ADR-0015): `bm-log verify` finds them (an event names a

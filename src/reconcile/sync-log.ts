@@ -11,7 +11,7 @@ import { createVaultState, evolveVault, type Condemnation, type VaultState } fro
 import { executeFetchCheck, isSamePins, parseRemotePins, readVaultMarker, REMOTE_PINS_KEY } from './remote-check.js';
 import { executeCheckCheckpoints } from './check-checkpoints.js';
 import { executeJoin, executeSettleClaims, foldIndexWithCheckpoints, FORMAT1_META_KEY, readClaimVerdicts, readHeldCheckpoints } from './join-checkpoints.js';
-import type { SyncIdentity, SyncIndex } from './run-sync.js';
+import type { SyncIdentity, SyncIndex } from './ports.js';
 
 /**
  * The log side of a sync or a GC run: fetch and verify what is new (a new client joins from

@@ -14,11 +14,13 @@ import type { SyncPath } from '../events/sync-path.js';
 import { FsTree } from '../local/fs-tree.js';
 import { readIgnoreMatcher } from '../local/ignore-rules.js';
 import { LocalIndex } from '../local/local-index.js';
-import type { LocalTree, ScanBase, ScanResult } from '../local/local-tree.js';
+import type { LocalTree, ScanBase, ScanResult } from '../reconcile/ports.js';
 import { computeHeads, computeSegmentVersions, projectVersions, type PathState, type Projection } from '../projections/project-paths.js';
 import { computeConflictCopyPath, isConflictCopyName } from '../reconcile/conflict-copy-name.js';
-import type { LocalFile } from '../reconcile/local-scan.js';
-import { runSync, type SyncContext, type SyncIndex, type SyncReport } from '../reconcile/run-sync.js';
+import type { LocalFile } from '../reconcile/ports.js';
+import { runSync, type SyncReport } from '../reconcile/run-sync.js';
+import type { SyncContext } from '../reconcile/sync-context.js';
+import type { SyncIndex } from '../reconcile/ports.js';
 
 /**
  * A multi-client sync world on real parts, for the reliability tests and the soak (not used

@@ -10,7 +10,8 @@ import type { SyncPath } from '../../src/events/sync-path.js';
 import { ByteParts, encodeMsgpack, encodeSegment } from '../../src/events/codec.js';
 import type { SegmentBody } from '../../src/events/schema.js';
 import { generateKeyPair } from '../../src/events/signing.js';
-import { CLEAN_STATE_KEY, LocalIndex, type Cursor, type SegmentRecord } from '../../src/local/local-index.js';
+import { CLEAN_STATE_KEY } from '../../src/reconcile/ports.js';
+import { LocalIndex, type Cursor, type SegmentRecord } from '../../src/local/local-index.js';
 import { Level } from 'level';
 import {
   STATE_DIR,
@@ -21,7 +22,7 @@ import {
   writePrivateKey,
   type ClientConfig,
 } from '../../src/local/state-dir.js';
-import type { BaseEntry } from '../../src/reconcile/base-entry.js';
+import type { BaseEntry } from '../../src/reconcile/ports.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const roots: string[] = [];

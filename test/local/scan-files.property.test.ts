@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { computeFoldKey, type SyncPath } from '../../src/events/sync-path.js';
 import { asInteger, ScanColumns, ScanFiles } from '../../src/local/scan-files.js';
-import { computeScanChanges, type LocalFile } from '../../src/reconcile/local-scan.js';
+import { computeScanChanges } from '../../src/reconcile/local-scan.js';
+import type { LocalFile } from '../../src/reconcile/ports.js';
 
 // A real folder's scan keeps its files in columns (ScanFiles, ADR-0010) and answers the
 // planner's questions from them: as a map of path -> LocalFile, what changed since an earlier

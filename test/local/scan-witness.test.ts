@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FsTree } from '../../src/local/fs-tree.js';
 import { decodeListing } from '../../src/local/scan-witness.js';
 import { computeIgnoreMatcher } from '../../src/local/ignore-rules.js';
-import type { BaseEntry } from '../../src/reconcile/base-entry.js';
+import type { BaseEntry } from '../../src/reconcile/ports.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 
 // The clean-state shortcut (ADR-0008) trusts `FsTree.unchanged`: it must answer false for

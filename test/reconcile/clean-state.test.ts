@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/events/store/memory-store.js';
-import { CLEAN_STATE_KEY } from '../../src/local/local-index.js';
+import { CLEAN_STATE_KEY } from '../../src/reconcile/ports.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
 import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/events/store/memory-store.js';
-import type { SyncIndex } from '../../src/reconcile/run-sync.js';
+import type { SyncIndex } from '../../src/reconcile/ports.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
 import { createClock, createSimClient, syncContextOf } from '../sim/sim-client.js';
 

@@ -7,7 +7,8 @@ import { MemoryStore } from '../../src/events/store/memory-store.js';
 import { compareUtf8 } from '../../src/events/sync-path.js';
 import { LocalIndex } from '../../src/local/local-index.js';
 import { computeStages, isInStage } from '../../src/reconcile/staged-sync.js';
-import { runSync, type SyncIndex } from '../../src/reconcile/run-sync.js';
+import { runSync } from '../../src/reconcile/run-sync.js';
+import type { SyncIndex } from '../../src/reconcile/ports.js';
 import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
 
 // A first sync in stages (ADR-0011): ranges of paths planned, executed and committed one at a

@@ -11,9 +11,10 @@ import { withClient } from '../../src/cli/client-queries.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { isBmError } from '../../src/errors.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
-import { CLEAN_STATE_KEY, LocalIndex } from '../../src/local/local-index.js';
-import type { LocalTree } from '../../src/local/local-tree.js';
-import type { LocalFile } from '../../src/reconcile/local-scan.js';
+import { CLEAN_STATE_KEY } from '../../src/reconcile/ports.js';
+import { LocalIndex } from '../../src/local/local-index.js';
+import type { LocalTree } from '../../src/reconcile/ports.js';
+import type { LocalFile } from '../../src/reconcile/ports.js';
 import { runSync, type SyncReport } from '../../src/reconcile/run-sync.js';
 import { IS_ROOT, chownForCli, runCliJson, syncJson, tryTmpfsMount, type SyncJson } from './support.js';
 

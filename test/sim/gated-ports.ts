@@ -6,10 +6,10 @@ import type { Cursor } from '../../src/events/log.js';
 import type { Body, ListPage, ObjectStore } from '../../src/events/store/object-store.js';
 import { compareKeys, type MemoryStore } from '../../src/events/store/memory-store.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
-import type { LocalTree, ScanBase, ScanResult } from '../../src/local/local-tree.js';
-import type { BaseEntry } from '../../src/reconcile/base-entry.js';
-import type { LocalFile } from '../../src/reconcile/local-scan.js';
-import type { SyncIndex } from '../../src/reconcile/run-sync.js';
+import type { LocalTree, ScanBase, ScanResult } from '../../src/reconcile/ports.js';
+import type { BaseEntry } from '../../src/reconcile/ports.js';
+import type { LocalFile } from '../../src/reconcile/ports.js';
+import type { SyncIndex } from '../../src/reconcile/ports.js';
 
 /** The simulated kill -9: thrown by every port call of a sync from the chosen call on. */
 export class CrashError extends Error {

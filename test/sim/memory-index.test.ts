@@ -10,7 +10,7 @@ import { generateKeyPair, sha256Hex } from '../../src/events/signing.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import { LocalIndex } from '../../src/local/local-index.js';
 import { MemoryIndex } from '../../src/local/memory-index.js';
-import type { BaseEntry } from '../../src/reconcile/base-entry.js';
+import type { BaseEntry } from '../../src/reconcile/ports.js';
 
 /**
  * MemoryIndex stands in for LocalIndex in the simulation: the same script of commits, pins

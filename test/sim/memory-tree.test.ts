@@ -6,10 +6,10 @@ import { BmError } from '../../src/errors.js';
 import { sha256Hex } from '../../src/events/signing.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import { FsTree } from '../../src/local/fs-tree.js';
-import type { LocalTree } from '../../src/local/local-tree.js';
+import type { LocalTree } from '../../src/reconcile/ports.js';
 import { MemoryTree } from '../../src/local/memory-tree.js';
-import type { BaseEntry } from '../../src/reconcile/base-entry.js';
-import type { LocalFile } from '../../src/reconcile/local-scan.js';
+import type { BaseEntry } from '../../src/reconcile/ports.js';
+import type { LocalFile } from '../../src/reconcile/ports.js';
 
 /**
  * MemoryTree stands in for FsTree in the simulation, so it must behave like it: the same

@@ -2,11 +2,12 @@ import { counterIdFactory, type ClientId, type IdFactory, type VaultId } from '.
 import { writeIdentity, writeVaultIfAbsent } from '../../src/events/log.js';
 import { generateKeyPair, type KeyPair } from '../../src/events/signing.js';
 import type { ObjectStore } from '../../src/events/store/object-store.js';
-import type { LocalTree } from '../../src/local/local-tree.js';
+import type { LocalTree } from '../../src/reconcile/ports.js';
 import { MemoryIndex } from '../../src/local/memory-index.js';
 import { MemoryTree } from '../../src/local/memory-tree.js';
 import type { FsSemantics } from '../../src/local/name-semantics.js';
-import type { SyncContext, SyncIndex } from '../../src/reconcile/run-sync.js';
+import type { SyncContext } from '../../src/reconcile/sync-context.js';
+import type { SyncIndex } from '../../src/reconcile/ports.js';
 
 /** One simulated client: what `bm-log init` leaves behind, all in memory. */
 export interface SimClient {

@@ -13,9 +13,9 @@ import { computeHeads, computeSegmentVersions, projectVersions, type Projection 
 import { computeConflictCopyOwner, computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
 import { computeFocusTargets, ConflictKind, planSync, type ConflictNote, type Plan, type PlanInput } from '../../src/reconcile/plan-sync.js';
 import { readLogState } from '../../src/reconcile/sync-log.js';
-import type { BaseEntry } from '../../src/reconcile/base-entry.js';
-import type { LocalFile } from '../../src/reconcile/local-scan.js';
-import type { LocalTree, ScanBase, ScanResult } from '../../src/local/local-tree.js';
+import type { BaseEntry } from '../../src/reconcile/ports.js';
+import type { LocalFile } from '../../src/reconcile/ports.js';
+import type { LocalTree, ScanBase, ScanResult } from '../../src/reconcile/ports.js';
 import type { Chunks } from '../../src/events/store/lent-chunks.js';
 import { runSync, type ResolveRequest, type SyncReport } from '../../src/reconcile/run-sync.js';
 import { executeGc } from '../../src/gc/execute-gc.js';

@@ -6,8 +6,8 @@ import type { SyncPath } from '../../../src/events/sync-path.js';
 import { computeIgnoreMatcher } from '../../../src/local/ignore-rules.js';
 import { computeFrontier, computeHeads, projectVersions, type PathState, type Projection } from '../../../src/projections/project-paths.js';
 import type { VersionRecord } from '../../../src/projections/version-record.js';
-import type { BaseEntry } from '../../../src/reconcile/base-entry.js';
-import type { LocalFile, LocalScan } from '../../../src/reconcile/local-scan.js';
+import type { BaseEntry } from '../../../src/reconcile/ports.js';
+import type { LocalFile, LocalScan } from '../../../src/reconcile/ports.js';
 import { computeFocusTargets, isCloudOnly, isFocusPlannable, planSync, type Plan, type PlanOp } from '../../../src/reconcile/plan-sync.js';
 
 /**

@@ -1,0 +1,295 @@
+import { BmError, ErrorCode, isBmError, unreachable } from '../../errors.js';
+import { readBlob, writeBlob } from '../../events/blobs.js';
+import type { VersionId } from '../../events/ids.js';
+import type { ContentRef, Event } from '../../events/schema.js';
+import type { Chunks } from '../../events/store/lent-chunks.js';
+import type { SyncPath } from '../../events/sync-path.js';
+import { NoticeReason, type Plan, type PlanOp } from '../plan-sync.js';
+import type { BaseEntry, LocalFile, LocalTree } from '../ports.js';
+import type { SyncContext } from '../sync-context.js';
+import { BEING_COLLECTED } from '../sync-log.js';
+import type { SyncTally } from './report.js';
+
+/*
+ * The execute stage (ADR-0023): carries out one plan against the ports. Order inside a chunk:
+ * blobs, then the segment naming them, then local writes and deletes, then one atomic manifest
+ * commit, so a crash at any instant leaves either the old or the new state and never an event
+ * naming a missing blob.
+ */
+
+/** The default of `SyncContext.chunkOps`. */
+const CHUNK_OPS = 4000;
+
+/** The manifest changes an execution committed. */
+export interface Committed {
+  readonly put: readonly BaseEntry[];
+  readonly del: readonly SyncPath[];
+}
+
+/** What `executePlan` runs against: the ports, and the sync's log as the publish stage keeps it. */
+export interface ExecuteEnv {
+  readonly ctx: Pick<SyncContext, 'store' | 'tree' | 'index' | 'newId' | 'now' | 'concurrency' | 'chunkOps' | 'onProgress'>;
+  /** Publishes events as this client's next segment(s) and folds them into the projection. */
+  readonly publish: (events: readonly Event[]) => Promise<void>;
+  /** Writer rule (ii) of ADR-0007: content a GC is collecting is not named until it is gone. */
+  readonly isBeingCollected: (hash: string) => boolean;
+  /** The ids of a path's heads in the projection now (after what was published). */
+  readonly headIds: (path: SyncPath) => VersionId[];
+  readonly tally: SyncTally;
+  /** Told of every op carried out. */
+  readonly applied: { push(op: PlanOp): void };
+}
+
+type LocalOp = Extract<PlanOp, { kind: 'download' | 'writeCopy' | 'deleteLocal' | 'removeCopy' }>;
+
+/** An op that writes or deletes a local file. */
+export function isLocalOp(o: PlanOp): o is LocalOp {
+  return o.kind === 'download' || o.kind === 'writeCopy' || o.kind === 'deleteLocal' || o.kind === 'removeCopy';
+}
+
+/** Runs `fn` over `items` with at most `n` in flight; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+/**
+ * A local file as an upload source. The file may vanish or become unreadable after the scan;
+ * every adapter must then see local-io (which skips just that file), not a raw ENOENT that
+ * aborts the whole sync or that a directory remote reports as its own failure.
+ */
+export async function* openUploadSource(tree: LocalTree, path: SyncPath, size: number): Chunks {
+  try {
+    yield* tree.openRead(path, size);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException | null)?.code;
+    if (isBmError(e) || typeof code !== 'string') throw e;
+    throw new BmError(ErrorCode.localIo, `reading ${path} failed (${code})`, 'left as it is; the next sync retries', {}, { cause: e });
+  }
+}
+
+function baseFromFile(file: LocalFile, heads: readonly VersionId[], version: VersionId | null, copyOf?: { path: SyncPath; version: VersionId }): BaseEntry {
+  const b = { path: file.path, hash: file.hash, size: file.size, mode: file.mode, mtimeMs: file.mtimeMs, ino: file.ino, heads: [...heads], version };
+  return copyOf ? { ...b, copyOf } : b;
+}
+
+/**
+ * Splits `ops` into chunks of about `size`, every op of a path in the chunk of its first op
+ * (so a path's rows are committed once, as one chunk would commit them).
+ */
+export function computeChunks(ops: readonly PlanOp[], size: number): PlanOp[][] {
+  const chunks: PlanOp[][] = [[]];
+  const chunkOf = new Map<string, PlanOp[]>();
+  for (const op of ops) {
+    let chunk = chunkOf.get(op.path);
+    if (chunk === undefined) {
+      if (chunks.at(-1)!.length >= size) chunks.push([]);
+      chunk = chunks.at(-1)!;
+      chunkOf.set(op.path, chunk);
+    }
+    chunk.push(op);
+  }
+  return chunks;
+}
+
+/**
+ * Carries out `plan` a chunk at a time (`SyncContext.chunkOps`), each chunk's blobs, events
+ * and local writes followed by its own manifest commit, so that what one chunk built can be
+ * let go before the next. A crash between chunks leaves the earlier chunks published and
+ * committed: the next sync finds the rest as it finds a round cut short. Returns the manifest
+ * changes it committed.
+ */
+export async function executePlan(env: ExecuteEnv, plan: Plan): Promise<Committed> {
+  const size = Math.max(1, env.ctx.chunkOps ?? CHUNK_OPS);
+  if (plan.ops.length <= size) return executeChunk(env, plan.ops);
+  const put: BaseEntry[] = [];
+  const del: SyncPath[] = [];
+  // Progress counts over the whole plan.
+  const progress = { done: 0, total: plan.ops.filter(isLocalOp).length };
+  for (const ops of computeChunks(plan.ops, size)) {
+    const done = await executeChunk(env, ops, progress);
+    put.push(...done.put);
+    del.push(...done.del);
+  }
+  return { put, del };
+}
+
+/** The manifest changes of one chunk, as its steps find them. */
+interface Changes {
+  readonly put: BaseEntry[];
+  readonly del: SyncPath[];
+}
+
+async function executeChunk(env: ExecuteEnv, ops: readonly PlanOp[], progress?: { done: number; readonly total: number }): Promise<Committed> {
+  const changes: Changes = { put: [], del: [] };
+  const failed = await uploadBlobs(env, ops);
+  await publishOps(env, ops.filter((op) => (op.kind === 'upload' || op.kind === 'tombstone' || op.kind === 'resolve') && !failed.has(op)), changes);
+  await applyLocalOps(env, ops.filter(isLocalOp), changes, progress);
+  recordBookkeeping(env, ops, changes);
+  const putPaths = new Set(changes.put.map((b) => b.path));
+  const committed = { put: changes.put, del: [...new Set(changes.del)].filter((p) => !putPaths.has(p)) };
+  await env.ctx.index.commitBatch({ manifestPut: committed.put, manifestDel: committed.del, meta: { lastSyncAt: env.ctx.now().toISOString() } });
+  return committed;
+}
+
+function skip(env: ExecuteEnv, op: PlanOp, detail: string, code?: ErrorCode): void {
+  env.tally.skipped.push({ path: op.path, op: op.kind, detail, ...(code === undefined ? {} : { code }) });
+}
+
+/** a. Blobs first: an event may only name content that is already on the remote. Returns the ops whose upload failed. */
+async function uploadBlobs(env: ExecuteEnv, ops: readonly PlanOp[]): Promise<Set<PlanOp>> {
+  const { ctx, tally } = env;
+  const uploads = ops.filter((o) => o.kind === 'upload' || (o.kind === 'resolve' && o.file !== null));
+  const uploaded = await mapLimit(uploads, ctx.concurrency ?? 8, async (op) => {
+    const file = op.kind === 'upload' ? op.file : op.kind === 'resolve' ? op.file : null;
+    if (file === null) return true;
+    if (env.isBeingCollected(file.hash)) {
+      skip(env, op, BEING_COLLECTED);
+      tally.notices.push({ path: op.path, reason: NoticeReason.beingCollected, detail: BEING_COLLECTED });
+      return false;
+    }
+    try {
+      const r = await writeBlob(ctx.store, { size: file.size, sha256: file.hash, open: () => openUploadSource(ctx.tree, file.path, file.size) });
+      if (r === 'created') {
+        tally.blobsUploaded++;
+        tally.bytesUploaded += file.size;
+      }
+      return true;
+    } catch (e) {
+      if (isBmError(e, ErrorCode.localIo)) {
+        skip(env, op, 'changed or unreadable while uploading; left for the next sync');
+        return false;
+      }
+      throw e;
+    }
+  });
+  return new Set(uploads.filter((_, i) => !uploaded[i]));
+}
+
+function contentOf(file: LocalFile): ContentRef {
+  return { hash: file.hash as ContentRef['hash'], size: file.size, mode: file.mode };
+}
+
+/** b. One segment (or a few, past the size limit) carrying the chunk's events. */
+async function publishOps(env: ExecuteEnv, publishable: readonly PlanOp[], changes: Changes): Promise<void> {
+  const newVersion = new Map<PlanOp, VersionId>();
+  const events: Event[] = publishable.map((op) => {
+    const id = env.ctx.newId() as VersionId;
+    newVersion.set(op, id);
+    switch (op.kind) {
+      case 'upload':
+        return { type: 'put', id, path: op.path, replaces: [...op.replaces], content: contentOf(op.file) };
+      case 'tombstone':
+        return { type: 'tombstone', id, path: op.path, replaces: [...op.replaces] };
+      case 'resolve':
+        return { type: 'resolve', id, path: op.path, replaces: [...op.replaces], content: op.file ? contentOf(op.file) : null };
+      default:
+        throw new BmError(ErrorCode.internal, `not a publishing op: ${op.kind}`);
+    }
+  });
+  await env.publish(events);
+  for (const op of publishable) {
+    env.applied.push(op);
+    const id = newVersion.get(op)!;
+    if (op.kind === 'upload') changes.put.push(baseFromFile(op.file, env.headIds(op.path), id));
+    else if (op.kind === 'resolve' && op.file) changes.put.push(baseFromFile(op.file, env.headIds(op.path), id));
+    else changes.del.push(op.path);
+  }
+}
+
+/**
+ * c. Local writes and deletes, each guarded against changes since the scan. Deletes first: a
+ * file a folder displaces is moved aside before the folder's files are written (ADR-0016).
+ */
+async function applyLocalOps(env: ExecuteEnv, local: readonly LocalOp[], changes: Changes, progress?: { done: number; readonly total: number }): Promise<void> {
+  const concurrency = env.ctx.concurrency ?? 8;
+  const counter = progress ?? { done: 0, total: local.length };
+  const apply = async (op: LocalOp): Promise<void> => {
+    try {
+      if (await applyLocalOp(env, op, changes)) env.applied.push(op);
+    } catch (e) {
+      const skippable = isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing, ErrorCode.localIo, ErrorCode.badPath);
+      if (skippable) return skip(env, op, `${e.message}; ${e.hint}`, e.code);
+      throw e;
+    } finally {
+      env.ctx.onProgress?.(++counter.done, counter.total);
+    }
+  };
+  await mapLimit(
+    local.filter((o) => o.kind === 'deleteLocal' || o.kind === 'removeCopy'),
+    concurrency,
+    apply,
+  );
+  await mapLimit(
+    local.filter((o) => o.kind === 'download' || o.kind === 'writeCopy'),
+    concurrency,
+    apply,
+  );
+}
+
+/** One guarded local write or delete: false when its guard refused (the op is then skipped). */
+async function applyLocalOp(env: ExecuteEnv, op: LocalOp, changes: Changes): Promise<boolean> {
+  const { ctx, tally } = env;
+  switch (op.kind) {
+    case 'download':
+    case 'writeCopy': {
+      const content = op.version.content!;
+      const expect = op.kind === 'download' ? op.expect : null;
+      const r = await ctx.tree.writeFile(op.path, await readBlob(ctx.store, content.hash, content.size), content.hash, content.mode, expect);
+      if (r === 'changed') {
+        skip(env, op, 'changed locally since the scan; left as it is, will sync next time');
+        return false;
+      }
+      tally.bytesDownloaded += content.size;
+      const { id } = op.version;
+      changes.put.push(op.kind === 'download' ? baseFromFile(r, env.headIds(op.path), id) : baseFromFile(r, [id], id, { path: op.of, version: id }));
+      return true;
+    }
+    case 'deleteLocal':
+    case 'removeCopy': {
+      const r = await ctx.tree.removeFile(op.path, op.expect);
+      if (r === 'changed') {
+        skip(env, op, 'changed locally since the scan; not deleted, will sync as an edit');
+        return false;
+      }
+      changes.del.push(op.path);
+      return true;
+    }
+    default:
+      return unreachable(op);
+  }
+}
+
+/** d. Bookkeeping: manifest rows to record or forget. */
+function recordBookkeeping(env: ExecuteEnv, ops: readonly PlanOp[], changes: Changes): void {
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'record':
+        changes.put.push(baseFromFile(op.file, op.heads, op.version, op.copyOf ? { path: op.copyOf, version: op.version } : undefined));
+        env.applied.push(op);
+        break;
+      case 'forget':
+        changes.del.push(op.path);
+        env.applied.push(op);
+        break;
+      case 'upload':
+      case 'tombstone':
+      case 'resolve':
+      case 'download':
+      case 'writeCopy':
+      case 'deleteLocal':
+      case 'removeCopy':
+        break;
+      default:
+        unreachable(op);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { planSync, type Plan, type PlanFocus, type PlanInput } from '../plan-sync.js';
+import type { ScanResult } from '../ports.js';
+import type { PlanScope, SyncState } from './sync-state.js';
+
+/*
+ * The plan stage (ADR-0023): one plan of the scan against the base and the projection, made
+ * from what the sync's mode holds. A focused plan (ADR-0009) plans only what changed since the
+ * plan before; the mode loads what it needs, or folds everything when it cannot hold it.
+ */
+
+/** What a plan starts from: the plan before and what changed since. */
+export interface RoundFocus {
+  readonly focus: PlanFocus;
+  /**
+   * A stage's first plan (ADR-0011): planned as if an earlier plan had found nothing to do
+   * elsewhere. Once the sync has folded everything, such a plan plans every path instead.
+   */
+  readonly stageStart?: boolean;
+}
+
+/** Plans `local` from `focus` (undefined: everything), in the sync's current mode. */
+export async function planRound(state: SyncState, local: ScanResult, focus: RoundFocus | undefined): Promise<Plan> {
+  let scope = await state.mode.preparePlan(state, local, focus?.focus);
+  if (scope === 'fold') {
+    await state.foldEverything();
+    scope = {};
+  }
+  let plan = await planWith(state, local, computePlanFocus(state, focus), scope);
+  if (state.mode.needsFullPlan(state, plan)) {
+    await state.foldEverything();
+    plan = await planWith(state, local, computePlanFocus(state, focus), {});
+  }
+  return plan;
+}
+
+/** The focus a plan takes: none for a stage's first plan once everything is folded. */
+function computePlanFocus(state: SyncState, focus: RoundFocus | undefined): PlanFocus | undefined {
+  return state.mode.kind === 'full' && focus?.stageStart === true ? undefined : focus?.focus;
+}
+
+async function planWith(state: SyncState, local: ScanResult, focus: PlanFocus | undefined, scope: PlanScope): Promise<Plan> {
+  const input: PlanInput = {
+    base: state.manifest,
+    local,
+    cloud: state.projection,
+    options: state.planOptions,
+    ...(focus === undefined ? {} : { focus }),
+    ...(scope.cloudOnly === undefined ? {} : { cloudOnly: scope.cloudOnly }),
+  };
+  const plan = planSync(input);
+  await state.ctx.onPlan?.(input, plan, state.mode.kind === 'staged' ? 'stage' : 'all');
+  return plan;
+}
