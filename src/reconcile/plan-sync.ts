@@ -48,15 +48,8 @@ export function planSync(input: PlanInput): Plan {
   const focus = computePlanFocus(input, liveFolders);
   // (A focus implies none: an untracked copy name would be dirty or noticed in `previous`.)
   const hasUntrackedCopyNames = focus === undefined && [...local.files.keys()].some((p) => isConflictCopyName(p) && !base.has(p));
-  const layout = createLayout(local);
-  const s: PathSurroundings = {
-    options: input.options,
-    unreadable: local.unreadable,
-    localFile: (p) => local.files.get(p),
-    isTracked: (p) => base.has(p),
-    isBlocked: layout.isBlocked,
-    hasUntrackedCopyNames,
-  };
+  const layout = createPlanLayout(local);
+  const s = computeSurroundings(input, layout, hasUntrackedCopyNames);
   const ops: PlanOp[] = [];
   const conflicts: ConflictNote[] = [];
   const notices: Notice[] = [];
@@ -108,6 +101,19 @@ function isPlainInSync(row: PathInput, st: PathState | undefined): boolean {
   return showsHead && l.hash === b.hash && l.mode === b.mode && c.hash === l.hash && c.mode === l.mode;
 }
 
+/** What the table reads around each path of `input`: the options, the scan, the layout so far. */
+export function computeSurroundings(input: PlanInput, layout: PlanLayout, hasUntrackedCopyNames: boolean): PathSurroundings {
+  const { base, local } = input;
+  return {
+    options: input.options,
+    unreadable: local.unreadable,
+    localFile: (p) => local.files.get(p),
+    isTracked: (p) => base.has(p),
+    isBlocked: layout.isBlocked,
+    hasUntrackedCopyNames,
+  };
+}
+
 /** The focus a plan can use, or undefined to plan in full (a lazy plan must have one). */
 function computePlanFocus(input: PlanInput, liveFolders: ReadonlySet<string>): Focus | undefined {
   const { base, local, cloud, cloudOnly } = input;
@@ -154,10 +160,16 @@ function computeCandidates(input: PlanInput, copiesByPath: ReadonlyMap<string, B
 }
 
 /**
- * The layout the plan builds, path by path: a file cannot be written where a folder stands,
- * nor below a local file (unless this plan moves it aside) or a file this plan writes.
+ * The layout a plan builds, path by path in path order (ADR-0016): a file cannot be written
+ * where a folder stands, nor below a local file (unless the plan moves it aside) or a file the
+ * plan writes. `add` takes each path's decision; `isBlocked` is what the table reads.
  */
-function createLayout(local: LocalScan): { isBlocked: (p: SyncPath) => boolean; add: (d: PathDecision) => void } {
+export interface PlanLayout {
+  readonly isBlocked: (p: SyncPath) => boolean;
+  readonly add: (d: PathDecision) => void;
+}
+
+export function createPlanLayout(local: LocalScan): PlanLayout {
   const plannedFiles = new Set<string>();
   const plannedRemovals = new Set<string>();
   const isBlocked = (p: SyncPath): boolean => {
