@@ -3,9 +3,9 @@ import { writeIdentity, writeVaultIfAbsent } from '../../src/events/log.js';
 import { generateKeyPair, type KeyPair } from '../../src/events/signing.js';
 import type { ObjectStore } from '../../src/events/store/object-store.js';
 import type { LocalTree } from '../../src/local/local-tree.js';
-import { MemoryIndex } from '../../src/local/memory-index.js';
-import { MemoryTree } from '../../src/local/memory-tree.js';
-import type { FsSemantics } from '../../src/local/name-semantics.js';
+import { MemoryIndex } from '../support/memory-index.js';
+import { MemoryTree } from '../support/memory-tree.js';
+import type { FsSemantics } from '../support/name-semantics.js';
 import type { SyncContext, SyncIndex } from '../../src/reconcile/run-sync.js';
 
 /** One simulated client: what `bm-log init` leaves behind, all in memory. */

@@ -1,10 +1,10 @@
-import { BmError, ErrorCode } from '../errors.js';
-import { computePathProblem, type SyncPath } from '../events/sync-path.js';
-import { sha256Hex } from '../events/signing.js';
-import { collectChunks, lendBytesStrictly, type Chunks } from '../events/store/lent-chunks.js';
-import { decodeMsgpack, encodeMsgpack } from '../events/codec.js';
-import type { LocalFile } from '../reconcile/local-scan.js';
-import type { GuardedResult, LocalTree, ScanBase, ScanNotice, ScanResult } from './local-tree.js';
+import { BmError, ErrorCode } from '../../src/errors.js';
+import { computePathProblem, type SyncPath } from '../../src/events/sync-path.js';
+import { sha256Hex } from '../../src/events/signing.js';
+import { collectChunks, lendBytesStrictly, type Chunks } from '../../src/events/store/lent-chunks.js';
+import { decodeMsgpack, encodeMsgpack } from '../../src/events/codec.js';
+import type { LocalFile } from '../../src/reconcile/local-scan.js';
+import type { GuardedResult, LocalTree, ScanBase, ScanNotice, ScanResult } from '../../src/local/local-tree.js';
 import { computePathKey, planStoredName, type FsSemantics } from './name-semantics.js';
 
 /** One regular file of a MemoryTree. The hash is a cache for the checks, never shown to a scan. */
