@@ -9,7 +9,8 @@ import type { LocalFile, LocalScan } from './local-scan.js';
 /**
  * A plan is data: the operations one sync round performs, in order, plus what it found
  * worth telling (open conflicts, skipped paths). `executePlan` performs it; `--dry-run`
- * prints it. The decision table is ADR-0001; every row has a scenario test.
+ * prints it. The decision table is ADR-0001 (`decidePath`, decide-path.ts); every row has a
+ * scenario test and a table golden.
  *
  * Effects on the remote: upload, tombstone, resolve (each publishes one event).
  * Effects on disk: download, deleteLocal, writeCopy, removeCopy (each re-checks the file

@@ -38,7 +38,8 @@ function isTypesOnly(js: string): boolean {
 describe('npm pack --dry-run', () => {
   it('lists no test code: only bin/, dist/ (every module reachable from the CLI), README.md and package.json', async () => {
     const src = await tempDir();
-    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'bin', 'src']) await fs.cp(path.join(REPO_ROOT, f), path.join(src, f), { recursive: true });
+    const sources = ['package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'bin', 'src'];
+    for (const f of sources) await fs.cp(path.join(REPO_ROOT, f), path.join(src, f), { recursive: true });
     await fs.symlink(path.join(REPO_ROOT, 'node_modules'), path.join(src, 'node_modules'));
     const packed = await runNpm(['pack', '--dry-run', '--json'], src);
     expect(packed.code, packed.stderr).toBe(0);
