@@ -27,11 +27,15 @@ import { keyOfSegment, keyOfWriterCheckpoint } from '../dist/events/layout.js';
 import { writeIdentity, writeVaultIfAbsent } from '../dist/events/log.js';
 import { generateKeyPair } from '../dist/events/signing.js';
 import { MemoryStore } from '../dist/events/store/memory-store.js';
-import { MemoryIndex } from '../dist/local/memory-index.js';
 import { computeHeads } from '../dist/projections/project-paths.js';
 import { createLogState, projectLogSegment } from '../dist/projections/project-log.js';
 import { computeWriterCheckpoint } from '../dist/projections/compute-writer-checkpoint.js';
 import { executeFetchLog } from '../dist/reconcile/sync-log.js';
+import { register } from 'tsx/esm/api';
+
+// MemoryIndex is a test double (test/support, not in the package): loaded from source through tsx.
+register();
+const { MemoryIndex } = await import('../test/support/memory-index.ts');
 
 const argv = process.argv.slice(2);
 const opt = (n, d) => {

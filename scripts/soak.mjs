@@ -9,9 +9,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from 'fauxqs';
-import { S3Store } from '../dist/events/store/s3-store.js';
-import { FAULT_KINDS, seededRandom, startFaultProxy } from '../dist/testing/fault-proxy.js';
-import { SyncWorld } from '../dist/testing/sync-world.js';
+import { register } from 'tsx/esm/api';
+
+// The harness and the fault proxy are test code (test/support, not in the package): loaded
+// from source through tsx, with the engine they drive, so no build is needed.
+register();
+const { S3Store } = await import('../src/events/store/s3-store.ts');
+const { FAULT_KINDS, seededRandom, startFaultProxy } = await import('../test/support/fault-proxy.ts');
+const { SyncWorld } = await import('../test/support/sync-world.ts');
 
 const { values } = parseArgs({
   options: {

@@ -22,7 +22,3 @@ export interface VersionRecord {
   /** Bucket snapshot version the writer had synced against, when the bucket has snapshots. */
   readonly snapshot: string | null;
 }
-
-export function isLive(v: VersionRecord): boolean {
-  return v.content !== null;
-}

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isSyncPath } from '../../src/events/sync-path.js';
-import { MemoryTree } from '../../src/local/memory-tree.js';
-import { computePathKey, FS_SEMANTICS, planStoredName } from '../../src/local/name-semantics.js';
+import { MemoryTree } from '../support/memory-tree.js';
+import { computePathKey, FS_SEMANTICS, planStoredName } from '../support/name-semantics.js';
 
 /**
  * Properties of the volumes MemoryTree models (name-semantics.ts, ADR-0017) against the

@@ -8,7 +8,7 @@ import { fetchLogs, writeIdentity, writeSegment, writeVaultIfAbsent } from '../.
 import { generateKeyPair } from '../../src/events/signing.js';
 import { MemoryStore } from '../../src/events/store/memory-store.js';
 import { S3Store } from '../../src/events/store/s3-store.js';
-import { SyncWorld } from '../../src/testing/sync-world.js';
+import { SyncWorld } from '../support/sync-world.js';
 import { seededRandom, startFaultProxy, type FaultProxy, type FaultRates } from '../support/fault-proxy.js';
 import { localCredentials, startLocalS3, type LocalS3Server } from '../support/s3-server.js';
 

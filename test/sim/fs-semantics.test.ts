@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/events/store/memory-store.js';
 import { runSync, type SyncReport } from '../../src/reconcile/run-sync.js';
 import { createClock, createSimClient, syncContextOf, type SimClient } from './sim-client.js';
-import type { FsSemantics } from '../../src/local/name-semantics.js';
+import type { FsSemantics } from '../support/name-semantics.js';
 
 /**
  * The sync engine on volumes that name files as macOS and Windows do (MemoryTree's `fs`,

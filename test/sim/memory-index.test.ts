@@ -9,7 +9,7 @@ import type { SegmentBody } from '../../src/events/schema.js';
 import { generateKeyPair, sha256Hex } from '../../src/events/signing.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import { LocalIndex } from '../../src/local/local-index.js';
-import { MemoryIndex } from '../../src/local/memory-index.js';
+import { MemoryIndex } from '../support/memory-index.js';
 import type { BaseEntry } from '../../src/reconcile/ports.js';
 
 /**

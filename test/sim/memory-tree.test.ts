@@ -7,7 +7,7 @@ import { sha256Hex } from '../../src/events/signing.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import { FsTree } from '../../src/local/fs-tree.js';
 import type { LocalTree } from '../../src/reconcile/ports.js';
-import { MemoryTree } from '../../src/local/memory-tree.js';
+import { MemoryTree } from '../support/memory-tree.js';
 import type { BaseEntry } from '../../src/reconcile/ports.js';
 import type { LocalFile } from '../../src/reconcile/ports.js';
 

@@ -3,9 +3,9 @@ import { writeIdentity, writeVaultIfAbsent } from '../../src/events/log.js';
 import { generateKeyPair, type KeyPair } from '../../src/events/signing.js';
 import type { ObjectStore } from '../../src/events/store/object-store.js';
 import type { LocalTree } from '../../src/reconcile/ports.js';
-import { MemoryIndex } from '../../src/local/memory-index.js';
-import { MemoryTree } from '../../src/local/memory-tree.js';
-import type { FsSemantics } from '../../src/local/name-semantics.js';
+import { MemoryIndex } from '../support/memory-index.js';
+import { MemoryTree } from '../support/memory-tree.js';
+import type { FsSemantics } from '../support/name-semantics.js';
 import type { SyncContext } from '../../src/reconcile/sync-context.js';
 import type { SyncIndex } from '../../src/reconcile/ports.js';
 

@@ -8,7 +8,8 @@ import { computeFrontier, computeHeads, projectVersions, type PathState, type Pr
 import type { VersionRecord } from '../../../src/projections/version-record.js';
 import type { BaseEntry } from '../../../src/reconcile/ports.js';
 import type { LocalFile, LocalScan } from '../../../src/reconcile/ports.js';
-import { computeFocusTargets, isCloudOnly, isFocusPlannable, planSync, type Plan, type PlanOp } from '../../../src/reconcile/plan-sync.js';
+import { computeFocusTargets, isCloudOnly, isFocusPlannable, planSync, type Plan, type PlanInput, type PlanOp } from '../../../src/reconcile/plan-sync.js';
+import { planByTable } from './plan-by-table.js';
 
 /**
  * A pure in-memory world for reconcile tests: clients with a local tree and a base manifest,
@@ -209,21 +210,33 @@ function computeCloudOnly(cloud: Projection, local: LocalScan): Set<string> {
 }
 const lastPlans = new WeakMap<WorldClient, PlanSeen>();
 
-/**
- * Plans one round for `name` without executing it. Every plan is also made focused (ADR-0009):
- * from the client's previous plan and the paths whose base, local file, folder or cloud state
- * differ since (computed here by brute force), and must equal the full plan exactly. So every
- * reconcile property test checks the focused planner on each of its plans.
- */
-export function planRound(world: World, name: string, cloud: Projection = project(world)): Plan {
+/** The full plan input of `name` now: its base, its scan, the cloud, its options. */
+export function computePlanInput(world: World, name: string, cloud: Projection = project(world)): PlanInput {
   const client = mustClient(world, name);
-  const input = {
+  return {
     base: client.base,
     local: scan(world, name),
     cloud,
     options: { subscriptions: client.subscriptions, isIgnored: client.isIgnored, clientName: computeClientName(world), self: client.id },
   };
+}
+
+/**
+ * Plans one round for `name` without executing it. Every plan is checked against the plain
+ * decision table (`planByTable`: every path, no fast path), and also made focused (ADR-0009):
+ * from the client's previous plan and the paths whose base, local file, folder or cloud state
+ * differ since (computed here by brute force), and must equal the full plan exactly. So every
+ * reconcile property test checks the fast path and the focused planner on each of its plans.
+ */
+export function planRound(world: World, name: string, cloud: Projection = project(world)): Plan {
+  const client = mustClient(world, name);
+  const input = computePlanInput(world, name, cloud);
   const plan = planSync(input);
+  // The plain table, path by path, with no optimisation: the full plan must give its ops.
+  const table = planByTable(input);
+  if (!isDeepStrictEqual(table.ops, plan.ops) || !isDeepStrictEqual(table.conflicts, plan.conflicts)) {
+    throw new Error(`plan differs from the per-path table for ${name}\nplan: ${JSON.stringify(plan)}\ntable: ${JSON.stringify(table)}`);
+  }
   const scope = JSON.stringify([client.ignoreRules, client.subscriptions]);
   const last = lastPlans.get(client);
   if (last !== undefined && last.scope === scope) {

@@ -1,26 +1,26 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Chunks } from '../events/store/lent-chunks.js';
-import { BmError, ErrorCode, isBmError } from '../errors.js';
-import { decodeTrustedSegment } from '../events/codec.js';
-import { ulidFactory, type ClientId, type IdFactory, type VaultId } from '../events/ids.js';
-import { keyOfBlob } from '../events/layout.js';
-import { writeIdentity, writeVaultIfAbsent } from '../events/log.js';
-import type { SegmentBody } from '../events/schema.js';
-import { generateKeyPair, type KeyPair } from '../events/signing.js';
-import { listAll, type Body, type ListPage, type ObjectStore } from '../events/store/object-store.js';
-import type { SyncPath } from '../events/sync-path.js';
-import { FsTree } from '../local/fs-tree.js';
-import { readIgnoreMatcher } from '../local/ignore-rules.js';
-import { LocalIndex } from '../local/local-index.js';
-import type { LocalTree, ScanBase, ScanResult } from '../reconcile/ports.js';
-import { computeHeads, computeSegmentVersions, projectVersions, type PathState, type Projection } from '../projections/project-paths.js';
-import { computeConflictCopyPath, isConflictCopyName } from '../reconcile/conflict-copy-name.js';
-import type { LocalFile } from '../reconcile/ports.js';
-import { runSync, type SyncReport } from '../reconcile/run-sync.js';
-import type { SyncContext } from '../reconcile/sync-context.js';
-import type { SyncIndex } from '../reconcile/ports.js';
+import type { Chunks } from '../../src/events/store/lent-chunks.js';
+import { BmError, ErrorCode, isBmError } from '../../src/errors.js';
+import { decodeTrustedSegment } from '../../src/events/codec.js';
+import { ulidFactory, type ClientId, type IdFactory, type VaultId } from '../../src/events/ids.js';
+import { keyOfBlob } from '../../src/events/layout.js';
+import { writeIdentity, writeVaultIfAbsent } from '../../src/events/log.js';
+import type { SegmentBody } from '../../src/events/schema.js';
+import { generateKeyPair, type KeyPair } from '../../src/events/signing.js';
+import { listAll, type Body, type ListPage, type ObjectStore } from '../../src/events/store/object-store.js';
+import type { SyncPath } from '../../src/events/sync-path.js';
+import { FsTree } from '../../src/local/fs-tree.js';
+import { readIgnoreMatcher } from '../../src/local/ignore-rules.js';
+import { LocalIndex } from '../../src/local/local-index.js';
+import type { LocalTree, ScanBase, ScanResult } from '../../src/reconcile/ports.js';
+import { computeHeads, computeSegmentVersions, projectVersions, type PathState, type Projection } from '../../src/projections/project-paths.js';
+import { computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
+import type { LocalFile } from '../../src/reconcile/ports.js';
+import { runSync, type SyncReport } from '../../src/reconcile/run-sync.js';
+import type { SyncContext } from '../../src/reconcile/sync-context.js';
+import type { SyncIndex } from '../../src/reconcile/ports.js';
 
 /**
  * A multi-client sync world on real parts, for the reliability tests and the soak (not used

@@ -1,10 +1,10 @@
-import { BmError, ErrorCode } from '../errors.js';
-import { computePathProblem, type SyncPath } from '../events/sync-path.js';
-import { sha256Hex } from '../events/signing.js';
-import { collectChunks, lendBytesStrictly, type Chunks } from '../events/store/lent-chunks.js';
-import { decodeMsgpack, encodeMsgpack } from '../events/codec.js';
-import type { LocalFile } from '../reconcile/ports.js';
-import type { GuardedResult, LocalTree, ScanBase, ScanNotice, ScanResult } from '../reconcile/ports.js';
+import { BmError, ErrorCode } from '../../src/errors.js';
+import { computePathProblem, type SyncPath } from '../../src/events/sync-path.js';
+import { sha256Hex } from '../../src/events/signing.js';
+import { collectChunks, lendBytesStrictly, type Chunks } from '../../src/events/store/lent-chunks.js';
+import { decodeMsgpack, encodeMsgpack } from '../../src/events/codec.js';
+import type { LocalFile } from '../../src/reconcile/ports.js';
+import type { GuardedResult, LocalTree, ScanBase, ScanNotice, ScanResult } from '../../src/reconcile/ports.js';
 import { computePathKey, planStoredName, type FsSemantics } from './name-semantics.js';
 
 /** One regular file of a MemoryTree. The hash is a cache for the checks, never shown to a scan. */
@@ -46,7 +46,7 @@ function witnessRows(w: Uint8Array): [string, number, number, number, number, st
 
 /**
  * LocalTree in memory, with the contract and the observable semantics of FsTree (see
- * reconcile/ports.ts): the scan reuses the manifest hash when size, mtime and inode match;
+ * local-tree.ts): the scan reuses the manifest hash when size, mtime and inode match;
  * writeFile and removeFile re-check `expect` right before acting and answer 'changed'
  * instead; a write checks the content's hash before it replaces anything and is atomic by
  * construction (one Map update, so no reader or crash ever sees half a file). Folders are

@@ -1,13 +1,13 @@
-import { BmError, ErrorCode } from '../errors.js';
-import { decodeTrustedSegment } from '../events/codec.js';
-import { HASH_RE, ULID_RE, type ClientId } from '../events/ids.js';
-import { compareUtf8, type SyncPath } from '../events/sync-path.js';
-import type { BaseEntry } from '../reconcile/ports.js';
-import { projectSegment, type PathState, type Projection } from '../projections/project-paths.js';
-import type { SyncIndex } from '../reconcile/ports.js';
-import type { SegmentBody } from '../events/schema.js';
-import { CLEAN_STATE_KEY, voidsCleanState, type CommitOps } from '../reconcile/ports.js';
-import type { Cursor, PinnedKey, SegmentRecord } from './local-index.js';
+import { BmError, ErrorCode } from '../../src/errors.js';
+import { decodeTrustedSegment } from '../../src/events/codec.js';
+import { HASH_RE, ULID_RE, type ClientId } from '../../src/events/ids.js';
+import { compareUtf8, type SyncPath } from '../../src/events/sync-path.js';
+import type { BaseEntry } from '../../src/reconcile/ports.js';
+import { projectSegment, type PathState, type Projection } from '../../src/projections/project-paths.js';
+import type { SyncIndex } from '../../src/reconcile/ports.js';
+import type { SegmentBody } from '../../src/events/schema.js';
+import { CLEAN_STATE_KEY, voidsCleanState, type CommitOps } from '../../src/reconcile/ports.js';
+import type { Cursor, PinnedKey, SegmentRecord } from '../../src/local/local-index.js';
 
 const FORMAT_KEY = 'index-format';
 const MAX_SEQ = 10 ** 12 - 1;
