@@ -7,6 +7,7 @@ import { executeOwnCheckpoint, type OwnCheckpointReport } from '../reconcile/own
 import { executeFetchLog } from '../reconcile/sync-log.js';
 import { withClient } from './client-queries.js';
 import { ExitCode } from './exit-codes.js';
+import type { FolderOptions, GcFlags } from './options.js';
 import type { Output } from './output.js';
 import { displayName } from './human-text.js';
 
@@ -27,17 +28,8 @@ function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-export interface GcCommandOptions {
-  readonly dir?: string;
-  readonly json?: boolean;
-  readonly dryRun?: boolean;
-  readonly retention?: number;
-  readonly grace?: number;
-  readonly checkpoint?: boolean;
-}
-
 /** `bm-log gc [--dry-run] [--retention D] [--grace D] [--no-checkpoint]`. */
-export async function runGcCommand(o: GcCommandOptions, out: Output): Promise<number> {
+export async function runGcCommand(o: GcFlags, out: Output): Promise<number> {
   const retentionMs = o.retention ?? DEFAULT_RETENTION_MS;
   const graceMs = o.grace ?? DEFAULT_GRACE_MS;
   return withClient(o.dir, async (s) => {
@@ -87,7 +79,7 @@ function describeCheckpoint(cp: OwnCheckpointReport): string {
 }
 
 /** `bm-log checkpoint`: fetch, then write a checkpoint of this client's own log (ADR-0014). */
-export async function runCheckpointCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
+export async function runCheckpointCommand(o: FolderOptions, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const log = await executeFetchLog(s.ctx, { dryRun: false });
     const cp = await executeOwnCheckpoint(s.ctx, log);
@@ -97,7 +89,7 @@ export async function runCheckpointCommand(o: { dir?: string; json?: boolean }, 
 }
 
 /** `bm-log clients`: every client, its last segment, how far its log is acknowledged, its latest checkpoint, retired or not. */
-export async function runClientsCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
+export async function runClientsCommand(o: FolderOptions, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const log = await executeFetchLog(s.ctx, { dryRun: true });
     const rows = computeClientRows(log, s.config.clientId, (await listCheckpoints(s.store)).latest);
@@ -111,7 +103,7 @@ export async function runClientsCommand(o: { dir?: string; json?: boolean }, out
 }
 
 /** `bm-log retire CLIENT`: publish a retire event for the client with that exact id or name. */
-export async function runRetireCommand(target: string, o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
+export async function runRetireCommand(target: string, o: FolderOptions, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const r = await executeRetire(s.ctx, target);
     out.result(o.json, r, () => [r.alreadyRetired ? `${displayName(r.name)} (${r.client}) is retired already; nothing published` : `retired ${displayName(r.name)} (${r.client}): garbage collection no longer waits for it`]);

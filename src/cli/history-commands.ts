@@ -15,6 +15,7 @@ import { executeFetchLog } from '../reconcile/sync-log.js';
 import type { ClientSession } from './client-session.js';
 import { loadProjection, withClient, withLocal } from './client-queries.js';
 import { ExitCode, computeSyncExitCode } from './exit-codes.js';
+import type { DirOption, LsFlags, RestoreFlags } from './options.js';
 import type { Output } from './output.js';
 import { pathArg } from './hints.js';
 import { displayName, shellCommand } from './human-text.js';
@@ -93,7 +94,7 @@ async function writeBlobTo(s: ClientSession, content: ContentRef, file: string, 
 }
 
 /** `bm-log show VERSION`: the bytes of any version, checked against its hash. */
-export async function runShowCommand(version: string, o: { dir?: string }, out: Output): Promise<number> {
+export async function runShowCommand(version: string, o: DirOption, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const { versions } = await loadProjection(s);
     const v = findVersion(versions, version.toUpperCase());
@@ -104,7 +105,7 @@ export async function runShowCommand(version: string, o: { dir?: string }, out: 
 }
 
 /** `bm-log ls [FOLDER] [--at T|VERSION]`: the tree now or at a point. */
-export async function runLsCommand(folder: string | undefined, o: { dir?: string; json?: boolean; at?: string }, out: Output): Promise<number> {
+export async function runLsCommand(folder: string | undefined, o: LsFlags, out: Output): Promise<number> {
   return withLocal(o.dir, async (s) => {
     const { versions, projection } = await loadProjection(s);
     let tree: Map<SyncPath, VersionRecord>;
@@ -133,7 +134,7 @@ export async function runLsCommand(folder: string | undefined, o: { dir?: string
  * is there now, so it syncs to everyone and is itself in the log. `--to` writes one file's
  * old bytes elsewhere and publishes nothing.
  */
-export async function runRestoreCommand(target: string, o: { dir?: string; json?: boolean; at: string; to?: string; dryRun?: boolean }, out: Output): Promise<number> {
+export async function runRestoreCommand(target: string, o: RestoreFlags, out: Output): Promise<number> {
   const isFolder = target.endsWith('/');
   const rel = target.replace(/^\.\//, '').replace(/\/+$/, '');
   mustSyncPath(rel);

@@ -6,9 +6,10 @@ import { planSync, type ConflictNote, type PlanOp } from '../reconcile/plan-sync
 import { runSync } from '../reconcile/run-sync.js';
 import { clientNames, loadProjection } from './client-queries.js';
 import { connectRemote, openLocal, readScope, type ClientSession, type LocalSession } from './client-session.js';
-import { describeConflict, describeFault, describeOp } from './commands.js';
+import { describeConflict, describeFault, describeOp } from './describe-records.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import { displayName } from './human-text.js';
+import type { FolderOptions } from './options.js';
 import type { Output } from './output.js';
 
 /** What status reports on: the plan of a dry run, with the faults its fetch met. */
@@ -51,7 +52,7 @@ const REMOTE_KINDS: ReadonlySet<PlanOp['kind']> = new Set(['download', 'deleteLo
  * client's own records, says the remote part is unavailable and why, and exits with that
  * failure's code (3 for an unreachable remote: retry later) after printing it.
  */
-export async function runStatusCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
+export async function runStatusCommand(o: FolderOptions, out: Output): Promise<number> {
   const local = await openLocal(o.dir);
   let session: ClientSession | undefined;
   try {
