@@ -4,11 +4,9 @@ import { createHash } from 'node:crypto';
 import { BmError, ErrorCode } from '../errors.js';
 import { readBlob } from '../events/blobs.js';
 import { writeChunk } from '../events/store/lent-chunks.js';
-import { decodeTrustedSegment } from '../events/codec.js';
-import type { ClientId } from '../events/ids.js';
 import type { ContentRef } from '../events/schema.js';
 import { mustSyncPath, type SyncPath } from '../events/sync-path.js';
-import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../projections/project-paths.js';
+import { computeHeads, projectVersions, type Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import { runSync, type RestoreRequest } from '../reconcile/run-sync.js';
 import { executeFetchLog } from '../reconcile/sync-log.js';
@@ -26,7 +24,13 @@ export type HistoryPoint = { readonly time: number } | { readonly version: strin
 export function parseHistoryPoint(at: string): HistoryPoint {
   if (/^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{8,26}$/.test(at) && !/^\d{4}-?\d{2}/.test(at)) return { version: at.toUpperCase() };
   const ms = Date.parse(at);
-  if (Number.isNaN(ms)) throw new BmError(ErrorCode.usage, `--at ${JSON.stringify(at)} is neither an ISO 8601 time nor a version id`, 'for example: --at 2026-11-20T17:00:00Z, or a version id from `bm-log log PATH`');
+  if (Number.isNaN(ms)) {
+    throw new BmError(
+      ErrorCode.usage,
+      `--at ${JSON.stringify(at)} is neither an ISO 8601 time nor a version id`,
+      'for example: --at 2026-11-20T17:00:00Z, or a version id from `bm-log log PATH`',
+    );
+  }
   return { time: ms };
 }
 
@@ -37,7 +41,13 @@ function logCommand(p?: string): string {
 
 function findVersion(versions: Iterable<VersionRecord>, id: string, of?: string): VersionRecord {
   const matches = [...versions].filter((v) => v.id === id || v.id.endsWith(id));
-  if (matches.length !== 1) throw new BmError(ErrorCode.usage, `${matches.length === 0 ? 'no' : 'more than one'} version ${of === undefined ? '' : `of ${displayName(of)} `}matches ${id}`, `use a version id (or its last 8 characters) from \`${logCommand(of)}\``);
+  if (matches.length !== 1) {
+    throw new BmError(
+      ErrorCode.usage,
+      `${matches.length === 0 ? 'no' : 'more than one'} version ${of === undefined ? '' : `of ${displayName(of)} `}matches ${id}`,
+      `use a version id (or its last 8 characters) from \`${logCommand(of)}\``,
+    );
+  }
   return matches[0]!;
 }
 
@@ -65,7 +75,13 @@ async function writeBlobTo(s: ClientSession, content: ContentRef, file: string, 
       hash.update(chunk);
       chunks.push(Buffer.from(chunk));
     }
-    if (hash.digest('hex') !== content.hash) throw new BmError(ErrorCode.blobCorrupt, `blob ${content.hash} does not match its hash`, 'nothing was printed; run `bm-log verify`');
+    if (hash.digest('hex') !== content.hash) {
+      throw new BmError(
+        ErrorCode.blobCorrupt,
+        `blob ${content.hash} does not match its hash`,
+        'nothing was printed; run `bm-log verify`',
+      );
+    }
     // The bytes as they are: a version need not be UTF-8 text.
     out.stdout(Buffer.concat(chunks));
     return;
@@ -82,7 +98,13 @@ async function writeBlobTo(s: ClientSession, content: ContentRef, file: string, 
     await fh.sync();
     await fh.close();
     open = false;
-    if (hash.digest('hex') !== content.hash) throw new BmError(ErrorCode.blobCorrupt, `blob ${content.hash} does not match its hash`, 'nothing was written; run `bm-log verify`');
+    if (hash.digest('hex') !== content.hash) {
+      throw new BmError(
+        ErrorCode.blobCorrupt,
+        `blob ${content.hash} does not match its hash`,
+        'nothing was written; run `bm-log verify`',
+      );
+    }
     await fs.link(tmp, file).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'EEXIST') throw new BmError(ErrorCode.usage, `${file} already exists`, 'choose another --to file; nothing was overwritten');
       throw e;
@@ -98,7 +120,13 @@ export async function runShowCommand(version: string, o: DirOption, out: Output)
   return withClient(o.dir, async (s) => {
     const { versions } = await loadProjection(s);
     const v = findVersion(versions, version.toUpperCase());
-    if (v.content === null) throw new BmError(ErrorCode.usage, `version ${v.id} of ${displayName(v.path)} is a delete; it has no content`, `pick an earlier version from \`${logCommand(v.path)}\``);
+    if (v.content === null) {
+      throw new BmError(
+        ErrorCode.usage,
+        `version ${v.id} of ${displayName(v.path)} is a delete; it has no content`,
+        `pick an earlier version from \`${logCommand(v.path)}\``,
+      );
+    }
     await writeBlobTo(s, v.content, '', out);
     return ExitCode.ok;
   });
@@ -123,7 +151,8 @@ export async function runLsCommand(folder: string | undefined, o: LsFlags, out: 
     const prefix = folder === undefined ? '' : `${folder.replace(/^\.\//, '').replace(/\/+$/, '')}/`;
     const rows = [...tree.values()].filter((v) => v.path.startsWith(prefix)).sort((a, b) => (a.path < b.path ? -1 : 1));
     const data = rows.map((v) => ({ path: v.path, size: v.content?.size ?? 0, hash: v.content?.hash ?? null, version: v.id, client: v.client, time: v.time }));
-    out.result(o.json, { at: o.at ?? null, files: data }, () => (data.length === 0 ? ['(no files)'] : data.map((d) => `${String(d.size).padStart(10)}  ${d.hash?.slice(0, 12)}  ${d.version}  ${displayName(d.path)}`)));
+    const line = (d: (typeof data)[number]) => `${String(d.size).padStart(10)}  ${d.hash?.slice(0, 12)}  ${d.version}  ${displayName(d.path)}`;
+    out.result(o.json, { at: o.at ?? null, files: data }, () => (data.length === 0 ? ['(no files)'] : data.map(line)));
     return ExitCode.ok;
   });
 }
@@ -161,15 +190,28 @@ export async function runRestoreCommand(target: string, o: RestoreFlags, out: Ou
         requests.push({ path: rel as SyncPath, content: past.get(rel as SyncPath)?.content ?? null });
       }
     }
-    if (requests.length === 0) throw new BmError(ErrorCode.notFound, `nothing under ${displayName(target)} existed at ${o.at}`, `check the time with \`${logCommand(isFolder ? `${rel}/` : rel)}\``);
+    if (requests.length === 0) {
+      throw new BmError(
+        ErrorCode.notFound,
+        `nothing under ${displayName(target)} existed at ${o.at}`,
+        `check the time with \`${logCommand(isFolder ? `${rel}/` : rel)}\``,
+      );
+    }
 
     if (o.to !== undefined) {
       const only = requests[0]!;
       if (isFolder || requests.length !== 1) throw new BmError(ErrorCode.usage, '--to restores one file', 'name a file, not a folder');
-      if (only.content === null) throw new BmError(ErrorCode.notFound, `${displayName(rel)} did not exist (or was deleted) at ${o.at}`, `pick another point from \`${logCommand(rel)}\``);
+      if (only.content === null) {
+        throw new BmError(
+          ErrorCode.notFound,
+          `${displayName(rel)} did not exist (or was deleted) at ${o.at}`,
+          `pick another point from \`${logCommand(rel)}\``,
+        );
+      }
       const file = path.resolve(o.to);
       if (!o.dryRun) await writeBlobTo(s, only.content, file, undefined);
-      out.result(o.json, { restored: rel, to: file, hash: only.content.hash, dryRun: o.dryRun === true }, () => [`${o.dryRun ? 'would write' : 'wrote'} ${displayName(rel)} as of ${o.at} to ${displayName(file)}`]);
+      const data = { restored: rel, to: file, hash: only.content.hash, dryRun: o.dryRun === true };
+      out.result(o.json, data, () => [`${o.dryRun ? 'would write' : 'wrote'} ${displayName(rel)} as of ${o.at} to ${displayName(file)}`]);
       return ExitCode.ok;
     }
 
@@ -181,7 +223,13 @@ export async function runRestoreCommand(target: string, o: RestoreFlags, out: Ou
       const b = manifest.get(r.path);
       return l !== undefined ? b?.hash !== l.hash : b !== undefined;
     });
-    if (dirty.length > 0) throw new BmError(ErrorCode.safetyGuard, `${dirty.length} file(s) to restore have unsynced changes (${dirty.slice(0, 5).map((d) => displayName(d.path)).join(', ')})`, 'run `bm-log sync` first; nothing was restored');
+    if (dirty.length > 0) {
+      throw new BmError(
+        ErrorCode.safetyGuard,
+        `${dirty.length} file(s) to restore have unsynced changes (${dirty.slice(0, 5).map((d) => displayName(d.path)).join(', ')})`,
+        'run `bm-log sync` first; nothing was restored',
+      );
+    }
 
     const changes = requests.filter((r) => {
       const w = projection.get(r.path) ? computeHeads(projection.get(r.path)!)[0] : undefined;
@@ -206,7 +254,10 @@ export async function runRestoreCommand(target: string, o: RestoreFlags, out: Ou
 }
 
 /** Renames: a delete and a put of the same content in one segment. Pure. */
-export function computeMoves(segmentVersions: readonly VersionRecord[], contentOf: (id: string) => ContentRef | null | undefined): { from: SyncPath; to: SyncPath }[] {
+export function computeMoves(
+  segmentVersions: readonly VersionRecord[],
+  contentOf: (id: string) => ContentRef | null | undefined,
+): { from: SyncPath; to: SyncPath }[] {
   // The puts by content hash, in segment order: one map read per delete, not a pass over
   // every put (a segment holds up to 10,000 versions).
   const puts = new Map<string, VersionRecord[]>();
@@ -226,7 +277,10 @@ export function computeMoves(segmentVersions: readonly VersionRecord[], contentO
 }
 
 /** For `log PATH`: the path's versions from the history index, with renames annotated. */
-export async function readPathHistory(s: Pick<ClientSession, 'index'>, p: string): Promise<{ versions: VersionRecord[]; moves: Map<string, { from: SyncPath; to: SyncPath }> }> {
+export async function readPathHistory(
+  s: Pick<ClientSession, 'index'>,
+  p: string,
+): Promise<{ versions: VersionRecord[]; moves: Map<string, { from: SyncPath; to: SyncPath }> }> {
   const versions = await s.index.getPathHistory(p);
   const moves = (await s.index.getMoves(versions)) as Map<string, { from: SyncPath; to: SyncPath }>;
   return { versions, moves };

@@ -20,7 +20,11 @@ function parseTime(t: string | undefined, flag: string): number | undefined {
 function mustClientId(names: ReadonlyMap<string, string>, c: string): string {
   const ids = [...names].filter(([id, name]) => id === c.toUpperCase() || name === c).map(([id]) => id);
   if (ids.length !== 1) {
-    throw new BmError(ErrorCode.usage, `${ids.length === 0 ? 'no' : 'more than one'} client matches ${JSON.stringify(c)}`, 'see `bm-log status` for client ids and names');
+    throw new BmError(
+      ErrorCode.usage,
+      `${ids.length === 0 ? 'no' : 'more than one'} client matches ${JSON.stringify(c)}`,
+      'see `bm-log status` for client ids and names',
+    );
   }
   return ids[0]!;
 }

@@ -113,7 +113,10 @@ function registerHistoryCommands(program: Command, host: CommandHost): void {
       .option('--limit <n>', 'at most N events', parseNonNegativeInt('--limit')),
   ).action(async (p: string | undefined, o: LogFlags) => host.finish(await runLogCommand(p, o, host.out)));
   withDir(
-    program.command('show').description('print the bytes of any version (checked against its hash)').argument('<version>', 'a version id, or its last 8 characters'),
+    program
+      .command('show')
+      .description('print the bytes of any version (checked against its hash)')
+      .argument('<version>', 'a version id, or its last 8 characters'),
   ).action(async (v: string, o: DirOption) => host.finish(await runShowCommand(v, o, host.out)));
   withFolderOptions(
     program
@@ -231,7 +234,11 @@ function handleError(e: unknown, out: Output, json: boolean, dirFlag: string | u
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
     return report(ErrorCode.usage, e.message, 'run with --help for usage', ExitCode.usage);
   }
-  const raw = e instanceof BmError ? e : new BmError(ErrorCode.internal, `unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 'please report this; no half-written file is left behind (writes are atomic)');
+  const raw = e instanceof BmError ? e : new BmError(
+    ErrorCode.internal,
+    `unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+    'please report this; no half-written file is left behind (writes are atomic)',
+  );
   const err = new BmError(raw.code, raw.message, localizeHint(raw.hint, dirFlag), { ...raw.details }, { cause: raw });
   out.error(err);
   return report(err.code, err.message, err.hint, e instanceof BmError ? computeExitCode(err.code) : ExitCode.internal);

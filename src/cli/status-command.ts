@@ -39,7 +39,13 @@ async function planFromLocalRecords(local: LocalSession): Promise<StatusPlan> {
   const scan = await new FsTree(local.root).scan(manifest, scope.isIgnored);
   const { projection } = await loadProjection(local);
   const names = await clientNames(local);
-  const plan = planSync({ base: manifest, local: scan, cloud: projection, options: { subscriptions: local.config.subscriptions, isIgnored: scope.isIgnored, clientName: (c) => names.get(c) ?? c.slice(-6), self: local.config.clientId } });
+  const options = {
+    subscriptions: local.config.subscriptions,
+    isIgnored: scope.isIgnored,
+    clientName: (c: string) => names.get(c) ?? c.slice(-6),
+    self: local.config.clientId,
+  };
+  const plan = planSync({ base: manifest, local: scan, cloud: projection, options });
   return { ops: plan.ops, conflicts: plan.conflicts, faults: [] };
 }
 
@@ -86,7 +92,10 @@ async function printStatus(local: LocalSession, remote: string, plan: StatusPlan
   const lastSyncAt = (await local.index.getMeta<string>('lastSyncAt')) ?? null;
   const pendingLocal = plan.ops.filter((x) => LOCAL_KINDS.has(x.kind)).map(describeOp);
   const pendingRemote = plan.ops.filter((x) => REMOTE_KINDS.has(x.kind)).map(describeOp);
-  const clients = [...names].map(([id, name]) => ({ id, name, self: id === local.config.clientId, lastSeq: cursors.get(id as ClientId)?.seq ?? 0, lastSeen: lastSeen.get(id) ?? null }));
+  const clients = [...names].map(([id, name]) => {
+    const lastSeq = cursors.get(id as ClientId)?.seq ?? 0;
+    return { id, name, self: id === local.config.clientId, lastSeq, lastSeen: lastSeen.get(id) ?? null };
+  });
   const data = {
     root: local.root,
     client: { id: local.config.clientId, name: local.config.name },
