@@ -157,6 +157,94 @@ export async function runLsCommand(folder: string | undefined, o: LsFlags, out: 
   });
 }
 
+/** What `restore` names: a file, or a folder (`FOLDER/`), under the root. */
+interface RestoreTarget {
+  /** As typed, for messages. */
+  readonly target: string;
+  /** Without `./` and trailing slashes. */
+  readonly rel: string;
+  readonly isFolder: boolean;
+}
+
+/**
+ * The files to bring back as of `point` (a put of the old content, or a delete of a file that
+ * did not exist then), against the remote's current log `projection`. Pure; usage and
+ * not-found errors for a folder at a version, an unknown version and nothing there then.
+ */
+function planRestoreRequests(projection: Projection, point: HistoryPoint, t: RestoreTarget, at: string): RestoreRequest[] {
+  const { rel, isFolder } = t;
+  const versions = [...projection.values()].flatMap((st) => [...st.versions.values()]);
+  const requests: RestoreRequest[] = [];
+  if ('version' in point) {
+    if (isFolder) throw new BmError(ErrorCode.usage, 'a folder is restored --at a time, not a version', 'use --at with an ISO 8601 time');
+    const v = findVersion(versions.filter((x) => x.path === rel), point.version, rel);
+    requests.push({ path: v.path, content: v.content });
+  } else {
+    const past = projectTreeAt(versions, point.time);
+    if (isFolder) {
+      const prefix = `${rel}/`;
+      const now = new Set<string>([...projection].filter(([p, st]) => p.startsWith(prefix) && computeHeads(st)[0]?.content).map(([p]) => p));
+      for (const [p, v] of past) if (p.startsWith(prefix)) requests.push({ path: p, content: v.content });
+      for (const p of now) if (!past.has(p as SyncPath)) requests.push({ path: p as SyncPath, content: null });
+    } else {
+      requests.push({ path: rel as SyncPath, content: past.get(rel as SyncPath)?.content ?? null });
+    }
+  }
+  if (requests.length === 0) {
+    throw new BmError(
+      ErrorCode.notFound,
+      `nothing under ${displayName(t.target)} existed at ${at}`,
+      `check the time with \`${logCommand(isFolder ? `${rel}/` : rel)}\``,
+    );
+  }
+  return requests;
+}
+
+/** The requests that change something: content (or mode) other than the current winner's. Pure. */
+function computeRestoreChanges(requests: readonly RestoreRequest[], projection: Projection): RestoreRequest[] {
+  return requests.filter((r) => {
+    const st = projection.get(r.path);
+    const w = st ? computeHeads(st)[0] : undefined;
+    return r.content === null ? w?.content != null : w?.content?.hash !== r.content.hash || w.content.mode !== r.content.mode;
+  });
+}
+
+/** `restore --to FILE`: one file's old bytes written elsewhere; publishes nothing. */
+async function executeRestoreTo(s: ClientSession, requests: readonly RestoreRequest[], t: RestoreTarget, o: RestoreFlags & { to: string }, out: Output) {
+  const only = requests[0]!;
+  if (t.isFolder || requests.length !== 1) throw new BmError(ErrorCode.usage, '--to restores one file', 'name a file, not a folder');
+  if (only.content === null) {
+    throw new BmError(
+      ErrorCode.notFound,
+      `${displayName(t.rel)} did not exist (or was deleted) at ${o.at}`,
+      `pick another point from \`${logCommand(t.rel)}\``,
+    );
+  }
+  const file = path.resolve(o.to);
+  if (!o.dryRun) await writeBlobTo(s, only.content, file, undefined);
+  const data = { restored: t.rel, to: file, hash: only.content.hash, dryRun: o.dryRun === true };
+  out.result(o.json, data, () => [`${o.dryRun ? 'would write' : 'wrote'} ${displayName(t.rel)} as of ${o.at} to ${displayName(file)}`]);
+  return ExitCode.ok;
+}
+
+/** Changed files here would become conflicts with the restore: refused, asking for a sync first. */
+async function mustNoUnsyncedChanges(s: ClientSession, requests: readonly RestoreRequest[]): Promise<void> {
+  const manifest = await s.index.getManifest();
+  const scan = await s.ctx.tree.scan(manifest, s.ctx.isIgnored);
+  const dirty = requests.filter((r) => {
+    const l = scan.files.get(r.path);
+    const b = manifest.get(r.path);
+    return l !== undefined ? b?.hash !== l.hash : b !== undefined;
+  });
+  if (dirty.length > 0) {
+    throw new BmError(
+      ErrorCode.safetyGuard,
+      `${dirty.length} file(s) to restore have unsynced changes (${dirty.slice(0, 5).map((d) => displayName(d.path)).join(', ')})`,
+      'run `bm-log sync` first; nothing was restored',
+    );
+  }
+}
+
 /**
  * `bm-log restore PATH|FOLDER/ --at T|VERSION [--to FILE] [--dry-run]`: bring a file or a
  * folder back to how it was. A restore is an ordinary new put (or tombstone) replacing what
@@ -164,77 +252,18 @@ export async function runLsCommand(folder: string | undefined, o: LsFlags, out: 
  * old bytes elsewhere and publishes nothing.
  */
 export async function runRestoreCommand(target: string, o: RestoreFlags, out: Output): Promise<number> {
-  const isFolder = target.endsWith('/');
-  const rel = target.replace(/^\.\//, '').replace(/\/+$/, '');
-  mustSyncPath(rel);
+  const t = { target, isFolder: target.endsWith('/'), rel: target.replace(/^\.\//, '').replace(/\/+$/, '') };
+  mustSyncPath(t.rel);
   const point = parseHistoryPoint(o.at);
   return withClient(o.dir, async (s) => {
     // Decide against the remote's current log, not this client's last sync: a stale view
     // would skip a file changed since (thinking it already restored) or miss one added since.
     // Folded in memory only; the sync that publishes the restore fetches and commits as usual.
     const projection = (await executeFetchLog(s.ctx, { dryRun: true })).state.paths;
-    const versions = [...projection.values()].flatMap((st) => [...st.versions.values()]);
-    const requests: RestoreRequest[] = [];
-    if ('version' in point) {
-      if (isFolder) throw new BmError(ErrorCode.usage, 'a folder is restored --at a time, not a version', 'use --at with an ISO 8601 time');
-      const v = findVersion(versions.filter((x) => x.path === rel), point.version, rel);
-      requests.push({ path: v.path, content: v.content });
-    } else {
-      const past = projectTreeAt(versions, point.time);
-      if (isFolder) {
-        const prefix = `${rel}/`;
-        const now = new Set<string>([...projection].filter(([p, st]) => p.startsWith(prefix) && computeHeads(st)[0]?.content).map(([p]) => p));
-        for (const [p, v] of past) if (p.startsWith(prefix)) requests.push({ path: p, content: v.content });
-        for (const p of now) if (!past.has(p as SyncPath)) requests.push({ path: p as SyncPath, content: null });
-      } else {
-        requests.push({ path: rel as SyncPath, content: past.get(rel as SyncPath)?.content ?? null });
-      }
-    }
-    if (requests.length === 0) {
-      throw new BmError(
-        ErrorCode.notFound,
-        `nothing under ${displayName(target)} existed at ${o.at}`,
-        `check the time with \`${logCommand(isFolder ? `${rel}/` : rel)}\``,
-      );
-    }
-
-    if (o.to !== undefined) {
-      const only = requests[0]!;
-      if (isFolder || requests.length !== 1) throw new BmError(ErrorCode.usage, '--to restores one file', 'name a file, not a folder');
-      if (only.content === null) {
-        throw new BmError(
-          ErrorCode.notFound,
-          `${displayName(rel)} did not exist (or was deleted) at ${o.at}`,
-          `pick another point from \`${logCommand(rel)}\``,
-        );
-      }
-      const file = path.resolve(o.to);
-      if (!o.dryRun) await writeBlobTo(s, only.content, file, undefined);
-      const data = { restored: rel, to: file, hash: only.content.hash, dryRun: o.dryRun === true };
-      out.result(o.json, data, () => [`${o.dryRun ? 'would write' : 'wrote'} ${displayName(rel)} as of ${o.at} to ${displayName(file)}`]);
-      return ExitCode.ok;
-    }
-
-    // Changed files here would become conflicts with the restore: ask for a sync first.
-    const manifest = await s.index.getManifest();
-    const scan = await s.ctx.tree.scan(manifest, s.ctx.isIgnored);
-    const dirty = requests.filter((r) => {
-      const l = scan.files.get(r.path);
-      const b = manifest.get(r.path);
-      return l !== undefined ? b?.hash !== l.hash : b !== undefined;
-    });
-    if (dirty.length > 0) {
-      throw new BmError(
-        ErrorCode.safetyGuard,
-        `${dirty.length} file(s) to restore have unsynced changes (${dirty.slice(0, 5).map((d) => displayName(d.path)).join(', ')})`,
-        'run `bm-log sync` first; nothing was restored',
-      );
-    }
-
-    const changes = requests.filter((r) => {
-      const w = projection.get(r.path) ? computeHeads(projection.get(r.path)!)[0] : undefined;
-      return r.content === null ? w?.content != null : w?.content?.hash !== r.content.hash || w.content.mode !== r.content.mode;
-    });
+    const requests = planRestoreRequests(projection, point, t, o.at);
+    if (o.to !== undefined) return executeRestoreTo(s, requests, t, { ...o, to: o.to }, out);
+    await mustNoUnsyncedChanges(s, requests);
+    const changes = computeRestoreChanges(requests, projection);
     if (o.dryRun) {
       out.result(o.json, { dryRun: true, changes: changes.map((c) => ({ path: c.path, hash: c.content?.hash ?? null })) }, () => [
         `dry run: ${changes.length} file(s) would be restored as of ${o.at}; nothing was changed`,
