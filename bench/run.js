@@ -299,7 +299,7 @@ async function profileRun(size, p, kase, args) {
   const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
   const summary = summariseCpuProfile(JSON.parse(fs.readFileSync(path.join(profDir, file), 'utf8')));
   const inclusive = {};
-  for (const fn of ['runSync', 'fetchLogs', 'iterateSegments', 'decodeTrustedSegment', 'projectVersions', 'getManifest', 'scan', 'planSync', 'computeTwinConflicts', 'computePathProblem', 'checkGuards', 'executeRound', 'commitBatch', 'computeFileHash', 'summarize', 'reportJson']) {
+  for (const fn of ['runSync', 'fetchLogs', 'iterateSegments', 'decodeTrustedSegment', 'projectVersions', 'getManifest', 'scan', 'planSync', 'computeTwinConflicts', 'computePathProblem', 'checkGuards', 'executeRound', 'commitBatch', 'computeFileHash', 'summarizeSync', 'renderSyncJson']) {
     inclusive[fn] = summary.inclusive(new RegExp(`^${fn}$`));
   }
   const entry = { wallMs: s.ms, rssMB: s.rssMB, note: s.note, file: path.relative(repoRoot, path.join(profDir, file)), totalMs: summary.totalMs, top: summary.byFunction.slice(0, 25), byFile: summary.byFile.slice(0, 12), inclusive };

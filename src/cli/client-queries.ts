@@ -30,7 +30,9 @@ export async function withClient<T>(dir: string | undefined, fn: (s: ClientSessi
  * Every verified event this client holds, folded (from its checkpoint, when it joined from
  * one). `versions` is every version the projection knows; `state` adds the vault-wide state.
  */
-export async function loadProjection(s: Pick<ClientSession, 'index'>): Promise<{ projection: Projection; versions: VersionRecord[]; lastSeen: Map<string, string>; state: LogState }> {
+export async function loadProjection(
+  s: Pick<ClientSession, 'index'>,
+): Promise<{ projection: Projection; versions: VersionRecord[]; lastSeen: Map<string, string>; state: LogState }> {
   const { state } = await readLogState(s.index);
   const versions: VersionRecord[] = [];
   for (const st of state.paths.values()) versions.push(...st.versions.values());

@@ -12,7 +12,16 @@ import { probeStore } from '../events/store/probe-store.js';
 import { FsTree } from '../local/fs-tree.js';
 import { BUILTIN_IGNORES, computeIgnoreMatcher, readIgnoreRules } from '../local/ignore-rules.js';
 import { LocalIndex } from '../local/local-index.js';
-import { ensureStateDir, findClientRoot, readClientConfig, readPrivateKey, stateDirPath, writeClientConfig, writePrivateKey, type ClientConfig } from '../local/state-dir.js';
+import {
+  ensureStateDir,
+  findClientRoot,
+  readClientConfig,
+  readPrivateKey,
+  stateDirPath,
+  writeClientConfig,
+  writePrivateKey,
+  type ClientConfig,
+} from '../local/state-dir.js';
 import type { SyncContext } from '../reconcile/sync-context.js';
 import { openRemote, parseRemoteUrl, type RemoteConfig } from './open-remote.js';
 import { applyWorkingSet, collectGarbage } from './gc-tuning.js';
@@ -47,7 +56,8 @@ export async function readScope(root: string, config: ClientConfig): Promise<{ i
   const rules = await readIgnoreRules(root);
   const ignored = computeIgnoreMatcher(rules);
   const excluded = outOfScope(config.unsubscribed);
-  const scopeKey = createHash('sha256').update(JSON.stringify({ builtin: BUILTIN_IGNORES, rules, unsubscribed: config.unsubscribed, subscriptions: config.subscriptions })).digest('hex');
+  const scope = { builtin: BUILTIN_IGNORES, rules, unsubscribed: config.unsubscribed, subscriptions: config.subscriptions };
+  const scopeKey = createHash('sha256').update(JSON.stringify(scope)).digest('hex');
   return { isIgnored: (p) => ignored(p) || excluded(p), scopeKey };
 }
 
@@ -80,7 +90,9 @@ export async function connectRemote(local: LocalSession): Promise<ClientSession>
   const store = await openRemote(config.remote, { cwd: root });
   try {
     if ((await index.getMeta<boolean>('registered')) !== true) {
-      await writeIdentity(store, { v: 1, vault: config.vaultId, client: config.clientId, name: config.name, publicKey: keys.publicKeyHex, time: new Date().toISOString() }, keys);
+      const time = new Date().toISOString();
+      const identity = { v: 1, vault: config.vaultId, client: config.clientId, name: config.name, publicKey: keys.publicKeyHex, time } as const;
+      await writeIdentity(store, identity, keys);
       await index.putMeta('registered', true);
     }
     const newId = ulidFactory();
@@ -125,9 +137,19 @@ export interface InitOptions {
 /** Refuses a folder that is, or is inside, a bm-log folder: its files would belong to two clients. */
 async function mustNotBeInClient(root: string): Promise<void> {
   const existing = await findClientRoot(root);
-  if (existing === root) throw new BmError(ErrorCode.config, `${root} is already a bm-log folder`, 'use `bm-log sync`; to start over, remove its .bm-log folder first');
+  if (existing === root) {
+    throw new BmError(
+      ErrorCode.config,
+      `${root} is already a bm-log folder`,
+      'use `bm-log sync`; to start over, remove its .bm-log folder first',
+    );
+  }
   if (existing !== undefined) {
-    throw new BmError(ErrorCode.usage, `${root} is inside the bm-log folder ${existing}, which syncs it already`, `sync that folder (\`${shellCommand(['sync', '--dir', existing])}\`), or init a folder outside it`);
+    throw new BmError(
+      ErrorCode.usage,
+      `${root} is inside the bm-log folder ${existing}, which syncs it already`,
+      `sync that folder (\`${shellCommand(['sync', '--dir', existing])}\`), or init a folder outside it`,
+    );
   }
 }
 
@@ -138,7 +160,11 @@ function resolveRemote(root: string, remote: RemoteConfig): { remote: RemoteConf
   const rel = path.relative(root, parsed.dir);
   const relBack = path.relative(parsed.dir, root);
   if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)) || (!relBack.startsWith('..') && !path.isAbsolute(relBack))) {
-    throw new BmError(ErrorCode.usage, `the remote folder ${parsed.dir} and the sync folder ${root} overlap`, 'put the remote outside the folder you sync (and the folder outside the remote)');
+    throw new BmError(
+      ErrorCode.usage,
+      `the remote folder ${parsed.dir} and the sync folder ${root} overlap`,
+      'put the remote outside the folder you sync (and the folder outside the remote)',
+    );
   }
   return { remote: { ...remote, url: parsed.dir }, dir: parsed.dir };
 }
@@ -160,7 +186,10 @@ async function inspectOpenable(resolved: { remote: RemoteConfig; dir: string | u
  * expects (planInit). Order matters for crash safety: the key and config are written before
  * anything is published, and a later `sync` re-publishes the identity if init died first.
  */
-export async function executeInit(dir: string, options: InitOptions): Promise<{ root: string; config: ClientConfig; createdVault: boolean; capabilities: Awaited<ReturnType<typeof probeStore>> }> {
+export async function executeInit(
+  dir: string,
+  options: InitOptions,
+): Promise<{ root: string; config: ClientConfig; createdVault: boolean; capabilities: Awaited<ReturnType<typeof probeStore>> }> {
   const root = path.resolve(dir);
   await mustNotBeInClient(root);
   const resolved = resolveRemote(root, options.remote);
@@ -180,7 +209,8 @@ export async function executeInit(dir: string, options: InitOptions): Promise<{ 
     const keys = generateKeyPair();
     const clientId = newId() as ClientId;
     const name = options.name ?? `${os.userInfo().username}@${os.hostname()}`.slice(0, 128);
-    const remote: RemoteConfig = { ...options.remote, ...(options.remote.url.startsWith('s3://') ? { createOnlyEnforced: capabilities.createOnlyEnforced } : {}) };
+    const enforced = options.remote.url.startsWith('s3://') ? { createOnlyEnforced: capabilities.createOnlyEnforced } : {};
+    const remote: RemoteConfig = { ...options.remote, ...enforced };
     const config: ClientConfig = { v: 1, clientId, name, vaultId: vault, remote, subscriptions: [], unsubscribed: [], createdAt: new Date().toISOString() };
     await ensureStateDir(root);
     // A leftover key from an init that died before writing the config is replaced.

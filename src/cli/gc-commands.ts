@@ -7,6 +7,7 @@ import { executeOwnCheckpoint, type OwnCheckpointReport } from '../reconcile/own
 import { executeFetchLog } from '../reconcile/sync-log.js';
 import { withClient } from './client-queries.js';
 import { ExitCode } from './exit-codes.js';
+import type { FolderOptions, GcFlags } from './options.js';
 import type { Output } from './output.js';
 import { displayName } from './human-text.js';
 
@@ -16,7 +17,13 @@ const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 
 export function parseDuration(flag: string): (v: string) => number {
   return (v) => {
     const m = /^(\d+)(ms|s|m|h|d|w)$/.exec(v.trim());
-    if (m === null) throw new BmError(ErrorCode.usage, `${flag} must be a duration like 30d, 12h, 90m or 0s, got ${JSON.stringify(v)}`, `for example: ${flag} 30d`);
+    if (m === null) {
+      throw new BmError(
+        ErrorCode.usage,
+        `${flag} must be a duration like 30d, 12h, 90m or 0s, got ${JSON.stringify(v)}`,
+        `for example: ${flag} 30d`,
+      );
+    }
     return Number(m[1]) * UNITS[m[2]!]!;
   };
 }
@@ -27,17 +34,8 @@ function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-export interface GcCommandOptions {
-  readonly dir?: string;
-  readonly json?: boolean;
-  readonly dryRun?: boolean;
-  readonly retention?: number;
-  readonly grace?: number;
-  readonly checkpoint?: boolean;
-}
-
 /** `bm-log gc [--dry-run] [--retention D] [--grace D] [--no-checkpoint]`. */
-export async function runGcCommand(o: GcCommandOptions, out: Output): Promise<number> {
+export async function runGcCommand(o: GcFlags, out: Output): Promise<number> {
   const retentionMs = o.retention ?? DEFAULT_RETENTION_MS;
   const graceMs = o.grace ?? DEFAULT_GRACE_MS;
   return withClient(o.dir, async (s) => {
@@ -51,7 +49,11 @@ export async function runGcCommand(o: GcCommandOptions, out: Output): Promise<nu
         frontier: p.plan.frontier,
         collected: p.plan.collect,
         condemned: p.plan.condemn,
-        deletable: p.plan.delete.map((d) => ({ hash: d.hash, condemnedBy: `${d.condemnation.client}/${d.condemnation.seq}`, condemnedAt: d.condemnation.time })),
+        deletable: p.plan.delete.map((d) => ({
+          hash: d.hash,
+          condemnedBy: `${d.condemnation.client}/${d.condemnation.seq}`,
+          condemnedAt: d.condemnation.time,
+        })),
         deleted: p.deleted,
         lateDeletes: p.lateDeletes,
         blobsListed: p.plan.blobsListed,
@@ -64,12 +66,18 @@ export async function runGcCommand(o: GcCommandOptions, out: Output): Promise<nu
     out.result(o.json, data, () => {
       const lines: string[] = [];
       if (report.dryRun) lines.push('dry run: nothing was published or deleted');
-      if (graceMs < DEFAULT_GRACE_MS) lines.push(`note: a grace of ${formatDuration(graceMs)} is shorter than the ${formatDuration(DEFAULT_GRACE_MS)} writers count on; safe only while no other client is syncing`);
+      if (graceMs < DEFAULT_GRACE_MS) {
+        lines.push(
+          `note: a grace of ${formatDuration(graceMs)} is shorter than the ${formatDuration(DEFAULT_GRACE_MS)} writers count on; ` +
+            'safe only while no other client is syncing',
+        );
+      }
       for (const [i, p] of report.passes.entries()) {
         const head = report.passes.length > 1 ? `pass ${i + 1}: ` : '';
         lines.push(`${head}${p.plan.active.length} active client(s); ${p.plan.blobsListed} blob(s), ${p.plan.blobsReferenced} still needed`);
-        for (const c of p.plan.collect) lines.push(`  ${report.dryRun ? 'would collect' : 'collected'} ${displayName(c.path)} (${c.versions.length} version(s); its history stays in the log)`);
-        if (p.plan.condemn.length > 0) lines.push(`  ${report.dryRun ? 'would condemn' : 'condemned'} ${p.plan.condemn.length} blob(s); deletable after ${formatDuration(graceMs)}`);
+        const [collected, condemned] = report.dryRun ? ['would collect', 'would condemn'] : ['collected', 'condemned'];
+        for (const c of p.plan.collect) lines.push(`  ${collected} ${displayName(c.path)} (${c.versions.length} version(s); its history stays in the log)`);
+        if (p.plan.condemn.length > 0) lines.push(`  ${condemned} ${p.plan.condemn.length} blob(s); deletable after ${formatDuration(graceMs)}`);
         if (report.dryRun && p.plan.delete.length > 0) lines.push(`  would delete ${p.plan.delete.length} blob(s) condemned earlier`);
         if (p.deleted.length > 0) lines.push(`  deleted ${p.deleted.length} blob(s)`);
         if (p.lateDeletes.length > 0) lines.push(`  left ${p.lateDeletes.length} blob(s) for the next run (this run passed their delete deadline)`);
@@ -87,7 +95,7 @@ function describeCheckpoint(cp: OwnCheckpointReport): string {
 }
 
 /** `bm-log checkpoint`: fetch, then write a checkpoint of this client's own log (ADR-0014). */
-export async function runCheckpointCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
+export async function runCheckpointCommand(o: FolderOptions, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const log = await executeFetchLog(s.ctx, { dryRun: false });
     const cp = await executeOwnCheckpoint(s.ctx, log);
@@ -97,24 +105,29 @@ export async function runCheckpointCommand(o: { dir?: string; json?: boolean }, 
 }
 
 /** `bm-log clients`: every client, its last segment, how far its log is acknowledged, its latest checkpoint, retired or not. */
-export async function runClientsCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
+export async function runClientsCommand(o: FolderOptions, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const log = await executeFetchLog(s.ctx, { dryRun: true });
     const rows = computeClientRows(log, s.config.clientId, (await listCheckpoints(s.store)).latest);
     const seqs = (r: ClientRow) => `${String(r.lastSeq).padStart(8)}  ${String(r.acked).padStart(8)}  ${String(r.checkpoint ?? '-').padStart(10)}`;
     out.result(o.json, { clients: rows }, () => [
       `${'  name'.padEnd(26)} ${'id'.padEnd(26)}  ${'last seq'.padStart(8)}  ${'acked'.padStart(8)}  ${'checkpoint'.padStart(10)}  last seen`,
-      ...rows.map((r) => `${r.self ? '*' : ' '} ${displayName(r.name).padEnd(24)} ${r.id}  ${seqs(r)}  ${r.lastSeen ?? 'never'}${r.retired ? '  (retired)' : ''}`),
+      ...rows.map(
+        (r) => `${r.self ? '*' : ' '} ${displayName(r.name).padEnd(24)} ${r.id}  ${seqs(r)}  ${r.lastSeen ?? 'never'}${r.retired ? '  (retired)' : ''}`,
+      ),
     ]);
     return ExitCode.ok;
   });
 }
 
 /** `bm-log retire CLIENT`: publish a retire event for the client with that exact id or name. */
-export async function runRetireCommand(target: string, o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
+export async function runRetireCommand(target: string, o: FolderOptions, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const r = await executeRetire(s.ctx, target);
-    out.result(o.json, r, () => [r.alreadyRetired ? `${displayName(r.name)} (${r.client}) is retired already; nothing published` : `retired ${displayName(r.name)} (${r.client}): garbage collection no longer waits for it`]);
+    const who = `${displayName(r.name)} (${r.client})`;
+    out.result(o.json, r, () => [
+      r.alreadyRetired ? `${who} is retired already; nothing published` : `retired ${who}: garbage collection no longer waits for it`,
+    ]);
     return ExitCode.ok;
   });
 }

@@ -35,7 +35,8 @@ export function pasteable(args: readonly string[], place: CommandPlace): string 
  */
 export function localizeHint(hint: string, dirFlag: string | undefined): string {
   if (dirFlag === undefined) return hint;
-  return hint.replace(/`(bm-log (?!init\b)[^`]*)`/g, (whole, cmd: string) => (/\s--dir\b/.test(cmd) ? whole : `\`${cmd} ${shellCommand(['--dir', path.resolve(dirFlag)]).slice('bm-log '.length)}\``));
+  const dirArgs = shellCommand(['--dir', path.resolve(dirFlag)]).slice('bm-log '.length);
+  return hint.replace(/`(bm-log (?!init\b)[^`]*)`/g, (whole, cmd: string) => (/\s--dir\b/.test(cmd) ? whole : `\`${cmd} ${dirArgs}\``));
 }
 
 /** A path as a command argument: one starting with '-' would be read as an option. */

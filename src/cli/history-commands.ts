@@ -4,17 +4,16 @@ import { createHash } from 'node:crypto';
 import { BmError, ErrorCode } from '../errors.js';
 import { readBlob } from '../events/blobs.js';
 import { writeChunk } from '../events/store/lent-chunks.js';
-import { decodeTrustedSegment } from '../events/codec.js';
-import type { ClientId } from '../events/ids.js';
 import type { ContentRef } from '../events/schema.js';
 import { mustSyncPath, type SyncPath } from '../events/sync-path.js';
-import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../projections/project-paths.js';
+import { computeHeads, projectVersions, type Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import { runSync, type RestoreRequest } from '../reconcile/run-sync.js';
 import { executeFetchLog } from '../reconcile/sync-log.js';
 import type { ClientSession } from './client-session.js';
 import { loadProjection, withClient, withLocal } from './client-queries.js';
 import { ExitCode, computeSyncExitCode } from './exit-codes.js';
+import type { DirOption, LsFlags, RestoreFlags } from './options.js';
 import type { Output } from './output.js';
 import { pathArg } from './hints.js';
 import { displayName, shellCommand } from './human-text.js';
@@ -25,7 +24,13 @@ export type HistoryPoint = { readonly time: number } | { readonly version: strin
 export function parseHistoryPoint(at: string): HistoryPoint {
   if (/^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{8,26}$/.test(at) && !/^\d{4}-?\d{2}/.test(at)) return { version: at.toUpperCase() };
   const ms = Date.parse(at);
-  if (Number.isNaN(ms)) throw new BmError(ErrorCode.usage, `--at ${JSON.stringify(at)} is neither an ISO 8601 time nor a version id`, 'for example: --at 2026-11-20T17:00:00Z, or a version id from `bm-log log PATH`');
+  if (Number.isNaN(ms)) {
+    throw new BmError(
+      ErrorCode.usage,
+      `--at ${JSON.stringify(at)} is neither an ISO 8601 time nor a version id`,
+      'for example: --at 2026-11-20T17:00:00Z, or a version id from `bm-log log PATH`',
+    );
+  }
   return { time: ms };
 }
 
@@ -36,7 +41,13 @@ function logCommand(p?: string): string {
 
 function findVersion(versions: Iterable<VersionRecord>, id: string, of?: string): VersionRecord {
   const matches = [...versions].filter((v) => v.id === id || v.id.endsWith(id));
-  if (matches.length !== 1) throw new BmError(ErrorCode.usage, `${matches.length === 0 ? 'no' : 'more than one'} version ${of === undefined ? '' : `of ${displayName(of)} `}matches ${id}`, `use a version id (or its last 8 characters) from \`${logCommand(of)}\``);
+  if (matches.length !== 1) {
+    throw new BmError(
+      ErrorCode.usage,
+      `${matches.length === 0 ? 'no' : 'more than one'} version ${of === undefined ? '' : `of ${displayName(of)} `}matches ${id}`,
+      `use a version id (or its last 8 characters) from \`${logCommand(of)}\``,
+    );
+  }
   return matches[0]!;
 }
 
@@ -64,7 +75,13 @@ async function writeBlobTo(s: ClientSession, content: ContentRef, file: string, 
       hash.update(chunk);
       chunks.push(Buffer.from(chunk));
     }
-    if (hash.digest('hex') !== content.hash) throw new BmError(ErrorCode.blobCorrupt, `blob ${content.hash} does not match its hash`, 'nothing was printed; run `bm-log verify`');
+    if (hash.digest('hex') !== content.hash) {
+      throw new BmError(
+        ErrorCode.blobCorrupt,
+        `blob ${content.hash} does not match its hash`,
+        'nothing was printed; run `bm-log verify`',
+      );
+    }
     // The bytes as they are: a version need not be UTF-8 text.
     out.stdout(Buffer.concat(chunks));
     return;
@@ -81,7 +98,13 @@ async function writeBlobTo(s: ClientSession, content: ContentRef, file: string, 
     await fh.sync();
     await fh.close();
     open = false;
-    if (hash.digest('hex') !== content.hash) throw new BmError(ErrorCode.blobCorrupt, `blob ${content.hash} does not match its hash`, 'nothing was written; run `bm-log verify`');
+    if (hash.digest('hex') !== content.hash) {
+      throw new BmError(
+        ErrorCode.blobCorrupt,
+        `blob ${content.hash} does not match its hash`,
+        'nothing was written; run `bm-log verify`',
+      );
+    }
     await fs.link(tmp, file).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'EEXIST') throw new BmError(ErrorCode.usage, `${file} already exists`, 'choose another --to file; nothing was overwritten');
       throw e;
@@ -93,18 +116,24 @@ async function writeBlobTo(s: ClientSession, content: ContentRef, file: string, 
 }
 
 /** `bm-log show VERSION`: the bytes of any version, checked against its hash. */
-export async function runShowCommand(version: string, o: { dir?: string }, out: Output): Promise<number> {
+export async function runShowCommand(version: string, o: DirOption, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const { versions } = await loadProjection(s);
     const v = findVersion(versions, version.toUpperCase());
-    if (v.content === null) throw new BmError(ErrorCode.usage, `version ${v.id} of ${displayName(v.path)} is a delete; it has no content`, `pick an earlier version from \`${logCommand(v.path)}\``);
+    if (v.content === null) {
+      throw new BmError(
+        ErrorCode.usage,
+        `version ${v.id} of ${displayName(v.path)} is a delete; it has no content`,
+        `pick an earlier version from \`${logCommand(v.path)}\``,
+      );
+    }
     await writeBlobTo(s, v.content, '', out);
     return ExitCode.ok;
   });
 }
 
 /** `bm-log ls [FOLDER] [--at T|VERSION]`: the tree now or at a point. */
-export async function runLsCommand(folder: string | undefined, o: { dir?: string; json?: boolean; at?: string }, out: Output): Promise<number> {
+export async function runLsCommand(folder: string | undefined, o: LsFlags, out: Output): Promise<number> {
   return withLocal(o.dir, async (s) => {
     const { versions, projection } = await loadProjection(s);
     let tree: Map<SyncPath, VersionRecord>;
@@ -122,9 +151,98 @@ export async function runLsCommand(folder: string | undefined, o: { dir?: string
     const prefix = folder === undefined ? '' : `${folder.replace(/^\.\//, '').replace(/\/+$/, '')}/`;
     const rows = [...tree.values()].filter((v) => v.path.startsWith(prefix)).sort((a, b) => (a.path < b.path ? -1 : 1));
     const data = rows.map((v) => ({ path: v.path, size: v.content?.size ?? 0, hash: v.content?.hash ?? null, version: v.id, client: v.client, time: v.time }));
-    out.result(o.json, { at: o.at ?? null, files: data }, () => (data.length === 0 ? ['(no files)'] : data.map((d) => `${String(d.size).padStart(10)}  ${d.hash?.slice(0, 12)}  ${d.version}  ${displayName(d.path)}`)));
+    const line = (d: (typeof data)[number]) => `${String(d.size).padStart(10)}  ${d.hash?.slice(0, 12)}  ${d.version}  ${displayName(d.path)}`;
+    out.result(o.json, { at: o.at ?? null, files: data }, () => (data.length === 0 ? ['(no files)'] : data.map(line)));
     return ExitCode.ok;
   });
+}
+
+/** What `restore` names: a file, or a folder (`FOLDER/`), under the root. */
+interface RestoreTarget {
+  /** As typed, for messages. */
+  readonly target: string;
+  /** Without `./` and trailing slashes. */
+  readonly rel: string;
+  readonly isFolder: boolean;
+}
+
+/**
+ * The files to bring back as of `point` (a put of the old content, or a delete of a file that
+ * did not exist then), against the remote's current log `projection`. Pure; usage and
+ * not-found errors for a folder at a version, an unknown version and nothing there then.
+ */
+function planRestoreRequests(projection: Projection, point: HistoryPoint, t: RestoreTarget, at: string): RestoreRequest[] {
+  const { rel, isFolder } = t;
+  const versions = [...projection.values()].flatMap((st) => [...st.versions.values()]);
+  const requests: RestoreRequest[] = [];
+  if ('version' in point) {
+    if (isFolder) throw new BmError(ErrorCode.usage, 'a folder is restored --at a time, not a version', 'use --at with an ISO 8601 time');
+    const v = findVersion(versions.filter((x) => x.path === rel), point.version, rel);
+    requests.push({ path: v.path, content: v.content });
+  } else {
+    const past = projectTreeAt(versions, point.time);
+    if (isFolder) {
+      const prefix = `${rel}/`;
+      const now = new Set<string>([...projection].filter(([p, st]) => p.startsWith(prefix) && computeHeads(st)[0]?.content).map(([p]) => p));
+      for (const [p, v] of past) if (p.startsWith(prefix)) requests.push({ path: p, content: v.content });
+      for (const p of now) if (!past.has(p as SyncPath)) requests.push({ path: p as SyncPath, content: null });
+    } else {
+      requests.push({ path: rel as SyncPath, content: past.get(rel as SyncPath)?.content ?? null });
+    }
+  }
+  if (requests.length === 0) {
+    throw new BmError(
+      ErrorCode.notFound,
+      `nothing under ${displayName(t.target)} existed at ${at}`,
+      `check the time with \`${logCommand(isFolder ? `${rel}/` : rel)}\``,
+    );
+  }
+  return requests;
+}
+
+/** The requests that change something: content (or mode) other than the current winner's. Pure. */
+function computeRestoreChanges(requests: readonly RestoreRequest[], projection: Projection): RestoreRequest[] {
+  return requests.filter((r) => {
+    const st = projection.get(r.path);
+    const w = st ? computeHeads(st)[0] : undefined;
+    return r.content === null ? w?.content != null : w?.content?.hash !== r.content.hash || w.content.mode !== r.content.mode;
+  });
+}
+
+/** `restore --to FILE`: one file's old bytes written elsewhere; publishes nothing. */
+async function executeRestoreTo(s: ClientSession, requests: readonly RestoreRequest[], t: RestoreTarget, o: RestoreFlags & { to: string }, out: Output) {
+  const only = requests[0]!;
+  if (t.isFolder || requests.length !== 1) throw new BmError(ErrorCode.usage, '--to restores one file', 'name a file, not a folder');
+  if (only.content === null) {
+    throw new BmError(
+      ErrorCode.notFound,
+      `${displayName(t.rel)} did not exist (or was deleted) at ${o.at}`,
+      `pick another point from \`${logCommand(t.rel)}\``,
+    );
+  }
+  const file = path.resolve(o.to);
+  if (!o.dryRun) await writeBlobTo(s, only.content, file, undefined);
+  const data = { restored: t.rel, to: file, hash: only.content.hash, dryRun: o.dryRun === true };
+  out.result(o.json, data, () => [`${o.dryRun ? 'would write' : 'wrote'} ${displayName(t.rel)} as of ${o.at} to ${displayName(file)}`]);
+  return ExitCode.ok;
+}
+
+/** Changed files here would become conflicts with the restore: refused, asking for a sync first. */
+async function mustNoUnsyncedChanges(s: ClientSession, requests: readonly RestoreRequest[]): Promise<void> {
+  const manifest = await s.index.getManifest();
+  const scan = await s.ctx.tree.scan(manifest, s.ctx.isIgnored);
+  const dirty = requests.filter((r) => {
+    const l = scan.files.get(r.path);
+    const b = manifest.get(r.path);
+    return l !== undefined ? b?.hash !== l.hash : b !== undefined;
+  });
+  if (dirty.length > 0) {
+    throw new BmError(
+      ErrorCode.safetyGuard,
+      `${dirty.length} file(s) to restore have unsynced changes (${dirty.slice(0, 5).map((d) => displayName(d.path)).join(', ')})`,
+      'run `bm-log sync` first; nothing was restored',
+    );
+  }
 }
 
 /**
@@ -133,59 +251,19 @@ export async function runLsCommand(folder: string | undefined, o: { dir?: string
  * is there now, so it syncs to everyone and is itself in the log. `--to` writes one file's
  * old bytes elsewhere and publishes nothing.
  */
-export async function runRestoreCommand(target: string, o: { dir?: string; json?: boolean; at: string; to?: string; dryRun?: boolean }, out: Output): Promise<number> {
-  const isFolder = target.endsWith('/');
-  const rel = target.replace(/^\.\//, '').replace(/\/+$/, '');
-  mustSyncPath(rel);
+export async function runRestoreCommand(target: string, o: RestoreFlags, out: Output): Promise<number> {
+  const t = { target, isFolder: target.endsWith('/'), rel: target.replace(/^\.\//, '').replace(/\/+$/, '') };
+  mustSyncPath(t.rel);
   const point = parseHistoryPoint(o.at);
   return withClient(o.dir, async (s) => {
     // Decide against the remote's current log, not this client's last sync: a stale view
     // would skip a file changed since (thinking it already restored) or miss one added since.
     // Folded in memory only; the sync that publishes the restore fetches and commits as usual.
     const projection = (await executeFetchLog(s.ctx, { dryRun: true })).state.paths;
-    const versions = [...projection.values()].flatMap((st) => [...st.versions.values()]);
-    const requests: RestoreRequest[] = [];
-    if ('version' in point) {
-      if (isFolder) throw new BmError(ErrorCode.usage, 'a folder is restored --at a time, not a version', 'use --at with an ISO 8601 time');
-      const v = findVersion(versions.filter((x) => x.path === rel), point.version, rel);
-      requests.push({ path: v.path, content: v.content });
-    } else {
-      const past = projectTreeAt(versions, point.time);
-      if (isFolder) {
-        const prefix = `${rel}/`;
-        const now = new Set<string>([...projection].filter(([p, st]) => p.startsWith(prefix) && computeHeads(st)[0]?.content).map(([p]) => p));
-        for (const [p, v] of past) if (p.startsWith(prefix)) requests.push({ path: p, content: v.content });
-        for (const p of now) if (!past.has(p as SyncPath)) requests.push({ path: p as SyncPath, content: null });
-      } else {
-        requests.push({ path: rel as SyncPath, content: past.get(rel as SyncPath)?.content ?? null });
-      }
-    }
-    if (requests.length === 0) throw new BmError(ErrorCode.notFound, `nothing under ${displayName(target)} existed at ${o.at}`, `check the time with \`${logCommand(isFolder ? `${rel}/` : rel)}\``);
-
-    if (o.to !== undefined) {
-      const only = requests[0]!;
-      if (isFolder || requests.length !== 1) throw new BmError(ErrorCode.usage, '--to restores one file', 'name a file, not a folder');
-      if (only.content === null) throw new BmError(ErrorCode.notFound, `${displayName(rel)} did not exist (or was deleted) at ${o.at}`, `pick another point from \`${logCommand(rel)}\``);
-      const file = path.resolve(o.to);
-      if (!o.dryRun) await writeBlobTo(s, only.content, file, undefined);
-      out.result(o.json, { restored: rel, to: file, hash: only.content.hash, dryRun: o.dryRun === true }, () => [`${o.dryRun ? 'would write' : 'wrote'} ${displayName(rel)} as of ${o.at} to ${displayName(file)}`]);
-      return ExitCode.ok;
-    }
-
-    // Changed files here would become conflicts with the restore: ask for a sync first.
-    const manifest = await s.index.getManifest();
-    const scan = await s.ctx.tree.scan(manifest, s.ctx.isIgnored);
-    const dirty = requests.filter((r) => {
-      const l = scan.files.get(r.path);
-      const b = manifest.get(r.path);
-      return l !== undefined ? b?.hash !== l.hash : b !== undefined;
-    });
-    if (dirty.length > 0) throw new BmError(ErrorCode.safetyGuard, `${dirty.length} file(s) to restore have unsynced changes (${dirty.slice(0, 5).map((d) => displayName(d.path)).join(', ')})`, 'run `bm-log sync` first; nothing was restored');
-
-    const changes = requests.filter((r) => {
-      const w = projection.get(r.path) ? computeHeads(projection.get(r.path)!)[0] : undefined;
-      return r.content === null ? w?.content != null : w?.content?.hash !== r.content.hash || w.content.mode !== r.content.mode;
-    });
+    const requests = planRestoreRequests(projection, point, t, o.at);
+    if (o.to !== undefined) return executeRestoreTo(s, requests, t, { ...o, to: o.to }, out);
+    await mustNoUnsyncedChanges(s, requests);
+    const changes = computeRestoreChanges(requests, projection);
     if (o.dryRun) {
       out.result(o.json, { dryRun: true, changes: changes.map((c) => ({ path: c.path, hash: c.content?.hash ?? null })) }, () => [
         `dry run: ${changes.length} file(s) would be restored as of ${o.at}; nothing was changed`,
@@ -205,7 +283,10 @@ export async function runRestoreCommand(target: string, o: { dir?: string; json?
 }
 
 /** Renames: a delete and a put of the same content in one segment. Pure. */
-export function computeMoves(segmentVersions: readonly VersionRecord[], contentOf: (id: string) => ContentRef | null | undefined): { from: SyncPath; to: SyncPath }[] {
+export function computeMoves(
+  segmentVersions: readonly VersionRecord[],
+  contentOf: (id: string) => ContentRef | null | undefined,
+): { from: SyncPath; to: SyncPath }[] {
   // The puts by content hash, in segment order: one map read per delete, not a pass over
   // every put (a segment holds up to 10,000 versions).
   const puts = new Map<string, VersionRecord[]>();
@@ -225,7 +306,10 @@ export function computeMoves(segmentVersions: readonly VersionRecord[], contentO
 }
 
 /** For `log PATH`: the path's versions from the history index, with renames annotated. */
-export async function readPathHistory(s: Pick<ClientSession, 'index'>, p: string): Promise<{ versions: VersionRecord[]; moves: Map<string, { from: SyncPath; to: SyncPath }> }> {
+export async function readPathHistory(
+  s: Pick<ClientSession, 'index'>,
+  p: string,
+): Promise<{ versions: VersionRecord[]; moves: Map<string, { from: SyncPath; to: SyncPath }> }> {
   const versions = await s.index.getPathHistory(p);
   const moves = (await s.index.getMoves(versions)) as Map<string, { from: SyncPath; to: SyncPath }>;
   return { versions, moves };

@@ -1,76 +1,45 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { BmError, ErrorCode } from '../errors.js';
 import { mustSyncPath } from '../events/sync-path.js';
+import { runConflictsCommand, runResolveCommand } from './conflict-commands.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
-import { executeInit } from './client-session.js';
-import { runStatusCommand } from './status-command.js';
-import { runConflictsCommand, runSyncCommand, runResolveCommand, runSubscribeCommand, runUnsubscribeCommand, runLogCommand, runVerifyCommand, runDoctorCommand } from './commands.js';
-import { createOutput, type Output } from './output.js';
-import { shellCommand } from './human-text.js';
+import { parseDuration, runCheckpointCommand, runClientsCommand, runGcCommand, runRetireCommand } from './gc-commands.js';
 import { localizeHint } from './hints.js';
 import { runLsCommand, runRestoreCommand, runShowCommand } from './history-commands.js';
-import { parseDuration, runCheckpointCommand, runClientsCommand, runGcCommand, runRetireCommand } from './gc-commands.js';
+import { runInitCommand } from './init-command.js';
+import { runLogCommand } from './log-command.js';
+import {
+  intervalOption,
+  parseNonNegativeInt,
+  withDir,
+  withFolderOptions,
+  withJson,
+  type DirOption,
+  type FolderOptions,
+  type GcFlags,
+  type InitFlags,
+  type LogFlags,
+  type LsFlags,
+  type ResolveFlags,
+  type RestoreFlags,
+  type SyncFlags,
+  type VerifyFlags,
+} from './options.js';
+import { createOutput, type Output } from './output.js';
+import { runStatusCommand } from './status-command.js';
+import { runSubscribeCommand, runUnsubscribeCommand } from './subscription-commands.js';
+import { runSyncCommand } from './sync-command.js';
+import { runDoctorCommand, runVerifyCommand } from './verify-command.js';
 
 const VERSION = '0.1.0';
 
-function parseNonNegativeInt(name: string): (v: string) => number {
-  return (v) => {
-    if (!/^\d+$/.test(v)) throw new BmError(ErrorCode.usage, `${name} must be a whole number, got ${JSON.stringify(v)}`, `for example: ${name} 50`);
-    return Number(v);
-  };
+/** What the command registrations share: the output, and where a command's exit code goes. */
+interface CommandHost {
+  readonly out: Output;
+  finish(code: number): void;
 }
 
-function parseSeconds(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new BmError(ErrorCode.usage, `--interval must be a positive number of seconds, got ${JSON.stringify(v)}`, 'for example: --interval 60');
-  return n;
-}
-
-interface InitFlags {
-  readonly remote: string;
-  readonly create?: boolean;
-  readonly name?: string;
-  readonly endpoint?: string;
-  readonly region?: string;
-  readonly pathStyle?: boolean;
-  readonly sync: boolean;
-  readonly dir?: string;
-  readonly json?: boolean;
-}
-
-/** The arguments of an `init` with these flags (for a hint that repeats the command with a change). */
-function initArgs(o: InitFlags): string[] {
-  return [
-    'init',
-    ...(o.create ? ['--create'] : []),
-    ...['--remote', o.remote],
-    ...(o.name !== undefined ? ['--name', o.name] : []),
-    ...(o.endpoint !== undefined ? ['--endpoint', o.endpoint] : []),
-    ...(o.region !== undefined ? ['--region', o.region] : []),
-    ...(o.pathStyle ? ['--path-style'] : []),
-    ...(o.sync ? [] : ['--no-sync']),
-    ...(o.dir !== undefined ? ['--dir', o.dir] : []),
-  ];
-}
-
-/**
- * The CLI entry point. Returns the exit code; never calls process.exit, so tests can run it
- * in-process and the one error handler below is the only place errors become exit codes.
- */
-export async function main(argv: readonly string[], out: Output = createOutput()): Promise<number> {
-  let exit: number = ExitCode.ok;
-  const program = new Command();
-  program
-    .name('bm-log')
-    .description('Team-safe folder sync through a signed event log in a shared folder or an S3 bucket')
-    .version(VERSION)
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => out.stdout(s), writeErr: (s) => out.stderr(s) })
-    .showHelpAfterError('(run with --help for usage)');
-
-  const withDir = (c: Command) => c.option('--dir <path>', 'the bm-log folder (default: the current folder or the nearest parent that is one)');
-  const withJson = (c: Command) => c.option('--json', 'print one JSON document for scripts');
-
+function registerInit(program: Command, host: CommandHost): void {
   withJson(
     program
       .command('init')
@@ -83,153 +52,157 @@ export async function main(argv: readonly string[], out: Output = createOutput()
       .option('--path-style', 'use path-style S3 URLs (most local S3 servers need it)')
       .option('--no-sync', 'do not run the first sync')
       .option('--dir <path>', 'the folder to make a client (default: the current folder)'),
-  ).action(async (o: InitFlags) => {
-    const remote = {
-      url: o.remote,
-      ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
-      ...(o.region !== undefined ? { region: o.region } : {}),
-      ...(o.pathStyle ? { forcePathStyle: true } : {}),
-    };
-    const r = await executeInit(o.dir ?? process.cwd(), { remote, create: o.create === true, createCommand: shellCommand(initArgs({ ...o, create: true })), ...(o.name !== undefined ? { name: o.name } : {}) });
-    const info = { root: r.root, client: r.config.clientId, name: r.config.name, vault: r.config.vaultId, remote: r.config.remote.url, newRemote: r.createdVault, capabilities: r.capabilities };
-    if (!o.sync) {
-      out.result(o.json, info, () => [`initialised ${r.root} as client ${r.config.name} (${r.config.clientId}) of ${r.config.remote.url}`]);
-      return;
-    }
-    if (!o.json) out.line(`initialised ${r.root} as client ${r.config.name} (${r.config.clientId}) of ${r.config.remote.url}${r.createdVault ? ' (a new vault)' : ''}`);
-    exit = await runSyncCommand({ dir: r.root, json: o.json === true, init: info }, out);
-  });
+  ).action(async (o: InitFlags) => host.finish(await runInitCommand(o, host.out)));
+}
 
-  withJson(
-    withDir(
-      program
-        .command('sync')
-        .description('scan, fetch new events, plan, apply, publish')
-        .option('--dry-run', 'print the plan and change nothing, locally or remotely')
-        .option('--max-delete <n>', 'refuse a sync that would delete more than N files for everyone', parseNonNegativeInt('--max-delete'))
-        .option('--force', 'skip the safety guards (max-delete, empty folder)')
-        .option('--watch', 'keep syncing: on local changes (debounced) and every --interval seconds')
-        .addOption(new Option('--interval <seconds>', 'with --watch: how often to check the remote').argParser(parseSeconds).default(60)),
-    ),
-  ).action(async (o: { dir?: string; json?: boolean; dryRun?: boolean; maxDelete?: number; force?: boolean; watch?: boolean; interval: number }) => {
-    exit = await runSyncCommand({ dir: o.dir, json: o.json === true, dryRun: o.dryRun === true, maxDelete: o.maxDelete, force: o.force === true, watch: o.watch === true, interval: o.interval }, out);
+/** `sync` (and `--watch`), `status`. */
+function registerSyncCommands(program: Command, host: CommandHost): void {
+  withFolderOptions(
+    program
+      .command('sync')
+      .description('scan, fetch new events, plan, apply, publish')
+      .option('--dry-run', 'print the plan and change nothing, locally or remotely')
+      .option('--max-delete <n>', 'refuse a sync that would delete more than N files for everyone', parseNonNegativeInt('--max-delete'))
+      .option('--force', 'skip the safety guards (max-delete, empty folder)')
+      .option('--watch', 'keep syncing: on local changes (debounced) and every --interval seconds')
+      .addOption(intervalOption()),
+  ).action(async (o: SyncFlags) => {
+    const flags = { dryRun: o.dryRun === true, maxDelete: o.maxDelete, force: o.force === true, watch: o.watch === true, interval: o.interval };
+    host.finish(await runSyncCommand({ dir: o.dir, json: o.json === true, ...flags }, host.out));
   });
+  withFolderOptions(program.command('status').description('client, remote, last sync, pending changes, conflicts, other clients')).action(
+    async (o: FolderOptions) => host.finish(await runStatusCommand(o, host.out)),
+  );
+}
 
-  withJson(withDir(program.command('status').description('client, remote, last sync, pending changes, conflicts, other clients'))).action(async (o: { dir?: string; json?: boolean }) => {
-    exit = await runStatusCommand(o, out);
-  });
+/** `conflicts`, `resolve`. */
+function registerConflictCommands(program: Command, host: CommandHost): void {
+  withFolderOptions(program.command('conflicts').description('list open conflicts with their versions')).action(async (o: FolderOptions) =>
+    host.finish(await runConflictsCommand(o, host.out)),
+  );
+  withFolderOptions(
+    program
+      .command('resolve')
+      .description('end a conflict: keep the file at PATH as it is now, or --keep a version')
+      .argument('<path>', 'the conflicted path (relative to the folder root)')
+      .option('--keep <version>', 'keep this version (id or its last 8 characters, from `bm-log conflicts`)'),
+  ).action(async (p: string, o: ResolveFlags) => host.finish(await runResolveCommand(mustSyncPath(p.replace(/^\.\//, '')), o, host.out)));
+}
 
-  withJson(withDir(program.command('conflicts').description('list open conflicts with their versions'))).action(async (o: { dir?: string; json?: boolean }) => {
-    exit = await runConflictsCommand(o, out);
-  });
+/** `subscribe`, `unsubscribe`: which folders sync here. */
+function registerSubscriptionCommands(program: Command, host: CommandHost): void {
+  withFolderOptions(program.command('subscribe').description('sync FOLDER again (after unsubscribe)').argument('<folder>')).action(
+    async (f: string, o: FolderOptions) => host.finish(await runSubscribeCommand(f, o, host.out)),
+  );
+  withFolderOptions(
+    program.command('unsubscribe').description('stop syncing FOLDER here: removes it locally, never deletes it for others').argument('<folder>'),
+  ).action(async (f: string, o: FolderOptions) => host.finish(await runUnsubscribeCommand(f, o, host.out)));
+}
 
-  withJson(
-    withDir(
-      program
-        .command('resolve')
-        .description('end a conflict: keep the file at PATH as it is now, or --keep a version')
-        .argument('<path>', 'the conflicted path (relative to the folder root)')
-        .option('--keep <version>', 'keep this version (id or its last 8 characters, from `bm-log conflicts`)'),
-    ),
-  ).action(async (p: string, o: { dir?: string; json?: boolean; keep?: string }) => {
-    exit = await runResolveCommand(mustSyncPath(p.replace(/^\.\//, '')), o, out);
-  });
+/** `log` (`history`), `show`, `restore`, `ls`. */
+function registerHistoryCommands(program: Command, host: CommandHost): void {
+  withFolderOptions(
+    program
+      .command('log')
+      .alias('history')
+      .description('the events, newest first: who changed what, when, having seen what')
+      .argument('[path]', 'only this path (or folder, ending in /)')
+      .option('--client <id-or-name>', 'only events of this client')
+      .option('--since <time>', 'only events at or after this ISO 8601 time')
+      .option('--until <time>', 'only events before this ISO 8601 time')
+      .option('--limit <n>', 'at most N events', parseNonNegativeInt('--limit')),
+  ).action(async (p: string | undefined, o: LogFlags) => host.finish(await runLogCommand(p, o, host.out)));
+  withDir(
+    program
+      .command('show')
+      .description('print the bytes of any version (checked against its hash)')
+      .argument('<version>', 'a version id, or its last 8 characters'),
+  ).action(async (v: string, o: DirOption) => host.finish(await runShowCommand(v, o, host.out)));
+  withFolderOptions(
+    program
+      .command('restore')
+      .description('bring a file, or a folder (FOLDER/), back to how it was; the restore syncs to everyone and is logged')
+      .argument('<path>', 'a file, or a folder ending in /')
+      .requiredOption('--at <time-or-version>', 'an ISO 8601 time, or a version id of the file')
+      .option('--to <file>', 'write the old bytes to this file instead (publishes nothing)')
+      .option('--dry-run', 'list what would change'),
+  ).action(async (p: string, o: RestoreFlags) => host.finish(await runRestoreCommand(p, o, host.out)));
+  withFolderOptions(
+    program
+      .command('ls')
+      .description('list the tree now, or as of a time or version (--at)')
+      .argument('[folder]')
+      .option('--at <time-or-version>', 'an ISO 8601 time or a version id'),
+  ).action(async (f: string | undefined, o: LsFlags) => host.finish(await runLsCommand(f, o, host.out)));
+}
 
-  withJson(withDir(program.command('subscribe').description('sync FOLDER again (after unsubscribe)').argument('<folder>'))).action(async (f: string, o: { dir?: string; json?: boolean }) => {
-    exit = await runSubscribeCommand(f, o, out);
-  });
-  withJson(withDir(program.command('unsubscribe').description('stop syncing FOLDER here: removes it locally, never deletes it for others').argument('<folder>'))).action(async (f: string, o: { dir?: string; json?: boolean }) => {
-    exit = await runUnsubscribeCommand(f, o, out);
-  });
+/** `verify`: every log and blob on the remote checked. */
+function registerVerify(program: Command, host: CommandHost): void {
+  withFolderOptions(
+    program
+      .command('verify')
+      .description('re-check every log and blob on the remote: signatures, chains, keys, the vault marker, blobs')
+      .option('--repair', 'put back missing blobs whose bytes a file in this folder still holds (never one a GC collected)'),
+  ).action(async (o: VerifyFlags) => host.finish(await runVerifyCommand(o, host.out)));
+}
 
-  withJson(
-    withDir(
-      program
-        .command('log')
-        .alias('history')
-        .description('the events, newest first: who changed what, when, having seen what')
-        .argument('[path]', 'only this path (or folder, ending in /)')
-        .option('--client <id-or-name>', 'only events of this client')
-        .option('--since <time>', 'only events at or after this ISO 8601 time')
-        .option('--until <time>', 'only events before this ISO 8601 time')
-        .option('--limit <n>', 'at most N events', parseNonNegativeInt('--limit')),
-    ),
-  ).action(async (p: string | undefined, o: { dir?: string; json?: boolean; client?: string; since?: string; until?: string; limit?: number }) => {
-    exit = await runLogCommand(p, o, out);
-  });
-
-  withDir(program.command('show').description('print the bytes of any version (checked against its hash)').argument('<version>', 'a version id, or its last 8 characters')).action(async (v: string, o: { dir?: string }) => {
-    exit = await runShowCommand(v, o, out);
-  });
-
-  withJson(
-    withDir(
-      program
-        .command('restore')
-        .description('bring a file, or a folder (FOLDER/), back to how it was; the restore syncs to everyone and is logged')
-        .argument('<path>', 'a file, or a folder ending in /')
-        .requiredOption('--at <time-or-version>', 'an ISO 8601 time, or a version id of the file')
-        .option('--to <file>', 'write the old bytes to this file instead (publishes nothing)')
-        .option('--dry-run', 'list what would change'),
-    ),
-  ).action(async (p: string, o: { dir?: string; json?: boolean; at: string; to?: string; dryRun?: boolean }) => {
-    exit = await runRestoreCommand(p, o, out);
-  });
-
-  withJson(
-    withDir(
-      program
-        .command('ls')
-        .description('list the tree now, or as of a time or version (--at)')
-        .argument('[folder]')
-        .option('--at <time-or-version>', 'an ISO 8601 time or a version id'),
-    ),
-  ).action(async (f: string | undefined, o: { dir?: string; json?: boolean; at?: string }) => {
-    exit = await runLsCommand(f, o, out);
-  });
-
-  withJson(
-    withDir(
-      program
-        .command('verify')
-        .description('re-check every log and blob on the remote: signatures, chains, keys, the vault marker, blobs')
-        .option('--repair', 'put back missing blobs whose bytes a file in this folder still holds (never one a GC collected)'),
-    ),
-  ).action(async (o: { dir?: string; json?: boolean; repair?: boolean }) => {
-    exit = await runVerifyCommand(o, out);
-  });
-
-  withJson(
-    withDir(
-      program
-        .command('gc')
-        .description('collect deletes everyone has seen and content no version needs; then checkpoint this client\'s log')
-        .option('--dry-run', 'print what would be collected, condemned and deleted; change nothing')
-        .option('--retention <duration>', 'keep deletes and replaced versions at least this long (default 30d)', parseDuration('--retention'))
-        .option('--grace <duration>', 'wait this long between condemning a blob and deleting it (default 1h)', parseDuration('--grace'))
-        .option('--no-checkpoint', 'do not write a checkpoint after the run'),
-    ),
-  ).action(async (o: { dir?: string; json?: boolean; dryRun?: boolean; retention?: number; grace?: number; checkpoint: boolean }) => {
-    exit = await runGcCommand(o, out);
-  });
-
+/** `gc`, `checkpoint`, `clients`, `retire`. */
+function registerGcCommands(program: Command, host: CommandHost): void {
+  withFolderOptions(
+    program
+      .command('gc')
+      .description("collect deletes everyone has seen and content no version needs; then checkpoint this client's log")
+      .option('--dry-run', 'print what would be collected, condemned and deleted; change nothing')
+      .option('--retention <duration>', 'keep deletes and replaced versions at least this long (default 30d)', parseDuration('--retention'))
+      .option('--grace <duration>', 'wait this long between condemning a blob and deleting it (default 1h)', parseDuration('--grace'))
+      .option('--no-checkpoint', 'do not write a checkpoint after the run'),
+  ).action(async (o: GcFlags) => host.finish(await runGcCommand(o, host.out)));
   const checkpointHelp = "write a signed checkpoint of this client's own log, for new clients to start from (syncs write one as the log grows)";
-  withJson(withDir(program.command('checkpoint').description(checkpointHelp))).action(async (o: { dir?: string; json?: boolean }) => {
-    exit = await runCheckpointCommand(o, out);
-  });
+  withFolderOptions(program.command('checkpoint').description(checkpointHelp)).action(async (o: FolderOptions) =>
+    host.finish(await runCheckpointCommand(o, host.out)),
+  );
+  withFolderOptions(program.command('clients').description('every client: last segment, how far its log is acknowledged, retired or not')).action(
+    async (o: FolderOptions) => host.finish(await runClientsCommand(o, host.out)),
+  );
+  withFolderOptions(
+    program
+      .command('retire')
+      .description('stop waiting for a client that is gone (garbage collection ignores its acknowledgements)')
+      .argument('<client>', 'the exact client id or name (see `bm-log clients`)'),
+  ).action(async (c: string, o: FolderOptions) => host.finish(await runRetireCommand(c, o, host.out)));
+}
 
-  withJson(withDir(program.command('clients').description('every client: last segment, how far its log is acknowledged, retired or not'))).action(async (o: { dir?: string; json?: boolean }) => {
-    exit = await runClientsCommand(o, out);
-  });
+/** `doctor`: what the remote supports. */
+function registerDoctor(program: Command, host: CommandHost): void {
+  withFolderOptions(program.command('doctor').description('what the remote supports: create-only writes, versioning, snapshots')).action(
+    async (o: FolderOptions) => host.finish(await runDoctorCommand(o, host.out)),
+  );
+}
 
-  withJson(withDir(program.command('retire').description('stop waiting for a client that is gone (garbage collection ignores its acknowledgements)').argument('<client>', 'the exact client id or name (see `bm-log clients`)'))).action(async (c: string, o: { dir?: string; json?: boolean }) => {
-    exit = await runRetireCommand(c, o, out);
-  });
-
-  withJson(withDir(program.command('doctor').description('what the remote supports: create-only writes, versioning, snapshots'))).action(async (o: { dir?: string; json?: boolean }) => {
-    exit = await runDoctorCommand(o, out);
-  });
-
+/**
+ * The CLI entry point. Returns the exit code; never calls process.exit, so tests can run it
+ * in-process and the one error handler below is the only place errors become exit codes.
+ */
+export async function main(argv: readonly string[], out: Output = createOutput()): Promise<number> {
+  let exit: number = ExitCode.ok;
+  const host: CommandHost = { out, finish: (code) => (exit = code) };
+  const program = new Command();
+  program
+    .name('bm-log')
+    .description('Team-safe folder sync through a signed event log in a shared folder or an S3 bucket')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out.stdout(s), writeErr: (s) => out.stderr(s) })
+    .showHelpAfterError('(run with --help for usage)');
+  // The order of the registrations is the order `--help` lists the commands in.
+  registerInit(program, host);
+  registerSyncCommands(program, host);
+  registerConflictCommands(program, host);
+  registerSubscriptionCommands(program, host);
+  registerHistoryCommands(program, host);
+  registerVerify(program, host);
+  registerGcCommands(program, host);
+  registerDoctor(program, host);
   try {
     await program.parseAsync([...argv]);
     return exit;
@@ -261,7 +234,11 @@ function handleError(e: unknown, out: Output, json: boolean, dirFlag: string | u
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
     return report(ErrorCode.usage, e.message, 'run with --help for usage', ExitCode.usage);
   }
-  const raw = e instanceof BmError ? e : new BmError(ErrorCode.internal, `unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 'please report this; no half-written file is left behind (writes are atomic)');
+  const raw = e instanceof BmError ? e : new BmError(
+    ErrorCode.internal,
+    `unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+    'please report this; no half-written file is left behind (writes are atomic)',
+  );
   const err = new BmError(raw.code, raw.message, localizeHint(raw.hint, dirFlag), { ...raw.details }, { cause: raw });
   out.error(err);
   return report(err.code, err.message, err.hint, e instanceof BmError ? computeExitCode(err.code) : ExitCode.internal);

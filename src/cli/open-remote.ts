@@ -15,7 +15,11 @@ export function parseRemoteUrl(url: string, cwd: string): { kind: 's3'; bucket: 
   const s3ish = /^s3:\/*(.*)$/i.exec(url);
   if (s3ish !== null && !url.startsWith('s3://')) {
     const fixed = `s3://${s3ish[1]!}`;
-    throw new BmError(ErrorCode.usage, `remote ${JSON.stringify(url)} is not an S3 URL (an S3 remote starts with s3://, two slashes)`, `did you mean ${fixed}? e.g. --remote ${shellQuote(fixed)}`);
+    throw new BmError(
+      ErrorCode.usage,
+      `remote ${JSON.stringify(url)} is not an S3 URL (an S3 remote starts with s3://, two slashes)`,
+      `did you mean ${fixed}? e.g. --remote ${shellQuote(fixed)}`,
+    );
   }
   if (url.startsWith('s3://')) {
     const rest = url.slice('s3://'.length);
@@ -53,10 +57,28 @@ export async function openRemote(remote: RemoteConfig, options: { create?: boole
     if (!st.isDirectory()) throw new BmError(ErrorCode.config, `remote ${parsed.dir} is not a folder`, 'point --remote at a folder');
   } catch (e) {
     if (e instanceof BmError) throw e;
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new BmError(ErrorCode.remoteUnavailable, `remote folder ${parsed.dir} cannot be reached (${(e as NodeJS.ErrnoException).code})`, 'check that it is mounted, then retry');
-    if (!options.create) throw new BmError(ErrorCode.remoteUnavailable, `remote folder ${parsed.dir} does not exist`, 'check that the shared folder is mounted, then retry');
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new BmError(
+        ErrorCode.remoteUnavailable,
+        `remote folder ${parsed.dir} cannot be reached (${(e as NodeJS.ErrnoException).code})`,
+        'check that it is mounted, then retry',
+      );
+    }
+    if (!options.create) {
+      throw new BmError(
+        ErrorCode.remoteUnavailable,
+        `remote folder ${parsed.dir} does not exist`,
+        'check that the shared folder is mounted, then retry',
+      );
+    }
     await fs.mkdir(parsed.dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-      throw new BmError(ErrorCode.config, `cannot create the remote folder ${parsed.dir} (${err.code ?? err.message}: ${describeErrno(err.code)})`, 'choose a folder you may write to (or have it created for you with write access); nothing was created', {}, { cause: err });
+      throw new BmError(
+        ErrorCode.config,
+        `cannot create the remote folder ${parsed.dir} (${err.code ?? err.message}: ${describeErrno(err.code)})`,
+        'choose a folder you may write to (or have it created for you with write access); nothing was created',
+        {},
+        { cause: err },
+      );
     });
   }
   return new DirectoryStore(parsed.dir);

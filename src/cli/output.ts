@@ -52,7 +52,8 @@ export function createOutput(): Output {
     error: (e) => {
       clearProgress();
       const keepNewlines = e.code === ErrorCode.internal; // a stack trace
-      process.stderr.write(`bm-log: error [${e.code}]: ${escapeForTerminal(e.message, { keepNewlines })}\n${e.hint ? `  next: ${escapeForTerminal(e.hint)}\n` : ''}`);
+      const next = e.hint ? `  next: ${escapeForTerminal(e.hint)}\n` : '';
+      process.stderr.write(`bm-log: error [${e.code}]: ${escapeForTerminal(e.message, { keepNewlines })}\n${next}`);
     },
     progress: (done, total, label) => {
       if (!isTty || total < 20) return;

@@ -6,9 +6,10 @@ import { planSync, type ConflictNote, type PlanOp } from '../reconcile/plan-sync
 import { runSync } from '../reconcile/run-sync.js';
 import { clientNames, loadProjection } from './client-queries.js';
 import { connectRemote, openLocal, readScope, type ClientSession, type LocalSession } from './client-session.js';
-import { describeConflict, describeFault, describeOp } from './commands.js';
+import { describeConflict, describeFault, describeOp } from './describe-records.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import { displayName } from './human-text.js';
+import type { FolderOptions } from './options.js';
 import type { Output } from './output.js';
 
 /** What status reports on: the plan of a dry run, with the faults its fetch met. */
@@ -38,7 +39,13 @@ async function planFromLocalRecords(local: LocalSession): Promise<StatusPlan> {
   const scan = await new FsTree(local.root).scan(manifest, scope.isIgnored);
   const { projection } = await loadProjection(local);
   const names = await clientNames(local);
-  const plan = planSync({ base: manifest, local: scan, cloud: projection, options: { subscriptions: local.config.subscriptions, isIgnored: scope.isIgnored, clientName: (c) => names.get(c) ?? c.slice(-6), self: local.config.clientId } });
+  const options = {
+    subscriptions: local.config.subscriptions,
+    isIgnored: scope.isIgnored,
+    clientName: (c: string) => names.get(c) ?? c.slice(-6),
+    self: local.config.clientId,
+  };
+  const plan = planSync({ base: manifest, local: scan, cloud: projection, options });
   return { ops: plan.ops, conflicts: plan.conflicts, faults: [] };
 }
 
@@ -51,7 +58,7 @@ const REMOTE_KINDS: ReadonlySet<PlanOp['kind']> = new Set(['download', 'deleteLo
  * client's own records, says the remote part is unavailable and why, and exits with that
  * failure's code (3 for an unreachable remote: retry later) after printing it.
  */
-export async function runStatusCommand(o: { dir?: string; json?: boolean }, out: Output): Promise<number> {
+export async function runStatusCommand(o: FolderOptions, out: Output): Promise<number> {
   const local = await openLocal(o.dir);
   let session: ClientSession | undefined;
   try {
@@ -85,7 +92,10 @@ async function printStatus(local: LocalSession, remote: string, plan: StatusPlan
   const lastSyncAt = (await local.index.getMeta<string>('lastSyncAt')) ?? null;
   const pendingLocal = plan.ops.filter((x) => LOCAL_KINDS.has(x.kind)).map(describeOp);
   const pendingRemote = plan.ops.filter((x) => REMOTE_KINDS.has(x.kind)).map(describeOp);
-  const clients = [...names].map(([id, name]) => ({ id, name, self: id === local.config.clientId, lastSeq: cursors.get(id as ClientId)?.seq ?? 0, lastSeen: lastSeen.get(id) ?? null }));
+  const clients = [...names].map(([id, name]) => {
+    const lastSeq = cursors.get(id as ClientId)?.seq ?? 0;
+    return { id, name, self: id === local.config.clientId, lastSeq, lastSeen: lastSeen.get(id) ?? null };
+  });
   const data = {
     root: local.root,
     client: { id: local.config.clientId, name: local.config.name },

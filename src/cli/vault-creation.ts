@@ -19,7 +19,10 @@ export type RemoteHolds =
 /** `init --create` makes a new vault; plain `init` joins one (`--join TOKEN` will, pinning its root; issue 23). */
 export type InitMode = 'create' | 'join';
 
-export type InitDecision = { readonly action: 'create' } | { readonly action: 'join'; readonly vault: VaultId } | { readonly action: 'refuse'; readonly error: BmError };
+export type InitDecision =
+  | { readonly action: 'create' }
+  | { readonly action: 'join'; readonly vault: VaultId }
+  | { readonly action: 'refuse'; readonly error: BmError };
 
 /**
  * Pure: what `init` does with a remote holding `holds`. A vault is only ever created when
@@ -28,18 +31,30 @@ export type InitDecision = { readonly action: 'create' } | { readonly action: 'j
  * `remote` names the remote in messages; `createCommand` is the command that creates it.
  */
 export function planInit(holds: RemoteHolds, mode: InitMode, remote: string, createCommand: string): InitDecision {
-  const refuse = (message: string, hint: string): InitDecision => ({ action: 'refuse', error: new BmError(ErrorCode.usage, message, hint, { remote: holds.kind }) });
+  const refuse = (message: string, hint: string): InitDecision => ({
+    action: 'refuse',
+    error: new BmError(ErrorCode.usage, message, hint, { remote: holds.kind }),
+  });
   const howToCreate = `to start a new vault there, run \`${createCommand}\``;
   switch (holds.kind) {
     case 'vault':
       if (mode === 'join') return { action: 'join', vault: holds.vault };
-      return refuse(`${remote} already holds a bm-log vault (${holds.vault}); --create makes a new one`, 'to join that vault, run the same command without --create; for a new vault, choose another folder or prefix');
+      return refuse(
+        `${remote} already holds a bm-log vault (${holds.vault}); --create makes a new one`,
+        'to join that vault, run the same command without --create; for a new vault, choose another folder or prefix',
+      );
     case 'empty':
       if (mode === 'create') return { action: 'create' };
-      return refuse(`${remote} holds no bm-log vault (it is empty); init joins an existing vault unless told to create one`, `${howToCreate}; to join an existing one, check the remote's path or URL`);
+      return refuse(
+        `${remote} holds no bm-log vault (it is empty); init joins an existing vault unless told to create one`,
+        `${howToCreate}; to join an existing one, check the remote's path or URL`,
+      );
     case 'missing':
       if (mode === 'create') return { action: 'create' };
-      return refuse(`the remote folder ${remote} does not exist; init joins an existing vault unless told to create one`, `check the path (and that the shared folder is mounted); ${howToCreate}`);
+      return refuse(
+        `the remote folder ${remote} does not exist; init joins an existing vault unless told to create one`,
+        `check the path (and that the shared folder is mounted); ${howToCreate}`,
+      );
     case 'other':
       return refuse(
         `${remote} holds other files (${holds.example}) and no bm-log vault`,
@@ -59,7 +74,11 @@ export async function inspectRemote(store: ObjectStore | undefined, dir: string 
   if (dir !== undefined) {
     const names = await fs.readdir(dir).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return undefined;
-      throw new BmError(ErrorCode.config, `the remote folder ${dir} cannot be read (${e.code ?? e.message})`, 'check the path and that this user may read and write it');
+      throw new BmError(
+        ErrorCode.config,
+        `the remote folder ${dir} cannot be read (${e.code ?? e.message})`,
+        'check the path and that this user may read and write it',
+      );
     });
     if (names === undefined) return { kind: 'missing' };
     if (!names.includes(VAULT_KEY)) {

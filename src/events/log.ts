@@ -252,6 +252,182 @@ function computeKeptListing(
   });
 }
 
+/** Segments `from`..`last` to read in one window: up to `concurrency`, and WINDOW_BYTES as listed (at least one). Pure. */
+function planWindow(from: number, last: number, concurrency: number, listedSize: ReadonlyMap<number | undefined, number>): number[] {
+  const batch: number[] = [];
+  let bytes = 0;
+  for (let s = from; s <= last && batch.length < concurrency; s++) {
+    const size = listedSize.get(s) ?? 0;
+    if (batch.length > 0 && bytes + size > WINDOW_BYTES) break;
+    batch.push(s);
+    bytes += size;
+  }
+  return batch;
+}
+
+/** One client's log as fetchLogs reads it: its key, and how far it is verified. */
+interface ClientRead {
+  readonly client: string;
+  readonly key: KeyObject;
+  /** This client's key when it is new: passed with its first window of segments. */
+  readonly newKey: ClientKey | undefined;
+  /** The last verified seq and its hash (the cursor's before the first window). */
+  seq: number;
+  prev: string | null;
+}
+
+/** The state one `fetchLogs` call shares across the clients it reads in parallel. */
+class LogFetch {
+  requests = 0;
+  readonly faults: LogFault[] = [];
+  readonly newKeys: ClientKey[] = [];
+  readonly segments: FetchedSegment[] = [];
+  fetchedSegments = 0;
+  fetchedEvents = 0;
+  readonly cursors: Map<string, Cursor>;
+  readonly listedLogs = new Map<string, ListedObject[]>();
+  audited: AuditedWindow | undefined;
+  /** One `onSegments` call at a time, in the order the windows were verified. */
+  private delivering: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly options: FetchOptions,
+  ) {
+    this.cursors = new Map(options.cursors);
+  }
+
+  /** Hands a verified window to `onSegments`, or keeps it in `segments`. */
+  deliver(win: FetchedSegment[], key: ClientKey | undefined): Promise<void> {
+    this.fetchedSegments += win.length;
+    for (const s of win) this.fetchedEvents += s.segment.body.events.length;
+    const sink = this.options.onSegments;
+    if (sink === undefined) {
+      this.segments.push(...win);
+      return Promise.resolve();
+    }
+    if (win.length === 0) return this.delivering;
+    this.delivering = this.delivering.then(() => sink(win, key));
+    return this.delivering;
+  }
+
+  async drain(): Promise<void> {
+    await this.delivering;
+  }
+
+  /** The client's pinned key, or its published one verified (a new key); undefined when it cannot be had. */
+  async readKey(client: string): Promise<{ key: KeyObject; newKey: ClientKey | undefined } | undefined> {
+    const pinned = this.options.pinnedKeys.get(client);
+    try {
+      if (pinned) return { key: importPublicKeyHex(pinned.publicKeyHex), newKey: undefined };
+      this.requests++;
+      const id = await readIdentity(this.store, this.options.vault, client);
+      const newKey = { client: id.client, name: id.name, publicKeyHex: id.publicKeyHex };
+      this.newKeys.push(newKey);
+      return { key: id.key, newKey };
+    } catch (e) {
+      if (!(e instanceof BmError)) throw e;
+      // A transient read failure is not an integrity fault: skip the client quietly, as for
+      // segment reads below; the next sync reads its key again.
+      if (e.code !== ErrorCode.remoteUnavailable) this.faults.push({ client, seq: null, key: keyOfIdentity(client), error: e });
+      return undefined;
+    }
+  }
+
+  /** The client's log listing; undefined (and a fault) for a symbolic link in a directory remote (ADR-0015). */
+  async listClientLog(client: string): Promise<LogListing | undefined> {
+    try {
+      const self = client === this.options.self;
+      const listing = await listLog(this.store, client, this.cursors.get(client)?.seq, self ? this.options.auditAfter : undefined);
+      this.requests += listing.requests;
+      if (listing.audited !== undefined) this.audited = listing.audited;
+      return listing;
+    } catch (e) {
+      if (!isBmError(e, ErrorCode.badPath)) throw e;
+      this.faults.push({ client, seq: null, key: prefixOfLog(client), error: e });
+      return undefined;
+    }
+  }
+
+  /** The last seq to read: the listing's, or (this client's own log) one past it when a direct read finds it. */
+  async findLastSeq(client: string, listed: number | undefined, seq: number): Promise<number | undefined> {
+    if (client !== this.options.self) return listed;
+    this.requests++;
+    const probe = Math.max(listed ?? 0, seq) + 1;
+    try {
+      if ((await this.store.head(keyOfSegment(client, probe))) !== undefined) return probe;
+    } catch (e) {
+      if (!isBmError(e, ErrorCode.remoteUnavailable)) throw e;
+    }
+    return listed;
+  }
+
+  /** Reads and verifies one client's log after its cursor, a window at a time. */
+  async fetchClient(client: string): Promise<void> {
+    const got = await this.readKey(client);
+    if (got === undefined) return;
+    const cursor = this.cursors.get(client);
+    const listing = await this.listClientLog(client);
+    if (listing === undefined) return;
+    const objs = listing.objects;
+    const seq0 = cursor?.seq ?? 0;
+    const read: ClientRead = { client, key: got.key, newKey: got.newKey, seq: seq0, prev: cursor?.hash ?? null };
+    const want = objs.map((o) => parseSegmentKey(client, o.key)).filter((s): s is number => s !== undefined);
+    try {
+      const last = await this.findLastSeq(client, want.at(-1), read.seq);
+      if (last === undefined) return;
+      const concurrency = this.options.concurrency ?? 8;
+      const listedSize = new Map(objs.map((o) => [parseSegmentKey(client, o.key), o.size]));
+      // Bytes are verified strictly in order.
+      for (let from = read.seq + 1; from <= last; ) {
+        const batch = planWindow(from, last, concurrency, listedSize);
+        const firstWindow = from === seq0 + 1;
+        from += batch.length;
+        this.requests += batch.length;
+        const reads = await Promise.allSettled(batch.map((s) => this.store.get(keyOfSegment(client, s))));
+        const { win, stop } = this.verifyWindow(read, batch, reads);
+        await this.deliver(win, win.length > 0 && firstWindow ? read.newKey : undefined);
+        if (stop) return;
+      }
+    } finally {
+      this.listedLogs.set(client, computeKeptListing(client, objs, seq0, this.cursors.get(client)?.seq, listing.audited));
+    }
+  }
+
+  /** The window's segments verified up to the first that fails; `stop` once one did. */
+  private verifyWindow(read: ClientRead, batch: readonly number[], reads: PromiseSettledResult<Uint8Array | undefined>[]) {
+    const { client } = read;
+    const win: FetchedSegment[] = [];
+    for (const [i, r] of reads.entries()) {
+      const s = batch[i]!;
+      const objectKey = keyOfSegment(client, s);
+      if (r.status === 'rejected') {
+        // A transient read failure: stop here quietly; the next sync continues from here.
+        if (isBmError(r.reason, ErrorCode.remoteUnavailable)) return { win, stop: true };
+        throw r.reason;
+      }
+      if (r.value === undefined) {
+        const hint = 'that client\'s log is read up to the gap; run `bm-log verify`';
+        const error = new BmError(ErrorCode.brokenChain, `segment ${s} of client ${client} is missing while later ones exist`, hint);
+        this.faults.push({ client, seq: s, key: objectKey, error });
+        return { win, stop: true };
+      }
+      try {
+        const seg = decodeSegment(r.value, { vault: this.options.vault, client, seq: s, prev: read.prev, publicKey: read.key });
+        win.push({ client: client as ClientId, seq: s, segment: seg });
+        read.seq = s;
+        read.prev = seg.hash;
+        this.cursors.set(client, { seq: s, hash: seg.hash });
+      } catch (e) {
+        if (!(e instanceof BmError)) throw e;
+        this.faults.push({ client, seq: s, key: objectKey, error: e });
+        return { win, stop: true };
+      }
+    }
+    return { win, stop: false };
+  }
+}
+
 /**
  * Fetches every client's segments after its cursor, verifying each (signature, schema,
  * vault, seq, chain link) before it is returned. A fault stops that client's log at the
@@ -260,146 +436,16 @@ function computeKeptListing(
  * not mistaken for a deleted segment.
  */
 export async function fetchLogs(store: ObjectStore, options: FetchOptions): Promise<FetchResult> {
-  let requests = 0;
-  const faults: LogFault[] = [];
-  const newKeys: ClientKey[] = [];
-  const segments: FetchedSegment[] = [];
-  let fetchedSegments = 0;
-  let fetchedEvents = 0;
-  // One `onSegments` call at a time, in the order the windows were verified.
-  let delivering: Promise<void> = Promise.resolve();
-  const deliver = (win: FetchedSegment[], key: ClientKey | undefined): Promise<void> => {
-    fetchedSegments += win.length;
-    for (const s of win) fetchedEvents += s.segment.body.events.length;
-    const sink = options.onSegments;
-    if (sink === undefined) {
-      segments.push(...win);
-      return Promise.resolve();
-    }
-    if (win.length === 0) return delivering;
-    delivering = delivering.then(() => sink(win, key));
-    return delivering;
-  };
-  const cursors = new Map(options.cursors);
+  const run = new LogFetch(store, options);
   const listedKeys = await listAll(store, KEYS_PREFIX);
-  requests += Math.max(1, Math.ceil(listedKeys.length / 1000));
-  const listedLogs = new Map<string, ListedObject[]>();
-  let audited: AuditedWindow | undefined;
+  run.requests += Math.max(1, Math.ceil(listedKeys.length / 1000));
   // Every listed client, and every pinned one even when the listing misses its key (a listing
   // cut short, or a key that vanished: its log is still read with the pinned key, ADR-0015).
-  const clients = [...new Set([...listedKeys.map((o) => o.key.slice(KEYS_PREFIX.length)), ...options.pinnedKeys.keys()])].filter((c) => ULID_RE.test(c));
-
-  await Promise.all(
-    clients.map(async (client) => {
-      let key: KeyObject;
-      // This client's key when it is new: passed with its first window of segments.
-      let newKey: ClientKey | undefined;
-      const pinned = options.pinnedKeys.get(client);
-      try {
-        if (pinned) {
-          key = importPublicKeyHex(pinned.publicKeyHex);
-        } else {
-          requests++;
-          const id = await readIdentity(store, options.vault, client);
-          key = id.key;
-          newKey = { client: id.client, name: id.name, publicKeyHex: id.publicKeyHex };
-          newKeys.push(newKey);
-        }
-      } catch (e) {
-        if (!(e instanceof BmError)) throw e;
-        // A transient read failure is not an integrity fault: skip the client quietly, as for
-        // segment reads below; the next sync reads its key again.
-        if (e.code === ErrorCode.remoteUnavailable) return;
-        faults.push({ client, seq: null, key: keyOfIdentity(client), error: e });
-        return;
-      }
-      const cursor = cursors.get(client);
-      let listing: LogListing;
-      try {
-        listing = await listLog(store, client, cursor?.seq, client === options.self ? options.auditAfter : undefined);
-      } catch (e) {
-        // A symbolic link in a directory remote (ADR-0015): that log is not read, the others are.
-        if (!isBmError(e, ErrorCode.badPath)) throw e;
-        faults.push({ client, seq: null, key: prefixOfLog(client), error: e });
-        return;
-      }
-      const objs = listing.objects;
-      requests += listing.requests;
-      if (listing.audited !== undefined) audited = listing.audited;
-      let seq = cursor?.seq ?? 0;
-      const seq0 = seq;
-      let prev: string | null = cursor?.hash ?? null;
-      const want = objs.map((o) => parseSegmentKey(client, o.key)).filter((s): s is number => s !== undefined);
-      let last = want.at(-1);
-      try {
-        if (client === options.self) {
-          requests++;
-          const probe = Math.max(last ?? 0, seq) + 1;
-          try {
-            if ((await store.head(keyOfSegment(client, probe))) !== undefined) last = probe;
-          } catch (e) {
-            if (!isBmError(e, ErrorCode.remoteUnavailable)) throw e;
-          }
-        }
-        if (last === undefined) return;
-        const concurrency = options.concurrency ?? 8;
-        const listedSize = new Map(objs.map((o) => [parseSegmentKey(client, o.key), o.size]));
-        // Read seq+1..last in windows of `concurrency` segments and at most WINDOW_BYTES (as
-        // listed; at least one segment); bytes are verified strictly in order.
-        for (let from = seq + 1; from <= last; ) {
-          const batch: number[] = [];
-          let bytes = 0;
-          for (let s = from; s <= last && batch.length < concurrency; s++) {
-            const size = listedSize.get(s) ?? 0;
-            if (batch.length > 0 && bytes + size > WINDOW_BYTES) break;
-            batch.push(s);
-            bytes += size;
-          }
-          const firstWindow = from === seq0 + 1;
-          from += batch.length;
-          requests += batch.length;
-          const reads = await Promise.allSettled(batch.map((s) => store.get(keyOfSegment(client, s))));
-          // The window's segments up to the first that fails; `stop` once one did.
-          const win: FetchedSegment[] = [];
-          let stop = false;
-          for (const [i, r] of reads.entries()) {
-            const s = batch[i]!;
-            const objectKey = keyOfSegment(client, s);
-            if (r.status === 'rejected') {
-              // A transient read failure: stop here quietly; the next sync continues from here.
-              if (isBmError(r.reason, ErrorCode.remoteUnavailable)) {
-                stop = true;
-                break;
-              }
-              throw r.reason;
-            }
-            if (r.value === undefined) {
-              faults.push({ client, seq: s, key: objectKey, error: new BmError(ErrorCode.brokenChain, `segment ${s} of client ${client} is missing while later ones exist`, 'that client\'s log is read up to the gap; run `bm-log verify`') });
-              stop = true;
-              break;
-            }
-            try {
-              const seg = decodeSegment(r.value, { vault: options.vault, client, seq: s, prev, publicKey: key });
-              win.push({ client: client as ClientId, seq: s, segment: seg });
-              seq = s;
-              prev = seg.hash;
-              cursors.set(client, { seq, hash: seg.hash });
-            } catch (e) {
-              if (!(e instanceof BmError)) throw e;
-              faults.push({ client, seq: s, key: objectKey, error: e });
-              stop = true;
-              break;
-            }
-          }
-          await deliver(win, win.length > 0 && firstWindow ? newKey : undefined);
-          if (stop) return;
-        }
-      } finally {
-        listedLogs.set(client, computeKeptListing(client, objs, seq0, cursors.get(client)?.seq, listing.audited));
-      }
-    }),
-  );
-  await delivering;
+  const listed = listedKeys.map((o) => o.key.slice(KEYS_PREFIX.length));
+  const clients = [...new Set([...listed, ...options.pinnedKeys.keys()])].filter((c) => ULID_RE.test(c));
+  await Promise.all(clients.map((client) => run.fetchClient(client)));
+  await run.drain();
+  const { segments, fetchedSegments, fetchedEvents, cursors, newKeys, faults, requests, listedLogs, audited } = run;
   const listings = { listedKeys, listedLogs, ...(audited === undefined ? {} : { audited }) };
   return { segments, fetchedSegments, fetchedEvents, cursors, newKeys, faults, requests, ...listings };
 }

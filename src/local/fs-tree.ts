@@ -1,74 +1,22 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync, readFileSync, readdirSync, rmSync, type Dirent, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, type Dirent, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BmError, ErrorCode } from '../errors.js';
-import { computePathProblem, createSyncPathCheck, isStateDirName, type SyncPath } from '../events/sync-path.js';
+import { computePathProblem, type SyncPath } from '../events/sync-path.js';
 import type { LocalFile } from '../reconcile/ports.js';
-import type { GuardedResult, LocalTree, ScanBase, ScanNotice, ScanResult } from '../reconcile/ports.js';
+import type { GuardedResult, LocalTree, ScanBase, ScanResult } from '../reconcile/ports.js';
 import { syncDir } from '../events/store/sync-dir.js';
 import { computeReadBufferSize, lendFileChunks, writeChunk, type Chunks } from '../events/store/lent-chunks.js';
-import { computeListingDiff, computeWitnessBase, decodeListing, encodeListingParts, rawKind, WitnessBase } from './scan-witness.js';
+import { computeListingDiff, computeWitnessBase, decodeListing, encodeListingParts, rawKind } from './scan-witness.js';
 import type { ByteParts } from '../events/codec.js';
 import { asInteger, ScanColumns, ScanFiles } from './scan-files.js';
+import { errno, joinRoot, sameStat, TMP_PREFIX } from './local-fs.js';
+import { ScanWalk, type Reuse } from './scan-walk.js';
 
-const TMP_PREFIX = '.bm-tmp-';
+import { computeFileHash } from './file-digest.js';
 
-/** What `rescan` hands the walk: the earlier scan's columns and the folders to list again. */
-interface Reuse {
-  readonly columns: ScanColumns;
-  readonly touchedDirs: ReadonlySet<string>;
-  readonly slotOf: ReadonlyMap<string, number>;
-}
-const HASH_CONCURRENCY = 8;
-
-/** Files up to this size are hashed in one synchronous read by the scan. */
-const SMALL_FILE_BYTES = 256 * 1024;
-
-/** SHA-256 of a small file, read in one go (synchronously). */
-function computeSmallFileDigest(file: string): Buffer {
-  return createHash('sha256').update(readFileSync(file)).digest();
-}
-
-/**
- * SHA-256 of a file, read 1 MiB at a time into one buffer. (A read stream allocates a buffer
- * per chunk: 50 of them for a 50 MiB file, which V8 frees only at its next full collection,
- * started once ~64 MB of such memory has piled up: +50 MB of RSS during a scan.)
- */
-async function computeFileDigest(file: string): Promise<Buffer> {
-  const h = createHash('sha256');
-  const fh = await fs.open(file, 'r');
-  // Two buffers, each reused: the next read runs while the last one is hashed (with one,
-  // a cold 1 GiB file hashed at a median 1.21 GB/s against 1.49 for a read stream).
-  let spare = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
-  let reading = fh.read(Buffer.allocUnsafe(HASH_CHUNK_BYTES), 0, HASH_CHUNK_BYTES, 0);
-  try {
-    for (let at = 0; ; ) {
-      const { bytesRead, buffer } = await reading;
-      if (bytesRead === 0) break;
-      at += bytesRead;
-      reading = fh.read(spare, 0, HASH_CHUNK_BYTES, at);
-      h.update(buffer.subarray(0, bytesRead));
-      spare = buffer;
-    }
-  } finally {
-    // A read still running when hashing failed must end before the handle closes.
-    await reading.catch(() => undefined);
-    await fh.close();
-  }
-  return h.digest();
-}
-
-const HASH_CHUNK_BYTES = 1 << 20;
-
-/** SHA-256 of a file, streamed, as lowercase hex. */
-export async function computeFileHash(file: string): Promise<string> {
-  return (await computeFileDigest(file)).toString('hex');
-}
-
-function errno(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException).code;
-}
+export { computeFileHash };
 
 function localIoError(e: unknown, what: string): BmError {
   const code = errno(e);
@@ -78,27 +26,7 @@ function localIoError(e: unknown, what: string): BmError {
   return new BmError(ErrorCode.localIo, `${what} failed (${code ?? String(e)})`, 'the file was left as it was; fix the cause and sync again', {}, { cause: e });
 }
 
-/** A simple counting semaphore for bounded parallel hashing. */
-function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (fn) => {
-    if (active >= n) await new Promise<void>((r) => waiting.push(r));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
-}
-
-function sameStat(st: Stats, f: { size: number; mtimeMs: number; ino: number }): boolean {
-  return st.size === f.size && st.mtimeMs === f.mtimeMs && st.ino === f.ino;
-}
-
-/** LocalTree over a real folder (see the contract in reconcile/ports.ts). */
+/** LocalTree over a real folder (see the contract in local-tree.ts). */
 export class FsTree implements LocalTree {
   constructor(readonly root: string) {}
 
@@ -146,249 +74,14 @@ export class FsTree implements LocalTree {
   }
 
   private async walkScan(manifest: ScanBase, isIgnored: (p: string) => boolean, reuse: Reuse | undefined): Promise<ScanResult> {
-    const dirs = new Set<string>();
-    const unreadable: string[] = [];
-    const notices: ScanNotice[] = [];
-    let hashed = 0;
-
-    try {
-      const st = await fs.stat(this.root);
-      if (!st.isDirectory()) throw new Error('not a directory');
-      await fs.readdir(this.root);
-    } catch (e) {
-      throw new BmError(ErrorCode.localIo, `the sync root ${this.root} cannot be read (${errno(e) ?? String(e)})`, 'nothing was synced (an unreadable root is never read as "everything deleted"); check the folder and its permissions');
-    }
-
-    // The walk is synchronous on purpose: with a warm cache readdir and lstat answer from
-    // memory, and 100,000 promise round trips through the thread pool cost more than the
-    // calls themselves. Only hashing (changed files) is asynchronous, after the walk.
-    // What it finds goes into columns (ADR-0010); a folder's subfolders are walked after its
-    // own files, so that each folder's files are contiguous there.
-    // Scanning against a witnessed scan (a lazy sync), unchanged folders are taken from it.
-    const guide = manifest instanceof WitnessBase ? manifest : undefined;
-    // Sized for about as many files as the last scan had (the witness's, or the manifest's).
-    const cols = new ScanColumns(guide?.fileCount ?? reuse?.columns.count ?? (manifest as { size?: number }).size ?? 0);
-    // Files whose hash could not be reused: their index in `cols`, hashed after the walk.
-    const pending: { i: number; path: SyncPath }[] = [];
-    let exact = true;
-    const isSyncPath = createSyncPathCheck();
-    // `nested`: the folder is inside a bm-log folder nested in this one (ADR-0016), whose own
-    // bm-log may be writing temp files there right now.
-    const walk = (rel: string, nested: boolean): void => {
-      const prevSlot = reuse !== undefined && !reuse.touchedDirs.has(rel) ? reuse.slotOf.get(rel) : undefined;
-      if (prevSlot !== undefined) return reuseFolder(prevSlot, nested);
-      let entries: Dirent[];
-      // Entries are joined to their folder by hand: path.join per file showed in profiles.
-      const absDir = this.absDir(rel);
-      const absPrefix = `${absDir}${path.sep}`;
-      try {
-        entries = readdirSync(absDir, { withFileTypes: true });
-      } catch (e) {
-        unreadable.push(rel);
-        // Vanished between its parent's listing and now (moved, or swapped by another tool):
-        // unknown, like a file that vanishes below, never read as "all its files deleted".
-        if (errno(e) === 'ENOENT') return;
-        notices.push({ path: rel, detail: `folder cannot be read (${errno(e)}); its files are left as they are` });
-        return;
-      }
-      const witnessed = guide?.slotOf.get(rel);
-      // (A folder with a `.bm-log` in it is the root of a nested bm-log folder.)
-      const inner = nested || (rel !== '' && entries.some((ent) => isStateDirName(ent.name)));
-      if (witnessed !== undefined && takeAsWitnessed(rel, witnessed, entries, absPrefix, inner)) return;
-      const slot = cols.openFolder(rel);
-      const names: string[] = [];
-      let kinds = '';
-      const subdirs: string[] = [];
-      const record = (name: string, kind: string) => {
-        names.push(name);
-        kinds += kind;
-      };
-      const notice = (n: ScanNotice) => {
-        cols.notices[slot]!.push(n);
-        notices.push(n);
-      };
-      for (const ent of entries) {
-        const p = rel === '' ? ent.name : `${rel}/${ent.name}`;
-        // bm-log's state, this folder's or a nested bm-log folder's: never read, whatever
-        // the ignore rules say (its name is refused by the path check too).
-        if (isStateDirName(ent.name)) {
-          record(ent.name, rawKind(ent));
-          continue;
-        }
-        if (ent.name.startsWith(TMP_PREFIX) && ent.isFile() && !inner) {
-          // A temp file of a bm-log that was killed mid-write: the caller holds the folder
-          // lock, so no live bm-log owns it. It never held anything the log lacks. (Not
-          // recorded in the listing: a later check that still finds it rescans.)
-          try {
-            rmSync(absPrefix + ent.name, { force: true });
-          } catch {
-            exact = false;
-          }
-          continue;
-        }
-        if (ent.name.startsWith(TMP_PREFIX)) {
-          record(ent.name, rawKind(ent));
-          continue;
-        }
-        if (ent.isSymbolicLink()) {
-          record(ent.name, 'l');
-          if (!isIgnored(p)) notice({ path: p, detail: 'symlink skipped (bm-log syncs regular files only)' });
-          continue;
-        }
-        if (ent.isDirectory()) {
-          if (isIgnored(`${p}/`)) {
-            record(ent.name, 'd');
-            continue;
-          }
-          record(ent.name, 'D');
-          dirs.add(p);
-          subdirs.push(p);
-          continue;
-        }
-        if (!ent.isFile()) {
-          record(ent.name, 'o');
-          if (!isIgnored(p)) notice({ path: p, detail: 'special file skipped' });
-          continue;
-        }
-        if (isIgnored(p)) {
-          record(ent.name, 'f');
-          continue;
-        }
-        if (!isSyncPath(p)) {
-          record(ent.name, 'f');
-          notice({ path: p, detail: 'name cannot be synced portably (reserved or unsafe name); skipped' });
-          continue;
-        }
-        record(ent.name, 'F');
-        addFile(p, absPrefix + ent.name, manifest.get(p), notice);
-      }
-      cols.closeFolder(slot, names.join('\0'), kinds);
-      for (const d of subdirs) walk(d, inner);
-    };
-    /**
-     * A folder that lists exactly as the witnessed scan listed it (names, and kinds as readdir
-     * reports them), holding only files it returned and folders: the same rules give the same
-     * verdicts, so those are taken from the witness without matching ignore rules or checking
-     * names (folders whose entries drew notices or were passed over go the long way). Each
-     * file is still lstat'ed; one whose stats differ from the witness's is hashed. False when
-     * the folder does not qualify (nothing done then).
-     */
-    const takeAsWitnessed = (rel: string, g: number, entries: Dirent[], absPrefix: string, inner: boolean): boolean => {
-      const w = guide!.listing;
-      const kinds = w.kinds[g]!;
-      if (kinds.length !== entries.length || /[flo]/.test(kinds)) return false;
-      let names = '';
-      for (let j = 0; j < entries.length; j++) {
-        const ent = entries[j]!;
-        names += j === 0 ? ent.name : `\0${ent.name}`;
-        if (kinds[j]!.toLowerCase() !== rawKind(ent)) return false;
-      }
-      if (names !== w.names[g]) return false;
-      const slot = cols.openFolder(rel);
-      cols.closeFolder(slot, w.names[g]!, kinds); // the witness's strings: shared, not copied
-      const notice = (n: ScanNotice) => {
-        cols.notices[slot]!.push(n);
-        notices.push(n);
-      };
-      const subdirs: string[] = [];
-      let k = guide!.firstFile[g]!;
-      for (let j = 0; j < entries.length; j++) {
-        const kind = kinds[j]!;
-        if (kind === 'd') continue;
-        const name = entries[j]!.name;
-        const p = rel === '' ? name : `${rel}/${name}`;
-        if (kind === 'D') {
-          dirs.add(p);
-          subdirs.push(p);
-          continue;
-        }
-        addFile(p as SyncPath, absPrefix + name, k++, notice);
-      }
-      for (const d of subdirs) walk(d, inner);
-      return true;
-    };
-    /**
-     * One regular file of a listed folder: lstat'ed and added to the columns, with the hash of
-     * `was` (a manifest row, or the index of the witness's entry) when size, mtime and inode
-     * still match it, else marked for hashing. Vanished or unreadable: unknown, never read as
-     * deleted (added as absent, so the folder's entries stay aligned with its kinds).
-     */
-    const addFile = (p: SyncPath, abs: string, was: ReturnType<ScanBase['get']> | number, notice: (n: ScanNotice) => void): void => {
-      let st: Stats;
-      try {
-        st = lstatSync(abs);
-      } catch (e) {
-        cols.addFile(0, 0, 0, 0);
-        unreadable.push(p); // vanished between listing and reading: unknown, not deleted
-        if (errno(e) !== 'ENOENT') notice({ path: p, detail: `cannot be read (${errno(e)}); left as it is` });
-        return;
-      }
-      if (!st.isFile()) {
-        cols.addFile(0, 0, 0, 0);
-        exact = false; // swapped for something else since the listing
-        return;
-      }
-      const i = cols.addFile(st.size, st.mtimeMs, st.ino, st.mode & 0o777);
-      if (typeof was === 'number') {
-        if (guide!.isSameStat(was, st)) cols.setHash(i, guide!.hashBytes(was));
-        else pending.push({ i, path: p });
-      } else if (was !== undefined && sameStat(st, was)) cols.setHash(i, was.hash);
-      else pending.push({ i, path: p });
-    };
-    // A folder nothing touched since `reuse`'s scan: its listing, files and notices as they were.
-    const reuseFolder = (prevSlot: number, nested: boolean): void => {
-      const prev = reuse!.columns;
-      const slot = cols.copyFolder(prev, prevSlot);
-      notices.push(...cols.notices[slot]!);
-      const rel = cols.dirs[slot]!;
-      const kinds = cols.kinds[slot]!;
-      if (!kinds.includes('D')) return;
-      const names = cols.names[slot]!.split('\0');
-      const inner = nested || (rel !== '' && names.some(isStateDirName));
-      for (let j = 0; j < kinds.length; j++) {
-        if (kinds[j] !== 'D') continue;
-        const p = rel === '' ? names[j]! : `${rel}/${names[j]!}`;
-        dirs.add(p);
-        walk(p, inner);
-      }
-    };
-    walk('', false);
-
-    // Hash what is new or changed: small files one after another, synchronously (per-file
-    // open/read/close dominates there, and the thread pool's round trips only add to it:
-    // bench/core.js measured 71,000 small files/s this way against 21,000 with streams, 8 at a
-    // time); large files streamed, a few at a time.
-    const limit = limiter(HASH_CONCURRENCY);
-    await Promise.all(
-      pending.map(({ i, path: p }) => {
-        const stat = { size: cols.stats[4 * i]!, mtimeMs: cols.stats[4 * i + 1]!, ino: cols.stats[4 * i + 2]! };
-        const small = stat.size <= SMALL_FILE_BYTES;
-        return (small ? (fn: () => Promise<void>) => fn() : limit)(async () => {
-          const abs = this.abs(p);
-          try {
-            const digest = small ? computeSmallFileDigest(abs) : await computeFileDigest(abs);
-            hashed++;
-            const after = small ? lstatSync(abs) : await fs.lstat(abs);
-            if (!sameStat(after, stat)) {
-              // Modified while hashing: its content is unknown, so it is left for the next sync.
-              unreadable.push(p);
-              notices.push({ path: p, detail: 'changed while being hashed; will be synced next time' });
-              return;
-            }
-            cols.setHash(i, digest);
-          } catch (e) {
-            unreadable.push(p);
-            if (errno(e) !== 'ENOENT') notices.push({ path: p, detail: `cannot be read (${errno(e)}); left as it is` });
-          }
-        });
-      }),
-    );
-    // The result's getters keep this scope alive as long as the scan: a first sync's list was
-    // every file (~5 MB at 100k).
-    pending.length = 0;
-    const base = { files: new ScanFiles(cols), dirs, unreadable, notices, hashed };
-    if (!exact || unreadable.length > 0) return base;
+    await this.mustReadableRoot();
+    const w = new ScanWalk(this.root, manifest, isIgnored, reuse);
+    w.walk('', false);
+    await w.hash();
+    const base = { files: new ScanFiles(w.cols), dirs: w.dirs, unreadable: w.unreadable, notices: w.notices, hashed: w.hashed };
+    if (!w.exact || w.unreadable.length > 0) return base;
     // The witness is encoded when first asked for: only the scan a clean-state record keeps needs it.
+    const cols = w.cols;
     let parts: ByteParts | undefined;
     let witness: Uint8Array | undefined;
     const witnessParts = () => (parts ??= encodeListingParts(cols.listing()));
@@ -401,6 +94,21 @@ export class FsTree implements LocalTree {
     );
     this.columnsOf.set(result, cols);
     return result;
+  }
+
+  /** An unreadable root is never read as "everything deleted": the scan stops with an error. */
+  private async mustReadableRoot(): Promise<void> {
+    try {
+      const st = await fs.stat(this.root);
+      if (!st.isDirectory()) throw new Error('not a directory');
+      await fs.readdir(this.root);
+    } catch (e) {
+      throw new BmError(
+        ErrorCode.localIo,
+        `the sync root ${this.root} cannot be read (${errno(e) ?? String(e)})`,
+        'nothing was synced (an unreadable root is never read as "everything deleted"); check the folder and its permissions',
+      );
+    }
   }
 
   /**
@@ -459,7 +167,7 @@ export class FsTree implements LocalTree {
   }
 
   private absDir(rel: string): string {
-    return rel === '' ? this.root : path.join(this.root, ...rel.split('/'));
+    return joinRoot(this.root, rel);
   }
 
   openRead(p: SyncPath, size?: number): Chunks {

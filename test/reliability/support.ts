@@ -9,7 +9,8 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runSyncCommand, runVerifyCommand } from '../../src/cli/commands.js';
+import { runSyncCommand } from '../../src/cli/sync-command.js';
+import { runVerifyCommand } from '../../src/cli/verify-command.js';
 import type { Output } from '../../src/cli/output.js';
 import type { BmError } from '../../src/errors.js';
 

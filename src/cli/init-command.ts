@@ -1,0 +1,45 @@
+import { executeInit } from './client-session.js';
+import { ExitCode } from './exit-codes.js';
+import { shellCommand } from './human-text.js';
+import type { InitFlags } from './options.js';
+import type { Output } from './output.js';
+import { runSyncCommand } from './sync-command.js';
+
+/** The arguments of an `init` with these flags (for a hint that repeats the command with a change). Pure. */
+function initArgs(o: InitFlags): string[] {
+  return [
+    'init',
+    ...(o.create ? ['--create'] : []),
+    ...['--remote', o.remote],
+    ...(o.name !== undefined ? ['--name', o.name] : []),
+    ...(o.endpoint !== undefined ? ['--endpoint', o.endpoint] : []),
+    ...(o.region !== undefined ? ['--region', o.region] : []),
+    ...(o.pathStyle ? ['--path-style'] : []),
+    ...(o.sync ? [] : ['--no-sync']),
+    ...(o.dir !== undefined ? ['--dir', o.dir] : []),
+  ];
+}
+
+/**
+ * `bm-log init --remote URL [--create]`: make a folder a client of the vault the remote holds
+ * (or of a new one), then run the first sync unless `--no-sync`.
+ */
+export async function runInitCommand(o: InitFlags, out: Output): Promise<number> {
+  const remote = {
+    url: o.remote,
+    ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
+    ...(o.region !== undefined ? { region: o.region } : {}),
+    ...(o.pathStyle ? { forcePathStyle: true } : {}),
+  };
+  const createCommand = shellCommand(initArgs({ ...o, create: true }));
+  const r = await executeInit(o.dir ?? process.cwd(), { remote, create: o.create === true, createCommand, ...(o.name !== undefined ? { name: o.name } : {}) });
+  const { clientId, name, vaultId } = r.config;
+  const info = { root: r.root, client: clientId, name, vault: vaultId, remote: r.config.remote.url, newRemote: r.createdVault, capabilities: r.capabilities };
+  const initialised = `initialised ${r.root} as client ${name} (${clientId}) of ${r.config.remote.url}`;
+  if (!o.sync) {
+    out.result(o.json, info, () => [initialised]);
+    return ExitCode.ok;
+  }
+  if (!o.json) out.line(`${initialised}${r.createdVault ? ' (a new vault)' : ''}`);
+  return runSyncCommand({ dir: r.root, json: o.json === true, init: info }, out);
+}

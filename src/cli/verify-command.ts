@@ -1,0 +1,52 @@
+import { probeStore } from '../events/store/probe-store.js';
+import { withClient } from './client-queries.js';
+import { ExitCode } from './exit-codes.js';
+import { displayName } from './human-text.js';
+import type { FolderOptions, VerifyFlags } from './options.js';
+import type { Output } from './output.js';
+import { verifyLogs } from './verify-logs.js';
+import { verifyBlobs, verifyVaultMarker } from './verify-remote.js';
+
+/**
+ * `bm-log verify [--repair]`: re-reads every log from seq 1 and every referenced blob on the
+ * remote, checking what a sync checks (signatures against the pinned keys, chains, schemas)
+ * plus what it cannot see cheaply: replaced keys, rollback against this client's cache,
+ * missing and corrupt blobs. Exit 0 when nothing was found, the integrity code otherwise.
+ */
+export async function runVerifyCommand(o: VerifyFlags, out: Output): Promise<number> {
+  return withClient(o.dir, async (s) => {
+    const logs = await verifyLogs(s);
+    const findings = [...logs.findings, ...(await verifyVaultMarker(s))];
+    const blobs = await verifyBlobs(s, logs.segments, o.repair === true);
+    findings.push(...blobs.findings);
+    const data = {
+      ok: findings.length === 0,
+      segments: logs.segments.length,
+      blobs: blobs.checked,
+      clients: logs.clients,
+      findings,
+      repaired: blobs.repaired,
+    };
+    out.result(o.json, data, () => [
+      `checked ${data.clients} client(s), ${data.segments} segment(s), ${data.blobs} blob(s)`,
+      ...blobs.repaired.map((r) => `  repaired       ${displayName(r)}: put back from a file in this folder`),
+      ...(findings.length === 0 ? ['no problems found'] : findings.map((f) => `  ${f.code.padEnd(14)} ${displayName(f.object)}: ${f.message}`)),
+    ]);
+    return findings.length === 0 ? ExitCode.ok : ExitCode.integrity;
+  });
+}
+
+/** `bm-log doctor`: what the remote supports (create-only writes, versioning, snapshots). */
+export async function runDoctorCommand(o: FolderOptions, out: Output): Promise<number> {
+  return withClient(o.dir, async (s) => {
+    const caps = await probeStore(s.store);
+    const createOnly = caps.createOnlyEnforced ? 'yes' : 'no (bm-log checks before writing; safe because every client writes only its own objects)';
+    out.result(o.json, { remote: s.store.description, ...caps }, () => [
+      `remote ${s.store.description}`,
+      `  create-only writes enforced by the server: ${createOnly}`,
+      `  bucket versioning: ${caps.versioning ? 'yes' : 'no'}`,
+      `  bucket snapshots (Tigris): ${caps.snapshots ? 'yes' : 'no (the log frontier is recorded instead)'}`,
+    ]);
+    return ExitCode.ok;
+  });
+}
