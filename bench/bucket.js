@@ -34,8 +34,12 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 // The header comment above is the manual (--help prints it).
 const { flag, opt } = parseBenchArgs(import.meta.url);
 const quick = flag('--quick');
-const sizes = opt('--sizes', quick ? '1000' : '1000,10000').split(',').map(Number);
-const latencies = opt('--latencies', quick ? '0,20' : '0,20,80').split(',').map(Number);
+const sizes = opt('--sizes', quick ? '1000' : '1000,10000')
+  .split(',')
+  .map(Number);
+const latencies = opt('--latencies', quick ? '0,20' : '0,20,80')
+  .split(',')
+  .map(Number);
 const ALL_TOOLS = ['bm-log', 'rclone-copy', 'rclone-copy-t32', 'rclone-bisync', 'rclone-bisync-t32'];
 const tools = opt('--tools', ALL_TOOLS.join(',')).split(',');
 for (const t of tools) if (!ALL_TOOLS.includes(t)) throw new Error(`--tools: unknown tool ${t} (known: ${ALL_TOOLS.join(', ')})`);
@@ -91,9 +95,18 @@ async function measure(p, label, [cmd, args]) {
   const self0 = selfCpuSeconds();
   const r = await runMeasured(cmd, args, { env: p.env, logDir, label: `${p.id}-${label}` });
   const cpu = r.userS !== null ? r.userS + r.sysS : null;
-  const others = busy0 !== null && cpu !== null ? (machineBusySeconds() - busy0 - cpu - (selfCpuSeconds() - self0)) / ((r.ms / 1000) * os.cpus().length) : null;
+  const others =
+    busy0 !== null && cpu !== null
+      ? (machineBusySeconds() - busy0 - cpu - (selfCpuSeconds() - self0)) / ((r.ms / 1000) * os.cpus().length)
+      : null;
   const synced = /^synced: .*$/m.exec(r.stdoutTail);
-  return { ms: r.ms, cpuS: cpu, othersShare: others === null ? null : Math.max(0, others), ...diffProxyCounts(before, p.proxy.snapshot()), note: synced?.[0] };
+  return {
+    ms: r.ms,
+    cpuS: cpu,
+    othersShare: others === null ? null : Math.max(0, others),
+    ...diffProxyCounts(before, p.proxy.snapshot()),
+    note: synced?.[0],
+  };
 }
 
 /** Keys under `prefix` in the bucket, read from the server directly (not through the proxy). */
@@ -109,7 +122,11 @@ async function countKeys(endpoint, bucket, prefix) {
   }
 }
 
-const fmtTypes = (t) => Object.entries(t).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+const fmtTypes = (t) =>
+  Object.entries(t)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 const fmtBytes = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(0)} kB`);
 
 // ------------------------------------------------------------------ pipeline
@@ -119,7 +136,11 @@ async function verifyPipeline(p, toolName, tree) {
   if (toolName === 'bm-log') {
     const B = path.join(p.dir, 'B');
     await fsp.mkdir(B);
-    await runMeasured(bmLogLauncher, ['init', ...bucketArgs(p), '--name', 'bob', '--dir', B], { env: p.env, logDir, label: `${p.id}-verify` });
+    await runMeasured(bmLogLauncher, ['init', ...bucketArgs(p), '--name', 'bob', '--dir', B], {
+      env: p.env,
+      logDir,
+      label: `${p.id}-verify`,
+    });
     const [a, b] = await Promise.all([treeDigest(p.A, { content: true }), treeDigest(B, { content: true })]);
     const detail = `A ${a.files} files ${a.digest}, B ${b.files} files ${b.digest}`;
     return { what: "a second client joined (delay 0) holds A's tree", ok: a.digest === b.digest, detail };
@@ -173,7 +194,9 @@ async function runPipeline(size, latency, toolName, srcDir, tree) {
 
 function printReport(results, inputs) {
   say('\n================================================================ RESULTS');
-  const trees = inputs.trees.map((t) => `${t.notes.toLocaleString('en-US')} notes (seed ${t.seed}, ${(t.bytes / 1e6).toFixed(1)} MB, digest ${t.digest})`);
+  const trees = inputs.trees.map(
+    (t) => `${t.notes.toLocaleString('en-US')} notes (seed ${t.seed}, ${(t.bytes / 1e6).toFixed(1)} MB, digest ${t.digest})`,
+  );
   say(`inputs: ${trees.join('; ')}`);
   say('change = 100 notes changed + 100 added + 100 deleted (same edit for every tool); one sample per cell');
   say('conns = TCP connections opened to the proxy; in = body bytes sent to the bucket, out = received');
@@ -183,7 +206,17 @@ function printReport(results, inputs) {
       for (const r of results.filter((x) => x.notes === size && x.latencyMs === latency)) {
         for (const [kase, s] of Object.entries(r.cases)) {
           const perNote = kase === 'first' ? (s.requests / size).toFixed(2) : '';
-          rows.push([r.tool, kase, fmtS(s.ms), s.requests, fmtTypes(s.byType), s.connections, fmtBytes(s.bytesIn), fmtBytes(s.bytesOut), perNote]);
+          rows.push([
+            r.tool,
+            kase,
+            fmtS(s.ms),
+            s.requests,
+            fmtTypes(s.byType),
+            s.connections,
+            fmtBytes(s.bytesIn),
+            fmtBytes(s.bytesOut),
+            perNote,
+          ]);
         }
         if (r.errors.length) rows.push([r.tool, 'ERROR', '', '', r.errors[0].split('\n')[0].slice(0, 100), '', '', '', '']);
       }
@@ -193,11 +226,16 @@ function printReport(results, inputs) {
     const ratioRows = [['bm-log / peer (wall)', ...latencies.flatMap((l) => ['first', 'noop', 'change'].map((k) => `${k} ${l}ms`))]];
     const cell = (tool, l, k) => results.find((x) => x.notes === size && x.latencyMs === l && x.tool === tool)?.cases[k];
     for (const peer of tools.filter((t) => t !== 'bm-log')) {
-      ratioRows.push([peer, ...latencies.flatMap((l) => ['first', 'noop', 'change'].map((k) => {
-        const a = cell('bm-log', l, k);
-        const b = cell(peer, l, k);
-        return a && b ? `${(a.ms / b.ms).toFixed(2)}x` : '-';
-      }))]);
+      ratioRows.push([
+        peer,
+        ...latencies.flatMap((l) =>
+          ['first', 'noop', 'change'].map((k) => {
+            const a = cell('bm-log', l, k);
+            const b = cell(peer, l, k);
+            return a && b ? `${(a.ms / b.ms).toFixed(2)}x` : '-';
+          }),
+        ),
+      ]);
     }
     if (tools.includes('bm-log') && ratioRows.length > 1) {
       say(`\n--- ${size.toLocaleString('en-US')} notes: ratios`);
@@ -206,7 +244,9 @@ function printReport(results, inputs) {
   }
   const failed = results.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `${r.notes} ${r.latencyMs}ms ${r.tool}: ${c.what}`));
   const errored = results.filter((r) => r.errors.length).map((r) => `${r.notes} ${r.latencyMs}ms ${r.tool}`);
-  say(`\nchecks: ${failed.length === 0 ? 'all passed' : `FAILED: ${failed.join('; ')}`}${errored.length ? `; errors in: ${errored.join(', ')}` : ''}`);
+  say(
+    `\nchecks: ${failed.length === 0 ? 'all passed' : `FAILED: ${failed.join('; ')}`}${errored.length ? `; errors in: ${errored.join(', ')}` : ''}`,
+  );
 }
 
 // ------------------------------------------------------------------ main
@@ -232,7 +272,9 @@ async function main() {
     const tree = { notes: size, seed: seed + size, ...spec(size), ...gen, digest: digest.digest };
     inputs.trees.push(tree);
     const mb = (gen.bytes / 1e6).toFixed(1);
-    say(`\n== ${size.toLocaleString('en-US')} notes of 1-8 KiB in ${gen.folders} folders, ${mb} MB (seed ${tree.seed}, digest ${tree.digest})`);
+    say(
+      `\n== ${size.toLocaleString('en-US')} notes of 1-8 KiB in ${gen.folders} folders, ${mb} MB (seed ${tree.seed}, digest ${tree.digest})`,
+    );
     for (const latency of latencies) for (const t of runTools) results.push(await runPipeline(size, latency, t, src, tree));
     await fsp.rm(src, { recursive: true, force: true });
   }
@@ -240,14 +282,23 @@ async function main() {
   const outDir = path.join(here, 'out');
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `bucket-${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
-  fs.writeFileSync(file, JSON.stringify({ machine, bmLog: { git, distHash }, peers, inputs, results, totalSeconds: (Date.now() - t0All) / 1000 }, null, 2));
-  say(`\nJSON: ${path.relative(process.cwd(), file)}; total ${elapsed()}; load average now ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ machine, bmLog: { git, distHash }, peers, inputs, results, totalSeconds: (Date.now() - t0All) / 1000 }, null, 2),
+  );
+  say(
+    `\nJSON: ${path.relative(process.cwd(), file)}; total ${elapsed()}; load average now ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
-for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, async () => {
-  if (!keep) await fsp.rm(tmpRoot, { recursive: true, force: true }).catch(() => undefined);
-  process.exit(130);
-});
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.once(sig, async () => {
+    if (!keep) await fsp.rm(tmpRoot, { recursive: true, force: true }).catch(() => undefined);
+    process.exit(130);
+  });
 try {
   await main();
 } finally {

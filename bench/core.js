@@ -42,7 +42,7 @@ const PATHS = Number(opt('--paths', 1_000_000));
 const jsonOut = opt('--json', null);
 const tmpBase = opt('--tmp', os.tmpdir());
 const seed = Number(opt('--seed', 1));
-const only = (opt('--only', 'projection,plan,hashing')).split(',');
+const only = opt('--only', 'projection,plan,hashing').split(',');
 
 const gc = globalThis.gc ?? (() => {});
 const MB = (b) => b / 1048576;
@@ -53,7 +53,12 @@ function mem() {
   return { heapUsedMB: MB(m.heapUsed), rssMB: MB(m.rss) };
 }
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
-const results = { inputs: { events: EVENTS, paths: PATHS, seed, node: process.version, ignoreNote }, projection: [], plan: [], hashing: [] };
+const results = {
+  inputs: { events: EVENTS, paths: PATHS, seed, node: process.version, ignoreNote },
+  projection: [],
+  plan: [],
+  hashing: [],
+};
 const line = (s) => process.stdout.write(`${s}\n`);
 
 // ---------------------------------------------------------------- synthetic data
@@ -69,7 +74,8 @@ function ulid(prefix, n) {
 }
 const hex64 = (n) => createHash('sha256').update(String(n)).digest('hex');
 const CLIENTS = [ulid('01CLA', 1), ulid('01CLB', 2), ulid('01CLC', 3)];
-const pathOf = (i) => `area-${String(i % 32).padStart(2, '0')}/topic-${String((i >> 5) % 32).padStart(2, '0')}/note-${String(i).padStart(7, '0')}.md`;
+const pathOf = (i) =>
+  `area-${String(i % 32).padStart(2, '0')}/topic-${String((i >> 5) % 32).padStart(2, '0')}/note-${String(i).padStart(7, '0')}.md`;
 const TIME = '2025-01-01T00:00:00.000Z';
 
 /**
@@ -162,7 +168,18 @@ function makePlanInput(n, changedFraction) {
     const id = ulid('01P', i);
     const hash = hex64(i);
     const size = 1024 + (i % 7168);
-    versions[i] = { id, path: p, type: 'put', client: CLIENTS[i % 3], seq: 1 + Math.floor(i / 1000), time: TIME, replaces: [], content: { hash, size, mode: 0o644 }, seen: {}, snapshot: null };
+    versions[i] = {
+      id,
+      path: p,
+      type: 'put',
+      client: CLIENTS[i % 3],
+      seq: 1 + Math.floor(i / 1000),
+      time: TIME,
+      replaces: [],
+      content: { hash, size, mode: 0o644 },
+      seen: {},
+      snapshot: null,
+    };
     base.set(p, { path: p, hash, size, mode: 0o644, mtimeMs: 1.7e12 + i, ino: 1000 + i, heads: [id], version: id });
     let local = { path: p, hash, size, mode: 0o644, mtimeMs: 1.7e12 + i, ino: 1000 + i };
     if (i % step === 0 && localEdits + cloudEdits + localDeletes < changed) {
@@ -171,7 +188,18 @@ function makePlanInput(n, changedFraction) {
         local = { ...local, hash: hex64(-i - 1), mtimeMs: local.mtimeMs + 1 };
         localEdits++;
       } else if (kind === 1) {
-        extra.push({ id: ulid('01Q', i), path: p, type: 'put', client: CLIENTS[(i + 1) % 3], seq: 5000, time: TIME, replaces: [id], content: { hash: hex64(-i - 1e9), size, mode: 0o644 }, seen: {}, snapshot: null });
+        extra.push({
+          id: ulid('01Q', i),
+          path: p,
+          type: 'put',
+          client: CLIENTS[(i + 1) % 3],
+          seq: 5000,
+          time: TIME,
+          replaces: [id],
+          content: { hash: hex64(-i - 1e9), size, mode: 0o644 },
+          seen: {},
+          snapshot: null,
+        });
         cloudEdits++;
       } else {
         local = undefined;
@@ -182,7 +210,17 @@ function makePlanInput(n, changedFraction) {
   }
   const cloud = projectVersions(versions);
   projectVersions(extra, cloud);
-  return { input: { base, local: { files, dirs: new Set(), unreadable: [] }, cloud, options: { subscriptions: [], isIgnored, clientName: (c) => c.slice(-6), self: CLIENTS[0] } }, localEdits, cloudEdits, localDeletes };
+  return {
+    input: {
+      base,
+      local: { files, dirs: new Set(), unreadable: [] },
+      cloud,
+      options: { subscriptions: [], isIgnored, clientName: (c) => c.slice(-6), self: CLIENTS[0] },
+    },
+    localEdits,
+    cloudEdits,
+    localDeletes,
+  };
 }
 
 async function benchPlan(label, n, fraction) {
@@ -267,16 +305,20 @@ async function timeIt(fn) {
 /** Runs `fn` over `items` with at most `n` in flight (like the scan's HASH_CONCURRENCY = 8). */
 async function pool(items, n, fn) {
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
 }
 
 async function benchHashing() {
   const GiB = 1 << 30;
   const rec = (label, bytesPerSec, extra = {}) => {
     results.hashing.push({ label, GBps: bytesPerSec / 1e9, ...extra });
-    line(`  ${label.padEnd(64)} ${fmt(bytesPerSec / 1e9, 2)} GB/s${extra.filesPerSec ? `, ${fmt(extra.filesPerSec)} files/s` : ''}${extra.note ? ` (${extra.note})` : ''}`);
+    line(
+      `  ${label.padEnd(64)} ${fmt(bytesPerSec / 1e9, 2)} GB/s${extra.filesPerSec ? `, ${fmt(extra.filesPerSec)} files/s` : ''}${extra.note ? ` (${extra.note})` : ''}`,
+    );
   };
   hashInMemory(64 << 20, 1 << 20); // warm-up
   rec('in memory: one 1 GiB stream, 1 MiB updates', hashInMemory(GiB, 1 << 20));
@@ -324,13 +366,25 @@ async function benchHashing() {
     }
     for (const f of files) fs.readFileSync(f); // warm
     t = await timeIt(() => pool(files, 8, (f) => computeFileHash(f)));
-    rec('from disk (warm): 20,000 files of 1-8 KiB, computeFileHash ×8 parallel', bytes / (t.ms / 1000), { filesPerSec: files.length / (t.ms / 1000) });
-    t = await timeIt(() => pool(files, 8, async (f) => createHash('sha256').update(await fsp.readFile(f)).digest('hex')));
-    rec('from disk (warm): 20,000 files of 1-8 KiB, fs.readFile + hash ×8', bytes / (t.ms / 1000), { filesPerSec: files.length / (t.ms / 1000) });
+    rec('from disk (warm): 20,000 files of 1-8 KiB, computeFileHash ×8 parallel', bytes / (t.ms / 1000), {
+      filesPerSec: files.length / (t.ms / 1000),
+    });
+    t = await timeIt(() =>
+      pool(files, 8, async (f) =>
+        createHash('sha256')
+          .update(await fsp.readFile(f))
+          .digest('hex'),
+      ),
+    );
+    rec('from disk (warm): 20,000 files of 1-8 KiB, fs.readFile + hash ×8', bytes / (t.ms / 1000), {
+      filesPerSec: files.length / (t.ms / 1000),
+    });
     t = await timeIt(async () => {
       for (const f of files) createHash('sha256').update(fs.readFileSync(f)).digest('hex');
     });
-    rec('from disk (warm): 20,000 files of 1-8 KiB, readFileSync + hash, serial', bytes / (t.ms / 1000), { filesPerSec: files.length / (t.ms / 1000) });
+    rec('from disk (warm): 20,000 files of 1-8 KiB, readFileSync + hash, serial', bytes / (t.ms / 1000), {
+      filesPerSec: files.length / (t.ms / 1000),
+    });
     // What a no-op scan pays per file before any hashing: one lstat.
     t = await timeIt(() => pool(files, 8, (f) => fsp.lstat(f)));
     line(`  ${'20,000 files: fs.promises.lstat ×8 (no hashing), for reference'.padEnd(64)} ${fmt(files.length / (t.ms / 1000))} files/s`);
@@ -359,7 +413,9 @@ function fmt(x, d = 0) {
 }
 
 // ---------------------------------------------------------------- main
-line(`core micro-benchmarks (dist/, node ${process.version}, heap limit ${fmt(MB((await import('node:v8')).getHeapStatistics().heap_size_limit))} MB, gc ${globalThis.gc ? 'exposed' : 'NOT exposed: memory figures are rough'})`);
+line(
+  `core micro-benchmarks (dist/, node ${process.version}, heap limit ${fmt(MB((await import('node:v8')).getHeapStatistics().heap_size_limit))} MB, gc ${globalThis.gc ? 'exposed' : 'NOT exposed: memory figures are rough'})`,
+);
 if (only.includes('projection')) {
   line(`projection: projectVersions (dist/projections/project-paths.js) over ${fmt(EVENTS)} synthetic version records`);
   await benchProjection(`${fmt(EVENTS)} events on ${fmt(EVENTS)} paths (1 each)`, EVENTS, EVENTS);

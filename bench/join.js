@@ -101,7 +101,14 @@ async function createClient(store, name, prefix, vault, now) {
   return { name, client, keys, newId, index: new MemoryIndex() };
 }
 
-const ctxOf = (c, store, vault, now, extra = {}) => ({ store, index: c.index, identity: { client: c.client, vault, name: c.name, keys: c.keys }, now, newId: c.newId, ...extra });
+const ctxOf = (c, store, vault, now, extra = {}) => ({
+  store,
+  index: c.index,
+  identity: { client: c.client, vault, name: c.name, keys: c.keys },
+  now,
+  newId: c.newId,
+  ...extra,
+});
 
 const mb = (n) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 const liveDigest = (state) => {
@@ -143,7 +150,8 @@ async function main() {
   const now = () => new Date((t += 1000));
   const vault = await writeVaultIfAbsent(store, counterIdFactory('01BV'), now);
   const writers = [];
-  for (let i = 0; i < CLIENTS; i++) writers.push(await createClient(store, `writer${i}`, `01BW${'ABCDEFGH'[i % 8]}${Math.floor(i / 8)}`, vault, now));
+  for (let i = 0; i < CLIENTS; i++)
+    writers.push(await createClient(store, `writer${i}`, `01BW${'ABCDEFGH'[i % 8]}${Math.floor(i / 8)}`, vault, now));
 
   // ---- synthesize the history
   const t0 = performance.now();
@@ -177,7 +185,13 @@ async function main() {
         live[i] = false;
       } else {
         content++;
-        events.push({ type: 'put', id, path: paths[i], replaces, content: { hash: content.toString(16).padStart(64, '0'), size: 100 + (content % 4000), mode: 0o644 } });
+        events.push({
+          type: 'put',
+          id,
+          path: paths[i],
+          replaces,
+          content: { hash: content.toString(16).padStart(64, '0'), size: 100 + (content % 4000), mode: 0o644 },
+        });
         live[i] = true;
       }
       head[i] = id;
@@ -186,7 +200,17 @@ async function main() {
     const seq = seqs.get(w.client) + 1;
     const seen = {};
     for (const [c, s] of seqs) if (c !== w.client && s > 0) seen[c] = s;
-    const body = { v: 1, vault, client: w.client, seq, prev: prevs.get(w.client) ?? null, time: now().toISOString(), seen, snapshot: null, events };
+    const body = {
+      v: 1,
+      vault,
+      client: w.client,
+      seq,
+      prev: prevs.get(w.client) ?? null,
+      time: now().toISOString(),
+      seen,
+      snapshot: null,
+      events,
+    };
     const seg = encodeSegment(body, w.keys.privateKey);
     await store.putIfAbsent(keyOfSegment(w.client, seq), seg.bytes);
     seqs.set(w.client, seq);
@@ -196,14 +220,28 @@ async function main() {
     projectLogSegment(state, body);
     own.get(w.client).push(body);
     // A writer's last segment with events: it checkpoints its own log there.
-    if (STALE && segments > totalSegments - writers.length) checkpoints.push(await writeCheckpoint(store, w, body, seg.hash, state, own.get(w.client), coverage, keyed, now));
+    if (STALE && segments > totalSegments - writers.length)
+      checkpoints.push(await writeCheckpoint(store, w, body, seg.hash, state, own.get(w.client), coverage, keyed, now));
   }
   // Then every writer syncs once more with nothing new: an empty segment acknowledging it all.
   const acknowledge = async (w) => {
     const seq = seqs.get(w.client) + 1;
     const seen = {};
     for (const [c, sq] of seqs) if (c !== w.client && sq > 0) seen[c] = sq;
-    const seg = encodeSegment({ v: 1, vault, client: w.client, seq, prev: prevs.get(w.client) ?? null, time: now().toISOString(), seen, snapshot: null, events: [] }, w.keys.privateKey);
+    const seg = encodeSegment(
+      {
+        v: 1,
+        vault,
+        client: w.client,
+        seq,
+        prev: prevs.get(w.client) ?? null,
+        time: now().toISOString(),
+        seen,
+        snapshot: null,
+        events: [],
+      },
+      w.keys.privateKey,
+    );
     await store.putIfAbsent(keyOfSegment(w.client, seq), seg.bytes);
     seqs.set(w.client, seq);
     prevs.set(w.client, seg.hash);
@@ -224,7 +262,9 @@ async function main() {
     checkpoints.push(await writeCheckpoint(store, w, seg.body, seg.hash, state, own.get(w.client), coverage, keyed, now, first.body));
   }
   const liveFiles = live.filter(Boolean).length;
-  console.log(`vault: ${FILES} paths (${liveFiles} live), ${made} events in ${segments} signed segments of up to ${PER_SEGMENT} (${mb(bytes)}), ${CLIENTS} writers; built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `vault: ${FILES} paths (${liveFiles} live), ${made} events in ${segments} signed segments of up to ${PER_SEGMENT} (${mb(bytes)}), ${CLIENTS} writers; built in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 
   for (const c of checkpoints) {
     const took = `computed in ${(c.computeMs / 1000).toFixed(2)} s, encoded and signed in ${(c.encodeMs / 1000).toFixed(2)} s`;
@@ -241,11 +281,15 @@ async function main() {
       const counting = new CountingStore(store);
       const joiner = await createClient(store, `joiner-${mode}-${run}`, `01BJ${mode === 'checkpoint' ? 'C' : 'R'}${run}`, vault, now);
       const start = performance.now();
-      const log = await executeFetchLog(ctxOf(joiner, counting, vault, now, { joinFromCheckpoint: mode === 'checkpoint' }), { dryRun: false });
+      const log = await executeFetchLog(ctxOf(joiner, counting, vault, now, { joinFromCheckpoint: mode === 'checkpoint' }), {
+        dryRun: false,
+      });
       const ms = performance.now() - start;
       const digest = liveDigest(log.state);
-      if (mode === 'checkpoint' && log.faults.length > 0) throw new Error(`checkpoint join reported faults: ${log.faults.map((f) => f.error.message).join('; ')}`);
-      if (digest.digest !== reference.digest) throw new Error(`${mode}: live state differs: ${JSON.stringify(digest)} vs ${JSON.stringify(reference)}`);
+      if (mode === 'checkpoint' && log.faults.length > 0)
+        throw new Error(`checkpoint join reported faults: ${log.faults.map((f) => f.error.message).join('; ')}`);
+      if (digest.digest !== reference.digest)
+        throw new Error(`${mode}: live state differs: ${JSON.stringify(digest)} vs ${JSON.stringify(reference)}`);
       if (mode === 'checkpoint' && !log.joinedNow) throw new Error('the joiner did not use the checkpoint');
       results[mode].push({ ms, counts: { ...counting.counts } });
     }

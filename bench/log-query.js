@@ -98,14 +98,32 @@ function* makeSegments() {
       const id = versionId();
       const replaces = last[p] === undefined ? [] : [last[p].id];
       const tombstone = DELETE_EVERY > 0 && last[p] !== undefined && last[p].type === 'put' && n % DELETE_EVERY === 7 % DELETE_EVERY;
-      const e = tombstone ? { type: 'tombstone', id, path: p === 0 ? HOT_PATH : pathOf(p), replaces } : { type: 'put', id, path: p === 0 ? HOT_PATH : pathOf(p), replaces, content: { hash: hex64(n), size: 1024 + (n % 7168), mode: 0o644 } };
+      const e = tombstone
+        ? { type: 'tombstone', id, path: p === 0 ? HOT_PATH : pathOf(p), replaces }
+        : {
+            type: 'put',
+            id,
+            path: p === 0 ? HOT_PATH : pathOf(p),
+            replaces,
+            content: { hash: hex64(n), size: 1024 + (n % 7168), mode: 0o644 },
+          };
       last[p] = { id, type: e.type };
       events.push(e);
     }
     const seen = {};
     for (const o of clients) if (o !== c) seen[o.id] = o.seq;
     c.seq++;
-    const body = { v: 1, vault: VAULT, client: c.id, seq: c.seq, prev: c.prev, time: new Date(T0 + k * 60_000).toISOString(), seen, snapshot: null, events };
+    const body = {
+      v: 1,
+      vault: VAULT,
+      client: c.id,
+      seq: c.seq,
+      prev: c.prev,
+      time: new Date(T0 + k * 60_000).toISOString(),
+      seen,
+      snapshot: null,
+      events,
+    };
     yield { client: c, body };
   }
 }
@@ -113,10 +131,29 @@ function* makeSegments() {
 // ---------------------------------------------------------------- run
 const root = fs.mkdtempSync(path.join(tmpBase, 'bm-log-bench-logq-'));
 const results = {
-  inputs: { events: EVENTS, paths: PATHS, perSegment: PER_SEGMENT, segments: SEGMENTS, hotVersions: HOT, clients: CLIENTS, deleteEvery: DELETE_EVERY, runs: RUNS, node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, loadavgAtStart: os.loadavg().map((x) => +x.toFixed(2)), tmp: root, dist: distDir },
+  inputs: {
+    events: EVENTS,
+    paths: PATHS,
+    perSegment: PER_SEGMENT,
+    segments: SEGMENTS,
+    hotVersions: HOT,
+    clients: CLIENTS,
+    deleteEvery: DELETE_EVERY,
+    runs: RUNS,
+    node: process.version,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    loadavgAtStart: os.loadavg().map((x) => +x.toFixed(2)),
+    tmp: root,
+    dist: distDir,
+  },
 };
-line(`bm-log log-query bench: ${EVENTS.toLocaleString('en')} events, ${PATHS.toLocaleString('en')} paths, ${SEGMENTS} segments of ${PER_SEGMENT.toLocaleString('en')} events from ${CLIENTS} clients; hot path ${HOT_PATH} with ${HOT} versions; ${DELETE_EVERY > 0 ? `1 event in ${DELETE_EVERY} a delete` : 'no deletes'}`);
-line(`machine: ${results.inputs.cpu}, ${results.inputs.cores} cores, node ${process.version}, load average at start ${results.inputs.loadavgAtStart.join(' ')}; index in ${root}`);
+line(
+  `bm-log log-query bench: ${EVENTS.toLocaleString('en')} events, ${PATHS.toLocaleString('en')} paths, ${SEGMENTS} segments of ${PER_SEGMENT.toLocaleString('en')} events from ${CLIENTS} clients; hot path ${HOT_PATH} with ${HOT} versions; ${DELETE_EVERY > 0 ? `1 event in ${DELETE_EVERY} a delete` : 'no deletes'}`,
+);
+line(
+  `machine: ${results.inputs.cpu}, ${results.inputs.cores} cores, node ${process.version}, load average at start ${results.inputs.loadavgAtStart.join(' ')}; index in ${root}`,
+);
 
 let index = await LocalIndex.open(root);
 let encodeMs = 0;
@@ -131,20 +168,32 @@ for (const { client, body } of makeSegments()) {
   segmentBytes += seg.bytes.length;
   t = now();
   // As a sync commits a fetched segment: its bytes, its per-path history rows, the cursor, one batch.
-  await index.commitBatch({ segments: [{ client: body.client, seq: body.seq, bytes: seg.bytes }], cursors: new Map([[body.client, { seq: body.seq, hash: seg.hash }]]) });
+  await index.commitBatch({
+    segments: [{ client: body.client, seq: body.seq, bytes: seg.bytes }],
+    cursors: new Map([[body.client, { seq: body.seq, hash: seg.hash }]]),
+  });
   commitMs += msSince(t);
 }
 const buildMs = msSince(tBuild);
 await index.close();
 const du = (dir) => {
   let total = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) total += e.isDirectory() ? du(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).size;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true }))
+    total += e.isDirectory() ? du(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).size;
   return total;
 };
 const indexBytes = du(LocalIndex.location(root));
-results.build = { totalMs: buildMs, encodeAndSignMs: encodeMs, commitMs, segmentMB: segmentBytes / 1048576, indexOnDiskMB: indexBytes / 1048576 };
+results.build = {
+  totalMs: buildMs,
+  encodeAndSignMs: encodeMs,
+  commitMs,
+  segmentMB: segmentBytes / 1048576,
+  indexOnDiskMB: indexBytes / 1048576,
+};
 line('');
-line(`build: ${fmt(buildMs)} in all: sign+encode ${fmt(encodeMs)}, commit to the index (segment + history rows, ${SEGMENTS} fsynced batches) ${fmt(commitMs)}`);
+line(
+  `build: ${fmt(buildMs)} in all: sign+encode ${fmt(encodeMs)}, commit to the index (segment + history rows, ${SEGMENTS} fsynced batches) ${fmt(commitMs)}`,
+);
 line(`       segments ${(segmentBytes / 1048576).toFixed(1)} MB; index on disk ${(indexBytes / 1048576).toFixed(1)} MB`);
 
 // Queries on a freshly opened index (LevelDB's own caches empty; the OS page cache is warm).
@@ -166,34 +215,55 @@ async function timeRuns(fn, runs) {
 line('');
 line(`queries (first call after opening the index, then the median of ${RUNS - 1} more):`);
 results.getPathHistory = {};
-for (const [label, p] of [['hot', HOT_PATH], ['cold', COLD_PATH], ['absent', ABSENT_PATH]]) {
+for (const [label, p] of [
+  ['hot', HOT_PATH],
+  ['cold', COLD_PATH],
+  ['absent', ABSENT_PATH],
+]) {
   const r = await timeRuns(() => index.getPathHistory(p), RUNS);
   results.getPathHistory[label] = { path: p, versions: r.out.length, firstMs: r.first, medianMs: r.median, minMs: r.min, maxMs: r.max };
-  line(`  getPathHistory  ${label.padEnd(6)} ${p.padEnd(36)} ${String(r.out.length).padStart(4)} versions: first ${fmt(r.first)}, median ${fmt(r.median)} (min ${fmt(r.min)}, max ${fmt(r.max)})`);
+  line(
+    `  getPathHistory  ${label.padEnd(6)} ${p.padEnd(36)} ${String(r.out.length).padStart(4)} versions: first ${fmt(r.first)}, median ${fmt(r.median)} (min ${fmt(r.min)}, max ${fmt(r.max)})`,
+  );
 }
 
 // All of `log PATH`: the rows plus move detection (each row's segment is read and decoded).
 results.readPathHistory = {};
 const session = { index };
-for (const [label, p] of [['hot', HOT_PATH], ['cold', COLD_PATH]]) {
+for (const [label, p] of [
+  ['hot', HOT_PATH],
+  ['cold', COLD_PATH],
+]) {
   const once = await timeRuns(() => readPathHistory(session, p), 1);
   const runs = once.first < 2000 ? Math.max(3, Math.min(RUNS, Math.floor(20_000 / Math.max(1, once.first)))) : 1;
   const r = runs > 1 ? await timeRuns(() => readPathHistory(session, p), runs) : once;
-  results.readPathHistory[label] = { path: p, versions: r.out.versions.length, moves: r.out.moves.size, firstMs: once.first, medianMs: r.median, runs };
-  line(`  readPathHistory ${label.padEnd(6)} ${p.padEnd(36)} ${String(r.out.versions.length).padStart(4)} versions, ${r.out.moves.size} move(s): first ${fmt(once.first)}, median ${fmt(r.median)} of ${runs}`);
+  results.readPathHistory[label] = {
+    path: p,
+    versions: r.out.versions.length,
+    moves: r.out.moves.size,
+    firstMs: once.first,
+    medianMs: r.median,
+    runs,
+  };
+  line(
+    `  readPathHistory ${label.padEnd(6)} ${p.padEnd(36)} ${String(r.out.versions.length).padStart(4)} versions, ${r.out.moves.size} move(s): first ${fmt(once.first)}, median ${fmt(r.median)} of ${runs}`,
+  );
 }
 
 // Without the index: read and decode every segment, keep one path's versions.
 const FULL_RUNS = 3;
 async function scanFor(p) {
   const found = [];
-  for await (const rec of index.iterateSegments()) for (const v of computeSegmentVersions(decodeTrustedSegment(rec.bytes))) if (v.path === p) found.push(v);
+  for await (const rec of index.iterateSegments())
+    for (const v of computeSegmentVersions(decodeTrustedSegment(rec.bytes))) if (v.path === p) found.push(v);
   return found;
 }
 gc();
 const scan = await timeRuns(() => scanFor(HOT_PATH), FULL_RUNS);
 results.fullScan = { versions: scan.out.length, firstMs: scan.first, medianMs: scan.median, runs: FULL_RUNS };
-line(`  full scan (iterateSegments + decode + flatten, one path kept): ${scan.out.length} versions: first ${fmt(scan.first)}, median ${fmt(scan.median)} of ${FULL_RUNS - 1} more`);
+line(
+  `  full scan (iterateSegments + decode + flatten, one path kept): ${scan.out.length} versions: first ${fmt(scan.first)}, median ${fmt(scan.median)} of ${FULL_RUNS - 1} more`,
+);
 
 gc();
 const rssBefore = rssMB();
@@ -205,12 +275,23 @@ const fold = await timeRuns(async () => {
   for (const st of state.paths.values()) n += st.versions.size;
   return n;
 }, FULL_RUNS);
-results.fullFold = { versions: fold.out, firstMs: fold.first, medianMs: fold.median, runs: FULL_RUNS, rssMBBefore: rssBefore, rssMBPeak: rssPeak };
-line(`  readLogState (the fold \`log\` without PATH runs): ${fold.out.toLocaleString('en')} versions: first ${fmt(fold.first)}, median ${fmt(fold.median)} of ${FULL_RUNS - 1} more; RSS ${rssBefore} MB before, ${rssPeak} MB with the fold held`);
+results.fullFold = {
+  versions: fold.out,
+  firstMs: fold.first,
+  medianMs: fold.median,
+  runs: FULL_RUNS,
+  rssMBBefore: rssBefore,
+  rssMBPeak: rssPeak,
+};
+line(
+  `  readLogState (the fold \`log\` without PATH runs): ${fold.out.toLocaleString('en')} versions: first ${fmt(fold.first)}, median ${fmt(fold.median)} of ${FULL_RUNS - 1} more; RSS ${rssBefore} MB before, ${rssPeak} MB with the fold held`,
+);
 
 const hot = results.getPathHistory.hot.medianMs;
 line('');
-line(`full scan / getPathHistory(hot): ${(results.fullScan.medianMs / hot).toFixed(0)}x; full scan / readPathHistory(hot): ${(results.fullScan.medianMs / results.readPathHistory.hot.medianMs).toFixed(1)}x`);
+line(
+  `full scan / getPathHistory(hot): ${(results.fullScan.medianMs / hot).toFixed(0)}x; full scan / readPathHistory(hot): ${(results.fullScan.medianMs / results.readPathHistory.hot.medianMs).toFixed(1)}x`,
+);
 results.inputs.loadavgAtEnd = os.loadavg().map((x) => +x.toFixed(2));
 line(`load average at end ${results.inputs.loadavgAtEnd.join(' ')}`);
 

@@ -25,7 +25,14 @@ function note(n) {
   for (let i = 0; i < n; i++) {
     x = (x * 1103515245 + 12345) & 0x7fffffff;
     const k = i % 6;
-    const kinds = [`## Heading ${i}`, '', `- item ${x % 1000} of list ${i}`, '', '- [ ] todo', `Paragraph ${i} lorem ipsum dolor sit amet ${x}`];
+    const kinds = [
+      `## Heading ${i}`,
+      '',
+      `- item ${x % 1000} of list ${i}`,
+      '',
+      '- [ ] todo',
+      `Paragraph ${i} lorem ipsum dolor sit amet ${x}`,
+    ];
     out.push(kinds[k]);
   }
   return out;
@@ -44,14 +51,19 @@ const median = (xs) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
 const o = note(lines);
 const [a, b] = sides(o);
 const [bo, ba, bb] = [enc(o), enc(a), enc(b)];
-console.log(`input: note(${lines}) = ${bo.byteLength.toLocaleString('en-US')} bytes, ${lines} lines; A edits every 1,000th line from 100, B from 600`);
+console.log(
+  `input: note(${lines}) = ${bo.byteLength.toLocaleString('en-US')} bytes, ${lines} lines; A edits every 1,000th line from 100, B from 600`,
+);
 const times = [];
 const cpu = [];
 let outcome;
 for (let r = 0; r < runs; r++) {
   const t = performance.now();
   const c = process.cpuUsage();
-  outcome = computeMerge('markdown/1', bo, [{ version: 'a', bytes: ba }, { version: 'b', bytes: bb }]);
+  outcome = computeMerge('markdown/1', bo, [
+    { version: 'a', bytes: ba },
+    { version: 'b', bytes: bb },
+  ]);
   const used = process.cpuUsage(c);
   times.push(performance.now() - t);
   cpu.push((used.user + used.system) / 1000);
@@ -67,6 +79,11 @@ for (const n of [500, 1000, 2000]) {
   const r = computePlainLineMerge(po, pa, pb);
   const plain = performance.now() - t;
   const t2 = performance.now();
-  computeMerge('lines/1', enc(po), [{ version: 'a', bytes: enc(pa) }, { version: 'b', bytes: enc(pb) }]);
-  console.log(`note(${n}): node-diff3 over whole texts ${plain.toFixed(1)} ms (${r.kind}); anchored computeMerge ${(performance.now() - t2).toFixed(1)} ms`);
+  computeMerge('lines/1', enc(po), [
+    { version: 'a', bytes: enc(pa) },
+    { version: 'b', bytes: enc(pb) },
+  ]);
+  console.log(
+    `note(${n}): node-diff3 over whole texts ${plain.toFixed(1)} ms (${r.kind}); anchored computeMerge ${(performance.now() - t2).toFixed(1)} ms`,
+  );
 }

@@ -21,7 +21,14 @@ const dir = opt('--dir');
 if (!dir) throw new Error('usage: node --expose-gc bench/phases.js --dir CLIENT_FOLDER');
 
 const t00 = performance.now();
-const [{ readCleanRecord }, { openClient }, { fetchLogs }, { decodeTrustedSegment }, { computeSegmentVersions, projectVersions }, { planSync }] = await Promise.all([
+const [
+  { readCleanRecord },
+  { openClient },
+  { fetchLogs },
+  { decodeTrustedSegment },
+  { computeSegmentVersions, projectVersions },
+  { planSync },
+] = await Promise.all([
   dist('reconcile/clean-state.js'),
   dist('cli/client-session.js'),
   dist('events/log.js'),
@@ -38,7 +45,16 @@ function mark(name, extra = {}) {
   const rawHeap = process.memoryUsage().heapUsed;
   gc();
   const m = process.memoryUsage();
-  phases.push({ name, ms: now - last, heapUsedMB: m.heapUsed / 1048576, heapDeltaMB: (m.heapUsed - heapBefore) / 1048576, heapBeforeGcMB: rawHeap / 1048576, rssMB: m.rss / 1048576, externalMB: (m.external + m.arrayBuffers) / 1048576, ...extra });
+  phases.push({
+    name,
+    ms: now - last,
+    heapUsedMB: m.heapUsed / 1048576,
+    heapDeltaMB: (m.heapUsed - heapBefore) / 1048576,
+    heapBeforeGcMB: rawHeap / 1048576,
+    rssMB: m.rss / 1048576,
+    externalMB: (m.external + m.arrayBuffers) / 1048576,
+    ...extra,
+  });
   heapBefore = m.heapUsed;
   last = performance.now(); // gc time is not charged to the next phase
 }
@@ -54,7 +70,8 @@ try {
   const fetched = await fetchLogs(store, { vault: identity.vault, cursors, pinnedKeys });
   mark('fetch new events (list keys + logs)', { requests: fetched.requests, newSegments: fetched.segments.length });
   const record = await readCleanRecord(s.ctx);
-  const quiet = fetched.segments.every((g) => g.segment.body.events.length === 0) && fetched.newKeys.length === 0 && fetched.faults.length === 0;
+  const quiet =
+    fetched.segments.every((g) => g.segment.body.events.length === 0) && fetched.newKeys.length === 0 && fetched.faults.length === 0;
   const clean = record !== undefined && quiet && (await tree.unchanged(record.witness));
   mark('clean-state check (ADR-0008: re-list, lstat)', { clean });
   // What a no-op sync does ends here when the check passes. A sync that found a change after
@@ -103,16 +120,28 @@ try {
   const scan = await tree.scan(manifest, isIgnored);
   mark('scan local tree (stat every file; hash changed ones)', { files: scan.files.size, hashed: scan.hashed });
   const names = new Map([...pinned].map(([c, k]) => [c, k.name]));
-  const plan = planSync({ base: manifest, local: scan, cloud: projection, options: { subscriptions, isIgnored, clientName: (c) => names.get(c) ?? c.slice(-6), self: identity.client } });
+  const plan = planSync({
+    base: manifest,
+    local: scan,
+    cloud: projection,
+    options: { subscriptions, isIgnored, clientName: (c) => names.get(c) ?? c.slice(-6), self: identity.client },
+  });
   mark('plan (planSync)', { ops: plan.ops.length, conflicts: plan.conflicts.length });
 } finally {
   await s.close();
 }
 const total = phases.reduce((a, p) => a + p.ms, 0);
-process.stdout.write(`phases of a sync of ${dir} (read-only replay of runSync: no-op check, lazy reads, full path; total ${total.toFixed(0)} ms; gc between phases not counted)\n`);
+process.stdout.write(
+  `phases of a sync of ${dir} (read-only replay of runSync: no-op check, lazy reads, full path; total ${total.toFixed(0)} ms; gc between phases not counted)\n`,
+);
 for (const p of phases) {
-  const extra = Object.entries(p).filter(([k]) => !['name', 'ms', 'heapUsedMB', 'heapDeltaMB', 'heapBeforeGcMB', 'rssMB', 'externalMB'].includes(k)).map(([k, v]) => `${k} ${typeof v === 'number' ? Math.round(v * 10) / 10 : v}`).join(', ');
-  process.stdout.write(`  ${p.name.padEnd(54)} ${p.ms.toFixed(0).padStart(6)} ms  heap ${p.heapUsedMB.toFixed(0).padStart(5)} MB (${p.heapDeltaMB >= 0 ? '+' : ''}${p.heapDeltaMB.toFixed(0)}; ${p.heapBeforeGcMB.toFixed(0)} before gc)  rss ${p.rssMB.toFixed(0).padStart(5)} MB${extra ? `  ${extra}` : ''}\n`);
+  const extra = Object.entries(p)
+    .filter(([k]) => !['name', 'ms', 'heapUsedMB', 'heapDeltaMB', 'heapBeforeGcMB', 'rssMB', 'externalMB'].includes(k))
+    .map(([k, v]) => `${k} ${typeof v === 'number' ? Math.round(v * 10) / 10 : v}`)
+    .join(', ');
+  process.stdout.write(
+    `  ${p.name.padEnd(54)} ${p.ms.toFixed(0).padStart(6)} ms  heap ${p.heapUsedMB.toFixed(0).padStart(5)} MB (${p.heapDeltaMB >= 0 ? '+' : ''}${p.heapDeltaMB.toFixed(0)}; ${p.heapBeforeGcMB.toFixed(0)} before gc)  rss ${p.rssMB.toFixed(0).padStart(5)} MB${extra ? `  ${extra}` : ''}\n`,
+  );
 }
 const jsonOut = opt('--json');
 if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ dir, totalMs: total, phases }, null, 2));

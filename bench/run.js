@@ -80,11 +80,12 @@ async function cleanup() {
   cleaning = true;
   if (!keep) await fsp.rm(tmpRoot, { recursive: true, force: true }).catch(() => undefined);
 }
-for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, async () => {
-  say(`\n${sig}: cleaning up ${tmpRoot}`);
-  await cleanup();
-  process.exit(130);
-});
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.once(sig, async () => {
+    say(`\n${sig}: cleaning up ${tmpRoot}`);
+    await cleanup();
+    process.exit(130);
+  });
 
 // ------------------------------------------------------------------ peers
 function ensurePeers() {
@@ -140,7 +141,8 @@ const SUITES = {
       await fsp.mkdir(p.remote);
       await fsp.mkdir(p.work);
       p.env = { ...process.env, RCLONE_CONFIG: '/nonexistent/bm-log-bench/rclone.conf' };
-      p.rc = (label, local, resync) => measure(p, label, 'rclone', ['bisync', local, p.remote, ...(resync ? ['--resync'] : []), '--workdir', p.work]);
+      p.rc = (label, local, resync) =>
+        measure(p, label, 'rclone', ['bisync', local, p.remote, ...(resync ? ['--resync'] : []), '--workdir', p.work]);
     },
     first: (p) => p.rc('first', p.A, true),
     join: (p) => p.rc('join', p.B, true),
@@ -155,7 +157,16 @@ const SUITES = {
       p.work = path.join(p.dir, 'rclone-workdir');
       await fsp.mkdir(p.work);
       p.env = rcloneS3Env(p.s3.endpoint);
-      p.rc = (label, local, resync) => measure(p, label, 'rclone', ['bisync', local, 'benchs3:bench/vault', ...(resync ? ['--resync'] : []), '--workdir', p.work, ...RCLONE_S3_FLAGS]);
+      p.rc = (label, local, resync) =>
+        measure(p, label, 'rclone', [
+          'bisync',
+          local,
+          'benchs3:bench/vault',
+          ...(resync ? ['--resync'] : []),
+          '--workdir',
+          p.work,
+          ...RCLONE_S3_FLAGS,
+        ]);
     },
     async teardown(p) {
       await p.s3.stop();
@@ -223,14 +234,13 @@ function bm(p, label, args) {
 const results = {}; // results[size][suite] = { cases: { case: [samples] }, checks: [], errors: [], profiles: {} }
 
 function record(size, suite, kase, sample) {
-  const s = (results[size] ??= {})[suite] ??= { cases: {}, checks: [], errors: [], profiles: {} };
+  const s = ((results[size] ??= {})[suite] ??= { cases: {}, checks: [], errors: [], profiles: {} });
   (s.cases[kase] ??= []).push(sample);
 }
 function check(size, suite, what, ok, detail) {
   results[size][suite].checks.push({ what, ok, detail });
   if (!ok) say(`    CHECK FAILED ${what}: ${detail}`);
 }
-
 
 async function runPipeline(size, suiteName, index, srcDir, srcDigest) {
   const suite = SUITES[suiteName];
@@ -241,7 +251,10 @@ async function runPipeline(size, suiteName, index, srcDir, srcDigest) {
   const t0 = Date.now();
   spawnSync('cp', ['-a', srcDir, p.A]);
   await fsp.mkdir(p.B);
-  const show = (kase, s) => say(`    ${kase.padEnd(11)} ${fmtS(s.ms).padStart(7)} s  cpu ${s.cpuS?.toFixed(1) ?? '?'} s  rss ${s.rssMB?.toFixed(0) ?? '?'} MB${s.requests ? `  requests ${s.requests.total} ${JSON.stringify(s.requests.byType)}` : ''}${s.othersShare > 0.1 ? `  [other load ${(s.othersShare * 100).toFixed(0)}%]` : ''}${s.note ? `  ${s.note}` : ''}`);
+  const show = (kase, s) =>
+    say(
+      `    ${kase.padEnd(11)} ${fmtS(s.ms).padStart(7)} s  cpu ${s.cpuS?.toFixed(1) ?? '?'} s  rss ${s.rssMB?.toFixed(0) ?? '?'} MB${s.requests ? `  requests ${s.requests.total} ${JSON.stringify(s.requests.byType)}` : ''}${s.othersShare > 0.1 ? `  [other load ${(s.othersShare * 100).toFixed(0)}%]` : ''}${s.note ? `  ${s.note}` : ''}`,
+    );
   const rec = (kase, s) => {
     record(size.name, suiteName, kase, s);
     show(kase, s);
@@ -254,7 +267,13 @@ async function runPipeline(size, suiteName, index, srcDir, srcDigest) {
     if (suite.joinInit) rec('join.init', await suite.joinInit(p));
     rec('join', await suite.join(p));
     const dB = await treeDigest(p.B);
-    check(size.name, suiteName, 'B equals the generated tree after (2)', dB.digest === srcDigest.digest, `B ${dB.files} files ${dB.digest}, tree ${srcDigest.files} files ${srcDigest.digest}`);
+    check(
+      size.name,
+      suiteName,
+      'B equals the generated tree after (2)',
+      dB.digest === srcDigest.digest,
+      `B ${dB.files} files ${dB.digest}, tree ${srcDigest.files} files ${srcDigest.digest}`,
+    );
     for (let i = 0; i < repeat; i++) rec('noop', await suite.syncA(p, 'noop'));
     if (profile && suiteName === 'bm-log/dir' && index === 0) await profileRun(size, p, 'noop', ['sync', '--dir', p.A]);
     if (profile && suiteName === 'bm-log/dir' && index === 0) await phaseRun(size, p);
@@ -275,7 +294,13 @@ async function runPipeline(size, suiteName, index, srcDir, srcDigest) {
         const [x, y] = await Promise.all([fsp.readFile(path.join(p.A, f)), fsp.readFile(path.join(p.B, f)).catch(() => null)]);
         if (y === null || !x.equals(y)) same = false;
       }
-      check(size.name, suiteName, `A and B equal after 300 changes (round ${i + 1})`, same, `A ${a.files} files ${a.digest}, B ${b.files} files ${b.digest}`);
+      check(
+        size.name,
+        suiteName,
+        `A and B equal after 300 changes (round ${i + 1})`,
+        same,
+        `A ${a.files} files ${a.digest}, B ${b.files} files ${b.digest}`,
+      );
     }
     // One more no-op after the change rounds: the history is longer now (S3 request counts
     // should not have moved).
@@ -299,21 +324,56 @@ async function profileRun(size, p, kase, args) {
   const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
   const summary = summariseCpuProfile(JSON.parse(fs.readFileSync(path.join(profDir, file), 'utf8')));
   const inclusive = {};
-  for (const fn of ['runSync', 'fetchLogs', 'iterateSegments', 'decodeTrustedSegment', 'projectVersions', 'getManifest', 'scan', 'planSync', 'computeTwinConflicts', 'computePathProblem', 'checkGuards', 'executeRound', 'commitBatch', 'computeFileHash', 'summarizeSync', 'renderSyncJson']) {
+  for (const fn of [
+    'runSync',
+    'fetchLogs',
+    'iterateSegments',
+    'decodeTrustedSegment',
+    'projectVersions',
+    'getManifest',
+    'scan',
+    'planSync',
+    'computeTwinConflicts',
+    'computePathProblem',
+    'checkGuards',
+    'executeRound',
+    'commitBatch',
+    'computeFileHash',
+    'summarizeSync',
+    'renderSyncJson',
+  ]) {
     inclusive[fn] = summary.inclusive(new RegExp(`^${fn}$`));
   }
-  const entry = { wallMs: s.ms, rssMB: s.rssMB, note: s.note, file: path.relative(repoRoot, path.join(profDir, file)), totalMs: summary.totalMs, top: summary.byFunction.slice(0, 25), byFile: summary.byFile.slice(0, 12), inclusive };
+  const entry = {
+    wallMs: s.ms,
+    rssMB: s.rssMB,
+    note: s.note,
+    file: path.relative(repoRoot, path.join(profDir, file)),
+    totalMs: summary.totalMs,
+    top: summary.byFunction.slice(0, 25),
+    byFile: summary.byFile.slice(0, 12),
+    inclusive,
+  };
   results[size.name]['bm-log/dir'].profiles[kase] = entry;
   say(`    ${kase} under --cpu-prof: ${fmtS(s.ms)} s, rss ${s.rssMB?.toFixed(0)} MB${s.note ? `, ${s.note}` : ''} (profile ${entry.file})`);
   say(formatSummary(summary, 12).replace(/^/gm, '  '));
-  say(`      inclusive: ${Object.entries(inclusive).filter(([, v]) => v.ms > 0).map(([k, v]) => `${k} ${v.ms.toFixed(0)} ms`).join(', ')}`);
+  say(
+    `      inclusive: ${Object.entries(inclusive)
+      .filter(([, v]) => v.ms > 0)
+      .map(([k, v]) => `${k} ${v.ms.toFixed(0)} ms`)
+      .join(', ')}`,
+  );
 }
 
 /** bench/phases.js on client A: a read-only replay of a no-op sync, phase by phase, with memory. */
 async function phaseRun(size, p) {
   const jsonFile = path.join(tmpRoot, `${p.id}-phases.json`);
   try {
-    const r = await runMeasured('node', ['--expose-gc', path.join(here, 'phases.js'), '--dir', p.A, '--json', jsonFile], { env: p.env, logDir, label: `${p.id}-phases` });
+    const r = await runMeasured('node', ['--expose-gc', path.join(here, 'phases.js'), '--dir', p.A, '--json', jsonFile], {
+      env: p.env,
+      logDir,
+      label: `${p.id}-phases`,
+    });
     const j = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
     results[size.name]['bm-log/dir'].profiles.phases = { ...j, processRssMB: r.rssKB / 1024 };
     say(r.stdoutTail.trimEnd().replace(/^/gm, '    '));
@@ -349,7 +409,27 @@ async function runCore() {
   const merged = {};
   for (const part of ['projection,plan', 'hashing']) {
     const jsonFile = path.join(tmpRoot, `core-${part.replace(',', '-')}.json`);
-    const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=12288', path.join(here, 'core.js'), '--only', part, '--events', String(n), '--paths', String(n), '--json', jsonFile, '--tmp', tmpRoot, '--seed', String(seed)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--expose-gc',
+        '--max-old-space-size=12288',
+        path.join(here, 'core.js'),
+        '--only',
+        part,
+        '--events',
+        String(n),
+        '--paths',
+        String(n),
+        '--json',
+        jsonFile,
+        '--tmp',
+        tmpRoot,
+        '--seed',
+        String(seed),
+      ],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
     if (r.status !== 0 || !fs.existsSync(jsonFile)) {
       say(`core.js --only ${part} failed (exit ${r.status})`);
       continue;
@@ -406,11 +486,14 @@ function summarise() {
   return summary;
 }
 
-
 function printReport(summary, core, inputs) {
   say('\n================================================================ RESULTS');
-  say(`inputs: seed ${seed}; trees: ${inputs.trees.map((t) => `${t.name} = ${t.smallFiles.toLocaleString('en-US')} files of 1-8 KiB in ${t.folders} folders + ${t.largeFiles} × 50 MiB = ${(t.bytes / 1e6).toFixed(0)} MB`).join('; ')}`);
-  say(`runs: ${runsSmall} pipeline(s) per local tool and ${runsS3} per S3 tool on trees < ${largest.toLocaleString('en-US')} files, ${runsLarge} on the largest (when more than one size); ${repeatAll} no-op and ${repeatAll} change rounds per pipeline (${repeatPeersLarge} for rclone and unison on the largest tree); S3 suites on ${s3Sizes.join(', ')}`);
+  say(
+    `inputs: seed ${seed}; trees: ${inputs.trees.map((t) => `${t.name} = ${t.smallFiles.toLocaleString('en-US')} files of 1-8 KiB in ${t.folders} folders + ${t.largeFiles} × 50 MiB = ${(t.bytes / 1e6).toFixed(0)} MB`).join('; ')}`,
+  );
+  say(
+    `runs: ${runsSmall} pipeline(s) per local tool and ${runsS3} per S3 tool on trees < ${largest.toLocaleString('en-US')} files, ${runsLarge} on the largest (when more than one size); ${repeatAll} no-op and ${repeatAll} change rounds per pipeline (${repeatPeersLarge} for rclone and unison on the largest tree); S3 suites on ${s3Sizes.join(', ')}`,
+  );
   say('cells: median wall seconds (number of samples), peak RSS of the process in MB. CPU = user+sys of the process.');
   for (const [size, bySuite] of Object.entries(summary)) {
     const cols = ALL_SUITES.filter((s) => bySuite[s] && Object.keys(bySuite[s]).length > 0);
@@ -418,34 +501,64 @@ function printReport(summary, core, inputs) {
     const rows = [['case', ...cols]];
     for (const [k, label] of CASES) {
       if (!cols.some((c) => bySuite[c][k])) continue;
-      rows.push([label, ...cols.map((c) => (bySuite[c][k] ? `${fmtS(bySuite[c][k].medianS * 1000)} s (${bySuite[c][k].n}) ${bySuite[c][k].peakRssMB.toFixed(0)} MB` : '-'))]);
+      rows.push([
+        label,
+        ...cols.map((c) =>
+          bySuite[c][k] ? `${fmtS(bySuite[c][k].medianS * 1000)} s (${bySuite[c][k].n}) ${bySuite[c][k].peakRssMB.toFixed(0)} MB` : '-',
+        ),
+      ]);
     }
     say(table(rows));
     const cpuRows = [['CPU seconds (median) / other load', ...cols]];
     for (const [k, label] of CASES) {
       if (!cols.some((c) => bySuite[c][k])) continue;
-      cpuRows.push([label.slice(0, 5), ...cols.map((c) => (bySuite[c][k] ? `${bySuite[c][k].medianCpuS?.toFixed(2) ?? '?'} / ${bySuite[c][k].medianOthersShare !== null ? `${(bySuite[c][k].medianOthersShare * 100).toFixed(0)}%` : '?'}` : '-'))]);
+      cpuRows.push([
+        label.slice(0, 5),
+        ...cols.map((c) =>
+          bySuite[c][k]
+            ? `${bySuite[c][k].medianCpuS?.toFixed(2) ?? '?'} / ${bySuite[c][k].medianOthersShare !== null ? `${(bySuite[c][k].medianOthersShare * 100).toFixed(0)}%` : '?'}`
+            : '-',
+        ),
+      ]);
     }
     say(table(cpuRows));
     const ratios = [['ratio (median wall)', 'bm-log dir / rclone dir', 'bm-log dir / unison', 'bm-log s3 / rclone s3']];
-    const ratio = (a, b, k) => (bySuite[a]?.[k] && bySuite[b]?.[k] ? `${(bySuite[a][k].medianS / bySuite[b][k].medianS).toFixed(2)}×` : '-');
+    const ratio = (a, b, k) =>
+      bySuite[a]?.[k] && bySuite[b]?.[k] ? `${(bySuite[a][k].medianS / bySuite[b][k].medianS).toFixed(2)}×` : '-';
     for (const [k, label] of CASES) {
       if (k === 'join.init') continue;
-      ratios.push([label.slice(0, 5), ratio('bm-log/dir', 'rclone/dir', k), ratio('bm-log/dir', 'unison/dir', k), ratio('bm-log/s3', 'rclone/s3', k)]);
+      ratios.push([
+        label.slice(0, 5),
+        ratio('bm-log/dir', 'rclone/dir', k),
+        ratio('bm-log/dir', 'unison/dir', k),
+        ratio('bm-log/s3', 'rclone/s3', k),
+      ]);
     }
     say(table(ratios));
     for (const s3suite of ['bm-log/s3', 'rclone/s3']) {
       if (!bySuite[s3suite]) continue;
       const r = [[`${s3suite}: S3 requests (median sample)`, 'total', 'by type']];
-      for (const [k, label] of CASES) if (bySuite[s3suite][k]?.requests) r.push([label.slice(0, 5), bySuite[s3suite][k].requests.total, Object.entries(bySuite[s3suite][k].requests.byType).map(([t, n]) => `${t} ${n}`).join(', ')]);
+      for (const [k, label] of CASES)
+        if (bySuite[s3suite][k]?.requests)
+          r.push([
+            label.slice(0, 5),
+            bySuite[s3suite][k].requests.total,
+            Object.entries(bySuite[s3suite][k].requests.byType)
+              .map(([t, n]) => `${t} ${n}`)
+              .join(', '),
+          ]);
       say(table(r));
     }
   }
   if (core) {
     say('\n--- core (see above for details)');
-    for (const p of core.projection) say(`projection: ${p.label}: ${p.projectMs.toFixed(0)} ms, projection heap ${p.heapProjectionOnlyMB.toFixed(0)} MB`);
-    for (const p of core.plan) say(`planning:   ${p.label}: ${p.planMsMedian.toFixed(0)} ms, heap right after ${p.heapDuringPlanMB.toFixed(0)} MB`);
-    for (const h of core.hashing) if (h.GBps !== undefined) say(`hashing:    ${h.label}: ${h.GBps.toFixed(2)} GB/s${h.filesPerSec ? ` (${h.filesPerSec.toFixed(0)} files/s)` : ''}`);
+    for (const p of core.projection)
+      say(`projection: ${p.label}: ${p.projectMs.toFixed(0)} ms, projection heap ${p.heapProjectionOnlyMB.toFixed(0)} MB`);
+    for (const p of core.plan)
+      say(`planning:   ${p.label}: ${p.planMsMedian.toFixed(0)} ms, heap right after ${p.heapDuringPlanMB.toFixed(0)} MB`);
+    for (const h of core.hashing)
+      if (h.GBps !== undefined)
+        say(`hashing:    ${h.label}: ${h.GBps.toFixed(2)} GB/s${h.filesPerSec ? ` (${h.filesPerSec.toFixed(0)} files/s)` : ''}`);
   }
   const big = summary[sizes.find((s) => s.files === largest)?.name];
   if (big) {
@@ -454,12 +567,30 @@ function printReport(summary, core, inputs) {
     const un = big['unison/dir'] ?? {};
     const t = [['target', 'measured', 'met?']];
     if (bd.noop) t.push(['no-op sync < 1.0 s', `${fmtS(bd.noop.medianS * 1000)} s`, bd.noop.medianS < 1 ? 'yes' : 'NO']);
-    if (bd.noop && un.noop) t.push(['no-op sync faster than unison', `${fmtS(bd.noop.medianS * 1000)} s vs ${fmtS(un.noop.medianS * 1000)} s`, bd.noop.medianS < un.noop.medianS ? 'yes' : 'NO']);
-    if (bd.change) t.push(['300 changes < 1.5 s + transfer', `${fmtS(bd.change.medianS * 1000)} s`, bd.change.medianS < 1.5 ? 'yes' : 'NO']);
-    const s3noop = Object.entries(summary).flatMap(([size, s]) => ['noop', 'noop.after'].map((k) => [`${size} ${k}`, s['bm-log/s3']?.[k]?.requests?.total])).filter(([, n]) => n !== undefined);
-    if (s3noop.length) t.push(['no-op requests: small constant', s3noop.map(([where, n]) => `${n} (${where})`).join(', '), s3noop.every(([, n]) => n <= 5) && new Set(s3noop.map(([, n]) => n)).size === 1 ? 'yes' : 'check']);
+    if (bd.noop && un.noop)
+      t.push([
+        'no-op sync faster than unison',
+        `${fmtS(bd.noop.medianS * 1000)} s vs ${fmtS(un.noop.medianS * 1000)} s`,
+        bd.noop.medianS < un.noop.medianS ? 'yes' : 'NO',
+      ]);
+    if (bd.change)
+      t.push(['300 changes < 1.5 s + transfer', `${fmtS(bd.change.medianS * 1000)} s`, bd.change.medianS < 1.5 ? 'yes' : 'NO']);
+    const s3noop = Object.entries(summary)
+      .flatMap(([size, s]) => ['noop', 'noop.after'].map((k) => [`${size} ${k}`, s['bm-log/s3']?.[k]?.requests?.total]))
+      .filter(([, n]) => n !== undefined);
+    if (s3noop.length)
+      t.push([
+        'no-op requests: small constant',
+        s3noop.map(([where, n]) => `${n} (${where})`).join(', '),
+        s3noop.every(([, n]) => n <= 5) && new Set(s3noop.map(([, n]) => n)).size === 1 ? 'yes' : 'check',
+      ]);
     const rss = Math.max(...Object.values(bd).map((c) => c.peakRssMB ?? 0));
-    if (bd.noop) t.push(['peak RSS < 150 MB: no-op sync (median sample; largest)', `${bd.noop.medianRssMB.toFixed(0)} MB; ${bd.noop.peakRssMB.toFixed(0)} MB`, bd.noop.medianRssMB < 150 ? 'yes' : 'NO']);
+    if (bd.noop)
+      t.push([
+        'peak RSS < 150 MB: no-op sync (median sample; largest)',
+        `${bd.noop.medianRssMB.toFixed(0)} MB; ${bd.noop.peakRssMB.toFixed(0)} MB`,
+        bd.noop.medianRssMB < 150 ? 'yes' : 'NO',
+      ]);
     if (Object.keys(bd).length) t.push(['peak RSS < 150 MB: every bm-log process', `${rss.toFixed(0)} MB`, rss < 150 ? 'yes' : 'NO']);
     if (core) {
       const mem = core.hashing.find((h) => h.label.startsWith('in memory: one 1 GiB stream, 1 MiB'));
@@ -467,8 +598,18 @@ function printReport(summary, core, inputs) {
       // Small files as the scan hashes them (one readFileSync each, up to 256 KiB): bound by
       // per-file open/read/close, so judged on their own line.
       const small = core.hashing.find((h) => h.label.includes('readFileSync + hash, serial'));
-      if (mem && disk) t.push(['hashing near SHA-256 speed (~1.6 GB/s mem, ~1.1 GB/s disk)', `mem ${mem.GBps.toFixed(2)}, computeFileHash 1 GiB ${disk.GBps.toFixed(2)} GB/s`, disk.GBps > 0.8 * mem.GBps ? 'yes' : 'NO']);
-      if (small) t.push(['small files (1-8 KiB) as the scan hashes them', `${small.GBps.toFixed(2)} GB/s, ${small.filesPerSec.toFixed(0)} files/s`, 'per-file I/O bound']);
+      if (mem && disk)
+        t.push([
+          'hashing near SHA-256 speed (~1.6 GB/s mem, ~1.1 GB/s disk)',
+          `mem ${mem.GBps.toFixed(2)}, computeFileHash 1 GiB ${disk.GBps.toFixed(2)} GB/s`,
+          disk.GBps > 0.8 * mem.GBps ? 'yes' : 'NO',
+        ]);
+      if (small)
+        t.push([
+          'small files (1-8 KiB) as the scan hashes them',
+          `${small.GBps.toFixed(2)} GB/s, ${small.filesPerSec.toFixed(0)} files/s`,
+          'per-file I/O bound',
+        ]);
     }
     say(table(t));
   }
@@ -477,21 +618,31 @@ function printReport(summary, core, inputs) {
 // ------------------------------------------------------------------ main
 const machine = describeMachine(tmpRoot);
 say(`bm-log bench — ${new Date().toISOString()}`);
-say(`machine: ${machine.cpu}, ${machine.cores} cores${machine.shaNi ? ' (SHA-NI)' : ''}, ${machine.memGiB} GiB, ${machine.os}, ${machine.kernel}, virt: ${machine.virtualisation}`);
-say(`node ${machine.node} (OpenSSL ${machine.openssl}); temp: ${tmpRoot} (${machine.tmpFs}); load average ${machine.loadavgAtStart.join(' ')}`);
+say(
+  `machine: ${machine.cpu}, ${machine.cores} cores${machine.shaNi ? ' (SHA-NI)' : ''}, ${machine.memGiB} GiB, ${machine.os}, ${machine.kernel}, virt: ${machine.virtualisation}`,
+);
+say(
+  `node ${machine.node} (OpenSSL ${machine.openssl}); temp: ${tmpRoot} (${machine.tmpFs}); load average ${machine.loadavgAtStart.join(' ')}`,
+);
 const git = spawnSync('git', ['-C', repoRoot, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).stdout.trim();
 const distHash = snapshotBuild(path.join(tmpRoot, 'bm-log'));
-say(`bm-log: ${git}, dist/ built from the working tree and snapshotted (content hash ${distHash}) to ${path.join(tmpRoot, 'bm-log')}; GNU time: ${gnuTime ?? 'missing (node wrapper for RSS; peers without RSS)'}`);
+say(
+  `bm-log: ${git}, dist/ built from the working tree and snapshotted (content hash ${distHash}) to ${path.join(tmpRoot, 'bm-log')}; GNU time: ${gnuTime ?? 'missing (node wrapper for RSS; peers without RSS)'}`,
+);
 const peerVersions = ensurePeers();
 say(`peers: rclone ${peerVersions.rclone ?? 'missing'}; unison ${peerVersions.unison ?? 'missing'}`);
 say(`seed ${seed}; sizes ${sizes.map((s) => s.name).join(', ')}; suites ${suites.join(', ')}; S3 suites on ${s3Sizes.join(', ')}`);
 const canDrop = dropCaches();
-say(`page cache drop (echo 3 > /proc/sys/vm/drop_caches): ${canDrop ? 'works: cold no-op cases included' : 'not permitted: cold cases skipped'}`);
+say(
+  `page cache drop (echo 3 > /proc/sys/vm/drop_caches): ${canDrop ? 'works: cold no-op cases included' : 'not permitted: cold cases skipped'}`,
+);
 
 // Fixed cost of every command: node start + loading the CLI's modules (`bm-log --version`).
 const startupSamples = [];
 for (let i = 0; i < 5; i++) startupSamples.push((await runBmLog(['--version'], { logDir, label: 'startup' })).ms);
-say(`bm-log --version (node start + module loading): median ${fmtS(median(startupSamples) * 1)} s of ${startupSamples.map((x) => x.toFixed(0)).join(', ')} ms`);
+say(
+  `bm-log --version (node start + module loading): median ${fmtS(median(startupSamples) * 1)} s of ${startupSamples.map((x) => x.toFixed(0)).join(', ')} ms`,
+);
 
 const inputs = { seed, trees: [], runsSmall, runsS3, runsLarge, repeat: repeatAll, repeatPeersLarge, s3Sizes, suites, quick };
 try {
@@ -503,9 +654,12 @@ try {
     const gen = await generateTree(src, spec(size.files), treeSeed);
     const srcDigest = await treeDigest(src);
     inputs.trees.push({ name: size.name, seed: treeSeed, ...spec(size.files), ...gen, digest: srcDigest.digest });
-    say(`   ${gen.smallFiles} files of 1-8 KiB + ${gen.largeFiles} × 50 MiB in ${gen.folders} folders, ${(gen.bytes / 1e6).toFixed(0)} MB, in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+    say(
+      `   ${gen.smallFiles} files of 1-8 KiB + ${gen.largeFiles} × 50 MiB in ${gen.folders} folders, ${(gen.bytes / 1e6).toFixed(0)} MB, in ${((Date.now() - t) / 1000).toFixed(0)} s`,
+    );
     results[size.name] = {};
-    const runsFor = (suiteName) => (size.files === largest && sizes.length > 1 ? runsLarge : suiteName.endsWith('/s3') ? runsS3 : runsSmall);
+    const runsFor = (suiteName) =>
+      size.files === largest && sizes.length > 1 ? runsLarge : suiteName.endsWith('/s3') ? runsS3 : runsSmall;
     if (profile && suites.includes('bm-log/dir') && size === sizes[0] && size.files <= 10_000) await profileFirstSync(size, src);
     for (const suiteName of suites) {
       if (suiteName.endsWith('/s3') && !s3Sizes.includes(size.name)) continue;
@@ -516,11 +670,25 @@ try {
   const core = flag('--no-core') ? null : await runCore();
   const summary = summarise();
   printReport(summary, core, inputs);
-  const out = { machine, bmLog: { git, distHash, startupMs: startupSamples }, peers: peerVersions, inputs, summary, samples: results, core, totalSeconds: (Date.now() - t0All) / 1000 };
+  const out = {
+    machine,
+    bmLog: { git, distHash, startupMs: startupSamples },
+    peers: peerVersions,
+    inputs,
+    summary,
+    samples: results,
+    core,
+    totalSeconds: (Date.now() - t0All) / 1000,
+  };
   const file = path.join(outDir, `bench-${stamp}${quick ? '-quick' : ''}.json`);
   fs.writeFileSync(file, JSON.stringify(out, null, 2));
   fs.writeFileSync(path.join(outDir, `latest${quick ? '-quick' : ''}.json`), JSON.stringify(out, null, 2));
-  say(`\nJSON: ${path.relative(process.cwd(), file)}; total ${elapsed()}; load average now ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  say(
+    `\nJSON: ${path.relative(process.cwd(), file)}; total ${elapsed()}; load average now ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
 } finally {
   await cleanup();
 }

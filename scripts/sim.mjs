@@ -38,15 +38,22 @@ const fsCount = values.fs === undefined ? Math.floor(count / 10) : int('fs', val
 const checkpointCount = values.checkpoints === undefined ? Math.floor(count / 10) : int('checkpoints', values.checkpoints);
 const first = int('seed-start', values['seed-start']);
 const workers = values.workers === undefined ? defaultWorkers() : int('workers', values.workers);
-const base = { ...(values.clients ? { clients: int('clients', values.clients) } : {}), ...(values.steps ? { steps: int('steps', values.steps) } : {}) };
+const base = {
+  ...(values.clients ? { clients: int('clients', values.clients) } : {}),
+  ...(values.steps ? { steps: int('steps', values.steps) } : {}),
+};
 const suites = [
   { name: 'simulation', first, count, options: base },
   ...(gcCount > 0 ? [{ name: 'simulation with gc', first, count: gcCount, options: { ...base, gc: true } }] : []),
   ...(fsCount > 0 ? [{ name: 'simulation on macOS and Windows volumes', first, count: fsCount, options: { ...base, fs: true } }] : []),
-  ...(checkpointCount > 0 ? [{ name: 'simulation with checkpoints', first, count: checkpointCount, options: { ...base, checkpoints: true } }] : []),
+  ...(checkpointCount > 0
+    ? [{ name: 'simulation with checkpoints', first, count: checkpointCount, options: { ...base, checkpoints: true } }]
+    : []),
 ].filter((s) => s.count > 0);
 
-console.log(`simulation: ${count} scenarios + ${gcCount} with gc + ${fsCount} on macOS/Windows volumes + ${checkpointCount} with checkpoints from seed ${first}, ${workers} worker process(es)`);
+console.log(
+  `simulation: ${count} scenarios + ${gcCount} with gc + ${fsCount} on macOS/Windows volumes + ${checkpointCount} with checkpoints from seed ${first}, ${workers} worker process(es)`,
+);
 const started = Date.now();
 let lastPrint = started;
 const results = await runInPool(suites, {
@@ -65,8 +72,15 @@ const seconds = (Date.now() - started) / 1000;
 let failed = 0;
 for (const r of results.values()) {
   console.log(describeSuite(r, seconds));
-  for (const f of r.failures.slice(0, 20)) console.log(`  FAILED (${f.kind}) seed ${f.seed}: ${f.message.split('\n')[0]}\n    replay: ${replayCommand(f.seed, r.suite.options)}`);
-  if (r.failures.length > 20) console.log(`  ... and ${r.failures.length - 20} more: seeds ${r.failures.slice(20).map((f) => f.seed).join(', ')}`);
+  for (const f of r.failures.slice(0, 20))
+    console.log(`  FAILED (${f.kind}) seed ${f.seed}: ${f.message.split('\n')[0]}\n    replay: ${replayCommand(f.seed, r.suite.options)}`);
+  if (r.failures.length > 20)
+    console.log(
+      `  ... and ${r.failures.length - 20} more: seeds ${r.failures
+        .slice(20)
+        .map((f) => f.seed)
+        .join(', ')}`,
+    );
   failed += r.failures.length;
 }
 const total = [...results.values()].reduce((n, r) => n + r.scenarios, 0);

@@ -81,7 +81,9 @@ try {
     steps++;
     if (Date.now() >= nextReport) {
       nextReport += 30_000;
-      console.log(`  ${((Date.now() - started) / 1000).toFixed(0)} s: ${steps} steps, ${world.stats.syncs} syncs, ${world.stats.crashes} crashes; ${proxy.describe()}`);
+      console.log(
+        `  ${((Date.now() - started) / 1000).toFixed(0)} s: ${steps} steps, ${world.stats.syncs} syncs, ${world.stats.crashes} crashes; ${proxy.describe()}`,
+      );
     }
   }
   proxy.setRates({});
@@ -100,7 +102,9 @@ console.log('');
 console.log(`soak finished after ${((Date.now() - started) / 1000).toFixed(0)} s, seed ${seed}`);
 console.log(`  clients                ${clients}`);
 console.log(`  steps                  ${steps}`);
-console.log(`  syncs done             ${world.stats.syncs} (${world.stats.completed} completed, ${retried} failed retryably and were retried later ${JSON.stringify(world.stats.retried)})`);
+console.log(
+  `  syncs done             ${world.stats.syncs} (${world.stats.completed} completed, ${retried} failed retryably and were retried later ${JSON.stringify(world.stats.retried)})`,
+);
 console.log(`  crashes                ${world.stats.crashes}`);
 console.log(`  user edits             ${world.stats.edits}`);
 console.log(`  events published       ${world.stats.eventsPublished}`);

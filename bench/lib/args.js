@@ -11,8 +11,19 @@ export function parseBenchArgs(scriptUrl, argv = process.argv.slice(2)) {
     return i < 0 ? d : argv[i + 1];
   };
   if (flag('--help') || flag('-h')) {
-    const head = fs.readFileSync(fileURLToPath(scriptUrl), 'utf8').split('\n').filter((l, i) => !(i === 0 && l.startsWith('#!')));
-    console.log(head.slice(0, head.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+    const head = fs
+      .readFileSync(fileURLToPath(scriptUrl), 'utf8')
+      .split('\n')
+      .filter((l, i) => !(i === 0 && l.startsWith('#!')));
+    console.log(
+      head
+        .slice(
+          0,
+          head.findIndex((l) => !l.startsWith('//')),
+        )
+        .map((l) => l.replace(/^\/\/ ?/, ''))
+        .join('\n'),
+    );
     process.exit(0);
   }
   return { flag, opt };

@@ -64,9 +64,11 @@ export function summariseCpuProfile(profile) {
 
 export function formatSummary(s, top = 15) {
   const lines = [`  profile: ${s.totalMs.toFixed(0)} ms sampled`, '  top self time by function:'];
-  for (const f of s.byFunction.slice(0, top)) lines.push(`    ${f.selfMs.toFixed(0).padStart(7)} ms ${f.pct.toFixed(1).padStart(5)}%  ${f.name}  ${f.file}:${f.line}`);
+  for (const f of s.byFunction.slice(0, top))
+    lines.push(`    ${f.selfMs.toFixed(0).padStart(7)} ms ${f.pct.toFixed(1).padStart(5)}%  ${f.name}  ${f.file}:${f.line}`);
   lines.push('  self time by file:');
-  for (const f of s.byFile.slice(0, 10)) lines.push(`    ${f.selfMs.toFixed(0).padStart(7)} ms ${f.pct.toFixed(1).padStart(5)}%  ${f.file}`);
+  for (const f of s.byFile.slice(0, 10))
+    lines.push(`    ${f.selfMs.toFixed(0).padStart(7)} ms ${f.pct.toFixed(1).padStart(5)}%  ${f.file}`);
   return lines.join('\n');
 }
 

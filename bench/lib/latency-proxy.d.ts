@@ -13,5 +13,9 @@ export interface LatencyProxy {
   setDelay(ms: number): void;
   stop(): Promise<void>;
 }
-export function startLatencyProxy(options: { upstream: string; delayMs?: number; sleep?: (ms: number) => Promise<void> }): Promise<LatencyProxy>;
+export function startLatencyProxy(options: {
+  upstream: string;
+  delayMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}): Promise<LatencyProxy>;
 export function diffProxyCounts(before: ProxyCounts, after: ProxyCounts): ProxyCounts;

@@ -58,15 +58,30 @@ export async function startLatencyProxy({ upstream, delayMs = 0, sleep = realSle
     bump(counts.byMethod, req.method);
     bump(counts.byType, classifyRequest(req.method, req.url, req.headers));
     await sleep(delay);
-    const upReq = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: forwardableHeaders(req.headers), agent });
+    const upReq = http.request({
+      host: up.hostname,
+      port: up.port,
+      method: req.method,
+      path: req.url,
+      headers: forwardableHeaders(req.headers),
+      agent,
+    });
     const answered = new Promise((resolve, reject) => {
       upReq.on('response', resolve);
       upReq.on('error', reject);
     });
-    await pipeline(req, byteCounter((n) => (counts.bytesIn += n)), upReq);
+    await pipeline(
+      req,
+      byteCounter((n) => (counts.bytesIn += n)),
+      upReq,
+    );
     const upRes = await answered;
     res.writeHead(upRes.statusCode ?? 502, forwardableHeaders(upRes.headers));
-    await pipeline(upRes, byteCounter((n) => (counts.bytesOut += n)), res);
+    await pipeline(
+      upRes,
+      byteCounter((n) => (counts.bytesOut += n)),
+      res,
+    );
   };
 
   const server = http.createServer((req, res) => {
@@ -93,7 +108,12 @@ export async function startLatencyProxy({ upstream, delayMs = 0, sleep = realSle
 
 /** What happened between two snapshots: the same shape, every count a difference. */
 export function diffProxyCounts(before, after) {
-  const sub = (a, b) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]).filter(([, v]) => v > 0));
+  const sub = (a, b) =>
+    Object.fromEntries(
+      Object.entries(a)
+        .map(([k, v]) => [k, v - (b[k] ?? 0)])
+        .filter(([, v]) => v > 0),
+    );
   return {
     requests: after.requests - before.requests,
     connections: after.connections - before.connections,

@@ -16,8 +16,9 @@ export function describeMachine(tmpDir) {
     shaNi: /\bsha_ni\b/.test(cpuinfo),
     memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
     kernel: `${os.type()} ${os.release()}`,
-    virtualisation: sh('systemd-detect-virt 2>/dev/null') ?? (/\bhypervisor\b/.test(cpuinfo) ? 'hypervisor (flag in /proc/cpuinfo)' : 'none detected'),
-    os: sh(". /etc/os-release 2>/dev/null && echo \"$PRETTY_NAME\"") ?? os.platform(),
+    virtualisation:
+      sh('systemd-detect-virt 2>/dev/null') ?? (/\bhypervisor\b/.test(cpuinfo) ? 'hypervisor (flag in /proc/cpuinfo)' : 'none detected'),
+    os: sh('. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"') ?? os.platform(),
     node: process.version,
     openssl: process.versions.openssl,
     tmpDir,

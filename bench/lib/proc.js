@@ -61,7 +61,11 @@ let seq = 0;
  * { ms, rssKB, userS, sysS, code, stdoutTail, stderrTail, log }. Throws when the exit code
  * is not in `okCodes`.
  */
-export async function runMeasured(cmd, args, { env = process.env, cwd = repoRoot, logDir, label = 'cmd', okCodes = [0], nodeArgs = [] } = {}) {
+export async function runMeasured(
+  cmd,
+  args,
+  { env = process.env, cwd = repoRoot, logDir, label = 'cmd', okCodes = [0], nodeArgs = [] } = {},
+) {
   const n = ++seq;
   const base = path.join(logDir, `${String(n).padStart(4, '0')}-${label.replace(/[^a-z0-9.-]+/gi, '_')}`);
   const timeFile = `${base}.time`;
@@ -101,7 +105,9 @@ export async function runMeasured(cmd, args, { env = process.env, cwd = repoRoot
   };
   const result = { ms, rssKB, userS, sysS, code, stdoutTail: tail(outFile), stderrTail: tail(errFile), log: base };
   if (!okCodes.includes(code)) {
-    const e = new Error(`${label}: ${cmd} ${args.join(' ')} exited ${code}\n--- stdout (tail)\n${result.stdoutTail}\n--- stderr (tail)\n${result.stderrTail}`);
+    const e = new Error(
+      `${label}: ${cmd} ${args.join(' ')} exited ${code}\n--- stdout (tail)\n${result.stdoutTail}\n--- stderr (tail)\n${result.stderrTail}`,
+    );
     e.result = result;
     throw e;
   }
@@ -147,7 +153,9 @@ export function ensureTools(wanted, say) {
       const i = u.status === 0 ? spawnSync('apt-get', ['install', '-y', ...missing], { stdio: 'inherit', env }) : u;
       if (i.status !== 0) say('peers: apt-get failed; the missing tools are skipped');
     } else {
-      say(`peers: ${missing.join(', ')} not installed and not root (or no apt-get): skipped. Install them with: sudo apt-get install -y ${missing.join(' ')}`);
+      say(
+        `peers: ${missing.join(', ')} not installed and not root (or no apt-get): skipped. Install them with: sudo apt-get install -y ${missing.join(' ')}`,
+      );
     }
   }
   return Object.fromEntries(['rclone', 'unison'].map((t) => [t, which(t) ? toolVersion(t) : null]));

@@ -12,7 +12,10 @@ export function makeRng(seed) {
   let c = 0xb7e15162 ^ Math.imul(seed, 0xc2b2ae35);
   let d = 1;
   const next = () => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
     const t = (a + b) | 0;
     a = b ^ (b >>> 9);
     b = (c + (c << 3)) | 0;
@@ -53,7 +56,8 @@ function binaryBytes(rng, size) {
 /** The folder layout: `fanout` top folders × `fanout` sub-folders (32×32 = 1,024 leaf folders). */
 export function leafFolders(fanout) {
   const out = [];
-  for (let i = 0; i < fanout; i++) for (let j = 0; j < fanout; j++) out.push(`area-${String(i).padStart(2, '0')}/topic-${String(j).padStart(2, '0')}`);
+  for (let i = 0; i < fanout; i++)
+    for (let j = 0; j < fanout; j++) out.push(`area-${String(i).padStart(2, '0')}/topic-${String(j).padStart(2, '0')}`);
   return out;
 }
 
@@ -88,7 +92,13 @@ export async function generateTree(dir, spec, seed) {
       bytes += spec.largeSize;
     }
   }
-  return { files: spec.files + spec.largeCount, smallFiles: spec.files, largeFiles: spec.largeCount, folders: folders.length + spec.fanout + (spec.largeCount > 0 ? 1 : 0), bytes };
+  return {
+    files: spec.files + spec.largeCount,
+    smallFiles: spec.files,
+    largeFiles: spec.largeCount,
+    folders: folders.length + spec.fanout + (spec.largeCount > 0 ? 1 : 0),
+    bytes,
+  };
 }
 
 /** Relative paths of the small generated files in `dir` (sorted), skipping state folders. */

@@ -45,4 +45,3 @@ export async function clientNames(s: Pick<ClientSession, 'index'>): Promise<Map<
   const pinned = await s.index.getPinnedKeys();
   return new Map([...pinned].map(([c, k]) => [c, k.name]));
 }
-

@@ -39,7 +39,11 @@ export async function mustClientRoot(dir: string | undefined): Promise<string> {
   const start = path.resolve(dir ?? process.cwd());
   const root = await findClientRoot(start);
   if (root === undefined) {
-    throw new BmError(ErrorCode.notAClient, `${start} is not inside a bm-log folder`, 'run `bm-log init --remote URL` in the folder to sync, or pass --dir');
+    throw new BmError(
+      ErrorCode.notAClient,
+      `${start} is not inside a bm-log folder`,
+      'run `bm-log init --remote URL` in the folder to sync, or pass --dir',
+    );
   }
   return root;
 }
@@ -91,7 +95,14 @@ export async function connectRemote(local: LocalSession): Promise<ClientSession>
   try {
     if ((await index.getMeta<boolean>('registered')) !== true) {
       const time = new Date().toISOString();
-      const identity = { v: 1, vault: config.vaultId, client: config.clientId, name: config.name, publicKey: keys.publicKeyHex, time } as const;
+      const identity = {
+        v: 1,
+        vault: config.vaultId,
+        client: config.clientId,
+        name: config.name,
+        publicKey: keys.publicKeyHex,
+        time,
+      } as const;
       await writeIdentity(store, identity, keys);
       await index.putMeta('registered', true);
     }
@@ -108,7 +119,15 @@ export async function connectRemote(local: LocalSession): Promise<ClientSession>
       onWorkingSet: applyWorkingSet,
       onStageBoundary: collectGarbage,
     };
-    return { ...local, store, ctx, close: async () => { await store.close(); await index.close(); } };
+    return {
+      ...local,
+      store,
+      ctx,
+      close: async () => {
+        await store.close();
+        await index.close();
+      },
+    };
   } catch (e) {
     await store.close();
     throw e;
@@ -196,7 +215,12 @@ export async function executeInit(
   options = { ...options, remote: resolved.remote };
   const holds = await inspectOpenable(resolved);
   const shown = resolved.dir ?? options.remote.url;
-  const decision = planInit(holds, options.create ? 'create' : 'join', shown, options.createCommand ?? shellCommand(['init', '--create', '--remote', shown]));
+  const decision = planInit(
+    holds,
+    options.create ? 'create' : 'join',
+    shown,
+    options.createCommand ?? shellCommand(['init', '--create', '--remote', shown]),
+  );
   if (decision.action === 'refuse') throw decision.error;
   await fs.mkdir(root, { recursive: true });
   const store = await openRemote(options.remote, { create: decision.action === 'create', cwd: root });
@@ -205,13 +229,29 @@ export async function executeInit(
     const newId = ulidFactory();
     // Two creators at once: writeVaultIfAbsent returns the vault that won, and this one joins it.
     const mine = newId() as VaultId;
-    const vault: VaultId = decision.action === 'join' ? decision.vault : await writeVaultIfAbsent(store, () => mine, () => new Date());
+    const vault: VaultId =
+      decision.action === 'join'
+        ? decision.vault
+        : await writeVaultIfAbsent(
+            store,
+            () => mine,
+            () => new Date(),
+          );
     const keys = generateKeyPair();
     const clientId = newId() as ClientId;
     const name = options.name ?? `${os.userInfo().username}@${os.hostname()}`.slice(0, 128);
     const enforced = options.remote.url.startsWith('s3://') ? { createOnlyEnforced: capabilities.createOnlyEnforced } : {};
     const remote: RemoteConfig = { ...options.remote, ...enforced };
-    const config: ClientConfig = { v: 1, clientId, name, vaultId: vault, remote, subscriptions: [], unsubscribed: [], createdAt: new Date().toISOString() };
+    const config: ClientConfig = {
+      v: 1,
+      clientId,
+      name,
+      vaultId: vault,
+      remote,
+      subscriptions: [],
+      unsubscribed: [],
+      createdAt: new Date().toISOString(),
+    };
     await ensureStateDir(root);
     // A leftover key from an init that died before writing the config is replaced.
     await fs.rm(path.join(stateDirPath(root), 'identity.key'), { force: true });
@@ -219,7 +259,11 @@ export async function executeInit(
     await writeClientConfig(root, config);
     const index = await LocalIndex.open(root);
     try {
-      await writeIdentity(store, { v: 1, vault, client: clientId, name, publicKey: keys.publicKeyHex, time: new Date().toISOString() }, keys);
+      await writeIdentity(
+        store,
+        { v: 1, vault, client: clientId, name, publicKey: keys.publicKeyHex, time: new Date().toISOString() },
+        keys,
+      );
       const self = await readIdentity(store, vault, clientId);
       await index.pinKeys([{ client: clientId, publicKey: self.publicKeyHex, name }]);
       await index.putMeta('registered', true);

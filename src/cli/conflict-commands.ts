@@ -35,7 +35,9 @@ export async function runConflictsCommand(o: FolderOptions, out: Output): Promis
     const names = await clientNames(s);
     const list = computeOpenConflicts(projection).map((c) => describeConflict(c, names));
     const place = { cwd: process.cwd(), root: s.root };
-    out.result(o.json, { conflicts: list }, () => (list.length === 0 ? ['no open conflicts'] : list.flatMap((c) => summarizeConflict(c, place))));
+    out.result(o.json, { conflicts: list }, () =>
+      list.length === 0 ? ['no open conflicts'] : list.flatMap((c) => summarizeConflict(c, place)),
+    );
     return ExitCode.ok;
   });
 }

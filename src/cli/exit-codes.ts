@@ -51,7 +51,11 @@ export function computeExitCode(code: ErrorCode): ExitCode {
  * or held back for a GC): those files are not in sync, and a skip that recurs every sync is
  * no success; ok otherwise (open conflicts are listed, not failures). ADR-0016.
  */
-export function computeSyncExitCode(report: { readonly faults: readonly unknown[]; readonly skipped: readonly { readonly code?: ErrorCode }[] }): ExitCode {
-  if (report.faults.length > 0 || report.skipped.some((sk) => sk.code !== undefined && integrityCodes.has(sk.code))) return ExitCode.integrity;
+export function computeSyncExitCode(report: {
+  readonly faults: readonly unknown[];
+  readonly skipped: readonly { readonly code?: ErrorCode }[];
+}): ExitCode {
+  if (report.faults.length > 0 || report.skipped.some((sk) => sk.code !== undefined && integrityCodes.has(sk.code)))
+    return ExitCode.integrity;
   return report.skipped.length > 0 ? ExitCode.retry : ExitCode.ok;
 }

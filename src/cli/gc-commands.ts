@@ -30,7 +30,13 @@ export function parseDuration(flag: string): (v: string) => number {
 
 function formatDuration(ms: number): string {
   if (ms === 0) return '0s';
-  for (const [u, n] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms >= n && ms % n === 0) return `${ms / n}${u}`;
+  for (const [u, n] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const)
+    if (ms >= n && ms % n === 0) return `${ms / n}${u}`;
   return `${ms}ms`;
 }
 
@@ -74,16 +80,21 @@ export async function runGcCommand(o: GcFlags, out: Output): Promise<number> {
       }
       for (const [i, p] of report.passes.entries()) {
         const head = report.passes.length > 1 ? `pass ${i + 1}: ` : '';
-        lines.push(`${head}${p.plan.active.length} active client(s); ${p.plan.blobsListed} blob(s), ${p.plan.blobsReferenced} still needed`);
+        lines.push(
+          `${head}${p.plan.active.length} active client(s); ${p.plan.blobsListed} blob(s), ${p.plan.blobsReferenced} still needed`,
+        );
         const [collected, condemned] = report.dryRun ? ['would collect', 'would condemn'] : ['collected', 'condemned'];
-        for (const c of p.plan.collect) lines.push(`  ${collected} ${displayName(c.path)} (${c.versions.length} version(s); its history stays in the log)`);
-        if (p.plan.condemn.length > 0) lines.push(`  ${condemned} ${p.plan.condemn.length} blob(s); deletable after ${formatDuration(graceMs)}`);
+        for (const c of p.plan.collect)
+          lines.push(`  ${collected} ${displayName(c.path)} (${c.versions.length} version(s); its history stays in the log)`);
+        if (p.plan.condemn.length > 0)
+          lines.push(`  ${condemned} ${p.plan.condemn.length} blob(s); deletable after ${formatDuration(graceMs)}`);
         if (report.dryRun && p.plan.delete.length > 0) lines.push(`  would delete ${p.plan.delete.length} blob(s) condemned earlier`);
         if (p.deleted.length > 0) lines.push(`  deleted ${p.deleted.length} blob(s)`);
-        if (p.lateDeletes.length > 0) lines.push(`  left ${p.lateDeletes.length} blob(s) for the next run (this run passed their delete deadline)`);
+        if (p.lateDeletes.length > 0)
+          lines.push(`  left ${p.lateDeletes.length} blob(s) for the next run (this run passed their delete deadline)`);
       }
       if (report.checkpoint) lines.push(describeCheckpoint(report.checkpoint));
-      else if (!report.dryRun && o.checkpoint !== false) lines.push('checkpoint: this client\'s latest one is up to date');
+      else if (!report.dryRun && o.checkpoint !== false) lines.push("checkpoint: this client's latest one is up to date");
       return lines;
     });
     return ExitCode.ok;
@@ -99,7 +110,9 @@ export async function runCheckpointCommand(o: FolderOptions, out: Output): Promi
   return withClient(o.dir, async (s) => {
     const log = await executeFetchLog(s.ctx, { dryRun: false });
     const cp = await executeOwnCheckpoint(s.ctx, log);
-    out.result(o.json, { checkpoint: cp }, () => [cp ? describeCheckpoint(cp) : "this client's latest checkpoint is up to date; nothing written"]);
+    out.result(o.json, { checkpoint: cp }, () => [
+      cp ? describeCheckpoint(cp) : "this client's latest checkpoint is up to date; nothing written",
+    ]);
     return ExitCode.ok;
   });
 }
@@ -109,11 +122,13 @@ export async function runClientsCommand(o: FolderOptions, out: Output): Promise<
   return withClient(o.dir, async (s) => {
     const log = await executeFetchLog(s.ctx, { dryRun: true });
     const rows = computeClientRows(log, s.config.clientId, (await listCheckpoints(s.store)).latest);
-    const seqs = (r: ClientRow) => `${String(r.lastSeq).padStart(8)}  ${String(r.acked).padStart(8)}  ${String(r.checkpoint ?? '-').padStart(10)}`;
+    const seqs = (r: ClientRow) =>
+      `${String(r.lastSeq).padStart(8)}  ${String(r.acked).padStart(8)}  ${String(r.checkpoint ?? '-').padStart(10)}`;
     out.result(o.json, { clients: rows }, () => [
       `${'  name'.padEnd(26)} ${'id'.padEnd(26)}  ${'last seq'.padStart(8)}  ${'acked'.padStart(8)}  ${'checkpoint'.padStart(10)}  last seen`,
       ...rows.map(
-        (r) => `${r.self ? '*' : ' '} ${displayName(r.name).padEnd(24)} ${r.id}  ${seqs(r)}  ${r.lastSeen ?? 'never'}${r.retired ? '  (retired)' : ''}`,
+        (r) =>
+          `${r.self ? '*' : ' '} ${displayName(r.name).padEnd(24)} ${r.id}  ${seqs(r)}  ${r.lastSeen ?? 'never'}${r.retired ? '  (retired)' : ''}`,
       ),
     ]);
     return ExitCode.ok;

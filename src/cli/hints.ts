@@ -76,7 +76,8 @@ export async function computeRestoreHints(s: ClientSession, ops: readonly PlanOp
       }
       const v = versionHolding(await s.index.getPathHistory(op.path), op.expect.hash);
       if (v === undefined) hints.set(op.path, history(op.path));
-      else if ((await s.store.head(keyOfBlob(op.expect.hash))) === undefined) hints.set(op.path, `its content is no longer on the remote; ${history(op.path)}`);
+      else if ((await s.store.head(keyOfBlob(op.expect.hash))) === undefined)
+        hints.set(op.path, `its content is no longer on the remote; ${history(op.path)}`);
       else hints.set(op.path, `restore: \`${pasteable(['restore', pathArg(op.path), '--at', v.id], place)}\``);
     }
   };

@@ -76,11 +76,7 @@ async function writeBlobTo(s: ClientSession, content: ContentRef, file: string, 
       chunks.push(Buffer.from(chunk));
     }
     if (hash.digest('hex') !== content.hash) {
-      throw new BmError(
-        ErrorCode.blobCorrupt,
-        `blob ${content.hash} does not match its hash`,
-        'nothing was printed; run `bm-log verify`',
-      );
+      throw new BmError(ErrorCode.blobCorrupt, `blob ${content.hash} does not match its hash`, 'nothing was printed; run `bm-log verify`');
     }
     // The bytes as they are: a version need not be UTF-8 text.
     out.stdout(Buffer.concat(chunks));
@@ -99,14 +95,11 @@ async function writeBlobTo(s: ClientSession, content: ContentRef, file: string, 
     await fh.close();
     open = false;
     if (hash.digest('hex') !== content.hash) {
-      throw new BmError(
-        ErrorCode.blobCorrupt,
-        `blob ${content.hash} does not match its hash`,
-        'nothing was written; run `bm-log verify`',
-      );
+      throw new BmError(ErrorCode.blobCorrupt, `blob ${content.hash} does not match its hash`, 'nothing was written; run `bm-log verify`');
     }
     await fs.link(tmp, file).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'EEXIST') throw new BmError(ErrorCode.usage, `${file} already exists`, 'choose another --to file; nothing was overwritten');
+      if (e.code === 'EEXIST')
+        throw new BmError(ErrorCode.usage, `${file} already exists`, 'choose another --to file; nothing was overwritten');
       throw e;
     });
   } finally {
@@ -150,8 +143,16 @@ export async function runLsCommand(folder: string | undefined, o: LsFlags, out: 
     }
     const prefix = folder === undefined ? '' : `${folder.replace(/^\.\//, '').replace(/\/+$/, '')}/`;
     const rows = [...tree.values()].filter((v) => v.path.startsWith(prefix)).sort((a, b) => (a.path < b.path ? -1 : 1));
-    const data = rows.map((v) => ({ path: v.path, size: v.content?.size ?? 0, hash: v.content?.hash ?? null, version: v.id, client: v.client, time: v.time }));
-    const line = (d: (typeof data)[number]) => `${String(d.size).padStart(10)}  ${d.hash?.slice(0, 12)}  ${d.version}  ${displayName(d.path)}`;
+    const data = rows.map((v) => ({
+      path: v.path,
+      size: v.content?.size ?? 0,
+      hash: v.content?.hash ?? null,
+      version: v.id,
+      client: v.client,
+      time: v.time,
+    }));
+    const line = (d: (typeof data)[number]) =>
+      `${String(d.size).padStart(10)}  ${d.hash?.slice(0, 12)}  ${d.version}  ${displayName(d.path)}`;
     out.result(o.json, { at: o.at ?? null, files: data }, () => (data.length === 0 ? ['(no files)'] : data.map(line)));
     return ExitCode.ok;
   });
@@ -177,13 +178,19 @@ function planRestoreRequests(projection: Projection, point: HistoryPoint, t: Res
   const requests: RestoreRequest[] = [];
   if ('version' in point) {
     if (isFolder) throw new BmError(ErrorCode.usage, 'a folder is restored --at a time, not a version', 'use --at with an ISO 8601 time');
-    const v = findVersion(versions.filter((x) => x.path === rel), point.version, rel);
+    const v = findVersion(
+      versions.filter((x) => x.path === rel),
+      point.version,
+      rel,
+    );
     requests.push({ path: v.path, content: v.content });
   } else {
     const past = projectTreeAt(versions, point.time);
     if (isFolder) {
       const prefix = `${rel}/`;
-      const now = new Set<string>([...projection].filter(([p, st]) => p.startsWith(prefix) && computeHeads(st)[0]?.content).map(([p]) => p));
+      const now = new Set<string>(
+        [...projection].filter(([p, st]) => p.startsWith(prefix) && computeHeads(st)[0]?.content).map(([p]) => p),
+      );
       for (const [p, v] of past) if (p.startsWith(prefix)) requests.push({ path: p, content: v.content });
       for (const p of now) if (!past.has(p as SyncPath)) requests.push({ path: p as SyncPath, content: null });
     } else {
@@ -210,7 +217,13 @@ function computeRestoreChanges(requests: readonly RestoreRequest[], projection: 
 }
 
 /** `restore --to FILE`: one file's old bytes written elsewhere; publishes nothing. */
-async function executeRestoreTo(s: ClientSession, requests: readonly RestoreRequest[], t: RestoreTarget, o: RestoreFlags & { to: string }, out: Output) {
+async function executeRestoreTo(
+  s: ClientSession,
+  requests: readonly RestoreRequest[],
+  t: RestoreTarget,
+  o: RestoreFlags & { to: string },
+  out: Output,
+) {
   const only = requests[0]!;
   if (t.isFolder || requests.length !== 1) throw new BmError(ErrorCode.usage, '--to restores one file', 'name a file, not a folder');
   if (only.content === null) {
@@ -239,7 +252,10 @@ async function mustNoUnsyncedChanges(s: ClientSession, requests: readonly Restor
   if (dirty.length > 0) {
     throw new BmError(
       ErrorCode.safetyGuard,
-      `${dirty.length} file(s) to restore have unsynced changes (${dirty.slice(0, 5).map((d) => displayName(d.path)).join(', ')})`,
+      `${dirty.length} file(s) to restore have unsynced changes (${dirty
+        .slice(0, 5)
+        .map((d) => displayName(d.path))
+        .join(', ')})`,
       'run `bm-log sync` first; nothing was restored',
     );
   }
@@ -267,7 +283,9 @@ export async function runRestoreCommand(target: string, o: RestoreFlags, out: Ou
     if (o.dryRun) {
       out.result(o.json, { dryRun: true, changes: changes.map((c) => ({ path: c.path, hash: c.content?.hash ?? null })) }, () => [
         `dry run: ${changes.length} file(s) would be restored as of ${o.at}; nothing was changed`,
-        ...changes.map((c) => `  ${c.content ? 'restore' : 'delete '} ${displayName(c.path)}${c.content ? `  sha256 ${c.content.hash}` : ''}`),
+        ...changes.map(
+          (c) => `  ${c.content ? 'restore' : 'delete '} ${displayName(c.path)}${c.content ? `  sha256 ${c.content.hash}` : ''}`,
+        ),
       ]);
       return ExitCode.ok;
     }

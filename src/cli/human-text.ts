@@ -91,5 +91,7 @@ export function shellCommand(args: readonly string[]): string {
 export function escapeForTerminal(text: string, options: { keepNewlines?: boolean } = {}): string {
   return text
     .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => (c === '\n' && options.keepNewlines === true ? c : escapeChar(c)))
-    .replace(/\S+/gu, (word) => (word === word.normalize('NFC') ? word : [...word].map((c) => (MARK.test(c) ? escapeChar(c) : c)).join('')));
+    .replace(/\S+/gu, (word) =>
+      word === word.normalize('NFC') ? word : [...word].map((c) => (MARK.test(c) ? escapeChar(c) : c)).join(''),
+    );
 }

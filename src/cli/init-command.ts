@@ -32,9 +32,22 @@ export async function runInitCommand(o: InitFlags, out: Output): Promise<number>
     ...(o.pathStyle ? { forcePathStyle: true } : {}),
   };
   const createCommand = shellCommand(initArgs({ ...o, create: true }));
-  const r = await executeInit(o.dir ?? process.cwd(), { remote, create: o.create === true, createCommand, ...(o.name !== undefined ? { name: o.name } : {}) });
+  const r = await executeInit(o.dir ?? process.cwd(), {
+    remote,
+    create: o.create === true,
+    createCommand,
+    ...(o.name !== undefined ? { name: o.name } : {}),
+  });
   const { clientId, name, vaultId } = r.config;
-  const info = { root: r.root, client: clientId, name, vault: vaultId, remote: r.config.remote.url, newRemote: r.createdVault, capabilities: r.capabilities };
+  const info = {
+    root: r.root,
+    client: clientId,
+    name,
+    vault: vaultId,
+    remote: r.config.remote.url,
+    newRemote: r.createdVault,
+    capabilities: r.capabilities,
+  };
   const initialised = `initialised ${r.root} as client ${name} (${clientId}) of ${r.config.remote.url}`;
   if (!o.sync) {
     out.result(o.json, info, () => [initialised]);

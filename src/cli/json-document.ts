@@ -11,7 +11,8 @@ export function* renderJsonWithList(data: unknown, marker: string, items: Iterab
   const text = `${JSON.stringify(data, null, 2)}\n`;
   const quoted = JSON.stringify(marker);
   const at = text.indexOf(quoted);
-  if (at < 0 || text.indexOf(quoted, at + 1) >= 0) throw new Error('renderJsonWithList: the marker must stand exactly once in the document');
+  if (at < 0 || text.indexOf(quoted, at + 1) >= 0)
+    throw new Error('renderJsonWithList: the marker must stand exactly once in the document');
   const indent = /^ */.exec(text.slice(text.lastIndexOf('\n', at) + 1))![0];
   const inner = `${indent}  `;
   let piece = `${text.slice(0, at)}[`;

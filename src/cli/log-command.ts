@@ -12,7 +12,8 @@ import type { Output } from './output.js';
 function parseTime(t: string | undefined, flag: string): number | undefined {
   if (t === undefined) return undefined;
   const ms = Date.parse(t);
-  if (Number.isNaN(ms)) throw new BmError(ErrorCode.usage, `${flag} ${JSON.stringify(t)} is not an ISO 8601 time`, 'for example: --since 2026-11-01T00:00:00Z');
+  if (Number.isNaN(ms))
+    throw new BmError(ErrorCode.usage, `${flag} ${JSON.stringify(t)} is not an ISO 8601 time`, 'for example: --since 2026-11-01T00:00:00Z');
   return ms;
 }
 

@@ -67,7 +67,13 @@ function registerSyncCommands(program: Command, host: CommandHost): void {
       .option('--watch', 'keep syncing: on local changes (debounced) and every --interval seconds')
       .addOption(intervalOption()),
   ).action(async (o: SyncFlags) => {
-    const flags = { dryRun: o.dryRun === true, maxDelete: o.maxDelete, force: o.force === true, watch: o.watch === true, interval: o.interval };
+    const flags = {
+      dryRun: o.dryRun === true,
+      maxDelete: o.maxDelete,
+      force: o.force === true,
+      watch: o.watch === true,
+      interval: o.interval,
+    };
     host.finish(await runSyncCommand({ dir: o.dir, json: o.json === true, ...flags }, host.out));
   });
   withFolderOptions(program.command('status').description('client, remote, last sync, pending changes, conflicts, other clients')).action(
@@ -95,7 +101,10 @@ function registerSubscriptionCommands(program: Command, host: CommandHost): void
     async (f: string, o: FolderOptions) => host.finish(await runSubscribeCommand(f, o, host.out)),
   );
   withFolderOptions(
-    program.command('unsubscribe').description('stop syncing FOLDER here: removes it locally, never deletes it for others').argument('<folder>'),
+    program
+      .command('unsubscribe')
+      .description('stop syncing FOLDER here: removes it locally, never deletes it for others')
+      .argument('<folder>'),
   ).action(async (f: string, o: FolderOptions) => host.finish(await runUnsubscribeCommand(f, o, host.out)));
 }
 
@@ -157,13 +166,14 @@ function registerGcCommands(program: Command, host: CommandHost): void {
       .option('--grace <duration>', 'wait this long between condemning a blob and deleting it (default 1h)', parseDuration('--grace'))
       .option('--no-checkpoint', 'do not write a checkpoint after the run'),
   ).action(async (o: GcFlags) => host.finish(await runGcCommand(o, host.out)));
-  const checkpointHelp = "write a signed checkpoint of this client's own log, for new clients to start from (syncs write one as the log grows)";
+  const checkpointHelp =
+    "write a signed checkpoint of this client's own log, for new clients to start from (syncs write one as the log grows)";
   withFolderOptions(program.command('checkpoint').description(checkpointHelp)).action(async (o: FolderOptions) =>
     host.finish(await runCheckpointCommand(o, host.out)),
   );
-  withFolderOptions(program.command('clients').description('every client: last segment, how far its log is acknowledged, retired or not')).action(
-    async (o: FolderOptions) => host.finish(await runClientsCommand(o, host.out)),
-  );
+  withFolderOptions(
+    program.command('clients').description('every client: last segment, how far its log is acknowledged, retired or not'),
+  ).action(async (o: FolderOptions) => host.finish(await runClientsCommand(o, host.out)));
   withFolderOptions(
     program
       .command('retire')
@@ -234,11 +244,14 @@ function handleError(e: unknown, out: Output, json: boolean, dirFlag: string | u
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
     return report(ErrorCode.usage, e.message, 'run with --help for usage', ExitCode.usage);
   }
-  const raw = e instanceof BmError ? e : new BmError(
-    ErrorCode.internal,
-    `unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
-    'please report this; no half-written file is left behind (writes are atomic)',
-  );
+  const raw =
+    e instanceof BmError
+      ? e
+      : new BmError(
+          ErrorCode.internal,
+          `unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+          'please report this; no half-written file is left behind (writes are atomic)',
+        );
   const err = new BmError(raw.code, raw.message, localizeHint(raw.hint, dirFlag), { ...raw.details }, { cause: raw });
   out.error(err);
   return report(err.code, err.message, err.hint, e instanceof BmError ? computeExitCode(err.code) : ExitCode.internal);

@@ -10,7 +10,10 @@ import { shellQuote } from './human-text.js';
 export type RemoteConfig = ClientConfig['remote'];
 
 /** `s3://bucket/prefix` → bucket and prefix ('' or ending in '/'); anything else is a directory. */
-export function parseRemoteUrl(url: string, cwd: string): { kind: 's3'; bucket: string; prefix: string } | { kind: 'directory'; dir: string } {
+export function parseRemoteUrl(
+  url: string,
+  cwd: string,
+): { kind: 's3'; bucket: string; prefix: string } | { kind: 'directory'; dir: string } {
   // `s3:/x`, `s3:x`, `S3://x`: meant as S3, never a local folder named `s3:`.
   const s3ish = /^s3:\/*(.*)$/i.exec(url);
   if (s3ish !== null && !url.startsWith('s3://')) {

@@ -98,7 +98,8 @@ export function withFolderOptions(c: Command): Command {
 /** A parser for a flag taking a whole number (0 and up); anything else is a usage error. */
 export function parseNonNegativeInt(name: string): (v: string) => number {
   return (v) => {
-    if (!/^\d+$/.test(v)) throw new BmError(ErrorCode.usage, `${name} must be a whole number, got ${JSON.stringify(v)}`, `for example: ${name} 50`);
+    if (!/^\d+$/.test(v))
+      throw new BmError(ErrorCode.usage, `${name} must be a whole number, got ${JSON.stringify(v)}`, `for example: ${name} 50`);
     return Number(v);
   };
 }
@@ -106,7 +107,11 @@ export function parseNonNegativeInt(name: string): (v: string) => number {
 function parseSeconds(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) {
-    throw new BmError(ErrorCode.usage, `--interval must be a positive number of seconds, got ${JSON.stringify(v)}`, 'for example: --interval 60');
+    throw new BmError(
+      ErrorCode.usage,
+      `--interval must be a positive number of seconds, got ${JSON.stringify(v)}`,
+      'for example: --interval 60',
+    );
   }
   return n;
 }

@@ -1,4 +1,4 @@
-import { BmError, ErrorCode, isBmError } from '../errors.js';
+import { type BmError, ErrorCode, isBmError } from '../errors.js';
 import type { ClientId } from '../events/ids.js';
 import type { LogFault } from '../events/log.js';
 import { FsTree } from '../local/fs-tree.js';
@@ -85,7 +85,14 @@ export async function runStatusCommand(o: FolderOptions, out: Output): Promise<n
 }
 
 /** Status as data (`--json`) and as lines; the local half always, the remote half when `remoteError` is undefined. */
-async function printStatus(local: LocalSession, remote: string, plan: StatusPlan, remoteError: BmError | undefined, json: boolean, out: Output): Promise<void> {
+async function printStatus(
+  local: LocalSession,
+  remote: string,
+  plan: StatusPlan,
+  remoteError: BmError | undefined,
+  json: boolean,
+  out: Output,
+): Promise<void> {
   const { lastSeen } = await loadProjection(local);
   const names = await clientNames(local);
   const cursors = await local.index.getCursors();
@@ -113,7 +120,8 @@ async function printStatus(local: LocalSession, remote: string, plan: StatusPlan
     faults: plan.faults.map(describeFault),
     clients,
   };
-  const remoteLine = remoteError === undefined ? `${pendingRemote.length} remote change(s) to apply` : 'remote changes unknown (the remote is unavailable)';
+  const remoteLine =
+    remoteError === undefined ? `${pendingRemote.length} remote change(s) to apply` : 'remote changes unknown (the remote is unavailable)';
   out.result(json, data, () => [
     `client   ${displayName(local.config.name)} (${local.config.clientId})`,
     `folder   ${local.root}`,
@@ -126,6 +134,8 @@ async function printStatus(local: LocalSession, remote: string, plan: StatusPlan
     ...data.conflicts.map((c) => `  ${displayName(c.path)} (${c.kind})`),
     ...data.faults.map((f) => `INTEGRITY ${displayName(f.object)}: ${f.message}`),
     'clients',
-    ...clients.map((c) => `  ${c.self ? '*' : ' '} ${displayName(c.name).padEnd(24)} ${c.id}  seq ${c.lastSeq}  last seen ${c.lastSeen ?? 'never'}`),
+    ...clients.map(
+      (c) => `  ${c.self ? '*' : ' '} ${displayName(c.name).padEnd(24)} ${c.id}  seq ${c.lastSeq}  last seen ${c.lastSeen ?? 'never'}`,
+    ),
   ]);
 }

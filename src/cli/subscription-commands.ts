@@ -24,7 +24,11 @@ function planSubscribe(cfg: ClientConfig, prefix: string): ClientConfig {
 
 /** The config no longer syncing `prefix`. Pure. */
 function planUnsubscribe(cfg: ClientConfig, prefix: string): ClientConfig {
-  return { ...cfg, unsubscribed: [...new Set([...cfg.unsubscribed, prefix])], subscriptions: cfg.subscriptions.filter((x) => x !== prefix) };
+  return {
+    ...cfg,
+    unsubscribed: [...new Set([...cfg.unsubscribed, prefix])],
+    subscriptions: cfg.subscriptions.filter((x) => x !== prefix),
+  };
 }
 
 /** `bm-log subscribe FOLDER`: sync FOLDER again (after unsubscribe), now. */
@@ -49,7 +53,10 @@ export async function runUnsubscribeCommand(folder: string, o: FolderOptions, ou
     const under = [...scan.files.values()].filter((f) => f.path.startsWith(prefix));
     const pending = under.filter((f) => manifest.get(f.path)?.hash !== f.hash);
     if (pending.length > 0) {
-      const named = pending.slice(0, 5).map((f) => displayName(f.path)).join(', ');
+      const named = pending
+        .slice(0, 5)
+        .map((f) => displayName(f.path))
+        .join(', ');
       throw new BmError(
         ErrorCode.safetyGuard,
         `${pending.length} file(s) in ${displayName(prefix)} have changes not synced yet (${named})`,

@@ -56,7 +56,9 @@ function summarizeOutcome(report: SyncReport, names: ReadonlyMap<string, string>
   const lines: string[] = [];
   for (const s of report.skipped) lines.push(`  skipped ${displayName(s.path)}: ${s.detail}`);
   if (report.skipped.length > 0) {
-    lines.push(`${report.skipped.length} operation(s) skipped: those files are not in sync; fix what is named above and sync again (exit 3)`);
+    lines.push(
+      `${report.skipped.length} operation(s) skipped: those files are not in sync; fix what is named above and sync again (exit 3)`,
+    );
   }
   for (const n of report.notices) lines.push(`  note ${displayName(n.path)}: ${n.detail}`);
   for (const c of report.conflicts) {
@@ -70,7 +72,8 @@ function summarizeOutcome(report: SyncReport, names: ReadonlyMap<string, string>
         `or see \`${pasteable(['conflicts'], place)}\` for the command that resolves each`,
     );
   }
-  for (const r of report.restored) lines.push(`  RESTORED ${displayName(r)}: it had vanished from the remote; put back from this folder's copy`);
+  for (const r of report.restored)
+    lines.push(`  RESTORED ${displayName(r)}: it had vanished from the remote; put back from this folder's copy`);
   const cp = report.checkpoint;
   if (cp) lines.push(`  checkpoint of this client's log written at seq ${cp.seq} (${cp.versions} version(s), ${cp.bytes} bytes)`);
   for (const f of report.faults) lines.push(`  INTEGRITY ${f.key}: ${f.error.message} (${f.error.code}); ${f.error.hint}`);

@@ -58,7 +58,9 @@ export function planInit(holds: RemoteHolds, mode: InitMode, remote: string, cre
     case 'other':
       return refuse(
         `${remote} holds other files (${holds.example}) and no bm-log vault`,
-        mode === 'create' ? 'choose an empty or new folder (or S3 prefix) for a new vault' : 'check the remote\'s path or URL: it is not a bm-log remote',
+        mode === 'create'
+          ? 'choose an empty or new folder (or S3 prefix) for a new vault'
+          : "check the remote's path or URL: it is not a bm-log remote",
       );
   }
 }

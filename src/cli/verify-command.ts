@@ -30,7 +30,9 @@ export async function runVerifyCommand(o: VerifyFlags, out: Output): Promise<num
     out.result(o.json, data, () => [
       `checked ${data.clients} client(s), ${data.segments} segment(s), ${data.blobs} blob(s)`,
       ...blobs.repaired.map((r) => `  repaired       ${displayName(r)}: put back from a file in this folder`),
-      ...(findings.length === 0 ? ['no problems found'] : findings.map((f) => `  ${f.code.padEnd(14)} ${displayName(f.object)}: ${f.message}`)),
+      ...(findings.length === 0
+        ? ['no problems found']
+        : findings.map((f) => `  ${f.code.padEnd(14)} ${displayName(f.object)}: ${f.message}`)),
     ]);
     return findings.length === 0 ? ExitCode.ok : ExitCode.integrity;
   });
@@ -40,7 +42,9 @@ export async function runVerifyCommand(o: VerifyFlags, out: Output): Promise<num
 export async function runDoctorCommand(o: FolderOptions, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const caps = await probeStore(s.store);
-    const createOnly = caps.createOnlyEnforced ? 'yes' : 'no (bm-log checks before writing; safe because every client writes only its own objects)';
+    const createOnly = caps.createOnlyEnforced
+      ? 'yes'
+      : 'no (bm-log checks before writing; safe because every client writes only its own objects)';
     out.result(o.json, { remote: s.store.description, ...caps }, () => [
       `remote ${s.store.description}`,
       `  create-only writes enforced by the server: ${createOnly}`,

@@ -22,7 +22,7 @@ export interface VerifiedLogs {
 
 /** The note on a fault in this client's own log: its next sync puts its own segments back (ADR-0015). */
 function ownLogNote(s: ClientSession, client: string): string {
-  return client === s.config.clientId ? '; `bm-log sync` here puts back this client\'s own segments' : '';
+  return client === s.config.clientId ? "; `bm-log sync` here puts back this client's own segments" : '';
 }
 
 /** Each pinned key against the key its client publishes now. A network failure is no finding: it throws. */
@@ -32,7 +32,11 @@ async function verifyPublishedKeys(s: ClientSession, pinned: PinnedKeys): Promis
     try {
       const id = await readIdentity(s.store, s.config.vaultId, c);
       if (id.publicKeyHex !== k.publicKey) {
-        findings.push({ object: `keys/${c}`, code: ErrorCode.keyMismatch, message: `the published key of ${k.name} was replaced after it was first seen` });
+        findings.push({
+          object: `keys/${c}`,
+          code: ErrorCode.keyMismatch,
+          message: `the published key of ${k.name} was replaced after it was first seen`,
+        });
       }
     } catch (e) {
       // verify stops with the retryable exit code.
@@ -58,7 +62,12 @@ async function verifyCachedSegments(s: ClientSession, pinned: PinnedKeys, segmen
     const cached = await s.index.getSegment(seg.client, seg.seq);
     const pk = pinned.get(seg.client);
     if (cached === undefined || pk === undefined) continue;
-    const local = decodeSegment(cached, { vault: s.config.vaultId, client: seg.client, seq: seg.seq, publicKey: importPublicKeyHex(pk.publicKey) });
+    const local = decodeSegment(cached, {
+      vault: s.config.vaultId,
+      client: seg.client,
+      seq: seg.seq,
+      publicKey: importPublicKeyHex(pk.publicKey),
+    });
     if (local.hash === seg.segment.hash) continue;
     const message = `two different segments ${seg.seq} of ${pk.name}: the remote's differs from the one fetched before`;
     findings.push({ object: `log/${seg.client}/${seg.seq}`, code: ErrorCode.equivocation, message });
@@ -97,7 +106,12 @@ export async function verifyLogs(s: ClientSession): Promise<VerifiedLogs> {
   const findings = await verifyPublishedKeys(s, pinned);
   const fetched = await fetchLogs(s.store, { vault: s.config.vaultId, cursors: new Map(), pinnedKeys });
   findings.push(...computeFaultFindings(s, fetched.faults));
-  for (const f of await verifyCheckpoints(s.store, s.config.vaultId, pinnedKeys, fetched.segments.map((seg) => seg.segment))) {
+  for (const f of await verifyCheckpoints(
+    s.store,
+    s.config.vaultId,
+    pinnedKeys,
+    fetched.segments.map((seg) => seg.segment),
+  )) {
     const message = `checkpoint ${f.client}/${f.seq} is not what its writer's log says: ${f.problems.join('; ')}`;
     findings.push({ object: f.key, code: ErrorCode.unsupportedCheckpoint, message });
   }

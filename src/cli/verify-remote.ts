@@ -87,7 +87,8 @@ function computeNamedBlobs(segments: readonly FetchedSegment[]): { hashes: Set<s
         namedBy.set(content.hash, [...(namedBy.get(content.hash) ?? []), { client: seg.client, seq: seg.seq }]);
       }
       if (e.type !== 'gc') continue;
-      for (const h of e.deleted) deletedBy.set(h, [...(deletedBy.get(h) ?? []), { client: seg.client, seq: seg.seq, seen: seg.segment.body.seen }]);
+      for (const h of e.deleted)
+        deletedBy.set(h, [...(deletedBy.get(h) ?? []), { client: seg.client, seq: seg.seq, seen: seg.segment.body.seen }]);
     }
   }
   // A blob a GC deleted is expected to be gone, unless an event its deletion had not seen names it.

@@ -12,7 +12,10 @@ import { wrappedKeySchema } from './wrap-key.js';
  */
 /** At most this many wraps in one event (one per member). */
 export const MAX_WRAPS = 1024;
-const eventId = z.string().regex(ULID_RE, 'ULID').transform((s) => s as VersionId);
+const eventId = z
+  .string()
+  .regex(ULID_RE, 'ULID')
+  .transform((s) => s as VersionId);
 const rawKey = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const keyEventSchema = z
@@ -22,7 +25,16 @@ export const keyEventSchema = z
 export type KeyEvent = z.infer<typeof keyEventSchema>;
 
 export const rekeyEventSchema = z
-  .object({ type: z.literal('rekey'), id: eventId, epoch: z.number().int().min(2).max(2 ** 32 - 1), wraps: z.array(wrappedKeySchema).min(1).max(MAX_WRAPS) })
+  .object({
+    type: z.literal('rekey'),
+    id: eventId,
+    epoch: z
+      .number()
+      .int()
+      .min(2)
+      .max(2 ** 32 - 1),
+    wraps: z.array(wrappedKeySchema).min(1).max(MAX_WRAPS),
+  })
   .strict()
   .refine((e) => e.wraps.every((w) => w.epoch === e.epoch), 'every wrap of a rekey is for its epoch');
 export type RekeyEvent = z.infer<typeof rekeyEventSchema>;

@@ -72,7 +72,11 @@ export function createContentKey(random: RandomSource = systemRandom): SecretByt
 export function computeKeyringWith(keyring: Keyring, epoch: number, key: SecretBytes): Keyring {
   if (!Number.isSafeInteger(epoch) || epoch < 1) throw new BmError(ErrorCode.internal, `epoch ${epoch} is not a positive integer`);
   if (key.reveal().length !== CONTENT_KEY_BYTES) {
-    throw new BmError(ErrorCode.tampered, 'a content key has the wrong length', 'the key event is damaged; ask an admin to rekey the vault');
+    throw new BmError(
+      ErrorCode.tampered,
+      'a content key has the wrong length',
+      'the key event is damaged; ask an admin to rekey the vault',
+    );
   }
   const held = keyring.epochs.get(epoch);
   if (held !== undefined && !held.equals(key)) {

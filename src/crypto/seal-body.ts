@@ -26,7 +26,15 @@ export const encryptedEnvelopeSchema = z
     v: z.literal(2),
     body: z.instanceof(Uint8Array),
     sig: z.instanceof(Uint8Array),
-    enc: z.object({ epoch: z.number().int().min(1).max(2 ** 32 - 1) }).strict(),
+    enc: z
+      .object({
+        epoch: z
+          .number()
+          .int()
+          .min(1)
+          .max(2 ** 32 - 1),
+      })
+      .strict(),
   })
   .strict();
 export type EncryptedEnvelope = z.infer<typeof encryptedEnvelopeSchema>;
@@ -39,7 +47,13 @@ function computeAad(epoch: number, context: SealContext, header: Uint8Array): Bu
 }
 
 /** Encrypts `plaintext` under the newest-or-given `epoch` of `keyring`. */
-export function sealBody(keyring: Keyring, epoch: number, context: SealContext, plaintext: Uint8Array, random: RandomSource = systemRandom): Uint8Array {
+export function sealBody(
+  keyring: Keyring,
+  epoch: number,
+  context: SealContext,
+  plaintext: Uint8Array,
+  random: RandomSource = systemRandom,
+): Uint8Array {
   const keys = mustEpochKeys(keyring, epoch);
   const nonce = random(NONCE_BYTES);
   const header = Buffer.concat([Buffer.of(FORMAT), keys.keyId, nonce]);
@@ -59,7 +73,9 @@ export function openBody(keyring: Keyring, epoch: number, context: SealContext, 
   if (buf.length < HEADER_BYTES + TAG_BYTES || buf[0] !== FORMAT) throw tamperedError('an encrypted body');
   checkKeyId(keys, buf.subarray(1, 1 + KEY_ID_BYTES), 'an encrypted body');
   const header = buf.subarray(0, HEADER_BYTES);
-  const decipher = createDecipheriv('aes-256-gcm', keys.subkey('body'), buf.subarray(1 + KEY_ID_BYTES, HEADER_BYTES), { authTagLength: TAG_BYTES });
+  const decipher = createDecipheriv('aes-256-gcm', keys.subkey('body'), buf.subarray(1 + KEY_ID_BYTES, HEADER_BYTES), {
+    authTagLength: TAG_BYTES,
+  });
   decipher.setAAD(computeAad(epoch, context, header));
   decipher.setAuthTag(buf.subarray(buf.length - TAG_BYTES));
   try {

@@ -1,9 +1,25 @@
-import { createCipheriv, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  type KeyObject,
+} from 'node:crypto';
 import { z } from 'zod';
 import { BmError, ErrorCode } from '../errors.js';
 import { ULID_RE } from '../events/ids.js';
 import { computeFingerprint, FINGERPRINT_RE } from '../members/fingerprint.js';
-import { computeNewestEpoch, createContentKey, SecretBytes, systemRandom, tamperedError, type Keyring, type RandomSource } from './keyring.js';
+import {
+  computeNewestEpoch,
+  createContentKey,
+  SecretBytes,
+  systemRandom,
+  tamperedError,
+  type Keyring,
+  type RandomSource,
+} from './keyring.js';
 
 /**
  * Wrapping a vault content key for one member (ADR-0021): X25519 from `node:crypto` with an
@@ -16,7 +32,11 @@ import { computeNewestEpoch, createContentKey, SecretBytes, systemRandom, tamper
 const BOX_BYTES = 12 + 32 + 16;
 export const wrappedKeySchema = z
   .object({
-    epoch: z.number().int().min(1).max(2 ** 32 - 1),
+    epoch: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 32 - 1),
     recipient: z.string().regex(ULID_RE),
     /** Fingerprint of the recipient's X25519 public key. */
     fingerprint: z.string().regex(FINGERPRINT_RE),
@@ -70,7 +90,13 @@ function computeInfo(vault: string, epoch: number, recipient: string): string {
 }
 
 /** Wraps `key` (epoch `epoch` of `vault`) for `recipient`. */
-export function wrapContentKey(vault: string, epoch: number, key: SecretBytes, recipient: WrapRecipient, random: RandomSource = systemRandom): WrappedKey {
+export function wrapContentKey(
+  vault: string,
+  epoch: number,
+  key: SecretBytes,
+  recipient: WrapRecipient,
+  random: RandomSource = systemRandom,
+): WrappedKey {
   const eph = generateWrapKeyPair();
   let shared: Buffer;
   try {
@@ -91,7 +117,11 @@ export function wrapContentKey(vault: string, epoch: number, key: SecretBytes, r
  * Opens a wrap made for `me`. Throws `wrong-key` when it names another recipient or another
  * X25519 key than `me`'s, `tampered` when it does not authenticate.
  */
-export function unwrapContentKey(vault: string, wrapped: WrappedKey, me: { readonly client: string; readonly keys: WrapKeyPair }): SecretBytes {
+export function unwrapContentKey(
+  vault: string,
+  wrapped: WrappedKey,
+  me: { readonly client: string; readonly keys: WrapKeyPair },
+): SecretBytes {
   if (wrapped.recipient !== me.client || wrapped.fingerprint !== computeFingerprint(me.keys.publicKeyHex)) {
     const message = `this content key (epoch ${wrapped.epoch}) was wrapped for another member or another key`;
     throw new BmError(ErrorCode.wrongKey, message, 'ask an admin to rekey the vault for this client', { epoch: wrapped.epoch });
@@ -101,7 +131,9 @@ export function unwrapContentKey(vault: string, wrapped: WrappedKey, me: { reado
   const info = computeInfo(vault, wrapped.epoch, me.client);
   try {
     const shared = diffieHellman({ privateKey: me.keys.privateKey, publicKey: importX25519Hex(wrapped.epk) });
-    const decipher = createDecipheriv('aes-256-gcm', computeKek(shared, wrapped.epk, me.keys.publicKeyHex, info), box.subarray(0, 12), { authTagLength: 16 });
+    const decipher = createDecipheriv('aes-256-gcm', computeKek(shared, wrapped.epk, me.keys.publicKeyHex, info), box.subarray(0, 12), {
+      authTagLength: 16,
+    });
     decipher.setAAD(Buffer.from(info, 'utf8'));
     decipher.setAuthTag(box.subarray(box.length - 16));
     return new SecretBytes(Buffer.concat([decipher.update(box.subarray(12, box.length - 16)), decipher.final()]));

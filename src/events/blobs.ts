@@ -18,7 +18,13 @@ export async function writeBlob(store: ObjectStore, body: StreamBody): Promise<'
     return r === 'created' ? 'created' : 'exists';
   } catch (e) {
     if (isBmError(e, ErrorCode.objectExists)) {
-      throw new BmError(ErrorCode.blobCorrupt, `blob ${body.sha256} on the remote does not hold the bytes its name says`, 'run `bm-log verify`; nothing was published for this file', { key }, { cause: e });
+      throw new BmError(
+        ErrorCode.blobCorrupt,
+        `blob ${body.sha256} on the remote does not hold the bytes its name says`,
+        'run `bm-log verify`; nothing was published for this file',
+        { key },
+        { cause: e },
+      );
     }
     throw e;
   }
@@ -31,7 +37,9 @@ export async function writeBlob(store: ObjectStore, body: StreamBody): Promise<'
 export async function readBlob(store: ObjectStore, hash: string, size?: number): Promise<Chunks> {
   const stream = await store.getChunks(keyOfBlob(hash), size);
   if (stream === undefined) {
-    throw new BmError(ErrorCode.blobMissing, `blob ${hash} is missing from the remote`, 'the file was not written; run `bm-log verify`', { hash });
+    throw new BmError(ErrorCode.blobMissing, `blob ${hash} is missing from the remote`, 'the file was not written; run `bm-log verify`', {
+      hash,
+    });
   }
   return (async function* () {
     try {
@@ -39,7 +47,13 @@ export async function readBlob(store: ObjectStore, hash: string, size?: number):
     } catch (e) {
       // A transfer cut by the network is the remote's failure, not the local disk's.
       if (e instanceof BmError) throw e;
-      throw new BmError(ErrorCode.remoteUnavailable, `reading blob ${hash} from the remote was cut (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'the local file was left as it was; sync again', { hash }, { cause: e });
+      throw new BmError(
+        ErrorCode.remoteUnavailable,
+        `reading blob ${hash} from the remote was cut (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+        'the local file was left as it was; sync again',
+        { hash },
+        { cause: e },
+      );
     }
   })();
 }

@@ -20,7 +20,13 @@ const cursorSchema = z.object({ seq: z.number().int().min(1), hash: z.string().r
 
 /** What a version inherits from its segment, stored once per segment in a checkpoint. */
 const checkpointContextSchema = z
-  .object({ client: clientId, seq: z.number().int().min(1), time: z.string().datetime(), seen: seenSchema, snapshot: z.string().max(256).nullable() })
+  .object({
+    client: clientId,
+    seq: z.number().int().min(1),
+    time: z.string().datetime(),
+    seen: seenSchema,
+    snapshot: z.string().max(256).nullable(),
+  })
   .strict();
 
 /** A head of a path in a checkpoint; `ctx` indexes `contexts`. */
@@ -39,7 +45,8 @@ export interface CheckpointPath {
   readonly replaced: readonly VersionId[];
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 const hasOnlyKeys = (o: Record<string, unknown>, keys: readonly string[]) => Object.keys(o).every((k) => keys.includes(k));
 const isUlid = (v: unknown): v is string => typeof v === 'string' && ULID_RE.test(v);
 const isUlidList = (v: unknown, max = Number.POSITIVE_INFINITY): boolean => Array.isArray(v) && v.length <= max && v.every(isUlid);
@@ -126,7 +133,10 @@ function checkedArray<T>(problemOf: (v: unknown) => string | undefined) {
 export const checkpointBodySchema = z
   .object({
     v: z.literal(CHECKPOINT_FORMAT),
-    vault: z.string().regex(ULID_RE).transform((s) => s as VaultId),
+    vault: z
+      .string()
+      .regex(ULID_RE)
+      .transform((s) => s as VaultId),
     client: clientId,
     seq: z.number().int().min(1),
     time: z.string().datetime(),
@@ -148,7 +158,9 @@ export const checkpointBodySchema = z
         .extend({ graceMs: z.number().int().nonnegative(), voided: z.boolean() })
         .strict(),
     ),
-    deletions: z.array(z.object({ hash, client: clientId, seq: z.number().int().min(1), time: z.string().datetime(), seen: seenSchema }).strict()),
+    deletions: z.array(
+      z.object({ hash, client: clientId, seq: z.number().int().min(1), time: z.string().datetime(), seen: seenSchema }).strict(),
+    ),
     namers: z.array(z.object({ hash, client: clientId, seq: z.number().int().min(1) }).strict()),
   })
   .strict();
@@ -231,7 +243,10 @@ export function computeWriterCollectedProblem(value: unknown, seq: number): stri
 export const writerCheckpointBodySchema = z
   .object({
     v: z.literal(WRITER_CHECKPOINT_FORMAT),
-    vault: z.string().regex(ULID_RE).transform((s) => s as VaultId),
+    vault: z
+      .string()
+      .regex(ULID_RE)
+      .transform((s) => s as VaultId),
     client: clientId,
     seq: z.number().int().min(1),
     hash: z.string().regex(HASH_RE),

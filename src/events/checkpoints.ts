@@ -16,14 +16,24 @@ import { listAll, type ObjectStore } from './store/object-store.js';
  */
 
 /** Writes a writer checkpoint, create-only. */
-export async function writeWriterCheckpoint(store: ObjectStore, body: WriterCheckpointBody, keys: KeyPair): Promise<VerifiedWriterCheckpoint> {
+export async function writeWriterCheckpoint(
+  store: ObjectStore,
+  body: WriterCheckpointBody,
+  keys: KeyPair,
+): Promise<VerifiedWriterCheckpoint> {
   const cp = encodeWriterCheckpoint(body, keys.privateKey);
   try {
     await store.putIfAbsent(keyOfWriterCheckpoint(body.client, body.seq), cp.bytes);
   } catch (e) {
     if (isBmError(e, ErrorCode.objectExists)) {
       const hint = 'nothing was written; publish a segment first (sync) and write the checkpoint again';
-      throw new BmError(ErrorCode.equivocation, `the remote already holds a checkpoint at ${body.client}/${body.seq}`, hint, {}, { cause: e });
+      throw new BmError(
+        ErrorCode.equivocation,
+        `the remote already holds a checkpoint at ${body.client}/${body.seq}`,
+        hint,
+        {},
+        { cause: e },
+      );
     }
     throw e;
   }
@@ -31,7 +41,10 @@ export async function writeWriterCheckpoint(store: ObjectStore, body: WriterChec
 }
 
 /** The seqs of every checkpoint under `prefix`, per client, ascending (one listing, paged). */
-export async function listCheckpointSeqs(store: ObjectStore, prefix = WRITER_CHECKPOINTS_PREFIX): Promise<{ seqs: Map<string, number[]>; requests: number }> {
+export async function listCheckpointSeqs(
+  store: ObjectStore,
+  prefix = WRITER_CHECKPOINTS_PREFIX,
+): Promise<{ seqs: Map<string, number[]>; requests: number }> {
   const listed = await listAll(store, prefix);
   const seqs = new Map<string, number[]>();
   const re = new RegExp(`^${prefix}([0-9A-HJKMNP-TV-Z]{26})/([0-9]{12})$`);
@@ -46,7 +59,10 @@ export async function listCheckpointSeqs(store: ObjectStore, prefix = WRITER_CHE
 }
 
 /** The highest checkpoint seq of each client under `prefix` (writer checkpoints by default). */
-export async function listCheckpoints(store: ObjectStore, prefix = WRITER_CHECKPOINTS_PREFIX): Promise<{ latest: Map<string, number>; requests: number }> {
+export async function listCheckpoints(
+  store: ObjectStore,
+  prefix = WRITER_CHECKPOINTS_PREFIX,
+): Promise<{ latest: Map<string, number>; requests: number }> {
   const { seqs, requests } = await listCheckpointSeqs(store, prefix);
   return { latest: new Map([...seqs].map(([c, list]) => [c, list.at(-1)!])), requests };
 }
@@ -88,17 +104,30 @@ export async function readSegment(store: ObjectStore, keys: KeyLookup, writer: s
 }
 
 /** Reads and checks one writer's checkpoint: its signature, and the writer's segment it stands on. */
-async function readWriterCheckpoint(store: ObjectStore, keys: KeyLookup, vault: string, writer: string, seq: number): Promise<VerifiedWriterCheckpoint> {
+async function readWriterCheckpoint(
+  store: ObjectStore,
+  keys: KeyLookup,
+  vault: string,
+  writer: string,
+  seq: number,
+): Promise<VerifiedWriterCheckpoint> {
   const what = `checkpoint ${writer}/${seq}`;
-  const fault = (message: string) => new BmError(ErrorCode.brokenChain, `${what} ${message}`, 'no checkpoint is used: this client replays every log');
+  const fault = (message: string) =>
+    new BmError(ErrorCode.brokenChain, `${what} ${message}`, 'no checkpoint is used: this client replays every log');
   const bytes = await store.get(keyOfWriterCheckpoint(writer, seq));
   if (bytes === undefined) throw fault('was listed but is missing');
-  const cp = decodeWriterCheckpoint(bytes, { vault, client: writer, seq, publicKey: importPublicKeyHex((await keys.of(writer)).publicKeyHex) });
+  const cp = decodeWriterCheckpoint(bytes, {
+    vault,
+    client: writer,
+    seq,
+    publicKey: importPublicKeyHex((await keys.of(writer)).publicKeyHex),
+  });
   const seg = await readSegment(store, keys, writer, seq, vault);
   if (seg === undefined) throw fault(`stands on segment ${writer}/${seq}, which is missing`);
   const s = cp.body.segment;
   const seen = (x: Readonly<Record<string, number>>) => JSON.stringify(Object.entries(x).sort());
-  const same = seg.hash === cp.body.hash && seg.body.time === s.time && seg.body.events.length === s.events && seen(seg.body.seen) === seen(s.seen);
+  const same =
+    seg.hash === cp.body.hash && seg.body.time === s.time && seg.body.events.length === s.events && seen(seg.body.seen) === seen(s.seen);
   if (!same) throw fault(`does not describe its writer's segment ${seq} as the remote holds it`);
   return cp;
 }
@@ -122,7 +151,11 @@ export interface JoinCheckpoints {
  * them fails a check (reported as a fault), none is used and the client replays every log,
  * since the others may have dropped claims that only that writer's checkpoint made unneeded.
  */
-export async function readJoinCheckpoints(store: ObjectStore, vault: string, pinned: ReadonlyMap<string, ClientKey>): Promise<JoinCheckpoints> {
+export async function readJoinCheckpoints(
+  store: ObjectStore,
+  vault: string,
+  pinned: ReadonlyMap<string, ClientKey>,
+): Promise<JoinCheckpoints> {
   const listed = await listCheckpoints(store);
   const keys = new KeyLookup(store, vault, pinned);
   const chosen = new Map(listed.latest);

@@ -64,11 +64,22 @@ export class ByteParts {
 
 export function decodeMsgpack(bytes: Uint8Array, what: string): unknown {
   const problem = computeMsgpackShapeProblem(bytes);
-  if (problem !== undefined) throw new BmError(ErrorCode.malformed, `${what} is not valid msgpack (${problem})`, 'the object is ignored; run `bm-log verify` for details');
+  if (problem !== undefined)
+    throw new BmError(
+      ErrorCode.malformed,
+      `${what} is not valid msgpack (${problem})`,
+      'the object is ignored; run `bm-log verify` for details',
+    );
   try {
     return packr.unpack(bytes);
   } catch (e) {
-    throw new BmError(ErrorCode.malformed, `${what} is not valid msgpack`, 'the object is ignored; run `bm-log verify` for details', {}, { cause: e });
+    throw new BmError(
+      ErrorCode.malformed,
+      `${what} is not valid msgpack`,
+      'the object is ignored; run `bm-log verify` for details',
+      {},
+      { cause: e },
+    );
   }
 }
 
@@ -104,7 +115,11 @@ export interface VerifiedSegment {
 export function encodeSegment(body: SegmentBody, key: KeyObject): VerifiedSegment {
   const checked = segmentBodySchema.safeParse(body);
   if (!checked.success) {
-    throw new BmError(ErrorCode.internal, `refusing to publish segment ${body.client}/${body.seq}: ${computeIssue(checked.error)}`, 'nothing was published; this is a bug in bm-log');
+    throw new BmError(
+      ErrorCode.internal,
+      `refusing to publish segment ${body.client}/${body.seq}: ${computeIssue(checked.error)}`,
+      'nothing was published; this is a bug in bm-log',
+    );
   }
   const bodyBytes = encodeMsgpack(body);
   const sig = signBody({ domain: 'segment', vault: body.vault, client: body.client, seq: body.seq, prev: body.prev }, bodyBytes, key);
@@ -138,22 +153,35 @@ export function decodeSegment(bytes: Uint8Array, expect: SegmentExpectation): Ve
   const what = `segment ${expect.client}/${expect.seq}`;
   const env = decodeEnvelope(bytes, what);
   if (env.v !== SEGMENT_FORMAT) {
-    throw new BmError(ErrorCode.unknownVersion, `${what} has format version ${env.v}; this bm-log reads version ${SEGMENT_FORMAT}`, 'upgrade bm-log on this machine, then sync again');
+    throw new BmError(
+      ErrorCode.unknownVersion,
+      `${what} has format version ${env.v}; this bm-log reads version ${SEGMENT_FORMAT}`,
+      'upgrade bm-log on this machine, then sync again',
+    );
   }
   // The envelope's claimed prev is inside the body; peek it for the signing context first.
   const raw = decodeMsgpack(env.body, what) as { prev?: unknown } | null;
   const claimedPrev = raw !== null && typeof raw === 'object' && typeof raw.prev === 'string' ? raw.prev : null;
   const ctx = { domain: 'segment' as const, vault: expect.vault, client: expect.client, seq: expect.seq, prev: claimedPrev };
   if (!verifyBody(ctx, env.body, env.sig, expect.publicKey)) {
-    throw new BmError(ErrorCode.badSignature, `${what}: signature does not verify with the client's published key`, 'the segment and everything after it in this client\'s log are ignored; run `bm-log verify`');
+    throw new BmError(
+      ErrorCode.badSignature,
+      `${what}: signature does not verify with the client's published key`,
+      "the segment and everything after it in this client's log are ignored; run `bm-log verify`",
+    );
   }
   const body = parseWith(segmentBodySchema, raw, what);
-  if (body.vault !== expect.vault) throw new BmError(ErrorCode.wrongVault, `${what} belongs to vault ${body.vault}, not ${expect.vault}`, 'the segment is ignored');
+  if (body.vault !== expect.vault)
+    throw new BmError(ErrorCode.wrongVault, `${what} belongs to vault ${body.vault}, not ${expect.vault}`, 'the segment is ignored');
   if (body.client !== expect.client || body.seq !== expect.seq) {
     throw new BmError(ErrorCode.brokenChain, `${what} claims to be ${body.client}/${body.seq}`, 'the segment is ignored');
   }
   if (expect.prev !== undefined && body.prev !== expect.prev) {
-    throw new BmError(ErrorCode.brokenChain, `${what}: prev hash does not match the previous segment (rollback or fork)`, 'the segment and everything after it are ignored; run `bm-log verify`');
+    throw new BmError(
+      ErrorCode.brokenChain,
+      `${what}: prev hash does not match the previous segment (rollback or fork)`,
+      'the segment and everything after it are ignored; run `bm-log verify`',
+    );
   }
   return { body, hash: sha256Hex(env.body), bytes };
 }
@@ -166,13 +194,18 @@ export function encodeIdentity(body: IdentityBody, key: KeyObject): Uint8Array {
 }
 
 /** Decodes an identity object and checks that it is signed by the key it publishes. */
-export function decodeIdentity(bytes: Uint8Array, expect: { vault: string; client: string }, importKey: (hex: string) => KeyObject): IdentityBody & { key: KeyObject } {
+export function decodeIdentity(
+  bytes: Uint8Array,
+  expect: { vault: string; client: string },
+  importKey: (hex: string) => KeyObject,
+): IdentityBody & { key: KeyObject } {
   const what = `identity of client ${expect.client}`;
   const env = decodeEnvelope(bytes, what);
   if (env.v !== 1) throw new BmError(ErrorCode.unknownVersion, `${what} has format version ${env.v}`, 'upgrade bm-log');
   const body = parseWith(identityBodySchema, decodeMsgpack(env.body, what), what);
   if (body.vault !== expect.vault) throw new BmError(ErrorCode.wrongVault, `${what} is for vault ${body.vault}`, 'the client is ignored');
-  if (body.client !== expect.client) throw new BmError(ErrorCode.keyMismatch, `${what} claims client ${body.client}`, 'the client is ignored');
+  if (body.client !== expect.client)
+    throw new BmError(ErrorCode.keyMismatch, `${what} claims client ${body.client}`, 'the client is ignored');
   const key = importKey(body.publicKey);
   if (!verifyBody({ domain: 'identity', vault: body.vault, client: body.client, seq: 0, prev: null }, env.body, env.sig, key)) {
     throw new BmError(ErrorCode.badSignature, `${what} is not signed by the key it publishes`, 'the client is ignored');
@@ -206,17 +239,27 @@ function openCheckpoint(bytes: Uint8Array, expect: CheckpointExpectation, format
   const what = `checkpoint ${expect.client}/${expect.seq}`;
   const env = decodeEnvelope(bytes, what, MAX_CHECKPOINT_BYTES);
   if (env.v !== format) {
-    throw new BmError(ErrorCode.unknownVersion, `${what} has format version ${env.v}; this bm-log reads version ${format} here`, 'the checkpoint is ignored');
+    throw new BmError(
+      ErrorCode.unknownVersion,
+      `${what} has format version ${env.v}; this bm-log reads version ${format} here`,
+      'the checkpoint is ignored',
+    );
   }
   if (!verifyBody(checkpointContext(expect), env.body, env.sig, expect.publicKey)) {
-    throw new BmError(ErrorCode.badSignature, `${what}: signature does not verify with its writer's published key`, 'the checkpoint is ignored');
+    throw new BmError(
+      ErrorCode.badSignature,
+      `${what}: signature does not verify with its writer's published key`,
+      'the checkpoint is ignored',
+    );
   }
   return { body: env.body, what };
 }
 
 function checkCheckpointPlace(body: { vault: string; client: string; seq: number }, expect: CheckpointExpectation, what: string): void {
-  if (body.vault !== expect.vault) throw new BmError(ErrorCode.wrongVault, `${what} belongs to vault ${body.vault}`, 'the checkpoint is ignored');
-  if (body.client !== expect.client || body.seq !== expect.seq) throw new BmError(ErrorCode.brokenChain, `${what} claims to be ${body.client}/${body.seq}`, 'the checkpoint is ignored');
+  if (body.vault !== expect.vault)
+    throw new BmError(ErrorCode.wrongVault, `${what} belongs to vault ${body.vault}`, 'the checkpoint is ignored');
+  if (body.client !== expect.client || body.seq !== expect.seq)
+    throw new BmError(ErrorCode.brokenChain, `${what} claims to be ${body.client}/${body.seq}`, 'the checkpoint is ignored');
 }
 
 /**

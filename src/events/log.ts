@@ -106,7 +106,13 @@ export async function writeIdentity(store: ObjectStore, body: IdentityBody, keys
         return undefined;
       });
       if (published?.publicKeyHex === keys.publicKeyHex) return;
-      throw new BmError(ErrorCode.keyMismatch, `the remote already holds a different key for client ${body.client}`, 'this folder\'s identity clashes with another; run `bm-log init --remote URL` in a fresh folder', {}, { cause: e });
+      throw new BmError(
+        ErrorCode.keyMismatch,
+        `the remote already holds a different key for client ${body.client}`,
+        "this folder's identity clashes with another; run `bm-log init --remote URL` in a fresh folder",
+        {},
+        { cause: e },
+      );
     }
     throw e;
   }
@@ -117,7 +123,9 @@ export async function readIdentity(store: ObjectStore, vault: string, client: st
   const key = keyOfIdentity(client);
   const bytes = await store.get(key);
   if (bytes === undefined) {
-    throw new BmError(ErrorCode.unknownKey, `client ${client} has no published key`, 'its log is ignored until its key is published', { key });
+    throw new BmError(ErrorCode.unknownKey, `client ${client} has no published key`, 'its log is ignored until its key is published', {
+      key,
+    });
   }
   const id = decodeIdentity(bytes, { vault, client }, importPublicKeyHex);
   return { client: id.client, name: id.name, publicKeyHex: id.publicKey, key: id.key };
@@ -162,7 +170,13 @@ export async function writeSegment(store: ObjectStore, body: SegmentBody, keys: 
 
 function isOwnSegment(bytes: Uint8Array, body: SegmentBody, keys: KeyPair): boolean {
   try {
-    decodeSegment(bytes, { vault: body.vault, client: body.client, seq: body.seq, prev: body.prev, publicKey: importPublicKeyHex(keys.publicKeyHex) });
+    decodeSegment(bytes, {
+      vault: body.vault,
+      client: body.client,
+      seq: body.seq,
+      prev: body.prev,
+      publicKey: importPublicKeyHex(keys.publicKeyHex),
+    });
     return true;
   } catch {
     return false;
@@ -217,12 +231,18 @@ interface LogListing {
  * `auditAfter` below the cursor, the first page starts there instead (one page: a window of up
  * to 1,000 segments), and the listing goes on from the later of that page's end and the cursor.
  */
-async function listLog(store: ObjectStore, client: string, cursorSeq: number | undefined, auditAfter: number | undefined): Promise<LogListing> {
+async function listLog(
+  store: ObjectStore,
+  client: string,
+  cursorSeq: number | undefined,
+  auditAfter: number | undefined,
+): Promise<LogListing> {
   const prefix = prefixOfLog(client);
   const tailAfter = cursorSeq === undefined ? undefined : keyOfSegment(client, cursorSeq - 1);
   if (cursorSeq === undefined || auditAfter === undefined || auditAfter >= cursorSeq - 1) {
     const objects = await listAll(store, prefix, tailAfter);
-    const audited = auditAfter === undefined ? undefined : { after: Math.min(auditAfter, cursorSeq ?? 0), through: cursorSeq ?? 0, complete: true };
+    const audited =
+      auditAfter === undefined ? undefined : { after: Math.min(auditAfter, cursorSeq ?? 0), through: cursorSeq ?? 0, complete: true };
     return { objects, requests: Math.max(1, Math.ceil(objects.length / 1000)), ...(audited === undefined ? {} : { audited }) };
   }
   const page = await store.list(prefix, { startAfter: keyOfSegment(client, auditAfter) });
@@ -407,7 +427,7 @@ class LogFetch {
         throw r.reason;
       }
       if (r.value === undefined) {
-        const hint = 'that client\'s log is read up to the gap; run `bm-log verify`';
+        const hint = "that client's log is read up to the gap; run `bm-log verify`";
         const error = new BmError(ErrorCode.brokenChain, `segment ${s} of client ${client} is missing while later ones exist`, hint);
         this.faults.push({ client, seq: s, key: objectKey, error });
         return { win, stop: true };

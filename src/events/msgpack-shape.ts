@@ -46,27 +46,56 @@ function headerOf(t: number, view: DataView, pos: number, end: number): Header |
   if (t >= 0x90 && t <= 0x9f) return fixed(1, 0, t & 0x0f);
   if (t >= 0xa0 && t <= 0xbf) return fixed(1, t & 0x1f);
   switch (t) {
-    case 0xc4: case 0xd9: return len(2, 1, 'skip');
-    case 0xc5: case 0xda: return len(3, 2, 'skip');
-    case 0xc6: case 0xdb: return len(5, 4, 'skip');
-    case 0xc7: return len(3, 1, 'skip'); // ext 8: length, type
-    case 0xc8: return len(4, 2, 'skip');
-    case 0xc9: return len(6, 4, 'skip');
-    case 0xca: return fixed(5);
-    case 0xcb: return fixed(9);
-    case 0xcc: case 0xd0: return fixed(2);
-    case 0xcd: case 0xd1: return fixed(3);
-    case 0xce: case 0xd2: return fixed(5);
-    case 0xcf: case 0xd3: return fixed(9);
-    case 0xd4: return fixed(2, 1);
-    case 0xd5: return fixed(2, 2);
-    case 0xd6: return fixed(2, 4);
-    case 0xd7: return fixed(2, 8);
-    case 0xd8: return fixed(2, 16);
-    case 0xdc: return len(3, 2, 'items');
-    case 0xdd: return len(5, 4, 'items');
-    case 0xde: return len(3, 2, 'pairs');
-    case 0xdf: return len(5, 4, 'pairs');
-    default: return undefined; // 0xc1: never used
+    case 0xc4:
+    case 0xd9:
+      return len(2, 1, 'skip');
+    case 0xc5:
+    case 0xda:
+      return len(3, 2, 'skip');
+    case 0xc6:
+    case 0xdb:
+      return len(5, 4, 'skip');
+    case 0xc7:
+      return len(3, 1, 'skip'); // ext 8: length, type
+    case 0xc8:
+      return len(4, 2, 'skip');
+    case 0xc9:
+      return len(6, 4, 'skip');
+    case 0xca:
+      return fixed(5);
+    case 0xcb:
+      return fixed(9);
+    case 0xcc:
+    case 0xd0:
+      return fixed(2);
+    case 0xcd:
+    case 0xd1:
+      return fixed(3);
+    case 0xce:
+    case 0xd2:
+      return fixed(5);
+    case 0xcf:
+    case 0xd3:
+      return fixed(9);
+    case 0xd4:
+      return fixed(2, 1);
+    case 0xd5:
+      return fixed(2, 2);
+    case 0xd6:
+      return fixed(2, 4);
+    case 0xd7:
+      return fixed(2, 8);
+    case 0xd8:
+      return fixed(2, 16);
+    case 0xdc:
+      return len(3, 2, 'items');
+    case 0xdd:
+      return len(5, 4, 'items');
+    case 0xde:
+      return len(3, 2, 'pairs');
+    case 0xdf:
+      return len(5, 4, 'pairs');
+    default:
+      return undefined; // 0xc1: never used
   }
 }

@@ -18,9 +18,18 @@ export const MAX_SEGMENT_BYTES = 32 * 1024 * 1024;
 export const MAX_REPLACES = 256;
 
 /** Field schemas shared with the checkpoint schemas (checkpoint-schema.ts). */
-export const hash = z.string().regex(HASH_RE, 'lowercase hex SHA-256').transform((s) => s as ContentHash);
-const versionId = z.string().regex(ULID_RE, 'ULID').transform((s) => s as VersionId);
-export const clientId = z.string().regex(ULID_RE, 'ULID').transform((s) => s as ClientId);
+export const hash = z
+  .string()
+  .regex(HASH_RE, 'lowercase hex SHA-256')
+  .transform((s) => s as ContentHash);
+const versionId = z
+  .string()
+  .regex(ULID_RE, 'ULID')
+  .transform((s) => s as VersionId);
+export const clientId = z
+  .string()
+  .regex(ULID_RE, 'ULID')
+  .transform((s) => s as ClientId);
 const syncPath = z
   .string()
   .superRefine((p, ctx) => {
@@ -46,9 +55,7 @@ export const putEventSchema = z
   .object({ type: z.literal('put'), id: versionId, path: syncPath, replaces, content: contentRefSchema })
   .strict();
 /** A delete: a version with no content. It is a head like a put until something replaces it. */
-export const tombstoneEventSchema = z
-  .object({ type: z.literal('tombstone'), id: versionId, path: syncPath, replaces })
-  .strict();
+export const tombstoneEventSchema = z.object({ type: z.literal('tombstone'), id: versionId, path: syncPath, replaces }).strict();
 /**
  * Ends a conflict: replaces every head its writer saw. `content` is the kept bytes, or
  * null when the conflict was resolved by deleting the path.
@@ -98,7 +105,13 @@ export const gcEventSchema = z
   })
   .strict();
 
-export const eventSchema = z.discriminatedUnion('type', [putEventSchema, tombstoneEventSchema, resolveEventSchema, retireEventSchema, gcEventSchema]);
+export const eventSchema = z.discriminatedUnion('type', [
+  putEventSchema,
+  tombstoneEventSchema,
+  resolveEventSchema,
+  retireEventSchema,
+  gcEventSchema,
+]);
 export type Event = z.infer<typeof eventSchema>;
 export type PutEvent = z.infer<typeof putEventSchema>;
 export type TombstoneEvent = z.infer<typeof tombstoneEventSchema>;
@@ -142,7 +155,10 @@ export const seenSchema = z.record(z.string().regex(ULID_RE), z.number().int().m
 export const segmentBodySchema = z
   .object({
     v: z.literal(SEGMENT_FORMAT),
-    vault: z.string().regex(ULID_RE).transform((s) => s as VaultId),
+    vault: z
+      .string()
+      .regex(ULID_RE)
+      .transform((s) => s as VaultId),
     client: clientId,
     seq: z.number().int().min(1),
     prev: hash.nullable(),
@@ -171,7 +187,10 @@ export type SegmentBody = z.infer<typeof segmentBodySchema>;
 export const identityBodySchema = z
   .object({
     v: z.literal(1),
-    vault: z.string().regex(ULID_RE).transform((s) => s as VaultId),
+    vault: z
+      .string()
+      .regex(ULID_RE)
+      .transform((s) => s as VaultId),
     client: clientId,
     name: z.string().min(1).max(128),
     /** Raw 32-byte Ed25519 public key, lowercase hex. */
@@ -183,11 +202,16 @@ export type IdentityBody = z.infer<typeof identityBodySchema>;
 
 /** The vault marker at the bucket root, written once by the first client. */
 export const vaultSchema = z
-  .object({ v: z.literal(1), vault: z.string().regex(ULID_RE).transform((s) => s as VaultId), time: z.string().datetime() })
+  .object({
+    v: z.literal(1),
+    vault: z
+      .string()
+      .regex(ULID_RE)
+      .transform((s) => s as VaultId),
+    time: z.string().datetime(),
+  })
   .strict();
 export type VaultRecord = z.infer<typeof vaultSchema>;
 
 /** The signed envelope every log and identity object is stored in. */
-export const envelopeSchema = z
-  .object({ v: z.number().int(), body: z.instanceof(Uint8Array), sig: z.instanceof(Uint8Array) })
-  .strict();
+export const envelopeSchema = z.object({ v: z.number().int(), body: z.instanceof(Uint8Array), sig: z.instanceof(Uint8Array) }).strict();

@@ -72,7 +72,8 @@ function computeSegmentProblem(seg: string, first: boolean): string | undefined 
   if (seg === '.' || seg === '..') return `'${seg}' segment`;
   if (Buffer.byteLength(seg, 'utf8') > MAX_SEGMENT_BYTES) return `segment longer than ${MAX_SEGMENT_BYTES} bytes`;
   const folded = computeFoldedSegment(seg);
-  if (folded === '.bm-log') return first ? 'aliases the .bm-log state folder' : 'aliases the .bm-log state folder of a nested bm-log folder';
+  if (folded === '.bm-log')
+    return first ? 'aliases the .bm-log state folder' : 'aliases the .bm-log state folder of a nested bm-log folder';
   if (folded === '.git') return 'aliases a .git folder';
   if (WINDOWS_RESERVED.test(folded)) return 'Windows reserved device name';
   if (/[. ]$/.test(seg)) return 'segment ends in a dot or space (aliases another name on Windows)';
@@ -108,7 +109,12 @@ export function isSyncPath(p: string): p is SyncPath {
 export function mustSyncPath(p: string): SyncPath {
   const problem = computePathProblem(p);
   if (problem !== undefined) {
-    throw new BmError(ErrorCode.badPath, `unsafe path ${JSON.stringify(p)}: ${problem}`, 'the event naming it is rejected; nothing was written for it', { path: p });
+    throw new BmError(
+      ErrorCode.badPath,
+      `unsafe path ${JSON.stringify(p)}: ${problem}`,
+      'the event naming it is rejected; nothing was written for it',
+      { path: p },
+    );
   }
   return p as SyncPath;
 }

@@ -68,13 +68,24 @@ export async function executeGc(ctx: GcContext, options: GcOptions): Promise<GcR
   for (let pass = 0; pass < 2; pass++) {
     log = await executeFetchLog({ ...ctx, joinFromCheckpoint: false }, { dryRun });
     if (log.checkpoint !== undefined) {
-      throw new BmError(ErrorCode.usage, 'this client joined from a checkpoint and does not hold the whole history that garbage collection needs', 'run `bm-log gc` on a client that has synced from the start (or init a fresh folder, which fetches the whole log when no checkpoint is used)');
+      throw new BmError(
+        ErrorCode.usage,
+        'this client joined from a checkpoint and does not hold the whole history that garbage collection needs',
+        'run `bm-log gc` on a client that has synced from the start (or init a fresh folder, which fetches the whole log when no checkpoint is used)',
+      );
     }
     mustWholeLog(log);
     // The runner's own acknowledgement counts like anyone's: bring it up to what it just folded.
     if (!dryRun && isAckDue(log.state.vault, ctx.identity.client)) await publishOwnSegment(ctx, log, [], null);
     const listed = await listBlobs(ctx);
-    const plan = planGc({ state: log.state, keyed: log.keyed, blobs: listed.blobs, nowMs: log.fetchStartMs, retentionMs: options.retentionMs, graceMs: options.graceMs });
+    const plan = planGc({
+      state: log.state,
+      keyed: log.keyed,
+      blobs: listed.blobs,
+      nowMs: log.fetchStartMs,
+      retentionMs: options.retentionMs,
+      graceMs: options.graceMs,
+    });
     const requests = log.requests + listed.requests;
     if (dryRun) {
       passes.push({ plan, deleted: [], lateDeletes: [], publishedSeq: null, requests });

@@ -1,6 +1,11 @@
 import type { ClientId, ContentHash, VersionId } from '../events/ids.js';
 import type { SyncPath } from '../events/sync-path.js';
-import { computeCondemnedRefs, computeOpenCondemnations, isCondemnationVoided, type CondemnedRefs } from '../projections/blob-condemnation.js';
+import {
+  computeCondemnedRefs,
+  computeOpenCondemnations,
+  isCondemnationVoided,
+  type CondemnedRefs,
+} from '../projections/blob-condemnation.js';
 import type { LogState } from '../projections/project-log.js';
 import { computeHeads, type Projection } from '../projections/project-paths.js';
 import { computeAckFrontier, computeActiveClients, type Condemnation } from '../projections/project-vault.js';
@@ -54,7 +59,12 @@ export interface GcPlan {
  * writer's time); or not acknowledged by every active client; or not yet replaced by a
  * version that every active client acknowledged (a lagging client may still show it).
  */
-export function computeReferencedBlobs(paths: Projection, frontier: ReadonlyMap<ClientId, number>, nowMs: number, retentionMs: number): Set<ContentHash> {
+export function computeReferencedBlobs(
+  paths: Projection,
+  frontier: ReadonlyMap<ClientId, number>,
+  nowMs: number,
+  retentionMs: number,
+): Set<ContentHash> {
   const out = new Set<ContentHash>();
   const acked = (client: ClientId, seq: number) => seq <= (frontier.get(client) ?? 0);
   for (const st of paths.values()) {
@@ -63,7 +73,8 @@ export function computeReferencedBlobs(paths: Projection, frontier: ReadonlyMap<
     for (const r of st.versions.values()) if (acked(r.client, r.seq)) for (const id of r.replaces) replacedByAcked.add(id);
     for (const v of st.versions.values()) {
       if (v.content === null || out.has(v.content.hash)) continue;
-      if (heads.has(v.id) || nowMs - Date.parse(v.time) < retentionMs || !acked(v.client, v.seq) || !replacedByAcked.has(v.id)) out.add(v.content.hash);
+      if (heads.has(v.id) || nowMs - Date.parse(v.time) < retentionMs || !acked(v.client, v.seq) || !replacedByAcked.has(v.id))
+        out.add(v.content.hash);
     }
   }
   return out;
@@ -103,9 +114,16 @@ export function planGc(input: GcInput): GcPlan {
   const deleting = new Set<ContentHash>();
   for (const hash of state.vault.condemnations.keys()) {
     if (referenced.has(hash)) continue;
-    const due = computeOpenCondemnations(hash, state.vault, refs).find((c) => nowMs - Date.parse(c.time) >= c.graceMs && !isCondemnationVoided(c, refs));
+    const due = computeOpenCondemnations(hash, state.vault, refs).find(
+      (c) => nowMs - Date.parse(c.time) >= c.graceMs && !isCondemnationVoided(c, refs),
+    );
     if (due === undefined) continue;
-    deletes.push({ hash, condemnation: due, deadlineMs: due.graceMs === 0 ? null : nowMs + due.graceMs / 2, listed: input.blobs.has(hash) });
+    deletes.push({
+      hash,
+      condemnation: due,
+      deadlineMs: due.graceMs === 0 ? null : nowMs + due.graceMs / 2,
+      listed: input.blobs.has(hash),
+    });
     deleting.add(hash);
   }
   deletes.sort((a, b) => (a.hash < b.hash ? -1 : 1));

@@ -50,8 +50,17 @@ export function mustClientMatch(log: OpenLog, target: string): ClientId {
   if (byId !== undefined) return byId;
   const byName = [...log.keyed].filter((c) => log.names.get(c) === target);
   if (byName.length === 1) return byName[0]!;
-  if (byName.length > 1) throw new BmError(ErrorCode.usage, `${byName.length} clients are named ${JSON.stringify(target)}: ${byName.join(', ')}`, 'name the client by its id (see `bm-log clients`)');
-  throw new BmError(ErrorCode.notFound, `no client has the id or name ${JSON.stringify(target)}`, 'see `bm-log clients` for ids and names (exact match)');
+  if (byName.length > 1)
+    throw new BmError(
+      ErrorCode.usage,
+      `${byName.length} clients are named ${JSON.stringify(target)}: ${byName.join(', ')}`,
+      'name the client by its id (see `bm-log clients`)',
+    );
+  throw new BmError(
+    ErrorCode.notFound,
+    `no client has the id or name ${JSON.stringify(target)}`,
+    'see `bm-log clients` for ids and names (exact match)',
+  );
 }
 
 /**
@@ -59,7 +68,10 @@ export function mustClientMatch(log: OpenLog, target: string): ClientId {
  * from then on GC no longer waits for its acknowledgements. Nothing is published when it is
  * retired already.
  */
-export async function executeRetire(ctx: GcContext, target: string): Promise<{ client: ClientId; name: string; alreadyRetired: boolean; seq: number | null }> {
+export async function executeRetire(
+  ctx: GcContext,
+  target: string,
+): Promise<{ client: ClientId; name: string; alreadyRetired: boolean; seq: number | null }> {
   const log = await executeFetchLog(ctx, { dryRun: false });
   const client = mustClientMatch(log, target);
   const name = log.names.get(client) ?? client;

@@ -10,7 +10,7 @@ import { syncDir } from '../events/store/sync-dir.js';
 import { computeReadBufferSize, lendFileChunks, writeChunk, type Chunks } from '../events/store/lent-chunks.js';
 import { computeListingDiff, computeWitnessBase, decodeListing, encodeListingParts, rawKind } from './scan-witness.js';
 import type { ByteParts } from '../events/codec.js';
-import { asInteger, ScanColumns, ScanFiles } from './scan-files.js';
+import { asInteger, type ScanColumns, ScanFiles } from './scan-files.js';
 import { errno, joinRoot, sameStat, TMP_PREFIX } from './local-fs.js';
 import { ScanWalk, type Reuse } from './scan-walk.js';
 
@@ -21,9 +21,21 @@ export { computeFileHash };
 function localIoError(e: unknown, what: string): BmError {
   const code = errno(e);
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new BmError(ErrorCode.diskFull, `local disk full while ${what}`, 'free some space and sync again; the file was left as it was', {}, { cause: e });
+    return new BmError(
+      ErrorCode.diskFull,
+      `local disk full while ${what}`,
+      'free some space and sync again; the file was left as it was',
+      {},
+      { cause: e },
+    );
   }
-  return new BmError(ErrorCode.localIo, `${what} failed (${code ?? String(e)})`, 'the file was left as it was; fix the cause and sync again', {}, { cause: e });
+  return new BmError(
+    ErrorCode.localIo,
+    `${what} failed (${code ?? String(e)})`,
+    'the file was left as it was; fix the cause and sync again',
+    {},
+    { cause: e },
+  );
 }
 
 /** LocalTree over a real folder (see the contract in local-tree.ts). */
@@ -43,7 +55,12 @@ export class FsTree implements LocalTree {
   private mustAbs(p: SyncPath): string {
     const problem = computePathProblem(p);
     if (problem === undefined) return this.abs(p);
-    throw new BmError(ErrorCode.badPath, `refusing to touch ${JSON.stringify(p)}: ${problem}`, 'nothing was read, written or deleted there', { path: p });
+    throw new BmError(
+      ErrorCode.badPath,
+      `refusing to touch ${JSON.stringify(p)}: ${problem}`,
+      'nothing was read, written or deleted there',
+      { path: p },
+    );
   }
 
   /** The columns of each complete scan, for `rescan` and `diffWitness` (kept only as long as the scan result). */
@@ -146,7 +163,15 @@ export class FsTree implements LocalTree {
         } catch {
           return false; // unreadable now (EACCES...): the full scan reports it
         }
-        if (st === undefined || !st.isFile() || st.size !== stats[k] || st.mtimeMs !== stats[k + 1] || st.ino !== stats[k + 2] || (st.mode & 0o777) !== stats[k + 3]) return false;
+        if (
+          st === undefined ||
+          !st.isFile() ||
+          st.size !== stats[k] ||
+          st.mtimeMs !== stats[k + 1] ||
+          st.ino !== stats[k + 2] ||
+          (st.mode & 0o777) !== stats[k + 3]
+        )
+          return false;
         k += 4;
       }
       if (names !== listing.names[i]) return false;
@@ -180,7 +205,14 @@ export class FsTree implements LocalTree {
     try {
       const st = await fs.lstat(abs);
       if (!st.isFile()) return undefined;
-      return { path: p, hash: await computeFileHash(abs), size: asInteger(st.size), mode: st.mode & 0o777, mtimeMs: st.mtimeMs, ino: asInteger(st.ino) };
+      return {
+        path: p,
+        hash: await computeFileHash(abs),
+        size: asInteger(st.size),
+        mode: st.mode & 0o777,
+        mtimeMs: st.mtimeMs,
+        ino: asInteger(st.ino),
+      };
     } catch (e) {
       if (errno(e) === 'ENOENT') return undefined;
       throw localIoError(e, `reading ${p}`);
@@ -212,7 +244,12 @@ export class FsTree implements LocalTree {
       dir = path.join(dir, part);
       try {
         const st = await fs.lstat(dir);
-        if (!st.isDirectory()) throw new BmError(ErrorCode.localIo, `cannot write ${p}: ${path.relative(this.root, dir)} is not a folder (symlink or file)`, 'left as it is; move the obstacle away and sync again');
+        if (!st.isDirectory())
+          throw new BmError(
+            ErrorCode.localIo,
+            `cannot write ${p}: ${path.relative(this.root, dir)} is not a folder (symlink or file)`,
+            'left as it is; move the obstacle away and sync again',
+          );
       } catch (e) {
         if (errno(e) !== 'ENOENT') throw e;
         await fs.mkdir(dir).catch((err: unknown) => {
@@ -249,7 +286,11 @@ export class FsTree implements LocalTree {
         await fh.close();
       }
       if (h.digest('hex') !== hash) {
-        throw new BmError(ErrorCode.blobCorrupt, `content for ${p} does not match its hash ${hash}`, 'the file was not written; run `bm-log verify`');
+        throw new BmError(
+          ErrorCode.blobCorrupt,
+          `content for ${p} does not match its hash ${hash}`,
+          'the file was not written; run `bm-log verify`',
+        );
       }
       // The guard: right before replacing, the target must still be what the plan saw.
       if (!(await this.stillIs(abs, expect))) return 'changed';
@@ -305,7 +346,8 @@ export class FsTree implements LocalTree {
     for (const part of p.split('/').slice(0, -1)) {
       dir = path.join(dir, part);
       const st = await fs.lstat(dir);
-      if (!st.isDirectory()) throw new BmError(ErrorCode.localIo, `${p}: ${path.relative(this.root, dir)} is not a folder (symlink or file)`, 'left as it is');
+      if (!st.isDirectory())
+        throw new BmError(ErrorCode.localIo, `${p}: ${path.relative(this.root, dir)} is not a folder (symlink or file)`, 'left as it is');
     }
   }
 }

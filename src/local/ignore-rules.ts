@@ -37,7 +37,10 @@ const MATCHER_ANSWERS = 10_000;
 
 /** Pure: a matcher over gitignore-syntax rules. Folder paths are tested with a trailing '/'. */
 export function computeIgnoreMatcher(rules: string): (p: string) => boolean {
-  const build = () => ignore().add([...BUILTIN_IGNORES]).add(rules);
+  const build = () =>
+    ignore()
+      .add([...BUILTIN_IGNORES])
+      .add(rules);
   let ig = build();
   let answers = 0;
   return (p: string) => {
@@ -60,7 +63,14 @@ export async function readIgnoreRules(root: string): Promise<string> {
     return await fs.readFile(path.join(root, IGNORE_FILE), 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') throw new BmError(ErrorCode.localIo, `cannot read ${IGNORE_FILE} (${code})`, 'fix its permissions; nothing was synced', {}, { cause: e });
+    if (code !== 'ENOENT')
+      throw new BmError(
+        ErrorCode.localIo,
+        `cannot read ${IGNORE_FILE} (${code})`,
+        'fix its permissions; nothing was synced',
+        {},
+        { cause: e },
+      );
     return '';
   }
 }

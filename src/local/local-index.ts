@@ -5,7 +5,13 @@ import { Level, type BatchOperation } from 'level';
 import { z } from 'zod';
 import { BmError, ErrorCode } from '../errors.js';
 import { ByteParts, decodeMsgpack, decodeTrustedSegment, encodeMsgpack } from '../events/codec.js';
-import { collectPath, computeSegmentCollections, computeSegmentVersions, projectVersions, type PathState } from '../projections/project-paths.js';
+import {
+  collectPath,
+  computeSegmentCollections,
+  computeSegmentVersions,
+  projectVersions,
+  type PathState,
+} from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import { HASH_RE, ULID_RE, type ClientId, type VersionId } from '../events/ids.js';
 import type { SyncPath } from '../events/sync-path.js';
@@ -28,7 +34,8 @@ const MAX_SEQ = 10 ** SEQ_DIGITS - 1;
 const PATH_READS_IN_FLIGHT = 16;
 /** Rows fetched per native call when reading a whole sublevel. */
 const READ_CHUNK = 1000;
-const DAMAGED_HINT = 'the local index in .bm-log/index is damaged; nothing was changed. Restore .bm-log from a backup or move it aside and run `bm-log init --remote URL` again (the URL is in .bm-log/config.json)';
+const DAMAGED_HINT =
+  'the local index in .bm-log/index is damaged; nothing was changed. Restore .bm-log from a backup or move it aside and run `bm-log init --remote URL` again (the URL is in .bm-log/config.json)';
 
 /** One segment object of one client's log, as fetched: the exact stored bytes. */
 export interface SegmentRecord {
@@ -118,7 +125,6 @@ function computeSideHashes(value: unknown): string[] {
 /** Meta key: set when two events claimed one version id (see commitBatch). */
 const ID_CLASH_KEY = 'version-id-clash';
 
-
 type Db = Level<string, Uint8Array>;
 type Sub = ReturnType<typeof openSublevel>;
 type BatchOp = BatchOperation<Db, string, Uint8Array>;
@@ -183,12 +189,22 @@ export class LocalIndex {
   static async open(root: string): Promise<LocalIndex> {
     await ensureStateDir(root);
     const location = LocalIndex.location(root);
-    const db: Db = new Level<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view', writeBufferSize: WRITE_BUFFER_SIZE });
+    const db: Db = new Level<string, Uint8Array>(location, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'view',
+      writeBufferSize: WRITE_BUFFER_SIZE,
+    });
     try {
       await db.open();
     } catch (e) {
       if (isLevelLocked(e)) {
-        throw new BmError(ErrorCode.alreadyRunning, 'another bm-log process is using this folder', 'wait for it to finish (or stop it), then retry', { location }, { cause: e });
+        throw new BmError(
+          ErrorCode.alreadyRunning,
+          'another bm-log process is using this folder',
+          'wait for it to finish (or stop it), then retry',
+          { location },
+          { cause: e },
+        );
       }
       throw localIoError(e, `opening the local index ${location}`);
     }
@@ -196,7 +212,12 @@ export class LocalIndex {
     // and reopening its index (`releaseMappedTables`), which it does while it holds the folder.
     if (await isReopeningElsewhere(stateDirPath(root))) {
       await db.close();
-      throw new BmError(ErrorCode.alreadyRunning, 'another bm-log process is using this folder', 'wait for it to finish (or stop it), then retry', { location });
+      throw new BmError(
+        ErrorCode.alreadyRunning,
+        'another bm-log process is using this folder',
+        'wait for it to finish (or stop it), then retry',
+        { location },
+      );
     }
     const index = new LocalIndex(db, path.join(stateDirPath(root), 'index-values'));
     try {
@@ -219,7 +240,11 @@ export class LocalIndex {
     } else if (UPGRADABLE_FORMATS.includes(format)) {
       await this.writeBatch([{ type: 'put', sublevel: this.meta, key: FORMAT_KEY, value: encodeMsgpack(INDEX_FORMAT) }]);
     } else if (format !== INDEX_FORMAT) {
-      throw new BmError(ErrorCode.unknownVersion, `the local index has format ${String(format)}; this bm-log reads format ${INDEX_FORMAT}`, 'upgrade bm-log on this machine');
+      throw new BmError(
+        ErrorCode.unknownVersion,
+        `the local index has format ${String(format)}; this bm-log reads format ${INDEX_FORMAT}`,
+        'upgrade bm-log on this machine',
+      );
     }
   }
 
@@ -261,7 +286,12 @@ export class LocalIndex {
       }
       const hash = sha256Hex(bytes);
       sideFiles.push({ hash, parts: [bytes] });
-      batch.push({ type: 'put', sublevel: this.meta, key, value: encodeMsgpack({ [SIDE_VALUE]: hash, [SIDE_FIELDS]: fields.files.map((f) => f.hash) }) });
+      batch.push({
+        type: 'put',
+        sublevel: this.meta,
+        key,
+        value: encodeMsgpack({ [SIDE_VALUE]: hash, [SIDE_FIELDS]: fields.files.map((f) => f.hash) }),
+      });
     }
     if (voidsCleanState(ops)) batch.push({ type: 'del', sublevel: this.meta, key: CLEAN_STATE_KEY });
     // Deletes whose deleted content must be looked up, for the rename rows below.
@@ -273,7 +303,8 @@ export class LocalIndex {
       batch.push({ type: 'put', sublevel: this.segments, key: seg, value: s.bytes });
       // The per-path history and collection rows go in the same batch as the segment they come from.
       const body = decodeTrustedSegment(s.bytes);
-      for (const c of computeSegmentCollections(body)) for (const id of c.versions) batch.push({ type: 'put', sublevel: this.collected, key: `${c.path}\u0000${id}`, value: EMPTY });
+      for (const c of computeSegmentCollections(body))
+        for (const id of c.versions) batch.push({ type: 'put', sublevel: this.collected, key: `${c.path}\u0000${id}`, value: EMPTY });
       for (const v of computeSegmentVersions(body)) {
         const key = `${v.path}\u0000${v.id}`;
         const twice = inBatch.get(key);
@@ -284,7 +315,8 @@ export class LocalIndex {
         // `moves` keys are `<segment>\0put\0<hash>` → the put's path and
         // `<segment>\0del\0<hash>` → the deleted path, so `log PATH` finds a move with one
         // batched read instead of decoding segments.
-        if (v.type === 'put' && v.content) batch.push({ type: 'put', sublevel: this.moves, key: `${seg}\u0000put\u0000${v.content.hash}`, value: encodeMsgpack(v.path) });
+        if (v.type === 'put' && v.content)
+          batch.push({ type: 'put', sublevel: this.moves, key: `${seg}\u0000put\u0000${v.content.hash}`, value: encodeMsgpack(v.path) });
         if (v.type === 'tombstone') for (const r of v.replaces) deletes.push({ seg, path: v.path, ref: `${v.path}\u0000${r}` });
       }
     }
@@ -313,7 +345,13 @@ export class LocalIndex {
       }
       for (const d of deletes) {
         const gone = inBatch.get(d.ref) ?? found.get(d.ref);
-        if (gone?.content) batch.push({ type: 'put', sublevel: this.moves, key: `${d.seg}\u0000del\u0000${gone.content.hash}`, value: encodeMsgpack(d.path) });
+        if (gone?.content)
+          batch.push({
+            type: 'put',
+            sublevel: this.moves,
+            key: `${d.seg}\u0000del\u0000${gone.content.hash}`,
+            value: encodeMsgpack(d.path),
+          });
       }
     }
     for (const [client, cursor] of ops.cursors ?? []) {
@@ -323,7 +361,8 @@ export class LocalIndex {
     }
     for (const f of sideFiles) await this.writeSideFile(f.hash, f.parts);
     await this.writeBatch(batch);
-    if (sideFiles.length > 0 || (ops.meta !== undefined && Object.values(ops.meta).some((v) => v === undefined)) || voidsCleanState(ops)) await this.dropUnusedSideFiles();
+    if (sideFiles.length > 0 || (ops.meta !== undefined && Object.values(ops.meta).some((v) => v === undefined)) || voidsCleanState(ops))
+      await this.dropUnusedSideFiles();
   }
 
   private async writeSideFile(hash: string, parts: readonly Uint8Array[]): Promise<void> {
@@ -331,7 +370,13 @@ export class LocalIndex {
     const tmp = `${file}.tmp-${process.pid}`;
     try {
       await fsp.mkdir(this.valuesDir, { recursive: true, mode: 0o700 });
-      if (await fsp.stat(file).then(() => true, () => false)) return;
+      if (
+        await fsp.stat(file).then(
+          () => true,
+          () => false,
+        )
+      )
+        return;
       await fsp.rm(tmp, { force: true });
       await writeFileDurably(tmp, parts);
       await fsp.rename(tmp, file);
@@ -356,7 +401,8 @@ export class LocalIndex {
    */
   async getPathHistory(p: string): Promise<VersionRecord[]> {
     const out: VersionRecord[] = [];
-    for await (const value of this.history.values({ gt: `${p}\u0000`, lt: `${p}\u0001` })) out.push(decodeRow(value, `history of ${p}`) as VersionRecord);
+    for await (const value of this.history.values({ gt: `${p}\u0000`, lt: `${p}\u0001` }))
+      out.push(decodeRow(value, `history of ${p}`) as VersionRecord);
     return out;
   }
 
@@ -382,7 +428,8 @@ export class LocalIndex {
         this.getPathHistory(p),
         this.read(async () => {
           const found: VersionId[] = [];
-          for await (const key of this.collected.keys({ gt: `${p}\u0000`, lt: `${p}\u0001` })) found.push(key.slice(p.length + 1) as VersionId);
+          for await (const key of this.collected.keys({ gt: `${p}\u0000`, lt: `${p}\u0001` }))
+            found.push(key.slice(p.length + 1) as VersionId);
           return found;
         }),
       ]);
@@ -422,7 +469,10 @@ export class LocalIndex {
    * manifest rows: one range scan each of the history, collection and manifest rows, instead
    * of two range scans per path. A first sync in stages (ADR-0011) reads each stage so.
    */
-  async readPathRange(from: string | undefined, to: string | undefined): Promise<{ states: Map<SyncPath, PathState>; rows: Map<SyncPath, BaseEntry> }> {
+  async readPathRange(
+    from: string | undefined,
+    to: string | undefined,
+  ): Promise<{ states: Map<SyncPath, PathState>; rows: Map<SyncPath, BaseEntry> }> {
     const range = { ...(from === undefined ? {} : { gte: from }), ...(to === undefined ? {} : { lt: to }) };
     const [versions, collected, rows] = await Promise.all([
       this.read(async () => {
@@ -474,7 +524,8 @@ export class LocalIndex {
    */
   async indexCollections(paths: ReadonlyMap<SyncPath, PathState>): Promise<void> {
     const batch: BatchOp[] = [];
-    for (const [p, st] of paths) for (const id of st.collected ?? []) batch.push({ type: 'put', sublevel: this.collected, key: `${p}\u0000${id}`, value: EMPTY });
+    for (const [p, st] of paths)
+      for (const id of st.collected ?? []) batch.push({ type: 'put', sublevel: this.collected, key: `${p}\u0000${id}`, value: EMPTY });
     batch.push({ type: 'put', sublevel: this.meta, key: COLLECTED_ROWS_KEY, value: encodeMsgpack(true) });
     await this.writeBatch(batch);
   }
@@ -531,7 +582,12 @@ export class LocalIndex {
     const stored = await fsp.readFile(file).catch((e: unknown) => {
       throw localIoError(e, `reading ${file} (the value of meta ${key})`);
     });
-    if (sha256Hex(stored) !== hash) throw new BmError(ErrorCode.localIo, `the local index is damaged: ${file} does not match its hash`, 'delete the .bm-log/index folder and .bm-log/index-values, then sync again (the index is rebuilt from the remote)');
+    if (sha256Hex(stored) !== hash)
+      throw new BmError(
+        ErrorCode.localIo,
+        `the local index is damaged: ${file} does not match its hash`,
+        'delete the .bm-log/index folder and .bm-log/index-values, then sync again (the index is rebuilt from the remote)',
+      );
     return stored;
   }
 
@@ -597,7 +653,12 @@ export class LocalIndex {
       const existing = pinned.get(pin.client);
       if (existing !== undefined) {
         if (existing.publicKey === pin.publicKey) continue;
-        throw new BmError(ErrorCode.keyMismatch, `client ${pin.client} now presents a different public key than the one pinned when it was first seen`, 'its segments are ignored; if that client was really re-created, run `bm-log verify` and re-pin deliberately', { client: pin.client });
+        throw new BmError(
+          ErrorCode.keyMismatch,
+          `client ${pin.client} now presents a different public key than the one pinned when it was first seen`,
+          'its segments are ignored; if that client was really re-created, run `bm-log verify` and re-pin deliberately',
+          { client: pin.client },
+        );
       }
       const checked = pinnedKeySchema.safeParse({ publicKey: pin.publicKey, name: pin.name });
       if (!checked.success) throw new BmError(ErrorCode.internal, `not a public key to pin for ${pin.client}`);
@@ -649,7 +710,12 @@ export class LocalIndex {
   async releaseMappedTables(): Promise<void> {
     const marker = path.join(path.dirname(this.valuesDir), REOPENING_FILE);
     const before = await this.read(() => this.meta.get(LAST_SYNC_KEY));
-    const taken = () => new BmError(ErrorCode.alreadyRunning, 'another process opened this folder\'s index while this sync let go of it for a moment', 'nothing more was done; what was synced before stays synced. Sync again when the other process is done');
+    const taken = () =>
+      new BmError(
+        ErrorCode.alreadyRunning,
+        "another process opened this folder's index while this sync let go of it for a moment",
+        'nothing more was done; what was synced before stays synced. Sync again when the other process is done',
+      );
     try {
       // This process holds the LOCK: any marker left here is a crashed process's.
       await fsp.writeFile(marker, `${process.pid}\n`, { mode: 0o600 });
@@ -669,9 +735,11 @@ export class LocalIndex {
           await new Promise((r) => setTimeout(r, 20));
         }
       }
-      for (const sub of [this.history, this.moves, this.collected, this.meta, this.segments, this.cursors, this.keys, this.manifest]) await sub.open();
+      for (const sub of [this.history, this.moves, this.collected, this.meta, this.segments, this.cursors, this.keys, this.manifest])
+        await sub.open();
       const after = await this.read(() => this.meta.get(LAST_SYNC_KEY));
-      if (!(before === after || (before !== undefined && after !== undefined && Buffer.from(before).equals(Buffer.from(after))))) throw taken();
+      if (!(before === after || (before !== undefined && after !== undefined && Buffer.from(before).equals(Buffer.from(after)))))
+        throw taken();
     } finally {
       await fsp.rm(marker, { force: true }).catch(() => undefined);
     }
@@ -810,7 +878,15 @@ function computeManifestRowProblem(r: unknown): string | undefined {
   if (row.version !== null && (typeof row.version !== 'string' || !ULID_RE.test(row.version))) return 'version';
   if (row.copyOf !== undefined) {
     const c = row.copyOf as Record<string, unknown> | null;
-    if (typeof c !== 'object' || c === null || typeof c.path !== 'string' || typeof c.version !== 'string' || !ULID_RE.test(c.version) || Object.keys(c).length !== 2) return 'copyOf';
+    if (
+      typeof c !== 'object' ||
+      c === null ||
+      typeof c.path !== 'string' ||
+      typeof c.version !== 'string' ||
+      !ULID_RE.test(c.version) ||
+      Object.keys(c).length !== 2
+    )
+      return 'copyOf';
   }
   return undefined;
 }
@@ -844,6 +920,7 @@ function decodeRow(bytes: Uint8Array, what: string): unknown {
 
 function parseRow<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, bytes: Uint8Array, what: string): T {
   const r = schema.safeParse(decodeRow(bytes, what));
-  if (!r.success) throw new BmError(ErrorCode.localIo, `local index ${what} is damaged (${r.error.issues[0]?.message ?? 'invalid'})`, DAMAGED_HINT);
+  if (!r.success)
+    throw new BmError(ErrorCode.localIo, `local index ${what} is damaged (${r.error.issues[0]?.message ?? 'invalid'})`, DAMAGED_HINT);
   return r.data;
 }

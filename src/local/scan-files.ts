@@ -107,7 +107,13 @@ export class ScanColumns {
 
   /** The listing as the witness stores it (views, no copies). */
   listing(): DecodedListing {
-    return { dirs: this.dirs, names: this.names, kinds: this.kinds, stats: this.stats.subarray(0, 4 * this.count), hashes: this.hashes.subarray(0, 32 * this.count) };
+    return {
+      dirs: this.dirs,
+      names: this.names,
+      kinds: this.kinds,
+      stats: this.stats.subarray(0, 4 * this.count),
+      hashes: this.hashes.subarray(0, 32 * this.count),
+    };
   }
 }
 
@@ -130,7 +136,7 @@ export class ScanFiles implements ReadonlyMap<SyncPath, LocalFile> {
     let n = 0;
     for (let i = 0; i < columns.count; i++) n += columns.present[i]!;
     this.size = n;
-    columns.dirs.forEach((d, slot) => this.slotOf.set(d, slot));
+    for (const [slot, d] of columns.dirs.entries()) this.slotOf.set(d, slot);
     this.finder = new FileFinder(columns);
   }
 
@@ -145,7 +151,14 @@ export class ScanFiles implements ReadonlyMap<SyncPath, LocalFile> {
   private file(path: string, i: number): LocalFile {
     const st = this.columns.stats;
     const h = this.columns.hashes;
-    return { path: path as SyncPath, hash: Buffer.from(h.buffer, h.byteOffset + 32 * i, 32).toString('hex'), size: asInteger(st[4 * i]!), mtimeMs: st[4 * i + 1]!, ino: asInteger(st[4 * i + 2]!), mode: asInteger(st[4 * i + 3]!) };
+    return {
+      path: path as SyncPath,
+      hash: Buffer.from(h.buffer, h.byteOffset + 32 * i, 32).toString('hex'),
+      size: asInteger(st[4 * i]!),
+      mtimeMs: st[4 * i + 1]!,
+      ino: asInteger(st[4 * i + 2]!),
+      mode: asInteger(st[4 * i + 3]!),
+    };
   }
 
   get(p: SyncPath): LocalFile | undefined {
@@ -182,7 +195,11 @@ export class ScanFiles implements ReadonlyMap<SyncPath, LocalFile> {
     for (const [p, f] of this.entries()) fn.call(thisArg, f, p, this);
   }
 
-  private folds?: { readonly twins: string[][]; readonly groups: Map<string, number[]>; readonly byKey: Map<string, Map<string, string[]>> };
+  private folds?: {
+    readonly twins: string[][];
+    readonly groups: Map<string, number[]>;
+    readonly byKey: Map<string, Map<string, string[]>>;
+  };
 
   /**
    * The files by fold key, without an index of every path: a fold key is its folder's key, a
@@ -251,7 +268,10 @@ export class ScanFiles implements ReadonlyMap<SyncPath, LocalFile> {
       for (let k = 0; k < i1 - i0; k++) {
         if (a.present[i0 + k] !== b.present[j0 + k]) return false;
         for (let s = 0; s < 4; s++) if (a.stats[4 * (i0 + k) + s] !== b.stats[4 * (j0 + k) + s]) return false;
-        if (Buffer.compare(a.hashes.subarray(32 * (i0 + k), 32 * (i0 + k) + 32), b.hashes.subarray(32 * (j0 + k), 32 * (j0 + k) + 32)) !== 0) return false;
+        if (
+          Buffer.compare(a.hashes.subarray(32 * (i0 + k), 32 * (i0 + k) + 32), b.hashes.subarray(32 * (j0 + k), 32 * (j0 + k) + 32)) !== 0
+        )
+          return false;
       }
       return true;
     };

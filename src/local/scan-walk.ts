@@ -124,7 +124,10 @@ export class ScanWalk {
    */
   walk(rel: string, nested: boolean): void {
     const prevSlot = this.reuse !== undefined && !this.reuse.touchedDirs.has(rel) ? this.reuse.slotOf.get(rel) : undefined;
-    if (prevSlot !== undefined) return this.reuseFolder(prevSlot, nested);
+    if (prevSlot !== undefined) {
+      this.reuseFolder(prevSlot, nested);
+      return;
+    }
     let entries: Dirent[];
     // Entries are joined to their folder by hand: path.join per file showed in profiles.
     const absDir = joinRoot(this.root, rel);

@@ -77,8 +77,17 @@ function computeDecodedListing(bytes: Uint8Array): DecodedListing | undefined {
   if (typeof w !== 'object' || w === null) return undefined;
   const { v, dirs, names, kinds, stats, hashes } = w as Record<string, unknown>;
   const strings = (a: unknown): a is string[] => Array.isArray(a) && a.every((x) => typeof x === 'string');
-  if (v !== WITNESS_VERSION || !strings(dirs) || !strings(names) || !strings(kinds) || !(stats instanceof Uint8Array) || !(hashes instanceof Uint8Array)) return undefined;
-  if (names.length !== dirs.length || kinds.length !== dirs.length || stats.byteLength % 32 !== 0 || hashes.byteLength !== stats.byteLength) return undefined;
+  if (
+    v !== WITNESS_VERSION ||
+    !strings(dirs) ||
+    !strings(names) ||
+    !strings(kinds) ||
+    !(stats instanceof Uint8Array) ||
+    !(hashes instanceof Uint8Array)
+  )
+    return undefined;
+  if (names.length !== dirs.length || kinds.length !== dirs.length || stats.byteLength % 32 !== 0 || hashes.byteLength !== stats.byteLength)
+    return undefined;
   // Copied: the decoded bytes may sit at an offset a Float64Array cannot start at.
   const flat = new Float64Array(stats.byteLength / 8);
   new Uint8Array(flat.buffer).set(stats);
@@ -199,7 +208,13 @@ export class WitnessBase implements ScanBase {
   /** The `i`th F entry of the listing. */
   file(i: number): { size: number; mtimeMs: number; ino: number; mode: number; hash: string } {
     const st = this.listing.stats;
-    return { size: st[4 * i]!, mtimeMs: st[4 * i + 1]!, ino: st[4 * i + 2]!, mode: st[4 * i + 3]!, hash: this.hex.toString('hex', 32 * i, 32 * i + 32) };
+    return {
+      size: st[4 * i]!,
+      mtimeMs: st[4 * i + 1]!,
+      ino: st[4 * i + 2]!,
+      mode: st[4 * i + 3]!,
+      hash: this.hex.toString('hex', 32 * i, 32 * i + 32),
+    };
   }
 }
 

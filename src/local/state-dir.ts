@@ -72,10 +72,16 @@ const subscriptionSchema = z.string().superRefine((s, ctx) => {
 export const clientConfigSchema = z
   .object({
     v: z.literal(1),
-    clientId: z.string().regex(ULID_RE, 'ULID').transform((s) => s as ClientId),
+    clientId: z
+      .string()
+      .regex(ULID_RE, 'ULID')
+      .transform((s) => s as ClientId),
     /** Human name shown to other clients (published in the identity object). */
     name: z.string().min(1).max(128),
-    vaultId: z.string().regex(ULID_RE, 'ULID').transform((s) => s as VaultId),
+    vaultId: z
+      .string()
+      .regex(ULID_RE, 'ULID')
+      .transform((s) => s as VaultId),
     remote: z
       .object({
         /** `s3://bucket/prefix` or a directory path / `file://` URL. */
@@ -103,7 +109,8 @@ export type ClientConfig = z.infer<typeof clientConfigSchema>;
  */
 export async function writeClientConfig(root: string, cfg: ClientConfig): Promise<void> {
   const checked = clientConfigSchema.safeParse(cfg);
-  if (!checked.success) throw configError(checked.error, 'the config to write', 'check the values given to `bm-log init`; nothing was written');
+  if (!checked.success)
+    throw configError(checked.error, 'the config to write', 'check the values given to `bm-log init`; nothing was written');
   const dir = await ensureStateDir(root);
   const file = path.join(dir, CONFIG_FILE);
   const tmp = path.join(dir, `${TMP_PREFIX}${randomBytes(8).toString('hex')}`);
@@ -130,7 +137,9 @@ export async function readClientConfig(root: string): Promise<ClientConfig> {
   } catch (e) {
     const code = errnoCode(e);
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new BmError(ErrorCode.notAClient, `${root} is not a bm-log folder; run \`bm-log init --remote URL\``, NOT_A_CLIENT_HINT, { root });
+      throw new BmError(ErrorCode.notAClient, `${root} is not a bm-log folder; run \`bm-log init --remote URL\``, NOT_A_CLIENT_HINT, {
+        root,
+      });
     }
     throw localIoError(e, `reading ${file}`);
   }
@@ -161,7 +170,12 @@ export async function writePrivateKey(root: string, pem: string): Promise<void> 
       await fs.link(tmp, file);
     } catch (e) {
       if (errnoCode(e) !== 'EEXIST') throw e;
-      throw new BmError(ErrorCode.config, `${file} already exists; the existing identity key was kept`, 'this folder already has an identity; to start over, move .bm-log aside and run `bm-log init --remote URL` again', { file });
+      throw new BmError(
+        ErrorCode.config,
+        `${file} already exists; the existing identity key was kept`,
+        'this folder already has an identity; to start over, move .bm-log aside and run `bm-log init --remote URL` again',
+        { file },
+      );
     }
     await fsyncFolder(dir);
   } catch (e) {
@@ -194,7 +208,12 @@ export async function readPrivateKey(root: string): Promise<{ pem: string; notic
     }
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') {
-      throw new BmError(ErrorCode.config, `${file} is missing: this client cannot sign without its identity key`, `restore ${file} from a backup, or move .bm-log aside and run \`bm-log init --remote URL\` to join as a new client`, { file });
+      throw new BmError(
+        ErrorCode.config,
+        `${file} is missing: this client cannot sign without its identity key`,
+        `restore ${file} from a backup, or move .bm-log aside and run \`bm-log init --remote URL\` to join as a new client`,
+        { file },
+      );
     }
     throw localIoError(e, `reading ${file}`);
   }
@@ -237,7 +256,19 @@ function errnoCode(e: unknown): string | undefined {
 export function localIoError(e: unknown, what: string): BmError {
   const code = errnoCode(e);
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new BmError(ErrorCode.diskFull, `local disk is full while ${what}; nothing was changed`, 'free space on this disk, then retry', {}, { cause: e });
+    return new BmError(
+      ErrorCode.diskFull,
+      `local disk is full while ${what}; nothing was changed`,
+      'free space on this disk, then retry',
+      {},
+      { cause: e },
+    );
   }
-  return new BmError(ErrorCode.localIo, `${what} failed (${code ?? String(e)})`, 'check the folder\'s permissions and free space, then retry', {}, { cause: e });
+  return new BmError(
+    ErrorCode.localIo,
+    `${what} failed (${code ?? String(e)})`,
+    "check the folder's permissions and free space, then retry",
+    {},
+    { cause: e },
+  );
 }

@@ -39,13 +39,11 @@ export function computeFingerprint(publicKeyHex: string): string {
  * as 1 (Crockford's rule). Returns the canonical form, or throws a usage error saying why not.
  */
 export function parseFingerprint(typed: string): string {
-  const flat = typed
-    .toUpperCase()
-    .replace(/[\s-]/g, '')
-    .replace(/O/g, '0')
-    .replace(/[IL]/g, '1');
+  const flat = typed.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
   const hint = 'a key fingerprint is 20 letters and digits in five groups of four, like 7KQ2-M9XD-0ZAF-3R8T-PWCN';
-  if (flat.length !== GROUPS * GROUP_LEN) throw new BmError(ErrorCode.usage, `not a key fingerprint: ${flat.length} characters, expected 20`, hint);
-  if (![...flat].every((c) => ALPHABET.includes(c))) throw new BmError(ErrorCode.usage, 'not a key fingerprint: it has a character no fingerprint uses', hint);
+  if (flat.length !== GROUPS * GROUP_LEN)
+    throw new BmError(ErrorCode.usage, `not a key fingerprint: ${flat.length} characters, expected 20`, hint);
+  if (![...flat].every((c) => ALPHABET.includes(c)))
+    throw new BmError(ErrorCode.usage, 'not a key fingerprint: it has a character no fingerprint uses', hint);
   return flat.match(/.{4}/g)!.join('-');
 }

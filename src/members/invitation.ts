@@ -30,7 +30,10 @@ export interface Invitation {
 const payloadSchema = z
   .object({
     remote: z.string().min(1).max(MAX_INVITATION_REMOTE),
-    vault: z.string().regex(ULID_RE).transform((s) => s as VaultId),
+    vault: z
+      .string()
+      .regex(ULID_RE)
+      .transform((s) => s as VaultId),
     root: z.string().regex(FINGERPRINT_RE),
   })
   .strict();
@@ -48,13 +51,20 @@ function computeChecksum(payload: string): string {
 /** The token for `invitation`; throws a usage error for a remote that holds a credential or a line break. */
 export function encodeInvitation(invitation: Invitation): string {
   const remote = invitation.remote;
-  if (/[\r\n]/.test(remote)) throw badToken('the remote of an invitation must be one line', 'check the remote address: it holds a line break');
+  if (/[\r\n]/.test(remote))
+    throw badToken('the remote of an invitation must be one line', 'check the remote address: it holds a line break');
   if (/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(remote) || /[?&](secret|token|key|password)=/i.test(remote)) {
-    throw badToken('refusing to put a credential in an invitation token', 'use a remote address without user, password or keys; each member sets up its own');
+    throw badToken(
+      'refusing to put a credential in an invitation token',
+      'use a remote address without user, password or keys; each member sets up its own',
+    );
   }
   const parsed = payloadSchema.safeParse({ remote, vault: invitation.vault, root: invitation.root });
   if (!parsed.success) {
-    throw badToken(`cannot make an invitation: ${parsed.error.issues[0]?.message ?? 'bad field'}`, 'check the remote, vault id and root fingerprint');
+    throw badToken(
+      `cannot make an invitation: ${parsed.error.issues[0]?.message ?? 'bad field'}`,
+      'check the remote, vault id and root fingerprint',
+    );
   }
   const payload = Buffer.from(JSON.stringify({ remote, vault: invitation.vault, root: invitation.root }), 'utf8').toString('base64url');
   return `${PREFIX}${VERSION}.${payload}.${computeChecksum(payload)}`;
@@ -68,7 +78,8 @@ export function decodeInvitation(token: string): Invitation {
   const parts = t.slice(PREFIX.length).split('.');
   const version = Number(parts[0]);
   if (!/^\d+$/.test(parts[0] ?? '')) throw badToken('the invitation token is damaged (no version after its prefix)');
-  if (version > VERSION) throw badToken(`this invitation was made by a newer bm-log (token version ${version})`, 'upgrade bm-log on this machine');
+  if (version > VERSION)
+    throw badToken(`this invitation was made by a newer bm-log (token version ${version})`, 'upgrade bm-log on this machine');
   if (version !== VERSION || parts.length !== 3) throw badToken('the invitation token is damaged (wrong number of parts)');
   const [, payload, checksum] = parts as [string, string, string];
   if (checksum !== computeChecksum(payload)) throw badToken('the invitation token is damaged or cut (its checksum does not match)');
@@ -79,6 +90,7 @@ export function decodeInvitation(token: string): Invitation {
     throw badToken('the invitation token is damaged (its content is not readable)');
   }
   const parsed = payloadSchema.safeParse(json);
-  if (!parsed.success) throw badToken(`the invitation token is not valid: its ${parsed.error.issues[0]?.path.join('.') ?? 'content'} is wrong`);
+  if (!parsed.success)
+    throw badToken(`the invitation token is not valid: its ${parsed.error.issues[0]?.path.join('.') ?? 'content'} is wrong`);
   return parsed.data;
 }

@@ -18,8 +18,14 @@ export const roleSchema = z.enum([Role.admin, Role.writer, Role.reader]);
 /** Largest member name (a person or device label, shown in `members`). */
 export const MAX_MEMBER_NAME = 128;
 
-const clientId = z.string().regex(ULID_RE, 'ULID').transform((s) => s as ClientId);
-const eventId = z.string().regex(ULID_RE, 'ULID').transform((s) => s as VersionId);
+const clientId = z
+  .string()
+  .regex(ULID_RE, 'ULID')
+  .transform((s) => s as ClientId);
+const eventId = z
+  .string()
+  .regex(ULID_RE, 'ULID')
+  .transform((s) => s as VersionId);
 const fingerprint = z.string().regex(FINGERPRINT_RE, 'key fingerprint XXXX-XXXX-XXXX-XXXX-XXXX');
 /** A seq of the target's log (0: the admin had seen none of it). */
 const upTo = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

@@ -95,7 +95,13 @@ function foldPass(genesis: MemberGenesis, ordered: readonly LocatedMemberEvent[]
     cut: null,
     changes: [{ from: 1, role: 'admin' }],
   };
-  const pass: Pass = { members: new Map([[genesis.root, rootRecord]]), counted: new Set(), countedEvents: [], rejected: new Map(), revoked: [] };
+  const pass: Pass = {
+    members: new Map([[genesis.root, rootRecord]]),
+    counted: new Set(),
+    countedEvents: [],
+    rejected: new Map(),
+    revoked: [],
+  };
   for (const e of ordered) {
     const key = locationKey(e);
     const reason = excluded.has(key) ? 'revoked-later' : judgeMemberEvent(e, pass);
@@ -135,7 +141,15 @@ function applyMemberEvent(e: LocatedMemberEvent, target: MemberRecord | undefine
   const from = ev.upTo + 1;
   switch (ev.action) {
     case 'add':
-      return { client: ev.client, name: ev.name, fingerprint: ev.fingerprint, addedBy: e.writer, role: ev.role, cut: null, changes: [{ from, role: ev.role }] };
+      return {
+        client: ev.client,
+        name: ev.name,
+        fingerprint: ev.fingerprint,
+        addedBy: e.writer,
+        role: ev.role,
+        cut: null,
+        changes: [{ from, role: ev.role }],
+      };
     case 'remove':
       return { ...target!, role: null, cut: ev.upTo, changes: [...target!.changes, { from, role: null }] };
     case 'role':
@@ -153,5 +167,7 @@ function countAdmins(members: ReadonlyMap<ClientId, MemberRecord>): number {
 
 /** The current members (removed ones left out), sorted by client id: what `bm-log members` lists. */
 export function listMembers(state: MemberState): MemberRecord[] {
-  return [...state.members.values()].filter((m) => m.role !== null).sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
+  return [...state.members.values()]
+    .filter((m) => m.role !== null)
+    .sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
 }

@@ -47,7 +47,10 @@ export function computeLocalMoves(deleted: readonly MoveCandidate[], added: read
   const exact = computeSameContentMoves(gone, fresh);
   const from = new Set(exact.map((m) => m.from));
   const to = new Set(exact.map((m) => m.to));
-  const similar = computeSimilarMoves(gone.filter((c) => !from.has(c.path)), fresh.filter((c) => !to.has(c.path)));
+  const similar = computeSimilarMoves(
+    gone.filter((c) => !from.has(c.path)),
+    fresh.filter((c) => !to.has(c.path)),
+  );
   return [...exact, ...similar].sort((x, y) => compare(x.to, y.to));
 }
 
@@ -72,7 +75,8 @@ function computeSameContentMoves(gone: readonly MoveCandidate[], fresh: readonly
     for (const f of from) {
       const sameNameFrom = from.filter((x) => baseName(x.path) === baseName(f.path));
       const sameNameTo = to.filter((x) => baseName(x.path) === baseName(f.path));
-      if (sameNameFrom.length === 1 && sameNameTo.length === 1) moves.push({ from: f.path, to: (sameNameTo[0] as MoveCandidate).path, how: 'same-content' });
+      if (sameNameFrom.length === 1 && sameNameTo.length === 1)
+        moves.push({ from: f.path, to: (sameNameTo[0] as MoveCandidate).path, how: 'same-content' });
     }
   }
   return moves;
@@ -94,7 +98,10 @@ function lineBag(c: MoveCandidate): { bag: Map<string, number>; count: number } 
 }
 
 /** Pure: Dice similarity of two line multisets. */
-export function computeLineSimilarity(x: { bag: Map<string, number>; count: number }, y: { bag: Map<string, number>; count: number }): number {
+export function computeLineSimilarity(
+  x: { bag: Map<string, number>; count: number },
+  y: { bag: Map<string, number>; count: number },
+): number {
   let common = 0;
   for (const [line, n] of x.bag) common += Math.min(n, y.bag.get(line) ?? 0);
   return (2 * common) / (x.count + y.count);

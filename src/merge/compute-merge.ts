@@ -8,7 +8,16 @@
  */
 import { computeFrontMatterMerge, computeFrontMatterSplit, computeKeyBlocks } from './front-matter.js';
 import { computeLineMerge } from './line-merge.js';
-import { computeCrlf, computeEolForm, computeLf, computeLineText, computeMergedEol, computeMergedFlag, type LineText, renderLineText } from './line-text.js';
+import {
+  computeCrlf,
+  computeEolForm,
+  computeLf,
+  computeLineText,
+  computeMergedEol,
+  computeMergedFlag,
+  type LineText,
+  renderLineText,
+} from './line-text.js';
 import type { MergeAlgo } from './merge-policy.js';
 import { computeText } from './text-content.js';
 
@@ -42,10 +51,12 @@ export function computeCanonicalHeads(heads: readonly MergeHead[]): MergeHead[] 
  * files; merged from the empty text, so only identical additions merge) with algorithm `algo`.
  */
 export function computeMerge(algo: MergeAlgo, base: Uint8Array | null, heads: readonly MergeHead[]): MergeOutcome {
-  if (heads.length < 2) return { kind: 'conflict', reason: 'too-few-heads', detail: `a merge needs two heads or more, got ${heads.length}` };
+  if (heads.length < 2)
+    return { kind: 'conflict', reason: 'too-few-heads', detail: `a merge needs two heads or more, got ${heads.length}` };
   const ordered = computeCanonicalHeads(heads);
   const texts = [base ?? new Uint8Array(0), ...ordered.map((h) => h.bytes)].map(computeText);
-  if (texts.some((t) => t === null)) return { kind: 'conflict', reason: 'not-text', detail: 'a side is not UTF-8 text or holds a NUL byte' };
+  if (texts.some((t) => t === null))
+    return { kind: 'conflict', reason: 'not-text', detail: 'a side is not UTF-8 text or holds a NUL byte' };
   const [o, first, ...rest] = texts as string[];
   let acc = first as string;
   let previous = acc;
@@ -65,7 +76,8 @@ export function computeTextMerge(algo: MergeAlgo, o: string, a: string, b: strin
   if (forms.includes('mixed')) return computeBodyMerge(algo, o, a, b); // merged as they are: CR stays in the lines
   const [fo, fa, fb] = forms as ['lf' | 'crlf' | 'none', 'lf' | 'crlf' | 'none', 'lf' | 'crlf' | 'none'];
   const eol = computeMergedEol(fo, fa, fb);
-  if (eol === null) return { kind: 'conflict', reason: 'line-endings', detail: 'one side uses LF and the other CRLF, where the base had neither' };
+  if (eol === null)
+    return { kind: 'conflict', reason: 'line-endings', detail: 'one side uses LF and the other CRLF, where the base had neither' };
   const lf = (t: string, f: string) => (f === 'crlf' ? computeLf(t) : t);
   const merged = computeBodyMerge(algo, lf(o, fo), lf(a, fa), lf(b, fb));
   if (merged.kind === 'conflict' || eol === 'lf') return merged;
@@ -85,10 +97,14 @@ export function computeLinesMerge(o: string, a: string, b: string): TextOutcome 
   const [lo, la, lb] = [o, a, b].map(computeLineText) as [LineText, LineText, LineText];
   const lines = computeLineMerge(lo.lines, la.lines, lb.lines);
   if (lines.kind === 'conflict') {
-    const what = lines.reason === 'overlap' ? 'both sides changed the same or adjacent lines' : 'the change is too large to merge line by line';
+    const what =
+      lines.reason === 'overlap' ? 'both sides changed the same or adjacent lines' : 'the change is too large to merge line by line';
     return { kind: 'conflict', reason: lines.reason, detail: `${what} (near line ${lines.baseLine + 1} of the base)` };
   }
-  return { kind: 'merged', text: renderLineText({ lines: lines.lines, finalNewline: computeMergedFlag(lo.finalNewline, la.finalNewline, lb.finalNewline) }) };
+  return {
+    kind: 'merged',
+    text: renderLineText({ lines: lines.lines, finalNewline: computeMergedFlag(lo.finalNewline, la.finalNewline, lb.finalNewline) }),
+  };
 }
 
 /** Pure: front matter key by key and the body by lines; null when any side's front matter cannot be split. */
@@ -99,7 +115,8 @@ function computeMarkdownMerge(o: string, a: string, b: string): TextOutcome | nu
   const [bo, ba, bb] = blocks;
   if (so == null || sa == null || sb == null || bo == null || ba == null || bb == null) return null;
   const yaml = computeFrontMatterMerge(bo, ba, bb);
-  if (yaml.kind === 'conflict') return { kind: 'conflict', reason: 'front-matter-key', detail: `both sides changed front matter key ${yaml.key} differently` };
+  if (yaml.kind === 'conflict')
+    return { kind: 'conflict', reason: 'front-matter-key', detail: `both sides changed front matter key ${yaml.key} differently` };
   if (computeKeyBlocks(yaml.yaml) === null) return null; // spliced text that does not parse back: merge it as lines
   const body = computeLinesMerge(so.body, sa.body, sb.body);
   return body.kind === 'conflict' ? body : { kind: 'merged', text: `---\n${yaml.yaml}---\n${body.text}` };

@@ -45,7 +45,7 @@ export function computeKeyBlocks(yaml: string): KeyBlocks | null {
   }
   if (starts.length === 0) return null;
   const text = new Map<string, string>();
-  starts.forEach((s, i) => text.set(s.key, yaml.slice(s.at, starts[i + 1]?.at ?? yaml.length)));
+  for (const [i, s] of starts.entries()) text.set(s.key, yaml.slice(s.at, starts[i + 1]?.at ?? yaml.length));
   return { head: yaml.slice(0, starts[0]?.at ?? 0), keys: starts.map((s) => s.key), text };
 }
 
@@ -92,14 +92,21 @@ const withNewline = (block: string): string => (block.endsWith('\n') ? block : `
  * key they follow on that side (first, when none).
  */
 export function computeKeyOrder(o: readonly string[], a: readonly string[], b: readonly string[]): string[] | null {
-  const reordered = (x: readonly string[]) => !sameOrder(x.filter((k) => o.includes(k)), o.filter((k) => x.includes(k)));
+  const reordered = (x: readonly string[]) =>
+    !sameOrder(
+      x.filter((k) => o.includes(k)),
+      o.filter((k) => x.includes(k)),
+    );
   const shared = (x: readonly string[]) => x.filter((k) => o.includes(k) && a.includes(k) && b.includes(k));
   if (reordered(a) && reordered(b) && !sameOrder(shared(a), shared(b))) return null;
   const [first, second] = reordered(b) && !reordered(a) ? [b, a] : [a, b];
   const out = [...first];
   second.forEach((k, i) => {
     if (out.includes(k)) return;
-    const after = second.slice(0, i).reverse().find((p) => out.includes(p));
+    const after = second
+      .slice(0, i)
+      .reverse()
+      .find((p) => out.includes(p));
     out.splice(after === undefined ? 0 : out.indexOf(after) + 1, 0, k);
   });
   return out;

@@ -53,7 +53,12 @@ function mergeGap(o: string[], a: string[], b: string[], oStart: number, budget:
   let tail = 0;
   const room = Math.min(o.length, a.length, b.length) - head;
   while (tail < room && o[o.length - 1 - tail] === a[a.length - 1 - tail] && o[o.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
-  const piece = { o: o.slice(head, o.length - tail), a: a.slice(head, a.length - tail), b: b.slice(head, b.length - tail), oStart: oStart + head };
+  const piece = {
+    o: o.slice(head, o.length - tail),
+    a: a.slice(head, a.length - tail),
+    b: b.slice(head, b.length - tail),
+    oStart: oStart + head,
+  };
   const merged = mergePiece(piece, budget);
   if (merged.kind === 'conflict') return merged;
   return { kind: 'merged', lines: [...o.slice(0, head), ...merged.lines, ...o.slice(o.length - tail)], cost: merged.cost };
@@ -119,7 +124,7 @@ function computeAnchors(o: readonly string[], a: readonly string[], b: readonly 
 /** Lines occurring exactly once in `lines`, with their position. */
 function uniquePositions(lines: readonly string[]): Map<string, number> {
   const seen = new Map<string, number>();
-  lines.forEach((line, i) => seen.set(line, seen.has(line) ? -1 : i));
+  for (const [i, line] of lines.entries()) seen.set(line, seen.has(line) ? -1 : i);
   for (const [line, i] of seen) if (i < 0) seen.delete(line);
   return seen;
 }

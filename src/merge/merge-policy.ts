@@ -18,7 +18,11 @@ export const mergePolicySchema = z
     /** Off: no path merges; every concurrent edit stays a conflict as in format 1. */
     enabled: z.boolean(),
     /** The largest base or head, in bytes, that may merge. */
-    maxBytes: z.number().int().min(0).max(64 * 1024 * 1024),
+    maxBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(64 * 1024 * 1024),
     /** gitignore syntax (as .bmignore): the paths that may merge; `!` excludes. */
     patterns: z.array(z.string().max(1024)).max(256),
     /** gitignore syntax: the mergeable paths whose front matter merges key by key (`markdown/1`). */

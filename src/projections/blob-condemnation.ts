@@ -24,7 +24,10 @@ export function computeCondemnedRefs(paths: Projection, vault: VaultState): Cond
   if (vault.condemnations.size === 0) return out;
   for (const [hash, byClient] of vault.namers) {
     if (!vault.condemnations.has(hash)) continue;
-    out.set(hash, [...byClient].map(([client, seq]) => ({ client, seq })));
+    out.set(
+      hash,
+      [...byClient].map(([client, seq]) => ({ client, seq })),
+    );
   }
   for (const st of paths.values()) {
     for (const v of st.versions.values()) {
@@ -61,7 +64,9 @@ export function computeOpenCondemnations(hash: ContentHash, vault: VaultState, r
     if (isCondemnationVoided(c, refs) || computeClosedAt(c, vault) !== undefined) continue;
     out.push(c);
   }
-  return out.sort((a, b) => Date.parse(a.time) - Date.parse(b.time) || (a.client < b.client ? -1 : a.client > b.client ? 1 : a.seq - b.seq));
+  return out.sort(
+    (a, b) => Date.parse(a.time) - Date.parse(b.time) || (a.client < b.client ? -1 : a.client > b.client ? 1 : a.seq - b.seq),
+  );
 }
 
 /**

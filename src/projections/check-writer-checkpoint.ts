@@ -37,8 +37,16 @@ export function isCheckable(body: WriterCheckpointBody, held: ReadonlyMap<string
 function sameRecord(a: VersionRecord, b: VersionRecord): boolean {
   const seen = (x: VersionRecord) => JSON.stringify(Object.entries(x.seen).sort());
   return (
-    a.id === b.id && a.path === b.path && a.type === b.type && a.client === b.client && a.seq === b.seq && a.time === b.time && a.snapshot === b.snapshot &&
-    JSON.stringify(a.replaces) === JSON.stringify(b.replaces) && JSON.stringify(a.content) === JSON.stringify(b.content) && seen(a) === seen(b)
+    a.id === b.id &&
+    a.path === b.path &&
+    a.type === b.type &&
+    a.client === b.client &&
+    a.seq === b.seq &&
+    a.time === b.time &&
+    a.snapshot === b.snapshot &&
+    JSON.stringify(a.replaces) === JSON.stringify(b.replaces) &&
+    JSON.stringify(a.content) === JSON.stringify(b.content) &&
+    seen(a) === seen(b)
   );
 }
 
@@ -49,7 +57,8 @@ function isClaimSupported(c: CheckpointClaim, input: CheckpointCheckInput): bool
     const r = st?.versions.get(c.id);
     return r !== undefined && sameRecord(r, c.record);
   }
-  if (c.kind === 'replaced') return [...(st?.versions.values() ?? [])].some((v) => v.client === c.writer && v.seq === c.seq && v.replaces.includes(c.id));
+  if (c.kind === 'replaced')
+    return [...(st?.versions.values() ?? [])].some((v) => v.client === c.writer && v.seq === c.seq && v.replaces.includes(c.id));
   const seg = input.segment(c.writer, c.seq);
   return seg !== undefined && isClaimInSegment(c, seg.body);
 }
@@ -86,7 +95,8 @@ function computeRetireProblems(body: WriterCheckpointBody, input: CheckpointChec
   const out: string[] = [];
   for (const r of body.retired) {
     const events = input.segment(body.client, r.seq)?.body.events ?? [];
-    if (!events.some((e) => e.type === 'retire' && e.client === r.client)) out.push(`its retirement of ${r.client} is not in its writer's log`);
+    if (!events.some((e) => e.type === 'retire' && e.client === r.client))
+      out.push(`its retirement of ${r.client} is not in its writer's log`);
   }
   const retired = new Set(body.retired.map((r) => r.client));
   for (const r of input.retirers?.get(body.client) ?? []) {
@@ -128,7 +138,8 @@ function computeSupportProblems(body: WriterCheckpointBody, input: CheckpointChe
   }
   out.push(...computeRetireProblems(body, input), ...computeGcProblems(body, input));
   for (const r of body.relies) {
-    if (input.segment(r.client, r.seq) === undefined) out.push(`it relies on a checkpoint at ${r.client}/${r.seq}, a segment the log does not hold`);
+    if (input.segment(r.client, r.seq) === undefined)
+      out.push(`it relies on a checkpoint at ${r.client}/${r.seq}, a segment the log does not hold`);
   }
   const last = input.full.vault.lastEventful.get(body.client) ?? 0;
   const stated = body.lastEventful === 0 ? undefined : input.segment(body.client, body.lastEventful);
@@ -138,7 +149,10 @@ function computeSupportProblems(body: WriterCheckpointBody, input: CheckpointChe
 }
 
 /** The ids at a path replaced by a version its writer had seen when it wrote the checkpoint (covered by its segment). */
-function computeSeenReplaced(versions: Iterable<VersionRecord>, at: { client: string; seq: number; seen: Readonly<Record<string, number>> }): Set<VersionId> {
+function computeSeenReplaced(
+  versions: Iterable<VersionRecord>,
+  at: { client: string; seq: number; seen: Readonly<Record<string, number>> },
+): Set<VersionId> {
   const out = new Set<VersionId>();
   for (const r of versions) if (isCovered(r.client, r.seq, at)) for (const id of r.replaces) out.add(id);
   return out;
@@ -162,7 +176,8 @@ function computeCompletenessProblems(body: WriterCheckpointBody, input: Checkpoi
   const at = { client: w, seq: body.seq, seen: body.segment.seen };
   const relied = computeRelied(body, input);
   const { kept, claimed } = computeKeptAndClaimed(body);
-  const isCollectedBefore = (path: string, id: string) => input.collectors?.get(`${path}\u0000${id}`)?.some((b) => isCovered(b.client, b.seq, at)) === true;
+  const isCollectedBefore = (path: string, id: string) =>
+    input.collectors?.get(`${path}\u0000${id}`)?.some((b) => isCovered(b.client, b.seq, at)) === true;
   for (const [path, st] of input.full.paths) {
     for (const h of computeHeads(st)) {
       if (h.client === w && h.seq <= body.seq && !kept.has(h.id)) out.push(`it leaves out its writer's live version ${h.id} of ${path}`);
@@ -170,7 +185,8 @@ function computeCompletenessProblems(body: WriterCheckpointBody, input: Checkpoi
     const seenReplaced = computeSeenReplaced(st.versions.values(), at);
     for (const v of st.versions.values()) {
       if (kept.has(v.id) && seenReplaced.has(v.id)) out.push(`it keeps version ${v.id} of ${path}, which its writer had seen replaced`);
-      if (kept.has(v.id) && isCollectedBefore(path, v.id)) out.push(`it keeps version ${v.id} of ${path}, which its writer had seen collected`);
+      if (kept.has(v.id) && isCollectedBefore(path, v.id))
+        out.push(`it keeps version ${v.id} of ${path}, which its writer had seen collected`);
       if (v.client !== w || v.seq > body.seq || kept.has(v.id)) continue;
       for (const id of v.replaces) {
         const target = st.versions.get(id);
@@ -197,7 +213,8 @@ export class CheckpointEvidence {
     for (const e of s.events) {
       if (e.type === 'retire') push(this.retirers, s.client, { client: e.client, seq: s.seq });
       if (e.type !== 'gc') continue;
-      for (const c of e.collected) for (const id of c.versions) push(this.collectors, `${c.path}\u0000${id}`, { client: s.client, seq: s.seq });
+      for (const c of e.collected)
+        for (const id of c.versions) push(this.collectors, `${c.path}\u0000${id}`, { client: s.client, seq: s.seq });
     }
   }
 }

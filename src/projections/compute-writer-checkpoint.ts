@@ -92,7 +92,11 @@ function computeKept(input: OwnCheckpointInput, candidates: readonly OwnVersion[
 /** Pure: the replaced claims still needed, per path: the previous ones and those of versions not kept. */
 type ClaimsByPath = Map<SyncPath, Map<VersionId, number>>;
 
-function computeReplacedClaims(input: OwnCheckpointInput, candidates: readonly OwnVersion[], keptIds: ReadonlySet<VersionId>): ClaimsByPath {
+function computeReplacedClaims(
+  input: OwnCheckpointInput,
+  candidates: readonly OwnVersion[],
+  keptIds: ReadonlySet<VersionId>,
+): ClaimsByPath {
   const claims = new Map<SyncPath, Map<VersionId, number>>();
   const add = (path: SyncPath, id: VersionId, seq: number) => {
     const at = claims.get(path) ?? new Map<VersionId, number>();
@@ -112,7 +116,8 @@ function computeReplacedClaims(input: OwnCheckpointInput, candidates: readonly O
 function computeCollectedClaims(input: OwnCheckpointInput): WriterCheckpointBody['collected'] {
   const all: { path: SyncPath; seq: number; versions: readonly VersionId[] }[] = [...(input.previous?.collected ?? [])];
   for (const s of input.own) {
-    for (const e of s.events) if (e.type === 'gc') for (const c of e.collected) all.push({ path: c.path, seq: s.seq, versions: c.versions });
+    for (const e of s.events)
+      if (e.type === 'gc') for (const c of e.collected) all.push({ path: c.path, seq: s.seq, versions: c.versions });
   }
   const out: { path: SyncPath; seq: number; versions: VersionId[] }[] = [];
   for (const c of all) {
@@ -127,7 +132,11 @@ function computeCollectedClaims(input: OwnCheckpointInput): WriterCheckpointBody
  * condemnation (ADR-0007): the highest seq per blob, while some active client has not
  * acknowledged it (a later condemnation may not cover it) or a known condemnation does not.
  */
-function computeNamers(input: OwnCheckpointInput, candidates: readonly OwnVersion[], keptIds: ReadonlySet<VersionId>): { hash: ContentHash; seq: number }[] {
+function computeNamers(
+  input: OwnCheckpointInput,
+  candidates: readonly OwnVersion[],
+  keptIds: ReadonlySet<VersionId>,
+): { hash: ContentHash; seq: number }[] {
   const bySeq = new Map<ContentHash, number>();
   const add = (hash: ContentHash, seq: number) => bySeq.set(hash, Math.max(seq, bySeq.get(hash) ?? 0));
   for (const n of input.previous?.namers ?? []) add(n.hash, n.seq);
@@ -159,9 +168,16 @@ class OwnContexts {
 }
 
 /** Pure: the writer's gc records (every condemnation and deletion record of its own log, ADR-0007) and whom it retired. */
-function computeOwnGcRecords(input: OwnCheckpointInput, contexts: OwnContexts): Pick<WriterCheckpointBody, 'condemnations' | 'deletions' | 'retired'> {
+function computeOwnGcRecords(
+  input: OwnCheckpointInput,
+  contexts: OwnContexts,
+): Pick<WriterCheckpointBody, 'condemnations' | 'deletions' | 'retired'> {
   const prev = input.previous;
-  const condemnations = (prev?.condemnations ?? []).map((c) => ({ hash: c.hash, ctx: contexts.of(prev!.contexts[c.ctx]!), graceMs: c.graceMs }));
+  const condemnations = (prev?.condemnations ?? []).map((c) => ({
+    hash: c.hash,
+    ctx: contexts.of(prev!.contexts[c.ctx]!),
+    graceMs: c.graceMs,
+  }));
   const deletions = (prev?.deletions ?? []).map((d) => ({ hash: d.hash, ctx: contexts.of(prev!.contexts[d.ctx]!) }));
   const retired = new Map<ClientId, number>((prev?.retired ?? []).map((r) => [r.client, r.seq]));
   for (const s of input.own) {
@@ -195,7 +211,13 @@ export function computeWriterCheckpoint(input: OwnCheckpointInput): WriterCheckp
   const contexts = new OwnContexts();
   const paths: WriterPath[] = [];
   for (const path of [...new Set([...kept.keys(), ...replaced.keys()])].sort()) {
-    const stored = (v: VersionRecord): WriterVersion => ({ id: v.id, type: v.type, ctx: contexts.of(v), replaces: [...v.replaces], content: v.content });
+    const stored = (v: VersionRecord): WriterVersion => ({
+      id: v.id,
+      type: v.type,
+      ctx: contexts.of(v),
+      replaces: [...v.replaces],
+      content: v.content,
+    });
     const versions = (kept.get(path) ?? []).map(stored);
     const claims: ReplacedClaim[] = [...(replaced.get(path) ?? [])].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, seq]) => ({ id, seq }));
     paths.push({ path, versions: versions.sort((a, b) => (a.id < b.id ? -1 : 1)), replaced: claims });

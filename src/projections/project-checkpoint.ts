@@ -25,7 +25,18 @@ export function projectCheckpoint(body: CheckpointBody): LogState {
     for (const h of entry.heads) {
       const ctx = body.contexts[h.ctx];
       if (ctx === undefined) throw new RangeError(`checkpoint head ${h.id} names missing context ${h.ctx}`);
-      versions.set(h.id, { id: h.id, path: entry.path, type: h.type, client: ctx.client, seq: ctx.seq, time: ctx.time, replaces: h.replaces, content: h.content, seen: ctx.seen, snapshot: ctx.snapshot });
+      versions.set(h.id, {
+        id: h.id,
+        path: entry.path,
+        type: h.type,
+        client: ctx.client,
+        seq: ctx.seq,
+        time: ctx.time,
+        replaces: h.replaces,
+        content: h.content,
+        seen: ctx.seen,
+        snapshot: ctx.snapshot,
+      });
     }
     state.paths.set(entry.path, withCollected(entry.path, { versions, replaced: new Set(entry.replaced) }));
   }

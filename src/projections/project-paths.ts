@@ -45,7 +45,9 @@ export function collectPath(state: PathState, ids: Iterable<VersionId>): PathSta
   const collected = new Set(state.collected);
   const before = collected.size;
   for (const id of ids) collected.add(id);
-  return collected.size === before && state.collected !== undefined ? state : { versions: state.versions, replaced: state.replaced, collected };
+  return collected.size === before && state.collected !== undefined
+    ? state
+    : { versions: state.versions, replaced: state.replaced, collected };
 }
 
 /** True when a GC collected `id` at this path. */
@@ -136,7 +138,8 @@ export function computeHeads(state: PathState): VersionRecord[] {
     uncollected++;
     if (!state.replaced.has(v.id)) heads.push(v);
   }
-  if (heads.length === 0 && uncollected > 0) return [[...state.versions.values()].filter((v) => !collected?.has(v.id)).sort(compareHeads)[0]!];
+  if (heads.length === 0 && uncollected > 0)
+    return [[...state.versions.values()].filter((v) => !collected?.has(v.id)).sort(compareHeads)[0]!];
   return heads.sort(compareHeads);
 }
 

@@ -63,7 +63,14 @@ export interface DeletionRecord {
 }
 
 export function createVaultState(): VaultState {
-  return { latest: new Map(), lastEventful: new Map(), retired: new Set(), condemnations: new Map(), deletions: new Map(), namers: new Map() };
+  return {
+    latest: new Map(),
+    lastEventful: new Map(),
+    retired: new Set(),
+    condemnations: new Map(),
+    deletions: new Map(),
+    namers: new Map(),
+  };
 }
 
 function addKeyed<T>(map: Map<ContentHash, Map<string, T>>, hash: ContentHash, key: string, value: T, merge?: (a: T, b: T) => T): void {
@@ -90,8 +97,18 @@ export function evolveVault(state: VaultState, body: SegmentBody): VaultState {
         state.retired.add(e.client);
         break;
       case 'gc':
-        for (const h of e.condemned) addKeyed(state.condemnations, h, key, { hash: h, client: body.client, seq: body.seq, time: body.time, graceMs: e.graceMs, seen: body.seen, voided: false });
-        for (const h of e.deleted) addKeyed(state.deletions, h, key, { hash: h, client: body.client, seq: body.seq, time: body.time, seen: body.seen });
+        for (const h of e.condemned)
+          addKeyed(state.condemnations, h, key, {
+            hash: h,
+            client: body.client,
+            seq: body.seq,
+            time: body.time,
+            graceMs: e.graceMs,
+            seen: body.seen,
+            voided: false,
+          });
+        for (const h of e.deleted)
+          addKeyed(state.deletions, h, key, { hash: h, client: body.client, seq: body.seq, time: body.time, seen: body.seen });
         break;
       case 'put':
       case 'tombstone':
@@ -126,7 +143,11 @@ export function addNamer(state: VaultState, hash: ContentHash, client: ClientId,
 }
 
 /** True when the segment (client, seq) is covered by a frontier written by `by` at `bySeq` with `seen`. */
-export function isCovered(client: string, seq: number, by: { client: string; seq: number; seen: Readonly<Record<string, number>> }): boolean {
+export function isCovered(
+  client: string,
+  seq: number,
+  by: { client: string; seq: number; seen: Readonly<Record<string, number>> },
+): boolean {
   return client === by.client ? seq <= by.seq : seq <= (by.seen[client] ?? 0);
 }
 

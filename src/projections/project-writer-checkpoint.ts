@@ -213,9 +213,9 @@ export class SegmentClaims {
         const list = this.events.get(e.path);
         if (list === undefined) this.events.set(e.path, [e]);
         else list.push(e);
-      }
-      else if (e.type === 'gc') {
-        for (const c of e.collected) for (const id of c.versions) this.collected.set(c.path, (this.collected.get(c.path) ?? new Set()).add(id));
+      } else if (e.type === 'gc') {
+        for (const c of e.collected)
+          for (const id of c.versions) this.collected.set(c.path, (this.collected.get(c.path) ?? new Set()).add(id));
       }
     }
   }
@@ -230,7 +230,10 @@ export class SegmentClaims {
     const r = claim.record;
     if (seg.time !== r.time || seg.snapshot !== r.snapshot || !sameSeen(seg.seen, r.seen)) return false;
     const same = (e: PathEvent) =>
-      e.id === r.id && e.type === r.type && sameIds(e.replaces, r.replaces) && sameContent(e.type === 'tombstone' ? null : e.content, r.content);
+      e.id === r.id &&
+      e.type === r.type &&
+      sameIds(e.replaces, r.replaces) &&
+      sameContent(e.type === 'tombstone' ? null : e.content, r.content);
     return events.some(same);
   }
 }

@@ -7,7 +7,12 @@ import type { ClientKey, LogFault } from '../events/log.js';
 import type { SegmentBody } from '../events/schema.js';
 import { importPublicKeyHex, sha256Hex } from '../events/signing.js';
 import type { ObjectStore } from '../events/store/object-store.js';
-import { CheckpointEvidence, computeCheckpointProblems, isCheckable, type CheckpointCheckInput } from '../projections/check-writer-checkpoint.js';
+import {
+  CheckpointEvidence,
+  computeCheckpointProblems,
+  isCheckable,
+  type CheckpointCheckInput,
+} from '../projections/check-writer-checkpoint.js';
 import { projectCheckpoint } from '../projections/project-checkpoint.js';
 import { createLogState, projectLogSegment, type LogState } from '../projections/project-log.js';
 import { computeHeads } from '../projections/project-paths.js';
@@ -45,7 +50,11 @@ function hashOfStored(bytes: Uint8Array): string {
 }
 
 /** The problems of each checkpoint in `bodies` that the holder of `input` can check. */
-function checkBodies(bodies: readonly WriterCheckpointBody[], input: CheckpointCheckInput, held: ReadonlyMap<string, number>): CheckpointFinding[] {
+function checkBodies(
+  bodies: readonly WriterCheckpointBody[],
+  input: CheckpointCheckInput,
+  held: ReadonlyMap<string, number>,
+): CheckpointFinding[] {
   const out: CheckpointFinding[] = [];
   for (const body of bodies) {
     if (!isCheckable(body, held)) continue;
@@ -70,7 +79,10 @@ async function readLatest(
     try {
       const bytes = await store.get(key);
       if (bytes === undefined) continue;
-      bodies.push(decodeWriterCheckpoint(bytes, { vault, client: writer, seq, publicKey: importPublicKeyHex((await keys.of(writer)).publicKeyHex) }).body);
+      bodies.push(
+        decodeWriterCheckpoint(bytes, { vault, client: writer, seq, publicKey: importPublicKeyHex((await keys.of(writer)).publicKeyHex) })
+          .body,
+      );
     } catch (e) {
       if (!(e instanceof BmError) || e.code === ErrorCode.remoteUnavailable) throw e;
       findings.push({ client: writer, seq, key, problems: [e.message] });
@@ -82,9 +94,14 @@ async function readLatest(
 const latestOf = (seqs: ReadonlyMap<string, readonly number[]>) => new Map([...seqs].map(([c, list]) => [c, list.at(-1)!]));
 
 /** What a format-1 checkpoint says against the fold of its frontier's segments: empty when they agree. */
-function computeFormat1Problems(body: CheckpointBody, segment: (client: string, seq: number) => SegmentAt | undefined, all: readonly SegmentAt[]): string[] {
+function computeFormat1Problems(
+  body: CheckpointBody,
+  segment: (client: string, seq: number) => SegmentAt | undefined,
+  all: readonly SegmentAt[],
+): string[] {
   for (const [client, cur] of Object.entries(body.frontier)) {
-    if (segment(client, cur.seq)?.hash !== cur.hash) return [`its frontier names segment ${client}/${cur.seq}, which the log does not hold`];
+    if (segment(client, cur.seq)?.hash !== cur.hash)
+      return [`its frontier names segment ${client}/${cur.seq}, which the log does not hold`];
   }
   const fold = createLogState();
   for (const s of all) if (s.body.seq <= (body.frontier[s.body.client]?.seq ?? 0)) projectLogSegment(fold, s.body);
@@ -137,7 +154,12 @@ export async function verifyCheckpoints(
     try {
       const bytes = await store.get(key);
       if (bytes === undefined) continue;
-      const body = decodeCheckpoint(bytes, { vault, client: writer, seq, publicKey: importPublicKeyHex((await keys.of(writer)).publicKeyHex) }).body;
+      const body = decodeCheckpoint(bytes, {
+        vault,
+        client: writer,
+        seq,
+        publicKey: importPublicKeyHex((await keys.of(writer)).publicKeyHex),
+      }).body;
       const problems = computeFormat1Problems(body, segment, segments);
       if (problems.length > 0) findings.push({ client: writer, seq, key, problems: problems.slice(0, 20) });
     } catch (e) {
@@ -156,7 +178,14 @@ const WAITING_META_KEY = 'waitingCheckpoints';
 type Waiting = Record<string, Readonly<Record<string, number>>>;
 
 /** Whether the latest checkpoint `key` of `writer` at `seq` is new to this client and checkable with what it holds (as far as it knows). */
-function isFresh(key: string, writer: string, seq: number, checked: Record<string, string[]>, waiting: Waiting, held: (c: string) => number): boolean {
+function isFresh(
+  key: string,
+  writer: string,
+  seq: number,
+  checked: Record<string, string[]>,
+  waiting: Waiting,
+  held: (c: string) => number,
+): boolean {
   if (checked[key] !== undefined || held(writer) < seq) return false;
   return Object.entries(waiting[key] ?? {}).every(([c, n]) => held(c) >= n);
 }
@@ -180,7 +209,9 @@ export async function executeCheckCheckpoints(
   const { seqs } = await listCheckpointSeqs(ctx.store);
   const latest = latestOf(seqs);
   const held = new Map([...cursors].map(([c, cur]) => [c, cur.seq]));
-  const fresh = new Map([...latest].filter(([w, seq]) => isFresh(keyOfWriterCheckpoint(w, seq), w, seq, checked, waiting, (c) => held.get(c) ?? 0)));
+  const fresh = new Map(
+    [...latest].filter(([w, seq]) => isFresh(keyOfWriterCheckpoint(w, seq), w, seq, checked, waiting, (c) => held.get(c) ?? 0)),
+  );
   // (A dry run's fetched segments are not stored: it reports what earlier runs found.)
   if (fresh.size > 0 && !dryRun) {
     const read = await readLatest(ctx.store, new KeyLookup(ctx.store, ctx.vault, ctx.pinned), ctx.vault, fresh);
@@ -195,7 +226,7 @@ export async function executeCheckCheckpoints(
     for (const b of read.bodies) if (!isCheckable(b, held)) waiting[keyOfWriterCheckpoint(b.client, b.seq)] = b.segment.seen;
     // Only the latest checkpoints matter: older verdicts are let go.
     const current = new Set([...latest].map(([w, seq]) => keyOfWriterCheckpoint(w, seq)));
-    const keep = <T,>(m: Record<string, T>) => Object.fromEntries(Object.entries(m).filter(([k]) => current.has(k)));
+    const keep = <T>(m: Record<string, T>) => Object.fromEntries(Object.entries(m).filter(([k]) => current.has(k)));
     await ctx.index.commitBatch({ meta: { [CHECKED_META_KEY]: keep(checked), [WAITING_META_KEY]: keep(waiting) } });
   }
   const out: LogFault[] = [];
@@ -212,12 +243,18 @@ export async function executeCheckCheckpoints(
  * while it holds the log it was written from (one listing). A lazy sync folds everything
  * when it has (`executeCheckCheckpoints` runs in that fold).
  */
-export async function hasUncheckedCheckpoints(store: ObjectStore, index: SyncIndex, cursors: ReadonlyMap<string, { seq: number }>): Promise<boolean> {
+export async function hasUncheckedCheckpoints(
+  store: ObjectStore,
+  index: SyncIndex,
+  cursors: ReadonlyMap<string, { seq: number }>,
+): Promise<boolean> {
   if (index.getMeta === undefined) return false;
   const checked = (await index.getMeta<Record<string, string[]>>(CHECKED_META_KEY)) ?? {};
   const waiting = (await index.getMeta<Waiting>(WAITING_META_KEY)) ?? {};
   const { seqs } = await listCheckpointSeqs(store);
-  return [...latestOf(seqs)].some(([w, seq]) => isFresh(keyOfWriterCheckpoint(w, seq), w, seq, checked, waiting, (c) => cursors.get(c)?.seq ?? 0));
+  return [...latestOf(seqs)].some(([w, seq]) =>
+    isFresh(keyOfWriterCheckpoint(w, seq), w, seq, checked, waiting, (c) => cursors.get(c)?.seq ?? 0),
+  );
 }
 
 /** One pass over the stored segments: who collected and retired what, and the segments `bodies` name. */
@@ -238,6 +275,10 @@ async function readEvidence(index: SyncIndex, full: LogState, bodies: readonly W
     evidence.add(body);
     if (wanted.has(`${rec.client}/${rec.seq}`)) byKey.set(`${rec.client}/${rec.seq}`, { body, hash: hashOfStored(rec.bytes) });
   }
-  return { full, segment: (client: string, seq: number) => byKey.get(`${client}/${seq}`), collectors: evidence.collectors, retirers: evidence.retirers };
+  return {
+    full,
+    segment: (client: string, seq: number) => byKey.get(`${client}/${seq}`),
+    collectors: evidence.collectors,
+    retirers: evidence.retirers,
+  };
 }
-

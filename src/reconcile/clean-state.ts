@@ -55,7 +55,11 @@ export async function readCleanRecord(ctx: Pick<SyncContext, 'index' | 'scopeKey
  * key, fault or join: acknowledgements only, or nothing), and the tree says a scan would
  * return what that sync's last scan returned. Otherwise undefined: the caller folds and plans.
  */
-export async function confirmCleanState(ctx: Pick<SyncContext, 'tree'>, record: CleanState | undefined, fetched: FetchedLog): Promise<CleanState | undefined> {
+export async function confirmCleanState(
+  ctx: Pick<SyncContext, 'tree'>,
+  record: CleanState | undefined,
+  fetched: FetchedLog,
+): Promise<CleanState | undefined> {
   if (record === undefined || !isPlanNeutral(fetched)) return undefined;
   return (await ctx.tree.unchanged(record.witness)) ? record : undefined;
 }
@@ -67,7 +71,12 @@ export async function confirmCleanState(ctx: Pick<SyncContext, 'tree'>, record: 
  * full) when the fetch joined from a checkpoint or had a fault, or the tree cannot tell what
  * differs from the record's scan.
  */
-export function computeRecordFocus(ctx: Pick<SyncContext, 'tree'>, record: CleanState | undefined, fetched: FetchedLog, scan: ScanResult): PlanFocus | undefined {
+export function computeRecordFocus(
+  ctx: Pick<SyncContext, 'tree'>,
+  record: CleanState | undefined,
+  fetched: FetchedLog,
+  scan: ScanResult,
+): PlanFocus | undefined {
   if (record === undefined || fetched.joinedNow || fetched.faults.length > 0 || !holdsFetchedSegments(fetched)) return undefined;
   const dirty = ctx.tree.diffWitness(record.witness, scan);
   if (dirty === undefined) return undefined;
@@ -81,5 +90,12 @@ export function computeRecordFocus(ctx: Pick<SyncContext, 'tree'>, record: Clean
 function isCleanState(r: unknown): r is CleanState {
   if (typeof r !== 'object' || r === null) return false;
   const c = r as Record<string, unknown>;
-  return c.v === 2 && typeof c.scope === 'string' && c.witness instanceof Uint8Array && Array.isArray(c.conflicts) && Array.isArray(c.planNotices) && Array.isArray(c.scanNotices);
+  return (
+    c.v === 2 &&
+    typeof c.scope === 'string' &&
+    c.witness instanceof Uint8Array &&
+    Array.isArray(c.conflicts) &&
+    Array.isArray(c.planNotices) &&
+    Array.isArray(c.scanNotices)
+  );
 }

@@ -6,7 +6,11 @@ const CUT = '\u2026';
 
 /** Client names reduced to what is safe in a file name on every OS. */
 function sanitizeName(name: string): string {
-  const s = name.normalize('NFC').replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 32);
+  const s = name
+    .normalize('NFC')
+    .replace(/[^A-Za-z0-9_-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 32);
   return s === '' ? 'client' : s;
 }
 

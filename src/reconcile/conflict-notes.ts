@@ -83,7 +83,8 @@ export function computeConflictNote(path: SyncPath, heads: readonly VersionRecor
   if (displaced) return { path, kind: ConflictKind.fileVersusFolder, heads, detail: FILE_VERSUS_FOLDER };
   const live = heads.filter((h) => h.content !== null).length;
   if (heads.length < 2 || live === 0) return undefined;
-  if (live < heads.length) return { path, kind: ConflictKind.editVersusDelete, heads, detail: 'an edit and a delete were concurrent; the edit was kept' };
+  if (live < heads.length)
+    return { path, kind: ConflictKind.editVersusDelete, heads, detail: 'an edit and a delete were concurrent; the edit was kept' };
   const detail = `${heads.length} concurrent versions; the winner is at the path, the others beside it as conflict copies`;
   return { path, kind: ConflictKind.concurrentEdits, heads, detail };
 }
@@ -94,7 +95,10 @@ export function computeShownAsCopies(note: Pick<ConflictNote, 'kind' | 'heads'>)
 }
 
 /** The conflict copy names of a conflict, as every client writes them. */
-export function computeConflictCopyPaths(note: Pick<ConflictNote, 'path' | 'kind' | 'heads'>, clientName: (client: string) => string): SyncPath[] {
+export function computeConflictCopyPaths(
+  note: Pick<ConflictNote, 'path' | 'kind' | 'heads'>,
+  clientName: (client: string) => string,
+): SyncPath[] {
   return computeShownAsCopies(note).map((h) => computeConflictCopyPath(note.path, clientName(h.client), h.id));
 }
 

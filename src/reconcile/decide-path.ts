@@ -100,7 +100,11 @@ export function decideInScope(input: PathInput, s: PathSurroundings): PathDecisi
   if (displaced) planDisplaced(d);
   else if (!planResolve(d)) {
     planMain(d, b, l, w);
-    planCopies(d, heads.slice(1).filter((h) => h.content !== null), copies);
+    planCopies(
+      d,
+      heads.slice(1).filter((h) => h.content !== null),
+      copies,
+    );
   }
   return { ops: d.ops, conflicts: d.conflicts, notices: d.notices, writes: d.writes, movesAside: d.movesAside };
 }
@@ -142,7 +146,10 @@ function planResolve(d: Decider): boolean {
 function planDisplaced(d: Decider): void {
   const { path, base: b, local: l, copies } = d.input;
   const heads = d.heads;
-  const rejected = copies.filter((c) => isKnownGone(d, c)).map((c) => c.copyOf!.version).filter((id) => heads.some((h) => h.id === id));
+  const rejected = copies
+    .filter((c) => isKnownGone(d, c))
+    .map((c) => c.copyOf!.version)
+    .filter((id) => heads.some((h) => h.id === id));
   if (l === undefined && rejected.length > 0) {
     // The file this client had at the path is gone too: the version it showed is rejected with them.
     const shown = b?.version != null && heads.some((h) => h.id === b.version) && !rejected.includes(b.version) ? [b.version] : [];
@@ -159,7 +166,11 @@ function planDisplaced(d: Decider): void {
     d.movesAside.push(path);
     d.ops.push({ kind: 'deleteLocal', path, expect: l, version: heads[0]! });
   }
-  planCopies(d, heads.filter((h) => h.content !== null), copies);
+  planCopies(
+    d,
+    heads.filter((h) => h.content !== null),
+    copies,
+  );
 }
 
 /** The main file: ADR-0001's local delta against its cloud delta. */
@@ -328,7 +339,8 @@ function planWantedCopy(d: Decider, copyPath: SyncPath, v: VersionRecord): void 
     }
     d.writes.push(copyPath);
     d.ops.push({ kind: 'writeCopy', path: copyPath, of: d.input.path, version: v });
-  } else if (sameContent(cur, v)) d.ops.push({ kind: 'record', path: copyPath, file: cur, version: v.id, heads: [v.id], copyOf: d.input.path });
+  } else if (sameContent(cur, v))
+    d.ops.push({ kind: 'record', path: copyPath, file: cur, version: v.id, heads: [v.id], copyOf: d.input.path });
   else {
     const detail = 'a different file already has this conflict copy name; left as it is';
     d.notices.push({ path: copyPath, reason: NoticeReason.untrackedConflictCopy, detail });

@@ -10,7 +10,13 @@ import type { ObjectStore } from '../events/store/object-store.js';
 import { projectCheckpoint } from '../projections/project-checkpoint.js';
 import { createLogState, projectLogSegment, type LogState } from '../projections/project-log.js';
 import { computeSegmentVersions } from '../projections/project-paths.js';
-import { keyOfClaim, noteContested, projectWriterCheckpoint, SegmentClaims, type CheckpointClaim } from '../projections/project-writer-checkpoint.js';
+import {
+  keyOfClaim,
+  noteContested,
+  projectWriterCheckpoint,
+  SegmentClaims,
+  type CheckpointClaim,
+} from '../projections/project-writer-checkpoint.js';
 import type { SyncIndex } from './ports.js';
 import { NO_VERDICTS, settleCheckpointClaims, type CheckpointFold, type ClaimVerdicts } from './settle-claims.js';
 
@@ -90,7 +96,8 @@ export async function foldIndexWithCheckpoints(
   const { excluded = NONE, extra = [] } = options;
   const bodies = held?.map(decodeTrustedWriterCheckpoint);
   const contested = new Set<string>();
-  const format1 = bodies === undefined && options.format1 === true && index.getMeta ? await index.getMeta<Uint8Array>(FORMAT1_META_KEY) : undefined;
+  const format1 =
+    bodies === undefined && options.format1 === true && index.getMeta ? await index.getMeta<Uint8Array>(FORMAT1_META_KEY) : undefined;
   const state = format1 !== undefined ? projectCheckpoint(decodeTrustedCheckpoint(format1)) : createLogState();
   for (const body of bodies ?? []) projectWriterCheckpoint(body, state, excluded, contested);
   const fold = (seg: SegmentBody) => {

@@ -8,7 +8,8 @@ import { isCloudOnly, type Plan } from './plan-sync.js';
 import type { SyncIndex } from './ports.js';
 import { holdsFetchedSegments, openLazyLog, openStagedLog, type FetchedLog, type LogContext, type OpenLog } from './sync-log.js';
 
-type PointReads = Required<Pick<SyncIndex, 'readPathStates' | 'getManifestEntries'>> & Pick<SyncIndex, 'releaseMappedTables' | 'readPathRange'>;
+type PointReads = Required<Pick<SyncIndex, 'readPathStates' | 'getManifestEntries'>> &
+  Pick<SyncIndex, 'releaseMappedTables' | 'readPathRange'>;
 
 /**
  * A load reads its paths in chunks of this many at least, and at most four chunks, each
@@ -64,10 +65,15 @@ export class LazyPaths {
    * (its fetched segments are not in the index). The log holds the vault state and no path;
    * `loadRange` reads each stage's. Otherwise undefined.
    */
-  static async openStaged(ctx: LogContext, fetched: FetchedLog, dryRun: boolean): Promise<{ log: OpenLog; manifest: Map<SyncPath, BaseEntry>; lazy: LazyPaths } | undefined> {
+  static async openStaged(
+    ctx: LogContext,
+    fetched: FetchedLog,
+    dryRun: boolean,
+  ): Promise<{ log: OpenLog; manifest: Map<SyncPath, BaseEntry>; lazy: LazyPaths } | undefined> {
     const { index } = ctx;
     if (dryRun || fetched.faults.length > 0 || fetched.joinedNow || fetched.checkpointBytes !== undefined) return undefined;
-    if (index.readPathStates === undefined || index.getManifestEntries === undefined || index.canReadPathStates === undefined) return undefined;
+    if (index.readPathStates === undefined || index.getManifestEntries === undefined || index.canReadPathStates === undefined)
+      return undefined;
     if (index.readPathRange === undefined || index.iterateStatePaths === undefined || index.hasManifestRows === undefined) return undefined;
     if (!(await index.canReadPathStates()) || (await index.hasManifestRows())) return undefined;
     const log = await openStagedLog(ctx, fetched);
@@ -127,12 +133,26 @@ export class LazyPaths {
    * complete per-path rows, and the fetch neither failed nor joined from a checkpoint (a dry
    * run, whose fetched segments are not in the index, always folds). Otherwise undefined.
    */
-  static async open(ctx: LogContext, record: CleanState | undefined, fetched: FetchedLog, dryRun: boolean): Promise<{ log: OpenLog; manifest: Map<SyncPath, BaseEntry>; lazy: LazyPaths } | undefined> {
+  static async open(
+    ctx: LogContext,
+    record: CleanState | undefined,
+    fetched: FetchedLog,
+    dryRun: boolean,
+  ): Promise<{ log: OpenLog; manifest: Map<SyncPath, BaseEntry>; lazy: LazyPaths } | undefined> {
     const { index } = ctx;
     const base = record?.lazy;
     // (It folds the fetched segments into the record's vault state: they must be at hand.)
-    if (base === undefined || dryRun || fetched.faults.length > 0 || fetched.joinedNow || fetched.checkpointBytes !== undefined || !holdsFetchedSegments(fetched)) return undefined;
-    if (index.readPathStates === undefined || index.getManifestEntries === undefined || index.canReadPathStates === undefined) return undefined;
+    if (
+      base === undefined ||
+      dryRun ||
+      fetched.faults.length > 0 ||
+      fetched.joinedNow ||
+      fetched.checkpointBytes !== undefined ||
+      !holdsFetchedSegments(fetched)
+    )
+      return undefined;
+    if (index.readPathStates === undefined || index.getManifestEntries === undefined || index.canReadPathStates === undefined)
+      return undefined;
     const vault = decodeVaultState(base.vault);
     if (vault === undefined || !(await index.canReadPathStates())) return undefined;
     const log = openLazyLog(ctx, fetched, vault);
@@ -220,5 +240,7 @@ function computeCopies(manifest: ReadonlyMap<SyncPath, BaseEntry>): BaseEntry[] 
 /** True when a plan would name content some GC condemned: only a full fold can tell whether it may (ADR-0007). */
 export function namesCondemnedBlob(plan: Plan, vault: OpenLog['state']['vault']): boolean {
   if (vault.condemnations.size === 0) return false;
-  return plan.ops.some((op) => (op.kind === 'upload' || op.kind === 'resolve') && op.file !== null && vault.condemnations.has(op.file.hash as never));
+  return plan.ops.some(
+    (op) => (op.kind === 'upload' || op.kind === 'resolve') && op.file !== null && vault.condemnations.has(op.file.hash as never),
+  );
 }

@@ -67,7 +67,8 @@ export interface OwnCheckpointReport {
 /** This client's own segments after `seq`, decoded, in seq order. */
 async function readOwnSince(index: SyncIndex, self: ClientId, seq: number): Promise<SegmentBody[]> {
   const out: SegmentBody[] = [];
-  for await (const rec of index.iterateSegments(self, seq + 1)) if (rec.client === self && rec.seq > seq) out.push(decodeTrustedSegment(rec.bytes));
+  for await (const rec of index.iterateSegments(self, seq + 1))
+    if (rec.client === self && rec.seq > seq) out.push(decodeTrustedSegment(rec.bytes));
   return out.sort((a, b) => a.seq - b.seq);
 }
 
@@ -81,7 +82,11 @@ async function readOwnSince(index: SyncIndex, self: ClientId, seq: number): Prom
  * writer, a checkpoint, a tail and claims to check no bigger than it, and a writer rewrites
  * its checkpoint once per about its own size in events.
  */
-export function isOwnCheckpointDue(since: { events: number; segments: number; others?: number }, kept: number, every = CHECKPOINT_EVERY): boolean {
+export function isOwnCheckpointDue(
+  since: { events: number; segments: number; others?: number },
+  kept: number,
+  every = CHECKPOINT_EVERY,
+): boolean {
   const events = Math.max(every.events, kept);
   const segments = Math.max(every.segments, Math.ceil(kept / 64));
   return since.events >= events || since.segments >= segments || (kept > 0 && (since.others ?? 0) >= events);
@@ -129,7 +134,8 @@ export async function checkOwnCheckpointDue(
     segments++;
     events += decodeTrustedSegment(rec.bytes).events.length;
   }
-  const due = isOwnCheckpointDue({ events, segments, others }, mark?.versions ?? 0, every) || (await isClaimHeavyAndStale(ctx.store, mark, every));
+  const due =
+    isOwnCheckpointDue({ events, segments, others }, mark?.versions ?? 0, every) || (await isClaimHeavyAndStale(ctx.store, mark, every));
   const since: OwnLogSince = { seq, events, segments, others };
   if (!due && (seq !== before.seq || othersEvents > 0)) await index.commitBatch({ meta: { [SINCE_META_KEY]: since } });
   return due;
@@ -141,26 +147,34 @@ export async function checkOwnCheckpointDue(
  * from), with that segment's `seen`. A joiner uses that writer's latest checkpoint, which has
  * read at least as far.
  */
-async function readCoverage(ctx: LogContext, self: ClientId, cursors: ReadonlyMap<string, { seq: number }>): Promise<Map<string, CheckpointCoverage>> {
+async function readCoverage(
+  ctx: LogContext,
+  self: ClientId,
+  cursors: ReadonlyMap<string, { seq: number }>,
+): Promise<Map<string, CheckpointCoverage>> {
   const { seqs } = await listCheckpointSeqs(ctx.store);
-  const joined = new Map((await readHeldCheckpoints(ctx.index))?.map(decodeTrustedWriterCheckpoint).map((b) => [b.client as string, b] as const) ?? []);
+  const joined = new Map(
+    (await readHeldCheckpoints(ctx.index))?.map(decodeTrustedWriterCheckpoint).map((b) => [b.client as string, b] as const) ?? [],
+  );
   const out = new Map<string, CheckpointCoverage>();
   for (const [writer, list] of seqs) {
     const seq = [...list].reverse().find((q) => q <= (cursors.get(writer)?.seq ?? 0));
     if (writer === self || seq === undefined) continue;
     const body = joined.get(writer);
     if (body?.seq === seq) out.set(writer, { seq, seen: body.segment.seen });
-    else for await (const rec of ctx.index.iterateSegments(writer as ClientId, seq)) {
-      if (rec.client === writer && rec.seq === seq) out.set(writer, { seq, seen: decodeTrustedSegment(rec.bytes).seen });
-      break;
-    }
+    else
+      for await (const rec of ctx.index.iterateSegments(writer as ClientId, seq)) {
+        if (rec.client === writer && rec.seq === seq) out.set(writer, { seq, seen: decodeTrustedSegment(rec.bytes).seen });
+        break;
+      }
   }
   return out;
 }
 
 /** This client's latest own segment, as stored. */
 async function readOwnSegment(index: SyncIndex, self: ClientId, seq: number): Promise<SegmentBody | undefined> {
-  for await (const rec of index.iterateSegments(self, seq)) return rec.client === self && rec.seq === seq ? decodeTrustedSegment(rec.bytes) : undefined;
+  for await (const rec of index.iterateSegments(self, seq))
+    return rec.client === self && rec.seq === seq ? decodeTrustedSegment(rec.bytes) : undefined;
   return undefined;
 }
 
@@ -209,7 +223,8 @@ export async function executeOwnCheckpoint(
   const latest = log.frontier.get(self);
   if (latest !== undefined && latest.seq === mark?.seq && sameFrontier(mark.frontier, log.frontier)) return null;
   const taken = latest === undefined || latest.seq <= Math.max(written, mark?.seq ?? 0);
-  if (taken || !isSeenAtFrontier(await readOwnSegment(ctx.index, self, latest.seq), log.frontier, self)) await publishOwnSegment(ctx, log, [], null);
+  if (taken || !isSeenAtFrontier(await readOwnSegment(ctx.index, self, latest.seq), log.frontier, self))
+    await publishOwnSegment(ctx, log, [], null);
   const own = log.frontier.get(self)!;
   const previousBytes = ctx.index.getMeta ? await ctx.index.getMeta<Uint8Array>(OWN_META_KEY) : undefined;
   const previous: WriterCheckpointBody | undefined = previousBytes === undefined ? undefined : decodeTrustedWriterCheckpoint(previousBytes);

@@ -4,7 +4,7 @@ import type { BaseEntry } from './ports.js';
 import { computeConflictCopyOwner, isConflictCopyName, isShortenedCopyName } from './conflict-copy-name.js';
 import { computeLiveFolders, ConflictKind, isLive, type ConflictNote } from './conflict-notes.js';
 import type { LocalScan } from './ports.js';
-import { NoticeReason, type Notice, type Plan, type PlanFocus, type PlanInput } from './plan.js';
+import { NoticeReason, type Notice, type PlanFocus, type PlanInput } from './plan.js';
 
 /**
  * Focused plans (ADR-0009): which paths a plan from an earlier plan and a dirty set must plan

@@ -11,7 +11,17 @@ import { computeFocus, isFocusBounded, mergeByOwner, noticeOwner, type Focus } f
 import { computeTwinConflicts } from './twin-conflicts.js';
 
 export { ConflictKind, type ConflictNote } from './conflict-notes.js';
-export { isSubscribed, NoticeReason, type Notice, type Plan, type PlanFocus, type PlanInput, type PlanOp, type PlanOpKind, type PlanOptions } from './plan.js';
+export {
+  isSubscribed,
+  NoticeReason,
+  type Notice,
+  type Plan,
+  type PlanFocus,
+  type PlanInput,
+  type PlanOp,
+  type PlanOpKind,
+  type PlanOptions,
+} from './plan.js';
 export {
   computeFocusTargets,
   isCloudOnly,
@@ -119,7 +129,8 @@ function computePlanFocus(input: PlanInput, liveFolders: ReadonlySet<string>): F
   const { base, local, cloud, cloudOnly } = input;
   let focus = input.focus === undefined ? undefined : computeFocus(input.focus, base, local);
   if (focus !== undefined && !isFocusBounded(focus.targets, { base, local, cloud, liveFolders, cloudOnly })) {
-    if (cloudOnly !== undefined) throw new BmError(ErrorCode.internal, 'a lazy plan reaches a file/folder clash: fold first (isFocusPlannable)');
+    if (cloudOnly !== undefined)
+      throw new BmError(ErrorCode.internal, 'a lazy plan reaches a file/folder clash: fold first (isFocusPlannable)');
     focus = undefined;
   }
   if (cloudOnly !== undefined && focus === undefined) throw new BmError(ErrorCode.internal, 'a plan of partial state needs a focus');
@@ -194,7 +205,11 @@ function computeUntrackedCopyNotices(base: ReadonlyMap<string, BaseEntry>, local
   const out: Notice[] = [];
   for (const p of local.files.keys()) {
     if (isConflictCopyName(p) && !base.get(p)?.copyOf && !planned.has(p)) {
-      out.push({ path: p, reason: NoticeReason.untrackedConflictCopy, detail: 'looks like a conflict copy; not synced (rename it to sync it)' });
+      out.push({
+        path: p,
+        reason: NoticeReason.untrackedConflictCopy,
+        detail: 'looks like a conflict copy; not synced (rename it to sync it)',
+      });
     }
   }
   return out;

@@ -33,7 +33,14 @@ export type PlanOp =
   /** Remove a conflict copy whose version is no longer a head, if it still is `expect`. */
   | { readonly kind: 'removeCopy'; readonly path: SyncPath; readonly expect: LocalFile }
   /** Bookkeeping: the file on disk already shows `version`; remember it with the heads. */
-  | { readonly kind: 'record'; readonly path: SyncPath; readonly file: LocalFile; readonly version: VersionId; readonly heads: readonly VersionId[]; readonly copyOf?: SyncPath }
+  | {
+      readonly kind: 'record';
+      readonly path: SyncPath;
+      readonly file: LocalFile;
+      readonly version: VersionId;
+      readonly heads: readonly VersionId[];
+      readonly copyOf?: SyncPath;
+    }
   /** Bookkeeping: drop the base row of `path`. */
   | { readonly kind: 'forget'; readonly path: SyncPath };
 

@@ -218,7 +218,10 @@ export interface SyncIndex {
    * whether the manifest holds any row. Without them a first sync folds and plans everything.
    */
   iterateStatePaths?(): AsyncIterable<string>;
-  readPathRange?(from: string | undefined, to: string | undefined): Promise<{ states: Map<SyncPath, PathState>; rows: Map<SyncPath, BaseEntry> }>;
+  readPathRange?(
+    from: string | undefined,
+    to: string | undefined,
+  ): Promise<{ states: Map<SyncPath, PathState>; rows: Map<SyncPath, BaseEntry> }>;
   hasManifestRows?(): Promise<boolean>;
   /** Completes the rows `readPathStates` needs on an index made before them, from a full fold of it. */
   indexCollections?(paths: ReadonlyMap<SyncPath, PathState>): Promise<void>;
@@ -238,7 +241,12 @@ export const CLEAN_STATE_KEY = 'clean-state';
 /** True when `ops` changes what a sync folds or compares (and so voids the clean-state record). */
 export function voidsCleanState(ops: CommitOps): boolean {
   if (ops.meta !== undefined && CLEAN_STATE_KEY in ops.meta) return false;
-  return (ops.manifestPut?.length ?? 0) > 0 || (ops.manifestDel?.length ?? 0) > 0 || (ops.segments?.length ?? 0) > 0 || (ops.cursors?.size ?? 0) > 0;
+  return (
+    (ops.manifestPut?.length ?? 0) > 0 ||
+    (ops.manifestDel?.length ?? 0) > 0 ||
+    (ops.segments?.length ?? 0) > 0 ||
+    (ops.cursors?.size ?? 0) > 0
+  );
 }
 
 // ---- Who syncs ----

@@ -45,7 +45,9 @@ export function parseRemotePins(value: unknown): RemotePins {
 }
 
 /** One object the check looks at again: a client's key, or one segment of a client's log. */
-export type CheckedObject = { readonly kind: 'key'; readonly client: string } | { readonly kind: 'segment'; readonly client: string; readonly seq: number };
+export type CheckedObject =
+  | { readonly kind: 'key'; readonly client: string }
+  | { readonly kind: 'segment'; readonly client: string; readonly seq: number };
 
 export function keyOfChecked(o: CheckedObject): string {
   return o.kind === 'key' ? keyOfIdentity(o.client) : keyOfSegment(o.client, o.seq);
@@ -128,7 +130,8 @@ export function planRemoteCheck(input: RemoteCheckInput): RemoteCheckPlan {
     const tail = after === undefined ? undefined : bySeq.get(after);
     if (after === undefined || tail?.tag === undefined) continue;
     const object = { kind: 'segment' as const, client, seq: after };
-    if (after !== before) tags[tail.key] = tail.tag; // read and verified by this fetch
+    if (after !== before)
+      tags[tail.key] = tail.tag; // read and verified by this fetch
     else if (input.pins.tags[tail.key] === undefined) unpinned.push({ ...object, size: tail.size, tag: tail.tag });
     else classify(object, tail.tag, input.pins, tags, changed);
   }
@@ -136,7 +139,13 @@ export function planRemoteCheck(input: RemoteCheckInput): RemoteCheckPlan {
 }
 
 /** A listed object with a pinned tag: kept when equal, looked at again when not. Keys with no pin are read once. */
-function classify(o: CheckedObject, tag: string, pins: RemotePins, tags: Record<string, string>, changed: (CheckedObject & { tag: string })[]): void {
+function classify(
+  o: CheckedObject,
+  tag: string,
+  pins: RemotePins,
+  tags: Record<string, string>,
+  changed: (CheckedObject & { tag: string })[],
+): void {
   const key = keyOfChecked(o);
   if (pins.tags[key] === tag) tags[key] = tag;
   else changed.push({ ...o, tag });
@@ -189,7 +198,14 @@ export async function executeRemoteCheck(
   await mapQuietly(plan.absent, (o) => run.confirmAbsent(o));
   await mapQuietly(plan.changed, (o) => run.compare(o, o.tag));
   await mapQuietly(plan.unpinned, (o) => run.compareSize(o));
-  const auditAfter = plan.deferredFrom !== undefined ? plan.deferredFrom - 1 : audited === undefined ? pins.auditAfter : audited.complete ? 0 : audited.through;
+  const auditAfter =
+    plan.deferredFrom !== undefined
+      ? plan.deferredFrom - 1
+      : audited === undefined
+        ? pins.auditAfter
+        : audited.complete
+          ? 0
+          : audited.through;
   return { faults: run.faults, restored: run.restored, pins: { ...pins, tags: run.tags, auditAfter }, requests: run.requests };
 }
 
@@ -277,7 +293,10 @@ class CheckRun {
     if (key === undefined) return undefined;
     try {
       decodeSegment(bytes, { vault: this.ctx.identity.vault, client, seq, publicKey: importPublicKeyHex(key) });
-      return new BmError(ErrorCode.equivocation, `another validly signed segment ${seq} of ${this.nameOf(client)} than the one fetched before`);
+      return new BmError(
+        ErrorCode.equivocation,
+        `another validly signed segment ${seq} of ${this.nameOf(client)} than the one fetched before`,
+      );
     } catch (e) {
       if (!(e instanceof BmError)) throw e;
       return e;
@@ -316,7 +335,13 @@ class CheckRun {
     this.requests++;
     if (o.kind === 'key') {
       const { identity } = this.ctx;
-      const body = { v: 1 as const, vault: identity.vault, client: identity.client, name: identity.name, publicKey: identity.keys.publicKeyHex };
+      const body = {
+        v: 1 as const,
+        vault: identity.vault,
+        client: identity.client,
+        name: identity.name,
+        publicKey: identity.keys.publicKeyHex,
+      };
       await writeIdentity(this.ctx.store, { ...body, time: this.ctx.now().toISOString() }, identity.keys);
       this.restored.push(key);
       return;
@@ -324,7 +349,8 @@ class CheckRun {
     const bytes = await this.ctx.index.getSegment(o.client as ClientId, o.seq);
     if (bytes === undefined) {
       const what = `segment ${o.seq} of this client's log vanished from the remote, and this folder does not hold it`;
-      const hint = 'it cannot be put back from here; run `bm-log verify`, and restore the object from a backup of the remote if there is one';
+      const hint =
+        'it cannot be put back from here; run `bm-log verify`, and restore the object from a backup of the remote if there is one';
       this.fault(o, new BmError(ErrorCode.brokenChain, what, hint));
       return;
     }
@@ -356,14 +382,20 @@ const VAULT_HINT =
  * yet, it must name this client's vault, and is pinned. `bytes`: undefined when missing,
  * 'unknown' when the read failed (checked again next time).
  */
-export async function executeVaultCheck(ctx: RemoteCheckContext, pins: RemotePins, bytes: Uint8Array | undefined | 'unknown'): Promise<VaultCheck> {
+export async function executeVaultCheck(
+  ctx: RemoteCheckContext,
+  pins: RemotePins,
+  bytes: Uint8Array | undefined | 'unknown',
+): Promise<VaultCheck> {
   const ok = (restored: string[], p = pins) => ({ faults: [], restored, pins: p });
   const fault = (error: BmError) => ({ faults: [{ client: ctx.identity.client, seq: null, key: VAULT_KEY, error }], restored: [], pins });
   if (bytes === 'unknown') return ok([]);
   const problem = computeVaultFinding(bytes, pins.vault, ctx.identity.vault);
-  if (problem === undefined) return bytes !== undefined && pins.vault === undefined ? ok([], { ...pins, vault: Uint8Array.from(bytes) }) : ok([]);
+  if (problem === undefined)
+    return bytes !== undefined && pins.vault === undefined ? ok([], { ...pins, vault: Uint8Array.from(bytes) }) : ok([]);
   if (bytes !== undefined || pins.vault === undefined) return fault(problem);
-  if (ctx.dryRun) return fault(new BmError(problem.code, problem.message, 'nothing was changed (a dry run); the next `bm-log sync` here puts it back'));
+  if (ctx.dryRun)
+    return fault(new BmError(problem.code, problem.message, 'nothing was changed (a dry run); the next `bm-log sync` here puts it back'));
   try {
     return ok((await ctx.store.putIfAbsent(VAULT_KEY, pins.vault)) === 'created' ? [VAULT_KEY] : []);
   } catch (e) {
@@ -390,9 +422,18 @@ export function computeVaultFinding(bytes: Uint8Array | undefined, pinned: Uint8
   if (pinned !== undefined && bytesEqual(pinned, bytes)) return undefined;
   try {
     const v = decodeVault(bytes).vault;
-    if (v !== vault) return new BmError(ErrorCode.wrongVault, `the vault marker was replaced on the remote: it names vault ${v}, not ${vault}`, VAULT_HINT);
+    if (v !== vault)
+      return new BmError(
+        ErrorCode.wrongVault,
+        `the vault marker was replaced on the remote: it names vault ${v}, not ${vault}`,
+        VAULT_HINT,
+      );
     if (pinned === undefined) return undefined;
-    return new BmError(ErrorCode.equivocation, 'the vault marker was replaced on the remote: its bytes differ from those this client read first', VAULT_HINT);
+    return new BmError(
+      ErrorCode.equivocation,
+      'the vault marker was replaced on the remote: its bytes differ from those this client read first',
+      VAULT_HINT,
+    );
   } catch (e) {
     if (!(e instanceof BmError)) throw e;
     return new BmError(e.code, `the vault marker was replaced on the remote: ${e.message}`, VAULT_HINT);
@@ -427,7 +468,12 @@ export async function executeFetchCheck(ctx: RemoteCheckContext, f: FetchForChec
   const plan = planRemoteCheck({ ...input, pins: f.pins });
   const logs = await executeRemoteCheck(ctx, plan, f.pins, f.fetched.audited);
   const vault = await executeVaultCheck(ctx, logs.pins, f.vault);
-  return { faults: [...logs.faults, ...vault.faults], restored: [...logs.restored, ...vault.restored], pins: vault.pins, requests: logs.requests + 1 };
+  return {
+    faults: [...logs.faults, ...vault.faults],
+    restored: [...logs.restored, ...vault.restored],
+    pins: vault.pins,
+    requests: logs.requests + 1,
+  };
 }
 
 /** True when `a` and `b` say the same (so the index need not be written). */

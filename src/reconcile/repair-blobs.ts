@@ -22,7 +22,11 @@ export type MissingBlob =
   /** A GC condemned it (and no later event named it): gone on purpose, not a fault. */
   | { readonly hash: ContentHash; readonly kind: 'condemned' }
   /** Files of this folder that the manifest says hold these bytes (each is checked while uploading). */
-  | { readonly hash: ContentHash; readonly kind: 'restorable'; readonly sources: readonly { readonly path: SyncPath; readonly size: number }[] }
+  | {
+      readonly hash: ContentHash;
+      readonly kind: 'restorable';
+      readonly sources: readonly { readonly path: SyncPath; readonly size: number }[];
+    }
   /** No file here holds them. */
   | { readonly hash: ContentHash; readonly kind: 'lost' };
 
@@ -30,7 +34,11 @@ export type MissingBlob =
  * Sorts missing blobs (pure): condemned by a GC, restorable from a file the manifest lists with
  * that hash, or lost here. `state` is the whole log folded (paths and vault).
  */
-export function planBlobRepair(missing: readonly ContentHash[], state: LogState, manifest: ReadonlyMap<SyncPath, BaseEntry>): MissingBlob[] {
+export function planBlobRepair(
+  missing: readonly ContentHash[],
+  state: LogState,
+  manifest: ReadonlyMap<SyncPath, BaseEntry>,
+): MissingBlob[] {
   const refs = computeCondemnedRefs(state.paths, state.vault);
   const byHash = new Map<string, { path: SyncPath; size: number }[]>();
   const wanted = new Set<string>(missing);

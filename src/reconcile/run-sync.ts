@@ -50,7 +50,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const run = await runRounds({ opened, exec, options }, fetched.record);
   // A sync in stages that never folded everything: its last plan covered one stage.
   const mode = state.mode;
-  const settled = mode instanceof StagedMode && run.lastScan !== undefined ? mode.computeSettledPlan(run.lastPlan!, run.lastScan) : run.lastPlan;
+  const settled =
+    mode instanceof StagedMode && run.lastScan !== undefined ? mode.computeSettledPlan(run.lastPlan!, run.lastScan) : run.lastPlan;
 
   await acknowledgeStage(state, tally);
   await checkpointStage(state, tally);

@@ -21,7 +21,11 @@ export interface Stage {
  * order, each once) into ranges of `size` paths; at least one stage, the last open-ended.
  * Also returns the local paths sorted, for `takeLocalPaths`.
  */
-export async function computeStages(local: Iterable<string>, cloud: AsyncIterable<string>, size: number): Promise<{ stages: Stage[]; local: string[] }> {
+export async function computeStages(
+  local: Iterable<string>,
+  cloud: AsyncIterable<string>,
+  size: number,
+): Promise<{ stages: Stage[]; local: string[] }> {
   const sorted = [...local].sort(compareUtf8);
   const stages: Stage[] = [];
   const it = cloud[Symbol.asyncIterator]();

@@ -2,7 +2,15 @@ import { BmError, ErrorCode } from '../errors.js';
 import type { WriterCheckpointBody } from '../events/checkpoint-schema.js';
 import { decodeTrustedSegment, type VerifiedSegment } from '../events/codec.js';
 import type { ClientId, ContentHash } from '../events/ids.js';
-import { fetchLogs, writeSegment, type ClientKey, type Cursor, type FetchedSegment, type FetchResult, type LogFault } from '../events/log.js';
+import {
+  fetchLogs,
+  writeSegment,
+  type ClientKey,
+  type Cursor,
+  type FetchedSegment,
+  type FetchResult,
+  type LogFault,
+} from '../events/log.js';
 import { computeEventContent, type Event, type SegmentBody } from '../events/schema.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import { computeCondemnedRefs, computeNamingBan, type CondemnedRefs } from '../projections/blob-condemnation.js';
@@ -10,7 +18,14 @@ import { projectLogSegment, type LogState } from '../projections/project-log.js'
 import { createVaultState, evolveVault, type Condemnation, type VaultState } from '../projections/project-vault.js';
 import { executeFetchCheck, isSamePins, parseRemotePins, readVaultMarker, REMOTE_PINS_KEY } from './remote-check.js';
 import { executeCheckCheckpoints } from './check-checkpoints.js';
-import { executeJoin, executeSettleClaims, foldIndexWithCheckpoints, FORMAT1_META_KEY, readClaimVerdicts, readHeldCheckpoints } from './join-checkpoints.js';
+import {
+  executeJoin,
+  executeSettleClaims,
+  foldIndexWithCheckpoints,
+  FORMAT1_META_KEY,
+  readClaimVerdicts,
+  readHeldCheckpoints,
+} from './join-checkpoints.js';
 import type { SyncIdentity, SyncIndex } from './ports.js';
 
 /**
@@ -59,7 +74,9 @@ export interface OpenLog {
  * the claims found false by its last sync) plus every segment in its index. Reads the whole
  * index: O(history after the checkpoints).
  */
-export async function readLogState(index: SyncIndex): Promise<{ state: LogState; checkpoint: readonly WriterCheckpointBody[] | undefined }> {
+export async function readLogState(
+  index: SyncIndex,
+): Promise<{ state: LogState; checkpoint: readonly WriterCheckpointBody[] | undefined }> {
   const excluded = new Set((await readClaimVerdicts(index)).bad);
   const fold = await foldIndexWithCheckpoints(index, await readHeldCheckpoints(index), { excluded, format1: true });
   return { state: fold.state, checkpoint: fold.checkpoints };
@@ -242,7 +259,8 @@ export function holdsFetchedSegments(f: FetchedLog): boolean {
  * reported as faults.
  */
 export async function foldFetchedLog(ctx: LogContext, f: FetchedLog, options: { dryRun: boolean }): Promise<OpenLog> {
-  if (options.dryRun && !holdsFetchedSegments(f)) throw new BmError(ErrorCode.internal, 'a dry run\'s fetched segments were let go before its fold');
+  if (options.dryRun && !holdsFetchedSegments(f))
+    throw new BmError(ErrorCode.internal, "a dry run's fetched segments were let go before its fold");
   const extra = options.dryRun ? f.fetched.segments.map((s) => s.segment.body) : [];
   const fold = (excluded: ReadonlySet<string>) => foldIndexWithCheckpoints(ctx.index, f.checkpointBytes, { excluded, extra });
   const first = await fold(new Set((await readClaimVerdicts(ctx.index)).bad));
@@ -280,7 +298,13 @@ export async function openStagedLog(ctx: LogContext, f: FetchedLog): Promise<Ope
   return openLog(ctx, f, { paths: new Map(), vault }, undefined, []);
 }
 
-function openLog(ctx: LogContext, f: FetchedLog, state: LogState, checkpoint: OpenLog['checkpoint'], claimFaults: readonly LogFault[]): OpenLog {
+function openLog(
+  ctx: LogContext,
+  f: FetchedLog,
+  state: LogState,
+  checkpoint: OpenLog['checkpoint'],
+  claimFaults: readonly LogFault[],
+): OpenLog {
   const { identity } = ctx;
   const names = new Map<string, string>([...f.pinned].map(([c, k]) => [c, k.name]));
   for (const k of [...f.joinKeys, ...f.fetched.newKeys]) names.set(k.client, k.name);
@@ -330,12 +354,22 @@ export const BEING_COLLECTED = 'content is being collected; will upload again af
  * may come late (`deadline: false`): its condemnations take its publish time, and an event
  * published meanwhile voids them.
  */
-export async function publishOwnSegment(ctx: LogContext, log: OpenLog, events: readonly Event[], snapshot: string | null, options: { readonly deadline?: boolean } = {}): Promise<VerifiedSegment> {
+export async function publishOwnSegment(
+  ctx: LogContext,
+  log: OpenLog,
+  events: readonly Event[],
+  snapshot: string | null,
+  options: { readonly deadline?: boolean } = {},
+): Promise<VerifiedSegment> {
   const { identity, store, index } = ctx;
   const now = ctx.now();
   const deadline = ctx.publishDeadlineMs ?? DEFAULT_PUBLISH_DEADLINE_MS;
   if (options.deadline !== false && now.getTime() - log.fetchStartMs > deadline) {
-    throw new BmError(ErrorCode.staleFetch, `this run fetched the log ${formatSeconds(now.getTime() - log.fetchStartMs)} ago, longer than the ${formatSeconds(deadline)} a writer may take before publishing`, 'nothing was published; run it again (content already uploaded is kept, so the next run publishes quickly)');
+    throw new BmError(
+      ErrorCode.staleFetch,
+      `this run fetched the log ${formatSeconds(now.getTime() - log.fetchStartMs)} ago, longer than the ${formatSeconds(deadline)} a writer may take before publishing`,
+      'nothing was published; run it again (content already uploaded is kept, so the next run publishes quickly)',
+    );
   }
   if (log.state.vault.condemnations.size > 0) {
     for (const e of events) {
@@ -343,7 +377,11 @@ export async function publishOwnSegment(ctx: LogContext, log: OpenLog, events: r
       if (content === null) continue;
       const ban = computeBlobBanNow(log, content.hash, now.getTime());
       if (ban !== undefined) {
-        throw new BmError(ErrorCode.staleFetch, `blob ${content.hash} was condemned by a garbage collection at ${ban.time}, too long ago to name it now`, `nothing was published; run it again (${BEING_COLLECTED})`);
+        throw new BmError(
+          ErrorCode.staleFetch,
+          `blob ${content.hash} was condemned by a garbage collection at ${ban.time}, too long ago to name it now`,
+          `nothing was published; run it again (${BEING_COLLECTED})`,
+        );
       }
     }
   }
@@ -364,7 +402,10 @@ export async function publishOwnSegment(ctx: LogContext, log: OpenLog, events: r
   const seg = await writeSegment(store, body, identity.keys);
   const cursor = { seq: body.seq, hash: seg.hash };
   log.frontier.set(identity.client, cursor);
-  await index.commitBatch({ segments: [{ client: identity.client, seq: body.seq, bytes: seg.bytes }], cursors: new Map([[identity.client, cursor]]) });
+  await index.commitBatch({
+    segments: [{ client: identity.client, seq: body.seq, bytes: seg.bytes }],
+    cursors: new Map([[identity.client, cursor]]),
+  });
   projectLogSegment(log.state, body);
   return seg;
 }

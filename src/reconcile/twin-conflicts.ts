@@ -62,7 +62,12 @@ export function computeTwinConflicts(local: LocalScan, cloud: Projection, cloudO
   const out: ConflictNote[] = [];
   const note = (set: ReadonlySet<string>) => {
     const names = [...set].sort();
-    out.push({ path: names[0] as SyncPath, kind: ConflictKind.twins, heads: [], detail: `these paths are one file on macOS and Windows: ${names.join(', ')}; kept apart here, rename one` });
+    out.push({
+      path: names[0] as SyncPath,
+      kind: ConflictKind.twins,
+      heads: [],
+      detail: `these paths are one file on macOS and Windows: ${names.join(', ')}; kept apart here, rename one`,
+    });
   };
   for (const group of lookup.twins) if (!extra.has(computeFoldKey(group[0]!))) note(new Set(group));
   for (const set of extra.values()) if (set.size > 1) note(set);

@@ -22,7 +22,10 @@ afterAll(async () => {
 
 const body = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => 97 + ((i * 7 + seed) % 26)));
 
-async function withProxy<T>(options: { delayMs?: number; sleep?: (ms: number) => Promise<void> }, f: (p: LatencyProxy) => Promise<T>): Promise<T> {
+async function withProxy<T>(
+  options: { delayMs?: number; sleep?: (ms: number) => Promise<void> },
+  f: (p: LatencyProxy) => Promise<T>,
+): Promise<T> {
   const proxy = await startLatencyProxy({ upstream: server.endpoint, ...options });
   try {
     return await f(proxy);
@@ -114,7 +117,11 @@ describe('latency proxy', () => {
   });
 
   it('counts every request of any sequence, and every body byte both ways', async () => {
-    const op = fc.record({ method: fc.constantFrom('PUT', 'GET', 'HEAD'), size: fc.integer({ min: 1, max: 5000 }), key: fc.integer({ min: 0, max: 3 }) });
+    const op = fc.record({
+      method: fc.constantFrom('PUT', 'GET', 'HEAD'),
+      size: fc.integer({ min: 1, max: 5000 }),
+      key: fc.integer({ min: 0, max: 3 }),
+    });
     await fc.assert(
       fc.asyncProperty(fc.array(op, { maxLength: 12 }), async (ops) => {
         await withProxy({}, async (proxy) => {

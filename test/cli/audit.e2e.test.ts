@@ -55,11 +55,16 @@ async function logOf(c: Client, ...args: string[]): Promise<LogEvent[]> {
 /** `bm-log ...args --dir DIR` with stdout as raw bytes (`show` prints any bytes). */
 function runRaw(c: Client, ...args: string[]): Promise<{ code: number; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...args, '--dir', c.dir], { encoding: 'buffer', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (error as { code?: unknown }).code : 0;
-      if (typeof code !== 'number') return reject(error ?? new Error('no exit code'));
-      resolve({ code, stdout, stderr: stderr.toString('utf8') });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args, '--dir', c.dir],
+      { encoding: 'buffer', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (error as { code?: unknown }).code : 0;
+        if (typeof code !== 'number') return reject(error ?? new Error('no exit code'));
+        resolve({ code, stdout, stderr: stderr.toString('utf8') });
+      },
+    );
   });
 }
 
@@ -93,7 +98,15 @@ function without(tree: Record<string, string>, prefix: string): Record<string, s
 async function buildHistory(full: boolean) {
   const w = await world();
   await w.client('alice').write('bin.dat', BINARY);
-  const a = await w.init('alice', { files: { 'readme.md': 'readme v1\n', 'notes/plan.md': 'plan v1\n', 'notes/old.md': 'old\n', 'notes/keep.md': 'keep me\n', ...(full ? BULK : {}) } });
+  const a = await w.init('alice', {
+    files: {
+      'readme.md': 'readme v1\n',
+      'notes/plan.md': 'plan v1\n',
+      'notes/old.md': 'old\n',
+      'notes/keep.md': 'keep me\n',
+      ...(full ? BULK : {}),
+    },
+  });
   const b = await w.init('bob');
   const c = await w.init('carol');
   await a.write('notes/plan.md', 'plan v2\n');
@@ -114,7 +127,12 @@ async function buildHistory(full: boolean) {
   await c.syncOk();
   await fs.rename(b.abs('notes/keep.md'), b.abs('notes/kept.md'));
   const renamed = await b.syncOk();
-  expect(renamed.applied.filter((o) => o.path.startsWith('notes/ke')).map((o) => `${o.kind} ${o.path}`).sort()).toEqual(['tombstone notes/keep.md', 'upload notes/kept.md']);
+  expect(
+    renamed.applied
+      .filter((o) => o.path.startsWith('notes/ke'))
+      .map((o) => `${o.kind} ${o.path}`)
+      .sort(),
+  ).toEqual(['tombstone notes/keep.md', 'upload notes/kept.md']);
   await c.write('notes/new.md', 'new\n');
   await c.syncOk();
   await a.syncOk();
@@ -167,7 +185,9 @@ describe.concurrent('audit: log, show, ls (one history, read only)', () => {
       'put notes/plan.md bob',
       'put notes/plan.md alice',
       // alice's first segment: one time, newest id first
-      ...events.filter((e) => e.seq === h.planV1.seq && e.client === ids.alice && !e.path.startsWith('bulk/')).map((e) => `put ${e.path} alice`),
+      ...events
+        .filter((e) => e.seq === h.planV1.seq && e.client === ids.alice && !e.path.startsWith('bulk/'))
+        .map((e) => `put ${e.path} alice`),
     ]);
     expect(events).toHaveLength(9 + 5 + 33);
     for (let i = 1; i < events.length; i++) expect(Date.parse(events[i - 1]!.time)).toBeGreaterThanOrEqual(Date.parse(events[i]!.time));
@@ -186,7 +206,19 @@ describe.concurrent('audit: log, show, ls (one history, read only)', () => {
       if (e.type === 'tombstone') expect([e.hash, e.size]).toEqual([null, null]);
       else expect(e.hash).toMatch(HEX64);
     }
-    const content: Record<string, string> = { [h.planV1.version]: 'plan v1\n', [h.planV2.version]: 'plan v2\n', [h.planV3.version]: 'plan v3\n', [h.readmeV1.version]: 'readme v1\n', [h.readmeCarol.version]: 'readme by carol\n', [h.readmeAlice.version]: 'readme by alice\n', [h.readmeResolve.version]: 'readme resolved\n', [h.oldPut.version]: 'old\n', [h.keepPut.version]: 'keep me\n', [h.kept.version]: 'keep me\n', [h.newPut.version]: 'new\n' };
+    const content: Record<string, string> = {
+      [h.planV1.version]: 'plan v1\n',
+      [h.planV2.version]: 'plan v2\n',
+      [h.planV3.version]: 'plan v3\n',
+      [h.readmeV1.version]: 'readme v1\n',
+      [h.readmeCarol.version]: 'readme by carol\n',
+      [h.readmeAlice.version]: 'readme by alice\n',
+      [h.readmeResolve.version]: 'readme resolved\n',
+      [h.oldPut.version]: 'old\n',
+      [h.keepPut.version]: 'keep me\n',
+      [h.kept.version]: 'keep me\n',
+      [h.newPut.version]: 'new\n',
+    };
     for (const [v, text] of Object.entries(content)) {
       const e = events.find((x) => x.version === v)!;
       expect({ hash: e.hash, size: e.size }).toEqual({ hash: sha256(text), size: Buffer.byteLength(text) });
@@ -201,7 +233,11 @@ describe.concurrent('audit: log, show, ls (one history, read only)', () => {
     expect(h.readmeCarol.seen[ids.bob]).toBeGreaterThanOrEqual(h.planV3.seq);
 
     // --client by name or id, with a path, and an unknown client (exit 2).
-    expect((await logOf(a, '--client', 'bob')).map((e) => `${e.type} ${e.path}`)).toEqual(['put notes/kept.md', 'tombstone notes/keep.md', 'put notes/plan.md']);
+    expect((await logOf(a, '--client', 'bob')).map((e) => `${e.type} ${e.path}`)).toEqual([
+      'put notes/kept.md',
+      'tombstone notes/keep.md',
+      'put notes/plan.md',
+    ]);
     expect(await logOf(a, '--client', ids.carol.toLowerCase())).toEqual(events.filter((e) => e.client === ids.carol));
     expect((await logOf(a, 'notes/plan.md', '--client', 'alice')).map((e) => e.version)).toEqual([h.planV2.version, h.planV1.version]);
     expect(expectExit(await a.run('log', '--client', 'mallory'), EXIT.usage).stderr).toMatch(/no client matches "mallory"/);
@@ -209,13 +245,23 @@ describe.concurrent('audit: log, show, ls (one history, read only)', () => {
     const since = h.planV2.time;
     const until = h.keepDelete.time;
     const window = events.filter((e) => e.time >= since && e.time < until);
-    expect(window.map((e) => `${e.type} ${e.path}`)).toEqual(['tombstone notes/old.md', 'resolve readme.md', 'put readme.md', 'put readme.md', 'put notes/plan.md', 'put notes/plan.md']);
+    expect(window.map((e) => `${e.type} ${e.path}`)).toEqual([
+      'tombstone notes/old.md',
+      'resolve readme.md',
+      'put readme.md',
+      'put readme.md',
+      'put notes/plan.md',
+      'put notes/plan.md',
+    ]);
     expect(await logOf(a, '--since', since.replace('Z', '+00:00'), '--until', until)).toEqual(window);
     expect(await logOf(a, '--since', since)).toEqual(events.filter((e) => e.time >= since));
     expect(await logOf(a, '--until', until, '--limit', '4')).toEqual(events.filter((e) => e.time < until).slice(0, 4));
     expect(await logOf(a, '--limit', '3')).toEqual(events.slice(0, 3));
     expect(await logOf(a, 'readme.md', '--client', 'carol', '--since', since, '--limit', '1')).toEqual([{ ...h.readmeCarol, move: null }]);
-    for (const bad of [['--since', 'yesterday'], ['--until', '2026-13-45T99:00:00Z']]) {
+    for (const bad of [
+      ['--since', 'yesterday'],
+      ['--until', '2026-13-45T99:00:00Z'],
+    ]) {
       const r = expectExit(await a.run('log', ...bad), EXIT.usage);
       expect(r.stderr).toMatch(new RegExp(`${bad[0]} .* is not an ISO 8601 time`));
       expect(r.stdout).toBe('');
@@ -239,21 +285,32 @@ describe.concurrent('audit: log, show, ls (one history, read only)', () => {
     expect((await logOf(c, './notes/plan.md')).map((e) => e.version)).toEqual([h.planV3.version, h.planV2.version, h.planV1.version]);
     expect(await logOf(c, 'never/was.md')).toEqual([]);
     // A folder: only what is below it.
-    expect((await logOf(c, 'notes/')).map((e) => e.version)).toEqual(events.filter((e) => e.path.startsWith('notes/')).map((e) => e.version));
+    expect((await logOf(c, 'notes/')).map((e) => e.version)).toEqual(
+      events.filter((e) => e.path.startsWith('notes/')).map((e) => e.version),
+    );
     // The rename: a delete and a put of the same content in one sync.
     const move = { from: 'notes/keep.md', to: 'notes/kept.md' };
     const keep = await logOf(c, 'notes/keep.md');
-    expect(keep.map((e) => [e.type, e.clientName, e.move])).toEqual([['tombstone', 'bob', move], ['put', 'alice', null]]);
+    expect(keep.map((e) => [e.type, e.clientName, e.move])).toEqual([
+      ['tombstone', 'bob', move],
+      ['put', 'alice', null],
+    ]);
     const kept = await logOf(c, 'notes/kept.md');
     expect(kept.map((e) => [e.type, e.clientName, e.move])).toEqual([['put', 'bob', move]]);
     expect(kept[0]!.seq).toBe(keep[0]!.seq);
     expect(kept[0]!.hash).toBe(keep[1]!.hash);
-    expect(expectExit(await c.run('log', 'notes/kept.md'), EXIT.ok).stdout).toMatch(/put\s+notes\/kept\.md\s+by bob .*\(move notes\/keep\.md -> notes\/kept\.md\)/);
+    expect(expectExit(await c.run('log', 'notes/kept.md'), EXIT.ok).stdout).toMatch(
+      /put\s+notes\/kept\.md\s+by bob .*\(move notes\/keep\.md -> notes\/kept\.md\)/,
+    );
   }, 120_000);
 
   it('show (bob): exact bytes by id or its last 8 characters; unknown, ambiguous and deleted versions exit 2; ls now and --at T', async () => {
     const { b, ids, events, h, T } = await sharedHistory();
-    for (const [v, text] of [[h.planV1.version, 'plan v1\n'], [h.planV2.version.slice(-8), 'plan v2\n'], [h.readmeCarol.version.slice(-8).toLowerCase(), 'readme by carol\n']] as const) {
+    for (const [v, text] of [
+      [h.planV1.version, 'plan v1\n'],
+      [h.planV2.version.slice(-8), 'plan v2\n'],
+      [h.readmeCarol.version.slice(-8).toLowerCase(), 'readme by carol\n'],
+    ] as const) {
       const r = await runRaw(b, 'show', v);
       expect(r.code, r.stderr).toBe(EXIT.ok);
       expect(r.stdout.toString('utf8')).toBe(text);
@@ -271,20 +328,46 @@ describe.concurrent('audit: log, show, ls (one history, read only)', () => {
       shared = [...counts].find(([, k]) => k > 1)?.[0] ?? '';
     }
     expect(shared).not.toBe('');
-    for (const [v, message] of [[unknown, /no version matches/], [shared, /more than one version matches/], [h.oldDelete.version.slice(-8), /is a delete/]] as const) {
+    for (const [v, message] of [
+      [unknown, /no version matches/],
+      [shared, /more than one version matches/],
+      [h.oldDelete.version.slice(-8), /is a delete/],
+    ] as const) {
       const r = await runRaw(b, 'show', v);
       expect([r.code, r.stdout.length]).toEqual([EXIT.usage, 0]);
       expect(r.stderr).toMatch(message);
     }
 
     // ls now: exactly the synced tree.
-    const lsNow = expectExit(await b.run('ls', '--json'), EXIT.ok).json as { at: null; files: { path: string; size: number; hash: string; version: string; client: string; time: string }[] };
+    const lsNow = expectExit(await b.run('ls', '--json'), EXIT.ok).json as {
+      at: null;
+      files: { path: string; size: number; hash: string; version: string; client: string; time: string }[];
+    };
     expect(lsNow.at).toBeNull();
     expect(Object.fromEntries(lsNow.files.map((f) => [f.path, f.hash]))).toEqual(sortedObject(await b.tree()));
-    expect(without(sortedObject(await b.tree()), 'bulk/')).toEqual({ 'bin.dat': sha256(BINARY), 'notes/kept.md': sha256('keep me\n'), 'notes/new.md': sha256('new\n'), 'notes/plan.md': sha256('plan v3\n'), 'readme.md': sha256('readme resolved\n') });
-    expect(lsNow.files.find((f) => f.path === 'notes/kept.md')).toEqual({ path: 'notes/kept.md', size: 8, hash: sha256('keep me\n'), version: h.kept.version, client: ids.bob, time: h.kept.time });
+    expect(without(sortedObject(await b.tree()), 'bulk/')).toEqual({
+      'bin.dat': sha256(BINARY),
+      'notes/kept.md': sha256('keep me\n'),
+      'notes/new.md': sha256('new\n'),
+      'notes/plan.md': sha256('plan v3\n'),
+      'readme.md': sha256('readme resolved\n'),
+    });
+    expect(lsNow.files.find((f) => f.path === 'notes/kept.md')).toEqual({
+      path: 'notes/kept.md',
+      size: 8,
+      hash: sha256('keep me\n'),
+      version: h.kept.version,
+      client: ids.bob,
+      time: h.kept.time,
+    });
     // ls --at T: notes/new.md and notes/kept.md came later (absent), notes/old.md and notes/keep.md went later (present).
-    const past = { 'bin.dat': sha256(BINARY), 'notes/keep.md': sha256('keep me\n'), 'notes/old.md': sha256('old\n'), 'notes/plan.md': sha256('plan v3\n'), 'readme.md': sha256('readme v1\n') };
+    const past = {
+      'bin.dat': sha256(BINARY),
+      'notes/keep.md': sha256('keep me\n'),
+      'notes/old.md': sha256('old\n'),
+      'notes/plan.md': sha256('plan v3\n'),
+      'readme.md': sha256('readme v1\n'),
+    };
     expect(without(await lsOf(b, '--at', T), 'bulk/')).toEqual(past);
     expect(await lsOf(b, 'notes', '--at', T)).toEqual(without(without(past, 'bin.dat'), 'readme.md'));
     expect((await lsOf(b, 'notes/', '--at', between(h.planV2.time, h.planV3.time)))['notes/plan.md']).toBe(sha256('plan v2\n'));
@@ -301,7 +384,13 @@ describe.concurrent('audit: restore', () => {
     expect(r1.json).toMatchObject({ restored: [{ path: 'notes/plan.md', hash: sha256('plan v1\n') }], eventsPublished: 1 });
     expect(await b.read('notes/plan.md')).toBe('plan v1\n');
     const byBob = (await logOf(b, 'notes/plan.md'))[0]!;
-    expect(byBob).toMatchObject({ type: 'put', client: ids.bob, clientName: 'bob', hash: sha256('plan v1\n'), replaces: [h.planV3.version] });
+    expect(byBob).toMatchObject({
+      type: 'put',
+      client: ids.bob,
+      clientName: 'bob',
+      hash: sha256('plan v1\n'),
+      replaces: [h.planV3.version],
+    });
     expect(byBob.version).not.toBe(h.planV1.version);
     await a.syncOk();
     expect(await a.read('notes/plan.md')).toBe('plan v1\n');
@@ -311,7 +400,13 @@ describe.concurrent('audit: restore', () => {
     await c.syncOk();
     expect(await c.read('notes/plan.md')).toBe('plan v2\n');
     const byAlice = (await logOf(c))[0]!;
-    expect(byAlice).toMatchObject({ type: 'put', path: 'notes/plan.md', client: ids.alice, hash: sha256('plan v2\n'), replaces: [byBob.version] });
+    expect(byAlice).toMatchObject({
+      type: 'put',
+      path: 'notes/plan.md',
+      client: ids.alice,
+      hash: sha256('plan v2\n'),
+      replaces: [byBob.version],
+    });
 
     // Bob has not synced since his restore: restoring v1 again must not trust his stale view
     // (regression: it saw v1 as current, published nothing, then downloaded alice's v2).
@@ -324,11 +419,18 @@ describe.concurrent('audit: restore', () => {
     expect(a.exists('notes/old.md')).toBe(false);
     expectExit(await a.run('restore', 'notes/old.md', '--at', T), EXIT.ok);
     expect(await a.read('notes/old.md')).toBe('old\n');
-    expect((await logOf(a, 'notes/old.md'))[0]).toMatchObject({ type: 'put', client: ids.alice, hash: sha256('old\n'), replaces: [h.oldDelete.version] });
+    expect((await logOf(a, 'notes/old.md'))[0]).toMatchObject({
+      type: 'put',
+      client: ids.alice,
+      hash: sha256('old\n'),
+      replaces: [h.oldDelete.version],
+    });
     await c.syncOk();
     expect(await c.read('notes/old.md')).toBe('old\n');
     // A version of another path is a usage error.
-    expect(expectExit(await a.run('restore', 'notes/old.md', '--at', h.planV1.version), EXIT.usage).stderr).toMatch(/no version of notes\/old\.md matches/);
+    expect(expectExit(await a.run('restore', 'notes/old.md', '--at', h.planV1.version), EXIT.usage).stderr).toMatch(
+      /no version of notes\/old\.md matches/,
+    );
     // Everything above verifies from scratch: signatures, chains, blobs.
     expect(expectExit(await c.run('verify', '--json'), EXIT.ok).json).toMatchObject({ ok: true, clients: 3, findings: [] });
   }, 120_000);
@@ -374,10 +476,14 @@ describe.concurrent('audit: restore', () => {
 
     // Unsynced changes to files to restore: exit 4, nothing restored or published.
     await c.write('notes/plan.md', 'carol, unsynced\n');
-    expect(expectExit(await c.run('restore', 'notes/plan.md', '--at', T), EXIT.safety).stderr).toMatch(/unsynced changes \(notes\/plan\.md\)/);
+    expect(expectExit(await c.run('restore', 'notes/plan.md', '--at', T), EXIT.safety).stderr).toMatch(
+      /unsynced changes \(notes\/plan\.md\)/,
+    );
     await c.rm('notes/plan.md');
     await c.write('notes/kept.md', 'carol, unsynced\n');
-    expect(expectExit(await c.run('restore', 'notes/', '--at', T), EXIT.safety).stderr).toMatch(/2 file\(s\) to restore have unsynced changes/);
+    expect(expectExit(await c.run('restore', 'notes/', '--at', T), EXIT.safety).stderr).toMatch(
+      /2 file\(s\) to restore have unsynced changes/,
+    );
     expect(sortedObject(await w.remoteTree())).toEqual(sortedObject(remoteBefore));
     expect(c.exists('notes/plan.md')).toBe(false);
     expect(await c.read('notes/kept.md')).toBe('carol, unsynced\n');
@@ -391,7 +497,11 @@ describe.concurrent('audit: restore', () => {
     await a.syncOk();
     const lateTime = (await logOf(a, 'notes/late.md'))[0]!.time;
     const restored = expectExit(await b.run('restore', 'notes/', '--at', T, '--json'), EXIT.ok);
-    expect(restored.json.restored.map((r: { path: string; hash: string | null }) => `${r.path} ${r.hash === null ? 'deleted' : 'restored'}`).sort()).toEqual([
+    expect(
+      restored.json.restored
+        .map((r: { path: string; hash: string | null }) => `${r.path} ${r.hash === null ? 'deleted' : 'restored'}`)
+        .sort(),
+    ).toEqual([
       'notes/keep.md restored',
       'notes/kept.md deleted',
       'notes/late.md deleted',
@@ -412,11 +522,18 @@ describe.concurrent('audit: restore', () => {
       'tombstone notes/new.md',
     ]);
     // Its put of keep.md and tombstone of kept.md undo the rename: a move back.
-    expect((await logOf(a, 'notes/keep.md'))[0]).toMatchObject({ type: 'put', clientName: 'bob', move: { from: 'notes/kept.md', to: 'notes/keep.md' } });
+    expect((await logOf(a, 'notes/keep.md'))[0]).toMatchObject({
+      type: 'put',
+      clientName: 'bob',
+      move: { from: 'notes/kept.md', to: 'notes/keep.md' },
+    });
     expect((await c.syncOk()).eventsPublished).toBe(0);
     expect(sortedObject(await c.tree())).toEqual(bNow);
     // Restoring again to the same point changes nothing; nothing under a folder, or a version for a folder, exits 2.
-    expect(expectExit(await b.run('restore', 'notes/', '--at', T, '--json'), EXIT.ok).json).toMatchObject({ restored: [], eventsPublished: 0 });
+    expect(expectExit(await b.run('restore', 'notes/', '--at', T, '--json'), EXIT.ok).json).toMatchObject({
+      restored: [],
+      eventsPublished: 0,
+    });
     expectExit(await b.run('restore', 'nothing-here/', '--at', T), EXIT.usage);
     expectExit(await b.run('restore', 'notes/', '--at', h.planV1.version), EXIT.usage);
   }, 120_000);
@@ -424,7 +541,10 @@ describe.concurrent('audit: restore', () => {
 
 /** The segment object keys of `client`'s log on a local-directory remote, in seq order. */
 async function segmentKeys(w: World, client: string): Promise<string[]> {
-  return (await fs.readdir(path.join(w.remoteDir, 'log', client))).filter((n) => /^\d{12}$/.test(n)).sort().map((n) => `log/${client}/${n}`);
+  return (await fs.readdir(path.join(w.remoteDir, 'log', client)))
+    .filter((n) => /^\d{12}$/.test(n))
+    .sort()
+    .map((n) => `log/${client}/${n}`);
 }
 
 /**
@@ -442,7 +562,12 @@ function forge(script: string, args: Record<string, unknown>): Promise<void> {
     ${script}
   `;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '-e', code], { env: { ...process.env, FORGE_ARGS: JSON.stringify(args) }, timeout: 30_000 }, (error, _stdout, stderr) => (error ? reject(new Error(`forge failed: ${stderr}`)) : resolve()));
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', code],
+      { env: { ...process.env, FORGE_ARGS: JSON.stringify(args) }, timeout: 30_000 },
+      (error, _stdout, stderr) => (error ? reject(new Error(`forge failed: ${stderr}`)) : resolve()),
+    );
   });
 }
 
@@ -532,7 +657,7 @@ describe.concurrent('verify: tampering on the remote', () => {
     await expectPartialSync(t, t.v2Seg, 'v1\n', false);
   }, 120_000);
 
-  it('a forged segment at the next seq, signed with a key that is not the client\'s', async () => {
+  it("a forged segment at the next seq, signed with a key that is not the client's", async () => {
     const t = await tamperWorld();
     const seq = Number(t.v3Seg.slice(-12)) + 1;
     const object = `log/${t.aId}/${String(seq).padStart(12, '0')}`;
@@ -605,7 +730,17 @@ describe('log PATH reads only what it needs (in process, on a real LocalIndex)',
       ];
       let prev: string | null = null;
       for (const [i, events] of [seg1, seg2].entries()) {
-        const body: SegmentBody = { v: 1, vault, client, seq: i + 1, prev: prev as SegmentBody['prev'], time: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(), seen: {}, snapshot: null, events };
+        const body: SegmentBody = {
+          v: 1,
+          vault,
+          client,
+          seq: i + 1,
+          prev: prev as SegmentBody['prev'],
+          time: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
+          seen: {},
+          snapshot: null,
+          events,
+        };
         const seg = encodeSegment(body, keys.privateKey);
         prev = seg.hash;
         await index.commitBatch({ segments: [{ client, seq: i + 1, bytes: seg.bytes }] });

@@ -18,7 +18,8 @@ const FS_SCRIPT = path.join(REPO_ROOT, 'test', 'support', 'case-insensitive-fs.p
 function missing(): string | undefined {
   if (!existsSync('/dev/fuse')) return 'no /dev/fuse';
   if (spawnSync('fusermount3', ['--version']).error) return 'no fusermount3 (apt-get install fuse3)';
-  if (spawnSync(PYTHON, ['-c', 'import pyfuse3, trio']).status !== 0) return 'no pyfuse3 for /usr/bin/python3 (apt-get install python3-pyfuse3)';
+  if (spawnSync(PYTHON, ['-c', 'import pyfuse3, trio']).status !== 0)
+    return 'no pyfuse3 for /usr/bin/python3 (apt-get install python3-pyfuse3)';
   return undefined;
 }
 const why = missing();

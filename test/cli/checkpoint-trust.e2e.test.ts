@@ -29,7 +29,7 @@ async function lastSeq(w: World, c: Client): Promise<number> {
 }
 
 describe.concurrent('checkpoints signed by another writer', () => {
-  it('a format-1 checkpoint naming alice\'s segments with made-up bytes and a file left out: carol gets alice\'s tree, verify exits 5', async () => {
+  it("a format-1 checkpoint naming alice's segments with made-up bytes and a file left out: carol gets alice's tree, verify exits 5", async () => {
     const w = await worlds.world();
     const alice = await w.init('alice', { files: { 'plan.md': "alice's plan\n", 'notes/keep.md': 'keep me\n' } });
     const mallory = await w.init('mallory');
@@ -57,7 +57,9 @@ describe.concurrent('checkpoints signed by another writer', () => {
     // verify reports the forged checkpoint on every client, as the integrity fault it is.
     for (const c of [alice, carol]) {
       const v = expectExit(await c.run('verify', '--json'), EXIT.integrity).json as { findings: { object: string; code: string }[] };
-      expect(v.findings.map((f) => f.object)).toContain(`checkpoints/${await mallory.clientId()}/${String(await lastSeq(w, mallory)).padStart(12, '0')}`);
+      expect(v.findings.map((f) => f.object)).toContain(
+        `checkpoints/${await mallory.clientId()}/${String(await lastSeq(w, mallory)).padStart(12, '0')}`,
+      );
     }
 
     // The clients converge as they go on.
@@ -110,4 +112,3 @@ describe.concurrent('checkpoints signed by another writer', () => {
     expect(sortedObject(await mallory.tree())).toEqual(sortedObject(await alice.tree()));
   });
 });
-

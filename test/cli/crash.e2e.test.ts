@@ -31,7 +31,7 @@ async function userTree(c: Client): Promise<{ files: Map<string, string>; temps:
   const all = await hashTree(c.dir, { skipTop: ['.bm-log'] });
   const files = new Map<string, string>();
   const temps: string[] = [];
-  for (const [p, h] of all) (isTmp(path.posix.basename(p)) ? temps.push(p) : files.set(p, h));
+  for (const [p, h] of all) isTmp(path.posix.basename(p)) ? temps.push(p) : files.set(p, h);
   return { files, temps };
 }
 
@@ -57,7 +57,11 @@ const countObjects = (dir: string) => countFiles(dir, (name) => name.startsWith(
  * Starts `sync` and SIGKILLs it once `when` holds (polled every few ms) or `maxMs` passed,
  * unless it ended first.
  */
-async function syncAndKill(c: Client, when: (elapsedMs: number) => Promise<boolean> | boolean, maxMs = 30_000): Promise<{ killed: boolean; code: number | null; stderr: string; atMs: number }> {
+async function syncAndKill(
+  c: Client,
+  when: (elapsedMs: number) => Promise<boolean> | boolean,
+  maxMs = 30_000,
+): Promise<{ killed: boolean; code: number | null; stderr: string; atMs: number }> {
   const start = Date.now();
   const child = c.spawn('sync', '--json');
   let ended = false;
@@ -102,13 +106,19 @@ it(`sync killed -9 at ${2 * CRASHES_PER_SIDE} random points never half-writes, n
     randomDelay(),
   ];
   for (const [round, trigger] of uploadTriggers.slice(0, CRASHES_PER_SIDE).entries()) {
-    for (let i = 0; i < 100; i++) await put(`round${round}/n${i}.md`, Buffer.from(`round ${round} file ${i} ${randomBytes(4).toString('hex')}\n`));
+    for (let i = 0; i < 100; i++)
+      await put(`round${round}/n${i}.md`, Buffer.from(`round ${round} file ${i} ${randomBytes(4).toString('hex')}\n`));
     await put(`round${round}/big.bin`, randomBytes(2 * 1024 * 1024 + randomInt(1024 * 1024)));
     const before = { blobs: await countObjects(blobsDir), segments: await countObjects(aLog) };
     const r = await syncAndKill(a, trigger.make(before));
     if (!r.killed) expect(r.code, r.stderr).toBe(EXIT.ok);
     const after = { blobs: await countObjects(blobsDir), segments: await countObjects(aLog) };
-    points.push({ side: 'upload', delayMs: r.atMs, killed: r.killed, progress: `${trigger.name}; blobs ${before.blobs}→${after.blobs}, segments ${before.segments}→${after.segments}` });
+    points.push({
+      side: 'upload',
+      delayMs: r.atMs,
+      killed: r.killed,
+      progress: `${trigger.name}; blobs ${before.blobs}→${after.blobs}, segments ${before.segments}→${after.segments}`,
+    });
     // A's files are only read by an upload: every one is still exactly what was written.
     const now = await userTree(a);
     expect(now.temps).toEqual([]);
@@ -135,7 +145,10 @@ it(`sync killed -9 at ${2 * CRASHES_PER_SIDE} random points never half-writes, n
     const trigger = (() => {
       const left = expected.size - before;
       const n = round === 1 ? 1 : randomInt(1, Math.max(2, Math.floor(left / 3)));
-      return { name: round === 1 ? 'at the first new file' : `after ${n} new files`, when: async () => (await countFiles(b.dir, isTmp)) >= before + n };
+      return {
+        name: round === 1 ? 'at the first new file' : `after ${n} new files`,
+        when: async () => (await countFiles(b.dir, isTmp)) >= before + n,
+      };
     })();
     const r = await syncAndKill(b, trigger.when);
     if (!r.killed) expect(r.code, r.stderr).toBe(EXIT.ok);
@@ -144,7 +157,12 @@ it(`sync killed -9 at ${2 * CRASHES_PER_SIDE} random points never half-writes, n
     const wrong = [...now.files].filter(([p, h]) => expected.get(p) !== h).map(([p]) => p);
     expect(wrong).toEqual([]);
     tempsLeft = now.temps.length;
-    points.push({ side: 'download', delayMs: r.atMs, killed: r.killed, progress: `${trigger.name}; files ${before}→${now.files.size} of ${expected.size}, temp files left ${now.temps.length}` });
+    points.push({
+      side: 'download',
+      delayMs: r.atMs,
+      killed: r.killed,
+      progress: `${trigger.name}; files ${before}→${now.files.size} of ${expected.size}, temp files left ${now.temps.length}`,
+    });
   }
   const finalB = await b.syncOk();
   expect(finalB.faults).toEqual([]);
@@ -158,7 +176,13 @@ it(`sync killed -9 at ${2 * CRASHES_PER_SIDE} random points never half-writes, n
 
   const killed = points.filter((p) => p.killed).length;
   console.log(
-    [`crash points: ${killed} of ${points.length} kills hit a running sync (temp files left in B at the end: ${tempsLeft}, after the last sync: ${bTree.temps.length})`, ...points.map((p) => `  ${p.side.padEnd(8)} kill at ${String(p.delayMs).padStart(4)} ms: ${p.killed ? 'killed' : 'had already ended'}; ${p.progress}`)].join('\n'),
+    [
+      `crash points: ${killed} of ${points.length} kills hit a running sync (temp files left in B at the end: ${tempsLeft}, after the last sync: ${bTree.temps.length})`,
+      ...points.map(
+        (p) =>
+          `  ${p.side.padEnd(8)} kill at ${String(p.delayMs).padStart(4)} ms: ${p.killed ? 'killed' : 'had already ended'}; ${p.progress}`,
+      ),
+    ].join('\n'),
   );
   // Most kills must have interrupted a running sync, or the test proved little.
   expect(killed).toBeGreaterThanOrEqual(CRASHES_PER_SIDE);

@@ -108,7 +108,9 @@ describe.concurrent('decision table (local directory remote)', () => {
     for (const c of [a, b]) {
       expect(await c.files()).toEqual(['note.md', 'other.md']);
       // The delete is recorded as the losing head of an edit-versus-delete conflict.
-      expect((await c.conflicts()).map((x) => [x.path, x.kind, x.heads.map((h) => h.type)])).toEqual([['note.md', 'edit-versus-delete', ['put', 'tombstone']]]);
+      expect((await c.conflicts()).map((x) => [x.path, x.kind, x.heads.map((h) => h.type)])).toEqual([
+        ['note.md', 'edit-versus-delete', ['put', 'tombstone']],
+      ]);
     }
   });
 
@@ -123,7 +125,9 @@ describe.concurrent('decision table (local directory remote)', () => {
     const ra = await a.syncOk();
     expect(opsOn(ra, 'note.md')).toEqual(['download']);
     expect(await a.read('note.md')).toBe('bob edit\n');
-    expect((await a.conflicts()).map((x) => [x.path, x.kind, x.heads.map((h) => h.type)])).toEqual([['note.md', 'edit-versus-delete', ['put', 'tombstone']]]);
+    expect((await a.conflicts()).map((x) => [x.path, x.kind, x.heads.map((h) => h.type)])).toEqual([
+      ['note.md', 'edit-versus-delete', ['put', 'tombstone']],
+    ]);
   });
 
   it('deleted/deleted → nothing published, no conflict', async () => {

@@ -10,17 +10,39 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IS_ROOT, UNPRIVILEGED, chownForCli } from '../reliability/support.js';
-import { BIN, EXIT, REPO_ROOT, commandsIn, copiesOf, describeRun, expectExit, pasteInBash, runCli, sortedObject, useWorlds, type Client } from './support/cli.js';
+import {
+  BIN,
+  EXIT,
+  REPO_ROOT,
+  commandsIn,
+  copiesOf,
+  describeRun,
+  expectExit,
+  pasteInBash,
+  runCli,
+  sortedObject,
+  useWorlds,
+  type Client,
+} from './support/cli.js';
 
 const { world, pair } = useWorlds();
 
 /** `bm-log ARGS --json` as a user the permission bits apply to (the unprivileged user when the tests are root). */
 function runUnprivileged(args: readonly string[]): Promise<{ code: number; json: any; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args, '--json'], { env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000, ...(IS_ROOT ? UNPRIVILEGED : {}) }, (error, stdout, stderr) => {
-      const c = (error as { code?: unknown } | null)?.code;
-      resolve({ code: typeof c === 'number' ? c : error ? -1 : 0, json: stdout.trim().startsWith('{') ? JSON.parse(stdout) : undefined, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args, '--json'],
+      { env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000, ...(IS_ROOT ? UNPRIVILEGED : {}) },
+      (error, stdout, stderr) => {
+        const c = (error as { code?: unknown } | null)?.code;
+        resolve({
+          code: typeof c === 'number' ? c : error ? -1 : 0,
+          json: stdout.trim().startsWith('{') ? JSON.parse(stdout) : undefined,
+          stderr,
+        });
+      },
+    );
   });
 }
 
@@ -58,7 +80,9 @@ describe.concurrent('init: a vault is created only when asked', () => {
     const r = expectExit(await runCli(['init', '--remote', w.remoteDir, '--dir', a.dir, '--json']), EXIT.usage);
     expect(r.json.error).toMatchObject({ code: 'usage', message: expect.stringMatching(/holds no bm-log vault \(it is empty\)/) });
     expect(await fs.readdir(w.remoteDir)).toEqual([]);
-    expect(expectExit(await runCli(['init', '--create', '--remote', w.remoteDir, '--dir', a.dir, '--json']), EXIT.ok).json.init.newRemote).toBe(true);
+    expect(
+      expectExit(await runCli(['init', '--create', '--remote', w.remoteDir, '--dir', a.dir, '--json']), EXIT.ok).json.init.newRemote,
+    ).toBe(true);
   }, 240_000);
 
   it('--create is refused over a remote that holds a vault, or other files; nothing is written there', async () => {
@@ -91,11 +115,16 @@ describe.concurrent('init: a vault is created only when asked', () => {
     const w = await world();
     const a = await w.init('alice', { files: { 'sub/deeper/x.md': 'x\n' } });
     for (const inner of ['sub', 'sub/deeper', 'new/folder']) {
-      const r = expectExit(await runCli(['init', '--create', '--remote', path.join(w.base, `r-${inner.replace(/\//g, '-')}`), '--dir', a.abs(inner)]), EXIT.usage);
+      const r = expectExit(
+        await runCli(['init', '--create', '--remote', path.join(w.base, `r-${inner.replace(/\//g, '-')}`), '--dir', a.abs(inner)]),
+        EXIT.usage,
+      );
       expect(r.stderr).toContain(`is inside the bm-log folder ${a.dir}, which syncs it already`);
       expect(existsSync(a.abs(`${inner}/.bm-log`))).toBe(false);
     }
-    expect(expectExit(await runCli(['init', '--remote', w.remoteDir, '--dir', a.dir]), EXIT.usage).stderr).toMatch(/already a bm-log folder/);
+    expect(expectExit(await runCli(['init', '--remote', w.remoteDir, '--dir', a.dir]), EXIT.usage).stderr).toMatch(
+      /already a bm-log folder/,
+    );
   }, 240_000);
 
   it('a remote the user may not write to: a clear error (exit 2), never a stack trace', async () => {
@@ -108,7 +137,8 @@ describe.concurrent('init: a vault is created only when asked', () => {
     // The CLI runs as an unprivileged user when the tests are root, so permission bits apply.
     await chownForCli(w.base);
     await fs.chmod(readOnlyParent, 0o555);
-    for (const d of [w.remoteDir, ...(await fs.readdir(w.remoteDir, { recursive: true })).map((n) => path.join(w.remoteDir, n))]) if ((await fs.stat(d)).isDirectory()) await fs.chmod(d, 0o555);
+    for (const d of [w.remoteDir, ...(await fs.readdir(w.remoteDir, { recursive: true })).map((n) => path.join(w.remoteDir, n))])
+      if ((await fs.stat(d)).isDirectory()) await fs.chmod(d, 0o555);
     const create = await runUnprivileged(['init', '--create', '--remote', path.join(readOnlyParent, 'team'), '--dir', carol.dir]);
     expect(create.code).toBe(EXIT.usage);
     expect(create.json.error.message).toMatch(/cannot create the remote folder .*\(EACCES: permission denied\)/);
@@ -138,7 +168,10 @@ const ODD_NAMES: Readonly<Record<string, string>> = {
 describe.concurrent('hints work when pasted', () => {
   it('a local delete prints `bm-log restore PATH --at VERSION`: pasted from the folder or from elsewhere, it brings the file back', async () => {
     const { a, b } = await pair({ ...ODD_NAMES, 'keep.md': 'the folder is not emptied\n' });
-    for (const [cwd, label] of [[b.dir, 'inside'], [REPO_ROOT, 'elsewhere']] as const) {
+    for (const [cwd, label] of [
+      [b.dir, 'inside'],
+      [REPO_ROOT, 'elsewhere'],
+    ] as const) {
       const out = await deleteAndSync(a, b, Object.keys(ODD_NAMES), label === 'inside' ? cwd : undefined);
       const restores = commandsIn(out).filter((c) => c.startsWith('bm-log restore '));
       expect(restores, out).toHaveLength(Object.keys(ODD_NAMES).length);
@@ -180,7 +213,7 @@ describe.concurrent('hints work when pasted', () => {
     expectExit(await pasteInBash(commandStarting(synced, 'bm-log conflicts'), { cwd: REPO_ROOT }), EXIT.ok);
     const listed = expectExit(await b.run('conflicts'), EXIT.ok).stdout;
     // Keep the file as it is for one, the winning version (by id) for the other.
-    expectExit(await pasteInBash(commandStarting(listed, "bm-log resolve plan.md --dir"), { cwd: REPO_ROOT }), EXIT.ok);
+    expectExit(await pasteInBash(commandStarting(listed, 'bm-log resolve plan.md --dir'), { cwd: REPO_ROOT }), EXIT.ok);
     const keep = commandStarting(listed, "bm-log resolve 'other plan.md' --keep");
     const winner = (await b.conflicts()).find((c) => c.path === 'other plan.md')!.heads[0]!;
     expect(keep).toContain(`--keep ${winner.version}`);
@@ -214,7 +247,9 @@ describe.concurrent('hints work when pasted', () => {
     expectExit(await a.sync(), EXIT.ok);
     const tombstone = (await a.log('y.md')).find((e) => e.type === 'tombstone')!;
     const show = expectExit(await a.run('show', tombstone.version), EXIT.usage);
-    expect(expectExit(await pasteInBash(commandStarting(show.stderr, 'bm-log log y.md'), { cwd: REPO_ROOT }), EXIT.ok).stdout).toContain(tombstone.version);
+    expect(expectExit(await pasteInBash(commandStarting(show.stderr, 'bm-log log y.md'), { cwd: REPO_ROOT }), EXIT.ok).stdout).toContain(
+      tombstone.version,
+    );
     // A blob gone from the remote: `show` says to run verify, which then reports it (exit 5, its answer).
     const put = (await a.log('z.md')).find((e) => e.type === 'put')!;
     await fs.rm(path.join(w.remoteDir, 'blobs', put.hash!.slice(0, 2), put.hash!));
@@ -239,7 +274,11 @@ describe.concurrent('status (and conflicts, log, ls) without the remote', () => 
     const offline = expectExit(await b.run('status', '--json'), EXIT.retry);
     expect(offline.json).toMatchObject({ remoteAvailable: false, remoteError: { code: 'remote-unavailable' } });
     expect(offline.json.pendingLocal).toEqual(online.pendingLocal);
-    expect(offline.json.pendingLocal.map((p: { kind: string; path: string }) => `${p.kind} ${p.path}`).sort()).toEqual(['tombstone gone.md', 'upload edit.md', 'upload new.md']);
+    expect(offline.json.pendingLocal.map((p: { kind: string; path: string }) => `${p.kind} ${p.path}`).sort()).toEqual([
+      'tombstone gone.md',
+      'upload edit.md',
+      'upload new.md',
+    ]);
     expect(offline.json.conflicts.map((c: { path: string }) => c.path)).toEqual(['shared.md']);
     const human = expectExit(await b.run('status'), EXIT.retry);
     expect(human.stdout).toMatch(/remote .* UNAVAILABLE \(remote-unavailable\)/);

@@ -41,7 +41,9 @@ describe('the young generation during a sync (gc-tuning)', () => {
  * to be promoted, then die, with `size` applied first; and the heap in use after
  * `collectGarbage` once ~30 MB more became garbage.
  */
-async function computeOldGeneration(size: 'small' | 'large' | 'none'): Promise<{ peakOld: number; beforeCollect: number; afterCollect: number }> {
+async function computeOldGeneration(
+  size: 'small' | 'large' | 'none',
+): Promise<{ peakOld: number; beforeCollect: number; afterCollect: number }> {
   const script = `
     import * as v8 from 'node:v8';
     const { applyWorkingSet, collectGarbage } = await import(${JSON.stringify(GC_TUNING)});

@@ -60,7 +60,16 @@ describe.concurrent('bm-log gc, clients, retire', () => {
   it('clients lists every client with its acknowledgements; retire takes an exact id or name', async () => {
     const { a, b } = await worlds.pair({ 'x.md': 'x\n' });
     await b.syncOk();
-    const list = expectExit(await a.run('clients', '--json'), EXIT.ok).json.clients as { id: string; name: string; self: boolean; lastSeq: number; acked: number; retired: boolean; lastSeen: string | null; checkpoint: number | null }[];
+    const list = expectExit(await a.run('clients', '--json'), EXIT.ok).json.clients as {
+      id: string;
+      name: string;
+      self: boolean;
+      lastSeq: number;
+      acked: number;
+      retired: boolean;
+      lastSeen: string | null;
+      checkpoint: number | null;
+    }[];
     expect(list.map((c) => [c.name, c.self, c.retired]).sort()).toEqual([
       ['alice', true, false],
       ['bob', false, false],

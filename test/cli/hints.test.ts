@@ -20,7 +20,9 @@ const NOT_TO_PASTE: Readonly<Record<string, string>> = {
 };
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+  );
 }
 
 /** Literal `bm-log ...` commands between backticks in code (not comments), up to an interpolation or the closing backtick. */
@@ -28,7 +30,8 @@ function literalHints(file: string): { where: string; command: string }[] {
   const out: { where: string; command: string }[] = [];
   for (const [i, line] of readFileSync(file, 'utf8').split('\n').entries()) {
     if (/^\s*(\*|\/\/|\/\*)/.test(line)) continue;
-    for (const m of line.matchAll(/\\?`(bm-log [^`$\\]*)/g)) out.push({ where: `${path.relative(REPO_ROOT, file)}:${i + 1}`, command: m[1]!.trim() });
+    for (const m of line.matchAll(/\\?`(bm-log [^`$\\]*)/g))
+      out.push({ where: `${path.relative(REPO_ROOT, file)}:${i + 1}`, command: m[1]!.trim() });
   }
   return out;
 }
@@ -37,7 +40,9 @@ describe('hints in src/', () => {
   it('every literal command is pasted by a test, is a template, or is listed with a reason', () => {
     const hints = sourceFiles(path.join(REPO_ROOT, 'src')).flatMap(literalHints);
     expect(hints.length).toBeGreaterThan(10);
-    const unexplained = hints.filter((h) => !PASTED.has(h.command) && !/\b[A-Z]{2,}\b/.test(h.command) && NOT_TO_PASTE[h.command] === undefined);
+    const unexplained = hints.filter(
+      (h) => !PASTED.has(h.command) && !/\b[A-Z]{2,}\b/.test(h.command) && NOT_TO_PASTE[h.command] === undefined,
+    );
     expect(unexplained).toEqual([]);
   });
 });

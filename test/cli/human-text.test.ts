@@ -22,29 +22,62 @@ function decodeDisplay(s: string): string {
 const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
 /** Names with the characters that matter here: controls, marks, invisible and odd spaces, quotes, backslashes. */
 const nameChars = fc.oneof(
-  fc.constantFrom('a', 'é', 'e', '\u0301', '\u0308', ' ', '\u00a0', '\u200b', '\u202e', '\ufeff', '\n', '\t', '\x1b', '\x7f', '\u0085', '\\', "'", '"', '$', '`', '!', '-', '.', '/', '😀'),
+  fc.constantFrom(
+    'a',
+    'é',
+    'e',
+    '\u0301',
+    '\u0308',
+    ' ',
+    '\u00a0',
+    '\u200b',
+    '\u202e',
+    '\ufeff',
+    '\n',
+    '\t',
+    '\x1b',
+    '\x7f',
+    '\u0085',
+    '\\',
+    "'",
+    '"',
+    '$',
+    '`',
+    '!',
+    '-',
+    '.',
+    '/',
+    '😀',
+  ),
   fc.fullUnicode(),
 );
 const names = fc.array(nameChars, { minLength: 1, maxLength: 12 }).map((cs) => cs.join(''));
 
 describe('displayName', () => {
   it('is decodable: the displayed text gives the exact name back, so two names never display alike', () => {
-    fc.assert(fc.property(fc.oneof(names, fc.string({ unit: 'binary' })), (n) => {
+    fc.assert(
+      fc.property(fc.oneof(names, fc.string({ unit: 'binary' })), (n) => {
         expect(decodeDisplay(displayName(n))).toBe(n);
-      }), { numRuns: 2000 });
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('never carries a control, formatting or separator character, nor a lone surrogate', () => {
-    fc.assert(fc.property(fc.oneof(names, fc.string({ unit: 'binary' })), (n) => {
+    fc.assert(
+      fc.property(fc.oneof(names, fc.string({ unit: 'binary' })), (n) => {
         expect(displayName(n)).not.toMatch(HIDDEN);
-      }), { numRuns: 2000 });
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('never shows a combining mark that could join an escape or a space (it would hide what it follows)', () => {
     fc.assert(
       fc.property(names, (n) => {
         const tokens = displayName(n).match(/\\(?:n|t|r|\\|x[0-9a-f]{2}|u\{[0-9a-f]+\})|[^]/gu) ?? [];
-        for (const [i, t] of tokens.entries()) if (/^\p{M}$/u.test(t)) expect(i > 0 && [...tokens[i - 1]!].length === 1 && !/^[\\ ]/.test(tokens[i - 1]!)).toBe(true);
+        for (const [i, t] of tokens.entries())
+          if (/^\p{M}$/u.test(t)) expect(i > 0 && [...tokens[i - 1]!].length === 1 && !/^[\\ ]/.test(tokens[i - 1]!)).toBe(true);
       }),
       { numRuns: 2000 },
     );
@@ -80,11 +113,15 @@ describe('escapeForTerminal (every human line and error)', () => {
 describe('shellQuote', () => {
   it('bash reads each quoted word back as exactly the word', () => {
     // Every word a file name can be (no NUL; well-formed UTF-16, as names on disk are).
-    const words = fc.array(fc.oneof(names, fc.string()), { minLength: 1, maxLength: 60 }).map((ws) => ws.filter((w) => w.length > 0 && !w.includes('\0') && !/\p{Cs}/u.test(w)));
+    const words = fc
+      .array(fc.oneof(names, fc.string()), { minLength: 1, maxLength: 60 })
+      .map((ws) => ws.filter((w) => w.length > 0 && !w.includes('\0') && !/\p{Cs}/u.test(w)));
     fc.assert(
       fc.property(words, (ws) => {
         if (ws.length === 0) return;
-        const out = execFileSync('bash', ['-c', `printf '%s\\0' ${ws.map(shellQuote).join(' ')}`], { env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+        const out = execFileSync('bash', ['-c', `printf '%s\\0' ${ws.map(shellQuote).join(' ')}`], {
+          env: { ...process.env, LC_ALL: 'C.UTF-8' },
+        });
         expect(out.toString('utf8').split('\0').slice(0, -1)).toEqual(ws);
       }),
       { numRuns: 40 },

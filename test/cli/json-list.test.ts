@@ -18,7 +18,17 @@ function place(doc: Record<string, unknown>, at: readonly string[], value: unkno
   const [k, ...rest] = at;
   if (k === undefined) return doc;
   const child = doc[k];
-  return { ...doc, [k]: rest.length === 0 ? value : place(typeof child === 'object' && child !== null && !Array.isArray(child) ? (child as Record<string, unknown>) : {}, rest, value) };
+  return {
+    ...doc,
+    [k]:
+      rest.length === 0
+        ? value
+        : place(
+            typeof child === 'object' && child !== null && !Array.isArray(child) ? (child as Record<string, unknown>) : {},
+            rest,
+            value,
+          ),
+  };
 }
 
 const key = fc.string({ minLength: 1, maxLength: 6 }).filter((k) => k !== '__proto__');
@@ -26,10 +36,15 @@ const key = fc.string({ minLength: 1, maxLength: 6 }).filter((k) => k !== '__pro
 describe('a --json document with a long list', () => {
   it('prints exactly what JSON.stringify prints, wherever the list stands and whatever it holds', () => {
     fc.assert(
-      fc.property(fc.dictionary(key, fc.jsonValue({ maxDepth: 3 })), fc.array(key, { minLength: 1, maxLength: 3 }), fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 12 }), (doc, at, items) => {
-        const expected = `${JSON.stringify(place(doc, at, items), null, 2)}\n`;
-        expect([...renderJsonWithList(place(doc, at, MARKER), MARKER, items)].join('')).toBe(expected);
-      }),
+      fc.property(
+        fc.dictionary(key, fc.jsonValue({ maxDepth: 3 })),
+        fc.array(key, { minLength: 1, maxLength: 3 }),
+        fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 12 }),
+        (doc, at, items) => {
+          const expected = `${JSON.stringify(place(doc, at, items), null, 2)}\n`;
+          expect([...renderJsonWithList(place(doc, at, MARKER), MARKER, items)].join('')).toBe(expected);
+        },
+      ),
       { numRuns: 400 },
     );
   });

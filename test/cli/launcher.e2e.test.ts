@@ -14,9 +14,15 @@ import { EXIT, REPO_ROOT, runCli, sleep, useWorlds, type Client } from './suppor
 const LAUNCHER = path.join(REPO_ROOT, 'bin', 'bm-log');
 const { world } = useWorlds();
 const HAS_PROC = existsSync('/proc/self/environ');
-const GLIBC = process.platform === 'linux' && typeof (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime === 'string';
+const GLIBC =
+  process.platform === 'linux' &&
+  typeof (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime === 'string';
 
-function runLauncher(file: string, args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function runLauncher(
+  file: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(file, args, { env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
       const c = (error as { code?: unknown } | null)?.code;
@@ -28,7 +34,12 @@ function runLauncher(file: string, args: readonly string[], env: Readonly<Record
 /** The environment a running process started with, from /proc. */
 async function environOf(pid: number): Promise<Map<string, string>> {
   const raw = await fs.readFile(`/proc/${pid}/environ`, 'utf8');
-  return new Map(raw.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return new Map(
+    raw
+      .split('\0')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
 }
 
 /** The process that runs the CLI: the launcher's pid itself (exec), or its one child (Node 20). */
@@ -59,7 +70,9 @@ async function startWatch(a: Client, options: { env?: Record<string, string>; de
     stdio: ['pipe', 'pipe', 'ignore'],
     detached: options.detached === true,
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
   onTestFinished(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -68,7 +81,7 @@ async function startWatch(a: Client, options: { env?: Record<string, string>; de
 }
 
 describe('bin/bm-log (the launcher)', () => {
-  it('passes every argument through, spaces included, and exits with the CLI\'s code', async () => {
+  it("passes every argument through, spaces included, and exits with the CLI's code", async () => {
     const w = await world();
     const odd = path.join(w.base, 'a folder with spaces');
     await fs.mkdir(odd);
@@ -83,7 +96,7 @@ describe('bin/bm-log (the launcher)', () => {
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
-  it('is a Node script: `node bin/bm-log`, as npm\'s Windows shims start it, runs the CLI', async () => {
+  it("is a Node script: `node bin/bm-log`, as npm's Windows shims start it, runs the CLI", async () => {
     expect((await fs.readFile(LAUNCHER, 'utf8')).split('\n')[0]).toBe('#!/usr/bin/env node');
     const r = await runLauncher(process.execPath, [LAUNCHER, '--version']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
@@ -92,10 +105,13 @@ describe('bin/bm-log (the launcher)', () => {
 
   // Reads processes from /proc, and glibc is what the settings are for: elsewhere skipped (the name says so).
   describe.skipIf(!HAS_PROC || !GLIBC)('on Linux with glibc (reads /proc)', () => {
-    it('the process running the CLI started with the malloc settings (values already set kept) and the caller\'s stdin', async () => {
+    it("the process running the CLI started with the malloc settings (values already set kept) and the caller's stdin", async () => {
       const w = await world();
       const a = await w.init('alice', { files: { 'a.md': 'a\n' } });
-      for (const [preset, arenas] of [[{}, '2'], [{ MALLOC_ARENA_MAX: '4' }, '4']] as const) {
+      for (const [preset, arenas] of [
+        [{}, '2'],
+        [{ MALLOC_ARENA_MAX: '4' }, '4'],
+      ] as const) {
         const { child, pid, exited } = await startWatch(a, { env: preset });
         const cli = await cliProcessOf(pid);
         const env = await environOf(cli);

@@ -20,13 +20,16 @@ async function remoteObjects(remoteDir: string): Promise<Map<string, Buffer>> {
 }
 
 describe.concurrent('a bm-log folder nested in another (failure 2)', () => {
-  it('the outer folder syncs the nested folder\'s files, never its .bm-log: no key, config or index reaches the outer remote or another client', async () => {
+  it("the outer folder syncs the nested folder's files, never its .bm-log: no key, config or index reaches the outer remote or another client", async () => {
     const w = await world();
     const outer = w.client('outer');
     await outer.write('notes.md', 'outer notes\n');
     await outer.write('sub/inner.md', 'inner notes\n');
     // Probe: a nested client with its own remote, then the outer one syncs everything.
-    expectExit(await runCli(['init', '--create', '--remote', path.join(w.base, 'inner-remote'), '--name', 'inner', '--dir', outer.abs('sub')]), EXIT.ok);
+    expectExit(
+      await runCli(['init', '--create', '--remote', path.join(w.base, 'inner-remote'), '--name', 'inner', '--dir', outer.abs('sub')]),
+      EXIT.ok,
+    );
     expectExit(await runCli(['init', '--create', '--remote', w.remoteUrl, '--name', 'outer', '--dir', outer.dir]), EXIT.ok);
     await outer.syncOk();
     const key = await fs.readFile(outer.abs('sub/.bm-log/identity.key'));
@@ -87,35 +90,38 @@ describe.concurrent('conflict copies of long names, and skipped files (failure 5
 
 describe('a client never conflicts with itself after a full disk (failure 6)', () => {
   const mountProblem = tryTmpfsMount();
-  it.skipIf(mountProblem !== undefined)(`init's first sync stops on a full disk (1 MiB tmpfs) after publishing; the user edits; the next sync conflicts with nothing${mountProblem ? ` [skipped: ${mountProblem}]` : ''}`, async () => {
-    const w = await world();
-    const disk = path.join(w.base, 'disk');
-    await fs.mkdir(disk);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]);
-    try {
-      const a = w.client('disk/alice');
-      for (let i = 0; i < 60; i++) await a.write(`n${i}.md`, `note ${i}\n`);
-      // init in two steps, to fill the disk between them: the folder's state, then its first sync.
-      expectExit(await runCli(['init', '--create', '--no-sync', '--remote', w.remoteUrl, '--name', 'alice', '--dir', a.dir]), EXIT.ok);
-      const avail = Number(execFileSync('df', ['-k', '--output=avail', disk], { encoding: 'utf8' }).trim().split('\n').at(-1));
-      await fs.writeFile(path.join(disk, 'filler'), Buffer.alloc((avail - 24) * 1024));
-      const stopped = expectExit(await a.run('sync'), EXIT.retry);
-      expect(stopped.stderr).toMatch(/local index|disk/);
-      await fs.rm(path.join(disk, 'filler'));
-      await a.write('n1.md', 'note 1, edited after the full disk\n');
-      const next = await a.syncOk();
-      expect(next.conflicts).toEqual([]);
-      expect(await a.conflicts()).toEqual([]);
-      const puts = (await a.log('n1.md')).filter((e) => e.type === 'put');
-      expect(puts).toHaveLength(2);
-      expect((puts[0] as unknown as { replaces: string[] }).replaces).toContain(puts[1]!.version);
-      const b = await w.init('bob', { create: false });
-      expect(await b.read('n1.md')).toBe('note 1, edited after the full disk\n');
-      expect((await b.files()).filter((f) => f.includes('.conflict-'))).toEqual([]);
-    } finally {
-      execFileSync('umount', [disk]);
-    }
-  });
+  it.skipIf(mountProblem !== undefined)(
+    `init's first sync stops on a full disk (1 MiB tmpfs) after publishing; the user edits; the next sync conflicts with nothing${mountProblem ? ` [skipped: ${mountProblem}]` : ''}`,
+    async () => {
+      const w = await world();
+      const disk = path.join(w.base, 'disk');
+      await fs.mkdir(disk);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]);
+      try {
+        const a = w.client('disk/alice');
+        for (let i = 0; i < 60; i++) await a.write(`n${i}.md`, `note ${i}\n`);
+        // init in two steps, to fill the disk between them: the folder's state, then its first sync.
+        expectExit(await runCli(['init', '--create', '--no-sync', '--remote', w.remoteUrl, '--name', 'alice', '--dir', a.dir]), EXIT.ok);
+        const avail = Number(execFileSync('df', ['-k', '--output=avail', disk], { encoding: 'utf8' }).trim().split('\n').at(-1));
+        await fs.writeFile(path.join(disk, 'filler'), Buffer.alloc((avail - 24) * 1024));
+        const stopped = expectExit(await a.run('sync'), EXIT.retry);
+        expect(stopped.stderr).toMatch(/local index|disk/);
+        await fs.rm(path.join(disk, 'filler'));
+        await a.write('n1.md', 'note 1, edited after the full disk\n');
+        const next = await a.syncOk();
+        expect(next.conflicts).toEqual([]);
+        expect(await a.conflicts()).toEqual([]);
+        const puts = (await a.log('n1.md')).filter((e) => e.type === 'put');
+        expect(puts).toHaveLength(2);
+        expect((puts[0] as unknown as { replaces: string[] }).replaces).toContain(puts[1]!.version);
+        const b = await w.init('bob', { create: false });
+        expect(await b.read('n1.md')).toBe('note 1, edited after the full disk\n');
+        expect((await b.files()).filter((f) => f.includes('.conflict-'))).toEqual([]);
+      } finally {
+        execFileSync('umount', [disk]);
+      }
+    },
+  );
 });
 
 describe.concurrent('a file that became a folder while edited elsewhere (failure 4)', () => {

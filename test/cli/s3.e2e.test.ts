@@ -73,7 +73,7 @@ describe.concurrent('S3 remote (fauxqs)', () => {
     expect((await b.log('docs/other.md')).map((e) => e.type)).toEqual(['tombstone', 'put']);
   });
 
-  it('S3 commands print nothing on stderr: no third-party notice (the AWS SDK\'s Node 20 notice included)', async () => {
+  it("S3 commands print nothing on stderr: no third-party notice (the AWS SDK's Node 20 notice included)", async () => {
     const w = await s3World();
     const a = await w.init('alice', { files: { 'note.md': 'x\n' } });
     await a.write('note.md', 'y\n');
@@ -95,12 +95,26 @@ describe.concurrent('S3 remote (fauxqs)', () => {
     try {
       const w = await s3World();
       // No AWS_* credentials in this process (startLocalS3 hides them); the instance role lookup off, to be quick.
-      const r = await runCli(['init', '--create', '--remote', `s3://${BUCKET}/nocreds`, '--endpoint', `http://127.0.0.1:${port}`, '--path-style', '--dir', w.client('alice').dir], {
-        env: { AWS_EC2_METADATA_DISABLED: 'true' },
-      });
+      const r = await runCli(
+        [
+          'init',
+          '--create',
+          '--remote',
+          `s3://${BUCKET}/nocreds`,
+          '--endpoint',
+          `http://127.0.0.1:${port}`,
+          '--path-style',
+          '--dir',
+          w.client('alice').dir,
+        ],
+        {
+          env: { AWS_EC2_METADATA_DISABLED: 'true' },
+        },
+      );
       expect(r.code).toBe(EXIT.usage);
       expect(r.stderr).toContain('no AWS credentials were found, so nothing was sent');
-      for (const where of ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', '~/.aws/credentials', 'SSO', 'instance role']) expect(r.stderr).toContain(where);
+      for (const where of ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', '~/.aws/credentials', 'SSO', 'instance role'])
+        expect(r.stderr).toContain(where);
       expect(r.stderr).not.toContain('refused');
       expect(connections).toBe(0);
     } finally {

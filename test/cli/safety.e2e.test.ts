@@ -7,7 +7,21 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXIT, describeRun, expectExit, flipByte, hashTree, opsOn, runCli, sha256, sleep, sortedObject, useWorlds, type Client, type World } from './support/cli.js';
+import {
+  EXIT,
+  describeRun,
+  expectExit,
+  flipByte,
+  hashTree,
+  opsOn,
+  runCli,
+  sha256,
+  sleep,
+  sortedObject,
+  useWorlds,
+  type Client,
+  type World,
+} from './support/cli.js';
 
 const { world, pair } = useWorlds();
 
@@ -20,7 +34,11 @@ async function bulkClient(w: World, n: number): Promise<Client> {
   const a = w.client('alice');
   for (let d = 0; d < 30; d++) await fs.mkdir(a.abs(`bulk/d${d}`), { recursive: true });
   for (let i = 0; i < n; i += 250) {
-    await Promise.all(Array.from({ length: Math.min(250, n - i) }, (_, j) => fs.writeFile(a.abs(`bulk/d${(i + j) % 30}/f${i + j}.md`), `bulk file ${i + j}\n`)));
+    await Promise.all(
+      Array.from({ length: Math.min(250, n - i) }, (_, j) =>
+        fs.writeFile(a.abs(`bulk/d${(i + j) % 30}/f${i + j}.md`), `bulk file ${i + j}\n`),
+      ),
+    );
   }
   return w.init('alice', { noSync: true });
 }
@@ -31,10 +49,25 @@ async function untilFirstBlob(w: World, child: { done: Promise<{ code: number | 
   void child.done.then((r) => (ended = r));
   const blobs = path.join(w.remoteDir, 'blobs');
   while (ended === undefined && (await fs.readdir(blobs).catch(() => [])).length === 0) await sleep(3);
-  if (ended) throw new Error(`the sync ended (exit ${ended.code}) before a second process could start; make the tree larger\n${ended.stdout.slice(-2000)}\n${ended.stderr}`);
+  if (ended)
+    throw new Error(
+      `the sync ended (exit ${ended.code}) before a second process could start; make the tree larger\n${ended.stdout.slice(-2000)}\n${ended.stderr}`,
+    );
 }
 
-const INTEGRITY_CODES = ['malformed', 'unknown-version', 'bad-signature', 'unknown-key', 'key-mismatch', 'broken-chain', 'equivocation', 'blob-corrupt', 'blob-missing', 'wrong-vault', 'bad-path'];
+const INTEGRITY_CODES = [
+  'malformed',
+  'unknown-version',
+  'bad-signature',
+  'unknown-key',
+  'key-mismatch',
+  'broken-chain',
+  'equivocation',
+  'blob-corrupt',
+  'blob-missing',
+  'wrong-vault',
+  'bad-path',
+];
 
 describe.concurrent('subscriptions', () => {
   it('unsubscribe removes a folder here only; its changes are not downloaded; subscribe brings back the current state', async () => {
@@ -178,15 +211,27 @@ describe.concurrent('delete guards', () => {
     const r = expectExit(await a.sync('--dry-run'), EXIT.ok);
     expect(r.json.dryRun).toBe(true);
     expect(r.json.applied).toEqual([]);
-    expect(r.json.plan.map((o: { kind: string; path: string }) => `${o.kind} ${o.path}`).sort()).toEqual(['download theirs.md', 'tombstone gone.md', 'upload edit.md', 'upload new/file.md']);
+    expect(r.json.plan.map((o: { kind: string; path: string }) => `${o.kind} ${o.path}`).sort()).toEqual([
+      'download theirs.md',
+      'tombstone gone.md',
+      'upload edit.md',
+      'upload new/file.md',
+    ]);
     const human = expectExit(await runCli(['sync', '--dry-run', '--dir', a.dir]), EXIT.ok);
     expect(human.stdout).toMatch(/dry run: 4 operation\(s\) would run; nothing was changed/);
     expect(sortedObject(await a.tree())).toEqual(sortedObject(localBefore));
     expect(sortedObject(await w.remoteTree())).toEqual(sortedObject(remoteBefore));
     // The dry run did not advance anything the next real sync depends on.
-    expect((await hashTree(path.join(a.dir, '.bm-log'), { skipName: (n) => n === 'LOCK' || n === 'LOG' || n === 'LOG.old' })).get('config.json')).toBe(stateBefore.get('config.json'));
+    expect(
+      (await hashTree(path.join(a.dir, '.bm-log'), { skipName: (n) => n === 'LOCK' || n === 'LOG' || n === 'LOG.old' })).get('config.json'),
+    ).toBe(stateBefore.get('config.json'));
     const real = await a.syncOk();
-    expect(real.applied.filter((o) => o.kind !== 'record' && o.kind !== 'forget').map((o) => `${o.kind} ${o.path}`).sort()).toEqual(['download theirs.md', 'tombstone gone.md', 'upload edit.md', 'upload new/file.md']);
+    expect(
+      real.applied
+        .filter((o) => o.kind !== 'record' && o.kind !== 'forget')
+        .map((o) => `${o.kind} ${o.path}`)
+        .sort(),
+    ).toEqual(['download theirs.md', 'tombstone gone.md', 'upload edit.md', 'upload new/file.md']);
   });
 });
 
@@ -204,9 +249,11 @@ describe.concurrent('human output', () => {
     expect(lines(rb.stdout, 'download ')).toHaveLength(200);
     // (Listed as carried out: concurrent deletes finish in any order.)
     // Each names the version the deleted file showed (a version id, never a hash prefix; hints.e2e pastes them).
-    expect(lines(rb.stdout, 'delete locally').map((l) => l.replace(/ --at [0-9A-HJKMNP-TV-Z]{26} --dir \S+`\)$/, '`)')).sort()).toEqual(
-      ['f000.md', 'f001.md', 'f002.md'].map((f) => `  ${'delete locally'.padEnd(22)} ${f}  (restore: \`bm-log restore ${f}\`)`),
-    );
+    expect(
+      lines(rb.stdout, 'delete locally')
+        .map((l) => l.replace(/ --at [0-9A-HJKMNP-TV-Z]{26} --dir \S+`\)$/, '`)'))
+        .sort(),
+    ).toEqual(['f000.md', 'f001.md', 'f002.md'].map((f) => `  ${'delete locally'.padEnd(22)} ${f}  (restore: \`bm-log restore ${f}\`)`));
     expect(rb.stdout).toMatch(/\.\.\. and 30 more/);
     expect(rb.stdout).toMatch(/synced: 0 uploaded, 230 downloaded, 0 deleted for everyone, 3 deleted locally/);
     expect(await b.files()).toHaveLength(232);
@@ -238,7 +285,10 @@ describe.concurrent('symlinks', () => {
     await fs.symlink(path.join(outside, 'secret.md'), a.abs('linked-file.md'));
     const a2 = await w.init('alice', { noSync: true });
     const r = await a2.syncOk();
-    const noticed = r.notices.filter((n) => /symlink/.test(n.detail)).map((n) => n.path).sort();
+    const noticed = r.notices
+      .filter((n) => /symlink/.test(n.detail))
+      .map((n) => n.path)
+      .sort();
     expect(noticed).toEqual(['linked-dir', 'linked-file.md']);
     expect((await a.log()).map((e) => e.path)).toEqual(['note.md']);
     const remote = await w.remoteTree();
@@ -318,7 +368,11 @@ describe.concurrent('processes, usage and remote errors', () => {
     expect(unknown.stderr).toMatch(/--help/);
     expect(unknown.stdout).toBe('');
     const unknownJson = expectExit(await a.run('sync', '--json', '--bogus'), EXIT.usage);
-    expect(unknownJson.json?.error).toMatchObject({ code: 'usage', exit: EXIT.usage, message: expect.stringMatching(/unknown option '--bogus'/) });
+    expect(unknownJson.json?.error).toMatchObject({
+      code: 'usage',
+      exit: EXIT.usage,
+      message: expect.stringMatching(/unknown option '--bogus'/),
+    });
     const bad = expectExit(await a.run('sync', '--max-delete', 'lots'), EXIT.usage);
     expect(bad.stderr).toMatch(/--max-delete must be a whole number/);
     expect(bad.stderr).toMatch(/next: for example: --max-delete/);
@@ -351,7 +405,7 @@ describe.concurrent('processes, usage and remote errors', () => {
 });
 
 describe.concurrent('integrity', () => {
-  it('a flipped byte in a segment: the other client\'s sync exits 5 and reports it; verify exits 5', async () => {
+  it("a flipped byte in a segment: the other client's sync exits 5 and reports it; verify exits 5", async () => {
     const { w, a, b } = await pair({ 'note.md': 'v1\n', 'other.md': 'o\n' });
     await a.write('note.md', 'v2\n');
     await a.syncOk();

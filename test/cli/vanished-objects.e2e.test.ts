@@ -30,7 +30,10 @@ const remoteFile = (w: World, key: string) => path.join(w.remoteDir, ...key.spli
 /** The seqs of a client's log on a directory remote, ascending. */
 async function remoteSeqs(w: World, client: string): Promise<number[]> {
   const names = await fs.readdir(path.join(w.remoteDir, 'log', client)).catch(() => [] as string[]);
-  return names.filter((n) => /^\d{12}$/.test(n)).map(Number).sort((x, y) => x - y);
+  return names
+    .filter((n) => /^\d{12}$/.test(n))
+    .map(Number)
+    .sort((x, y) => x - y);
 }
 
 /** Every object of a client's log: key -> bytes. */
@@ -126,13 +129,18 @@ describe.concurrent('a client puts back its own vanished segments', { timeout: S
     await fs.rm(path.join(w.remoteDir, 'log', aId), { recursive: true });
     const rb = expectExit(await b.sync(), EXIT.integrity);
     const tail = [...before.keys()].at(-1)!;
-    const vanished = expect.objectContaining({ client: aId, object: tail, code: 'broken-chain', message: expect.stringMatching(/vanished/) });
+    const vanished = expect.objectContaining({
+      client: aId,
+      object: tail,
+      code: 'broken-chain',
+      message: expect.stringMatching(/vanished/),
+    });
     expect(rb.json.faults).toContainEqual(vanished);
     const human = expectExit(await b.run('sync'), EXIT.integrity);
     expect(human.stdout).toMatch(new RegExp(`INTEGRITY ${tail}: .*vanished.*alice`));
     expect(human.stdout).toMatch(/run `bm-log sync` on alice's machine/); // what to do: the owner puts it back at its next sync
     const ra = await a.syncOk();
-    expect([...ra['restored'] as string[]].sort()).toEqual([...before.keys()].sort());
+    expect([...(ra['restored'] as string[])].sort()).toEqual([...before.keys()].sort());
     expect(await logObjects(w, aId)).toEqual(before);
     expect((await b.syncOk()).faults).toEqual([]);
     await expectConverged(a, b);
@@ -146,7 +154,9 @@ describe.concurrent('a client puts back its own vanished segments', { timeout: S
     const bytes = await fs.readFile(remoteFile(w, key));
     await fs.rm(remoteFile(w, key));
     const rb = expectExit(await b.sync(), EXIT.integrity);
-    expect(rb.json.faults).toContainEqual(expect.objectContaining({ object: key, code: 'unknown-key', message: expect.stringMatching(/vanished/) }));
+    expect(rb.json.faults).toContainEqual(
+      expect.objectContaining({ object: key, code: 'unknown-key', message: expect.stringMatching(/vanished/) }),
+    );
     const ra = await a.syncOk();
     expect(ra['restored']).toEqual([key]);
     // Same key and name (a new time): every reader accepts it as the pinned key.
@@ -164,7 +174,9 @@ describe.concurrent('blobs: verify --repair', { timeout: SLOW }, () => {
     const key = blobKey('keep these bytes\n');
     await fs.rm(remoteFile(w, key));
     const v = expectExit(await a.run('verify', '--json'), EXIT.integrity);
-    expect(v.json.findings).toContainEqual(expect.objectContaining({ object: key, code: 'blob-missing', message: expect.stringMatching(/verify --repair/) }));
+    expect(v.json.findings).toContainEqual(
+      expect.objectContaining({ object: key, code: 'blob-missing', message: expect.stringMatching(/verify --repair/) }),
+    );
     const r = expectExit(await a.run('verify', '--repair', '--json'), EXIT.ok);
     expect(r.json.repaired).toEqual([key]);
     expect(await fs.readFile(remoteFile(w, key), 'utf8')).toBe('keep these bytes\n');
@@ -233,13 +245,15 @@ describe.concurrent('every client reports a vanished or replaced key or vault ma
       const r = expectExit(await x.sync(), EXIT.integrity);
       expect(faultObjects(r.json), x.name).toEqual([key]);
       expect(r.json.faults[0].code).toBe('malformed');
-      expect(expectExit(await x.run('verify', '--json'), EXIT.integrity).json.findings.map((f: { object: string }) => f.object)).toContain(key);
+      expect(expectExit(await x.run('verify', '--json'), EXIT.integrity).json.findings.map((f: { object: string }) => f.object)).toContain(
+        key,
+      );
     }
     const human = expectExit(await a.run('sync'), EXIT.integrity);
     expect(human.stdout).toMatch(new RegExp(`INTEGRITY ${key}: .*replaced`));
   });
 
-  it('a key replaced by a third client\'s key: every client exits 5 (key-mismatch)', async () => {
+  it("a key replaced by a third client's key: every client exits 5 (key-mismatch)", async () => {
     const { w, a, b, c } = await trio();
     const key = `keys/${await b.clientId()}`;
     await fs.copyFile(remoteFile(w, `keys/${await c.clientId()}`), remoteFile(w, key));
@@ -249,7 +263,7 @@ describe.concurrent('every client reports a vanished or replaced key or vault ma
     }
   });
 
-  it('another client\'s key removed: every other client exits 5 until its owner syncs', async () => {
+  it("another client's key removed: every other client exits 5 until its owner syncs", async () => {
     const { w, a, b, c } = await trio();
     const key = `keys/${await b.clientId()}`;
     await fs.rm(remoteFile(w, key));
@@ -258,18 +272,24 @@ describe.concurrent('every client reports a vanished or replaced key or vault ma
     for (const x of [a, c]) expect((await x.syncOk()).faults).toEqual([]);
   });
 
-  it.each(['garbage', 'one byte flipped'] as const)('the vault marker replaced by %s: sync and verify exit 5 on every client', async (damage) => {
-    const { w, a, b, c } = await trio();
-    const file = remoteFile(w, 'vault');
-    if (damage === 'garbage') await fs.writeFile(file, randomBytes(40));
-    else await flipByte(file);
-    for (const x of [a, b, c]) {
-      const r = expectExit(await x.sync(), EXIT.integrity);
-      expect(faultObjects(r.json), x.name).toEqual(['vault']);
-      const v = expectExit(await x.run('verify', '--json'), EXIT.integrity);
-      expect(v.json.findings.map((f: { object: string }) => f.object), x.name).toContain('vault');
-    }
-  });
+  it.each(['garbage', 'one byte flipped'] as const)(
+    'the vault marker replaced by %s: sync and verify exit 5 on every client',
+    async (damage) => {
+      const { w, a, b, c } = await trio();
+      const file = remoteFile(w, 'vault');
+      if (damage === 'garbage') await fs.writeFile(file, randomBytes(40));
+      else await flipByte(file);
+      for (const x of [a, b, c]) {
+        const r = expectExit(await x.sync(), EXIT.integrity);
+        expect(faultObjects(r.json), x.name).toEqual(['vault']);
+        const v = expectExit(await x.run('verify', '--json'), EXIT.integrity);
+        expect(
+          v.json.findings.map((f: { object: string }) => f.object),
+          x.name,
+        ).toContain('vault');
+      }
+    },
+  );
 
   it('the vault marker removed: the next client to sync puts it back byte for byte; a new client joins the same vault', async () => {
     const { w, a, b } = await trio();
@@ -328,7 +348,8 @@ describe.concurrent('over S3 (fauxqs)', { timeout: SLOW }, () => {
   const url = (w: World, key: string) => `${server.endpoint}/${BUCKET}/${w.remoteUrl.slice(`s3://${BUCKET}/`.length)}/${key}`;
   const getObject = async (w: World, key: string) => Buffer.from(await (await fetch(url(w, key))).arrayBuffer());
   const deleteObject = async (w: World, key: string) => expect((await fetch(url(w, key), { method: 'DELETE' })).ok).toBe(true);
-  const putObject = async (w: World, key: string, body: Uint8Array) => expect((await fetch(url(w, key), { method: 'PUT', body })).ok).toBe(true);
+  const putObject = async (w: World, key: string, body: Uint8Array) =>
+    expect((await fetch(url(w, key), { method: 'PUT', body })).ok).toBe(true);
 
   it('an own newest segment deleted: put back byte for byte, the other converges', async () => {
     const { w, a, b } = await s3.pair({ 'note.md': 'v1\n' });
@@ -364,6 +385,8 @@ describe.concurrent('over S3 (fauxqs)', { timeout: SLOW }, () => {
     await deleteObject(w, 'vault');
     await putObject(w, 'vault', vault);
     expect(faultObjects(expectExit(await a.sync(), EXIT.integrity).json)).toEqual(['vault']);
-    expect(expectExit(await a.run('verify', '--json'), EXIT.integrity).json.findings.map((f: { object: string }) => f.object)).toContain('vault');
+    expect(expectExit(await a.run('verify', '--json'), EXIT.integrity).json.findings.map((f: { object: string }) => f.object)).toContain(
+      'vault',
+    );
   });
 });

@@ -12,7 +12,8 @@ import { BmError, type ErrorCode } from '../../src/errors.js';
 const VAULT = '01VA000000000000000000000Z';
 const keyBytes = fc.uint8Array({ minLength: 32, maxLength: 32 });
 const epochArb = fc.integer({ min: 1, max: 2 ** 32 - 1 });
-const keyringOf = (bytes: Uint8Array, epoch: number, vault = VAULT): Keyring => computeKeyringWith(createKeyring(vault), epoch, new SecretBytes(bytes));
+const keyringOf = (bytes: Uint8Array, epoch: number, vault = VAULT): Keyring =>
+  computeKeyringWith(createKeyring(vault), epoch, new SecretBytes(bytes));
 
 function codeOf(fn: () => unknown): ErrorCode | 'none' {
   try {
@@ -86,7 +87,8 @@ describe('blobs (deterministic encryption, keyed names)', () => {
         const clientOne = keyringOf(k, 1);
         const clientTwo = computeKeyringWith(keyringOf(Uint8Array.from(k), 1), 2, createContentKey());
         expect(Buffer.from(encryptBlob(clientOne, 1, a))).toEqual(Buffer.from(encryptBlob(clientTwo, 1, a)));
-        if (!Buffer.from(a).equals(Buffer.from(b))) expect(Buffer.from(encryptBlob(clientOne, 1, a))).not.toEqual(Buffer.from(encryptBlob(clientOne, 1, b)));
+        if (!Buffer.from(a).equals(Buffer.from(b)))
+          expect(Buffer.from(encryptBlob(clientOne, 1, a))).not.toEqual(Buffer.from(encryptBlob(clientOne, 1, b)));
         expect(Buffer.from(encryptBlob(clientTwo, 2, a))).not.toEqual(Buffer.from(encryptBlob(clientTwo, 1, a)));
       }),
     );
@@ -130,7 +132,8 @@ describe('blobs (deterministic encryption, keyed names)', () => {
         expect(computeBlobName(ring, 2, hash)).not.toBe(name);
         expect(computeBlobName(keyringOf(k, 1, '01VB000000000000000000000Z'), 1, hash)).not.toBe(name);
         const blob = Buffer.from(encryptBlob(ring, 1, pt));
-        for (const enc of ['hex', 'base64', 'base64url'] as const) expect(blob.toString('latin1')).not.toContain(Buffer.from(hash, 'hex').toString(enc));
+        for (const enc of ['hex', 'base64', 'base64url'] as const)
+          expect(blob.toString('latin1')).not.toContain(Buffer.from(hash, 'hex').toString(enc));
       }),
       { numRuns: 100 },
     );
@@ -174,7 +177,9 @@ describe('key wrapping (X25519) and rekey on removal', () => {
         const everyone = computeKeyringWith(createKeyring(VAULT), 1, epoch1);
         const plan = planRekey(everyone, [rec(alice), rec(bob)]);
         expect(plan.epoch).toBe(2);
-        expect(rekeyEventSchema.safeParse({ type: 'rekey', id: '01EVNT00000000000000000000', epoch: plan.epoch, wraps: plan.wraps }).success).toBe(true);
+        expect(
+          rekeyEventSchema.safeParse({ type: 'rekey', id: '01EVNT00000000000000000000', epoch: plan.epoch, wraps: plan.wraps }).success,
+        ).toBe(true);
         const bobRing = computeKeyringWith(everyone, 2, unwrapContentKey(VAULT, plan.wraps.find((w) => w.recipient === bob.client)!, bob));
         const sealed = sealBody(bobRing, 2, 'segment', pt);
         const blob = encryptBlob(bobRing, 2, pt);
@@ -207,18 +212,27 @@ describe('key wrapping (X25519) and rekey on removal', () => {
         expect(codeOf(() => openBody(ring, 1, 'segment', sealed.subarray(0, pick % sealed.length)))).toBe('tampered');
         expect(codeOf(() => decryptBlob(ring, blob.subarray(0, pick % blob.length)))).toBe('tampered');
         const w = wrapContentKey(VAULT, 1, new SecretBytes(k), rec(alice));
-        const short = Buffer.from(w.box, 'base64url').subarray(0, pick % 60).toString('base64url');
+        const short = Buffer.from(w.box, 'base64url')
+          .subarray(0, pick % 60)
+          .toString('base64url');
         expect(codeOf(() => unwrapContentKey(VAULT, { ...w, box: short }, alice))).toBe('tampered');
       }),
       { numRuns: 200 },
     );
-    expect(codeOf(() => wrapContentKey(VAULT, 1, createContentKey(), { client: bob.client, publicKeyHex: '00'.repeat(32) }))).toBe('tampered');
+    expect(codeOf(() => wrapContentKey(VAULT, 1, createContentKey(), { client: bob.client, publicKeyHex: '00'.repeat(32) }))).toBe(
+      'tampered',
+    );
   });
 
   it('never print a key: JSON, string and inspect forms hide the bytes', () => {
     const key = new SecretBytes(Buffer.alloc(32, 0xab));
     const ring = computeKeyringWith(createKeyring(VAULT), 1, key);
-    for (const shown of [JSON.stringify({ ring: { ...ring, epochs: [...ring.epochs] } }), String(key), inspect(ring, { depth: 5 }), `${key}`]) {
+    for (const shown of [
+      JSON.stringify({ ring: { ...ring, epochs: [...ring.epochs] } }),
+      String(key),
+      inspect(ring, { depth: 5 }),
+      `${key}`,
+    ]) {
       expect(shown).not.toMatch(/abab|q6ur|171,\s*171/i);
       expect(shown).toContain('[secret]');
     }

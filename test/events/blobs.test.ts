@@ -18,9 +18,11 @@ describe('blobs', () => {
         },
       });
     const chunks = await readBlob(store, hash);
-    await expect((async () => {
-      for await (const _ of chunks) void _;
-    })()).rejects.toMatchObject({ code: 'remote-unavailable' });
+    await expect(
+      (async () => {
+        for await (const _ of chunks) void _;
+      })(),
+    ).rejects.toMatchObject({ code: 'remote-unavailable' });
   });
 
   it('a missing blob is blob-missing; an existing one is not uploaded again', async () => {

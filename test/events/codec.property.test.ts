@@ -27,13 +27,22 @@ const syncPath = fc
   .filter(isSyncPath)
   .map((p) => p as SyncPath);
 const contentRef: fc.Arbitrary<ContentRef> = fc.record({ hash, size: fc.maxSafeNat(), mode: fc.integer({ min: 0, max: 0o7777 }) });
-const replaces = (minLength: number) => fc.array(ulid.map((s) => s as VersionId), { minLength, maxLength: 4 });
+const replaces = (minLength: number) =>
+  fc.array(
+    ulid.map((s) => s as VersionId),
+    { minLength, maxLength: 4 },
+  );
 
 /** Any valid event, with `id` filled in later so ids within a segment are unique. */
 const eventWithoutId = fc.oneof(
   fc.record({ type: fc.constant('put' as const), path: syncPath, replaces: replaces(0), content: contentRef }),
   fc.record({ type: fc.constant('tombstone' as const), path: syncPath, replaces: replaces(0) }),
-  fc.record({ type: fc.constant('resolve' as const), path: syncPath, replaces: replaces(1), content: fc.option(contentRef, { nil: null }) }),
+  fc.record({
+    type: fc.constant('resolve' as const),
+    path: syncPath,
+    replaces: replaces(1),
+    content: fc.option(contentRef, { nil: null }),
+  }),
 );
 
 const segmentBody: fc.Arbitrary<SegmentBody> = fc
@@ -100,7 +109,16 @@ describe('segment codec properties', () => {
       fc.uint8Array({ maxLength: 300 }),
       fc.anything().map((v) => encodeMsgpack(v)),
       // Well-formed envelopes around arbitrary bodies reach the body decoder and the verifier.
-      fc.record({ v: fc.constant(1), body: fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.anything().map((v) => encodeMsgpack(v))), sig: fc.uint8Array({ minLength: 0, maxLength: 80 }) }).map((env) => encodeMsgpack(env)),
+      fc
+        .record({
+          v: fc.constant(1),
+          body: fc.oneof(
+            fc.uint8Array({ maxLength: 200 }),
+            fc.anything().map((v) => encodeMsgpack(v)),
+          ),
+          sig: fc.uint8Array({ minLength: 0, maxLength: 80 }),
+        })
+        .map((env) => encodeMsgpack(env)),
     );
     fc.assert(
       fc.property(anyBytes, (bytes) => {
@@ -112,13 +130,47 @@ describe('segment codec properties', () => {
 });
 
 describe('computePathProblem properties', () => {
-  const tokens = ['..', '.', '/', '\\', '\0', '\u0001', 'a', 'é', 'e\u0301', 'ß', '\uD800', '\uDC00', '😀', 'C:', ':', ' ', '~', 'CON', 'con.md', '.git', '.GIT ', '.bm-log', '.BM-Log.', '.bm-log ', '%2e%2e', '\u202e', 'ａ', '\u2024\u2024'];
+  const tokens = [
+    '..',
+    '.',
+    '/',
+    '\\',
+    '\0',
+    '\u0001',
+    'a',
+    'é',
+    'e\u0301',
+    'ß',
+    '\uD800',
+    '\uDC00',
+    '😀',
+    'C:',
+    ':',
+    ' ',
+    '~',
+    'CON',
+    'con.md',
+    '.git',
+    '.GIT ',
+    '.bm-log',
+    '.BM-Log.',
+    '.bm-log ',
+    '%2e%2e',
+    '\u202e',
+    'ａ',
+    '\u2024\u2024',
+  ];
   const nastyPath = fc.oneof(
     fc.string({ unit: 'binary', maxLength: 40 }),
     fc.string16bits({ maxLength: 40 }),
     fc.array(fc.constantFrom(...tokens), { maxLength: 12 }).map((t) => t.join('')),
     // Several segments, so accepted multi-level paths are common too.
-    fc.array(fc.array(fc.constantFrom(...tokens), { minLength: 1, maxLength: 3 }).map((t) => t.join('')), { minLength: 2, maxLength: 5 }).map((s) => s.join('/')),
+    fc
+      .array(
+        fc.array(fc.constantFrom(...tokens), { minLength: 1, maxLength: 3 }).map((t) => t.join('')),
+        { minLength: 2, maxLength: 5 },
+      )
+      .map((s) => s.join('/')),
   );
 
   it('every accepted path stays inside the root, segment for segment, on POSIX and Windows', () => {
@@ -147,19 +199,26 @@ describe('computePathProblem properties', () => {
     fc.assert(
       fc.property(fc.array(nastyPath, { maxLength: 30 }), (paths) => {
         const check = createSyncPathCheck(); // one cache across all paths, as the planner uses it
-        for (const p of [...paths, ...paths.map((x) => `${x}/x.md`), ...paths.map((x) => `a/${x}`)]) expect({ p, ok: check(p) }).toEqual({ p, ok: isSyncPath(p) });
+        for (const p of [...paths, ...paths.map((x) => `${x}/x.md`), ...paths.map((x) => `a/${x}`)])
+          expect({ p, ok: check(p) }).toEqual({ p, ok: isSyncPath(p) });
       }),
       { numRuns: 3000 },
     );
   });
 
-  it('no accepted path names bm-log\'s state at any depth: no segment is .bm-log in any case, normalisation or trailing dots (ADR-0016)', () => {
+  it("no accepted path names bm-log's state at any depth: no segment is .bm-log in any case, normalisation or trailing dots (ADR-0016)", () => {
     fc.assert(
       fc.property(nastyPath, (candidate) => {
         if (computePathProblem(candidate) !== undefined) return;
         for (const seg of candidate.split('/')) {
           expect(isStateDirName(seg), candidate).toBe(false);
-          expect(seg.normalize('NFC').toLowerCase().replace(/[. ]+$/, ''), candidate).not.toBe('.bm-log');
+          expect(
+            seg
+              .normalize('NFC')
+              .toLowerCase()
+              .replace(/[. ]+$/, ''),
+            candidate,
+          ).not.toBe('.bm-log');
         }
       }),
       { numRuns: 5000 },

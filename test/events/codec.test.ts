@@ -29,7 +29,13 @@ const mallory = generateKeyPair();
 const TIME = '2026-11-21T10:00:00.000Z';
 
 function put(path: string): Event {
-  return { type: 'put', id: ids() as VersionId, path: path as SyncPath, replaces: [], content: { hash: sha256Hex(path) as ContentHash, size: path.length, mode: 0o644 } };
+  return {
+    type: 'put',
+    id: ids() as VersionId,
+    path: path as SyncPath,
+    replaces: [],
+    content: { hash: sha256Hex(path) as ContentHash, size: path.length, mode: 0o644 },
+  };
 }
 
 function segmentBody(seq: number, prev: string | null, client: ClientId = aliceId): SegmentBody {
@@ -45,22 +51,44 @@ function segmentBody(seq: number, prev: string | null, client: ClientId = aliceI
     events: [
       put('docs/a.md'),
       { type: 'tombstone', id: ids() as VersionId, path: 'old.txt' as SyncPath, replaces: [ids() as VersionId] },
-      { type: 'resolve', id: ids() as VersionId, path: 'x/y.bin' as SyncPath, replaces: [ids() as VersionId, ids() as VersionId], content: null },
+      {
+        type: 'resolve',
+        id: ids() as VersionId,
+        path: 'x/y.bin' as SyncPath,
+        replaces: [ids() as VersionId, ids() as VersionId],
+        content: null,
+      },
     ],
   };
 }
 
 function expectation(seq: number, prev: string | null | undefined, over: Partial<SegmentExpectation> = {}): SegmentExpectation {
-  return { vault, client: aliceId, seq, ...(prev === undefined ? {} : { prev }), publicKey: importPublicKeyHex(alice.publicKeyHex), ...over };
+  return {
+    vault,
+    client: aliceId,
+    seq,
+    ...(prev === undefined ? {} : { prev }),
+    publicKey: importPublicKeyHex(alice.publicKeyHex),
+    ...over,
+  };
 }
 
 /**
  * Signs any value (even one the schema rejects) with `key` for the given position and
  * packs it in an envelope: what a buggy or hostile holder of the key could publish.
  */
-function packSigned(body: unknown, key: KeyPair, ctx: { vault?: string; client?: string; seq: number; prev: string | null }, v = 1): Uint8Array {
+function packSigned(
+  body: unknown,
+  key: KeyPair,
+  ctx: { vault?: string; client?: string; seq: number; prev: string | null },
+  v = 1,
+): Uint8Array {
   const bodyBytes = encodeMsgpack(body);
-  const sig = signBody({ domain: 'segment', vault: ctx.vault ?? vault, client: ctx.client ?? aliceId, seq: ctx.seq, prev: ctx.prev }, bodyBytes, key.privateKey);
+  const sig = signBody(
+    { domain: 'segment', vault: ctx.vault ?? vault, client: ctx.client ?? aliceId, seq: ctx.seq, prev: ctx.prev },
+    bodyBytes,
+    key.privateKey,
+  );
   return encodeMsgpack({ v, body: bodyBytes, sig });
 }
 
@@ -82,7 +110,16 @@ describe('segment codec', () => {
     expect(decodeSegment(ack.bytes, expectation(1, null)).body.events).toEqual([]);
     const events: Event[] = [
       { type: 'retire', id: ids() as VersionId, client: bobId },
-      { type: 'gc', id: ids() as VersionId, retentionMs: 1000, graceMs: 0, frontier: { [bobId]: 3 }, collected: [{ path: 'gone.md' as SyncPath, versions: [ids() as VersionId] }], condemned: ['a'.repeat(64) as ContentHash], deleted: [] },
+      {
+        type: 'gc',
+        id: ids() as VersionId,
+        retentionMs: 1000,
+        graceMs: 0,
+        frontier: { [bobId]: 3 },
+        collected: [{ path: 'gone.md' as SyncPath, versions: [ids() as VersionId] }],
+        condemned: ['a'.repeat(64) as ContentHash],
+        deleted: [],
+      },
     ];
     const seg = encodeSegment({ ...segmentBody(2, ack.hash), events }, alice.privateKey);
     expect(decodeSegment(seg.bytes, expectation(2, ack.hash)).body.events).toEqual(events);
@@ -107,7 +144,9 @@ describe('segment codec', () => {
 
   it('encodes deterministically, so a retried write is byte-identical', () => {
     const body = segmentBody(1, null);
-    expect(Buffer.from(encodeSegment(body, alice.privateKey).bytes).equals(Buffer.from(encodeSegment(body, alice.privateKey).bytes))).toBe(true);
+    expect(Buffer.from(encodeSegment(body, alice.privateKey).bytes).equals(Buffer.from(encodeSegment(body, alice.privateKey).bytes))).toBe(
+      true,
+    );
   });
 
   it('rejects a signature made with another key', () => {
@@ -156,7 +195,10 @@ describe('segment codec', () => {
   it('rejects an unknown envelope version before anything else', () => {
     const seg = encodeSegment(segmentBody(1, null), alice.privateKey);
     const env = decodeMsgpack(seg.bytes, 'test') as { body: Uint8Array; sig: Uint8Array };
-    expectBmError(() => decodeSegment(encodeMsgpack({ v: 2, body: env.body, sig: env.sig }), expectation(1, null)), ErrorCode.unknownVersion);
+    expectBmError(
+      () => decodeSegment(encodeMsgpack({ v: 2, body: env.body, sig: env.sig }), expectation(1, null)),
+      ErrorCode.unknownVersion,
+    );
   });
 
   it('rejects an object over MAX_SEGMENT_BYTES without decoding it', () => {
@@ -175,7 +217,22 @@ describe('segment codec', () => {
     expectBmError(() => decodeSegment(bytes, expectation(1, null)), ErrorCode.malformed);
   });
 
-  const badPaths = ['../x', 'a/../../x', '/etc/passwd', 'a\0b', 'a\\b', '.bm-log/x', '.BM-LOG/config.json', '.git/config', 'sub/.git/HEAD', 'CON.md', 'a//b', 'a/', 'C:/x', 'a/b.'];
+  const badPaths = [
+    '../x',
+    'a/../../x',
+    '/etc/passwd',
+    'a\0b',
+    'a\\b',
+    '.bm-log/x',
+    '.BM-LOG/config.json',
+    '.git/config',
+    'sub/.git/HEAD',
+    'CON.md',
+    'a//b',
+    'a/',
+    'C:/x',
+    'a/b.',
+  ];
   it.each(badPaths)('rejects a correctly signed event with unsafe path %j', (path) => {
     const body = { ...segmentBody(1, null), events: [put(path)] };
     expectBmError(() => decodeSegment(packSigned(body, alice, { seq: 1, prev: null }), expectation(1, null)), ErrorCode.malformed);
@@ -184,8 +241,31 @@ describe('segment codec', () => {
   it.each<[string, (b: SegmentBody) => unknown]>([
     ['a non-ULID event id', (b) => ({ ...b, events: [{ ...put('a.md'), id: 'not-a-ulid' }] })],
     ['a lowercase ULID event id', (b) => ({ ...b, events: [{ ...put('a.md'), id: ids().toLowerCase() }] })],
-    ['a gc event with an unsafe collected path', (b) => ({ ...b, events: [{ type: 'gc', id: ids(), retentionMs: 0, graceMs: 0, frontier: {}, collected: [{ path: '../x', versions: [ids()] }], condemned: [], deleted: [] }] })],
-    ['a gc event condemning a non-hash', (b) => ({ ...b, events: [{ type: 'gc', id: ids(), retentionMs: 0, graceMs: 0, frontier: {}, collected: [], condemned: ['nope'], deleted: [] }] })],
+    [
+      'a gc event with an unsafe collected path',
+      (b) => ({
+        ...b,
+        events: [
+          {
+            type: 'gc',
+            id: ids(),
+            retentionMs: 0,
+            graceMs: 0,
+            frontier: {},
+            collected: [{ path: '../x', versions: [ids()] }],
+            condemned: [],
+            deleted: [],
+          },
+        ],
+      }),
+    ],
+    [
+      'a gc event condemning a non-hash',
+      (b) => ({
+        ...b,
+        events: [{ type: 'gc', id: ids(), retentionMs: 0, graceMs: 0, frontier: {}, collected: [], condemned: ['nope'], deleted: [] }],
+      }),
+    ],
     ['a retire event naming a non-ULID client', (b) => ({ ...b, events: [{ type: 'retire', id: ids(), client: 'bob' }] })],
     ['two events with one id', (b) => ({ ...b, events: [b.events[0], b.events[0]] })],
     ['an unknown event type', (b) => ({ ...b, events: [{ ...put('a.md'), type: 'rename' }] })],
@@ -254,14 +334,23 @@ describe('identity codec', () => {
 
   it('rejects an unknown identity format and garbage', () => {
     const env = decodeMsgpack(encodeIdentity(identity(), alice.privateKey), 'test') as { body: Uint8Array; sig: Uint8Array };
-    expectBmError(() => decodeIdentity(encodeMsgpack({ v: 2, body: env.body, sig: env.sig }), { vault, client: aliceId }, importPublicKeyHex), ErrorCode.unknownVersion);
+    expectBmError(
+      () => decodeIdentity(encodeMsgpack({ v: 2, body: env.body, sig: env.sig }), { vault, client: aliceId }, importPublicKeyHex),
+      ErrorCode.unknownVersion,
+    );
     expectBmError(() => decodeIdentity(Uint8Array.of(0xc1), { vault, client: aliceId }, importPublicKeyHex), ErrorCode.malformed);
   });
 });
 
 describe('checkpoint codec', () => {
   const writer = aliceId;
-  const head = { id: ids() as VersionId, type: 'put' as const, ctx: 0, replaces: [ids() as VersionId], content: { hash: sha256Hex('x') as ContentHash, size: 1, mode: 0o644 } };
+  const head = {
+    id: ids() as VersionId,
+    type: 'put' as const,
+    ctx: 0,
+    replaces: [ids() as VersionId],
+    content: { hash: sha256Hex('x') as ContentHash, size: 1, mode: 0o644 },
+  };
   const gone = ids() as VersionId;
   const carolId = ids() as ClientId;
   const body = (): CheckpointBody => ({
@@ -316,13 +405,19 @@ describe('checkpoint codec', () => {
     expectBmError(() => decodeCheckpoint(seg.bytes, { ...expect3(), seq: 1 }), ErrorCode.badSignature);
     // Never read as a writer checkpoint, and the reverse.
     expectBmError(() => decodeWriterCheckpoint(bytes, expect3()), ErrorCode.unknownVersion);
-    expectBmError(() => decodeCheckpoint(encodeWriterCheckpoint(writerBody(), alice.privateKey).bytes, expect3()), ErrorCode.unknownVersion);
+    expectBmError(
+      () => decodeCheckpoint(encodeWriterCheckpoint(writerBody(), alice.privateKey).bytes, expect3()),
+      ErrorCode.unknownVersion,
+    );
   });
 
   it.each<[string, (b: CheckpointBody) => unknown]>([
     ['an unsafe path', (b) => ({ ...b, paths: [{ ...b.paths[0], path: '../etc/passwd' }] })],
     ['an unsafe collected path', (b) => ({ ...b, collected: [{ path: 'a/../../x', versions: [] }] })],
-    ['a head with a bad hash', (b) => ({ ...b, paths: [{ ...b.paths[0], heads: [{ ...head, content: { hash: 'XYZ', size: 1, mode: 0o644 } }] }] })],
+    [
+      'a head with a bad hash',
+      (b) => ({ ...b, paths: [{ ...b.paths[0], heads: [{ ...head, content: { hash: 'XYZ', size: 1, mode: 0o644 } }] }] }),
+    ],
     ['a head of an unknown type', (b) => ({ ...b, paths: [{ ...b.paths[0], heads: [{ ...head, type: 'rename' }] }] })],
     ['a head without content', (b) => ({ ...b, paths: [{ ...b.paths[0], heads: [{ id: head.id, type: 'put', ctx: 0, replaces: [] }] }] })],
     ['a head with an extra key', (b) => ({ ...b, paths: [{ ...b.paths[0], heads: [{ ...head, admin: true }] }] })],
@@ -336,7 +431,10 @@ describe('checkpoint codec', () => {
     expect(decodeWriterCheckpoint(cp.bytes, expect3()).body).toEqual(writerBody());
     expectBmError(() => decodeWriterCheckpoint(cp.bytes, { ...expect3(), seq: 4 }), ErrorCode.badSignature);
     expectBmError(() => decodeWriterCheckpoint(cp.bytes, { ...expect3(), client: bobId }), ErrorCode.badSignature);
-    expectBmError(() => decodeWriterCheckpoint(cp.bytes, { ...expect3(), publicKey: importPublicKeyHex(mallory.publicKeyHex) }), ErrorCode.badSignature);
+    expectBmError(
+      () => decodeWriterCheckpoint(cp.bytes, { ...expect3(), publicKey: importPublicKeyHex(mallory.publicKeyHex) }),
+      ErrorCode.badSignature,
+    );
     expectBmError(() => decodeWriterCheckpoint(cp.bytes, { ...expect3(), vault: otherVault }), ErrorCode.badSignature);
     // Signed for seq 3 but claiming another writer inside: refused.
     expectBmError(() => decodeWriterCheckpoint(signRaw({ ...writerBody(), client: bobId }, 2), expect3()), ErrorCode.brokenChain);

@@ -70,7 +70,11 @@ async function createWorld(store: ObjectStore, names: readonly string[], segment
   const vault = await writeVaultIfAbsent(store, ids, now);
   const clients = names.map((name) => ({ id: ids() as ClientId, name, keys: generateKeyPair() }));
   for (const c of clients) {
-    await writeIdentity(store, { v: 1, vault, client: c.id, name: c.name, publicKey: c.keys.publicKeyHex, time: now().toISOString() }, c.keys);
+    await writeIdentity(
+      store,
+      { v: 1, vault, client: c.id, name: c.name, publicKey: c.keys.publicKeyHex, time: now().toISOString() },
+      c.keys,
+    );
   }
   const hashes = new Map<ClientId, string[]>(clients.map((c) => [c.id, []]));
   for (let seq = 1; seq <= segmentsEach; seq++) {
@@ -84,7 +88,12 @@ async function createWorld(store: ObjectStore, names: readonly string[], segment
   return { store, vault, clients, hashes };
 }
 
-function fetchAll(w: World, cursors: ReadonlyMap<string, Cursor> = new Map(), pinnedKeys: ReadonlyMap<string, ClientKey> = new Map(), concurrency?: number): Promise<FetchResult> {
+function fetchAll(
+  w: World,
+  cursors: ReadonlyMap<string, Cursor> = new Map(),
+  pinnedKeys: ReadonlyMap<string, ClientKey> = new Map(),
+  concurrency?: number,
+): Promise<FetchResult> {
   return fetchLogs(w.store, { vault: w.vault, cursors, pinnedKeys, ...(concurrency === undefined ? {} : { concurrency }) });
 }
 
@@ -134,7 +143,10 @@ describe.each(storeKinds)('event log on a $name store', ({ create }) => {
     });
 
     it('concurrent creation by two clients yields one id', async () => {
-      const [a, b] = await Promise.all([writeVaultIfAbsent(store, counterIdFactory('01A'), now), writeVaultIfAbsent(store, counterIdFactory('01B'), now)]);
+      const [a, b] = await Promise.all([
+        writeVaultIfAbsent(store, counterIdFactory('01A'), now),
+        writeVaultIfAbsent(store, counterIdFactory('01B'), now),
+      ]);
       expect(a).toBe(b);
       expect(await readVault(store)).toBe(a);
     });
@@ -144,10 +156,19 @@ describe.each(storeKinds)('event log on a $name store', ({ create }) => {
     it('an identical retry succeeds; another key for the same client is refused', async () => {
       const w = await createWorld(store, ['alice'], 0);
       const alice = w.clients[0]!;
-      const id = { v: 1 as const, vault: w.vault, client: alice.id, name: alice.name, publicKey: alice.keys.publicKeyHex, time: now().toISOString() };
+      const id = {
+        v: 1 as const,
+        vault: w.vault,
+        client: alice.id,
+        name: alice.name,
+        publicKey: alice.keys.publicKeyHex,
+        time: now().toISOString(),
+      };
       await writeIdentity(store, id, alice.keys);
       const before = await store.get(keyOfIdentity(alice.id));
-      await expect(writeIdentity(store, { ...id, publicKey: mallory.publicKeyHex }, mallory)).rejects.toSatisfy((e) => isBmError(e, ErrorCode.keyMismatch));
+      await expect(writeIdentity(store, { ...id, publicKey: mallory.publicKeyHex }, mallory)).rejects.toSatisfy((e) =>
+        isBmError(e, ErrorCode.keyMismatch),
+      );
       expect(await store.get(keyOfIdentity(alice.id))).toEqual(before);
     });
 
@@ -155,7 +176,11 @@ describe.each(storeKinds)('event log on a $name store', ({ create }) => {
       const w = await createWorld(store, ['alice'], 0);
       const alice = w.clients[0]!;
       const before = await store.get(keyOfIdentity(alice.id));
-      await writeIdentity(store, { v: 1, vault: w.vault, client: alice.id, name: alice.name, publicKey: alice.keys.publicKeyHex, time: '2026-11-22T00:00:00.000Z' }, alice.keys);
+      await writeIdentity(
+        store,
+        { v: 1, vault: w.vault, client: alice.id, name: alice.name, publicKey: alice.keys.publicKeyHex, time: '2026-11-22T00:00:00.000Z' },
+        alice.keys,
+      );
       expect(await store.get(keyOfIdentity(alice.id))).toEqual(before);
     });
   });
@@ -192,7 +217,12 @@ describe.each(storeKinds)('event log on a $name store', ({ create }) => {
     });
 
     /** A fetch through `onSegments`, recording each call and the segment reads between calls. */
-    async function streamed(cursors: ReadonlyMap<string, Cursor> = new Map(), pinnedKeys: ReadonlyMap<string, ClientKey> = new Map(), concurrency = 2, listedAs?: number) {
+    async function streamed(
+      cursors: ReadonlyMap<string, Cursor> = new Map(),
+      pinnedKeys: ReadonlyMap<string, ClientKey> = new Map(),
+      concurrency = 2,
+      listedAs?: number,
+    ) {
       const trace: string[] = [];
       const got: FetchedSegment[] = [];
       const keys: (string | undefined)[] = [];
@@ -268,7 +298,16 @@ describe.each(storeKinds)('event log on a $name store', ({ create }) => {
     });
 
     it('with onSegments that throws (a full disk): the fetch fails with that error', async () => {
-      await expect(fetchLogs(w.store, { vault: w.vault, cursors: new Map(), pinnedKeys: new Map(), onSegments: async () => { throw new Error('disk full (injected)'); } })).rejects.toThrow('disk full');
+      await expect(
+        fetchLogs(w.store, {
+          vault: w.vault,
+          cursors: new Map(),
+          pinnedKeys: new Map(),
+          onSegments: async () => {
+            throw new Error('disk full (injected)');
+          },
+        }),
+      ).rejects.toThrow('disk full');
     });
 
     it('a second fetch from the cursors finds nothing and costs 1 + (number of clients) requests', async () => {
@@ -333,7 +372,11 @@ describe.each(storeKinds)('event log on a $name store', ({ create }) => {
     it('(d) an identity replaced after pinning: the pinned key rejects segments signed by the new one', async () => {
       const first = await fetchAll(w);
       await store.delete(keyOfIdentity(alice.id));
-      await writeIdentity(store, { v: 1, vault: w.vault, client: alice.id, name: 'alice', publicKey: mallory.publicKeyHex, time: now().toISOString() }, mallory);
+      await writeIdentity(
+        store,
+        { v: 1, vault: w.vault, client: alice.id, name: 'alice', publicKey: mallory.publicKeyHex, time: now().toISOString() },
+        mallory,
+      );
       await writeSegment(store, body(w.vault, alice, 4, w.hashes.get(alice.id)![2]!, {}, '-forged'), mallory);
 
       const pinned = await fetchAll(w, first.cursors, pinsOf(first));
@@ -384,7 +427,6 @@ describe.each(storeKinds)('event log on a $name store', ({ create }) => {
     });
   });
 });
-
 
 describe('fetch under truncated listings', () => {
   it('never returns a segment out of order and never skips one', async () => {

@@ -27,7 +27,7 @@ describe('msgpack shape check (fuzzer finding: declared lengths beyond the bytes
     expect.fail('no BmError');
   };
 
-  it('refuses the fuzzer\'s 38-byte checkpoint and a 5-byte object declaring 2^32-1 entries before decoding them', () => {
+  it("refuses the fuzzer's 38-byte checkpoint and a 5-byte object declaring 2^32-1 entries before decoding them", () => {
     expectMalformed(() => decodeMsgpack(Buffer.from('dfffffffff', 'hex'), 'probe'));
     expectMalformed(() => decodeMsgpack(Buffer.from('ddffffffff', 'hex'), 'probe'));
     const found = readFileSync(new URL('../fuzz/regressions/checkpoint-object/425e10578a9fab2c.bin', import.meta.url));

@@ -4,8 +4,20 @@
 // after tsx's hooks, so TypeScript arrives here as JavaScript.
 import { createInstrumenter } from 'istanbul-lib-instrument';
 
-const instrumenter = createInstrumenter({ esModules: true, coverageVariable: '__bmFuzzCoverage', compact: true, produceSourceMap: false, autoWrap: true });
-const TARGETS = [/\/src\/events\/[^/]+\.ts$/, /\/src\/errors\.ts$/, /\/node_modules\/msgpackr\/unpack\.js$/, /\/node_modules\/zod\/v3\/types\.js$/, /\/node_modules\/zod\/lib\/types\.js$/];
+const instrumenter = createInstrumenter({
+  esModules: true,
+  coverageVariable: '__bmFuzzCoverage',
+  compact: true,
+  produceSourceMap: false,
+  autoWrap: true,
+});
+const TARGETS = [
+  /\/src\/events\/[^/]+\.ts$/,
+  /\/src\/errors\.ts$/,
+  /\/node_modules\/msgpackr\/unpack\.js$/,
+  /\/node_modules\/zod\/v3\/types\.js$/,
+  /\/node_modules\/zod\/lib\/types\.js$/,
+];
 
 export async function load(url, context, nextLoad) {
   const result = await nextLoad(url, context);

@@ -32,24 +32,31 @@ describe('decoder fuzz targets', () => {
     });
   }
 
-  it(`a ${SECONDS} s coverage-guided run finds nothing, and grows every target's corpus beyond its seeds`, async () => {
-    {
-      // A finding is saved under test/fuzz/regressions/<target>/ (commit it: it becomes a case above) and printed in base64.
-      const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
-        execFile(process.execPath, ['--import', 'tsx', 'test/fuzz/fuzz-main.ts', '--seconds', String(SECONDS)], { cwd: ROOT, timeout: (SECONDS + 120) * 1000 }, (e, stdout, stderr) =>
-          resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, text: `${stdout}${stderr}` }),
-        );
-      });
-      console.log(out.text);
-      expect(out.code, out.text).toBe(0);
-      for (const t of FUZZ_TARGETS) {
-        const line = out.text.split('\n').find((l) => l.trim().startsWith(`${t.name}:`));
-        expect(line, `no figure for ${t.name}`).toBeDefined();
-        const [, execs, corpus, covered] = /: (\d+) execs, corpus (\d+), (\d+)\//.exec(line!)!.map(Number);
-        expect(execs).toBeGreaterThan(100);
-        expect(corpus).toBeGreaterThan(t.seeds.length); // coverage feedback kept new inputs
-        expect(covered).toBeGreaterThan(0);
+  it(
+    `a ${SECONDS} s coverage-guided run finds nothing, and grows every target's corpus beyond its seeds`,
+    async () => {
+      {
+        // A finding is saved under test/fuzz/regressions/<target>/ (commit it: it becomes a case above) and printed in base64.
+        const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
+          execFile(
+            process.execPath,
+            ['--import', 'tsx', 'test/fuzz/fuzz-main.ts', '--seconds', String(SECONDS)],
+            { cwd: ROOT, timeout: (SECONDS + 120) * 1000 },
+            (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, text: `${stdout}${stderr}` }),
+          );
+        });
+        console.log(out.text);
+        expect(out.code, out.text).toBe(0);
+        for (const t of FUZZ_TARGETS) {
+          const line = out.text.split('\n').find((l) => l.trim().startsWith(`${t.name}:`));
+          expect(line, `no figure for ${t.name}`).toBeDefined();
+          const [, execs, corpus, covered] = /: (\d+) execs, corpus (\d+), (\d+)\//.exec(line!)!.map(Number);
+          expect(execs).toBeGreaterThan(100);
+          expect(corpus).toBeGreaterThan(t.seeds.length); // coverage feedback kept new inputs
+          expect(covered).toBeGreaterThan(0);
+        }
       }
-    }
-  }, (SECONDS + 180) * 1000);
+    },
+    (SECONDS + 180) * 1000,
+  );
 });

@@ -16,7 +16,8 @@ describe('fuzz loop', () => {
           return;
         }
         const o = v as { a?: unknown; b?: unknown } | null;
-        if (o !== null && typeof o === 'object' && typeof o.a === 'number' && o.a < 0 && o.b === 'x') throw new FuzzViolation(`negative a: ${String(o.a)}`);
+        if (o !== null && typeof o === 'object' && typeof o.a === 'number' && o.a < 0 && o.b === 'x')
+          throw new FuzzViolation(`negative a: ${String(o.a)}`);
       },
     };
     const started = Date.now();

@@ -85,7 +85,10 @@ class Counters {
   }
 }
 
-const INTERESTING = [0x00, 0x01, 0x7f, 0x80, 0xff, 0xc0, 0xc2, 0xc3, 0xc4, 0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0x90, 0xa0, 0x80, 0x2e, 0x2f];
+const INTERESTING = [
+  0x00, 0x01, 0x7f, 0x80, 0xff, 0xc0, 0xc2, 0xc3, 0xc4, 0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0x90, 0xa0,
+  0x80, 0x2e, 0x2f,
+];
 
 /** A value found inside a decoded msgpack input, replaced by something else. */
 function mutateValue(rng: Rng, v: unknown, depth = 0): unknown {
@@ -101,7 +104,8 @@ function mutateValue(rng: Rng, v: unknown, depth = 0): unknown {
     const out: Record<string, unknown> = { ...(v as Record<string, unknown>) };
     const keys = Object.keys(out);
     const k = pick(rng, keys);
-    if (k === undefined || rng() < 0.1) out[pick(rng, ['__proto__', 'constructor', 'x', '', 'v', 'toString'])!] = mutateValue(rng, 1, depth + 1);
+    if (k === undefined || rng() < 0.1)
+      out[pick(rng, ['__proto__', 'constructor', 'x', '', 'v', 'toString'])!] = mutateValue(rng, 1, depth + 1);
     else if (rng() < 0.1) delete out[k];
     else out[k] = mutateValue(rng, out[k], depth + 1);
     return out;
@@ -116,7 +120,24 @@ function mutateValue(rng: Rng, v: unknown, depth = 0): unknown {
     () => Number.NaN,
     () => '',
     () => 'a'.repeat(randomInt(rng, 1, 300)),
-    () => pick(rng, ['..', '.', 'CON', 'a/../b', '/x', 'C:/x', 'x\u0000y', '\uD800', 'e\u0301', '.bm-log/x', 'put', 'tombstone', 'resolve', 'retire', 'gc'])!,
+    () =>
+      pick(rng, [
+        '..',
+        '.',
+        'CON',
+        'a/../b',
+        '/x',
+        'C:/x',
+        'x\u0000y',
+        '\uD800',
+        'e\u0301',
+        '.bm-log/x',
+        'put',
+        'tombstone',
+        'resolve',
+        'retire',
+        'gc',
+      ])!,
     () => (typeof v === 'string' ? v.slice(0, randomInt(rng, 0, v.length)) : String(v)),
     () => (typeof v === 'string' ? v.toUpperCase() : v),
     () => (typeof v === 'number' ? v + randomInt(rng, -2, 2) : 0),
@@ -196,7 +217,10 @@ export interface FuzzStats {
 }
 
 /** Runs `target` until `deadline` (ms since the epoch); `onExec` is told of each input before it runs (for the hang watchdog). */
-export function runFuzzLoop(target: FuzzTarget, options: { seed: number; deadline: number; onExec?: (input: Uint8Array) => void; maxFindings?: number }): FuzzStats {
+export function runFuzzLoop(
+  target: FuzzTarget,
+  options: { seed: number; deadline: number; onExec?: (input: Uint8Array) => void; maxFindings?: number },
+): FuzzStats {
   const rng = mulberry32(options.seed);
   const counters = new Counters();
   const corpus: Uint8Array[] = [];
@@ -209,7 +233,10 @@ export function runFuzzLoop(target: FuzzTarget, options: { seed: number; deadlin
     try {
       target.run(input);
     } catch (e) {
-      const message = e instanceof Error ? `${e.name}: ${e.message}${e.cause instanceof Error ? `\n  cause: ${e.cause.stack ?? e.cause.message}` : ''}` : String(e);
+      const message =
+        e instanceof Error
+          ? `${e.name}: ${e.message}${e.cause instanceof Error ? `\n  cause: ${e.cause.stack ?? e.cause.message}` : ''}`
+          : String(e);
       const key = message.split('\n')[0]!.replace(/\d+/g, 'N').slice(0, 120);
       if (!findingKeys.has(key)) {
         findingKeys.add(key);

@@ -48,7 +48,9 @@ function runThread(mine: readonly string[], threadSeed: number): Promise<{ targe
   const meta = new Int32Array(shared, 0, 2);
   const out: { target: string; stats: FuzzStats }[] = [];
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./fuzz-thread.mjs', import.meta.url), { workerData: { targets: mine, shareMs, seed: threadSeed, shared } });
+    const worker = new Worker(new URL('./fuzz-thread.mjs', import.meta.url), {
+      workerData: { targets: mine, shareMs, seed: threadSeed, shared },
+    });
     let last = -1;
     let lastMoved = Date.now();
     const watch = setInterval(() => {
@@ -63,7 +65,16 @@ function runThread(mine: readonly string[], threadSeed: number): Promise<{ targe
       clearInterval(watch);
       const input = new Uint8Array(shared, 8, Atomics.load(meta, 1)).slice();
       const target = mine[out.length] ?? '?';
-      out.push({ target, stats: { execs: now, corpus: 0, covered: 0, counters: 0, findings: [{ target, input, message: `hang: one input ran over ${hangMs / 1000} s` }] } });
+      out.push({
+        target,
+        stats: {
+          execs: now,
+          corpus: 0,
+          covered: 0,
+          counters: 0,
+          findings: [{ target, input, message: `hang: one input ran over ${hangMs / 1000} s` }],
+        },
+      });
       void worker.terminate().then(() => resolve(out));
     }, 250);
     worker.on('message', (m: { target: string; stats: FuzzStats }) => out.push(m));
@@ -84,10 +95,14 @@ const perThread = Array.from({ length: jobs }, (_, j) => targets.filter((_, i) =
 const results = (await Promise.all(perThread.map((mine, j) => runThread(mine, seed + 1000 * j)))).flat();
 let findings = 0;
 for (const { target, stats } of results) {
-  console.log(`  ${target}: ${stats.execs} execs, corpus ${stats.corpus}, ${stats.covered}/${stats.counters} coverage counters hit, ${stats.findings.length} finding(s)`);
+  console.log(
+    `  ${target}: ${stats.execs} execs, corpus ${stats.corpus}, ${stats.covered}/${stats.counters} coverage counters hit, ${stats.findings.length} finding(s)`,
+  );
   for (const f of stats.findings) {
     findings++;
-    console.log(`    FINDING ${f.message.split('\n').slice(0, 3).join('\n      ')}\n      input (${f.input.length} bytes) saved as ${save(f)}; base64 ${Buffer.from(f.input).toString('base64').slice(0, 4000)}`);
+    console.log(
+      `    FINDING ${f.message.split('\n').slice(0, 3).join('\n      ')}\n      input (${f.input.length} bytes) saved as ${save(f)}; base64 ${Buffer.from(f.input).toString('base64').slice(0, 4000)}`,
+    );
   }
 }
 const execs = results.reduce((n, r) => n + r.stats.execs, 0);

@@ -1,8 +1,25 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { ZodType, ZodTypeDef } from 'zod';
 import { BmError } from '../../src/errors.js';
-import { checkpointBodySchema, writerCheckpointBodySchema, type CheckpointBody, type WriterCheckpointBody } from '../../src/events/checkpoint-schema.js';
-import { decodeCheckpoint, decodeIdentity, decodeMsgpack, decodeSegment, decodeVault, decodeWriterCheckpoint, encodeIdentity, encodeMsgpack, encodeSegment, encodeVault, encodeWriterCheckpoint } from '../../src/events/codec.js';
+import {
+  checkpointBodySchema,
+  writerCheckpointBodySchema,
+  type CheckpointBody,
+  type WriterCheckpointBody,
+} from '../../src/events/checkpoint-schema.js';
+import {
+  decodeCheckpoint,
+  decodeIdentity,
+  decodeMsgpack,
+  decodeSegment,
+  decodeVault,
+  decodeWriterCheckpoint,
+  encodeIdentity,
+  encodeMsgpack,
+  encodeSegment,
+  encodeVault,
+  encodeWriterCheckpoint,
+} from '../../src/events/codec.js';
 import type { ClientId, ContentHash, VaultId, VersionId } from '../../src/events/ids.js';
 import { identityBodySchema, segmentBodySchema, vaultSchema, type SegmentBody } from '../../src/events/schema.js';
 import { exportPublicKeyHex, importPublicKeyHex, signBody, type SignContext } from '../../src/events/signing.js';
@@ -18,7 +35,11 @@ import { FuzzViolation, type FuzzTarget } from './fuzz-engine.js';
  */
 
 /** A fixed Ed25519 key (from a constant seed), so saved inputs replay with the same signatures. */
-const PRIVATE = createPrivateKey({ key: Buffer.from(`302e020100300506032b657004220420${'5a'.repeat(32)}`, 'hex'), format: 'der', type: 'pkcs8' });
+const PRIVATE = createPrivateKey({
+  key: Buffer.from(`302e020100300506032b657004220420${'5a'.repeat(32)}`, 'hex'),
+  format: 'der',
+  type: 'pkcs8',
+});
 const PUBLIC_HEX = exportPublicKeyHex(createPublicKey(PRIVATE));
 const PUBLIC = importPublicKeyHex(PUBLIC_HEX);
 
@@ -36,14 +57,23 @@ function mustDecodeOrBmError(what: string, decode: () => unknown, schema: ZodTyp
     value = decode();
   } catch (e) {
     if (e instanceof BmError) return;
-    throw new FuzzViolation(`${what} threw ${e instanceof Error ? e.name : typeof e}, not a BmError: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new FuzzViolation(
+      `${what} threw ${e instanceof Error ? e.name : typeof e}, not a BmError: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
   }
   const check = schema.safeParse(value);
   if (!check.success) throw new FuzzViolation(`${what} returned a value its schema rejects: ${check.error.issues[0]?.message ?? '?'}`);
 }
 
 function segmentBodies(): SegmentBody[] {
-  const put = { type: 'put' as const, id: vid(1), path: 'docs/a.md' as SyncPath, replaces: [], content: { hash: HASH, size: 3, mode: 0o644 } };
+  const put = {
+    type: 'put' as const,
+    id: vid(1),
+    path: 'docs/a.md' as SyncPath,
+    replaces: [],
+    content: { hash: HASH, size: 3, mode: 0o644 },
+  };
   const tomb = { type: 'tombstone' as const, id: vid(2), path: 'b.txt' as SyncPath, replaces: [vid(9)] };
   const resolve = { type: 'resolve' as const, id: vid(3), path: 'n/c.txt' as SyncPath, replaces: [vid(7), vid(8)], content: null };
   const retire = { type: 'retire' as const, id: vid(4), client: OTHER };
@@ -148,7 +178,8 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   {
     name: 'writer-checkpoint-object',
     seeds: [encodeWriterCheckpoint(writerCheckpointBody(), PRIVATE).bytes],
-    run: (input) => mustDecodeOrBmError('decodeWriterCheckpoint', () => decodeWriterCheckpoint(input, checkpointExpect).body, writerCheckpointBodySchema),
+    run: (input) =>
+      mustDecodeOrBmError('decodeWriterCheckpoint', () => decodeWriterCheckpoint(input, checkpointExpect).body, writerCheckpointBodySchema),
   },
   {
     name: 'writer-checkpoint-body',
@@ -161,14 +192,23 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   {
     name: 'identity-object',
     seeds: [encodeIdentity(identityBody, PRIVATE)],
-    run: (input) => mustDecodeOrBmError('decodeIdentity', () => stripKey(decodeIdentity(input, { vault: VAULT, client: CLIENT }, importPublicKeyHex)), identityBodySchema),
+    run: (input) =>
+      mustDecodeOrBmError(
+        'decodeIdentity',
+        () => stripKey(decodeIdentity(input, { vault: VAULT, client: CLIENT }, importPublicKeyHex)),
+        identityBodySchema,
+      ),
   },
   {
     name: 'identity-body',
     seeds: [encodeMsgpack(identityBody)],
     run: (input) => {
       const env = signedEnvelope({ domain: 'identity', vault: VAULT, client: CLIENT, seq: 0, prev: null }, input);
-      mustDecodeOrBmError('decodeIdentity', () => stripKey(decodeIdentity(env, { vault: VAULT, client: CLIENT }, importPublicKeyHex)), identityBodySchema);
+      mustDecodeOrBmError(
+        'decodeIdentity',
+        () => stripKey(decodeIdentity(env, { vault: VAULT, client: CLIENT }, importPublicKeyHex)),
+        identityBodySchema,
+      );
     },
   },
   {

@@ -106,7 +106,8 @@ async function runRace(seed: number): Promise<void> {
   const offsetOf = (client: string) => offsets.get(client) ?? 0;
   await scheduler.run(actors, () => {
     failures.push(...computeBlobViolations(store, scheduler.now, retention, offsetOf, MAX_OFFSET));
-    if (failures.length > 0) throw new Error(`seed ${seed}, turn ${scheduler.turns}, retention ${retention}:\n  ${[...new Set(failures)].join('\n  ')}`);
+    if (failures.length > 0)
+      throw new Error(`seed ${seed}, turn ${scheduler.turns}, retention ${retention}:\n  ${[...new Set(failures)].join('\n  ')}`);
   });
   totals.scenarios++;
   totals.turns += scheduler.turns;

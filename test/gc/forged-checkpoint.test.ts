@@ -9,7 +9,13 @@ import { keyOfWriterCheckpoint } from '../../src/events/layout.js';
 import { executeOwnCheckpoint } from '../../src/reconcile/own-checkpoint.js';
 import { FORMAT1_META_KEY } from '../../src/reconcile/join-checkpoints.js';
 import { executeFetchLog, readLogState } from '../../src/reconcile/sync-log.js';
-import { forgeFormat1Checkpoint, forgeWriterCheckpoint, readRealSegment, signCheckpointObject, storeBlob } from './support/forge-checkpoint.js';
+import {
+  forgeFormat1Checkpoint,
+  forgeWriterCheckpoint,
+  readRealSegment,
+  signCheckpointObject,
+  storeBlob,
+} from './support/forge-checkpoint.js';
 
 // Issue 20, failure 1: a client with write access signs, with its own key, a checkpoint that
 // names another client's real segments but lists made-up bytes for that client's file and
@@ -106,9 +112,22 @@ describe('a forged checkpoint signed by another writer', () => {
     const seq = (await mallory.index.getCursors()).get(mallory.id)!.seq;
     const real = await readRealSegment(store, mallory.id, seq);
     const place = { v: 2, vault: alice.vault, client: mallory.id, seq, hash: real.hash, time: real.body.time };
-    const empty = { lastEventful: 0, contexts: [], paths: [], collected: [], retired: [], condemnations: [], deletions: [], namers: [], relies: [] };
+    const empty = {
+      lastEventful: 0,
+      contexts: [],
+      paths: [],
+      collected: [],
+      retired: [],
+      condemnations: [],
+      deletions: [],
+      namers: [],
+      relies: [],
+    };
     const body = { ...place, segment: { time: real.body.time, seen: {}, events: 7 }, ...empty };
-    await store.putIfAbsent(keyOfWriterCheckpoint(mallory.id, seq), signCheckpointObject(body, { ...place, v: 2 }, mallory.keys.privateKey));
+    await store.putIfAbsent(
+      keyOfWriterCheckpoint(mallory.id, seq),
+      signCheckpointObject(body, { ...place, v: 2 }, mallory.keys.privateKey),
+    );
     const carol = await createSimClient(store, 'carol', '01FCC', clock);
     const r = await sync(carol);
     expect(r.joinedFromCheckpoint).toBe(false);
@@ -126,11 +145,21 @@ describe('a forged checkpoint signed by another writer', () => {
     const malloryCursor = (await mallory.index.getCursors()).get(mallory.id)!;
     const planVersion = (await alice.index.getManifest()).get('plan.md' as never)!.version as VersionId;
     const content = await storeBlob(store, 'forged by mallory\n');
-    const f = { vault: alice.vault, forger: { client: mallory.id, seq: malloryCursor.seq }, victim: { client: alice.id, seq: aliceCursor.seq } };
+    const f = {
+      vault: alice.vault,
+      forger: { client: mallory.id, seq: malloryCursor.seq },
+      victim: { client: alice.id, seq: aliceCursor.seq },
+    };
     const forged = await forgeFormat1Checkpoint(store, { ...f, path: 'plan.md', version: planVersion, content }, mallory.keys.privateKey);
     // What an older bm-log left of its join: the checkpoint, and the cursors of its frontier.
     const carol = await createSimClient(store, 'carol', '01FCC', clock);
-    await carol.index.commitBatch({ meta: { [FORMAT1_META_KEY]: forged.bytes }, cursors: new Map([[alice.id, aliceCursor], [mallory.id, malloryCursor]]) });
+    await carol.index.commitBatch({
+      meta: { [FORMAT1_META_KEY]: forged.bytes },
+      cursors: new Map([
+        [alice.id, aliceCursor],
+        [mallory.id, malloryCursor],
+      ]),
+    });
     expect([...(await readLogState(carol.index)).state.paths.keys()]).toEqual(['plan.md']);
     await sync(carol);
     expect(treeOf(carol)).toEqual({ 'notes/keep.md': 'keep me\n', 'plan.md': "alice's plan\n" });
@@ -138,4 +167,3 @@ describe('a forged checkpoint signed by another writer', () => {
     expect((await readLogState(carol.index)).checkpoint).toBeUndefined();
   });
 });
-

@@ -47,7 +47,11 @@ function forgeBody(p: Played, hostile: ClientId, rng: Rng): WriterCheckpointBody
       const copy = chance(rng, 0.4) ? pick(rng, own) : undefined;
       const id = (copy?.id ?? pick(rng, [...idsAt(path), b.id()])!) as VersionId;
       const tombstone = copy !== undefined ? copy.type === 'tombstone' : chance(rng, 0.3);
-      const content = tombstone ? null : copy !== undefined && copy.type !== 'tombstone' && chance(rng, 0.7) ? copy.content : contentOf(randomInt(rng, 0, 2));
+      const content = tombstone
+        ? null
+        : copy !== undefined && copy.type !== 'tombstone' && chance(rng, 0.7)
+          ? copy.content
+          : contentOf(randomInt(rng, 0, 2));
       const type = tombstone ? ('tombstone' as const) : copy?.type === 'resolve' ? ('resolve' as const) : ('put' as const);
       const replaces = copy !== undefined && chance(rng, 0.7) ? [...copy.replaces] : someIds(path);
       return { id, type, ctx: randomInt(rng, 0, contexts.length - 1), replaces, content };
@@ -55,7 +59,11 @@ function forgeBody(p: Played, hostile: ClientId, rng: Rng): WriterCheckpointBody
     const replaced = someIds(path).map((id) => ({ id, seq: randomInt(rng, 1, last.seq) }));
     paths.push({ path: path as SyncPath, versions: [...new Map(versions.map((v) => [v.id, v])).values()], replaced });
   }
-  const collected = PATHS.filter(() => chance(rng, 0.3)).map((path) => ({ path: path as SyncPath, seq: randomInt(rng, 1, last.seq), versions: idsAt(path) }));
+  const collected = PATHS.filter(() => chance(rng, 0.3)).map((path) => ({
+    path: path as SyncPath,
+    seq: randomInt(rng, 1, last.seq),
+    versions: idsAt(path),
+  }));
   return {
     v: 2,
     vault: b.vault,
@@ -89,7 +97,7 @@ function proverOf(p: Played) {
 }
 
 describe('a hostile writer checkpoint (ADR-0014)', () => {
-  it('never changes another writer\'s versions for a joiner that checks the claims its state depends on', async () => {
+  it("never changes another writer's versions for a joiner that checks the claims its state depends on", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 30 }), fc.nat(2), fc.nat(), async (steps, h, seed) => {
         const honest = play(steps);
@@ -99,7 +107,7 @@ describe('a hostile writer checkpoint (ADR-0014)', () => {
         const at = { vault: honest.b.vault, client: hostile, seq: forged.seq, publicKey: importPublicKeyHex(key.publicKeyHex) };
         const body = decodeWriterCheckpoint(encodeWriterCheckpoint(forged, key.privateKey).bytes, at).body;
         const p: Played = { b: honest.b, checkpoints: new Map(honest.checkpoints).set(hostile, [body]) };
-        const same = <T,>(l: readonly T[]) => [...l];
+        const same = <T>(l: readonly T[]) => [...l];
         const first = join(p, same);
         const settled = await settleCheckpointClaims(first, first.bodies, NO_VERDICTS, proverOf(p), async (bad) => join(p, same, bad));
         const full = honest.b.state();
@@ -112,12 +120,14 @@ describe('a hostile writer checkpoint (ADR-0014)', () => {
         for (const [path, st] of settled.state.paths) {
           const others = [...st.versions.values()].some((v) => v.client !== hostile);
           for (const v of st.versions.values()) if (v.client !== hostile) expect(full.paths.get(path)?.versions.get(v.id)).toEqual(v);
-          for (const head of computeHeads(st)) if (head.client === hostile && others) expect(full.paths.get(path)?.versions.get(head.id)).toEqual(head);
+          for (const head of computeHeads(st))
+            if (head.client === hostile && others) expect(full.paths.get(path)?.versions.get(head.id)).toEqual(head);
         }
         // Whatever still differs for the joiner (the hostile writer's own versions, claims it
         // withdrew), and any claim found false, a client with the whole log reports.
         const now = T0 + 1000 * (steps.length + 1);
-        const diverged = JSON.stringify(liveState(settled.state, p.b.clients, now).live) !== JSON.stringify(liveState(full, p.b.clients, now).live);
+        const diverged =
+          JSON.stringify(liveState(settled.state, p.b.clients, now).live) !== JSON.stringify(liveState(full, p.b.clients, now).live);
         if (diverged || settled.bad.length > 0) expect(computeCheckpointProblems(body, checkInputOf(p))).not.toEqual([]);
       }),
       { numRuns: 1000 },
@@ -127,22 +137,29 @@ describe('a hostile writer checkpoint (ADR-0014)', () => {
   it('a writer that tells its own log otherwise (one thing left out or kept too long) is reported wherever a joiner would see it otherwise', async () => {
     const mutations = ['drop-version', 'drop-replaced', 'drop-collected', 'keep-replaced', 'drop-retired', 'last-eventful'] as const;
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 30 }), fc.constantFrom(...mutations), fc.nat(), async (steps, mutation, n) => {
-        const honest = play(steps);
-        const writers = [...honest.checkpoints.keys()];
-        fc.pre(writers.length > 0);
-        const w = writers[n % writers.length]!;
-        const body = honest.checkpoints.get(w)!.at(-1)!;
-        const changed = changeOne(honest, body, mutation, n);
-        fc.pre(changed !== undefined);
-        const p: Played = { b: honest.b, checkpoints: new Map(honest.checkpoints).set(w, [changed]) };
-        const same = <T,>(l: readonly T[]) => [...l];
-        const first = join(p, same);
-        const settled = await settleCheckpointClaims(first, first.bodies, NO_VERDICTS, proverOf(p), async (bad) => join(p, same, bad));
-        const now = T0 + 1000 * (steps.length + 1);
-        const diverged = JSON.stringify(liveState(settled.state, p.b.clients, now).live) !== JSON.stringify(liveState(honest.b.state(), p.b.clients, now).live);
-        if (diverged) expect(computeCheckpointProblems(changed, checkInputOf(p))).not.toEqual([]);
-      }),
+      fc.asyncProperty(
+        fc.array(stepArb, { minLength: 1, maxLength: 30 }),
+        fc.constantFrom(...mutations),
+        fc.nat(),
+        async (steps, mutation, n) => {
+          const honest = play(steps);
+          const writers = [...honest.checkpoints.keys()];
+          fc.pre(writers.length > 0);
+          const w = writers[n % writers.length]!;
+          const body = honest.checkpoints.get(w)!.at(-1)!;
+          const changed = changeOne(honest, body, mutation, n);
+          fc.pre(changed !== undefined);
+          const p: Played = { b: honest.b, checkpoints: new Map(honest.checkpoints).set(w, [changed]) };
+          const same = <T>(l: readonly T[]) => [...l];
+          const first = join(p, same);
+          const settled = await settleCheckpointClaims(first, first.bodies, NO_VERDICTS, proverOf(p), async (bad) => join(p, same, bad));
+          const now = T0 + 1000 * (steps.length + 1);
+          const diverged =
+            JSON.stringify(liveState(settled.state, p.b.clients, now).live) !==
+            JSON.stringify(liveState(honest.b.state(), p.b.clients, now).live);
+          if (diverged) expect(computeCheckpointProblems(changed, checkInputOf(p))).not.toEqual([]);
+        },
+      ),
       { numRuns: 800 },
     );
   });
@@ -150,7 +167,7 @@ describe('a hostile writer checkpoint (ADR-0014)', () => {
 
 /** An honest body with one thing told otherwise, or undefined when it has nothing of that kind. */
 function changeOne(p: Played, body: WriterCheckpointBody, mutation: string, n: number): WriterCheckpointBody | undefined {
-  const pickOf = <T,>(list: readonly T[]) => (list.length === 0 ? undefined : list[n % list.length]);
+  const pickOf = <T>(list: readonly T[]) => (list.length === 0 ? undefined : list[n % list.length]);
   switch (mutation) {
     case 'drop-version': {
       const e = pickOf(body.paths.filter((x) => x.versions.length > 0));
@@ -164,7 +181,9 @@ function changeOne(p: Played, body: WriterCheckpointBody, mutation: string, n: n
       return body.collected.length === 0 ? undefined : { ...body, collected: body.collected.slice(1) };
     case 'keep-replaced': {
       // One of its own versions it had seen replaced, kept as if live (with a context of its own).
-      const own = p.b.segments.filter((s) => s.client === body.client && s.seq <= body.seq).flatMap((s) => s.events.filter(isPathEvent).map((e) => ({ s, e })));
+      const own = p.b.segments
+        .filter((s) => s.client === body.client && s.seq <= body.seq)
+        .flatMap((s) => s.events.filter(isPathEvent).map((e) => ({ s, e })));
       const kept = new Set(body.paths.flatMap((x) => x.versions.map((v) => v.id)));
       const hit = pickOf(own.filter(({ e }) => !kept.has(e.id)));
       if (hit === undefined) return undefined;
@@ -182,4 +201,3 @@ function changeOne(p: Played, body: WriterCheckpointBody, mutation: string, n: n
       return body.lastEventful === 0 ? undefined : { ...body, lastEventful: body.lastEventful - 1 };
   }
 }
-

@@ -19,7 +19,12 @@ const PATHS = ['a.md', 'b.md', 'n/c.md', 'n/d.md'] as const;
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-const opArb = fc.record({ client: fc.nat(1), kind: fc.constantFrom('write', 'delete'), path: fc.nat(PATHS.length - 1), content: fc.nat(3) });
+const opArb = fc.record({
+  client: fc.nat(1),
+  kind: fc.constantFrom('write', 'delete'),
+  path: fc.nat(PATHS.length - 1),
+  content: fc.nat(3),
+});
 const awayArb = fc.array(fc.constantFrom('keep', 'edit', 'delete'), { minLength: PATHS.length, maxLength: PATHS.length });
 
 describe('a client returning after GC', () => {
@@ -28,7 +33,11 @@ describe('a client returning after GC', () => {
       fc.asyncProperty(fc.array(opArb, { maxLength: 12 }), awayArb, async (ops, away) => {
         const store = new MemoryStore();
         const clock = createClock();
-        const [a, b, x] = [await createSimClient(store, 'a', '01NRA', clock), await createSimClient(store, 'b', '01NRB', clock), await createSimClient(store, 'x', '01NRX', clock)];
+        const [a, b, x] = [
+          await createSimClient(store, 'a', '01NRA', clock),
+          await createSimClient(store, 'b', '01NRB', clock),
+          await createSimClient(store, 'x', '01NRX', clock),
+        ];
         const ctx = (c: SimClient) => syncContextOf(c, { store, now: clock.now });
         const sync = (c: SimClient) => runSync(ctx(c), { force: true });
         for (const [i, p] of PATHS.entries()) a.tree.userWrite(p, enc(`first ${i}`));
@@ -61,7 +70,9 @@ describe('a client returning after GC', () => {
         }
         const segsBefore = new Set([...store.objects.keys()].filter((k) => k.startsWith(`log/${x.id}/`)));
         const back = await sync(x);
-        const published = [...store.objects].filter(([k]) => k.startsWith(`log/${x.id}/`) && !segsBefore.has(k)).flatMap(([, bytes]) => decodeTrustedSegment(bytes).events);
+        const published = [...store.objects]
+          .filter(([k]) => k.startsWith(`log/${x.id}/`) && !segsBefore.has(k))
+          .flatMap(([, bytes]) => decodeTrustedSegment(bytes).events);
         for (const p of collected) {
           const i = PATHS.indexOf(p);
           const puts = published.filter((e) => e.type === 'put' && e.path === p);

@@ -62,7 +62,10 @@ describe('writers checkpoint their own logs', () => {
   it('a sync checkpoints its log once it has grown enough; a new client starts from it and ends with the same tree', async () => {
     const store = new DirectoryStore(await tempDir());
     const clock = createClock();
-    const ctx = (c: SimClient) => ({ ...syncContextOf(c, { store, now: clock.now, chunkOps: 4000, stagePaths: 2000 }), checkpointEvery: EVERY });
+    const ctx = (c: SimClient) => ({
+      ...syncContextOf(c, { store, now: clock.now, chunkOps: 4000, stagePaths: 2000 }),
+      checkpointEvery: EVERY,
+    });
     const sync = (c: SimClient) => runSync(ctx(c));
     const alice = await createSimClient(store, 'alice', '01QCA', clock);
     for (let i = 0; i < 30; i++) alice.tree.userWrite(`n/${i}.md`, enc(`note ${i}`));
@@ -122,7 +125,10 @@ describe('writers checkpoint their own logs', () => {
   it('a sync rewrites a checkpoint full of claims once the writers they are about have checkpointed since', async () => {
     const store = new DirectoryStore(await tempDir());
     const clock = createClock();
-    const ctx = (c: SimClient) => ({ ...syncContextOf(c, { store, now: clock.now, chunkOps: 4000, stagePaths: 2000 }), checkpointEvery: EVERY });
+    const ctx = (c: SimClient) => ({
+      ...syncContextOf(c, { store, now: clock.now, chunkOps: 4000, stagePaths: 2000 }),
+      checkpointEvery: EVERY,
+    });
     const sync = (c: SimClient) => runSync(ctx(c));
     const force = async (c: SimClient) => executeOwnCheckpoint(ctx(c), await executeFetchLog(ctx(c), { dryRun: false }));
     const alice = await createSimClient(store, 'alice', '01QDA', clock);
@@ -150,4 +156,3 @@ describe('writers checkpoint their own logs', () => {
     expect(treeOf(carol)).toEqual(treeOf(bob));
   });
 });
-

@@ -16,7 +16,15 @@ function gcEvent(b: LogBuilder, over: Partial<GcEvent>): GcEvent {
 }
 
 function input(b: LogBuilder, over: Partial<GcInput> = {}): GcInput {
-  return { state: b.state(), keyed: b.clients, blobs: new Set<ContentHash>(), nowMs: T0 + 40 * DAY, retentionMs: 30 * DAY, graceMs: 3_600_000, ...over };
+  return {
+    state: b.state(),
+    keyed: b.clients,
+    blobs: new Set<ContentHash>(),
+    nowMs: T0 + 40 * DAY,
+    retentionMs: 30 * DAY,
+    graceMs: 3_600_000,
+    ...over,
+  };
 }
 
 /** alice writes a.md and deletes it; bob acknowledges what it sees when it publishes. */

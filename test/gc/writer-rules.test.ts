@@ -28,7 +28,10 @@ async function world() {
   const alice = await createSimClient(store, 'alice', '01WRA', setup);
   const runner = await createSimClient(store, 'gc', '01WRG', setup);
   const runner2 = await createSimClient(store, 'gc2', '01WRH', setup);
-  const ctx = (c: SimClient, s: ObjectStore = store) => ({ ...syncContextOf(c, { store: s, now: clock.now }), publishDeadlineMs: GRACE / 2 });
+  const ctx = (c: SimClient, s: ObjectStore = store) => ({
+    ...syncContextOf(c, { store: s, now: clock.now }),
+    publishDeadlineMs: GRACE / 2,
+  });
   const sync = (c: SimClient, s: ObjectStore = store) => runSync(ctx(c, s));
   const gc = (c: SimClient, s: ObjectStore = store) => executeGc(ctx(c, s), { retentionMs: 0, graceMs: GRACE, checkpoint: false });
   // Content B is on the remote and no version needs it (left by a sync that died before publishing).
@@ -46,7 +49,10 @@ async function world() {
     }
     return out;
   };
-  const namesB = () => [...store.objects].some(([k, bytes]) => k.startsWith('log/') && decodeTrustedSegment(bytes).events.some((e) => computeEventContent(e)?.hash === hashB));
+  const namesB = () =>
+    [...store.objects].some(
+      ([k, bytes]) => k.startsWith('log/') && decodeTrustedSegment(bytes).events.some((e) => computeEventContent(e)?.hash === hashB),
+    );
   return { store, clock, alice, runner, runner2, sync, gc, dangling, namesB };
 }
 
@@ -55,15 +61,19 @@ describe('writer rules against a GC collecting the same bytes', () => {
     const w = await world();
     w.alice.tree.userWrite('x.md', enc(B));
     let raced = false;
-    const held = new HookStore(w.store, () => undefined, async (op, key) => {
-      if (op !== 'head' || key !== keyOfBlob(hashB) || raced) return;
-      raced = true;
-      // Found it. Meanwhile a GC condemns it, the grace passes, another run deletes it.
-      await w.gc(w.runner);
-      w.clock.advance(GRACE);
-      const r = await w.gc(w.runner2);
-      expect(r.passes[0]!.deleted).toEqual([hashB]);
-    });
+    const held = new HookStore(
+      w.store,
+      () => undefined,
+      async (op, key) => {
+        if (op !== 'head' || key !== keyOfBlob(hashB) || raced) return;
+        raced = true;
+        // Found it. Meanwhile a GC condemns it, the grace passes, another run deletes it.
+        await w.gc(w.runner);
+        w.clock.advance(GRACE);
+        const r = await w.gc(w.runner2);
+        expect(r.passes[0]!.deleted).toEqual([hashB]);
+      },
+    );
     await expect(w.sync(w.alice, held)).rejects.toMatchObject({ code: ErrorCode.staleFetch });
     expect(raced).toBe(true);
     expect(w.dangling()).toEqual([]);
@@ -121,7 +131,8 @@ describe('writer rules against a GC collecting the same bytes', () => {
       w.clock.advance(writerWaits);
       w.alice.tree.userWrite('x.md', enc(B));
       const r = await w.sync(w.alice);
-      if (writerWaits > GRACE) expect(r.eventsPublished).toBe(1); // uploaded again and named
+      if (writerWaits > GRACE)
+        expect(r.eventsPublished).toBe(1); // uploaded again and named
       else expect(r.skipped.map((s) => s.detail)).toEqual([BEING_COLLECTED]);
       stall.open();
       const lateReport = await late;

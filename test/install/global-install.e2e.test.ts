@@ -14,21 +14,32 @@ import { REPO_ROOT } from '../cli/support/cli.js';
 
 const tempDir = useTempDirs('bm-log-pack-');
 
-function run(file: string, args: readonly string[], cwd: string, timeoutMs = 300_000): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  file: string,
+  args: readonly string[],
+  cwd: string,
+  timeoutMs = 300_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     // npm_config_*: what an `npm test` parent sets must not change the install under test.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_')));
-    execFile(file, args, { cwd, env: { ...env, NO_COLOR: '1' }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const c = (error as { code?: unknown } | null)?.code;
-      resolve({ code: typeof c === 'number' ? c : error ? -1 : 0, stdout, stderr });
-    });
+    execFile(
+      file,
+      args,
+      { cwd, env: { ...env, NO_COLOR: '1' }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const c = (error as { code?: unknown } | null)?.code;
+        resolve({ code: typeof c === 'number' ? c : error ? -1 : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 describe('npm pack, then a global install of the tarball', () => {
   it('installs with no warning, runs `bm-log --help`, and syncs two folders through a shared folder', async () => {
     const src = await tempDir();
-    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'bin', 'src']) await fs.cp(path.join(REPO_ROOT, f), path.join(src, f), { recursive: true });
+    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'bin', 'src'])
+      await fs.cp(path.join(REPO_ROOT, f), path.join(src, f), { recursive: true });
     await fs.symlink(path.join(REPO_ROOT, 'node_modules'), path.join(src, 'node_modules'));
     const packed = await run('npm', ['pack', '--json'], src);
     expect(packed.code, packed.stderr).toBe(0);
@@ -39,7 +50,22 @@ describe('npm pack, then a global install of the tarball', () => {
 
     // The README's command (--allow-scripts: npm 11.16+ asks to review install scripts; older npm ignores it).
     const prefix = await tempDir();
-    const installed = await run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--allow-scripts=classic-level,msgpackr-extract', path.join(src, filename)], src, 600_000);
+    const installed = await run(
+      'npm',
+      [
+        'install',
+        '-g',
+        '--prefix',
+        prefix,
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--allow-scripts=classic-level,msgpackr-extract',
+        path.join(src, filename),
+      ],
+      src,
+      600_000,
+    );
     expect(installed.code, installed.stderr).toBe(0);
     expect(installed.stderr).not.toMatch(/^npm warn/im);
 
@@ -51,7 +77,11 @@ describe('npm pack, then a global install of the tarball', () => {
     const work = await tempDir();
     await fs.mkdir(path.join(work, 'alice'));
     await fs.writeFile(path.join(work, 'alice', 'note.md'), 'from the installed bm-log\n');
-    const first = await run(bin, ['init', '--create', '--remote', path.join(work, 'team'), '--name', 'alice', '--dir', path.join(work, 'alice')], work);
+    const first = await run(
+      bin,
+      ['init', '--create', '--remote', path.join(work, 'team'), '--name', 'alice', '--dir', path.join(work, 'alice')],
+      work,
+    );
     expect(first, first.stderr).toMatchObject({ code: 0, stderr: '' });
     expect(first.stdout).toMatch(/synced: 1 uploaded/);
     const join = await run(bin, ['init', '--remote', path.join(work, 'team'), '--name', 'bob', '--dir', path.join(work, 'bob')], work);

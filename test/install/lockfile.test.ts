@@ -58,8 +58,16 @@ describe('package-lock.json', () => {
       if (key.startsWith('node_modules/') === false && key !== '') continue; // links and workspaces: none here
       const optional = Object.keys(entry.optionalDependencies ?? {});
       optionalChecked += optional.length;
-      const optionalPeers = new Set(Object.entries(entry.peerDependenciesMeta ?? {}).filter(([, m]) => m.optional === true).map(([n]) => n));
-      const required = [...Object.keys(entry.dependencies ?? {}), ...optional, ...Object.keys(entry.peerDependencies ?? {}).filter((n) => !optionalPeers.has(n))];
+      const optionalPeers = new Set(
+        Object.entries(entry.peerDependenciesMeta ?? {})
+          .filter(([, m]) => m.optional === true)
+          .map(([n]) => n),
+      );
+      const required = [
+        ...Object.keys(entry.dependencies ?? {}),
+        ...optional,
+        ...Object.keys(entry.peerDependencies ?? {}).filter((n) => !optionalPeers.has(n)),
+      ];
       for (const name of required) if (resolveInLock(key, name) === undefined) missing.push(`${name} (named by ${key || 'the root'})`);
     }
     // rollup, esbuild and msgpackr-extract name dozens of platform packages between them.

@@ -46,7 +46,9 @@ describe('npm pack --dry-run', () => {
     const [{ files }] = JSON.parse(packed.stdout) as [{ files: { path: string }[] }];
     const shipped = files.map((f) => f.path).sort();
     expect(shipped.filter((p) => !/^(bin|dist)\//.test(p) && p !== 'README.md' && p !== 'package.json')).toEqual([]);
-    expect(shipped.filter((p) => /(^|\/)(testing|test|support|fixtures)\/|\.test\.|memory-(index|tree)|sync-world|fault-proxy/.test(p))).toEqual([]);
+    expect(
+      shipped.filter((p) => /(^|\/)(testing|test|support|fixtures)\/|\.test\.|memory-(index|tree)|sync-world|fault-proxy/.test(p)),
+    ).toEqual([]);
 
     // Every shipped module is loaded by the CLI; test code would be reachable from nothing.
     const modules = new Set(shipped.filter((p) => p.endsWith('.js') && p.startsWith('dist/')));

@@ -30,7 +30,7 @@ describe('FsTree', () => {
     expect(await fs.readdir(path.join(root, 'd'))).toEqual(['real.md']);
   });
 
-  it('hashes files past one read (1 MiB) and past the scan\'s one-read size exactly, in the scan and in statFile', async () => {
+  it("hashes files past one read (1 MiB) and past the scan's one-read size exactly, in the scan and in statFile", async () => {
     const root = await tempRoot();
     const sizes = [256 * 1024 + 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 5];
     const contents = sizes.map((n, i) => Buffer.alloc(n, i + 1).fill(i * 7 + 3, n >> 1));
@@ -77,13 +77,17 @@ describe('FsTree', () => {
     const root = await tempRoot();
     const outside = await tempRoot();
     await fs.symlink(outside, path.join(root, 'link'));
-    await expect(tree(root).writeFile(sp('link/x.md'), bytes('x'), sha256Hex('x'), 0o644, null)).rejects.toMatchObject({ code: 'local-io' });
+    await expect(tree(root).writeFile(sp('link/x.md'), bytes('x'), sha256Hex('x'), 0o644, null)).rejects.toMatchObject({
+      code: 'local-io',
+    });
     expect(await fs.readdir(outside)).toEqual([]);
   });
 
   it('refuses content that does not match its hash and leaves no temp file', async () => {
     const root = await tempRoot();
-    await expect(tree(root).writeFile(sp('x.md'), bytes('tampered'), sha256Hex('original'), 0o644, null)).rejects.toMatchObject({ code: 'blob-corrupt' });
+    await expect(tree(root).writeFile(sp('x.md'), bytes('tampered'), sha256Hex('original'), 0o644, null)).rejects.toMatchObject({
+      code: 'blob-corrupt',
+    });
     expect(await fs.readdir(root)).toEqual([]);
   });
 });

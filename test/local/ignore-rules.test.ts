@@ -8,7 +8,9 @@ import { BUILTIN_IGNORES, computeIgnoreMatcher } from '../../src/local/ignore-ru
 describe('computeIgnoreMatcher', () => {
   it('answers as one long-lived instance would, across many renewals, folders and negations included', () => {
     const rules = 'build/\n*.log\n!keep.log\ndrafts/**/secret-*\n/top-only.md\n';
-    const reference = ignore().add([...BUILTIN_IGNORES]).add(rules);
+    const reference = ignore()
+      .add([...BUILTIN_IGNORES])
+      .add(rules);
     const matcher = computeIgnoreMatcher(rules);
     const names = ['a.md', 'x.log', 'keep.log', 'build/', 'build/out.md', 'secret-1.md', 'top-only.md', '.DS_Store', 'n.swp', '.bm-log/'];
     let ignored = 0;

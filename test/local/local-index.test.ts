@@ -42,7 +42,17 @@ const hashOf = (n: number): string => n.toString(16).padStart(64, '0');
 const sp = (p: string): SyncPath => p as SyncPath;
 
 function entry(p: string, n: number, extra: Partial<BaseEntry> = {}): BaseEntry {
-  return { path: sp(p), hash: hashOf(n), size: n, mode: 0o644, mtimeMs: 1_700_000_000_000 + n + 0.5, ino: n, heads: [nextId() as VersionId], version: n % 2 === 0 ? null : (nextId() as VersionId), ...extra };
+  return {
+    path: sp(p),
+    hash: hashOf(n),
+    size: n,
+    mode: 0o644,
+    mtimeMs: 1_700_000_000_000 + n + 0.5,
+    ino: n,
+    heads: [nextId() as VersionId],
+    version: n % 2 === 0 ? null : (nextId() as VersionId),
+    ...extra,
+  };
 }
 
 const segmentKey = generateKeyPair().privateKey;
@@ -50,8 +60,23 @@ const vault = nextId() as VaultId;
 /** A real signed segment (deterministic: Ed25519 signatures are), one put at `f<seq>.md`. */
 function segment(client: ClientId, seq: number): SegmentRecord {
   const body: SegmentBody = {
-    v: 1, vault, client, seq, prev: (seq === 1 ? null : hashOf(seq - 1)) as SegmentBody['prev'], time: '2026-11-21T00:00:00.000Z', seen: {}, snapshot: null,
-    events: [{ type: 'put', id: `01SEG${client.slice(-10)}${String(seq).padStart(11, '0')}` as VersionId, path: sp(`f${seq}.md`), replaces: [], content: { hash: hashOf(seq) as never, size: seq, mode: 0o644 } }],
+    v: 1,
+    vault,
+    client,
+    seq,
+    prev: (seq === 1 ? null : hashOf(seq - 1)) as SegmentBody['prev'],
+    time: '2026-11-21T00:00:00.000Z',
+    seen: {},
+    snapshot: null,
+    events: [
+      {
+        type: 'put',
+        id: `01SEG${client.slice(-10)}${String(seq).padStart(11, '0')}` as VersionId,
+        path: sp(`f${seq}.md`),
+        replaces: [],
+        content: { hash: hashOf(seq) as never, size: seq, mode: 0o644 },
+      },
+    ],
   };
   return { client, seq, bytes: new Uint8Array(encodeSegment(body, segmentKey).bytes) };
 }
@@ -111,7 +136,10 @@ describe('LocalIndex sublevels', () => {
     const root = await tempRoot();
     const idx = await LocalIndex.open(root);
     expect(await idx.getCursors()).toEqual(new Map());
-    const cursors = new Map<ClientId, Cursor>([[clientA, { seq: 2, hash: hashOf(2) }], [clientB, { seq: 1, hash: hashOf(1) }]]);
+    const cursors = new Map<ClientId, Cursor>([
+      [clientA, { seq: 2, hash: hashOf(2) }],
+      [clientB, { seq: 1, hash: hashOf(1) }],
+    ]);
     await idx.commitFetched({ segments: [segment(clientA, 1), segment(clientA, 2), segment(clientB, 1)], cursors });
     expect(await idx.getCursors()).toEqual(cursors);
     expect((await collect(idx.iterateSegments())).length).toBe(3);
@@ -124,7 +152,10 @@ describe('LocalIndex sublevels', () => {
     const keyA = 'a'.repeat(64);
     await idx.pinKeys([{ client: clientA, publicKey: keyA, name: 'laptop' }]);
     // Same key again: no-op, the first name is kept.
-    await idx.pinKeys([{ client: clientA, publicKey: keyA, name: 'renamed' }, { client: clientB, publicKey: 'b'.repeat(64), name: 'desk' }]);
+    await idx.pinKeys([
+      { client: clientA, publicKey: keyA, name: 'renamed' },
+      { client: clientB, publicKey: 'b'.repeat(64), name: 'desk' },
+    ]);
     expect(await idx.getPinnedKeys()).toEqual(
       new Map([
         [clientA, { publicKey: keyA, name: 'laptop' }],
@@ -170,7 +201,9 @@ describe('LocalIndex sublevels', () => {
       await idx.applyManifest({ put: [good], del: [] });
       await idx.close();
       const db = new Level<string, Uint8Array>(LocalIndex.location(root), { keyEncoding: 'utf8', valueEncoding: 'view' });
-      await db.sublevel<string, Uint8Array>('manifest', { keyEncoding: 'utf8', valueEncoding: 'view' }).put(key, encodeMsgpack(JSON.parse(JSON.stringify(row)) as unknown));
+      await db
+        .sublevel<string, Uint8Array>('manifest', { keyEncoding: 'utf8', valueEncoding: 'view' })
+        .put(key, encodeMsgpack(JSON.parse(JSON.stringify(row)) as unknown));
       await db.close();
       const again = await LocalIndex.open(root);
       const err = await again.getManifest().catch((e: unknown) => e);
@@ -230,7 +263,11 @@ describe('LocalIndex sublevels', () => {
     expect(Buffer.from(back.witness).equals(joined)).toBe(true);
     // Small parts stay inline (joined), with no file.
     await idx.commitBatch({ meta: { small: { witness: new ByteParts([a.subarray(0, 10), b.subarray(0, 10)]) } } });
-    expect(Buffer.from(((await idx.getMeta('small')) as { witness: Uint8Array }).witness).equals(Buffer.concat([a.subarray(0, 10), b.subarray(0, 10)]))).toBe(true);
+    expect(
+      Buffer.from(((await idx.getMeta('small')) as { witness: Uint8Array }).witness).equals(
+        Buffer.concat([a.subarray(0, 10), b.subarray(0, 10)]),
+      ),
+    ).toBe(true);
     expect(await fs.readdir(valuesDir)).toHaveLength(1);
     // A value still too large without its byte field: a file for the value and one for the field, both kept by cleanup.
     const notes = Array.from({ length: 30_000 }, (_, i) => `notice ${i}`);
@@ -243,7 +280,9 @@ describe('LocalIndex sublevels', () => {
     expect(Buffer.from(both.witness).equals(Buffer.from(a))).toBe(true);
     expect(both.notes).toEqual(notes);
     // The field's file damaged: refused, not read as something else.
-    for (const name of await fs.readdir(valuesDir)) if ((await fs.stat(path.join(valuesDir, name))).size === a.byteLength) await fs.writeFile(path.join(valuesDir, name), Buffer.alloc(a.byteLength));
+    for (const name of await fs.readdir(valuesDir))
+      if ((await fs.stat(path.join(valuesDir, name))).size === a.byteLength)
+        await fs.writeFile(path.join(valuesDir, name), Buffer.alloc(a.byteLength));
     await expect(idx.getMeta(CLEAN_STATE_KEY)).rejects.toMatchObject({ code: ErrorCode.localIo });
     await idx.close();
   });
@@ -364,7 +403,10 @@ describe('LocalIndex.commitBatch', () => {
 
 /** Runs an ESM snippet in a child node that resolves `level` from this repo. */
 function childNode(script: string, args: string[]): { done: Promise<string>; child: ReturnType<typeof spawn> } {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], {
+    cwd: repoRoot,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (d: string) => (out += d));
@@ -407,10 +449,15 @@ describe('LocalIndex lock', () => {
     const root = await tempRoot();
     const idx = await LocalIndex.open(root);
     // Enough rows for LevelDB to write table files (it maps those it reads).
-    for (let b = 0; b < 8; b++) await idx.commitBatch({ manifestPut: Array.from({ length: 2000 }, (_, i) => entry(`f${b}/${String(i).padStart(5, '0')}.md`, i, { hash: 'ab'.repeat(32) })) });
+    for (let b = 0; b < 8; b++)
+      await idx.commitBatch({
+        manifestPut: Array.from({ length: 2000 }, (_, i) => entry(`f${b}/${String(i).padStart(5, '0')}.md`, i, { hash: 'ab'.repeat(32) })),
+      });
     await idx.close();
     const again = await LocalIndex.open(root); // the reopen wrote the log out as tables
-    const mapped = async () => (await fs.readFile('/proc/self/maps', 'utf8')).split('\n').filter((l) => l.includes(LocalIndex.location(root)) && l.endsWith('.ldb')).length;
+    const mapped = async () =>
+      (await fs.readFile('/proc/self/maps', 'utf8')).split('\n').filter((l) => l.includes(LocalIndex.location(root)) && l.endsWith('.ldb'))
+        .length;
     const paths = Array.from({ length: 300 }, (_, i) => `f${i % 8}/${String((i * 37) % 2000).padStart(5, '0')}.md` as SyncPath);
     expect((await again.getManifestEntries(paths)).size).toBe(300);
     expect(await mapped()).toBeGreaterThan(0);

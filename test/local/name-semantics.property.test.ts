@@ -8,15 +8,37 @@ import { computePathKey, FS_SEMANTICS, planStoredName } from '../support/name-se
  * Properties of the volumes MemoryTree models (name-semantics.ts, ADR-0017) against the
  * sync-path rules: what a path accepted in an event becomes on each volume.
  */
-const unit = fc.constantFrom(...'aAbBzZ09-_ .~', 'é', 'e\u0301', 'É', 'ß', 'ǅ', '文', '😀', 'ǆ', 'K', '\u212a', ':', '?', '*', '<', '|', '"');
+const unit = fc.constantFrom(
+  ...'aAbBzZ09-_ .~',
+  'é',
+  'e\u0301',
+  'É',
+  'ß',
+  'ǅ',
+  '文',
+  '😀',
+  'ǆ',
+  'K',
+  '\u212a',
+  ':',
+  '?',
+  '*',
+  '<',
+  '|',
+  '"',
+);
 const segment = fc.oneof(
   fc.string({ unit, minLength: 1, maxLength: 8 }),
   fc.constantFrom('con', 'CON.txt', 'conin$', 'CONOUT$.log', 'lpt1', 'lpt10', 'com¹', 'x.', 'y ', 'é'.repeat(128), 'a'.repeat(255)),
 );
-const syncPath = fc.array(segment, { minLength: 1, maxLength: 3 }).map((s) => s.join('/')).filter(isSyncPath);
+const syncPath = fc
+  .array(segment, { minLength: 1, maxLength: 3 })
+  .map((s) => s.join('/'))
+  .filter(isSyncPath);
 
 /** Names NTFS refuses that the sync-path rules accept (reported gap: such a file never reaches Windows). */
-const ntfsOnlyRefused = (p: string) => p.split('/').some((seg) => /[<>:"|?*]/.test(seg) || /^(conin\$|conout\$)(\..*)?$/i.test(seg) || seg.length > 255);
+const ntfsOnlyRefused = (p: string) =>
+  p.split('/').some((seg) => /[<>:"|?*]/.test(seg) || /^(conin\$|conout\$)(\..*)?$/i.test(seg) || seg.length > 255);
 
 describe('file names on each volume (MemoryTree fs semantics)', () => {
   it('every sync path is stored as itself on posix and apfs, decomposed on hfs, and as itself on ntfs unless it has a character or device name only Windows refuses', () => {

@@ -37,9 +37,18 @@ const eventArb = fc.record({
   pick: fc.nat(50),
   bytes: fc.nat(5),
 });
-const scriptArb = fc.array(fc.record({ client: fc.nat(1), events: fc.array(eventArb, { maxLength: 4 }), batchWithNext: fc.boolean() }), { minLength: 1, maxLength: 10 });
+const scriptArb = fc.array(fc.record({ client: fc.nat(1), events: fc.array(eventArb, { maxLength: 4 }), batchWithNext: fc.boolean() }), {
+  minLength: 1,
+  maxLength: 10,
+});
 
-function buildSegments(script: readonly { client: number; events: readonly { kind: string; path: string; pick: number; bytes: number }[]; batchWithNext: boolean }[]): { body: SegmentBody; batchWithNext: boolean }[] {
+function buildSegments(
+  script: readonly {
+    client: number;
+    events: readonly { kind: string; path: string; pick: number; bytes: number }[];
+    batchWithNext: boolean;
+  }[],
+): { body: SegmentBody; batchWithNext: boolean }[] {
   const seqs = [0, 0];
   const issued: { id: VersionId; path: string }[] = [];
   let n = 0;
@@ -51,16 +60,49 @@ function buildSegments(script: readonly { client: number; events: readonly { kin
       const replaces = earlier.length === 0 ? [] : [earlier[e.pick % earlier.length]!.id];
       if (e.kind === 'gc') {
         if (earlier.length === 0) continue;
-        events.push({ type: 'gc', id: idOf(++n), retentionMs: 0, graceMs: 0, frontier: {}, collected: [{ path: e.path as SyncPath, versions: [earlier[e.pick % earlier.length]!.id] }], condemned: [hash(100 + e.bytes) as never], deleted: [] });
+        events.push({
+          type: 'gc',
+          id: idOf(++n),
+          retentionMs: 0,
+          graceMs: 0,
+          frontier: {},
+          collected: [{ path: e.path as SyncPath, versions: [earlier[e.pick % earlier.length]!.id] }],
+          condemned: [hash(100 + e.bytes) as never],
+          deleted: [],
+        });
         continue;
       }
       const id = idOf(++n);
       issued.push({ id, path: e.path });
-      if (replaces.length === 0) events.push({ type: 'put', id, path: e.path as SyncPath, replaces, content: { hash: hash(e.bytes) as never, size: e.bytes, mode: 0o644 } });
+      if (replaces.length === 0)
+        events.push({
+          type: 'put',
+          id,
+          path: e.path as SyncPath,
+          replaces,
+          content: { hash: hash(e.bytes) as never, size: e.bytes, mode: 0o644 },
+        });
       else if (e.kind === 'tombstone') events.push({ type: 'tombstone', id, path: e.path as SyncPath, replaces });
-      else events.push({ type: e.kind as 'put' | 'resolve', id, path: e.path as SyncPath, replaces, content: { hash: hash(e.bytes) as never, size: e.bytes, mode: 0o644 } });
+      else
+        events.push({
+          type: e.kind as 'put' | 'resolve',
+          id,
+          path: e.path as SyncPath,
+          replaces,
+          content: { hash: hash(e.bytes) as never, size: e.bytes, mode: 0o644 },
+        });
     }
-    const body: SegmentBody = { v: 1, vault, client: clients[s.client]!, seq, prev: (seq === 1 ? null : hash(seq)) as SegmentBody['prev'], time: '2026-11-21T00:00:00.000Z', seen: { [clients[1 - s.client]!]: seqs[1 - s.client]! }, snapshot: null, events };
+    const body: SegmentBody = {
+      v: 1,
+      vault,
+      client: clients[s.client]!,
+      seq,
+      prev: (seq === 1 ? null : hash(seq)) as SegmentBody['prev'],
+      time: '2026-11-21T00:00:00.000Z',
+      seen: { [clients[1 - s.client]!]: seqs[1 - s.client]! },
+      snapshot: null,
+      events,
+    };
     return { body, batchWithNext: s.batchWithNext };
   });
 }
@@ -100,10 +142,32 @@ describe('the rows a lazy sync reads', () => {
     roots.push(root);
     const index = await LocalIndex.open(root);
     try {
-      const put = (client: ClientId, bytes: number): SegmentBody => ({ v: 1, vault, client, seq: 1, prev: null, time: '2026-11-21T00:00:00.000Z', seen: {}, snapshot: null, events: [{ type: 'put', id: idOf(1), path: 'a.md' as SyncPath, replaces: [], content: { hash: hash(bytes) as never, size: bytes, mode: 0o644 } }] });
-      await index.commitBatch({ segments: [{ client: clients[0]!, seq: 1, bytes: new Uint8Array(encodeSegment(put(clients[0]!, 1), key).bytes) }] });
+      const put = (client: ClientId, bytes: number): SegmentBody => ({
+        v: 1,
+        vault,
+        client,
+        seq: 1,
+        prev: null,
+        time: '2026-11-21T00:00:00.000Z',
+        seen: {},
+        snapshot: null,
+        events: [
+          {
+            type: 'put',
+            id: idOf(1),
+            path: 'a.md' as SyncPath,
+            replaces: [],
+            content: { hash: hash(bytes) as never, size: bytes, mode: 0o644 },
+          },
+        ],
+      });
+      await index.commitBatch({
+        segments: [{ client: clients[0]!, seq: 1, bytes: new Uint8Array(encodeSegment(put(clients[0]!, 1), key).bytes) }],
+      });
       expect(await index.canReadPathStates()).toBe(true);
-      await index.commitBatch({ segments: [{ client: clients[1]!, seq: 1, bytes: new Uint8Array(encodeSegment(put(clients[1]!, 2), key).bytes) }] });
+      await index.commitBatch({
+        segments: [{ client: clients[1]!, seq: 1, bytes: new Uint8Array(encodeSegment(put(clients[1]!, 2), key).bytes) }],
+      });
       expect(await index.canReadPathStates()).toBe(false);
     } finally {
       await index.close();

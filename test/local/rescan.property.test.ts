@@ -51,7 +51,11 @@ async function deleteFile(root: string, rel: string): Promise<boolean> {
   return true;
 }
 
-const touchArb = fc.record({ path: relPath, kind: fc.constantFrom<Touch['kind']>('write', 'delete', 'chmod', 'none'), text: fc.string({ maxLength: 12 }) });
+const touchArb = fc.record({
+  path: relPath,
+  kind: fc.constantFrom<Touch['kind']>('write', 'delete', 'chmod', 'none'),
+  text: fc.string({ maxLength: 12 }),
+});
 type Touch = { readonly path: string; readonly kind: 'write' | 'delete' | 'chmod' | 'none'; readonly text: string };
 
 /** A fresh tree of `initial`, scanned with a manifest of itself; then `changes` applied. */
@@ -111,46 +115,58 @@ describe('FsTree.rescan', () => {
 
   it('unchanged(witness) is true exactly when a scan now returns what the witnessed scan returned', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(relPath, { minLength: 1, maxLength: 10 }), fc.array(touchArb, { maxLength: 3 }), async (initial, changes) => {
-        const { root, tree, manifest, then } = await scanThenTouch('bm-witness-', initial, changes);
-        const claimed = await tree.unchanged(then.witness!);
-        const now = await tree.scan(manifest, rules);
-        const same = Buffer.from(now.witness!).equals(Buffer.from(then.witness!));
-        expect(claimed).toBe(same);
-        if (claimed) expect(new Map(now.files)).toEqual(new Map(then.files));
-        await fs.rm(root, { recursive: true, force: true });
-      }),
+      fc.asyncProperty(
+        fc.array(relPath, { minLength: 1, maxLength: 10 }),
+        fc.array(touchArb, { maxLength: 3 }),
+        async (initial, changes) => {
+          const { root, tree, manifest, then } = await scanThenTouch('bm-witness-', initial, changes);
+          const claimed = await tree.unchanged(then.witness!);
+          const now = await tree.scan(manifest, rules);
+          const same = Buffer.from(now.witness!).equals(Buffer.from(then.witness!));
+          expect(claimed).toBe(same);
+          if (claimed) expect(new Map(now.files)).toEqual(new Map(then.files));
+          await fs.rm(root, { recursive: true, force: true });
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
-  it('a scan reusing the witnessed scan\'s hashes (a lazy sync, no manifest read) returns what a scan reusing the manifest\'s returns', async () => {
+  it("a scan reusing the witnessed scan's hashes (a lazy sync, no manifest read) returns what a scan reusing the manifest's returns", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(relPath, { minLength: 1, maxLength: 10 }), fc.array(touchArb, { maxLength: 4 }), async (initial, changes) => {
-        const { root, tree, manifest, then } = await scanThenTouch('bm-base-', initial, changes, true);
-        const viaWitness = await new FsTree(root).scan(tree.witnessBase(then.witness!)!, rules);
-        const viaManifest = await tree.scan(manifest, rules);
-        expect(new Map(viaWitness.files)).toEqual(new Map(viaManifest.files));
-        expect(viaWitness.notices).toEqual(viaManifest.notices);
-        expect(Buffer.from(viaWitness.witness!).equals(Buffer.from(viaManifest.witness!))).toBe(true);
-        await fs.rm(root, { recursive: true, force: true });
-      }),
+      fc.asyncProperty(
+        fc.array(relPath, { minLength: 1, maxLength: 10 }),
+        fc.array(touchArb, { maxLength: 4 }),
+        async (initial, changes) => {
+          const { root, tree, manifest, then } = await scanThenTouch('bm-base-', initial, changes, true);
+          const viaWitness = await new FsTree(root).scan(tree.witnessBase(then.witness!)!, rules);
+          const viaManifest = await tree.scan(manifest, rules);
+          expect(new Map(viaWitness.files)).toEqual(new Map(viaManifest.files));
+          expect(viaWitness.notices).toEqual(viaManifest.notices);
+          expect(Buffer.from(viaWitness.witness!).equals(Buffer.from(viaManifest.witness!))).toBe(true);
+          await fs.rm(root, { recursive: true, force: true });
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   it('diffWitness names every path where a scan now differs from the witnessed scan (what a focused plan relies on)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(relPath, { minLength: 1, maxLength: 10 }), fc.array(touchArb, { maxLength: 4 }), async (initial, changes) => {
-        const { root, tree, manifest, then } = await scanThenTouch('bm-diff-', initial, changes);
-        const now = await tree.scan(manifest, rules);
-        const diff = tree.diffWitness(then.witness!, now)!;
-        for (const p of computeScanChanges(then, now)) expect(diff.has(p), `${p} changed but is not in the diff`).toBe(true);
-        if (Buffer.from(now.witness!).equals(Buffer.from(then.witness!))) expect([...diff]).toEqual([]);
-        // From the witness bytes alone (another process: no listing kept in memory), the same.
-        expect(new FsTree(root).diffWitness(then.witness!, now)).toEqual(diff);
-        await fs.rm(root, { recursive: true, force: true });
-      }),
+      fc.asyncProperty(
+        fc.array(relPath, { minLength: 1, maxLength: 10 }),
+        fc.array(touchArb, { maxLength: 4 }),
+        async (initial, changes) => {
+          const { root, tree, manifest, then } = await scanThenTouch('bm-diff-', initial, changes);
+          const now = await tree.scan(manifest, rules);
+          const diff = tree.diffWitness(then.witness!, now)!;
+          for (const p of computeScanChanges(then, now)) expect(diff.has(p), `${p} changed but is not in the diff`).toBe(true);
+          if (Buffer.from(now.witness!).equals(Buffer.from(then.witness!))) expect([...diff]).toEqual([]);
+          // From the witness bytes alone (another process: no listing kept in memory), the same.
+          expect(new FsTree(root).diffWitness(then.witness!, now)).toEqual(diff);
+          await fs.rm(root, { recursive: true, force: true });
+        },
+      ),
       { numRuns: 60 },
     );
   });

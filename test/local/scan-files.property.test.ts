@@ -32,7 +32,10 @@ const arbFolderEntries = fc.uniqueArray(
 
 /** Folders (root first) with entries; folder names come from NAMES too, so folders can be twins. */
 const arbTree = fc
-  .uniqueArray(fc.array(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 2 }).map((parts) => parts.join('/')), { maxLength: 5 })
+  .uniqueArray(
+    fc.array(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 2 }).map((parts) => parts.join('/')),
+    { maxLength: 5 },
+  )
   .chain((rels) => fc.tuple(...['', ...rels].map((rel) => arbFolderEntries.map((entries): Folder => ({ rel, entries })))));
 
 function computeColumns(folders: readonly Folder[]): ScanColumns {
@@ -44,11 +47,7 @@ function computeColumns(folders: readonly Folder[]): ScanColumns {
       const i = c.addFile(...e.stats);
       if (e.present) c.setHash(i, e.hash);
     }
-    c.closeFolder(
-      slot,
-      f.entries.map((e) => e.name).join('\0'),
-      f.entries.map((e) => e.kind).join(''),
-    );
+    c.closeFolder(slot, f.entries.map((e) => e.name).join('\0'), f.entries.map((e) => e.kind).join(''));
   }
   return c;
 }
@@ -65,11 +64,14 @@ function computeReference(folders: readonly Folder[]): Map<SyncPath, LocalFile> 
   return out;
 }
 
-const sortGroups = (groups: readonly (readonly string[])[]) => groups.map((g) => [...g].sort()).sort((a, b) => (a.join('\0') < b.join('\0') ? -1 : 1));
+const sortGroups = (groups: readonly (readonly string[])[]) =>
+  groups.map((g) => [...g].sort()).sort((a, b) => (a.join('\0') < b.join('\0') ? -1 : 1));
 
 describe('ScanFiles (a scan kept in columns)', () => {
   it('a fold key is its folder key, a slash and its name key (what the lookup by folder relies on)', () => {
-    const segment = fc.oneof(fc.constantFrom(...NAMES), fc.string({ unit: 'grapheme', minLength: 1 }), fc.string({ unit: 'binary', minLength: 1 })).filter((s) => !s.includes('/'));
+    const segment = fc
+      .oneof(fc.constantFrom(...NAMES), fc.string({ unit: 'grapheme', minLength: 1 }), fc.string({ unit: 'binary', minLength: 1 }))
+      .filter((s) => !s.includes('/'));
     fc.assert(
       fc.property(fc.array(segment, { minLength: 2, maxLength: 4 }), (parts) => {
         expect(computeFoldKey(parts.join('/'))).toBe(parts.map((s) => computeFoldKey(s)).join('/'));
@@ -102,15 +104,19 @@ describe('ScanFiles (a scan kept in columns)', () => {
 
   it('finds the same twins and the same paths per fold key as an index of every path', () => {
     fc.assert(
-      fc.property(arbTree, fc.array(fc.array(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 3 }), { maxLength: 10 }), (folders, probes) => {
-        const lookup = new ScanFiles(computeColumns(folders)).foldLookup();
-        const byKey = new Map<string, string[]>();
-        for (const p of computeReference(folders).keys()) byKey.set(computeFoldKey(p), [...(byKey.get(computeFoldKey(p)) ?? []), p]);
-        expect(sortGroups(lookup.twins)).toEqual(sortGroups([...byKey.values()].filter((g) => g.length > 1)));
-        for (const key of [...byKey.keys(), ...probes.map((parts) => computeFoldKey(parts.join('/')))]) {
-          expect([...lookup.find(key)].sort()).toEqual([...(byKey.get(key) ?? [])].sort());
-        }
-      }),
+      fc.property(
+        arbTree,
+        fc.array(fc.array(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 3 }), { maxLength: 10 }),
+        (folders, probes) => {
+          const lookup = new ScanFiles(computeColumns(folders)).foldLookup();
+          const byKey = new Map<string, string[]>();
+          for (const p of computeReference(folders).keys()) byKey.set(computeFoldKey(p), [...(byKey.get(computeFoldKey(p)) ?? []), p]);
+          expect(sortGroups(lookup.twins)).toEqual(sortGroups([...byKey.values()].filter((g) => g.length > 1)));
+          for (const key of [...byKey.keys(), ...probes.map((parts) => computeFoldKey(parts.join('/')))]) {
+            expect([...lookup.find(key)].sort()).toEqual([...(byKey.get(key) ?? [])].sort());
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -122,24 +128,23 @@ describe('ScanFiles (a scan kept in columns)', () => {
         fc.constant(folders),
         fc.tuple(
           ...folders.map((f) =>
-            fc.tuple(
-              fc.boolean(),
-              arbFolderEntries,
-              fc.array(fc.nat(4), { minLength: f.entries.length, maxLength: f.entries.length }),
-            ).map(([keep, fresh, edits]): Folder | undefined => {
-              if (!keep && f.rel !== '') return undefined;
-              if (edits.every((e) => e === 0)) return f;
-              const entries = f.entries.flatMap((e, j) => {
-                const edit = edits[j]!;
-                if (edit === 1) return [{ ...e, stats: [e.stats[0] + 1, e.stats[1], e.stats[2], e.stats[3]] as [number, number, number, number] }];
-                if (edit === 2) return [{ ...e, present: !e.present, hash: Buffer.alloc(32, 9) }];
-                if (edit === 3) return [];
-                if (edit === 4) return [{ ...e, hash: Buffer.alloc(32, 9) }];
-                return [e];
-              });
-              const names = new Set(entries.map((e) => e.name));
-              return { rel: f.rel, entries: [...entries, ...fresh.filter((e) => !names.has(e.name))] };
-            }),
+            fc
+              .tuple(fc.boolean(), arbFolderEntries, fc.array(fc.nat(4), { minLength: f.entries.length, maxLength: f.entries.length }))
+              .map(([keep, fresh, edits]): Folder | undefined => {
+                if (!keep && f.rel !== '') return undefined;
+                if (edits.every((e) => e === 0)) return f;
+                const entries = f.entries.flatMap((e, j) => {
+                  const edit = edits[j]!;
+                  if (edit === 1)
+                    return [{ ...e, stats: [e.stats[0] + 1, e.stats[1], e.stats[2], e.stats[3]] as [number, number, number, number] }];
+                  if (edit === 2) return [{ ...e, present: !e.present, hash: Buffer.alloc(32, 9) }];
+                  if (edit === 3) return [];
+                  if (edit === 4) return [{ ...e, hash: Buffer.alloc(32, 9) }];
+                  return [e];
+                });
+                const names = new Set(entries.map((e) => e.name));
+                return { rel: f.rel, entries: [...entries, ...fresh.filter((e) => !names.has(e.name))] };
+              }),
           ),
         ),
       ),
@@ -151,7 +156,10 @@ describe('ScanFiles (a scan kept in columns)', () => {
         const b = new ScanFiles(computeColumns(after));
         const fast = b.changesSince(a);
         // The same question asked of plain maps (computeScanChanges' own way, no columns).
-        const slow = computeScanChanges({ files: computeReference(before), dirs: new Set(), unreadable: [] }, { files: computeReference(after), dirs: new Set(), unreadable: [] });
+        const slow = computeScanChanges(
+          { files: computeReference(before), dirs: new Set(), unreadable: [] },
+          { files: computeReference(after), dirs: new Set(), unreadable: [] },
+        );
         expect(fast === undefined ? undefined : [...fast].sort()).toEqual([...slow].sort());
         expect(b.changesSince(computeReference(before))).toBeUndefined();
       }),
@@ -163,9 +171,17 @@ describe('ScanFiles (a scan kept in columns)', () => {
 describe('asInteger', () => {
   it('returns the same number for every size, inode and mode a stat can give, however large', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.nat(), fc.maxSafeNat(), fc.constantFrom(0, 0x3fffffff, 0x40000000, 0x7fffffff, 2 ** 32, 2 ** 53 - 1), fc.double({ min: 0, max: 2 ** 53, noNaN: true })), (v) => {
-        expect(Object.is(asInteger(v), v)).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.nat(),
+          fc.maxSafeNat(),
+          fc.constantFrom(0, 0x3fffffff, 0x40000000, 0x7fffffff, 2 ** 32, 2 ** 53 - 1),
+          fc.double({ min: 0, max: 2 ** 53, noNaN: true }),
+        ),
+        (v) => {
+          expect(Object.is(asInteger(v), v)).toBe(true);
+        },
+      ),
     );
   });
 });

@@ -40,24 +40,33 @@ async function fixture(): Promise<{ root: string; tree: FsTree; witness: Uint8Ar
 const changes: [string, (root: string) => Promise<void>][] = [
   ['a file edited (same size)', (r) => fs.writeFile(path.join(r, 'a.md'), 'ALPHA')],
   ['a file in a subfolder grown', (r) => fs.appendFile(path.join(r, 'notes', 'deep', 'c.md'), '!')],
-  ['a file replaced by a new one (rename over it)', async (r) => {
-    await fs.writeFile(path.join(r, 'new.tmp-x'), 'alpha');
-    await fs.rename(path.join(r, 'new.tmp-x'), path.join(r, 'a.md'));
-  }],
+  [
+    'a file replaced by a new one (rename over it)',
+    async (r) => {
+      await fs.writeFile(path.join(r, 'new.tmp-x'), 'alpha');
+      await fs.rename(path.join(r, 'new.tmp-x'), path.join(r, 'a.md'));
+    },
+  ],
   ['a file mode changed', (r) => fs.chmod(path.join(r, 'a.md'), 0o600)],
   ['a file deleted', (r) => fs.rm(path.join(r, 'notes', 'b.md'))],
   ['a file added', (r) => fs.writeFile(path.join(r, 'notes', 'new.md'), 'new')],
   ['an ignored file added (the listing changed)', (r) => fs.writeFile(path.join(r, 'more.log'), 'x')],
   ['an empty folder added', (r) => fs.mkdir(path.join(r, 'notes', 'empty'))],
   ['a folder removed with its files', (r) => fs.rm(path.join(r, 'notes', 'deep'), { recursive: true })],
-  ['a folder replaced by a symlink to a copy of it', async (r) => {
-    await fs.rename(path.join(r, 'notes', 'deep'), path.join(r, 'elsewhere'));
-    await fs.symlink(path.join(r, 'elsewhere'), path.join(r, 'notes', 'deep'));
-  }],
-  ['a symlink replaced by a regular file', async (r) => {
-    await fs.rm(path.join(r, 'link'));
-    await fs.writeFile(path.join(r, 'link'), 'now a file');
-  }],
+  [
+    'a folder replaced by a symlink to a copy of it',
+    async (r) => {
+      await fs.rename(path.join(r, 'notes', 'deep'), path.join(r, 'elsewhere'));
+      await fs.symlink(path.join(r, 'elsewhere'), path.join(r, 'notes', 'deep'));
+    },
+  ],
+  [
+    'a symlink replaced by a regular file',
+    async (r) => {
+      await fs.rm(path.join(r, 'link'));
+      await fs.writeFile(path.join(r, 'link'), 'now a file');
+    },
+  ],
   ['a file renamed', (r) => fs.rename(path.join(r, 'notes', 'b.md'), path.join(r, 'notes', 'b2.md'))],
   ['a stale temp file appeared', (r) => fs.writeFile(path.join(r, 'notes', '.bm-tmp-abcdef'), 'half')],
 ];
@@ -72,7 +81,8 @@ describe('FsTree.unchanged (the scan witness)', () => {
     const listing = decodeListing(parts.concat())!;
     expect(listing.stats.length / 4).toBe(scan.files.size);
     const base = tree.witnessBase(scan.witness!)!;
-    for (const f of scan.files.values()) expect(base.get(f.path)).toEqual({ hash: f.hash, size: f.size, mtimeMs: f.mtimeMs, ino: f.ino, mode: f.mode });
+    for (const f of scan.files.values())
+      expect(base.get(f.path)).toEqual({ hash: f.hash, size: f.size, mtimeMs: f.mtimeMs, ino: f.ino, mode: f.mode });
     expect(await tree.unchanged(parts.concat())).toBe(true);
     await fs.writeFile(path.join(root, 'a.md'), 'changed!');
     expect(await tree.unchanged(parts.concat())).toBe(false);

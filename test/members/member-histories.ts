@@ -18,7 +18,9 @@ export const fingerprints: string[] = clients.map((_, i) => computeFingerprint(i
 export const genesis: MemberGenesis = { root: clients[0]!, name: 'root', fingerprint: fingerprints[0]! };
 
 const ULID_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-export const eventIdArb = fc.string({ unit: fc.constantFrom(...ULID_ALPHABET), minLength: 20, maxLength: 20 }).map((s) => `01EVNT${s}` as VersionId);
+export const eventIdArb = fc
+  .string({ unit: fc.constantFrom(...ULID_ALPHABET), minLength: 20, maxLength: 20 })
+  .map((s) => `01EVNT${s}` as VersionId);
 
 const stepEventArb = fc.record({
   action: fc.constantFrom('add', 'add', 'remove', 'role') as fc.Arbitrary<MemberEvent['action']>,
@@ -41,7 +43,10 @@ export interface History {
 }
 
 export const historyArb: fc.Arbitrary<History> = fc
-  .record({ steps: fc.array(stepArb, { minLength: 1, maxLength: 14 }), idPool: fc.uniqueArray(eventIdArb, { minLength: 60, maxLength: 60 }) })
+  .record({
+    steps: fc.array(stepArb, { minLength: 1, maxLength: 14 }),
+    idPool: fc.uniqueArray(eventIdArb, { minLength: 60, maxLength: 60 }),
+  })
   .map(({ steps, idPool }) => buildHistory(steps, idPool));
 
 type Step = typeof stepArb extends fc.Arbitrary<infer T> ? T : never;

@@ -13,22 +13,40 @@ const [root, a, b, c] = clients as [ClientId, ClientId, ClientId, ClientId];
 let n = 0;
 const nextId = (): VersionId => `01EVNT${(n++).toString().padStart(20, '0')}` as VersionId;
 
-type Body = { action: 'add'; role: 'admin' | 'writer' | 'reader' } | { action: 'remove' } | { action: 'role'; role: 'admin' | 'writer' | 'reader' };
-function ev(writer: ClientId, seq: number, seen: Record<string, number>, target: ClientId, body: Body, upTo = 0, id = nextId()): LocatedMemberEvent {
+type Body =
+  | { action: 'add'; role: 'admin' | 'writer' | 'reader' }
+  | { action: 'remove' }
+  | { action: 'role'; role: 'admin' | 'writer' | 'reader' };
+function ev(
+  writer: ClientId,
+  seq: number,
+  seen: Record<string, number>,
+  target: ClientId,
+  body: Body,
+  upTo = 0,
+  id = nextId(),
+): LocatedMemberEvent {
   const fingerprint = fingerprints[clients.indexOf(target)]!;
   const base = { type: 'member' as const, id, client: target, fingerprint, upTo };
   const event: MemberEvent = body.action === 'add' ? { ...base, ...body, name: 'n' } : { ...base, ...body };
   return { writer, seq, index: 0, seen, event };
 }
-const admins = (s: ReturnType<typeof projectMembers>): ClientId[] => listMembers(s).filter((m) => m.role === 'admin').map((m) => m.client);
-const rejection = (s: ReturnType<typeof projectMembers>, e: LocatedMemberEvent): string | undefined => s.rejected.get(`${e.writer}/${e.seq}/${e.index}`);
+const admins = (s: ReturnType<typeof projectMembers>): ClientId[] =>
+  listMembers(s)
+    .filter((m) => m.role === 'admin')
+    .map((m) => m.client);
+const rejection = (s: ReturnType<typeof projectMembers>, e: LocatedMemberEvent): string | undefined =>
+  s.rejected.get(`${e.writer}/${e.seq}/${e.index}`);
 
 describe('member rules (ADR-0021)', () => {
   const addA = ev(root, 1, {}, a, { action: 'add', role: 'admin' });
   const addB = ev(root, 2, {}, b, { action: 'add', role: 'admin' });
 
   it('two admins removing each other: the removal first in fold order counts, the other is beyond its writer cut', () => {
-    for (const [first, second] of [[a, b], [b, a]] as const) {
+    for (const [first, second] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       const early = nextId();
       const late = nextId();
       const rmByFirst = ev(first, 1, { [root]: 2 }, second, { action: 'remove' }, 0, early);
@@ -42,7 +60,10 @@ describe('member rules (ADR-0021)', () => {
   });
 
   it('the last admin cannot be removed or demoted, even by itself', () => {
-    const s = projectMembers(genesis, [ev(root, 1, {}, root, { action: 'remove' }), ev(root, 2, {}, root, { action: 'role', role: 'writer' })]);
+    const s = projectMembers(genesis, [
+      ev(root, 1, {}, root, { action: 'remove' }),
+      ev(root, 2, {}, root, { action: 'role', role: 'writer' }),
+    ]);
     expect(admins(s)).toEqual([root]);
     expect([...s.rejected.values()]).toEqual(['last-admin', 'last-admin']);
   });
@@ -80,7 +101,11 @@ describe('member rules (ADR-0021)', () => {
     expect(rejection(s, readd)).toBe('not-admin');
     expect(rejection(s, adminReadd)).toBe('removed');
     expect(rejection(s, beyond)).toBe('unseen-log');
-    expect(listMembers(s).map((m) => m.client).sort()).toEqual([root, a].sort());
+    expect(
+      listMembers(s)
+        .map((m) => m.client)
+        .sort(),
+    ).toEqual([root, a].sort());
     const mismatch = ev(root, 7, {}, a, { action: 'remove' });
     const s2 = projectMembers(genesis, [addA2, { ...mismatch, event: { ...mismatch.event, fingerprint: fingerprints[3]! } }]);
     expect([...s2.rejected.values()]).toEqual(['fingerprint-mismatch']);
@@ -146,7 +171,11 @@ describe('key fingerprints', () => {
 });
 
 describe('invitation tokens', () => {
-  const inv = { remote: 's3://team-bucket/notes', vault: '01VA000000000000000000000Z' as VaultId, root: computeFingerprint('ef'.repeat(32)) };
+  const inv = {
+    remote: 's3://team-bucket/notes',
+    vault: '01VA000000000000000000000Z' as VaultId,
+    root: computeFingerprint('ef'.repeat(32)),
+  };
   const usage = (fn: () => unknown): BmError => {
     try {
       fn();
@@ -181,16 +210,23 @@ describe('invitation tokens', () => {
     const token = encodeInvitation(inv);
     const inserted = fc.nat(token.length).chain((i) => fc.string().map((s) => token.slice(0, i) + s + token.slice(i)));
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string().map((s) => token.slice(0, 20) + s), inserted), (t) => {
-        try {
-          const out = decodeInvitation(t);
-          expect(out.vault).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
-          expect(out.root).toMatch(FINGERPRINT_RE);
-        } catch (e) {
-          expect(e).toBeInstanceOf(BmError);
-          expect((e as BmError).code).toBe('usage');
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string().map((s) => token.slice(0, 20) + s),
+          inserted,
+        ),
+        (t) => {
+          try {
+            const out = decodeInvitation(t);
+            expect(out.vault).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+            expect(out.root).toMatch(FINGERPRINT_RE);
+          } catch (e) {
+            expect(e).toBeInstanceOf(BmError);
+            expect((e as BmError).code).toBe('usage');
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });

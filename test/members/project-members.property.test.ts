@@ -23,16 +23,18 @@ const outsider = counterIdFactory('01QRST')() as ClientId;
 
 /** Hostile member events at `writer`'s segments from `firstSeq` on, claiming to have seen everything. */
 const hostileArb = (writerIndex: number | 'outsider') =>
-  fc.array(
-    fc.record({
-      action: fc.constantFrom<MemberEvent['action']>('add', 'remove', 'role'),
-      target: fc.nat(CLIENTS),
-      role: fc.constantFrom<Role>('admin', 'writer', 'reader'),
-      id: eventIdArb,
-      seqStep: fc.nat(2),
-    }),
-    { minLength: 1, maxLength: 6 },
-  ).map((specs) => ({ writerIndex, specs }));
+  fc
+    .array(
+      fc.record({
+        action: fc.constantFrom<MemberEvent['action']>('add', 'remove', 'role'),
+        target: fc.nat(CLIENTS),
+        role: fc.constantFrom<Role>('admin', 'writer', 'reader'),
+        id: eventIdArb,
+        seqStep: fc.nat(2),
+      }),
+      { minLength: 1, maxLength: 6 },
+    )
+    .map((specs) => ({ writerIndex, specs }));
 
 interface HostileSpec {
   readonly action: MemberEvent['action'];
@@ -149,7 +151,12 @@ describe('member fold (properties)', () => {
           const i = clients.indexOf(m.client);
           const next = h.lengths[i]! + 1;
           if (computeRoleAt(m, next) !== 'reader') continue;
-          const added = buildHostile(h, m.client, next, hostile.specs.map((s) => ({ ...s, seqStep: 0 })));
+          const added = buildHostile(
+            h,
+            m.client,
+            next,
+            hostile.specs.map((s) => ({ ...s, seqStep: 0 })),
+          );
           expectUnchanged(before, projectMembers(genesis, shuffle([...h.events, ...added], seed)), added);
           for (const k of KINDS) expect(mayApply(k, { client: m.client, seq: next }, before)).toBe(k === 'key');
         }
@@ -178,7 +185,11 @@ describe('a removal against a concurrent add that had not seen it', () => {
         ];
         const state = projectMembers(genesis, shuffle(events, seed));
         expect(state.members.get(c)?.role).toBeNull();
-        expect(listMembers(state).map((m) => m.client).sort()).toEqual([root, a, b].sort());
+        expect(
+          listMembers(state)
+            .map((m) => m.client)
+            .sort(),
+        ).toEqual([root, a, b].sort());
       }),
       { numRuns: 300 },
     );

@@ -12,9 +12,9 @@ const lines = (prefix: string, n: number) => Array.from({ length: n }, (_, i) =>
 
 describe('computeLocalMoves examples', () => {
   it('pairs a path that disappeared with one that appeared with the same content', () => {
-    expect(computeLocalMoves([file('a.md', 'hello\n'), file('gone.md', 'bye\n')], [file('b/a2.md', 'hello\n'), file('new.md', 'new\n')])).toEqual([
-      { from: 'a.md', to: 'b/a2.md', how: 'same-content' },
-    ]);
+    expect(
+      computeLocalMoves([file('a.md', 'hello\n'), file('gone.md', 'bye\n')], [file('b/a2.md', 'hello\n'), file('new.md', 'new\n')]),
+    ).toEqual([{ from: 'a.md', to: 'b/a2.md', how: 'same-content' }]);
   });
 
   it('pairs a folder rename of identical files by file name, and leaves a real ambiguity as delete + add', () => {
@@ -58,12 +58,16 @@ describe('computeLocalMoves examples', () => {
   });
 
   it('pairs a case-only rename (distinct paths)', () => {
-    expect(computeLocalMoves([file('Notes.md', 'x\n')], [file('notes.md', 'x\n')])).toEqual([{ from: 'Notes.md', to: 'notes.md', how: 'same-content' }]);
+    expect(computeLocalMoves([file('Notes.md', 'x\n')], [file('notes.md', 'x\n')])).toEqual([
+      { from: 'Notes.md', to: 'notes.md', how: 'same-content' },
+    ]);
   });
 });
 
 // Small alphabets so that equal contents and near-equal texts occur often.
-const textArb = fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', '', 'g', 'h', 'i', 'j'), { maxLength: 12 }).map((ls) => ls.join('\n'));
+const textArb = fc
+  .array(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', '', 'g', 'h', 'i', 'j'), { maxLength: 12 })
+  .map((ls) => ls.join('\n'));
 const candidatesArb = (...paths: string[]) =>
   fc.uniqueArray(fc.record({ path: fc.constantFrom(...paths), text: textArb }), { selector: (r) => r.path, maxLength: 5 });
 // Mostly different paths on each side, a few shared (a path never moves onto itself).
@@ -113,7 +117,13 @@ describe('computeLocalMoves properties', () => {
 
 /** An independent Dice over non-blank trimmed lines (sorted-list intersection). */
 function similarity(x: MoveCandidate, y: MoveCandidate): number {
-  const ls = (c: MoveCandidate) => new TextDecoder().decode(c.bytes).split('\n').map((l) => l.trimEnd()).filter((l) => l !== '').sort();
+  const ls = (c: MoveCandidate) =>
+    new TextDecoder()
+      .decode(c.bytes)
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .filter((l) => l !== '')
+      .sort();
   const [a, b] = [ls(x), ls(y)];
   let i = 0;
   let j = 0;

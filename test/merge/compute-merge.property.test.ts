@@ -48,7 +48,8 @@ function render(zones: readonly Zone[], side: number): string[] {
 }
 
 const eolArb = fc.constantFrom('\n', '\r\n');
-const joinText = (lines: readonly string[], eol: string, finalNewline: boolean) => (lines.length === 0 ? '' : lines.join(eol) + (finalNewline ? eol : ''));
+const joinText = (lines: readonly string[], eol: string, finalNewline: boolean) =>
+  lines.length === 0 ? '' : lines.join(eol) + (finalNewline ? eol : '');
 
 describe('merge properties', () => {
   it('no lost change: edits of 2 or 3 heads, never adjacent, merge to every edit as its head made it (LF or CRLF, final newline as a flag)', () => {
@@ -69,7 +70,8 @@ describe('merge properties', () => {
           const want = render(zones, -3);
           const wantText = want.length === 0 ? (expectedFinal ? eol : '') : joinText(want, eol, expectedFinal);
           expect(merged(r)).toBe(wantText);
-        }),
+        },
+      ),
       { numRuns: 400 },
     );
   });
@@ -78,7 +80,9 @@ describe('merge properties', () => {
     fc.assert(
       fc.property(zonesArb(2), fc.nat(), fc.boolean(), (zones, at, clash) => {
         const i = at % (zones.length + 1);
-        const all: Zone[] = clash ? [...zones.slice(0, i), { owner: 0, base: 1, repl: 1 }, { owner: 1, base: 1, repl: 1 }, ...zones.slice(i)] : zones;
+        const all: Zone[] = clash
+          ? [...zones.slice(0, i), { owner: 0, base: 1, repl: 1 }, { owner: 1, base: 1, repl: 1 }, ...zones.slice(i)]
+          : zones;
         const [o, a, b] = [render(all, -2), render(all, 0), render(all, 1)];
         const anchored = computeLineMerge(o, a, b);
         expect(anchored.kind).toBe(computePlainLineMerge(o, a, b).kind);
@@ -94,7 +98,12 @@ describe('merge properties', () => {
       fc.property(zonesArb(2), fc.nat(), fc.boolean(), (zones, at, sameZone) => {
         // Two edits touching: in one zone with different text, or in two zones with no kept line between.
         const i = at % (zones.length + 1);
-        const clash: Zone[] = sameZone ? [{ owner: 0, base: 1, repl: 1 }] : [{ owner: 0, base: 1, repl: 1 }, { owner: 1, base: 1, repl: 1 }];
+        const clash: Zone[] = sameZone
+          ? [{ owner: 0, base: 1, repl: 1 }]
+          : [
+              { owner: 0, base: 1, repl: 1 },
+              { owner: 1, base: 1, repl: 1 },
+            ];
         const all = [...zones.slice(0, i), { keep: 1 }, ...clash, { keep: 1 }, ...zones.slice(i)];
         const a = render(all, 0);
         const b = sameZone ? render(all, 1).map((l) => (l.startsWith(`base ${i + 1}.`) ? 'other text' : l)) : render(all, 1);
@@ -108,13 +117,15 @@ describe('merge properties', () => {
 
   // Arbitrary texts: lines from a small alphabet (repeats, blanks, front matter pieces), any line endings.
   const lineArb = fc.constantFrom('a', 'b', 'c', '', '- x', '---', 'k: 1', 'k: 2', 'j: 3', '# c', 'x\r');
-  const textArb = fc.tuple(fc.array(lineArb, { maxLength: 10 }), fc.constantFrom('\n', '\r\n'), fc.boolean()).map(([ls, eol, f]) => joinText(ls, eol, f));
+  const textArb = fc
+    .tuple(fc.array(lineArb, { maxLength: 10 }), fc.constantFrom('\n', '\r\n'), fc.boolean())
+    .map(([ls, eol, f]) => joinText(ls, eol, f));
 
   it('determinism: the same heads in any order give the same outcome (bytes and parents)', () => {
     fc.assert(
       fc.property(algoArb, textArb, fc.array(textArb, { minLength: 2, maxLength: 4 }), fc.nat(), (algo, o, hs, seed) => {
         const given = heads(hs);
-        const shuffled = [...given].sort((x, y) => ((hash(x.version, seed) - hash(y.version, seed)) | 0));
+        const shuffled = [...given].sort((x, y) => (hash(x.version, seed) - hash(y.version, seed)) | 0);
         expect(computeMerge(algo, enc(o), shuffled)).toEqual(computeMerge(algo, enc(o), given));
       }),
       { numRuns: 500 },
@@ -161,10 +172,16 @@ function hash(s: string, seed: number): number {
 
 // ---- Front matter: keys with comments; each head changes its own keys and adds one.
 describe('front matter properties', () => {
-  const keysArb = fc.uniqueArray(fc.constantFrom('title', 'tags', 'status', 'date', 'owner', 'area', 'due', 'rank'), { minLength: 2, maxLength: 8 });
+  const keysArb = fc.uniqueArray(fc.constantFrom('title', 'tags', 'status', 'date', 'owner', 'area', 'due', 'rank'), {
+    minLength: 2,
+    maxLength: 8,
+  });
   it('keeps key order and every comment, and has both heads non-overlapping key changes and additions', () => {
     fc.assert(
-      fc.property(keysArb, fc.array(fc.constantFrom(0, 1, 2), { minLength: 8, maxLength: 8 }), fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+      fc.property(
+        keysArb,
+        fc.array(fc.constantFrom(0, 1, 2), { minLength: 8, maxLength: 8 }),
+        fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
         (keys, who, commented) => {
           // who[i]: 0 nobody changes key i, 1 head A changes it, 2 head B does.
           const block = (k: string, i: number, v: string) => `${commented[i] ? `# about ${k}\n` : ''}${k}: ${v} # ${k} inline\n`;
@@ -177,7 +194,8 @@ describe('front matter properties', () => {
           const want = `---\n# head comment\n${keys.map((k, i) => block(k, i, who[i] === 0 ? 'base' : `changed by ${who[i]}`)).join('')}`;
           // Both additions follow the last key; their order is the canonical order of the heads (by bytes).
           expect([`${want}added-by-a: 1\nadded-by-b: 2\n---\nbody\n`, `${want}added-by-b: 2\nadded-by-a: 1\n---\nbody\n`]).toContain(r);
-        }),
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -6,7 +6,10 @@ import { DEFAULT_MERGE_POLICY, mayMerge, MergeAlgo, type MergeAlgo as Algo } fro
 const enc = (s: string) => new TextEncoder().encode(s);
 const text = (r: MergeOutcome) => (r.kind === 'merged' ? new TextDecoder().decode(r.bytes) : `CONFLICT ${r.reason}: ${r.detail}`);
 const merge = (o: string, a: string, b: string, algo: Algo = MergeAlgo.markdown) =>
-  computeMerge(algo, enc(o), [{ version: 'v-a', bytes: enc(a) }, { version: 'v-b', bytes: enc(b) }]);
+  computeMerge(algo, enc(o), [
+    { version: 'v-a', bytes: enc(a) },
+    { version: 'v-b', bytes: enc(b) },
+  ]);
 
 const note = ['# Plan', '', '## Goals', '', '- ship merges', '- keep history', '', '## Risks', '', 'Nothing yet.', ''].join('\n');
 
@@ -14,14 +17,18 @@ describe('three-way text merge', () => {
   it('merges edits to different sections of a Markdown note', () => {
     const a = note.replace('- keep history', '- keep history\n- show both parents');
     const b = note.replace('Nothing yet.', 'Adjacent edits stay conflicts.');
-    const both = note.replace('- keep history', '- keep history\n- show both parents').replace('Nothing yet.', 'Adjacent edits stay conflicts.');
+    const both = note
+      .replace('- keep history', '- keep history\n- show both parents')
+      .replace('Nothing yet.', 'Adjacent edits stay conflicts.');
     expect(text(merge(note, a, b))).toBe(both);
   });
 
   it('merges a renamed heading with a list item added elsewhere', () => {
     const a = note.replace('## Risks', '## Risks and unknowns');
     const b = note.replace('- ship merges', '- ship merges\n- ship moves');
-    expect(text(merge(note, a, b))).toBe(note.replace('## Risks', '## Risks and unknowns').replace('- ship merges', '- ship merges\n- ship moves'));
+    expect(text(merge(note, a, b))).toBe(
+      note.replace('## Risks', '## Risks and unknowns').replace('- ship merges', '- ship merges\n- ship moves'),
+    );
   });
 
   it('keeps edits of adjacent lines a conflict, and of the same line', () => {
@@ -56,23 +63,47 @@ describe('three-way text merge', () => {
 
   it('never merges bytes that are not text', () => {
     const bin = new Uint8Array([1, 2, 0, 4]);
-    const r = computeMerge(MergeAlgo.lines, bin, [{ version: 'a', bytes: bin }, { version: 'b', bytes: new Uint8Array([1, 2, 0, 5]) }]);
+    const r = computeMerge(MergeAlgo.lines, bin, [
+      { version: 'a', bytes: bin },
+      { version: 'b', bytes: new Uint8Array([1, 2, 0, 5]) },
+    ]);
     expect(r).toMatchObject({ kind: 'conflict', reason: 'not-text' });
-    const bad = computeMerge(MergeAlgo.lines, enc('x\n'), [{ version: 'a', bytes: new Uint8Array([0xc3, 0x28]) }, { version: 'b', bytes: enc('y\n') }]);
+    const bad = computeMerge(MergeAlgo.lines, enc('x\n'), [
+      { version: 'a', bytes: new Uint8Array([0xc3, 0x28]) },
+      { version: 'b', bytes: enc('y\n') },
+    ]);
     expect(bad).toMatchObject({ kind: 'conflict', reason: 'not-text' });
   });
 
   it('merges two new files only when they are identical (no base)', () => {
-    expect(computeMerge(MergeAlgo.lines, null, [{ version: 'a', bytes: enc('x\n') }, { version: 'b', bytes: enc('y\n') }])).toMatchObject({ kind: 'conflict' });
-    expect(text(computeMerge(MergeAlgo.lines, null, [{ version: 'a', bytes: enc('x\n') }, { version: 'b', bytes: enc('x\n') }]))).toBe('x\n');
+    expect(
+      computeMerge(MergeAlgo.lines, null, [
+        { version: 'a', bytes: enc('x\n') },
+        { version: 'b', bytes: enc('y\n') },
+      ]),
+    ).toMatchObject({ kind: 'conflict' });
+    expect(
+      text(
+        computeMerge(MergeAlgo.lines, null, [
+          { version: 'a', bytes: enc('x\n') },
+          { version: 'b', bytes: enc('x\n') },
+        ]),
+      ),
+    ).toBe('x\n');
   });
 
   it('names the parents in canonical order (by bytes) whatever order they came in', () => {
-    const heads = [{ version: 'z', bytes: enc('a\nB\nc\n') }, { version: 'y', bytes: enc('A\nb\nc\n') }];
+    const heads = [
+      { version: 'z', bytes: enc('a\nB\nc\n') },
+      { version: 'y', bytes: enc('A\nb\nc\n') },
+    ];
     const r1 = computeMerge(MergeAlgo.lines, enc('a\nb\nc\n'), heads);
     const r2 = computeMerge(MergeAlgo.lines, enc('a\nb\nc\n'), [...heads].reverse());
     expect(r1).toMatchObject({ kind: 'conflict' }); // adjacent lines
-    const far = [{ version: 'z', bytes: enc('a\nb\nc\nD\n') }, { version: 'y', bytes: enc('A\nb\nc\nd\n') }];
+    const far = [
+      { version: 'z', bytes: enc('a\nb\nc\nD\n') },
+      { version: 'y', bytes: enc('A\nb\nc\nd\n') },
+    ];
     const m1 = computeMerge(MergeAlgo.lines, enc('a\nb\nc\nd\n'), far);
     const m2 = computeMerge(MergeAlgo.lines, enc('a\nb\nc\nd\n'), [...far].reverse());
     expect(m1).toEqual(m2);
@@ -82,9 +113,17 @@ describe('three-way text merge', () => {
 
   it('folds three heads, and heads with the same bytes count once', () => {
     const [a, b, c] = [note.replace('# Plan', '# Plan v2'), note.replace('## Goals', '## Aims'), note.replace('Nothing yet.', 'Some.')];
-    const three = computeMerge(MergeAlgo.lines, enc(note), [a, b, c].map((t, i) => ({ version: `v${i}`, bytes: enc(t) })));
+    const three = computeMerge(
+      MergeAlgo.lines,
+      enc(note),
+      [a, b, c].map((t, i) => ({ version: `v${i}`, bytes: enc(t) })),
+    );
     expect(text(three)).toBe(note.replace('# Plan', '# Plan v2').replace('## Goals', '## Aims').replace('Nothing yet.', 'Some.'));
-    const dup = computeMerge(MergeAlgo.lines, enc(note), [a, c, c].map((t, i) => ({ version: `v${i}`, bytes: enc(t) })));
+    const dup = computeMerge(
+      MergeAlgo.lines,
+      enc(note),
+      [a, c, c].map((t, i) => ({ version: `v${i}`, bytes: enc(t) })),
+    );
     expect(text(dup)).toBe(text(merge(note, a, c, MergeAlgo.lines)));
     expect(dup).toMatchObject({ kind: 'merged', parents: expect.arrayContaining(['v0', 'v1', 'v2']) });
   });
@@ -97,7 +136,19 @@ describe('three-way text merge', () => {
 });
 
 describe('front matter, key by key', () => {
-  const fm = ['---', '# about this note', 'title: Plan # working title', 'tags:', '  - work', 'status: draft', '---', '# Plan', '', 'Body.', ''].join('\n');
+  const fm = [
+    '---',
+    '# about this note',
+    'title: Plan # working title',
+    'tags:',
+    '  - work',
+    'status: draft',
+    '---',
+    '# Plan',
+    '',
+    'Body.',
+    '',
+  ].join('\n');
 
   it('merges different keys changed on both sides, keeping key order and comments', () => {
     const a = fm.replace('status: draft', 'status: done');
@@ -113,7 +164,10 @@ describe('front matter, key by key', () => {
   });
 
   it('keeps a key changed differently on both sides a conflict, and merges the body too', () => {
-    expect(merge(fm, fm.replace('draft', 'done'), fm.replace('draft', 'review'))).toMatchObject({ kind: 'conflict', reason: 'front-matter-key' });
+    expect(merge(fm, fm.replace('draft', 'done'), fm.replace('draft', 'review'))).toMatchObject({
+      kind: 'conflict',
+      reason: 'front-matter-key',
+    });
     const both = merge(fm, fm.replace('draft', 'done'), fm.replace('Body.', 'Body, edited.'));
     expect(text(both)).toBe(fm.replace('draft', 'done').replace('Body.', 'Body, edited.'));
   });
@@ -131,7 +185,10 @@ describe('mayMerge (the vault-wide policy)', () => {
     expect(mayMerge('a.json', DEFAULT_MERGE_POLICY, enc('x'))).toEqual({ merge: false, reason: 'pattern' });
     expect(mayMerge('a.md', { ...DEFAULT_MERGE_POLICY, enabled: false }, enc('x'))).toEqual({ merge: false, reason: 'disabled' });
     expect(mayMerge('a.md', { ...DEFAULT_MERGE_POLICY, patterns: ['*.md', '!private/**'] }, enc('x'))).toMatchObject({ merge: true });
-    expect(mayMerge('private/a.md', { ...DEFAULT_MERGE_POLICY, patterns: ['*.md', '!private/**'] }, enc('x'))).toEqual({ merge: false, reason: 'pattern' });
+    expect(mayMerge('private/a.md', { ...DEFAULT_MERGE_POLICY, patterns: ['*.md', '!private/**'] }, enc('x'))).toEqual({
+      merge: false,
+      reason: 'pattern',
+    });
   });
 
   it('refuses binary, invalid UTF-8 and oversized contents', () => {

@@ -71,7 +71,9 @@ function computeHeadIds(p: Projection): Record<string, string[]> {
 
 /** The whole state as plain data: every version id and every replaced id per path. */
 function computeStateShape(p: Projection): Record<string, { versions: string[]; replaced: string[] }> {
-  return Object.fromEntries([...p].map(([path, st]) => [path, { versions: [...st.versions.keys()].sort(), replaced: [...st.replaced].sort() }]));
+  return Object.fromEntries(
+    [...p].map(([path, st]) => [path, { versions: [...st.versions.keys()].sort(), replaced: [...st.replaced].sort() }]),
+  );
 }
 
 describe('projectVersions (the fold)', () => {

@@ -20,7 +20,9 @@ describe('AppliedOps (the report of the ops a sync carried out)', () => {
           expect(a.kept).toEqual(ops);
           return;
         }
-        const shown: readonly PlanOp[] = ops.filter((o) => o.kind !== 'record' && o.kind !== 'forget' && o.kind !== 'deleteLocal').slice(0, keep);
+        const shown: readonly PlanOp[] = ops
+          .filter((o) => o.kind !== 'record' && o.kind !== 'forget' && o.kind !== 'deleteLocal')
+          .slice(0, keep);
         expect(a.kept).toEqual(ops.filter((o) => o.kind === 'deleteLocal' || shown.includes(o)));
       }),
     );

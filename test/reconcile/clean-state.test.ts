@@ -15,7 +15,8 @@ async function world() {
   const clock = createClock();
   const alice = await createSimClient(store, 'alice', '01CSA', clock);
   const bob = await createSimClient(store, 'bob', '01CSB', clock);
-  const sync = (c: SimClient, extra: Partial<Parameters<typeof syncContextOf>[1]> = {}) => runSync(syncContextOf(c, { store, now: clock.now, ...extra }));
+  const sync = (c: SimClient, extra: Partial<Parameters<typeof syncContextOf>[1]> = {}) =>
+    runSync(syncContextOf(c, { store, now: clock.now, ...extra }));
   return { store, clock, alice, bob, sync };
 }
 
@@ -46,7 +47,7 @@ describe('clean-state shortcut', () => {
     expect(edited.conflicts).toEqual(withConflict.conflicts); // carried over from the record
   });
 
-  it('acknowledgements and new clients keep it; another client\'s event ends it', async () => {
+  it("acknowledgements and new clients keep it; another client's event ends it", async () => {
     const { store, clock, alice, bob, sync } = await world();
     alice.tree.userWrite('a.md', enc('a1'));
     await sync(alice);

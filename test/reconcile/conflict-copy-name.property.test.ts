@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { computePathProblem, isSyncPath, MAX_PATH_BYTES, type SyncPath } from '../../src/events/sync-path.js';
-import { computeConflictCopyOwner, computeConflictCopyPath, isConflictCopyName, isShortenedCopyName } from '../../src/reconcile/conflict-copy-name.js';
+import {
+  computeConflictCopyOwner,
+  computeConflictCopyPath,
+  isConflictCopyName,
+  isShortenedCopyName,
+} from '../../src/reconcile/conflict-copy-name.js';
 
 // A focused plan (ADR-0009) maps a changed conflict copy back to the path it belongs to with
 // computeConflictCopyOwner: it must invert computeConflictCopyPath for every path that is not
@@ -16,7 +21,10 @@ const idArb = fc.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/);
 
 /** Names up to and past every limit: long runs of 1- to 4-byte characters, dots, long extensions. */
 const longSegment = fc
-  .array(fc.tuple(fc.constantFrom('a', 'Z', '.', '-', ' ', 'é', 'e\u0301', '中', '😀', '…'), fc.integer({ min: 1, max: 90 })), { minLength: 1, maxLength: 6 })
+  .array(fc.tuple(fc.constantFrom('a', 'Z', '.', '-', ' ', 'é', 'e\u0301', '中', '😀', '…'), fc.integer({ min: 1, max: 90 })), {
+    minLength: 1,
+    maxLength: 6,
+  })
   .map((runs) => runs.map(([ch, n]) => ch.repeat(n)).join(''));
 const longPathArb = fc
   .tuple(fc.array(fc.oneof(segment, longSegment), { maxLength: 8 }), longSegment)

@@ -37,11 +37,27 @@ describe('computeLiveFolders and computeOpenConflicts', () => {
     fc.assert(
       fc.property(fc.array(versionArb, { maxLength: 14 }), (specs) => {
         const cloud = projectVersions(build(specs));
-        const live = [...cloud].filter(([p, st]) => computeHeads(st)[0]?.content != null && !p.includes('.conflict-')).map(([p]) => p as string);
-        const expected = new Set(live.flatMap((p) => p.split('/').slice(0, -1).map((_, i, parts) => p.split('/').slice(0, i + 1).join('/'))));
+        const live = [...cloud]
+          .filter(([p, st]) => computeHeads(st)[0]?.content != null && !p.includes('.conflict-'))
+          .map(([p]) => p as string);
+        const expected = new Set(
+          live.flatMap((p) =>
+            p
+              .split('/')
+              .slice(0, -1)
+              .map((_, i, _parts) =>
+                p
+                  .split('/')
+                  .slice(0, i + 1)
+                  .join('/'),
+              ),
+          ),
+        );
         expect(computeLiveFolders(cloud)).toEqual(expected);
         // A file at a live folder's name is a file-versus-folder conflict, listed once.
-        const fvf = computeOpenConflicts(cloud).filter((c) => c.kind === 'file-versus-folder').map((c) => c.path as string);
+        const fvf = computeOpenConflicts(cloud)
+          .filter((c) => c.kind === 'file-versus-folder')
+          .map((c) => c.path as string);
         expect(fvf.sort()).toEqual(live.filter((p) => expected.has(p)).sort());
       }),
       { numRuns: 1000 },

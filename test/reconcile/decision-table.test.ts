@@ -81,7 +81,18 @@ function parseVersion(p: string, text: string, seq: number): VersionRecord {
   const label = type === 'tombstone' ? undefined : rest[0];
   if (type !== 'put' && type !== 'resolve' && type !== 'tombstone') throw new Error(`unknown version type in ${text}`);
   const content = label === undefined || label === '-' ? null : { ...parseContent(label), hash: parseContent(label).hash as ContentHash };
-  return { id: id as VersionId, path: p as SyncPath, type, client: client as ClientId, seq, time: '', replaces, content, seen: {}, snapshot: null };
+  return {
+    id: id as VersionId,
+    path: p as SyncPath,
+    type,
+    client: client as ClientId,
+    seq,
+    time: '',
+    replaces,
+    content,
+    seen: {},
+    snapshot: null,
+  };
 }
 
 function computeCloud(c: Case): { state: PathState | undefined; byId: Map<string, VersionRecord> } {
@@ -99,7 +110,16 @@ function computeCloud(c: Case): { state: PathState | undefined; byId: Map<string
 
 function makeBase(p: string, label: string, version: string | null, heads: string[], copyOf?: BaseEntry['copyOf']): BaseEntry {
   const f = makeFile(p, label);
-  const row = { path: f.path, hash: f.hash, size: f.size, mode: f.mode, mtimeMs: 1, ino: 1, heads: heads as VersionId[], version: version as VersionId | null };
+  const row = {
+    path: f.path,
+    hash: f.hash,
+    size: f.size,
+    mode: f.mode,
+    mtimeMs: 1,
+    ino: 1,
+    heads: heads as VersionId[],
+    version: version as VersionId | null,
+  };
   return copyOf === undefined ? row : { ...row, copyOf };
 }
 
@@ -186,7 +206,13 @@ describe('the ADR-0001 decision table, row by row against decidePath (goldens in
   it('every row of the ADR-0001 table has a table golden here, and every golden is a row', () => {
     const adr = readFileSync(adrFile, 'utf8');
     const named = new Set([...adr.matchAll(/scenarios\/([a-z0-9-]+\.json)/g)].map((m) => m[1]!));
-    expect([...named].filter((f) => !files.includes(f)), 'rows without a table golden').toEqual([]);
-    expect(files.filter((f) => !named.has(f)), 'table goldens the ADR does not name').toEqual([]);
+    expect(
+      [...named].filter((f) => !files.includes(f)),
+      'rows without a table golden',
+    ).toEqual([]);
+    expect(
+      files.filter((f) => !named.has(f)),
+      'table goldens the ADR does not name',
+    ).toEqual([]);
   });
 });

@@ -54,7 +54,9 @@ describe('fetched segments are committed in groups', () => {
   it('a failure between groups keeps the first group; the next sync fetches the rest and converges', async () => {
     const { store, clock, alice, bob } = await world();
     const { wrapped } = recording(bob.index, alice.id, 2);
-    await expect(runSync(syncContextOf(bob, { store, now: clock.now, index: wrapped, chunkOps: 4000, stagePaths: 4000 }))).rejects.toThrow('disk full');
+    await expect(runSync(syncContextOf(bob, { store, now: clock.now, index: wrapped, chunkOps: 4000, stagePaths: 4000 }))).rejects.toThrow(
+      'disk full',
+    );
     expect((await bob.index.getCursors()).get(alice.id)?.seq).toBe(2); // the first group, with its cursor
     expect(bob.tree.files.size).toBe(0); // nothing was written locally
     const again = await runSync(syncContextOf(bob, { store, now: clock.now, chunkOps: 4000, stagePaths: 4000 }));

@@ -95,12 +95,21 @@ describe('the import graph of src/ (ADR-0023)', () => {
       ['e', ['e']],
     ]);
     expect(computeCycles(g)).toEqual([['a', 'b', 'c'], ['e']]);
-    expect(computeCycles(new Map([['a', ['b']], ['b', []]]))).toEqual([]);
+    expect(
+      computeCycles(
+        new Map([
+          ['a', ['b']],
+          ['b', []],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('reads the real graph (the plan stage imports the planner)', () => {
     expect(graph.size).toBeGreaterThan(50);
-    expect(graph.get(path.join('reconcile', 'sync', 'plan-round.ts'))).toEqual(expect.arrayContaining([path.join('reconcile', 'plan-sync.ts')]));
+    expect(graph.get(path.join('reconcile', 'sync', 'plan-round.ts'))).toEqual(
+      expect.arrayContaining([path.join('reconcile', 'plan-sync.ts')]),
+    );
   });
 
   it('has no import cycle between modules', () => {

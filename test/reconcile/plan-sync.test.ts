@@ -30,7 +30,14 @@ describe('planSync regressions', () => {
 describe('fold edge cases a hostile writer can build', () => {
   const base = { path: 'x.md' as SyncPath, type: 'put' as const, time: '2026-11-21T00:00:00.000Z', seen: {}, snapshot: null };
   const content = (h: string) => ({ hash: h.repeat(64).slice(0, 64) as never, size: 1, mode: 0o644 });
-  const v = (id: string, client: string, seq: number, replaces: string[], h: string): VersionRecord => ({ ...base, id: id as VersionId, client: client as ClientId, seq, replaces: replaces as VersionId[], content: content(h) });
+  const v = (id: string, client: string, seq: number, replaces: string[], h: string): VersionRecord => ({
+    ...base,
+    id: id as VersionId,
+    client: client as ClientId,
+    seq,
+    replaces: replaces as VersionId[],
+    content: content(h),
+  });
 
   it('two events claiming one id give the same state in either arrival order', () => {
     const x = v('01AAAAAAAAAAAAAAAAAAAAAAAA', '01CLIENTA0000000000000000A', 1, [], 'a');

@@ -30,17 +30,15 @@ const stepArb = fc.record({
   replace: fc.array(fc.nat(20), { maxLength: 3 }),
   content: fc.option(fc.record({ hash: fc.nat(3), mode: fc.constantFrom(0o644, 0o755) })),
 });
-const historyArb = fc
-  .array(stepArb, { minLength: 1, maxLength: 8 })
-  .map((steps) => {
-    const versions: VersionRecord[] = [];
-    steps.forEach((s, i) => {
-      const replaces = [...new Set(s.replace.filter((r) => r < i).map(idOf))];
-      const content = s.content === null ? null : { hash: hashOf(s.content.hash), size: s.content.hash, mode: s.content.mode };
-      versions.push(record(i + 1, replaces, content));
-    });
-    return projectVersions(versions).get(PATH)!;
+const historyArb = fc.array(stepArb, { minLength: 1, maxLength: 8 }).map((steps) => {
+  const versions: VersionRecord[] = [];
+  steps.forEach((s, i) => {
+    const replaces = [...new Set(s.replace.filter((r) => r < i).map(idOf))];
+    const content = s.content === null ? null : { hash: hashOf(s.content.hash), size: s.content.hash, mode: s.content.mode };
+    versions.push(record(i + 1, replaces, content));
   });
+  return projectVersions(versions).get(PATH)!;
+});
 
 const contentArb = fc.option(fc.record({ hash: fc.nat(3).map(hashOf), size: fc.nat(3), mode: fc.constantFrom(0o644, 0o755) }));
 
@@ -57,7 +55,8 @@ describe('planRestore', () => {
         const step = planRestore({ path: PATH, content }, st);
         const heads = st === undefined ? [] : computeHeads(st);
         const only = heads.length === 1 ? heads[0]!.content : undefined;
-        const satisfied = content === null ? heads.every((h) => h.content === null) : only?.hash === content.hash && only.mode === content.mode;
+        const satisfied =
+          content === null ? heads.every((h) => h.content === null) : only?.hash === content.hash && only.mode === content.mode;
         expect(step.kind === 'none').toBe(satisfied);
         if (step.kind === 'none') return;
         expect(step.replaces).toEqual(heads.map((h) => h.id));

@@ -71,14 +71,37 @@ function actionArb(paths: readonly string[]): fc.Arbitrary<Action> {
   const clashes = paths.includes('d');
   return fc.oneof(
     { weight: clashes ? 2 : 0, arbitrary: fc.record({ t: fc.constant('swap' as const), c: clientArb, p: fc.constantFrom(...FOLDERS) }) },
-    { weight: clashes ? 1 : 0, arbitrary: fc.record({ t: fc.constant('write' as const), c: clientArb, p: fc.constantFrom(...STATE_PATHS), bytes: fc.constant(null) }) },
+    {
+      weight: clashes ? 1 : 0,
+      arbitrary: fc.record({
+        t: fc.constant('write' as const),
+        c: clientArb,
+        p: fc.constantFrom(...STATE_PATHS),
+        bytes: fc.constant(null),
+      }),
+    },
     // bytes null: a byte string no one else ever writes; 'x' and 'y' make same-bytes cases.
-    { weight: 5, arbitrary: fc.record({ t: fc.constant('write' as const), c: clientArb, p: path, bytes: fc.option(fc.constantFrom('x', 'y'), { nil: null }) }) },
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        t: fc.constant('write' as const),
+        c: clientArb,
+        p: path,
+        bytes: fc.option(fc.constantFrom('x', 'y'), { nil: null }),
+      }),
+    },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('delete' as const), c: clientArb, pick: fc.nat(9) }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('deleteCopy' as const), c: clientArb, pick: fc.nat(3) }) },
     { weight: 6, arbitrary: fc.record({ t: fc.constant('sync' as const), c: clientArb }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('round' as const), c: clientArb }) },
-    { weight: 1, arbitrary: fc.record({ t: fc.constant('stop' as const), c: clientArb, at: fc.constantFrom<RoundStop>('after-publish', 'before-commit') }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        t: fc.constant('stop' as const),
+        c: clientArb,
+        at: fc.constantFrom<RoundStop>('after-publish', 'before-commit'),
+      }),
+    },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('dropCopies' as const), c: clientArb, pick: fc.nat(3) }) },
   );
 }
@@ -105,12 +128,16 @@ function runScript(world: World, script: readonly Action[], hooks: Hooks = {}): 
         break;
       case 'delete':
       case 'deleteCopy': {
-        const files = [...mustClient(world, a.c).tree.keys()].filter((p) => isConflictCopyName(p) === (a.t === 'deleteCopy') && !isStatePath(p)).sort();
+        const files = [...mustClient(world, a.c).tree.keys()]
+          .filter((p) => isConflictCopyName(p) === (a.t === 'deleteCopy') && !isStatePath(p))
+          .sort();
         if (files.length > 0) deleteUserFile(world, a.c, files[a.pick % files.length]!);
         break;
       }
       case 'dropCopies': {
-        const owners = [...new Set([...mustClient(world, a.c).base.values()].flatMap((b) => (b.copyOf ? [b.copyOf.path as string] : [])))].sort();
+        const owners = [
+          ...new Set([...mustClient(world, a.c).base.values()].flatMap((b) => (b.copyOf ? [b.copyOf.path as string] : []))),
+        ].sort();
         if (owners.length > 0) for (const cp of copiesOf(world, a.c, owners[a.pick % owners.length]!)) deleteUserFile(world, a.c, cp);
         break;
       }
@@ -259,14 +286,22 @@ describe('reconcile in a world of three clients', () => {
             for (const c of CLIENTS) {
               const at = shownAt.get(c)!.get(v.id)!;
               // A copy its user deleted (others remaining) is still tracked: a choice, not a loss.
-              if (at !== v.path && !mustClient(world, c).tree.has(at) && mustClient(world, c).base.get(at as SyncPath)?.copyOf?.version === v.id) continue;
+              if (
+                at !== v.path &&
+                !mustClient(world, c).tree.has(at) &&
+                mustClient(world, c).base.get(at as SyncPath)?.copyOf?.version === v.id
+              )
+                continue;
               expect(computeTree(world, c)[at], `${c} does not show head ${v.id} at ${at}`).toBe(computeVersionBytes(world, v));
             }
             continue;
           }
           // Replaced by a writer that had it in its base, or by its own writer (recorded or not).
           const by = world.cloud.filter((w) => w.replaces.includes(v.id) && (bases.get(w.id)?.has(v.id) || w.client === v.client));
-          expect(by.length, `${v.path} ${v.id} (${JSON.stringify(computeVersionBytes(world, v))}) was replaced only by writers that never had it`).toBeGreaterThan(0);
+          expect(
+            by.length,
+            `${v.path} ${v.id} (${JSON.stringify(computeVersionBytes(world, v))}) was replaced only by writers that never had it`,
+          ).toBeGreaterThan(0);
         }
       }),
       runs(150),
@@ -277,26 +312,31 @@ describe('reconcile in a world of three clients', () => {
     fc.assert(
       // Without deleteCopy: one deleted copy among several is a local choice (ADR-0001), so that
       // client's tree keeps differing until the conflict is resolved.
-      fc.property(scriptArb(CLASH_PATHS).map((s) => s.filter((a) => a.t !== 'deleteCopy')), (script) => {
-        const world = createWorld(CLIENTS);
-        runScript(world, script);
-        quiesce(world);
-        for (const c of CLIENTS) expect(computeUserTree(world, c), `tree of ${c}\n${fmt(script)}`).toEqual(computeExpectedTree(world, c));
-        const published = world.cloud.length;
-        for (const c of CLIENTS) sync(world, c);
-        expect(world.cloud.length, 'a sync after quiescence published events').toBe(published);
-      }),
+      fc.property(
+        scriptArb(CLASH_PATHS).map((s) => s.filter((a) => a.t !== 'deleteCopy')),
+        (script) => {
+          const world = createWorld(CLIENTS);
+          runScript(world, script);
+          quiesce(world);
+          for (const c of CLIENTS) expect(computeUserTree(world, c), `tree of ${c}\n${fmt(script)}`).toEqual(computeExpectedTree(world, c));
+          const published = world.cloud.length;
+          for (const c of CLIENTS) sync(world, c);
+          expect(world.cloud.length, 'a sync after quiescence published events').toBe(published);
+        },
+      ),
       runs(150),
     );
   });
 
-  it('bm-log\'s state is never synced: files under a .bm-log name at any depth are never published, downloaded or written by a sync', () => {
+  it("bm-log's state is never synced: files under a .bm-log name at any depth are never published, downloaded or written by a sync", () => {
     fc.assert(
       fc.property(scriptArb(CLASH_PATHS), (script) => {
         const world = createWorld(CLIENTS);
         // The .bm-log files each user managed to write (a file where a folder is needed refuses one).
         const own = new Map<string, Set<string>>(CLIENTS.map((c) => [c, new Set()]));
-        runScript(world, script, { afterStep: (a) => a.t === 'write' && isStatePath(a.p) && mustClient(world, a.c).tree.has(a.p) && own.get(a.c)!.add(a.p) });
+        runScript(world, script, {
+          afterStep: (a) => a.t === 'write' && isStatePath(a.p) && mustClient(world, a.c).tree.has(a.p) && own.get(a.c)!.add(a.p),
+        });
         quiesce(world);
         for (const e of world.journal) {
           if (e.type === 'published') expect(isStatePath(e.version.path), `${e.client} published ${e.version.path}`).toBe(false);
@@ -319,14 +359,18 @@ describe('reconcile in a world of three clients', () => {
           if (v.type === 'put') continue;
           const base = bases.get(v.id)!;
           // (A client's own versions are always its own to replace, recorded in its base or not.)
-          for (const r of v.replaces) expect(base.has(r) || writer.get(r) === v.client, `${v.type} ${v.id} at ${v.path} replaced ${r}, which its writer never had`).toBe(true);
+          for (const r of v.replaces)
+            expect(
+              base.has(r) || writer.get(r) === v.client,
+              `${v.type} ${v.id} at ${v.path} replaced ${r}, which its writer never had`,
+            ).toBe(true);
         }
       }),
       runs(150),
     );
   });
 
-  it('a client\'s own successive versions are never concurrent: each version it publishes replaces its own version its file was derived from, also after syncs that stopped between publishing and committing', () => {
+  it("a client's own successive versions are never concurrent: each version it publishes replaces its own version its file was derived from, also after syncs that stopped between publishing and committing", () => {
     fc.assert(
       fc.property(scriptArb(CLASH_PATHS), (script) => {
         const world = runToQuiescence(script);
@@ -336,7 +380,10 @@ describe('reconcile in a world of three clients', () => {
           // (A file derived from another client's version whose download was never committed
           // is not known to be derived from it: that stays a conflict, both kept. ADR-0016.)
           if (writer.get(e.derivedFrom) !== e.version.client) continue;
-          expect(e.version.replaces, `${e.client}: ${e.version.type} ${e.version.id} at ${e.version.path} left ${e.derivedFrom}, which its file was derived from\n${fmt(script)}`).toContain(e.derivedFrom);
+          expect(
+            e.version.replaces,
+            `${e.client}: ${e.version.type} ${e.version.id} at ${e.version.path} left ${e.derivedFrom}, which its file was derived from\n${fmt(script)}`,
+          ).toContain(e.derivedFrom);
         }
       }),
       runs(150),
@@ -367,7 +414,8 @@ describe('reconcile in a world of three clients', () => {
           afterStep: (a, _i, from) => {
             if (a.t === 'write') sawDeleted.delete(key(a.c, a.p));
             // A swap writes `p` or `p/x.md` anew (which one, the tree tells).
-            if (a.t === 'swap') for (const p of [a.p, `${a.p}/x.md`]) if (mustClient(world, a.c).tree.has(p)) sawDeleted.delete(key(a.c, p));
+            if (a.t === 'swap')
+              for (const p of [a.p, `${a.p}/x.md`]) if (mustClient(world, a.c).tree.has(p)) sawDeleted.delete(key(a.c, p));
             check(from);
           },
         });
@@ -386,24 +434,29 @@ describe('reconcile in a world of three clients', () => {
     let asked = 0;
     let inSync = 0;
     fc.assert(
-      fc.property(scriptArb(CLASH_PATHS), fc.constantFrom<readonly string[]>([], ['d/']), fc.constantFrom('', '/e.md'), (script, subs, rules) => {
-        const world = createWorld(CLIENTS);
-        mustClient(world, 'c').subscriptions = [...subs];
-        setIgnoreRules(mustClient(world, 'b'), rules);
-        runScript(world, script, {
-          afterStep: () => {
-            for (const c of CLIENTS) {
-              const input = computePlanInput(world, c);
-              const table = planByTable(input);
-              const plan = planSync(input);
-              expect(plan.ops, `${c} after:\n${fmt(script)}`).toEqual(table.ops);
-              expect(plan.conflicts).toEqual(table.conflicts);
-              asked += table.paths;
-              inSync += [...input.base.keys()].filter((p) => !table.ops.some((o) => o.path === p)).length;
-            }
-          },
-        });
-      }),
+      fc.property(
+        scriptArb(CLASH_PATHS),
+        fc.constantFrom<readonly string[]>([], ['d/']),
+        fc.constantFrom('', '/e.md'),
+        (script, subs, rules) => {
+          const world = createWorld(CLIENTS);
+          mustClient(world, 'c').subscriptions = [...subs];
+          setIgnoreRules(mustClient(world, 'b'), rules);
+          runScript(world, script, {
+            afterStep: () => {
+              for (const c of CLIENTS) {
+                const input = computePlanInput(world, c);
+                const table = planByTable(input);
+                const plan = planSync(input);
+                expect(plan.ops, `${c} after:\n${fmt(script)}`).toEqual(table.ops);
+                expect(plan.conflicts).toEqual(table.conflicts);
+                asked += table.paths;
+                inSync += [...input.base.keys()].filter((p) => !table.ops.some((o) => o.path === p)).length;
+              }
+            },
+          });
+        },
+      ),
       runs(100),
     );
     // The in-sync fast path (paths with no op) must have been taken, not only the table's other rows.
@@ -446,7 +499,9 @@ describe('reconcile in a world of three clients', () => {
         const touches = (op: PlanOp): boolean => {
           if (marked(op.path)) return true;
           if (op.kind === 'resolve') {
-            const hidden = [...mustClient(world, x).base.values()].filter((b) => b.copyOf?.path === op.path && marked(b.path)).map((b) => b.copyOf!.version);
+            const hidden = [...mustClient(world, x).base.values()]
+              .filter((b) => b.copyOf?.path === op.path && marked(b.path))
+              .map((b) => b.copyOf!.version);
             return op.replaces.some((id) => hidden.includes(id));
           }
           return op.kind === 'writeCopy' && marked(op.of);
@@ -454,7 +509,10 @@ describe('reconcile in a world of three clients', () => {
         const allowed = new Set<PlanOp['kind']>(['record', 'forget']);
         const checkPlan = () => {
           const bad = planRound(world, x).ops.filter((op) => touches(op) && !allowed.has(op.kind));
-          expect(bad.map((o) => `${o.kind} ${o.path}`), `${x} marked ${mark.how}: ${picked.join(', ')}`).toEqual([]);
+          expect(
+            bad.map((o) => `${o.kind} ${o.path}`),
+            `${x} marked ${mark.how}: ${picked.join(', ')}`,
+          ).toEqual([]);
         };
         checkPlan();
         const markedAt = world.journal.length;
@@ -464,7 +522,8 @@ describe('reconcile in a world of three clients', () => {
         for (const e of world.journal.slice(markedAt)) {
           if (e.client !== x || e.type === 'skipped') continue;
           const op: PlanOp | undefined = e.type === 'applied' ? e.op : undefined;
-          if (op && touches(op) && !allowed.has(op.kind)) expect.fail(`${x} carried out ${op.kind} ${op.path} on a path marked ${mark.how}`);
+          if (op && touches(op) && !allowed.has(op.kind))
+            expect.fail(`${x} carried out ${op.kind} ${op.path} on a path marked ${mark.how}`);
         }
       }),
       runs(100),

@@ -143,14 +143,17 @@ describe('a fetch puts back its own vanished objects and reports others (in proc
     expect(r.fetchRequests).toBe(1 + 2 + 2);
   });
 
-  it('another client\'s tail replaced by bytes of the same size: a fault at every sync until the right bytes are back', async () => {
+  it("another client's tail replaced by bytes of the same size: a fault at every sync until the right bytes are back", async () => {
     const { store, clients, sync } = await world();
     const [alice, bob] = clients as [SimClient, SimClient];
     alice.tree.userWrite('a.md', enc('a'));
     await sync(alice);
     await sync(bob);
     await sync(bob); // bob's pins settled (alice's tail pinned as fetched)
-    const tail = [...store.objects.keys()].filter((k) => k.startsWith(`log/${alice.id}/`)).sort().at(-1)!;
+    const tail = [...store.objects.keys()]
+      .filter((k) => k.startsWith(`log/${alice.id}/`))
+      .sort()
+      .at(-1)!;
     const good = store.objects.get(tail)!;
     const flipped = Uint8Array.from(good);
     flipped[flipped.length >> 1]! ^= 0x01;

@@ -97,7 +97,8 @@ function formatLog(world: World): string[] {
 function runStep(world: World, step: Step): void {
   const client = mustClient(world, step.client);
   if ('write' in step) {
-    if (!writeUserFile(world, step.client, step.write.path, step.write.content, step.write.mode)) throw new Error(`cannot write ${step.write.path}: file/folder clash`);
+    if (!writeUserFile(world, step.client, step.write.path, step.write.content, step.write.mode))
+      throw new Error(`cannot write ${step.write.path}: file/folder clash`);
   } else if ('delete' in step) {
     if (!deleteUserFile(world, step.client, step.delete)) throw new Error(`no file ${step.delete} to delete`);
   } else if ('deleteConflictCopies' in step) {
@@ -132,7 +133,9 @@ function computeExpected(world: World): Expected {
     trees[name] = computeTree(world, name);
     const plan = planRound(world, name);
     expect(formatOps(plan), `${name} is not in sync at the end`).toEqual([]);
-    conflicts[name] = plan.conflicts.map((c) => `${c.kind} ${c.path}${c.heads.length > 0 ? `: ${c.heads.map((h) => label(h.id)).join(' > ')}` : ''}`);
+    conflicts[name] = plan.conflicts.map(
+      (c) => `${c.kind} ${c.path}${c.heads.length > 0 ? `: ${c.heads.map((h) => label(h.id)).join(' > ')}` : ''}`,
+    );
     notices[name] = plan.notices.map((n) => `${n.reason} ${n.path}`);
   }
   return { trees, conflicts, notices, log: formatLog(world) };
@@ -169,7 +172,13 @@ describe('reconcile scenarios (golden files in test/reconcile/scenarios)', () =>
   it('every row of the ADR-0001 decision table names a scenario file, and every scenario file is named', () => {
     const adr = readFileSync(adrFile, 'utf8');
     const named = new Set([...adr.matchAll(/scenarios\/([a-z0-9-]+\.json)/g)].map((m) => m[1]));
-    expect([...named].filter((f) => !files.includes(f!)), 'named in the ADR but missing').toEqual([]);
-    expect(files.filter((f) => !named.has(f)), 'scenario files the ADR does not name').toEqual([]);
+    expect(
+      [...named].filter((f) => !files.includes(f!)),
+      'named in the ADR but missing',
+    ).toEqual([]);
+    expect(
+      files.filter((f) => !named.has(f)),
+      'scenario files the ADR does not name',
+    ).toEqual([]);
   });
 });

@@ -39,16 +39,21 @@ describe('compareUtf8', () => {
 describe('computeStages', () => {
   it('cuts the union of local and cloud paths into ordered ranges of at most `size`, each path in exactly one', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(syncPath, { maxLength: 30 }), fc.uniqueArray(syncPath, { maxLength: 30 }), fc.integer({ min: 1, max: 7 }), async (local, cloud, size) => {
-        const { stages, local: sorted } = await computeStages(local, from([...cloud].sort(compareUtf8)), size);
-        expect(sorted).toEqual([...local].sort(compareUtf8));
-        const union = [...new Set([...local, ...cloud])];
-        for (const p of union) expect(stages.filter((s) => isInStage(p, s))).toHaveLength(1);
-        for (const s of stages) expect(union.filter((p) => isInStage(p, s)).length).toBeLessThanOrEqual(size);
-        expect(stages.length).toBe(Math.max(1, Math.ceil(union.length / size)));
-        expect(stages[0]!.from).toBeUndefined();
-        expect(stages.at(-1)!.to).toBeUndefined();
-      }),
+      fc.asyncProperty(
+        fc.uniqueArray(syncPath, { maxLength: 30 }),
+        fc.uniqueArray(syncPath, { maxLength: 30 }),
+        fc.integer({ min: 1, max: 7 }),
+        async (local, cloud, size) => {
+          const { stages, local: sorted } = await computeStages(local, from([...cloud].sort(compareUtf8)), size);
+          expect(sorted).toEqual([...local].sort(compareUtf8));
+          const union = [...new Set([...local, ...cloud])];
+          for (const p of union) expect(stages.filter((s) => isInStage(p, s))).toHaveLength(1);
+          for (const s of stages) expect(union.filter((p) => isInStage(p, s)).length).toBeLessThanOrEqual(size);
+          expect(stages.length).toBe(Math.max(1, Math.ceil(union.length / size)));
+          expect(stages[0]!.from).toBeUndefined();
+          expect(stages.at(-1)!.to).toBeUndefined();
+        },
+      ),
     );
   });
 });
@@ -64,7 +69,11 @@ function isFolderFree(paths: readonly string[]): boolean {
   return paths.every((p) => !paths.some((q) => q.startsWith(`${p}/`)));
 }
 
-async function firstSyncs(spec: { alice: Record<string, string>; bob: Record<string, string> }, bobIndex: (c: SimClient) => SyncIndex, stagePaths: number) {
+async function firstSyncs(
+  spec: { alice: Record<string, string>; bob: Record<string, string> },
+  bobIndex: (c: SimClient) => SyncIndex,
+  stagePaths: number,
+) {
   const store = new MemoryStore();
   const clock = createClock();
   const alice = await createSimClient(store, 'alice', '01STA', clock);
@@ -88,7 +97,11 @@ describe('a first sync in stages', () => {
         fc.pre(isFolderFree([...Object.keys(spec.alice), ...Object.keys(spec.bob)]));
         const staged = await firstSyncs(spec, (c) => c.index, stagePaths);
         // The same index without the reads a staged sync needs: a first sync folds everything.
-        const unstaged = await firstSyncs(spec, (c) => Object.assign(Object.create(c.index) as SyncIndex, { hasManifestRows: undefined }), stagePaths);
+        const unstaged = await firstSyncs(
+          spec,
+          (c) => Object.assign(Object.create(c.index) as SyncIndex, { hasManifestRows: undefined }),
+          stagePaths,
+        );
         expect(staged.a.staged).toBe(true);
         expect(staged.b.staged).toBe(true);
         expect(unstaged.b.staged).toBe(false);
@@ -128,7 +141,13 @@ describe('a first sync in stages', () => {
       expect(listed).toEqual([...paths].sort(compareUtf8));
       const all = await index.readPathStates(paths);
       const manifest = await index.getManifest();
-      for (const [lo, hi] of [[undefined, undefined], ['a', 'é.md'], ['a-b.md', 'a/b.md'], ['notes', undefined], [undefined, '\uFF21.md']] as const) {
+      for (const [lo, hi] of [
+        [undefined, undefined],
+        ['a', 'é.md'],
+        ['a-b.md', 'a/b.md'],
+        ['notes', undefined],
+        [undefined, '\uFF21.md'],
+      ] as const) {
         const { states, rows } = await index.readPathRange(lo, hi);
         const inRange = paths.filter((p) => isInStage(p, { from: lo, to: hi }));
         expect([...states.keys()].sort()).toEqual([...inRange].sort());

@@ -79,7 +79,11 @@ async function publishValid(w: Writer, events: readonly Record<string, unknown>[
 function signedBytes(w: Writer, body: Record<string, unknown>, options: { envelopeV?: number; key?: KeyPair } = {}): Uint8Array {
   const bodyBytes = encodeMsgpack(body);
   const prev = typeof body['prev'] === 'string' ? body['prev'] : null;
-  const sig = signBody({ domain: 'segment', vault, client: w.id, seq: body['seq'] as number, prev }, bodyBytes, (options.key ?? w.keys).privateKey);
+  const sig = signBody(
+    { domain: 'segment', vault, client: w.id, seq: body['seq'] as number, prev },
+    bodyBytes,
+    (options.key ?? w.keys).privateKey,
+  );
   return encodeMsgpack({ v: options.envelopeV ?? 1, body: bodyBytes, sig });
 }
 
@@ -192,7 +196,10 @@ describe('hostile paths in validly signed events', () => {
   it('rejects a hostile path in a tombstone or a resolve the same way', async () => {
     const w = await newWriter('mallory-tombstone');
     await publishValid(w, [await putEvent('ok/t.txt', 'fine t\n')]);
-    await store.putIfAbsent(keyOfSegment(w.id, 2), signedBytes(w, bodyOf(w, [{ type: 'tombstone', id: newId(), path: '../../etc/hosts', replaces: [] }])));
+    await store.putIfAbsent(
+      keyOfSegment(w.id, 2),
+      signedBytes(w, bodyOf(w, [{ type: 'tombstone', id: newId(), path: '../../etc/hosts', replaces: [] }])),
+    );
     const r = await newWriter('mallory-resolve');
     await publishValid(r, [await putEvent('ok/r.txt', 'fine r\n')]);
     const resolve = { type: 'resolve', id: newId(), path: '/etc/hosts', replaces: [newId()], content: null };
@@ -242,12 +249,19 @@ describe('objects that are not valid segments', () => {
     await store.putIfAbsent(keyOfSegment(notEnvelope.id, 2), encodeMsgpack({ hello: 'world' }));
     const future = await newWriter('future');
     await publishValid(future, [await putEvent('objects/future-before.txt', 'future before\n')]);
-    await store.putIfAbsent(keyOfSegment(future.id, 2), signedBytes(future, bodyOf(future, [await putEvent('objects/future.txt', 'FUTURE\n')]), { envelopeV: 2 }));
+    await store.putIfAbsent(
+      keyOfSegment(future.id, 2),
+      signedBytes(future, bodyOf(future, [await putEvent('objects/future.txt', 'FUTURE\n')]), { envelopeV: 2 }),
+    );
 
     const { code, report } = await syncAlice();
     expect(code).toBe(ExitCode.integrity);
-    expect(faultsOf(report, big)).toEqual([expect.objectContaining({ seq: 2, code: 'malformed', message: expect.stringContaining('over the') })]);
-    expect(faultsOf(report, garbage)).toEqual([expect.objectContaining({ seq: 2, code: 'malformed', message: expect.stringContaining('not valid msgpack') })]);
+    expect(faultsOf(report, big)).toEqual([
+      expect.objectContaining({ seq: 2, code: 'malformed', message: expect.stringContaining('over the') }),
+    ]);
+    expect(faultsOf(report, garbage)).toEqual([
+      expect.objectContaining({ seq: 2, code: 'malformed', message: expect.stringContaining('not valid msgpack') }),
+    ]);
     expect(faultsOf(report, notEnvelope)).toEqual([expect.objectContaining({ seq: 2, code: 'malformed' })]);
     expect(faultsOf(report, future)).toEqual([expect.objectContaining({ seq: 2, code: 'unknown-version' })]);
     expect(await readAlice('objects/big-before.txt')).toBe('big before\n');
@@ -267,7 +281,11 @@ describe('tampered logs and keys', () => {
     // The attacker swaps keys/<bob> for its own key and signs "bob's" next segment with it.
     await fs.rm(path.join(remoteDir, ...keyOfIdentity(bob.id).split('/')));
     const forger = generateKeyPair();
-    await writeIdentity(store, { v: 1, vault, client: bob.id, name: 'bob', publicKey: forger.publicKeyHex, time: new Date().toISOString() }, forger);
+    await writeIdentity(
+      store,
+      { v: 1, vault, client: bob.id, name: 'bob', publicKey: forger.publicKeyHex, time: new Date().toISOString() },
+      forger,
+    );
     bob.keys = forger;
     await publishValid(bob, [await putEvent('bob/genuine.txt', 'FORGED\n', [])]);
 
@@ -298,7 +316,13 @@ describe('tampered logs and keys', () => {
     for (let i = 1; i <= 3; i++) expect(await readAlice(`dave/${i}.txt`)).toBe(`dave ${i}\n`);
     const v = await verifyAlice();
     expect(v.code).toBe(ExitCode.integrity);
-    expect(v.findings).toContainEqual(expect.objectContaining({ object: `log/${dave.id}/`, code: 'broken-chain', message: expect.stringContaining('truncated or rolled back') }));
+    expect(v.findings).toContainEqual(
+      expect.objectContaining({
+        object: `log/${dave.id}/`,
+        code: 'broken-chain',
+        message: expect.stringContaining('truncated or rolled back'),
+      }),
+    );
   });
 
   it('a rolled-back log (tail rewritten by the key holder): verify reports the fork and the rollback', async () => {
@@ -352,8 +376,12 @@ describe('tampered blobs', () => {
 
     const { code, report } = await syncAlice();
     expect(faultsOf(report, hank)).toEqual([]);
-    expect(report.skipped).toContainEqual(expect.objectContaining({ path: 'blobs/x.txt', op: 'download', detail: expect.stringContaining('does not match its hash') }));
-    expect(report.skipped).toContainEqual(expect.objectContaining({ path: 'blobs/w.txt', op: 'download', detail: expect.stringContaining('missing') }));
+    expect(report.skipped).toContainEqual(
+      expect.objectContaining({ path: 'blobs/x.txt', op: 'download', detail: expect.stringContaining('does not match its hash') }),
+    );
+    expect(report.skipped).toContainEqual(
+      expect.objectContaining({ path: 'blobs/w.txt', op: 'download', detail: expect.stringContaining('missing') }),
+    );
     expect(await readAlice('blobs/x.txt')).toBe('x version 1\n');
     expect(await readAlice('blobs/w.txt')).toBe('w version 1\n');
     expect(await readAlice('blobs/z.txt')).toBe('z new\n');

@@ -79,7 +79,11 @@ async function write(root: string, rel: string, text: string | Uint8Array): Prom
 }
 const read = (root: string, rel: string) => fs.readFile(abs(root, rel), 'utf8');
 const exists = (root: string, rel: string) => fsSync.existsSync(abs(root, rel));
-const kinds = (r: SyncJson | SyncReport, kind: string) => r.applied.filter((o) => o.kind === kind).map((o) => o.path).sort();
+const kinds = (r: SyncJson | SyncReport, kind: string) =>
+  r.applied
+    .filter((o) => o.kind === kind)
+    .map((o) => o.path)
+    .sort();
 
 /** Runs the engine on `dir` with its LocalTree wrapped by `wrap`. */
 async function syncWithTree(dir: string, wrap: (tree: LocalTree) => LocalTree): Promise<SyncReport> {
@@ -191,7 +195,9 @@ describe('writes that fail', () => {
     // A skipped file is no plain success (ADR-0016): exit 3, retry once the cause is fixed.
     expect(r.code, r.stderr).toBe(ExitCode.retry);
     const report = r.json as SyncJson;
-    expect(report.skipped).toContainEqual(expect.objectContaining({ path: 'ro/new.md', op: 'download', code: 'local-io', detail: expect.stringContaining('EACCES') }));
+    expect(report.skipped).toContainEqual(
+      expect.objectContaining({ path: 'ro/new.md', op: 'download', code: 'local-io', detail: expect.stringContaining('EACCES') }),
+    );
     expect(await read(p.alice, 'other.md')).toBe('other from bob\n');
     expect(await read(p.alice, 'ro/keep.md')).toBe('keep\n');
     expect(await fs.readdir(abs(p.alice, 'ro'))).toEqual(['keep.md']);
@@ -220,41 +226,48 @@ describe('writes that fail', () => {
   });
 
   const mountProblem = tryTmpfsMount();
-  it.skipIf(mountProblem !== undefined)(`a full disk (1 MiB tmpfs on a subfolder): the sync stops with disk-full (exit 3), leaves no partial file, and completes once there is room${mountProblem ? ` [skipped: ${mountProblem}]` : ''}`, async () => {
-    const p = await createPair({ 'a.md': 'a\n', 'big/readme.md': 'big folder\n' });
-    const huge = randomBytes(3 * 1024 * 1024);
-    await write(p.bob, 'big/huge.bin', huge);
-    await write(p.bob, 'small.md', 'small from bob\n');
-    expect((await syncJson(p.bob)).code).toBe(ExitCode.ok);
-    // Mount the tiny file system over alice's big/ (moving its one file across).
-    const big = abs(p.alice, 'big');
-    const saved = await fs.readFile(path.join(big, 'readme.md'));
-    const stat = await fs.stat(path.join(big, 'readme.md'));
-    await fs.rm(big, { recursive: true });
-    await fs.mkdir(big);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', big]);
-    try {
-      await fs.writeFile(path.join(big, 'readme.md'), saved);
-      await fs.utimes(path.join(big, 'readme.md'), stat.atime, stat.mtime);
-      let error: unknown;
+  it.skipIf(mountProblem !== undefined)(
+    `a full disk (1 MiB tmpfs on a subfolder): the sync stops with disk-full (exit 3), leaves no partial file, and completes once there is room${mountProblem ? ` [skipped: ${mountProblem}]` : ''}`,
+    async () => {
+      const p = await createPair({ 'a.md': 'a\n', 'big/readme.md': 'big folder\n' });
+      const huge = randomBytes(3 * 1024 * 1024);
+      await write(p.bob, 'big/huge.bin', huge);
+      await write(p.bob, 'small.md', 'small from bob\n');
+      expect((await syncJson(p.bob)).code).toBe(ExitCode.ok);
+      // Mount the tiny file system over alice's big/ (moving its one file across).
+      const big = abs(p.alice, 'big');
+      const saved = await fs.readFile(path.join(big, 'readme.md'));
+      const stat = await fs.stat(path.join(big, 'readme.md'));
+      await fs.rm(big, { recursive: true });
+      await fs.mkdir(big);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', big]);
       try {
-        await syncJson(p.alice);
-      } catch (e) {
-        error = e;
+        await fs.writeFile(path.join(big, 'readme.md'), saved);
+        await fs.utimes(path.join(big, 'readme.md'), stat.atime, stat.mtime);
+        let error: unknown;
+        try {
+          await syncJson(p.alice);
+        } catch (e) {
+          error = e;
+        }
+        expect(isBmError(error, 'disk-full'), String(error)).toBe(true);
+        expect(await fs.readdir(big)).toEqual(['readme.md']);
+        expect(await read(p.alice, 'big/readme.md')).toBe('big folder\n');
+      } finally {
+        execFileSync('umount', [big]);
       }
-      expect(isBmError(error, 'disk-full'), String(error)).toBe(true);
-      expect(await fs.readdir(big)).toEqual(['readme.md']);
-      expect(await read(p.alice, 'big/readme.md')).toBe('big folder\n');
-    } finally {
-      execFileSync('umount', [big]);
-    }
-    // Room again (the folder is back on the big disk): the next sync completes.
-    await fs.writeFile(path.join(big, 'readme.md'), saved);
-    const again = await syncJson(p.alice);
-    expect(again.code).toBe(ExitCode.ok);
-    expect(createHash('sha256').update(await fs.readFile(abs(p.alice, 'big/huge.bin'))).digest('hex')).toBe(createHash('sha256').update(huge).digest('hex'));
-    expect(await read(p.alice, 'small.md')).toBe('small from bob\n');
-  });
+      // Room again (the folder is back on the big disk): the next sync completes.
+      await fs.writeFile(path.join(big, 'readme.md'), saved);
+      const again = await syncJson(p.alice);
+      expect(again.code).toBe(ExitCode.ok);
+      expect(
+        createHash('sha256')
+          .update(await fs.readFile(abs(p.alice, 'big/huge.bin')))
+          .digest('hex'),
+      ).toBe(createHash('sha256').update(huge).digest('hex'));
+      expect(await read(p.alice, 'small.md')).toBe('small from bob\n');
+    },
+  );
 });
 
 describe('changes racing a sync', () => {
@@ -270,18 +283,23 @@ describe('changes racing a sync', () => {
       await write(p.alice, 'growing.md', race.first);
       const target = abs(p.alice, 'growing.md');
       let appended = false;
-      const undo = patchFs(race.mod as Record<string, unknown>, race.fn, (original) =>
-        ((file: string, ...rest: unknown[]) => {
-          if (file === target && !appended) {
-            appended = true;
-            fsSync.appendFileSync(target, 'more words written while bm-log hashed the file\n');
-          }
-          return (original as (f: string, ...r: unknown[]) => unknown)(file, ...rest);
-        }) as never,
+      const undo = patchFs(
+        race.mod as Record<string, unknown>,
+        race.fn,
+        (original) =>
+          ((file: string, ...rest: unknown[]) => {
+            if (file === target && !appended) {
+              appended = true;
+              fsSync.appendFileSync(target, 'more words written while bm-log hashed the file\n');
+            }
+            return (original as (f: string, ...r: unknown[]) => unknown)(file, ...rest);
+          }) as never,
       );
       const first = await syncJsonThenUndo(p.alice, undo);
       expect(appended).toBe(true);
-      expect(first.notices).toContainEqual(expect.objectContaining({ path: 'growing.md', detail: expect.stringContaining('changed while being hashed') }));
+      expect(first.notices).toContainEqual(
+        expect.objectContaining({ path: 'growing.md', detail: expect.stringContaining('changed while being hashed') }),
+      );
       expect(kinds(first, 'upload')).toEqual([]);
       expect(kinds((await syncJson(p.alice)).report, 'upload')).toEqual(['growing.md']);
       await syncJson(p.bob);
@@ -333,11 +351,14 @@ describe('changes racing a sync', () => {
     await index.close();
     // Between listing the root and reading vanish/, the folder is moved away (as an atomic
     // folder swap by another tool would do), then comes back after the sync.
-    const undo = patchFs(fsSync, 'readdirSync', (original) =>
-      ((dir: fsSync.PathLike, ...rest: unknown[]) => {
-        if (dir === folder && fsSync.existsSync(folder)) fsSync.renameSync(folder, moved);
-        return (original as (d: fsSync.PathLike, ...r: unknown[]) => unknown)(dir, ...rest);
-      }) as typeof fsSync.readdirSync,
+    const undo = patchFs(
+      fsSync,
+      'readdirSync',
+      (original) =>
+        ((dir: fsSync.PathLike, ...rest: unknown[]) => {
+          if (dir === folder && fsSync.existsSync(folder)) fsSync.renameSync(folder, moved);
+          return (original as (d: fsSync.PathLike, ...r: unknown[]) => unknown)(dir, ...rest);
+        }) as typeof fsSync.readdirSync,
     );
     const report = await syncJsonThenUndo(p.alice, undo);
     expect(fsSync.existsSync(moved)).toBe(true);
@@ -368,7 +389,10 @@ describe('changes racing a sync', () => {
     expect(exists(p.alice, 'docs/b.md')).toBe(false);
     // Alice's delete of the folder meets bob's concurrent edit: the edit is kept everywhere.
     // Her folder may be empty now: the empty-folder guard refuses until she confirms (--force).
-    const refused = await syncJson(p.alice).then(() => undefined, (e: unknown) => e);
+    const refused = await syncJson(p.alice).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     if (refused !== undefined) {
       expect(refused).toMatchObject({ code: 'safety-guard' });
       await syncJson(p.alice, { force: true });

@@ -31,7 +31,11 @@ async function write(root: string, rel: string, text: string): Promise<void> {
   await fs.writeFile(abs(root, rel), text);
 }
 const read = (root: string, rel: string) => fs.readFile(abs(root, rel), 'utf8');
-const exists = (root: string, rel: string) => fs.access(abs(root, rel)).then(() => true, () => false);
+const exists = (root: string, rel: string) =>
+  fs.access(abs(root, rel)).then(
+    () => true,
+    () => false,
+  );
 
 /** Every file below `dir` as relative path -> bytes. */
 async function readTree(dir: string): Promise<Map<string, Buffer>> {
@@ -137,7 +141,6 @@ describe('a bm-log folder nested in another (issue 20, failure 2)', () => {
     expect(await remotePaths(path.join(base, 'outer-remote'))).toEqual(['sub/inner.md', 'sub/later.md', 'top.md']);
     await withClient(inner, async (s) => expect(s.root).toBe(inner));
   });
-
 });
 
 /** A directory remote with alice (created with `files`) and bob joined and synced. */
@@ -249,14 +252,19 @@ function failingIndex(index: LocalIndex, fails: (ops: CommitOps) => boolean): Sy
 describe('a client never conflicts with itself after a sync that stopped between publishing and committing (issue 20, failure 6)', () => {
   const cases = [
     { what: 'the manifest commit after the publish fails', fails: (ops: CommitOps) => (ops.manifestPut?.length ?? 0) > 0 },
-    { what: 'the commit of its own published segment fails', fails: (ops: CommitOps, self: string) => (ops.segments ?? []).some((seg) => seg.client === self) },
+    {
+      what: 'the commit of its own published segment fails',
+      fails: (ops: CommitOps, self: string) => (ops.segments ?? []).some((seg) => seg.client === self),
+    },
   ];
   for (const c of cases) {
     it(`${c.what}: the next sync's edit replaces the version it published, no conflict, the other client gets the edit`, async () => {
       const p = await createPair({ 'doc.md': 'v1\n', 'other.md': 'other\n' });
       await write(p.alice, 'doc.md', 'v2 from alice\n');
       await write(p.alice, 'new.md', 'new from alice\n');
-      const stopped = await withClient(p.alice, (s) => runSync({ ...s.ctx, index: failingIndex(s.index, (ops) => c.fails(ops, s.ctx.identity.client)) })).then(
+      const stopped = await withClient(p.alice, (s) =>
+        runSync({ ...s.ctx, index: failingIndex(s.index, (ops) => c.fails(ops, s.ctx.identity.client)) }),
+      ).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -281,30 +289,36 @@ describe('a client never conflicts with itself after a sync that stopped between
   }
 
   const mountProblem = tryTmpfsMount();
-  it.skipIf(mountProblem !== undefined)(`a first sync stopped by a full disk (1 MiB tmpfs), then an edit: the next sync conflicts with nothing${mountProblem ? ` [skipped: ${mountProblem}]` : ''}`, async () => {
-    const base = await tempDir();
-    const disk = path.join(base, 'disk');
-    const alice = path.join(disk, 'alice');
-    await fs.mkdir(disk);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]);
-    try {
-      for (let i = 0; i < 60; i++) await write(alice, `n${i}.md`, `note ${i}\n`);
-      await executeInit(alice, { remote: { url: path.join(base, 'remote') }, name: 'alice', create: true });
-      // Leave 24 KiB: the segment (about 60 events) reaches the remote, its commit does not.
-      const avail = Number(execFileSync('df', ['-k', '--output=avail', disk], { encoding: 'utf8' }).trim().split('\n').at(-1));
-      await fs.writeFile(path.join(disk, 'filler'), Buffer.alloc((avail - 24) * 1024));
-      const stopped = await syncJson(alice).then(() => undefined, (e: unknown) => e);
-      expect(isBmError(stopped, 'local-io', 'disk-full'), String(stopped)).toBe(true);
-      expect((await fs.readdir(path.join(base, 'remote', 'log'), { recursive: true })).length).toBeGreaterThan(1);
-      await fs.rm(path.join(disk, 'filler'));
-      await write(alice, 'n1.md', 'note 1, edited after the full disk\n');
-      const next = await syncClean(alice);
-      expect(next.conflicts).toEqual([]);
-      expect((await filesOf(alice)).filter((f) => f.includes('.conflict-'))).toEqual([]);
-    } finally {
-      execFileSync('umount', [disk]);
-    }
-  });
+  it.skipIf(mountProblem !== undefined)(
+    `a first sync stopped by a full disk (1 MiB tmpfs), then an edit: the next sync conflicts with nothing${mountProblem ? ` [skipped: ${mountProblem}]` : ''}`,
+    async () => {
+      const base = await tempDir();
+      const disk = path.join(base, 'disk');
+      const alice = path.join(disk, 'alice');
+      await fs.mkdir(disk);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]);
+      try {
+        for (let i = 0; i < 60; i++) await write(alice, `n${i}.md`, `note ${i}\n`);
+        await executeInit(alice, { remote: { url: path.join(base, 'remote') }, name: 'alice', create: true });
+        // Leave 24 KiB: the segment (about 60 events) reaches the remote, its commit does not.
+        const avail = Number(execFileSync('df', ['-k', '--output=avail', disk], { encoding: 'utf8' }).trim().split('\n').at(-1));
+        await fs.writeFile(path.join(disk, 'filler'), Buffer.alloc((avail - 24) * 1024));
+        const stopped = await syncJson(alice).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(isBmError(stopped, 'local-io', 'disk-full'), String(stopped)).toBe(true);
+        expect((await fs.readdir(path.join(base, 'remote', 'log'), { recursive: true })).length).toBeGreaterThan(1);
+        await fs.rm(path.join(disk, 'filler'));
+        await write(alice, 'n1.md', 'note 1, edited after the full disk\n');
+        const next = await syncClean(alice);
+        expect(next.conflicts).toEqual([]);
+        expect((await filesOf(alice)).filter((f) => f.includes('.conflict-'))).toEqual([]);
+      } finally {
+        execFileSync('umount', [disk]);
+      }
+    },
+  );
 });
 
 /** Syncs every client in turn, `rounds` times. */
@@ -367,7 +381,7 @@ describe('a file that became a folder (or the reverse) while edited elsewhere (i
 });
 
 describe('a file/folder clash met by partial plans (issue 20, failure 4)', () => {
-  it('a new client\'s first sync in stages never writes the file where the folder goes, even with the clash split across stages', async () => {
+  it("a new client's first sync in stages never writes the file where the folder goes, even with the clash split across stages", async () => {
     const p = await createPair({ 'a-notes.md': 'x\n', a: 'the file\n' });
     // Bob's folder `a` is made on a client that never had the file: a fresh one.
     const bob2 = path.join(p.base, 'bob2');

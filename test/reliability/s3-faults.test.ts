@@ -25,7 +25,15 @@ const SEED = process.env['RELIABILITY_SEED'] ? Number(process.env['RELIABILITY_S
 const MAX_STEPS = 80;
 /** The faulty phase stops early past this, so the whole test stays well under 60 s. */
 const FAULT_PHASE_MS = 25_000;
-const RATES: FaultRates = { error500: 0.04, slowDown503: 0.04, timeout: 0.015, dropResponse: 0.04, truncateList: 0.15, cutBody: 0.08, delay: 0.05 };
+const RATES: FaultRates = {
+  error500: 0.04,
+  slowDown503: 0.04,
+  timeout: 0.015,
+  dropResponse: 0.04,
+  truncateList: 0.15,
+  cutBody: 0.08,
+  delay: 0.05,
+};
 const bucket = 'bm-log-reliability';
 
 let server: LocalS3Server;
@@ -50,7 +58,9 @@ function storeOptions(endpoint: string) {
 }
 
 describe('S3 faults (fauxqs behind the fault proxy)', () => {
-  it('three clients converge with nothing lost under 5xx, timeouts, dropped responses, lying listings, cut bodies and crashes', { timeout: 60_000 }, async () => {
+  it('three clients converge with nothing lost under 5xx, timeouts, dropped responses, lying listings, cut bodies and crashes', {
+    timeout: 60_000,
+  }, async () => {
     console.log(`s3-faults seed ${SEED} (replay: RELIABILITY_SEED=${SEED} npx vitest run test/reliability/s3-faults.test.ts)`);
     const started = Date.now();
     const trace: string[] = [];
@@ -88,7 +98,8 @@ describe('S3 faults (fauxqs behind the fault proxy)', () => {
           `${world.stats.conflicts} conflicts, ${check.segments} segments, ${check.blobs} blobs, quiescence in ${rounds} rounds, ${check.lost} versions lost, ${((Date.now() - started) / 1000).toFixed(1)} s\n${proxy.describe()}`,
       );
       if (check.problems.length > 0) throw fail(`invariants broken:\n${check.problems.join('\n')}`);
-      if (world.stats.integrityFaults > 0) throw fail(`${world.stats.integrityFaults} integrity fault(s) reported under network faults only`);
+      if (world.stats.integrityFaults > 0)
+        throw fail(`${world.stats.integrityFaults} integrity fault(s) reported under network faults only`);
       expect(check.converged).toBe(true);
       expect(check.lost).toBe(0);
       // The faults really happened: the schedule is dense enough that each kind fires.
@@ -110,7 +121,8 @@ describe('S3 faults (fauxqs behind the fault proxy)', () => {
 class FlakyKeysStore extends MemoryStore {
   failing = true;
   override async get(key: string): Promise<Uint8Array | undefined> {
-    if (this.failing && key.startsWith('keys/')) throw new BmError(ErrorCode.remoteUnavailable, `reading ${key} failed (ECONNRESET)`, 'retry');
+    if (this.failing && key.startsWith('keys/'))
+      throw new BmError(ErrorCode.remoteUnavailable, `reading ${key} failed (ECONNRESET)`, 'retry');
     return super.get(key);
   }
 }
@@ -118,7 +130,7 @@ class FlakyKeysStore extends MemoryStore {
 describe('transient failures are not integrity faults', () => {
   // Regression: fetchLogs reported a transient failure reading a new client's key as a
   // fault, so `bm-log sync` exited 5 (integrity) after a dropped connection.
-  it('a transient failure reading a new client\'s key skips that client until the next fetch', async () => {
+  it("a transient failure reading a new client's key skips that client until the next fetch", async () => {
     const store = new FlakyKeysStore();
     const newId = ulidFactory();
     const vault = await writeVaultIfAbsent(store, newId, () => new Date());
@@ -126,7 +138,21 @@ describe('transient failures are not integrity faults', () => {
     const client = newId() as ClientId;
     await writeIdentity(store, { v: 1, vault, client, name: 'bob', publicKey: keys.publicKeyHex, time: new Date().toISOString() }, keys);
     const content = { hash: 'a'.repeat(64), size: 1, mode: 0o644 };
-    await writeSegment(store, { v: 1, vault, client, seq: 1, prev: null, time: new Date().toISOString(), seen: {}, snapshot: null, events: [{ type: 'put', id: newId(), path: 'a.md', replaces: [], content }] } as never, keys);
+    await writeSegment(
+      store,
+      {
+        v: 1,
+        vault,
+        client,
+        seq: 1,
+        prev: null,
+        time: new Date().toISOString(),
+        seen: {},
+        snapshot: null,
+        events: [{ type: 'put', id: newId(), path: 'a.md', replaces: [], content }],
+      } as never,
+      keys,
+    );
 
     const first = await fetchLogs(store, { vault, cursors: new Map(), pinnedKeys: new Map() });
     expect(first.faults).toEqual([]);

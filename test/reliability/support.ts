@@ -106,7 +106,8 @@ export function runCliJson(args: readonly string[]): Promise<CliRun> {
       { env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000, maxBuffer: 16 * 1024 * 1024, ...(IS_ROOT ? UNPRIVILEGED : {}) },
       (error, stdout, stderr) => {
         const code = error ? (error as { code?: unknown }).code : 0;
-        if (typeof code !== 'number') return reject(new Error(`bm-log ${args.join(' ')} did not exit normally: ${String(error)}\n${stderr}`));
+        if (typeof code !== 'number')
+          return reject(new Error(`bm-log ${args.join(' ')} did not exit normally: ${String(error)}\n${stderr}`));
         let json: unknown;
         try {
           json = JSON.parse(stdout);

@@ -3,7 +3,7 @@ import { BmError, ErrorCode } from '../../src/errors.js';
 import type { ClientId, VersionId } from '../../src/events/ids.js';
 import { MemoryStore } from '../../src/events/store/memory-store.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
-import { MemoryIndex } from '../support/memory-index.js';
+import type { MemoryIndex } from '../support/memory-index.js';
 import type { MemoryTree } from '../support/memory-tree.js';
 import { projectVersions } from '../../src/projections/project-paths.js';
 import type { VersionRecord } from '../../src/projections/version-record.js';
@@ -72,7 +72,14 @@ describe('planSync: a conflict copy left untracked by a crash (simulation seeds 
     seen: {},
     snapshot: null,
   });
-  const file = (p: string, text: string, ino: number): LocalFile => ({ path: sp(p), hash: hashOf(text), size: text.length, mode: 0o644, mtimeMs: 1_700_000_000_000 + ino, ino });
+  const file = (p: string, text: string, ino: number): LocalFile => ({
+    path: sp(p),
+    hash: hashOf(text),
+    size: text.length,
+    mode: 0o644,
+    mtimeMs: 1_700_000_000_000 + ino,
+    ino,
+  });
   // Alice and Bob edited concurrently; Alice's sync wrote Bob's version as a copy and died
   // before recording it; then Alice (elsewhere) resolved the conflict for good.
   const a = version('01RGA00000000000000000000A', alice, 'alice');
@@ -85,7 +92,14 @@ describe('planSync: a conflict copy left untracked by a crash (simulation seeds 
   const plan = (copyText: string) =>
     planSync({
       base,
-      local: { files: new Map([[path, main], [copy, file(copy, copyText, 2)]]), dirs: new Set(['notes']), unreadable: [] },
+      local: {
+        files: new Map([
+          [path, main],
+          [copy, file(copy, copyText, 2)],
+        ]),
+        dirs: new Set(['notes']),
+        unreadable: [],
+      },
       cloud,
       options: { subscriptions: [], isIgnored: () => false, clientName: (c) => (c === bob ? 'bob' : 'alice'), self: alice },
     });
@@ -138,7 +152,11 @@ describe('deleting the conflict copies while a sync writes a new one (simulation
   it('the client converges with the others', async () => {
     const store = new MemoryStore();
     const clock = createClock();
-    const [al, bo, ca] = [await createSimClient(store, 'alice', '01RGA', clock), await createSimClient(store, 'bob', '01RGB', clock), await createSimClient(store, 'carol', '01RGC', clock)];
+    const [al, bo, ca] = [
+      await createSimClient(store, 'alice', '01RGA', clock),
+      await createSimClient(store, 'bob', '01RGB', clock),
+      await createSimClient(store, 'carol', '01RGC', clock),
+    ];
     const sync = (c: typeof al, tree?: typeof al.tree) => runSync(syncContextOf(c, { store, now: clock.now, ...(tree ? { tree } : {}) }));
     const copies = (c: typeof al) => [...c.tree.files.keys()].filter((p) => p.includes('.conflict-')).sort();
     al.tree.userWrite('f.txt', enc('alice'));
@@ -197,7 +215,8 @@ describe('runSync: its own segment stored but unacknowledged, then missed by a l
     await expect(runSync(syncContextOf(alice, { store: lossy, now: clock.now }))).rejects.toMatchObject({ code: 'remote-unavailable' });
     // A listing that lags behind the write: the own log looks empty.
     const lagging = overriding(store, {
-      list: async (prefix: string, o?: { startAfter?: string; limit?: number }) => (prefix.startsWith('log/') ? { objects: [], truncated: false } : store.list(prefix, o)),
+      list: async (prefix: string, o?: { startAfter?: string; limit?: number }) =>
+        prefix.startsWith('log/') ? { objects: [], truncated: false } : store.list(prefix, o),
     });
     const report = await runSync(syncContextOf(alice, { store: lagging, now: clock.now }));
     expect(report.faults).toEqual([]);

@@ -162,7 +162,12 @@ export class GatedTree implements LocalTree {
     return this.inner.witnessBase(witness);
   }
 
-  async rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult> {
+  async rescan(
+    prev: ScanResult,
+    touched: readonly SyncPath[],
+    manifest: ReadonlyMap<string, BaseEntry>,
+    isIgnored: (path: string) => boolean,
+  ): Promise<ScanResult> {
     this.gate.enter('scan');
     return this.inner.rescan(prev, touched, manifest, isIgnored);
   }
@@ -172,7 +177,13 @@ export class GatedTree implements LocalTree {
     return this.gate.stream(this.inner.openRead(path), `reading ${path}`);
   }
 
-  async writeFile(path: SyncPath, content: AsyncIterable<Uint8Array>, hash: string, mode: number, expect: LocalFile | null): Promise<LocalFile | 'changed'> {
+  async writeFile(
+    path: SyncPath,
+    content: AsyncIterable<Uint8Array>,
+    hash: string,
+    mode: number,
+    expect: LocalFile | null,
+  ): Promise<LocalFile | 'changed'> {
     this.gate.enter(`writeFile ${path}`);
     return this.inner.writeFile(path, this.gate.stream(content, `writing ${path}`), hash, mode, expect);
   }
@@ -246,7 +257,10 @@ export class GatedIndex implements SyncIndex {
     }
   }
 
-  async readPathRange(from: string | undefined, to: string | undefined): Promise<{ states: Map<SyncPath, PathState>; rows: Map<SyncPath, BaseEntry> }> {
+  async readPathRange(
+    from: string | undefined,
+    to: string | undefined,
+  ): Promise<{ states: Map<SyncPath, PathState>; rows: Map<SyncPath, BaseEntry> }> {
     this.gate.enter('readPathRange');
     return this.inner.readPathRange!(from, to);
   }

@@ -48,16 +48,33 @@ function segment(client: ClientId, seq: number): { client: ClientId; seq: number
 }
 
 function entry(p: string, n: number, copyOf?: { path: SyncPath; version: VersionId }): BaseEntry {
-  const e = { path: sp(p), hash: sha256Hex(`content ${n}`), size: n, mode: 0o644, mtimeMs: 1_700_000_000_000 + n + 0.5, ino: n, heads: [nextId() as VersionId], version: nextId() as VersionId };
+  const e = {
+    path: sp(p),
+    hash: sha256Hex(`content ${n}`),
+    size: n,
+    mode: 0o644,
+    mtimeMs: 1_700_000_000_000 + n + 0.5,
+    ino: n,
+    heads: [nextId() as VersionId],
+    version: nextId() as VersionId,
+  };
   return copyOf ? { ...e, copyOf } : e;
 }
 
-type Index = Pick<LocalIndex, 'getManifest' | 'getCursors' | 'getPinnedKeys' | 'pinKeys' | 'commitBatch' | 'getMeta'> & { iterateSegments(): AsyncIterable<{ client: ClientId; seq: number; bytes: Uint8Array }> };
+type Index = Pick<LocalIndex, 'getManifest' | 'getCursors' | 'getPinnedKeys' | 'pinKeys' | 'commitBatch' | 'getMeta'> & {
+  iterateSegments(): AsyncIterable<{ client: ClientId; seq: number; bytes: Uint8Array }>;
+};
 
 async function state(idx: Index): Promise<unknown> {
   const segs: string[] = [];
   for await (const s of idx.iterateSegments()) segs.push(`${s.client === clientA ? 'A' : 'B'}${s.seq}:${sha256Hex(s.bytes).slice(0, 8)}`);
-  return { manifest: await idx.getManifest(), cursors: await idx.getCursors(), keys: await idx.getPinnedKeys(), segs, lastSyncAt: await idx.getMeta('lastSyncAt') };
+  return {
+    manifest: await idx.getManifest(),
+    cursors: await idx.getCursors(),
+    keys: await idx.getPinnedKeys(),
+    segs,
+    lastSyncAt: await idx.getMeta('lastSyncAt'),
+  };
 }
 
 async function outcome(p: Promise<unknown>): Promise<string> {
@@ -88,7 +105,12 @@ async function script(idx: Index): Promise<unknown[]> {
   );
   out.push(await state(idx));
   // Refused batches: each has one bad part and must write none of its good parts.
-  const good = { manifestPut: [entry('new.txt', 4)], manifestDel: [sp('a.txt')], segments: [segment(clientB, 3)], meta: { lastSyncAt: 'later' } };
+  const good = {
+    manifestPut: [entry('new.txt', 4)],
+    manifestDel: [sp('a.txt')],
+    segments: [segment(clientB, 3)],
+    meta: { lastSyncAt: 'later' },
+  };
   out.push(await outcome(idx.commitBatch({ ...good, manifestDel: [sp('a.txt'), sp('new.txt')] })));
   out.push(await outcome(idx.commitBatch({ ...good, cursors: new Map([[clientB, { seq: 0, hash: 'nope' }]]) })));
   out.push(await outcome(idx.commitBatch({ ...good, meta: { 'index-format': 2 } })));
@@ -102,7 +124,14 @@ async function script(idx: Index): Promise<unknown[]> {
   // Pins: first sight, the same key again (first name kept), a different key (refused, none pinned).
   out.push(await outcome(idx.pinKeys([{ client: clientA, publicKey: 'a'.repeat(64), name: 'laptop' }])));
   out.push(await outcome(idx.pinKeys([{ client: clientA, publicKey: 'a'.repeat(64), name: 'renamed' }])));
-  out.push(await outcome(idx.pinKeys([{ client: clientB, publicKey: 'b'.repeat(64), name: 'desk' }, { client: clientA, publicKey: 'c'.repeat(64), name: 'laptop' }])));
+  out.push(
+    await outcome(
+      idx.pinKeys([
+        { client: clientB, publicKey: 'b'.repeat(64), name: 'desk' },
+        { client: clientA, publicKey: 'c'.repeat(64), name: 'laptop' },
+      ]),
+    ),
+  );
   out.push(await state(idx));
   // Answers are copies: changing one changes nothing stored.
   const m = await idx.getManifest();

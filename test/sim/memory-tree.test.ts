@@ -89,7 +89,12 @@ async function script(d: Driver): Promise<unknown[]> {
   const { tree } = d;
   const scan = async (manifest = new Map<string, BaseEntry>()) => {
     const s = await tree.scan(manifest, (p) => p.startsWith('ignored'));
-    out.push({ files: [...s.files.values()].map(plainFile).sort((a, b) => (a.path < b.path ? -1 : 1)), dirs: [...s.dirs].sort(), unreadable: s.unreadable, hashed: s.hashed });
+    out.push({
+      files: [...s.files.values()].map(plainFile).sort((a, b) => (a.path < b.path ? -1 : 1)),
+      dirs: [...s.dirs].sort(),
+      unreadable: s.unreadable,
+      hashed: s.hashed,
+    });
     return s;
   };
   await scan();
@@ -110,10 +115,15 @@ async function script(d: Driver): Promise<unknown[]> {
   out.push(await outcome(tree.writeFile(sp('f.txt'), chunks('bytes'), hashOf('other bytes'), 0o644, null)), await d.read('f.txt'));
   out.push(await outcome(tree.writeFile(sp('a.txt/x.txt'), chunks('x'), hashOf('x'), 0o644, null)));
   out.push(await tree.writeFile(sp('d'), chunks('x'), hashOf('x'), 0o644, null));
-  out.push(plain((await tree.writeFile(sp('n/m/new.txt'), chunks('deep'), hashOf('deep'), 0o755, null)) as LocalFile), await d.read('n/m/new.txt'));
+  out.push(
+    plain((await tree.writeFile(sp('n/m/new.txt'), chunks('deep'), hashOf('deep'), 0o755, null)) as LocalFile),
+    await d.read('n/m/new.txt'),
+  );
   // Same bytes but another stat: the guard compares content.
   await d.userWrite('d/b.txt', 'beta');
-  out.push(plain((await tree.writeFile(sp('d/b.txt'), chunks('beta 2'), hashOf('beta 2'), 0o644, first.files.get(sp('d/b.txt'))!)) as LocalFile));
+  out.push(
+    plain((await tree.writeFile(sp('d/b.txt'), chunks('beta 2'), hashOf('beta 2'), 0o644, first.files.get(sp('d/b.txt'))!)) as LocalFile),
+  );
 
   // Guarded removes.
   const c = (await tree.statFile(sp('d/e/c.txt')))!;
@@ -129,9 +139,13 @@ async function script(d: Driver): Promise<unknown[]> {
 
   // Reading a file that vanished.
   await d.userDelete('n/m/new.txt');
-  out.push(await outcome((async () => {
-    for await (const _ of tree.openRead(sp('n/m/new.txt'))) void _;
-  })()));
+  out.push(
+    await outcome(
+      (async () => {
+        for await (const _ of tree.openRead(sp('n/m/new.txt'))) void _;
+      })(),
+    ),
+  );
   return out;
 }
 
@@ -162,7 +176,9 @@ describe('MemoryTree behaves like FsTree', () => {
     await d.userWrite('a.txt', 'a');
     const a = (await tree.statFile(sp('a.txt')))!;
     await tree.writeFile(sp('a.txt'), chunks('b'), hashOf('b'), 0o644, a);
-    expect(tree.changes.map((c) => [c.by, c.kind, c.path, c.before === undefined, c.after === hashOf(c.by === 'user' ? 'a' : 'b')])).toEqual([
+    expect(
+      tree.changes.map((c) => [c.by, c.kind, c.path, c.before === undefined, c.after === hashOf(c.by === 'user' ? 'a' : 'b')]),
+    ).toEqual([
       ['user', 'write', 'a.txt', true, true],
       ['engine', 'write', 'a.txt', false, true],
     ]);

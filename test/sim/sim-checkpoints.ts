@@ -32,7 +32,13 @@ async function readOwnLog(c: SimClient): Promise<SegmentBody[]> {
 /** Adds one false claim about `target` (another writer's live version at `path`) to an honest body. */
 type ClaimForged = 'replaced' | 'collected' | 'takeover';
 
-function withForgedClaim(body: WriterCheckpointBody, path: WriterPath['path'], target: VersionId, kind: ClaimForged, made: { id: VersionId; hash: ContentHash; size: number }): WriterCheckpointBody {
+function withForgedClaim(
+  body: WriterCheckpointBody,
+  path: WriterPath['path'],
+  target: VersionId,
+  kind: ClaimForged,
+  made: { id: VersionId; hash: ContentHash; size: number },
+): WriterCheckpointBody {
   if (kind === 'collected') return { ...body, collected: [...body.collected, { path, seq: body.seq, versions: [target] }] };
   const content = { hash: made.hash, size: made.size, mode: 0o644 };
   const contexts = [...body.contexts, { seq: body.seq, time: body.segment.time, seen: body.segment.seen, snapshot: null }];
@@ -65,7 +71,11 @@ export async function forgeCheckpoint(c: SimClient, store: ObjectStore, rng: Rng
   const key = keyOfWriterCheckpoint(c.id, cursor.seq);
   if ((await store.head(key)) !== undefined) return none('its latest segment has a checkpoint');
   const { state } = await readLogState(c.index);
-  const targets = [...state.paths].flatMap(([path, st]) => computeHeads(st).filter((h) => h.client !== c.id).map((h) => ({ path, id: h.id })));
+  const targets = [...state.paths].flatMap(([path, st]) =>
+    computeHeads(st)
+      .filter((h) => h.client !== c.id)
+      .map((h) => ({ path, id: h.id })),
+  );
   const target = pick(rng, targets);
   if (target === undefined) return none("sees no other writer's live version");
   const own = await readOwnLog(c);
@@ -73,7 +83,11 @@ export async function forgeCheckpoint(c: SimClient, store: ObjectStore, rng: Rng
   const keyed = new Set<ClientId>([c.id, ...(await c.index.getPinnedKeys()).keys()]);
   const at = { vault: c.vault, client: c.id, segment, hash: cursor.hash, time: now().toISOString(), previous: undefined, own };
   const honest = computeWriterCheckpoint({ ...at, paths: state.paths, vaultState: state.vault, keyed, coverage: new Map() });
-  const kind = pickWeighted(rng, [['replaced', 1], ['collected', 1], ['takeover', 1]] as const);
+  const kind = pickWeighted(rng, [
+    ['replaced', 1],
+    ['collected', 1],
+    ['takeover', 1],
+  ] as const);
   const bytes = new TextEncoder().encode(`forged by ${c.name} over ${target.path}`);
   const hash = sha256Hex(bytes) as ContentHash;
   await store.putIfAbsent(keyOfBlob(hash), bytes);

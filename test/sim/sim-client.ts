@@ -38,7 +38,13 @@ export function createClock(start = 1_700_000_000_000): SimClock & { advance(ms:
  * characters: no I, L, O, U), so clients' ids never collide and replays are exact. `fs`: how
  * the client's volume names files (name-semantics.ts).
  */
-export async function createSimClient(store: ObjectStore, name: string, idPrefix: string, clock: SimClock, fs: FsSemantics = 'posix'): Promise<SimClient> {
+export async function createSimClient(
+  store: ObjectStore,
+  name: string,
+  idPrefix: string,
+  clock: SimClock,
+  fs: FsSemantics = 'posix',
+): Promise<SimClient> {
   const newId = counterIdFactory(idPrefix);
   const id = newId() as ClientId;
   const keys = generateKeyPair();
@@ -48,7 +54,19 @@ export async function createSimClient(store: ObjectStore, name: string, idPrefix
 }
 
 /** The context of one sync of `c`; the ports default to the client's own unwrapped parts. */
-export function syncContextOf(c: SimClient, parts: { store: ObjectStore; now: () => Date; tree?: LocalTree; index?: SyncIndex; concurrency?: number; chunkOps?: number; stagePaths?: number; onWorkingSet?: SyncContext['onWorkingSet'] }): SyncContext {
+export function syncContextOf(
+  c: SimClient,
+  parts: {
+    store: ObjectStore;
+    now: () => Date;
+    tree?: LocalTree;
+    index?: SyncIndex;
+    concurrency?: number;
+    chunkOps?: number;
+    stagePaths?: number;
+    onWorkingSet?: SyncContext['onWorkingSet'];
+  },
+): SyncContext {
   return {
     store: parts.store,
     index: parts.index ?? c.index,

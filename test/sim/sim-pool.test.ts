@@ -11,7 +11,10 @@ describe('simulation pool', () => {
       ],
       { workers: 2, chunk: 2 },
     );
-    for (const [name, first, count, options] of [['a', 11, 5, {}], ['b', 3, 3, { gc: true, steps: 12 }]] as const) {
+    for (const [name, first, count, options] of [
+      ['a', 11, 5, {}],
+      ['b', 3, 3, { gc: true, steps: 12 }],
+    ] as const) {
       const here = emptyStats();
       for (let seed = first; seed < first + count; seed++) addStats(here, (await runScenario(seed, options)).stats);
       const r = results.get(name)!;
@@ -25,7 +28,10 @@ describe('simulation pool', () => {
     // No clients: the first step finds no one to act and throws a TypeError, not a SimFailure.
     const r = (await runInPool([{ name: 'broken', first: 7, count: 2, options: { clients: 0, steps: 1 } }], { workers: 1 })).get('broken')!;
     expect(r.scenarios).toBe(2);
-    expect(r.failures.map((f) => [f.seed, f.kind])).toEqual([[7, 'error'], [8, 'error']]);
+    expect(r.failures.map((f) => [f.seed, f.kind])).toEqual([
+      [7, 'error'],
+      [8, 'error'],
+    ]);
     expect(r.failures[0]!.message).toMatch(/TypeError/);
   }, 60_000);
 });

@@ -147,9 +147,15 @@ export function describeSuite(r: SuiteResult, seconds: number): string {
     `  checked against a full plan: clean-state shortcuts ${t.cleanSyncs}, focused plans ${t.focusedPlans} (lazy ${t.lazyPlans}), stage plans of first syncs ${t.stagePlans}`,
     `  objects vanished from the store ${t.vanished}, put back by their owners' syncs ${t.restored}`,
     ...(t.gcRuns > 0 ? [`  gc runs ${t.gcRuns}, blobs deleted ${t.blobsCollected}, paths collected ${t.pathsCollected}`] : []),
-    ...(t.joins + t.forgedCheckpoints > 0 ? [`  joins from checkpoints ${t.joins}, checkpoints written by syncs ${t.ownCheckpoints}, forged ${t.forgedCheckpoints}, syncs reporting one ${t.checkpointFaults}`] : []),
+    ...(t.joins + t.forgedCheckpoints > 0
+      ? [
+          `  joins from checkpoints ${t.joins}, checkpoints written by syncs ${t.ownCheckpoints}, forged ${t.forgedCheckpoints}, syncs reporting one ${t.checkpointFaults}`,
+        ]
+      : []),
     ...(t.fsClients > 0
-      ? [`  clients on insensitive volumes ${t.fsClients}, twin groups held as one ${t.twinGroups}; known gaps (ADR-0017): never settled ${t.fsUnsettled}, settled apart from the projection ${t.fsDiverged}`]
+      ? [
+          `  clients on insensitive volumes ${t.fsClients}, twin groups held as one ${t.twinGroups}; known gaps (ADR-0017): never settled ${t.fsUnsettled}, settled apart from the projection ${t.fsDiverged}`,
+        ]
       : []),
   ].join('\n');
 }

@@ -42,7 +42,13 @@ const steps = envInt('SIM_STEPS');
 const gc = process.env['SIM_GC'] === '1';
 const fs = process.env['SIM_FS'] === '1';
 const checkpoints = process.env['SIM_CHECKPOINTS'] === '1';
-const options: ScenarioOptions = { ...(clients !== undefined ? { clients } : {}), ...(steps !== undefined ? { steps } : {}), ...(gc ? { gc } : {}), ...(fs ? { fs } : {}), ...(checkpoints ? { checkpoints } : {}) };
+const options: ScenarioOptions = {
+  ...(clients !== undefined ? { clients } : {}),
+  ...(steps !== undefined ? { steps } : {}),
+  ...(gc ? { gc } : {}),
+  ...(fs ? { fs } : {}),
+  ...(checkpoints ? { checkpoints } : {}),
+};
 const special = gc || fs || checkpoints || replay !== undefined;
 const gcRuns = special ? 0 : (envInt('SIM_GC_RUNS') ?? DEFAULT_GC_RUNS);
 const fsRuns = special ? 0 : (envInt('SIM_FS_RUNS') ?? DEFAULT_FS_RUNS);
@@ -60,8 +66,12 @@ function poolRun(): Promise<{ results: Map<string, SuiteResult>; started: number
     [
       { name: 'simulation', first: firstSeed, count: runs, options },
       ...(gcRuns > 0 ? [{ name: 'simulation with gc', first: firstSeed, count: gcRuns, options: { ...options, gc: true } }] : []),
-      ...(fsRuns > 0 ? [{ name: 'simulation on macOS and Windows volumes', first: firstSeed, count: fsRuns, options: { ...options, fs: true } }] : []),
-      ...(checkpointRuns > 0 ? [{ name: 'simulation with checkpoints', first: firstSeed, count: checkpointRuns, options: { ...options, checkpoints: true } }] : []),
+      ...(fsRuns > 0
+        ? [{ name: 'simulation on macOS and Windows volumes', first: firstSeed, count: fsRuns, options: { ...options, fs: true } }]
+        : []),
+      ...(checkpointRuns > 0
+        ? [{ name: 'simulation with checkpoints', first: firstSeed, count: checkpointRuns, options: { ...options, checkpoints: true } }]
+        : []),
     ],
     { workers },
   ).then((results) => ({ results, started }));
@@ -70,7 +80,12 @@ function poolRun(): Promise<{ results: Map<string, SuiteResult>; started: number
 
 /** Replays one seed here, in this process (a failure's full trace lands in the test output). */
 async function replayHere(): Promise<SuiteResult> {
-  const r: SuiteResult = { suite: { name: 'replay', first: firstSeed, count: 1, options }, stats: emptyStats(), scenarios: 1, failures: [] };
+  const r: SuiteResult = {
+    suite: { name: 'replay', first: firstSeed, count: 1, options },
+    stats: emptyStats(),
+    scenarios: 1,
+    failures: [],
+  };
   try {
     addStats(r.stats, (await runScenario(firstSeed, options)).stats);
   } catch (e) {

@@ -11,7 +11,14 @@ import type { MemoryTree } from '../support/memory-tree.js';
 import { computePathKey, FS_SEMANTICS } from '../support/name-semantics.js';
 import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../../src/projections/project-paths.js';
 import { computeConflictCopyOwner, computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
-import { computeFocusTargets, ConflictKind, planSync, type ConflictNote, type Plan, type PlanInput } from '../../src/reconcile/plan-sync.js';
+import {
+  computeFocusTargets,
+  ConflictKind,
+  planSync,
+  type ConflictNote,
+  type Plan,
+  type PlanInput,
+} from '../../src/reconcile/plan-sync.js';
 import { readLogState } from '../../src/reconcile/sync-log.js';
 import type { BaseEntry } from '../../src/reconcile/ports.js';
 import type { LocalFile } from '../../src/reconcile/ports.js';
@@ -133,7 +140,39 @@ export interface ScenarioStats {
 }
 
 export function emptyStats(): ScenarioStats {
-  return { steps: 0, syncs: 0, completedSyncs: 0, crashes: 0, faultSyncs: 0, injectedErrors: 0, truncatedLists: 0, remoteFailures: 0, unreadableMarks: 0, racingEdits: 0, guardStops: 0, resolves: 0, conflicts: 0, quiescenceRounds: 0, gcRuns: 0, blobsCollected: 0, pathsCollected: 0, cleanSyncs: 0, focusedPlans: 0, lazyPlans: 0, stagePlans: 0, fsClients: 0, twinGroups: 0, fsUnsettled: 0, fsDiverged: 0, vanished: 0, restored: 0, joins: 0, ownCheckpoints: 0, forgedCheckpoints: 0, checkpointFaults: 0 };
+  return {
+    steps: 0,
+    syncs: 0,
+    completedSyncs: 0,
+    crashes: 0,
+    faultSyncs: 0,
+    injectedErrors: 0,
+    truncatedLists: 0,
+    remoteFailures: 0,
+    unreadableMarks: 0,
+    racingEdits: 0,
+    guardStops: 0,
+    resolves: 0,
+    conflicts: 0,
+    quiescenceRounds: 0,
+    gcRuns: 0,
+    blobsCollected: 0,
+    pathsCollected: 0,
+    cleanSyncs: 0,
+    focusedPlans: 0,
+    lazyPlans: 0,
+    stagePlans: 0,
+    fsClients: 0,
+    twinGroups: 0,
+    fsUnsettled: 0,
+    fsDiverged: 0,
+    vanished: 0,
+    restored: 0,
+    joins: 0,
+    ownCheckpoints: 0,
+    forgedCheckpoints: 0,
+    checkpointFaults: 0,
+  };
 }
 
 export function addStats(into: ScenarioStats, s: ScenarioStats): void {
@@ -141,7 +180,13 @@ export function addStats(into: ScenarioStats, s: ScenarioStats): void {
 }
 
 export function replayCommand(seed: number, options: ScenarioOptions = {}): string {
-  const extra = [options.clients !== undefined ? `SIM_CLIENTS=${options.clients} ` : '', options.steps !== undefined ? `SIM_STEPS=${options.steps} ` : '', options.gc ? 'SIM_GC=1 ' : '', options.fs ? 'SIM_FS=1 ' : '', options.checkpoints ? 'SIM_CHECKPOINTS=1 ' : ''].join('');
+  const extra = [
+    options.clients !== undefined ? `SIM_CLIENTS=${options.clients} ` : '',
+    options.steps !== undefined ? `SIM_STEPS=${options.steps} ` : '',
+    options.gc ? 'SIM_GC=1 ' : '',
+    options.fs ? 'SIM_FS=1 ' : '',
+    options.checkpoints ? 'SIM_CHECKPOINTS=1 ' : '',
+  ].join('');
   return `${extra}SIM_SEED=${seed} npx vitest run test/sim`;
 }
 
@@ -282,10 +327,25 @@ class Scenario {
       const name = `${NAMES[i % NAMES.length]!}${i < NAMES.length ? '' : Math.floor(i / NAMES.length)}`;
       const fs = this.options.fs ? pick(this.rng, FS_SEMANTICS)! : 'posix';
       if (fs !== 'posix') this.stats.fsClients++;
-      const client = await createSimClient(this.store, name, `01SM${ID_LETTERS[i % ID_LETTERS.length]}${Math.floor(i / ID_LETTERS.length)}`, this.clock, fs);
-      this.clients.push({ ...client, concurrency: chance(this.rng, 0.5) ? 1 : 8, forceNext: false, openConflicts: [], lastCalls: 12, settled: 0 });
+      const client = await createSimClient(
+        this.store,
+        name,
+        `01SM${ID_LETTERS[i % ID_LETTERS.length]}${Math.floor(i / ID_LETTERS.length)}`,
+        this.clock,
+        fs,
+      );
+      this.clients.push({
+        ...client,
+        concurrency: chance(this.rng, 0.5) ? 1 : 8,
+        forceNext: false,
+        openConflicts: [],
+        lastCalls: 12,
+        settled: 0,
+      });
     }
-    this.log(`setup: ${this.clients.map((c) => `${c.name}=${c.id} (concurrency ${c.concurrency}${c.tree.fs === 'posix' ? '' : `, ${c.tree.fs}`})`).join(', ')}`);
+    this.log(
+      `setup: ${this.clients.map((c) => `${c.name}=${c.id} (concurrency ${c.concurrency}${c.tree.fs === 'posix' ? '' : `, ${c.tree.fs}`})`).join(', ')}`,
+    );
   }
 
   // ---- steps
@@ -481,8 +541,16 @@ class Scenario {
     const scan = await c.tree.scan(manifest, () => false);
     const names = new Map([...(await c.index.getPinnedKeys())].map(([id, k]) => [id as string, k.name]));
     names.set(c.id, c.name);
-    const plan = planSync({ base: manifest, local: scan, cloud: state.paths, options: { subscriptions: [], isIgnored: () => false, clientName: (id) => names.get(id) ?? id.slice(-6), self: c.id } });
-    if (plan.ops.length > 0) this.fail(`${c.name}'s sync took the clean-state shortcut, but a full plan would do: ${plan.ops.map((o) => `${o.kind} ${o.path}`).join(', ')}`);
+    const plan = planSync({
+      base: manifest,
+      local: scan,
+      cloud: state.paths,
+      options: { subscriptions: [], isIgnored: () => false, clientName: (id) => names.get(id) ?? id.slice(-6), self: c.id },
+    });
+    if (plan.ops.length > 0)
+      this.fail(
+        `${c.name}'s sync took the clean-state shortcut, but a full plan would do: ${plan.ops.map((o) => `${o.kind} ${o.path}`).join(', ')}`,
+      );
   }
 
   /**
@@ -501,7 +569,10 @@ class Scenario {
       if (targets === undefined) this.fail(`${c.name}'s stage plan had no focus to plan from`);
       const a = restrictPlan(whole, targets!);
       const b = restrictPlan(plan, targets!);
-      if (!isDeepStrictEqual(a, b)) this.fail(`${c.name}'s stage plan differs from the full plan on its paths\n  full: ${JSON.stringify(a)}\n  stage: ${JSON.stringify(b)}`);
+      if (!isDeepStrictEqual(a, b))
+        this.fail(
+          `${c.name}'s stage plan differs from the full plan on its paths\n  full: ${JSON.stringify(a)}\n  stage: ${JSON.stringify(b)}`,
+        );
       return;
     }
     if (input.cloudOnly === undefined) {
@@ -514,7 +585,8 @@ class Scenario {
       const { state } = await readLogState(c.index);
       full = planSync({ base: await c.index.getManifest(), local: input.local, cloud: state.paths, options: input.options });
     }
-    if (!isDeepStrictEqual(full, plan)) this.fail(`${c.name}'s focused plan differs from the full plan\n  full: ${JSON.stringify(full)}\n  focused: ${JSON.stringify(plan)}`);
+    if (!isDeepStrictEqual(full, plan))
+      this.fail(`${c.name}'s focused plan differs from the full plan\n  full: ${JSON.stringify(full)}\n  focused: ${JSON.stringify(plan)}`);
   }
 
   /**
@@ -548,7 +620,8 @@ class Scenario {
       const now = this.store.objects.get(key);
       if (now === undefined) this.fail(`${key} vanished from the store and was never put back`);
       if (key.startsWith('log/') && !bytesEqual(now!, before)) this.fail(`${key} was put back with other bytes`);
-      if (key.startsWith('keys/') && decodeMsgpackKey(now!) !== decodeMsgpackKey(before)) this.fail(`${key} was put back with another public key`);
+      if (key.startsWith('keys/') && decodeMsgpackKey(now!) !== decodeMsgpackKey(before))
+        this.fail(`${key} was put back with another public key`);
     }
   }
 
@@ -579,7 +652,14 @@ class Scenario {
     const crashAt = chance(this.rng, 0.25) ? randomInt(this.rng, 1, 30) : null;
     const checkpoint = chance(this.rng, 0.3);
     const gate = new SyncGate(crashAt, null, () => undefined);
-    const ctx = { ...syncContextOf(c, { store: new GatedStore(this.store, gate, (key, body) => this.checkSegmentPut(key, body)), index: new GatedIndex(c.index, gate), now: this.clock.now }), joinFromCheckpoint: false };
+    const ctx = {
+      ...syncContextOf(c, {
+        store: new GatedStore(this.store, gate, (key, body) => this.checkSegmentPut(key, body)),
+        index: new GatedIndex(c.index, gate),
+        now: this.clock.now,
+      }),
+      joinFromCheckpoint: false,
+    };
     let what: string;
     try {
       const r = await executeGc(ctx, { retentionMs: 0, graceMs: 0, checkpoint });
@@ -594,7 +674,8 @@ class Scenario {
         // A vanished object not put back yet: GC collects nothing from a damaged log (ADR-0015).
         what = `refused (${e.message})`;
       } else {
-        if (!(e instanceof CrashError || gate.dead)) this.fail(`${c.name}'s gc failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        if (!(e instanceof CrashError || gate.dead))
+          this.fail(`${c.name}'s gc failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
         this.stats.crashes++;
         what = `crashed (${e instanceof Error ? e.message : String(e)})`;
       }
@@ -602,7 +683,9 @@ class Scenario {
       gate.dead = true;
     }
     await drain();
-    this.log(`${c.name}: gc${crashAt !== null ? ` (crash@${crashAt})` : ''}${checkpoint ? ' +checkpoint' : ''} -> ${what} [${gate.counts.calls} calls]`);
+    this.log(
+      `${c.name}: gc${crashAt !== null ? ` (crash@${crashAt})` : ''}${checkpoint ? ' +checkpoint' : ''} -> ${what} [${gate.counts.calls} calls]`,
+    );
   }
 
   /** Says why a sync stopped, or fails the scenario when the stop was not an expected one. */
@@ -632,19 +715,37 @@ class Scenario {
     }
     if (setup.resolve !== null && isBmError(e, ErrorCode.usage)) return `resolve refused (${e.message})`;
     // `bm-log resolve --keep local` uploads the file first; an edit racing it fails the command, typed.
-    if (setup.resolve?.keep === 'local' && setup.meddleAt !== null && isBmError(e, ErrorCode.localIo)) return `resolve failed, the file changed meanwhile (${e.message})`;
-    const detail = e instanceof BmError ? `${e.code}: ${e.message} (${e.hint})\n${e.stack ?? ''}` : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    if (setup.resolve?.keep === 'local' && setup.meddleAt !== null && isBmError(e, ErrorCode.localIo))
+      return `resolve failed, the file changed meanwhile (${e.message})`;
+    const detail =
+      e instanceof BmError
+        ? `${e.code}: ${e.message} (${e.hint})\n${e.stack ?? ''}`
+        : e instanceof Error
+          ? (e.stack ?? e.message)
+          : String(e);
     this.fail(`${c.name}'s sync failed unexpectedly: ${detail}`);
   }
 
-  private afterCompletedSync(c: ScenarioClient, report: SyncReport, before: Map<string, string>, racing: Map<string, string | null>, setup: SyncSetup): void {
+  private afterCompletedSync(
+    c: ScenarioClient,
+    report: SyncReport,
+    before: Map<string, string>,
+    racing: Map<string, string | null>,
+    setup: SyncSetup,
+  ): void {
     this.stats.completedSyncs++;
     if (report.joinedFromCheckpoint) this.stats.joins++;
     if (report.checkpoint !== null) this.stats.ownCheckpoints++;
     if (report.faults.some((f) => f.error.code === ErrorCode.unsupportedCheckpoint)) this.stats.checkpointFaults++;
     c.forceNext = false;
     c.openConflicts = report.conflicts.filter((n) => n.kind === ConflictKind.concurrentEdits || n.kind === ConflictKind.editVersusDelete);
-    for (const n of c.openConflicts) this.conflictKeys.add(`${n.path} ${n.heads.map((h) => h.id).sort().join(',')}`);
+    for (const n of c.openConflicts)
+      this.conflictKeys.add(
+        `${n.path} ${n.heads
+          .map((h) => h.id)
+          .sort()
+          .join(',')}`,
+      );
     // What this sync read is now protected, unless the sync could not read it, skipped it, or the
     // user changed it while the sync ran. An edit racing the sync is not protected here: the sync
     // may have scanned before it, and the user may still overwrite it before the next sync. What
@@ -652,7 +753,8 @@ class Scenario {
     const skipped = new Set(report.skipped.map((s) => s.path));
     const hidden = (p: string) => setup.unreadable !== null && (p === setup.unreadable || p.startsWith(`${setup.unreadable}/`));
     for (const [path, hash] of before) {
-      if (!racing.has(path) && !skipped.has(path) && !hidden(path)) this.protectedContent.push({ client: c.name, path, hash, step: this.step });
+      if (!racing.has(path) && !skipped.has(path) && !hidden(path))
+        this.protectedContent.push({ client: c.name, path, hash, step: this.step });
     }
   }
 
@@ -667,7 +769,8 @@ class Scenario {
       if (!bytesEqual(before, body)) this.fail(`segment ${key} vanished and was written again with other bytes`);
       return;
     }
-    for (const e of missingBlobs(decodeTrustedSegment(body), this.store)) this.fail(`segment ${key} was written naming blob ${e.hash} (${e.path}) before the blob was stored`);
+    for (const e of missingBlobs(decodeTrustedSegment(body), this.store))
+      this.fail(`segment ${key} was written naming blob ${e.hash} (${e.path}) before the blob was stored`);
   }
 
   /**
@@ -680,7 +783,9 @@ class Scenario {
       if (!key.startsWith('log/') || this.segments.has(key)) continue;
       const body = decodeTrustedSegment(bytes);
       this.segments.set(key, body);
-      if (!this.options.gc) for (const e of missingBlobs(body, this.store)) this.fail(`event ${e.id} in ${key} names blob ${e.hash} (${e.path}), which is not in the store`);
+      if (!this.options.gc)
+        for (const e of missingBlobs(body, this.store))
+          this.fail(`event ${e.id} in ${key} names blob ${e.hash} (${e.path}), which is not in the store`);
     }
     if (this.options.gc) {
       const broken = computeBlobViolations(this.storeWithVanished(), this.clock.now().getTime(), 0, () => 0, 0);
@@ -735,7 +840,10 @@ class Scenario {
     if (changes.length === 0) return;
     const { all } = this.cloudContent();
     for (const ch of changes) {
-      if (!all.has(ch.before!) && !this.forgedContent.has(ch.before!)) this.fail(`${c.name}'s sync ${ch.kind === 'write' ? 'overwrote' : 'removed'} ${ch.path} holding ${ch.before}, which is nowhere in the cloud history: unsynced content destroyed`);
+      if (!all.has(ch.before!) && !this.forgedContent.has(ch.before!))
+        this.fail(
+          `${c.name}'s sync ${ch.kind === 'write' ? 'overwrote' : 'removed'} ${ch.path} holding ${ch.before}, which is nowhere in the cloud history: unsynced content destroyed`,
+        );
     }
   }
 
@@ -751,7 +859,11 @@ class Scenario {
         const out = await this.sync(c, QUIET);
         // Downloads of twins an insensitive volume cannot hold apart are skipped at every sync.
         const twins = this.twinPaths(c);
-        active ||= out.kind === 'interrupted' || out.report.eventsPublished > 0 || out.report.applied.length > 0 || out.report.skipped.some((k) => !twins.has(k.path));
+        active ||=
+          out.kind === 'interrupted' ||
+          out.report.eventsPublished > 0 ||
+          out.report.applied.length > 0 ||
+          out.report.skipped.some((k) => !twins.has(k.path));
       }
       this.checkStoreBlobs();
       quietRounds = active ? 0 : quietRounds + 1;
@@ -806,7 +918,8 @@ class Scenario {
       const w = heads[0];
       if (w?.content) expected.set(p, `${w.content.hash} ${w.content.mode.toString(8)}`);
       for (const h of heads.slice(1)) {
-        if (h.content) expected.set(computeConflictCopyPath(p, this.nameOf(h.client), h.id), `${h.content.hash} ${h.content.mode.toString(8)}`);
+        if (h.content)
+          expected.set(computeConflictCopyPath(p, this.nameOf(h.client), h.id), `${h.content.hash} ${h.content.mode.toString(8)}`);
       }
     }
     return expected;
@@ -828,10 +941,15 @@ class Scenario {
       for (const [k, paths] of groups) {
         const held = paths.filter((p) => actual.get(p) === expected.get(p));
         if (paths.length > 1 && held.length === 1 && [...actual.keys()].filter((a) => key(a) === k).length === 1) this.stats.twinGroups++;
-        else for (const p of paths) if (actual.get(p) !== expected.get(p)) diff.push(`${p}: want ${expected.get(p)}, have ${actual.get(p) ?? 'nothing'}`);
+        else
+          for (const p of paths)
+            if (actual.get(p) !== expected.get(p)) diff.push(`${p}: want ${expected.get(p)}, have ${actual.get(p) ?? 'nothing'}`);
       }
       for (const [p, have] of actual) if (!expected.has(p)) diff.push(`${p}: want nothing, have ${have}`);
-      if (diff.length > 0) this.fail(`no convergence: ${c.name}'s tree${c.tree.fs === 'posix' ? '' : ` (${c.tree.fs})`} differs from the cloud projection:\n  ${diff.join('\n  ')}`);
+      if (diff.length > 0)
+        this.fail(
+          `no convergence: ${c.name}'s tree${c.tree.fs === 'posix' ? '' : ` (${c.tree.fs})`} differs from the cloud projection:\n  ${diff.join('\n  ')}`,
+        );
     }
   }
 
@@ -851,8 +969,13 @@ class Scenario {
     const { byPath } = this.cloudContent();
     for (const pr of this.protectedContent) {
       if (byPath.get(pr.path)?.has(pr.hash) || this.forgedContent.has(pr.hash)) continue;
-      const inTree = this.clients.some((c) => [pr.path, ...copiesOf(c.tree, pr.path)].some((p) => c.tree.files.get(c.tree.resolve(p) ?? p)?.hash === pr.hash));
-      if (!inTree) this.fail(`data loss: ${pr.client} had ${pr.path} = ${pr.hash} when its sync at step ${pr.step} read it; it is in no tree and not in the cloud history`);
+      const inTree = this.clients.some((c) =>
+        [pr.path, ...copiesOf(c.tree, pr.path)].some((p) => c.tree.files.get(c.tree.resolve(p) ?? p)?.hash === pr.hash),
+      );
+      if (!inTree)
+        this.fail(
+          `data loss: ${pr.client} had ${pr.path} = ${pr.hash} when its sync at step ${pr.step} read it; it is in no tree and not in the cloud history`,
+        );
     }
   }
 
@@ -864,10 +987,12 @@ class Scenario {
       const r = out.report;
       // Nothing new was fetched: not even an acknowledgement may be written.
       const twins = this.twinPaths(c);
-      if (r.segmentsPublished > 0 || r.applied.length > 0 || r.plan.ops.some((o) => !twins.has(o.path))) this.fail(`idempotence: ${c.name}'s sync after quiescence still did something: ${describeReport(r)}`);
+      if (r.segmentsPublished > 0 || r.applied.length > 0 || r.plan.ops.some((o) => !twins.has(o.path)))
+        this.fail(`idempotence: ${c.name}'s sync after quiescence still did something: ${describeReport(r)}`);
       const faults = r.faults.filter((f) => !this.forgedCheckpoints.has(f.key));
       const damage = [...faults.map((f) => `${f.key}: ${f.error.message}`), ...r.restored.map((k) => `${k} put back`)];
-      if (damage.length > 0) this.fail(`idempotence: ${c.name}'s sync after quiescence still finds the store damaged: ${damage.join('; ')}`);
+      if (damage.length > 0)
+        this.fail(`idempotence: ${c.name}'s sync after quiescence still finds the store damaged: ${damage.join('; ')}`);
     }
   }
 
@@ -884,9 +1009,12 @@ class Scenario {
       // its scan then publishes that spelling, which other clients write: any spelling of a pool path is allowed.
       const key = (p: string) => (this.options.fs ? computePathKey('apfs', p) : p);
       const inFolderOf = (p: string, m: string) => `${m.slice(0, m.lastIndexOf('/') + 1)}${p.slice(p.lastIndexOf('/') + 1)}`;
-      const allowed = (p: string) => isSyncPath(p) && this.paths.some((m) => key(p) === key(m) || (key(inFolderOf(p, m)) === key(p) && isCopyOf(inFolderOf(p, m), m)));
+      const allowed = (p: string) =>
+        isSyncPath(p) && this.paths.some((m) => key(p) === key(m) || (key(inFolderOf(p, m)) === key(p) && isCopyOf(inFolderOf(p, m), m)));
       this.checkOnlyUserChanges(c);
-      for (const ch of c.tree.changes) if (ch.by === 'engine' && !allowed(ch.path)) this.fail(`${c.name}'s sync wrote ${ch.path}, which is neither a synced path nor a conflict copy of one`);
+      for (const ch of c.tree.changes)
+        if (ch.by === 'engine' && !allowed(ch.path))
+          this.fail(`${c.name}'s sync wrote ${ch.path}, which is neither a synced path nor a conflict copy of one`);
     }
   }
 
@@ -899,7 +1027,8 @@ class Scenario {
 function missingBlobs(body: SegmentBody, store: MemoryStore): { id: string; path: string; hash: string }[] {
   const out: { id: string; path: string; hash: string }[] = [];
   for (const e of body.events) {
-    if ('content' in e && e.content && !store.objects.has(keyOfBlob(e.content.hash))) out.push({ id: e.id, path: e.path, hash: e.content.hash });
+    if ('content' in e && e.content && !store.objects.has(keyOfBlob(e.content.hash)))
+      out.push({ id: e.id, path: e.path, hash: e.content.hash });
   }
   return out;
 }
@@ -952,7 +1081,12 @@ class CheckedCleanTree implements LocalTree {
     return this.inner.scan(manifest, isIgnored);
   }
 
-  rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ReadonlyMap<string, BaseEntry>, isIgnored: (path: string) => boolean): Promise<ScanResult> {
+  rescan(
+    prev: ScanResult,
+    touched: readonly SyncPath[],
+    manifest: ReadonlyMap<string, BaseEntry>,
+    isIgnored: (path: string) => boolean,
+  ): Promise<ScanResult> {
     return this.inner.rescan(prev, touched, manifest, isIgnored);
   }
 
@@ -974,7 +1108,13 @@ class CheckedCleanTree implements LocalTree {
     return this.inner.openRead(path);
   }
 
-  writeFile(path: SyncPath, content: AsyncIterable<Uint8Array>, hash: string, mode: number, expect: LocalFile | null): Promise<LocalFile | 'changed'> {
+  writeFile(
+    path: SyncPath,
+    content: AsyncIterable<Uint8Array>,
+    hash: string,
+    mode: number,
+    expect: LocalFile | null,
+  ): Promise<LocalFile | 'changed'> {
     return this.inner.writeFile(path, content, hash, mode, expect);
   }
 

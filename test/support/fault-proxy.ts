@@ -112,7 +112,10 @@ export function computeTruncatedListing(xml: string, random: () => number): stri
   const last = entries[entries.length - 1]!;
   const start = first.index;
   const end = last.index + last[0].length;
-  const kept = entries.slice(0, keep).map((m) => m[0]).join('');
+  const kept = entries
+    .slice(0, keep)
+    .map((m) => m[0])
+    .join('');
   let out = xml.slice(0, start) + kept + xml.slice(end);
   out = out.replace(/<IsTruncated>[^<]*<\/IsTruncated>/, '<IsTruncated>false</IsTruncated>');
   out = out.replace(/<KeyCount>[^<]*<\/KeyCount>/, `<KeyCount>${keep}</KeyCount>`);
@@ -223,7 +226,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     }
 
     const headers = forwardableHeaders(req.headers);
-    const isCreateOnlyWrite = (method === 'PUT' || method === 'POST') && req.headers['if-none-match'] === '*' && !url.searchParams.has('partNumber');
+    const isCreateOnlyWrite =
+      (method === 'PUT' || method === 'POST') && req.headers['if-none-match'] === '*' && !url.searchParams.has('partNumber');
     if (options.enforceCreateOnly && isCreateOnlyWrite) {
       const head = await call('HEAD', url.pathname, { host: req.headers.host ?? upstream.host }, undefined);
       if (head.status === 200) {
@@ -242,7 +246,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         const xml = up.status === 200 ? computeTruncatedListing(up.body.toString('utf8'), random) : undefined;
         if (xml === undefined) break;
         counters.truncateList++;
-        for (const k of Object.keys(upHeaders)) if (k.startsWith('x-amz-checksum') || k === 'content-md5' || k === 'etag') delete upHeaders[k];
+        for (const k of Object.keys(upHeaders))
+          if (k.startsWith('x-amz-checksum') || k === 'content-md5' || k === 'etag') delete upHeaders[k];
         return answer(res, up.status, upHeaders, Buffer.from(xml, 'utf8'), method);
       }
       case FaultKind.cutBody: {
@@ -276,7 +281,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     },
     snapshot: () => ({ ...counters }),
     describe() {
-      const parts = Object.entries(counters).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`);
+      const parts = Object.entries(counters)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${k}=${n}`);
       return `fault proxy seed ${seed}: ${parts.join(' ')}`;
     },
     async stop() {

@@ -13,7 +13,16 @@ const FORMAT_KEY = 'index-format';
 const MAX_SEQ = 10 ** 12 - 1;
 
 function copyEntry(e: BaseEntry): BaseEntry {
-  const row = { path: e.path, hash: e.hash, size: e.size, mode: e.mode, mtimeMs: e.mtimeMs, ino: e.ino, heads: [...e.heads], version: e.version };
+  const row = {
+    path: e.path,
+    hash: e.hash,
+    size: e.size,
+    mode: e.mode,
+    mtimeMs: e.mtimeMs,
+    ino: e.ino,
+    heads: [...e.heads],
+    version: e.version,
+  };
   return e.copyOf === undefined ? row : { ...row, copyOf: { path: e.copyOf.path, version: e.copyOf.version } };
 }
 
@@ -71,7 +80,12 @@ export class MemoryIndex implements SyncIndex {
       const existing = this.keys.get(pin.client) ?? add.get(pin.client);
       if (existing !== undefined) {
         if (existing.publicKey === pin.publicKey) continue;
-        throw new BmError(ErrorCode.keyMismatch, `client ${pin.client} now presents a different public key than the one pinned when it was first seen`, 'its segments are ignored', { client: pin.client });
+        throw new BmError(
+          ErrorCode.keyMismatch,
+          `client ${pin.client} now presents a different public key than the one pinned when it was first seen`,
+          'its segments are ignored',
+          { client: pin.client },
+        );
       }
       mustClient(pin.client);
       if (!/^[0-9a-f]{64}$/.test(pin.publicKey)) throw new BmError(ErrorCode.internal, `not a public key to pin for ${pin.client}`);
@@ -101,7 +115,10 @@ export class MemoryIndex implements SyncIndex {
   }
 
   /** Like LocalIndex.readPathRange: the states and manifest rows of the paths in [from, to). */
-  async readPathRange(from: string | undefined, to: string | undefined): Promise<{ states: Map<SyncPath, PathState>; rows: Map<SyncPath, BaseEntry> }> {
+  async readPathRange(
+    from: string | undefined,
+    to: string | undefined,
+  ): Promise<{ states: Map<SyncPath, PathState>; rows: Map<SyncPath, BaseEntry> }> {
     const inRange = (p: string) => (from === undefined || compareUtf8(p, from) >= 0) && (to === undefined || compareUtf8(p, to) < 0);
     const states = new Map<SyncPath, PathState>();
     for (const [p, st] of this.foldAll()) if (inRange(p) && st.versions.size > 0) states.set(p, st);
@@ -151,17 +168,21 @@ export class MemoryIndex implements SyncIndex {
   async commitBatch(ops: CommitOps): Promise<void> {
     // Check everything first: a refused batch writes nothing.
     const putPaths = new Set<string>(ops.manifestPut?.map((e) => e.path));
-    for (const p of ops.manifestDel ?? []) if (putPaths.has(p)) throw new BmError(ErrorCode.internal, `commit both writes and deletes ${p}`);
-    if (ops.meta !== undefined && FORMAT_KEY in ops.meta) throw new BmError(ErrorCode.internal, `meta key ${FORMAT_KEY} is reserved for the index itself`);
+    for (const p of ops.manifestDel ?? [])
+      if (putPaths.has(p)) throw new BmError(ErrorCode.internal, `commit both writes and deletes ${p}`);
+    if (ops.meta !== undefined && FORMAT_KEY in ops.meta)
+      throw new BmError(ErrorCode.internal, `meta key ${FORMAT_KEY} is reserved for the index itself`);
     const decoded: SegmentBody[] = [];
     for (const s of ops.segments ?? []) {
       mustClient(s.client);
-      if (!Number.isInteger(s.seq) || s.seq < 1 || s.seq > MAX_SEQ) throw new BmError(ErrorCode.internal, `segment seq out of range: ${s.seq}`);
+      if (!Number.isInteger(s.seq) || s.seq < 1 || s.seq > MAX_SEQ)
+        throw new BmError(ErrorCode.internal, `segment seq out of range: ${s.seq}`);
       decoded.push(deepFreeze(decodeTrustedSegment(s.bytes))); // LocalIndex decodes each segment for its history rows in the same batch
     }
     for (const [client, cursor] of ops.cursors ?? []) {
       mustClient(client);
-      if (!Number.isInteger(cursor.seq) || cursor.seq < 1 || !HASH_RE.test(cursor.hash)) throw new BmError(ErrorCode.internal, `bad cursor for ${client}: ${JSON.stringify(cursor)}`);
+      if (!Number.isInteger(cursor.seq) || cursor.seq < 1 || !HASH_RE.test(cursor.hash))
+        throw new BmError(ErrorCode.internal, `bad cursor for ${client}: ${JSON.stringify(cursor)}`);
     }
     // Then apply it all without an await in between.
     if (voidsCleanState(ops)) this.meta.delete(CLEAN_STATE_KEY);

@@ -123,7 +123,9 @@ export class MemoryTree implements LocalTree {
       files.set(p as SyncPath, { path: p as SyncPath, hash, size: f.bytes.length, mode: f.mode, mtimeMs: f.mtimeMs, ino: f.ino });
     }
     const result = { files, dirs, unreadable, notices, hashed };
-    return unreadable.length === 0 ? { ...result, witness: encodeMsgpack(this.stateRows().map((r) => [...r, files.get(r[0] as SyncPath)?.hash ?? ''])) } : result;
+    return unreadable.length === 0
+      ? { ...result, witness: encodeMsgpack(this.stateRows().map((r) => [...r, files.get(r[0] as SyncPath)?.hash ?? ''])) }
+      : result;
   }
 
   /** In memory a full scan is cheap: it simply scans. */
@@ -190,7 +192,11 @@ export class MemoryTree implements LocalTree {
     this.mustFolders(p, `cannot write ${p}`);
     const bytes = await collectChunks(content);
     if (sha256Hex(bytes) !== hash) {
-      throw new BmError(ErrorCode.blobCorrupt, `content for ${p} does not match its hash ${hash}`, 'the file was not written; run `bm-log verify`');
+      throw new BmError(
+        ErrorCode.blobCorrupt,
+        `content for ${p} does not match its hash ${hash}`,
+        'the file was not written; run `bm-log verify`',
+      );
     }
     // Everything below runs without an await: the guard and the replace are one step.
     this.mustFolders(p, `cannot write ${p}`);
@@ -205,7 +211,8 @@ export class MemoryTree implements LocalTree {
     // As FsTree's walk down the folders: a file in the way throws, a missing folder means done.
     for (const d of ancestors(p)) {
       const at = this.resolve(d);
-      if (at !== undefined && this.files.has(at)) throw new BmError(ErrorCode.localIo, `${p}: ${d} is not a folder (symlink or file)`, 'left as it is');
+      if (at !== undefined && this.files.has(at))
+        throw new BmError(ErrorCode.localIo, `${p}: ${d} is not a folder (symlink or file)`, 'left as it is');
       if (at === undefined || !this.isFolder(at)) return 'done';
     }
     const at = this.resolve(p);
@@ -312,7 +319,8 @@ export class MemoryTree implements LocalTree {
 
   private mustStoredPath(p: string, what: string): string {
     const at = this.storedPath(p);
-    if (at === undefined) throw new BmError(ErrorCode.localIo, `${what}: the ${this.fs} volume refuses the name (EINVAL or ENAMETOOLONG)`, 'left as it is');
+    if (at === undefined)
+      throw new BmError(ErrorCode.localIo, `${what}: the ${this.fs} volume refuses the name (EINVAL or ENAMETOOLONG)`, 'left as it is');
     return at;
   }
 
@@ -352,7 +360,12 @@ export class MemoryTree implements LocalTree {
       const at = this.resolve(d);
       return at !== undefined && this.files.has(at);
     });
-    if (anc !== undefined) throw new BmError(ErrorCode.localIo, `${what}: ${anc} is not a folder (symlink or file)`, 'left as it is; move the obstacle away and sync again');
+    if (anc !== undefined)
+      throw new BmError(
+        ErrorCode.localIo,
+        `${what}: ${anc} is not a folder (symlink or file)`,
+        'left as it is; move the obstacle away and sync again',
+      );
   }
 
   private folderBlocked(p: string): boolean {

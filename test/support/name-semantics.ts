@@ -37,7 +37,12 @@ export function computeNameKey(fs: FsSemantics, name: string): string {
 
 /** The whole path's key: each segment's key (folders match the same way as names). */
 export function computePathKey(fs: FsSemantics, path: string): string {
-  return fs === 'posix' ? path : path.split('/').map((s) => computeNameKey(fs, s)).join('/');
+  return fs === 'posix'
+    ? path
+    : path
+        .split('/')
+        .map((s) => computeNameKey(fs, s))
+        .join('/');
 }
 
 /**

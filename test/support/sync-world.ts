@@ -15,7 +15,13 @@ import { FsTree } from '../../src/local/fs-tree.js';
 import { readIgnoreMatcher } from '../../src/local/ignore-rules.js';
 import { LocalIndex } from '../../src/local/local-index.js';
 import type { LocalTree, ScanBase, ScanResult } from '../../src/reconcile/ports.js';
-import { computeHeads, computeSegmentVersions, projectVersions, type PathState, type Projection } from '../../src/projections/project-paths.js';
+import {
+  computeHeads,
+  computeSegmentVersions,
+  projectVersions,
+  type PathState,
+  type Projection,
+} from '../../src/projections/project-paths.js';
 import { computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
 import type { LocalFile } from '../../src/reconcile/ports.js';
 import { runSync, type SyncReport } from '../../src/reconcile/run-sync.js';
@@ -156,8 +162,12 @@ function gateIndex(i: SyncIndex, g: CrashGate): SyncIndex {
     ...(i.getMeta === undefined ? {} : { getMeta: <T>(key: string) => g.run(() => i.getMeta!<T>(key)) }),
     ...(i.readPathStates === undefined ? {} : { readPathStates: (paths: Iterable<string>) => g.run(() => i.readPathStates!(paths)) }),
     ...(i.canReadPathStates === undefined ? {} : { canReadPathStates: () => g.run(() => i.canReadPathStates!()) }),
-    ...(i.getManifestEntries === undefined ? {} : { getManifestEntries: (paths: readonly SyncPath[]) => g.run(() => i.getManifestEntries!(paths)) }),
-    ...(i.indexCollections === undefined ? {} : { indexCollections: (paths: ReadonlyMap<SyncPath, PathState>) => g.run(() => i.indexCollections!(paths)) }),
+    ...(i.getManifestEntries === undefined
+      ? {}
+      : { getManifestEntries: (paths: readonly SyncPath[]) => g.run(() => i.getManifestEntries!(paths)) }),
+    ...(i.indexCollections === undefined
+      ? {}
+      : { indexCollections: (paths: ReadonlyMap<SyncPath, PathState>) => g.run(() => i.indexCollections!(paths)) }),
   };
 }
 
@@ -168,7 +178,8 @@ function gateTree(t: LocalTree, g: CrashGate): LocalTree {
     unchanged: (w: Uint8Array) => g.run(() => t.unchanged(w)),
     diffWitness: (w: Uint8Array, s: ScanResult) => t.diffWitness(w, s),
     witnessBase: (w: Uint8Array) => t.witnessBase(w),
-    rescan: (prev: ScanResult, touched: readonly SyncPath[], m: ScanBase, ig: (p: string) => boolean) => g.run(() => t.rescan(prev, touched, m, ig)),
+    rescan: (prev: ScanResult, touched: readonly SyncPath[], m: ScanBase, ig: (p: string) => boolean) =>
+      g.run(() => t.rescan(prev, touched, m, ig)),
     openRead: (p: SyncPath): Chunks => {
       g.pass();
       return t.openRead(p);
@@ -216,7 +227,18 @@ interface Protected {
 
 export class SyncWorld {
   readonly clients: WorldClient[] = [];
-  readonly stats: WorldStats = { edits: 0, syncs: 0, completed: 0, crashes: 0, retried: {}, guardStops: 0, conflicts: 0, eventsPublished: 0, skipped: 0, integrityFaults: 0 };
+  readonly stats: WorldStats = {
+    edits: 0,
+    syncs: 0,
+    completed: 0,
+    crashes: 0,
+    retried: {},
+    guardStops: 0,
+    conflicts: 0,
+    eventsPublished: 0,
+    skipped: 0,
+    integrityFaults: 0,
+  };
   /** Set while the caller injects network faults: only then may a sync fail as retryable. */
   faultsOn = true;
   private readonly protectedContent: Protected[] = [];
@@ -239,10 +261,25 @@ export class SyncWorld {
       await fs.mkdir(root, { recursive: true });
       const keys = generateKeyPair();
       const id = newId() as ClientId;
-      await writeIdentity(options.auditStore, { v: 1, vault: w.vault, client: id, name, publicKey: keys.publicKeyHex, time: new Date().toISOString() }, keys);
+      await writeIdentity(
+        options.auditStore,
+        { v: 1, vault: w.vault, client: id, name, publicKey: keys.publicKeyHex, time: new Date().toISOString() },
+        keys,
+      );
       const index = await LocalIndex.open(root);
       await index.pinKeys([{ client: id, publicKey: keys.publicKeyHex, name }]);
-      w.clients.push({ name, id, root, keys, index, tree: new FsTree(root), store: options.openStore(), isIgnored: await readIgnoreMatcher(root), newId: ulidFactory(), forceNext: false });
+      w.clients.push({
+        name,
+        id,
+        root,
+        keys,
+        index,
+        tree: new FsTree(root),
+        store: options.openStore(),
+        isIgnored: await readIgnoreMatcher(root),
+        newId: ulidFactory(),
+        forceNext: false,
+      });
     }
     return w;
   }
@@ -319,7 +356,8 @@ export class SyncWorld {
     for (const c of this.clients) {
       const [out] = await this.sync([c], { crash: false });
       if (out!.kind !== 'ok') problems.push(`${c.name}'s sync after quiescence failed: ${out!.why}`);
-      else if (out!.report.eventsPublished > 0 || out!.report.plan.ops.some((o) => o.kind !== 'record')) problems.push(`${c.name}'s sync after quiescence still did something: ${describeReport(out!.report)}`);
+      else if (out!.report.eventsPublished > 0 || out!.report.plan.ops.some((o) => o.kind !== 'record'))
+        problems.push(`${c.name}'s sync after quiescence still did something: ${describeReport(out!.report)}`);
     }
     return problems;
   }
@@ -377,13 +415,19 @@ export class SyncWorld {
     // A listing cut short can hide this client's own last segment (published by a sync whose
     // acknowledgement was lost or that crashed before recording it): publishing the next one
     // then meets it and is refused; the next sync fetches it.
-    if (isBmError(e, ErrorCode.equivocation) && this.faultsOn) return retry(e.code, `own segment hidden by a faulty listing (${e.message})`);
+    if (isBmError(e, ErrorCode.equivocation) && this.faultsOn)
+      return retry(e.code, `own segment hidden by a faulty listing (${e.message})`);
     if (isBmError(e, ErrorCode.safetyGuard)) {
       this.stats.guardStops++;
       c.forceNext = true;
       return `stopped by the safety guard (${e.message}); the user confirms with force`;
     }
-    const detail = e instanceof BmError ? `${e.code}: ${e.message} (${e.hint})\n${e.stack ?? ''}` : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    const detail =
+      e instanceof BmError
+        ? `${e.code}: ${e.message} (${e.hint})\n${e.stack ?? ''}`
+        : e instanceof Error
+          ? (e.stack ?? e.message)
+          : String(e);
     throw new Error(`${c.name}'s sync failed unexpectedly: ${detail}`);
   }
 
@@ -394,11 +438,19 @@ export class SyncWorld {
     this.stats.skipped += report.skipped.length;
     this.stats.integrityFaults += report.faults.length;
     for (const f of report.faults) this.log(`  INTEGRITY FAULT ${f.key}: ${f.error.code} ${f.error.message}`);
-    for (const note of report.conflicts) if (note.heads.length > 1) this.conflictKeys.add(`${note.path} ${note.heads.map((h) => h.id).sort().join(',')}`);
+    for (const note of report.conflicts)
+      if (note.heads.length > 1)
+        this.conflictKeys.add(
+          `${note.path} ${note.heads
+            .map((h) => h.id)
+            .sort()
+            .join(',')}`,
+        );
     this.stats.conflicts = this.conflictKeys.size;
     // What the sync read is protected, unless it said it skipped it or could not read it.
     const passed = new Set([...report.skipped.map((s) => s.path), ...report.notices.map((x) => x.path)]);
-    for (const [p, hash] of before) if (!isConflictCopyName(p) && !passed.has(p)) this.protectedContent.push({ client: c.name, path: p, hash, sync: n });
+    for (const [p, hash] of before)
+      if (!isConflictCopyName(p) && !passed.has(p)) this.protectedContent.push({ client: c.name, path: p, hash, sync: n });
   }
 
   /** Syncs every client in turn until two rounds change nothing. Returns the rounds used. */
@@ -408,7 +460,11 @@ export class SyncWorld {
       let active = false;
       for (const c of this.clients) {
         const [out] = await this.sync([c], { crash: false });
-        active ||= out!.kind === 'failed' || out!.report.eventsPublished > 0 || out!.report.applied.some((o) => o.kind !== 'record') || out!.report.skipped.length > 0;
+        active ||=
+          out!.kind === 'failed' ||
+          out!.report.eventsPublished > 0 ||
+          out!.report.applied.some((o) => o.kind !== 'record') ||
+          out!.report.skipped.length > 0;
       }
       quiet = active ? 0 : quiet + 1;
       if (quiet === 2) return round;
@@ -449,10 +505,12 @@ export class SyncWorld {
     const expected = new Map<string, string>();
     const historyByPath = new Map<string, Set<string>>();
     for (const [p, st] of projection) {
-      for (const v of st.versions.values()) if (v.content && this.blobsSeen.has(v.content.hash)) historyByPath.set(p, (historyByPath.get(p) ?? new Set()).add(v.content.hash));
+      for (const v of st.versions.values())
+        if (v.content && this.blobsSeen.has(v.content.hash)) historyByPath.set(p, (historyByPath.get(p) ?? new Set()).add(v.content.hash));
       const heads = computeHeads(st);
       if (heads[0]?.content) expected.set(p, heads[0].content.hash);
-      for (const h of heads.slice(1)) if (h.content) expected.set(computeConflictCopyPath(p, names.get(h.client) ?? h.client.slice(-6), h.id), h.content.hash);
+      for (const h of heads.slice(1))
+        if (h.content) expected.set(computeConflictCopyPath(p, names.get(h.client) ?? h.client.slice(-6), h.id), h.content.hash);
     }
     const trees = new Map<string, Map<string, string>>();
     let converged = true;
@@ -460,7 +518,8 @@ export class SyncWorld {
       const actual = await readTreeHashes(c.root);
       trees.set(c.name, actual);
       const diff: string[] = [];
-      for (const [p, want] of expected) if (actual.get(p) !== want) diff.push(`${p}: want ${want.slice(0, 8)}, have ${actual.get(p)?.slice(0, 8) ?? 'nothing'}`);
+      for (const [p, want] of expected)
+        if (actual.get(p) !== want) diff.push(`${p}: want ${want.slice(0, 8)}, have ${actual.get(p)?.slice(0, 8) ?? 'nothing'}`);
       for (const [p, have] of actual) if (!expected.has(p)) diff.push(`${p}: want nothing, have ${have.slice(0, 8)}`);
       if (diff.length > 0) {
         converged = false;
@@ -479,7 +538,9 @@ export class SyncWorld {
       if (reported.has(key)) continue;
       reported.add(key);
       lost++;
-      problems.push(`lost: ${pr.client} had ${pr.path} = ${pr.hash.slice(0, 12)} when sync ${pr.sync} read it; it is in no tree and not in the cloud history`);
+      problems.push(
+        `lost: ${pr.client} had ${pr.path} = ${pr.hash.slice(0, 12)} when sync ${pr.sync} read it; it is in no tree and not in the cloud history`,
+      );
     }
     return { segments: this.segments.size, blobs: this.blobsSeen.size, lost, converged, problems };
   }

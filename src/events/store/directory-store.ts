@@ -1,4 +1,4 @@
-import { constants as fsConstants, type Stats } from 'node:fs';
+import { constants as fsConstants, type Dirent, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -50,14 +50,32 @@ export class DirectoryStore implements ObjectStore {
   private wrap(e: unknown, what: string): never {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') {
-      throw new BmError(ErrorCode.diskFull, `remote directory is full while ${what}`, 'free space on the remote disk, then sync again; nothing was half-written', {}, { cause: e });
+      throw new BmError(
+        ErrorCode.diskFull,
+        `remote directory is full while ${what}`,
+        'free space on the remote disk, then sync again; nothing was half-written',
+        {},
+        { cause: e },
+      );
     }
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
       // Not a passing fault: retrying changes nothing until someone grants write access.
       const why = code === 'EROFS' ? 'it is on a read-only file system' : 'permission denied';
-      throw new BmError(ErrorCode.config, `remote directory ${this.root} is not writable for this user (${code}: ${why}) while ${what}`, 'bm-log writes its own objects to the remote: get write access to the folder (or mount it read-write), then retry; nothing was half-written', {}, { cause: e });
+      throw new BmError(
+        ErrorCode.config,
+        `remote directory ${this.root} is not writable for this user (${code}: ${why}) while ${what}`,
+        'bm-log writes its own objects to the remote: get write access to the folder (or mount it read-write), then retry; nothing was half-written',
+        {},
+        { cause: e },
+      );
     }
-    throw new BmError(ErrorCode.remoteUnavailable, `remote directory ${this.root}: ${what} failed (${code ?? String(e)})`, 'check that the remote folder is mounted and writable, then retry', {}, { cause: e });
+    throw new BmError(
+      ErrorCode.remoteUnavailable,
+      `remote directory ${this.root}: ${what} failed (${code ?? String(e)})`,
+      'check that the remote folder is mounted and writable, then retry',
+      {},
+      { cause: e },
+    );
   }
 
   private linkError(rel: string): BmError {
@@ -237,7 +255,7 @@ export class DirectoryStore implements ObjectStore {
   }
 
   private async walk(dir: string, keyPrefix: string, after: string, out: ListedObject[]): Promise<void> {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
     } catch (e) {

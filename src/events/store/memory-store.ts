@@ -124,7 +124,10 @@ export class MemoryStore implements ObjectStore {
       page = page.slice(0, Math.floor(this.random() * page.length));
       truncated = false; // the dangerous lie: an incomplete listing that claims to be complete
     }
-    return { objects: page.map((key) => ({ key, size: this.objects.get(key)?.length ?? 0, tag: tagOf(this.objects.get(key)) })), truncated };
+    return {
+      objects: page.map((key) => ({ key, size: this.objects.get(key)?.length ?? 0, tag: tagOf(this.objects.get(key)) })),
+      truncated,
+    };
   }
 
   async delete(key: string): Promise<void> {

@@ -91,7 +91,14 @@ const KEY_SEGMENT_BAD = /^(\.|\.\.)?$/;
 
 /** Throws bad-path unless `key` is a well-formed object key. */
 export function mustObjectKey(key: string): string {
-  if (key.length === 0 || key.length > 1024 || key.startsWith('/') || key.includes('\\') || key.includes('\0') || key.split('/').some((s) => KEY_SEGMENT_BAD.test(s))) {
+  if (
+    key.length === 0 ||
+    key.length > 1024 ||
+    key.startsWith('/') ||
+    key.includes('\\') ||
+    key.includes('\0') ||
+    key.split('/').some((s) => KEY_SEGMENT_BAD.test(s))
+  ) {
     throw new BmError(ErrorCode.badPath, `invalid object key ${JSON.stringify(key)}`, 'this is a bug in the caller');
   }
   return key;
@@ -99,13 +106,22 @@ export function mustObjectKey(key: string): string {
 
 export function mustListPrefix(prefix: string): string {
   if (prefix !== '' && (!prefix.endsWith('/') || prefix.startsWith('/'))) {
-    throw new BmError(ErrorCode.badPath, `list prefix ${JSON.stringify(prefix)} must be empty or end with '/'`, 'this is a bug in the caller');
+    throw new BmError(
+      ErrorCode.badPath,
+      `list prefix ${JSON.stringify(prefix)} must be empty or end with '/'`,
+      'this is a bug in the caller',
+    );
   }
   return prefix;
 }
 
 export function objectExistsError(key: string): BmError {
-  return new BmError(ErrorCode.objectExists, `object ${key} already exists with different content`, 'create-only write refused; nothing was overwritten', { key });
+  return new BmError(
+    ErrorCode.objectExists,
+    `object ${key} already exists with different content`,
+    'create-only write refused; nothing was overwritten',
+    { key },
+  );
 }
 
 /** Lists every key under `prefix` after `startAfter`, following pages. */

@@ -33,7 +33,9 @@ export async function probeStore(store: ObjectStore, options: ProbeOptions = {})
   const folder = `${PROBE_PREFIX}${(options.randomId ?? (() => randomBytes(8).toString('hex')))()}/`;
   const key = `${folder}create-only`;
   const server = hasServerProbe(store) ? store : undefined;
-  const createOnce = server ? (bytes: Uint8Array) => server.createOnlyServerSide(key, bytes) : (bytes: Uint8Array) => createViaPort(store, key, bytes);
+  const createOnce = server
+    ? (bytes: Uint8Array) => server.createOnlyServerSide(key, bytes)
+    : (bytes: Uint8Array) => createViaPort(store, key, bytes);
   try {
     if ((await createOnce(new TextEncoder().encode('probe first'))) !== 'created') {
       // A fresh random key that already exists: someone else's leftover; do not guess.
@@ -62,5 +64,7 @@ async function createViaPort(store: ObjectStore, key: string, bytes: Uint8Array)
 
 function hasServerProbe(store: ObjectStore): store is ObjectStore & ServerCapabilityProbe {
   const s = store as Partial<ServerCapabilityProbe>;
-  return typeof s.createOnlyServerSide === 'function' && typeof s.versioningEnabled === 'function' && typeof s.snapshotsAvailable === 'function';
+  return (
+    typeof s.createOnlyServerSide === 'function' && typeof s.versioningEnabled === 'function' && typeof s.snapshotsAvailable === 'function'
+  );
 }

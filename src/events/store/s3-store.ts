@@ -112,7 +112,8 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
   private multipartTail: Promise<unknown> = Promise.resolve();
 
   constructor(options: S3StoreOptions) {
-    if (options.bucket.length === 0) throw new BmError(ErrorCode.config, 'the S3 bucket name is empty', 'set the bucket in the remote configuration');
+    if (options.bucket.length === 0)
+      throw new BmError(ErrorCode.config, 'the S3 bucket name is empty', 'set the bucket in the remote configuration');
     this.bucket = options.bucket;
     this.prefix = mustListPrefix(options.prefix ?? '');
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
@@ -164,7 +165,12 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
       if (same) return 'identical';
       throw objectExistsError(key);
     }
-    throw new BmError(ErrorCode.remoteUnavailable, `object ${key} kept appearing and vanishing while it was written`, 'another client is deleting it; retry later', { key });
+    throw new BmError(
+      ErrorCode.remoteUnavailable,
+      `object ${key} kept appearing and vanishing while it was written`,
+      'another client is deleting it; retry later',
+      { key },
+    );
   }
 
   async list(prefix: string, options: { startAfter?: string; limit?: number } = {}): Promise<ListPage> {
@@ -239,7 +245,11 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
   async takeSnapshot(name?: string): Promise<string | undefined> {
     if (!this.tigris) return undefined;
     if (name !== undefined && !/^[\w .-]{1,100}$/.test(name)) {
-      throw new BmError(ErrorCode.usage, `invalid snapshot name ${JSON.stringify(name)}`, 'use letters, digits, spaces, dots, dashes and underscores');
+      throw new BmError(
+        ErrorCode.usage,
+        `invalid snapshot name ${JSON.stringify(name)}`,
+        'use letters, digits, spaces, dots, dashes and underscores',
+      );
     }
     const command = new CreateBucketCommand({ Bucket: this.bucket });
     addRequestHeaders(command, { 'X-Tigris-Snapshot': name === undefined ? 'true' : `true; name=${name}` });
@@ -256,7 +266,12 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
 
   /** Reads and lists the bucket as of a Tigris snapshot version (see takeSnapshot). */
   readAtSnapshot(version: string): SnapshotReader {
-    if (!/^\d+$/.test(version)) throw new BmError(ErrorCode.usage, `invalid snapshot version ${JSON.stringify(version)}`, 'a Tigris snapshot version is a decimal timestamp');
+    if (!/^\d+$/.test(version))
+      throw new BmError(
+        ErrorCode.usage,
+        `invalid snapshot version ${JSON.stringify(version)}`,
+        'a Tigris snapshot version is a decimal timestamp',
+      );
     const headers = { 'X-Tigris-Snapshot-Version': version };
     return {
       get: (key) => this.readBytes(key, headers),
@@ -320,7 +335,9 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
     try {
       const out = await this.client.send(command);
       const objects = (out.Contents ?? []).flatMap((o) =>
-        o.Key?.startsWith(this.prefix) ? [{ key: o.Key.slice(this.prefix.length), size: o.Size ?? 0, ...(o.ETag ? { tag: o.ETag } : {}) }] : [],
+        o.Key?.startsWith(this.prefix)
+          ? [{ key: o.Key.slice(this.prefix.length), size: o.Size ?? 0, ...(o.ETag ? { tag: o.ETag } : {}) }]
+          : [],
       );
       return { objects, truncated: out.IsTruncated === true };
     } catch (e) {
@@ -336,9 +353,14 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
 
   /** One create-only write; 'exists' when the server refused because the key is taken. */
   private async createOnly(key: string, body: Body): Promise<'created' | 'exists'> {
-    if (isStreamBody(body)) return body.size > MULTIPART_THRESHOLD ? this.oneMultipartAtATime(() => this.createFromStream(key, body)) : this.createFromStream(key, body);
+    if (isStreamBody(body))
+      return body.size > MULTIPART_THRESHOLD
+        ? this.oneMultipartAtATime(() => this.createFromStream(key, body))
+        : this.createFromStream(key, body);
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.remoteKey(key), Body: body, ContentLength: body.length, IfNoneMatch: '*' }));
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: this.remoteKey(key), Body: body, ContentLength: body.length, IfNoneMatch: '*' }),
+      );
       return 'created';
     } catch (e) {
       if (classify(e) === 'exists') return 'exists';
@@ -381,14 +403,29 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
           });
           await upload.done();
         } else {
-          await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: remote, Body: verified.pipe(new PassThrough()), ContentLength: body.size, IfNoneMatch: '*' }), { abortSignal: abort.signal });
+          await this.client.send(
+            new PutObjectCommand({
+              Bucket: this.bucket,
+              Key: remote,
+              Body: verified.pipe(new PassThrough()),
+              ContentLength: body.size,
+              IfNoneMatch: '*',
+            }),
+            { abortSignal: abort.signal },
+          );
         }
         if (check.result === 'match') return 'created';
       } catch (e) {
         source.destroy();
         check.destroy();
         if (sourceError !== undefined) {
-          throw new BmError(ErrorCode.localIo, `reading the source for ${key} failed while uploading`, 'nothing was stored; check the local file, the next sync retries', { key }, { cause: sourceError });
+          throw new BmError(
+            ErrorCode.localIo,
+            `reading the source for ${key} failed while uploading`,
+            'nothing was stored; check the local file, the next sync retries',
+            { key },
+            { cause: sourceError },
+          );
         }
         if (check.result !== 'mismatch') {
           const kind = classify(e);
@@ -401,7 +438,9 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
         }
       }
       await this.removeUnverifiedUpload(key, check);
-      throw new BmError(ErrorCode.localIo, `source for ${key} changed while uploading`, 'nothing was stored; the next sync retries', { key });
+      throw new BmError(ErrorCode.localIo, `source for ${key} changed while uploading`, 'nothing was stored; the next sync retries', {
+        key,
+      });
     }
   }
 
@@ -440,17 +479,47 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
     const message = `${this.description}: ${what} failed (${code})`;
     switch (classify(e)) {
       case 'noBucket':
-        return new BmError(ErrorCode.config, message, 'the bucket does not exist: fix the bucket name, region or endpoint in the remote configuration, or create the bucket', {}, { cause: e });
+        return new BmError(
+          ErrorCode.config,
+          message,
+          'the bucket does not exist: fix the bucket name, region or endpoint in the remote configuration, or create the bucket',
+          {},
+          { cause: e },
+        );
       case 'noCredentials':
-        return new BmError(ErrorCode.config, `${this.description}: ${what} failed: no AWS credentials were found, so nothing was sent (${credentialsDetail(e)})`, CREDENTIALS_HINT, {}, { cause: e });
+        return new BmError(
+          ErrorCode.config,
+          `${this.description}: ${what} failed: no AWS credentials were found, so nothing was sent (${credentialsDetail(e)})`,
+          CREDENTIALS_HINT,
+          {},
+          { cause: e },
+        );
       case 'auth':
-        return new BmError(ErrorCode.config, message, 'the server refused the credentials: check the access key and secret (options, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS profile) and that they may read and write this bucket', {}, { cause: e });
+        return new BmError(
+          ErrorCode.config,
+          message,
+          'the server refused the credentials: check the access key and secret (options, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS profile) and that they may read and write this bucket',
+          {},
+          { cause: e },
+        );
       case 'rejected':
-        return new BmError(ErrorCode.config, message, 'the server rejected the request: check the endpoint, region and path-style setting', {}, { cause: e });
+        return new BmError(
+          ErrorCode.config,
+          message,
+          'the server rejected the request: check the endpoint, region and path-style setting',
+          {},
+          { cause: e },
+        );
       case 'transient':
       case 'missing':
       case 'exists':
-        return new BmError(ErrorCode.remoteUnavailable, message, 'the S3 endpoint is unreachable or failing after retries: check the network and endpoint, then sync again (writes are create-only, so retrying is safe)', {}, { cause: e });
+        return new BmError(
+          ErrorCode.remoteUnavailable,
+          message,
+          'the S3 endpoint is unreachable or failing after retries: check the network and endpoint, then sync again (writes are create-only, so retrying is safe)',
+          {},
+          { cause: e },
+        );
     }
   }
 }
@@ -459,7 +528,15 @@ const silentLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} 
 
 type ErrorKind = 'missing' | 'exists' | 'noBucket' | 'noCredentials' | 'auth' | 'rejected' | 'transient';
 
-const AUTH_CODES = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'AllAccessDisabled']);
+const AUTH_CODES = new Set([
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'AllAccessDisabled',
+]);
 /** Errors of the SDK's credential chain: raised before any request is sent. */
 const CREDENTIAL_CHAIN_ERRORS = new Set(['CredentialsProviderError', 'TokenProviderError']);
 
@@ -486,7 +563,7 @@ interface SdkErrorShape {
 function errorCode(e: unknown): string | undefined {
   if (typeof e !== 'object' || e === null) return undefined;
   const err = e as SdkErrorShape;
-  return err.Code ?? (err.$metadata?.httpStatusCode === undefined ? err.code ?? err.name : err.name);
+  return err.Code ?? (err.$metadata?.httpStatusCode === undefined ? (err.code ?? err.name) : err.name);
 }
 
 function classify(e: unknown): ErrorKind {
@@ -494,11 +571,13 @@ function classify(e: unknown): ErrorKind {
   const status = err.$metadata?.httpStatusCode;
   const code = errorCode(e);
   if (code === 'NoSuchBucket') return 'noBucket';
-  if (status === undefined && (CREDENTIAL_CHAIN_ERRORS.has(err.name ?? '') || CREDENTIAL_CHAIN_ERRORS.has(code ?? ''))) return 'noCredentials';
+  if (status === undefined && (CREDENTIAL_CHAIN_ERRORS.has(err.name ?? '') || CREDENTIAL_CHAIN_ERRORS.has(code ?? '')))
+    return 'noCredentials';
   if (code === 'NoSuchKey' || (status === 404 && code === 'NotFound')) return 'missing';
   if (status === 412 || code === 'PreconditionFailed' || code === 'ConditionalRequestConflict') return 'exists';
   if (status === 401 || status === 403 || (code !== undefined && AUTH_CODES.has(code))) return 'auth';
-  if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429 && code !== 'RequestTimeout') return 'rejected';
+  if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429 && code !== 'RequestTimeout')
+    return 'rejected';
   // 5xx, 408/429, throttling, and errors with no HTTP response at all (refused, reset, DNS, timeouts).
   return 'transient';
 }
@@ -512,7 +591,11 @@ function parseEndpoint(endpoint: string): URL {
   try {
     return new URL(endpoint);
   } catch {
-    throw new BmError(ErrorCode.config, 'the S3 endpoint is not a valid URL', 'use a URL like https://s3.example.com or http://127.0.0.1:9000');
+    throw new BmError(
+      ErrorCode.config,
+      'the S3 endpoint is not a valid URL',
+      'use a URL like https://s3.example.com or http://127.0.0.1:9000',
+    );
   }
 }
 

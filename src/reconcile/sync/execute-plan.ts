@@ -76,8 +76,22 @@ export async function* openUploadSource(tree: LocalTree, path: SyncPath, size: n
   }
 }
 
-function baseFromFile(file: LocalFile, heads: readonly VersionId[], version: VersionId | null, copyOf?: { path: SyncPath; version: VersionId }): BaseEntry {
-  const b = { path: file.path, hash: file.hash, size: file.size, mode: file.mode, mtimeMs: file.mtimeMs, ino: file.ino, heads: [...heads], version };
+function baseFromFile(
+  file: LocalFile,
+  heads: readonly VersionId[],
+  version: VersionId | null,
+  copyOf?: { path: SyncPath; version: VersionId },
+): BaseEntry {
+  const b = {
+    path: file.path,
+    hash: file.hash,
+    size: file.size,
+    mode: file.mode,
+    mtimeMs: file.mtimeMs,
+    ino: file.ino,
+    heads: [...heads],
+    version,
+  };
   return copyOf ? { ...b, copyOf } : b;
 }
 
@@ -128,15 +142,27 @@ interface Changes {
   readonly del: SyncPath[];
 }
 
-async function executeChunk(env: ExecuteEnv, ops: readonly PlanOp[], progress?: { done: number; readonly total: number }): Promise<Committed> {
+async function executeChunk(
+  env: ExecuteEnv,
+  ops: readonly PlanOp[],
+  progress?: { done: number; readonly total: number },
+): Promise<Committed> {
   const changes: Changes = { put: [], del: [] };
   const failed = await uploadBlobs(env, ops);
-  await publishOps(env, ops.filter((op) => (op.kind === 'upload' || op.kind === 'tombstone' || op.kind === 'resolve') && !failed.has(op)), changes);
+  await publishOps(
+    env,
+    ops.filter((op) => (op.kind === 'upload' || op.kind === 'tombstone' || op.kind === 'resolve') && !failed.has(op)),
+    changes,
+  );
   await applyLocalOps(env, ops.filter(isLocalOp), changes, progress);
   recordBookkeeping(env, ops, changes);
   const putPaths = new Set(changes.put.map((b) => b.path));
   const committed = { put: changes.put, del: [...new Set(changes.del)].filter((p) => !putPaths.has(p)) };
-  await env.ctx.index.commitBatch({ manifestPut: committed.put, manifestDel: committed.del, meta: { lastSyncAt: env.ctx.now().toISOString() } });
+  await env.ctx.index.commitBatch({
+    manifestPut: committed.put,
+    manifestDel: committed.del,
+    meta: { lastSyncAt: env.ctx.now().toISOString() },
+  });
   return committed;
 }
 
@@ -157,7 +183,11 @@ async function uploadBlobs(env: ExecuteEnv, ops: readonly PlanOp[]): Promise<Set
       return false;
     }
     try {
-      const r = await writeBlob(ctx.store, { size: file.size, sha256: file.hash, open: () => openUploadSource(ctx.tree, file.path, file.size) });
+      const r = await writeBlob(ctx.store, {
+        size: file.size,
+        sha256: file.hash,
+        open: () => openUploadSource(ctx.tree, file.path, file.size),
+      });
       if (r === 'created') {
         tally.blobsUploaded++;
         tally.bytesUploaded += file.size;
@@ -209,7 +239,12 @@ async function publishOps(env: ExecuteEnv, publishable: readonly PlanOp[], chang
  * c. Local writes and deletes, each guarded against changes since the scan. Deletes first: a
  * file a folder displaces is moved aside before the folder's files are written (ADR-0016).
  */
-async function applyLocalOps(env: ExecuteEnv, local: readonly LocalOp[], changes: Changes, progress?: { done: number; readonly total: number }): Promise<void> {
+async function applyLocalOps(
+  env: ExecuteEnv,
+  local: readonly LocalOp[],
+  changes: Changes,
+  progress?: { done: number; readonly total: number },
+): Promise<void> {
   const concurrency = env.ctx.concurrency ?? 8;
   const counter = progress ?? { done: 0, total: local.length };
   const apply = async (op: LocalOp): Promise<void> => {
@@ -243,14 +278,22 @@ async function applyLocalOp(env: ExecuteEnv, op: LocalOp, changes: Changes): Pro
     case 'writeCopy': {
       const content = op.version.content!;
       const expect = op.kind === 'download' ? op.expect : null;
-      const r = await ctx.tree.writeFile(op.path, await readBlob(ctx.store, content.hash, content.size), content.hash, content.mode, expect);
+      const r = await ctx.tree.writeFile(
+        op.path,
+        await readBlob(ctx.store, content.hash, content.size),
+        content.hash,
+        content.mode,
+        expect,
+      );
       if (r === 'changed') {
         skip(env, op, 'changed locally since the scan; left as it is, will sync next time');
         return false;
       }
       tally.bytesDownloaded += content.size;
       const { id } = op.version;
-      changes.put.push(op.kind === 'download' ? baseFromFile(r, env.headIds(op.path), id) : baseFromFile(r, [id], id, { path: op.of, version: id }));
+      changes.put.push(
+        op.kind === 'download' ? baseFromFile(r, env.headIds(op.path), id) : baseFromFile(r, [id], id, { path: op.of, version: id }),
+      );
       return true;
     }
     case 'deleteLocal':

@@ -45,6 +45,9 @@ export async function tryCleanShortcut(ctx: SyncContext, { record, fetched }: Fe
   // (Written again when committing fetched acknowledgements or keys deleted it: they change
   // nothing it says.)
   const committedSomething = fetched.fetched.fetchedSegments > 0 || fetched.fetched.newKeys.length > 0;
-  if (!dryRun) await ctx.index.commitBatch({ meta: { lastSyncAt: ctx.now().toISOString(), ...(committedSomething ? { [CLEAN_STATE_KEY]: clean } : {}) } });
+  if (!dryRun)
+    await ctx.index.commitBatch({
+      meta: { lastSyncAt: ctx.now().toISOString(), ...(committedSomething ? { [CLEAN_STATE_KEY]: clean } : {}) },
+    });
   return { ...cleanReport(clean, fetched.requests, dryRun), restored: fetched.restored };
 }

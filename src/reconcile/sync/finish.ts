@@ -58,5 +58,7 @@ export async function commitStage(state: SyncState, settled: SettledPlan | undef
     const notes = { conflicts: [...settled.conflicts], planNotices: [...settled.notices], scanNotices: [...scan!.notices] };
     record = { v: 2, scope: ctx.scopeKey!, witness: witness!, ...notes, ...(lazy === undefined ? {} : { lazy }) };
   }
-  await ctx.index.commitBatch({ meta: { lastSyncAt: ctx.now().toISOString(), ...(record === undefined ? {} : { [CLEAN_STATE_KEY]: record }) } });
+  await ctx.index.commitBatch({
+    meta: { lastSyncAt: ctx.now().toISOString(), ...(record === undefined ? {} : { [CLEAN_STATE_KEY]: record }) },
+  });
 }

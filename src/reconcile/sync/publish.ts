@@ -20,7 +20,10 @@ import type { ResolveRequest, RestoreRequest, SyncTally } from './report.js';
 
 /** What publishing runs with: the ports, the sync's log, and the report's counters. */
 export interface PublishEnv {
-  readonly ctx: Pick<SyncContext, 'store' | 'index' | 'identity' | 'tree' | 'now' | 'newId' | 'takeSnapshot' | 'publishDeadlineMs' | 'joinFromCheckpoint'>;
+  readonly ctx: Pick<
+    SyncContext,
+    'store' | 'index' | 'identity' | 'tree' | 'now' | 'newId' | 'takeSnapshot' | 'publishDeadlineMs' | 'joinFromCheckpoint'
+  >;
   readonly log: OpenLog;
   readonly tally: SyncTally;
 }
@@ -59,7 +62,11 @@ export interface ResolveDecision {
  * version, exactly one version whose id is or ends with `request.keep`. Throws a usage error
  * otherwise. Pure.
  */
-export function planResolve(request: ResolveRequest, st: PathState | undefined, isLiveFolder: (path: SyncPath) => boolean): ResolveDecision {
+export function planResolve(
+  request: ResolveRequest,
+  st: PathState | undefined,
+  isLiveFolder: (path: SyncPath) => boolean,
+): ResolveDecision {
   const heads = st ? computeHeads(st) : [];
   // A file a folder displaces is a conflict with one head too (ADR-0016): PATH is then the folder.
   const displaced = heads[0]?.content != null && isLiveFolder(request.path);
@@ -92,7 +99,9 @@ export async function publishResolve(env: PublishEnv, request: ResolveRequest): 
       throw new BmError(ErrorCode.usage, `the content of version ${id} of ${request.path} is no longer on the remote (collected)`, hint);
     }
   }
-  await publishEvents(env, [{ type: 'resolve', id: env.ctx.newId() as VersionId, path: request.path, replaces: [...decision.replaces], content }]);
+  await publishEvents(env, [
+    { type: 'resolve', id: env.ctx.newId() as VersionId, path: request.path, replaces: [...decision.replaces], content },
+  ]);
 }
 
 /** The local file at `path` uploaded as a blob (null: there is none). */
@@ -101,7 +110,11 @@ async function uploadLocalContent(env: PublishEnv, path: SyncPath): Promise<Cont
   const file = await ctx.tree.statFile(path);
   if (file === undefined) return null;
   if (isBeingCollected(env, file.hash)) {
-    throw new BmError(ErrorCode.staleFetch, `the bytes of ${path} are being garbage-collected on the remote`, `nothing was published; ${BEING_COLLECTED}`);
+    throw new BmError(
+      ErrorCode.staleFetch,
+      `the bytes of ${path} are being garbage-collected on the remote`,
+      `nothing was published; ${BEING_COLLECTED}`,
+    );
   }
   await writeBlob(ctx.store, { size: file.size, sha256: file.hash, open: () => openUploadSource(ctx.tree, file.path, file.size) });
   return { hash: file.hash as ContentRef['hash'], size: file.size, mode: file.mode };
@@ -140,7 +153,11 @@ export async function publishRestore(env: PublishEnv, requests: readonly Restore
     // The content must still exist: a restore may never publish an event naming a missing blob.
     if (!(await isBlobNameable(env, step.content.hash))) {
       const hint = 'nothing was restored; pick a later point (see `bm-log log PATH`)';
-      throw new BmError(ErrorCode.blobMissing, `the content of ${r.path} at that point (${step.content.hash}) is no longer on the remote`, hint);
+      throw new BmError(
+        ErrorCode.blobMissing,
+        `the content of ${r.path} at that point (${step.content.hash}) is no longer on the remote`,
+        hint,
+      );
     }
     events.push({ type: 'put', id: env.ctx.newId() as VersionId, path: r.path, replaces: [...step.replaces], content: step.content });
   }

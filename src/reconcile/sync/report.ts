@@ -174,7 +174,9 @@ export function checkGuards(plan: Plan, tracked: number, localCount: number, opt
   if (options.force) return;
   if (localCount === 0 && tracked > 0) {
     const hint = 'refusing to delete them for everyone; if you really emptied the folder, run again with --force';
-    throw new BmError(ErrorCode.safetyGuard, `the sync folder is empty, but ${tracked} files were synced from it before`, hint, { tracked });
+    throw new BmError(ErrorCode.safetyGuard, `the sync folder is empty, but ${tracked} files were synced from it before`, hint, {
+      tracked,
+    });
   }
   const tombstones = plan.ops.filter((o) => o.kind === 'tombstone').length;
   if (tombstones === 0) return;

@@ -115,7 +115,8 @@ async function scanRound(env: RoundsEnv, run: Rounds): Promise<ScanResult> {
   const { state, firstScanBase } = env.opened;
   const { tree, isIgnored } = state.ctx;
   const last = run.lastScan;
-  const scan = last === undefined ? await tree.scan(firstScanBase, isIgnored) : await tree.rescan(last, run.touched, scanBaseOf(env, run), isIgnored);
+  const scan =
+    last === undefined ? await tree.scan(firstScanBase, isIgnored) : await tree.rescan(last, run.touched, scanBaseOf(env, run), isIgnored);
   run.touched = [];
   return scan;
 }

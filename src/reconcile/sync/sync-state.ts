@@ -94,7 +94,14 @@ export class PathsMode implements SyncMode {
     this.paths.refreshCloudOnly(targets, local);
     const cloudOnly = this.paths.cloudOnly;
     // A file/folder clash reaches past the focus (ADR-0016): plan it from everything.
-    const input = { base: state.manifest, local, cloud: state.projection, options: state.planOptions, ...(focus === undefined ? {} : { focus }), cloudOnly };
+    const input = {
+      base: state.manifest,
+      local,
+      cloud: state.projection,
+      options: state.planOptions,
+      ...(focus === undefined ? {} : { focus }),
+      cloudOnly,
+    };
     return isFocusPlannable(input, (p) => this.paths.hidesBelow(p)) ? { cloudOnly } : 'fold';
   }
 
@@ -140,7 +147,8 @@ export class StagedMode extends PathsMode {
   async openStage(stage: Stage, undone: Plan['ops']): Promise<PlanFocus> {
     const local: string[] = [];
     const sorted = this.localSorted;
-    for (; this.nextLocal < sorted.length && isInStage(sorted[this.nextLocal]!, stage); this.nextLocal++) local.push(sorted[this.nextLocal]!);
+    for (; this.nextLocal < sorted.length && isInStage(sorted[this.nextLocal]!, stage); this.nextLocal++)
+      local.push(sorted[this.nextLocal]!);
     return { previous: { ops: undone, conflicts: [], notices: [] }, dirty: await this.paths.loadRange(stage.from, stage.to, local) };
   }
 
@@ -239,9 +247,19 @@ export async function openSyncState(
   const staged = lazy === undefined && !o.publishing ? await LazyPaths.openStaged(ctx, fetched, o.dryRun) : undefined;
   if (staged !== undefined) {
     // The fetched segments are in the index and the vault state is folded: let them go.
-    const state = new SyncState(ctx, o.dryRun, staged.log, staged.manifest, new StagedMode(staged.lazy), releaseFetchedSegments(fetched), 'staged');
+    const state = new SyncState(
+      ctx,
+      o.dryRun,
+      staged.log,
+      staged.manifest,
+      new StagedMode(staged.lazy),
+      releaseFetchedSegments(fetched),
+      'staged',
+    );
     // The rows of earlier stages are let go: a rescan reuses the last scan's hashes.
-    const scanBase = (last: () => ScanResult | undefined): ScanBase => ({ get: (p) => state.manifest.get(p as SyncPath) ?? last()?.files.get(p as SyncPath) });
+    const scanBase = (last: () => ScanResult | undefined): ScanBase => ({
+      get: (p) => state.manifest.get(p as SyncPath) ?? last()?.files.get(p as SyncPath),
+    });
     return { state, firstScanBase: state.manifest, scanBase };
   }
   if (lazy === undefined) {
@@ -262,7 +280,8 @@ export async function openSyncState(
     return { state, firstScanBase: state.manifest, scanBase: () => state.manifest };
   }
   const scanBase: ScanBase = {
-    get: (p) => (state.mode.kind === 'lazy' ? (state.manifest.get(p as SyncPath) ?? witnessBase.get(p)) : state.manifest.get(p as SyncPath)),
+    get: (p) =>
+      state.mode.kind === 'lazy' ? (state.manifest.get(p as SyncPath) ?? witnessBase.get(p)) : state.manifest.get(p as SyncPath),
   };
   return { state, firstScanBase: witnessBase, scanBase: () => scanBase };
 }

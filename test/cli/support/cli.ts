@@ -64,12 +64,23 @@ export function runCli(args: readonly string[], options: RunOptions = {}): Promi
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: options.cwd ?? REPO_ROOT, env: childEnv(options.env), timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' },
+      {
+        cwd: options.cwd ?? REPO_ROOT,
+        env: childEnv(options.env),
+        timeout: options.timeoutMs ?? 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+        killSignal: 'SIGKILL',
+      },
       (error, stdout, stderr) => {
         let code = 0;
         if (error) {
           const c = (error as { code?: unknown }).code;
-          if (typeof c !== 'number') return reject(new Error(`bm-log ${args.join(' ')} did not exit normally (${String(c ?? error.message)}; signal ${String((error as { signal?: unknown }).signal)})\nstdout: ${stdout}\nstderr: ${stderr}`));
+          if (typeof c !== 'number')
+            return reject(
+              new Error(
+                `bm-log ${args.join(' ')} did not exit normally (${String(c ?? error.message)}; signal ${String((error as { signal?: unknown }).signal)})\nstdout: ${stdout}\nstderr: ${stderr}`,
+              ),
+            );
           code = c;
         }
         resolve({ code, stdout, stderr, json: parseJson(stdout), args });
@@ -79,8 +90,15 @@ export function runCli(args: readonly string[], options: RunOptions = {}): Promi
 }
 
 /** Starts `node bin/bm-log.js ...args` without waiting (long syncs, crash tests). */
-export function spawnCli(args: readonly string[], options: RunOptions = {}): ChildProcess & { readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? REPO_ROOT, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(
+  args: readonly string[],
+  options: RunOptions = {},
+): ChildProcess & { readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: childEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -98,7 +116,9 @@ function bmLogOnPath(): Promise<string> {
   pasteBin ??= (async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bm-log-paste-'));
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    await fs.writeFile(path.join(dir, 'bm-log'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"\n`, { mode: 0o755 });
+    await fs.writeFile(path.join(dir, 'bm-log'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"\n`, {
+      mode: 0o755,
+    });
     return dir;
   })();
   return pasteBin;
@@ -116,11 +136,21 @@ export function commandsIn(text: string): string[] {
 export async function pasteInBash(line: string, options: { cwd: string; env?: Readonly<Record<string, string>> }): Promise<CliResult> {
   const bin = await bmLogOnPath();
   return new Promise((resolve, reject) => {
-    execFile('bash', ['-c', line], { cwd: options.cwd, env: { ...childEnv(options.env), PATH: `${bin}${path.delimiter}${process.env['PATH'] ?? ''}` }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const c = (error as { code?: unknown } | null)?.code;
-      if (error && typeof c !== 'number') return reject(error);
-      resolve({ code: typeof c === 'number' ? c : 0, stdout, stderr, json: parseJson(stdout), args: ['(pasted)', line] });
-    });
+    execFile(
+      'bash',
+      ['-c', line],
+      {
+        cwd: options.cwd,
+        env: { ...childEnv(options.env), PATH: `${bin}${path.delimiter}${process.env['PATH'] ?? ''}` },
+        timeout: 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        const c = (error as { code?: unknown } | null)?.code;
+        if (error && typeof c !== 'number') return reject(error);
+        resolve({ code: typeof c === 'number' ? c : 0, stdout, stderr, json: parseJson(stdout), args: ['(pasted)', line] });
+      },
+    );
   });
 }
 
@@ -140,7 +170,10 @@ export function sha256(bytes: Uint8Array | string): string {
 }
 
 /** Every regular file below `dir` (relative '/'-separated path → sha256), skipping folders named in `skip` at the top. */
-export async function hashTree(dir: string, options: { skipTop?: readonly string[]; skipName?: (name: string) => boolean } = {}): Promise<Map<string, string>> {
+export async function hashTree(
+  dir: string,
+  options: { skipTop?: readonly string[]; skipName?: (name: string) => boolean } = {},
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const walk = async (rel: string): Promise<void> => {
     const abs = rel === '' ? dir : path.join(dir, ...rel.split('/'));
@@ -294,7 +327,9 @@ export class World {
   }
 
   /** A world whose remote is a local folder (or `remote`, e.g. an s3:// URL, with extra init flags and env). */
-  static async create(options: { remote?: string; initArgs?: readonly string[]; env?: Readonly<Record<string, string>> } = {}): Promise<World> {
+  static async create(
+    options: { remote?: string; initArgs?: readonly string[]; env?: Readonly<Record<string, string>> } = {},
+  ): Promise<World> {
     const base = await fs.mkdtemp(path.join(os.tmpdir(), 'bm-log-e2e-'));
     return new World(base, options.remote ?? path.join(base, 'remote'), options.initArgs ?? [], options.env ?? {});
   }
@@ -309,12 +344,30 @@ export class World {
    * The world's first client creates the vault (`--create`), the others join it, unless
    * `create` says otherwise.
    */
-  async init(name: string, options: { noSync?: boolean; files?: Readonly<Record<string, string>>; create?: boolean } = {}): Promise<Client> {
+  async init(
+    name: string,
+    options: { noSync?: boolean; files?: Readonly<Record<string, string>>; create?: boolean } = {},
+  ): Promise<Client> {
     const c = this.client(name);
     await fs.mkdir(c.dir, { recursive: true });
     for (const [rel, content] of Object.entries(options.files ?? {})) await c.write(rel, content);
     const create = options.create ?? !this.vaultCreated;
-    const r = await runCli(['init', ...(create ? ['--create'] : []), '--remote', this.remoteUrl, '--name', name, '--dir', c.dir, '--json', ...this.initArgs, ...(options.noSync ? ['--no-sync'] : [])], { env: this.env });
+    const r = await runCli(
+      [
+        'init',
+        ...(create ? ['--create'] : []),
+        '--remote',
+        this.remoteUrl,
+        '--name',
+        name,
+        '--dir',
+        c.dir,
+        '--json',
+        ...this.initArgs,
+        ...(options.noSync ? ['--no-sync'] : []),
+      ],
+      { env: this.env },
+    );
     expectExit(r, EXIT.ok);
     this.vaultCreated = true;
     return c;

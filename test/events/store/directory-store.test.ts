@@ -18,7 +18,6 @@ runObjectStoreContract('directory', {
   },
 });
 
-
 describe('DirectoryStore atomic publish', () => {
   it('never lists a stray temp file left by a crash, and never exposes a partial object', async () => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bm-dirstore-'));
@@ -53,7 +52,7 @@ describe('DirectoryStore never follows a symbolic link inside the remote (ADR-00
 
   it.each([
     ['log', 'a top-level folder'],
-    ['log/C1', 'a client\'s log folder'],
+    ['log/C1', "a client's log folder"],
   ])('a linked folder at %s (%s): every operation under it fails with bad-path and touches nothing outside', async (linkAt) => {
     const { store, outside } = await linked(linkAt, 'folder');
     const under = linkAt === 'log' ? 'log/C1/x' : 'log/C1/x';

@@ -27,7 +27,9 @@ async function openFds(): Promise<number> {
 }
 
 /** Reads `chunks` as a sequential consumer does, noting which ArrayBuffers the chunks lived in. */
-async function consume(chunks: AsyncIterable<Uint8Array>): Promise<{ hash: string; size: number; buffers: Set<ArrayBufferLike>; count: number }> {
+async function consume(
+  chunks: AsyncIterable<Uint8Array>,
+): Promise<{ hash: string; size: number; buffers: Set<ArrayBufferLike>; count: number }> {
   const h = createHash('sha256');
   const buffers = new Set<ArrayBufferLike>();
   let size = 0;
@@ -63,7 +65,16 @@ describe('lent chunks', () => {
 
   it('a file is read into one buffer however large it is, and a small one in one read of its size', async () => {
     const dir = await tempDir();
-    const sizes = [0, 1, 4095, 4096, TRANSFER_CHUNK_BYTES - 1, TRANSFER_CHUNK_BYTES, TRANSFER_CHUNK_BYTES + 1, 5 * TRANSFER_CHUNK_BYTES + 17];
+    const sizes = [
+      0,
+      1,
+      4095,
+      4096,
+      TRANSFER_CHUNK_BYTES - 1,
+      TRANSFER_CHUNK_BYTES,
+      TRANSFER_CHUNK_BYTES + 1,
+      5 * TRANSFER_CHUNK_BYTES + 17,
+    ];
     for (const size of sizes) {
       const bytes = Buffer.alloc(size);
       for (let i = 0; i < size; i += 997) bytes[i] = (i / 997) & 0xff;
@@ -120,19 +131,33 @@ describe('lent chunks', () => {
     expect(up.hash).toBe(sha256(bytes));
     expect(up.buffers.size).toBe(1);
     const store = new DirectoryStore(path.join(dir, 'remote'));
-    expect(await store.putIfAbsent('blobs/big', { size: bytes.length, sha256: sha256(bytes), open: () => tree.openRead('big.bin' as SyncPath, bytes.length) })).toBe('created');
+    expect(
+      await store.putIfAbsent('blobs/big', {
+        size: bytes.length,
+        sha256: sha256(bytes),
+        open: () => tree.openRead('big.bin' as SyncPath, bytes.length),
+      }),
+    ).toBe('created');
     const down = await consume((await store.getChunks('blobs/big', bytes.length))!);
     expect(down.hash).toBe(sha256(bytes));
     expect(down.buffers.size).toBe(1);
     // And the download written back through the tree is the file.
-    const written = await tree.writeFile('copy.bin' as SyncPath, (await store.getChunks('blobs/big', bytes.length))!, sha256(bytes), 0o644, null);
+    const written = await tree.writeFile(
+      'copy.bin' as SyncPath,
+      (await store.getChunks('blobs/big', bytes.length))!,
+      sha256(bytes),
+      0o644,
+      null,
+    );
     expect(written).toMatchObject({ size: bytes.length, hash: sha256(bytes) });
     expect((await fs.readFile(path.join(dir, 'tree', 'copy.bin'))).equals(bytes)).toBe(true);
     // A write refused before its first byte (a folder on the way is a symlink) still closes
     // the blob the download had opened, instead of leaving it to the garbage collector.
     await fs.symlink(dir, path.join(dir, 'tree', 'link'));
     const before = await openFds();
-    await expect(tree.writeFile('link/copy.bin' as SyncPath, (await store.getChunks('blobs/big', bytes.length))!, sha256(bytes), 0o644, null)).rejects.toMatchObject({ code: 'local-io' });
+    await expect(
+      tree.writeFile('link/copy.bin' as SyncPath, (await store.getChunks('blobs/big', bytes.length))!, sha256(bytes), 0o644, null),
+    ).rejects.toMatchObject({ code: 'local-io' });
     expect(await openFds()).toBe(before);
   });
 });

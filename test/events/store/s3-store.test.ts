@@ -29,7 +29,15 @@ afterAll(async () => {
 });
 
 function s3Store(overrides: Partial<S3StoreOptions> = {}): S3Store {
-  return new S3Store({ bucket, endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: localCredentials, maxAttempts: 2, ...overrides });
+  return new S3Store({
+    bucket,
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: localCredentials,
+    maxAttempts: 2,
+    ...overrides,
+  });
 }
 
 const freshPrefix = () => `t-${randomBytes(6).toString('hex')}/`;
@@ -126,7 +134,7 @@ describe('S3Store on fauxqs', () => {
   it('runs multipart uploads one at a time, without holding small uploads behind them', async () => {
     const store = s3Store({ prefix: freshPrefix(), createOnlyEnforced: false });
     const events: string[] = [];
-    let releaseA = () => undefined as void;
+    let releaseA: () => void = () => {};
     const aMayFinish = new Promise<void>((r) => (releaseA = r));
     // Notes when the store starts and ends reading each source; 'a' stalls after its first
     // chunk until the small upload is done (a small upload held behind it would never be).
@@ -168,7 +176,13 @@ describe('S3Store on fauxqs', () => {
   });
 
   it('reports an unreachable endpoint as remote-unavailable, quickly', async () => {
-    const store = new S3Store({ bucket, endpoint: 'http://127.0.0.1:1', forcePathStyle: true, credentials: localCredentials, maxAttempts: 2 });
+    const store = new S3Store({
+      bucket,
+      endpoint: 'http://127.0.0.1:1',
+      forcePathStyle: true,
+      credentials: localCredentials,
+      maxAttempts: 2,
+    });
     const started = Date.now();
     await expect(store.get('k')).rejects.toSatisfy((e) => isBmError(e, 'remote-unavailable') && e.hint.length > 0);
     await expect(store.putIfAbsent('k', enc('x'))).rejects.toSatisfy((e) => isBmError(e, 'remote-unavailable'));

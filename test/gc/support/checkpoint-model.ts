@@ -39,12 +39,32 @@ export type Step =
   | { kind: 'checkpoint'; client: number };
 
 export const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('put' as const), client: fc.nat(2), path: fc.nat(2), content: fc.nat(2), replace: fc.nat(7) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ kind: fc.constant('put' as const), client: fc.nat(2), path: fc.nat(2), content: fc.nat(2), replace: fc.nat(7) }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('tombstone' as const), client: fc.nat(2), path: fc.nat(2), replace: fc.nat(7) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('resolve' as const), client: fc.nat(2), path: fc.nat(2), content: fc.integer({ min: -1, max: 2 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('resolve' as const),
+      client: fc.nat(2),
+      path: fc.nat(2),
+      content: fc.integer({ min: -1, max: 2 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('ack' as const), client: fc.nat(2), lag: fc.nat(2) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('collect' as const), client: fc.nat(2) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('condemn' as const), client: fc.nat(2), content: fc.nat(2), delete: fc.boolean(), lag: fc.nat(2) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('condemn' as const),
+      client: fc.nat(2),
+      content: fc.nat(2),
+      delete: fc.boolean(),
+      lag: fc.nat(2),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('retire' as const), client: fc.nat(2), target: fc.nat(2) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('checkpoint' as const), client: fc.nat(2) }) },
 );
@@ -77,7 +97,15 @@ function writeCheckpoint(p: Played, client: ClientId, t: number): void {
   for (const [c, list] of p.checkpoints) if (c !== client) coverage.set(c, { seq: list.at(-1)!.seq, seen: list.at(-1)!.segment.seen });
   const own = mine.filter((s) => s.seq > (previous?.seq ?? 0));
   const place = { vault: b.vault, client, segment, hash: sha256Hex(`${client}/${segment.seq}`), time: new Date(t).toISOString() };
-  const body = computeWriterCheckpoint({ ...place, previous, own, paths: state.paths, vaultState: state.vault, keyed: b.clients, coverage });
+  const body = computeWriterCheckpoint({
+    ...place,
+    previous,
+    own,
+    paths: state.paths,
+    vaultState: state.vault,
+    keyed: b.clients,
+    coverage,
+  });
   // Through the real codec: the body passes the schema, is signed and verified.
   const at = { vault: b.vault, client, seq: segment.seq, publicKey: importPublicKeyHex(key.publicKeyHex) };
   const decoded = decodeWriterCheckpoint(encodeWriterCheckpoint(body, key.privateKey).bytes, at).body;
@@ -112,7 +140,9 @@ export function play(steps: readonly Step[]): Played {
         events = [b.tombstone(PATHS[s.path]!, pick(versionsOf(PATHS[s.path]!), s.replace))];
         break;
       case 'resolve': {
-        const heads = computeHeads(state.paths.get(PATHS[s.path]! as SyncPath) ?? { versions: new Map(), replaced: new Set() }).map((h) => h.id);
+        const heads = computeHeads(state.paths.get(PATHS[s.path]! as SyncPath) ?? { versions: new Map(), replaced: new Set() }).map(
+          (h) => h.id,
+        );
         if (heads.length === 0) continue;
         const content = s.content < 0 ? null : { hash: sha256Hex(CONTENTS[s.content]!) as ContentHash, size: 3, mode: 0o644 };
         events = [{ type: 'resolve', id: b.id(), path: PATHS[s.path]! as SyncPath, replaces: heads, content }];
@@ -126,7 +156,8 @@ export function play(steps: readonly Step[]): Played {
         const collected: { path: SyncPath; versions: VersionId[] }[] = [];
         for (const [path, st] of state.paths) {
           const heads = computeHeads(st);
-          if (heads.length > 0 && heads.every((h) => h.content === null)) collected.push({ path, versions: [...st.versions.keys()].filter((id) => !st.collected?.has(id)) });
+          if (heads.length > 0 && heads.every((h) => h.content === null))
+            collected.push({ path, versions: [...st.versions.keys()].filter((id) => !st.collected?.has(id)) });
         }
         if (collected.length === 0) continue;
         events = [{ type: 'gc', id: b.id(), retentionMs: 0, graceMs: 1000, frontier: {}, collected, condemned: [], deleted: [] }];
@@ -135,7 +166,16 @@ export function play(steps: readonly Step[]): Played {
       case 'condemn': {
         // A GC run whose fetch may have missed the latest segments (they came after it started).
         const h = sha256Hex(CONTENTS[s.content]!) as ContentHash;
-        const gc: Event = { type: 'gc', id: b.id(), retentionMs: 0, graceMs: 1000, frontier: {}, collected: [], condemned: s.delete ? [] : [h], deleted: s.delete ? [h] : [] };
+        const gc: Event = {
+          type: 'gc',
+          id: b.id(),
+          retentionMs: 0,
+          graceMs: 1000,
+          frontier: {},
+          collected: [],
+          condemned: s.delete ? [] : [h],
+          deleted: s.delete ? [h] : [],
+        };
         b.segment(client(s.client), [gc], t, lagging(s.client, s.lag));
         continue;
       }
@@ -183,7 +223,10 @@ export function liveState(s: LogState, keyed: readonly ClientId[], nowMs: number
   const refs = computeCondemnedRefs(s.paths, s.vault);
   const blobs: Record<string, unknown> = {};
   for (const h of [...s.vault.condemnations.keys()].sort()) {
-    blobs[h] = { open: computeOpenCondemnations(h, s.vault, refs).map((c) => `${c.client}/${c.seq}`), banned: [0, 600, 5000].map((d) => computeNamingBan(h, nowMs + d, s.vault, refs) !== undefined) };
+    blobs[h] = {
+      open: computeOpenCondemnations(h, s.vault, refs).map((c) => `${c.client}/${c.seq}`),
+      banned: [0, 600, 5000].map((d) => computeNamingBan(h, nowMs + d, s.vault, refs) !== undefined),
+    };
   }
   const live = {
     paths,
@@ -196,7 +239,7 @@ export function liveState(s: LogState, keyed: readonly ClientId[], nowMs: number
 }
 
 export function shuffler(seed: number) {
-  return <T,>(list: readonly T[]): T[] => {
+  return <T>(list: readonly T[]): T[] => {
     const out = [...list];
     let x = seed + 1;
     for (let i = out.length - 1; i > 0; i--) {
@@ -207,7 +250,6 @@ export function shuffler(seed: number) {
     return out;
   };
 }
-
 
 /** What a client holding the whole played log checks checkpoints with (`computeCheckpointProblems`). */
 export function checkInputOf(p: Played): CheckpointCheckInput {

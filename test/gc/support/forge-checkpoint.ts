@@ -29,7 +29,11 @@ export async function storeBlob(store: ObjectStore, text: string): Promise<{ has
 }
 
 /** Signs `body` as a checkpoint of `client` at `seq` (envelope format `v`) with `key`. */
-export function signCheckpointObject(body: unknown, at: { vault: string; client: string; seq: number; v: number }, key: KeyObject): Uint8Array {
+export function signCheckpointObject(
+  body: unknown,
+  at: { vault: string; client: string; seq: number; v: number },
+  key: KeyObject,
+): Uint8Array {
   const bodyBytes = encodeMsgpack(body);
   const sig = signBody({ domain: 'checkpoint', vault: at.vault, client: at.client, seq: at.seq, prev: null }, bodyBytes, key);
   return encodeMsgpack({ v: at.v, body: bodyBytes, sig });
@@ -52,7 +56,11 @@ export interface Format1Forgery {
  * frontier but lists one path only, at the victim's version id with made-up content: every
  * other live path is left out.
  */
-export async function forgeFormat1Checkpoint(store: ObjectStore, f: Format1Forgery, key: KeyObject): Promise<{ key: string; bytes: Uint8Array }> {
+export async function forgeFormat1Checkpoint(
+  store: ObjectStore,
+  f: Format1Forgery,
+  key: KeyObject,
+): Promise<{ key: string; bytes: Uint8Array }> {
   const victim = await readRealSegment(store, f.victim.client, f.victim.seq);
   const forger = await readRealSegment(store, f.forger.client, f.forger.seq);
   const summary = (s: SegmentBody) => ({ client: s.client, seq: s.seq, time: s.time, seen: s.seen, events: s.events.length });
@@ -100,7 +108,11 @@ export interface WriterForgery {
  * victim's path, replacing the victim's version, and the victim's version of another path
  * replaced and collected by it.
  */
-export async function forgeWriterCheckpoint(store: ObjectStore, f: WriterForgery, key: KeyObject): Promise<{ key: string; bytes: Uint8Array }> {
+export async function forgeWriterCheckpoint(
+  store: ObjectStore,
+  f: WriterForgery,
+  key: KeyObject,
+): Promise<{ key: string; bytes: Uint8Array }> {
   const seg = await readRealSegment(store, f.forger.client, f.forger.seq);
   const body = {
     v: 2,

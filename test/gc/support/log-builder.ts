@@ -46,13 +46,29 @@ export class LogBuilder {
   segment(client: ClientId, events: Event[], time: number, seen: Record<string, number> = this.frontier(client)): SegmentBody {
     const seq = (this.seqs.get(client) ?? 0) + 1;
     this.seqs.set(client, seq);
-    const body: SegmentBody = { v: 1, vault: this.vault, client, seq, prev: seq === 1 ? null : (sha256Hex(`${client}${seq - 1}`) as ContentHash), time: new Date(time).toISOString(), seen, snapshot: null, events };
+    const body: SegmentBody = {
+      v: 1,
+      vault: this.vault,
+      client,
+      seq,
+      prev: seq === 1 ? null : (sha256Hex(`${client}${seq - 1}`) as ContentHash),
+      time: new Date(time).toISOString(),
+      seen,
+      snapshot: null,
+      events,
+    };
     this.segments.push(body);
     return body;
   }
 
   put(path: string, bytes: string, replaces: VersionId[] = []): Event & { type: 'put' } {
-    return { type: 'put', id: this.id(), path: path as SyncPath, replaces, content: { hash: sha256Hex(bytes) as ContentHash, size: bytes.length, mode: 0o644 } };
+    return {
+      type: 'put',
+      id: this.id(),
+      path: path as SyncPath,
+      replaces,
+      content: { hash: sha256Hex(bytes) as ContentHash, size: bytes.length, mode: 0o644 },
+    };
   }
 
   tombstone(path: string, replaces: VersionId[]): Event & { type: 'tombstone' } {

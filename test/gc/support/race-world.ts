@@ -80,7 +80,8 @@ export class Scheduler {
         last = this.waiting.size;
       }
       if (failures.length > 0) throw failures[0];
-      if (stable < 5) throw new Error(`actors ${[...actors.keys()].filter((a) => !done.has(a)).join(', ')} neither finished nor reached the store`);
+      if (stable < 5)
+        throw new Error(`actors ${[...actors.keys()].filter((a) => !done.has(a)).join(', ')} neither finished nor reached the store`);
       check();
       if (this.waiting.size === 0) return;
       // Now and then an actor stalls for a while (a slow machine, a long upload): its calls
@@ -179,7 +180,13 @@ export function keyedClients(store: MemoryStore): ClientId[] {
  * the largest clock offset, since GC compares its clock with the writer's). Returns the
  * broken cases.
  */
-export function computeBlobViolations(store: MemoryStore, trueNowMs: number, retentionMs: number, offsetOf: (client: string) => number, maxOffsetMs: number): string[] {
+export function computeBlobViolations(
+  store: MemoryStore,
+  trueNowMs: number,
+  retentionMs: number,
+  offsetOf: (client: string) => number,
+  maxOffsetMs: number,
+): string[] {
   const state = foldStore(store);
   const active = computeActiveClients(keyedClients(store), state.vault.retired);
   const frontier = computeAckFrontier(state.vault.latest, active);
@@ -198,7 +205,10 @@ export function computeBlobViolations(store: MemoryStore, trueNowMs: number, ret
         !replacedByAcked.has(v.id) ? 'not replaced by an acknowledged version' : '',
         age < retentionMs - 2 * maxOffsetMs ? `inside the retention (${age} ms old)` : '',
       ].filter((w) => w !== '');
-      if (why.length > 0) out.push(`version ${v.id} of ${path} by ${v.client}/${v.seq} names missing blob ${v.content.hash.slice(0, 12)}: it is ${why.join(', ')}`);
+      if (why.length > 0)
+        out.push(
+          `version ${v.id} of ${path} by ${v.client}/${v.seq} names missing blob ${v.content.hash.slice(0, 12)}: it is ${why.join(', ')}`,
+        );
     }
   }
   return out;
@@ -220,7 +230,9 @@ export function computeCollectViolations(store: MemoryStore, gcBody: SegmentBody
       for (const h of computeHeads(st)) {
         if (!c.versions.includes(h.id)) continue;
         if (h.content !== null) out.push(`gc ${gcBody.client}/${gcBody.seq} collects ${c.path}, whose head ${h.id} is live`);
-        for (const a of active) if (computeAck(state.vault.latest, a, h.client) < h.seq) out.push(`gc ${gcBody.client}/${gcBody.seq} collects the delete ${h.id} of ${c.path}, which ${a} has not acknowledged`);
+        for (const a of active)
+          if (computeAck(state.vault.latest, a, h.client) < h.seq)
+            out.push(`gc ${gcBody.client}/${gcBody.seq} collects the delete ${h.id} of ${c.path}, which ${a} has not acknowledged`);
       }
     }
   }

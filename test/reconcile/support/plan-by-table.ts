@@ -3,7 +3,13 @@ import type { BaseEntry } from '../../../src/reconcile/ports.js';
 import { isConflictCopyName } from '../../../src/reconcile/conflict-copy-name.js';
 import { computeLiveFolders, type ConflictNote } from '../../../src/reconcile/conflict-notes.js';
 import { decidePath } from '../../../src/reconcile/decide-path.js';
-import { computeSurroundings, computeTwinConflicts, createPlanLayout, type PlanInput, type PlanOp } from '../../../src/reconcile/plan-sync.js';
+import {
+  computeSurroundings,
+  computeTwinConflicts,
+  createPlanLayout,
+  type PlanInput,
+  type PlanOp,
+} from '../../../src/reconcile/plan-sync.js';
 
 /** What the plain table gives for every path of a full plan's input. */
 export interface TablePlan {

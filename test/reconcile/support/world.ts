@@ -8,7 +8,15 @@ import { computeFrontier, computeHeads, projectVersions, type PathState, type Pr
 import type { VersionRecord } from '../../../src/projections/version-record.js';
 import type { BaseEntry } from '../../../src/reconcile/ports.js';
 import type { LocalFile, LocalScan } from '../../../src/reconcile/ports.js';
-import { computeFocusTargets, isCloudOnly, isFocusPlannable, planSync, type Plan, type PlanInput, type PlanOp } from '../../../src/reconcile/plan-sync.js';
+import {
+  computeFocusTargets,
+  isCloudOnly,
+  isFocusPlannable,
+  planSync,
+  type Plan,
+  type PlanInput,
+  type PlanOp,
+} from '../../../src/reconcile/plan-sync.js';
 import { planByTable } from './plan-by-table.js';
 
 /**
@@ -243,7 +251,9 @@ export function planRound(world: World, name: string, cloud: Projection = projec
     const dirty = computeStateDiff(last, input);
     const focused = planSync({ ...input, focus: { previous: last.plan, dirty } });
     if (!isDeepStrictEqual(focused, plan)) {
-      throw new Error(`focused plan differs from the full plan for ${name}\ndirty: ${[...dirty].join(', ')}\nfull: ${JSON.stringify(plan)}\nfocused: ${JSON.stringify(focused)}`);
+      throw new Error(
+        `focused plan differs from the full plan for ${name}\ndirty: ${[...dirty].join(', ')}\nfull: ${JSON.stringify(plan)}\nfocused: ${JSON.stringify(focused)}`,
+      );
     }
     // As a lazy sync plans it: base and cloud hold only the focus's paths (and every conflict
     // copy row), and the cloud-only set is the previous one updated at those paths.
@@ -254,23 +264,35 @@ export function planRound(world: World, name: string, cloud: Projection = projec
         if (isCloudOnly(p as SyncPath, cloud.get(p as SyncPath), input.local)) cloudOnly.add(p);
         else cloudOnly.delete(p);
       }
-      if (!isDeepStrictEqual(cloudOnly, computeCloudOnly(cloud, input.local))) throw new Error(`cloud-only paths kept up to date at the focus differ from all of them for ${name}`);
+      if (!isDeepStrictEqual(cloudOnly, computeCloudOnly(cloud, input.local)))
+        throw new Error(`cloud-only paths kept up to date at the focus differ from all of them for ${name}`);
       const base = new Map([...input.base].filter(([p, b]) => targets.has(p) || b.copyOf !== undefined));
       const partial = new Map([...cloud].filter(([p]) => targets.has(p)));
       const lazyInput = { ...input, base, cloud: partial, focus: { previous: last.plan, dirty }, cloudOnly };
       // (Where a file/folder clash reaches past the focus, a lazy sync folds everything instead.)
       if (isFocusPlannable(lazyInput)) {
         const lazy = planSync(lazyInput);
-        if (!isDeepStrictEqual(lazy, plan)) throw new Error(`lazy plan differs from the full plan for ${name}\nfull: ${JSON.stringify(plan)}\nlazy: ${JSON.stringify(lazy)}`);
+        if (!isDeepStrictEqual(lazy, plan))
+          throw new Error(`lazy plan differs from the full plan for ${name}\nfull: ${JSON.stringify(plan)}\nlazy: ${JSON.stringify(lazy)}`);
       }
     }
   }
-  lastPlans.set(client, { base: new Map(client.base), local: input.local, cloud, scope, plan, cloudOnly: computeCloudOnly(cloud, input.local) });
+  lastPlans.set(client, {
+    base: new Map(client.base),
+    local: input.local,
+    cloud,
+    scope,
+    plan,
+    cloudOnly: computeCloudOnly(cloud, input.local),
+  });
   return plan;
 }
 
 /** Every path whose base row, local file, folder presence or cloud state differs between the two. */
-export function computeStateDiff(a: Pick<PlanSeen, 'base' | 'local' | 'cloud'>, b: Pick<PlanSeen, 'base' | 'local' | 'cloud'>): Set<string> {
+export function computeStateDiff(
+  a: Pick<PlanSeen, 'base' | 'local' | 'cloud'>,
+  b: Pick<PlanSeen, 'base' | 'local' | 'cloud'>,
+): Set<string> {
   const dirty = new Set<string>();
   const differ = <K, V>(x: ReadonlyMap<K, V>, y: ReadonlyMap<K, V>, same: (v: V, w: V) => boolean) => {
     for (const [k, v] of x) if (!y.has(k) || !same(v, y.get(k)!)) dirty.add(k as string);
@@ -280,7 +302,8 @@ export function computeStateDiff(a: Pick<PlanSeen, 'base' | 'local' | 'cloud'>, 
   differ(a.local.files, b.local.files, isDeepStrictEqual);
   for (const d of a.local.dirs) if (!b.local.dirs.has(d)) dirty.add(d);
   for (const d of b.local.dirs) if (!a.local.dirs.has(d)) dirty.add(d);
-  const ids = (st: PathState) => JSON.stringify([[...st.versions.keys()].sort(), [...st.replaced].sort(), [...(st.collected ?? [])].sort()]);
+  const ids = (st: PathState) =>
+    JSON.stringify([[...st.versions.keys()].sort(), [...st.replaced].sort(), [...(st.collected ?? [])].sort()]);
   differ(a.cloud, b.cloud, (v, w) => ids(v) === ids(w));
   return dirty;
 }
@@ -290,8 +313,22 @@ function sameFile(a: LocalFile | undefined, b: LocalFile | null): boolean {
   return a.hash === b.hash && a.mode === b.mode && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
 }
 
-function baseRow(file: LocalFile, heads: readonly VersionId[], version: VersionId | null, copyOf?: { path: SyncPath; version: VersionId }): BaseEntry {
-  const row = { path: file.path, hash: file.hash, size: file.size, mode: file.mode, mtimeMs: file.mtimeMs, ino: file.ino, heads: [...heads], version };
+function baseRow(
+  file: LocalFile,
+  heads: readonly VersionId[],
+  version: VersionId | null,
+  copyOf?: { path: SyncPath; version: VersionId },
+): BaseEntry {
+  const row = {
+    path: file.path,
+    hash: file.hash,
+    size: file.size,
+    mode: file.mode,
+    mtimeMs: file.mtimeMs,
+    ino: file.ino,
+    heads: [...heads],
+    version,
+  };
   return copyOf ? { ...row, copyOf } : row;
 }
 
@@ -370,10 +407,20 @@ export function executeRound(world: World, name: string, plan: Plan, cloud: Proj
     client.seq += 1;
     for (const { op, version } of published) {
       const baseIds = computeBaseIds(client.base, op.path);
-      world.journal.push({ type: 'published', client: name, version, baseIds, headsBefore: headIds(op.path), derivedFrom: client.shows.get(op.path) });
+      world.journal.push({
+        type: 'published',
+        client: name,
+        version,
+        baseIds,
+        headsBefore: headIds(op.path),
+        derivedFrom: client.shows.get(op.path),
+      });
     }
     for (const { version } of published) world.cloud.push(version);
-    projectVersions(published.map((p) => p.version), cloud);
+    projectVersions(
+      published.map((p) => p.version),
+      cloud,
+    );
   }
   for (const { op, version } of published) {
     note('applied', op);
@@ -405,10 +452,16 @@ export function executeRound(world: World, name: string, plan: Plan, cloud: Proj
         if (bytes === undefined) throw new Error(`${op.kind} ${op.path}: blob ${content.hash} missing`);
         if (expect === null) {
           const clash = computeClash(client.tree, op.path);
-          if (clash !== undefined) throw new Error(`${name}: ${op.kind} ${op.path} cannot be written: ${clash} (the planner must not plan it)`);
+          if (clash !== undefined)
+            throw new Error(`${name}: ${op.kind} ${op.path} cannot be written: ${clash} (the planner must not plan it)`);
         }
         const written = toLocalFile(op.path, putFile(world, client, op.path, bytes, content.mode));
-        put.set(op.path, op.kind === 'download' ? baseRow(written, headIds(op.path), op.version.id) : baseRow(written, [op.version.id], op.version.id, { path: op.of, version: op.version.id }));
+        put.set(
+          op.path,
+          op.kind === 'download'
+            ? baseRow(written, headIds(op.path), op.version.id)
+            : baseRow(written, [op.version.id], op.version.id, { path: op.of, version: op.version.id }),
+        );
         if (op.kind === 'download') client.shows.set(op.path, op.version.id);
         note('applied', op);
         break;
@@ -478,7 +531,9 @@ export function sync(world: World, name: string): SyncResult {
     const plan = rounds < MAX_ROUNDS ? syncRound(world, name) : planRound(world, name);
     if (plan.ops.length === 0) return { rounds, published: world.cloud.slice(before) };
     if (rounds >= MAX_ROUNDS) {
-      throw new Error(`sync of ${name} did not settle in ${MAX_ROUNDS} rounds; still planned: ${plan.ops.map((o) => `${o.kind} ${o.path}`).join(', ')}`);
+      throw new Error(
+        `sync of ${name} did not settle in ${MAX_ROUNDS} rounds; still planned: ${plan.ops.map((o) => `${o.kind} ${o.path}`).join(', ')}`,
+      );
     }
   }
 }
