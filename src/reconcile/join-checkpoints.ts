@@ -111,8 +111,10 @@ export async function foldIndexWithCheckpoints(
 
 /**
  * Checks `claims` against their writers' own segments (one verified read per segment): true
- * when the segment says what the claim says. A missing or invalid segment makes its claims
- * false; a transient failure throws (nothing is decided).
+ * when the segment says what the claim says. An invalid segment makes its claims false; a
+ * missing one leaves them undecided (no entry): it may have vanished and be put back by its
+ * writer (ADR-0015), so the claims are left out for now and checked again at the next sync.
+ * A transient failure throws (nothing is decided).
  */
 export async function readClaimSegments(
   store: ObjectStore,
@@ -130,13 +132,15 @@ export async function readClaimSegments(
   const verdicts = new Map<string, boolean>();
   for (const list of bySegment.values()) {
     const { writer, seq } = list[0]!;
-    let seg: Awaited<ReturnType<typeof readSegment>>;
+    // (null: the segment is not on the remote; undefined: it is there but invalid.)
+    let seg: Awaited<ReturnType<typeof readSegment>> | null;
     try {
-      seg = await readSegment(store, keys, writer, seq, vault);
+      seg = (await readSegment(store, keys, writer, seq, vault)) ?? null;
     } catch (e) {
       if (!(e instanceof BmError) || e.code === ErrorCode.remoteUnavailable) throw e;
       seg = undefined;
     }
+    if (seg === null) continue;
     const says = seg === undefined ? undefined : new SegmentClaims(seg.body);
     for (const c of list) verdicts.set(keyOfClaim(c), says?.says(c) === true);
   }
