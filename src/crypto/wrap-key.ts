@@ -10,7 +10,7 @@ import {
 import { z } from 'zod';
 import { BmError, ErrorCode } from '../errors.js';
 import { ULID_RE } from '../events/ids.js';
-import { computeFingerprint, FINGERPRINT_RE } from '../members/fingerprint.js';
+import { computeFingerprint, FINGERPRINT_RE } from './fingerprint.js';
 import {
   computeNewestEpoch,
   createContentKey,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { BmError, ErrorCode } from '../errors.js';
 import { ULID_RE, type VaultId } from '../events/ids.js';
-import { encodeBase32, FINGERPRINT_RE } from './fingerprint.js';
+import { encodeBase32, FINGERPRINT_RE } from '../crypto/fingerprint.js';
 
 /**
  * Invitation tokens (`bm-log members invite NAME` prints one; `init --join TOKEN` reads it):

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ULID_RE, type ClientId, type VersionId } from '../events/ids.js';
 import { MAX_WRAPS } from '../crypto/key-event-schema.js';
 import { wrappedKeySchema } from '../crypto/wrap-key.js';
-import { FINGERPRINT_RE } from './fingerprint.js';
+import { FINGERPRINT_RE } from '../crypto/fingerprint.js';
 
 /**
  * Member events (format 2, ADR-0019 table, ADR-0021 rules): an admin adds a client, removes

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { counterIdFactory, type ClientId, type VersionId } from '../../src/events/ids.js';
-import { computeFingerprint } from '../../src/members/fingerprint.js';
+import { computeFingerprint } from '../../src/crypto/fingerprint.js';
 import type { LocatedMemberEvent, MemberEvent, MemberGenesis, Role } from '../../src/members/member-schema.js';
 import { listMembers, type MemberState } from '../../src/members/project-members.js';
 

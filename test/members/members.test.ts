@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BmError } from '../../src/errors.js';
 import type { ClientId, VaultId, VersionId } from '../../src/events/ids.js';
-import { computeFingerprint, FINGERPRINT_RE, parseFingerprint } from '../../src/members/fingerprint.js';
+import { computeFingerprint, FINGERPRINT_RE, parseFingerprint } from '../../src/crypto/fingerprint.js';
 import { decodeInvitation, encodeInvitation } from '../../src/members/invitation.js';
 import { computeApplyVerdict } from '../../src/members/may-apply.js';
 import { memberEventSchema, type LocatedMemberEvent, type MemberEvent } from '../../src/members/member-schema.js';
