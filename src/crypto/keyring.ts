@@ -1,5 +1,6 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { inspect } from 'node:util';
+import { z } from 'zod';
 import { BmError, ErrorCode } from '../errors.js';
 
 /**
@@ -133,3 +134,10 @@ export function tamperedError(what: string, cause?: unknown): BmError {
   const hint = 'nothing of it was used; run `bm-log verify` to list what is affected';
   return new BmError(ErrorCode.tampered, `${what} failed its authentication check: it was altered or damaged`, hint, {}, { cause });
 }
+
+/** A key epoch as every encrypted object and wrapped key names it: 1 up to 2^32 - 1. */
+export const epochSchema = z
+  .number()
+  .int()
+  .min(1)
+  .max(2 ** 32 - 1);

@@ -1,6 +1,15 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { z } from 'zod';
-import { checkKeyId, KEY_ID_BYTES, mustEpochKeys, systemRandom, tamperedError, type Keyring, type RandomSource } from './keyring.js';
+import {
+  checkKeyId,
+  epochSchema,
+  KEY_ID_BYTES,
+  mustEpochKeys,
+  systemRandom,
+  tamperedError,
+  type Keyring,
+  type RandomSource,
+} from './keyring.js';
 
 /**
  * Envelope encryption of a segment (or checkpoint) body, ADR-0019 §4 and ADR-0021: the
@@ -28,11 +37,7 @@ export const encryptedEnvelopeSchema = z
     sig: z.instanceof(Uint8Array),
     enc: z
       .object({
-        epoch: z
-          .number()
-          .int()
-          .min(1)
-          .max(2 ** 32 - 1),
+        epoch: epochSchema,
       })
       .strict(),
   })

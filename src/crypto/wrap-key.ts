@@ -14,6 +14,7 @@ import { computeFingerprint, FINGERPRINT_RE } from './fingerprint.js';
 import {
   computeNewestEpoch,
   createContentKey,
+  epochSchema,
   SecretBytes,
   systemRandom,
   tamperedError,
@@ -32,11 +33,7 @@ import {
 const BOX_BYTES = 12 + 32 + 16;
 export const wrappedKeySchema = z
   .object({
-    epoch: z
-      .number()
-      .int()
-      .min(1)
-      .max(2 ** 32 - 1),
+    epoch: epochSchema,
     recipient: z.string().regex(ULID_RE),
     /** Fingerprint of the recipient's X25519 public key. */
     fingerprint: z.string().regex(FINGERPRINT_RE),
