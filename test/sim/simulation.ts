@@ -27,7 +27,7 @@ import type { Chunks } from '../../src/events/store/lent-chunks.js';
 import { runSync, type ResolveRequest, type SyncReport } from '../../src/reconcile/run-sync.js';
 import { executeGc } from '../../src/gc/execute-gc.js';
 import { computeBlobViolations } from '../gc/support/race-world.js';
-import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from './gated-ports.js';
+import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from '../support/gated-ports.js';
 import { chance, mulberry32, pick, pickWeighted, randomInt, type Rng } from './prng.js';
 import { createClock, createSimClient, syncContextOf, type SimClient } from './sim-client.js';
 import { forgeCheckpoint, SIM_CHECKPOINT_EVERY } from './sim-checkpoints.js';

@@ -37,6 +37,8 @@ export interface GateCounts {
  */
 export class SyncGate {
   dead = false;
+  /** Also dies at the first call this names (a crash at a step, not at a count): e.g. `(what) => what === 'commitBatch'`. */
+  crashBefore: ((what: string) => boolean) | undefined;
   readonly counts: GateCounts = { calls: 0, injectedErrors: 0, truncatedLists: 0 };
 
   constructor(
@@ -49,7 +51,7 @@ export class SyncGate {
     this.check(what);
     this.counts.calls++;
     if (this.counts.calls === this.meddleAt) this.meddle();
-    if (this.counts.calls === this.crashAt) {
+    if (this.counts.calls === this.crashAt || this.crashBefore?.(what) === true) {
       this.dead = true;
       throw new CrashError(what);
     }
