@@ -4,8 +4,9 @@ import type { VersionId } from '../../src/events/ids.js';
 import type { VersionRecord } from '../../src/projections/version-record.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import { computeHeads } from '../../src/projections/project-paths.js';
-import { computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
+import { isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
 import { isSubscribed, planSync, type PlanOp } from '../../src/reconcile/plan-sync.js';
+import { computeShownHeads } from '../support/expected-tree.js';
 import { planByTable } from './support/plan-by-table.js';
 import {
   computeBytesHash,
@@ -189,20 +190,10 @@ async function quiesce(world: World): Promise<void> {
  * live head is a copy (ADR-0016).
  */
 function computeShownAt(world: World, c: string): Map<string, VersionRecord> {
-  const out = new Map<string, VersionRecord>();
-  const nameOf = computeClientName(world);
   const cloud = project(world);
   const live = [...cloud].filter(([, st]) => computeHeads(st)[0]?.content).map(([p]) => p as string);
   const own = [...mustClient(world, c).tree.files.keys()].filter(isStatePath);
-  for (const [path, st] of cloud) {
-    const heads = computeHeads(st);
-    const displaced = heads[0]?.content != null && [...live, ...own].some((q) => q.startsWith(`${path}/`));
-    heads.forEach((h, i) => {
-      if (h.content === null) return;
-      out.set(i === 0 && !displaced ? path : computeConflictCopyPath(path, nameOf(h.client), h.id), h);
-    });
-  }
-  return out;
+  return computeShownHeads(cloud, computeClientName(world), (path) => [...live, ...own].some((q) => q.startsWith(`${path}/`)));
 }
 
 /** What client `c`'s tree must be at quiescence (its `.bm-log` files aside: each client's own). */

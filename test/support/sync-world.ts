@@ -12,9 +12,10 @@ import { listAll, type ObjectStore } from '../../src/events/store/object-store.j
 import { FsTree } from '../../src/local/fs-tree.js';
 import { readIgnoreMatcher } from '../../src/local/ignore-rules.js';
 import { LocalIndex } from '../../src/local/local-index.js';
-import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../../src/projections/project-paths.js';
-import { computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
+import { computeSegmentVersions, projectVersions, type Projection } from '../../src/projections/project-paths.js';
+import { isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
 import { runSync, type SyncReport } from '../../src/reconcile/run-sync.js';
+import { computeShownHeads } from './expected-tree.js';
 import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from './gated-ports.js';
 import type { SyncContext } from '../../src/reconcile/sync-context.js';
 
@@ -410,15 +411,12 @@ export class SyncWorld {
 
     // Convergence: every tree is what the projection says.
     const names = new Map(this.clients.map((c) => [c.id as string, c.name]));
-    const expected = new Map<string, string>();
+    const shown = computeShownHeads(projection, (id) => names.get(id) ?? id.slice(-6));
+    const expected = new Map([...shown].map(([p, h]) => [p, h.content!.hash as string]));
     const historyByPath = new Map<string, Set<string>>();
     for (const [p, st] of projection) {
       for (const v of st.versions.values())
         if (v.content && this.blobsSeen.has(v.content.hash)) historyByPath.set(p, (historyByPath.get(p) ?? new Set()).add(v.content.hash));
-      const heads = computeHeads(st);
-      if (heads[0]?.content) expected.set(p, heads[0].content.hash);
-      for (const h of heads.slice(1))
-        if (h.content) expected.set(computeConflictCopyPath(p, names.get(h.client) ?? h.client.slice(-6), h.id), h.content.hash);
     }
     const trees = new Map<string, Map<string, string>>();
     let converged = true;
