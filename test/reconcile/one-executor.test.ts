@@ -20,7 +20,6 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const EXECUTOR = 'src/reconcile/sync/execute-plan.ts';
-const OP_KINDS = new Set(['upload', 'tombstone', 'resolve', 'download', 'writeCopy', 'deleteLocal', 'removeCopy', 'record', 'forget']);
 /** Calls that change a tree, an index or a store (the ports' writers, the doubles' user edits, blob I/O). */
 const EFFECT_CALLS = new Set([
   'writeFile',
@@ -46,6 +45,24 @@ function listSources(dir: string): string[] {
     return /\.(ts|mts|js|mjs)$/.test(e.name) && !e.name.endsWith('.d.ts') ? [p] : [];
   });
 }
+
+/** The kinds of `PlanOp`, read from its declaration in src (so a new kind is covered the day it appears). */
+function readOpKinds(): Set<string> {
+  const kinds = new Set<string>();
+  for (const file of listSources(path.join(ROOT, 'src'))) {
+    const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+    const visit = (n: ts.Node, inPlanOp: boolean): void => {
+      const here = inPlanOp || (ts.isTypeAliasDeclaration(n) && n.name.text === 'PlanOp');
+      const isKind = here && ts.isPropertySignature(n) && n.name.getText(sf) === 'kind' && n.type !== undefined;
+      if (isKind && ts.isLiteralTypeNode(n.type!) && ts.isStringLiteral(n.type.literal)) kinds.add(n.type.literal.text);
+      ts.forEachChild(n, (c) => visit(c, here));
+    };
+    visit(sf, false);
+  }
+  return kinds;
+}
+
+const OP_KINDS = readOpKinds();
 
 /** True when `node` (or anything inside it) makes an effect. */
 function makesEffect(node: ts.Node): boolean {
@@ -124,6 +141,8 @@ for (const op of plan.ops) {
 
 describe('one executor of plans (issue 21)', () => {
   it('the check recognises an executor: the engine’s own and the reconcile world’s old one', () => {
+    for (const k of ['upload', 'tombstone', 'resolve', 'download', 'writeCopy', 'deleteLocal', 'removeCopy', 'record', 'forget'])
+      expect(OP_KINDS, 'the PlanOp kinds read from src').toContain(k);
     expect(findExecutors(EXECUTOR, readFileSync(path.join(ROOT, EXECUTOR), 'utf8')).length).toBeGreaterThan(0);
     expect(findExecutors('old-world.ts', OLD_WORLD_EXECUTOR)).toEqual(['old-world.ts:3 (download, writeCopy, deleteLocal, removeCopy)']);
     // An if-chain executor is one too.

@@ -423,7 +423,7 @@ export async function executeRound(world: World, name: string, plan: Plan, cloud
   const client = mustClient(world, name);
   const gate = new SyncGate(null, null, () => undefined);
   if (stop === 'before-commit') gate.crashBefore = (what) => what === 'commitBatch';
-  const applied = new Set<PlanOp>();
+  const handled = new Set<PlanOp>();
   const env: ExecuteEnv = {
     ctx: {
       store: new GatedStore(world.store, gate),
@@ -431,7 +431,7 @@ export async function executeRound(world: World, name: string, plan: Plan, cloud
       index: new GatedIndex(client.index, gate),
       newId: world.newId,
       now: () => new Date(TIME),
-      concurrency: 1, // one op at a time, in plan order: mtimes and inodes (so the goldens) stay deterministic
+      concurrency: 1, // one op at a time, in plan order: mtimes and inodes, so two runs of a script are identical
     },
     publish: async (events) => {
       publishSegment(world, client, events, cloud);
@@ -442,7 +442,7 @@ export async function executeRound(world: World, name: string, plan: Plan, cloud
     tally: createTally(),
     applied: {
       push: (op) => {
-        applied.add(op);
+        handled.add(op);
         noteApplied(world, client, op);
       },
     },
@@ -453,10 +453,10 @@ export async function executeRound(world: World, name: string, plan: Plan, cloud
     if (!(e instanceof CrashError) || stop === undefined) throw e;
   }
   for (const s of env.tally.skipped) {
-    const op = plan.ops.find((o) => o.path === s.path && o.kind === s.op && !applied.has(o));
+    const op = plan.ops.find((o) => o.path === s.path && o.kind === s.op && !handled.has(o));
     if (op === undefined || s.code !== undefined)
       throw new Error(`${name}: ${s.op} ${s.path} failed: ${s.detail} (the plan or the executor is wrong)`);
-    applied.add(op);
+    handled.add(op);
     world.journal.push({ type: 'skipped', client: name, op });
   }
 }
