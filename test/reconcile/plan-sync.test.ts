@@ -6,22 +6,22 @@ import type { SyncPath } from '../../src/events/sync-path.js';
 import { computeTree, createWorld, deleteUserFile, project, sync, writeUserFile } from './support/world.js';
 
 describe('planSync regressions', () => {
-  it('an edit closes an edit-versus-delete conflict by replacing the delete its writer had seen', () => {
+  it('an edit closes an edit-versus-delete conflict by replacing the delete its writer had seen', async () => {
     const w = createWorld(['a', 'b']);
     writeUserFile(w, 'a', 'n.md', 'v1');
-    sync(w, 'a');
-    sync(w, 'b');
+    await sync(w, 'a');
+    await sync(w, 'b');
     deleteUserFile(w, 'a', 'n.md');
     writeUserFile(w, 'b', 'n.md', 'v2');
-    sync(w, 'a');
-    sync(w, 'b');
-    sync(w, 'a');
+    await sync(w, 'a');
+    await sync(w, 'b');
+    await sync(w, 'a');
     const heads = () => computeHeads(project(w).get('n.md' as SyncPath)!);
     expect(heads().length).toBe(2); // the edit and the recorded delete
     expect(computeTree(w, 'a')['n.md']).toBe('v2'); // the edit survived
     writeUserFile(w, 'a', 'n.md', 'v3');
-    sync(w, 'a');
-    sync(w, 'b');
+    await sync(w, 'a');
+    await sync(w, 'b');
     expect(heads().map((h) => h.content !== null)).toEqual([true]);
     expect(computeTree(w, 'b')['n.md']).toBe('v3');
   });

@@ -4,8 +4,9 @@ import type { VersionId } from '../../src/events/ids.js';
 import type { VersionRecord } from '../../src/projections/version-record.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import { computeHeads } from '../../src/projections/project-paths.js';
-import { computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
+import { isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
 import { isSubscribed, planSync, type PlanOp } from '../../src/reconcile/plan-sync.js';
+import { computeShownHeads } from '../support/expected-tree.js';
 import { planByTable } from './support/plan-by-table.js';
 import {
   computeBytesHash,
@@ -110,7 +111,7 @@ const scriptArb = (paths: readonly string[] = PATHS) => fc.array(actionArb(paths
 
 interface Hooks {
   /** After each full sync of a client. */
-  readonly afterSync?: (c: ClientName, before: ReadonlyMap<string, string>) => void;
+  readonly afterSync?: (c: ClientName, before: ReadonlyMap<string, string>) => void | Promise<void>;
   /** After each step, with the index of the journal entries it added. */
   readonly afterStep?: (a: Action, i: number, journalFrom: number) => void;
 }
@@ -119,8 +120,8 @@ function copiesOf(world: World, c: string, p: string): string[] {
   return [...mustClient(world, c).base.values()].filter((b) => b.copyOf?.path === p).map((b) => b.path);
 }
 
-function runScript(world: World, script: readonly Action[], hooks: Hooks = {}): void {
-  script.forEach((a, i) => {
+async function runScript(world: World, script: readonly Action[], hooks: Hooks = {}): Promise<void> {
+  for (const [i, a] of script.entries()) {
     const journalFrom = world.journal.length;
     switch (a.t) {
       case 'write':
@@ -128,7 +129,7 @@ function runScript(world: World, script: readonly Action[], hooks: Hooks = {}): 
         break;
       case 'delete':
       case 'deleteCopy': {
-        const files = [...mustClient(world, a.c).tree.keys()]
+        const files = [...mustClient(world, a.c).tree.files.keys()]
           .filter((p) => isConflictCopyName(p) === (a.t === 'deleteCopy') && !isStatePath(p))
           .sort();
         if (files.length > 0) deleteUserFile(world, a.c, files[a.pick % files.length]!);
@@ -145,25 +146,25 @@ function runScript(world: World, script: readonly Action[], hooks: Hooks = {}): 
         swapFileAndFolder(world, a.c, a.p, `${a.c}${i}`);
         break;
       case 'round':
-        syncRound(world, a.c);
+        await syncRound(world, a.c);
         break;
       case 'stop':
-        syncRound(world, a.c, a.at);
+        await syncRound(world, a.c, a.at);
         break;
       case 'sync': {
         const before = new Map(Object.entries(computeTree(world, a.c)));
-        sync(world, a.c);
-        hooks.afterSync?.(a.c, before);
+        await sync(world, a.c);
+        await hooks.afterSync?.(a.c, before);
         break;
       }
     }
     hooks.afterStep?.(a, i, journalFrom);
-  });
+  }
 }
 
 /** A file `p` becomes a folder holding `p/x.md`, or the folder `p/` becomes a file `p` (a user's move). */
 function swapFileAndFolder(world: World, c: ClientName, p: string, bytes: string): void {
-  const tree = mustClient(world, c).tree;
+  const tree = mustClient(world, c).tree.files;
   const inside = [...tree.keys()].filter((f) => f.startsWith(`${p}/`));
   // (A folder holding a nested bm-log folder's state is not the user's to turn into a file.)
   if (inside.some(isStatePath)) return;
@@ -177,8 +178,8 @@ function swapFileAndFolder(world: World, c: ClientName, p: string, bytes: string
 }
 
 /** Quiescence: every client syncs twice in a row. */
-function quiesce(world: World): void {
-  for (let pass = 0; pass < 2; pass++) for (const c of CLIENTS) sync(world, c);
+async function quiesce(world: World): Promise<void> {
+  for (let pass = 0; pass < 2; pass++) for (const c of CLIENTS) await sync(world, c);
 }
 
 /**
@@ -189,20 +190,10 @@ function quiesce(world: World): void {
  * live head is a copy (ADR-0016).
  */
 function computeShownAt(world: World, c: string): Map<string, VersionRecord> {
-  const out = new Map<string, VersionRecord>();
-  const nameOf = computeClientName(world);
   const cloud = project(world);
   const live = [...cloud].filter(([, st]) => computeHeads(st)[0]?.content).map(([p]) => p as string);
-  const own = [...mustClient(world, c).tree.keys()].filter(isStatePath);
-  for (const [path, st] of cloud) {
-    const heads = computeHeads(st);
-    const displaced = heads[0]?.content != null && [...live, ...own].some((q) => q.startsWith(`${path}/`));
-    heads.forEach((h, i) => {
-      if (h.content === null) return;
-      out.set(i === 0 && !displaced ? path : computeConflictCopyPath(path, nameOf(h.client), h.id), h);
-    });
-  }
-  return out;
+  const own = [...mustClient(world, c).tree.files.keys()].filter(isStatePath);
+  return computeShownHeads(cloud, computeClientName(world), (path) => [...live, ...own].some((q) => q.startsWith(`${path}/`)));
 }
 
 /** What client `c`'s tree must be at quiescence (its `.bm-log` files aside: each client's own). */
@@ -217,10 +208,10 @@ function computeUserTree(world: World, c: string): Record<string, string> {
 }
 
 /** A world of the three clients after `script`, synced to quiescence. */
-function runToQuiescence(script: readonly Action[]): World {
+async function runToQuiescence(script: readonly Action[]): Promise<World> {
   const world = createWorld(CLIENTS);
-  runScript(world, script);
-  quiesce(world);
+  await runScript(world, script);
+  await quiesce(world);
   return world;
 }
 
@@ -243,14 +234,14 @@ const runs = (n: number) => ({ numRuns: Math.max(1, Math.round(n * SCALE)) });
 const fmt = (script: readonly Action[]) => script.map((a) => JSON.stringify(a)).join('\n');
 
 describe('reconcile in a world of three clients', () => {
-  it('plan idempotence: after a sync reaches a no-op plan, planning again yields no ops and another sync publishes no event', () => {
-    fc.assert(
-      fc.property(scriptArb(CLASH_PATHS), (script) => {
+  it('plan idempotence: after a sync reaches a no-op plan, planning again yields no ops and another sync publishes no event', async () => {
+    await fc.assert(
+      fc.asyncProperty(scriptArb(CLASH_PATHS), async (script) => {
         const world = createWorld(CLIENTS);
-        runScript(world, script, {
-          afterSync: (c) => {
+        await runScript(world, script, {
+          afterSync: async (c) => {
             expect(planRound(world, c).ops).toEqual([]);
-            const again = sync(world, c);
+            const again = await sync(world, c);
             expect(again.rounds).toBe(0);
             expect(again.published).toEqual([]);
           },
@@ -260,11 +251,11 @@ describe('reconcile in a world of three clients', () => {
     );
   });
 
-  it('no data loss: every put version is a live head shown on every client, or was replaced by a writer that had it in its base; every synced byte string is in the cloud', () => {
-    fc.assert(
-      fc.property(scriptArb(CLASH_PATHS), (script) => {
+  it('no data loss: every put version is a live head shown on every client, or was replaced by a writer that had it in its base; every synced byte string is in the cloud', async () => {
+    await fc.assert(
+      fc.asyncProperty(scriptArb(CLASH_PATHS), async (script) => {
         const world = createWorld(CLIENTS);
-        runScript(world, script, {
+        await runScript(world, script, {
           afterSync: (c, before) => {
             // Every file the client had when it synced (its writes included) is now recoverable.
             const inCloud = new Set(world.cloud.flatMap((v) => (v.content ? [v.content.hash as string] : [])));
@@ -274,7 +265,7 @@ describe('reconcile in a world of three clients', () => {
             }
           },
         });
-        quiesce(world);
+        await quiesce(world);
         const bases = computeWriterBases(world);
         const cloud = project(world);
         const shownAt = new Map(CLIENTS.map((c) => [c, new Map([...computeShownAt(world, c)].map(([p, h]) => [h.id as string, p]))]));
@@ -288,7 +279,7 @@ describe('reconcile in a world of three clients', () => {
               // A copy its user deleted (others remaining) is still tracked: a choice, not a loss.
               if (
                 at !== v.path &&
-                !mustClient(world, c).tree.has(at) &&
+                !mustClient(world, c).tree.files.has(at) &&
                 mustClient(world, c).base.get(at as SyncPath)?.copyOf?.version === v.id
               )
                 continue;
@@ -308,19 +299,19 @@ describe('reconcile in a world of three clients', () => {
     );
   });
 
-  it('convergence: after every client syncs twice in a row, all trees are identical, conflict copies included, and the main paths hold the winners (a folder keeps a name a file claims too)', () => {
-    fc.assert(
+  it('convergence: after every client syncs twice in a row, all trees are identical, conflict copies included, and the main paths hold the winners (a folder keeps a name a file claims too)', async () => {
+    await fc.assert(
       // Without deleteCopy: one deleted copy among several is a local choice (ADR-0001), so that
       // client's tree keeps differing until the conflict is resolved.
-      fc.property(
+      fc.asyncProperty(
         scriptArb(CLASH_PATHS).map((s) => s.filter((a) => a.t !== 'deleteCopy')),
-        (script) => {
+        async (script) => {
           const world = createWorld(CLIENTS);
-          runScript(world, script);
-          quiesce(world);
+          await runScript(world, script);
+          await quiesce(world);
           for (const c of CLIENTS) expect(computeUserTree(world, c), `tree of ${c}\n${fmt(script)}`).toEqual(computeExpectedTree(world, c));
           const published = world.cloud.length;
-          for (const c of CLIENTS) sync(world, c);
+          for (const c of CLIENTS) await sync(world, c);
           expect(world.cloud.length, 'a sync after quiescence published events').toBe(published);
         },
       ),
@@ -328,16 +319,16 @@ describe('reconcile in a world of three clients', () => {
     );
   });
 
-  it("bm-log's state is never synced: files under a .bm-log name at any depth are never published, downloaded or written by a sync", () => {
-    fc.assert(
-      fc.property(scriptArb(CLASH_PATHS), (script) => {
+  it("bm-log's state is never synced: files under a .bm-log name at any depth are never published, downloaded or written by a sync", async () => {
+    await fc.assert(
+      fc.asyncProperty(scriptArb(CLASH_PATHS), async (script) => {
         const world = createWorld(CLIENTS);
         // The .bm-log files each user managed to write (a file where a folder is needed refuses one).
         const own = new Map<string, Set<string>>(CLIENTS.map((c) => [c, new Set()]));
-        runScript(world, script, {
-          afterStep: (a) => a.t === 'write' && isStatePath(a.p) && mustClient(world, a.c).tree.has(a.p) && own.get(a.c)!.add(a.p),
+        await runScript(world, script, {
+          afterStep: (a) => a.t === 'write' && isStatePath(a.p) && mustClient(world, a.c).tree.files.has(a.p) && own.get(a.c)!.add(a.p),
         });
-        quiesce(world);
+        await quiesce(world);
         for (const e of world.journal) {
           if (e.type === 'published') expect(isStatePath(e.version.path), `${e.client} published ${e.version.path}`).toBe(false);
           else expect(isStatePath(e.op.path), `${e.client}: ${e.op.kind} ${e.op.path}`).toBe(false);
@@ -349,10 +340,10 @@ describe('reconcile in a world of three clients', () => {
     );
   });
 
-  it('a delete never destroys an edit its writer had not seen: a tombstone (or resolve) replaces only versions its writer had in its base', () => {
-    fc.assert(
-      fc.property(scriptArb(CLASH_PATHS), (script) => {
-        const world = runToQuiescence(script);
+  it('a delete never destroys an edit its writer had not seen: a tombstone (or resolve) replaces only versions its writer had in its base', async () => {
+    await fc.assert(
+      fc.asyncProperty(scriptArb(CLASH_PATHS), async (script) => {
+        const world = await runToQuiescence(script);
         const bases = computeWriterBases(world);
         const writer = computeWriters(world);
         for (const v of world.cloud) {
@@ -370,10 +361,10 @@ describe('reconcile in a world of three clients', () => {
     );
   });
 
-  it("a client's own successive versions are never concurrent: each version it publishes replaces its own version its file was derived from, also after syncs that stopped between publishing and committing", () => {
-    fc.assert(
-      fc.property(scriptArb(CLASH_PATHS), (script) => {
-        const world = runToQuiescence(script);
+  it("a client's own successive versions are never concurrent: each version it publishes replaces its own version its file was derived from, also after syncs that stopped between publishing and committing", async () => {
+    await fc.assert(
+      fc.asyncProperty(scriptArb(CLASH_PATHS), async (script) => {
+        const world = await runToQuiescence(script);
         const writer = computeWriters(world);
         for (const e of world.journal) {
           if (e.type !== 'published' || e.derivedFrom === undefined || !e.headsBefore.includes(e.derivedFrom)) continue;
@@ -390,9 +381,9 @@ describe('reconcile in a world of three clients', () => {
     );
   });
 
-  it('no resurrection: a path a client saw deleted is not uploaded again by that client unless it wrote to it again', () => {
-    fc.assert(
-      fc.property(scriptArb(CLASH_PATHS), (script) => {
+  it('no resurrection: a path a client saw deleted is not uploaded again by that client unless it wrote to it again', async () => {
+    await fc.assert(
+      fc.asyncProperty(scriptArb(CLASH_PATHS), async (script) => {
         const world = createWorld(CLIENTS);
         // client/path -> true once the client's sync removed the path (or published its delete)
         // and the user has not written it since.
@@ -410,17 +401,17 @@ describe('reconcile in a world of three clients', () => {
             }
           }
         };
-        runScript(world, script, {
+        await runScript(world, script, {
           afterStep: (a, _i, from) => {
             if (a.t === 'write') sawDeleted.delete(key(a.c, a.p));
             // A swap writes `p` or `p/x.md` anew (which one, the tree tells).
             if (a.t === 'swap')
-              for (const p of [a.p, `${a.p}/x.md`]) if (mustClient(world, a.c).tree.has(p)) sawDeleted.delete(key(a.c, p));
+              for (const p of [a.p, `${a.p}/x.md`]) if (mustClient(world, a.c).tree.files.has(p)) sawDeleted.delete(key(a.c, p));
             check(from);
           },
         });
         const from = world.journal.length;
-        quiesce(world);
+        await quiesce(world);
         check(from);
       }),
       runs(150),
@@ -430,19 +421,19 @@ describe('reconcile in a world of three clients', () => {
   // (Scopes vary by subscriptions and a file rule, not a folder rule: a client that ignores a folder
   // in which it keeps a file, while a file of that name is live in the cloud, plans a download over
   // its folder, on main too: a gap of its own, reported with ADR-0024, not this property's subject.)
-  it("planSync's ops equal the per-path decision table's (decidePath on every path, no fast path) for every client after every step", () => {
+  it("planSync's ops equal the per-path decision table's (decidePath on every path, no fast path) for every client after every step", async () => {
     let asked = 0;
     let inSync = 0;
-    fc.assert(
-      fc.property(
+    await fc.assert(
+      fc.asyncProperty(
         scriptArb(CLASH_PATHS),
         fc.constantFrom<readonly string[]>([], ['d/']),
         fc.constantFrom('', '/e.md'),
-        (script, subs, rules) => {
+        async (script, subs, rules) => {
           const world = createWorld(CLIENTS);
           mustClient(world, 'c').subscriptions = [...subs];
           setIgnoreRules(mustClient(world, 'b'), rules);
-          runScript(world, script, {
+          await runScript(world, script, {
             afterStep: () => {
               for (const c of CLIENTS) {
                 const input = computePlanInput(world, c);
@@ -463,7 +454,7 @@ describe('reconcile in a world of three clients', () => {
     expect(inSync).toBeGreaterThan(asked / 10);
   });
 
-  it('missing data never yields a tombstone: paths marked unreadable, ignored or unsubscribed are never tombstoned, deleted, downloaded or resolved', () => {
+  it('missing data never yields a tombstone: paths marked unreadable, ignored or unsubscribed are never tombstoned, deleted, downloaded or resolved', async () => {
     const markArb = fc.record({
       how: fc.constantFrom('unreadable', 'ignored', 'unsubscribed'),
       /** Indices into the folders plus the client's files at marking time (conflict copies included). */
@@ -472,13 +463,13 @@ describe('reconcile in a world of three clients', () => {
       /** Delete the marked files that are still visible (a user cleaning up an unsubscribed folder). */
       dropVisible: fc.boolean(),
     });
-    fc.assert(
-      fc.property(scriptArb(), clientArb, markArb, scriptArb(), (before, x, mark, after) => {
+    await fc.assert(
+      fc.asyncProperty(scriptArb(), clientArb, markArb, scriptArb(), async (before, x, mark, after) => {
         const world = createWorld(CLIENTS);
-        runScript(world, before);
-        for (const c of CLIENTS) sync(world, c);
+        await runScript(world, before);
+        for (const c of CLIENTS) await sync(world, c);
         const client = mustClient(world, x);
-        const entries = [...FOLDERS, ...client.tree.keys()];
+        const entries = [...FOLDERS, ...client.tree.files.keys()];
         const picked = [...new Set(mark.picks.map((i) => entries[i % entries.length]!))];
         const under = (p: string, e: string) => p === e || p.startsWith(`${e}/`);
         let marked: (p: string) => boolean;
@@ -492,7 +483,7 @@ describe('reconcile in a world of three clients', () => {
           client.subscriptions = [...mark.subscriptions];
           marked = (p) => !isSubscribed(p, mark.subscriptions);
         }
-        if (mark.dropVisible) for (const p of [...client.tree.keys()]) if (marked(p)) deleteUserFile(world, x, p);
+        if (mark.dropVisible) for (const p of [...client.tree.files.keys()]) if (marked(p)) deleteUserFile(world, x, p);
 
         // A marked path, or a version shown by a marked conflict copy (a resolve may reject the
         // versions whose copies the user deleted, never one whose copy is unknown).
@@ -516,8 +507,8 @@ describe('reconcile in a world of three clients', () => {
         };
         checkPlan();
         const markedAt = world.journal.length;
-        runScript(world, after, { afterStep: (a) => a.c === x && checkPlan() });
-        quiesce(world);
+        await runScript(world, after, { afterStep: (a) => a.c === x && checkPlan() });
+        await quiesce(world);
         checkPlan();
         for (const e of world.journal.slice(markedAt)) {
           if (e.client !== x || e.type === 'skipped') continue;

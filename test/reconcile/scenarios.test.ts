@@ -94,7 +94,7 @@ function formatLog(world: World): string[] {
   });
 }
 
-function runStep(world: World, step: Step): void {
+async function runStep(world: World, step: Step): Promise<void> {
   const client = mustClient(world, step.client);
   if ('write' in step) {
     if (!writeUserFile(world, step.client, step.write.path, step.write.content, step.write.mode))
@@ -106,9 +106,9 @@ function runStep(world: World, step: Step): void {
     if (copies.length === 0) throw new Error(`no conflict copies of ${step.deleteConflictCopies}`);
     for (const c of copies) deleteUserFile(world, step.client, c.path);
   } else if ('sync' in step) {
-    sync(world, step.client);
+    await sync(world, step.client);
   } else if ('stop' in step) {
-    syncRound(world, step.client, step.stop);
+    await syncRound(world, step.client, step.stop);
   } else if ('expectPlan' in step) {
     const actual = formatOps(planRound(world, step.client));
     if (updateGolden) step.expectPlan = actual;
@@ -154,11 +154,11 @@ function formatJson(value: unknown, indent = ''): string {
 }
 
 describe('reconcile scenarios (golden files in test/reconcile/scenarios)', () => {
-  it.each(files)('%s', (file) => {
+  it.each(files)('%s', async (file) => {
     const full = path.join(dir, file);
     const scenario = JSON.parse(readFileSync(full, 'utf8')) as Scenario;
     const world = createWorld(scenario.clients);
-    for (const step of scenario.steps) runStep(world, step);
+    for (const step of scenario.steps) await runStep(world, step);
     const actual = computeExpected(world);
     if (updateGolden) {
       scenario.expect = actual;

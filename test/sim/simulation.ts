@@ -9,7 +9,7 @@ import { bytesEqual, type Body } from '../../src/events/store/object-store.js';
 import { isSyncPath, type SyncPath } from '../../src/events/sync-path.js';
 import type { MemoryTree } from '../support/memory-tree.js';
 import { computePathKey, FS_SEMANTICS } from '../support/name-semantics.js';
-import { computeHeads, computeSegmentVersions, projectVersions, type Projection } from '../../src/projections/project-paths.js';
+import { computeSegmentVersions, projectVersions, type Projection } from '../../src/projections/project-paths.js';
 import { computeConflictCopyOwner, computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
 import {
   computeFocusTargets,
@@ -27,7 +27,8 @@ import type { Chunks } from '../../src/events/store/lent-chunks.js';
 import { runSync, type ResolveRequest, type SyncReport } from '../../src/reconcile/run-sync.js';
 import { executeGc } from '../../src/gc/execute-gc.js';
 import { computeBlobViolations } from '../gc/support/race-world.js';
-import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from './gated-ports.js';
+import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from '../support/gated-ports.js';
+import { computeShownHeads } from '../support/expected-tree.js';
 import { chance, mulberry32, pick, pickWeighted, randomInt, type Rng } from './prng.js';
 import { createClock, createSimClient, syncContextOf, type SimClient } from './sim-client.js';
 import { forgeCheckpoint, SIM_CHECKPOINT_EVERY } from './sim-checkpoints.js';
@@ -912,17 +913,8 @@ class Scenario {
   /** Every tree is exactly what the projection says: winners at their paths, losing heads as copies. */
   /** The files every tree should hold, as the projection says: path -> "hash mode". */
   private expectedFiles(): Map<string, string> {
-    const expected = new Map<string, string>();
-    for (const [p, st] of this.cloud()) {
-      const heads = computeHeads(st);
-      const w = heads[0];
-      if (w?.content) expected.set(p, `${w.content.hash} ${w.content.mode.toString(8)}`);
-      for (const h of heads.slice(1)) {
-        if (h.content)
-          expected.set(computeConflictCopyPath(p, this.nameOf(h.client), h.id), `${h.content.hash} ${h.content.mode.toString(8)}`);
-      }
-    }
-    return expected;
+    const shown = computeShownHeads(this.cloud(), (id) => this.nameOf(id));
+    return new Map([...shown].map(([p, h]) => [p, `${h.content!.hash} ${h.content!.mode.toString(8)}`]));
   }
 
   /**

@@ -57,6 +57,11 @@ export class MemoryIndex implements SyncIndex {
   /** Number of batches applied, for the simulation's statistics. */
   commits = 0;
 
+  /** The manifest as it stands, uncopied and read-only: for the reconcile world, which plans synchronously. */
+  get manifestNow(): ReadonlyMap<SyncPath, BaseEntry> {
+    return this.manifest;
+  }
+
   async getManifest(): Promise<Map<SyncPath, BaseEntry>> {
     return new Map([...this.manifest].map(([p, e]) => [p, copyEntry(e)]));
   }

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Chunks } from '../../src/events/store/lent-chunks.js';
 import { BmError, ErrorCode, isBmError } from '../../src/errors.js';
 import { decodeTrustedSegment } from '../../src/events/codec.js';
 import { ulidFactory, type ClientId, type IdFactory, type VaultId } from '../../src/events/ids.js';
@@ -9,24 +8,16 @@ import { keyOfBlob } from '../../src/events/layout.js';
 import { writeIdentity, writeVaultIfAbsent } from '../../src/events/log.js';
 import type { SegmentBody } from '../../src/events/schema.js';
 import { generateKeyPair, type KeyPair } from '../../src/events/signing.js';
-import { listAll, type Body, type ListPage, type ObjectStore } from '../../src/events/store/object-store.js';
-import type { SyncPath } from '../../src/events/sync-path.js';
+import { listAll, type ObjectStore } from '../../src/events/store/object-store.js';
 import { FsTree } from '../../src/local/fs-tree.js';
 import { readIgnoreMatcher } from '../../src/local/ignore-rules.js';
 import { LocalIndex } from '../../src/local/local-index.js';
-import type { LocalTree, ScanBase, ScanResult } from '../../src/reconcile/ports.js';
-import {
-  computeHeads,
-  computeSegmentVersions,
-  projectVersions,
-  type PathState,
-  type Projection,
-} from '../../src/projections/project-paths.js';
-import { computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
-import type { LocalFile } from '../../src/reconcile/ports.js';
+import { computeSegmentVersions, projectVersions, type Projection } from '../../src/projections/project-paths.js';
+import { isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
 import { runSync, type SyncReport } from '../../src/reconcile/run-sync.js';
+import { computeShownHeads } from './expected-tree.js';
+import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from './gated-ports.js';
 import type { SyncContext } from '../../src/reconcile/sync-context.js';
-import type { SyncIndex } from '../../src/reconcile/ports.js';
 
 /**
  * A multi-client sync world on real parts, for the reliability tests and the soak (not used
@@ -107,88 +98,6 @@ export interface WorldCheck {
 }
 
 export type SyncOutcome = { readonly kind: 'ok'; readonly report: SyncReport } | { readonly kind: 'failed'; readonly why: string };
-
-/** Thrown by every port call of a sync once its crash point is reached. */
-export class CrashError extends Error {
-  constructor(at: number) {
-    super(`simulated crash at port call ${at}`);
-    this.name = 'CrashError';
-  }
-}
-
-/** Counts a sync's port calls and kills the sync at call `at` (null: never). */
-class CrashGate {
-  calls = 0;
-  dead = false;
-  constructor(private readonly at: number | null) {}
-
-  pass(): void {
-    this.calls++;
-    if (!this.dead && this.at !== null && this.calls >= this.at) this.dead = true;
-    if (this.dead) throw new CrashError(this.at ?? this.calls);
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    this.pass();
-    return fn();
-  }
-}
-
-function gateStore(s: ObjectStore, g: CrashGate): ObjectStore {
-  return {
-    description: s.description,
-    get: (k: string) => g.run(() => s.get(k)),
-    getChunks: (k: string, size?: number) => g.run(() => s.getChunks(k, size)),
-    head: (k: string) => g.run(() => s.head(k)),
-    putIfAbsent: (k: string, b: Body) => g.run(() => s.putIfAbsent(k, b)),
-    list: (p: string, o?: { startAfter?: string; limit?: number }): Promise<ListPage> => g.run(() => s.list(p, o)),
-    delete: (k: string) => g.run(() => s.delete(k)),
-    close: () => s.close(),
-  };
-}
-
-function gateIndex(i: SyncIndex, g: CrashGate): SyncIndex {
-  return {
-    getManifest: () => g.run(() => i.getManifest()),
-    getCursors: () => g.run(() => i.getCursors()),
-    getPinnedKeys: () => g.run(() => i.getPinnedKeys()),
-    pinKeys: (pins) => g.run(() => i.pinKeys(pins)),
-    iterateSegments: (client?: ClientId, fromSeq?: number) => {
-      g.pass();
-      return i.iterateSegments(client, fromSeq);
-    },
-    getSegment: (client, seq) => g.run(() => i.getSegment(client, seq)),
-    commitBatch: (ops) => g.run(() => i.commitBatch(ops)),
-    ...(i.getMeta === undefined ? {} : { getMeta: <T>(key: string) => g.run(() => i.getMeta!<T>(key)) }),
-    ...(i.readPathStates === undefined ? {} : { readPathStates: (paths: Iterable<string>) => g.run(() => i.readPathStates!(paths)) }),
-    ...(i.canReadPathStates === undefined ? {} : { canReadPathStates: () => g.run(() => i.canReadPathStates!()) }),
-    ...(i.getManifestEntries === undefined
-      ? {}
-      : { getManifestEntries: (paths: readonly SyncPath[]) => g.run(() => i.getManifestEntries!(paths)) }),
-    ...(i.indexCollections === undefined
-      ? {}
-      : { indexCollections: (paths: ReadonlyMap<SyncPath, PathState>) => g.run(() => i.indexCollections!(paths)) }),
-  };
-}
-
-function gateTree(t: LocalTree, g: CrashGate): LocalTree {
-  return {
-    root: t.root,
-    scan: (m: ScanBase, ig: (p: string) => boolean): Promise<ScanResult> => g.run(() => t.scan(m, ig)),
-    unchanged: (w: Uint8Array) => g.run(() => t.unchanged(w)),
-    diffWitness: (w: Uint8Array, s: ScanResult) => t.diffWitness(w, s),
-    witnessBase: (w: Uint8Array) => t.witnessBase(w),
-    rescan: (prev: ScanResult, touched: readonly SyncPath[], m: ScanBase, ig: (p: string) => boolean) =>
-      g.run(() => t.rescan(prev, touched, m, ig)),
-    openRead: (p: SyncPath): Chunks => {
-      g.pass();
-      return t.openRead(p);
-    },
-    writeFile: (p: SyncPath, c: Chunks, h: string, m: number, e: LocalFile | null) => g.run(() => t.writeFile(p, c, h, m, e)),
-    removeFile: (p: SyncPath, e: LocalFile) => g.run(() => t.removeFile(p, e)),
-    statFile: (p: SyncPath) => g.run(() => t.statFile(p)),
-  };
-}
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -371,11 +280,11 @@ export class SyncWorld {
     this.stats.syncs++;
     const n = this.stats.syncs;
     const before = await readTreeHashes(c.root);
-    const gate = new CrashGate(crash ? 1 + Math.floor(this.options.random() * CRASH_WINDOW) : null);
+    const gate = new SyncGate(crash ? 1 + Math.floor(this.options.random() * CRASH_WINDOW) : null, null, () => undefined);
     const ctx: SyncContext = {
-      store: gateStore(c.store, gate),
-      index: gateIndex(c.index, gate),
-      tree: gateTree(c.tree, gate),
+      store: new GatedStore(c.store, gate),
+      index: new GatedIndex(c.index, gate),
+      tree: new GatedTree(c.tree, gate),
       identity: { client: c.id, vault: this.vault, name: c.name, keys: c.keys },
       subscriptions: [],
       isIgnored: c.isIgnored,
@@ -395,7 +304,7 @@ export class SyncWorld {
     } finally {
       gate.dead = true;
     }
-    if (outcome.kind === 'failed' && gate.calls > 0) await new Promise((r) => setTimeout(r, 20)); // let the killed sync's in-flight calls settle
+    if (outcome.kind === 'failed' && gate.counts.calls > 0) await new Promise((r) => setTimeout(r, 20)); // let the killed sync's in-flight calls settle
     if (outcome.kind === 'ok') this.afterCompleted(c, outcome.report, before, n);
     this.log(`sync ${n} ${c.name}${force ? ' (force)' : ''}: ${outcome.kind === 'ok' ? describeReport(outcome.report) : outcome.why}`);
     return outcome;
@@ -502,15 +411,12 @@ export class SyncWorld {
 
     // Convergence: every tree is what the projection says.
     const names = new Map(this.clients.map((c) => [c.id as string, c.name]));
-    const expected = new Map<string, string>();
+    const shown = computeShownHeads(projection, (id) => names.get(id) ?? id.slice(-6));
+    const expected = new Map([...shown].map(([p, h]) => [p, h.content!.hash as string]));
     const historyByPath = new Map<string, Set<string>>();
     for (const [p, st] of projection) {
       for (const v of st.versions.values())
         if (v.content && this.blobsSeen.has(v.content.hash)) historyByPath.set(p, (historyByPath.get(p) ?? new Set()).add(v.content.hash));
-      const heads = computeHeads(st);
-      if (heads[0]?.content) expected.set(p, heads[0].content.hash);
-      for (const h of heads.slice(1))
-        if (h.content) expected.set(computeConflictCopyPath(p, names.get(h.client) ?? h.client.slice(-6), h.id), h.content.hash);
     }
     const trees = new Map<string, Map<string, string>>();
     let converged = true;

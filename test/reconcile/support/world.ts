@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { unreachable } from '../../../src/errors.js';
-import { counterIdFactory, type ClientId, type ContentHash, type IdFactory, type VersionId } from '../../../src/events/ids.js';
+import { counterIdFactory, type ClientId, type IdFactory, type VersionId } from '../../../src/events/ids.js';
+import { keyOfBlob } from '../../../src/events/layout.js';
+import type { Event } from '../../../src/events/schema.js';
+import type { Chunks } from '../../../src/events/store/lent-chunks.js';
+import { MemoryStore } from '../../../src/events/store/memory-store.js';
 import type { SyncPath } from '../../../src/events/sync-path.js';
 import { computeIgnoreMatcher } from '../../../src/local/ignore-rules.js';
 import { computeFrontier, computeHeads, projectVersions, type PathState, type Projection } from '../../../src/projections/project-paths.js';
 import type { VersionRecord } from '../../../src/projections/version-record.js';
-import type { BaseEntry } from '../../../src/reconcile/ports.js';
-import type { LocalFile, LocalScan } from '../../../src/reconcile/ports.js';
 import {
   computeFocusTargets,
   isCloudOnly,
@@ -17,33 +18,38 @@ import {
   type PlanInput,
   type PlanOp,
 } from '../../../src/reconcile/plan-sync.js';
+import type { BaseEntry, LocalFile, LocalScan } from '../../../src/reconcile/ports.js';
+import { executePlan, type ExecuteEnv } from '../../../src/reconcile/sync/execute-plan.js';
+import { createTally } from '../../../src/reconcile/sync/report.js';
+import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from '../../support/gated-ports.js';
+import { MemoryIndex } from '../../support/memory-index.js';
+import { MemoryTree } from '../../support/memory-tree.js';
 import { planByTable } from './plan-by-table.js';
 
 /**
- * A pure in-memory world for reconcile tests: clients with a local tree and a base manifest,
- * one shared cloud (the list of published versions) and a blob store. `syncRound` plans with
- * the real `planSync` and executes the plan here, in the one place that states what an
- * executor must do with each op (src/reconcile/run-sync.ts does the same against real I/O).
+ * An in-memory world for reconcile tests: clients with a local tree and a base manifest, one
+ * shared cloud (the list of published versions) and a blob store. `syncRound` plans with the
+ * real `planSync` and carries the plan out with the engine's own `executePlan`
+ * (src/reconcile/sync/execute-plan.ts), through the simulation's doubles of the ports: each
+ * client's folder is a `MemoryTree` and its index a `MemoryIndex`, blobs go to a
+ * `MemoryStore`, and a round stopped early is a crash of the gated ports (gated-ports.ts). Only
+ * the log is the world's own: a published segment is a list of versions (`cloud`), unsigned.
  *
- * Deterministic: version ids come from a counter, mtime and inode from a per-world write
- * counter, so two runs of one script give byte-identical results (scenario goldens rely on it).
- * The tree is case-sensitive and keeps NFC and NFD names apart, like ext4.
+ * Deterministic: version ids come from a counter, mtimes from a per-world write counter, inodes
+ * from each tree's counter, and the executor runs one op at a time, so two runs of one script
+ * give byte-identical results (scenario goldens rely on it). The tree is case-sensitive and
+ * keeps NFC and NFD names apart, like ext4.
  */
-
-/** A file in a client's tree. `mtimeMs` and `ino` change on every write. */
-export interface WorldFile {
-  readonly bytes: string;
-  readonly mode: number;
-  readonly hash: string;
-  readonly mtimeMs: number;
-  readonly ino: number;
-}
 
 export interface WorldClient {
   readonly name: string;
   readonly id: ClientId;
-  readonly tree: Map<string, WorldFile>;
-  readonly base: Map<SyncPath, BaseEntry>;
+  /** The client's folder (`files`: path -> bytes and stat). */
+  readonly tree: MemoryTree;
+  /** The client's index: the engine commits the base manifest there. */
+  readonly index: MemoryIndex;
+  /** The base manifest as it stands (the index's, read without a copy). */
+  readonly base: ReadonlyMap<SyncPath, BaseEntry>;
   /** Seq of this client's last published segment (one segment a round). */
   seq: number;
   /** .bmignore rules; `isIgnored` is derived from them (plus the built-ins). */
@@ -83,11 +89,11 @@ export interface World {
   readonly clients: Map<string, WorldClient>;
   /** Every published version, in publishing order. */
   readonly cloud: VersionRecord[];
-  /** Content-addressed blob store: hash -> bytes. */
-  readonly blobs: Map<string, string>;
+  /** The blob store (only blobs: the log is `cloud`). */
+  readonly store: MemoryStore;
   readonly newId: IdFactory;
   readonly journal: WorldEvent[];
-  /** Counter behind mtime and inode numbers. */
+  /** Counter behind mtimes. */
   writes: number;
 }
 
@@ -95,21 +101,56 @@ export const DEFAULT_MODE = 0o644;
 /** A sync that still has ops after this many rounds fails (the real runSync stops there too). */
 export const MAX_ROUNDS = 4;
 const TIME = '2026-11-21T00:00:00.000Z';
+const TEXT = new TextDecoder();
 
 export function computeBytesHash(bytes: string): string {
   return createHash('sha256').update(bytes, 'utf8').digest('hex');
 }
 
+/** Why `path` cannot hold a file in `files` (a file stands where a folder is needed, or the reverse). */
+function computeClash(files: ReadonlyMap<string, unknown>, path: string): string | undefined {
+  const parts = path.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const anc = parts.slice(0, i).join('/');
+    if (files.has(anc)) return `the file ${anc} stands where a folder is needed`;
+  }
+  for (const p of files.keys()) if (p.startsWith(`${path}/`)) return `a folder stands at ${path}`;
+  return undefined;
+}
+
+/**
+ * A MemoryTree on which a new file that a file or folder stands in the way of fails the test
+ * instead of being skipped: the planner must never plan such a write (ADR-0016).
+ */
+class PlannedTree extends MemoryTree {
+  override async writeFile(
+    p: SyncPath,
+    content: Chunks,
+    hash: string,
+    mode: number,
+    expect: LocalFile | null,
+  ): Promise<LocalFile | 'changed'> {
+    const clash = expect === null && !this.files.has(p) ? computeClash(this.files, p) : undefined;
+    if (clash !== undefined) throw new Error(`${this.root}: writing ${p} is impossible: ${clash} (the planner must not plan it)`);
+    return super.writeFile(p, content, hash, mode, expect);
+  }
+}
+
 /** A world with the named clients (client ids sort in the order given), no files, an empty cloud. */
 export function createWorld(names: readonly string[]): World {
   const clientIds = counterIdFactory('01C');
-  const clients = new Map<string, WorldClient>();
+  const world: World = { clients: new Map(), cloud: [], store: new MemoryStore(), newId: counterIdFactory(), journal: [], writes: 0 };
+  const mtime = () => 1_800_000_000_000 + ++world.writes;
   for (const name of names) {
-    clients.set(name, {
+    const index = new MemoryIndex();
+    world.clients.set(name, {
       name,
       id: clientIds() as ClientId,
-      tree: new Map(),
-      base: new Map(),
+      tree: new PlannedTree(`/world/${name}`, mtime),
+      index,
+      get base() {
+        return index.manifestNow;
+      },
       seq: 0,
       ignoreRules: '',
       isIgnored: computeIgnoreMatcher(''),
@@ -118,7 +159,7 @@ export function createWorld(names: readonly string[]): World {
       shows: new Map(),
     });
   }
-  return { clients, cloud: [], blobs: new Map(), newId: counterIdFactory(), journal: [], writes: 0 };
+  return world;
 }
 
 export function mustClient(world: World, name: string): WorldClient {
@@ -132,39 +173,21 @@ export function setIgnoreRules(client: WorldClient, rules: string): void {
   client.isIgnored = computeIgnoreMatcher(rules);
 }
 
-/** Why `path` cannot hold a file in `tree` (a file stands where a folder is needed, or the reverse). */
-function computeClash(tree: ReadonlyMap<string, WorldFile>, path: string): string | undefined {
-  const parts = path.split('/');
-  for (let i = 1; i < parts.length; i++) {
-    const anc = parts.slice(0, i).join('/');
-    if (tree.has(anc)) return `the file ${anc} stands where a folder is needed`;
-  }
-  for (const p of tree.keys()) if (p.startsWith(`${path}/`)) return `a folder stands at ${path}`;
-  return undefined;
-}
-
-function putFile(world: World, client: WorldClient, path: string, bytes: string, mode: number): WorldFile {
-  world.writes += 1;
-  const file = { bytes, mode, hash: computeBytesHash(bytes), mtimeMs: 1_800_000_000_000 + world.writes, ino: world.writes };
-  client.tree.set(path, file);
-  return file;
-}
-
 /** A user writes a file. Returns false, writing nothing, where a file system would refuse (file/folder clash). */
 export function writeUserFile(world: World, name: string, path: string, bytes: string, mode = DEFAULT_MODE): boolean {
-  const client = mustClient(world, name);
-  if (computeClash(client.tree, path) !== undefined) return false;
-  putFile(world, client, path, bytes, mode);
-  return true;
+  return mustClient(world, name).tree.userWrite(path, new TextEncoder().encode(bytes), { mode });
 }
 
 /** A user deletes a file. Returns false when there was none. */
 export function deleteUserFile(world: World, name: string, path: string): boolean {
-  return mustClient(world, name).tree.delete(path);
+  return mustClient(world, name).tree.userDelete(path);
 }
 
-function toLocalFile(path: string, f: WorldFile): LocalFile {
-  return { path: path as SyncPath, hash: f.hash, size: Buffer.byteLength(f.bytes, 'utf8'), mode: f.mode, mtimeMs: f.mtimeMs, ino: f.ino };
+function toLocalFile(
+  path: string,
+  f: { readonly bytes: Uint8Array; readonly hash: string; readonly mode: number; readonly mtimeMs: number; readonly ino: number },
+): LocalFile {
+  return { path: path as SyncPath, hash: f.hash, size: f.bytes.length, mode: f.mode, mtimeMs: f.mtimeMs, ino: f.ino };
 }
 
 function isUnder(path: string, entry: string): boolean {
@@ -176,7 +199,7 @@ export function scan(world: World, name: string): LocalScan {
   const client = mustClient(world, name);
   const files = new Map<SyncPath, LocalFile>();
   const dirs = new Set<string>();
-  for (const [path, f] of client.tree) {
+  for (const [path, f] of client.tree.files) {
     const parts = path.split('/');
     const folders = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
     if (client.unreadable.some((u) => isUnder(path, u))) {
@@ -308,30 +331,6 @@ export function computeStateDiff(
   return dirty;
 }
 
-function sameFile(a: LocalFile | undefined, b: LocalFile | null): boolean {
-  if (a === undefined || b === null) return a === undefined && b === null;
-  return a.hash === b.hash && a.mode === b.mode && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
-}
-
-function baseRow(
-  file: LocalFile,
-  heads: readonly VersionId[],
-  version: VersionId | null,
-  copyOf?: { path: SyncPath; version: VersionId },
-): BaseEntry {
-  const row = {
-    path: file.path,
-    hash: file.hash,
-    size: file.size,
-    mode: file.mode,
-    mtimeMs: file.mtimeMs,
-    ino: file.ino,
-    heads: [...heads],
-    version,
-  };
-  return copyOf ? { ...row, copyOf } : row;
-}
-
 /** Every version id the base holds for `path`: its heads, the version it showed, its conflict copies. */
 function computeBaseIds(base: ReadonlyMap<SyncPath, BaseEntry>, path: SyncPath): Set<VersionId> {
   const ids = new Set<VersionId>();
@@ -344,162 +343,122 @@ function computeBaseIds(base: ReadonlyMap<SyncPath, BaseEntry>, path: SyncPath):
   return ids;
 }
 
-/**
- * Executes `plan` for `name` exactly as the real executor must (run-sync.ts):
- * - upload / tombstone / resolve publish one version each, all in one segment (one seq) whose
- *   `seen` is the frontier of the other clients in `cloud`; an upload or kept resolve whose
- *   file changed since the scan is skipped. Base: upload and kept resolve record the file with
- *   the heads after folding the new versions and the new id; tombstone and deleting resolve forget.
- * - local deletes and removals go first, then writes (a displaced file before its folder's files);
- * - download writes the version if the file still is `expect` (null: absent) and records the
- *   new file with the current heads; writeCopy does the same where nothing stands, with
- *   `copyOf` and heads [version]; deleteLocal / removeCopy remove the file if it still is
- *   `expect` and forget it. A guard that fails skips the op and leaves its base row alone.
- * - record writes the base row as given; forget drops it.
- * Base changes are committed together at the end; a path both forgotten and recorded keeps the record.
- * `cloud` must be the projection the plan was made from; it gains the new versions.
- */
-export function executeRound(world: World, name: string, plan: Plan, cloud: Projection, stop?: RoundStop): void {
-  const client = mustClient(world, name);
-  const put = new Map<SyncPath, BaseEntry>();
-  const del = new Set<SyncPath>();
-  const current = (p: string): LocalFile | undefined => {
-    const f = client.tree.get(p);
-    return f === undefined ? undefined : toLocalFile(p, f);
-  };
-  const headIds = (p: SyncPath): VersionId[] => {
-    const st = cloud.get(p);
-    return st ? computeHeads(st).map((h) => h.id) : [];
-  };
-  const note = (type: 'applied' | 'skipped', op: PlanOp) => world.journal.push({ type, client: name, op });
+function headIdsIn(cloud: Projection, p: SyncPath): VersionId[] {
+  const st = cloud.get(p);
+  return st ? computeHeads(st).map((h) => h.id) : [];
+}
 
-  // Publish: one segment for the round.
+/**
+ * The world's log: publishes `events` as `client`'s next segment (one seq, `seen` the frontier of
+ * the other clients in `cloud`), journals each version with what its writer knew, folds them
+ * into `cloud` and notes what each main file now derives from.
+ */
+function publishSegment(world: World, client: WorldClient, events: readonly Event[], cloud: Projection): void {
+  if (events.length === 0) return;
   const seen: Record<string, number> = {};
   const folded = [...cloud.values()].flatMap((st) => [...st.versions.values()]);
   for (const [c, s] of computeFrontier(folded)) if (c !== client.id) seen[c] = s;
-  const published: { op: PlanOp & { kind: 'upload' | 'tombstone' | 'resolve' }; version: VersionRecord }[] = [];
-  for (const op of plan.ops) {
-    if (op.kind !== 'upload' && op.kind !== 'tombstone' && op.kind !== 'resolve') continue;
-    const file = op.kind === 'tombstone' ? null : op.file;
-    if (file !== null) {
-      const now = current(op.path);
-      if (now === undefined || now.hash !== file.hash || now.mode !== file.mode) {
-        note('skipped', op);
-        continue;
-      }
-      world.blobs.set(file.hash, client.tree.get(op.path)!.bytes);
-    }
-    const version: VersionRecord = {
-      id: world.newId() as VersionId,
-      path: op.path,
-      type: op.kind === 'upload' ? 'put' : op.kind,
+  client.seq += 1;
+  const versions = events.map((e): VersionRecord => {
+    if (e.type !== 'put' && e.type !== 'tombstone' && e.type !== 'resolve') throw new Error(`the executor published a ${e.type} event`);
+    const content = e.type === 'tombstone' ? null : e.content;
+    return {
+      id: e.id,
+      path: e.path,
+      type: e.type,
       client: client.id,
-      seq: client.seq + 1,
+      seq: client.seq,
       time: TIME,
-      replaces: [...op.replaces],
-      content: file === null ? null : { hash: file.hash as ContentHash, size: file.size, mode: file.mode },
+      replaces: [...e.replaces],
+      content,
       seen,
       snapshot: null,
     };
-    published.push({ op, version });
+  });
+  for (const version of versions) {
+    const { path } = version;
+    const entry = { baseIds: computeBaseIds(client.base, path), headsBefore: headIdsIn(cloud, path), derivedFrom: client.shows.get(path) };
+    world.journal.push({ type: 'published', client: client.name, version, ...entry });
   }
-  if (published.length > 0) {
-    client.seq += 1;
-    for (const { op, version } of published) {
-      const baseIds = computeBaseIds(client.base, op.path);
-      world.journal.push({
-        type: 'published',
-        client: name,
-        version,
-        baseIds,
-        headsBefore: headIds(op.path),
-        derivedFrom: client.shows.get(op.path),
-      });
-    }
-    for (const { version } of published) world.cloud.push(version);
-    projectVersions(
-      published.map((p) => p.version),
-      cloud,
-    );
+  world.cloud.push(...versions);
+  projectVersions(versions, cloud);
+  for (const v of versions) {
+    if (v.content === null) client.shows.delete(v.path);
+    else client.shows.set(v.path, v.id);
   }
-  for (const { op, version } of published) {
-    note('applied', op);
-    const file = op.kind === 'tombstone' ? null : op.file;
-    if (file === null) {
-      del.add(op.path);
+}
+
+/** Journals an op the executor carried out and notes what the file there now derives from. */
+function noteApplied(world: World, client: WorldClient, op: PlanOp): void {
+  world.journal.push({ type: 'applied', client: client.name, op });
+  switch (op.kind) {
+    case 'download':
+      client.shows.set(op.path, op.version.id);
+      break;
+    case 'deleteLocal':
+    case 'removeCopy':
       client.shows.delete(op.path);
-    } else {
-      put.set(op.path, baseRow(file, headIds(op.path), version.id));
-      client.shows.set(op.path, version.id);
-    }
+      break;
+    case 'record':
+      if (op.copyOf === undefined) client.shows.set(op.path, op.version);
+      break;
+    case 'forget':
+      // (The base is still the one planned from: the executor commits after its last op.)
+      if (client.base.get(op.path)?.copyOf === undefined) client.shows.delete(op.path);
+      break;
+    default:
+      break; // publishing ops: noted at the publish; a conflict copy derives from nothing
   }
-  if (stop === 'after-publish') return;
+}
 
-  // Local deletes, then writes (a file a folder displaces goes before the folder's files come), each guarded.
-  const removal = (op: PlanOp) => op.kind === 'deleteLocal' || op.kind === 'removeCopy';
-  for (const op of [...plan.ops.filter(removal), ...plan.ops.filter((o) => !removal(o))]) {
-    switch (op.kind) {
-      case 'download':
-      case 'writeCopy': {
-        const expect = op.kind === 'download' ? op.expect : null;
-        if (!sameFile(current(op.path), expect)) {
-          note('skipped', op);
-          break;
-        }
-        const content = op.version.content;
-        if (content === null) throw new Error(`${op.kind} ${op.path}: version ${op.version.id} has no content`);
-        const bytes = world.blobs.get(content.hash);
-        if (bytes === undefined) throw new Error(`${op.kind} ${op.path}: blob ${content.hash} missing`);
-        if (expect === null) {
-          const clash = computeClash(client.tree, op.path);
-          if (clash !== undefined)
-            throw new Error(`${name}: ${op.kind} ${op.path} cannot be written: ${clash} (the planner must not plan it)`);
-        }
-        const written = toLocalFile(op.path, putFile(world, client, op.path, bytes, content.mode));
-        put.set(
-          op.path,
-          op.kind === 'download'
-            ? baseRow(written, headIds(op.path), op.version.id)
-            : baseRow(written, [op.version.id], op.version.id, { path: op.of, version: op.version.id }),
-        );
-        if (op.kind === 'download') client.shows.set(op.path, op.version.id);
-        note('applied', op);
-        break;
-      }
-      case 'deleteLocal':
-      case 'removeCopy':
-        if (!sameFile(current(op.path), op.expect)) {
-          note('skipped', op);
-          break;
-        }
-        client.tree.delete(op.path);
-        del.add(op.path);
-        client.shows.delete(op.path);
-        note('applied', op);
-        break;
-      case 'record':
-        put.set(op.path, baseRow(op.file, op.heads, op.version, op.copyOf ? { path: op.copyOf, version: op.version } : undefined));
-        if (op.copyOf === undefined) client.shows.set(op.path, op.version);
-        note('applied', op);
-        break;
-      case 'forget':
-        if (client.base.get(op.path)?.copyOf === undefined) client.shows.delete(op.path);
-        del.add(op.path);
-        note('applied', op);
-        break;
-      case 'upload':
-      case 'tombstone':
-      case 'resolve':
-        break;
-      default:
-        unreachable(op);
-    }
+/**
+ * Executes `plan` for `name` with the engine's `executePlan` against the client's ports: blobs
+ * to the world's store, then one segment (`publishSegment`), then the local deletes and writes,
+ * each guarded by its `expect`, then one manifest commit to the client's index. `cloud` must be
+ * the projection the plan was made from; it gains the new versions. A guard that refuses skips
+ * its op (journalled); any other skip (a missing blob, a file in the way) fails: the pure world
+ * injects no fault, so only a wrong plan or executor can cause one.
+ */
+export async function executeRound(world: World, name: string, plan: Plan, cloud: Projection, stop?: RoundStop): Promise<void> {
+  const client = mustClient(world, name);
+  const gate = new SyncGate(null, null, () => undefined);
+  if (stop === 'before-commit') gate.crashBefore = (what) => what === 'commitBatch';
+  const handled = new Set<PlanOp>();
+  const env: ExecuteEnv = {
+    ctx: {
+      store: new GatedStore(world.store, gate),
+      tree: new GatedTree(client.tree, gate),
+      index: new GatedIndex(client.index, gate),
+      newId: world.newId,
+      now: () => new Date(TIME),
+      concurrency: 1, // one op at a time, in plan order: mtimes and inodes, so two runs of a script are identical
+    },
+    publish: async (events) => {
+      publishSegment(world, client, events, cloud);
+      if (stop === 'after-publish') gate.dead = true;
+    },
+    isBeingCollected: () => false,
+    headIds: (p) => headIdsIn(cloud, p),
+    tally: createTally(),
+    applied: {
+      push: (op) => {
+        handled.add(op);
+        noteApplied(world, client, op);
+      },
+    },
+  };
+  try {
+    await executePlan(env, plan);
+  } catch (e) {
+    if (!(e instanceof CrashError) || stop === undefined) throw e;
   }
-
-  // A sync stopped here (a crash, a full disk) leaves the manifest as it was.
-  if (stop === 'before-commit') return;
-  for (const p of del) if (!put.has(p)) client.base.delete(p);
-  for (const [p, row] of put) client.base.set(p, row);
+  for (const s of env.tally.skipped) {
+    const op = plan.ops.find((o) => o.path === s.path && o.kind === s.op && !handled.has(o));
+    if (op === undefined || s.code !== undefined)
+      throw new Error(`${name}: ${s.op} ${s.path} failed: ${s.detail} (the plan or the executor is wrong)`);
+    handled.add(op);
+    world.journal.push({ type: 'skipped', client: name, op });
+  }
 }
 
 /**
@@ -510,10 +469,10 @@ export function executeRound(world: World, name: string, plan: Plan, cloud: Proj
 export type RoundStop = 'after-publish' | 'before-commit';
 
 /** Plans one round for `name` against the cloud now and executes it (up to `stop`). Returns the plan. */
-export function syncRound(world: World, name: string, stop?: RoundStop): Plan {
+export async function syncRound(world: World, name: string, stop?: RoundStop): Promise<Plan> {
   const cloud = project(world);
   const plan = planRound(world, name, cloud);
-  executeRound(world, name, plan, cloud, stop);
+  await executeRound(world, name, plan, cloud, stop);
   return plan;
 }
 
@@ -525,10 +484,10 @@ export interface SyncResult {
 }
 
 /** Rounds until a plan has no ops; throws when more than MAX_ROUNDS rounds would be needed. */
-export function sync(world: World, name: string): SyncResult {
+export async function sync(world: World, name: string): Promise<SyncResult> {
   const before = world.cloud.length;
   for (let rounds = 0; ; rounds++) {
-    const plan = rounds < MAX_ROUNDS ? syncRound(world, name) : planRound(world, name);
+    const plan = rounds < MAX_ROUNDS ? await syncRound(world, name) : planRound(world, name);
     if (plan.ops.length === 0) return { rounds, published: world.cloud.slice(before) };
     if (rounds >= MAX_ROUNDS) {
       throw new Error(
@@ -540,8 +499,8 @@ export function sync(world: World, name: string): SyncResult {
 
 /** A client's tree as path -> bytes, sorted by path. */
 export function computeTree(world: World, name: string): Record<string, string> {
-  const tree = mustClient(world, name).tree;
-  return Object.fromEntries([...tree.keys()].sort().map((p) => [p, tree.get(p)!.bytes]));
+  const files = mustClient(world, name).tree.files;
+  return Object.fromEntries([...files.keys()].sort().map((p) => [p, TEXT.decode(files.get(p)!.bytes)]));
 }
 
 /** Labels versions `v1`, `v2`, ... in publishing order, for readable goldens and messages. */
@@ -552,5 +511,6 @@ export function computeVersionLabels(world: World): (id: string) => string {
 
 /** The bytes a version shows (undefined for a delete). */
 export function computeVersionBytes(world: World, v: VersionRecord): string | undefined {
-  return v.content === null ? undefined : world.blobs.get(v.content.hash);
+  const blob = v.content === null ? undefined : world.store.objects.get(keyOfBlob(v.content.hash));
+  return blob === undefined ? undefined : TEXT.decode(blob);
 }

@@ -1,10 +1,9 @@
-import type { PathState } from '../../src/projections/project-paths.js';
 import type { Chunks } from '../../src/events/store/lent-chunks.js';
 import { isBmError, ErrorCode } from '../../src/errors.js';
 import type { ClientId } from '../../src/events/ids.js';
 import type { Cursor } from '../../src/events/log.js';
 import type { Body, ListPage, ObjectStore } from '../../src/events/store/object-store.js';
-import { compareKeys, type MemoryStore } from '../../src/events/store/memory-store.js';
+import { compareKeys, MemoryStore } from '../../src/events/store/memory-store.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import type { LocalTree, ScanBase, ScanResult } from '../../src/reconcile/ports.js';
 import type { BaseEntry } from '../../src/reconcile/ports.js';
@@ -37,6 +36,8 @@ export interface GateCounts {
  */
 export class SyncGate {
   dead = false;
+  /** Also dies at the first call this names (a crash at a step, not at a count): e.g. `(what) => what === 'commitBatch'`. */
+  crashBefore: ((what: string) => boolean) | undefined;
   readonly counts: GateCounts = { calls: 0, injectedErrors: 0, truncatedLists: 0 };
 
   constructor(
@@ -49,7 +50,7 @@ export class SyncGate {
     this.check(what);
     this.counts.calls++;
     if (this.counts.calls === this.meddleAt) this.meddle();
-    if (this.counts.calls === this.crashAt) {
+    if (this.counts.calls === this.crashAt || this.crashBefore?.(what) === true) {
       this.dead = true;
       throw new CrashError(what);
     }
@@ -72,16 +73,21 @@ export class SyncGate {
   }
 }
 
-/** The shared MemoryStore as one client's sync sees it: gated, with injected faults counted. */
+/**
+ * A store as one client's sync sees it: gated, with injected faults counted (and, on a
+ * MemoryStore, listings cut short). `close` leaves the inner store open: its owner closes it.
+ */
 export class GatedStore implements ObjectStore {
-  readonly description = 'memory (gated)';
+  readonly description: string;
 
   constructor(
-    private readonly inner: MemoryStore,
+    private readonly inner: ObjectStore,
     private readonly gate: SyncGate,
     /** Called right before each write goes to the store (the simulation checks segments here). */
     private readonly beforePut: (key: string, body: Body) => void = () => undefined,
-  ) {}
+  ) {
+    this.description = `${inner.description} (gated)`;
+  }
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     this.gate.enter(what);
@@ -118,6 +124,7 @@ export class GatedStore implements ObjectStore {
   list(prefix: string, options: { startAfter?: string; limit?: number } = {}): Promise<ListPage> {
     return this.call(`list ${prefix}`, async () => {
       const page = await this.inner.list(prefix, options);
+      if (!(this.inner instanceof MemoryStore)) return page;
       const after = options.startAfter ?? '';
       let all = 0;
       for (const k of this.inner.objects.keys()) if (k.startsWith(prefix) && compareKeys(k, after) > 0) all++;
@@ -199,12 +206,55 @@ export class GatedTree implements LocalTree {
   }
 }
 
-/** A client's index as its sync sees it. */
+/** The SyncIndex's optional reads. */
+type Optional = Required<SyncIndex>;
+
+/**
+ * A client's index as its sync sees it. The optional reads (lazy, staged and checkpoint
+ * syncs, ADR-0009/0011) are offered exactly when the inner index offers them, so the engine
+ * takes the same paths through a gated index as through the index itself.
+ */
 export class GatedIndex implements SyncIndex {
+  readonly readPathStates?: Optional['readPathStates'];
+  readonly canReadPathStates?: Optional['canReadPathStates'];
+  readonly getManifestEntries?: Optional['getManifestEntries'];
+  readonly releaseMappedTables?: Optional['releaseMappedTables'];
+  readonly iterateStatePaths?: Optional['iterateStatePaths'];
+  readonly readPathRange?: Optional['readPathRange'];
+  readonly hasManifestRows?: Optional['hasManifestRows'];
+  readonly indexCollections?: Optional['indexCollections'];
+  readonly getMeta?: Optional['getMeta'];
+
   constructor(
     private readonly inner: SyncIndex,
     private readonly gate: SyncGate,
-  ) {}
+  ) {
+    const i = inner;
+    const g = gate;
+    const via =
+      <A extends unknown[], R>(what: string, fn: ((...args: A) => Promise<R>) | undefined) =>
+      (...args: A): Promise<R> => {
+        g.enter(what);
+        return fn!.apply(i, args);
+      };
+    const streamed = <A extends unknown[], T>(what: string, fn: (...args: A) => AsyncIterable<T>) =>
+      async function* (...args: A): AsyncIterable<T> {
+        g.enter(what);
+        for await (const x of fn.apply(i, args)) {
+          g.check(what);
+          yield x;
+        }
+      };
+    if (i.readPathStates) this.readPathStates = via('readPathStates', i.readPathStates);
+    if (i.canReadPathStates) this.canReadPathStates = via('canReadPathStates', i.canReadPathStates);
+    if (i.getManifestEntries) this.getManifestEntries = via('getManifestEntries', i.getManifestEntries);
+    if (i.releaseMappedTables) this.releaseMappedTables = via('releaseMappedTables', i.releaseMappedTables);
+    if (i.iterateStatePaths) this.iterateStatePaths = streamed('iterateStatePaths', i.iterateStatePaths);
+    if (i.readPathRange) this.readPathRange = via('readPathRange', i.readPathRange);
+    if (i.hasManifestRows) this.hasManifestRows = via('hasManifestRows', i.hasManifestRows);
+    if (i.indexCollections) this.indexCollections = via('indexCollections', i.indexCollections);
+    if (i.getMeta) this.getMeta = <T>(key: string) => via(`getMeta ${key}`, i.getMeta<T>)(key);
+  }
 
   async getManifest(): Promise<Map<SyncPath, BaseEntry>> {
     this.gate.enter('getManifest');
@@ -234,50 +284,9 @@ export class GatedIndex implements SyncIndex {
     }
   }
 
-  async readPathStates(paths: Iterable<string>): Promise<Map<SyncPath, PathState>> {
-    this.gate.enter('readPathStates');
-    return this.inner.readPathStates!(paths);
-  }
-
-  async canReadPathStates(): Promise<boolean> {
-    this.gate.enter('canReadPathStates');
-    return (await this.inner.canReadPathStates?.()) === true;
-  }
-
-  async getManifestEntries(paths: readonly SyncPath[]): Promise<Map<SyncPath, BaseEntry>> {
-    this.gate.enter('getManifestEntries');
-    return this.inner.getManifestEntries!(paths);
-  }
-
-  async *iterateStatePaths(): AsyncIterable<string> {
-    this.gate.enter('iterateStatePaths');
-    for await (const p of this.inner.iterateStatePaths!()) {
-      this.gate.check('iterateStatePaths');
-      yield p;
-    }
-  }
-
-  async readPathRange(
-    from: string | undefined,
-    to: string | undefined,
-  ): Promise<{ states: Map<SyncPath, PathState>; rows: Map<SyncPath, BaseEntry> }> {
-    this.gate.enter('readPathRange');
-    return this.inner.readPathRange!(from, to);
-  }
-
-  async hasManifestRows(): Promise<boolean> {
-    this.gate.enter('hasManifestRows');
-    return this.inner.hasManifestRows!();
-  }
-
   async getSegment(client: ClientId, seq: number): Promise<Uint8Array | undefined> {
     this.gate.enter('getSegment');
     return this.inner.getSegment(client, seq);
-  }
-
-  async getMeta<T>(key: string): Promise<T | undefined> {
-    this.gate.enter(`getMeta ${key}`);
-    return this.inner.getMeta?.<T>(key);
   }
 
   async commitBatch(ops: Parameters<SyncIndex['commitBatch']>[0]): Promise<void> {
