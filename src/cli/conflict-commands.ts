@@ -1,10 +1,10 @@
 import type { SyncPath } from '../events/sync-path.js';
 import { computeOpenConflicts } from '../reconcile/conflict-notes.js';
-import { clientNames, loadProjection, withLocal } from './client-queries.js';
-import { describeConflict } from './describe-records.js';
+import { clientNames, loadProjection, withLocal } from '../client/client-queries.js';
+import { describeConflict } from '../client/describe-records.js';
 import { ExitCode } from './exit-codes.js';
-import { pasteable, pathArg, type CommandPlace } from './hints.js';
-import { displayName } from './human-text.js';
+import { pasteable, pathArg, type CommandPlace } from '../client/hints.js';
+import { displayName } from '../client/human-text.js';
 import type { FolderOptions, ResolveFlags } from './options.js';
 import type { Output } from './output.js';
 import { runSyncCommand } from './sync-command.js';

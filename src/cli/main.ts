@@ -4,7 +4,7 @@ import { mustSyncPath } from '../events/sync-path.js';
 import { runConflictsCommand, runResolveCommand } from './conflict-commands.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import { parseDuration, runCheckpointCommand, runClientsCommand, runGcCommand, runRetireCommand } from './gc-commands.js';
-import { localizeHint } from './hints.js';
+import { localizeHint } from '../client/hints.js';
 import { runLsCommand, runRestoreCommand, runShowCommand } from './history-commands.js';
 import { runInitCommand } from './init-command.js';
 import { runLogCommand } from './log-command.js';

@@ -4,11 +4,11 @@ import type { LogFault } from '../events/log.js';
 import { FsTree } from '../local/fs-tree.js';
 import { planSync, type ConflictNote, type PlanOp } from '../reconcile/plan-sync.js';
 import { runSync } from '../reconcile/run-sync.js';
-import { clientNames, loadProjection } from './client-queries.js';
-import { connectRemote, openLocal, readScope, type ClientSession, type LocalSession } from './client-session.js';
-import { describeConflict, describeFault, describeOp } from './describe-records.js';
+import { clientNames, loadProjection } from '../client/client-queries.js';
+import { connectRemote, openLocal, readScope, type ClientSession, type LocalSession } from '../client/client-session.js';
+import { describeConflict, describeFault, describeOp } from '../client/describe-records.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
-import { displayName } from './human-text.js';
+import { displayName } from '../client/human-text.js';
 import type { FolderOptions } from './options.js';
 import type { Output } from './output.js';
 
