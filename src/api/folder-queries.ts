@@ -27,17 +27,6 @@ export interface SyncSummary {
   readonly faults: readonly ReturnType<typeof describeFault>[];
 }
 
-/** What `status` reports from the folder's own records: this client, its last sync, its open conflicts. */
-export interface FolderStatus {
-  readonly root: string;
-  readonly client: { readonly id: string; readonly name: string };
-  readonly vault: string;
-  readonly remote: string;
-  readonly lastSyncAt: string | null;
-  readonly conflicts: readonly string[];
-  readonly clients: readonly { readonly id: string; readonly name: string; readonly self: boolean }[];
-}
-
 /** Pure: a sync report as the API hands it back. */
 export function summarizeSync(r: SyncReport): SyncSummary {
   const applied = Object.fromEntries(Object.entries(r.appliedCounts).filter(([, n]) => n > 0));
@@ -88,18 +77,4 @@ export async function listFiles(s: Pick<LocalSession, 'index'>, prefix = ''): Pr
     if (w?.content && p.startsWith(prefix)) out.push({ path: p, version: w.id, size: w.content.size, hash: w.content.hash });
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/** The folder's status from its own records. */
-export async function computeFolderStatus(s: LocalSession, remote: string): Promise<FolderStatus> {
-  const names = await clientNames(s);
-  return {
-    root: s.root,
-    client: { id: s.config.clientId, name: s.config.name },
-    vault: s.config.vaultId,
-    remote,
-    lastSyncAt: (await s.index.getMeta<string>('lastSyncAt')) ?? null,
-    conflicts: (await listConflicts(s)).map((c) => c.path),
-    clients: [...names].map(([id, name]) => ({ id, name, self: id === s.config.clientId })),
-  };
 }

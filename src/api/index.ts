@@ -6,7 +6,8 @@
  */
 export { openFolder } from './open-folder.js';
 export type { BmFolder, OpenFolderOptions, WriteOptions } from './open-folder.js';
-export type { ConflictInfo, FileInfo, FolderStatus, SyncSummary, VersionInfo } from './folder-queries.js';
+export type { ConflictInfo, FileInfo, SyncSummary, VersionInfo } from './folder-queries.js';
+export type { FolderStatus } from './folder-status.js';
 export type { ReadResult, WriteResult } from './note-io.js';
 export type { RestoreResult } from './restore-note.js';
 export type { VerifyResult } from './verify-folder.js';

@@ -5,8 +5,8 @@ import { FsTree } from '../local/fs-tree.js';
 import { readClientConfig } from '../local/state-dir.js';
 import { runSync } from '../reconcile/run-sync.js';
 import { ensureAgentClient } from './agent-client.js';
+import { readFolderStatus, type FolderStatus } from './folder-status.js';
 import {
-  computeFolderStatus,
   listConflicts,
   listFiles,
   listHeads,
@@ -14,7 +14,6 @@ import {
   summarizeSync,
   type ConflictInfo,
   type FileInfo,
-  type FolderStatus,
   type SyncSummary,
   type VersionInfo,
 } from './folder-queries.js';
@@ -108,7 +107,11 @@ export async function openFolder(dir: string, options: OpenFolderOptions = {}): 
     clientId: config.clientId,
     name: config.name,
     sync: () => client(async (s) => summarizeSync(await runSync(s.ctx))),
-    status: () => local(async (s) => computeFolderStatus(s, config.remote.url)),
+    status: () =>
+      local(async (s) => {
+        const { remoteFailure: _, ...data } = await readFolderStatus(s);
+        return data;
+      }),
     conflicts: () => local((s) => listConflicts(s)),
     resolve: async (p, o = {}) => {
       const sp = await notePath(p);

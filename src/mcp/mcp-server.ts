@@ -148,8 +148,16 @@ function registerHistoryTools(server: McpServer, folder: BmFolder): void {
 }
 
 function registerFolderTools(server: McpServer, folder: BmFolder): void {
-  server.registerTool('status', { description: 'This client, its last sync, open conflicts, the other clients.' }, () =>
-    run(async () => ({ ...(await folder.status()) })),
+  server.registerTool(
+    'status',
+    { description: 'This client, the remote, its last sync, changes pending on each side, open conflicts, the other clients.' },
+    () =>
+      run(async () => {
+        const st = await folder.status();
+        const pendingLocal = st.pendingLocal.slice(0, MAX_LISTED_FILES);
+        const pendingRemote = st.pendingRemote.slice(0, MAX_LISTED_FILES);
+        return { ...st, pendingLocal, pendingRemote, conflicts: st.conflicts.map((c) => ({ path: c.path, kind: c.kind })) };
+      }),
   );
   server.registerTool('sync', { description: 'Sync now: publish changes, fetch and apply everyone else’s.' }, () =>
     run(async () => ({ ...(await folder.sync()) })),
