@@ -30,7 +30,7 @@ const [
   { planSync },
 ] = await Promise.all([
   dist('reconcile/clean-state.js'),
-  dist('cli/client-session.js'),
+  dist('client/client-session.js'),
   dist('events/log.js'),
   dist('events/codec.js'),
   dist('projections/project-paths.js'),

@@ -35,6 +35,8 @@ export const ErrorCode = {
   unknownEpoch: 'unknown-epoch',
   /** A sync or GC run took too long between its fetch and its publish (ADR-0007); retry. */
   staleFetch: 'stale-fetch',
+  /** A write or delete through the API named a version that is no longer the current one (issue 26). */
+  staleVersion: 'stale-version',
   internal: 'internal',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -80,4 +82,30 @@ export function isBmError(e: unknown, ...codes: ErrorCode[]): e is BmError {
 /** For exhaustive switches over unions. */
 export function unreachable(x: never): never {
   throw new BmError(ErrorCode.internal, `unreachable case: ${JSON.stringify(x)}`);
+}
+
+/**
+ * A write or delete through the API (src/api) that named a version of `path` that is no
+ * longer the current one, refused (`onStale: 'refuse'`): nothing was written or published.
+ * `current` is every head of the path now (one id, or several in a conflict; empty when the
+ * path does not exist), so the caller can read the current version and decide again.
+ */
+export class StaleVersionError extends BmError {
+  readonly path: string;
+  readonly expected: string | null;
+  readonly current: readonly string[];
+
+  constructor(path: string, expected: string | null, current: readonly string[]) {
+    const now = current.length === 0 ? 'the path does not exist' : `the current version is ${current.join(' and ')}`;
+    super(
+      ErrorCode.staleVersion,
+      `${path} changed since version ${expected ?? '(none)'}: ${now}; nothing was written`,
+      'read the path again (its bytes and current version), merge your change into it, and write with that version',
+      { path, expected, current: [...current] },
+    );
+    this.name = 'StaleVersionError';
+    this.path = path;
+    this.expected = expected;
+    this.current = current;
+  }
 }

@@ -1,10 +1,10 @@
 import type { SyncPath } from '../events/sync-path.js';
-import { computeOpenConflicts } from '../reconcile/conflict-notes.js';
-import { clientNames, loadProjection, withLocal } from './client-queries.js';
-import { describeConflict } from './describe-records.js';
+import { listConflicts } from '../api/folder-queries.js';
+import { withLocal } from '../client/client-queries.js';
+import type { describeConflict } from '../client/describe-records.js';
 import { ExitCode } from './exit-codes.js';
-import { pasteable, pathArg, type CommandPlace } from './hints.js';
-import { displayName } from './human-text.js';
+import { pasteable, pathArg, type CommandPlace } from '../client/hints.js';
+import { displayName } from '../client/human-text.js';
 import type { FolderOptions, ResolveFlags } from './options.js';
 import type { Output } from './output.js';
 import { runSyncCommand } from './sync-command.js';
@@ -31,9 +31,7 @@ function summarizeConflict(c: DescribedConflict, place: CommandPlace): string[] 
 /** `bm-log conflicts`: the open conflicts with their versions. */
 export async function runConflictsCommand(o: FolderOptions, out: Output): Promise<number> {
   return withLocal(o.dir, async (s) => {
-    const { projection } = await loadProjection(s);
-    const names = await clientNames(s);
-    const list = computeOpenConflicts(projection).map((c) => describeConflict(c, names));
+    const list = await listConflicts(s);
     const place = { cwd: process.cwd(), root: s.root };
     out.result(o.json, { conflicts: list }, () =>
       list.length === 0 ? ['no open conflicts'] : list.flatMap((c) => summarizeConflict(c, place)),

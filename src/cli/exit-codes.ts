@@ -38,6 +38,7 @@ export function computeExitCode(code: ErrorCode): ExitCode {
     case ErrorCode.staleFetch:
       return ExitCode.retry;
     case ErrorCode.safetyGuard:
+    case ErrorCode.staleVersion:
       return ExitCode.safety;
     default:
       return ExitCode.internal;

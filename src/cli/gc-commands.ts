@@ -5,11 +5,11 @@ import { computeClientRows, executeRetire, type ClientRow } from '../gc/retire-c
 import { listCheckpoints } from '../events/checkpoints.js';
 import { executeOwnCheckpoint, type OwnCheckpointReport } from '../reconcile/own-checkpoint.js';
 import { executeFetchLog } from '../reconcile/sync-log.js';
-import { withClient } from './client-queries.js';
+import { withClient } from '../client/client-queries.js';
 import { ExitCode } from './exit-codes.js';
 import type { FolderOptions, GcFlags } from './options.js';
 import type { Output } from './output.js';
-import { displayName } from './human-text.js';
+import { displayName } from '../client/human-text.js';
 
 const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 

@@ -5,66 +5,26 @@ import { BmError, ErrorCode } from '../errors.js';
 import { readBlob } from '../events/blobs.js';
 import { writeChunk } from '../events/store/lent-chunks.js';
 import type { ContentRef } from '../events/schema.js';
-import { mustSyncPath, type SyncPath } from '../events/sync-path.js';
-import { computeHeads, projectVersions, type Projection } from '../projections/project-paths.js';
+import type { SyncPath } from '../events/sync-path.js';
+import { computeHeads } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
-import { runSync, type RestoreRequest } from '../reconcile/run-sync.js';
-import { executeFetchLog } from '../reconcile/sync-log.js';
-import type { ClientSession } from './client-session.js';
-import { loadProjection, withClient, withLocal } from './client-queries.js';
+import type { RestoreRequest } from '../reconcile/run-sync.js';
+import type { ClientSession } from '../client/client-session.js';
+import { loadProjection, withClient, withLocal } from '../client/client-queries.js';
 import { ExitCode, computeSyncExitCode } from './exit-codes.js';
 import type { DirOption, LsFlags, RestoreFlags } from './options.js';
 import type { Output } from './output.js';
-import { pathArg } from './hints.js';
-import { displayName, shellCommand } from './human-text.js';
-
-/** A point in history: an ISO 8601 time, or a version id (full, or its last 8+ characters). */
-export type HistoryPoint = { readonly time: number } | { readonly version: string };
-
-export function parseHistoryPoint(at: string): HistoryPoint {
-  if (/^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{8,26}$/.test(at) && !/^\d{4}-?\d{2}/.test(at)) return { version: at.toUpperCase() };
-  const ms = Date.parse(at);
-  if (Number.isNaN(ms)) {
-    throw new BmError(
-      ErrorCode.usage,
-      `--at ${JSON.stringify(at)} is neither an ISO 8601 time nor a version id`,
-      'for example: --at 2026-11-20T17:00:00Z, or a version id from `bm-log log PATH`',
-    );
-  }
-  return { time: ms };
-}
-
-/** `bm-log log [PATH]`, to paste: where the version ids are. */
-function logCommand(p?: string): string {
-  return shellCommand(p === undefined ? ['log'] : ['log', pathArg(p)]);
-}
-
-function findVersion(versions: Iterable<VersionRecord>, id: string, of?: string): VersionRecord {
-  const matches = [...versions].filter((v) => v.id === id || v.id.endsWith(id));
-  if (matches.length !== 1) {
-    throw new BmError(
-      ErrorCode.usage,
-      `${matches.length === 0 ? 'no' : 'more than one'} version ${of === undefined ? '' : `of ${displayName(of)} `}matches ${id}`,
-      `use a version id (or its last 8 characters) from \`${logCommand(of)}\``,
-    );
-  }
-  return matches[0]!;
-}
-
-/**
- * Pure: the tree as of a time: every path's winner among the versions written at or before
- * it (times are the writers' clocks: informational, which is why a version id is the exact
- * way to name a point). Paths whose winner is a delete are absent.
- */
-export function projectTreeAt(versions: readonly VersionRecord[], time: number): Map<SyncPath, VersionRecord> {
-  const past: Projection = projectVersions(versions.filter((v) => Date.parse(v.time) <= time));
-  const out = new Map<SyncPath, VersionRecord>();
-  for (const [p, st] of past) {
-    const w = computeHeads(st)[0];
-    if (w?.content) out.set(p, w);
-  }
-  return out;
-}
+import {
+  computeRestoreTarget,
+  executeRestore,
+  findVersion,
+  logCommand,
+  parseHistoryPoint,
+  planRestoreNow,
+  projectTreeAt,
+  type RestoreTarget,
+} from '../api/restore-note.js';
+import { displayName } from '../client/human-text.js';
 
 async function writeBlobTo(s: ClientSession, content: ContentRef, file: string, out: Output | undefined): Promise<void> {
   const hash = createHash('sha256');
@@ -158,64 +118,6 @@ export async function runLsCommand(folder: string | undefined, o: LsFlags, out: 
   });
 }
 
-/** What `restore` names: a file, or a folder (`FOLDER/`), under the root. */
-interface RestoreTarget {
-  /** As typed, for messages. */
-  readonly target: string;
-  /** Without `./` and trailing slashes. */
-  readonly rel: string;
-  readonly isFolder: boolean;
-}
-
-/**
- * The files to bring back as of `point` (a put of the old content, or a delete of a file that
- * did not exist then), against the remote's current log `projection`. Pure; usage and
- * not-found errors for a folder at a version, an unknown version and nothing there then.
- */
-function planRestoreRequests(projection: Projection, point: HistoryPoint, t: RestoreTarget, at: string): RestoreRequest[] {
-  const { rel, isFolder } = t;
-  const versions = [...projection.values()].flatMap((st) => [...st.versions.values()]);
-  const requests: RestoreRequest[] = [];
-  if ('version' in point) {
-    if (isFolder) throw new BmError(ErrorCode.usage, 'a folder is restored --at a time, not a version', 'use --at with an ISO 8601 time');
-    const v = findVersion(
-      versions.filter((x) => x.path === rel),
-      point.version,
-      rel,
-    );
-    requests.push({ path: v.path, content: v.content });
-  } else {
-    const past = projectTreeAt(versions, point.time);
-    if (isFolder) {
-      const prefix = `${rel}/`;
-      const now = new Set<string>(
-        [...projection].filter(([p, st]) => p.startsWith(prefix) && computeHeads(st)[0]?.content).map(([p]) => p),
-      );
-      for (const [p, v] of past) if (p.startsWith(prefix)) requests.push({ path: p, content: v.content });
-      for (const p of now) if (!past.has(p as SyncPath)) requests.push({ path: p as SyncPath, content: null });
-    } else {
-      requests.push({ path: rel as SyncPath, content: past.get(rel as SyncPath)?.content ?? null });
-    }
-  }
-  if (requests.length === 0) {
-    throw new BmError(
-      ErrorCode.notFound,
-      `nothing under ${displayName(t.target)} existed at ${at}`,
-      `check the time with \`${logCommand(isFolder ? `${rel}/` : rel)}\``,
-    );
-  }
-  return requests;
-}
-
-/** The requests that change something: content (or mode) other than the current winner's. Pure. */
-function computeRestoreChanges(requests: readonly RestoreRequest[], projection: Projection): RestoreRequest[] {
-  return requests.filter((r) => {
-    const st = projection.get(r.path);
-    const w = st ? computeHeads(st)[0] : undefined;
-    return r.content === null ? w?.content != null : w?.content?.hash !== r.content.hash || w.content.mode !== r.content.mode;
-  });
-}
-
 /** `restore --to FILE`: one file's old bytes written elsewhere; publishes nothing. */
 async function executeRestoreTo(
   s: ClientSession,
@@ -240,27 +142,6 @@ async function executeRestoreTo(
   return ExitCode.ok;
 }
 
-/** Changed files here would become conflicts with the restore: refused, asking for a sync first. */
-async function mustNoUnsyncedChanges(s: ClientSession, requests: readonly RestoreRequest[]): Promise<void> {
-  const manifest = await s.index.getManifest();
-  const scan = await s.ctx.tree.scan(manifest, s.ctx.isIgnored);
-  const dirty = requests.filter((r) => {
-    const l = scan.files.get(r.path);
-    const b = manifest.get(r.path);
-    return l !== undefined ? b?.hash !== l.hash : b !== undefined;
-  });
-  if (dirty.length > 0) {
-    throw new BmError(
-      ErrorCode.safetyGuard,
-      `${dirty.length} file(s) to restore have unsynced changes (${dirty
-        .slice(0, 5)
-        .map((d) => displayName(d.path))
-        .join(', ')})`,
-      'run `bm-log sync` first; nothing was restored',
-    );
-  }
-}
-
 /**
  * `bm-log restore PATH|FOLDER/ --at T|VERSION [--to FILE] [--dry-run]`: bring a file or a
  * folder back to how it was. A restore is an ordinary new put (or tombstone) replacing what
@@ -268,32 +149,24 @@ async function mustNoUnsyncedChanges(s: ClientSession, requests: readonly Restor
  * old bytes elsewhere and publishes nothing.
  */
 export async function runRestoreCommand(target: string, o: RestoreFlags, out: Output): Promise<number> {
-  const t = { target, isFolder: target.endsWith('/'), rel: target.replace(/^\.\//, '').replace(/\/+$/, '') };
-  mustSyncPath(t.rel);
-  const point = parseHistoryPoint(o.at);
+  const t = computeRestoreTarget(target);
+  parseHistoryPoint(o.at); // a bad --at is a usage error before the folder is opened
   return withClient(o.dir, async (s) => {
-    // Decide against the remote's current log, not this client's last sync: a stale view
-    // would skip a file changed since (thinking it already restored) or miss one added since.
-    // Folded in memory only; the sync that publishes the restore fetches and commits as usual.
-    const projection = (await executeFetchLog(s.ctx, { dryRun: true })).state.paths;
-    const requests = planRestoreRequests(projection, point, t, o.at);
-    if (o.to !== undefined) return executeRestoreTo(s, requests, t, { ...o, to: o.to }, out);
-    await mustNoUnsyncedChanges(s, requests);
-    const changes = computeRestoreChanges(requests, projection);
-    if (o.dryRun) {
-      out.result(o.json, { dryRun: true, changes: changes.map((c) => ({ path: c.path, hash: c.content?.hash ?? null })) }, () => [
-        `dry run: ${changes.length} file(s) would be restored as of ${o.at}; nothing was changed`,
-        ...changes.map(
-          (c) => `  ${c.content ? 'restore' : 'delete '} ${displayName(c.path)}${c.content ? `  sha256 ${c.content.hash}` : ''}`,
-        ),
+    if (o.to !== undefined) return executeRestoreTo(s, (await planRestoreNow(s, t, o.at)).requests, t, { ...o, to: o.to }, out);
+    const r = await executeRestore(s, target, o.at, { dryRun: o.dryRun === true });
+    const line = (c: (typeof r.changes)[number], done: boolean) =>
+      `  ${c.hash !== null ? (done ? 'restored' : 'restore') : done ? 'deleted ' : 'delete '} ${displayName(c.path)}`;
+    if (r.report === null) {
+      out.result(o.json, { dryRun: true, changes: r.changes }, () => [
+        `dry run: ${r.changes.length} file(s) would be restored as of ${o.at}; nothing was changed`,
+        ...r.changes.map((c) => `${line(c, false)}${c.hash !== null ? `  sha256 ${c.hash}` : ''}`),
       ]);
       return ExitCode.ok;
     }
-    const report = await runSync(s.ctx, { restore: changes });
-    const restored = changes.map((c) => ({ path: c.path, hash: c.content?.hash ?? null }));
-    out.result(o.json, { restored, eventsPublished: report.eventsPublished, skipped: report.skipped }, () => [
-      `restored ${changes.length} file(s) as of ${o.at} (${report.eventsPublished} event(s) published; they sync to everyone)`,
-      ...changes.map((c) => `  ${c.content ? 'restored' : 'deleted '} ${displayName(c.path)}`),
+    const report = r.report;
+    out.result(o.json, { restored: r.changes, eventsPublished: report.eventsPublished, skipped: report.skipped }, () => [
+      `restored ${r.changes.length} file(s) as of ${o.at} (${report.eventsPublished} event(s) published; they sync to everyone)`,
+      ...r.changes.map((c) => line(c, true)),
       ...report.skipped.map((sk) => `  skipped ${displayName(sk.path)}: ${sk.detail}`),
     ]);
     return computeSyncExitCode(report);

@@ -1,6 +1,6 @@
-import { executeInit } from './client-session.js';
+import { executeInit } from '../client/client-session.js';
 import { ExitCode } from './exit-codes.js';
-import { shellCommand } from './human-text.js';
+import { shellCommand } from '../client/human-text.js';
 import type { InitFlags } from './options.js';
 import type { Output } from './output.js';
 import { runSyncCommand } from './sync-command.js';

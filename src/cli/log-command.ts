@@ -1,10 +1,10 @@
 import { BmError, ErrorCode } from '../errors.js';
 import type { VersionRecord } from '../projections/version-record.js';
-import { clientNames, loadProjection, withLocal } from './client-queries.js';
-import { describeVersion } from './describe-records.js';
+import { clientNames, loadProjection, withLocal } from '../client/client-queries.js';
+import { describeVersion } from '../client/describe-records.js';
 import { ExitCode } from './exit-codes.js';
 import { readPathHistory } from './history-commands.js';
-import { displayName } from './human-text.js';
+import { displayName } from '../client/human-text.js';
 import type { LogFlags } from './options.js';
 import type { Output } from './output.js';
 

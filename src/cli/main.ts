@@ -4,7 +4,7 @@ import { mustSyncPath } from '../events/sync-path.js';
 import { runConflictsCommand, runResolveCommand } from './conflict-commands.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import { parseDuration, runCheckpointCommand, runClientsCommand, runGcCommand, runRetireCommand } from './gc-commands.js';
-import { localizeHint } from './hints.js';
+import { localizeHint } from '../client/hints.js';
 import { runLsCommand, runRestoreCommand, runShowCommand } from './history-commands.js';
 import { runInitCommand } from './init-command.js';
 import { runLogCommand } from './log-command.js';
@@ -189,6 +189,19 @@ function registerDoctor(program: Command, host: CommandHost): void {
   );
 }
 
+/** `mcp`: a Model Context Protocol server for agents (loaded only when run: the SDK is large). */
+function registerMcp(program: Command, host: CommandHost): void {
+  withDir(
+    program
+      .command('mcp')
+      .description('serve this folder to an AI agent over the Model Context Protocol (stdio)')
+      .option('--as <name>', 'act as an agent client of this name: its own id and key, so `log` tells its edits from yours'),
+  ).action(async (o: { dir?: string; as?: string }) => {
+    const { runMcpCommand } = await import('./mcp-command.js');
+    host.finish(await runMcpCommand(o, VERSION));
+  });
+}
+
 /**
  * The CLI entry point. Returns the exit code; never calls process.exit, so tests can run it
  * in-process and the one error handler below is the only place errors become exit codes.
@@ -213,6 +226,7 @@ export async function main(argv: readonly string[], out: Output = createOutput()
   registerVerify(program, host);
   registerGcCommands(program, host);
   registerDoctor(program, host);
+  registerMcp(program, host);
   try {
     await program.parseAsync([...argv]);
     return exit;

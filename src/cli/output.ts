@@ -1,5 +1,5 @@
 import { ErrorCode, type BmError } from '../errors.js';
-import { escapeForTerminal } from './human-text.js';
+import { escapeForTerminal } from '../client/human-text.js';
 
 /**
  * Where the CLI writes. Human text by default; with --json exactly one JSON document on

@@ -1,9 +1,9 @@
 import { BmError, ErrorCode } from '../errors.js';
 import { mustSyncPath } from '../events/sync-path.js';
 import { writeClientConfig, type ClientConfig } from '../local/state-dir.js';
-import { withClient } from './client-queries.js';
+import { withClient } from '../client/client-queries.js';
 import { ExitCode } from './exit-codes.js';
-import { displayName } from './human-text.js';
+import { displayName } from '../client/human-text.js';
 import type { FolderOptions } from './options.js';
 import type { Output } from './output.js';
 import { runSyncCommand } from './sync-command.js';

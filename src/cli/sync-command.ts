@@ -2,11 +2,11 @@ import { BmError, ErrorCode } from '../errors.js';
 import { stateDirPath } from '../local/state-dir.js';
 import type { PlanOp } from '../reconcile/plan-sync.js';
 import { runSync, type ResolveRequest } from '../reconcile/run-sync.js';
-import type { ClientSession } from './client-session.js';
-import { clientNames, withClient } from './client-queries.js';
-import { describeOp } from './describe-records.js';
+import type { ClientSession } from '../client/client-session.js';
+import { clientNames, withClient } from '../client/client-queries.js';
+import { describeOp } from '../client/describe-records.js';
 import { computeSyncExitCode } from './exit-codes.js';
-import { computeRestoreHints } from './hints.js';
+import { computeRestoreHints } from '../client/hints.js';
 import { renderJsonWithList } from './json-document.js';
 import type { FolderOptions } from './options.js';
 import type { Output } from './output.js';
@@ -26,7 +26,7 @@ export interface SyncCommandOptions extends FolderOptions {
   readonly init?: unknown;
 }
 
-/** One sync on an open session (the watch loop keeps one session, and so the folder lock). */
+/** One sync on an open session (each round of the watch loop opens its own, ADR-0028). */
 async function syncWithSession(s: ClientSession, o: SyncCommandOptions, out: Output): Promise<number> {
   const ctx = { ...s.ctx, onProgress: (d: number, t: number) => out.progress(d, t, 'files') };
   // `--json` lists every op carried out: they go to a file as they are done, not into the

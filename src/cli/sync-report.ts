@@ -1,9 +1,9 @@
 import { countKinds } from '../reconcile/applied-ops.js';
 import type { PlanOp } from '../reconcile/plan-sync.js';
 import type { SyncReport } from '../reconcile/run-sync.js';
-import { describeConflict, describeFault, describeOp } from './describe-records.js';
-import { pasteable, type CommandPlace } from './hints.js';
-import { displayName } from './human-text.js';
+import { describeConflict, describeFault, describeOp } from '../client/describe-records.js';
+import { pasteable, type CommandPlace } from '../client/hints.js';
+import { displayName } from '../client/human-text.js';
 
 // A sync's report as `bm-log sync` prints it: human lines, or the `--json` document. Pure.
 

@@ -1,11 +1,10 @@
+import { executeVerify } from '../api/verify-folder.js';
 import { probeStore } from '../events/store/probe-store.js';
-import { withClient } from './client-queries.js';
+import { withClient } from '../client/client-queries.js';
 import { ExitCode } from './exit-codes.js';
-import { displayName } from './human-text.js';
+import { displayName } from '../client/human-text.js';
 import type { FolderOptions, VerifyFlags } from './options.js';
 import type { Output } from './output.js';
-import { verifyLogs } from './verify-logs.js';
-import { verifyBlobs, verifyVaultMarker } from './verify-remote.js';
 
 /**
  * `bm-log verify [--repair]`: re-reads every log from seq 1 and every referenced blob on the
@@ -15,21 +14,11 @@ import { verifyBlobs, verifyVaultMarker } from './verify-remote.js';
  */
 export async function runVerifyCommand(o: VerifyFlags, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
-    const logs = await verifyLogs(s);
-    const findings = [...logs.findings, ...(await verifyVaultMarker(s))];
-    const blobs = await verifyBlobs(s, logs.segments, o.repair === true);
-    findings.push(...blobs.findings);
-    const data = {
-      ok: findings.length === 0,
-      segments: logs.segments.length,
-      blobs: blobs.checked,
-      clients: logs.clients,
-      findings,
-      repaired: blobs.repaired,
-    };
+    const data = await executeVerify(s, o.repair === true);
+    const findings = data.findings;
     out.result(o.json, data, () => [
       `checked ${data.clients} client(s), ${data.segments} segment(s), ${data.blobs} blob(s)`,
-      ...blobs.repaired.map((r) => `  repaired       ${displayName(r)}: put back from a file in this folder`),
+      ...data.repaired.map((r) => `  repaired       ${displayName(r)}: put back from a file in this folder`),
       ...(findings.length === 0
         ? ['no problems found']
         : findings.map((f) => `  ${f.code.padEnd(14)} ${displayName(f.object)}: ${f.message}`)),

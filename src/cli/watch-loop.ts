@@ -1,12 +1,18 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { BmError } from '../errors.js';
 import { isStateDirName } from '../events/sync-path.js';
-import { openClient, readScope, type ClientSession } from './client-session.js';
+import { withClientWaiting } from '../api/folder-lock.js';
+import { mustClientRoot, type ClientSession } from '../client/client-session.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
 
-// `bm-log sync --watch`: one session for the whole watch (the folder stays locked against a
-// second bm-log), a round on local changes (debounced) and every interval, until a signal.
+// `bm-log sync --watch`: a round on local changes (debounced) and every interval, until a
+// signal. Each round opens the folder and releases it (ADR-0028): between rounds other bm-log
+// processes (the CLI, an MCP server, a program using the API) may use it; a round waits for
+// them, up to ROUND_LOCK_WAIT_MS, and a round that could not get the folder waits for the next.
+
+/** How long a round waits for the folder while another bm-log process uses it. */
+const ROUND_LOCK_WAIT_MS = 30_000;
 
 /** One round of the watch on the open session; returns its exit code. */
 export type WatchRound = (session: ClientSession) => Promise<number>;
@@ -60,11 +66,11 @@ function watchFolder(root: string, trigger: WatchTrigger): FSWatcher {
 }
 
 /** One round; retryable failures (remote down, folder busy) are printed and wait for the next. */
-async function executeRound(s: ClientSession, round: WatchRound, out: Output): Promise<number | undefined> {
+async function executeRound(root: string, round: WatchRound, out: Output): Promise<number | undefined> {
   try {
-    // .bmignore may have changed since the last round: read the rules again.
-    const session = { ...s, ctx: { ...s.ctx, ...(await readScope(s.root, s.config)) } };
-    return await round(session);
+    // A fresh session each round: the folder is held only for the round, and .bmignore and
+    // the config are read again.
+    return await withClientWaiting(root, ROUND_LOCK_WAIT_MS, round);
   } catch (e) {
     // Others end the watch.
     if (!(e instanceof BmError) || computeExitCode(e.code) !== ExitCode.retry) throw e;
@@ -75,9 +81,9 @@ async function executeRound(s: ClientSession, round: WatchRound, out: Output): P
 
 /** Runs rounds until SIGINT or SIGTERM; returns the exit code of the last round that finished. */
 export async function executeWatch(dir: string | undefined, intervalSeconds: number, round: WatchRound, out: Output): Promise<number> {
-  const s = await openClient(dir);
+  const root = await mustClientRoot(dir);
   const trigger = new WatchTrigger();
-  const watcher = watchFolder(s.root, trigger);
+  const watcher = watchFolder(root, trigger);
   const onSignal = () => trigger.stop();
   // `on`, not `once`, and removed only after the session is closed: one Ctrl-C can arrive
   // twice (from the terminal and passed on by the launcher on Node 20, ADR-0018; systemd
@@ -89,7 +95,7 @@ export async function executeWatch(dir: string | undefined, intervalSeconds: num
     while (!trigger.stopped) {
       if (trigger.dirty) {
         trigger.dirty = false;
-        code = (await executeRound(s, round, out)) ?? code;
+        code = (await executeRound(root, round, out)) ?? code;
       }
       // A signal that came during the round must not wait for the next interval.
       if (trigger.stopped) break;
@@ -98,7 +104,6 @@ export async function executeWatch(dir: string | undefined, intervalSeconds: num
   } finally {
     watcher.close();
     trigger.close();
-    await s.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

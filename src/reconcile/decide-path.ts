@@ -356,7 +356,10 @@ function planWantedCopy(d: Decider, copyPath: SyncPath, v: VersionRecord): void 
  */
 function computeOwnUnrecorded(d: Decider): VersionRecord[] {
   const b = d.input.base;
-  return d.heads.filter((h) => h.client === d.s.options.self && h.id !== b?.version && !(b?.heads.includes(h.id) ?? false));
+  const detached = d.s.options.detached;
+  return d.heads.filter(
+    (h) => h.client === d.s.options.self && h.id !== b?.version && !(b?.heads.includes(h.id) ?? false) && !(detached?.has(h.id) ?? false),
+  );
 }
 
 /** `replaces` and this client's own unrecorded heads: what a change made here replaces. */

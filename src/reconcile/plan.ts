@@ -83,6 +83,13 @@ export interface PlanOptions {
   readonly clientName: (client: string) => string;
   /** This client's id: its own versions are never concurrent with its later ones (ADR-0016). */
   readonly self: string;
+  /**
+   * This client's own versions that no file here was derived from: published by `restore` or a
+   * write through the API (ADR-0028). A change of the file made before one reached it is
+   * concurrent with it, as with another client's version, so the exception for own versions
+   * above does not cover them. Absent: none.
+   */
+  readonly detached?: ReadonlySet<string>;
 }
 
 export interface PlanInput {

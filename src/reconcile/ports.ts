@@ -231,6 +231,15 @@ export interface SyncIndex {
 }
 
 /**
+ * Meta key of this client's detached own versions (`PlanOptions.detached`, ADR-0028): written
+ * before the events that create them are published, so a sync after a crash between the two
+ * still knows them. The newest MAX_DETACHED_OWN are kept: one matters only until a sync has
+ * brought it to the folder (or the file's change beside it as a conflict).
+ */
+export const DETACHED_OWN_KEY = 'detached-own';
+export const MAX_DETACHED_OWN = 1000;
+
+/**
  * Meta key of the clean-state record (ADR-0008): what the last sync that ended with nothing
  * to do saw. Every batch that changes the manifest, the segments, the cursors or the pinned
  * keys deletes it in the same atomic write (`voidsCleanState`), so a record that exists always

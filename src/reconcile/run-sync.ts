@@ -2,6 +2,7 @@ import type { VersionId } from '../events/ids.js';
 import type { SyncPath } from '../events/sync-path.js';
 import { computeHeads } from '../projections/project-paths.js';
 import { AppliedOps } from './applied-ops.js';
+import { DETACHED_OWN_KEY } from './ports.js';
 import type { SyncContext } from './sync-context.js';
 import type { ExecuteEnv } from './sync/execute-plan.js';
 import { fetchStage, tryCleanShortcut } from './sync/fetch.js';
@@ -13,7 +14,7 @@ import { openSyncState, StagedMode } from './sync/sync-state.js';
 
 export { openUploadSource } from './sync/execute-plan.js';
 export { DEFAULT_MAX_DELETE, DEFAULT_MAX_DELETE_RATIO } from './sync/report.js';
-export type { ResolveRequest, RestoreRequest, Skipped, SyncOptions, SyncReport } from './sync/report.js';
+export type { ExpectedVersion, ResolveRequest, RestoreRequest, Skipped, SyncOptions, SyncReport } from './sync/report.js';
 
 /**
  * One sync, as a pipeline of stages (ADR-0023; docs/architecture.md): fetch and verify new
@@ -30,9 +31,10 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
 
   const opened = await openSyncState(ctx, fetched.record, fetched.fetched, { dryRun, publishing });
   const { state } = opened;
+  for (const id of (await ctx.index.getMeta?.<string[]>(DETACHED_OWN_KEY)) ?? []) state.detachedOwn.add(id);
   const tally = createTally();
   const applied = new AppliedOps(options.keepApplied, options.onApplied);
-  const publishEnv: PublishEnv = { ctx, log: state.log, tally };
+  const publishEnv: PublishEnv = { ctx, log: state.log, tally, detached: state.detachedOwn };
   if (options.resolve && !dryRun) await publishResolve(publishEnv, options.resolve);
   if (options.restore && !dryRun) await publishRestore(publishEnv, options.restore);
 

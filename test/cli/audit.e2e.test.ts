@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readPathHistory } from '../../src/cli/history-commands.js';
-import type { ClientSession } from '../../src/cli/client-session.js';
+import type { ClientSession } from '../../src/client/client-session.js';
 import { encodeSegment } from '../../src/events/codec.js';
 import { counterIdFactory, type ClientId, type VaultId, type VersionId } from '../../src/events/ids.js';
 import type { Event, SegmentBody } from '../../src/events/schema.js';

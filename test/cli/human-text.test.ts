@@ -1,12 +1,12 @@
 /**
- * Names as humans see them, and commands they paste (src/cli/human-text.ts, ADR-0018):
+ * Names as humans see them, and commands they paste (src/client/human-text.ts, ADR-0018):
  * displayed names are unambiguous and never carry a control character; a quoted word is
  * exactly the word again in bash.
  */
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { displayName, escapeForTerminal, shellCommand, shellQuote } from '../../src/cli/human-text.js';
+import { displayName, escapeForTerminal, shellCommand, shellQuote } from '../../src/client/human-text.js';
 
 /** Inverse of displayName's escapes (a test oracle: decoding must give the name back). */
 function decodeDisplay(s: string): string {

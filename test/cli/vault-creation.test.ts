@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { VaultId } from '../../src/events/ids.js';
-import { planInit, type InitMode, type RemoteHolds } from '../../src/cli/vault-creation.js';
+import { planInit, type InitMode, type RemoteHolds } from '../../src/client/vault-creation.js';
 
 const VAULT = '01JVAULT000000000000000000' as VaultId;
 const CREATE = 'bm-log init --create --remote /shared/team';

@@ -56,7 +56,8 @@ describe('npm pack --dry-run', () => {
     // Libraries built ahead of their engine integration (issues 22 and 23: merges and moves,
     // members and encryption; ADR-0020, ADR-0021) are roots of their own until the CLI loads them.
     const libraries = ['dist/merge/', 'dist/members/', 'dist/crypto/'];
-    const queue = ['dist/cli/main.js', ...[...modules].filter((m) => libraries.some((l) => m.startsWith(l)))];
+    // The package's main export (the library API, issue 26) is a root too.
+    const queue = ['dist/cli/main.js', 'dist/api/index.js', ...[...modules].filter((m) => libraries.some((l) => m.startsWith(l)))];
     for (let f = queue.pop(); f !== undefined; f = queue.pop()) {
       if (reached.has(f) || !modules.has(f)) continue;
       reached.add(f);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executeInit } from '../../src/cli/client-session.js';
+import { executeInit } from '../../src/client/client-session.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { isBmError } from '../../src/errors.js';
 import { decodeMsgpack, decodeSegment, decodeTrustedSegment, encodeMsgpack } from '../../src/events/codec.js';

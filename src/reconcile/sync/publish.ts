@@ -7,10 +7,12 @@ import type { SyncPath } from '../../events/sync-path.js';
 import { computeHeads, type PathState, type Projection } from '../../projections/project-paths.js';
 import type { VersionRecord } from '../../projections/version-record.js';
 import { computeLiveFolders } from '../conflict-notes.js';
+import { DETACHED_OWN_KEY, MAX_DETACHED_OWN } from '../ports.js';
 import type { SyncContext } from '../sync-context.js';
 import { BEING_COLLECTED, computeBlobBanNow, publishOwnSegment, type OpenLog } from '../sync-log.js';
+import { planExpectedWrite } from '../plan-write.js';
 import { openUploadSource } from './execute-plan.js';
-import type { ResolveRequest, RestoreRequest, SyncTally } from './report.js';
+import type { ResolveRequest, RestoreRequest, RestoreStep, SyncTally } from './report.js';
 
 /*
  * Publishing (ADR-0023): this client's events as its next segments, and the events of
@@ -26,6 +28,8 @@ export interface PublishEnv {
   >;
   readonly log: OpenLog;
   readonly tally: SyncTally;
+  /** The sync's detached own versions (`PlanOptions.detached`): a restore adds the versions it publishes. */
+  readonly detached?: Set<string>;
 }
 
 /** Publishes events as this client's next segment(s) and folds them into the projection. */
@@ -120,12 +124,6 @@ async function uploadLocalContent(env: PublishEnv, path: SyncPath): Promise<Cont
   return { hash: file.hash as ContentRef['hash'], size: file.size, mode: file.mode };
 }
 
-/** What `bm-log restore` publishes for one path: nothing (it already is so), a tombstone or a put. */
-export type RestoreStep =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'tombstone'; readonly replaces: readonly VersionId[] }
-  | { readonly kind: 'put'; readonly replaces: readonly VersionId[]; readonly content: ContentRef };
-
 /**
  * Decides the restore of `request.path`, whose state is `st`: a deleted state is a tombstone
  * of every head unless no head has content; content is a put replacing every head unless the
@@ -140,14 +138,28 @@ export function planRestore(request: RestoreRequest, st: PathState | undefined):
   return { kind: 'put', replaces, content: request.content };
 }
 
+/**
+ * Records versions about to be published that no file here was derived from (a restore, a
+ * write through the API), durably before they are published (ADR-0028): until a sync brings
+ * one to the folder, a change of the file is concurrent with it, not its successor.
+ */
+async function recordDetached(env: PublishEnv, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0 || env.detached === undefined) return;
+  for (const id of ids) env.detached.add(id);
+  const kept = [...env.detached].slice(-MAX_DETACHED_OWN);
+  await env.ctx.index.commitBatch({ meta: { [DETACHED_OWN_KEY]: kept } });
+}
+
 /** `bm-log restore`: new versions carrying old content, replacing what is there now. */
 export async function publishRestore(env: PublishEnv, requests: readonly RestoreRequest[]): Promise<void> {
   const events: Event[] = [];
   for (const r of requests) {
-    const step = planRestore(r, env.log.state.paths.get(r.path));
+    const st = env.log.state.paths.get(r.path);
+    const step = r.expected ? planExpectedWrite(r, r.expected, st) : planRestore(r, st);
     if (step.kind === 'none') continue;
+    const id = r.id ?? (env.ctx.newId() as VersionId);
     if (step.kind === 'tombstone') {
-      events.push({ type: 'tombstone', id: env.ctx.newId() as VersionId, path: r.path, replaces: [...step.replaces] });
+      events.push({ type: 'tombstone', id, path: r.path, replaces: [...step.replaces] });
       continue;
     }
     // The content must still exist: a restore may never publish an event naming a missing blob.
@@ -159,7 +171,11 @@ export async function publishRestore(env: PublishEnv, requests: readonly Restore
         hint,
       );
     }
-    events.push({ type: 'put', id: env.ctx.newId() as VersionId, path: r.path, replaces: [...step.replaces], content: step.content });
+    events.push({ type: 'put', id, path: r.path, replaces: [...step.replaces], content: step.content });
   }
+  await recordDetached(
+    env,
+    events.map((e) => (e as { id: string }).id),
+  );
   await publishEvents(env, events);
 }

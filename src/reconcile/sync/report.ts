@@ -1,5 +1,6 @@
 import { BmError, ErrorCode } from '../../errors.js';
 import type { LogFault } from '../../events/log.js';
+import type { VersionId } from '../../events/ids.js';
 import type { ContentRef } from '../../events/schema.js';
 import type { SyncPath } from '../../events/sync-path.js';
 import { zeroCounts } from '../applied-ops.js';
@@ -40,7 +41,28 @@ export interface SyncOptions {
 export interface RestoreRequest {
   readonly path: SyncPath;
   readonly content: ContentRef | null;
+  /**
+   * A write through the API (issue 26): the version its writer had read, checked against the
+   * path's heads after the fetch (`planExpectedWrite`). Without it the request replaces every
+   * current head, as `bm-log restore` does.
+   */
+  readonly expected?: ExpectedVersion;
+  /** The id of the version to publish (the API names it to its caller); a fresh one when unset. */
+  readonly id?: VersionId;
 }
+
+/** What a writer had read of a path: `version` (null: no file there), and what a stale write does. */
+export interface ExpectedVersion {
+  readonly version: VersionId | null;
+  /** 'refuse': throw StaleVersionError, publish nothing; 'conflict': replace only `version`, as a person's stale edit does. */
+  readonly onStale: 'refuse' | 'conflict';
+}
+
+/** What `bm-log restore` publishes for one path: nothing (it already is so), a tombstone or a put. */
+export type RestoreStep =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'tombstone'; readonly replaces: readonly VersionId[] }
+  | { readonly kind: 'put'; readonly replaces: readonly VersionId[]; readonly content: ContentRef };
 
 /** Keep the local file ('local') or a version (id or its last characters) of `path`. */
 export interface ResolveRequest {

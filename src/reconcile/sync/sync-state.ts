@@ -176,6 +176,8 @@ export class SyncState {
   /** Faults a later full fold found (other writers' checkpoints its log does not support). */
   readonly lateFaults: LogFault[] = [];
   readonly planOptions: PlanInput['options'];
+  /** This client's detached own versions (`PlanOptions.detached`): loaded when the sync opens, added to as it publishes them. */
+  readonly detachedOwn = new Set<string>();
 
   constructor(
     readonly ctx: SyncContext,
@@ -189,7 +191,8 @@ export class SyncState {
   ) {
     const names = log.names;
     const clientName = (c: string) => names.get(c) ?? c.slice(-6);
-    this.planOptions = { subscriptions: ctx.subscriptions, isIgnored: ctx.isIgnored, clientName, self: ctx.identity.client };
+    const self = ctx.identity.client;
+    this.planOptions = { subscriptions: ctx.subscriptions, isIgnored: ctx.isIgnored, clientName, self, detached: this.detachedOwn };
   }
 
   get projection(): Projection {

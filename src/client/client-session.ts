@@ -151,11 +151,17 @@ export interface InitOptions {
   readonly create: boolean;
   /** The command that would create a vault here, for the refusal's hint (default: from the remote alone). */
   readonly createCommand?: string;
+  /**
+   * The client folder whose state folder holds this one (an agent's client, ADR-0028): init is
+   * then allowed inside it. Its `.bm-log/` is never synced, so neither is this folder.
+   */
+  readonly nestedIn?: string;
 }
 
 /** Refuses a folder that is, or is inside, a bm-log folder: its files would belong to two clients. */
-async function mustNotBeInClient(root: string): Promise<void> {
+async function mustNotBeInClient(root: string, nestedIn: string | undefined): Promise<void> {
   const existing = await findClientRoot(root);
+  if (existing !== undefined && existing === nestedIn && root.startsWith(stateDirPath(existing) + path.sep)) return;
   if (existing === root) {
     throw new BmError(
       ErrorCode.config,
@@ -210,7 +216,7 @@ export async function executeInit(
   options: InitOptions,
 ): Promise<{ root: string; config: ClientConfig; createdVault: boolean; capabilities: Awaited<ReturnType<typeof probeStore>> }> {
   const root = path.resolve(dir);
-  await mustNotBeInClient(root);
+  await mustNotBeInClient(root, options.nestedIn);
   const resolved = resolveRemote(root, options.remote);
   options = { ...options, remote: resolved.remote };
   const holds = await inspectOpenable(resolved);

@@ -1,0 +1,80 @@
+import type { LocalSession } from '../client/client-session.js';
+import { clientNames, loadProjection } from '../client/client-queries.js';
+import { describeConflict, describeFault, describeVersion } from '../client/describe-records.js';
+import type { SyncPath } from '../events/sync-path.js';
+import { computeHeads } from '../projections/project-paths.js';
+import type { VersionRecord } from '../projections/version-record.js';
+import { computeOpenConflicts } from '../reconcile/conflict-notes.js';
+import type { SyncReport } from '../reconcile/run-sync.js';
+import { readPathState } from './note-io.js';
+
+/*
+ * The API's reads of a client's own records (no remote request): open conflicts, history,
+ * status; and the small summary of a sync it hands back.
+ */
+
+/** One version of a path, as history and conflicts list it. */
+export type VersionInfo = ReturnType<typeof describeVersion> & { readonly path: string };
+/** An open conflict: its heads (the winner first) and the conflict copies they leave. */
+export type ConflictInfo = ReturnType<typeof describeConflict>;
+
+/** What one sync did, small: counts, open conflicts, what it could not do. */
+export interface SyncSummary {
+  readonly eventsPublished: number;
+  readonly applied: Readonly<Record<string, number>>;
+  readonly conflicts: readonly string[];
+  readonly skipped: readonly { readonly path: string; readonly detail: string }[];
+  readonly faults: readonly ReturnType<typeof describeFault>[];
+}
+
+/** Pure: a sync report as the API hands it back. */
+export function summarizeSync(r: SyncReport): SyncSummary {
+  const applied = Object.fromEntries(Object.entries(r.appliedCounts).filter(([, n]) => n > 0));
+  return {
+    eventsPublished: r.eventsPublished,
+    applied,
+    conflicts: r.conflicts.map((c) => c.path),
+    skipped: r.skipped.map((k) => ({ path: k.path, detail: k.detail })),
+    faults: r.faults.map(describeFault),
+  };
+}
+
+/** The open conflicts the log shows, sorted by path (as `bm-log conflicts` lists them). */
+export async function listConflicts(s: Pick<LocalSession, 'index'>): Promise<ConflictInfo[]> {
+  const { projection } = await loadProjection(s);
+  const names = await clientNames(s);
+  return computeOpenConflicts(projection).map((c) => describeConflict(c, names));
+}
+
+/** The heads of `p` now, winner first. */
+export async function listHeads(s: Pick<LocalSession, 'index'>, p: SyncPath): Promise<string[]> {
+  const st = await readPathState(s, p);
+  return st ? computeHeads(st).map((h) => h.id) : [];
+}
+
+/** The versions of `p` (every path's, without one), newest first, at most `limit` (default 100). */
+export async function listHistory(s: Pick<LocalSession, 'index'>, p: SyncPath | undefined, limit = 100): Promise<VersionInfo[]> {
+  const versions: VersionRecord[] = p !== undefined ? await s.index.getPathHistory(p) : (await loadProjection(s)).versions;
+  const names = await clientNames(s);
+  const newest = [...versions].sort((a, b) => (a.time === b.time ? (a.id < b.id ? 1 : -1) : a.time < b.time ? 1 : -1));
+  return newest.slice(0, limit).map((v) => ({ ...describeVersion(v, names), path: v.path }));
+}
+
+/** One file of the tree now, as `list` shows it. */
+export interface FileInfo {
+  readonly path: string;
+  readonly version: string;
+  readonly size: number;
+  readonly hash: string;
+}
+
+/** The files of the tree now (every path's winner with content), under `prefix` ('' for all), in path order. */
+export async function listFiles(s: Pick<LocalSession, 'index'>, prefix = ''): Promise<FileInfo[]> {
+  const { projection } = await loadProjection(s);
+  const out: FileInfo[] = [];
+  for (const [p, st] of projection) {
+    const w = computeHeads(st)[0];
+    if (w?.content && p.startsWith(prefix)) out.push({ path: p, version: w.id, size: w.content.size, hash: w.content.hash });
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}

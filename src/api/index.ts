@@ -1,0 +1,15 @@
+/**
+ * bm-log as a library (issue 26, ADR-0028; docs/api.md): open a bm-log folder and read,
+ * write and delete notes against the version their writer read, sync, list conflicts and
+ * resolve them, read history, restore, verify. The CLI (`bm-log ...`) and the MCP server
+ * (`bm-log mcp`) are shells over these functions.
+ */
+export { openFolder } from './open-folder.js';
+export type { BmFolder, OpenFolderOptions, WriteOptions } from './open-folder.js';
+export type { ConflictInfo, FileInfo, SyncSummary, VersionInfo } from './folder-queries.js';
+export type { FolderStatus } from './folder-status.js';
+export type { ReadResult, WriteResult } from './note-io.js';
+export type { RestoreResult } from './restore-note.js';
+export type { VerifyResult } from './verify-folder.js';
+export { DEFAULT_LOCK_WAIT_MS } from './folder-lock.js';
+export { BmError, ErrorCode, StaleVersionError, isBmError } from '../errors.js';

@@ -1,0 +1,154 @@
+import { mustClientRoot, readScope } from '../client/client-session.js';
+import { openRemote } from '../client/open-remote.js';
+import type { ObjectStore } from '../events/store/object-store.js';
+import { FsTree } from '../local/fs-tree.js';
+import { readClientConfig } from '../local/state-dir.js';
+import { runSync } from '../reconcile/run-sync.js';
+import { ensureAgentClient } from './agent-client.js';
+import { readFolderStatus, type FolderStatus } from './folder-status.js';
+import {
+  listConflicts,
+  listFiles,
+  listHeads,
+  listHistory,
+  summarizeSync,
+  type ConflictInfo,
+  type FileInfo,
+  type SyncSummary,
+  type VersionInfo,
+} from './folder-queries.js';
+import { DEFAULT_LOCK_WAIT_MS, withClientWaiting, withLocalWaiting } from './folder-lock.js';
+import { executeRead, executeWrite, mustNotePath, type ReadResult, type WriteResult } from './note-io.js';
+import { executeRestore, type RestoreResult } from './restore-note.js';
+import { executeVerify, type VerifyResult } from './verify-folder.js';
+
+/** How `openFolder` opens a folder. */
+export interface OpenFolderOptions {
+  /**
+   * Act as an agent client of its own with this name (its own id and key, so `bm-log log`
+   * tells its edits apart), made on first use in `.bm-log/agents/<name>/` (ADR-0028).
+   * Without it the API acts as the folder's own client.
+   */
+  readonly as?: string;
+  /** How long an operation waits while another bm-log process (`sync --watch`) holds the folder (default 60 s). */
+  readonly lockWaitMs?: number;
+}
+
+export interface WriteOptions {
+  /** The version the bytes were based on (from `read`), or null to create a file that does not exist. */
+  readonly expectedVersion: string | null;
+  /** A stale expected version: 'refuse' (default) throws StaleVersionError; 'conflict' keeps both as a conflict. */
+  readonly onStale?: 'refuse' | 'conflict';
+}
+
+/**
+ * A bm-log folder opened by a program. Every method is one operation that holds the folder
+ * only while it runs (ADR-0028): other bm-log processes (`sync --watch`, the CLI) wait for it
+ * and it waits for them. Methods of one object run one at a time. Nothing is printed; failures
+ * are BmError (code, hint), a stale write a StaleVersionError.
+ */
+export interface BmFolder {
+  /** The folder whose files this client syncs (an agent's own copy with `as`). */
+  readonly root: string;
+  readonly clientId: string;
+  readonly name: string;
+  sync(): Promise<SyncSummary>;
+  status(): Promise<FolderStatus>;
+  conflicts(): Promise<ConflictInfo[]>;
+  /** Ends the conflict at `path`, keeping `keep` (a version id or its last 8 characters), or the file as it is here ('local'). */
+  resolve(path: string, options?: { keep?: string }): Promise<{ path: string; heads: string[] }>;
+  /** The files of the tree now (under `folder`, e.g. 'notes/'), from this client's records as of its last sync. */
+  list(folder?: string): Promise<FileInfo[]>;
+  /** The versions of `path` (or every event's, without one), newest first. */
+  history(path?: string, options?: { limit?: number }): Promise<VersionInfo[]>;
+  read(path: string): Promise<ReadResult>;
+  write(path: string, bytes: Uint8Array | string, options: WriteOptions): Promise<WriteResult>;
+  delete(path: string, options: WriteOptions & { expectedVersion: string }): Promise<WriteResult>;
+  /** Brings `path` back to version `at` (id or its last 8 characters) as a new version. */
+  restore(path: string, options: { at: string }): Promise<RestoreResult>;
+  /** Re-reads every log and blob on the remote (as `bm-log verify`). */
+  verify(): Promise<VerifyResult>;
+  // TODO(issue 26): diff(path, a, b) once `bm-log diff` (the merge issue) lands; there is none yet.
+}
+
+/** Runs calls one at a time (the folder lock would make them wait anyway, polling). */
+function serial(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (fn) => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+/**
+ * Opens the bm-log folder at or above `dir` (like git) for a program. With `as`, the agent
+ * client of that name (made, and synced once, on first use).
+ */
+export async function openFolder(dir: string, options: OpenFolderOptions = {}): Promise<BmFolder> {
+  let root = await mustClientRoot(dir);
+  const waitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
+  if (options.as !== undefined) {
+    const agent = await ensureAgentClient(root, options.as);
+    root = agent.root;
+    if (agent.created) await withClientWaiting(root, waitMs, (s) => runSync(s.ctx));
+  }
+  const config = await readClientConfig(root);
+  const one = serial();
+  const local = <T>(fn: Parameters<typeof withLocalWaiting<T>>[2]) => one(() => withLocalWaiting(root, waitMs, fn));
+  const client = <T>(fn: Parameters<typeof withClientWaiting<T>>[2]) => one(() => withClientWaiting(root, waitMs, fn));
+  const notePath = async (p: string) => mustNotePath(p, (await readScope(root, config)).isIgnored);
+  const write = async (p: string, bytes: Uint8Array | null, o: WriteOptions) => {
+    const sp = await notePath(p);
+    return client((s) => executeWrite(s, { path: sp, bytes, expectedVersion: o.expectedVersion, onStale: o.onStale ?? 'refuse' }));
+  };
+  return {
+    root,
+    clientId: config.clientId,
+    name: config.name,
+    sync: () => client(async (s) => summarizeSync(await runSync(s.ctx))),
+    status: () =>
+      local(async (s) => {
+        const { remoteFailure: _, ...data } = await readFolderStatus(s);
+        return data;
+      }),
+    conflicts: () => local((s) => listConflicts(s)),
+    resolve: async (p, o = {}) => {
+      const sp = await notePath(p);
+      return client(async (s) => {
+        await runSync(s.ctx, { resolve: { path: sp, keep: o.keep ?? 'local' } });
+        return { path: sp, heads: await listHeads(s, sp) };
+      });
+    },
+    list: (f) => local((s) => listFiles(s, f === undefined || f === '' ? '' : `${f.replace(/^\.\//, '').replace(/\/+$/, '')}/`)),
+    history: async (p, o = {}) => {
+      const sp = p === undefined ? undefined : await notePath(p);
+      return local((s) => listHistory(s, sp, o.limit));
+    },
+    read: async (p) => {
+      const sp = await notePath(p);
+      return local(async (s) => {
+        let store: ObjectStore | undefined;
+        try {
+          return await executeRead(
+            { ...s, tree: new FsTree(root) },
+            sp,
+            async () => (store = await openRemote(config.remote, { cwd: root })),
+          );
+        } finally {
+          await store?.close();
+        }
+      });
+    },
+    write: (p, bytes, o) => write(p, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes, o),
+    delete: (p, o) => write(p, null, o),
+    restore: async (p, o) => {
+      const sp = await notePath(p);
+      return client(async (s) => {
+        const { report: _report, ...r } = await executeRestore(s, sp, o.at);
+        return r;
+      });
+    },
+    verify: () => client((s) => executeVerify(s)),
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * Property (issue 26, ADR-0028): interleavings of API writes (as the folder's own client and
+ * as an agent client, fresh and stale, refused or kept as conflicts), a person's edits in two
+ * folders, and syncs lose no version. Every writer appends a unique token to the bytes it
+ * based its write on, so a version is lost exactly when a token that was written disappears
+ * from every head: after everyone has synced, each token written must be in some head's bytes
+ * (the file or a conflict copy). One step runs an API write and a person's edit of the same
+ * note at once. Real parts: client folders made by the CLI, a directory remote, LevelDB.
+ */
+import * as fs from 'node:fs/promises';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isBmError, openFolder, type BmFolder } from '../../src/api/index.js';
+import { sleep, useWorlds } from '../cli/support/cli.js';
+
+const { pair } = useWorlds();
+const NOTE = 'plan.md';
+
+type Step =
+  | { readonly kind: 'api'; readonly who: 'own' | 'agent'; readonly stale: boolean; readonly onStale: 'refuse' | 'conflict' }
+  | { readonly kind: 'edit'; readonly where: 'a' | 'b' }
+  | { readonly kind: 'sync'; readonly who: 'a' | 'b' | 'agent' }
+  | { readonly kind: 'race'; readonly delayMs: number };
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({
+    kind: fc.constant('api' as const),
+    who: fc.constantFrom('own' as const, 'agent' as const),
+    stale: fc.boolean(),
+    onStale: fc.constantFrom('refuse' as const, 'conflict' as const),
+  }),
+  fc.record({ kind: fc.constant('edit' as const), where: fc.constantFrom('a' as const, 'b' as const) }),
+  fc.record({ kind: fc.constant('sync' as const), who: fc.constantFrom('a' as const, 'b' as const, 'agent' as const) }),
+  fc.record({ kind: fc.constant('race' as const), delayMs: fc.integer({ min: 0, max: 400 }) }),
+);
+
+interface Run {
+  readonly folders: { readonly own: BmFolder; readonly agent: BmFolder; readonly b: BmFolder };
+  readonly dirs: { readonly a: string; readonly b: string };
+  /** The last version each API writer read (its stale writes use it). */
+  readonly lastRead: Map<'own' | 'agent', string>;
+  /** Every token some writer wrote (API writes that succeeded, edits on disk). */
+  readonly written: Set<string>;
+  next: number;
+}
+
+async function apiWrite(r: Run, s: Extract<Step, { kind: 'api' }>): Promise<void> {
+  const folder = r.folders[s.who];
+  const fresh = await folder.read(NOTE);
+  const based = s.stale && r.lastRead.has(s.who) ? r.lastRead.get(s.who)! : fresh.version;
+  // A fresh writer appends to the bytes it read; a stale one writes bytes of its own (what it
+  // based them on is gone from view: only the tokens it adds are its).
+  const baseText = based === fresh.version ? new TextDecoder().decode(fresh.bytes) : 'stale\n';
+  r.lastRead.set(s.who, fresh.version);
+  const token = `t${r.next++}`;
+  try {
+    await folder.write(NOTE, `${baseText}${token}\n`, { expectedVersion: based, onStale: s.onStale });
+    r.written.add(token);
+  } catch (e) {
+    if (!isBmError(e, 'stale-version')) throw e;
+  }
+}
+
+async function edit(r: Run, where: 'a' | 'b'): Promise<void> {
+  const file = `${r.dirs[where]}/${NOTE}`;
+  const now = await fs.readFile(file, 'utf8').catch(() => '');
+  const token = `t${r.next++}`;
+  await fs.writeFile(file, `${now}${token}\n`);
+  r.written.add(token);
+}
+
+async function runStep(r: Run, s: Step): Promise<void> {
+  switch (s.kind) {
+    case 'api':
+      return apiWrite(r, s);
+    case 'edit':
+      return edit(r, s.where);
+    case 'sync':
+      await (s.who === 'a' ? r.folders.own : s.who === 'b' ? r.folders.b : r.folders.agent).sync();
+      return;
+    case 'race':
+      await Promise.all([
+        apiWrite(r, { kind: 'api', who: 'own', stale: false, onStale: 'conflict' }),
+        sleep(s.delayMs).then(() => edit(r, 'a')),
+      ]);
+      return;
+  }
+}
+
+/** Every token in the bytes of the note and its conflict copies in `dir`. */
+async function tokensIn(dir: string): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const name of await fs.readdir(dir)) {
+    if (!name.startsWith('plan')) continue;
+    for (const t of (await fs.readFile(`${dir}/${name}`, 'utf8')).match(/t\d+/g) ?? []) out.add(t);
+  }
+  return out;
+}
+
+describe('API writes, local edits and syncs', () => {
+  it('lose no version in any interleaving', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 3, maxLength: 7 }), async (steps) => {
+        const { a, b } = await pair({ [NOTE]: 'base\n' });
+        const r: Run = {
+          folders: { own: await openFolder(a.dir), agent: await openFolder(a.dir, { as: 'agent' }), b: await openFolder(b.dir) },
+          dirs: { a: a.dir, b: b.dir },
+          lastRead: new Map(),
+          written: new Set(),
+          next: 0,
+        };
+        for (const s of steps) await runStep(r, s);
+        // Everyone syncs until the edits made last are published and everything has arrived.
+        for (const f of [r.folders.own, r.folders.b, r.folders.agent, r.folders.own, r.folders.b, r.folders.own]) await f.sync();
+        const kept = await tokensIn(a.dir);
+        const lost = [...r.written].filter((t) => !kept.has(t));
+        expect(lost, `steps ${JSON.stringify(steps)}`).toEqual([]);
+        expect(await tokensIn(b.dir)).toEqual(kept);
+      }),
+      { numRuns: Number(process.env['API_PROPERTY_RUNS'] ?? 6), endOnFailure: true },
+    );
+  }, 900_000);
+});
