@@ -1,0 +1,71 @@
+import cliProgress from 'cli-progress';
+import type { ProgressSink } from '../reconcile/ports.js';
+import { applyProgress, computeProgressView, createProgressTally, type ProgressView } from './progress-model.js';
+
+// The progress display of a sync on a terminal (ADR-0025): one line on stderr, redrawn in
+// place by cli-progress (throttled redraws, no line wrap, cursor hidden while it shows), fed
+// by the engine's progress events through a `ProgressSink`. Nothing is drawn unless the
+// stream is a terminal; the CLI does not create one with --json or --quiet.
+
+/** The stream the display draws on: stderr, or a test's fake terminal. */
+export type ProgressStream = NodeJS.WritableStream & { readonly isTTY?: boolean; readonly columns?: number };
+
+/** A live display. */
+export interface ProgressDisplay {
+  /** Where the sync sends its progress. */
+  readonly sink: ProgressSink;
+  /** Clears the line, so that other output can be written; the next event draws it again. */
+  pause(): void;
+}
+
+/** The line is recomputed at most this often (each file and each MiB is an event). */
+const REFRESH_MS = 100;
+
+/** A display on `stream`, or undefined when the stream is not a terminal. `now` is injected for tests. */
+export function createProgressDisplay(stream: ProgressStream, now: () => number = Date.now): ProgressDisplay | undefined {
+  if (stream.isTTY !== true) return undefined;
+  const bar = new cliProgress.SingleBar({
+    stream,
+    format: (options, params, payload: { view?: ProgressView }) => {
+      const view = payload.view;
+      if (view === undefined) return '';
+      if (view.fraction === undefined) return view.text;
+      return `[${cliProgress.Format.BarFormat(params.progress, options)}] ${view.text}`;
+    },
+    barsize: 20,
+    barCompleteChar: '#',
+    barIncompleteChar: '.',
+    hideCursor: true,
+    clearOnComplete: true,
+    linewrap: false,
+    gracefulExit: false,
+    fps: 10,
+  });
+  const tally = createProgressTally();
+  let active = false;
+  let lastPhase = tally.phase;
+  let lastDrawn = Number.NEGATIVE_INFINITY;
+  const draw = (at: number) => {
+    lastDrawn = at;
+    lastPhase = tally.phase;
+    const view = computeProgressView(tally);
+    const value = Math.round((view.fraction ?? 0) * 1000);
+    if (active) bar.update(value, { view });
+    else {
+      bar.start(1000, value, { view });
+      active = true;
+    }
+  };
+  return {
+    sink: (p) => {
+      const at = now();
+      applyProgress(tally, p, at);
+      if (!active || tally.phase !== lastPhase || at - lastDrawn >= REFRESH_MS) draw(at);
+    },
+    pause: () => {
+      if (!active) return;
+      active = false;
+      bar.stop();
+    },
+  };
+}
