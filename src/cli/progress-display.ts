@@ -60,7 +60,9 @@ export function createProgressDisplay(stream: ProgressStream, now: () => number 
     sink: (p) => {
       const at = now();
       applyProgress(tally, p, at);
-      if (!active || tally.phase !== lastPhase || at - lastDrawn >= REFRESH_MS) draw(at);
+      // New totals, a new phase or stage show at once; counts at most every REFRESH_MS.
+      const news = p.kind === 'total' || p.kind === 'stage' || tally.phase !== lastPhase;
+      if (!active || news || at - lastDrawn >= REFRESH_MS) draw(at);
     },
     pause: () => {
       if (!active) return;

@@ -111,5 +111,7 @@ export async function runSyncCommand(o: SyncCommandOptions, out: Output): Promis
   if (!o.watch) return withClient(o.dir, async (s) => (await syncWithSession(s, o, out)).code);
   if (o.dryRun) throw new BmError(ErrorCode.usage, '--watch and --dry-run do not go together', 'drop one of them');
   const watch: WatchState = { memory: EMPTY_WATCH_MEMORY };
-  return executeWatch(o.dir, o.interval ?? 60, (s) => syncWithSession(s, { ...o, watch: false }, out, watch), out);
+  return executeWatch(o.dir, o.interval ?? 60, (s) => syncWithSession(s, { ...o, watch: false }, out, watch), out, {
+    json: o.json === true,
+  });
 }

@@ -202,15 +202,18 @@ export async function executeWatch(
   intervalSeconds: number,
   round: WatchRound,
   out: Output,
-  now: () => Date = () => new Date(),
+  options: { readonly json?: boolean; readonly now?: () => Date } = {},
 ): Promise<number> {
+  const now = options.now ?? (() => new Date());
+  // With --json stdout holds only the rounds' documents: the watch's own lines go to stderr.
+  const say: Output = options.json ? { ...out, line: (l) => out.stderr(`${l}\n`) } : out;
   const s = await openClient(dir);
   const trigger = new WatchTrigger();
   const watcher = watchFolder(s.root, trigger);
   let inRound = false;
   const onSignal = () => {
     if (!trigger.stopped && inRound)
-      out.line('stopping: the sync in progress finishes first (stopping it hard is safe too: the next sync completes it)');
+      say.line('stopping: the sync in progress finishes first (stopping it hard is safe too: the next sync completes it)');
     trigger.stop();
   };
   // `on`, not `once`, and removed only after the session is closed: one Ctrl-C can arrive
@@ -224,7 +227,7 @@ export async function executeWatch(
       if (trigger.dirty) {
         trigger.dirty = false;
         inRound = true;
-        await executeRound(s, round, run, trigger, out, now).finally(() => (inRound = false));
+        await executeRound(s, round, run, trigger, say, now).finally(() => (inRound = false));
       }
       // A signal that came during the round must not wait for the next interval.
       if (trigger.stopped) break;
@@ -232,7 +235,7 @@ export async function executeWatch(
     }
     // Only when something may have changed since the last round that finished is the folder scanned.
     const quiet = run.last !== undefined && run.failures === 0 && trigger.changed.size === 0;
-    out.line(describeStoppedState(run, quiet ? 0 : await countUnsynced(s)));
+    say.line(describeStoppedState(run, quiet ? 0 : await countUnsynced(s)));
   } finally {
     watcher.close();
     trigger.close();

@@ -218,7 +218,7 @@ function skip(env: ExecuteEnv, op: PlanOp, detail: string, code?: ErrorCode): vo
 
 /** a. Blobs first: an event may only name content that is already on the remote. Returns the ops whose upload failed. */
 async function uploadBlobs(env: ExecuteEnv, ops: readonly PlanOp[]): Promise<Set<PlanOp>> {
-  const { ctx, tally } = env;
+  const { ctx } = env;
   const uploads = ops.filter((o) => o.kind === 'upload' || (o.kind === 'resolve' && o.file !== null));
   const uploaded = await mapLimit(uploads, ctx.concurrency ?? 8, async (op) => {
     const file = op.kind === 'upload' ? op.file : op.kind === 'resolve' ? op.file : null;
