@@ -61,7 +61,7 @@ describe('the notice of a new conflict', () => {
     expect(mac.command).toBe('osascript');
     // The script names its arguments; the text is never part of it.
     expect(mac.args.slice(-2)).toEqual([title, body]);
-    expect(mac.args.filter((a, i) => mac.args[i - 1] === '-e').join('\n')).not.toContain('rm -rf');
+    expect(mac.args.filter((_a, i) => mac.args[i - 1] === '-e').join('\n')).not.toContain('rm -rf');
     expect(planDesktopNotifier(title, body, desktop, 'win32')).toBeUndefined();
   });
 

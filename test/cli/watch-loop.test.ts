@@ -13,35 +13,13 @@ import { zeroCounts } from '../../src/reconcile/applied-ops.js';
 import type { ConflictNote, PlanOp } from '../../src/reconcile/plan-sync.js';
 import type { BaseEntry, LocalFile } from '../../src/reconcile/ports.js';
 import type { SyncReport } from '../../src/reconcile/run-sync.js';
+import type { CleanState } from '../../src/reconcile/clean-state.js';
+import { cleanReport } from '../../src/reconcile/sync/report.js';
 
 /** A sync report with nothing in it but what a case sets (the fields the watch reads). */
 function report(over: Partial<SyncReport> = {}): SyncReport {
-  return {
-    plan: { ops: [], conflicts: [], notices: [] },
-    rounds: 1,
-    applied: [],
-    appliedCounts: zeroCounts(),
-    appliedOmitted: 0,
-    skipped: [],
-    conflicts: [],
-    notices: [],
-    faults: [],
-    restored: [],
-    eventsPublished: 0,
-    segmentsPublished: 0,
-    ackPublished: false,
-    joinedFromCheckpoint: false,
-    checkpoint: null,
-    clean: true,
-    lazy: false,
-    staged: false,
-    blobsUploaded: 0,
-    bytesUploaded: 0,
-    bytesDownloaded: 0,
-    fetchRequests: 0,
-    dryRun: false,
-    ...over,
-  } as SyncReport;
+  const none = { conflicts: [], planNotices: [], scanNotices: [] } as unknown as CleanState;
+  return { ...cleanReport(none, 0, false), clean: false, ...over };
 }
 
 const file = (path: string, hash = 'a'.repeat(64)) => ({ path, hash, size: 1, mode: 0o644, mtimeMs: 1, ino: 1 }) as LocalFile;
