@@ -41,7 +41,7 @@ describe('the progress display', () => {
 
   it('shows scan, hashing and transfers on one line of a terminal, with counts, bytes, rate and ETA', () => {
     const t = fakeTerminal(true);
-    const d = createProgressDisplay(t)!;
+    const d = createProgressDisplay(t, { showAfterMs: 0 })!;
     const tell = (p: SyncProgress, ms = 0) => {
       vi.advanceTimersByTime(ms);
       d.sink(p);
@@ -64,8 +64,25 @@ describe('the progress display', () => {
     vi.advanceTimersByTime(300);
     expect(plain(lastDrawn(t))).toContain('syncing files: up 1/3, down 0/1  1.0 kB/3.0 kB');
     d.pause();
-    // Paused: the cursor is shown again and the line cleared, so other output starts on a clean line.
-    expect(t.text()).toMatch(/\x1b\[\?25h[^]*\x1b\[2K$/);
+    // Paused: the line is cleared, so other output starts on a clean line.
+    expect(t.text()).toMatch(/\x1b\[1G\x1b\[2K$/);
+    // No terminal mode was changed that a Ctrl-C (which ends the process at once) would leave behind.
+    expect(t.text()).not.toMatch(/\x1b\[\?25l|\x1b\[\?7l/);
+  });
+
+  it('shows nothing for a sync shorter than half a second', () => {
+    const t = fakeTerminal(true);
+    const d = createProgressDisplay(t)!;
+    d.sink({ kind: 'phase', phase: 'fetch' });
+    vi.advanceTimersByTime(300);
+    d.sink({ kind: 'phase', phase: 'scan' });
+    d.pause();
+    expect(t.text()).toBe('');
+    d.sink({ kind: 'phase', phase: 'fetch' });
+    vi.advanceTimersByTime(600);
+    d.sink({ kind: 'phase', phase: 'scan' });
+    vi.advanceTimersByTime(300);
+    expect(plain(lastDrawn(t))).toContain('scanning');
   });
 
   it('keeps counting across the stages of a first sync in stages instead of starting over', () => {
