@@ -3,6 +3,7 @@ import { BmError } from '../errors.js';
 import { isStateDirName } from '../events/sync-path.js';
 import { openClient, readScope, type ClientSession } from './client-session.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
+import { displayName } from './human-text.js';
 import type { Output } from './output.js';
 import type { SyncPath } from '../events/sync-path.js';
 import type { BaseEntry, ScanResult } from '../reconcile/ports.js';
@@ -221,6 +222,7 @@ export async function executeWatch(
   // signals every process of a service), and a repeat must not kill the closing watch.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  say.line(`watching ${displayName(s.root)}: a sync on each change and every ${intervalSeconds} s; Ctrl-C stops`);
   const run: WatchRun = { intervalSeconds, failures: 0, lastError: undefined, last: undefined, code: ExitCode.ok };
   try {
     while (!trigger.stopped) {
