@@ -197,11 +197,7 @@ export function computeProgressView(t: ProgressTally): ProgressView {
       // (A rescan with nothing to hash shows as a scan, not as the hashing of an earlier one.)
       if (h.files >= h.filesTotal) return { text: `scanning: ${count(t.listed)} files`, fraction: undefined };
       return {
-        text: [
-          `hashing ${count(h.files)}/${count(h.filesTotal)} files`,
-          `${formatBytes(h.bytes)}/${formatBytes(h.bytesTotal)}`,
-          ...tail,
-        ].join('  '),
+        text: [`hashing ${count(h.files)}/${count(h.filesTotal)} files`, formatOf(h), ...tail].join('  '),
         fraction: fractionOf(h),
       };
     case 'transfer': {
@@ -214,14 +210,16 @@ export function computeProgressView(t: ProgressTally): ProgressView {
         .filter((s) => s !== '')
         .join(', ');
       return {
-        text:
-          files === ''
-            ? 'carrying out the plan'
-            : [`syncing files: ${files}`, `${formatBytes(c.bytes)}/${formatBytes(c.bytesTotal)}`, ...tail].join('  '),
+        text: files === '' ? 'carrying out the plan' : [`syncing files: ${files}`, formatOf(c), ...tail].join('  '),
         fraction: fractionOf(c, computeStageScale(t)),
       };
     }
   }
+}
+
+/** `done/total` bytes (a retried upload reads its file again: never shown past the total). */
+function formatOf(c: WorkCount): string {
+  return `${formatBytes(Math.min(c.bytes, c.bytesTotal))}/${formatBytes(c.bytesTotal)}`;
 }
 
 function fractionOf(c: WorkCount, scale = 1): number {
