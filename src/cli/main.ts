@@ -11,6 +11,8 @@ import { runLogCommand } from './log-command.js';
 import {
   intervalOption,
   parseNonNegativeInt,
+  quietOption,
+  verboseOption,
   withDir,
   withFolderOptions,
   withJson,
@@ -65,7 +67,9 @@ function registerSyncCommands(program: Command, host: CommandHost): void {
       .option('--max-delete <n>', 'refuse a sync that would delete more than N files for everyone', parseNonNegativeInt('--max-delete'))
       .option('--force', 'skip the safety guards (max-delete, empty folder)')
       .option('--watch', 'keep syncing: on local changes (debounced) and every --interval seconds')
-      .addOption(intervalOption()),
+      .addOption(intervalOption())
+      .addOption(quietOption())
+      .addOption(verboseOption()),
   ).action(async (o: SyncFlags) => {
     const flags = {
       dryRun: o.dryRun === true,
@@ -73,6 +77,8 @@ function registerSyncCommands(program: Command, host: CommandHost): void {
       force: o.force === true,
       watch: o.watch === true,
       interval: o.interval,
+      quiet: o.quiet === true,
+      verbose: o.verbose === true,
     };
     host.finish(await runSyncCommand({ dir: o.dir, json: o.json === true, ...flags }, host.out));
   });

@@ -40,6 +40,8 @@ export interface SyncFlags extends FolderOptions {
   readonly watch?: boolean;
   /** Seconds between rounds of `--watch` (commander defaults it to 60). */
   readonly interval: number;
+  readonly quiet?: boolean;
+  readonly verbose?: boolean;
 }
 
 /** `bm-log resolve PATH`. */
@@ -93,6 +95,16 @@ export function withJson(c: Command): Command {
 /** Adds `--dir` and `--json`. */
 export function withFolderOptions(c: Command): Command {
   return withJson(withDir(c));
+}
+
+/** `--quiet` (ADR-0025). */
+export function quietOption(): Option {
+  return new Option('-q, --quiet', 'print only errors, what the exit code means, and a short line for open conflicts; no progress display');
+}
+
+/** `--verbose` (ADR-0025). */
+export function verboseOption(): Option {
+  return new Option('--verbose', 'print one line per file action as it is carried out');
 }
 
 /** A parser for a flag taking a whole number (0 and up); anything else is a usage error. */

@@ -1,11 +1,13 @@
 import { ErrorCode, type BmError } from '../errors.js';
+import type { ProgressSink } from '../reconcile/ports.js';
 import { escapeForTerminal } from '../client/human-text.js';
+import { createProgressDisplay, type ProgressDisplay } from './progress-display.js';
 
 /**
  * Where the CLI writes. Human text by default; with --json exactly one JSON document on
  * stdout. Errors go to stderr (and, with --json, also as the document's `error`).
  * bm-log prints no colour, so NO_COLOR is honoured trivially; the progress line is drawn
- * only when stderr is a terminal.
+ * only when stderr is a terminal, and cleared before anything else is written.
  */
 export interface Output {
   /** Raw output: text, or bytes written as they are (`bm-log show`). */
@@ -17,23 +19,26 @@ export interface Output {
   /** Prints the `--json` document given as pieces of its text (too long to hold whole). */
   document(pieces: Iterable<string>): void;
   error(e: BmError): void;
-  progress(done: number, total: number, label: string): void;
+  /**
+   * A progress display on stderr for a long command (ADR-0025), or undefined when stderr is
+   * not a terminal. It shows until `endProgress`; output written meanwhile clears it first.
+   */
+  startProgress(): ProgressSink | undefined;
+  endProgress(): void;
   readonly isTty: boolean;
 }
 
 export function createOutput(): Output {
   const isTty = process.stderr.isTTY === true;
-  let progressShown = false;
-  const clearProgress = () => {
-    if (progressShown) {
-      process.stderr.write('\r\x1b[K');
-      progressShown = false;
-    }
-  };
+  let display: ProgressDisplay | undefined;
+  const clearProgress = () => display?.pause();
   return {
     isTty,
     stdout: (s) => process.stdout.write(s),
-    stderr: (s) => process.stderr.write(s),
+    stderr: (s) => {
+      clearProgress();
+      process.stderr.write(s);
+    },
     // Human lines and errors never carry a raw control character (a name's newline or
     // escape sequence); names in them are shown by displayName already (ADR-0018).
     line: (s) => {
@@ -55,13 +60,10 @@ export function createOutput(): Output {
       const next = e.hint ? `  next: ${escapeForTerminal(e.hint)}\n` : '';
       process.stderr.write(`bm-log: error [${e.code}]: ${escapeForTerminal(e.message, { keepNewlines })}\n${next}`);
     },
-    progress: (done, total, label) => {
-      if (!isTty || total < 20) return;
-      const width = 30;
-      const filled = Math.round((done / total) * width);
-      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${label}`);
-      progressShown = done < total;
-      if (done >= total) process.stderr.write('\r\x1b[K');
+    startProgress: () => {
+      display ??= createProgressDisplay(process.stderr);
+      return display?.sink;
     },
+    endProgress: clearProgress,
   };
 }

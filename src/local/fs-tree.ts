@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { BmError, ErrorCode } from '../errors.js';
 import { computePathProblem, type SyncPath } from '../events/sync-path.js';
 import type { LocalFile } from '../reconcile/ports.js';
-import type { GuardedResult, LocalTree, ScanBase, ScanResult } from '../reconcile/ports.js';
+import type { GuardedResult, LocalTree, ProgressSink, ScanBase, ScanResult } from '../reconcile/ports.js';
 import { syncDir } from '../events/store/sync-dir.js';
 import { computeReadBufferSize, lendFileChunks, writeChunk, type Chunks } from '../events/store/lent-chunks.js';
 import { computeListingDiff, computeWitnessBase, decodeListing, encodeListingParts, rawKind } from './scan-witness.js';
@@ -66,8 +66,8 @@ export class FsTree implements LocalTree {
   /** The columns of each complete scan, for `rescan` and `diffWitness` (kept only as long as the scan result). */
   private readonly columnsOf = new WeakMap<ScanResult, ScanColumns>();
 
-  async scan(manifest: ScanBase, isIgnored: (p: string) => boolean): Promise<ScanResult> {
-    return this.walkScan(manifest, isIgnored, undefined);
+  async scan(manifest: ScanBase, isIgnored: (p: string) => boolean, progress?: ProgressSink): Promise<ScanResult> {
+    return this.walkScan(manifest, isIgnored, undefined, progress);
   }
 
   /**
@@ -76,9 +76,15 @@ export class FsTree implements LocalTree {
    * stat'ed again; every other folder's part of `prev` is reused as it was. Falls back to a
    * full scan when `prev` is not a complete scan of this tree.
    */
-  async rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ScanBase, isIgnored: (p: string) => boolean): Promise<ScanResult> {
+  async rescan(
+    prev: ScanResult,
+    touched: readonly SyncPath[],
+    manifest: ScanBase,
+    isIgnored: (p: string) => boolean,
+    progress?: ProgressSink,
+  ): Promise<ScanResult> {
     const columns = this.columnsOf.get(prev);
-    if (columns === undefined || prev.unreadable.length > 0) return this.scan(manifest, isIgnored);
+    if (columns === undefined || prev.unreadable.length > 0) return this.scan(manifest, isIgnored, progress);
     // Nothing written: within the contract, the earlier scan stands as it is.
     if (touched.length === 0) return prev;
     const touchedDirs = new Set<string>(['']);
@@ -87,14 +93,20 @@ export class FsTree implements LocalTree {
       for (let i = 1; i < parts.length; i++) touchedDirs.add(parts.slice(0, i).join('/'));
     }
     const slotOf = new Map(columns.dirs.map((d, i) => [d, i]));
-    return this.walkScan(manifest, isIgnored, { columns, touchedDirs, slotOf });
+    return this.walkScan(manifest, isIgnored, { columns, touchedDirs, slotOf }, progress);
   }
 
-  private async walkScan(manifest: ScanBase, isIgnored: (p: string) => boolean, reuse: Reuse | undefined): Promise<ScanResult> {
+  private async walkScan(
+    manifest: ScanBase,
+    isIgnored: (p: string) => boolean,
+    reuse: Reuse | undefined,
+    progress: ProgressSink | undefined,
+  ): Promise<ScanResult> {
     await this.mustReadableRoot();
     const w = new ScanWalk(this.root, manifest, isIgnored, reuse);
     w.walk('', false);
-    await w.hash();
+    progress?.({ kind: 'listed', files: w.cols.count });
+    await w.hash(progress);
     const base = { files: new ScanFiles(w.cols), dirs: w.dirs, unreadable: w.unreadable, notices: w.notices, hashed: w.hashed };
     if (!w.exact || w.unreadable.length > 0) return base;
     // The witness is encoded when first asked for: only the scan a clean-state record keeps needs it.

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { createSyncPathCheck, isStateDirName, type SyncPath } from '../events/sync-path.js';
 import { computeFileDigest, computeSmallFileDigest } from './file-digest.js';
 import { errno, joinRoot, sameStat, TMP_PREFIX } from './local-fs.js';
-import type { ScanBase, ScanNotice } from '../reconcile/ports.js';
+import type { ProgressSink, ScanBase, ScanNotice } from '../reconcile/ports.js';
 import { ScanColumns } from './scan-files.js';
 import { rawKind, WitnessBase } from './scan-witness.js';
 
@@ -317,14 +317,19 @@ export class ScanWalk {
    * bench/core.js measured 71,000 small files/s this way against 21,000 with streams, 8 at a
    * time); large files streamed, a few at a time. A file changed while hashed is unknown.
    */
-  async hash(): Promise<void> {
+  async hash(progress?: ProgressSink): Promise<void> {
     const limit = limiter(HASH_CONCURRENCY);
+    const stats = this.cols.stats;
+    const statOf = (i: number) => ({ size: stats[4 * i]!, mtimeMs: stats[4 * i + 1]!, ino: stats[4 * i + 2]! });
+    if (progress !== undefined && this.pending.length > 0) {
+      const bytes = this.pending.reduce((sum, { i }) => sum + statOf(i).size, 0);
+      progress({ kind: 'total', work: 'hash', files: this.pending.length, bytes });
+    }
     await Promise.all(
       this.pending.map(({ i, path: p }) => {
-        const stats = this.cols.stats;
-        const stat = { size: stats[4 * i]!, mtimeMs: stats[4 * i + 1]!, ino: stats[4 * i + 2]! };
+        const stat = statOf(i);
         const small = stat.size <= SMALL_FILE_BYTES;
-        return (small ? (fn: () => Promise<void>) => fn() : limit)(() => this.hashFile(i, p, stat, small));
+        return (small ? (fn: () => Promise<void>) => fn() : limit)(() => this.hashFile(i, p, stat, small, progress));
       }),
     );
     // The result's getters keep this walk alive as long as the scan: a first sync's list was
@@ -332,10 +337,21 @@ export class ScanWalk {
     this.pending = [];
   }
 
-  private async hashFile(i: number, p: SyncPath, stat: { size: number; mtimeMs: number; ino: number }, small: boolean): Promise<void> {
+  private async hashFile(
+    i: number,
+    p: SyncPath,
+    stat: { size: number; mtimeMs: number; ino: number },
+    small: boolean,
+    progress: ProgressSink | undefined,
+  ): Promise<void> {
     const abs = joinRoot(this.root, p);
+    let told = 0;
+    const onBytes = (n: number) => {
+      told += n;
+      progress?.({ kind: 'bytes', work: 'hash', bytes: n });
+    };
     try {
-      const digest = small ? computeSmallFileDigest(abs) : await computeFileDigest(abs);
+      const digest = small ? computeSmallFileDigest(abs) : await computeFileDigest(abs, onBytes);
       this.hashed++;
       const after = small ? lstatSync(abs) : await fs.lstat(abs);
       if (!sameStat(after, stat)) {
@@ -348,6 +364,8 @@ export class ScanWalk {
     } catch (e) {
       this.unreadable.push(p);
       if (errno(e) !== 'ENOENT') this.notices.push({ path: p, detail: `cannot be read (${errno(e)}); left as it is` });
+    } finally {
+      progress?.({ kind: 'file', work: 'hash', bytes: Math.max(0, stat.size - told) });
     }
   }
 }

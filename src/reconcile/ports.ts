@@ -108,7 +108,8 @@ export type GuardedResult = 'done' | 'changed';
  */
 export interface LocalTree {
   readonly root: string;
-  scan(manifest: ScanBase, isIgnored: (path: string) => boolean): Promise<ScanResult>;
+  /** `progress`, when given, is told of the files listed and hashed. */
+  scan(manifest: ScanBase, isIgnored: (path: string) => boolean, progress?: ProgressSink): Promise<ScanResult>;
   /**
    * True only when a scan now, with the same manifest and rules, would return exactly what
    * the scan that gave `witness` returned. False whenever in doubt: the caller then scans.
@@ -128,7 +129,13 @@ export interface LocalTree {
    * made since `prev` outside the folders on the way to `touched` may go unseen until the
    * next scan. May simply scan in full.
    */
-  rescan(prev: ScanResult, touched: readonly SyncPath[], manifest: ScanBase, isIgnored: (path: string) => boolean): Promise<ScanResult>;
+  rescan(
+    prev: ScanResult,
+    touched: readonly SyncPath[],
+    manifest: ScanBase,
+    isIgnored: (path: string) => boolean,
+    progress?: ProgressSink,
+  ): Promise<ScanResult>;
   /**
    * Reads a file (for an upload) as lent chunks (see `Chunks`). The file is opened when the
    * iteration starts; a file gone by then fails it with ENOENT. `size`, when known, sizes the
@@ -148,6 +155,37 @@ export interface LocalTree {
   /** Stats and hashes one file now (undefined when absent). */
   statFile(path: SyncPath): Promise<LocalFile | undefined>;
 }
+
+// ---- Progress ----
+
+/** The kinds of work a sync reports progress on. */
+export type ProgressWork = 'hash' | 'upload' | 'download';
+
+/**
+ * What a sync tells as it goes, for a progress display (the CLI draws it; the engine prints
+ * nothing). Totals only grow: each plan (of each round and each stage of a first sync in
+ * stages) adds its transfers, so a display that sums them covers the whole sync.
+ * - `phase`: the sync moved on to fetching events, scanning the folder, planning, carrying
+ *   out a plan, or finishing (acknowledge, checkpoint, commit);
+ * - `listed`: the scan's walk found `files` regular files;
+ * - `total`: `files` files and `bytes` bytes of `work` are to come;
+ * - `bytes`: `bytes` more bytes of `work` were read or written;
+ * - `file`: one file of `work` is done (or skipped): `bytes` are its bytes no `bytes` event
+ *   told (all of them for a blob the remote already held);
+ * - `stages`, `stage`: a first sync in stages (ADR-0011) has `count` stages; stage `index`
+ *   (from 0) starts.
+ */
+export type SyncProgress =
+  | { readonly kind: 'phase'; readonly phase: 'fetch' | 'scan' | 'plan' | 'transfer' | 'finish' }
+  | { readonly kind: 'listed'; readonly files: number }
+  | { readonly kind: 'total'; readonly work: ProgressWork; readonly files: number; readonly bytes: number }
+  | { readonly kind: 'bytes'; readonly work: ProgressWork; readonly bytes: number }
+  | { readonly kind: 'file'; readonly work: ProgressWork; readonly bytes: number }
+  | { readonly kind: 'stages'; readonly count: number }
+  | { readonly kind: 'stage'; readonly index: number };
+
+/** Told of a sync's progress; must be quick and must not throw. */
+export type ProgressSink = (p: SyncProgress) => void;
 
 // ---- The local index ----
 

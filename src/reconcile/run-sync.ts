@@ -25,6 +25,7 @@ export type { ExpectedVersion, ResolveRequest, RestoreRequest, Skipped, SyncOpti
 export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Promise<SyncReport> {
   const dryRun = options.dryRun === true;
   const publishing = options.resolve !== undefined || options.restore !== undefined;
+  ctx.onProgress?.({ kind: 'phase', phase: 'fetch' });
   const fetched = await fetchStage(ctx, { dryRun, publishing });
   const clean = await tryCleanShortcut(ctx, fetched, dryRun);
   if (clean !== undefined) return clean;
@@ -55,6 +56,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const settled =
     mode instanceof StagedMode && run.lastScan !== undefined ? mode.computeSettledPlan(run.lastPlan!, run.lastScan) : run.lastPlan;
 
+  ctx.onProgress?.({ kind: 'phase', phase: 'finish' });
   await acknowledgeStage(state, tally);
   await checkpointStage(state, tally);
   await commitStage(state, settled, run.lastScan);

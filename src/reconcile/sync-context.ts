@@ -2,7 +2,7 @@ import type { IdFactory } from '../events/ids.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import type { CheckpointEvery } from './own-checkpoint.js';
 import type { Plan, PlanInput } from './plan-sync.js';
-import type { LocalTree, SyncIdentity, SyncIndex } from './ports.js';
+import type { LocalTree, ProgressSink, SyncIdentity, SyncIndex } from './ports.js';
 
 /**
  * Everything one sync runs with (ADR-0023): the ports (`store`, `index`, `tree`), who syncs,
@@ -28,8 +28,8 @@ export interface SyncContext {
   readonly chunkOps?: number;
   /** Takes a bucket snapshot and returns its version, where the remote has snapshots. */
   readonly takeSnapshot?: () => Promise<string | null>;
-  /** Called as transfers progress (done, total). */
-  readonly onProgress?: (done: number, total: number) => void;
+  /** Told what the sync is doing (phases, hashing, transfers; see `SyncProgress`), for a progress display. */
+  readonly onProgress?: ProgressSink;
   /** A client that has fetched nothing yet starts from the newest checkpoint (default true). */
   readonly joinFromCheckpoint?: boolean;
   /** Writer rule (i) of ADR-0007: publish within this long of the fetch (default 30 min). */

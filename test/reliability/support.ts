@@ -50,7 +50,8 @@ export function captureOutput(): { out: Output; got: { json: unknown; errors: Bm
       got.json = JSON.parse([...pieces].join(''));
     },
     error: (e) => got.errors.push(e),
-    progress: () => undefined,
+    startProgress: () => undefined,
+    endProgress: () => undefined,
   };
   return { out, got };
 }

@@ -5,7 +5,7 @@ import type { ContentRef, Event } from '../../events/schema.js';
 import type { Chunks } from '../../events/store/lent-chunks.js';
 import type { SyncPath } from '../../events/sync-path.js';
 import { NoticeReason, type Plan, type PlanOp } from '../plan-sync.js';
-import type { BaseEntry, LocalFile, LocalTree } from '../ports.js';
+import type { BaseEntry, LocalFile, LocalTree, ProgressSink } from '../ports.js';
 import type { SyncContext } from '../sync-context.js';
 import { BEING_COLLECTED } from '../sync-log.js';
 import type { SyncTally } from './report.js';
@@ -122,18 +122,68 @@ export function computeChunks(ops: readonly PlanOp[], size: number): PlanOp[][] 
  * changes it committed.
  */
 export async function executePlan(env: ExecuteEnv, plan: Plan): Promise<Committed> {
+  tellPlanned(env.ctx.onProgress, plan);
   const size = Math.max(1, env.ctx.chunkOps ?? CHUNK_OPS);
   if (plan.ops.length <= size) return executeChunk(env, plan.ops);
   const put: BaseEntry[] = [];
   const del: SyncPath[] = [];
-  // Progress counts over the whole plan.
-  const progress = { done: 0, total: plan.ops.filter(isLocalOp).length };
   for (const ops of computeChunks(plan.ops, size)) {
-    const done = await executeChunk(env, ops, progress);
+    const done = await executeChunk(env, ops);
     put.push(...done.put);
     del.push(...done.del);
   }
   return { put, del };
+}
+
+/** The files and bytes a plan uploads and downloads (conflict copies count as downloads). Pure. */
+export function computeTransfers(ops: readonly PlanOp[]): Record<'upload' | 'download', { files: number; bytes: number }> {
+  const t = { upload: { files: 0, bytes: 0 }, download: { files: 0, bytes: 0 } };
+  for (const op of ops) {
+    const size = op.kind === 'upload' || op.kind === 'resolve' ? op.file?.size : isLocalOp(op) ? downloadSize(op) : undefined;
+    if (size === undefined) continue;
+    const w = op.kind === 'upload' || op.kind === 'resolve' ? t.upload : t.download;
+    w.files++;
+    w.bytes += size;
+  }
+  return t;
+}
+
+function downloadSize(op: LocalOp): number | undefined {
+  return op.kind === 'download' || op.kind === 'writeCopy' ? (op.version.content?.size ?? 0) : undefined;
+}
+
+/** Tells the progress display what a plan is about to transfer. */
+function tellPlanned(progress: ProgressSink | undefined, plan: Plan): void {
+  if (progress === undefined) return;
+  progress({ kind: 'phase', phase: 'transfer' });
+  const t = computeTransfers(plan.ops);
+  for (const work of ['upload', 'download'] as const) if (t[work].files > 0) progress({ kind: 'total', work, ...t[work] });
+}
+
+/**
+ * Runs one file's transfer with its bytes told to `progress` as they pass (`count` wraps the
+ * transfer's chunks), then the file as done, whatever the outcome, so the counts reach their totals.
+ */
+async function withTransferProgress<T>(
+  progress: ProgressSink | undefined,
+  work: 'upload' | 'download',
+  size: number,
+  fn: (count: (c: Chunks) => Chunks) => Promise<T>,
+): Promise<T> {
+  if (progress === undefined) return fn((c) => c);
+  let told = 0;
+  const count = async function* (chunks: Chunks): Chunks {
+    for await (const chunk of chunks) {
+      told += chunk.byteLength;
+      progress({ kind: 'bytes', work, bytes: chunk.byteLength });
+      yield chunk;
+    }
+  };
+  try {
+    return await fn(count);
+  } finally {
+    progress({ kind: 'file', work, bytes: Math.max(0, size - told) });
+  }
 }
 
 /** The manifest changes of one chunk, as its steps find them. */
@@ -142,11 +192,7 @@ interface Changes {
   readonly del: SyncPath[];
 }
 
-async function executeChunk(
-  env: ExecuteEnv,
-  ops: readonly PlanOp[],
-  progress?: { done: number; readonly total: number },
-): Promise<Committed> {
+async function executeChunk(env: ExecuteEnv, ops: readonly PlanOp[]): Promise<Committed> {
   const changes: Changes = { put: [], del: [] };
   const failed = await uploadBlobs(env, ops);
   await publishOps(
@@ -154,7 +200,7 @@ async function executeChunk(
     ops.filter((op) => (op.kind === 'upload' || op.kind === 'tombstone' || op.kind === 'resolve') && !failed.has(op)),
     changes,
   );
-  await applyLocalOps(env, ops.filter(isLocalOp), changes, progress);
+  await applyLocalOps(env, ops.filter(isLocalOp), changes);
   recordBookkeeping(env, ops, changes);
   const putPaths = new Set(changes.put.map((b) => b.path));
   const committed = { put: changes.put, del: [...new Set(changes.del)].filter((p) => !putPaths.has(p)) };
@@ -172,36 +218,42 @@ function skip(env: ExecuteEnv, op: PlanOp, detail: string, code?: ErrorCode): vo
 
 /** a. Blobs first: an event may only name content that is already on the remote. Returns the ops whose upload failed. */
 async function uploadBlobs(env: ExecuteEnv, ops: readonly PlanOp[]): Promise<Set<PlanOp>> {
-  const { ctx, tally } = env;
+  const { ctx } = env;
   const uploads = ops.filter((o) => o.kind === 'upload' || (o.kind === 'resolve' && o.file !== null));
   const uploaded = await mapLimit(uploads, ctx.concurrency ?? 8, async (op) => {
     const file = op.kind === 'upload' ? op.file : op.kind === 'resolve' ? op.file : null;
     if (file === null) return true;
-    if (env.isBeingCollected(file.hash)) {
-      skip(env, op, BEING_COLLECTED);
-      tally.notices.push({ path: op.path, reason: NoticeReason.beingCollected, detail: BEING_COLLECTED });
-      return false;
-    }
-    try {
-      const r = await writeBlob(ctx.store, {
-        size: file.size,
-        sha256: file.hash,
-        open: () => openUploadSource(ctx.tree, file.path, file.size),
-      });
-      if (r === 'created') {
-        tally.blobsUploaded++;
-        tally.bytesUploaded += file.size;
-      }
-      return true;
-    } catch (e) {
-      if (isBmError(e, ErrorCode.localIo)) {
-        skip(env, op, 'changed or unreadable while uploading; left for the next sync');
-        return false;
-      }
-      throw e;
-    }
+    return withTransferProgress(ctx.onProgress, 'upload', file.size, (count) => uploadBlob(env, op, file, count));
   });
   return new Set(uploads.filter((_, i) => !uploaded[i]));
+}
+
+/** One upload's blob; false when it was skipped. */
+async function uploadBlob(env: ExecuteEnv, op: PlanOp, file: LocalFile, count: (c: Chunks) => Chunks): Promise<boolean> {
+  const { ctx, tally } = env;
+  if (env.isBeingCollected(file.hash)) {
+    skip(env, op, BEING_COLLECTED);
+    tally.notices.push({ path: op.path, reason: NoticeReason.beingCollected, detail: BEING_COLLECTED });
+    return false;
+  }
+  try {
+    const r = await writeBlob(ctx.store, {
+      size: file.size,
+      sha256: file.hash,
+      open: () => count(openUploadSource(ctx.tree, file.path, file.size)),
+    });
+    if (r === 'created') {
+      tally.blobsUploaded++;
+      tally.bytesUploaded += file.size;
+    }
+    return true;
+  } catch (e) {
+    if (isBmError(e, ErrorCode.localIo)) {
+      skip(env, op, 'changed or unreadable while uploading; left for the next sync');
+      return false;
+    }
+    throw e;
+  }
 }
 
 function contentOf(file: LocalFile): ContentRef {
@@ -239,14 +291,8 @@ async function publishOps(env: ExecuteEnv, publishable: readonly PlanOp[], chang
  * c. Local writes and deletes, each guarded against changes since the scan. Deletes first: a
  * file a folder displaces is moved aside before the folder's files are written (ADR-0016).
  */
-async function applyLocalOps(
-  env: ExecuteEnv,
-  local: readonly LocalOp[],
-  changes: Changes,
-  progress?: { done: number; readonly total: number },
-): Promise<void> {
+async function applyLocalOps(env: ExecuteEnv, local: readonly LocalOp[], changes: Changes): Promise<void> {
   const concurrency = env.ctx.concurrency ?? 8;
-  const counter = progress ?? { done: 0, total: local.length };
   const apply = async (op: LocalOp): Promise<void> => {
     try {
       if (await applyLocalOp(env, op, changes)) env.applied.push(op);
@@ -254,8 +300,6 @@ async function applyLocalOps(
       const skippable = isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing, ErrorCode.localIo, ErrorCode.badPath);
       if (skippable) return skip(env, op, `${e.message}; ${e.hint}`, e.code);
       throw e;
-    } finally {
-      env.ctx.onProgress?.(++counter.done, counter.total);
     }
   };
   await mapLimit(
@@ -278,12 +322,8 @@ async function applyLocalOp(env: ExecuteEnv, op: LocalOp, changes: Changes): Pro
     case 'writeCopy': {
       const content = op.version.content!;
       const expect = op.kind === 'download' ? op.expect : null;
-      const r = await ctx.tree.writeFile(
-        op.path,
-        await readBlob(ctx.store, content.hash, content.size),
-        content.hash,
-        content.mode,
-        expect,
+      const r = await withTransferProgress(ctx.onProgress, 'download', content.size, async (count) =>
+        ctx.tree.writeFile(op.path, count(await readBlob(ctx.store, content.hash, content.size)), content.hash, content.mode, expect),
       );
       if (r === 'changed') {
         skip(env, op, 'changed locally since the scan; left as it is, will sync next time');

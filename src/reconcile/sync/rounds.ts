@@ -51,12 +51,16 @@ export async function runRounds(env: RoundsEnv, record: CleanState | undefined):
     await runStageRounds(env, run, undefined);
     return run;
   }
-  run.lastScan = await state.ctx.tree.scan(state.manifest, state.ctx.isIgnored);
+  const progress = state.ctx.onProgress;
+  progress?.({ kind: 'phase', phase: 'scan' });
+  run.lastScan = await state.ctx.tree.scan(state.manifest, state.ctx.isIgnored, progress);
   const stages = await mode.computeStages(state.ctx, run.lastScan);
+  progress?.({ kind: 'stages', count: stages.length });
   state.ctx.onStageBoundary?.();
-  for (const stage of stages) {
+  for (const [index, stage] of stages.entries()) {
     // A stage that folded everything planned every path: nothing is left for the others.
     if (state.mode !== mode) break;
+    progress?.({ kind: 'stage', index });
     await runStageRounds(env, run, stage);
     if (state.mode === mode) {
       mode.closeStage(run.lastPlan!, run.lastScan!);
@@ -86,6 +90,7 @@ async function runStageRounds(env: RoundsEnv, run: Rounds, stage: Stage | undefi
       : stageFocus !== undefined
         ? { focus: stageFocus, stageStart: true }
         : wrap(computeRecordFocus(state.ctx, run.record, state.fetched, scan));
+    state.ctx.onProgress?.({ kind: 'phase', phase: 'plan' });
     const plan = await planRound(state, scan, focus);
     forgetAfterFirstPlan(state, run);
     if (first) {
@@ -113,10 +118,13 @@ async function runStageRounds(env: RoundsEnv, run: Rounds, stage: Stage | undefi
  */
 async function scanRound(env: RoundsEnv, run: Rounds): Promise<ScanResult> {
   const { state, firstScanBase } = env.opened;
-  const { tree, isIgnored } = state.ctx;
+  const { tree, isIgnored, onProgress: progress } = state.ctx;
   const last = run.lastScan;
+  progress?.({ kind: 'phase', phase: 'scan' });
   const scan =
-    last === undefined ? await tree.scan(firstScanBase, isIgnored) : await tree.rescan(last, run.touched, scanBaseOf(env, run), isIgnored);
+    last === undefined
+      ? await tree.scan(firstScanBase, isIgnored, progress)
+      : await tree.rescan(last, run.touched, scanBaseOf(env, run), isIgnored, progress);
   run.touched = [];
   return scan;
 }
