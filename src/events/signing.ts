@@ -56,9 +56,29 @@ export interface SignContext {
   readonly prev: string | null;
 }
 
+/** What a signature covers before the body: the domain and the object's place. */
+function computeMessageHead(ctx: SignContext): Buffer {
+  return Buffer.from(`bm-log/${ctx.domain}/v1\0${ctx.vault}\0${ctx.client}\0${ctx.seq}\0${ctx.prev ?? ''}\0`, 'utf8');
+}
+
 function computeMessage(ctx: SignContext, body: Uint8Array): Buffer {
-  const head = Buffer.from(`bm-log/${ctx.domain}/v1\0${ctx.vault}\0${ctx.client}\0${ctx.seq}\0${ctx.prev ?? ''}\0`, 'utf8');
-  return Buffer.concat([head, body]);
+  return Buffer.concat([computeMessageHead(ctx), body]);
+}
+
+/**
+ * `signBody` of a body written in parts, without a copy of it for the message: the body is
+ * written once, after the signed head, into one buffer; returns the body (a view of that
+ * buffer) and its signature.
+ */
+export function signBodyParts(ctx: SignContext, parts: readonly Uint8Array[], key: KeyObject): { body: Buffer; sig: Uint8Array } {
+  const head = computeMessageHead(ctx);
+  const message = Buffer.allocUnsafeSlow(parts.reduce((n, p) => n + p.byteLength, head.length));
+  let at = head.copy(message, 0);
+  for (const p of parts) {
+    message.set(p, at);
+    at += p.byteLength;
+  }
+  return { body: message.subarray(head.length), sig: sign(null, message, key) };
 }
 
 export function signBody(ctx: SignContext, body: Uint8Array, key: KeyObject): Uint8Array {
