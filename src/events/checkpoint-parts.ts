@@ -9,7 +9,7 @@ import {
   type WriterCheckpointBody,
   type WriterPath,
 } from './checkpoint-schema.js';
-import { encodeMsgpack, encodeMsgpackOnce } from './codec.js';
+import { encodeMsgpack } from './codec.js';
 import { signBodyParts } from './signing.js';
 
 /*
@@ -69,15 +69,41 @@ function computeBodyFrame(rest: Omit<WriterCheckpointBody, 'paths'>): { before: 
   return { before: whole.subarray(0, at), after };
 }
 
+/** The msgpack header of a byte string of `n` bytes (bin 8, 16 or 32), as the encoder writes it. */
+function binHeader(n: number): Uint8Array {
+  if (n < 0x100) return Uint8Array.of(0xc4, n);
+  return n < 0x10000 ? Uint8Array.of(0xc5, n >> 8, n & 0xff) : Uint8Array.of(0xc6, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+}
+
+/** The envelope `{v, body, sig}` around a body: what comes before the body's bytes (up to its header excluded), and after them. */
+function computeEnvelopeFrame(sig: Uint8Array): { before: Uint8Array; after: Uint8Array } {
+  const empty = Uint8Array.prototype.slice.call(encodeMsgpack({ v: WRITER_CHECKPOINT_FORMAT, body: new Uint8Array(0), sig })) as Uint8Array;
+  // ... 0xc4 0x00 (the empty body), then the key 'sig' and the signature.
+  const after = Buffer.concat([encodeMsgpack('sig'), binHeader(sig.byteLength), sig]);
+  const at = empty.byteLength - after.byteLength - 2;
+  const ok = at >= 0 && empty[at] === 0xc4 && empty[at + 1] === 0 && bytesEqual(empty.subarray(at + 2), after);
+  if (!ok) throw new BmError(ErrorCode.internal, 'refusing to write a checkpoint: its envelope has an unexpected layout', 'this is a bug in bm-log');
+  return { before: empty.subarray(0, at), after };
+}
+
 /**
  * Signs and encodes a writer checkpoint from its paths encoded in parts (`EncodedPaths`) and
- * the rest of its body: the bytes `encodeWriterCheckpoint` gives for the whole body. Lets go of
- * the parts (`paths` is emptied) once the body is written.
+ * the rest of its body: the bytes `encodeWriterCheckpoint` gives for the whole body. The body
+ * is written once: after the signed head for the signature, then the envelope is written
+ * around it in the same buffer (its head over the end of the signed head). Lets go of the
+ * parts (`paths` is emptied) once the body is written.
  */
 export function encodeWriterCheckpointParts(rest: Omit<WriterCheckpointBody, 'paths'>, paths: EncodedPaths, key: KeyObject): Uint8Array {
-  const { before, after } = computeBodyFrame(rest);
+  const frame = computeBodyFrame(rest);
   const ctx = { domain: 'checkpoint' as const, vault: rest.vault, client: rest.client, seq: rest.seq, prev: null };
-  const { body, sig } = signBodyParts(ctx, [before, listHeader(paths.count), ...paths.chunks, after], key);
+  const room = 16 + 64; // the key 'sig' and the signature, with their headers
+  const signed = signBodyParts(ctx, [frame.before, listHeader(paths.count), ...paths.chunks, frame.after], key, room);
   paths.chunks.length = 0;
-  return encodeMsgpackOnce({ v: WRITER_CHECKPOINT_FORMAT, body, sig }, body.byteLength + 256);
+  const { buffer, start, length, sig } = signed;
+  const envelope = computeEnvelopeFrame(sig);
+  const head = Buffer.concat([envelope.before, binHeader(length)]);
+  if (head.byteLength > start || envelope.after.byteLength > room) throw refusal(rest.seq, 'its envelope does not fit');
+  buffer.set(head, start - head.byteLength);
+  buffer.set(envelope.after, start + length);
+  return buffer.subarray(start - head.byteLength, start + length + envelope.after.byteLength);
 }

@@ -46,17 +46,6 @@ export function encodeMsgpackSized(value: unknown, bytes: number): Uint8Array {
 }
 
 /**
- * `encodeMsgpackSized` for one large value that the encoder must not keep writing after (a
- * checkpoint of tens of MB): the encoder then gets a small buffer of its own again, instead
- * of filling the rest of this one or allocating another as large.
- */
-export function encodeMsgpackOnce(value: unknown, bytes: number): Uint8Array {
-  const out = encodeMsgpackSized(value, bytes);
-  packr.useBuffer(Buffer.allocUnsafeSlow(8192));
-  return out;
-}
-
-/**
  * Bytes kept as the parts they were made of, for a value written as it is without first
  * copying the parts into one buffer (the scan witness: its two ~3 MB arrays are views of the
  * scan's own columns, ADR-0010).

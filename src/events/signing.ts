@@ -67,18 +67,25 @@ function computeMessage(ctx: SignContext, body: Uint8Array): Buffer {
 
 /**
  * `signBody` of a body written in parts, without a copy of it for the message: the body is
- * written once, after the signed head, into one buffer; returns the body (a view of that
- * buffer) and its signature.
+ * written once, after the signed head, into one buffer with `room` more bytes after it (for
+ * a caller that writes the object around the body in place). Returns that buffer, where the
+ * body starts in it, and the signature.
  */
-export function signBodyParts(ctx: SignContext, parts: readonly Uint8Array[], key: KeyObject): { body: Buffer; sig: Uint8Array } {
+export function signBodyParts(
+  ctx: SignContext,
+  parts: readonly Uint8Array[],
+  key: KeyObject,
+  room = 0,
+): { buffer: Buffer; start: number; length: number; sig: Uint8Array } {
   const head = computeMessageHead(ctx);
-  const message = Buffer.allocUnsafeSlow(parts.reduce((n, p) => n + p.byteLength, head.length));
-  let at = head.copy(message, 0);
+  const length = parts.reduce((n, p) => n + p.byteLength, 0);
+  const buffer = Buffer.allocUnsafeSlow(head.length + length + room);
+  let at = head.copy(buffer, 0);
   for (const p of parts) {
-    message.set(p, at);
+    buffer.set(p, at);
     at += p.byteLength;
   }
-  return { body: message.subarray(head.length), sig: sign(null, message, key) };
+  return { buffer, start: head.length, length, sig: sign(null, buffer.subarray(0, at), key) };
 }
 
 export function signBody(ctx: SignContext, body: Uint8Array, key: KeyObject): Uint8Array {

@@ -17,8 +17,18 @@ import { publishOwnSegment, type LogContext, type OpenLog } from './sync-log.js'
  * and by a sync whose own log has grown enough since the last one (`isOwnCheckpointDue`).
  */
 
-/** Meta key: this client's latest checkpoint (its object bytes). */
+/**
+ * Meta key: this client's latest checkpoint, `{ bytes }` (its object bytes, kept by the index
+ * as a side file as they are); an index written before 2026-12-07 holds the bytes themselves
+ * (packed again into a value, which copied them several times over: ADR-0029).
+ */
 const OWN_META_KEY = 'ownCheckpoint';
+
+/** The bytes of this client's latest checkpoint, as kept in the index (either form). */
+async function readOwnCheckpointBytes(index: SyncIndex): Promise<Uint8Array | undefined> {
+  const held = index.getMeta ? await index.getMeta<Uint8Array | { bytes: Uint8Array }>(OWN_META_KEY) : undefined;
+  return held === undefined || held instanceof Uint8Array ? held : held.bytes;
+}
 /** Meta key: where it stands and how big it is (`OwnCheckpointMark`). */
 const MARK_META_KEY = 'ownCheckpointMark';
 /** Meta key: this client's own log since then, counted as it grows (`OwnLogSince`). */
@@ -210,7 +220,7 @@ async function prepareOwnCheckpoint(ctx: LogContext, log: OpenLog): Promise<OwnC
   if (taken || !isSeenAtFrontier(await readOwnSegment(ctx.index, self, latest.seq), log.frontier, self))
     await publishOwnSegment(ctx, log, [], null);
   const own = log.frontier.get(self)!;
-  const previousBytes = ctx.index.getMeta ? await ctx.index.getMeta<Uint8Array>(OWN_META_KEY) : undefined;
+  const previousBytes = await readOwnCheckpointBytes(ctx.index);
   return { seq: own.seq, hash: own.hash, previous: previousBytes === undefined ? undefined : decodeTrustedWriterCheckpoint(previousBytes) };
 }
 
@@ -225,7 +235,7 @@ async function commitOwnCheckpoint(ctx: LogContext, log: OpenLog, cp: WrittenChe
   const relies = Object.fromEntries(cp.relies.map((r) => [r.client, r.seq]));
   const next: OwnCheckpointMark = { seq: cp.seq, versions: cp.versions, claims: cp.claims, owners: [...cp.owners], relies, frontier };
   const since: OwnLogSince = { seq: cp.seq, events: 0, segments: 0, others: 0 };
-  await ctx.index.commitBatch({ meta: { [OWN_META_KEY]: cp.bytes, [MARK_META_KEY]: next, [SINCE_META_KEY]: since } });
+  await ctx.index.commitBatch({ meta: { [OWN_META_KEY]: { bytes: cp.bytes }, [MARK_META_KEY]: next, [SINCE_META_KEY]: since } });
   return { client: self, seq: cp.seq, bytes: cp.bytes.length, paths: cp.paths, versions: cp.versions, claims: cp.claims };
 }
 
