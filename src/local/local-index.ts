@@ -787,7 +787,7 @@ export class LocalIndex {
 
 /**
  * Every item of a LevelDB iterator, read `READ_CHUNK` at a time (one call into LevelDB per
- * chunk: item by item, the iterator's own calls cost 1.2 s of CPU over the 100,000 paths of a
+ * chunk: item by item, the iterator's own calls took 1.2 s of a CPU profile over the 100,000 paths of a
  * checkpoint computed in ranges, ADR-0029); closes it.
  */
 async function eachInChunks<T>(it: { nextv(n: number): Promise<T[]>; close(): Promise<void> }, take: (item: T) => void): Promise<void> {
