@@ -1,4 +1,3 @@
-import { BmError, ErrorCode } from '../errors.js';
 import { executeGc } from '../gc/execute-gc.js';
 import { DEFAULT_GRACE_MS, DEFAULT_RETENTION_MS } from '../gc/plan-gc.js';
 import { computeClientRows, executeRetire, type ClientRow } from '../gc/retire-client.js';
@@ -10,23 +9,6 @@ import { ExitCode } from './exit-codes.js';
 import type { FolderOptions, GcFlags } from './options.js';
 import type { Output } from './output.js';
 import { displayName } from '../client/human-text.js';
-
-const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** `30d`, `12h`, `90m`, `0s`, `500ms` → milliseconds. */
-export function parseDuration(flag: string): (v: string) => number {
-  return (v) => {
-    const m = /^(\d+)(ms|s|m|h|d|w)$/.exec(v.trim());
-    if (m === null) {
-      throw new BmError(
-        ErrorCode.usage,
-        `${flag} must be a duration like 30d, 12h, 90m or 0s, got ${JSON.stringify(v)}`,
-        `for example: ${flag} 30d`,
-      );
-    }
-    return Number(m[1]) * UNITS[m[2]!]!;
-  };
-}
 
 function formatDuration(ms: number): string {
   if (ms === 0) return '0s';

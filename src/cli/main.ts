@@ -1,15 +1,31 @@
 import { Command, CommanderError } from 'commander';
 import { BmError, ErrorCode } from '../errors.js';
 import { mustSyncPath } from '../events/sync-path.js';
-import { runConflictsCommand, runResolveCommand } from './conflict-commands.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
-import { parseDuration, runCheckpointCommand, runClientsCommand, runGcCommand, runRetireCommand } from './gc-commands.js';
 import { localizeHint } from '../client/hints.js';
-import { runLsCommand, runRestoreCommand, runShowCommand } from './history-commands.js';
-import { runInitCommand } from './init-command.js';
-import { runLogCommand } from './log-command.js';
+// Each command's module loads when it runs (lazy-commands.ts): --version and --help load none.
+import {
+  runCheckpointCommand,
+  runClientsCommand,
+  runConflictsCommand,
+  runDoctorCommand,
+  runGcCommand,
+  runInitCommand,
+  runLogCommand,
+  runLsCommand,
+  runResolveCommand,
+  runRestoreCommand,
+  runRetireCommand,
+  runShowCommand,
+  runStatusCommand,
+  runSubscribeCommand,
+  runSyncCommand,
+  runUnsubscribeCommand,
+  runVerifyCommand,
+} from './lazy-commands.js';
 import {
   intervalOption,
+  parseDuration,
   parseNonNegativeInt,
   quietOption,
   verboseOption,
@@ -28,10 +44,6 @@ import {
   type VerifyFlags,
 } from './options.js';
 import { createOutput, type Output } from './output.js';
-import { runStatusCommand } from './status-command.js';
-import { runSubscribeCommand, runUnsubscribeCommand } from './subscription-commands.js';
-import { runSyncCommand } from './sync-command.js';
-import { runDoctorCommand, runVerifyCommand } from './verify-command.js';
 
 const VERSION = '0.1.0';
 

@@ -132,3 +132,20 @@ function parseSeconds(v: string): number {
 export function intervalOption(): Option {
   return new Option('--interval <seconds>', 'with --watch: how often to check the remote').argParser(parseSeconds).default(60);
 }
+
+const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `30d`, `12h`, `90m`, `0s`, `500ms` → milliseconds. */
+export function parseDuration(flag: string): (v: string) => number {
+  return (v) => {
+    const m = /^(\d+)(ms|s|m|h|d|w)$/.exec(v.trim());
+    if (m === null) {
+      throw new BmError(
+        ErrorCode.usage,
+        `${flag} must be a duration like 30d, 12h, 90m or 0s, got ${JSON.stringify(v)}`,
+        `for example: ${flag} 30d`,
+      );
+    }
+    return Number(m[1]) * UNITS[m[2]!]!;
+  };
+}

@@ -313,3 +313,33 @@ function computeWriterBodyProblem(b: {
   for (const e of b.paths as WriterPath[]) if (e.versions.some((v) => v.ctx >= n)) return `${e.path}: a version names a missing context`;
   return undefined;
 }
+
+/**
+ * A writer checkpoint body from its paths and the rest, with its keys in the format's order
+ * (the order they are encoded in: a body computed in parts encodes to the same bytes).
+ */
+export function computeCheckpointBody(rest: Omit<WriterCheckpointBody, 'paths'>, paths: readonly WriterPath[]): WriterCheckpointBody {
+  const { v, vault, client, seq, hash, time, segment, lastEventful, contexts } = rest;
+  const { collected, condemnations, deletions, retired, namers, relies } = rest;
+  return {
+    v,
+    vault,
+    client,
+    seq,
+    hash,
+    time,
+    segment,
+    lastEventful,
+    contexts,
+    paths,
+    collected,
+    condemnations,
+    deletions,
+    retired,
+    namers,
+    relies,
+  };
+}
+
+/** The keys of a writer checkpoint body after `paths`, in the format's order. */
+export const KEYS_AFTER_PATHS = ['collected', 'condemnations', 'deletions', 'retired', 'namers', 'relies'] as const;

@@ -22,22 +22,21 @@ export async function writeWriterCheckpoint(
   keys: KeyPair,
 ): Promise<VerifiedWriterCheckpoint> {
   const cp = encodeWriterCheckpoint(body, keys.privateKey);
+  await writeWriterCheckpointBytes(store, body.client, body.seq, cp.bytes);
+  return cp;
+}
+
+/** Writes the bytes of `client`'s writer checkpoint at `seq` (signed and encoded), create-only. */
+export async function writeWriterCheckpointBytes(store: ObjectStore, client: string, seq: number, bytes: Uint8Array): Promise<void> {
   try {
-    await store.putIfAbsent(keyOfWriterCheckpoint(body.client, body.seq), cp.bytes);
+    await store.putIfAbsent(keyOfWriterCheckpoint(client, seq), bytes);
   } catch (e) {
     if (isBmError(e, ErrorCode.objectExists)) {
       const hint = 'nothing was written; publish a segment first (sync) and write the checkpoint again';
-      throw new BmError(
-        ErrorCode.equivocation,
-        `the remote already holds a checkpoint at ${body.client}/${body.seq}`,
-        hint,
-        {},
-        { cause: e },
-      );
+      throw new BmError(ErrorCode.equivocation, `the remote already holds a checkpoint at ${client}/${seq}`, hint, {}, { cause: e });
     }
     throw e;
   }
-  return cp;
 }
 
 /** The seqs of every checkpoint under `prefix`, per client, ascending (one listing, paged). */

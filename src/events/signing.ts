@@ -56,9 +56,36 @@ export interface SignContext {
   readonly prev: string | null;
 }
 
+/** What a signature covers before the body: the domain and the object's place. */
+function computeMessageHead(ctx: SignContext): Buffer {
+  return Buffer.from(`bm-log/${ctx.domain}/v1\0${ctx.vault}\0${ctx.client}\0${ctx.seq}\0${ctx.prev ?? ''}\0`, 'utf8');
+}
+
 function computeMessage(ctx: SignContext, body: Uint8Array): Buffer {
-  const head = Buffer.from(`bm-log/${ctx.domain}/v1\0${ctx.vault}\0${ctx.client}\0${ctx.seq}\0${ctx.prev ?? ''}\0`, 'utf8');
-  return Buffer.concat([head, body]);
+  return Buffer.concat([computeMessageHead(ctx), body]);
+}
+
+/**
+ * `signBody` of a body written in parts, without a copy of it for the message: the body is
+ * written once, after the signed head, into one buffer with `room` more bytes after it (for
+ * a caller that writes the object around the body in place). Returns that buffer, where the
+ * body starts in it, and the signature.
+ */
+export function signBodyParts(
+  ctx: SignContext,
+  parts: readonly Uint8Array[],
+  key: KeyObject,
+  room = 0,
+): { buffer: Buffer; start: number; length: number; sig: Uint8Array } {
+  const head = computeMessageHead(ctx);
+  const length = parts.reduce((n, p) => n + p.byteLength, 0);
+  const buffer = Buffer.allocUnsafeSlow(head.length + length + room);
+  let at = head.copy(buffer, 0);
+  for (const p of parts) {
+    buffer.set(p, at);
+    at += p.byteLength;
+  }
+  return { buffer, start: head.length, length, sig: sign(null, buffer.subarray(0, at), key) };
 }
 
 export function signBody(ctx: SignContext, body: Uint8Array, key: KeyObject): Uint8Array {

@@ -477,18 +477,18 @@ export class LocalIndex {
     const [versions, collected, rows] = await Promise.all([
       this.read(async () => {
         const out: VersionRecord[] = [];
-        for await (const value of this.history.values(range)) out.push(decodeRow(value, 'history') as VersionRecord);
+        await eachInChunks(this.history.values(range), (value) => out.push(decodeRow(value, 'history') as VersionRecord));
         return out;
       }),
       this.read(async () => {
         const out = new Map<string, VersionId[]>();
-        for await (const key of this.collected.keys(range)) {
+        await eachInChunks(this.collected.keys(range), (key) => {
           const at = key.indexOf('\u0000');
           const p = key.slice(0, at);
           const ids = out.get(p) ?? [];
           ids.push(key.slice(at + 1) as VersionId);
           out.set(p, ids);
-        }
+        });
         return out;
       }),
       this.read(async () => {
@@ -782,6 +782,23 @@ export class LocalIndex {
         await it.close();
       }
     });
+  }
+}
+
+/**
+ * Every item of a LevelDB iterator, read `READ_CHUNK` at a time (one call into LevelDB per
+ * chunk: item by item, the iterator's own calls took 1.2 s of a CPU profile over the 100,000 paths of a
+ * checkpoint computed in ranges, ADR-0029); closes it.
+ */
+async function eachInChunks<T>(it: { nextv(n: number): Promise<T[]>; close(): Promise<void> }, take: (item: T) => void): Promise<void> {
+  try {
+    for (;;) {
+      const chunk = await it.nextv(READ_CHUNK);
+      if (chunk.length === 0) return;
+      for (const item of chunk) take(item);
+    }
+  } finally {
+    await it.close();
   }
 }
 

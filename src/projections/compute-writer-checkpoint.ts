@@ -1,6 +1,13 @@
-import type { OwnContext, ReplacedClaim, WriterCheckpointBody, WriterPath, WriterVersion } from '../events/checkpoint-schema.js';
+import {
+  computeCheckpointBody,
+  type OwnContext,
+  type ReplacedClaim,
+  type WriterCheckpointBody,
+  type WriterPath,
+  type WriterVersion,
+} from '../events/checkpoint-schema.js';
 import type { ClientId, ContentHash, VaultId, VersionId } from '../events/ids.js';
-import type { SegmentBody } from '../events/schema.js';
+import type { GcEvent, SegmentBody } from '../events/schema.js';
 import type { SyncPath } from '../events/sync-path.js';
 import { computeHeads, computeSegmentVersions, type PathState } from './project-paths.js';
 import { computeStoredRecord } from './project-writer-checkpoint.js';
@@ -37,32 +44,53 @@ export interface OwnCheckpointInput {
 /** A version this writer wrote, with its segment context. */
 type OwnVersion = VersionRecord;
 
-/** Pure: every path the next checkpoint looks at (for a caller that reads path states one by one). */
-export function computeCheckpointPaths(previous: WriterCheckpointBody | undefined, own: readonly SegmentBody[]): Set<SyncPath> {
-  const out = new Set<SyncPath>();
-  for (const e of previous?.paths ?? []) out.add(e.path);
-  for (const c of previous?.collected ?? []) out.add(c.path);
-  for (const s of own) {
-    for (const e of s.events) {
-      if (e.type === 'gc') for (const c of e.collected) out.add(c.path);
-      else if (e.type !== 'retire') out.add(e.path);
-    }
-  }
-  return out;
-}
-
 /** The versions of the previous checkpoint as records, then those of the own segments since. */
 function computeCandidates(input: OwnCheckpointInput): OwnVersion[] {
   const out: OwnVersion[] = [];
-  const prev = input.previous;
-  for (const e of prev?.paths ?? []) {
-    for (const v of e.versions) {
-      const ctx = prev!.contexts[v.ctx]!;
-      out.push(computeStoredRecord(e.path, v, input.client, ctx));
-    }
-  }
+  for (const e of input.previous?.paths ?? []) out.push(...computePreviousVersions(input.previous!, e));
   for (const s of input.own) out.push(...computeSegmentVersions(s));
   return out;
+}
+
+/** The versions a previous checkpoint kept at one of its paths, as records. */
+export function computePreviousVersions(previous: WriterCheckpointBody, e: WriterPath): OwnVersion[] {
+  return e.versions.map((v) => computeStoredRecord(e.path, v, previous.client, previous.contexts[v.ctx]!));
+}
+
+/** What a writer's checkpoint is computed from besides its paths' states (`OwnCheckpointInput` without `paths` and `own`). */
+export type CheckpointFacts = Omit<OwnCheckpointInput, 'paths' | 'own' | 'segment'> & {
+  readonly segment: Pick<SegmentBody, 'seq' | 'time' | 'seen'> & { readonly events: number };
+};
+
+/**
+ * What the checkpoint takes from the writer's own segments besides their versions, added one
+ * segment at a time (a caller need not hold them all): the last with events, its retire and
+ * gc events with their segments.
+ */
+export class OwnLogSummary {
+  lastEventful: number;
+  readonly gc: { readonly ctx: OwnContext; readonly event: GcEvent }[] = [];
+  readonly retires: { readonly client: ClientId; readonly seq: number }[] = [];
+
+  constructor(previous: WriterCheckpointBody | undefined) {
+    this.lastEventful = previous?.lastEventful ?? 0;
+  }
+
+  add(s: SegmentBody): void {
+    if (s.events.length > 0) this.lastEventful = Math.max(this.lastEventful, s.seq);
+    const ctx: OwnContext = { seq: s.seq, time: s.time, seen: s.seen, snapshot: s.snapshot };
+    for (const e of s.events) {
+      if (e.type === 'retire') this.retires.push({ client: e.client, seq: s.seq });
+      else if (e.type === 'gc') this.gc.push({ ctx, event: e });
+    }
+  }
+
+  /** The paths its gc events collected at (their claims need those paths' states). */
+  collectedPaths(previous: WriterCheckpointBody | undefined): Set<SyncPath> {
+    const out = new Set<SyncPath>((previous?.collected ?? []).map((c) => c.path));
+    for (const g of this.gc) for (const c of g.event.collected) out.add(c.path);
+    return out;
+  }
 }
 
 /**
@@ -70,85 +98,11 @@ function computeCandidates(input: OwnCheckpointInput): OwnVersion[] {
  * for a joiner: unless the version is the writer's own, or its owner's latest checkpoint is
  * at or after it and had read this writer's segment (then that checkpoint left it out).
  */
-function isClaimNeeded(input: OwnCheckpointInput, path: SyncPath, id: VersionId, seq: number): boolean {
-  const r = input.paths.get(path)?.versions.get(id);
+function isClaimNeeded(facts: CheckpointFacts, r: VersionRecord | undefined, seq: number): boolean {
   if (r === undefined) return true; // nothing tells where it may show up: keep the claim
-  if (r.client === input.client) return false;
-  const c = input.coverage.get(r.client);
-  return !(c !== undefined && r.seq <= c.seq && (c.seen[input.client] ?? 0) >= seq);
-}
-
-/** Pure: the writer's live versions (its heads) at the paths it may have versions at. */
-function computeKept(input: OwnCheckpointInput, candidates: readonly OwnVersion[]): Map<SyncPath, VersionRecord[]> {
-  const kept = new Map<SyncPath, VersionRecord[]>();
-  for (const path of new Set(candidates.map((v) => v.path))) {
-    const st = input.paths.get(path);
-    const mine = st === undefined ? [] : computeHeads(st).filter((h) => h.client === input.client && h.seq <= input.segment.seq);
-    if (mine.length > 0) kept.set(path, mine);
-  }
-  return kept;
-}
-
-/** Pure: the replaced claims still needed, per path: the previous ones and those of versions not kept. */
-type ClaimsByPath = Map<SyncPath, Map<VersionId, number>>;
-
-function computeReplacedClaims(
-  input: OwnCheckpointInput,
-  candidates: readonly OwnVersion[],
-  keptIds: ReadonlySet<VersionId>,
-): ClaimsByPath {
-  const claims = new Map<SyncPath, Map<VersionId, number>>();
-  const add = (path: SyncPath, id: VersionId, seq: number) => {
-    const at = claims.get(path) ?? new Map<VersionId, number>();
-    if (seq < (at.get(id) ?? Number.POSITIVE_INFINITY)) at.set(id, seq);
-    claims.set(path, at);
-  };
-  for (const e of input.previous?.paths ?? []) for (const r of e.replaced) add(e.path, r.id, r.seq);
-  for (const v of candidates) if (!keptIds.has(v.id)) for (const id of v.replaces) add(v.path, id, v.seq);
-  for (const [path, at] of claims) {
-    for (const [id, seq] of at) if (!isClaimNeeded(input, path, id, seq)) at.delete(id);
-    if (at.size === 0) claims.delete(path);
-  }
-  return claims;
-}
-
-/** Pure: what the writer's own gc events collected that may still show up, per (path, seq). */
-function computeCollectedClaims(input: OwnCheckpointInput): WriterCheckpointBody['collected'] {
-  const all: { path: SyncPath; seq: number; versions: readonly VersionId[] }[] = [...(input.previous?.collected ?? [])];
-  for (const s of input.own) {
-    for (const e of s.events)
-      if (e.type === 'gc') for (const c of e.collected) all.push({ path: c.path, seq: s.seq, versions: c.versions });
-  }
-  const out: { path: SyncPath; seq: number; versions: VersionId[] }[] = [];
-  for (const c of all) {
-    const versions = [...new Set(c.versions)].filter((id) => isClaimNeeded(input, c.path, id, c.seq)).sort();
-    if (versions.length > 0) out.push({ path: c.path, seq: c.seq, versions });
-  }
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.seq - b.seq));
-}
-
-/**
- * Pure: the blobs named by the writer's versions that are not kept, which may still void a
- * condemnation (ADR-0007): the highest seq per blob, while some active client has not
- * acknowledged it (a later condemnation may not cover it) or a known condemnation does not.
- */
-function computeNamers(
-  input: OwnCheckpointInput,
-  candidates: readonly OwnVersion[],
-  keptIds: ReadonlySet<VersionId>,
-): { hash: ContentHash; seq: number }[] {
-  const bySeq = new Map<ContentHash, number>();
-  const add = (hash: ContentHash, seq: number) => bySeq.set(hash, Math.max(seq, bySeq.get(hash) ?? 0));
-  for (const n of input.previous?.namers ?? []) add(n.hash, n.seq);
-  for (const v of candidates) if (v.content !== null && !keptIds.has(v.id)) add(v.content.hash, v.seq);
-  const vault = input.vaultState;
-  const acked = computeAckFrontier(vault.latest, computeActiveClients(input.keyed, vault.retired)).get(input.client) ?? 0;
-  const out: { hash: ContentHash; seq: number }[] = [];
-  for (const [hash, seq] of [...bySeq].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const uncovered = [...(vault.condemnations.get(hash)?.values() ?? [])].some((c) => !isCovered(input.client, seq, c));
-    if (seq > acked || uncovered) out.push({ hash, seq });
-  }
-  return out;
+  if (r.client === facts.client) return false;
+  const c = facts.coverage.get(r.client);
+  return !(c !== undefined && r.seq <= c.seq && (c.seen[facts.client] ?? 0) >= seq);
 }
 
 /** Numbers the writer's own segment contexts as versions and gc records name them. */
@@ -167,34 +121,12 @@ class OwnContexts {
   }
 }
 
-/** Pure: the writer's gc records (every condemnation and deletion record of its own log, ADR-0007) and whom it retired. */
-function computeOwnGcRecords(
-  input: OwnCheckpointInput,
-  contexts: OwnContexts,
-): Pick<WriterCheckpointBody, 'condemnations' | 'deletions' | 'retired'> {
-  const prev = input.previous;
-  const condemnations = (prev?.condemnations ?? []).map((c) => ({
-    hash: c.hash,
-    ctx: contexts.of(prev!.contexts[c.ctx]!),
-    graceMs: c.graceMs,
-  }));
-  const deletions = (prev?.deletions ?? []).map((d) => ({ hash: d.hash, ctx: contexts.of(prev!.contexts[d.ctx]!) }));
-  const retired = new Map<ClientId, number>((prev?.retired ?? []).map((r) => [r.client, r.seq]));
-  for (const s of input.own) {
-    for (const e of s.events) {
-      if (e.type === 'retire' && !retired.has(e.client)) retired.set(e.client, s.seq);
-      if (e.type !== 'gc') continue;
-      const ctx = contexts.of(s);
-      for (const h of e.condemned) condemnations.push({ hash: h, ctx, graceMs: e.graceMs });
-      for (const h of e.deleted) deletions.push({ hash: h, ctx });
-    }
-  }
-  return { condemnations, deletions, retired: [...retired].sort(([a], [b]) => (a < b ? -1 : 1)).map(([client, seq]) => ({ client, seq })) };
-}
+type ClaimsByPath = Map<SyncPath, Map<VersionId, number>>;
 
 /**
- * Pure: the writer's checkpoint of its own log up to `segment.seq` (ADR-0014), from its
- * previous checkpoint, its own segments since, and what it knows now:
+ * Pure, in steps: a writer's checkpoint of its own log up to `segment.seq` (ADR-0014), its
+ * paths given in ascending ranges (`addRange`, all at once or a range at a time: the same
+ * entries either way), then the rest (`finish`):
  * - its versions that are heads (kept whole, with their segment contexts);
  * - the ids its events replaced, and what its gc events collected, while such a version may
  *   still show up for a joiner (see `isClaimNeeded`): a kept version states its own replaces;
@@ -203,46 +135,182 @@ function computeOwnGcRecords(
  * - the other writers' checkpoints it judged claims by (`coverage`), as `relies`.
  * Sized by the writer's live versions and pending claims, not by its history.
  */
-export function computeWriterCheckpoint(input: OwnCheckpointInput): WriterCheckpointBody {
-  const candidates = computeCandidates(input);
-  const kept = computeKept(input, candidates);
-  const keptIds = new Set<VersionId>([...kept.values()].flat().map((v) => v.id));
-  const replaced = computeReplacedClaims(input, candidates, keptIds);
-  const contexts = new OwnContexts();
-  const paths: WriterPath[] = [];
-  for (const path of [...new Set([...kept.keys(), ...replaced.keys()])].sort()) {
-    const stored = (v: VersionRecord): WriterVersion => ({
-      id: v.id,
-      type: v.type,
-      ctx: contexts.of(v),
-      replaces: [...v.replaces],
-      content: v.content,
-    });
-    const versions = (kept.get(path) ?? []).map(stored);
-    const claims: ReplacedClaim[] = [...(replaced.get(path) ?? [])].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, seq]) => ({ id, seq }));
-    paths.push({ path, versions: versions.sort((a, b) => (a.id < b.id ? -1 : 1)), replaced: claims });
+export class WriterCheckpointBuilder {
+  private readonly contexts = new OwnContexts();
+  /** Per blob, the highest seq of a version not kept that named it (and the previous checkpoint's namers). */
+  private readonly namerSeqs = new Map<ContentHash, number>();
+  /** The writers whose versions the claims are about (as the states tell). */
+  readonly owners = new Set<string>();
+  versions = 0;
+  claims = 0;
+
+  constructor(private readonly facts: CheckpointFacts) {
+    for (const n of facts.previous?.namers ?? []) this.noteNamer(n.hash, n.seq);
   }
-  let lastEventful = input.previous?.lastEventful ?? 0;
-  for (const s of input.own) if (s.events.length > 0) lastEventful = Math.max(lastEventful, s.seq);
-  const gc = computeOwnGcRecords(input, contexts);
+
+  private noteNamer(hash: ContentHash, seq: number): void {
+    this.namerSeqs.set(hash, Math.max(seq, this.namerSeqs.get(hash) ?? 0));
+  }
+
+  private noteClaim(r: VersionRecord | undefined): void {
+    this.claims++;
+    if (r !== undefined) this.owners.add(r.client);
+  }
+
+  /**
+   * The entries of a range of paths, sorted: `states` holds (at least) the folded state of
+   * every path of `candidates` and `previous` (the previous checkpoint's entries in the range);
+   * `candidates` the writer's versions there (the previous checkpoint's, as records, and
+   * those of its own segments since). Ranges must come in ascending path order.
+   */
+  addRange(states: ReadonlyMap<SyncPath, PathState>, candidates: readonly OwnVersion[], previous: readonly WriterPath[]): WriterPath[] {
+    const { facts } = this;
+    const kept = new Map<SyncPath, VersionRecord[]>();
+    for (const path of new Set(candidates.map((v) => v.path))) {
+      const st = states.get(path);
+      const mine = st === undefined ? [] : computeHeads(st).filter((h) => h.client === facts.client && h.seq <= facts.segment.seq);
+      if (mine.length > 0) kept.set(path, mine);
+    }
+    const keptIds = new Set<VersionId>([...kept.values()].flat().map((v) => v.id));
+    for (const v of candidates) if (v.content !== null && !keptIds.has(v.id)) this.noteNamer(v.content.hash, v.seq);
+    const replaced = this.computeReplacedClaims(states, candidates, keptIds, previous);
+    const out: WriterPath[] = [];
+    for (const path of [...new Set([...kept.keys(), ...replaced.keys()])].sort()) {
+      const stored = (v: VersionRecord): WriterVersion => ({
+        id: v.id,
+        type: v.type,
+        ctx: this.contexts.of(v),
+        replaces: [...v.replaces],
+        content: v.content,
+      });
+      const versions = (kept.get(path) ?? []).map(stored);
+      this.versions += versions.length;
+      const claims: ReplacedClaim[] = [...(replaced.get(path) ?? [])]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([id, seq]) => ({ id, seq }));
+      out.push({ path, versions: versions.sort((a, b) => (a.id < b.id ? -1 : 1)), replaced: claims });
+    }
+    return out;
+  }
+
+  /** The replaced claims still needed, per path: the previous ones and those of versions not kept. */
+  private computeReplacedClaims(
+    states: ReadonlyMap<SyncPath, PathState>,
+    candidates: readonly OwnVersion[],
+    keptIds: ReadonlySet<VersionId>,
+    previous: readonly WriterPath[],
+  ): ClaimsByPath {
+    const claims: ClaimsByPath = new Map();
+    const add = (path: SyncPath, id: VersionId, seq: number) => {
+      const at = claims.get(path) ?? new Map<VersionId, number>();
+      if (seq < (at.get(id) ?? Number.POSITIVE_INFINITY)) at.set(id, seq);
+      claims.set(path, at);
+    };
+    for (const e of previous) for (const r of e.replaced) add(e.path, r.id, r.seq);
+    for (const v of candidates) if (!keptIds.has(v.id)) for (const id of v.replaces) add(v.path, id, v.seq);
+    for (const [path, at] of claims) {
+      for (const [id, seq] of at) {
+        const r = states.get(path)?.versions.get(id);
+        if (isClaimNeeded(this.facts, r, seq)) this.noteClaim(r);
+        else at.delete(id);
+      }
+      if (at.size === 0) claims.delete(path);
+    }
+    return claims;
+  }
+
+  /** Everything but the paths, once every range is in: `states` holds the states of `own.collectedPaths`. */
+  finish(own: OwnLogSummary, states: ReadonlyMap<SyncPath, PathState>): Omit<WriterCheckpointBody, 'paths'> {
+    const { facts } = this;
+    const collected = this.computeCollectedClaims(own, states);
+    const gc = this.computeOwnGcRecords(own);
+    const { segment } = facts;
+    return {
+      v: 2,
+      vault: facts.vault,
+      client: facts.client,
+      seq: segment.seq,
+      hash: facts.hash,
+      time: facts.time,
+      segment: { time: segment.time, seen: segment.seen, events: segment.events },
+      lastEventful: own.lastEventful,
+      contexts: this.contexts.list,
+      collected,
+      ...gc,
+      namers: this.computeNamers(),
+      relies: [...facts.coverage]
+        .filter(([c]) => c !== facts.client)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([client, c]) => ({ client: client as ClientId, seq: c.seq })),
+    };
+  }
+
+  /** What the writer's own gc events collected that may still show up, per (path, seq). */
+  private computeCollectedClaims(own: OwnLogSummary, states: ReadonlyMap<SyncPath, PathState>): WriterCheckpointBody['collected'] {
+    const all: { path: SyncPath; seq: number; versions: readonly VersionId[] }[] = [...(this.facts.previous?.collected ?? [])];
+    for (const g of own.gc) for (const c of g.event.collected) all.push({ path: c.path, seq: g.ctx.seq, versions: c.versions });
+    const out: { path: SyncPath; seq: number; versions: VersionId[] }[] = [];
+    for (const c of all) {
+      const needed = [...new Set(c.versions)].filter((id) => isClaimNeeded(this.facts, states.get(c.path)?.versions.get(id), c.seq));
+      for (const id of needed) this.noteClaim(states.get(c.path)?.versions.get(id));
+      if (needed.length > 0) out.push({ path: c.path, seq: c.seq, versions: needed.sort() });
+    }
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.seq - b.seq));
+  }
+
+  /** The writer's gc records (every condemnation and deletion record of its own log, ADR-0007) and whom it retired. */
+  private computeOwnGcRecords(own: OwnLogSummary): Pick<WriterCheckpointBody, 'condemnations' | 'deletions' | 'retired'> {
+    const { contexts } = this;
+    const prev = this.facts.previous;
+    const condemnations = (prev?.condemnations ?? []).map((c) => ({
+      hash: c.hash,
+      ctx: contexts.of(prev!.contexts[c.ctx]!),
+      graceMs: c.graceMs,
+    }));
+    const deletions = (prev?.deletions ?? []).map((d) => ({ hash: d.hash, ctx: contexts.of(prev!.contexts[d.ctx]!) }));
+    const retired = new Map<ClientId, number>((prev?.retired ?? []).map((r) => [r.client, r.seq]));
+    // Retire and gc events in the order of the segments, as they came.
+    for (const r of own.retires) if (!retired.has(r.client)) retired.set(r.client, r.seq);
+    for (const g of own.gc) {
+      const ctx = contexts.of(g.ctx);
+      for (const h of g.event.condemned) condemnations.push({ hash: h, ctx, graceMs: g.event.graceMs });
+      for (const h of g.event.deleted) deletions.push({ hash: h, ctx });
+    }
+    return {
+      condemnations,
+      deletions,
+      retired: [...retired].sort(([a], [b]) => (a < b ? -1 : 1)).map(([client, seq]) => ({ client, seq })),
+    };
+  }
+
+  /**
+   * The blobs named by the writer's versions that are not kept, which may still void a
+   * condemnation (ADR-0007): the highest seq per blob, while some active client has not
+   * acknowledged it (a later condemnation may not cover it) or a known condemnation does not.
+   */
+  private computeNamers(): { hash: ContentHash; seq: number }[] {
+    const { facts } = this;
+    const vault = facts.vaultState;
+    const acked = computeAckFrontier(vault.latest, computeActiveClients(facts.keyed, vault.retired)).get(facts.client) ?? 0;
+    const out: { hash: ContentHash; seq: number }[] = [];
+    for (const [hash, seq] of [...this.namerSeqs].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const uncovered = [...(vault.condemnations.get(hash)?.values() ?? [])].some((c) => !isCovered(facts.client, seq, c));
+      if (seq > acked || uncovered) out.push({ hash, seq });
+    }
+    return out;
+  }
+}
+
+/**
+ * Pure: the writer's checkpoint of its own log up to `segment.seq` (ADR-0014), from its
+ * previous checkpoint, its own segments since, and what it knows now (`WriterCheckpointBuilder`
+ * with every path in one range).
+ */
+export function computeWriterCheckpoint(input: OwnCheckpointInput): WriterCheckpointBody {
   const { segment } = input;
-  return {
-    v: 2,
-    vault: input.vault,
-    client: input.client,
-    seq: segment.seq,
-    hash: input.hash,
-    time: input.time,
-    segment: { time: segment.time, seen: segment.seen, events: segment.events.length },
-    lastEventful,
-    contexts: contexts.list,
-    paths,
-    collected: computeCollectedClaims(input),
-    ...gc,
-    namers: computeNamers(input, candidates, keptIds),
-    relies: [...input.coverage]
-      .filter(([c]) => c !== input.client)
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([client, c]) => ({ client: client as ClientId, seq: c.seq })),
-  };
+  const builder = new WriterCheckpointBuilder({ ...input, segment: { ...segment, events: segment.events.length } });
+  const own = new OwnLogSummary(input.previous);
+  for (const s of input.own) own.add(s);
+  const paths = builder.addRange(input.paths, computeCandidates(input), input.previous?.paths ?? []);
+  return computeCheckpointBody(builder.finish(own, input.paths), paths);
 }

@@ -1,13 +1,14 @@
 import type { WriterCheckpointBody } from '../events/checkpoint-schema.js';
-import { listCheckpoints, listCheckpointSeqs, writeWriterCheckpoint } from '../events/checkpoints.js';
-import { decodeTrustedSegment, decodeTrustedWriterCheckpoint } from '../events/codec.js';
+import { listCheckpoints, listCheckpointSeqs, writeWriterCheckpointBytes } from '../events/checkpoints.js';
+import { decodeTrustedSegment, decodeTrustedWriterCheckpoint, encodeWriterCheckpoint } from '../events/codec.js';
 import type { ClientId } from '../events/ids.js';
 import type { SegmentBody } from '../events/schema.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import type { SyncPath } from '../events/sync-path.js';
-import { computeCheckpointPaths, computeWriterCheckpoint, type CheckpointCoverage } from '../projections/compute-writer-checkpoint.js';
+import { computeWriterCheckpoint, type CheckpointCoverage } from '../projections/compute-writer-checkpoint.js';
 import type { PathState } from '../projections/project-paths.js';
 import { readHeldCheckpoints } from './join-checkpoints.js';
+import { computeCheckpointInRanges, type CheckpointSources, type RangedCheckpoint } from './own-checkpoint-ranges.js';
 import type { SyncIndex } from './ports.js';
 import { publishOwnSegment, type LogContext, type OpenLog } from './sync-log.js';
 
@@ -16,8 +17,18 @@ import { publishOwnSegment, type LogContext, type OpenLog } from './sync-log.js'
  * and by a sync whose own log has grown enough since the last one (`isOwnCheckpointDue`).
  */
 
-/** Meta key: this client's latest checkpoint (its object bytes). */
+/**
+ * Meta key: this client's latest checkpoint, `{ bytes }` (its object bytes, kept by the index
+ * as a side file as they are); an index written before 2026-12-07 holds the bytes themselves
+ * (packed again into a value, which copied them several times over: ADR-0029).
+ */
 const OWN_META_KEY = 'ownCheckpoint';
+
+/** The bytes of this client's latest checkpoint, as kept in the index (either form). */
+async function readOwnCheckpointBytes(index: SyncIndex): Promise<Uint8Array | undefined> {
+  const held = index.getMeta ? await index.getMeta<Uint8Array | { bytes: Uint8Array }>(OWN_META_KEY) : undefined;
+  return held === undefined || held instanceof Uint8Array ? held : held.bytes;
+}
 /** Meta key: where it stands and how big it is (`OwnCheckpointMark`). */
 const MARK_META_KEY = 'ownCheckpointMark';
 /** Meta key: this client's own log since then, counted as it grows (`OwnLogSince`). */
@@ -62,14 +73,6 @@ export interface OwnCheckpointReport {
   readonly paths: number;
   readonly versions: number;
   readonly claims: number;
-}
-
-/** This client's own segments after `seq`, decoded, in seq order. */
-async function readOwnSince(index: SyncIndex, self: ClientId, seq: number): Promise<SegmentBody[]> {
-  const out: SegmentBody[] = [];
-  for await (const rec of index.iterateSegments(self, seq + 1))
-    if (rec.client === self && rec.seq > seq) out.push(decodeTrustedSegment(rec.bytes));
-  return out.sort((a, b) => a.seq - b.seq);
 }
 
 /**
@@ -185,6 +188,89 @@ function isSeenAtFrontier(seg: SegmentBody | undefined, frontier: ReadonlyMap<st
   return Object.keys(seg.seen).length === others.length && others.every(([c, cur]) => seg.seen[c] === cur.seq);
 }
 
+function sameFrontier(a: Readonly<Record<string, number>>, b: ReadonlyMap<string, { seq: number }>): boolean {
+  if (Object.keys(a).length !== b.size) return false;
+  for (const [c, cur] of b) if (a[c] !== cur.seq) return false;
+  return true;
+}
+
+/** Where this client's next checkpoint stands, and its previous one. */
+interface OwnCheckpointPlace {
+  readonly seq: number;
+  readonly hash: string;
+  readonly previous: WriterCheckpointBody | undefined;
+}
+
+/**
+ * Where this client's checkpoint of its own log (already fetched and folded in `log`) goes:
+ * its latest segment. A checkpoint stands on a segment of its writer whose `seen` is exactly
+ * what the state it is computed from has read (so that others can tell what it knew): when
+ * this client has no segment yet, its latest already has a checkpoint, or has read less than
+ * the fold, it first publishes an empty segment (an acknowledgement of the fold's frontier).
+ * Null when this client's latest checkpoint stands at its latest segment and nobody's log
+ * moved since.
+ */
+async function prepareOwnCheckpoint(ctx: LogContext, log: OpenLog): Promise<OwnCheckpointPlace | null> {
+  const self = ctx.identity.client;
+  const mark = ctx.index.getMeta ? await ctx.index.getMeta<OwnCheckpointMark>(MARK_META_KEY) : undefined;
+  const written = (await listCheckpoints(ctx.store)).latest.get(self) ?? 0;
+  const latest = log.frontier.get(self);
+  if (latest !== undefined && latest.seq === mark?.seq && sameFrontier(mark.frontier, log.frontier)) return null;
+  const taken = latest === undefined || latest.seq <= Math.max(written, mark?.seq ?? 0);
+  if (taken || !isSeenAtFrontier(await readOwnSegment(ctx.index, self, latest.seq), log.frontier, self))
+    await publishOwnSegment(ctx, log, [], null);
+  const own = log.frontier.get(self)!;
+  const previousBytes = await readOwnCheckpointBytes(ctx.index);
+  return { seq: own.seq, hash: own.hash, previous: previousBytes === undefined ? undefined : decodeTrustedWriterCheckpoint(previousBytes) };
+}
+
+/** What a written checkpoint holds, for the mark and the report. */
+type WrittenCheckpoint = Pick<RangedCheckpoint, 'bytes' | 'seq' | 'paths' | 'versions' | 'claims' | 'owners' | 'relies'>;
+
+/** Publishes the checkpoint and remembers it, with where it stands, in the index. */
+async function commitOwnCheckpoint(ctx: LogContext, log: OpenLog, cp: WrittenCheckpoint): Promise<OwnCheckpointReport> {
+  const self = ctx.identity.client;
+  await writeWriterCheckpointBytes(ctx.store, self, cp.seq, cp.bytes);
+  const frontier = Object.fromEntries([...log.frontier].map(([c, cur]) => [c, cur.seq]));
+  const relies = Object.fromEntries(cp.relies.map((r) => [r.client, r.seq]));
+  const next: OwnCheckpointMark = { seq: cp.seq, versions: cp.versions, claims: cp.claims, owners: [...cp.owners], relies, frontier };
+  const since: OwnLogSince = { seq: cp.seq, events: 0, segments: 0, others: 0 };
+  await ctx.index.commitBatch({ meta: { [OWN_META_KEY]: { bytes: cp.bytes }, [MARK_META_KEY]: next, [SINCE_META_KEY]: since } });
+  return { client: self, seq: cp.seq, bytes: cp.bytes.length, paths: cp.paths, versions: cp.versions, claims: cp.claims };
+}
+
+/** The facts of this client's checkpoint at `place` besides its paths. */
+async function readCheckpointFacts(ctx: LogContext, log: OpenLog, place: OwnCheckpointPlace) {
+  const client = ctx.identity.client;
+  const coverage = await readCoverage(ctx, client, log.frontier);
+  const at = { vault: ctx.identity.vault, client, hash: place.hash, time: ctx.now().toISOString(), previous: place.previous };
+  return { ...at, vaultState: log.state.vault, keyed: log.keyed, coverage };
+}
+
+/**
+ * Writes this client's checkpoint of its own log from the whole fold in `log` (`bm-log
+ * checkpoint`, gc, a sync that folded everything). See `prepareOwnCheckpoint`; null when
+ * nothing moved since the last one.
+ */
+export async function executeOwnCheckpoint(ctx: LogContext, log: OpenLog): Promise<OwnCheckpointReport | null> {
+  const place = await prepareOwnCheckpoint(ctx, log);
+  if (place === null) return null;
+  const self = ctx.identity.client;
+  const after = place.previous?.seq ?? 0;
+  const own: SegmentBody[] = [];
+  for await (const rec of ctx.index.iterateSegments(self, after + 1))
+    if (rec.client === self && rec.seq > after) own.push(decodeTrustedSegment(rec.bytes));
+  own.sort((a, b) => a.seq - b.seq);
+  const segment = own.find((s) => s.seq === place.seq)!;
+  const paths = log.state.paths;
+  const body = computeWriterCheckpoint({ ...(await readCheckpointFacts(ctx, log, place)), segment, own, paths });
+  const bytes = encodeWriterCheckpoint(body, ctx.identity.keys.privateKey).bytes;
+  const versions = body.paths.reduce((n, p) => n + p.versions.length, 0);
+  const claims = body.paths.reduce((n, p) => n + p.replaced.length, 0) + body.collected.reduce((n, c) => n + c.versions.length, 0);
+  const owners = computeClaimOwners(body, paths);
+  return commitOwnCheckpoint(ctx, log, { bytes, seq: place.seq, paths: body.paths.length, versions, claims, owners, relies: body.relies });
+}
+
 /** The writers whose versions a checkpoint's claims are about (as this client's state knows them). */
 function computeClaimOwners(body: WriterCheckpointBody, paths: ReadonlyMap<SyncPath, PathState>): string[] {
   const owners = new Set<string>();
@@ -197,62 +283,38 @@ function computeClaimOwners(body: WriterCheckpointBody, paths: ReadonlyMap<SyncP
   return [...owners].sort();
 }
 
-function sameFrontier(a: Readonly<Record<string, number>>, b: ReadonlyMap<string, { seq: number }>): boolean {
-  if (Object.keys(a).length !== b.size) return false;
-  for (const [c, cur] of b) if (a[c] !== cur.seq) return false;
-  return true;
+/** The index as a checkpoint's range reader, when its per-path rows stand for the whole fold of `log` (ADR-0009). */
+async function indexSources(ctx: LogContext, log: OpenLog, after: number): Promise<CheckpointSources | undefined> {
+  const { index } = ctx;
+  const { iterateStatePaths, readPathRange, readPathStates, canReadPathStates } = index;
+  if (!iterateStatePaths || !readPathRange || !readPathStates || !canReadPathStates || log.checkpoint !== undefined) return undefined;
+  if (!(await canReadPathStates.call(index))) return undefined;
+  const self = ctx.identity.client;
+  return {
+    own: async function* () {
+      for await (const rec of index.iterateSegments(self, after + 1))
+        if (rec.client === self && rec.seq > after) yield decodeTrustedSegment(rec.bytes);
+    },
+    paths: () => iterateStatePaths.call(index),
+    readRange: async (from, to) => (await readPathRange.call(index, from, to)).states,
+    readStates: (paths) => readPathStates.call(index, paths),
+  };
 }
 
 /**
- * Writes this client's checkpoint of its own log (already fetched and folded in `log`) at its
- * latest segment. A checkpoint stands on a segment of its writer whose `seen` is exactly what
- * the state it is computed from has read (so that others can tell what it knew): when this
- * client has no segment yet, its latest already has a checkpoint, or has read less than the
- * fold, it first publishes an empty segment (an acknowledgement of the fold's frontier). `pathStates` gives the states of the paths the
- * checkpoint looks at (the log's own, when it folded everything). Returns null when this
- * client's latest checkpoint stands at its latest segment and nobody's log moved since.
+ * `executeOwnCheckpoint` for a sync that has not folded everything (lazy, ADR-0009): the
+ * checkpoint is computed from the index's per-path rows a range of paths at a time and encoded
+ * as it goes (ADR-0029), so the sync holds one range, not the whole fold. Undefined when the
+ * index cannot serve that (no complete per-path rows, a state joined from checkpoints, or
+ * paths it orders otherwise than the checkpoint): the caller folds everything and calls
+ * `executeOwnCheckpoint`.
  */
-export async function executeOwnCheckpoint(
-  ctx: LogContext,
-  log: OpenLog,
-  pathStates?: (paths: ReadonlySet<SyncPath>) => Promise<ReadonlyMap<SyncPath, PathState>>,
-): Promise<OwnCheckpointReport | null> {
-  const self = ctx.identity.client;
-  const mark = ctx.index.getMeta ? await ctx.index.getMeta<OwnCheckpointMark>(MARK_META_KEY) : undefined;
-  const written = (await listCheckpoints(ctx.store)).latest.get(self) ?? 0;
-  const latest = log.frontier.get(self);
-  if (latest !== undefined && latest.seq === mark?.seq && sameFrontier(mark.frontier, log.frontier)) return null;
-  const taken = latest === undefined || latest.seq <= Math.max(written, mark?.seq ?? 0);
-  if (taken || !isSeenAtFrontier(await readOwnSegment(ctx.index, self, latest.seq), log.frontier, self))
-    await publishOwnSegment(ctx, log, [], null);
-  const own = log.frontier.get(self)!;
-  const previousBytes = ctx.index.getMeta ? await ctx.index.getMeta<Uint8Array>(OWN_META_KEY) : undefined;
-  const previous: WriterCheckpointBody | undefined = previousBytes === undefined ? undefined : decodeTrustedWriterCheckpoint(previousBytes);
-  const ownSegments = await readOwnSince(ctx.index, self, previous?.seq ?? 0);
-  const segment = ownSegments.find((s) => s.seq === own.seq)!;
-  const wanted = computeCheckpointPaths(previous, ownSegments);
-  const paths = pathStates === undefined ? log.state.paths : await pathStates(wanted);
-  const body = computeWriterCheckpoint({
-    vault: ctx.identity.vault,
-    client: self,
-    segment,
-    hash: own.hash,
-    time: ctx.now().toISOString(),
-    previous,
-    own: ownSegments,
-    paths,
-    vaultState: log.state.vault,
-    keyed: log.keyed,
-    coverage: await readCoverage(ctx, self, log.frontier),
-  });
-  const cp = await writeWriterCheckpoint(ctx.store, body, ctx.identity.keys);
-  const versions = body.paths.reduce((n, p) => n + p.versions.length, 0);
-  const claims = body.paths.reduce((n, p) => n + p.replaced.length, 0) + body.collected.reduce((n, c) => n + c.versions.length, 0);
-  const frontier = Object.fromEntries([...log.frontier].map(([c, cur]) => [c, cur.seq]));
-  const relies = Object.fromEntries(body.relies.map((r) => [r.client, r.seq]));
-  const next: OwnCheckpointMark = { seq: own.seq, versions, claims, owners: computeClaimOwners(body, paths), relies, frontier };
-  const since: OwnLogSince = { seq: own.seq, events: 0, segments: 0, others: 0 };
-  const marks = { [MARK_META_KEY]: next, [SINCE_META_KEY]: since };
-  await ctx.index.commitBatch({ meta: { [OWN_META_KEY]: cp.bytes, ...marks } });
-  return { client: self, seq: own.seq, bytes: cp.bytes.length, paths: body.paths.length, versions, claims };
+export async function executeOwnCheckpointInRanges(ctx: LogContext, log: OpenLog): Promise<OwnCheckpointReport | null | undefined> {
+  if ((await indexSources(ctx, log, 0)) === undefined) return undefined;
+  const place = await prepareOwnCheckpoint(ctx, log);
+  if (place === null) return null;
+  const sources = (await indexSources(ctx, log, place.previous?.seq ?? 0))!;
+  const facts = { ...(await readCheckpointFacts(ctx, log, place)), seq: place.seq };
+  const cp = await computeCheckpointInRanges(facts, sources, ctx.identity.keys.privateKey);
+  return cp === undefined ? undefined : commitOwnCheckpoint(ctx, log, cp);
 }

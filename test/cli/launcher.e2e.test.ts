@@ -124,6 +124,25 @@ describe('bin/bm-log (the launcher)', () => {
       }
     });
 
+    it('starts Node once for --version, --help and read-only reports, twice (with the settings) for the rest', async () => {
+      const w = await world();
+      const a = await w.init('alice', { files: { 'a.md': 'a\n' } });
+      // Every Node process started from here (exec'd or spawned) loads this and notes its pid.
+      const starts = path.join(w.base, 'starts.txt');
+      const preload = path.join(w.base, 'note-start.cjs');
+      await fs.writeFile(preload, `require('node:fs').appendFileSync(${JSON.stringify(starts)}, process.pid + '\\n');\n`);
+      const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: `--require ${preload}` };
+      for (const k of ['MALLOC_ARENA_MAX', 'MALLOC_TRIM_THRESHOLD_', 'MALLOC_MMAP_THRESHOLD_']) delete env[k];
+      const startsOf = async (args: readonly string[]) => {
+        await fs.rm(starts, { force: true });
+        const code = await new Promise<number>((r) => execFile(LAUNCHER, args, { env }, (e) => r(e === null ? 0 : Number(e.code))));
+        return { code, starts: (await fs.readFile(starts, 'utf8')).trim().split('\n').length };
+      };
+      for (const light of [['--version'], ['--help'], ['sync', '--help'], ['status', '--dir', a.dir], []])
+        expect(await startsOf(light), light.join(' ')).toMatchObject({ starts: 1 });
+      expect(await startsOf(['sync', '--dir', a.dir])).toEqual({ code: EXIT.ok, starts: 2 });
+    });
+
     it('Ctrl-C at a terminal (SIGINT to the whole process group) stops the watch cleanly, once', async () => {
       const w = await world();
       const a = await w.init('alice', { files: { 'a.md': 'a\n' } });

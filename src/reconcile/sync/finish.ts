@@ -1,7 +1,7 @@
 import type { ByteParts } from '../../events/codec.js';
 import { isAckDue } from '../../projections/project-vault.js';
 import type { CleanState } from '../clean-state.js';
-import { checkOwnCheckpointDue, executeOwnCheckpoint } from '../own-checkpoint.js';
+import { checkOwnCheckpointDue, executeOwnCheckpoint, executeOwnCheckpointInRanges } from '../own-checkpoint.js';
 import type { Plan } from '../plan-sync.js';
 import { CLEAN_STATE_KEY, type ScanResult } from '../ports.js';
 import { publishOwnSegment } from '../sync-log.js';
@@ -28,13 +28,21 @@ export async function acknowledgeStage(state: SyncState, tally: SyncTally): Prom
 /**
  * Checkpoints this client's own log once it has grown enough since the last one, so that a new
  * client reads that instead of the log (ADR-0014). It needs every path's state: a lazy sync
- * folds everything for it; a first sync still in stages leaves it to a later sync.
+ * reads them from the index a range at a time (ADR-0029), or folds everything when the index
+ * cannot serve that; a first sync still in stages leaves it to a later sync.
  */
 export async function checkpointStage(state: SyncState, tally: SyncTally): Promise<void> {
   const { ctx } = state;
   if (state.dryRun || state.mode.kind === 'staged') return;
   if (!(await checkOwnCheckpointDue(ctx, ctx.identity.client, state.fetched.fetched.fetchedEvents, ctx.checkpointEvery))) return;
-  if (state.mode.kind !== 'full') await state.foldEverything();
+  if (state.mode.kind !== 'full') {
+    const ranged = await executeOwnCheckpointInRanges(ctx, state.log);
+    if (ranged !== undefined) {
+      tally.checkpoint = ranged;
+      return;
+    }
+    await state.foldEverything();
+  }
   tally.checkpoint = await executeOwnCheckpoint(ctx, state.log);
 }
 
