@@ -10,11 +10,10 @@ import { runInitCommand } from './init-command.js';
 import { runLogCommand } from './log-command.js';
 import {
   intervalOption,
+  mustWatchForInterval,
   parseNonNegativeInt,
-  withDir,
   withFolderOptions,
   withJson,
-  type DirOption,
   type FolderOptions,
   type GcFlags,
   type InitFlags,
@@ -66,7 +65,8 @@ function registerSyncCommands(program: Command, host: CommandHost): void {
       .option('--force', 'skip the safety guards (max-delete, empty folder)')
       .option('--watch', 'keep syncing: on local changes (debounced) and every --interval seconds')
       .addOption(intervalOption()),
-  ).action(async (o: SyncFlags) => {
+  ).action(async (o: SyncFlags, cmd: Command) => {
+    mustWatchForInterval(o, cmd);
     const flags = {
       dryRun: o.dryRun === true,
       maxDelete: o.maxDelete,
@@ -121,19 +121,22 @@ function registerHistoryCommands(program: Command, host: CommandHost): void {
       .option('--until <time>', 'only events before this ISO 8601 time')
       .option('--limit <n>', 'at most N events', parseNonNegativeInt('--limit')),
   ).action(async (p: string | undefined, o: LogFlags) => host.finish(await runLogCommand(p, o, host.out)));
-  withDir(
+  withFolderOptions(
     program
       .command('show')
-      .description('print the bytes of any version (checked against its hash)')
+      .description('print the bytes of any version (checked against its hash); --json: the version and its bytes (UTF-8 text or base64)')
       .argument('<version>', 'a version id, or its last 8 characters'),
-  ).action(async (v: string, o: DirOption) => host.finish(await runShowCommand(v, o, host.out)));
+  ).action(async (v: string, o: FolderOptions) => host.finish(await runShowCommand(v, o, host.out)));
   withFolderOptions(
     program
       .command('restore')
       .description('bring a file, or a folder (FOLDER/), back to how it was; the restore syncs to everyone and is logged')
       .argument('<path>', 'a file, or a folder ending in /')
       .requiredOption('--at <time-or-version>', 'an ISO 8601 time, or a version id of the file')
-      .option('--to <file>', 'write the old bytes to this file instead (publishes nothing)')
+      .option(
+        '--to <file>',
+        'write the old bytes to this new file instead (publishes nothing; inside the folder, the next sync uploads it)',
+      )
       .option('--dry-run', 'list what would change'),
   ).action(async (p: string, o: RestoreFlags) => host.finish(await runRestoreCommand(p, o, host.out)));
   withFolderOptions(

@@ -34,7 +34,14 @@ function zoneMinutes(zone: string): number {
 function parseIso(text: string): number | undefined {
   const m = ISO.exec(text);
   if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? '0')) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? '0')) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const ms = Math.floor(Number(`0${m[7] ?? ''}`) * 1000);
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
   // Date.UTC rolls Feb 30 into March: the day must still be the one written.

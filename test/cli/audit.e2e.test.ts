@@ -313,7 +313,9 @@ describe.concurrent('audit: log, show, ls (one history, read only)', () => {
     expect(readme.map((e) => e.change)).toEqual(['resolved', 'edited', 'edited', 'created']);
     expect(old.map((e) => e.change)).toEqual(['deleted', 'created']);
     expect([...keep, ...kept].map((e) => e.change)).toEqual(['moved', 'created', 'moved']);
-    const human = expectExit(await c.run('log'), EXIT.ok).stdout.trimEnd().split('\n');
+    const human = expectExit(await c.run('log'), EXIT.ok)
+      .stdout.trimEnd()
+      .split('\n');
     expect(human).toHaveLength(events.length);
     for (const [i, l] of human.entries()) {
       expect([...l].length, l).toBeLessThanOrEqual(100);

@@ -76,11 +76,15 @@ describe('log lines', () => {
     expect(formatRelativeTime(now - 6 * DAY, now)).toBe('6 days ago');
     const old = now - 8 * DAY;
     const d = new Date(old);
-    expect(formatRelativeTime(old, now)).toBe(`${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`);
+    expect(formatRelativeTime(old, now)).toBe(
+      `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`,
+    );
     expect(formatRelativeTime(now + 3 * MIN, now)).toBe('in 3 min');
-    fc.assert(fc.property(fc.integer({ min: -1e12, max: 1e12 }), (ago) => {
-      expect(formatRelativeTime(now - ago, now).length).toBeLessThanOrEqual(10);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: -1e12, max: 1e12 }), (ago) => {
+        expect(formatRelativeTime(now - ago, now).length).toBeLessThanOrEqual(10);
+      }),
+    );
   });
 
   it('sizes: bytes, then KB/MB/GB in powers of 1000', () => {
@@ -99,14 +103,25 @@ describe('log lines', () => {
   it('one line per event, never wider than 100 columns, the version last 8 characters, the path end kept', () => {
     const now = Date.UTC(2026, 10, 20, 12);
     const line = formatLogLine(
-      { time: new Date(now - 3 * MIN).toISOString(), change: 'edited', version: '01JD4ZQ8X9K2M3N4P5Q6R7S8T9', who: 'alice', path: 'notes/plan.md', size: 1500, move: null },
+      {
+        time: new Date(now - 3 * MIN).toISOString(),
+        change: 'edited',
+        version: '01JD4ZQ8X9K2M3N4P5Q6R7S8T9',
+        who: 'alice',
+        path: 'notes/plan.md',
+        size: 1500,
+        move: null,
+      },
       now,
     );
     expect(line).toBe('3 min ago   edited    Q6R7S8T9  alice          1.5 KB  notes/plan.md');
     const anyText = fc.string({ unit: 'grapheme', maxLength: 300 });
     fc.assert(
       fc.property(anyText, anyText, fc.option(fc.record({ from: anyText, to: anyText }), { nil: null }), (who, p, move) => {
-        const l = formatLogLine({ time: '2020-01-01T00:00:00Z', change: 'moved', version: '01JD4ZQ8X9K2M3N4P5Q6R7S8T9', who, path: p, size: 1e12, move }, now);
+        const l = formatLogLine(
+          { time: '2020-01-01T00:00:00Z', change: 'moved', version: '01JD4ZQ8X9K2M3N4P5Q6R7S8T9', who, path: p, size: 1e12, move },
+          now,
+        );
         expect([...l].length).toBeLessThanOrEqual(LOG_LINE_WIDTH);
         expect(l).not.toMatch(/[\n\r\t\x1b]/);
         expect(l).toContain('Q6R7S8T9');
