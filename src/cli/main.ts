@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { BmError, ErrorCode } from '../errors.js';
 import { mustSyncPath } from '../events/sync-path.js';
+import { registerCompletion } from './completion.js';
 import { runConflictsCommand, runResolveCommand } from './conflict-commands.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import { parseDuration, runCheckpointCommand, runClientsCommand, runGcCommand, runRetireCommand } from './gc-commands.js';
@@ -117,8 +118,8 @@ function registerHistoryCommands(program: Command, host: CommandHost): void {
       .description('the events, newest first: who changed what, when, having seen what')
       .argument('[path]', 'only this path (or folder, ending in /)')
       .option('--client <id-or-name>', 'only events of this client')
-      .option('--since <time>', 'only events at or after this ISO 8601 time')
-      .option('--until <time>', 'only events before this ISO 8601 time')
+      .option('--since <time>', 'only events at or after this time: 2h, 3d, today, yesterday, 2026-11-20, 2026-11-20T17:00Z...')
+      .option('--until <time>', 'only events before this time (same forms as --since)')
       .option('--limit <n>', 'at most N events', parseNonNegativeInt('--limit')),
   ).action(async (p: string | undefined, o: LogFlags) => host.finish(await runLogCommand(p, o, host.out)));
   withFolderOptions(
@@ -132,7 +133,7 @@ function registerHistoryCommands(program: Command, host: CommandHost): void {
       .command('restore')
       .description('bring a file, or a folder (FOLDER/), back to how it was; the restore syncs to everyone and is logged')
       .argument('<path>', 'a file, or a folder ending in /')
-      .requiredOption('--at <time-or-version>', 'an ISO 8601 time, or a version id of the file')
+      .requiredOption('--at <time-or-version>', 'a time (as in log --since: 2h, yesterday, 2026-11-20...), or a version id of the file')
       .option(
         '--to <file>',
         'write the old bytes to this new file instead (publishes nothing; inside the folder, the next sync uploads it)',
@@ -144,7 +145,7 @@ function registerHistoryCommands(program: Command, host: CommandHost): void {
       .command('ls')
       .description('list the tree now, or as of a time or version (--at)')
       .argument('[folder]')
-      .option('--at <time-or-version>', 'an ISO 8601 time or a version id'),
+      .option('--at <time-or-version>', 'a time (as in log --since) or a version id'),
   ).action(async (f: string | undefined, o: LsFlags) => host.finish(await runLsCommand(f, o, host.out)));
 }
 
@@ -216,6 +217,7 @@ export async function main(argv: readonly string[], out: Output = createOutput()
   registerVerify(program, host);
   registerGcCommands(program, host);
   registerDoctor(program, host);
+  registerCompletion(program, out);
   try {
     await program.parseAsync([...argv]);
     return exit;
