@@ -26,6 +26,7 @@ import {
   type VerifyFlags,
 } from './options.js';
 import { createOutput, type Output } from './output.js';
+import { registerService } from './service-command.js';
 import { runStatusCommand } from './status-command.js';
 import { runSubscribeCommand, runUnsubscribeCommand } from './subscription-commands.js';
 import { runSyncCommand } from './sync-command.js';
@@ -217,6 +218,7 @@ export async function main(argv: readonly string[], out: Output = createOutput()
   registerVerify(program, host);
   registerGcCommands(program, host);
   registerDoctor(program, host);
+  registerService(program, out, host.finish);
   registerCompletion(program, out);
   try {
     await program.parseAsync([...argv]);
