@@ -200,7 +200,12 @@ function planRestoreRequests(projection: Projection, point: HistoryPoint, t: Res
   const versions = [...projection.values()].flatMap((st) => [...st.versions.values()]);
   const requests: RestoreRequest[] = [];
   if ('version' in point) {
-    if (isFolder) throw new BmError(ErrorCode.usage, 'a folder is restored --at a time, not a version', 'use --at with an ISO 8601 time');
+    if (isFolder)
+      throw new BmError(
+        ErrorCode.usage,
+        'a folder is restored --at a time, not a version',
+        'use --at with a time (2h, yesterday, 2026-11-20T17:00...)',
+      );
     const v = findVersion(
       versions.filter((x) => x.path === rel),
       point.version,

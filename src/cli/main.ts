@@ -6,6 +6,7 @@ import { runConflictsCommand, runResolveCommand } from './conflict-commands.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import { parseDuration, runCheckpointCommand, runClientsCommand, runGcCommand, runRetireCommand } from './gc-commands.js';
 import { localizeHint } from './hints.js';
+import { stampFormat } from './json-format.js';
 import { runLsCommand, runRestoreCommand, runShowCommand } from './history-commands.js';
 import { runInitCommand } from './init-command.js';
 import { runLogCommand } from './log-command.js';
@@ -244,7 +245,7 @@ function dirFlagOf(argv: readonly string[]): string | undefined {
  */
 function handleError(e: unknown, out: Output, json: boolean, dirFlag: string | undefined): number {
   const report = (code: string, message: string, hint: string, exit: number): number => {
-    if (json) out.stdout(`${JSON.stringify({ error: { code, message, hint, exit } }, null, 2)}\n`);
+    if (json) out.stdout(`${JSON.stringify(stampFormat({ error: { code, message, hint, exit } }), null, 2)}\n`);
     return exit;
   };
   if (e instanceof CommanderError) {
