@@ -314,5 +314,5 @@ export type JsonDocumentName = keyof typeof JSON_DOCUMENTS;
 export function renderJsonSchema(name: JsonDocumentName): string {
   const { schema, commands } = JSON_DOCUMENTS[name];
   const json = z.toJSONSchema(schema, { io: 'output', target: 'draft-2020-12' });
-  return `${JSON.stringify({ ...json, $comment: `printed by: ${commands.map((c) => `bm-log ${c} --json`).join(', ')}` }, null, 2)}\n`;
+  return `${JSON.stringify({ ...json, $comment: `printed by: ${commands.map((c) => ['bm-log', c, '--json'].join(' ')).join(', ')}` }, null, 2)}\n`;
 }

@@ -27,6 +27,7 @@ import {
   type VerifyFlags,
 } from './options.js';
 import { createOutput, type Output } from './output.js';
+import { registerSchemaCommand } from './schema-command.js';
 import { registerService } from './service-command.js';
 import { runStatusCommand } from './status-command.js';
 import { runSubscribeCommand, runUnsubscribeCommand } from './subscription-commands.js';
@@ -220,6 +221,7 @@ export async function main(argv: readonly string[], out: Output = createOutput()
   registerGcCommands(program, host);
   registerDoctor(program, host);
   registerService(program, out, host.finish);
+  registerSchemaCommand(program, out);
   registerCompletion(program, out);
   try {
     await program.parseAsync([...argv]);

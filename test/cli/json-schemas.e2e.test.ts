@@ -50,6 +50,18 @@ describe('--json schemas', () => {
     expect(validators.get('log')!(unversioned)).toBe(false);
   }, 600_000);
 
+  it('bm-log schema NAME prints the committed file; bm-log schema lists the names', async () => {
+    for (const name of ['log', 'error'] as const) expect(expectExit(await runCli(['schema', name]), EXIT.ok).stdout).toBe(committed(name));
+    const list = expectExit(await runCli(['schema']), EXIT.ok).stdout;
+    expect(
+      list
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split(' ')[0]),
+    ).toEqual(NAMES);
+    expect(expectExit(await runCli(['schema', 'nope']), EXIT.usage).stderr).toMatch(/Allowed choices are init, sync/);
+  });
+
   it('every command that takes --json names its schema', async () => {
     const help = expectExit(await runCli(['--help']), EXIT.ok).stdout;
     const commands = [...help.slice(help.indexOf('Commands:')).matchAll(/^ {2}([\w-]+)/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
