@@ -69,7 +69,7 @@ describe('--json schemas', () => {
     const withJson: string[] = [];
     for (const c of commands) {
       const sub = c === 'service' ? ['service', 'print'] : [c];
-      if (expectExit(await runCli([...sub, '--help']), EXIT.ok).stdout.includes('--json')) withJson.push(sub.join(' '));
+      if (/^ {2}--json\b/m.test(expectExit(await runCli([...sub, '--help']), EXIT.ok).stdout)) withJson.push(sub.join(' '));
     }
     expect(withJson.length).toBeGreaterThan(15);
     expect(withJson.filter((c) => !documented.has(c))).toEqual([]);
