@@ -7,6 +7,7 @@ import { executeFetchLog } from '../reconcile/sync-log.js';
 import type { ClientSession } from '../client/client-session.js';
 import { pathArg } from '../client/hints.js';
 import { displayName, shellCommand } from '../client/human-text.js';
+import { computeTimeSpec, TIME_FORMS } from '../client/time-spec.js';
 
 /*
  * Restoring a file or a folder as of a time or a version (`bm-log restore`, the API's
@@ -14,20 +15,22 @@ import { displayName, shellCommand } from '../client/human-text.js';
  * while the files to restore have unsynced changes, then published by one sync.
  */
 
-/** A point in history: an ISO 8601 time, or a version id (full, or its last 8+ characters). */
+/** A point in history: a time (see time-spec.ts), or a version id (full, or its last 8+ characters). */
 export type HistoryPoint = { readonly time: number } | { readonly version: string };
 
-export function parseHistoryPoint(at: string): HistoryPoint {
-  if (/^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{8,26}$/.test(at) && !/^\d{4}-?\d{2}/.test(at)) return { version: at.toUpperCase() };
-  const ms = Date.parse(at);
-  if (Number.isNaN(ms)) {
+/** `--at`: `today`/`yesterday`/`now` first (they read as version ids too), then a version id, then a time. */
+export function parseHistoryPoint(at: string, now: number = Date.now()): HistoryPoint {
+  const word = /^(now|today|yesterday)$/i.test(at.trim());
+  if (!word && /^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{8,26}$/.test(at) && !/^\d{4}-?\d{2}/.test(at)) return { version: at.toUpperCase() };
+  const time = computeTimeSpec(at, now);
+  if (time === undefined) {
     throw new BmError(
       ErrorCode.usage,
-      `--at ${JSON.stringify(at)} is neither an ISO 8601 time nor a version id`,
-      'for example: --at 2026-11-20T17:00:00Z, or a version id from `bm-log log PATH`',
+      `--at ${JSON.stringify(at)} is neither a time nor a version id`,
+      `use a version id from \`bm-log log PATH\`, or a time; ${TIME_FORMS}`,
     );
   }
-  return { time: ms };
+  return { time };
 }
 
 /** `bm-log log [PATH]`, to paste: where the version ids are. */
@@ -81,7 +84,12 @@ export function planRestoreRequests(projection: Projection, point: HistoryPoint,
   const versions = [...projection.values()].flatMap((st) => [...st.versions.values()]);
   const requests: RestoreRequest[] = [];
   if ('version' in point) {
-    if (isFolder) throw new BmError(ErrorCode.usage, 'a folder is restored --at a time, not a version', 'use --at with an ISO 8601 time');
+    if (isFolder)
+      throw new BmError(
+        ErrorCode.usage,
+        'a folder is restored --at a time, not a version',
+        'use --at with a time (2h, yesterday, 2026-11-20T17:00...)',
+      );
     const v = findVersion(
       versions.filter((x) => x.path === rel),
       point.version,

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { BmError, ErrorCode } from '../errors.js';
 import { readBlob } from '../events/blobs.js';
@@ -7,12 +8,13 @@ import { writeChunk } from '../events/store/lent-chunks.js';
 import type { ContentRef } from '../events/schema.js';
 import type { SyncPath } from '../events/sync-path.js';
 import { computeHeads } from '../projections/project-paths.js';
+import { TMP_PREFIX } from '../local/local-fs.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import type { RestoreRequest } from '../reconcile/run-sync.js';
 import type { ClientSession } from '../client/client-session.js';
 import { loadProjection, withClient, withLocal } from '../client/client-queries.js';
 import { ExitCode, computeSyncExitCode } from './exit-codes.js';
-import type { DirOption, LsFlags, RestoreFlags } from './options.js';
+import type { FolderOptions, LsFlags, RestoreFlags } from './options.js';
 import type { Output } from './output.js';
 import {
   computeRestoreTarget,
@@ -25,24 +27,29 @@ import {
   type RestoreTarget,
 } from '../api/restore-note.js';
 import { displayName } from '../client/human-text.js';
+import { readRestoreDestination } from './restore-destination.js';
 
-async function writeBlobTo(s: ClientSession, content: ContentRef, file: string, out: Output | undefined): Promise<void> {
+/** The bytes of a version, checked against its hash (`show`): held whole, as `show` prints them. */
+async function readVerifiedBytes(s: ClientSession, content: ContentRef): Promise<Buffer> {
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  for await (const chunk of await readBlob(s.store, content.hash, content.size)) {
+    hash.update(chunk);
+    chunks.push(Buffer.from(chunk));
+  }
+  if (hash.digest('hex') !== content.hash) {
+    throw new BmError(ErrorCode.blobCorrupt, `blob ${content.hash} does not match its hash`, 'nothing was printed; run `bm-log verify`');
+  }
+  return Buffer.concat(chunks);
+}
+
+/** A version's bytes written to a new `file` (never over an existing one), checked against its hash first. */
+async function writeBlobTo(s: ClientSession, content: ContentRef, file: string): Promise<void> {
   const hash = createHash('sha256');
   const src = await readBlob(s.store, content.hash, content.size);
-  if (out) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of src) {
-      hash.update(chunk);
-      chunks.push(Buffer.from(chunk));
-    }
-    if (hash.digest('hex') !== content.hash) {
-      throw new BmError(ErrorCode.blobCorrupt, `blob ${content.hash} does not match its hash`, 'nothing was printed; run `bm-log verify`');
-    }
-    // The bytes as they are: a version need not be UTF-8 text.
-    out.stdout(Buffer.concat(chunks));
-    return;
-  }
-  const tmp = `${file}.bm-tmp-${process.pid}`;
+  // Named as bm-log's temp files are: when FILE is inside a synced folder, a sync running
+  // meanwhile ignores it (the built-in ignore rule `.bm-tmp-*`).
+  const tmp = path.join(path.dirname(file), `${TMP_PREFIX}${process.pid}-${path.basename(file)}`);
   const fh = await fs.open(tmp, 'wx', content.mode & 0o777 || 0o644);
   let open = true;
   try {
@@ -68,8 +75,12 @@ async function writeBlobTo(s: ClientSession, content: ContentRef, file: string, 
   }
 }
 
-/** `bm-log show VERSION`: the bytes of any version, checked against its hash. */
-export async function runShowCommand(version: string, o: DirOption, out: Output): Promise<number> {
+/**
+ * `bm-log show VERSION [--json]`: the bytes of any version, checked against its hash, as they
+ * are; with --json, one document with the version and its bytes: as text when they are valid
+ * UTF-8 (`encoding: "utf8"`), else in base64 (ADR-0026).
+ */
+export async function runShowCommand(version: string, o: FolderOptions, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
     const { versions } = await loadProjection(s);
     const v = findVersion(versions, version.toUpperCase());
@@ -80,7 +91,16 @@ export async function runShowCommand(version: string, o: DirOption, out: Output)
         `pick an earlier version from \`${logCommand(v.path)}\``,
       );
     }
-    await writeBlobTo(s, v.content, '', out);
+    const bytes = await readVerifiedBytes(s, v.content);
+    if (!o.json) {
+      out.stdout(bytes); // as they are: a version need not be UTF-8 text
+      return ExitCode.ok;
+    }
+    const utf8 = isUtf8(bytes);
+    const { id, path: p, client, time } = v;
+    const { hash, size, mode } = v.content;
+    const content = utf8 ? bytes.toString('utf8') : bytes.toString('base64');
+    out.result(true, { version: id, path: p, client, time, hash, size, mode, encoding: utf8 ? 'utf8' : 'base64', content }, () => []);
     return ExitCode.ok;
   });
 }
@@ -135,10 +155,14 @@ async function executeRestoreTo(
       `pick another point from \`${logCommand(t.rel)}\``,
     );
   }
-  const file = path.resolve(o.to);
-  if (!o.dryRun) await writeBlobTo(s, only.content, file, undefined);
-  const data = { restored: t.rel, to: file, hash: only.content.hash, dryRun: o.dryRun === true };
-  out.result(o.json, data, () => [`${o.dryRun ? 'would write' : 'wrote'} ${displayName(t.rel)} as of ${o.at} to ${displayName(file)}`]);
+  const { file, syncsAs } = await readRestoreDestination(s.root, o.to);
+  if (!o.dryRun) await writeBlobTo(s, only.content, file);
+  const shown = path.resolve(o.to); // as the user named it; `file` is the same file with symlinks resolved
+  const data = { restored: t.rel, to: shown, syncsAs, hash: only.content.hash, dryRun: o.dryRun === true };
+  const upload = syncsAs === null ? '' : ` (inside the synced folder: the next sync uploads it as ${displayName(syncsAs)})`;
+  out.result(o.json, data, () => [
+    `${o.dryRun ? 'would write' : 'wrote'} ${displayName(t.rel)} as of ${o.at} to ${displayName(shown)}${upload}`,
+  ]);
   return ExitCode.ok;
 }
 

@@ -1,3 +1,5 @@
+import { stampFormat } from './json-format.js';
+
 /** Pieces of the printed document are gathered up to about this many characters. */
 const PIECE_CHARS = 1 << 16;
 
@@ -5,10 +7,11 @@ const PIECE_CHARS = 1 << 16;
  * The text of `JSON.stringify(data, null, 2) + '\n'`, where the string value `marker` (found
  * once in `data`) stands for an array of `items`, in pieces of about 64 KiB: a document
  * listing 100,000 ops is printed without holding its items or its text whole. The text is
- * exactly what `JSON.stringify` gives for `data` with the array in place of the marker.
+ * exactly what `JSON.stringify` gives for `data` (with the format field first, json-format.ts)
+ * with the array in place of the marker.
  */
 export function* renderJsonWithList(data: unknown, marker: string, items: Iterable<unknown>): Generator<string> {
-  const text = `${JSON.stringify(data, null, 2)}\n`;
+  const text = `${JSON.stringify(stampFormat(data), null, 2)}\n`;
   const quoted = JSON.stringify(marker);
   const at = text.indexOf(quoted);
   if (at < 0 || text.indexOf(quoted, at + 1) >= 0)

@@ -5,17 +5,10 @@ import { describeVersion } from '../client/describe-records.js';
 import { ExitCode } from './exit-codes.js';
 import { readPathHistory } from './history-commands.js';
 import { displayName } from '../client/human-text.js';
+import { type ChangeKind, computeChangeKind, formatLogLine, type MoveNote } from './log-lines.js';
 import type { LogFlags } from './options.js';
 import type { Output } from './output.js';
-
-/** `--since`/`--until` as milliseconds; a usage error for anything but an ISO 8601 time. */
-function parseTime(t: string | undefined, flag: string): number | undefined {
-  if (t === undefined) return undefined;
-  const ms = Date.parse(t);
-  if (Number.isNaN(ms))
-    throw new BmError(ErrorCode.usage, `${flag} ${JSON.stringify(t)} is not an ISO 8601 time`, 'for example: --since 2026-11-01T00:00:00Z');
-  return ms;
-}
+import { mustTimeSpec } from '../client/time-spec.js';
 
 /** The one client id `--client` names (an id, any case, or a name); a usage error for none or several. */
 function mustClientId(names: ReadonlyMap<string, string>, c: string): string {
@@ -50,20 +43,26 @@ function computeLogVersions(versions: readonly VersionRecord[], f: LogFilter): V
     .slice(0, f.limit ?? Infinity);
 }
 
-type LogEvent = ReturnType<typeof describeVersion> & { path: string; seq: number; move: { from: string; to: string } | null };
+type LogEvent = ReturnType<typeof describeVersion> & { path: string; seq: number; change: ChangeKind; move: MoveNote | null };
 
-function summarizeEvent(e: LogEvent): string {
-  const content = e.hash ? `  sha256 ${e.hash}  ${e.size} B` : '';
-  const replaces = e.replaces.length ? `  replaces ${e.replaces.join(',')}` : '';
-  const move = e.move ? `  (move ${displayName(e.move.from)} -> ${displayName(e.move.to)})` : '';
-  const who = displayName(e.clientName ?? e.client);
-  return `${e.time}  ${e.type.padEnd(9)} ${displayName(e.path)}  by ${who}  v ${e.version}${content}${replaces}  seen ${JSON.stringify(e.seen)}${move}`;
+/** The versions of each path, and every version by id: what computeChangeKind compares against. */
+function indexVersions(versions: readonly VersionRecord[]) {
+  const history = new Map<string, VersionRecord[]>();
+  const byId = new Map<string, VersionRecord>();
+  for (const v of versions) {
+    byId.set(v.id, v);
+    const same = history.get(v.path);
+    if (same) same.push(v);
+    else history.set(v.path, [v]);
+  }
+  return { history, byId };
 }
 
 /** `bm-log log [PATH|FOLDER/] [--client C] [--since T] [--until T] [--limit N]`: the events, newest first. */
 export async function runLogCommand(pathArg: string | undefined, o: LogFlags, out: Output): Promise<number> {
-  const since = parseTime(o.since, '--since');
-  const until = parseTime(o.until, '--until');
+  const now = Date.now();
+  const since = o.since === undefined ? undefined : mustTimeSpec(o.since, '--since', now);
+  const until = o.until === undefined ? undefined : mustTimeSpec(o.until, '--until', now);
   return withLocal(o.dir, async (s) => {
     const want = pathArg?.replace(/^\.\//, '');
     const single = want !== undefined && !want.endsWith('/');
@@ -73,8 +72,13 @@ export async function runLogCommand(pathArg: string | undefined, o: LogFlags, ou
     const names = await clientNames(s);
     const client = o.client === undefined ? undefined : mustClientId(names, o.client);
     const list = computeLogVersions(versions, { want, client, since, until, limit: o.limit });
-    const events: LogEvent[] = list.map((v) => ({ path: v.path, ...describeVersion(v, names), seq: v.seq, move: moves.get(v.id) ?? null }));
-    out.result(o.json, { events }, () => (events.length === 0 ? ['no events'] : events.map(summarizeEvent)));
+    const { history, byId } = indexVersions(versions);
+    const events: LogEvent[] = list.map((v) => {
+      const move = moves.get(v.id) ?? null;
+      return { path: v.path, ...describeVersion(v, names), seq: v.seq, change: computeChangeKind(v, move, history, byId), move };
+    });
+    const line = (e: LogEvent) => formatLogLine({ ...e, who: e.clientName ?? e.client }, now);
+    out.result(o.json, { events }, () => (events.length === 0 ? ['no events'] : events.map(line)));
     return ExitCode.ok;
   });
 }

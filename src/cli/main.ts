@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { BmError, ErrorCode } from '../errors.js';
 import { mustSyncPath } from '../events/sync-path.js';
+import { registerCompletion } from './completion.js';
+import { stampFormat } from './json-format.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import { localizeHint } from '../client/hints.js';
 // Each command's module loads when it runs (lazy-commands.ts): --version and --help load none.
@@ -25,6 +27,7 @@ import {
 } from './lazy-commands.js';
 import {
   intervalOption,
+  mustWatchForInterval,
   parseDuration,
   parseNonNegativeInt,
   quietOption,
@@ -32,7 +35,6 @@ import {
   withDir,
   withFolderOptions,
   withJson,
-  type DirOption,
   type FolderOptions,
   type GcFlags,
   type InitFlags,
@@ -44,6 +46,8 @@ import {
   type VerifyFlags,
 } from './options.js';
 import { createOutput, type Output } from './output.js';
+import { registerSchemaCommand } from './schema-command.js';
+import { registerService } from './service-command.js';
 
 const VERSION = '0.1.0';
 
@@ -82,7 +86,8 @@ function registerSyncCommands(program: Command, host: CommandHost): void {
       .addOption(intervalOption())
       .addOption(quietOption())
       .addOption(verboseOption()),
-  ).action(async (o: SyncFlags) => {
+  ).action(async (o: SyncFlags, cmd: Command) => {
+    mustWatchForInterval(o, cmd);
     const flags = {
       dryRun: o.dryRun === true,
       maxDelete: o.maxDelete,
@@ -135,23 +140,26 @@ function registerHistoryCommands(program: Command, host: CommandHost): void {
       .description('the events, newest first: who changed what, when, having seen what')
       .argument('[path]', 'only this path (or folder, ending in /)')
       .option('--client <id-or-name>', 'only events of this client')
-      .option('--since <time>', 'only events at or after this ISO 8601 time')
-      .option('--until <time>', 'only events before this ISO 8601 time')
+      .option('--since <time>', 'only events at or after this time: 2h, 3d, today, yesterday, 2026-11-20, 2026-11-20T17:00Z...')
+      .option('--until <time>', 'only events before this time (same forms as --since)')
       .option('--limit <n>', 'at most N events', parseNonNegativeInt('--limit')),
   ).action(async (p: string | undefined, o: LogFlags) => host.finish(await runLogCommand(p, o, host.out)));
-  withDir(
+  withFolderOptions(
     program
       .command('show')
-      .description('print the bytes of any version (checked against its hash)')
+      .description('print the bytes of any version (checked against its hash); --json: the version and its bytes (UTF-8 text or base64)')
       .argument('<version>', 'a version id, or its last 8 characters'),
-  ).action(async (v: string, o: DirOption) => host.finish(await runShowCommand(v, o, host.out)));
+  ).action(async (v: string, o: FolderOptions) => host.finish(await runShowCommand(v, o, host.out)));
   withFolderOptions(
     program
       .command('restore')
       .description('bring a file, or a folder (FOLDER/), back to how it was; the restore syncs to everyone and is logged')
       .argument('<path>', 'a file, or a folder ending in /')
-      .requiredOption('--at <time-or-version>', 'an ISO 8601 time, or a version id of the file')
-      .option('--to <file>', 'write the old bytes to this file instead (publishes nothing)')
+      .requiredOption('--at <time-or-version>', 'a time (as in log --since: 2h, yesterday, 2026-11-20...), or a version id of the file')
+      .option(
+        '--to <file>',
+        'write the old bytes to this new file instead (publishes nothing; inside the folder, the next sync uploads it)',
+      )
       .option('--dry-run', 'list what would change'),
   ).action(async (p: string, o: RestoreFlags) => host.finish(await runRestoreCommand(p, o, host.out)));
   withFolderOptions(
@@ -159,7 +167,7 @@ function registerHistoryCommands(program: Command, host: CommandHost): void {
       .command('ls')
       .description('list the tree now, or as of a time or version (--at)')
       .argument('[folder]')
-      .option('--at <time-or-version>', 'an ISO 8601 time or a version id'),
+      .option('--at <time-or-version>', 'a time (as in log --since) or a version id'),
   ).action(async (f: string | undefined, o: LsFlags) => host.finish(await runLsCommand(f, o, host.out)));
 }
 
@@ -245,6 +253,9 @@ export async function main(argv: readonly string[], out: Output = createOutput()
   registerGcCommands(program, host);
   registerDoctor(program, host);
   registerMcp(program, host);
+  registerService(program, out, host.finish);
+  registerSchemaCommand(program, out);
+  registerCompletion(program, out);
   try {
     await program.parseAsync([...argv]);
     return exit;
@@ -269,7 +280,7 @@ function dirFlagOf(argv: readonly string[]): string | undefined {
  */
 function handleError(e: unknown, out: Output, json: boolean, dirFlag: string | undefined): number {
   const report = (code: string, message: string, hint: string, exit: number): number => {
-    if (json) out.stdout(`${JSON.stringify({ error: { code, message, hint, exit } }, null, 2)}\n`);
+    if (json) out.stdout(`${JSON.stringify(stampFormat({ error: { code, message, hint, exit } }), null, 2)}\n`);
     return exit;
   };
   if (e instanceof CommanderError) {

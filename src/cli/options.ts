@@ -149,3 +149,17 @@ export function parseDuration(flag: string): (v: string) => number {
     return Number(m[1]) * UNITS[m[2]!]!;
   };
 }
+
+/**
+ * `--interval` without `--watch` is refused (ADR-0026): a one-off sync has no interval, and
+ * turning it into a process that never ends would surprise a script that runs it.
+ */
+export function mustWatchForInterval(o: { readonly watch?: boolean | undefined }, cmd: Command): void {
+  if (o.watch !== true && cmd.getOptionValueSource('interval') === 'cli') {
+    throw new BmError(
+      ErrorCode.usage,
+      '--interval is how often `sync --watch` syncs; without --watch it means nothing, so nothing was synced',
+      'add --watch: `bm-log sync --watch --interval SECONDS`; or drop --interval for one sync',
+    );
+  }
+}

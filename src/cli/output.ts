@@ -2,6 +2,7 @@ import { ErrorCode, type BmError } from '../errors.js';
 import type { ProgressSink } from '../reconcile/ports.js';
 import { escapeForTerminal } from '../client/human-text.js';
 import { createProgressDisplay, type ProgressDisplay } from './progress-display.js';
+import { stampFormat } from './json-format.js';
 
 /**
  * Where the CLI writes. Human text by default; with --json exactly one JSON document on
@@ -14,7 +15,7 @@ export interface Output {
   stdout(s: string | Uint8Array): void;
   stderr(s: string): void;
   line(s: string): void;
-  /** Prints `data` as JSON when `json`, else the human lines. */
+  /** Prints `data` as JSON (with the format field, json-format.ts) when `json`, else the human lines. */
   result(json: boolean | undefined, data: unknown, human: () => readonly string[]): void;
   /** Prints the `--json` document given as pieces of its text (too long to hold whole). */
   document(pieces: Iterable<string>): void;
@@ -47,7 +48,7 @@ export function createOutput(): Output {
     },
     result: (json, data, human) => {
       clearProgress();
-      if (json) process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+      if (json) process.stdout.write(`${JSON.stringify(stampFormat(data), null, 2)}\n`);
       else for (const l of human()) process.stdout.write(`${escapeForTerminal(l)}\n`);
     },
     document: (pieces) => {

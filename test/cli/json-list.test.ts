@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderJsonWithList } from '../../src/cli/json-document.js';
+import { stampFormat } from '../../src/cli/json-format.js';
 import { SpilledList } from '../../src/cli/spilled-list.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 
@@ -34,14 +35,14 @@ function place(doc: Record<string, unknown>, at: readonly string[], value: unkno
 const key = fc.string({ minLength: 1, maxLength: 6 }).filter((k) => k !== '__proto__');
 
 describe('a --json document with a long list', () => {
-  it('prints exactly what JSON.stringify prints, wherever the list stands and whatever it holds', () => {
+  it('prints exactly what JSON.stringify prints (the format field first), wherever the list stands and whatever it holds', () => {
     fc.assert(
       fc.property(
         fc.dictionary(key, fc.jsonValue({ maxDepth: 3 })),
         fc.array(key, { minLength: 1, maxLength: 3 }),
         fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 12 }),
         (doc, at, items) => {
-          const expected = `${JSON.stringify(place(doc, at, items), null, 2)}\n`;
+          const expected = `${JSON.stringify(stampFormat(place(doc, at, items)), null, 2)}\n`;
           expect([...renderJsonWithList(place(doc, at, MARKER), MARKER, items)].join('')).toBe(expected);
         },
       ),
@@ -52,7 +53,7 @@ describe('a --json document with a long list', () => {
   it('prints a list of 100,000 items in pieces, never its whole text at once', () => {
     const items = Array.from({ length: 100_000 }, (_, i) => ({ kind: 'upload', path: `d/n${i}.md`, replaces: [] }));
     const pieces = [...renderJsonWithList({ sync: { dryRun: false, applied: MARKER, clean: false } }, MARKER, items)];
-    expect(pieces.join('')).toBe(`${JSON.stringify({ sync: { dryRun: false, applied: items, clean: false } }, null, 2)}\n`);
+    expect(pieces.join('')).toBe(`${JSON.stringify({ format: 1, sync: { dryRun: false, applied: items, clean: false } }, null, 2)}\n`);
     expect(pieces.length).toBeGreaterThan(50);
     expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(70_000);
   });
