@@ -7,7 +7,7 @@ import { runSync } from '../reconcile/run-sync.js';
 import { clientNames, loadProjection } from './client-queries.js';
 import { connectRemote, openLocal, readScope, type ClientSession, type LocalSession } from './client-session.js';
 import { describeConflict, describeFault, describeOp } from './describe-records.js';
-import { ExitCode, computeExitCode } from './exit-codes.js';
+import { ExitCode, computeExitCode, computeFaultsExitCode } from './exit-codes.js';
 import { displayName } from './human-text.js';
 import type { FolderOptions } from './options.js';
 import type { Output } from './output.js';
@@ -78,7 +78,7 @@ export async function runStatusCommand(o: FolderOptions, out: Output): Promise<n
       out.error(remoteError);
       return computeExitCode(remoteError.code);
     }
-    return plan.faults.length > 0 ? ExitCode.integrity : ExitCode.ok;
+    return computeFaultsExitCode(plan.faults) ?? ExitCode.ok;
   } finally {
     await (session ?? local).close();
   }

@@ -251,7 +251,7 @@ describe('objects that are not valid segments', () => {
     await publishValid(future, [await putEvent('objects/future-before.txt', 'future before\n')]);
     await store.putIfAbsent(
       keyOfSegment(future.id, 2),
-      signedBytes(future, bodyOf(future, [await putEvent('objects/future.txt', 'FUTURE\n')]), { envelopeV: 2 }),
+      signedBytes(future, bodyOf(future, [await putEvent('objects/future.txt', 'FUTURE\n')]), { envelopeV: 3 }),
     );
 
     const { code, report } = await syncAlice();
@@ -269,6 +269,24 @@ describe('objects that are not valid segments', () => {
     expect(await readAlice('objects/shape-before.txt')).toBe('shape before\n');
     expect(await readAlice('objects/future-before.txt')).toBe('future before\n');
     await expect(fs.access(alicePath('objects/future.txt'))).rejects.toThrow();
+  });
+});
+
+describe('a writer of a newer format (ADR-0019 §1)', () => {
+  beforeAll(createWorld);
+  it('stops that log at the newer segment and exits 6 (upgrade), not 5, keeping what came before', async () => {
+    const future = await newWriter('newer');
+    await publishValid(future, [await putEvent('newer/before.txt', 'before\n')]);
+    await store.putIfAbsent(
+      keyOfSegment(future.id, 2),
+      signedBytes(future, bodyOf(future, [await putEvent('newer/after.txt', 'AFTER\n')]), { envelopeV: 3 }),
+    );
+    const { code, report } = await syncAlice();
+    expect(code).toBe(ExitCode.upgrade);
+    expect(faultsOf(report, future)).toEqual([expect.objectContaining({ seq: 2, code: 'unknown-version' })]);
+    expect(faultsOf(report, future)[0]?.message).toContain('formats up to 2');
+    expect(await readAlice('newer/before.txt')).toBe('before\n');
+    await expect(fs.access(alicePath('newer/after.txt'))).rejects.toThrow();
   });
 });
 
