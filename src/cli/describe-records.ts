@@ -32,6 +32,7 @@ export function describeConflict(c: ConflictNote, names: ReadonlyMap<string, str
     winner: c.heads[0]?.id ?? null,
     heads: c.heads.map((h) => describeVersion(h, names)),
     copies,
+    ...(c.notMerged === undefined ? {} : { notMerged: c.notMerged }),
   };
 }
 
@@ -43,6 +44,10 @@ export function describeOp(op: PlanOp): Record<string, unknown> {
       return { kind: op.kind, path: op.path, replaces: op.replaces };
     case 'resolve':
       return { kind: op.kind, path: op.path, replaces: op.replaces, hash: op.file?.hash ?? null };
+    case 'merge': {
+      const { content, record } = op.merge;
+      return { kind: op.kind, path: op.path, hash: content.hash, size: content.size, replaces: op.merge.heads, ...record };
+    }
     case 'download':
     case 'writeCopy': {
       const content = op.version.content;

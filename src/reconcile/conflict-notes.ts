@@ -1,6 +1,7 @@
 import type { SyncPath } from '../events/sync-path.js';
 import { computeHeads, type PathState, type Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
+import type { MergeRefusal } from './path-merge.js';
 import { computeConflictCopyPath, isConflictCopyName } from './conflict-copy-name.js';
 
 /**
@@ -31,6 +32,8 @@ export interface ConflictNote {
   /** Heads, winner first (empty for twins and for a blocked download). */
   readonly heads: readonly VersionRecord[];
   readonly detail: string;
+  /** Why the heads were not merged, when a merge was tried (ADR-0020). */
+  readonly notMerged?: MergeRefusal;
 }
 
 /** True when the path's winner has content (the common single-version case without allocating). */

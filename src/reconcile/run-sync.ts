@@ -8,6 +8,7 @@ import { fetchStage, tryCleanShortcut } from './sync/fetch.js';
 import { acknowledgeStage, checkpointStage, commitStage } from './sync/finish.js';
 import { isBeingCollected, publishEvents, publishResolve, publishRestore, type PublishEnv } from './sync/publish.js';
 import { createTally, type SyncOptions, type SyncReport } from './sync/report.js';
+import { computeConflictsWithReasons } from './sync/merge-stage.js';
 import { runRounds } from './sync/rounds.js';
 import { openSyncState, StagedMode } from './sync/sync-state.js';
 
@@ -66,7 +67,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     applied: applied.kept,
     appliedCounts: applied.counts,
     appliedOmitted: applied.omitted,
-    conflicts: settled?.conflicts ?? [],
+    conflicts: computeConflictsWithReasons(settled?.conflicts ?? [], state.merges),
     faults: state.lateFaults.length === 0 ? state.log.faults : [...state.log.faults, ...state.lateFaults],
     restored: state.fetched.restored,
     fetchRequests: state.log.requests,

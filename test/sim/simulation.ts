@@ -557,6 +557,7 @@ class Scenario {
    * A plan made focused (ADR-0009) must equal the full plan of the same inputs; a stage's plan
    * (ADR-0011) must equal what the full plan says of the stage's paths.
    */
+  // (The merge stage's outcomes are an input of the plan like the cloud: the full plan takes them too.)
   private async checkFocusedPlan(c: ScenarioClient, input: PlanInput, plan: Plan, part: 'all' | 'stage'): Promise<void> {
     if (input.focus === undefined) return;
     this.stats.focusedPlans++;
@@ -564,7 +565,13 @@ class Scenario {
     if (part === 'stage') {
       this.stats.stagePlans++;
       const { state } = await readLogState(c.index);
-      const whole = planSync({ base: await c.index.getManifest(), local: input.local, cloud: state.paths, options: input.options });
+      const whole = planSync({
+        base: await c.index.getManifest(),
+        local: input.local,
+        cloud: state.paths,
+        options: input.options,
+        ...merges(input),
+      });
       const targets = computeFocusTargets(input.focus, input.base, input.local);
       if (targets === undefined) this.fail(`${c.name}'s stage plan had no focus to plan from`);
       const a = restrictPlan(whole, targets!);
@@ -583,7 +590,13 @@ class Scenario {
       // (it holds every commit this sync made; no gate runs in between).
       this.stats.lazyPlans++;
       const { state } = await readLogState(c.index);
-      full = planSync({ base: await c.index.getManifest(), local: input.local, cloud: state.paths, options: input.options });
+      full = planSync({
+        base: await c.index.getManifest(),
+        local: input.local,
+        cloud: state.paths,
+        options: input.options,
+        ...merges(input),
+      });
     }
     if (!isDeepStrictEqual(full, plan))
       this.fail(`${c.name}'s focused plan differs from the full plan\n  full: ${JSON.stringify(full)}\n  focused: ${JSON.stringify(plan)}`);
@@ -1135,4 +1148,9 @@ function restrictPlan(plan: Plan, paths: ReadonlySet<string>): Pick<Plan, 'ops' 
     conflicts: plan.conflicts.filter((k) => k.kind !== ConflictKind.twins && owns(k.path)),
     notices: plan.notices.filter((n) => owns(n.path)),
   };
+}
+
+/** The merge stage's outcomes a plan was made with (ADR-0020), for a plan made again from the same inputs. */
+function merges(input: PlanInput): Pick<PlanInput, 'merges'> {
+  return input.merges === undefined ? {} : { merges: input.merges };
 }

@@ -491,6 +491,9 @@ export function executeRound(world: World, name: string, plan: Plan, cloud: Proj
       case 'tombstone':
       case 'resolve':
         break;
+      case 'merge':
+        // The world plans without the merge stage (no `merges` input), so the table never merges here.
+        throw new Error(`${name}: merge ${op.path} planned in the in-memory world, which has no merge stage`);
       default:
         unreachable(op);
     }
