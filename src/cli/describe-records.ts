@@ -19,6 +19,7 @@ export function describeVersion(v: VersionRecord, names: ReadonlyMap<string, str
     replaces: v.replaces,
     seen: v.seen,
     snapshot: v.snapshot,
+    ...(v.merge === undefined ? {} : { merge: v.merge }),
   };
 }
 

@@ -57,7 +57,8 @@ function summarizeEvent(e: LogEvent): string {
   const replaces = e.replaces.length ? `  replaces ${e.replaces.join(',')}` : '';
   const move = e.move ? `  (move ${displayName(e.move.from)} -> ${displayName(e.move.to)})` : '';
   const who = displayName(e.clientName ?? e.client);
-  return `${e.time}  ${e.type.padEnd(9)} ${displayName(e.path)}  by ${who}  v ${e.version}${content}${replaces}  seen ${JSON.stringify(e.seen)}${move}`;
+  const merge = e.merge ? `  merge of ${e.merge.parents.join(' + ')} (base ${e.merge.base ?? 'none'}, ${e.merge.algo})` : '';
+  return `${e.time}  ${e.type.padEnd(9)} ${displayName(e.path)}  by ${who}  v ${e.version}${content}${replaces}${merge}  seen ${JSON.stringify(e.seen)}${move}`;
 }
 
 /** `bm-log log [PATH|FOLDER/] [--client C] [--since T] [--until T] [--limit N]`: the events, newest first. */
