@@ -6,6 +6,7 @@ import { displayName } from './human-text.js';
 import type { FolderOptions, VerifyFlags } from './options.js';
 import type { Output } from './output.js';
 import { verifyLogs } from './verify-logs.js';
+import { verifyMerges } from './verify-merges.js';
 import { verifyBlobs, verifyVaultMarker } from './verify-remote.js';
 
 /**
@@ -19,7 +20,7 @@ export async function runVerifyCommand(o: VerifyFlags, out: Output): Promise<num
     const logs = await verifyLogs(s);
     const findings = [...logs.findings, ...(await verifyVaultMarker(s))];
     const blobs = await verifyBlobs(s, logs.segments, o.repair === true);
-    findings.push(...blobs.findings);
+    findings.push(...blobs.findings, ...(await verifyMerges(s.store, logs.segments)));
     const data = {
       ok: findings.length === 0,
       segments: logs.segments.length,
