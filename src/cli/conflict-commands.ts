@@ -1,5 +1,9 @@
 import type { SyncPath } from '../events/sync-path.js';
-import { computeOpenConflicts } from '../reconcile/conflict-notes.js';
+import type { MergePolicy } from '../merge/merge-policy.js';
+import type { Projection } from '../projections/project-paths.js';
+import { computeOpenConflicts, type ConflictNote } from '../reconcile/conflict-notes.js';
+import { computeMergeCandidate } from '../reconcile/path-merge.js';
+import { computeVaultMergePolicy } from '../reconcile/sync/merge-stage.js';
 import { clientNames, loadProjection, withLocal } from './client-queries.js';
 import { describeConflict } from './describe-records.js';
 import { ExitCode } from './exit-codes.js';
@@ -17,7 +21,7 @@ function summarizeConflict(c: DescribedConflict, place: CommandPlace): string[] 
   const keepWinner = pasteable(['resolve', pathArg(c.path), '--keep', c.heads[0]!.version], place);
   return [
     `${displayName(c.path)} (${c.kind})`,
-    ...(c.kind === 'file-versus-folder' ? [`  ${c.detail}`] : []),
+    ...(c.kind === 'file-versus-folder' || c.notMerged !== undefined ? [`  ${c.detail}`] : []),
     ...c.heads.map(
       (h, i) =>
         `  ${i === 0 ? 'winner' : 'other '} ${h.version}  ${h.type.padEnd(9)} by ${displayName(h.clientName ?? h.client)}  ${h.hash ?? '(deleted)'}  ${h.time}`,
@@ -28,12 +32,32 @@ function summarizeConflict(c: DescribedConflict, place: CommandPlace): string[] 
   ];
 }
 
+/**
+ * Why a conflict's heads were not merged, from the log alone (no bytes are read, so this works
+ * offline): the policy, a delete, the size, the ancestry or the modes; otherwise their lines
+ * (overlapping or adjacent changes, or not text: a sync reports which).
+ */
+function withMergeReason(c: ConflictNote, projection: Projection, policy: MergePolicy): ConflictNote {
+  const st = projection.get(c.path);
+  if (c.heads.length < 2 || st === undefined || c.kind === 'file-versus-folder') return c;
+  const r = computeMergeCandidate(c.path, st, c.heads, policy);
+  const why =
+    'kind' in r && r.kind === 'refused'
+      ? { notMerged: r.reason, detail: `${c.detail}; not merged: ${r.detail}` }
+      : {
+          notMerged: 'content' as const,
+          detail: `${c.detail}; not merged: the versions overlap or are not text (\`bm-log diff ${pathArg(c.path)}\` shows each against their ancestor)`,
+        };
+  return { ...c, ...why };
+}
+
 /** `bm-log conflicts`: the open conflicts with their versions. */
 export async function runConflictsCommand(o: FolderOptions, out: Output): Promise<number> {
   return withLocal(o.dir, async (s) => {
     const { projection } = await loadProjection(s);
     const names = await clientNames(s);
-    const list = computeOpenConflicts(projection).map((c) => describeConflict(c, names));
+    const policy = computeVaultMergePolicy();
+    const list = computeOpenConflicts(projection).map((c) => describeConflict(withMergeReason(c, projection, policy), names));
     const place = { cwd: process.cwd(), root: s.root };
     out.result(o.json, { conflicts: list }, () =>
       list.length === 0 ? ['no open conflicts'] : list.flatMap((c) => summarizeConflict(c, place)),

@@ -39,7 +39,7 @@ function logCommand(p?: string): string {
   return shellCommand(p === undefined ? ['log'] : ['log', pathArg(p)]);
 }
 
-function findVersion(versions: Iterable<VersionRecord>, id: string, of?: string): VersionRecord {
+export function findVersion(versions: Iterable<VersionRecord>, id: string, of?: string): VersionRecord {
   const matches = [...versions].filter((v) => v.id === id || v.id.endsWith(id));
   if (matches.length !== 1) {
     throw new BmError(

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { BmError, ErrorCode } from '../errors.js';
 import { mustSyncPath } from '../events/sync-path.js';
 import { runConflictsCommand, runResolveCommand } from './conflict-commands.js';
+import { runDiffCommand, type DiffFlags } from './diff-command.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import { parseDuration, runCheckpointCommand, runClientsCommand, runGcCommand, runRetireCommand } from './gc-commands.js';
 import { localizeHint } from './hints.js';
@@ -121,6 +122,17 @@ function registerHistoryCommands(program: Command, host: CommandHost): void {
       .option('--until <time>', 'only events before this ISO 8601 time')
       .option('--limit <n>', 'at most N events', parseNonNegativeInt('--limit')),
   ).action(async (p: string | undefined, o: LogFlags) => host.finish(await runLogCommand(p, o, host.out)));
+  withFolderOptions(
+    program
+      .command('diff')
+      .description('unified diff: the file here against its synced version, a conflict against its ancestor, or two versions')
+      .argument('<path-or-version>', 'a path, or a version id (then a second one)')
+      .argument('[version]', 'the second version, to compare two versions')
+      .option('--from <version>', 'compare from this version of PATH (default: the one synced here)')
+      .option('--to <version>', 'compare to this version of PATH (default: the file here)'),
+  ).action(async (a: string, b: string | undefined, o: DiffFlags) =>
+    host.finish(await runDiffCommand(b === undefined ? [a] : [a, b], o, host.out)),
+  );
   withDir(
     program
       .command('show')

@@ -26,6 +26,8 @@ export type MergeRefusal =
   | 'criss-cross'
   | 'mode'
   | 'unavailable'
+  /** (`conflicts`, from the log alone:) the heads' bytes were not read; their lines or text refused. */
+  | 'content'
   | MergeConflictReason;
 
 /** The outcome of merging a path's live heads `heads` (their ids, sorted). */

@@ -4,7 +4,16 @@
  * `conflicts` and in `log PATH`.
  */
 import { describe, expect, it } from 'vitest';
-import { copiesOf, useWorlds } from './support/cli.js';
+import { EXIT, copiesOf, expectExit, useWorlds } from './support/cli.js';
+
+interface DiffJson {
+  readonly from: string;
+  readonly to: string;
+  readonly fromVersion: string | null;
+  readonly toVersion: string | null;
+  readonly binary: boolean;
+  readonly text: string;
+}
 
 const { pair } = useWorlds();
 
@@ -41,6 +50,16 @@ describe.concurrent('merging concurrent edits (CLI, directory remote)', () => {
     for (const id of [...merge.merge.parents, merge.merge.base]) expect(log.map((e) => e.version)).toContain(id);
     const human = await a.run('log', NOTE);
     expect(human.stdout).toContain(`merge of ${merge.merge.parents.join(' + ')}`);
+    // diff V1 V2: the two merged versions against each other.
+    const [p1, p2] = merge.merge.parents;
+    const d = expectExit(await a.run('diff', p1!, p2!, '--json'), EXIT.ok).json as { diffs: DiffJson[] };
+    expect(d.diffs).toHaveLength(1);
+    expect(d.diffs[0]!.text).toMatch(/^-.*by (alice|bob)$/m);
+    // diff PATH: the file here against the version synced here.
+    await a.write(NOTE, `${both}one more line\n`);
+    const here = expectExit(await a.run('diff', NOTE), EXIT.ok);
+    expect(here.stdout).toContain('+one more line');
+    expect(here.stdout).toContain(`--- ${NOTE}@${merge.version}`);
   });
 
   it('edits of the same line stay a conflict: winner at the path, the other beside it, saying why', async () => {
@@ -51,7 +70,14 @@ describe.concurrent('merging concurrent edits (CLI, directory remote)', () => {
     const rb = await b.syncOk();
     expect(rb.conflicts).toEqual([expect.objectContaining({ path: NOTE, kind: 'concurrent-edits', notMerged: 'overlap' })]);
     expect(copiesOf(await b.files(), NOTE)).toHaveLength(1);
-    expect(await b.conflicts()).toHaveLength(1);
+    expect(await b.conflicts()).toEqual([expect.objectContaining({ path: NOTE, notMerged: 'content' })]);
+    // diff PATH of a conflict: each head against their common ancestor.
+    const d = expectExit(await b.run('diff', NOTE, '--json'), EXIT.ok).json as { diffs: DiffJson[] };
+    expect(d.diffs).toHaveLength(2);
+    const texts = d.diffs.map((x) => x.text).join('\n');
+    expect(texts).toContain('+middle by alice');
+    expect(texts).toContain('+middle by bob');
+    expect(new Set(d.diffs.map((x) => x.fromVersion)).size).toBe(1);
   });
 
   it('a binary file edited on both sides stays a conflict', async () => {
