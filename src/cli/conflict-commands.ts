@@ -21,7 +21,8 @@ function summarizeConflict(c: DescribedConflict, place: CommandPlace): string[] 
   const keepWinner = pasteable(['resolve', pathArg(c.path), '--keep', c.heads[0]!.version], place);
   return [
     `${displayName(c.path)} (${c.kind})`,
-    ...(c.kind === 'file-versus-folder' || c.notMerged !== undefined ? [`  ${c.detail}`] : []),
+    ...(c.kind === 'file-versus-folder' ? [`  ${c.detail}`] : []),
+    ...(c.notMerged === undefined ? [] : [`  not merged: ${c.notMergedDetail}`]),
     ...c.heads.map(
       (h, i) =>
         `  ${i === 0 ? 'winner' : 'other '} ${h.version}  ${h.type.padEnd(9)} by ${displayName(h.clientName ?? h.client)}  ${h.hash ?? '(deleted)'}  ${h.time}`,
@@ -43,10 +44,10 @@ function withMergeReason(c: ConflictNote, projection: Projection, policy: MergeP
   const r = computeMergeCandidate(c.path, st, c.heads, policy);
   const why =
     'kind' in r && r.kind === 'refused'
-      ? { notMerged: r.reason, detail: `${c.detail}; not merged: ${r.detail}` }
+      ? { notMerged: r.reason, notMergedDetail: r.detail }
       : {
           notMerged: 'content' as const,
-          detail: `${c.detail}; not merged: the versions overlap or are not text (\`bm-log diff ${pathArg(c.path)}\` shows each against their ancestor)`,
+          notMergedDetail: `the versions overlap or are not text (\`bm-log diff ${pathArg(c.path)}\` shows each against their ancestor)`,
         };
   return { ...c, ...why };
 }

@@ -33,7 +33,7 @@ export function describeConflict(c: ConflictNote, names: ReadonlyMap<string, str
     winner: c.heads[0]?.id ?? null,
     heads: c.heads.map((h) => describeVersion(h, names)),
     copies,
-    ...(c.notMerged === undefined ? {} : { notMerged: c.notMerged }),
+    ...(c.notMerged === undefined ? {} : { notMerged: c.notMerged, notMergedDetail: c.notMergedDetail ?? null }),
   };
 }
 

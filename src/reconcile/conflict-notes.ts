@@ -32,8 +32,19 @@ export interface ConflictNote {
   /** Heads, winner first (empty for twins and for a blocked download). */
   readonly heads: readonly VersionRecord[];
   readonly detail: string;
-  /** Why the heads were not merged, when a merge was tried (ADR-0020). */
+  /**
+   * Why the heads were not merged, when a merge was tried (ADR-0020), and that in words. Set
+   * for reports only (`computeConflictsWithReasons`), never by the planner.
+   */
   readonly notMerged?: MergeRefusal;
+  readonly notMergedDetail?: string;
+}
+
+/** `note` without the merge stage's reasons: what the planner itself gives. */
+export function withoutMergeReason(note: ConflictNote): ConflictNote {
+  if (note.notMerged === undefined && note.notMergedDetail === undefined) return note;
+  const { notMerged: _r, notMergedDetail: _d, ...rest } = note;
+  return rest;
 }
 
 /** True when the path's winner has content (the common single-version case without allocating). */

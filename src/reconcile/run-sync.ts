@@ -8,7 +8,7 @@ import { fetchStage, tryCleanShortcut } from './sync/fetch.js';
 import { acknowledgeStage, checkpointStage, commitStage } from './sync/finish.js';
 import { isBeingCollected, publishEvents, publishResolve, publishRestore, type PublishEnv } from './sync/publish.js';
 import { createTally, type SyncOptions, type SyncReport } from './sync/report.js';
-import { computeConflictsWithReasons } from './sync/merge-stage.js';
+import { computeConflictsWithReasons, rememberRefusals } from './sync/merge-stage.js';
 import { runRounds } from './sync/rounds.js';
 import { openSyncState, StagedMode } from './sync/sync-state.js';
 
@@ -31,6 +31,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
 
   const opened = await openSyncState(ctx, fetched.record, fetched.fetched, { dryRun, publishing });
   const { state } = opened;
+  if (fetched.record !== undefined) rememberRefusals(state.merges, fetched.record.conflicts);
   const tally = createTally();
   const applied = new AppliedOps(options.keepApplied, options.onApplied);
   const publishEnv: PublishEnv = { ctx, log: state.log, tally };

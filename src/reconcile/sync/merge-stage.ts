@@ -8,7 +8,7 @@ import { DEFAULT_MERGE_POLICY, type MergePolicy } from '../../merge/merge-policy
 import type { Projection } from '../../projections/project-paths.js';
 import type { VersionRecord } from '../../projections/version-record.js';
 import { ConflictKind, type ConflictNote } from '../conflict-notes.js';
-import { computeMergeCandidate, computePathMerge, isMergeOf, type MergeCandidate, type PathMerge } from '../path-merge.js';
+import { computeHeadKey, computeMergeCandidate, computePathMerge, isMergeOf, type MergeCandidate, type PathMerge } from '../path-merge.js';
 
 /*
  * The merge stage (ADR-0020): for each path a plan found with concurrent heads, the bytes of
@@ -93,6 +93,18 @@ export function computeConflictsWithReasons(conflicts: readonly ConflictNote[], 
   return conflicts.map((note) => {
     const m = merges.get(note.path);
     if (m?.kind !== 'refused' || note.heads.length < 2 || !isMergeOf(m, note.heads)) return note;
-    return { ...note, detail: `${note.detail}; not merged: ${m.detail}`, notMerged: m.reason };
+    return { ...note, notMerged: m.reason, notMergedDetail: m.detail };
   });
+}
+
+/**
+ * Takes the refusals a report's conflicts carry (an earlier sync's clean-state record) as merge
+ * outcomes for those very heads, so that a sync that does not read those paths again (a lazy
+ * one) still reports why they were not merged. A refusal applies only while the heads are the same.
+ */
+export function rememberRefusals(merges: Map<string, PathMerge>, conflicts: readonly ConflictNote[]): void {
+  for (const c of conflicts) {
+    if (c.notMerged === undefined || merges.has(c.path)) continue;
+    merges.set(c.path, { kind: 'refused', heads: computeHeadKey(c.heads), reason: c.notMerged, detail: c.notMergedDetail ?? c.notMerged });
+  }
 }

@@ -43,7 +43,14 @@ async function planMerges(state: SyncState, local: ScanResult, plan: Plan, scope
   const src = { store: state.ctx.store, projection: state.projection, policy: computeVaultMergePolicy() };
   const dirty = await computeMerges(src, plan.conflicts, state.merges);
   if (dirty.length === 0) return plan;
-  return planWith(state, local, { previous: plan, dirty }, scope);
+  const focus = { previous: plan, dirty };
+  // The mode loads what this focus needs, as for any plan (a lazy sync's scope is the last plan's).
+  let again = state.mode.kind === 'full' ? scope : await state.mode.preparePlan(state, local, focus);
+  if (again === 'fold') {
+    await state.foldEverything();
+    again = {};
+  }
+  return planWith(state, local, focus, again);
 }
 
 /** The focus a plan takes: none for a stage's first plan once everything is folded. */
