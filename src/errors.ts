@@ -16,6 +16,7 @@ export const ErrorCode = {
   safetyGuard: 'safety-guard',
   badPath: 'bad-path',
   malformed: 'malformed',
+  /** An object of a format newer than this release reads: not an integrity fault; upgrade bm-log (ADR-0019, exit 6). */
   unknownVersion: 'unknown-version',
   badSignature: 'bad-signature',
   unknownKey: 'unknown-key',
@@ -44,7 +45,6 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 /** Codes that mean the data read from the remote cannot be trusted. */
 export const integrityCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.malformed,
-  ErrorCode.unknownVersion,
   ErrorCode.badSignature,
   ErrorCode.unknownKey,
   ErrorCode.keyMismatch,

@@ -4,7 +4,12 @@ import { describeConflict, describeFault, describeVersion } from '../client/desc
 import type { SyncPath } from '../events/sync-path.js';
 import { computeHeads } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
-import { computeOpenConflicts } from '../reconcile/conflict-notes.js';
+import { pathArg } from '../client/hints.js';
+import type { MergePolicy } from '../merge/merge-policy.js';
+import type { Projection } from '../projections/project-paths.js';
+import { computeOpenConflicts, type ConflictNote } from '../reconcile/conflict-notes.js';
+import { computeMergeCandidate } from '../reconcile/path-merge.js';
+import { computeVaultMergePolicy } from '../reconcile/sync/merge-stage.js';
 import type { SyncReport } from '../reconcile/run-sync.js';
 import { readPathState } from './note-io.js';
 
@@ -39,11 +44,31 @@ export function summarizeSync(r: SyncReport): SyncSummary {
   };
 }
 
+/**
+ * Why a conflict's heads were not merged, from the log alone (no bytes are read, so this works
+ * offline): the policy, a delete, the size, the ancestry or the modes; otherwise their lines
+ * (overlapping or adjacent changes, or not text: a sync reports which).
+ */
+function withMergeReason(c: ConflictNote, projection: Projection, policy: MergePolicy): ConflictNote {
+  const st = projection.get(c.path);
+  if (c.heads.length < 2 || st === undefined || c.kind === 'file-versus-folder') return c;
+  const r = computeMergeCandidate(c.path, st, c.heads, policy);
+  const why =
+    'kind' in r && r.kind === 'refused'
+      ? { notMerged: r.reason, notMergedDetail: r.detail }
+      : {
+          notMerged: 'content' as const,
+          notMergedDetail: `the versions overlap or are not text (\`bm-log diff ${pathArg(c.path)}\` shows each against their ancestor)`,
+        };
+  return { ...c, ...why };
+}
+
 /** The open conflicts the log shows, sorted by path (as `bm-log conflicts` lists them). */
 export async function listConflicts(s: Pick<LocalSession, 'index'>): Promise<ConflictInfo[]> {
   const { projection } = await loadProjection(s);
   const names = await clientNames(s);
-  return computeOpenConflicts(projection).map((c) => describeConflict(c, names));
+  const policy = computeVaultMergePolicy();
+  return computeOpenConflicts(projection).map((c) => describeConflict(withMergeReason(c, projection, policy), names));
 }
 
 /** The heads of `p` now, winner first. */

@@ -1,5 +1,6 @@
 import type { ClientSession } from '../client/client-session.js';
 import { verifyLogs } from '../client/verify-logs.js';
+import { verifyMerges } from '../client/verify-merges.js';
 import { verifyBlobs, verifyVaultMarker } from '../client/verify-remote.js';
 
 /** What `verify` found: `ok` when nothing; every finding names the object and what is wrong. */
@@ -22,7 +23,7 @@ export async function executeVerify(s: ClientSession, repair = false): Promise<V
   const logs = await verifyLogs(s);
   const findings = [...logs.findings, ...(await verifyVaultMarker(s))];
   const blobs = await verifyBlobs(s, logs.segments, repair);
-  findings.push(...blobs.findings);
+  findings.push(...blobs.findings, ...(await verifyMerges(s.store, logs.segments)));
   return {
     ok: findings.length === 0,
     segments: logs.segments.length,

@@ -18,6 +18,7 @@ function summarizeConflict(c: DescribedConflict, place: CommandPlace): string[] 
   return [
     `${displayName(c.path)} (${c.kind})`,
     ...(c.kind === 'file-versus-folder' ? [`  ${c.detail}`] : []),
+    ...(c.notMerged === undefined ? [] : [`  not merged: ${c.notMergedDetail}`]),
     ...c.heads.map(
       (h, i) =>
         `  ${i === 0 ? 'winner' : 'other '} ${h.version}  ${h.type.padEnd(9)} by ${displayName(h.clientName ?? h.client)}  ${h.hash ?? '(deleted)'}  ${h.time}`,

@@ -19,6 +19,8 @@ export const ExitCode = {
   safety: 4,
   /** Integrity failure: a bad signature, a tampered or missing blob, a broken log. */
   integrity: 5,
+  /** The vault uses a format newer than this bm-log reads (ADR-0019): upgrade bm-log. */
+  upgrade: 6,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -40,6 +42,8 @@ export function computeExitCode(code: ErrorCode): ExitCode {
     case ErrorCode.safetyGuard:
     case ErrorCode.staleVersion:
       return ExitCode.safety;
+    case ErrorCode.unknownVersion:
+      return ExitCode.upgrade;
     default:
       return ExitCode.internal;
   }
@@ -53,10 +57,21 @@ export function computeExitCode(code: ErrorCode): ExitCode {
  * no success; ok otherwise (open conflicts are listed, not failures). ADR-0016.
  */
 export function computeSyncExitCode(report: {
-  readonly faults: readonly unknown[];
+  readonly faults: readonly { readonly error: { readonly code: ErrorCode } }[];
   readonly skipped: readonly { readonly code?: ErrorCode }[];
 }): ExitCode {
-  if (report.faults.length > 0 || report.skipped.some((sk) => sk.code !== undefined && integrityCodes.has(sk.code)))
-    return ExitCode.integrity;
-  return report.skipped.length > 0 ? ExitCode.retry : ExitCode.ok;
+  return computeFaultsExitCode(report.faults, report.skipped) ?? (report.skipped.length > 0 ? ExitCode.retry : ExitCode.ok);
+}
+
+/**
+ * The exit code log faults and skips call for, if any: integrity for any integrity fault (a
+ * fault of unknown kind counts as one), else upgrade when some log uses a newer format (ADR-0019).
+ */
+export function computeFaultsExitCode(
+  faults: readonly { readonly error: { readonly code: ErrorCode } }[],
+  skipped: readonly { readonly code?: ErrorCode }[] = [],
+): ExitCode | undefined {
+  const newer = faults.filter((f) => f.error.code === ErrorCode.unknownVersion).length;
+  if (faults.length > newer || skipped.some((sk) => sk.code !== undefined && integrityCodes.has(sk.code))) return ExitCode.integrity;
+  return newer > 0 ? ExitCode.upgrade : undefined;
 }

@@ -29,6 +29,9 @@ function doc<T extends z.core.$ZodLooseShape>(title: string, description: string
   return z.object({ format, ...shape }).meta({ title, description });
 }
 
+/** What a merge merged (ADR-0020): the heads in canonical order, their common ancestor, the algorithm. */
+const mergeRecord = z.object({ base: id.nullable(), parents: z.array(id), algo: z.string() });
+
 const version = z.object({
   version: id,
   type: z.enum(['put', 'tombstone', 'resolve']),
@@ -40,6 +43,7 @@ const version = z.object({
   replaces: z.array(id),
   seen: seqMap.describe('what the writer had seen: other clients’ log heads'),
   snapshot: z.string().nullable(),
+  merge: mergeRecord.optional().describe('present on a merge (ADR-0020)'),
 });
 
 const conflict = z.object({
@@ -49,6 +53,8 @@ const conflict = z.object({
   winner: id.nullable(),
   heads: z.array(version),
   copies: z.array(z.string()),
+  notMerged: z.string().optional().describe('why the versions were not merged (ADR-0020)'),
+  notMergedDetail: z.string().nullable().optional(),
 });
 
 const op = z.discriminatedUnion('kind', [
@@ -59,8 +65,20 @@ const op = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('deleteLocal'), path: z.string(), hash, deletedBy: id.nullable() }),
   z.object({ kind: z.literal('removeCopy'), path: z.string(), hash }),
   z.object({ kind: z.enum(['record', 'forget']), path: z.string() }),
+  z.object({ kind: z.literal('merge'), path: z.string(), hash, size: count, replaces: z.array(id), ...mergeRecord.shape }),
 ]);
-const opKinds = ['upload', 'tombstone', 'resolve', 'download', 'deleteLocal', 'writeCopy', 'removeCopy', 'record', 'forget'] as const;
+const opKinds = [
+  'merge',
+  'upload',
+  'tombstone',
+  'resolve',
+  'download',
+  'deleteLocal',
+  'writeCopy',
+  'removeCopy',
+  'record',
+  'forget',
+] as const;
 
 const fault = z.object({ client: id, seq: count, object: z.string(), code: z.string(), message: z.string() });
 const ownCheckpoint = z.object({ client: id, seq: count, bytes: count, paths: count, versions: count, claims: count });
@@ -161,6 +179,23 @@ export const JSON_DOCUMENTS = {
           seq: count,
           change: z.enum(Object.values(ChangeKind) as [string, ...string[]]),
           move: z.object({ from: z.string(), to: z.string() }).nullable(),
+        }),
+      ),
+    }),
+  },
+  diff: {
+    commands: ['diff'],
+    schema: doc('bm-log diff --json', 'unified diffs: each pair of sides with its hunks and text', {
+      diffs: z.array(
+        z.object({
+          from: z.string(),
+          to: z.string(),
+          fromVersion: id.nullable(),
+          toVersion: id.nullable(),
+          binary: z.boolean(),
+          same: z.boolean(),
+          hunks: z.array(z.object({ oldStart: count, oldLines: count, newStart: count, newLines: count, lines: z.array(z.string()) })),
+          text: z.string(),
         }),
       ),
     }),

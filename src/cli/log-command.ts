@@ -58,6 +58,12 @@ function indexVersions(versions: readonly VersionRecord[]) {
   return { history, byId };
 }
 
+/** A merge's parents and base, on a line of its own under the event's (ADR-0020). */
+function describeMerge(e: LogEvent): string[] {
+  if (!e.merge) return [];
+  return [`            merge of ${e.merge.parents.join(' + ')} (base ${e.merge.base ?? 'none'}, ${e.merge.algo})`];
+}
+
 /** `bm-log log [PATH|FOLDER/] [--client C] [--since T] [--until T] [--limit N]`: the events, newest first. */
 export async function runLogCommand(pathArg: string | undefined, o: LogFlags, out: Output): Promise<number> {
   const now = Date.now();
@@ -77,8 +83,8 @@ export async function runLogCommand(pathArg: string | undefined, o: LogFlags, ou
       const move = moves.get(v.id) ?? null;
       return { path: v.path, ...describeVersion(v, names), seq: v.seq, change: computeChangeKind(v, move, history, byId), move };
     });
-    const line = (e: LogEvent) => formatLogLine({ ...e, who: e.clientName ?? e.client }, now);
-    out.result(o.json, { events }, () => (events.length === 0 ? ['no events'] : events.map(line)));
+    const lines = (e: LogEvent) => [formatLogLine({ ...e, who: e.clientName ?? e.client }, now), ...describeMerge(e)];
+    out.result(o.json, { events }, () => (events.length === 0 ? ['no events'] : events.flatMap(lines)));
     return ExitCode.ok;
   });
 }

@@ -3,6 +3,7 @@ import { BmError, ErrorCode } from '../errors.js';
 import { mustSyncPath } from '../events/sync-path.js';
 import { registerCompletion } from './completion.js';
 import { stampFormat } from './json-format.js';
+import { runDiffCommand, type DiffFlags } from './diff-command.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import { localizeHint } from '../client/hints.js';
 // Each command's module loads when it runs (lazy-commands.ts): --version and --help load none.
@@ -144,6 +145,17 @@ function registerHistoryCommands(program: Command, host: CommandHost): void {
       .option('--until <time>', 'only events before this time (same forms as --since)')
       .option('--limit <n>', 'at most N events', parseNonNegativeInt('--limit')),
   ).action(async (p: string | undefined, o: LogFlags) => host.finish(await runLogCommand(p, o, host.out)));
+  withFolderOptions(
+    program
+      .command('diff')
+      .description('unified diff: the file here against its synced version, a conflict against its ancestor, or two versions')
+      .argument('<path-or-version>', 'a path, or a version id (then a second one)')
+      .argument('[version]', 'the second version, to compare two versions')
+      .option('--from <version>', 'compare from this version of PATH (default: the one synced here)')
+      .option('--to <version>', 'compare to this version of PATH (default: the file here)'),
+  ).action(async (a: string, b: string | undefined, o: DiffFlags) =>
+    host.finish(await runDiffCommand(b === undefined ? [a] : [a, b], o, host.out)),
+  );
   withFolderOptions(
     program
       .command('show')

@@ -1,7 +1,7 @@
 import { readFolderStatus, type FolderStatus } from '../api/folder-status.js';
 import { openLocal } from '../client/client-session.js';
 import { displayName } from '../client/human-text.js';
-import { computeExitCode, ExitCode } from './exit-codes.js';
+import { computeExitCode, computeFaultsExitCode, ExitCode } from './exit-codes.js';
 import type { FolderOptions } from './options.js';
 import type { Output } from './output.js';
 
@@ -20,7 +20,7 @@ export async function runStatusCommand(o: FolderOptions, out: Output): Promise<n
       out.error(remoteFailure);
       return computeExitCode(remoteFailure.code);
     }
-    return data.faults.length > 0 ? ExitCode.integrity : ExitCode.ok;
+    return computeFaultsExitCode(data.faults.map((f) => ({ error: { code: f.code } }))) ?? ExitCode.ok;
   } finally {
     await local.close();
   }

@@ -11,6 +11,7 @@ const OP_LABEL: Record<PlanOp['kind'], string> = {
   upload: 'upload',
   tombstone: 'delete for everyone',
   resolve: 'resolve conflict',
+  merge: 'merge concurrent edits',
   download: 'download',
   deleteLocal: 'delete locally',
   writeCopy: 'write conflict copy',

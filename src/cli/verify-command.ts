@@ -1,7 +1,8 @@
+import type { ErrorCode } from '../errors.js';
 import { executeVerify } from '../api/verify-folder.js';
 import { probeStore } from '../events/store/probe-store.js';
 import { withClient } from '../client/client-queries.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, computeFaultsExitCode } from './exit-codes.js';
 import { displayName } from '../client/human-text.js';
 import type { FolderOptions, VerifyFlags } from './options.js';
 import type { Output } from './output.js';
@@ -23,7 +24,7 @@ export async function runVerifyCommand(o: VerifyFlags, out: Output): Promise<num
         ? ['no problems found']
         : findings.map((f) => `  ${f.code.padEnd(14)} ${displayName(f.object)}: ${f.message}`)),
     ]);
-    return findings.length === 0 ? ExitCode.ok : ExitCode.integrity;
+    return computeFaultsExitCode(findings.map((f) => ({ error: { code: f.code as ErrorCode } }))) ?? ExitCode.ok;
   });
 }
 

@@ -19,6 +19,7 @@ export function describeVersion(v: VersionRecord, names: ReadonlyMap<string, str
     replaces: v.replaces,
     seen: v.seen,
     snapshot: v.snapshot,
+    ...(v.merge === undefined ? {} : { merge: v.merge }),
   };
 }
 
@@ -32,6 +33,7 @@ export function describeConflict(c: ConflictNote, names: ReadonlyMap<string, str
     winner: c.heads[0]?.id ?? null,
     heads: c.heads.map((h) => describeVersion(h, names)),
     copies,
+    ...(c.notMerged === undefined ? {} : { notMerged: c.notMerged, notMergedDetail: c.notMergedDetail ?? null }),
   };
 }
 
@@ -43,6 +45,10 @@ export function describeOp(op: PlanOp): Record<string, unknown> {
       return { kind: op.kind, path: op.path, replaces: op.replaces };
     case 'resolve':
       return { kind: op.kind, path: op.path, replaces: op.replaces, hash: op.file?.hash ?? null };
+    case 'merge': {
+      const { content, record } = op.merge;
+      return { kind: op.kind, path: op.path, hash: content.hash, size: content.size, replaces: op.merge.heads, ...record };
+    }
     case 'download':
     case 'writeCopy': {
       const content = op.version.content;

@@ -14,6 +14,7 @@ import {
 import {
   MAX_SEGMENT_BYTES,
   SEGMENT_FORMAT,
+  SEGMENT_FORMAT_MAX,
   envelopeSchema,
   identityBodySchema,
   segmentBodySchema,
@@ -123,7 +124,7 @@ export function encodeSegment(body: SegmentBody, key: KeyObject): VerifiedSegmen
   }
   const bodyBytes = encodeMsgpack(body);
   const sig = signBody({ domain: 'segment', vault: body.vault, client: body.client, seq: body.seq, prev: body.prev }, bodyBytes, key);
-  const bytes = encodeMsgpack({ v: SEGMENT_FORMAT, body: bodyBytes, sig });
+  const bytes = encodeMsgpack({ v: checked.data.v, body: bodyBytes, sig });
   return { body, hash: sha256Hex(bodyBytes), bytes };
 }
 
@@ -152,13 +153,16 @@ function decodeEnvelope(bytes: Uint8Array, what: string, limit = MAX_SEGMENT_BYT
 export function decodeSegment(bytes: Uint8Array, expect: SegmentExpectation): VerifiedSegment {
   const what = `segment ${expect.client}/${expect.seq}`;
   const env = decodeEnvelope(bytes, what);
-  if (env.v !== SEGMENT_FORMAT) {
+  if (env.v > SEGMENT_FORMAT_MAX) {
+    // Newer than this release (ADR-0019 §1): not an integrity fault; the CLI exits 6.
     throw new BmError(
       ErrorCode.unknownVersion,
-      `${what} has format version ${env.v}; this bm-log reads version ${SEGMENT_FORMAT}`,
-      'upgrade bm-log on this machine, then sync again',
+      `${what} has format ${env.v}; this bm-log reads formats up to ${SEGMENT_FORMAT_MAX}`,
+      "upgrade bm-log on this machine, then sync again (this writer's log stops here until then)",
+      { format: env.v, reads: SEGMENT_FORMAT_MAX },
     );
   }
+  if (env.v < SEGMENT_FORMAT) throw new BmError(ErrorCode.malformed, `${what} has format ${env.v}`, 'the object is rejected');
   // The envelope's claimed prev is inside the body; peek it for the signing context first.
   const raw = decodeMsgpack(env.body, what) as { prev?: unknown } | null;
   const claimedPrev = raw !== null && typeof raw === 'object' && typeof raw.prev === 'string' ? raw.prev : null;
@@ -171,6 +175,8 @@ export function decodeSegment(bytes: Uint8Array, expect: SegmentExpectation): Ve
     );
   }
   const body = parseWith(segmentBodySchema, raw, what);
+  if (body.v !== env.v)
+    throw new BmError(ErrorCode.malformed, `${what}: envelope format ${env.v}, body format ${body.v}`, 'the object is rejected');
   if (body.vault !== expect.vault)
     throw new BmError(ErrorCode.wrongVault, `${what} belongs to vault ${body.vault}, not ${expect.vault}`, 'the segment is ignored');
   if (body.client !== expect.client || body.seq !== expect.seq) {

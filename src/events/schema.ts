@@ -12,6 +12,12 @@ import { computePathProblem, type SyncPath } from './sync-path.js';
  * `seen` frontier and snapshot: that is "what its writer had seen".
  */
 export const SEGMENT_FORMAT = 1;
+/**
+ * The newest segment format this release reads and writes (ADR-0019 §1): format 2 adds the
+ * merge put (ADR-0020). A writer writes the lowest format that can express a segment
+ * (`computeSegmentFormat`), so a vault where nobody merges stays readable by format-1 clients.
+ */
+export const SEGMENT_FORMAT_MAX = 2;
 /** Upper bounds that keep a hostile object from exhausting memory. */
 export const MAX_EVENTS_PER_SEGMENT = 10_000;
 export const MAX_SEGMENT_BYTES = 32 * 1024 * 1024;
@@ -50,10 +56,43 @@ export type ContentRef = z.infer<typeof contentRefSchema>;
 
 const replaces = z.array(versionId).max(MAX_REPLACES);
 
-/** A new version of `path` with `content`, replacing the versions its writer had seen. */
-export const putEventSchema = z
-  .object({ type: z.literal('put'), id: versionId, path: syncPath, replaces, content: contentRefSchema })
+/**
+ * What a merge put merged (format 2, ADR-0020): `parents` are the heads it merged in canonical
+ * order (each also in `replaces`), `base` their common ancestor (null: none), `algo` the
+ * algorithm and its version that made the bytes (`lines/1`, `markdown/1`): the content is a pure
+ * function of these, so `verify` can recompute it.
+ */
+export const mergeRecordSchema = z
+  .object({
+    base: versionId.nullable(),
+    parents: z.array(versionId).min(2).max(MAX_REPLACES),
+    algo: z.string().regex(/^[a-z0-9-]{1,32}\/[0-9]{1,4}$/, 'algorithm/version'),
+  })
   .strict();
+export type MergeRecord = z.infer<typeof mergeRecordSchema>;
+
+/**
+ * A new version of `path` with `content`, replacing the versions its writer had seen. With
+ * `merge` (format 2) it is a merge of the heads it replaces.
+ */
+export const putEventSchema = z
+  .object({
+    type: z.literal('put'),
+    id: versionId,
+    path: syncPath,
+    replaces,
+    content: contentRefSchema,
+    merge: mergeRecordSchema.optional(),
+  })
+  .strict();
+
+/** Why a merge put's record does not fit its put (checked with the segment), or undefined. */
+export function computeMergeProblem(e: PutEvent): string | undefined {
+  if (e.merge === undefined) return undefined;
+  if (!e.merge.parents.every((p) => e.replaces.includes(p))) return `merge ${e.id}: a parent is not in replaces`;
+  if (new Set(e.merge.parents).size !== e.merge.parents.length) return `merge ${e.id}: a parent named twice`;
+  return undefined;
+}
 /** A delete: a version with no content. It is a head like a put until something replaces it. */
 export const tombstoneEventSchema = z.object({ type: z.literal('tombstone'), id: versionId, path: syncPath, replaces }).strict();
 /**
@@ -152,9 +191,14 @@ export function computeEventContent(e: Event): ContentRef | null {
 /** What a segment's writer had seen: other clients' log heads (their last folded seq). */
 export const seenSchema = z.record(z.string().regex(ULID_RE), z.number().int().min(0));
 
+/** Pure: the lowest segment format that can express `events` (ADR-0019 §1). */
+export function computeSegmentFormat(events: readonly Event[]): 1 | 2 {
+  return events.some((e) => e.type === 'put' && e.merge !== undefined) ? 2 : 1;
+}
+
 export const segmentBodySchema = z
   .object({
-    v: z.literal(SEGMENT_FORMAT),
+    v: z.union([z.literal(SEGMENT_FORMAT), z.literal(SEGMENT_FORMAT_MAX)]),
     vault: z
       .string()
       .regex(ULID_RE)
@@ -172,11 +216,16 @@ export const segmentBodySchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
+    if (s.v < computeSegmentFormat(s.events)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `a format-${s.v} segment holds a format-2 event` });
+    }
     if ((s.seq === 1) !== (s.prev === null)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'prev must be null exactly for seq 1' });
     }
     const ids = new Set<string>();
     for (const e of s.events) {
+      const merge = e.type === 'put' ? computeMergeProblem(e) : undefined;
+      if (merge !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: merge });
       if (ids.has(e.id)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `duplicate event id ${e.id}` });
       ids.add(e.id);
     }

@@ -81,6 +81,7 @@ export function computeSegmentVersions(body: SegmentBody): VersionRecord[] {
       content: e.type === 'tombstone' ? null : e.content,
       seen: body.seen,
       snapshot: body.snapshot,
+      ...(e.type === 'put' && e.merge !== undefined ? { merge: e.merge } : {}),
     });
   }
   return out;

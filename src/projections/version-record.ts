@@ -1,5 +1,5 @@
 import type { ClientId, VersionId } from '../events/ids.js';
-import type { ContentRef, PathEventType } from '../events/schema.js';
+import type { ContentRef, MergeRecord, PathEventType } from '../events/schema.js';
 import type { SyncPath } from '../events/sync-path.js';
 
 /**
@@ -21,4 +21,9 @@ export interface VersionRecord {
   readonly seen: Readonly<Record<string, number>>;
   /** Bucket snapshot version the writer had synced against, when the bucket has snapshots. */
   readonly snapshot: string | null;
+  /**
+   * A merge put's record (format 2, ADR-0020): the parents it merged and their ancestor. Kept
+   * for `log` and `verify`; never read to decide (checkpoints do not carry it).
+   */
+  readonly merge?: MergeRecord;
 }

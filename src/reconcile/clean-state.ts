@@ -5,6 +5,7 @@ import { computeSegmentCollections, computeSegmentVersions } from '../projection
 import type { ScanResult } from './ports.js';
 import type { VaultSnapshot } from '../projections/project-vault.js';
 import type { BaseEntry } from './ports.js';
+import { withoutMergeReason } from './conflict-notes.js';
 import type { ConflictNote, Notice, PlanFocus } from './plan-sync.js';
 import type { SyncContext } from './sync-context.js';
 import { holdsFetchedSegments, isPlanNeutral, type FetchedLog } from './sync-log.js';
@@ -84,7 +85,8 @@ export function computeRecordFocus(
     for (const v of computeSegmentVersions(s.segment.body)) dirty.add(v.path);
     for (const c of computeSegmentCollections(s.segment.body)) dirty.add(c.path);
   }
-  return { previous: { ops: [], conflicts: record.conflicts, notices: record.planNotices }, dirty };
+  // (The record's conflicts carry the merge stage's reasons for the report; a plan has none.)
+  return { previous: { ops: [], conflicts: record.conflicts.map(withoutMergeReason), notices: record.planNotices }, dirty };
 }
 
 function isCleanState(r: unknown): r is CleanState {

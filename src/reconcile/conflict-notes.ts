@@ -1,6 +1,7 @@
 import type { SyncPath } from '../events/sync-path.js';
 import { computeHeads, type PathState, type Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
+import type { MergeRefusal } from './path-merge.js';
 import { computeConflictCopyPath, isConflictCopyName } from './conflict-copy-name.js';
 
 /**
@@ -31,6 +32,19 @@ export interface ConflictNote {
   /** Heads, winner first (empty for twins and for a blocked download). */
   readonly heads: readonly VersionRecord[];
   readonly detail: string;
+  /**
+   * Why the heads were not merged, when a merge was tried (ADR-0020), and that in words. Set
+   * for reports only (`computeConflictsWithReasons`), never by the planner.
+   */
+  readonly notMerged?: MergeRefusal;
+  readonly notMergedDetail?: string;
+}
+
+/** `note` without the merge stage's reasons: what the planner itself gives. */
+export function withoutMergeReason(note: ConflictNote): ConflictNote {
+  if (note.notMerged === undefined && note.notMergedDetail === undefined) return note;
+  const { notMerged: _r, notMergedDetail: _d, ...rest } = note;
+  return rest;
 }
 
 /** True when the path's winner has content (the common single-version case without allocating). */

@@ -6,6 +6,7 @@ import type { BaseEntry } from './ports.js';
 import { computeConflictCopyPath, isConflictCopyName } from './conflict-copy-name.js';
 import { computeConflictNote, ConflictKind, type ConflictNote } from './conflict-notes.js';
 import type { LocalFile } from './ports.js';
+import { isMergeOf, type PathMerge } from './path-merge.js';
 import { isSubscribed, NoticeReason, type Notice, type PlanOp, type PlanOptions } from './plan.js';
 
 /**
@@ -45,6 +46,8 @@ export interface PathSurroundings {
   readonly isBlocked: (p: SyncPath) => boolean;
   /** Some local file has a conflict-copy name the base does not track (a copy a crash left). */
   readonly hasUntrackedCopyNames: boolean;
+  /** The merge stage's outcome for the path's heads, if it has one (ADR-0020). */
+  readonly mergeOf: (p: SyncPath) => PathMerge | undefined;
 }
 
 /** The table's answer for one path. */
@@ -95,10 +98,15 @@ export function decideInScope(input: PathInput, s: PathSurroundings): PathDecisi
   const w = heads[0];
   // A live file where a folder stands, in the cloud or here: the folder keeps the name.
   const displaced = w?.content != null && input.folderHere;
+  const merge = heads.length > 1 ? s.mergeOf(path) : undefined;
+  const applies = merge !== undefined && isMergeOf(merge, heads) ? merge : undefined;
   const note = computeConflictNote(path, heads, displaced);
-  if (note !== undefined) d.conflicts.push(note);
   if (displaced) planDisplaced(d);
-  else if (!planResolve(d)) {
+  else if (planResolve(d)) {
+    // The user resolved it by deleting conflict copies: that comes before any merge.
+  } else if (applies?.kind === 'merged' && planMerge(d, applies)) {
+    return { ops: d.ops, conflicts: d.conflicts, notices: d.notices, writes: d.writes, movesAside: d.movesAside };
+  } else {
     planMain(d, b, l, w);
     planCopies(
       d,
@@ -106,7 +114,26 @@ export function decideInScope(input: PathInput, s: PathSurroundings): PathDecisi
       copies,
     );
   }
+  if (note !== undefined) d.conflicts.unshift(note);
   return { ops: d.ops, conflicts: d.conflicts, notices: d.notices, writes: d.writes, movesAside: d.movesAside };
+}
+
+/**
+ * ADR-0001 "merge" rows: the heads merge (the merge stage computed it for exactly these heads)
+ * and the file here shows what was synced (unchanged, or absent and never synced here): the
+ * merge is published and written here, replacing every head; conflict copies of earlier
+ * rounds go. A change made here is published first by the other rows (an edit, a delete), and
+ * the heads it then makes are merged in the next round. False when it does not apply.
+ */
+function planMerge(d: Decider, m: Extract<PathMerge, { kind: 'merged' }>): boolean {
+  const { path, base: b, local: l, copies } = d.input;
+  const unchanged = b !== undefined && l !== undefined && l.hash === b.hash && l.mode === b.mode;
+  const neverHere = b === undefined && l === undefined;
+  if ((!unchanged && !neverHere) || d.s.isBlocked(path)) return false;
+  d.writes.push(path);
+  d.ops.push({ kind: 'merge', path, merge: m, expect: l ?? null });
+  planCopies(d, [], copies);
+  return true;
 }
 
 /**

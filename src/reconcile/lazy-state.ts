@@ -240,7 +240,13 @@ function computeCopies(manifest: ReadonlyMap<SyncPath, BaseEntry>): BaseEntry[] 
 /** True when a plan would name content some GC condemned: only a full fold can tell whether it may (ADR-0007). */
 export function namesCondemnedBlob(plan: Plan, vault: OpenLog['state']['vault']): boolean {
   if (vault.condemnations.size === 0) return false;
-  return plan.ops.some(
-    (op) => (op.kind === 'upload' || op.kind === 'resolve') && op.file !== null && vault.condemnations.has(op.file.hash as never),
-  );
+  return plan.ops.some((op) => {
+    const hash =
+      op.kind === 'merge'
+        ? op.merge.content.hash
+        : (op.kind === 'upload' || op.kind === 'resolve') && op.file !== null
+          ? op.file.hash
+          : null;
+    return hash !== null && vault.condemnations.has(hash as never);
+  });
 }

@@ -121,6 +121,7 @@ export function computeSurroundings(input: PlanInput, layout: PlanLayout, hasUnt
     isTracked: (p) => base.has(p),
     isBlocked: layout.isBlocked,
     hasUntrackedCopyNames,
+    mergeOf: (p) => input.merges?.get(p),
   };
 }
 

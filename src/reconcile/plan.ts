@@ -4,6 +4,7 @@ import type { Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import type { BaseEntry } from './ports.js';
 import type { ConflictNote } from './conflict-notes.js';
+import type { PathMerge } from './path-merge.js';
 import type { LocalFile, LocalScan } from './ports.js';
 
 /**
@@ -12,7 +13,8 @@ import type { LocalFile, LocalScan } from './ports.js';
  * prints it. The decision table is ADR-0001 (`decidePath`, decide-path.ts); every row has a
  * scenario test and a table golden.
  *
- * Effects on the remote: upload, tombstone, resolve (each publishes one event).
+ * Effects on the remote: upload, tombstone, resolve (each publishes one event); merge
+ * publishes one and then writes its bytes here (ADR-0020), guarded like a download.
  * Effects on disk: download, deleteLocal, writeCopy, removeCopy (each re-checks the file
  * it replaces or removes right before acting, via `expect`).
  * Bookkeeping only: record, forget (base manifest rows).
@@ -24,6 +26,16 @@ export type PlanOp =
   | { readonly kind: 'tombstone'; readonly path: SyncPath; readonly replaces: readonly VersionId[] }
   /** End the conflict at `path`: replace every head the user had seen, keeping `file` (null: deleted). */
   | { readonly kind: 'resolve'; readonly path: SyncPath; readonly replaces: readonly VersionId[]; readonly file: LocalFile | null }
+  /**
+   * Publish the merge of the path's heads (`merge.heads`, all replaced) and write its bytes at
+   * `path`; `expect` is the file the write may replace (null: must be absent).
+   */
+  | {
+      readonly kind: 'merge';
+      readonly path: SyncPath;
+      readonly merge: Extract<PathMerge, { kind: 'merged' }>;
+      readonly expect: LocalFile | null;
+    }
   /** Write `version`'s content at `path`; `expect` is the file it may replace (null: must be absent). */
   | { readonly kind: 'download'; readonly path: SyncPath; readonly version: VersionRecord; readonly expect: LocalFile | null }
   /** Remove the local file at `path` (the cloud deleted it) if it still is `expect`. */
@@ -108,6 +120,11 @@ export interface PlanInput {
    * focus that does not fall back (`computeFocusTargets`).
    */
   readonly cloudOnly?: ReadonlySet<string>;
+  /**
+   * The merges of paths with concurrent heads (ADR-0020), computed from their bytes by the
+   * merge stage: each applies while the path's heads are the ones it was made for.
+   */
+  readonly merges?: ReadonlyMap<string, PathMerge>;
 }
 
 /**

@@ -9,6 +9,7 @@ import { fetchStage, tryCleanShortcut } from './sync/fetch.js';
 import { acknowledgeStage, checkpointStage, commitStage } from './sync/finish.js';
 import { isBeingCollected, publishEvents, publishResolve, publishRestore, type PublishEnv } from './sync/publish.js';
 import { createTally, type SyncOptions, type SyncReport } from './sync/report.js';
+import { computeConflictsWithReasons, rememberRefusals } from './sync/merge-stage.js';
 import { runRounds } from './sync/rounds.js';
 import { openSyncState, StagedMode } from './sync/sync-state.js';
 
@@ -33,6 +34,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   const opened = await openSyncState(ctx, fetched.record, fetched.fetched, { dryRun, publishing });
   const { state } = opened;
   for (const id of (await ctx.index.getMeta?.<string[]>(DETACHED_OWN_KEY)) ?? []) state.detachedOwn.add(id);
+  if (fetched.record !== undefined) rememberRefusals(state.merges, fetched.record.conflicts);
   const tally = createTally();
   const applied = new AppliedOps(options.keepApplied, options.onApplied);
   const publishEnv: PublishEnv = { ctx, log: state.log, tally, detached: state.detachedOwn };
@@ -70,7 +72,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     applied: applied.kept,
     appliedCounts: applied.counts,
     appliedOmitted: applied.omitted,
-    conflicts: settled?.conflicts ?? [],
+    conflicts: computeConflictsWithReasons(settled?.conflicts ?? [], state.merges),
     faults: state.lateFaults.length === 0 ? state.log.faults : [...state.log.faults, ...state.lateFaults],
     restored: state.fetched.restored,
     fetchRequests: state.log.requests,

@@ -11,7 +11,7 @@ import {
   type FetchResult,
   type LogFault,
 } from '../events/log.js';
-import { computeEventContent, type Event, type SegmentBody } from '../events/schema.js';
+import { computeEventContent, computeSegmentFormat, type Event, type SegmentBody } from '../events/schema.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import { computeCondemnedRefs, computeNamingBan, type CondemnedRefs } from '../projections/blob-condemnation.js';
 import { projectLogSegment, type LogState } from '../projections/project-log.js';
@@ -389,7 +389,7 @@ export async function publishOwnSegment(
   for (const [c, cur] of log.frontier) if (c !== identity.client) seen[c] = cur.seq;
   const own = log.frontier.get(identity.client);
   const body: SegmentBody = {
-    v: 1,
+    v: computeSegmentFormat(events),
     vault: identity.vault,
     client: identity.client,
     seq: (own?.seq ?? 0) + 1,

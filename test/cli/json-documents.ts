@@ -54,6 +54,20 @@ export async function collectDocuments(w: World): Promise<Document[]> {
   const bin = events.find((e) => e.path === 'bin.dat' && e.type === 'put')!;
   await collect(docs, 'log', b, ['log', 'notes/plan.md', '--since', '1h']);
   await collect(docs, 'show', b, ['show', plan.version]);
+  await collect(docs, 'diff', b, ['diff', events.filter((e) => e.path === 'notes/plan.md').at(-2)!.version, plan.version]);
+  await b.write('notes/plan.md', 'plan by bob, edited here\n');
+  await collect(docs, 'diff', b, ['diff', 'notes/plan.md']);
+  await b.syncOk();
+  // Edits of different lines: a merge, in the sync's plan and in the log.
+  await a.syncOk();
+  await a.write('merged.md', 'one\ntwo\nthree\nfour\nfive\n');
+  await a.syncOk();
+  await b.syncOk();
+  await a.write('merged.md', 'one by alice\ntwo\nthree\nfour\nfive\n');
+  await b.write('merged.md', 'one\ntwo\nthree\nfour\nfive by bob\n');
+  await a.syncOk();
+  await collect(docs, 'sync', b, ['sync']);
+  await collect(docs, 'log', b, ['log', 'merged.md']);
   await collect(docs, 'show', b, ['show', bin.version]);
   await collect(docs, 'ls', b, ['ls']);
   await collect(docs, 'ls', b, ['ls', '--at', plan.version]);

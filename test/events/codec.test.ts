@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BmError, ErrorCode } from '../../src/errors.js';
+import { BmError, ErrorCode, integrityCodes } from '../../src/errors.js';
 import {
   decodeCheckpoint,
   decodeIdentity,
@@ -14,7 +14,14 @@ import {
 } from '../../src/events/codec.js';
 import { counterIdFactory, type ClientId, type ContentHash, type VaultId, type VersionId } from '../../src/events/ids.js';
 import type { CheckpointBody, WriterCheckpointBody } from '../../src/events/checkpoint-schema.js';
-import { MAX_SEGMENT_BYTES, type Event, type IdentityBody, type SegmentBody } from '../../src/events/schema.js';
+import {
+  MAX_SEGMENT_BYTES,
+  SEGMENT_FORMAT_MAX,
+  computeSegmentFormat,
+  type Event,
+  type IdentityBody,
+  type SegmentBody,
+} from '../../src/events/schema.js';
 import { generateKeyPair, importPublicKeyHex, sha256Hex, signBody, type KeyPair } from '../../src/events/signing.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 
@@ -192,13 +199,49 @@ describe('segment codec', () => {
     expectBmError(() => decodeSegment(fork.bytes, expectation(2, first.hash)), ErrorCode.brokenChain);
   });
 
-  it('rejects an unknown envelope version before anything else', () => {
+  it('rejects a format newer than it reads before anything else, as unknown-version (no integrity fault)', () => {
     const seg = encodeSegment(segmentBody(1, null), alice.privateKey);
     const env = decodeMsgpack(seg.bytes, 'test') as { body: Uint8Array; sig: Uint8Array };
     expectBmError(
-      () => decodeSegment(encodeMsgpack({ v: 2, body: env.body, sig: env.sig }), expectation(1, null)),
+      () => decodeSegment(encodeMsgpack({ v: SEGMENT_FORMAT_MAX + 1, body: env.body, sig: env.sig }), expectation(1, null)),
       ErrorCode.unknownVersion,
     );
+    expect(integrityCodes.has(ErrorCode.unknownVersion)).toBe(false);
+  });
+
+  it("rejects an envelope whose format is not its body's", () => {
+    const seg = encodeSegment(segmentBody(1, null), alice.privateKey);
+    const env = decodeMsgpack(seg.bytes, 'test') as { body: Uint8Array; sig: Uint8Array };
+    expectBmError(() => decodeSegment(encodeMsgpack({ v: 2, body: env.body, sig: env.sig }), expectation(1, null)), ErrorCode.malformed);
+  });
+
+  describe('format 2: the merge put (ADR-0019)', () => {
+    const parents = [ids() as VersionId, ids() as VersionId];
+    const mergePut = (merge: Record<string, unknown>): Event => ({ ...put('notes/a.md'), replaces: [...parents], merge }) as Event;
+    const withEvents = (v: number, events: Event[]): SegmentBody => ({ ...segmentBody(1, null), v, events }) as SegmentBody;
+
+    it('writes a segment with a merge as format 2 and reads it back; one without stays format 1', () => {
+      const merge = { base: ids(), parents, algo: 'markdown/1' };
+      expect(computeSegmentFormat([mergePut(merge)])).toBe(2);
+      expect(computeSegmentFormat(segmentBody(1, null).events)).toBe(1);
+      const seg = encodeSegment(withEvents(2, [mergePut(merge)]), alice.privateKey);
+      expect((decodeMsgpack(seg.bytes, 'test') as { v: number }).v).toBe(2);
+      const back = decodeSegment(seg.bytes, expectation(1, null));
+      expect(back.body.events[0]).toMatchObject({ type: 'put', merge });
+      const plain = encodeSegment(segmentBody(1, null), alice.privateKey);
+      expect((decodeMsgpack(plain.bytes, 'test') as { v: number }).v).toBe(1);
+    });
+
+    it('rejects a format-1 segment holding a merge, and a merge whose parents are not replaced', () => {
+      const merge = { base: null, parents, algo: 'lines/1' };
+      const decode = (v: number, e: Event) =>
+        decodeSegment(packSigned(withEvents(v, [e]), alice, { seq: 1, prev: null }, v), expectation(1, null));
+      expectBmError(() => decode(1, mergePut(merge)), ErrorCode.malformed);
+      expect(decode(2, mergePut(merge)).body.v).toBe(2);
+      expectBmError(() => decode(2, mergePut({ ...merge, parents: [parents[0], ids()] })), ErrorCode.malformed);
+      expectBmError(() => decode(2, mergePut({ ...merge, parents: [parents[0]] })), ErrorCode.malformed);
+      expectBmError(() => decode(2, mergePut({ ...merge, parents: [parents[0], parents[0]] })), ErrorCode.malformed);
+    });
   });
 
   it('rejects an object over MAX_SEGMENT_BYTES without decoding it', () => {

@@ -30,6 +30,7 @@ import type { BaseEntry } from '../../src/reconcile/ports.js';
 import { computeConflictCopyPath } from '../../src/reconcile/conflict-copy-name.js';
 import { decidePath, type PathDecision, type PathSurroundings } from '../../src/reconcile/decide-path.js';
 import type { LocalFile } from '../../src/reconcile/ports.js';
+import type { MergeRefusal, PathMerge } from '../../src/reconcile/path-merge.js';
 import type { PlanOp } from '../../src/reconcile/plan-sync.js';
 
 interface Case {
@@ -46,6 +47,8 @@ interface Case {
   readonly unreadable?: string[];
   readonly subscriptions?: string[];
   readonly untrackedCopyNames?: boolean;
+  /** The merge stage's outcome for the heads `heads`: merged into `bytes` from `base`, or refused for `refused`. */
+  readonly merge?: { readonly heads: string[]; readonly base?: string; readonly bytes?: string; readonly refused?: string };
   expect?: { ops: string[]; conflicts: string[]; notices: string[] };
 }
 
@@ -150,13 +153,26 @@ function runCase(self: string, c: Case): PathDecision {
     isTracked: (q) => tracked.has(q),
     isBlocked: (q) => (c.blocked ?? []).includes(q),
     hasUntrackedCopyNames: c.untrackedCopyNames ?? false,
+    mergeOf: (q) => (q === p && c.merge !== undefined ? makeMerge(c.merge) : undefined),
   };
   const base = c.base === undefined ? undefined : makeBase(p, c.base.file, c.base.version, c.base.heads);
   return decidePath({ path: p, base, local: localFiles.get(p), cloud: state, copies, folderHere: c.folderHere ?? false }, s);
 }
 
+/** A merge stage outcome in the golden's notation: bytes are a label, as file contents are. */
+function makeMerge(m: NonNullable<Case['merge']>): PathMerge {
+  const heads = [...m.heads].sort() as VersionId[];
+  if (m.bytes === undefined)
+    return { kind: 'refused', heads, reason: (m.refused ?? 'overlap') as MergeRefusal, detail: m.refused ?? 'overlap' };
+  const content = { ...parseContent(m.bytes), hash: m.bytes as ContentHash };
+  const record = { base: (m.base ?? null) as VersionId | null, parents: heads, algo: 'lines/1' };
+  return { kind: 'merged', heads, content, bytes: new TextEncoder().encode(m.bytes), record };
+}
+
 function formatOp(op: PlanOp): string {
   switch (op.kind) {
+    case 'merge':
+      return `merge ${op.path} ${op.merge.content.hash} replaces ${op.merge.heads.join(',')} expect ${op.expect === null ? '(absent)' : op.expect.hash}`;
     case 'upload':
       return `upload ${op.path} ${op.file.hash}${formatReplaces(op.replaces)}`;
     case 'tombstone':
@@ -185,7 +201,10 @@ function formatReplaces(ids: readonly string[]): string {
 function formatDecision(d: PathDecision): NonNullable<Case['expect']> {
   return {
     ops: d.ops.map(formatOp),
-    conflicts: d.conflicts.map((c) => `${c.kind} ${c.path}${c.heads.length > 0 ? `: ${c.heads.map((h) => h.id).join(' > ')}` : ''}`),
+    conflicts: d.conflicts.map(
+      (c) =>
+        `${c.kind} ${c.path}${c.heads.length > 0 ? `: ${c.heads.map((h) => h.id).join(' > ')}` : ''}${c.notMerged === undefined ? '' : ` (not merged: ${c.notMerged})`}`,
+    ),
     notices: d.notices.map((n) => `${n.reason} ${n.path}`),
   };
 }
@@ -205,7 +224,7 @@ describe('the ADR-0001 decision table, row by row against decidePath (goldens in
 
   it('every row of the ADR-0001 table has a table golden here, and every golden is a row', () => {
     const adr = readFileSync(adrFile, 'utf8');
-    const named = new Set([...adr.matchAll(/scenarios\/([a-z0-9-]+\.json)/g)].map((m) => m[1]!));
+    const named = new Set([...adr.matchAll(/(?:scenarios|table)\/([a-z0-9-]+\.json)/g)].map((m) => m[1]!));
     expect(
       [...named].filter((f) => !files.includes(f)),
       'rows without a table golden',

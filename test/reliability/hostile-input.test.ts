@@ -10,6 +10,7 @@ import { ulidFactory, type ClientId, type VaultId } from '../../src/events/ids.j
 import { keyOfBlob, keyOfIdentity, keyOfSegment } from '../../src/events/layout.js';
 import { readVault, writeIdentity, writeSegment } from '../../src/events/log.js';
 import { MAX_SEGMENT_BYTES, type SegmentBody } from '../../src/events/schema.js';
+import { computeCanonicalHeads } from '../../src/merge/compute-merge.js';
 import { generateKeyPair, importPublicKeyHex, sha256Hex, signBody, type KeyPair } from '../../src/events/signing.js';
 import { DirectoryStore } from '../../src/events/store/directory-store.js';
 import { syncJson, verifyJson, type FaultJson, type SyncJson, type VerifyJson } from './support.js';
@@ -67,6 +68,14 @@ function bodyOf(w: Writer, events: readonly Record<string, unknown>[], seq = w.s
 /** Publishes a valid segment through the real writer (schema-checked) and advances the chain. */
 async function publishValid(w: Writer, events: readonly Record<string, unknown>[]): Promise<string> {
   const seg = await writeSegment(store, bodyOf(w, events) as unknown as SegmentBody, w.keys);
+  w.seq += 1;
+  w.prev = seg.hash;
+  return keyOfSegment(w.id, w.seq);
+}
+
+/** `publishValid` for a format-2 segment (one holding a merge). */
+async function publishValid2(w: Writer, events: readonly Record<string, unknown>[]): Promise<string> {
+  const seg = await writeSegment(store, { ...bodyOf(w, events), v: 2 } as unknown as SegmentBody, w.keys);
   w.seq += 1;
   w.prev = seg.hash;
   return keyOfSegment(w.id, w.seq);
@@ -251,7 +260,7 @@ describe('objects that are not valid segments', () => {
     await publishValid(future, [await putEvent('objects/future-before.txt', 'future before\n')]);
     await store.putIfAbsent(
       keyOfSegment(future.id, 2),
-      signedBytes(future, bodyOf(future, [await putEvent('objects/future.txt', 'FUTURE\n')]), { envelopeV: 2 }),
+      signedBytes(future, bodyOf(future, [await putEvent('objects/future.txt', 'FUTURE\n')]), { envelopeV: 3 }),
     );
 
     const { code, report } = await syncAlice();
@@ -269,6 +278,53 @@ describe('objects that are not valid segments', () => {
     expect(await readAlice('objects/shape-before.txt')).toBe('shape before\n');
     expect(await readAlice('objects/future-before.txt')).toBe('future before\n');
     await expect(fs.access(alicePath('objects/future.txt'))).rejects.toThrow();
+  });
+});
+
+describe('a writer of a newer format (ADR-0019 §1)', () => {
+  beforeAll(createWorld);
+  it('stops that log at the newer segment and exits 6 (upgrade), not 5, keeping what came before', async () => {
+    const future = await newWriter('newer');
+    await publishValid(future, [await putEvent('newer/before.txt', 'before\n')]);
+    await store.putIfAbsent(
+      keyOfSegment(future.id, 2),
+      signedBytes(future, bodyOf(future, [await putEvent('newer/after.txt', 'AFTER\n')]), { envelopeV: 3 }),
+    );
+    const { code, report } = await syncAlice();
+    expect(code).toBe(ExitCode.upgrade);
+    expect(faultsOf(report, future)).toEqual([expect.objectContaining({ seq: 2, code: 'unknown-version' })]);
+    expect(faultsOf(report, future)[0]?.message).toContain('formats up to 2');
+    expect(await readAlice('newer/before.txt')).toBe('before\n');
+    await expect(fs.access(alicePath('newer/after.txt'))).rejects.toThrow();
+  });
+});
+
+describe('a forged merge (ADR-0020)', () => {
+  beforeAll(createWorld);
+  it('verify recomputes every merge from its base and parents and reports one whose bytes are not their merge', async () => {
+    const w = await newWriter('merger');
+    const base = await putEvent('merge/n.md', 'one\ntwo\nthree\n');
+    await publishValid(w, [base]);
+    const x = await putEvent('merge/n.md', 'ONE\ntwo\nthree\n', [base['id'] as string]);
+    const y = await putEvent('merge/n.md', 'one\ntwo\nTHREE\n', [base['id'] as string]);
+    await publishValid(w, [x, y]);
+    const texts = new Map([
+      [x['id'] as string, 'ONE\ntwo\nthree\n'],
+      [y['id'] as string, 'one\ntwo\nTHREE\n'],
+    ]);
+    const parents = computeCanonicalHeads([...texts].map(([version, t]) => ({ version, bytes: Buffer.from(t) }))).map((h) => h.version);
+    const merge = async (text: string) => ({
+      ...(await putEvent('merge/n.md', text, parents)),
+      merge: { base: base['id'], parents, algo: 'lines/1' },
+    });
+    const honest = await merge('ONE\ntwo\nTHREE\n');
+    const honestKey = await publishValid2(w, [honest]);
+    expect((await verifyAlice()).findings.filter((f) => f.object === honestKey)).toEqual([]);
+    // A writer with a real key publishes a "merge" of the same parents holding a line neither wrote.
+    const forgedKey = await publishValid2(w, [await merge('ONE\ntwo\nTHREE\nand a line nobody wrote\n')]);
+    const v = await verifyAlice();
+    expect(v.code).toBe(ExitCode.integrity);
+    expect(v.findings).toEqual([expect.objectContaining({ object: forgedKey, code: 'merge-mismatch' })]);
   });
 });
 

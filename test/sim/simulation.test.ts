@@ -121,6 +121,8 @@ describe('multi-client simulation of runSync', () => {
         expect(r.stats.stagePlans).toBeGreaterThan(0);
       }
       if (replay === undefined) expect(r.stats.restored).toBeGreaterThan(0);
+      // Concurrent line edits must actually merge (ADR-0020), each merge checked by checkMerges.
+      if (replay === undefined) expect(r.stats.merges).toBeGreaterThan(0);
     },
     timeoutMs,
   );

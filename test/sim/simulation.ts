@@ -3,7 +3,11 @@ import { BmError, ErrorCode, isBmError } from '../../src/errors.js';
 import { decodeMsgpack, decodeTrustedSegment } from '../../src/events/codec.js';
 import { keyOfBlob, keyOfIdentity, parseSegmentKey } from '../../src/events/layout.js';
 import type { VersionId } from '../../src/events/ids.js';
-import type { SegmentBody } from '../../src/events/schema.js';
+import type { ContentRef, PutEvent, SegmentBody } from '../../src/events/schema.js';
+import { sha256Hex } from '../../src/events/signing.js';
+import { computeMerge, type MergeHead } from '../../src/merge/compute-merge.js';
+import type { MergeAlgo } from '../../src/merge/merge-policy.js';
+import { computeText } from '../../src/merge/text-content.js';
 import { MemoryStore, type MemoryFaults } from '../../src/events/store/memory-store.js';
 import { bytesEqual, type Body } from '../../src/events/store/object-store.js';
 import { isSyncPath, type SyncPath } from '../../src/events/sync-path.js';
@@ -138,6 +142,9 @@ export interface ScenarioStats {
   ownCheckpoints: number;
   forgedCheckpoints: number;
   checkpointFaults: number;
+  /** Line edits users made, and merge events in the store at the end (ADR-0020), each checked by `checkMerges`. */
+  lineEdits: number;
+  merges: number;
 }
 
 export function emptyStats(): ScenarioStats {
@@ -168,6 +175,8 @@ export function emptyStats(): ScenarioStats {
     fsUnsettled: 0,
     fsDiverged: 0,
     vanished: 0,
+    lineEdits: 0,
+    merges: 0,
     restored: 0,
     joins: 0,
     ownCheckpoints: 0,
@@ -246,6 +255,11 @@ function drain(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** The lines of a text (an empty list for bytes that are not text). */
+function linesOf(bytes: Uint8Array): string[] {
+  return (computeText(bytes) ?? '').split('\n');
+}
+
 function textBytes(s: string): Uint8Array {
   return new TextEncoder().encode(s);
 }
@@ -319,6 +333,7 @@ class Scenario {
     this.checkRestored();
     if (converged) await this.onKnownGapsAsync(() => this.checkIdempotence());
     this.checkEngineWrites();
+    this.checkMerges();
     this.stats.conflicts = this.conflictKeys.size;
   }
 
@@ -406,6 +421,19 @@ class Scenario {
     return `${c.name}-${++this.contentCounter}-${'x'.repeat(randomInt(this.rng, 0, 12))}`;
   }
 
+  /** `text` with one line changed, inserted or removed (short texts first grow to a few lines). */
+  private editLines(c: ScenarioClient, text: string): string {
+    const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
+    while (lines.length < 4) lines.push(`line ${lines.length}`);
+    const at = randomInt(this.rng, 0, lines.length - 1);
+    const mine = `${c.name}-${++this.contentCounter}`;
+    const r = this.rng();
+    if (r < 0.5) lines[at] = mine;
+    else if (r < 0.8) lines.splice(at, 0, mine);
+    else lines.splice(at, 1);
+    return `${lines.join('\n')}\n`;
+  }
+
   /**
    * One random user action on `c`'s tree; `changes` collects what it did to main paths
    * (path -> new hash, or null for gone). Returns a description for the trace.
@@ -414,8 +442,10 @@ class Scenario {
     const tree = c.tree;
     const main = [...tree.files.keys()].filter((p) => !isConflictCopyName(p));
     const withCopies = this.paths.filter((p) => copiesOf(tree, p).length > 0);
+    const editable = main.filter((p) => !p.endsWith('.bin') && computeText(tree.files.get(p)!.bytes) !== null);
     const action = pickWeighted(this.rng, [
-      ['write', 55],
+      ['write', 45],
+      ['edit', editable.length > 0 ? 25 : 0],
       ['delete', main.length > 0 ? 15 : 0],
       ['rename', main.length > 0 ? 10 : 0],
       ['chmod', main.length > 0 ? 5 : 0],
@@ -429,6 +459,15 @@ class Scenario {
         if (!tree.userWrite(path, textBytes(text), { inPlace })) return `write ${path} refused`;
         changes.set(tree.resolve(path)!, tree.files.get(tree.resolve(path)!)!.hash);
         return `write ${path} ${JSON.stringify(text)}${inPlace ? ' in place' : ''}`;
+      }
+      case 'edit': {
+        // One line changed, added or removed (ADR-0020): concurrent edits of different lines merge.
+        const path = pick(this.rng, editable)!;
+        const text = this.editLines(c, computeText(tree.files.get(path)!.bytes)!);
+        tree.userWrite(path, textBytes(text), { inPlace: true });
+        this.stats.lineEdits++;
+        changes.set(tree.resolve(path)!, tree.files.get(tree.resolve(path)!)!.hash);
+        return `edit ${path} ${JSON.stringify(text)}`;
       }
       case 'delete': {
         const path = pick(this.rng, main)!;
@@ -558,6 +597,7 @@ class Scenario {
    * A plan made focused (ADR-0009) must equal the full plan of the same inputs; a stage's plan
    * (ADR-0011) must equal what the full plan says of the stage's paths.
    */
+  // (The merge stage's outcomes are an input of the plan like the cloud: the full plan takes them too.)
   private async checkFocusedPlan(c: ScenarioClient, input: PlanInput, plan: Plan, part: 'all' | 'stage'): Promise<void> {
     if (input.focus === undefined) return;
     this.stats.focusedPlans++;
@@ -565,7 +605,13 @@ class Scenario {
     if (part === 'stage') {
       this.stats.stagePlans++;
       const { state } = await readLogState(c.index);
-      const whole = planSync({ base: await c.index.getManifest(), local: input.local, cloud: state.paths, options: input.options });
+      const whole = planSync({
+        base: await c.index.getManifest(),
+        local: input.local,
+        cloud: state.paths,
+        options: input.options,
+        ...merges(input),
+      });
       const targets = computeFocusTargets(input.focus, input.base, input.local);
       if (targets === undefined) this.fail(`${c.name}'s stage plan had no focus to plan from`);
       const a = restrictPlan(whole, targets!);
@@ -584,7 +630,13 @@ class Scenario {
       // (it holds every commit this sync made; no gate runs in between).
       this.stats.lazyPlans++;
       const { state } = await readLogState(c.index);
-      full = planSync({ base: await c.index.getManifest(), local: input.local, cloud: state.paths, options: input.options });
+      full = planSync({
+        base: await c.index.getManifest(),
+        local: input.local,
+        cloud: state.paths,
+        options: input.options,
+        ...merges(input),
+      });
     }
     if (!isDeepStrictEqual(full, plan))
       this.fail(`${c.name}'s focused plan differs from the full plan\n  full: ${JSON.stringify(full)}\n  focused: ${JSON.stringify(plan)}`);
@@ -957,6 +1009,45 @@ class Scenario {
   }
 
   /** Everything a completed sync read is still somewhere: in a tree (at the path or a copy of it) or in the cloud history. */
+  /**
+   * Every merge event in the store (ADR-0020): its bytes are the merge of its recorded base and
+   * parents (recomputed: deterministic, whoever wrote it), and no line is lost: every line a
+   * parent added to the base is in the merge. Parents whose blobs a GC collected are skipped.
+   */
+  private checkMerges(): void {
+    const contents = new Map<string, ContentRef | null>();
+    const merges: PutEvent[] = [];
+    for (const body of this.segments.values()) {
+      for (const e of body.events) {
+        if (e.type === 'put' || e.type === 'resolve') contents.set(e.id, e.content);
+        if (e.type === 'tombstone') contents.set(e.id, null);
+        if (e.type === 'put' && e.merge !== undefined) merges.push(e);
+      }
+    }
+    this.stats.merges += merges.length;
+    const bytesOf = (id: string | null): Uint8Array | null | undefined => {
+      if (id === null) return null;
+      const c = contents.get(id);
+      if (c === undefined) return undefined;
+      return c === null ? null : (this.store.objects.get(keyOfBlob(c.hash)) ?? this.vanishedObjects.get(keyOfBlob(c.hash)));
+    };
+    for (const m of merges) {
+      const { base, parents, algo } = m.merge!;
+      const baseBytes = bytesOf(base);
+      const heads = parents.map((p) => ({ version: p, bytes: bytesOf(p) }));
+      if (baseBytes === undefined || heads.some((h) => h.bytes == null)) continue;
+      const out = computeMerge(algo as MergeAlgo, baseBytes, heads as MergeHead[]);
+      if (out.kind !== 'merged' || sha256Hex(out.bytes) !== m.content.hash)
+        this.fail(`merge ${m.id} of ${m.path}: its bytes are not the merge of its base and parents (${out.kind})`);
+      const merged = new Set(linesOf(out.kind === 'merged' ? out.bytes : new Uint8Array()));
+      const baseLines = new Set(linesOf(baseBytes ?? new Uint8Array()));
+      for (const h of heads)
+        for (const line of linesOf(h.bytes!))
+          if (!baseLines.has(line) && !merged.has(line))
+            this.fail(`merge ${m.id} of ${m.path} lost the line ${JSON.stringify(line)} of ${h.version}`);
+    }
+  }
+
   private checkNoDataLoss(): void {
     const { byPath } = this.cloudContent();
     for (const pr of this.protectedContent) {
@@ -1127,4 +1218,9 @@ function restrictPlan(plan: Plan, paths: ReadonlySet<string>): Pick<Plan, 'ops' 
     conflicts: plan.conflicts.filter((k) => k.kind !== ConflictKind.twins && owns(k.path)),
     notices: plan.notices.filter((n) => owns(n.path)),
   };
+}
+
+/** The merge stage's outcomes a plan was made with (ADR-0020), for a plan made again from the same inputs. */
+function merges(input: PlanInput): Pick<PlanInput, 'merges'> {
+  return input.merges === undefined ? {} : { merges: input.merges };
 }

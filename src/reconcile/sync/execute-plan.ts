@@ -40,11 +40,16 @@ export interface ExecuteEnv {
   readonly applied: { push(op: PlanOp): void };
 }
 
-type LocalOp = Extract<PlanOp, { kind: 'download' | 'writeCopy' | 'deleteLocal' | 'removeCopy' }>;
+type LocalOp = Extract<PlanOp, { kind: 'download' | 'writeCopy' | 'deleteLocal' | 'removeCopy' | 'merge' }>;
 
-/** An op that writes or deletes a local file. */
+/** An op that writes or deletes a local file (a merge publishes first, then writes its bytes here). */
 export function isLocalOp(o: PlanOp): o is LocalOp {
-  return o.kind === 'download' || o.kind === 'writeCopy' || o.kind === 'deleteLocal' || o.kind === 'removeCopy';
+  return o.kind === 'download' || o.kind === 'writeCopy' || o.kind === 'deleteLocal' || o.kind === 'removeCopy' || o.kind === 'merge';
+}
+
+/** The ops that publish an event. */
+function isPublishing(o: PlanOp): o is Extract<PlanOp, { kind: 'upload' | 'tombstone' | 'resolve' | 'merge' }> {
+  return o.kind === 'upload' || o.kind === 'tombstone' || o.kind === 'resolve' || o.kind === 'merge';
 }
 
 /** Runs `fn` over `items` with at most `n` in flight; results in input order. */
@@ -195,12 +200,14 @@ interface Changes {
 async function executeChunk(env: ExecuteEnv, ops: readonly PlanOp[]): Promise<Committed> {
   const changes: Changes = { put: [], del: [] };
   const failed = await uploadBlobs(env, ops);
-  await publishOps(
+  const published = await publishOps(
     env,
-    ops.filter((op) => (op.kind === 'upload' || op.kind === 'tombstone' || op.kind === 'resolve') && !failed.has(op)),
+    ops.filter((op) => isPublishing(op) && !failed.has(op)),
     changes,
   );
-  await applyLocalOps(env, ops.filter(isLocalOp), changes);
+  // A merge whose event was not published writes nothing here.
+  const local = ops.filter((op) => isLocalOp(op) && (op.kind !== 'merge' || published.has(op))) as LocalOp[];
+  await applyLocalOps(env, local, changes, published);
   recordBookkeeping(env, ops, changes);
   const putPaths = new Set(changes.put.map((b) => b.path));
   const committed = { put: changes.put, del: [...new Set(changes.del)].filter((p) => !putPaths.has(p)) };
@@ -219,8 +226,9 @@ function skip(env: ExecuteEnv, op: PlanOp, detail: string, code?: ErrorCode): vo
 /** a. Blobs first: an event may only name content that is already on the remote. Returns the ops whose upload failed. */
 async function uploadBlobs(env: ExecuteEnv, ops: readonly PlanOp[]): Promise<Set<PlanOp>> {
   const { ctx } = env;
-  const uploads = ops.filter((o) => o.kind === 'upload' || (o.kind === 'resolve' && o.file !== null));
+  const uploads = ops.filter((o) => o.kind === 'upload' || o.kind === 'merge' || (o.kind === 'resolve' && o.file !== null));
   const uploaded = await mapLimit(uploads, ctx.concurrency ?? 8, async (op) => {
+    if (op.kind === 'merge') return uploadMergeBlob(env, op);
     const file = op.kind === 'upload' ? op.file : op.kind === 'resolve' ? op.file : null;
     if (file === null) return true;
     return withTransferProgress(ctx.onProgress, 'upload', file.size, (count) => uploadBlob(env, op, file, count));
@@ -256,12 +264,35 @@ async function uploadBlob(env: ExecuteEnv, op: PlanOp, file: LocalFile, count: (
   }
 }
 
+/** A merge's bytes (made in memory by the merge stage) to the remote; false when held back for a GC. */
+async function uploadMergeBlob(env: ExecuteEnv, op: Extract<PlanOp, { kind: 'merge' }>): Promise<boolean> {
+  const { content, bytes } = op.merge;
+  if (env.isBeingCollected(content.hash)) {
+    skip(env, op, BEING_COLLECTED);
+    env.tally.notices.push({ path: op.path, reason: NoticeReason.beingCollected, detail: BEING_COLLECTED });
+    return false;
+  }
+  const r = await writeBlob(env.ctx.store, { size: content.size, sha256: content.hash, open: () => lendBytes(bytes) });
+  if (r === 'created') {
+    env.tally.blobsUploaded++;
+    env.tally.bytesUploaded += content.size;
+  }
+  return true;
+}
+
+async function* lendBytes(bytes: Uint8Array): Chunks {
+  yield bytes;
+}
+
 function contentOf(file: LocalFile): ContentRef {
   return { hash: file.hash as ContentRef['hash'], size: file.size, mode: file.mode };
 }
 
-/** b. One segment (or a few, past the size limit) carrying the chunk's events. */
-async function publishOps(env: ExecuteEnv, publishable: readonly PlanOp[], changes: Changes): Promise<void> {
+/**
+ * b. One segment (or a few, past the size limit) carrying the chunk's events. Returns the
+ * version each op published.
+ */
+async function publishOps(env: ExecuteEnv, publishable: readonly PlanOp[], changes: Changes): Promise<Map<PlanOp, VersionId>> {
   const newVersion = new Map<PlanOp, VersionId>();
   const events: Event[] = publishable.map((op) => {
     const id = env.ctx.newId() as VersionId;
@@ -273,29 +304,41 @@ async function publishOps(env: ExecuteEnv, publishable: readonly PlanOp[], chang
         return { type: 'tombstone', id, path: op.path, replaces: [...op.replaces] };
       case 'resolve':
         return { type: 'resolve', id, path: op.path, replaces: [...op.replaces], content: op.file ? contentOf(op.file) : null };
+      case 'merge': {
+        const { heads, content, record } = op.merge;
+        return { type: 'put', id, path: op.path, replaces: [...heads], content, merge: { ...record, parents: [...record.parents] } };
+      }
       default:
         throw new BmError(ErrorCode.internal, `not a publishing op: ${op.kind}`);
     }
   });
   await env.publish(events);
   for (const op of publishable) {
+    if (op.kind === 'merge') continue; // applied, and its row made, when its bytes are written here
     env.applied.push(op);
     const id = newVersion.get(op)!;
     if (op.kind === 'upload') changes.put.push(baseFromFile(op.file, env.headIds(op.path), id));
     else if (op.kind === 'resolve' && op.file) changes.put.push(baseFromFile(op.file, env.headIds(op.path), id));
     else changes.del.push(op.path);
   }
+  return newVersion;
 }
 
 /**
  * c. Local writes and deletes, each guarded against changes since the scan. Deletes first: a
  * file a folder displaces is moved aside before the folder's files are written (ADR-0016).
  */
-async function applyLocalOps(env: ExecuteEnv, local: readonly LocalOp[], changes: Changes): Promise<void> {
+async function applyLocalOps(
+  env: ExecuteEnv,
+  local: readonly LocalOp[],
+  changes: Changes,
+  published: ReadonlyMap<PlanOp, VersionId>,
+): Promise<void> {
   const concurrency = env.ctx.concurrency ?? 8;
   const apply = async (op: LocalOp): Promise<void> => {
     try {
-      if (await applyLocalOp(env, op, changes)) env.applied.push(op);
+      const done = op.kind === 'merge' ? await applyMergeHere(env, op, published.get(op)!, changes) : await applyLocalOp(env, op, changes);
+      if (done) env.applied.push(op);
     } catch (e) {
       const skippable = isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing, ErrorCode.localIo, ErrorCode.badPath);
       if (skippable) return skip(env, op, `${e.message}; ${e.hint}`, e.code);
@@ -308,14 +351,29 @@ async function applyLocalOps(env: ExecuteEnv, local: readonly LocalOp[], changes
     apply,
   );
   await mapLimit(
-    local.filter((o) => o.kind === 'download' || o.kind === 'writeCopy'),
+    local.filter((o) => o.kind === 'download' || o.kind === 'writeCopy' || o.kind === 'merge'),
     concurrency,
     apply,
   );
 }
 
+/**
+ * The bytes of a published merge written here, guarded like a download: a file changed since
+ * the scan is left as it is (its edit is published next sync, and merged with this merge).
+ */
+async function applyMergeHere(env: ExecuteEnv, op: Extract<PlanOp, { kind: 'merge' }>, id: VersionId, changes: Changes): Promise<boolean> {
+  const { content, bytes } = op.merge;
+  const r = await env.ctx.tree.writeFile(op.path, lendBytes(bytes), content.hash, content.mode, op.expect);
+  if (r === 'changed') {
+    skip(env, op, 'changed locally since the scan; the merge was published, your edit syncs next time');
+    return false;
+  }
+  changes.put.push(baseFromFile(r, env.headIds(op.path), id));
+  return true;
+}
+
 /** One guarded local write or delete: false when its guard refused (the op is then skipped). */
-async function applyLocalOp(env: ExecuteEnv, op: LocalOp, changes: Changes): Promise<boolean> {
+async function applyLocalOp(env: ExecuteEnv, op: Exclude<LocalOp, { kind: 'merge' }>, changes: Changes): Promise<boolean> {
   const { ctx, tally } = env;
   switch (op.kind) {
     case 'download':
@@ -366,6 +424,7 @@ function recordBookkeeping(env: ExecuteEnv, ops: readonly PlanOp[], changes: Cha
       case 'upload':
       case 'tombstone':
       case 'resolve':
+      case 'merge':
       case 'download':
       case 'writeCopy':
       case 'deleteLocal':

@@ -5,6 +5,7 @@ import { checkOwnCheckpointDue, executeOwnCheckpoint, executeOwnCheckpointInRang
 import type { Plan } from '../plan-sync.js';
 import { CLEAN_STATE_KEY, type ScanResult } from '../ports.js';
 import { publishOwnSegment } from '../sync-log.js';
+import { computeConflictsWithReasons } from './merge-stage.js';
 import type { SyncTally } from './report.js';
 import type { SyncState } from './sync-state.js';
 
@@ -63,7 +64,9 @@ export async function commitStage(state: SyncState, settled: SettledPlan | undef
   let record: CleanState<Uint8Array | ByteParts> | undefined;
   if (clean) {
     const lazy = await state.mode.lazyBase(state, scan!);
-    const notes = { conflicts: [...settled.conflicts], planNotices: [...settled.notices], scanNotices: [...scan!.notices] };
+    // The conflicts with why they were not merged, so that the clean shortcut reports them alike.
+    const conflicts = computeConflictsWithReasons(settled.conflicts, state.merges);
+    const notes = { conflicts, planNotices: [...settled.notices], scanNotices: [...scan!.notices] };
     record = { v: 2, scope: ctx.scopeKey!, witness: witness!, ...notes, ...(lazy === undefined ? {} : { lazy }) };
   }
   await ctx.index.commitBatch({

@@ -1,4 +1,5 @@
 import { planSync, type Plan, type PlanFocus, type PlanInput } from '../plan-sync.js';
+import { computeMerges, computeVaultMergePolicy } from './merge-stage.js';
 import type { ScanResult } from '../ports.js';
 import type { PlanScope, SyncState } from './sync-state.js';
 
@@ -28,9 +29,28 @@ export async function planRound(state: SyncState, local: ScanResult, focus: Roun
   let plan = await planWith(state, local, computePlanFocus(state, focus), scope);
   if (state.mode.needsFullPlan(state, plan)) {
     await state.foldEverything();
-    plan = await planWith(state, local, computePlanFocus(state, focus), {});
+    scope = {};
+    plan = await planWith(state, local, computePlanFocus(state, focus), scope);
   }
-  return plan;
+  return planMerges(state, local, plan, scope);
+}
+
+/**
+ * The merge step (ADR-0020): the paths the plan found with concurrent heads are merged from
+ * their bytes (`computeMerges`), and those with a new outcome planned again, focused on them.
+ */
+async function planMerges(state: SyncState, local: ScanResult, plan: Plan, scope: PlanScope): Promise<Plan> {
+  const src = { store: state.ctx.store, projection: state.projection, policy: computeVaultMergePolicy() };
+  const dirty = await computeMerges(src, plan.conflicts, state.merges);
+  if (dirty.length === 0) return plan;
+  const focus = { previous: plan, dirty };
+  // The mode loads what this focus needs, as for any plan (a lazy sync's scope is the last plan's).
+  let again = state.mode.kind === 'full' ? scope : await state.mode.preparePlan(state, local, focus);
+  if (again === 'fold') {
+    await state.foldEverything();
+    again = {};
+  }
+  return planWith(state, local, focus, again);
 }
 
 /** The focus a plan takes: none for a stage's first plan once everything is folded. */
@@ -46,6 +66,7 @@ async function planWith(state: SyncState, local: ScanResult, focus: PlanFocus | 
     options: state.planOptions,
     ...(focus === undefined ? {} : { focus }),
     ...(scope.cloudOnly === undefined ? {} : { cloudOnly: scope.cloudOnly }),
+    merges: state.merges,
   };
   const plan = planSync(input);
   await state.ctx.onPlan?.(input, plan, state.mode.kind === 'staged' ? 'stage' : 'all');

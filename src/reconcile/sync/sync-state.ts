@@ -9,6 +9,7 @@ import type { BaseEntry, LocalScan, ScanBase, ScanResult } from '../ports.js';
 import { computeStages, isInStage, STAGE_PATHS, StageNotes, type Stage } from '../staged-sync.js';
 import type { SyncContext } from '../sync-context.js';
 import { foldFetchedLog, releaseFetchedSegments, type FetchedLog, type OpenLog } from '../sync-log.js';
+import type { PathMerge } from '../path-merge.js';
 import type { Committed } from './execute-plan.js';
 
 /*
@@ -178,6 +179,8 @@ export class SyncState {
   readonly planOptions: PlanInput['options'];
   /** This client's detached own versions (`PlanOptions.detached`): loaded when the sync opens, added to as it publishes them. */
   readonly detachedOwn = new Set<string>();
+  /** The merge stage's outcomes by path (ADR-0020), each for the heads it was made for. */
+  readonly merges = new Map<string, PathMerge>();
 
   constructor(
     readonly ctx: SyncContext,
