@@ -5,6 +5,7 @@ import type { SyncPath } from '../events/sync-path.js';
 import { computeHeads } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import { pathArg } from '../client/hints.js';
+import { shellCommand } from '../client/human-text.js';
 import type { MergePolicy } from '../merge/merge-policy.js';
 import type { Projection } from '../projections/project-paths.js';
 import { computeOpenConflicts, type ConflictNote } from '../reconcile/conflict-notes.js';
@@ -58,7 +59,7 @@ function withMergeReason(c: ConflictNote, projection: Projection, policy: MergeP
       ? { notMerged: r.reason, notMergedDetail: r.detail }
       : {
           notMerged: 'content' as const,
-          notMergedDetail: `the versions overlap or are not text (\`bm-log diff ${pathArg(c.path)}\` shows each against their ancestor)`,
+          notMergedDetail: `the versions overlap or are not text (\`${shellCommand(['diff', pathArg(c.path)])}\` shows each against their ancestor)`,
         };
   return { ...c, ...why };
 }

@@ -12,7 +12,7 @@ import type { VersionRecord } from '../projections/version-record.js';
 import type { ClientSession } from '../client/client-session.js';
 import { loadProjection, withClient } from '../client/client-queries.js';
 import { ExitCode } from './exit-codes.js';
-import { findVersion } from '../api/restore-note.js';
+import { findVersion, logCommand } from '../api/restore-note.js';
 import type { FolderOptions } from './options.js';
 import type { Output } from './output.js';
 
@@ -88,7 +88,7 @@ async function pathPairs(s: ClientSession, projection: Projection, arg: string, 
   const synced = (await s.index.getManifest()).get(p)?.version ?? heads[0]?.id;
   const fromId = o.from ?? synced;
   if (fromId === undefined)
-    throw new BmError(ErrorCode.notFound, `${p} has no version in the log`, 'see `bm-log log` for the paths it holds');
+    throw new BmError(ErrorCode.notFound, `${p} has no version in the log`, `see \`${logCommand()}\` for the paths it holds`);
   const from = await versionSide(s.store, findVersion(history, fromId.toUpperCase(), p));
   const to = o.to === undefined ? await localSide(s, p) : await versionSide(s.store, findVersion(history, o.to.toUpperCase(), p));
   return [{ from, to }];

@@ -8,7 +8,7 @@ import { BIN } from './support/cli.js';
 // a flag V8 reads while running. If a Node version stopped honouring it, nothing would break
 // but memory: this test is what notices.
 
-const GC_TUNING = path.join(path.dirname(BIN), '..', 'dist', 'cli', 'gc-tuning.js');
+const GC_TUNING = path.join(path.dirname(BIN), '..', 'dist', 'client', 'gc-tuning.js');
 
 /** The young generation's size after allocating ~30 MB that all stays alive, with `size` applied first. */
 async function computeYoungGeneration(size: 'small' | 'large' | 'none'): Promise<{ before: number; after: number }> {

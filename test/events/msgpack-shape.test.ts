@@ -36,7 +36,9 @@ describe('msgpack shape check (fuzzer finding: declared lengths beyond the bytes
   }, 3_000); // a hang guard, not a speed measure: 5 to 7.5 s before the fix, a pass over 38 bytes after it
 
   it('accepts every encoding of a value, and says what is wrong with a cut one', () => {
-    const value = fc.jsonValue().chain((v) => fc.constant(v));
+    // msgpackr decodes a `__proto__` key as `__proto_` (its guard against prototype pollution),
+    // so such values do not round-trip by design; schema checks reject the renamed key anyway.
+    const value = fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"'));
     fc.assert(
       fc.property(value, (v) => {
         const bytes = encodeMsgpack(v);
