@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
-import { BmError, ErrorCode, isBmError } from '../../src/errors.js';
+import { describeUnexpectedError } from '../support/describe-error.js';
+import { ErrorCode, isBmError } from '../../src/errors.js';
 import { decodeMsgpack, decodeTrustedSegment } from '../../src/events/codec.js';
 import { keyOfBlob, keyOfIdentity, parseSegmentKey } from '../../src/events/layout.js';
 import type { VersionId } from '../../src/events/ids.js';
@@ -770,12 +771,7 @@ class Scenario {
     // `bm-log resolve --keep local` uploads the file first; an edit racing it fails the command, typed.
     if (setup.resolve?.keep === 'local' && setup.meddleAt !== null && isBmError(e, ErrorCode.localIo))
       return `resolve failed, the file changed meanwhile (${e.message})`;
-    const detail =
-      e instanceof BmError
-        ? `${e.code}: ${e.message} (${e.hint})\n${e.stack ?? ''}`
-        : e instanceof Error
-          ? (e.stack ?? e.message)
-          : String(e);
+    const detail = describeUnexpectedError(e);
     this.fail(`${c.name}'s sync failed unexpectedly: ${detail}`);
   }
 

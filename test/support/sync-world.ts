@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { describeUnexpectedError } from './describe-error.js';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { BmError, ErrorCode, isBmError } from '../../src/errors.js';
+import { ErrorCode, isBmError } from '../../src/errors.js';
 import { decodeTrustedSegment } from '../../src/events/codec.js';
 import { ulidFactory, type ClientId, type IdFactory, type VaultId } from '../../src/events/ids.js';
 import { keyOfBlob } from '../../src/events/layout.js';
@@ -331,12 +332,7 @@ export class SyncWorld {
       c.forceNext = true;
       return `stopped by the safety guard (${e.message}); the user confirms with force`;
     }
-    const detail =
-      e instanceof BmError
-        ? `${e.code}: ${e.message} (${e.hint})\n${e.stack ?? ''}`
-        : e instanceof Error
-          ? (e.stack ?? e.message)
-          : String(e);
+    const detail = describeUnexpectedError(e);
     throw new Error(`${c.name}'s sync failed unexpectedly: ${detail}`);
   }
 
