@@ -9,10 +9,10 @@
  */
 import { isMap, isScalar, parseDocument } from 'yaml';
 
-/** A text cut into front matter and body: text = "---\n" + yaml + "---\n" + body. */
+/** A text cut into front matter and body: text = "---\n" + yaml + "---\n" + body (UTF-8 bytes). */
 export interface FrontMatterSplit {
   readonly yaml: string;
-  readonly body: string;
+  readonly body: Uint8Array;
 }
 
 /** Front matter as the text before its first key, and each key's text, in order. */
@@ -24,13 +24,22 @@ interface KeyBlocks {
 
 export type FrontMatterOutcome = { readonly kind: 'merged'; readonly yaml: string } | { readonly kind: 'conflict'; readonly key: string };
 
-/** Pure: `text` (LF line endings) cut at its front matter, or null when it has none. */
-export function computeFrontMatterSplit(text: string): FrontMatterSplit | null {
-  if (!text.startsWith('---\n')) return null;
-  const close = text.startsWith('---\n', 4) ? 4 : text.indexOf('\n---\n', 3) + 1;
+const FENCE = '---\n';
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * Pure: `text` (UTF-8, LF line endings) cut at its front matter, or null when it has none. The
+ * fences are ASCII, so byte offsets find them where the text's characters have them.
+ */
+export function computeFrontMatterSplit(text: Uint8Array): FrontMatterSplit | null {
+  if (!hasFence(text, 0)) return null;
+  const close = hasFence(text, 4) ? 4 : Buffer.from(text.buffer, text.byteOffset, text.byteLength).indexOf(`\n${FENCE}`, 3) + 1;
   if (close <= 0) return null;
-  return { yaml: text.slice(4, close), body: text.slice(close + 4) };
+  return { yaml: utf8.decode(text.subarray(4, close)), body: text.subarray(close + 4) };
 }
+
+const hasFence = (text: Uint8Array, at: number): boolean =>
+  text[at] === 45 && text[at + 1] === 45 && text[at + 2] === 45 && text[at + 3] === 10; // "---\n"
 
 /** Pure: the key blocks of front matter `yaml`, or null when it is not a plain block map. */
 export function computeKeyBlocks(yaml: string): KeyBlocks | null {

@@ -8,6 +8,12 @@
  * cutting there never joins or splits a hunk: the conflict rule is the same as diff3 over the
  * whole text. Within a piece, a deterministic work estimate bounds node-diff3's cost; a merge
  * over the budget is refused ('too-complex'), the same way on every client.
+ *
+ * For speed (a 1 MiB note in well under 50 ms, docs/performance.md) lines are numbered first:
+ * equal lines get equal ids, and anchors, trimming and the unchanged-side shortcuts compare
+ * ids in typed arrays; only the few pieces both sides changed reach node-diff3, as strings.
+ * The outcome is byte for byte the one of the string version kept as a test oracle
+ * (test/merge/oracle, checked by test/merge/oracle.property.test.ts).
  */
 import { diff3Merge } from 'node-diff3';
 
@@ -19,49 +25,145 @@ export type LineMergeOutcome =
   | { readonly kind: 'merged'; readonly lines: readonly string[] }
   | { readonly kind: 'conflict'; readonly reason: 'overlap' | 'too-complex'; readonly baseLine: number };
 
-interface Piece {
-  readonly o: readonly string[];
-  readonly a: readonly string[];
-  readonly b: readonly string[];
-  /** Index in the base of the piece's first line (for reporting a conflict). */
-  readonly oStart: number;
+type Conflict = Extract<LineMergeOutcome, { kind: 'conflict' }>;
+
+/** One side's line ids, which side it is (0 base, 1 a, 2 b), and a range of its lines [start, end). */
+interface Span {
+  readonly ids: Int32Array;
+  readonly side: 0 | 1 | 2;
+  start: number;
+  end: number;
 }
 
-/** Pure: merge `a` and `b`, both derived from `base`. Symmetric in `a` and `b`. */
-export function computeLineMerge(base: readonly string[], a: readonly string[], b: readonly string[]): LineMergeOutcome {
-  const out: string[] = [];
-  let budget = LINE_MERGE_BUDGET;
-  let [io, ia, ib] = [0, 0, 0];
-  for (const [ao, aa, ab] of [...computeAnchors(base, a, b), [base.length, a.length, b.length] as const]) {
-    // Most gaps between anchors are empty in all three (an unchanged run of unique lines).
-    if (ao > io || aa > ia || ab > ib) {
-      const merged = mergeGap(base.slice(io, ao), a.slice(ia, aa), b.slice(ib, ab), io, budget);
-      if (merged.kind === 'conflict') return merged;
-      budget -= merged.cost;
-      for (const line of merged.lines) out.push(line);
-    }
-    if (ao < base.length) out.push(base[ao] as string);
-    [io, ia, ib] = [ao + 1, aa + 1, ab + 1];
+/**
+ * The merged lines as runs of consecutive lines of one side: flat triples (side, first line,
+ * end line exclusive), so a caller copies an unchanged stretch of a note in one piece.
+ */
+export class LineRuns {
+  readonly triples: number[] = [];
+
+  /** Appends lines [start, end) of `side`, joined to the last run when they continue it. */
+  push(side: number, start: number, end: number): void {
+    if (end <= start) return;
+    const t = this.triples;
+    const n = t.length;
+    if (n > 0 && t[n - 3] === side && t[n - 1] === start) t[n - 1] = end;
+    else t.push(side, start, end);
   }
+}
+
+/** The result of merging lines given as ids. */
+export type IdMergeOutcome = { readonly kind: 'merged'; readonly runs: LineRuns } | Conflict;
+
+/**
+ * Pure: merge `a` and `b`, both derived from `base`, all three as line ids (equal lines have
+ * equal ids, each below `count`). Symmetric in `a` and `b`.
+ */
+export function computeIdMerge(base: Int32Array, a: Int32Array, b: Int32Array, count: number): IdMergeOutcome {
+  const anchors = computeAnchors(base, a, b, count);
+  const so: Span = { ids: base, side: 0, start: 0, end: 0 };
+  const sa: Span = { ids: a, side: 1, start: 0, end: 0 };
+  const sb: Span = { ids: b, side: 2, start: 0, end: 0 };
+  const out = new LineRuns();
+  let budget = LINE_MERGE_BUDGET;
+  for (let k = 0; k <= anchors.o.length; k++) {
+    so.end = k < anchors.o.length ? (anchors.o[k] as number) : base.length;
+    sa.end = k < anchors.o.length ? (anchors.a[k] as number) : a.length;
+    sb.end = k < anchors.o.length ? (anchors.b[k] as number) : b.length;
+    // Most gaps between anchors are empty in all three (an unchanged run of unique lines).
+    if (so.end > so.start || sa.end > sa.start || sb.end > sb.start) {
+      const cost = mergeGap(so, sa, sb, budget, out);
+      if (typeof cost !== 'number') return cost;
+      budget -= cost;
+    }
+    if (so.end < base.length) out.push(0, so.end, so.end + 1);
+    so.start = so.end + 1;
+    sa.start = sa.end + 1;
+    sb.start = sb.end + 1;
+  }
+  return { kind: 'merged', runs: out };
+}
+
+/** Pure: `computeIdMerge` for lines given as strings. */
+export function computeLineMerge(base: readonly string[], a: readonly string[], b: readonly string[]): LineMergeOutcome {
+  const table = new Map<string, number>();
+  const lines: string[] = [];
+  const idsOf = (xs: readonly string[]) =>
+    Int32Array.from(xs, (line) => {
+      let id = table.get(line);
+      if (id === undefined) table.set(line, (id = lines.push(line) - 1));
+      return id;
+    });
+  const sides = [base, a, b];
+  const [io, ia, ib] = sides.map(idsOf) as [Int32Array, Int32Array, Int32Array];
+  const merged = computeIdMerge(io, ia, ib, lines.length);
+  if (merged.kind === 'conflict') return merged;
+  const out: string[] = [];
+  const t = merged.runs.triples;
+  for (let k = 0; k < t.length; k += 3) out.push(...(sides[t[k] as number] as readonly string[]).slice(t[k + 1], t[k + 2]));
   return { kind: 'merged', lines: out };
 }
 
-/** A gap between anchors: the lines all three share at its start and end are kept, the rest merged. */
-function mergeGap(o: string[], a: string[], b: string[], oStart: number, budget: number): PieceResult {
-  let head = 0;
-  while (head < o.length && head < a.length && head < b.length && o[head] === a[head] && o[head] === b[head]) head++;
-  let tail = 0;
-  const room = Math.min(o.length, a.length, b.length) - head;
-  while (tail < room && o[o.length - 1 - tail] === a[a.length - 1 - tail] && o[o.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
-  const piece = {
-    o: o.slice(head, o.length - tail),
-    a: a.slice(head, a.length - tail),
-    b: b.slice(head, b.length - tail),
-    oStart: oStart + head,
-  };
-  const merged = mergePiece(piece, budget);
+/**
+ * A gap between anchors, merged onto `out`: the lines all three share at its start and end are
+ * kept, the rest merged. Returns the work spent, or the conflict. Leaves the spans' ends as found.
+ */
+function mergeGap(o: Span, a: Span, b: Span, budget: number, out: LineRuns): number | Conflict {
+  const oStart = o.start; // plain locals, not an array: this runs once per gap, tens of thousands of times a note
+  const oEnd = o.end;
+  const aEnd = a.end;
+  const bEnd = b.end;
+  while (o.start < o.end && a.start < a.end && b.start < b.end && same3(o, a, b, o.start, a.start, b.start)) {
+    o.start++;
+    a.start++;
+    b.start++;
+  }
+  while (o.start < o.end && a.start < a.end && b.start < b.end && same3(o, a, b, o.end - 1, a.end - 1, b.end - 1)) {
+    o.end--;
+    a.end--;
+    b.end--;
+  }
+  out.push(0, oStart, o.start);
+  const cost = mergePiece(o, a, b, budget, out);
+  out.push(0, o.end, oEnd);
+  o.end = oEnd; // the caller reads the anchor at the gap's end and starts the next gap after it
+  a.end = aEnd;
+  b.end = bEnd;
+  return cost;
+}
+
+const same3 = (o: Span, a: Span, b: Span, i: number, j: number, k: number): boolean => o.ids[i] === a.ids[j] && o.ids[i] === b.ids[k];
+
+/** A piece both sides may have changed, merged onto `out`; its work, or the conflict. */
+function mergePiece(o: Span, a: Span, b: Span, budget: number, out: LineRuns): number | Conflict {
+  const unchanged = sameSpan(o, a) ? b : sameSpan(o, b) || sameSpan(a, b) ? a : null;
+  if (unchanged !== null) {
+    out.push(unchanged.side, unchanged.start, unchanged.end);
+    return 0;
+  }
+  const cost = computeLcsCost(o, a) + computeLcsCost(o, b);
+  if (cost > budget) return { kind: 'conflict', reason: 'too-complex', baseLine: o.start };
+  const [io, ia, ib] = [o, a, b].map((s) => Array.from(s.ids.subarray(s.start, s.end))) as [number[], number[], number[]];
+  const merged = computeDiff3(io, ia, ib, o.start);
   if (merged.kind === 'conflict') return merged;
-  return { kind: 'merged', lines: [...o.slice(0, head), ...merged.lines, ...o.slice(o.length - tail)], cost: merged.cost };
+  const where = new Map<number, readonly [number, number]>(); // a place each id of the piece is at
+  for (const s of [o, a, b])
+    for (let i = s.start; i < s.end; i++) if (!where.has(s.ids[i] as number)) where.set(s.ids[i] as number, [s.side, i]);
+  for (const id of merged.lines) {
+    const [side, i] = where.get(id) as readonly [number, number];
+    out.push(side, i, i + 1);
+  }
+  return cost;
+}
+
+/** node-diff3 over one piece (lines or their ids): its lines, or the first conflicting region. */
+function computeDiff3<T>(o: T[], a: T[], b: T[], oStart: number): { kind: 'merged'; lines: T[] } | Conflict {
+  const lines: T[] = [];
+  for (const region of diff3Merge<T>(a, o, b, { excludeFalseConflicts: true })) {
+    if (region.conflict !== undefined) return { kind: 'conflict', reason: 'overlap', baseLine: oStart + region.conflict.oIndex };
+    lines.push(...(region.ok ?? []));
+  }
+  return { kind: 'merged', lines };
 }
 
 /**
@@ -69,83 +171,88 @@ function mergeGap(o: string[], a: string[], b: string[], oStart: number, budget:
  * tests and benchmarks only, which check that cutting at anchors changes no outcome).
  */
 export function computePlainLineMerge(base: readonly string[], a: readonly string[], b: readonly string[]): LineMergeOutcome {
-  const merged = mergePiece({ o: base, a, b, oStart: 0 }, Number.POSITIVE_INFINITY);
-  return merged.kind === 'merged' ? { kind: 'merged', lines: merged.lines } : merged;
+  const same = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((l, i) => l === y[i]);
+  if (same(base, a)) return { kind: 'merged', lines: b };
+  if (same(base, b) || same(a, b)) return { kind: 'merged', lines: a };
+  return computeDiff3([...base], [...a], [...b], 0);
 }
 
-type PieceResult =
-  | { readonly kind: 'merged'; readonly lines: readonly string[]; readonly cost: number }
-  | Extract<LineMergeOutcome, { kind: 'conflict' }>;
-
-function mergePiece(p: Piece, budget: number): PieceResult {
-  const { o, a, b } = p;
-  if (sameLines(o, a)) return { kind: 'merged', lines: b, cost: 0 };
-  if (sameLines(o, b) || sameLines(a, b)) return { kind: 'merged', lines: a, cost: 0 };
-  const cost = computeLcsCost(o, a) + computeLcsCost(o, b);
-  if (cost > budget) return { kind: 'conflict', reason: 'too-complex', baseLine: p.oStart };
-  const lines: string[] = [];
-  for (const region of diff3Merge<string>([...a], [...o], [...b], { excludeFalseConflicts: true })) {
-    if (region.conflict !== undefined) return { kind: 'conflict', reason: 'overlap', baseLine: p.oStart + region.conflict.oIndex };
-    lines.push(...(region.ok ?? []));
-  }
-  return { kind: 'merged', lines, cost };
-}
+const sameSpan = (x: Span, y: Span): boolean => {
+  if (x.end - x.start !== y.end - y.start) return false;
+  for (let i = 0; i < x.end - x.start; i++) if (x.ids[x.start + i] !== y.ids[y.start + i]) return false;
+  return true;
+};
 
 /**
  * An upper bound on the steps of node-diff3's LCS(o, x): for each base line, the lines of `x`
  * equal to it, each scanning at most the candidate list (no longer than the shorter input).
  */
-function computeLcsCost(o: readonly string[], x: readonly string[]): number {
-  const counts = new Map<string, number>();
-  for (const line of x) counts.set(line, (counts.get(line) ?? 0) + 1);
+function computeLcsCost(o: Span, x: Span): number {
+  const counts = new Map<number, number>();
+  for (let i = x.start; i < x.end; i++) counts.set(x.ids[i] as number, (counts.get(x.ids[i] as number) ?? 0) + 1);
   let pairs = 0;
-  for (const line of o) pairs += counts.get(line) ?? 0;
-  return pairs * (Math.min(o.length, x.length) + 1) + o.length + x.length;
+  for (let i = o.start; i < o.end; i++) pairs += counts.get(o.ids[i] as number) ?? 0;
+  const [on, xn] = [o.end - o.start, x.end - x.start];
+  return pairs * (Math.min(on, xn) + 1) + on + xn;
 }
 
-const sameLines = (x: readonly string[], y: readonly string[]): boolean => x.length === y.length && x.every((l, i) => l === y[i]);
-
-/** Pure: positions [inBase, inA, inB] of anchor lines, increasing in all three. */
-function computeAnchors(o: readonly string[], a: readonly string[], b: readonly string[]): (readonly [number, number, number])[] {
-  const ua = uniquePositions(a);
-  const ub = uniquePositions(b);
-  const triples: [number, number, number][] = [];
-  uniquePositions(o).forEach((io, line) => {
-    const ia = ua.get(line);
-    const ib = ub.get(line);
-    if (ia !== undefined && ib !== undefined) triples.push([io, ia, ib]);
-  });
-  triples.sort((x, y) => x[0] - y[0]);
+/** Pure: anchors as positions in the base, in a and in b, increasing in all three. */
+function computeAnchors(o: Int32Array, a: Int32Array, b: Int32Array, count: number): { o: Int32Array; a: Int32Array; b: Int32Array } {
+  const [uo, ua, ub] = [o, a, b].map((x) => uniquePositions(x, count)) as [Int32Array, Int32Array, Int32Array];
+  const to = new Int32Array(o.length);
+  const ta = new Int32Array(o.length);
+  const tb = new Int32Array(o.length);
+  let n = 0;
+  for (let i = 0; i < o.length; i++) {
+    const id = o[i] as number;
+    if (uo[id] !== i || (ua[id] as number) < 0 || (ub[id] as number) < 0) continue;
+    to[n] = i;
+    ta[n] = ua[id] as number;
+    tb[n++] = ub[id] as number;
+  }
   // Longest run increasing in a, then within it the longest increasing in b: deterministic.
-  const inA = longestIncreasing(triples, (t) => t[1]);
-  return longestIncreasing(inA, (t) => t[2]);
+  const inA = longestIncreasing(ta.subarray(0, n));
+  const inB = longestIncreasing(select(tb, inA));
+  const chosen = select(inA, inB);
+  return { o: select(to, chosen), a: select(ta, chosen), b: select(tb, chosen) };
 }
 
-/** Lines occurring exactly once in `lines`, with their position. */
-function uniquePositions(lines: readonly string[]): Map<string, number> {
-  const seen = new Map<string, number>();
-  for (const [i, line] of lines.entries()) seen.set(line, seen.has(line) ? -1 : i);
-  for (const [line, i] of seen) if (i < 0) seen.delete(line);
-  return seen;
+/** `xs` at positions `at` (a loop: typed arrays' map with a callback is slow in V8). */
+function select(xs: Int32Array, at: Int32Array): Int32Array {
+  const out = new Int32Array(at.length);
+  for (let i = 0; i < at.length; i++) out[i] = xs[at[i] as number] as number;
+  return out;
 }
 
-/** Patience sorting: the longest subsequence of `items` whose keys strictly increase (O(n log n)). */
-function longestIncreasing<T>(items: readonly T[], key: (t: T) => number): T[] {
-  const tails: number[] = []; // index into items of the smallest tail of each length
-  const prev: number[] = new Array<number>(items.length).fill(-1);
-  items.forEach((item, i) => {
-    const k = key(item);
+/** Each id's position in `ids` when it occurs exactly once; -1 absent, -2 repeated. */
+function uniquePositions(ids: Int32Array, count: number): Int32Array {
+  const at = new Int32Array(count).fill(-1);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i] as number;
+    at[id] = at[id] === -1 ? i : -2;
+  }
+  return at;
+}
+
+/** Patience sorting: indexes of the longest subsequence of `keys` that strictly increases (O(n log n)). */
+function longestIncreasing(keys: Int32Array): Int32Array {
+  const tails = new Int32Array(keys.length); // index into keys of the smallest tail of each length
+  let length = 0;
+  const prev = new Int32Array(keys.length).fill(-1);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as number;
     let lo = 0;
-    let hi = tails.length;
+    let hi = length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (key(items[tails[mid] as number] as T) < k) lo = mid + 1;
+      if ((keys[tails[mid] as number] as number) < k) lo = mid + 1;
       else hi = mid;
     }
     if (lo > 0) prev[i] = tails[lo - 1] as number;
     tails[lo] = i;
-  });
-  const out: T[] = [];
-  for (let i = tails.length > 0 ? (tails[tails.length - 1] as number) : -1; i >= 0; i = prev[i] as number) out.push(items[i] as T);
-  return out.reverse();
+    if (lo === length) length++;
+  }
+  const out = new Int32Array(length);
+  for (let i = length > 0 ? (tails[length - 1] as number) : -1, n = length - 1; i >= 0; i = prev[i] as number) out[n--] = i;
+  return out;
 }

@@ -1,25 +1,24 @@
 /**
  * Line endings and the final newline, handled apart from the lines themselves (ADR-0020), so
  * that one side converting a note to CRLF, or an editor adding the missing final newline, is a
- * change of its own and not a change of every (or the last) line.
+ * change of its own and not a change of every (or the last) line. Texts are UTF-8 bytes here:
+ * CR and LF bytes never occur inside a multi-byte character, so this is the same as on the text.
  */
 
 /** How a text ends its lines: all LF, all CRLF, no line break at all, or a mix. */
 export type EolForm = 'lf' | 'crlf' | 'none' | 'mixed';
 
-/** A text as lines without their terminators, plus whether the last line had one. */
-export interface LineText {
-  readonly lines: readonly string[];
-  readonly finalNewline: boolean;
-}
+const LF = 10;
+const CR = 13;
 
 /** Pure: the line-ending form of `text`. A lone CR (not before LF) is content, not a line break. */
-export function computeEolForm(text: string): EolForm {
+export function computeEolForm(text: Uint8Array): EolForm {
   let lf = 0;
   let crlf = 0;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== LF) continue;
     lf++;
-    if (i > 0 && text.charCodeAt(i - 1) === 13) crlf++;
+    if (i > 0 && text[i - 1] === CR) crlf++;
   }
   if (lf === 0) return 'none';
   if (crlf === 0) return 'lf';
@@ -27,23 +26,28 @@ export function computeEolForm(text: string): EolForm {
 }
 
 /** Pure: CRLF text with every CRLF turned into LF (exactly reversed by `computeCrlf`). */
-export const computeLf = (crlfText: string): string => crlfText.replaceAll('\r\n', '\n');
-
-/** Pure: LF text with every LF turned into CRLF. */
-export const computeCrlf = (lfText: string): string => lfText.replaceAll('\n', '\r\n');
-
-/** Pure: `text` split at LF. The empty text has no lines; "x\n" is one line with a final newline. */
-export function computeLineText(text: string): LineText {
-  if (text === '') return { lines: [], finalNewline: false };
-  const finalNewline = text.endsWith('\n');
-  const lines = (finalNewline ? text.slice(0, -1) : text).split('\n');
-  return { lines, finalNewline };
+export function computeLf(crlfText: Uint8Array): Uint8Array {
+  const out = new Uint8Array(crlfText.length);
+  let n = 0;
+  for (let i = 0; i < crlfText.length; i++) {
+    const c = crlfText[i] as number;
+    if (c !== CR || crlfText[i + 1] !== LF) out[n++] = c;
+  }
+  return out.subarray(0, n);
 }
 
-/** Pure: the inverse of `computeLineText`. */
-export function renderLineText(t: LineText): string {
-  if (t.lines.length === 0) return t.finalNewline ? '\n' : '';
-  return t.lines.join('\n') + (t.finalNewline ? '\n' : '');
+/** Pure: LF text with every LF turned into CRLF. */
+export function computeCrlf(lfText: Uint8Array): Uint8Array {
+  let lf = 0;
+  for (let i = lfText.indexOf(LF); i >= 0; i = lfText.indexOf(LF, i + 1)) lf++;
+  const out = new Uint8Array(lfText.length + lf);
+  let n = 0;
+  for (let i = 0; i < lfText.length; i++) {
+    const c = lfText[i] as number;
+    if (c === LF) out[n++] = CR;
+    out[n++] = c;
+  }
+  return out;
 }
 
 /**
