@@ -4,7 +4,9 @@
 // items, a third of its lines blank or repeated), each side editing every ~1,000th line at
 // positions that never touch; and the same merge by node-diff3 over the whole texts at the
 // largest size it finishes in reasonable time (to show why the merge cuts at anchors).
-// Inputs are fixed and printed. Run: npm run build && node bench/merge.js [--runs N] [--lines N]
+// Inputs are fixed and printed. Then a sync that merges 300 notes at once against a sync uploading
+// 300 edits (CLI child processes, S3 remote; see benchMergingSync below).
+// Run: npm run build && node bench/merge.js [--runs N] [--lines N] [--no-sync] [--sync-rounds N] [--keep]
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -92,4 +94,97 @@ for (const n of [500, 1000, 2000]) {
   console.log(
     `note(${n}): node-diff3 over whole texts ${plain.toFixed(1)} ms (${r.kind}); anchored computeMerge ${(performance.now() - t2).toFixed(1)} ms`,
   );
+}
+
+// ---- A sync that merges 300 notes at once (issue 22's second merge target: within 2x of a
+// sync uploading 300 changes). bm-log CLI in child processes (GNU time: wall, CPU of the whole
+// process tree) on an S3 remote (fauxqs on 127.0.0.1, counting requests). 300 Markdown notes of
+// 8 paragraphs (fixed text, printed sizes); per round alice edits paragraph 2r of every note and
+// bob paragraph 2r+5 (never adjacent); alice's sync uploads her 300 edits (the comparison), then
+// bob's one sync meets them with his own 300 unsynced edits and merges all 300. Checked: every
+// note on bob ends with both edits. Skip with --no-sync; --sync-rounds N (default 3).
+if (!argv.includes('--no-sync')) await benchMergingSync(Number(opt('--sync-rounds', 3)));
+
+async function benchMergingSync(rounds) {
+  const fs = await import('node:fs/promises');
+  const os = await import('node:os');
+  const { runBmLog } = await import('./lib/proc.js');
+  const { startCountingS3, diffCounts, s3ChildEnv } = await import('./lib/s3.js');
+  const NOTES = 300;
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'bm-log-bench-merge-'));
+  const logDir = path.join(tmp, 'logs');
+  const [A, B] = [path.join(tmp, 'alice'), path.join(tmp, 'bob')];
+  await fs.mkdir(logDir);
+  const s3 = await startCountingS3();
+  try {
+    await s3.createBucket('bench');
+    const env = s3ChildEnv();
+    const remote = ['--remote', 's3://bench/vault', '--endpoint', s3.endpoint, '--region', 'us-east-1', '--path-style'];
+    const paragraphs = (i) =>
+      Array.from(
+        { length: 8 },
+        (_, k) => `Paragraph ${k} of note ${i}: ${'lorem ipsum dolor sit amet, consectetur adipiscing. '.repeat(4)}`,
+      );
+    const render = (i, ps) => `---\ntitle: Note ${i}\ntags: [bench]\n---\n# Note ${i}\n\n${ps.join('\n\n')}\n`;
+    const notePath = (dir, i) => path.join(dir, 'notes', `note-${String(i).padStart(3, '0')}.md`);
+    await fs.mkdir(path.join(A, 'notes'), { recursive: true });
+    for (let i = 0; i < NOTES; i++) await fs.writeFile(notePath(A, i), render(i, paragraphs(i)));
+    const size = (await fs.stat(notePath(A, 0))).size;
+    console.log(`\nmerging sync: ${NOTES} notes of ${size} bytes (8 paragraphs, front matter), S3 remote (fauxqs), ${rounds} rounds`);
+    const run = async (label, args) => {
+      const before = s3.snapshot();
+      const r = await runBmLog(args, { env, logDir, label });
+      return { ms: r.ms, cpuS: r.userS === null ? null : r.userS + r.sysS, requests: diffCounts(before, s3.snapshot()) };
+    };
+    await run('alice-init', ['init', '--create', ...remote, '--name', 'alice', '--dir', A]);
+    await run('bob-init', ['init', ...remote, '--name', 'bob', '--no-sync', '--dir', B]);
+    await run('bob-join', ['sync', '--dir', B]);
+    const state = Array.from({ length: NOTES }, (_, i) => paragraphs(i));
+    const upload = [];
+    const merge = [];
+    const pull = [];
+    for (let r = 0; r < rounds; r++) {
+      const [pa, pb] = [(2 * r) % 8, (2 * r + 5) % 8];
+      for (let i = 0; i < NOTES; i++) {
+        const ps = state[i];
+        const byA = ps.map((p, k) => (k === pa ? `${p} (alice, round ${r})` : p));
+        const byB = ps.map((p, k) => (k === pb ? `${p} (bob, round ${r})` : p));
+        await fs.writeFile(notePath(A, i), render(i, byA));
+        await fs.writeFile(notePath(B, i), render(i, byB));
+        state[i] = ps.map((p, k) => (k === pa ? byA[k] : k === pb ? byB[k] : p));
+      }
+      upload.push(await run(`alice-upload-${r}`, ['sync', '--dir', A]));
+      merge.push(await run(`bob-merge-${r}`, ['sync', '--dir', B]));
+      pull.push(await run(`alice-pull-${r}`, ['sync', '--dir', A]));
+      for (let i = 0; i < NOTES; i++) {
+        for (const dir of [A, B]) {
+          if ((await fs.readFile(notePath(dir, i), 'utf8')) !== render(i, state[i]))
+            throw new Error(`round ${r}: ${notePath(dir, i)} does not hold both edits`);
+        }
+      }
+      const names = await fs.readdir(path.join(B, 'notes'));
+      if (names.length !== NOTES) throw new Error(`round ${r}: ${names.length - NOTES} extra files (conflict copies?) on bob`);
+    }
+    const line = (what, xs) => {
+      const cpu = xs.map((x) => x.cpuS).filter((c) => c !== null);
+      const req = xs.map((x) => x.requests.total);
+      const types = Object.entries(xs.at(-1).requests.byType)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+      console.log(
+        `${what}: wall median ${median(xs.map((x) => x.ms)).toFixed(0)} ms, CPU median ${cpu.length > 0 ? `${median(cpu).toFixed(2)} s` : 'n/a'}, ` +
+          `requests median ${median(req)} (last round: ${types}) of ${xs.length} rounds`,
+      );
+    };
+    line('  alice: sync uploading 300 edits', upload);
+    line('  bob:   sync merging 300 notes  ', merge);
+    line('  alice: sync pulling 300 merges ', pull);
+    console.log(
+      `  merging / uploading: wall ${(median(merge.map((x) => x.ms)) / median(upload.map((x) => x.ms))).toFixed(2)}x, ` +
+        `CPU ${(median(merge.map((x) => x.cpuS ?? 0)) / median(upload.map((x) => x.cpuS ?? 1))).toFixed(2)}x (target: within 2x); every note held both edits`,
+    );
+  } finally {
+    await s3.stop();
+    if (!argv.includes('--keep')) await fs.rm(tmp, { recursive: true, force: true });
+  }
 }
