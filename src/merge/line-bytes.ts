@@ -24,8 +24,8 @@ export function computeByteLines(text: Uint8Array): ByteLines {
   const end = finalNewline ? text.length - 1 : text.length;
   let starts: Int32Array = new Int32Array(64 + (end >> 4)); // grown by doubling when lines average under 16 bytes
   let k = 0;
-  for (let i = 0; i < end; i++) {
-    if (text[i] !== LF) continue;
+  // indexOf (native) rather than a loop over every byte: far faster before the JIT has warmed up.
+  for (let i = text.indexOf(LF); i >= 0 && i < end; i = text.indexOf(LF, i + 1)) {
     if (k + 1 >= starts.length) starts = grow(starts);
     starts[++k] = i + 1;
   }

@@ -15,10 +15,10 @@ const CR = 13;
 export function computeEolForm(text: Uint8Array): EolForm {
   let lf = 0;
   let crlf = 0;
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] !== LF) continue;
+  const noCr = text.indexOf(CR) < 0; // the common case, found natively
+  for (let i = text.indexOf(LF); i >= 0; i = text.indexOf(LF, i + 1)) {
     lf++;
-    if (i > 0 && text[i - 1] === CR) crlf++;
+    if (!noCr && i > 0 && text[i - 1] === CR) crlf++;
   }
   if (lf === 0) return 'none';
   if (crlf === 0) return 'lf';
