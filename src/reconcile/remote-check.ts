@@ -6,6 +6,7 @@ import { writeIdentity, type AuditedWindow, type Cursor, type FetchResult, type 
 import { importPublicKeyHex } from '../events/signing.js';
 import { bytesEqual, type ListedObject, type ObjectStore } from '../events/store/object-store.js';
 import type { SyncIdentity, SyncIndex } from './ports.js';
+import { mustRemotePresent, planRemotePresence } from './remote-presence.js';
 
 /**
  * ADR-0015: at each fetch, a client compares what the listings it makes anyway showed with what
@@ -465,6 +466,9 @@ export async function executeFetchCheck(ctx: RemoteCheckContext, f: FetchForChec
   const pinned = new Set<string>([...ctx.keys.keys(), ctx.identity.client].filter((c) => !newKeys.has(c)));
   const { listedKeys, listedLogs, audited } = f.fetched;
   const input = { self: ctx.identity.client, pinned, newKeys, listedKeys, listedLogs, before: f.before, after: f.fetched.cursors, audited };
+  // A remote that looks empty or foreign is refused before anything is put back (§5 of ADR-0015).
+  const presence = { ...input, vault: ctx.identity.vault, vaultPinned: f.pins.vault !== undefined, marker: f.vault };
+  await mustRemotePresent(ctx.store, planRemotePresence(presence));
   const plan = planRemoteCheck({ ...input, pins: f.pins });
   const logs = await executeRemoteCheck(ctx, plan, f.pins, f.fetched.audited);
   const vault = await executeVaultCheck(ctx, logs.pins, f.vault);
