@@ -23,7 +23,7 @@ import {
   type ClientConfig,
 } from '../local/state-dir.js';
 import type { SyncContext } from '../reconcile/sync-context.js';
-import { openRemote, parseRemoteUrl, type RemoteConfig } from './open-remote.js';
+import { openRemote, parseRemoteUrl, snapshotsOf, type RemoteConfig } from './open-remote.js';
 import { applyWorkingSet, collectGarbage } from './gc-tuning.js';
 import { shellCommand } from './human-text.js';
 import { inspectRemote, planInit, type RemoteHolds } from './vault-creation.js';
@@ -116,6 +116,7 @@ export async function connectRemote(local: LocalSession): Promise<ClientSession>
       ...(await readScope(root, config)),
       now: () => new Date(),
       newId,
+      snapshots: snapshotsOf(store),
       onWorkingSet: applyWorkingSet,
       onStageBoundary: collectGarbage,
     };

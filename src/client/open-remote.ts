@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { BmError, ErrorCode } from '../errors.js';
 import { DirectoryStore } from '../events/store/directory-store.js';
 import type { ObjectStore } from '../events/store/object-store.js';
+import type { SnapshotPort } from '../events/store/snapshot-port.js';
 import type { ClientConfig } from '../local/state-dir.js';
 import { shellQuote } from './human-text.js';
 
@@ -85,6 +86,15 @@ export async function openRemote(remote: RemoteConfig, options: { create?: boole
     });
   }
   return new DirectoryStore(parsed.dir);
+}
+
+/**
+ * The remote's bucket snapshots (ADR-0034): an S3 store on Tigris has them; a directory remote,
+ * and S3 elsewhere, none (undefined), so every segment records a null snapshot there.
+ */
+export function snapshotsOf(store: ObjectStore): SnapshotPort | undefined {
+  const s = store as Partial<{ snapshotPort(): SnapshotPort | undefined }>;
+  return typeof s.snapshotPort === 'function' ? s.snapshotPort() : undefined;
 }
 
 /** A few words for the errno codes a folder the user may not write to gives. */

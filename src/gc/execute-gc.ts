@@ -76,7 +76,7 @@ export async function executeGc(ctx: GcContext, options: GcOptions): Promise<GcR
     }
     mustWholeLog(log);
     // The runner's own acknowledgement counts like anyone's: bring it up to what it just folded.
-    if (!dryRun && isAckDue(log.state.vault, ctx.identity.client)) await publishOwnSegment(ctx, log, [], null);
+    if (!dryRun && isAckDue(log.state.vault, ctx.identity.client)) await publishOwnSegment(ctx, log, [], log.baseline);
     const listed = await listBlobs(ctx);
     const plan = planGc({
       state: log.state,
@@ -114,7 +114,7 @@ export async function executeGc(ctx: GcContext, options: GcOptions): Promise<GcR
         condemned: [...plan.condemn],
         deleted,
       };
-      const seg = await publishOwnSegment(ctx, log, [event], null, { deadline: false });
+      const seg = await publishOwnSegment(ctx, log, [event], log.baseline, { deadline: false });
       publishedSeq = seg.body.seq;
     }
     passes.push({ plan, deleted, lateDeletes, publishedSeq, requests });

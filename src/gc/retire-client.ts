@@ -76,6 +76,6 @@ export async function executeRetire(
   const client = mustClientMatch(log, target);
   const name = log.names.get(client) ?? client;
   if (log.state.vault.retired.has(client)) return { client, name, alreadyRetired: true, seq: null };
-  const seg = await publishOwnSegment(ctx, log, [{ type: 'retire', id: ctx.newId() as VersionId, client }], null);
+  const seg = await publishOwnSegment(ctx, log, [{ type: 'retire', id: ctx.newId() as VersionId, client }], log.baseline);
   return { client, name, alreadyRetired: false, seq: seg.body.seq };
 }

@@ -218,7 +218,7 @@ async function prepareOwnCheckpoint(ctx: LogContext, log: OpenLog): Promise<OwnC
   if (latest !== undefined && latest.seq === mark?.seq && sameFrontier(mark.frontier, log.frontier)) return null;
   const taken = latest === undefined || latest.seq <= Math.max(written, mark?.seq ?? 0);
   if (taken || !isSeenAtFrontier(await readOwnSegment(ctx.index, self, latest.seq), log.frontier, self))
-    await publishOwnSegment(ctx, log, [], null);
+    await publishOwnSegment(ctx, log, [], log.baseline);
   const own = log.frontier.get(self)!;
   const previousBytes = await readOwnCheckpointBytes(ctx.index);
   return { seq: own.seq, hash: own.hash, previous: previousBytes === undefined ? undefined : decodeTrustedWriterCheckpoint(previousBytes) };

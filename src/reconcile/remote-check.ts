@@ -6,6 +6,8 @@ import { writeIdentity, type AuditedWindow, type Cursor, type FetchResult, type 
 import { importPublicKeyHex } from '../events/signing.js';
 import { bytesEqual, type ListedObject, type ObjectStore } from '../events/store/object-store.js';
 import type { SyncIdentity, SyncIndex } from './ports.js';
+import { mustRemotePresent, planRemotePresence } from './remote-presence.js';
+import type { SnapshotPort } from '../events/store/snapshot-port.js';
 
 /**
  * ADR-0015: at each fetch, a client compares what the listings it makes anyway showed with what
@@ -180,6 +182,11 @@ export interface RemoteCheckContext {
   readonly keys: ReadonlyMap<string, { readonly publicKey: string; readonly name: string }>;
   /** Look, report, but write nothing (a dry run, `bm-log status`). */
   readonly dryRun: boolean;
+  /**
+   * The bucket snapshot this client last synced against (ADR-0034), where the remote has them:
+   * another client's key or segment that vanished since is read back from it and put back.
+   */
+  readonly baseline?: { readonly snapshots: SnapshotPort; readonly version: string };
 }
 
 /**
@@ -305,6 +312,7 @@ class CheckRun {
 
   private async vanished(o: CheckedObject): Promise<void> {
     if (o.client === this.self && !this.ctx.dryRun) return this.restore(o);
+    if (!this.ctx.dryRun && (await this.restoreFromBaseline(o))) return;
     const who = this.nameOf(o.client);
     const what = o.kind === 'key' ? `the published key of ${who}` : `segment ${o.seq} of ${who}'s log`;
     const hint =
@@ -327,6 +335,41 @@ class CheckRun {
 
   private fault(o: CheckedObject, error: BmError): void {
     this.faults.push({ client: o.client, seq: o.kind === 'segment' ? o.seq : null, key: keyOfChecked(o), error });
+  }
+
+  /**
+   * Another client's vanished key or segment, read back from the baseline snapshot and put back
+   * (create-only) when it is what this client pinned or holds: the owner's signed bytes, so
+   * nobody speaks for anyone. False when there is no snapshot, or it does not hold them.
+   */
+  private async restoreFromBaseline(o: CheckedObject): Promise<boolean> {
+    const from = this.ctx.baseline;
+    if (from === undefined) return false;
+    const key = keyOfChecked(o);
+    this.requests++;
+    const bytes = await from.snapshots.get(from.version, key);
+    if (bytes === undefined) return false;
+    const problem = o.kind === 'key' ? this.keyProblem(o.client, bytes) : await this.segmentFromSnapshotProblem(o.client, o.seq, bytes);
+    if (problem !== undefined) return false;
+    this.requests++;
+    if ((await this.ctx.store.putIfAbsent(key, bytes)) === 'created') this.restored.push(key);
+    return true;
+  }
+
+  /** A segment read from a snapshot: the bytes this client holds, or (none held) validly signed by its writer. */
+  private async segmentFromSnapshotProblem(client: string, seq: number, bytes: Uint8Array): Promise<BmError | undefined> {
+    const held = await this.ctx.index.getSegment(client as ClientId, seq);
+    if (held !== undefined)
+      return bytesEqual(held, bytes) ? undefined : new BmError(ErrorCode.equivocation, 'differs from the segment held');
+    const key = this.ctx.keys.get(client)?.publicKey;
+    if (key === undefined) return new BmError(ErrorCode.unknownKey, 'no key pinned');
+    try {
+      decodeSegment(bytes, { vault: this.ctx.identity.vault, client, seq, publicKey: importPublicKeyHex(key) });
+      return undefined;
+    } catch (e) {
+      if (!(e instanceof BmError)) throw e;
+      return e;
+    }
   }
 
   /** Puts back one of this client's own objects, create-only. */
@@ -465,6 +508,9 @@ export async function executeFetchCheck(ctx: RemoteCheckContext, f: FetchForChec
   const pinned = new Set<string>([...ctx.keys.keys(), ctx.identity.client].filter((c) => !newKeys.has(c)));
   const { listedKeys, listedLogs, audited } = f.fetched;
   const input = { self: ctx.identity.client, pinned, newKeys, listedKeys, listedLogs, before: f.before, after: f.fetched.cursors, audited };
+  // A remote that looks empty or foreign is refused before anything is put back (§5 of ADR-0015).
+  const presence = { ...input, vault: ctx.identity.vault, vaultPinned: f.pins.vault !== undefined, marker: f.vault };
+  await mustRemotePresent(ctx.store, planRemotePresence(presence));
   const plan = planRemoteCheck({ ...input, pins: f.pins });
   const logs = await executeRemoteCheck(ctx, plan, f.pins, f.fetched.audited);
   const vault = await executeVaultCheck(ctx, logs.pins, f.vault);

@@ -1,5 +1,6 @@
 import type { IdFactory } from '../events/ids.js';
 import type { ObjectStore } from '../events/store/object-store.js';
+import type { SnapshotPort } from '../events/store/snapshot-port.js';
 import type { CheckpointEvery } from './own-checkpoint.js';
 import type { Plan, PlanInput } from './plan-sync.js';
 import type { LocalTree, ProgressSink, SyncIdentity, SyncIndex } from './ports.js';
@@ -26,8 +27,12 @@ export interface SyncContext {
    * event, segment and manifest row of the whole upload at once (ADR-0010).
    */
   readonly chunkOps?: number;
-  /** Takes a bucket snapshot and returns its version, where the remote has snapshots. */
-  readonly takeSnapshot?: () => Promise<string | null>;
+  /**
+   * The remote's bucket snapshots, where it has them (the CLI sets it from the store, ADR-0034):
+   * the fetch takes or keeps the baseline every segment of the run records, and reads back from
+   * it what it had seen that vanished since.
+   */
+  readonly snapshots?: SnapshotPort | undefined;
   /** Told what the sync is doing (phases, hashing, transfers; see `SyncProgress`), for a progress display. */
   readonly onProgress?: ProgressSink;
   /** A client that has fetched nothing yet starts from the newest checkpoint (default true). */

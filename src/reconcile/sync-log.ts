@@ -27,6 +27,8 @@ import {
   readHeldCheckpoints,
 } from './join-checkpoints.js';
 import type { SyncIdentity, SyncIndex } from './ports.js';
+import { executeBaseline, readHeldBaseline } from './snapshot-baseline.js';
+import type { SnapshotPort } from '../events/store/snapshot-port.js';
 
 /**
  * The log side of a sync or a GC run: fetch and verify what is new (a new client joins from
@@ -46,6 +48,8 @@ export interface LogContext {
   readonly joinFromCheckpoint?: boolean;
   /** Rule (i): a segment is published within this long of the fetch, or not at all. */
   readonly publishDeadlineMs?: number;
+  /** The remote's bucket snapshots, where it has them (ADR-0034): the fetch takes its baseline. */
+  readonly snapshots?: SnapshotPort | undefined;
 }
 
 /** A fetched, folded log, ready for planning and publishing. `publishOwnSegment` updates it. */
@@ -67,6 +71,8 @@ export interface OpenLog {
   readonly checkpoint: readonly WriterCheckpointBody[] | undefined;
   /** True when this fetch joined from checkpoints. */
   readonly joinedNow: boolean;
+  /** The bucket snapshot this run synced against (its fetch's baseline, ADR-0034); null without snapshots. */
+  readonly baseline: string | null;
 }
 
 /**
@@ -96,6 +102,8 @@ export interface FetchedLog {
   readonly joinedNow: boolean;
   /** This client's own objects that had vanished from the remote and were put back (ADR-0015). */
   readonly restored: readonly string[];
+  /** The bucket snapshot this fetch synced against (ADR-0034); null without snapshots. */
+  readonly baseline: string | null;
 }
 
 /**
@@ -181,12 +189,19 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
   // Own objects that vanished are put back, others' vanished or replaced ones are faults (ADR-0015).
   const keys = new Map<string, { publicKey: string; name: string }>(pinned);
   for (const k of joinKeys) keys.set(k.client, { publicKey: k.publicKeyHex, name: k.name });
-  const checkCtx = { store, index, identity, now: ctx.now, keys, dryRun: options.dryRun };
+  // Objects seen before that vanished may be read back from the last baseline (ADR-0034).
+  const held = await readHeldBaseline(index);
+  const from = ctx.snapshots !== undefined && held !== undefined ? { snapshots: ctx.snapshots, version: held } : undefined;
+  const checkCtx = { store, index, identity, now: ctx.now, keys, dryRun: options.dryRun, ...(from ? { baseline: from } : {}) };
   const checked = await executeFetchCheck(checkCtx, { fetched, before: cursors, pins, vault: await vault });
   requests += checked.requests;
   faults.push(...checked.faults);
   if (!options.dryRun && !isSamePins(pins, checked.pins)) await index.commitBatch({ meta: { [REMOTE_PINS_KEY]: checked.pins } });
-  return { pinned, joinKeys, fetched, faults, requests, fetchStartMs, checkpointBytes, joinedNow, restored: checked.restored };
+  // Taken after every read and put-back of the fetch: it holds all this run synced against.
+  const broughtNews = fetched.fetchedSegments > 0 || joinedNow;
+  const baseline = await executeBaseline(ctx, held, { broughtNews, dryRun: options.dryRun });
+  const restored = checked.restored;
+  return { pinned, joinKeys, fetched, faults, requests, fetchStartMs, checkpointBytes, joinedNow, restored, baseline };
 }
 
 /**
@@ -311,8 +326,8 @@ function openLog(
   names.set(identity.client, identity.name);
   const keyed = new Set<ClientId>([...f.pinned.keys(), ...f.joinKeys.map((k) => k.client), ...f.fetched.newKeys.map((k) => k.client)]);
   const faults = claimFaults.length === 0 ? f.faults : [...f.faults, ...claimFaults];
-  const { requests, fetchStartMs, joinedNow } = f;
-  return { state, frontier: new Map(f.fetched.cursors), names, keyed, faults, requests, fetchStartMs, checkpoint, joinedNow };
+  const { requests, fetchStartMs, joinedNow, baseline } = f;
+  return { state, frontier: new Map(f.fetched.cursors), names, keyed, faults, requests, fetchStartMs, checkpoint, joinedNow, baseline };
 }
 
 /**

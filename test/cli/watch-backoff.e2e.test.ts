@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localCredentials, startLocalS3, type LocalS3Server } from '../support/s3-server.js';
-import { EXIT, useWorlds } from './support/cli.js';
+import { startWatch, useWorlds } from './support/cli.js';
 
 // `sync --watch` while the remote cannot be reached (ADR-0025): a real S3 server (fauxqs) behind
 // a TCP relay the test switches off, so that every request of a round fails as with a network
@@ -55,20 +55,7 @@ describe('sync --watch with the remote out of reach for a while', () => {
   }) => {
     const w = await world();
     const a = await w.init('alice', { files: { 'a.md': 'a\n' } });
-    const watch = a.spawn('sync', '--watch', '--interval', '1');
-    onTestFinished(() => {
-      down = false;
-      if (watch.exitCode === null && watch.signalCode === null) watch.kill('SIGKILL');
-    });
-    let out = '';
-    let err = '';
-    watch.stdout!.on('data', (d: string) => (out += d));
-    watch.stderr!.on('data', (d: string) => (err += d));
-    const until = async (re: RegExp, ms: number) => {
-      const deadline = Date.now() + ms;
-      while (!re.test(out) && Date.now() < deadline) await sleep(100);
-      expect(out, err).toMatch(re);
-    };
+    const { until, output, expectBackInSync } = startWatch(a, onTestFinished, () => (down = false));
     // Once the watch has started (its session open), the network goes.
     await until(/^watching [^\n]*\n/, 30_000);
     await sleep(1000);
@@ -77,16 +64,15 @@ describe('sync --watch with the remote out of reach for a while', () => {
     await until(/sync failed \(remote-unavailable\); next try in 5 s \(at \d\d:\d\d:\d\d\)/, 30_000);
     // With --interval 1 the old watch printed the failure every second.
     await sleep(3000);
-    expect(out.split('\n').filter((l) => /sync failed/.test(l))).toHaveLength(1);
+    expect(
+      output()
+        .out.split('\n')
+        .filter((l) => /sync failed/.test(l)),
+    ).toHaveLength(1);
     await until(/sync failed again \(remote-unavailable\), 2 times in a row; next try in 10 s/, 30_000);
     // The failure is printed in full only once.
-    expect(err.match(/error \[remote-unavailable\]/g)).toHaveLength(1);
+    expect(output().err.match(/error \[remote-unavailable\]/g)).toHaveLength(1);
     down = false;
-    await a.write('b.md', 'b\n');
-    await until(/synced: 1 uploaded/, 40_000);
-    watch.kill('SIGINT');
-    const r = await watch.done;
-    expect(r.code, r.stderr).toBe(EXIT.ok);
-    expect(r.stdout.trim().split('\n').at(-1)).toMatch(/^stopped: the folder is in sync/);
+    await expectBackInSync();
   }, 120_000);
 });

@@ -191,7 +191,8 @@ describe('a fetch puts back its own vanished objects and reports others (in proc
   });
 
   const subsetProperty =
-    'property: for any subset of the vault marker, keys and segments deleted, the first sync of each owner puts its own back exactly, ' +
+    'property: for any subset of the vault marker, keys and segments deleted, the first sync refuses exactly when the remote looks empty ' +
+    '(writing nothing); otherwise the first sync of each owner puts its own back exactly, ' +
     'every fault names a deleted object, and the next round is clean and converged';
   it(subsetProperty, async () => {
     await fc.assert(
@@ -211,6 +212,17 @@ describe('a fetch puts back its own vanished objects and reports others (in proc
         for (const k of deleted) store.objects.delete(k);
         const order = bobFirst ? [clients[1]!, clients[0]!, clients[2]!] : clients;
         const ownerOf = (k: string) => clients.find((c) => k === keyOfIdentity(c.id) || k.startsWith(`log/${c.id}/`));
+        // ADR-0015 §5: the vault marker gone with every other client's key and log tail, the remote
+        // looks empty (not mounted): the first client refuses, and writes nothing.
+        const tailOf = (c: SimClient) => keys.filter((k) => k.startsWith(`log/${c.id}/`)).at(-1)!;
+        const others = clients.filter((c) => c !== order[0]);
+        const looksEmpty = deleted.has(VAULT_KEY) && others.every((c) => deleted.has(keyOfIdentity(c.id)) && deleted.has(tailOf(c)));
+        if (looksEmpty) {
+          const before = new Map(store.objects);
+          await expect(sync(order[0]!)).rejects.toThrow(/looks empty: is it mounted\?/);
+          expect(new Map(store.objects)).toEqual(before);
+          return;
+        }
         let vaultBack = !deleted.has(VAULT_KEY);
         for (const c of order) {
           const report = await sync(c);

@@ -14,6 +14,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { BmError, ErrorCode } from '../../errors.js';
 import type { ServerCapabilityProbe } from './probe-store.js';
+import type { SnapshotPort } from './snapshot-port.js';
 import { collectChunks, copyChunks, type Chunks } from './lent-chunks.js';
 import {
   bytesEqual,
@@ -262,6 +263,24 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
       throw this.failure(e, 'taking a snapshot');
     }
     return response.headers[SNAPSHOT_VERSION_HEADER] || undefined;
+  }
+
+  /**
+   * The snapshot port of this bucket (ADR-0034): undefined off Tigris. Snapshots are taken
+   * unnamed; a bucket that refuses them (created without `X-Tigris-Enable-Snapshot`) takes
+   * none (undefined), as `snapshotsAvailable` says; `get` reads through `readAtSnapshot`.
+   */
+  snapshotPort(): SnapshotPort | undefined {
+    if (!this.tigris) return undefined;
+    const take = async (): Promise<string | undefined> => {
+      try {
+        return await this.takeSnapshot();
+      } catch (e) {
+        if (e instanceof BmError && e.code === ErrorCode.remoteUnavailable) throw e;
+        return undefined;
+      }
+    };
+    return { take, get: (version, key) => this.readAtSnapshot(version).get(key) };
   }
 
   /** Reads and lists the bucket as of a Tigris snapshot version (see takeSnapshot). */

@@ -21,7 +21,7 @@ import type { SyncState } from './sync-state.js';
 export async function acknowledgeStage(state: SyncState, tally: SyncTally): Promise<void> {
   const { ctx, log } = state;
   if (state.dryRun || !isAckDue(log.state.vault, ctx.identity.client)) return;
-  await publishOwnSegment(ctx, log, [], ctx.takeSnapshot ? await ctx.takeSnapshot() : null);
+  await publishOwnSegment(ctx, log, [], log.baseline);
   tally.segmentsPublished++;
   tally.ackPublished = true;
 }

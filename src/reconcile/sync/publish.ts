@@ -2,6 +2,7 @@ import { BmError, ErrorCode } from '../../errors.js';
 import { writeBlob } from '../../events/blobs.js';
 import type { ContentHash, VersionId } from '../../events/ids.js';
 import { keyOfBlob } from '../../events/layout.js';
+import { sha256Hex } from '../../events/signing.js';
 import { MAX_EVENTS_PER_SEGMENT, type ContentRef, type Event } from '../../events/schema.js';
 import type { SyncPath } from '../../events/sync-path.js';
 import { computeHeads, type PathState, type Projection } from '../../projections/project-paths.js';
@@ -24,7 +25,7 @@ import type { ResolveRequest, RestoreRequest, RestoreStep, SyncTally } from './r
 export interface PublishEnv {
   readonly ctx: Pick<
     SyncContext,
-    'store' | 'index' | 'identity' | 'tree' | 'now' | 'newId' | 'takeSnapshot' | 'publishDeadlineMs' | 'joinFromCheckpoint'
+    'store' | 'index' | 'identity' | 'tree' | 'now' | 'newId' | 'snapshots' | 'publishDeadlineMs' | 'joinFromCheckpoint'
   >;
   readonly log: OpenLog;
   readonly tally: SyncTally;
@@ -36,9 +37,9 @@ export interface PublishEnv {
 export async function publishEvents(env: PublishEnv, events: readonly Event[]): Promise<void> {
   if (events.length === 0) return;
   const { ctx, log, tally } = env;
-  const snapshot = ctx.takeSnapshot ? await ctx.takeSnapshot() : null;
+  // The snapshot of the fetch this run synced against, never one taken now (ADR-0019 §5).
   for (let i = 0; i < events.length; i += MAX_EVENTS_PER_SEGMENT) {
-    const seg = await publishOwnSegment(ctx, log, events.slice(i, i + MAX_EVENTS_PER_SEGMENT), snapshot);
+    const seg = await publishOwnSegment(ctx, log, events.slice(i, i + MAX_EVENTS_PER_SEGMENT), log.baseline);
     tally.segmentsPublished++;
     tally.eventsPublished += seg.body.events.length;
   }
@@ -138,6 +139,44 @@ export function planRestore(request: RestoreRequest, st: PathState | undefined):
   return { kind: 'put', replaces, content: request.content };
 }
 
+/** At most this many snapshots are tried for one missing blob. */
+const MAX_SNAPSHOT_TRIES = 3;
+
+/**
+ * The bucket snapshots that hold the blob `hash` of a path whose state is `st`, newest first:
+ * those recorded by another client's versions that replace one with that content. Their
+ * writers had fetched that version, so their baselines (taken at a fetch that brought it, or
+ * later) hold its segment, and its blob (written before it). A writer's baseline may predate
+ * its own uploads, so its own replacing versions do not count. Pure.
+ */
+export function planBlobSnapshots(st: PathState | undefined, hash: string): string[] {
+  const versions = [...(st?.versions.values() ?? [])];
+  const holders = new Map(versions.filter((v) => v.content?.hash === hash).map((v) => [v.id as string, v.client]));
+  const out: string[] = [];
+  const later = versions.filter((v) => v.snapshot !== null && v.replaces.some((r) => holders.has(r) && holders.get(r) !== v.client));
+  for (const v of later.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0))) {
+    if (!out.includes(v.snapshot!)) out.push(v.snapshot!);
+  }
+  return out.slice(0, MAX_SNAPSHOT_TRIES);
+}
+
+/**
+ * A blob gone from the live bucket, read from a snapshot that holds it (checked against its
+ * hash) and put back, create-only. False without snapshots, while a GC is collecting it (it
+ * must not come back), or when no snapshot holds it.
+ */
+async function executeBlobFromSnapshots(env: PublishEnv, hash: ContentHash, st: PathState | undefined): Promise<boolean> {
+  const { snapshots, store } = env.ctx;
+  if (snapshots === undefined || isBeingCollected(env, hash)) return false;
+  for (const version of planBlobSnapshots(st, hash)) {
+    const bytes = await snapshots.get(version, keyOfBlob(hash));
+    if (bytes === undefined || sha256Hex(bytes) !== hash) continue;
+    await store.putIfAbsent(keyOfBlob(hash), bytes);
+    return true;
+  }
+  return false;
+}
+
 /**
  * Records versions about to be published that no file here was derived from (a restore, a
  * write through the API), durably before they are published (ADR-0028): until a sync brings
@@ -163,7 +202,8 @@ export async function publishRestore(env: PublishEnv, requests: readonly Restore
       continue;
     }
     // The content must still exist: a restore may never publish an event naming a missing blob.
-    if (!(await isBlobNameable(env, step.content.hash))) {
+    // Gone from the live bucket, it may come back from a bucket snapshot that holds it (ADR-0034).
+    if (!(await isBlobNameable(env, step.content.hash)) && !(await executeBlobFromSnapshots(env, step.content.hash, st))) {
       const hint = 'nothing was restored; pick a later point (see `bm-log log PATH`)';
       throw new BmError(
         ErrorCode.blobMissing,

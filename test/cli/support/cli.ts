@@ -420,3 +420,34 @@ export async function flipByte(file: string, at?: number): Promise<void> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Starts `sync --watch --interval 1` on `c`, killed when the test finishes (after `cleanup`).
+ * `until` waits up to `ms` for its stdout to match `re` (failing with its stderr); `expectBackInSync` ends it.
+ */
+export function startWatch(c: Client, onTestFinished: (fn: () => void) => void, cleanup?: () => void) {
+  const watch = c.spawn('sync', '--watch', '--interval', '1');
+  onTestFinished(() => {
+    cleanup?.();
+    if (watch.exitCode === null && watch.signalCode === null) watch.kill('SIGKILL');
+  });
+  let out = '';
+  let err = '';
+  watch.stdout!.on('data', (d: string) => (out += d));
+  watch.stderr!.on('data', (d: string) => (err += d));
+  const until = async (re: RegExp, ms: number) => {
+    const deadline = Date.now() + ms;
+    while (!re.test(out) && Date.now() < deadline && watch.exitCode === null) await sleep(100);
+    expect(out, `${err}\n(exit ${watch.exitCode})`).toMatch(re);
+  };
+  /** Once the remote is back: a new file is uploaded by the next round, and Ctrl-C leaves the folder in sync (exit 0). */
+  const expectBackInSync = async () => {
+    await c.write('b.md', 'b\n');
+    await until(/synced: 1 uploaded/, 40_000);
+    watch.kill('SIGINT');
+    const r = await watch.done;
+    expect(r.code, r.stderr).toBe(EXIT.ok);
+    expect(r.stdout.trim().split('\n').at(-1)).toMatch(/^stopped: the folder is in sync/);
+  };
+  return { watch, until, output: () => ({ out, err }), expectBackInSync };
+}

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { snapshotsOf } from '../../../src/client/open-remote.js';
 import { isBmError } from '../../../src/errors.js';
 import { DirectoryStore } from '../../../src/events/store/directory-store.js';
 import { MemoryStore } from '../../../src/events/store/memory-store.js';
@@ -16,6 +17,7 @@ import { runObjectStoreContract } from './object-store-contract.js';
 
 const MiB = 1024 * 1024;
 const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
 
 let server: LocalS3Server;
 const bucket = 'bm-log-test';
@@ -212,6 +214,40 @@ describe('S3Store on fauxqs', () => {
     expect(() => tigris.readAtSnapshot('latest')).toThrow();
     await Promise.all([plain.close(), tigris.close()]);
   });
+
+  it('the snapshot port (ADR-0034): none off Tigris; on a server that returns no snapshot version, take() says none was taken', async () => {
+    const plain = s3Store({ prefix: freshPrefix(), createOnlyEnforced: false });
+    expect(plain.snapshotPort()).toBeUndefined();
+    expect(snapshotsOf(plain)).toBeUndefined();
+    expect(snapshotsOf(new DirectoryStore(os.tmpdir()))).toBeUndefined(); // a directory remote has none
+    const port = s3Store({ prefix: plain.prefix, tigris: true }).snapshotPort();
+    expect(port).toBeDefined();
+    // fauxqs answers CreateBucket on an existing bucket without X-Tigris-Snapshot-Version.
+    expect(await port!.take()).toBeUndefined();
+    await plain.close();
+  });
+
+  // No Tigris endpoint is reachable from the test machines, and fauxqs does not implement
+  // snapshots: that a real snapshot-enabled Tigris bucket returns a version from take() and
+  // serves reads as of it is NOT tested. Set BM_LOG_TIGRIS_BUCKET (plus AWS credentials for
+  // https://t3.storage.dev) to run it.
+  it.skipIf(process.env['BM_LOG_TIGRIS_BUCKET'] === undefined)(
+    'on a real snapshot-enabled Tigris bucket (skipped without BM_LOG_TIGRIS_BUCKET: no Tigris here)',
+    async () => {
+      const store = new S3Store({
+        bucket: process.env['BM_LOG_TIGRIS_BUCKET']!,
+        prefix: freshPrefix(),
+        endpoint: 'https://t3.storage.dev',
+      });
+      const port = store.snapshotPort()!;
+      await store.putIfAbsent('k', enc('before'));
+      const version = await port.take();
+      expect(version).toMatch(/^\d+$/);
+      await store.delete('k');
+      expect(dec(await port.get(version!, 'k'))).toBe('before');
+      await store.close();
+    },
+  );
 });
 
 describe('probeStore on adapters that enforce create-only themselves', () => {
