@@ -4,6 +4,7 @@ import { sha256Hex } from '../events/signing.js';
 import type { SyncPath } from '../events/sync-path.js';
 import { computeMerge } from '../merge/compute-merge.js';
 import { mayMerge, type MergePolicy } from '../merge/merge-policy.js';
+import { computeMergeBase } from '../projections/merge-base.js';
 import { computeHeads, type PathState } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import { computeHeadKey } from './path-merge.js';
@@ -19,7 +20,7 @@ import { computeHeadKey } from './path-merge.js';
  */
 
 /** Why an edit of a moved path was not sent on to the new path (it then stays a conflict at the old path). */
-export type FollowRefusal = 'several-edits' | 'not-after-move' | 'target-changed' | 'unavailable';
+export type FollowRefusal = 'not-after-move' | 'target-changed' | 'unavailable';
 
 /** The outcome for an old path's heads `heads` (ids, sorted) and the new path's `toHeads`. */
 export type PathFollow =
@@ -30,6 +31,11 @@ export type PathFollow =
       readonly toHeads: readonly VersionId[];
       /** The edit that goes on at `to` (the put's `from.version`). */
       readonly edit: VersionId;
+      /**
+       * What the old name's tombstone replaces: the edit and every delete among the heads. Other
+       * edits concurrent with it stay heads beside the new tombstone and follow one a round.
+       */
+      readonly ends: readonly VersionId[];
       readonly content: ContentRef;
       /** The merged bytes when they are new (a merge of both sides' edits); null when `content` already exists. */
       readonly bytes: Uint8Array | null;
@@ -48,6 +54,8 @@ export type PathFollow =
 /** What the bytes step needs: the old path's edit, the version the move continued, the new path's head. */
 export interface FollowCandidate {
   readonly path: SyncPath;
+  /** The old name's heads the tombstone replaces (the edit and the deletes). */
+  readonly ends: readonly VersionId[];
   readonly heads: readonly VersionId[];
   readonly to: SyncPath;
   readonly toHeads: readonly VersionId[];
@@ -100,17 +108,22 @@ export function computeFollowCandidate(
   const toHeads = toState === undefined ? [] : computeHeads(toState);
   const key = { heads: computeHeadKey(heads), to, toHeads: computeHeadKey(toHeads) };
   const refuse = (reason: FollowRefusal, detail: string): PathFollow => ({ kind: 'refused', ...key, reason, detail });
-  if (edits.length > 1) return refuse('several-edits', 'several edits of the old name were concurrent with the move');
   // The move's put: in the tombstone's segment, continuing a version of this path.
   const put = [...(toState?.versions.values() ?? [])].find((v) => v.from?.path === path && v.client === move.client && v.seq === move.seq);
-  const base = put === undefined ? undefined : state.versions.get(put.from!.version);
+  const moved = put === undefined ? undefined : state.versions.get(put.from!.version);
+  // Several edits of the old name concurrent with the move: the winner first, the others in later rounds.
   const edit = edits[0]!;
-  if (put === undefined || base?.content == null || !descends(state, edit.id, base.id))
-    return refuse('not-after-move', 'the edit does not continue the version that was moved');
+  // The base: the nearest version the edit and the moved version both descend from (the moved
+  // version itself, unless an earlier edit was sent on already and this one is concurrent with it).
+  const found = moved === undefined ? undefined : computeMergeBase(state, [edit, moved]);
+  const base = found?.kind === 'base' ? found.base : undefined;
+  if (put === undefined || base?.content == null)
+    return refuse('not-after-move', 'the edit and the moved version have no one common ancestor');
   const target = toHeads.length === 1 && toHeads[0]!.content !== null ? toHeads[0]! : undefined;
   if (target === undefined || !descends(toState!, target.id, put.id))
     return refuse('target-changed', `${to} was changed concurrently (deleted, or in conflict) since the move`);
-  return { path, ...key, edit, base, target };
+  const ends = computeHeadKey([edit, ...heads.filter((h) => h.content === null)]);
+  return { path, ends, ...key, edit, base, target };
 }
 
 /** Pure: which bytes `computePathFollow` needs (none when one side kept the moved content). */
@@ -132,7 +145,7 @@ export function computePathFollow(
   bytes?: { base: Uint8Array; target: Uint8Array; edit: Uint8Array },
 ): PathFollow {
   const [b, t, e] = [c.base.content!, c.target.content!, c.edit.content!];
-  const key = { heads: c.heads, to: c.to, toHeads: c.toHeads, edit: c.edit.id };
+  const key = { heads: c.heads, to: c.to, toHeads: c.toHeads, edit: c.edit.id, ends: c.ends };
   const mode = t.mode !== b.mode ? t.mode : e.mode;
   if (b.hash === t.hash) return { kind: 'follow', ...key, content: { ...e, mode }, bytes: null, replacesTarget: true };
   if (b.hash === e.hash || t.hash === e.hash) return { kind: 'follow', ...key, content: { ...t, mode }, bytes: null, replacesTarget: true };

@@ -62,6 +62,8 @@ interface Case {
     readonly to: string;
     readonly toHeads?: string[];
     readonly edit: string;
+    /** What the old name's tombstone replaces (default: every head). */
+    readonly ends?: string[];
     readonly content: string;
     readonly beside?: boolean;
   };
@@ -202,6 +204,7 @@ function makeFollow(f: NonNullable<Case['follow']>): PathFollow {
     to: f.to as SyncPath,
     toHeads: (f.toHeads ?? []) as VersionId[],
     edit: f.edit as VersionId,
+    ends: [...(f.ends ?? f.heads)].sort() as VersionId[],
     content: { ...parseContent(f.content), hash: f.content as ContentHash },
     bytes: null,
     replacesTarget: f.beside !== true,
@@ -213,7 +216,7 @@ function formatOp(op: PlanOp): string {
     case 'follow': {
       const f = op.follow;
       const where = f.replacesTarget ? `replacing ${f.toHeads.join(',') || 'nothing'}` : 'beside its head';
-      return `follow ${op.path} to ${f.to} ${f.content.hash} (edit ${f.edit}, ${where}) replaces ${f.heads.join(',')}`;
+      return `follow ${op.path} to ${f.to} ${f.content.hash} (edit ${f.edit}, ${where}) replaces ${f.ends.join(',')}`;
     }
     case 'merge':
       return `merge ${op.path} ${op.merge.content.hash} replaces ${op.merge.heads.join(',')} expect ${op.expect === null ? '(absent)' : op.expect.hash}`;

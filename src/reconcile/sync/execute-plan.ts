@@ -368,7 +368,7 @@ async function publishOps(env: ExecuteEnv, publishable: readonly PlanOp[], chang
 function computeFollowEvents(id: VersionId, putId: VersionId, op: Extract<PlanOp, { kind: 'follow' }>): Event[] {
   const f = op.follow;
   return [
-    { type: 'tombstone', id, path: op.path, replaces: [...f.heads], to: f.to },
+    { type: 'tombstone', id, path: op.path, replaces: [...f.ends], to: f.to },
     {
       type: 'put',
       id: putId,

@@ -172,7 +172,7 @@ async function readAndFollow(src: MoveSource, c: FollowCandidate): Promise<PathF
     return computePathFollow(c, src.policy, all ? { base, target, edit } : undefined);
   } catch (e) {
     if (!isBmError(e, ErrorCode.blobMissing)) throw e;
-    const { path: _path, edit: _edit, base: _base, target: _target, ...key } = c;
+    const { path: _path, edit: _edit, base: _base, target: _target, ends: _ends, ...key } = c;
     return { kind: 'refused', ...key, reason: 'unavailable', detail: `a version's bytes could not be read (${e.code})` };
   }
 }
