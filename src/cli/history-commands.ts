@@ -197,35 +197,44 @@ export async function runRestoreCommand(target: string, o: RestoreFlags, out: Ou
   });
 }
 
-/** Renames: a delete and a put of the same content in one segment. Pure. */
-export function computeMoves(
-  segmentVersions: readonly VersionRecord[],
-  contentOf: (id: string) => ContentRef | null | undefined,
-): { from: SyncPath; to: SyncPath }[] {
-  // The puts by content hash, in segment order: one map read per delete, not a pass over
-  // every put (a segment holds up to 10,000 versions).
-  const puts = new Map<string, VersionRecord[]>();
-  for (const v of segmentVersions) {
-    if (v.type !== 'put' || !v.content) continue;
-    const same = puts.get(v.content.hash);
-    if (same) same.push(v);
-    else puts.set(v.content.hash, [v]);
-  }
-  const moves: { from: SyncPath; to: SyncPath }[] = [];
-  for (const t of segmentVersions.filter((v) => v.type === 'tombstone')) {
-    const gone = t.replaces.map(contentOf).find((c) => c);
-    const to = gone ? puts.get(gone.hash)?.find((p) => p.path !== t.path) : undefined;
-    if (to) moves.push({ from: t.path, to: to.path });
-  }
-  return moves;
-}
+/** How many earlier names `log PATH` follows back (a chain of renames). */
+const MAX_EARLIER_NAMES = 64;
 
-/** For `log PATH`: the path's versions from the history index, with renames annotated. */
+/**
+ * For `log PATH`: the path's versions and, following the recorded moves back (ADR-0020), the
+ * versions of the names it had before, up to the version each move continued. `names` holds the
+ * path and its earlier names.
+ */
 export async function readPathHistory(
   s: Pick<ClientSession, 'index'>,
   p: string,
-): Promise<{ versions: VersionRecord[]; moves: Map<string, { from: SyncPath; to: SyncPath }> }> {
-  const versions = await s.index.getPathHistory(p);
-  const moves = (await s.index.getMoves(versions)) as Map<string, { from: SyncPath; to: SyncPath }>;
-  return { versions, moves };
+): Promise<{ versions: VersionRecord[]; names: Set<string> }> {
+  const versions = [...(await s.index.getPathHistory(p))];
+  const names = new Set([p]);
+  let newest = versions;
+  while (names.size < MAX_EARLIER_NAMES) {
+    const earlier = newest.flatMap((v) => (v.from !== undefined && !names.has(v.from.path) ? [v.from] : []));
+    if (earlier.length === 0) break;
+    newest = [];
+    for (const from of earlier) {
+      names.add(from.path);
+      newest.push(...computeAncestry(await s.index.getPathHistory(from.path), from.version));
+    }
+    versions.push(...newest);
+  }
+  return { versions, names };
+}
+
+/** Pure: the version `id` of one path's `history` and every version it descends from through `replaces`. */
+export function computeAncestry(history: readonly VersionRecord[], id: string): VersionRecord[] {
+  const byId = new Map(history.map((v) => [v.id as string, v]));
+  const out = new Map<string, VersionRecord>();
+  const stack = [id];
+  while (stack.length > 0) {
+    const v = byId.get(stack.pop()!);
+    if (v === undefined || out.has(v.id)) continue;
+    out.set(v.id, v);
+    stack.push(...v.replaces);
+  }
+  return [...out.values()];
 }

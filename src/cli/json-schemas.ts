@@ -31,6 +31,7 @@ function doc<T extends z.core.$ZodLooseShape>(title: string, description: string
 
 /** What a merge merged (ADR-0020): the heads in canonical order, their common ancestor, the algorithm. */
 const mergeRecord = z.object({ base: id.nullable(), parents: z.array(id), algo: z.string() });
+const moveFrom = z.object({ path: z.string(), version: id });
 
 const version = z.object({
   version: id,
@@ -44,6 +45,8 @@ const version = z.object({
   seen: seqMap.describe('what the writer had seen: other clients’ log heads'),
   snapshot: z.string().nullable(),
   merge: mergeRecord.optional().describe('present on a merge (ADR-0020)'),
+  from: moveFrom.optional().describe('a moved file’s new name: the version of the old name it continues (ADR-0020)'),
+  to: z.string().optional().describe('a moved file’s old name: the name it went on at (ADR-0020)'),
 });
 
 const conflict = z.object({
@@ -58,8 +61,16 @@ const conflict = z.object({
 });
 
 const op = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('upload'), path: z.string(), hash, size: count, replaces: z.array(id) }),
-  z.object({ kind: z.literal('tombstone'), path: z.string(), replaces: z.array(id) }),
+  z.object({
+    kind: z.literal('upload'),
+    path: z.string(),
+    hash,
+    size: count,
+    replaces: z.array(id),
+    from: moveFrom.optional().describe('the old name of a moved file (ADR-0020)'),
+  }),
+  z.object({ kind: z.literal('tombstone'), path: z.string(), replaces: z.array(id), to: z.string().optional() }),
+  z.object({ kind: z.literal('follow'), path: z.string(), to: z.string(), hash, size: count, replaces: z.array(id), edit: id }),
   z.object({ kind: z.literal('resolve'), path: z.string(), replaces: z.array(id), hash: hash.nullable() }),
   z.object({ kind: z.enum(['download', 'writeCopy']), path: z.string(), version: id, hash: hash.nullable(), size: count.nullable() }),
   z.object({ kind: z.literal('deleteLocal'), path: z.string(), hash, deletedBy: id.nullable() }),
@@ -69,6 +80,7 @@ const op = z.discriminatedUnion('kind', [
 ]);
 const opKinds = [
   'merge',
+  'follow',
   'upload',
   'tombstone',
   'resolve',

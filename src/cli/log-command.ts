@@ -4,8 +4,7 @@ import { clientNames, loadProjection, withLocal } from '../client/client-queries
 import { describeVersion } from '../client/describe-records.js';
 import { ExitCode } from './exit-codes.js';
 import { readPathHistory } from './history-commands.js';
-import { displayName } from '../client/human-text.js';
-import { type ChangeKind, computeChangeKind, formatLogLine, type MoveNote } from './log-lines.js';
+import { type ChangeKind, computeChangeKind, computeRecordedMove, formatLogLine, type MoveNote } from './log-lines.js';
 import type { LogFlags } from './options.js';
 import type { Output } from './output.js';
 import { mustTimeSpec } from '../client/time-spec.js';
@@ -26,6 +25,8 @@ function mustClientId(names: ReadonlyMap<string, string>, c: string): string {
 interface LogFilter {
   /** A path, or a folder ending in `/`. */
   readonly want: string | undefined;
+  /** A path's earlier names (moves followed back), shown with it. */
+  readonly names?: ReadonlySet<string>;
   readonly client: string | undefined;
   readonly since: number | undefined;
   readonly until: number | undefined;
@@ -36,7 +37,7 @@ interface LogFilter {
 function computeLogVersions(versions: readonly VersionRecord[], f: LogFilter): VersionRecord[] {
   const { want, since, until } = f;
   return versions
-    .filter((v) => want === undefined || v.path === want || (want.endsWith('/') && v.path.startsWith(want)))
+    .filter((v) => want === undefined || v.path === want || f.names?.has(v.path) || (want.endsWith('/') && v.path.startsWith(want)))
     .filter((v) => f.client === undefined || v.client === f.client)
     .filter((v) => (since === undefined || Date.parse(v.time) >= since) && (until === undefined || Date.parse(v.time) < until))
     .sort((a, b) => (a.time === b.time ? (a.id < b.id ? 1 : -1) : a.time < b.time ? 1 : -1))
@@ -72,15 +73,15 @@ export async function runLogCommand(pathArg: string | undefined, o: LogFlags, ou
   return withLocal(o.dir, async (s) => {
     const want = pathArg?.replace(/^\.\//, '');
     const single = want !== undefined && !want.endsWith('/');
-    const { versions, moves } = single
+    const { versions, names: earlier } = single
       ? await readPathHistory(s, want)
-      : { versions: (await loadProjection(s)).versions, moves: new Map<string, { from: string; to: string }>() };
+      : { versions: (await loadProjection(s)).versions, names: undefined };
     const names = await clientNames(s);
     const client = o.client === undefined ? undefined : mustClientId(names, o.client);
-    const list = computeLogVersions(versions, { want, client, since, until, limit: o.limit });
+    const list = computeLogVersions(versions, { want, client, since, until, limit: o.limit, ...(earlier ? { names: earlier } : {}) });
     const { history, byId } = indexVersions(versions);
     const events: LogEvent[] = list.map((v) => {
-      const move = moves.get(v.id) ?? null;
+      const move = computeRecordedMove(v);
       return { path: v.path, ...describeVersion(v, names), seq: v.seq, change: computeChangeKind(v, move, history, byId), move };
     });
     const lines = (e: LogEvent) => [formatLogLine({ ...e, who: e.clientName ?? e.client }, now), ...describeMerge(e)];

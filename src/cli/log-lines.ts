@@ -19,10 +19,17 @@ export const ChangeKind = {
 } as const;
 export type ChangeKind = (typeof ChangeKind)[keyof typeof ChangeKind];
 
-/** A rename the history index found: the delete and the put it pairs. */
+/** A rename, as a move event recorded it (ADR-0020): the put `from` an old name, or the tombstone `to` a new one. */
 export interface MoveNote {
   readonly from: string;
   readonly to: string;
+}
+
+/** Pure: the move `v` is half of, as recorded in it (format 2), or null. */
+export function computeRecordedMove(v: VersionRecord): MoveNote | null {
+  if (v.type === 'put' && v.from !== undefined) return { from: v.from.path, to: v.path };
+  if (v.type === 'tombstone' && v.to !== undefined) return { from: v.path, to: v.to };
+  return null;
 }
 
 /**

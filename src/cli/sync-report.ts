@@ -12,6 +12,7 @@ const OP_LABEL: Record<PlanOp['kind'], string> = {
   tombstone: 'delete for everyone',
   resolve: 'resolve conflict',
   merge: 'merge concurrent edits',
+  follow: 'move an edit to the new name',
   download: 'download',
   deleteLocal: 'delete locally',
   writeCopy: 'write conflict copy',

@@ -20,7 +20,14 @@ export function describeVersion(v: VersionRecord, names: ReadonlyMap<string, str
     seen: v.seen,
     snapshot: v.snapshot,
     ...(v.merge === undefined ? {} : { merge: v.merge }),
+    ...pick(v, 'from'),
+    ...pick(v, 'to'),
   };
+}
+
+/** `{[key]: value}` when `o` has the optional `key`, else nothing (a field absent stays absent). */
+function pick<T extends object, K extends keyof T>(o: T, key: K): Partial<Pick<T, K>> {
+  return o[key] === undefined ? {} : ({ [key]: o[key] } as Partial<Pick<T, K>>);
 }
 
 /** An open conflict: its versions (the winner first) and the conflict copies they leave. */
@@ -40,9 +47,13 @@ export function describeConflict(c: ConflictNote, names: ReadonlyMap<string, str
 export function describeOp(op: PlanOp): Record<string, unknown> {
   switch (op.kind) {
     case 'upload':
-      return { kind: op.kind, path: op.path, hash: op.file.hash, size: op.file.size, replaces: op.replaces };
+      return { kind: op.kind, path: op.path, hash: op.file.hash, size: op.file.size, replaces: op.replaces, ...pick(op, 'from') };
     case 'tombstone':
-      return { kind: op.kind, path: op.path, replaces: op.replaces };
+      return { kind: op.kind, path: op.path, replaces: op.replaces, ...pick(op, 'to') };
+    case 'follow': {
+      const f = op.follow;
+      return { kind: op.kind, path: op.path, to: f.to, hash: f.content.hash, size: f.content.size, replaces: f.heads, edit: f.edit };
+    }
     case 'resolve':
       return { kind: op.kind, path: op.path, replaces: op.replaces, hash: op.file?.hash ?? null };
     case 'merge': {

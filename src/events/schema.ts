@@ -73,7 +73,9 @@ export type MergeRecord = z.infer<typeof mergeRecordSchema>;
 
 /**
  * A new version of `path` with `content`, replacing the versions its writer had seen. With
- * `merge` (format 2) it is a merge of the heads it replaces.
+ * `merge` (format 2) it is a merge of the heads it replaces. With `from` (format 2, a move,
+ * ADR-0020) it continues the version `from.version` of the path `from.path`, whose tombstone
+ * with `to` naming this path is in the same segment.
  */
 export const putEventSchema = z
   .object({
@@ -83,6 +85,7 @@ export const putEventSchema = z
     replaces,
     content: contentRefSchema,
     merge: mergeRecordSchema.optional(),
+    from: z.object({ path: syncPath, version: versionId }).strict().optional(),
   })
   .strict();
 
@@ -93,8 +96,13 @@ export function computeMergeProblem(e: PutEvent): string | undefined {
   if (new Set(e.merge.parents).size !== e.merge.parents.length) return `merge ${e.id}: a parent named twice`;
   return undefined;
 }
-/** A delete: a version with no content. It is a head like a put until something replaces it. */
-export const tombstoneEventSchema = z.object({ type: z.literal('tombstone'), id: versionId, path: syncPath, replaces }).strict();
+/**
+ * A delete: a version with no content. It is a head like a put until something replaces it.
+ * With `to` (format 2, a move, ADR-0020) the path's content went on at the path `to`.
+ */
+export const tombstoneEventSchema = z
+  .object({ type: z.literal('tombstone'), id: versionId, path: syncPath, replaces, to: syncPath.optional() })
+  .strict();
 /**
  * Ends a conflict: replaces every head its writer saw. `content` is the kept bytes, or
  * null when the conflict was resolved by deleting the path.
@@ -193,7 +201,34 @@ export const seenSchema = z.record(z.string().regex(ULID_RE), z.number().int().m
 
 /** Pure: the lowest segment format that can express `events` (ADR-0019 §1). */
 export function computeSegmentFormat(events: readonly Event[]): 1 | 2 {
-  return events.some((e) => e.type === 'put' && e.merge !== undefined) ? 2 : 1;
+  return events.some(isFormat2Event) ? 2 : 1;
+}
+
+/** A merge put, or either half of a move. */
+function isFormat2Event(e: Event): boolean {
+  return (e.type === 'put' && (e.merge !== undefined || e.from !== undefined)) || (e.type === 'tombstone' && e.to !== undefined);
+}
+
+/**
+ * Why the move halves of a segment do not pair (ADR-0020: a put `from` and the tombstone `to`
+ * of one move are in one segment, each naming the other's path), one line per bad half.
+ */
+function computeMoveProblems(events: readonly Event[]): string[] {
+  const tombstones = new Set<string>();
+  const puts = new Set<string>();
+  for (const e of events) {
+    if (e.type === 'tombstone' && e.to !== undefined) tombstones.add(`${e.path}\u0000${e.to}`);
+    if (e.type === 'put' && e.from !== undefined) puts.add(`${e.from.path}\u0000${e.path}`);
+  }
+  if (tombstones.size === 0 && puts.size === 0) return [];
+  const out: string[] = [];
+  for (const e of events) {
+    if (e.type === 'put' && e.from !== undefined && (e.from.path === e.path || !tombstones.has(`${e.from.path}\u0000${e.path}`)))
+      out.push(`move ${e.id}: no tombstone of ${e.from.path} to ${e.path} in its segment`);
+    if (e.type === 'tombstone' && e.to !== undefined && (e.to === e.path || !puts.has(`${e.path}\u0000${e.to}`)))
+      out.push(`move ${e.id}: no put of ${e.to} from ${e.path} in its segment`);
+  }
+  return out;
 }
 
 export const segmentBodySchema = z
@@ -222,6 +257,7 @@ export const segmentBodySchema = z
     if ((s.seq === 1) !== (s.prev === null)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'prev must be null exactly for seq 1' });
     }
+    for (const move of computeMoveProblems(s.events)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: move });
     const ids = new Set<string>();
     for (const e of s.events) {
       const merge = e.type === 'put' ? computeMergeProblem(e) : undefined;

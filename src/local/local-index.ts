@@ -156,7 +156,11 @@ export class LocalIndex {
   private readonly manifest: Sub;
   /** Per-path history for audit queries: `<path>\0<version id>` → VersionRecord. */
   private readonly history: Sub;
-  /** Rename rows per segment (see commitBatch). */
+  /**
+   * Rename rows an earlier release wrote (a delete and a put of the same content in one segment,
+   * its guess at moves). No longer written or read: moves are recorded in their events
+   * (ADR-0020); kept only so that wiping the index clears an old index's rows.
+   */
   private readonly moves: Sub;
   /** Versions a `gc` event collected, per path: `<path>\0<version id>` → empty. */
   private readonly collected: Sub;
@@ -294,9 +298,7 @@ export class LocalIndex {
       });
     }
     if (voidsCleanState(ops)) batch.push({ type: 'del', sublevel: this.meta, key: CLEAN_STATE_KEY });
-    // Deletes whose deleted content must be looked up, for the rename rows below.
     const inBatch = new Map<string, VersionRecord>();
-    const deletes: { seg: string; path: string; ref: string }[] = [];
     let sameIdTwice = false;
     for (const s of ops.segments ?? []) {
       const seg = segmentKey(s.client, s.seq);
@@ -311,13 +313,6 @@ export class LocalIndex {
         if (twice !== undefined && (twice.client !== v.client || twice.seq !== v.seq)) sameIdTwice = true;
         inBatch.set(key, v);
         batch.push({ type: 'put', sublevel: this.history, key, value: encodeMsgpack(v) });
-        // Rename rows: a put and a delete of the same content in one segment are a move.
-        // `moves` keys are `<segment>\0put\0<hash>` → the put's path and
-        // `<segment>\0del\0<hash>` → the deleted path, so `log PATH` finds a move with one
-        // batched read instead of decoding segments.
-        if (v.type === 'put' && v.content)
-          batch.push({ type: 'put', sublevel: this.moves, key: `${seg}\u0000put\u0000${v.content.hash}`, value: encodeMsgpack(v.path) });
-        if (v.type === 'tombstone') for (const r of v.replaces) deletes.push({ seg, path: v.path, ref: `${v.path}\u0000${r}` });
       }
     }
     // A version id two different events claim (only a faulty or hostile writer does that): the
@@ -333,26 +328,6 @@ export class LocalIndex {
         return old.client !== now.client || old.seq !== now.seq;
       });
       if (clash || sameIdTwice) batch.push({ type: 'put', sublevel: this.meta, key: ID_CLASH_KEY, value: encodeMsgpack(true) });
-    }
-    if (deletes.length > 0) {
-      const missing = [...new Set(deletes.map((d) => d.ref).filter((k) => !inBatch.has(k)))];
-      const found = new Map<string, VersionRecord>();
-      if (missing.length > 0) {
-        const values = await this.read(() => this.history.getMany(missing));
-        values.forEach((v, i) => {
-          if (v !== undefined) found.set(missing[i]!, decodeRow(v, 'history') as VersionRecord);
-        });
-      }
-      for (const d of deletes) {
-        const gone = inBatch.get(d.ref) ?? found.get(d.ref);
-        if (gone?.content)
-          batch.push({
-            type: 'put',
-            sublevel: this.moves,
-            key: `${d.seg}\u0000del\u0000${gone.content.hash}`,
-            value: encodeMsgpack(d.path),
-          });
-      }
     }
     for (const [client, cursor] of ops.cursors ?? []) {
       const checked = cursorSchema.safeParse({ seq: cursor.seq, hash: cursor.hash });
@@ -528,37 +503,6 @@ export class LocalIndex {
       for (const id of st.collected ?? []) batch.push({ type: 'put', sublevel: this.collected, key: `${p}\u0000${id}`, value: EMPTY });
     batch.push({ type: 'put', sublevel: this.meta, key: COLLECTED_ROWS_KEY, value: encodeMsgpack(true) });
     await this.writeBatch(batch);
-  }
-
-  /**
-   * The renames `versions` (of one path) took part in, by version id: for a put, the path a
-   * delete of the same content in its segment removed; for a delete, where a put of the
-   * deleted content in its segment went. Two batched reads, no segment decoded.
-   */
-  async getMoves(versions: readonly VersionRecord[]): Promise<Map<string, { from: string; to: string }>> {
-    const out = new Map<string, { from: string; to: string }>();
-    const byId = new Map(versions.map((v) => [v.id as string, v]));
-    const asks: { id: string; key: string; put: boolean }[] = [];
-    for (const v of versions) {
-      const seg = segmentKey(v.client, v.seq);
-      if (v.type === 'put' && v.content) asks.push({ id: v.id, key: `${seg}\u0000del\u0000${v.content.hash}`, put: true });
-      if (v.type === 'tombstone') {
-        for (const r of v.replaces) {
-          const gone = byId.get(r);
-          if (gone?.content) asks.push({ id: v.id, key: `${seg}\u0000put\u0000${gone.content.hash}`, put: false });
-        }
-      }
-    }
-    if (asks.length === 0) return out;
-    const values = await this.read(() => this.moves.getMany(asks.map((a) => a.key)));
-    values.forEach((raw, i) => {
-      const a = asks[i]!;
-      if (raw === undefined) return;
-      const other = decodeRow(raw, 'moves') as string;
-      const self = byId.get(a.id)!.path;
-      if (other !== self) out.set(a.id, a.put ? { from: other, to: self } : { from: self, to: other });
-    });
-    return out;
   }
 
   /** A meta value as stored, or undefined. The caller knows its type; it is not checked. */

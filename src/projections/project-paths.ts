@@ -82,6 +82,8 @@ export function computeSegmentVersions(body: SegmentBody): VersionRecord[] {
       seen: body.seen,
       snapshot: body.snapshot,
       ...(e.type === 'put' && e.merge !== undefined ? { merge: e.merge } : {}),
+      ...(e.type === 'put' && e.from !== undefined ? { from: e.from } : {}),
+      ...(e.type === 'tombstone' && e.to !== undefined ? { to: e.to } : {}),
     });
   }
   return out;

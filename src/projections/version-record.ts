@@ -26,4 +26,12 @@ export interface VersionRecord {
    * for `log` and `verify`; never read to decide (checkpoints do not carry it).
    */
   readonly merge?: MergeRecord;
+  /**
+   * A move (format 2, ADR-0020): on a put, the version of another path it continues; on a
+   * tombstone, the path the content went on at. `log` shows them, and the planner sends an
+   * edit of a moved path's old name to its new one. (Checkpoints do not carry them yet: a
+   * client starting from a checkpoint that covers a move sees a plain put and delete there.)
+   */
+  readonly from?: { readonly path: SyncPath; readonly version: VersionId };
+  readonly to?: SyncPath;
 }

@@ -2,7 +2,19 @@ import type { PlanOp, PlanOpKind } from './plan-sync.js';
 
 /** Every op kind at 0. */
 export function zeroCounts(): Record<PlanOpKind, number> {
-  return { upload: 0, tombstone: 0, resolve: 0, merge: 0, download: 0, deleteLocal: 0, writeCopy: 0, removeCopy: 0, record: 0, forget: 0 };
+  return {
+    upload: 0,
+    tombstone: 0,
+    resolve: 0,
+    merge: 0,
+    follow: 0,
+    download: 0,
+    deleteLocal: 0,
+    writeCopy: 0,
+    removeCopy: 0,
+    record: 0,
+    forget: 0,
+  };
 }
 
 /**

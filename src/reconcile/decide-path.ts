@@ -6,8 +6,9 @@ import type { BaseEntry } from './ports.js';
 import { computeConflictCopyPath, isConflictCopyName } from './conflict-copy-name.js';
 import { computeConflictNote, ConflictKind, type ConflictNote } from './conflict-notes.js';
 import type { LocalFile } from './ports.js';
+import { isFollowOf, type PathFollow } from './path-follow.js';
 import { isMergeOf, type PathMerge } from './path-merge.js';
-import { isSubscribed, NoticeReason, type Notice, type PlanOp, type PlanOptions } from './plan.js';
+import { isSubscribed, NoticeReason, type LocalMove, type Notice, type PlanOp, type PlanOptions } from './plan.js';
 
 /**
  * The ADR-0001 decision table as one pure function: one path's base row, local file and cloud
@@ -48,6 +49,10 @@ export interface PathSurroundings {
   readonly hasUntrackedCopyNames: boolean;
   /** The merge stage's outcome for the path's heads, if it has one (ADR-0020). */
   readonly mergeOf: (p: SyncPath) => PathMerge | undefined;
+  /** The move this client made that `p` is either end of, if the move stage paired one (ADR-0020). */
+  readonly moveOf: (p: SyncPath) => LocalMove | undefined;
+  /** The move stage's outcome for an edit of `p` that a move of `p` met, if it has one (ADR-0020). */
+  readonly followOf: (p: SyncPath) => PathFollow | undefined;
 }
 
 /** The table's answer for one path. */
@@ -106,6 +111,8 @@ export function decideInScope(input: PathInput, s: PathSurroundings): PathDecisi
     // The user resolved it by deleting conflict copies: that comes before any merge.
   } else if (applies?.kind === 'merged' && planMerge(d, applies)) {
     return { ops: d.ops, conflicts: d.conflicts, notices: d.notices, writes: d.writes, movesAside: d.movesAside };
+  } else if (planFollow(d)) {
+    return { ops: d.ops, conflicts: d.conflicts, notices: d.notices, writes: d.writes, movesAside: d.movesAside };
   } else {
     planMain(d, b, l, w);
     planCopies(
@@ -132,6 +139,25 @@ function planMerge(d: Decider, m: Extract<PathMerge, { kind: 'merged' }>): boole
   if ((!unchanged && !neverHere) || d.s.isBlocked(path)) return false;
   d.writes.push(path);
   d.ops.push({ kind: 'merge', path, merge: m, expect: l ?? null });
+  planCopies(d, [], copies);
+  return true;
+}
+
+/**
+ * ADR-0001 "move versus edit" rows: the path moved elsewhere while an edit of it, made without
+ * seeing the move, is a head beside the move's tombstone. When the move stage computed where
+ * that edit goes for exactly these heads and the file here shows what was synced (unchanged, or
+ * absent and not tracked), the edit goes on at the new name (`follow`), replacing every head
+ * here. A change made here is published first by the other rows. False when it does not apply.
+ */
+function planFollow(d: Decider): boolean {
+  const { path, base: b, local: l, copies } = d.input;
+  if (d.heads.length < 2) return false;
+  const f = d.s.followOf(path);
+  if (f?.kind !== 'follow' || !isFollowOf(f, d.heads, undefined)) return false;
+  const unchanged = b !== undefined && l !== undefined && l.hash === b.hash && l.mode === b.mode;
+  if (!unchanged && !(b === undefined && l === undefined)) return false;
+  d.ops.push({ kind: 'follow', path, follow: f });
   planCopies(d, [], copies);
   return true;
 }
@@ -224,7 +250,9 @@ function planUntracked(d: Decider, l: LocalFile | undefined, w: VersionRecord | 
   // New here. Replace only deletes (no content is lost) and this client's own versions; a
   // concurrent live version of another client stays a head.
   const deletes = heads.filter((h) => h.content === null).map((h) => h.id);
-  d.ops.push({ kind: 'upload', path, file: l, replaces: withOwnUnrecorded(d, deletes) });
+  const move = d.s.moveOf(path);
+  const from = move?.to === path ? { from: move.fromVersion } : {};
+  d.ops.push({ kind: 'upload', path, file: l, replaces: withOwnUnrecorded(d, deletes), ...from });
 }
 
 /** Deleted here: a tombstone of what the file showed, unless the cloud has no live version. */
@@ -234,7 +262,9 @@ function planDeletedHere(d: Decider, b: BaseEntry, w: VersionRecord | undefined)
     d.ops.push({ kind: 'forget', path }); // deleted on both sides (or never in the cloud)
     return;
   }
-  d.ops.push({ kind: 'tombstone', path, replaces: withOwnUnrecorded(d, computeShown(b)) });
+  const move = d.s.moveOf(path);
+  const to = move?.from === path ? { to: move.to } : {};
+  d.ops.push({ kind: 'tombstone', path, replaces: withOwnUnrecorded(d, computeShown(b)), ...to });
 }
 
 /** Edited here: upload replacing what the file showed (a concurrent version stays a head). */

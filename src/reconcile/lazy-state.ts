@@ -244,9 +244,11 @@ export function namesCondemnedBlob(plan: Plan, vault: OpenLog['state']['vault'])
     const hash =
       op.kind === 'merge'
         ? op.merge.content.hash
-        : (op.kind === 'upload' || op.kind === 'resolve') && op.file !== null
-          ? op.file.hash
-          : null;
+        : op.kind === 'follow'
+          ? op.follow.content.hash
+          : (op.kind === 'upload' || op.kind === 'resolve') && op.file !== null
+            ? op.file.hash
+            : null;
     return hash !== null && vault.condemnations.has(hash as never);
   });
 }

@@ -108,6 +108,7 @@ export function computeFocus(f: PlanFocus, base: ReadonlyMap<string, BaseEntry>,
   for (const op of f.previous.ops) {
     if (!add(op.path)) return undefined;
     if (op.kind === 'writeCopy') targets.add(op.of);
+    if (op.kind === 'follow') targets.add(op.follow.to); // it publishes at the new name too
     if (op.kind === 'record' && op.copyOf !== undefined) targets.add(op.copyOf);
   }
   const keptConflicts: ConflictNote[] = [];

@@ -122,6 +122,8 @@ export function computeSurroundings(input: PlanInput, layout: PlanLayout, hasUnt
     isBlocked: layout.isBlocked,
     hasUntrackedCopyNames,
     mergeOf: (p) => input.merges?.get(p),
+    moveOf: (p) => input.moves?.get(p),
+    followOf: (p) => input.follows?.get(p),
   };
 }
 

@@ -4,6 +4,7 @@ import type { Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import type { BaseEntry } from './ports.js';
 import type { ConflictNote } from './conflict-notes.js';
+import type { PathFollow } from './path-follow.js';
 import type { PathMerge } from './path-merge.js';
 import type { LocalFile, LocalScan } from './ports.js';
 
@@ -14,16 +15,33 @@ import type { LocalFile, LocalScan } from './ports.js';
  * scenario test and a table golden.
  *
  * Effects on the remote: upload, tombstone, resolve (each publishes one event); merge
- * publishes one and then writes its bytes here (ADR-0020), guarded like a download.
+ * publishes one and then writes its bytes here (ADR-0020), guarded like a download; follow
+ * publishes two (a tombstone and a put, ADR-0020). An upload `from` and a tombstone `to` are
+ * one move: the executor publishes both in one segment, or neither.
  * Effects on disk: download, deleteLocal, writeCopy, removeCopy (each re-checks the file
  * it replaces or removes right before acting, via `expect`).
  * Bookkeeping only: record, forget (base manifest rows).
  */
 export type PlanOp =
-  /** Publish `file` as a new version of `path` replacing `replaces`. */
-  | { readonly kind: 'upload'; readonly path: SyncPath; readonly file: LocalFile; readonly replaces: readonly VersionId[] }
-  /** Publish a delete of `path` replacing `replaces` (what the deleted file showed). */
-  | { readonly kind: 'tombstone'; readonly path: SyncPath; readonly replaces: readonly VersionId[] }
+  /**
+   * Publish `file` as a new version of `path` replacing `replaces`; with `from`, the new name of
+   * a moved file (ADR-0020), published with the tombstone `to` this path in one segment.
+   */
+  | {
+      readonly kind: 'upload';
+      readonly path: SyncPath;
+      readonly file: LocalFile;
+      readonly replaces: readonly VersionId[];
+      readonly from?: LocalMove['fromVersion'];
+    }
+  /** Publish a delete of `path` replacing `replaces` (what the deleted file showed); with `to`, the old name of a moved file. */
+  | { readonly kind: 'tombstone'; readonly path: SyncPath; readonly replaces: readonly VersionId[]; readonly to?: SyncPath }
+  /**
+   * An edit of a moved path's old name goes on at the new name (ADR-0020): one segment with a
+   * tombstone of `path` (`to` the new name) replacing every head, and the put at the new name.
+   * Nothing here is written: the next round's rows delete the old file and fetch the new one.
+   */
+  | { readonly kind: 'follow'; readonly path: SyncPath; readonly follow: Extract<PathFollow, { kind: 'follow' }> }
   /** End the conflict at `path`: replace every head the user had seen, keeping `file` (null: deleted). */
   | { readonly kind: 'resolve'; readonly path: SyncPath; readonly replaces: readonly VersionId[]; readonly file: LocalFile | null }
   /**
@@ -57,6 +75,17 @@ export type PlanOp =
   | { readonly kind: 'forget'; readonly path: SyncPath };
 
 export type PlanOpKind = PlanOp['kind'];
+
+/**
+ * A move this client made (ADR-0020): the file at `from` (its base showed `fromVersion`) is
+ * gone and the file at `to` is new here; `computeLocalMoves` paired them. The planner publishes
+ * the tombstone of `from` and the upload of `to` as the two halves of one move.
+ */
+export interface LocalMove {
+  readonly from: SyncPath;
+  readonly to: SyncPath;
+  readonly fromVersion: { readonly path: SyncPath; readonly version: VersionId };
+}
 
 export { ConflictKind, type ConflictNote } from './conflict-notes.js';
 
@@ -125,6 +154,10 @@ export interface PlanInput {
    * merge stage: each applies while the path's heads are the ones it was made for.
    */
   readonly merges?: ReadonlyMap<string, PathMerge>;
+  /** The moves this client made, by both their paths (ADR-0020), from the move stage. */
+  readonly moves?: ReadonlyMap<string, LocalMove>;
+  /** Edits of moved paths' old names to send on, by old path (ADR-0020), from the move stage. */
+  readonly follows?: ReadonlyMap<string, PathFollow>;
 }
 
 /**

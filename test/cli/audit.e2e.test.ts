@@ -12,10 +12,11 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readPathHistory } from '../../src/cli/history-commands.js';
+import { computeRecordedMove } from '../../src/cli/log-lines.js';
 import type { ClientSession } from '../../src/client/client-session.js';
 import { encodeSegment } from '../../src/events/codec.js';
 import { counterIdFactory, type ClientId, type VaultId, type VersionId } from '../../src/events/ids.js';
-import type { Event, SegmentBody } from '../../src/events/schema.js';
+import { computeSegmentFormat, type Event, type SegmentBody } from '../../src/events/schema.js';
 import { generateKeyPair } from '../../src/events/signing.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import { LocalIndex } from '../../src/local/local-index.js';
@@ -724,7 +725,7 @@ describe.concurrent('verify: tampering on the remote', () => {
 });
 
 describe('log PATH reads only what it needs (in process, on a real LocalIndex)', () => {
-  it('a path edited in a sync with thousands of other edits costs one lookup per delete in that sync, not one per version', async () => {
+  it('a path edited in a sync with thousands of other edits costs one lookup, and one more per earlier name (recorded moves)', async () => {
     const w = await world();
     const index = await LocalIndex.open(w.base);
     try {
@@ -740,18 +741,18 @@ describe('log PATH reads only what it needs (in process, on a real LocalIndex)',
         first[p] ??= id;
         return { type: 'put', id, path: p as SyncPath, replaces, content: content(n) };
       };
-      // Segment 1 creates everything; segment 2 edits everything, edits the hot path, and renames old.md to new.md.
+      // Segment 1 creates everything; segment 2 edits everything, edits the hot path, and moves old.md to new.md (ADR-0020).
       const seg1: Event[] = [put('hot.md', 1), put('old.md', 2), ...others.map((p, i) => put(p, 10 + i))];
       const seg2: Event[] = [
         put('hot.md', 3, [first['hot.md']!]),
-        { type: 'tombstone', id: newId() as VersionId, path: 'old.md' as SyncPath, replaces: [first['old.md']!] },
-        put('new.md', 2),
+        { type: 'tombstone', id: newId() as VersionId, path: 'old.md' as SyncPath, replaces: [first['old.md']!], to: 'new.md' as SyncPath },
+        { ...put('new.md', 2), from: { path: 'old.md' as SyncPath, version: first['old.md']! } } as Event,
         ...others.map((p, i) => put(p, 5000 + i, [first[p]!])),
       ];
       let prev: string | null = null;
       for (const [i, events] of [seg1, seg2].entries()) {
         const body: SegmentBody = {
-          v: 1,
+          v: computeSegmentFormat(events),
           vault,
           client,
           seq: i + 1,
@@ -769,21 +770,22 @@ describe('log PATH reads only what it needs (in process, on a real LocalIndex)',
       const session = {
         index: {
           getPathHistory: (p: string) => (lookups++, index.getPathHistory(p)),
-          getMoves: (vs: Parameters<typeof index.getMoves>[0]) => (lookups++, index.getMoves(vs)),
         },
       } as unknown as ClientSession;
       const hot = await readPathHistory(session, 'hot.md');
       expect(hot.versions).toHaveLength(2);
-      expect(hot.moves.size).toBe(0);
-      // Its own history, plus one batched read of the rename rows (regression: one read per replaced version in the segment, over 2,000; then segments decoded).
-      expect(lookups).toBe(2);
+      expect([...hot.names]).toEqual(['hot.md']);
+      // Its own history only (regression: once one read per replaced version in the segment, over 2,000; then segments decoded).
+      expect(lookups).toBe(1);
       const move = { from: 'old.md', to: 'new.md' };
       lookups = 0;
-      expect([...(await readPathHistory(session, 'new.md')).moves.values()]).toEqual([move]);
-      expect(lookups).toBe(2);
+      const moved = await readPathHistory(session, 'new.md');
+      expect(moved.versions.map((v) => v.path)).toEqual(['new.md', 'old.md']); // the move, and the version it continued
+      expect(moved.versions.map(computeRecordedMove)).toEqual([move, null]);
+      expect(lookups).toBe(2); // its history, and the earlier name's
       lookups = 0;
-      expect([...(await readPathHistory(session, 'old.md')).moves.values()]).toEqual([move]);
-      expect(lookups).toBe(2); // its history, and one batched read of the rename rows
+      expect((await readPathHistory(session, 'old.md')).versions.map(computeRecordedMove)).toEqual([null, move]);
+      expect(lookups).toBe(1);
     } finally {
       await index.close();
     }

@@ -68,6 +68,13 @@ export async function collectDocuments(w: World): Promise<Document[]> {
   await a.syncOk();
   await collect(docs, 'sync', b, ['sync']);
   await collect(docs, 'log', b, ['log', 'merged.md']);
+  // A rename on alice while bob edits: a move, and bob's edit sent on to the new name (ADR-0020).
+  await a.syncOk();
+  await fs.rename(a.abs('merged.md'), a.abs('moved.md'));
+  await b.write('merged.md', 'one by alice\ntwo\nthree, by bob\nfour\nfive by bob\n');
+  await a.syncOk();
+  await collect(docs, 'sync', b, ['sync']);
+  await collect(docs, 'log', b, ['log', 'moved.md']);
   await collect(docs, 'show', b, ['show', bin.version]);
   await collect(docs, 'ls', b, ['ls']);
   await collect(docs, 'ls', b, ['ls', '--at', plan.version]);

@@ -12,6 +12,9 @@
  *   "local": "two"             the file here now (absent: none); "two@755" sets the mode
  *   "copies": [{"version": "v2", "local": "two"}]   tracked conflict copies (local absent: deleted)
  *   "files": {"p": "x"}        other local files; "collected": ["v1"] versions a GC collected
+ *   "move": {"from": "p", "to": "q", "version": "v1"}   a move this client made (the move stage's pair)
+ *   "follow": {"heads": [...], "to": "q", "edit": "v3", "content": "x", "beside": true}   where the
+ *       move stage sends an edit that met a move (ADR-0020); "v2 a tombstone to=q replaces v1" is a move's tombstone
  *   "folderHere", "blocked", "ignored" (path prefixes), "unreadable", "subscriptions",
  *   "untrackedCopyNames": what the table reads around the path (PathSurroundings)
  *
@@ -30,7 +33,9 @@ import type { BaseEntry } from '../../src/reconcile/ports.js';
 import { computeConflictCopyPath } from '../../src/reconcile/conflict-copy-name.js';
 import { decidePath, type PathDecision, type PathSurroundings } from '../../src/reconcile/decide-path.js';
 import type { LocalFile } from '../../src/reconcile/ports.js';
+import type { PathFollow } from '../../src/reconcile/path-follow.js';
 import type { MergeRefusal, PathMerge } from '../../src/reconcile/path-merge.js';
+import type { LocalMove } from '../../src/reconcile/plan.js';
 import type { PlanOp } from '../../src/reconcile/plan-sync.js';
 
 interface Case {
@@ -49,6 +54,19 @@ interface Case {
   readonly untrackedCopyNames?: boolean;
   /** The merge stage's outcome for the heads `heads`: merged into `bytes` from `base`, or refused for `refused`. */
   readonly merge?: { readonly heads: string[]; readonly base?: string; readonly bytes?: string; readonly refused?: string };
+  /** A move this client made, paired by the move stage (ADR-0020). */
+  readonly move?: { readonly from: string; readonly to: string; readonly version: string };
+  /** The move stage's outcome for an edit that met a move of the path (ADR-0020). */
+  readonly follow?: {
+    readonly heads: string[];
+    readonly to: string;
+    readonly toHeads?: string[];
+    readonly edit: string;
+    /** What the old name's tombstone replaces (default: every head). */
+    readonly ends?: string[];
+    readonly content: string;
+    readonly beside?: boolean;
+  };
   expect?: { ops: string[]; conflicts: string[]; notices: string[] };
 }
 
@@ -78,7 +96,9 @@ function makeFile(p: string, label: string): LocalFile {
 
 /** "v2 b put two replaces v1": the version's id, writer, type, content and replaces. */
 function parseVersion(p: string, text: string, seq: number): VersionRecord {
-  const [id, client, type, ...rest] = text.split(' ') as [string, string, string, ...string[]];
+  const [id, client, type, ...words] = text.split(' ') as [string, string, string, ...string[]];
+  const to = words.find((w) => w.startsWith('to='))?.slice(3);
+  const rest = words.filter((w) => !w.startsWith('to='));
   const at = rest.indexOf('replaces');
   const replaces = (at < 0 ? [] : rest.slice(at + 1)) as VersionId[];
   const label = type === 'tombstone' ? undefined : rest[0];
@@ -95,6 +115,7 @@ function parseVersion(p: string, text: string, seq: number): VersionRecord {
     content,
     seen: {},
     snapshot: null,
+    ...(to === undefined ? {} : { to: to as SyncPath }),
   };
 }
 
@@ -154,6 +175,8 @@ function runCase(self: string, c: Case): PathDecision {
     isBlocked: (q) => (c.blocked ?? []).includes(q),
     hasUntrackedCopyNames: c.untrackedCopyNames ?? false,
     mergeOf: (q) => (q === p && c.merge !== undefined ? makeMerge(c.merge) : undefined),
+    moveOf: (q) => (c.move !== undefined && (q === c.move.from || q === c.move.to) ? makeMove(c.move) : undefined),
+    followOf: (q) => (q === p && c.follow !== undefined ? makeFollow(c.follow) : undefined),
   };
   const base = c.base === undefined ? undefined : makeBase(p, c.base.file, c.base.version, c.base.heads);
   return decidePath({ path: p, base, local: localFiles.get(p), cloud: state, copies, folderHere: c.folderHere ?? false }, s);
@@ -169,14 +192,38 @@ function makeMerge(m: NonNullable<Case['merge']>): PathMerge {
   return { kind: 'merged', heads, content, bytes: new TextEncoder().encode(m.bytes), record };
 }
 
+function makeMove(m: NonNullable<Case['move']>): LocalMove {
+  const [from, to] = [m.from as SyncPath, m.to as SyncPath];
+  return { from, to, fromVersion: { path: from, version: m.version as VersionId } };
+}
+
+function makeFollow(f: NonNullable<Case['follow']>): PathFollow {
+  return {
+    kind: 'follow',
+    heads: [...f.heads].sort() as VersionId[],
+    to: f.to as SyncPath,
+    toHeads: (f.toHeads ?? []) as VersionId[],
+    edit: f.edit as VersionId,
+    ends: [...(f.ends ?? f.heads)].sort() as VersionId[],
+    content: { ...parseContent(f.content), hash: f.content as ContentHash },
+    bytes: null,
+    replacesTarget: f.beside !== true,
+  };
+}
+
 function formatOp(op: PlanOp): string {
   switch (op.kind) {
+    case 'follow': {
+      const f = op.follow;
+      const where = f.replacesTarget ? `replacing ${f.toHeads.join(',') || 'nothing'}` : 'beside its head';
+      return `follow ${op.path} to ${f.to} ${f.content.hash} (edit ${f.edit}, ${where}) replaces ${f.ends.join(',')}`;
+    }
     case 'merge':
       return `merge ${op.path} ${op.merge.content.hash} replaces ${op.merge.heads.join(',')} expect ${op.expect === null ? '(absent)' : op.expect.hash}`;
     case 'upload':
-      return `upload ${op.path} ${op.file.hash}${formatReplaces(op.replaces)}`;
+      return `upload ${op.path} ${op.file.hash}${formatReplaces(op.replaces)}${op.from === undefined ? '' : ` from ${op.from.path}@${op.from.version}`}`;
     case 'tombstone':
-      return `tombstone ${op.path}${formatReplaces(op.replaces)}`;
+      return `tombstone ${op.path}${formatReplaces(op.replaces)}${op.to === undefined ? '' : ` to ${op.to}`}`;
     case 'resolve':
       return `resolve ${op.path} ${op.file === null ? '(delete)' : op.file.hash}${formatReplaces(op.replaces)}`;
     case 'download':

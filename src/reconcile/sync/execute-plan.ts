@@ -48,8 +48,28 @@ export function isLocalOp(o: PlanOp): o is LocalOp {
 }
 
 /** The ops that publish an event. */
-function isPublishing(o: PlanOp): o is Extract<PlanOp, { kind: 'upload' | 'tombstone' | 'resolve' | 'merge' }> {
-  return o.kind === 'upload' || o.kind === 'tombstone' || o.kind === 'resolve' || o.kind === 'merge';
+function isPublishing(o: PlanOp): o is Extract<PlanOp, { kind: 'upload' | 'tombstone' | 'resolve' | 'merge' | 'follow' }> {
+  return o.kind === 'upload' || o.kind === 'tombstone' || o.kind === 'resolve' || o.kind === 'merge' || o.kind === 'follow';
+}
+
+/** `from\0to` of a move half (an upload `from` or a tombstone `to`), or undefined for any other op. */
+function moveKey(o: PlanOp): string | undefined {
+  if (o.kind === 'upload' && o.from !== undefined) return `${o.from.path}\u0000${o.path}`;
+  if (o.kind === 'tombstone' && o.to !== undefined) return `${o.path}\u0000${o.to}`;
+  return undefined;
+}
+
+/**
+ * The moves of `ops` whose both halves are there (ADR-0020): only those are published as moves;
+ * a half whose partner is not in this chunk is published plainly (a delete, a new file).
+ */
+function computePairedMoves(ops: readonly PlanOp[]): Set<string> {
+  const halves = new Map<string, number>();
+  for (const o of ops) {
+    const k = moveKey(o);
+    if (k !== undefined) halves.set(k, (halves.get(k) ?? 0) + 1);
+  }
+  return new Set([...halves].filter(([, n]) => n === 2).map(([k]) => k));
 }
 
 /** Runs `fn` over `items` with at most `n` in flight; results in input order. */
@@ -102,17 +122,19 @@ function baseFromFile(
 
 /**
  * Splits `ops` into chunks of about `size`, every op of a path in the chunk of its first op
- * (so a path's rows are committed once, as one chunk would commit them).
+ * (so a path's rows are committed once, as one chunk would commit them), and a move's tombstone
+ * in the chunk of its new name's upload (a move is published in one segment, ADR-0020).
  */
 export function computeChunks(ops: readonly PlanOp[], size: number): PlanOp[][] {
   const chunks: PlanOp[][] = [[]];
   const chunkOf = new Map<string, PlanOp[]>();
   for (const op of ops) {
-    let chunk = chunkOf.get(op.path);
+    const key = op.kind === 'tombstone' && op.to !== undefined ? op.to : op.path;
+    let chunk = chunkOf.get(key);
     if (chunk === undefined) {
       if (chunks.at(-1)!.length >= size) chunks.push([]);
       chunk = chunks.at(-1)!;
-      chunkOf.set(op.path, chunk);
+      chunkOf.set(key, chunk);
     }
     chunk.push(op);
   }
@@ -200,6 +222,14 @@ interface Changes {
 async function executeChunk(env: ExecuteEnv, ops: readonly PlanOp[]): Promise<Committed> {
   const changes: Changes = { put: [], del: [] };
   const failed = await uploadBlobs(env, ops);
+  // A move whose new file's upload failed waits whole: its old name's tombstone is not published alone.
+  const failedMoves = new Set([...failed].map(moveKey).filter((k) => k !== undefined));
+  for (const op of ops) {
+    if (op.kind === 'tombstone' && failedMoves.has(moveKey(op)!)) {
+      failed.add(op);
+      skip(env, op, 'moved, and the new name could not be uploaded; the move is published next sync');
+    }
+  }
   const published = await publishOps(
     env,
     ops.filter((op) => isPublishing(op) && !failed.has(op)),
@@ -226,9 +256,11 @@ function skip(env: ExecuteEnv, op: PlanOp, detail: string, code?: ErrorCode): vo
 /** a. Blobs first: an event may only name content that is already on the remote. Returns the ops whose upload failed. */
 async function uploadBlobs(env: ExecuteEnv, ops: readonly PlanOp[]): Promise<Set<PlanOp>> {
   const { ctx } = env;
-  const uploads = ops.filter((o) => o.kind === 'upload' || o.kind === 'merge' || (o.kind === 'resolve' && o.file !== null));
+  const made = (o: PlanOp) => o.kind === 'merge' || (o.kind === 'follow' && o.follow.bytes !== null);
+  const uploads = ops.filter((o) => o.kind === 'upload' || made(o) || (o.kind === 'resolve' && o.file !== null));
   const uploaded = await mapLimit(uploads, ctx.concurrency ?? 8, async (op) => {
-    if (op.kind === 'merge') return uploadMergeBlob(env, op);
+    if (op.kind === 'merge') return uploadMadeBlob(env, op, op.merge.content, op.merge.bytes);
+    if (op.kind === 'follow') return uploadMadeBlob(env, op, op.follow.content, op.follow.bytes!);
     const file = op.kind === 'upload' ? op.file : op.kind === 'resolve' ? op.file : null;
     if (file === null) return true;
     return withTransferProgress(ctx.onProgress, 'upload', file.size, (count) => uploadBlob(env, op, file, count));
@@ -264,9 +296,8 @@ async function uploadBlob(env: ExecuteEnv, op: PlanOp, file: LocalFile, count: (
   }
 }
 
-/** A merge's bytes (made in memory by the merge stage) to the remote; false when held back for a GC. */
-async function uploadMergeBlob(env: ExecuteEnv, op: Extract<PlanOp, { kind: 'merge' }>): Promise<boolean> {
-  const { content, bytes } = op.merge;
+/** Bytes a stage made in memory (a merge's) to the remote; false when held back for a GC. */
+async function uploadMadeBlob(env: ExecuteEnv, op: PlanOp, content: ContentRef, bytes: Uint8Array): Promise<boolean> {
   if (env.isBeingCollected(content.hash)) {
     skip(env, op, BEING_COLLECTED);
     env.tally.notices.push({ path: op.path, reason: NoticeReason.beingCollected, detail: BEING_COLLECTED });
@@ -294,19 +325,27 @@ function contentOf(file: LocalFile): ContentRef {
  */
 async function publishOps(env: ExecuteEnv, publishable: readonly PlanOp[], changes: Changes): Promise<Map<PlanOp, VersionId>> {
   const newVersion = new Map<PlanOp, VersionId>();
-  const events: Event[] = publishable.map((op) => {
+  const paired = computePairedMoves(publishable);
+  const moved = (op: PlanOp) => paired.has(moveKey(op) ?? '');
+  const events: Event[] = publishable.flatMap((op): Event[] => {
     const id = env.ctx.newId() as VersionId;
     newVersion.set(op, id);
     switch (op.kind) {
-      case 'upload':
-        return { type: 'put', id, path: op.path, replaces: [...op.replaces], content: contentOf(op.file) };
+      case 'upload': {
+        const from = op.from !== undefined && moved(op) ? { from: { ...op.from } } : {};
+        return [{ type: 'put', id, path: op.path, replaces: [...op.replaces], content: contentOf(op.file), ...from }];
+      }
       case 'tombstone':
-        return { type: 'tombstone', id, path: op.path, replaces: [...op.replaces] };
+        return [
+          { type: 'tombstone', id, path: op.path, replaces: [...op.replaces], ...(op.to !== undefined && moved(op) ? { to: op.to } : {}) },
+        ];
+      case 'follow':
+        return computeFollowEvents(id, env.ctx.newId() as VersionId, op);
       case 'resolve':
-        return { type: 'resolve', id, path: op.path, replaces: [...op.replaces], content: op.file ? contentOf(op.file) : null };
+        return [{ type: 'resolve', id, path: op.path, replaces: [...op.replaces], content: op.file ? contentOf(op.file) : null }];
       case 'merge': {
         const { heads, content, record } = op.merge;
-        return { type: 'put', id, path: op.path, replaces: [...heads], content, merge: { ...record, parents: [...record.parents] } };
+        return [{ type: 'put', id, path: op.path, replaces: [...heads], content, merge: { ...record, parents: [...record.parents] } }];
       }
       default:
         throw new BmError(ErrorCode.internal, `not a publishing op: ${op.kind}`);
@@ -316,12 +355,29 @@ async function publishOps(env: ExecuteEnv, publishable: readonly PlanOp[], chang
   for (const op of publishable) {
     if (op.kind === 'merge') continue; // applied, and its row made, when its bytes are written here
     env.applied.push(op);
+    if (op.kind === 'follow') continue; // the next round's rows delete the old file here and fetch the new one
     const id = newVersion.get(op)!;
     if (op.kind === 'upload') changes.put.push(baseFromFile(op.file, env.headIds(op.path), id));
     else if (op.kind === 'resolve' && op.file) changes.put.push(baseFromFile(op.file, env.headIds(op.path), id));
     else changes.del.push(op.path);
   }
   return newVersion;
+}
+
+/** A follow's two events (ADR-0020): the old name ended `to` the new one, the edit put there `from` it. */
+function computeFollowEvents(id: VersionId, putId: VersionId, op: Extract<PlanOp, { kind: 'follow' }>): Event[] {
+  const f = op.follow;
+  return [
+    { type: 'tombstone', id, path: op.path, replaces: [...f.ends], to: f.to },
+    {
+      type: 'put',
+      id: putId,
+      path: f.to,
+      replaces: f.replacesTarget ? [...f.toHeads] : [],
+      content: { ...f.content },
+      from: { path: op.path, version: f.edit },
+    },
+  ];
 }
 
 /**
@@ -425,6 +481,7 @@ function recordBookkeeping(env: ExecuteEnv, ops: readonly PlanOp[], changes: Cha
       case 'tombstone':
       case 'resolve':
       case 'merge':
+      case 'follow':
       case 'download':
       case 'writeCopy':
       case 'deleteLocal':

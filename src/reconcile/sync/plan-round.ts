@@ -1,5 +1,7 @@
 import { planSync, type Plan, type PlanFocus, type PlanInput } from '../plan-sync.js';
 import { computeMerges, computeVaultMergePolicy } from './merge-stage.js';
+import { computeFollows, computeMoves, type MoveSource } from './move-stage.js';
+import type { SyncPath } from '../../events/sync-path.js';
 import type { ScanResult } from '../ports.js';
 import type { PlanScope, SyncState } from './sync-state.js';
 
@@ -36,12 +38,20 @@ export async function planRound(state: SyncState, local: ScanResult, focus: Roun
 }
 
 /**
- * The merge step (ADR-0020): the paths the plan found with concurrent heads are merged from
- * their bytes (`computeMerges`), and those with a new outcome planned again, focused on them.
+ * The merge and move steps (ADR-0020): the paths the plan found with concurrent heads are merged
+ * from their bytes (`computeMerges`), the files gone and new here paired as moves, edits that met
+ * a move sent on to the new path; the paths with a new outcome are planned again, focused on them.
  */
 async function planMerges(state: SyncState, local: ScanResult, plan: Plan, scope: PlanScope): Promise<Plan> {
-  const src = { store: state.ctx.store, projection: state.projection, policy: computeVaultMergePolicy() };
-  const dirty = await computeMerges(src, plan.conflicts, state.merges);
+  const policy = computeVaultMergePolicy();
+  const src = { store: state.ctx.store, projection: state.projection, policy };
+  const moveSrc: MoveSource = { ...src, manifest: state.manifest, readLocal: (f) => state.ctx.tree.openRead(f.path, f.size) };
+  const dirty = [
+    ...(await computeMerges(src, plan.conflicts, state.merges)),
+    ...(await computeMoves(moveSrc, plan, state.moves)),
+    ...(await computeFollows(moveSrc, plan, state.follows, (p) => loadPathState(state, p))),
+  ];
+  if (state.mode.kind === 'full') scope = {}; // a follow may have folded everything
   if (dirty.length === 0) return plan;
   const focus = { previous: plan, dirty };
   // The mode loads what this focus needs, as for any plan (a lazy sync's scope is the last plan's).
@@ -67,8 +77,22 @@ async function planWith(state: SyncState, local: ScanResult, focus: PlanFocus | 
     ...(focus === undefined ? {} : { focus }),
     ...(scope.cloudOnly === undefined ? {} : { cloudOnly: scope.cloudOnly }),
     merges: state.merges,
+    moves: state.moves,
+    follows: state.follows,
   };
   const plan = planSync(input);
   await state.ctx.onPlan?.(input, plan, state.mode.kind === 'staged' ? 'stage' : 'all');
   return plan;
+}
+
+/**
+ * A path's state for the move stage: a lazy or staged sync holds only the paths its plans look
+ * at, so a path it has not loaded (a move's new name) is had by folding everything (moves that
+ * meet edits are rare; the rest of the sync then runs in full).
+ */
+async function loadPathState(state: SyncState, p: SyncPath) {
+  const had = state.projection.get(p);
+  if (had !== undefined || state.mode.kind === 'full') return had;
+  await state.foldEverything();
+  return state.projection.get(p);
 }

@@ -9,7 +9,9 @@ import type { BaseEntry, LocalScan, ScanBase, ScanResult } from '../ports.js';
 import { computeStages, isInStage, STAGE_PATHS, StageNotes, type Stage } from '../staged-sync.js';
 import type { SyncContext } from '../sync-context.js';
 import { foldFetchedLog, releaseFetchedSegments, type FetchedLog, type OpenLog } from '../sync-log.js';
+import type { PathFollow } from '../path-follow.js';
 import type { PathMerge } from '../path-merge.js';
+import type { LocalMove } from '../plan.js';
 import type { Committed } from './execute-plan.js';
 
 /*
@@ -181,6 +183,9 @@ export class SyncState {
   readonly detachedOwn = new Set<string>();
   /** The merge stage's outcomes by path (ADR-0020), each for the heads it was made for. */
   readonly merges = new Map<string, PathMerge>();
+  /** The move stage's outcomes (ADR-0020): the moves made here, by both paths; the edits sent on to a new path, by old path. */
+  readonly moves = new Map<string, LocalMove>();
+  readonly follows = new Map<string, PathFollow>();
 
   constructor(
     readonly ctx: SyncContext,
