@@ -6,10 +6,9 @@ import type { VersionRecord } from '../projections/version-record.js';
 import type { LocalSession } from '../client/client-session.js';
 import { clientNames, loadProjection } from '../client/client-queries.js';
 import { describeVersion } from '../client/describe-records.js';
-import { computeChangeKind, type ChangeKind } from '../cli/log-lines.js';
+import { computeChangeKind, type ChangeKind } from '../client/change-kind.js';
 import { computeClientRows, type ClientRow } from '../gc/retire-client.js';
 import { readClientConfig, stateDirPath } from '../local/state-dir.js';
-import { computeOpenConflicts } from '../reconcile/conflict-notes.js';
 
 /*
  * The web view's reads of a client's own records (ADR-0030), beside the API's history and
@@ -116,21 +115,17 @@ export async function listClients(s: LocalSession): Promise<ClientInfo[]> {
   return rows.map((r) => ({ ...r, agent: agents.has(r.id) }));
 }
 
-/** Changes whenever the timeline, the conflicts or the last sync change: the web view polls it. */
+/**
+ * Changes whenever the log this client holds or its last sync changes: the web view polls it.
+ * Cheap (a few index rows, no fold), so polling holds the folder only for a moment.
+ */
 export interface FolderPulse {
-  readonly versions: number;
-  readonly newest: string | null;
-  readonly conflicts: number;
+  /** Each client's fetched position, as `client:seq` joined: it moves with every fetched or published segment. */
+  readonly cursors: string;
   readonly lastSyncAt: string | null;
 }
 
 export async function readPulse(s: LocalSession): Promise<FolderPulse> {
-  const { versions, projection } = await loadProjection(s);
-  const newest = versions.reduce<string | null>((m, v) => (m === null || v.id > m ? v.id : m), null);
-  return {
-    versions: versions.length,
-    newest,
-    conflicts: computeOpenConflicts(projection).length,
-    lastSyncAt: (await s.index.getMeta<string>('lastSyncAt')) ?? null,
-  };
+  const cursors = [...(await s.index.getCursors())].map(([c, cur]) => `${c}:${cur.seq}`).sort();
+  return { cursors: cursors.join(','), lastSyncAt: (await s.index.getMeta<string>('lastSyncAt')) ?? null };
 }

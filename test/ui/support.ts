@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
-import type { Client } from '../cli/support/cli.js';
+import { EXIT, expectExit, sleep, type CliResult, type Client } from '../cli/support/cli.js';
 
 /** `bm-log ui --no-open --port 0` on a client, and the URL its first line of stdout gave. */
 export interface RunningUi {
@@ -70,4 +70,17 @@ export function findChromium(): { path: string } | { skip: string } {
   if (probe.status !== 0)
     return { skip: `${found} --version failed: ${(probe.stderr || probe.error?.message || '').trim().slice(0, 200)}` };
   return { path: found };
+}
+
+/**
+ * `bm-log ARGS --json` on a client whose folder `bm-log ui` shares: a one-shot CLI command
+ * that meets the folder held (the page polling) exits 3, "retry" (ADR-0028), so it is retried.
+ */
+export async function runShared(c: Client, ...args: string[]): Promise<unknown> {
+  let r: CliResult = await c.run(...args, '--json');
+  for (let i = 0; i < 40 && r.code === EXIT.retry; i++) {
+    await sleep(250);
+    r = await c.run(...args, '--json');
+  }
+  return expectExit(r, EXIT.ok).json;
 }

@@ -45,7 +45,10 @@ async function post(path, body) {
   );
 }
 
+let saidAt = 0;
+
 function say(text, isError = false) {
+  saidAt = text === '' ? 0 : Date.now();
   notice.textContent = text;
   notice.className = isError ? 'error' : '';
 }
@@ -129,6 +132,7 @@ function versionOption(v, selected) {
 
 async function restoreVersion(path, version) {
   if (!window.confirm(`Bring ${path} back to version ${short(version)}? Everyone gets it at their next sync.`)) return;
+  say('');
   try {
     const r = await post('/api/restore', { path, at: version });
     say(`Restored ${path} to ${short(version)}: ${r.eventsPublished} event(s) published.`);
@@ -213,6 +217,7 @@ async function conflictsView() {
 }
 
 async function resolveWith(body) {
+  say('');
   try {
     await post('/api/resolve', body);
     say(`Resolved ${body.path}; everyone gets it at their next sync.`);
@@ -401,15 +406,23 @@ async function render() {
 
 let lastPulse = '';
 
+/** The header: the last sync, and how many conflicts are open. */
+async function refreshHeader(p) {
+  document.getElementById('last-sync').textContent = p.lastSyncAt ? `last sync ${when(p.lastSyncAt)}` : 'never synced';
+  const open = await get('/api/conflicts');
+  document.getElementById('conflict-count').textContent = open.length > 0 ? `(${open.length})` : '';
+}
+
 /** Redraws when the log changed, unless a person is typing in the view. */
 async function poll() {
   try {
     const p = await get('/api/pulse');
-    document.getElementById('last-sync').textContent = p.lastSyncAt ? `last sync ${when(p.lastSyncAt)}` : 'never synced';
-    document.getElementById('conflict-count').textContent = p.conflicts > 0 ? `(${p.conflicts})` : '';
     const now = JSON.stringify(p);
+    if (now === lastPulse) return;
+    await refreshHeader(p);
     const typing = document.activeElement?.tagName === 'TEXTAREA' || document.activeElement?.tagName === 'SELECT';
-    if (lastPulse !== '' && now !== lastPulse && !typing && !rendering) await render();
+    if (typing || rendering) return; // (lastPulse stays: the next poll redraws)
+    if (lastPulse !== '') await render();
     lastPulse = now;
   } catch (e) {
     sayError(e);
@@ -418,6 +431,7 @@ async function poll() {
 
 document.getElementById('sync-now').addEventListener('click', async (ev) => {
   ev.target.disabled = true;
+  say('');
   try {
     const r = await post('/api/sync', {});
     say(`Synced: ${r.eventsPublished} event(s) published; ${r.conflicts.length} open conflict(s).`);
@@ -430,7 +444,8 @@ document.getElementById('sync-now').addEventListener('click', async (ev) => {
 });
 
 window.addEventListener('hashchange', () => {
-  say('');
+  // A notice just said (an action that then moved to another view) stays.
+  if (Date.now() - saidAt > 2000) say('');
   render().then(() => view.focus());
 });
 
