@@ -49,7 +49,7 @@ async function shot(name: string): Promise<void> {
 /** The page's notice once it says `word`, or an error (whose text then shows in the assertion's message). */
 async function noticeSaying(word: string): Promise<string> {
   await page.waitForSelector(`#notice:has-text("${word}"), #notice.error`, { timeout: 60_000 });
-  return page.locator('#notice').innerText();
+  return (await page.locator('#notice').textContent()) ?? '';
 }
 
 /** Opens a view by its hash and waits until it is drawn. */
@@ -137,7 +137,7 @@ describe.skipIf(skip !== undefined)(`the web view in headless Chromium${skip ===
     expect(await bob.read(NOTE)).toBe(merged);
     expect(await bob.conflicts()).toEqual([]);
     await open('#/conflicts');
-    expect(await page.locator('main').innerText()).toContain('No open conflicts.');
+    expect(await page.locator('main').textContent()).toContain('No open conflicts.');
   }, 180_000);
 
   it('restores an old version from its history: the file on disk is that version again, as a new version', async () => {
@@ -160,7 +160,7 @@ describe.skipIf(skip !== undefined)(`the web view in headless Chromium${skip ===
     await open('#/deleted');
     await page.click('#sync-now');
     await page.waitForSelector('#deleted tbody tr');
-    expect(await page.locator('#deleted').innerText()).toContain('todo.md');
+    expect(await page.locator('#deleted').textContent()).toContain('todo.md');
     expect(alice.exists('todo.md')).toBe(false);
     await shot('deleted');
     await page.locator('#deleted button', { hasText: 'Bring back' }).click();
