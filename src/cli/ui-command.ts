@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { openFolderViews } from '../api/folder-views.js';
+import { BmError, ErrorCode } from '../errors.js';
 import { openFolder } from '../api/open-folder.js';
 import { startUiServer } from '../ui/ui-server.js';
 import { ExitCode } from './exit-codes.js';
@@ -35,9 +36,19 @@ function openBrowser(url: string): void {
  * held only while a request runs (ADR-0028), so `sync --watch` keeps working beside it.
  */
 export async function runUiCommand(o: UiFlags, out: Output): Promise<number> {
+  if (o.port !== undefined && o.port > 65535)
+    throw new BmError(ErrorCode.usage, `--port ${o.port} is not a port`, 'use 1 to 65535, or 0 for a free one');
   const folder = await openFolder(o.dir ?? process.cwd());
   const views = await openFolderViews(folder);
-  const server = await startUiServer(folder, views, { port: o.port ?? 0 });
+  const server = await startUiServer(folder, views, { port: o.port ?? 0 }).catch((e: unknown) => {
+    const code = (e as { code?: unknown }).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES') throw e;
+    throw new BmError(
+      ErrorCode.usage,
+      `cannot listen on 127.0.0.1:${o.port} (${String(code)})`,
+      'pick another --port, or leave it out for a free one',
+    );
+  });
   out.stdout(`${server.url}\n`);
   out.stderr(`serving ${folder.root} on 127.0.0.1:${server.port} (only with the token in the URL above); Ctrl-C to stop\n`);
   if (o.open !== false) openBrowser(server.url);
