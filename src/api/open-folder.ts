@@ -72,7 +72,7 @@ export interface BmFolder {
 }
 
 /** Runs calls one at a time (the folder lock would make them wait anyway, polling). */
-function serial(): <T>(fn: () => Promise<T>) => Promise<T> {
+export function serial(): <T>(fn: () => Promise<T>) => Promise<T> {
   let tail: Promise<unknown> = Promise.resolve();
   return (fn) => {
     const run = tail.then(fn, fn);

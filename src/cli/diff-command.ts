@@ -1,11 +1,7 @@
-import { createTwoFilesPatch, structuredPatch } from 'diff';
 import { BmError, ErrorCode } from '../errors.js';
-import { readBlob } from '../events/blobs.js';
-import { sha256Hex } from '../events/signing.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import { collectChunks } from '../events/store/lent-chunks.js';
 import { mustSyncPath, type SyncPath } from '../events/sync-path.js';
-import { computeText } from '../merge/text-content.js';
 import { computeMergeBase } from '../projections/merge-base.js';
 import { computeHeads, type Projection } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';
@@ -13,6 +9,7 @@ import type { ClientSession } from '../client/client-session.js';
 import { loadProjection, withClient } from '../client/client-queries.js';
 import { ExitCode } from './exit-codes.js';
 import { findVersion, logCommand } from '../api/restore-note.js';
+import { computeDiff, readVersionSide, type Pair, type Side } from '../api/version-diff.js';
 import type { FolderOptions } from './options.js';
 import type { Output } from './output.js';
 
@@ -26,18 +23,6 @@ import type { Output } from './output.js';
 export interface DiffFlags extends FolderOptions {
   readonly from?: string;
   readonly to?: string;
-}
-
-/** One side of a diff: its name and bytes (null: absent or deleted). */
-interface Side {
-  readonly label: string;
-  readonly version: string | null;
-  readonly bytes: Uint8Array | null;
-}
-
-interface Pair {
-  readonly from: Side;
-  readonly to: Side;
 }
 
 /** `bm-log diff PATH [--from V] [--to V]` or `bm-log diff V1 V2`. */
@@ -56,19 +41,10 @@ export async function runDiffCommand(args: readonly string[], o: DiffFlags, out:
   });
 }
 
-async function versionSide(store: ObjectStore, v: VersionRecord): Promise<Side> {
-  const label = `${v.path}@${v.id}`;
-  if (v.content === null) return { label, version: v.id, bytes: null };
-  const bytes = await collectChunks(await readBlob(store, v.content.hash, v.content.size));
-  if (sha256Hex(bytes) !== v.content.hash)
-    throw new BmError(ErrorCode.blobCorrupt, `blob ${v.content.hash} does not match its hash`, 'nothing was shown; run `bm-log verify`');
-  return { label, version: v.id, bytes };
-}
-
 async function versionPair(store: ObjectStore, versions: readonly VersionRecord[], a: string, b: string): Promise<Pair> {
   return {
-    from: await versionSide(store, findVersion(versions, a.toUpperCase())),
-    to: await versionSide(store, findVersion(versions, b.toUpperCase())),
+    from: await readVersionSide(store, findVersion(versions, a.toUpperCase())),
+    to: await readVersionSide(store, findVersion(versions, b.toUpperCase())),
   };
 }
 
@@ -89,8 +65,8 @@ async function pathPairs(s: ClientSession, projection: Projection, arg: string, 
   const fromId = o.from ?? synced;
   if (fromId === undefined)
     throw new BmError(ErrorCode.notFound, `${p} has no version in the log`, `see \`${logCommand()}\` for the paths it holds`);
-  const from = await versionSide(s.store, findVersion(history, fromId.toUpperCase(), p));
-  const to = o.to === undefined ? await localSide(s, p) : await versionSide(s.store, findVersion(history, o.to.toUpperCase(), p));
+  const from = await readVersionSide(s.store, findVersion(history, fromId.toUpperCase(), p));
+  const to = o.to === undefined ? await localSide(s, p) : await readVersionSide(s.store, findVersion(history, o.to.toUpperCase(), p));
   return [{ from, to }];
 }
 
@@ -103,27 +79,9 @@ async function conflictPairs(
   const found = computeMergeBase(st, heads);
   const base: Side =
     found.kind === 'base'
-      ? await versionSide(store, found.base)
+      ? await readVersionSide(store, found.base)
       : { label: `(no common ancestor: ${found.kind})`, version: null, bytes: null };
   const out: Pair[] = [];
-  for (const h of heads) out.push({ from: base, to: await versionSide(store, h) });
+  for (const h of heads) out.push({ from: base, to: await readVersionSide(store, h) });
   return out;
-}
-
-/** Pure: the unified diff of a pair, or that it is binary. */
-function computeDiff(pair: Pair) {
-  const { from, to } = pair;
-  const a = from.bytes === null ? '' : computeText(from.bytes);
-  const b = to.bytes === null ? '' : computeText(to.bytes);
-  const head = { from: from.label, to: to.label, fromVersion: from.version, toVersion: to.version };
-  if (a === null || b === null)
-    return {
-      ...head,
-      binary: true,
-      same: Buffer.compare(from.bytes ?? Buffer.alloc(0), to.bytes ?? Buffer.alloc(0)) === 0,
-      hunks: [],
-      text: '',
-    };
-  const hunks = structuredPatch(from.label, to.label, a, b).hunks;
-  return { ...head, binary: false, same: a === b, hunks, text: createTwoFilesPatch(from.label, to.label, a, b).trimEnd() };
 }

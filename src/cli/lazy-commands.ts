@@ -27,3 +27,4 @@ export const runGcCommand = lazy(async () => (await import('./gc-commands.js')).
 export const runCheckpointCommand = lazy(async () => (await import('./gc-commands.js')).runCheckpointCommand);
 export const runClientsCommand = lazy(async () => (await import('./gc-commands.js')).runClientsCommand);
 export const runRetireCommand = lazy(async () => (await import('./gc-commands.js')).runRetireCommand);
+export const runUiCommand = lazy(async () => (await import('./ui-command.js')).runUiCommand);

@@ -23,6 +23,7 @@ import {
   runStatusCommand,
   runSubscribeCommand,
   runSyncCommand,
+  runUiCommand,
   runUnsubscribeCommand,
   runVerifyCommand,
 } from './lazy-commands.js';
@@ -240,6 +241,17 @@ function registerMcp(program: Command, host: CommandHost): void {
   });
 }
 
+/** `ui`: the web view of history, diffs and conflicts (ADR-0030). */
+function registerUi(program: Command, host: CommandHost): void {
+  withDir(
+    program
+      .command('ui')
+      .description('serve a web view of this folder on 127.0.0.1: timeline, history and diffs, conflicts, clients, health')
+      .option('--port <n>', 'the port to listen on (default: a free one)', parseNonNegativeInt('--port'))
+      .option('--no-open', 'print the URL only; do not launch a browser'),
+  ).action(async (o: { dir?: string; port?: number; open?: boolean }) => host.finish(await runUiCommand(o, host.out)));
+}
+
 /**
  * The CLI entry point. Returns the exit code; never calls process.exit, so tests can run it
  * in-process and the one error handler below is the only place errors become exit codes.
@@ -265,6 +277,7 @@ export async function main(argv: readonly string[], out: Output = createOutput()
   registerGcCommands(program, host);
   registerDoctor(program, host);
   registerMcp(program, host);
+  registerUi(program, host);
   registerService(program, out, host.finish);
   registerSchemaCommand(program, out);
   registerCompletion(program, out);

@@ -23,7 +23,11 @@ export interface ClientRow {
 }
 
 /** Pure: the clients table of a fetched log, with each client's latest checkpoint seq (from a listing). */
-export function computeClientRows(log: OpenLog, self: ClientId, checkpoints: ReadonlyMap<string, number> = new Map()): ClientRow[] {
+export function computeClientRows(
+  log: Pick<OpenLog, 'state' | 'keyed' | 'names'>,
+  self: ClientId,
+  checkpoints: ReadonlyMap<string, number> = new Map(),
+): ClientRow[] {
   const vault = log.state.vault;
   const active = computeActiveClients(log.keyed, vault.retired);
   const frontier = computeAckFrontier(vault.latest, active);
