@@ -80,10 +80,11 @@ export async function mustRemotePresent(store: ObjectStore, verdict: PresenceVer
   if (verdict === undefined) return;
   const first = verdict.expected[0];
   if (first !== undefined && (await store.head(first)) !== undefined) return;
+  const other = verdict.foreignVault === undefined ? 'something else' : `another vault (${verdict.foreignVault})`;
   const holds =
     verdict.kind === 'empty'
       ? 'it holds no vault marker and none of the objects this client had seen there'
-      : `it holds ${verdict.foreignVault === undefined ? 'something else' : `another vault (${verdict.foreignVault})`} and none of this vault's objects this client had seen there`;
+      : `it holds ${other} and none of this vault's objects this client had seen there`;
   throw new BmError(
     ErrorCode.remoteUnavailable,
     `the remote at ${store.description} looks empty: is it mounted? (${holds}); bm-log refuses to sync rather than re-create the vault there`,
