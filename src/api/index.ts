@@ -5,7 +5,8 @@
  * (`bm-log mcp`) are shells over these functions.
  */
 export { openFolder } from './open-folder.js';
-export type { BmFolder, OpenFolderOptions, WriteOptions } from './open-folder.js';
+export type { BmFolder, DiffOptions, OpenFolderOptions, WriteOptions } from './open-folder.js';
+export type { DiffHunk, FileDiff } from './diff-versions.js';
 export type { ConflictInfo, FileInfo, SyncSummary, VersionInfo } from './folder-queries.js';
 export type { FolderStatus } from './folder-status.js';
 export type { ReadResult, WriteResult } from './note-io.js';

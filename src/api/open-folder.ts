@@ -17,6 +17,7 @@ import {
   type SyncSummary,
   type VersionInfo,
 } from './folder-queries.js';
+import { executeDiff, type FileDiff } from './diff-versions.js';
 import { DEFAULT_LOCK_WAIT_MS, withClientWaiting, withLocalWaiting } from './folder-lock.js';
 import { executeRead, executeWrite, mustNotePath, type ReadResult, type WriteResult } from './note-io.js';
 import { executeRestore, type RestoreResult } from './restore-note.js';
@@ -68,7 +69,20 @@ export interface BmFolder {
   restore(path: string, options: { at: string }): Promise<RestoreResult>;
   /** Re-reads every log and blob on the remote (as `bm-log verify`). */
   verify(): Promise<VerifyResult>;
-  // TODO(issue 26): diff(path, a, b) once `bm-log diff` (the merge issue) lands; there is none yet.
+  /**
+   * Unified diffs of `path`: the file here against the version it was synced from; while it is
+   * in conflict, each head against the heads' common ancestor; with `from`/`to` (ids or their
+   * last 8 characters), those versions (a missing `to` is the file here). As `bm-log diff`.
+   */
+  diff(path: string, options?: DiffOptions): Promise<FileDiff[]>;
+  /** The unified diff between two versions (of any paths): ids or their last 8 characters. */
+  diffVersions(from: string, to: string): Promise<FileDiff[]>;
+}
+
+/** Which versions of a path `diff` compares (see BmFolder.diff). */
+export interface DiffOptions {
+  readonly from?: string;
+  readonly to?: string;
 }
 
 /** Runs calls one at a time (the folder lock would make them wait anyway, polling). */
@@ -150,5 +164,10 @@ export async function openFolder(dir: string, options: OpenFolderOptions = {}): 
       });
     },
     verify: () => client((s) => executeVerify(s)),
+    diff: async (p, o = {}) => {
+      const sp = await notePath(p);
+      return client((s) => executeDiff(s, { path: sp, from: o.from, to: o.to }));
+    },
+    diffVersions: (from, to) => client((s) => executeDiff(s, { versions: [from, to] })),
   };
 }

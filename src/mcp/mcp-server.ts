@@ -1,8 +1,10 @@
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { BmError, ErrorCode } from '../errors.js';
 import type { BmFolder } from '../api/open-folder.js';
 import type { VersionInfo } from '../api/folder-queries.js';
+import type { FileDiff } from '../api/diff-versions.js';
 import { computeNoteBody, mustNoteBytes } from './note-text.js';
 import { computeToolError, computeToolResult } from './tool-result.js';
 
@@ -14,6 +16,8 @@ import { computeToolError, computeToolResult } from './tool-result.js';
 
 /** At most this many files in one `list` result (the rest are counted). */
 const MAX_LISTED_FILES = 500;
+/** At most this many diff lines in one `diff` result (the rest are counted). */
+const MAX_DIFF_LINES = 400;
 
 const path = z.string().min(1).describe('a path relative to the folder root, e.g. notes/plan.md');
 const onStale = z
@@ -147,6 +151,50 @@ function registerHistoryTools(server: McpServer, folder: BmFolder): void {
   );
 }
 
+/** Pure: diffs as the `diff` tool returns them: hunks without the text copy, at most `max` lines in all. */
+export function computeDiffResult(diffs: readonly FileDiff[], max = MAX_DIFF_LINES): Record<string, unknown> {
+  let room = max;
+  let omittedLines = 0;
+  const out = diffs.map(({ text: _text, hunks, ...d }) => {
+    const kept = [];
+    for (const h of hunks) {
+      if (room <= 0) {
+        omittedLines += h.lines.length;
+        continue;
+      }
+      const lines = h.lines.slice(0, room);
+      omittedLines += h.lines.length - lines.length;
+      room -= lines.length;
+      kept.push({ ...h, lines });
+    }
+    return { ...d, hunks: kept };
+  });
+  return { diffs: out, omittedLines };
+}
+
+function registerDiffTool(server: McpServer, folder: BmFolder): void {
+  const version = z.string().optional().describe('a version id from history (or its last 8 characters)');
+  server.registerTool(
+    'diff',
+    {
+      description:
+        'Line diff (unified hunks). With path only: the file in the folder against its synced version, or, for a conflict, ' +
+        'each version against their common ancestor. With path and from/to: those versions of it. Without path: from and to ' +
+        'are any two versions.',
+      inputSchema: { path: path.optional(), from: version, to: version },
+    },
+    (a) =>
+      run(async () => {
+        if (a.path !== undefined) {
+          return computeDiffResult(await folder.diff(a.path, { ...(a.from ? { from: a.from } : {}), ...(a.to ? { to: a.to } : {}) }));
+        }
+        if (a.from === undefined || a.to === undefined)
+          throw new BmError(ErrorCode.usage, 'diff needs a path, or both from and to', 'pass path (and optionally from/to), or two versions');
+        return computeDiffResult(await folder.diffVersions(a.from, a.to));
+      }),
+  );
+}
+
 function registerFolderTools(server: McpServer, folder: BmFolder): void {
   server.registerTool(
     'status',
@@ -194,6 +242,7 @@ export function createMcpServer(folder: BmFolder, version: string): McpServer {
   registerNoteTools(server, folder);
   registerHistoryTools(server, folder);
   registerFolderTools(server, folder);
+  registerDiffTool(server, folder);
   registerResources(server, folder);
   return server;
 }
