@@ -9,7 +9,7 @@ export type { BmFolder, DiffOptions, OpenFolderOptions, WriteOptions } from './o
 export type { DiffHunk, FileDiff } from './diff-versions.js';
 export type { ConflictInfo, FileInfo, SyncSummary, VersionInfo } from './folder-queries.js';
 export type { FolderStatus } from './folder-status.js';
-export type { ReadResult, WriteResult } from './note-io.js';
+export type { OnStale, ReadResult, WriteResult } from './note-io.js';
 export type { RestoreResult } from './restore-note.js';
 export type { VerifyResult } from './verify-folder.js';
 export { DEFAULT_LOCK_WAIT_MS } from './folder-lock.js';

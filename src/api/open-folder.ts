@@ -19,7 +19,7 @@ import {
 } from './folder-queries.js';
 import { executeDiff, type FileDiff } from './diff-versions.js';
 import { DEFAULT_LOCK_WAIT_MS, withClientWaiting, withLocalWaiting } from './folder-lock.js';
-import { executeRead, executeWrite, mustNotePath, type ReadResult, type WriteResult } from './note-io.js';
+import { executeRead, executeWrite, mustNotePath, type OnStale, type ReadResult, type WriteResult } from './note-io.js';
 import { executeRestore, type RestoreResult } from './restore-note.js';
 import { executeVerify, type VerifyResult } from './verify-folder.js';
 
@@ -38,8 +38,13 @@ export interface OpenFolderOptions {
 export interface WriteOptions {
   /** The version the bytes were based on (from `read`), or null to create a file that does not exist. */
   readonly expectedVersion: string | null;
-  /** A stale expected version: 'refuse' (default) throws StaleVersionError; 'conflict' keeps both as a conflict. */
-  readonly onStale?: 'refuse' | 'conflict';
+  /**
+   * A stale expected version (ADR-0033): 'refuse' (default) throws StaleVersionError naming the
+   * current version; 'merge' merges the write with the current version where the merge applies
+   * (text, a common ancestor, changes apart), else keeps both as a conflict, as a person's stale
+   * edit; 'conflict' is the former name of 'merge'.
+   */
+  readonly onStale?: OnStale;
 }
 
 /**

@@ -21,10 +21,11 @@ const MAX_DIFF_LINES = 400;
 
 const path = z.string().min(1).describe('a path relative to the folder root, e.g. notes/plan.md');
 const onStale = z
-  .enum(['refuse', 'conflict'])
+  .enum(['refuse', 'merge', 'conflict'])
   .optional()
   .describe(
-    "if expectedVersion is no longer current: 'refuse' (default; nothing written, the current version is named) or 'conflict' (kept beside it)",
+    "if expectedVersion is no longer current: 'refuse' (default; nothing written, the current version is named), or 'merge' " +
+      "(merged with the current version where the changes are apart, else kept beside it as a conflict; 'conflict' is the same)",
   );
 
 /** Runs a tool body; a thrown error becomes a tool error with its next step. */
@@ -66,7 +67,8 @@ function registerNoteTools(server: McpServer, folder: BmFolder): void {
     {
       description:
         'Write a note (text, or base64 for binary). expectedVersion is the version you read (null to create a new file); ' +
-        'if someone changed it since, the write is refused naming the current version: read it again and merge.',
+        'if someone changed it since, the write is refused naming the current version: read it again and merge ' +
+        "(or pass onStale 'merge': the result says merged, or conflict with why it did not merge).",
       inputSchema: {
         path,
         expectedVersion: z.string().nullable().describe('the version from read, or null for a new file'),
@@ -189,7 +191,11 @@ function registerDiffTool(server: McpServer, folder: BmFolder): void {
           return computeDiffResult(await folder.diff(a.path, { ...(a.from ? { from: a.from } : {}), ...(a.to ? { to: a.to } : {}) }));
         }
         if (a.from === undefined || a.to === undefined)
-          throw new BmError(ErrorCode.usage, 'diff needs a path, or both from and to', 'pass path (and optionally from/to), or two versions');
+          throw new BmError(
+            ErrorCode.usage,
+            'diff needs a path, or both from and to',
+            'pass path (and optionally from/to), or two versions',
+          );
         return computeDiffResult(await folder.diffVersions(a.from, a.to));
       }),
   );

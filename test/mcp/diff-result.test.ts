@@ -12,7 +12,10 @@ const hunk = fc.record({
   oldLines: fc.nat(),
   newStart: fc.nat(),
   newLines: fc.nat(),
-  lines: fc.array(fc.string().map((s) => `+${s}`), { maxLength: 30 }),
+  lines: fc.array(
+    fc.string().map((s) => `+${s}`),
+    { maxLength: 30 },
+  ),
 });
 const diff: fc.Arbitrary<FileDiff> = fc.record({
   from: fc.string(),
