@@ -99,12 +99,15 @@ function registerNoteTools(server: McpServer, folder: BmFolder): void {
   server.registerTool(
     'list',
     {
-      description: 'The files of the folder now, with their versions (from the last sync).',
-      inputSchema: { folder: z.string().optional() },
+      description: 'The files of the folder now (or at a time or version), with their versions (from the last sync).',
+      inputSchema: {
+        folder: z.string().optional(),
+        at: z.string().optional().describe('a version id from history, or a time (2h, yesterday, 2026-11-20T17:00)'),
+      },
     },
-    ({ folder: f }) =>
+    ({ folder: f, at }) =>
       run(async () => {
-        const files = await folder.list(f);
+        const files = await folder.list(f, at === undefined ? {} : { at });
         return { files: files.slice(0, MAX_LISTED_FILES), omitted: Math.max(0, files.length - MAX_LISTED_FILES) };
       }),
   );

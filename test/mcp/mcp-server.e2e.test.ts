@@ -131,6 +131,8 @@ describe('bm-log mcp over stdio', () => {
     expect(created['heads']).toEqual([created['version']]);
     const v1 = (await ok(c, 'read', { path: 'notes/plan.md' }))['version'];
     const v2 = (await ok(c, 'write', { path: 'notes/plan.md', expectedVersion: v1, text: 'one\ntwo\n' }))['version'];
+    const then = (await ok(c, 'list', { at: v1 }))['files'] as { path: string; version: string }[];
+    expect(then.find((f) => f.path === 'notes/plan.md')?.version).toBe(v1);
     const d = await ok(c, 'diff', { from: v1, to: v2 });
     expect(d).toMatchObject({
       diffs: [{ fromVersion: v1, toVersion: v2, same: false, hunks: [{ lines: [' one', '+two'] }] }],
