@@ -85,22 +85,3 @@ export async function listHistory(s: Pick<LocalSession, 'index'>, p: SyncPath | 
   const newest = [...versions].sort((a, b) => (a.time === b.time ? (a.id < b.id ? 1 : -1) : a.time < b.time ? 1 : -1));
   return newest.slice(0, limit).map((v) => ({ ...describeVersion(v, names), path: v.path }));
 }
-
-/** One file of the tree now, as `list` shows it. */
-export interface FileInfo {
-  readonly path: string;
-  readonly version: string;
-  readonly size: number;
-  readonly hash: string;
-}
-
-/** The files of the tree now (every path's winner with content), under `prefix` ('' for all), in path order. */
-export async function listFiles(s: Pick<LocalSession, 'index'>, prefix = ''): Promise<FileInfo[]> {
-  const { projection } = await loadProjection(s);
-  const out: FileInfo[] = [];
-  for (const [p, st] of projection) {
-    const w = computeHeads(st)[0];
-    if (w?.content && p.startsWith(prefix)) out.push({ path: p, version: w.id, size: w.content.size, hash: w.content.hash });
-  }
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}

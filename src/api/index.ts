@@ -5,10 +5,12 @@
  * (`bm-log mcp`) are shells over these functions.
  */
 export { openFolder } from './open-folder.js';
-export type { BmFolder, OpenFolderOptions, WriteOptions } from './open-folder.js';
-export type { ConflictInfo, FileInfo, SyncSummary, VersionInfo } from './folder-queries.js';
+export type { BmFolder, DiffOptions, OpenFolderOptions, ShowResult, SyncOptions, WriteOptions } from './open-folder.js';
+export type { DiffHunk, FileDiff } from './diff-versions.js';
+export type { ConflictInfo, SyncSummary, VersionInfo } from './folder-queries.js';
+export type { FileInfo } from './version-queries.js';
 export type { FolderStatus } from './folder-status.js';
-export type { ReadResult, WriteResult } from './note-io.js';
+export type { OnStale, ReadResult, WriteResult } from './note-io.js';
 export type { RestoreResult } from './restore-note.js';
 export type { VerifyResult } from './verify-folder.js';
 export { openFolderViews } from './folder-views.js';

@@ -35,8 +35,12 @@ export interface WriteResult {
   readonly path: string;
   /** The new version (a put, or a tombstone for a delete). */
   readonly version: string;
-  /** True when the write was stale and kept beside the current version as a conflict (`onStale: 'conflict'`). */
+  /** True when the write was stale and stands beside the current version as a conflict (it did not merge). */
   readonly conflict: boolean;
+  /** True when the write was stale and merged with the current version (`onStale: 'merge'`): `heads[0]` is the merge. */
+  readonly merged: boolean;
+  /** Why a stale write that stands as a conflict did not merge (the merge's reason, and in words), else null. */
+  readonly notMerged: { readonly reason: string; readonly detail: string } | null;
   /** The path's heads after the write, winner first. */
   readonly heads: readonly string[];
   /** Files the sync could not bring in line (e.g. this note, edited meanwhile): they sync next time. */
@@ -103,12 +107,34 @@ export async function executeRead(
   return { ...base, bytes, source: 'remote' };
 }
 
+/**
+ * What a stale write does (ADR-0033): 'refuse' throws StaleVersionError; 'merge' publishes it
+ * as a person's stale edit is published, beside the current version, and the sync's merge
+ * stage merges the two where the merge applies (text, a common ancestor, changes apart), else
+ * they stand as a conflict. 'conflict' is the former name of 'merge' (the vault merges any
+ * mergeable concurrent versions, so a write cannot be kept apart from a merge).
+ */
+export type OnStale = 'refuse' | 'merge' | 'conflict';
+
 /** What a write asks for: the bytes (null: a delete), the version read, and what a stale write does. */
 export interface WriteRequest {
   readonly path: SyncPath;
   readonly bytes: Uint8Array | null;
   readonly expectedVersion: string | null;
-  readonly onStale: 'refuse' | 'conflict';
+  readonly onStale: OnStale;
+}
+
+/** Pure: what a write that published `id` came to, from the path's heads after its sync and the sync's conflicts. */
+export function computeWriteOutcome(
+  id: string,
+  heads: readonly VersionRecord[],
+  conflicts: SyncReport['conflicts'],
+): Pick<WriteResult, 'conflict' | 'merged' | 'notMerged' | 'heads'> {
+  const conflict = heads.length > 1 && heads.some((h) => h.id === id);
+  const merged = heads.length === 1 && heads[0]!.merge?.parents.includes(id as VersionId) === true;
+  const note = conflict ? conflicts.find((c) => c.heads.some((h) => h.id === id)) : undefined;
+  const notMerged = note?.notMerged === undefined ? null : { reason: note.notMerged, detail: note.notMergedDetail ?? note.notMerged };
+  return { conflict, merged, notMerged, heads: heads.map((h) => h.id) };
 }
 
 /**
@@ -137,14 +163,19 @@ export async function executeWrite(s: ClientSession, w: WriteRequest): Promise<W
     content = { hash, size: bytes.byteLength, mode };
   }
   const id = s.ctx.newId() as VersionId;
-  const expected = { version: (w.expectedVersion ?? null) as VersionId | null, onStale: w.onStale };
+  // A stale write the caller does not refuse is published as a person's stale edit is (the
+  // engine's 'conflict': replacing only the version read); the same sync's merge stage then
+  // merges it with the current version where the merge applies (ADR-0033), as any sync would.
+  const expected = {
+    version: (w.expectedVersion ?? null) as VersionId | null,
+    onStale: w.onStale === 'refuse' ? 'refuse' : 'conflict',
+  } as const;
   const report: SyncReport = await runSync(s.ctx, { restore: [{ path: w.path, content, expected, id }] });
-  const heads = computeHeads((await readPathState(s, w.path))!).map((h) => h.id);
+  const heads = computeHeads((await readPathState(s, w.path))!);
   return {
     path: w.path,
     version: id,
-    conflict: heads.length > 1 && heads.includes(id),
-    heads,
+    ...computeWriteOutcome(id, heads, report.conflicts),
     skipped: report.skipped.map((k) => ({ path: k.path, detail: k.detail })),
   };
 }

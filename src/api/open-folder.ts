@@ -3,22 +3,22 @@ import { openRemote } from '../client/open-remote.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import { FsTree } from '../local/fs-tree.js';
 import { readClientConfig } from '../local/state-dir.js';
-import { runSync } from '../reconcile/run-sync.js';
 import { ensureAgentClient } from './agent-client.js';
 import { readFolderStatus, type FolderStatus } from './folder-status.js';
 import {
   listConflicts,
-  listFiles,
   listHeads,
   listHistory,
   summarizeSync,
   type ConflictInfo,
-  type FileInfo,
   type SyncSummary,
   type VersionInfo,
 } from './folder-queries.js';
+import { executeFolderSync, type SyncRequest } from './folder-sync.js';
+import { computeFolderPrefix, listFiles, readVersionBytes, type FileInfo } from './version-queries.js';
+import { executeDiff, type FileDiff } from './diff-versions.js';
 import { DEFAULT_LOCK_WAIT_MS, withClientWaiting, withLocalWaiting } from './folder-lock.js';
-import { executeRead, executeWrite, mustNotePath, type ReadResult, type WriteResult } from './note-io.js';
+import { executeRead, executeWrite, mustNotePath, type OnStale, type ReadResult, type WriteResult } from './note-io.js';
 import { executeRestore, type RestoreResult } from './restore-note.js';
 import { executeVerify, type VerifyResult } from './verify-folder.js';
 
@@ -37,8 +37,13 @@ export interface OpenFolderOptions {
 export interface WriteOptions {
   /** The version the bytes were based on (from `read`), or null to create a file that does not exist. */
   readonly expectedVersion: string | null;
-  /** A stale expected version: 'refuse' (default) throws StaleVersionError; 'conflict' keeps both as a conflict. */
-  readonly onStale?: 'refuse' | 'conflict';
+  /**
+   * A stale expected version (ADR-0033): 'refuse' (default) throws StaleVersionError naming the
+   * current version; 'merge' merges the write with the current version where the merge applies
+   * (text, a common ancestor, changes apart), else keeps both as a conflict, as a person's stale
+   * edit; 'conflict' is the former name of 'merge'.
+   */
+  readonly onStale?: OnStale;
 }
 
 /**
@@ -52,13 +57,19 @@ export interface BmFolder {
   readonly root: string;
   readonly clientId: string;
   readonly name: string;
-  sync(): Promise<SyncSummary>;
+  /** Publishes local changes, fetches and applies everyone else's; progress to `options.progress` (the engine's ProgressSink). */
+  sync(options?: SyncOptions): Promise<SyncSummary>;
   status(): Promise<FolderStatus>;
   conflicts(): Promise<ConflictInfo[]>;
   /** Ends the conflict at `path`, keeping `keep` (a version id or its last 8 characters), or the file as it is here ('local'). */
   resolve(path: string, options?: { keep?: string }): Promise<{ path: string; heads: string[] }>;
-  /** The files of the tree now (under `folder`, e.g. 'notes/'), from this client's records as of its last sync. */
-  list(folder?: string): Promise<FileInfo[]>;
+  /**
+   * The files of the tree now (under `folder`, e.g. 'notes/'), or as of `at` (a time or a
+   * version id, as `restore` takes it), from this client's records as of its last sync.
+   */
+  list(folder?: string, options?: { at?: string }): Promise<FileInfo[]>;
+  /** Any version's bytes (id or its last 8 characters), checked against their hash, with the version's record. */
+  show(version: string): Promise<ShowResult>;
   /** The versions of `path` (or every event's, without one), newest first. */
   history(path?: string, options?: { limit?: number }): Promise<VersionInfo[]>;
   read(path: string): Promise<ReadResult>;
@@ -68,7 +79,35 @@ export interface BmFolder {
   restore(path: string, options: { at: string }): Promise<RestoreResult>;
   /** Re-reads every log and blob on the remote (as `bm-log verify`). */
   verify(): Promise<VerifyResult>;
-  // TODO(issue 26): diff(path, a, b) once `bm-log diff` (the merge issue) lands; there is none yet.
+  /**
+   * Unified diffs of `path`: the file here against the version it was synced from; while it is
+   * in conflict, each head against the heads' common ancestor; with `from`/`to` (ids or their
+   * last 8 characters), those versions (a missing `to` is the file here). As `bm-log diff`.
+   */
+  diff(path: string, options?: DiffOptions): Promise<FileDiff[]>;
+  /** The unified diff between two versions (of any paths): ids or their last 8 characters. */
+  diffVersions(from: string, to: string): Promise<FileDiff[]>;
+}
+
+/** A version and its bytes (`show`). */
+export interface ShowResult {
+  readonly version: string;
+  readonly path: string;
+  readonly client: string;
+  readonly time: string;
+  readonly hash: string;
+  readonly size: number;
+  readonly mode: number;
+  readonly bytes: Uint8Array;
+}
+
+/** How `sync` runs: a dry run (plan only), the mass-delete guard, and where progress goes. */
+export type SyncOptions = Pick<SyncRequest, 'dryRun' | 'force' | 'maxDelete' | 'progress'>;
+
+/** Which versions of a path `diff` compares (see BmFolder.diff). */
+export interface DiffOptions {
+  readonly from?: string;
+  readonly to?: string;
 }
 
 /** Runs calls one at a time (the folder lock would make them wait anyway, polling). */
@@ -91,7 +130,7 @@ export async function openFolder(dir: string, options: OpenFolderOptions = {}): 
   if (options.as !== undefined) {
     const agent = await ensureAgentClient(root, options.as);
     root = agent.root;
-    if (agent.created) await withClientWaiting(root, waitMs, (s) => runSync(s.ctx));
+    if (agent.created) await withClientWaiting(root, waitMs, (s) => executeFolderSync(s));
   }
   const config = await readClientConfig(root);
   const one = serial();
@@ -106,7 +145,7 @@ export async function openFolder(dir: string, options: OpenFolderOptions = {}): 
     root,
     clientId: config.clientId,
     name: config.name,
-    sync: () => client(async (s) => summarizeSync(await runSync(s.ctx))),
+    sync: (o = {}) => client(async (s) => summarizeSync(await executeFolderSync(s, o))),
     status: () =>
       local(async (s) => {
         const { remoteFailure: _, ...data } = await readFolderStatus(s);
@@ -116,11 +155,16 @@ export async function openFolder(dir: string, options: OpenFolderOptions = {}): 
     resolve: async (p, o = {}) => {
       const sp = await notePath(p);
       return client(async (s) => {
-        await runSync(s.ctx, { resolve: { path: sp, keep: o.keep ?? 'local' } });
+        await executeFolderSync(s, { resolve: { path: sp, keep: o.keep ?? 'local' } });
         return { path: sp, heads: await listHeads(s, sp) };
       });
     },
-    list: (f) => local((s) => listFiles(s, f === undefined || f === '' ? '' : `${f.replace(/^\.\//, '').replace(/\/+$/, '')}/`)),
+    list: (f, o = {}) => local((s) => listFiles(s, computeFolderPrefix(f), o.at)),
+    show: (v) =>
+      client(async (s) => {
+        const { record: r, bytes } = await readVersionBytes(s, v);
+        return { version: r.id, path: r.path, client: r.client, time: r.time, ...r.content, bytes };
+      }),
     history: async (p, o = {}) => {
       const sp = p === undefined ? undefined : await notePath(p);
       return local((s) => listHistory(s, sp, o.limit));
@@ -150,5 +194,10 @@ export async function openFolder(dir: string, options: OpenFolderOptions = {}): 
       });
     },
     verify: () => client((s) => executeVerify(s)),
+    diff: async (p, o = {}) => {
+      const sp = await notePath(p);
+      return client((s) => executeDiff(s, { path: sp, from: o.from, to: o.to }));
+    },
+    diffVersions: (from, to) => client((s) => executeDiff(s, { versions: [from, to] })),
   };
 }

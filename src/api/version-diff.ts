@@ -44,8 +44,31 @@ export async function readVersionSide(store: ObjectStore, v: VersionRecord): Pro
   return { label, version: v.id, bytes };
 }
 
+/** One hunk of a unified diff: line numbers and the lines, each prefixed ' ', '-' or '+'. */
+export interface DiffHunk {
+  readonly oldStart: number;
+  readonly oldLines: number;
+  readonly newStart: number;
+  readonly newLines: number;
+  readonly lines: readonly string[];
+}
+
+/** One pair of sides compared: their labels and versions (null: the file here, or nothing), and the diff. */
+export interface FileDiff {
+  readonly from: string;
+  readonly to: string;
+  readonly fromVersion: string | null;
+  readonly toVersion: string | null;
+  /** Either side is not text: no hunks, only whether the bytes are the same. */
+  readonly binary: boolean;
+  readonly same: boolean;
+  readonly hunks: readonly DiffHunk[];
+  /** The unified diff as text ('' when binary). */
+  readonly text: string;
+}
+
 /** Pure: the unified diff of a pair, or that it is binary. */
-export function computeDiff(pair: Pair) {
+export function computeDiff(pair: Pair): FileDiff {
   const { from, to } = pair;
   const a = from.bytes === null ? '' : computeText(from.bytes);
   const b = to.bytes === null ? '' : computeText(to.bytes);
@@ -58,12 +81,18 @@ export function computeDiff(pair: Pair) {
       hunks: [],
       text: '',
     };
-  const hunks = structuredPatch(from.label, to.label, a, b).hunks;
+  const hunks = structuredPatch(from.label, to.label, a, b).hunks.map(({ oldStart, oldLines, newStart, newLines, lines }) => ({
+    oldStart,
+    oldLines,
+    newStart,
+    newLines,
+    lines,
+  }));
   return { ...head, binary: false, same: a === b, hunks, text: createTwoFilesPatch(from.label, to.label, a, b).trimEnd() };
 }
 
 /** A diff as `computeDiff` makes it. */
-export type VersionDiff = ReturnType<typeof computeDiff>;
+export type VersionDiff = FileDiff;
 
 /** The versions of `p` this client knows (a not-found error for none). */
 async function mustPathVersions(s: Pick<ClientSession, 'index'>, p: SyncPath): Promise<VersionRecord[]> {

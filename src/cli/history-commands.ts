@@ -7,41 +7,25 @@ import { readBlob } from '../events/blobs.js';
 import { writeChunk } from '../events/store/lent-chunks.js';
 import type { ContentRef } from '../events/schema.js';
 import type { SyncPath } from '../events/sync-path.js';
-import { computeHeads } from '../projections/project-paths.js';
 import { TMP_PREFIX } from '../local/local-fs.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import type { RestoreRequest } from '../reconcile/run-sync.js';
 import type { ClientSession } from '../client/client-session.js';
-import { loadProjection, withClient, withLocal } from '../client/client-queries.js';
+import { withClient, withLocal } from '../client/client-queries.js';
 import { ExitCode, computeSyncExitCode } from './exit-codes.js';
 import type { FolderOptions, LsFlags, RestoreFlags } from './options.js';
 import type { Output } from './output.js';
 import {
   computeRestoreTarget,
   executeRestore,
-  findVersion,
   logCommand,
   parseHistoryPoint,
   planRestoreNow,
-  projectTreeAt,
   type RestoreTarget,
 } from '../api/restore-note.js';
+import { computeFolderPrefix, listFiles, readVersionBytes } from '../api/version-queries.js';
 import { displayName } from '../client/human-text.js';
 import { readRestoreDestination } from './restore-destination.js';
-
-/** The bytes of a version, checked against its hash (`show`): held whole, as `show` prints them. */
-async function readVerifiedBytes(s: ClientSession, content: ContentRef): Promise<Buffer> {
-  const hash = createHash('sha256');
-  const chunks: Buffer[] = [];
-  for await (const chunk of await readBlob(s.store, content.hash, content.size)) {
-    hash.update(chunk);
-    chunks.push(Buffer.from(chunk));
-  }
-  if (hash.digest('hex') !== content.hash) {
-    throw new BmError(ErrorCode.blobCorrupt, `blob ${content.hash} does not match its hash`, 'nothing was printed; run `bm-log verify`');
-  }
-  return Buffer.concat(chunks);
-}
 
 /** A version's bytes written to a new `file` (never over an existing one), checked against its hash first. */
 async function writeBlobTo(s: ClientSession, content: ContentRef, file: string): Promise<void> {
@@ -82,16 +66,7 @@ async function writeBlobTo(s: ClientSession, content: ContentRef, file: string):
  */
 export async function runShowCommand(version: string, o: FolderOptions, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
-    const { versions } = await loadProjection(s);
-    const v = findVersion(versions, version.toUpperCase());
-    if (v.content === null) {
-      throw new BmError(
-        ErrorCode.usage,
-        `version ${v.id} of ${displayName(v.path)} is a delete; it has no content`,
-        `pick an earlier version from \`${logCommand(v.path)}\``,
-      );
-    }
-    const bytes = await readVerifiedBytes(s, v.content);
+    const { record: v, bytes } = await readVersionBytes(s, version);
     if (!o.json) {
       out.stdout(bytes); // as they are: a version need not be UTF-8 text
       return ExitCode.ok;
@@ -108,31 +83,10 @@ export async function runShowCommand(version: string, o: FolderOptions, out: Out
 /** `bm-log ls [FOLDER] [--at T|VERSION]`: the tree now or at a point. */
 export async function runLsCommand(folder: string | undefined, o: LsFlags, out: Output): Promise<number> {
   return withLocal(o.dir, async (s) => {
-    const { versions, projection } = await loadProjection(s);
-    let tree: Map<SyncPath, VersionRecord>;
-    if (o.at === undefined) {
-      tree = new Map();
-      for (const [p, st] of projection) {
-        const w = computeHeads(st)[0];
-        if (w?.content) tree.set(p, w);
-      }
-    } else {
-      const point = parseHistoryPoint(o.at);
-      const time = 'time' in point ? point.time : Date.parse(findVersion(versions, point.version).time);
-      tree = projectTreeAt(versions, time);
-    }
-    const prefix = folder === undefined ? '' : `${folder.replace(/^\.\//, '').replace(/\/+$/, '')}/`;
-    const rows = [...tree.values()].filter((v) => v.path.startsWith(prefix)).sort((a, b) => (a.path < b.path ? -1 : 1));
-    const data = rows.map((v) => ({
-      path: v.path,
-      size: v.content?.size ?? 0,
-      hash: v.content?.hash ?? null,
-      version: v.id,
-      client: v.client,
-      time: v.time,
-    }));
+    const files = await listFiles(s, computeFolderPrefix(folder), o.at);
+    const data = files.map((f) => ({ path: f.path, size: f.size, hash: f.hash, version: f.version, client: f.client, time: f.time }));
     const line = (d: (typeof data)[number]) =>
-      `${String(d.size).padStart(10)}  ${d.hash?.slice(0, 12)}  ${d.version}  ${displayName(d.path)}`;
+      `${String(d.size).padStart(10)}  ${d.hash.slice(0, 12)}  ${d.version}  ${displayName(d.path)}`;
     out.result(o.json, { at: o.at ?? null, files: data }, () => (data.length === 0 ? ['(no files)'] : data.map(line)));
     return ExitCode.ok;
   });

@@ -1,7 +1,8 @@
 import { BmError, ErrorCode } from '../errors.js';
 import { stateDirPath } from '../local/state-dir.js';
 import type { PlanOp } from '../reconcile/plan-sync.js';
-import { runSync, type ResolveRequest, type SyncReport } from '../reconcile/run-sync.js';
+import type { ResolveRequest, SyncReport } from '../reconcile/run-sync.js';
+import { executeFolderSync } from '../api/folder-sync.js';
 import type { ClientSession } from '../client/client-session.js';
 import { clientNames, withClient } from '../client/client-queries.js';
 import { executeConflictNotice, takeNewConflicts } from './conflict-notice.js';
@@ -56,7 +57,6 @@ async function syncWithSession(s: ClientSession, o: SyncCommandOptions, out: Out
   const verbosity = verbosityOf(o);
   // A progress display on a terminal, never with --json or --quiet (ADR-0025).
   const progress = o.json || verbosity === 'quiet' ? undefined : out.startProgress();
-  const ctx = progress === undefined ? s.ctx : { ...s.ctx, onProgress: progress };
   // `--json` lists every op carried out: they go to a file as they are done, not into the
   // report (ADR-0013). Human output lists at most MAX_LISTED_OPS ops (and every local
   // delete): the report keeps only those, not one op per file of a first sync.
@@ -67,13 +67,14 @@ async function syncWithSession(s: ClientSession, o: SyncCommandOptions, out: Out
       ? (op: PlanOp) => isShownOp(op) && out.line(describeOpLine(op))
       : undefined;
   try {
-    const report = await runSync(ctx, {
+    const report = await executeFolderSync(s, {
       dryRun: o.dryRun === true,
       force: o.force === true,
       ...(o.maxDelete !== undefined ? { maxDelete: o.maxDelete } : {}),
       ...(o.resolve ? { resolve: o.resolve } : {}),
       keepApplied: spill ? 0 : MAX_LISTED_OPS,
       ...(onApplied ? { onApplied } : {}),
+      ...(progress ? { progress } : {}),
     });
     out.endProgress();
     const names = await clientNames(s);

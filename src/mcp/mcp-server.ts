@@ -1,8 +1,10 @@
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { BmError, ErrorCode } from '../errors.js';
 import type { BmFolder } from '../api/open-folder.js';
 import type { VersionInfo } from '../api/folder-queries.js';
+import type { FileDiff } from '../api/diff-versions.js';
 import { computeNoteBody, mustNoteBytes } from './note-text.js';
 import { computeToolError, computeToolResult } from './tool-result.js';
 
@@ -14,13 +16,16 @@ import { computeToolError, computeToolResult } from './tool-result.js';
 
 /** At most this many files in one `list` result (the rest are counted). */
 const MAX_LISTED_FILES = 500;
+/** At most this many diff lines in one `diff` result (the rest are counted). */
+const MAX_DIFF_LINES = 400;
 
 const path = z.string().min(1).describe('a path relative to the folder root, e.g. notes/plan.md');
 const onStale = z
-  .enum(['refuse', 'conflict'])
+  .enum(['refuse', 'merge', 'conflict'])
   .optional()
   .describe(
-    "if expectedVersion is no longer current: 'refuse' (default; nothing written, the current version is named) or 'conflict' (kept beside it)",
+    "if expectedVersion is no longer current: 'refuse' (default; nothing written, the current version is named), or 'merge' " +
+      "(merged with the current version where the changes are apart, else kept beside it as a conflict; 'conflict' is the same)",
   );
 
 /** Runs a tool body; a thrown error becomes a tool error with its next step. */
@@ -62,7 +67,8 @@ function registerNoteTools(server: McpServer, folder: BmFolder): void {
     {
       description:
         'Write a note (text, or base64 for binary). expectedVersion is the version you read (null to create a new file); ' +
-        'if someone changed it since, the write is refused naming the current version: read it again and merge.',
+        'if someone changed it since, the write is refused naming the current version: read it again and merge ' +
+        "(or pass onStale 'merge': the result says merged, or conflict with why it did not merge).",
       inputSchema: {
         path,
         expectedVersion: z.string().nullable().describe('the version from read, or null for a new file'),
@@ -93,12 +99,15 @@ function registerNoteTools(server: McpServer, folder: BmFolder): void {
   server.registerTool(
     'list',
     {
-      description: 'The files of the folder now, with their versions (from the last sync).',
-      inputSchema: { folder: z.string().optional() },
+      description: 'The files of the folder now (or at a time or version), with their versions (from the last sync).',
+      inputSchema: {
+        folder: z.string().optional(),
+        at: z.string().optional().describe('a version id from history, or a time (2h, yesterday, 2026-11-20T17:00)'),
+      },
     },
-    ({ folder: f }) =>
+    ({ folder: f, at }) =>
       run(async () => {
-        const files = await folder.list(f);
+        const files = await folder.list(f, at === undefined ? {} : { at });
         return { files: files.slice(0, MAX_LISTED_FILES), omitted: Math.max(0, files.length - MAX_LISTED_FILES) };
       }),
   );
@@ -144,6 +153,54 @@ function registerHistoryTools(server: McpServer, folder: BmFolder): void {
       inputSchema: { path, keep: z.string().optional().describe('the version to keep (id or its last 8 characters)') },
     },
     (a) => run(async () => ({ ...(await folder.resolve(a.path, a.keep === undefined ? {} : { keep: a.keep })) })),
+  );
+}
+
+/** Pure: diffs as the `diff` tool returns them: hunks without the text copy, at most `max` lines in all. */
+export function computeDiffResult(diffs: readonly FileDiff[], max = MAX_DIFF_LINES): Record<string, unknown> {
+  let room = max;
+  let omittedLines = 0;
+  const out = diffs.map(({ text: _text, hunks, ...d }) => {
+    const kept = [];
+    for (const h of hunks) {
+      if (room <= 0) {
+        omittedLines += h.lines.length;
+        continue;
+      }
+      const lines = h.lines.slice(0, room);
+      omittedLines += h.lines.length - lines.length;
+      room -= lines.length;
+      kept.push({ ...h, lines });
+    }
+    return { ...d, hunks: kept };
+  });
+  return { diffs: out, omittedLines };
+}
+
+function registerDiffTool(server: McpServer, folder: BmFolder): void {
+  const version = z.string().optional().describe('a version id from history (or its last 8 characters)');
+  server.registerTool(
+    'diff',
+    {
+      description:
+        'Line diff (unified hunks). With path only: the file in the folder against its synced version, or, for a conflict, ' +
+        'each version against their common ancestor. With path and from/to: those versions of it. Without path: from and to ' +
+        'are any two versions.',
+      inputSchema: { path: path.optional(), from: version, to: version },
+    },
+    (a) =>
+      run(async () => {
+        if (a.path !== undefined) {
+          return computeDiffResult(await folder.diff(a.path, { ...(a.from ? { from: a.from } : {}), ...(a.to ? { to: a.to } : {}) }));
+        }
+        if (a.from === undefined || a.to === undefined)
+          throw new BmError(
+            ErrorCode.usage,
+            'diff needs a path, or both from and to',
+            'pass path (and optionally from/to), or two versions',
+          );
+        return computeDiffResult(await folder.diffVersions(a.from, a.to));
+      }),
   );
 }
 
@@ -194,6 +251,7 @@ export function createMcpServer(folder: BmFolder, version: string): McpServer {
   registerNoteTools(server, folder);
   registerHistoryTools(server, folder);
   registerFolderTools(server, folder);
+  registerDiffTool(server, folder);
   registerResources(server, folder);
   return server;
 }

@@ -23,8 +23,9 @@ export function isCurrentVersion(expected: VersionId | null, st: PathState | und
  * Current: a put (or tombstone) replacing every head, like any edit of an up-to-date file.
  * Stale, `refuse`: throws StaleVersionError naming the current heads; nothing is published.
  * Stale, `conflict`: a put (or tombstone) replacing only the version its writer read, exactly
- * what a person's edit of a stale file publishes, so it stands beside the current version as
- * a conflict and nothing is overwritten. An expected id that is no version of the path is a
+ * what a person's edit of a stale file publishes, so it stands beside the current version and
+ * nothing is overwritten: the sync's merge stage then merges the two where the merge applies,
+ * else they are a conflict (the API's `onStale: 'merge'`, ADR-0033). An expected id that is no version of the path is a
  * usage error (it would replace nothing, silently).
  */
 export function planExpectedWrite(request: RestoreRequest, expected: ExpectedVersion, st: PathState | undefined): RestoreStep {

@@ -51,7 +51,20 @@ describe('bm-log mcp over stdio', () => {
     const { a, b } = await pair({ 'plan.md': 'one\n' });
     const c = await connect(a.dir, '--as', 'claude');
     const tools = (await c.listTools()).tools.map((t) => t.name).sort();
-    expect(tools).toEqual(['conflicts', 'delete', 'history', 'list', 'read', 'resolve', 'restore', 'status', 'sync', 'verify', 'write']);
+    expect(tools).toEqual([
+      'conflicts',
+      'delete',
+      'diff',
+      'history',
+      'list',
+      'read',
+      'resolve',
+      'restore',
+      'status',
+      'sync',
+      'verify',
+      'write',
+    ]);
 
     const read = await ok(c, 'read', { path: 'plan.md' });
     expect(read).toMatchObject({ path: 'plan.md', text: 'one\n', conflict: false });
@@ -76,8 +89,15 @@ describe('bm-log mcp over stdio', () => {
     // Bob edits; the agent writes against the version it had read, asking for a conflict.
     await b.write('plan.md', 'bob\n');
     await b.syncOk();
-    const kept = await ok(c, 'write', { path: 'plan.md', expectedVersion: v2, text: 'agent again\n', onStale: 'conflict' });
-    expect(kept['conflict']).toBe(true);
+    const kept = await ok(c, 'write', { path: 'plan.md', expectedVersion: v2, text: 'agent again\n', onStale: 'merge' });
+    expect(kept).toMatchObject({ conflict: true, merged: false, notMerged: { reason: 'overlap' } });
+    // diff of the conflict: each version against their common ancestor (v2), as small hunks.
+    const d = (await ok(c, 'diff', { path: 'plan.md' })) as { diffs: { fromVersion: string; hunks: { lines: string[] }[] }[] };
+    expect(d.diffs.map((x) => x.fromVersion)).toEqual([v2, v2]);
+    expect(d.diffs.map((x) => x.hunks.flatMap((h) => h.lines).filter((l) => l.startsWith('+'))).sort()).toEqual([
+      ['+agent again'],
+      ['+bob'],
+    ]);
     const conflicts = (await ok(c, 'conflicts'))['conflicts'] as { path: string; versions: { version: string; by: string }[] }[];
     expect(conflicts.map((x) => x.path)).toEqual(['plan.md']);
     expect(conflicts[0]!.versions.map((v) => v.by).sort()).toEqual(['bob', 'claude']);
@@ -109,5 +129,17 @@ describe('bm-log mcp over stdio', () => {
     const created = await ok(c, 'write', { path: 'notes/new.md', expectedVersion: null, text: 'new\n' });
     expect(await a.read('notes/new.md')).toBe('new\n');
     expect(created['heads']).toEqual([created['version']]);
+    const v1 = (await ok(c, 'read', { path: 'notes/plan.md' }))['version'];
+    const v2 = (await ok(c, 'write', { path: 'notes/plan.md', expectedVersion: v1, text: 'one\ntwo\n' }))['version'];
+    const then = (await ok(c, 'list', { at: v1 }))['files'] as { path: string; version: string }[];
+    expect(then.find((f) => f.path === 'notes/plan.md')?.version).toBe(v1);
+    const d = await ok(c, 'diff', { from: v1, to: v2 });
+    expect(d).toMatchObject({
+      diffs: [{ fromVersion: v1, toVersion: v2, same: false, hunks: [{ lines: [' one', '+two'] }] }],
+      omittedLines: 0,
+    });
+    expect(JSON.stringify(d)).not.toContain('@@');
+    const half = await call(c, 'diff', { from: v1 });
+    expect(half.structuredContent?.['error']).toMatchObject({ code: 'usage', next: expect.stringMatching(/path/) });
   }, 180_000);
 });

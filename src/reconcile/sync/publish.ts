@@ -29,13 +29,20 @@ export interface PublishEnv {
   >;
   readonly log: OpenLog;
   readonly tally: SyncTally;
-  /** The sync's detached own versions (`PlanOptions.detached`): a restore adds the versions it publishes. */
+  /** The sync's detached own versions (`PlanOptions.detached`): a restore and a merge add the versions they publish. */
   readonly detached?: Set<string>;
 }
 
 /** Publishes events as this client's next segment(s) and folds them into the projection. */
 export async function publishEvents(env: PublishEnv, events: readonly Event[]): Promise<void> {
   if (events.length === 0) return;
+  // A merge's bytes are written here only after it is published, guarded: a file edited
+  // meanwhile keeps the edit, which derives from no merge. Until the manifest records the
+  // merge, a change here stands beside it and merges with it, never replaces it (ADR-0033).
+  await recordDetached(
+    env,
+    events.flatMap((e) => (e.type === 'put' && e.merge !== undefined ? [e.id] : [])),
+  );
   const { ctx, log, tally } = env;
   // The snapshot of the fetch this run synced against, never one taken now (ADR-0019 §5).
   for (let i = 0; i < events.length; i += MAX_EVENTS_PER_SEGMENT) {
