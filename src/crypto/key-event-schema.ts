@@ -18,10 +18,11 @@ const eventId = z
   .transform((s) => s as VersionId);
 const rawKey = z.string().regex(/^[0-9a-f]{64}$/);
 
-export const keyEventSchema = z
+/** The `key` event's fields, without the at-least-one-key rule (the segment schema checks it: a union member must be a plain object). */
+export const keyEventObjectSchema = z
   .object({ type: z.literal('key'), id: eventId, x25519: rawKey.optional(), ed25519: rawKey.optional() })
-  .strict()
-  .refine((e) => e.x25519 !== undefined || e.ed25519 !== undefined, 'a key event names at least one key');
+  .strict();
+export const keyEventSchema = keyEventObjectSchema.refine((e) => e.x25519 !== undefined || e.ed25519 !== undefined, 'a key event names at least one key');
 export type KeyEvent = z.infer<typeof keyEventSchema>;
 
 export const rekeyEventSchema = z

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { HASH_RE, ULID_RE, type ClientId, type ContentHash, type VaultId, type VersionId } from './ids.js';
 import { computePathProblem, type SyncPath } from './sync-path.js';
+import { memberEventSchema } from '../members/member-schema.js';
+import { keyEventObjectSchema } from '../crypto/key-event-schema.js';
 
 /**
  * Wire schemas. Types are derived from them (z.infer), never written twice.
@@ -144,13 +146,21 @@ export const gcEventSchema = z
   })
   .strict();
 
-export const eventSchema = z.discriminatedUnion('type', [
+/**
+ * Members (format 2, ADR-0021): `member` (add, remove, role by an admin; its own union on
+ * `action`) and `key` (a client's own wrapping key). Which of them count is the member fold's
+ * (`src/members/`), never the codec's.
+ */
+const memberOrKeyEventSchema = z.union([memberEventSchema, keyEventObjectSchema]);
+
+const baseEventSchema = z.discriminatedUnion('type', [
   putEventSchema,
   tombstoneEventSchema,
   resolveEventSchema,
   retireEventSchema,
   gcEventSchema,
 ]);
+export const eventSchema = z.union([baseEventSchema, memberOrKeyEventSchema]);
 export type Event = z.infer<typeof eventSchema>;
 export type PutEvent = z.infer<typeof putEventSchema>;
 export type TombstoneEvent = z.infer<typeof tombstoneEventSchema>;
@@ -162,7 +172,7 @@ export type EventType = Event['type'];
 export type PathEvent = PutEvent | TombstoneEvent | ResolveEvent;
 export type PathEventType = PathEvent['type'];
 
-/** True for the events that create a version of a path; false for retire and gc. */
+/** True for the events that create a version of a path; false for retire, gc, member and key. */
 export function isPathEvent(e: Event): e is PathEvent {
   switch (e.type) {
     case 'put':
@@ -171,6 +181,8 @@ export function isPathEvent(e: Event): e is PathEvent {
       return true;
     case 'retire':
     case 'gc':
+    case 'member':
+    case 'key':
       return false;
   }
 }
@@ -184,6 +196,8 @@ export function computeEventContent(e: Event): ContentRef | null {
     case 'tombstone':
     case 'retire':
     case 'gc':
+    case 'member':
+    case 'key':
       return null;
   }
 }
@@ -193,7 +207,7 @@ export const seenSchema = z.record(z.string().regex(ULID_RE), z.number().int().m
 
 /** Pure: the lowest segment format that can express `events` (ADR-0019 §1). */
 export function computeSegmentFormat(events: readonly Event[]): 1 | 2 {
-  return events.some((e) => e.type === 'put' && e.merge !== undefined) ? 2 : 1;
+  return events.some((e) => (e.type === 'put' && e.merge !== undefined) || e.type === 'member' || e.type === 'key') ? 2 : 1;
 }
 
 export const segmentBodySchema = z
@@ -226,6 +240,8 @@ export const segmentBodySchema = z
     for (const e of s.events) {
       const merge = e.type === 'put' ? computeMergeProblem(e) : undefined;
       if (merge !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: merge });
+      if (e.type === 'key' && e.x25519 === undefined && e.ed25519 === undefined)
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `key event ${e.id} names no key` });
       if (ids.has(e.id)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `duplicate event id ${e.id}` });
       ids.add(e.id);
     }

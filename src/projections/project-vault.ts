@@ -113,6 +113,8 @@ export function evolveVault(state: VaultState, body: SegmentBody): VaultState {
       case 'put':
       case 'tombstone':
       case 'resolve':
+      case 'member': // the member list is its own fold (src/members/project-members.ts)
+      case 'key':
         break;
       default: {
         const never: never = e;
