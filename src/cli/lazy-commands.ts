@@ -27,3 +27,7 @@ export const runGcCommand = lazy(async () => (await import('./gc-commands.js')).
 export const runCheckpointCommand = lazy(async () => (await import('./gc-commands.js')).runCheckpointCommand);
 export const runClientsCommand = lazy(async () => (await import('./gc-commands.js')).runClientsCommand);
 export const runRetireCommand = lazy(async () => (await import('./gc-commands.js')).runRetireCommand);
+export const runMembersListCommand = lazy(async () => (await import('./members-command.js')).runMembersListCommand);
+export const runMembersInitCommand = lazy(async () => (await import('./members-command.js')).runMembersInitCommand);
+export const runMemberChangeCommand = lazy(async () => (await import('./members-command.js')).runMemberChangeCommand);
+export const runMembersInviteCommand = lazy(async () => (await import('./members-command.js')).runMembersInviteCommand);

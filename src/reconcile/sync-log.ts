@@ -27,6 +27,8 @@ import {
   readHeldCheckpoints,
 } from './join-checkpoints.js';
 import type { SyncIdentity, SyncIndex } from './ports.js';
+import { executeLearnVaultRoot } from '../members/member-index.js';
+import type { VaultRootBody } from '../members/vault-root.js';
 
 /**
  * The log side of a sync or a GC run: fetch and verify what is new (a new client joins from
@@ -96,6 +98,8 @@ export interface FetchedLog {
   readonly joinedNow: boolean;
   /** This client's own objects that had vanished from the remote and were put back (ADR-0015). */
   readonly restored: readonly string[];
+  /** The vault root (ADR-0021), when the vault has one: held, or learnt by this fetch (a dry run's is not stored). */
+  readonly root?: VaultRootBody;
 }
 
 /**
@@ -140,7 +144,10 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
   const faults: LogFault[] = [];
   const joinKeys: ClientKey[] = [];
   let joinedNow = false;
-  if (cursors.size === 0 && !format1 && checkpointBytes === undefined && ctx.joinFromCheckpoint !== false && index.getMeta !== undefined) {
+  const fresh = cursors.size === 0 && !format1 && checkpointBytes === undefined;
+  // A vault with a root is joined from its logs, not from checkpoints (ADR-0021: every member event must be folded).
+  const root = fresh ? await executeLearnVaultRoot(store, index, identity.vault, { dryRun: options.dryRun }) : undefined;
+  if (fresh && root === undefined && ctx.joinFromCheckpoint !== false && index.getMeta !== undefined) {
     const join = await executeJoin(store, index, identity.vault, pinnedKeys, options.dryRun);
     requests += join.requests;
     faults.push(...join.faults);
@@ -171,6 +178,8 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
   });
   requests += fetched.requests;
   faults.push(...fetched.faults);
+  const learnt =
+    root ?? (await executeLearnVaultRoot(store, index, identity.vault, { listedKeys: fetched.listedKeys, dryRun: options.dryRun }));
   if (!options.dryRun) {
     // (A streamed fetch pinned each new key before its segments; pinning again changes nothing.)
     if (fetched.newKeys.length > 0) await index.pinKeys(fetched.newKeys.map(pinOf));
@@ -186,7 +195,8 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
   requests += checked.requests;
   faults.push(...checked.faults);
   if (!options.dryRun && !isSamePins(pins, checked.pins)) await index.commitBatch({ meta: { [REMOTE_PINS_KEY]: checked.pins } });
-  return { pinned, joinKeys, fetched, faults, requests, fetchStartMs, checkpointBytes, joinedNow, restored: checked.restored };
+  const found = { ...(learnt === undefined ? {} : { root: learnt }) };
+  return { pinned, joinKeys, fetched, faults, requests, fetchStartMs, checkpointBytes, joinedNow, restored: checked.restored, ...found };
 }
 
 /**
@@ -262,7 +272,8 @@ export async function foldFetchedLog(ctx: LogContext, f: FetchedLog, options: { 
   if (options.dryRun && !holdsFetchedSegments(f))
     throw new BmError(ErrorCode.internal, "a dry run's fetched segments were let go before its fold");
   const extra = options.dryRun ? f.fetched.segments.map((s) => s.segment.body) : [];
-  const fold = (excluded: ReadonlySet<string>) => foldIndexWithCheckpoints(ctx.index, f.checkpointBytes, { excluded, extra });
+  const root = f.root === undefined ? {} : { root: f.root };
+  const fold = (excluded: ReadonlySet<string>) => foldIndexWithCheckpoints(ctx.index, f.checkpointBytes, { excluded, extra, ...root });
   const first = await fold(new Set((await readClaimVerdicts(ctx.index)).bad));
   const bodies = first.checkpoints;
   const where = { store: ctx.store, index: ctx.index, vault: ctx.identity.vault };

@@ -13,7 +13,16 @@ const joiner = ids() as ClientId;
 const keys = generateKeyPair();
 const fingerprint = computeFingerprint(generateKeyPair().publicKeyHex);
 
-const add: Event = { type: 'member', action: 'add', id: ids() as VersionId, client: joiner, fingerprint, upTo: 0, role: 'writer', name: 'bob' };
+const add: Event = {
+  type: 'member',
+  action: 'add',
+  id: ids() as VersionId,
+  client: joiner,
+  fingerprint,
+  upTo: 0,
+  role: 'writer',
+  name: 'bob',
+};
 const key: Event = { type: 'key', id: ids() as VersionId, x25519: 'ab'.repeat(32) };
 
 function body(events: Event[], v: 1 | 2 = computeSegmentFormat(events)): SegmentBody {
