@@ -67,8 +67,9 @@ function registerInit(program: Command, host: CommandHost): void {
     program
       .command('init')
       .description('make a folder a bm-log client: join the vault a remote holds (and download it), or --create a new one')
-      .requiredOption('--remote <url>', 'a folder path or file:///path (shared folder), or s3://bucket[/prefix]')
+      .option('--remote <url>', 'a folder path or file:///path (shared folder), or s3://bucket[/prefix]')
       .option('--create', 'create a new vault at the remote (it must be empty or not exist yet); without it, init joins the vault there')
+      .option('--join <token>', "join with an invitation (`members invite`): its remote, and the vault's root key pinned")
       .option('--name <name>', 'how other clients see this one (default: user@host)')
       .option('--endpoint <url>', 'S3-compatible endpoint (Tigris, MinIO, R2...)')
       .option('--region <region>', 'S3 region')

@@ -58,7 +58,13 @@ function projectTree(bodies: readonly SegmentBody[]): { tree: string; members: M
   state.members = members;
   for (const b of bodies) projectLogSegment(state, b);
   const paths = [...state.paths.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
-  const tree = paths.map(([p, st]) => [p, [...st.versions.keys()].sort(), computeHeads(st).map((v) => v.id).sort()]);
+  const tree = paths.map(([p, st]) => [
+    p,
+    [...st.versions.keys()].sort(),
+    computeHeads(st)
+      .map((v) => v.id)
+      .sort(),
+  ]);
   return { tree: JSON.stringify(tree), members };
 }
 

@@ -56,7 +56,13 @@ async function forge(w: World, c: Client, events: (Event & { bytes?: string })[]
   for (const e of events) {
     if (e.bytes === undefined) continue;
     const data = Buffer.from(e.bytes);
-    await writeBlob(store, { size: data.length, sha256: sha256Hex(data), open: async function* () { yield data; } });
+    await writeBlob(store, {
+      size: data.length,
+      sha256: sha256Hex(data),
+      open: async function* () {
+        yield data;
+      },
+    });
     delete e.bytes;
   }
   const seq = listed.length + 1;
@@ -155,7 +161,12 @@ describe('members (ADR-0021)', () => {
     // one) publishes a delete and an overwrite anyway; an honest one holds them back.
     const head = await headOf(alice, 'a.md');
     await forge(w, bob, [
-      { type: 'tombstone', id: ids() as VersionId, path: 'by-bob.md' as SyncPath, replaces: [await headOf(alice, 'by-bob.md')] as VersionId[] },
+      {
+        type: 'tombstone',
+        id: ids() as VersionId,
+        path: 'by-bob.md' as SyncPath,
+        replaces: [await headOf(alice, 'by-bob.md')] as VersionId[],
+      },
       put('a.md', 'overwritten by removed bob\n', [head]),
       put('late.md', 'late\n'),
     ]);
@@ -194,8 +205,23 @@ describe('members (ADR-0021)', () => {
     const bobRow = view.members.find((m) => m.name === 'bob')!;
     const aliceRow = view.members.find((m) => m.name === 'alice')!;
     const bobSeq = await forge(w, bob, [
-      { type: 'member', action: 'role', id: ids() as VersionId, client: bobRow.client as ClientId, fingerprint: bobRow.fingerprint!, upTo: 0, role: 'admin' },
-      { type: 'member', action: 'remove', id: ids() as VersionId, client: aliceRow.client as ClientId, fingerprint: aliceRow.fingerprint!, upTo: 0 },
+      {
+        type: 'member',
+        action: 'role',
+        id: ids() as VersionId,
+        client: bobRow.client as ClientId,
+        fingerprint: bobRow.fingerprint!,
+        upTo: 0,
+        role: 'admin',
+      },
+      {
+        type: 'member',
+        action: 'remove',
+        id: ids() as VersionId,
+        client: aliceRow.client as ClientId,
+        fingerprint: aliceRow.fingerprint!,
+        upTo: 0,
+      },
     ]);
     const after = await members(dave);
     expect(after.members.map((m) => [m.name, m.role])).toEqual(
@@ -211,5 +237,28 @@ describe('members (ADR-0021)', () => {
     expect(expectExit(await alice.run('members'), EXIT.ok).stdout).toContain('2 member event(s) changed nothing');
     // The CLI refuses a non-admin's change before publishing anything.
     expect(expectExit(await bob.run('members', 'add', 'dave'), EXIT.usage).stderr).toMatch(/only an admin/);
+  }, 120_000);
+
+  it('`init --join TOKEN` pins the root key of the invitation: the right vault is joined (pending), another root is refused before anything is written', async () => {
+    const w = await world();
+    const alice = await w.init('alice', { files: { 'a.md': 'a\n' } });
+    expectExit(await alice.run('members', 'init'), EXIT.ok);
+    const invite = expectExit(await alice.run('members', 'invite', 'frank', '--json'), EXIT.ok).json as {
+      token: string;
+      rootFingerprint: string;
+    };
+    const frank = w.client('frank');
+    expectExit(await frank.run('init', '--join', invite.token, '--name', 'frank'), EXIT.ok);
+    expect((await members(alice)).pending.map((p) => p.name)).toEqual(['frank']);
+    // A token naming another root key (a forged vault, or the wrong remote): refused, no key published.
+    const { decodeInvitation, encodeInvitation } = await import('../../src/members/invitation.js');
+    const real = decodeInvitation(invite.token);
+    const other = encodeInvitation({ ...real, root: 'AAAA-BBBB-CCCC-DDDD-EEEE' });
+    const gina = w.client('gina');
+    const keysBefore = (await fs.readdir(path.join(w.remoteDir, 'keys'))).sort();
+    const refused = expectExit(await gina.run('init', '--join', other, '--name', 'gina'), EXIT.integrity);
+    expect(refused.stderr).toMatch(/root key is .* not AAAA-BBBB-CCCC-DDDD-EEEE/);
+    expect((await fs.readdir(path.join(w.remoteDir, 'keys'))).sort()).toEqual(keysBefore);
+    expect(expectExit(await gina.run('init', '--join', `${invite.token.slice(0, -3)}`), EXIT.usage).stderr).toMatch(/damaged or cut/);
   }, 120_000);
 });
