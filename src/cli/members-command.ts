@@ -10,9 +10,9 @@ import {
   type MemberChangeResult,
   type MemberRow,
   type MembersView,
-} from '../members/execute-members.js';
+} from '../client/member-actions.js';
 import { encodeInvitation } from '../members/invitation.js';
-import { readHeldVaultRoot } from '../members/member-index.js';
+import { readHeldVaultRoot } from '../reconcile/member-state.js';
 import type { MemberAction, Role } from '../members/member-schema.js';
 import { ExitCode } from './exit-codes.js';
 import type { FolderOptions } from './options.js';

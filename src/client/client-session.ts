@@ -7,7 +7,7 @@ import { BmError, ErrorCode } from '../errors.js';
 import { ulidFactory, type ClientId, type VaultId } from '../events/ids.js';
 import { readIdentity, writeIdentity, writeVaultIfAbsent } from '../events/log.js';
 import { computeFingerprint } from '../crypto/fingerprint.js';
-import { VAULT_ROOT_META_KEY } from '../members/member-index.js';
+import { VAULT_ROOT_META_KEY } from '../reconcile/member-state.js';
 import { readVaultRoot, type VaultRootBody } from '../members/vault-root.js';
 import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyPair } from '../events/signing.js';
 import type { ObjectStore } from '../events/store/object-store.js';

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { HASH_RE, ULID_RE, type ClientId, type ContentHash, type VaultId, type VersionId } from './ids.js';
 import { computePathProblem, type SyncPath } from './sync-path.js';
-import { memberEventSchema } from '../members/member-schema.js';
-import { keyEventObjectSchema } from '../crypto/key-event-schema.js';
+import { keyEventObjectSchema, memberEventSchema } from './member-event-schema.js';
 
 /**
  * Wire schemas. Types are derived from them (z.infer), never written twice.

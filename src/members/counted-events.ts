@@ -1,4 +1,3 @@
-import { shellCommand } from '../client/human-text.js';
 import { unreachable } from '../errors.js';
 import type { ClientId } from '../events/ids.js';
 import type { SegmentBody } from '../events/schema.js';
@@ -84,7 +83,7 @@ export function computeHeldBack(members: MemberState | undefined, self: ClientId
     case 'ok':
       return undefined;
     case 'not-a-member':
-      return `not published: this client is not a member of the vault yet; an admin admits it with \`${shellCommand(['members', 'add', name])}\` after checking its key fingerprint`;
+      return `not published: this client (${name}) is not a member of the vault yet; an admin admits it with \`bm-log members add NAME\` after checking its key fingerprint`;
     case 'removed':
       return 'not published: this client was removed from the vault (its changes would change nothing for anyone)';
     case 'reader':

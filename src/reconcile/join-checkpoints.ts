@@ -10,7 +10,7 @@ import type { ObjectStore } from '../events/store/object-store.js';
 import { projectCheckpoint } from '../projections/project-checkpoint.js';
 import { createLogState, projectLogSegment, type LogState } from '../projections/project-log.js';
 import { computeSegmentVersions } from '../projections/project-paths.js';
-import { readMemberState } from '../members/member-index.js';
+import { readMemberState } from './member-state.js';
 import type { VaultRootBody } from '../members/vault-root.js';
 import {
   keyOfClaim,

@@ -27,7 +27,7 @@ import {
   readHeldCheckpoints,
 } from './join-checkpoints.js';
 import type { SyncIdentity, SyncIndex } from './ports.js';
-import { executeLearnVaultRoot } from '../members/member-index.js';
+import { executeLearnVaultRoot } from './member-state.js';
 import type { VaultRootBody } from '../members/vault-root.js';
 
 /**

@@ -111,7 +111,7 @@ describe('members (ADR-0021)', () => {
     await carol.write('by-carol.md', 'carol was here\n');
     const held = expectExit(await carol.sync(), EXIT.retry).json as { skipped: { path: string; detail: string }[] };
     expect(held.skipped.map((s) => s.path)).toEqual(['by-carol.md']);
-    expect(held.skipped[0]!.detail).toMatch(/not a member of the vault yet.*bm-log members add carol/);
+    expect(held.skipped[0]!.detail).toMatch(/\(carol\) is not a member of the vault yet.*bm-log members add NAME/);
     // What it writes by hand (a put, an overwrite of alice's file) changes nothing for anyone.
     const aliceHead = await headOf(alice, 'shared.md');
     await forge(w, carol, [put('forged.md', 'forged\n'), put('shared.md', 'overwritten by carol\n', [aliceHead])]);

@@ -1,4 +1,4 @@
-import { shellCommand } from '../client/human-text.js';
+import { shellCommand } from './human-text.js';
 import { BmError, ErrorCode } from '../errors.js';
 import type { ClientId, VersionId } from '../events/ids.js';
 import type { Event } from '../events/schema.js';
@@ -6,12 +6,12 @@ import { computeFingerprint } from '../crypto/fingerprint.js';
 import { mustClientMatch } from '../gc/retire-client.js';
 import type { GcContext } from '../gc/execute-gc.js';
 import { executeFetchLog, publishOwnSegment, type OpenLog } from '../reconcile/sync-log.js';
-import { computePendingClients } from './counted-events.js';
-import type { MemberEvent, Role } from './member-schema.js';
-import { readMemberState } from './member-index.js';
-import { computeRoleAt, type MemberRecord, type MemberRejection, type MemberState } from './project-members.js';
-import { VAULT_ROOT_META_KEY } from './member-index.js';
-import { writeVaultRoot, type VaultRootBody } from './vault-root.js';
+import { computePendingClients } from '../members/counted-events.js';
+import type { MemberEvent, Role } from '../members/member-schema.js';
+import { readMemberState } from '../reconcile/member-state.js';
+import { computeRoleAt, type MemberRecord, type MemberRejection, type MemberState } from '../members/project-members.js';
+import { VAULT_ROOT_META_KEY } from '../reconcile/member-state.js';
+import { writeVaultRoot, type VaultRootBody } from '../members/vault-root.js';
 import { CLEAN_STATE_KEY } from '../reconcile/ports.js';
 
 /**

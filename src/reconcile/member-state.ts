@@ -2,10 +2,10 @@ import { decodeTrustedSegment } from '../events/codec.js';
 import type { SegmentBody } from '../events/schema.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import type { ListedObject } from '../events/store/object-store.js';
-import { CLEAN_STATE_KEY, type SyncIndex } from '../reconcile/ports.js';
-import { projectMembersOf } from './counted-events.js';
-import type { MemberState } from './project-members.js';
-import { computeGenesis, readVaultRoot, VAULT_ROOT_KEY, type VaultRootBody } from './vault-root.js';
+import { CLEAN_STATE_KEY, type SyncIndex } from './ports.js';
+import { projectMembersOf } from '../members/counted-events.js';
+import type { MemberState } from '../members/project-members.js';
+import { computeGenesis, readVaultRoot, VAULT_ROOT_KEY, type VaultRootBody } from '../members/vault-root.js';
 
 /**
  * The member side of the local index: the vault root this client verified (a meta value), and
