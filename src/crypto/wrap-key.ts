@@ -7,7 +7,7 @@ import {
   hkdfSync,
   type KeyObject,
 } from 'node:crypto';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { BmError, ErrorCode } from '../errors.js';
 import { ULID_RE } from '../events/ids.js';
 import { computeFingerprint } from './fingerprint.js';
