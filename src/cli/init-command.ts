@@ -1,4 +1,6 @@
 import { executeInit } from '../client/client-session.js';
+import { BmError, ErrorCode } from '../errors.js';
+import { decodeInvitation } from '../members/invitation.js';
 import { ExitCode } from './exit-codes.js';
 import { shellCommand } from '../client/human-text.js';
 import type { InitFlags } from './options.js';
@@ -21,10 +23,30 @@ function initArgs(o: InitFlags): string[] {
 }
 
 /**
+ * The flags with `--join TOKEN` read (ADR-0021): the remote is the token's (a `--remote` must
+ * name the same), and the vault and root fingerprint it holds are pinned. Throws a usage error
+ * for a bad token, `--join` with `--create`, or neither `--remote` nor `--join`.
+ */
+function computeJoinFlags(o: InitFlags): { o: InitFlags & { remote: string }; pin?: { vault: string; root: string } } {
+  if (o.join === undefined) {
+    if (o.remote === undefined)
+      throw new BmError(ErrorCode.usage, 'init needs --remote URL (or --join TOKEN)', 'run with --help for usage');
+    return { o: { ...o, remote: o.remote } };
+  }
+  if (o.create === true)
+    throw new BmError(ErrorCode.usage, '--join joins an existing vault; it cannot be used with --create', 'drop one of them');
+  const invitation = decodeInvitation(o.join);
+  if (o.remote !== undefined && o.remote !== invitation.remote)
+    throw new BmError(ErrorCode.usage, `--remote ${o.remote} is not the remote of the invitation (${invitation.remote})`, 'drop --remote');
+  return { o: { ...o, remote: invitation.remote }, pin: { vault: invitation.vault, root: invitation.root } };
+}
+
+/**
  * `bm-log init --remote URL [--create]`: make a folder a client of the vault the remote holds
  * (or of a new one), then run the first sync unless `--no-sync`.
  */
-export async function runInitCommand(o: InitFlags, out: Output): Promise<number> {
+export async function runInitCommand(flags: InitFlags, out: Output): Promise<number> {
+  const { o, pin } = computeJoinFlags(flags);
   const remote = {
     url: o.remote,
     ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
@@ -36,6 +58,7 @@ export async function runInitCommand(o: InitFlags, out: Output): Promise<number>
     remote,
     create: o.create === true,
     createCommand,
+    ...(pin === undefined ? {} : { pin }),
     ...(o.name !== undefined ? { name: o.name } : {}),
   });
   const { clientId, name, vaultId } = r.config;

@@ -22,6 +22,19 @@ const time = z.string().describe('an ISO 8601 time (the writer’s clock)');
 const count = z.number().int().nonnegative();
 const seqMap = z.record(z.string(), count).describe('client id -> segment seq');
 
+const fingerprint = z
+  .string()
+  .regex(/^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){4}$/)
+  .describe('a key fingerprint');
+const role = z.enum(['admin', 'writer', 'reader']);
+const memberRow = z.object({
+  client: id,
+  name: z.string(),
+  fingerprint: fingerprint.nullable(),
+  role: z.enum(['admin', 'writer', 'reader', 'removed']).nullable().describe('null: pending'),
+  self: z.boolean(),
+});
+
 /** The format field every document starts with. */
 const format = z.literal(JSON_FORMAT).describe('the version of this document’s format');
 
@@ -331,6 +344,49 @@ export const JSON_DOCUMENTS = {
       name: z.string(),
       alreadyRetired: z.boolean(),
       seq: count.nullable(),
+    }),
+  },
+  members: {
+    commands: ['members', 'members list'],
+    schema: doc(
+      'bm-log members --json',
+      'the vault root, its members with key fingerprints and roles, pending clients, removed members (ADR-0021)',
+      {
+        root: z.object({ client: id, name: z.string(), fingerprint: fingerprint }).nullable(),
+        members: z.array(memberRow),
+        pending: z.array(memberRow),
+        removed: z.array(memberRow),
+        rejected: z.array(z.object({ at: z.string().describe('writer/seq/index of the member event'), reason: z.string() })),
+      },
+    ),
+  },
+  'members-init': {
+    commands: ['members init'],
+    schema: doc('bm-log members init --json', 'this client as the root admin, and the clients it admitted as writers', {
+      root: z.object({ client: id, name: z.string(), fingerprint: fingerprint }),
+      admitted: z.array(id),
+    }),
+  },
+  'members-change': {
+    commands: ['members add', 'members remove', 'members role'],
+    schema: doc('bm-log members add|remove|role --json', 'the member event published, and whether it counted', {
+      action: z.enum(['add', 'remove', 'role']),
+      client: id,
+      name: z.string(),
+      fingerprint: fingerprint,
+      role: role.nullable(),
+      upTo: count.describe('how much of the member’s log the change leaves as it was'),
+      seq: count,
+      counted: z.boolean(),
+      rejected: z.string().nullable(),
+    }),
+  },
+  'members-invite': {
+    commands: ['members invite'],
+    schema: doc('bm-log members invite --json', 'a one-line token a new member joins with (`init --join TOKEN`)', {
+      name: z.string(),
+      token: z.string(),
+      rootFingerprint: fingerprint,
     }),
   },
   service: {

@@ -28,3 +28,7 @@ export const runCheckpointCommand = lazy(async () => (await import('./gc-command
 export const runClientsCommand = lazy(async () => (await import('./gc-commands.js')).runClientsCommand);
 export const runRetireCommand = lazy(async () => (await import('./gc-commands.js')).runRetireCommand);
 export const runUiCommand = lazy(async () => (await import('./ui-command.js')).runUiCommand);
+export const runMembersListCommand = lazy(async () => (await import('./members-command.js')).runMembersListCommand);
+export const runMembersInitCommand = lazy(async () => (await import('./members-command.js')).runMembersInitCommand);
+export const runMemberChangeCommand = lazy(async () => (await import('./members-command.js')).runMemberChangeCommand);
+export const runMembersInviteCommand = lazy(async () => (await import('./members-command.js')).runMembersInviteCommand);

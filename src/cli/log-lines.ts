@@ -11,7 +11,6 @@ export { ChangeKind, computeChangeKind, computeRecordedMove, type MoveNote } fro
 /** The widest line `log` prints (in code points), whatever the names in it. */
 export const LOG_LINE_WIDTH = 100;
 
-
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;

@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { BmError, ErrorCode } from '../errors.js';
 import { mustSyncPath } from '../events/sync-path.js';
 import { registerCompletion } from './completion.js';
@@ -16,6 +16,10 @@ import {
   runInitCommand,
   runLogCommand,
   runLsCommand,
+  runMemberChangeCommand,
+  runMembersInitCommand,
+  runMembersInviteCommand,
+  runMembersListCommand,
   runResolveCommand,
   runRestoreCommand,
   runRetireCommand,
@@ -64,8 +68,9 @@ function registerInit(program: Command, host: CommandHost): void {
     program
       .command('init')
       .description('make a folder a bm-log client: join the vault a remote holds (and download it), or --create a new one')
-      .requiredOption('--remote <url>', 'a folder path or file:///path (shared folder), or s3://bucket[/prefix]')
+      .option('--remote <url>', 'a folder path or file:///path (shared folder), or s3://bucket[/prefix]')
       .option('--create', 'create a new vault at the remote (it must be empty or not exist yet); without it, init joins the vault there')
+      .option('--join <token>', "join with an invitation (`members invite`): its remote, and the vault's root key pinned")
       .option('--name <name>', 'how other clients see this one (default: user@host)')
       .option('--endpoint <url>', 'S3-compatible endpoint (Tigris, MinIO, R2...)')
       .option('--region <region>', 'S3 region')
@@ -221,6 +226,51 @@ function registerGcCommands(program: Command, host: CommandHost): void {
   ).action(async (c: string, o: FolderOptions) => host.finish(await runRetireCommand(c, o, host.out)));
 }
 
+const ROLES = ['admin', 'writer', 'reader'] as const;
+type RoleName = (typeof ROLES)[number];
+
+/** `members [list]` and `members init|add|remove|role|invite` (ADR-0021). */
+function registerMembers(program: Command, host: CommandHost): void {
+  const members = program
+    .command('members')
+    .description('who may change the vault: members with key fingerprints and roles, pending clients');
+  withFolderOptions(
+    members.command('list', { isDefault: true }).description('members with key fingerprints and roles, pending clients (the default)'),
+  ).action(async (o: FolderOptions) => host.finish(await runMembersListCommand(o, host.out)));
+  withFolderOptions(
+    members.command('init').description('make this client the root admin; every client there now is admitted as a writer'),
+  ).action(async (o: FolderOptions) => host.finish(await runMembersInitCommand(o, host.out)));
+  withFolderOptions(
+    members
+      .command('add')
+      .description('admit a pending client (check its key fingerprint first)')
+      .argument('<client>', 'its exact id or name')
+      .addOption(new Option('--role <role>', 'its role').choices(ROLES).default('writer')),
+  ).action(async (target: string, o: FolderOptions & { role: RoleName }) =>
+    host.finish(await runMemberChangeCommand({ action: 'add', target, role: o.role }, o, host.out)),
+  );
+  withFolderOptions(
+    members
+      .command('remove')
+      .description('remove a member: nothing it writes from now on counts')
+      .argument('<client>', 'its exact id or name'),
+  ).action(async (target: string, o: FolderOptions) =>
+    host.finish(await runMemberChangeCommand({ action: 'remove', target }, o, host.out)),
+  );
+  withFolderOptions(
+    members
+      .command('role')
+      .description("change a member's role")
+      .argument('<client>', 'its exact id or name')
+      .addArgument(new Argument('<role>', 'admin, writer or reader').choices(ROLES)),
+  ).action(async (target: string, role: RoleName, o: FolderOptions) =>
+    host.finish(await runMemberChangeCommand({ action: 'role', target, role }, o, host.out)),
+  );
+  withFolderOptions(
+    members.command('invite').description('print a one-line token for a new member to join with').argument('<name>', 'who it is for'),
+  ).action(async (name: string, o: FolderOptions) => host.finish(await runMembersInviteCommand(name, o, host.out)));
+}
+
 /** `doctor`: what the remote supports. */
 function registerDoctor(program: Command, host: CommandHost): void {
   withFolderOptions(program.command('doctor').description('what the remote supports: create-only writes, versioning, snapshots')).action(
@@ -275,6 +325,7 @@ export async function main(argv: readonly string[], out: Output = createOutput()
   registerHistoryCommands(program, host);
   registerVerify(program, host);
   registerGcCommands(program, host);
+  registerMembers(program, host);
   registerDoctor(program, host);
   registerMcp(program, host);
   registerUi(program, host);

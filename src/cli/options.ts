@@ -28,6 +28,8 @@ export interface RemoteFlags {
 /** `bm-log init`. `sync` is false with `--no-sync`. */
 export interface InitFlags extends RemoteFlags, FolderOptions {
   readonly create?: boolean;
+  /** An invitation token (`members invite`): its remote, vault and pinned root key (ADR-0021). */
+  readonly join?: string;
   readonly name?: string;
   readonly sync: boolean;
 }

@@ -6,6 +6,9 @@ import * as path from 'node:path';
 import { BmError, ErrorCode } from '../errors.js';
 import { ulidFactory, type ClientId, type VaultId } from '../events/ids.js';
 import { readIdentity, writeIdentity, writeVaultIfAbsent } from '../events/log.js';
+import { computeFingerprint } from '../crypto/fingerprint.js';
+import { VAULT_ROOT_META_KEY } from '../reconcile/member-state.js';
+import { readVaultRoot, type VaultRootBody } from '../members/vault-root.js';
 import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyPair } from '../events/signing.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import { probeStore } from '../events/store/probe-store.js';
@@ -157,6 +160,25 @@ export interface InitOptions {
    * then allowed inside it. Its `.bm-log/` is never synced, so neither is this folder.
    */
   readonly nestedIn?: string;
+  /** `init --join TOKEN` (ADR-0021): the vault must be this one and its root key have this fingerprint. */
+  readonly pin?: { readonly vault: string; readonly root: string };
+}
+
+/**
+ * The vault root a joiner pins (`init --join TOKEN`, ADR-0021): the remote's vault must be the
+ * invitation's, and its root key have the invitation's fingerprint; anything else is refused
+ * before this client writes anything.
+ */
+async function mustPinnedRoot(store: ObjectStore, vault: VaultId, pin: { vault: string; root: string }): Promise<VaultRootBody> {
+  const hint = 'nothing was written; ask the admin who invited you for a new token, and check the remote';
+  if (vault !== pin.vault)
+    throw new BmError(ErrorCode.wrongVault, `the remote holds vault ${vault}, not ${pin.vault} of the invitation`, hint);
+  const root = await readVaultRoot(store, vault);
+  if (root === undefined) throw new BmError(ErrorCode.keyMismatch, 'the vault has no root admin, but the invitation names one', hint);
+  const found = computeFingerprint(root.body.root.publicKey);
+  if (found !== pin.root)
+    throw new BmError(ErrorCode.keyMismatch, `the vault's root key is ${found}, not ${pin.root} as the invitation says`, hint);
+  return root.body;
 }
 
 /** Refuses a folder that is, or is inside, a bm-log folder: its files would belong to two clients. */
@@ -244,6 +266,7 @@ export async function executeInit(
             () => mine,
             () => new Date(),
           );
+    const pinnedRoot = options.pin === undefined ? undefined : await mustPinnedRoot(store, vault, options.pin);
     const keys = generateKeyPair();
     const clientId = newId() as ClientId;
     const name = options.name ?? `${os.userInfo().username}@${os.hostname()}`.slice(0, 128);
@@ -273,6 +296,7 @@ export async function executeInit(
       );
       const self = await readIdentity(store, vault, clientId);
       await index.pinKeys([{ client: clientId, publicKey: self.publicKeyHex, name }]);
+      if (pinnedRoot !== undefined) await index.putMeta(VAULT_ROOT_META_KEY, pinnedRoot);
       await index.putMeta('registered', true);
     } finally {
       await index.close();

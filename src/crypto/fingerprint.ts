@@ -8,7 +8,7 @@ import { BmError, ErrorCode } from '../errors.js';
  * `7KQ2-M9XD-0ZAF-3R8T-PWCN`. Finding another key with the same fingerprint costs about
  * 2^100 hashes (a second preimage), far beyond any attacker of a team vault.
  */
-export const FINGERPRINT_RE = /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){4}$/;
+export { FINGERPRINT_RE } from '../events/member-event-schema.js';
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const GROUPS = 5;
 const GROUP_LEN = 4;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ULID_RE, type VersionId } from '../events/ids.js';
-import { wrappedKeySchema } from './wrap-key.js';
+import { keyEventObjectSchema, MAX_WRAPS, wrappedKeySchema } from '../events/member-event-schema.js';
 
 /**
  * The key events of format 2 (ADR-0019 table, ADR-0021), for the codec to add to its union:
@@ -10,18 +10,18 @@ import { wrappedKeySchema } from './wrap-key.js';
  * - `rekey`: by an admin, a new content key epoch wrapped for each member that remains (on a
  *   removal; the removed member gets no wrap).
  */
-/** At most this many wraps in one event (one per member). */
-export const MAX_WRAPS = 1024;
+export { MAX_WRAPS } from '../events/member-event-schema.js';
 const eventId = z
   .string()
   .regex(ULID_RE, 'ULID')
   .transform((s) => s as VersionId);
 const rawKey = z.string().regex(/^[0-9a-f]{64}$/);
 
-export const keyEventSchema = z
-  .object({ type: z.literal('key'), id: eventId, x25519: rawKey.optional(), ed25519: rawKey.optional() })
-  .strict()
-  .refine((e) => e.x25519 !== undefined || e.ed25519 !== undefined, 'a key event names at least one key');
+export { keyEventObjectSchema };
+export const keyEventSchema = keyEventObjectSchema.refine(
+  (e) => e.x25519 !== undefined || e.ed25519 !== undefined,
+  'a key event names at least one key',
+);
 export type KeyEvent = z.infer<typeof keyEventSchema>;
 
 export const rekeyEventSchema = z

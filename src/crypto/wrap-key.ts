@@ -7,10 +7,11 @@ import {
   hkdfSync,
   type KeyObject,
 } from 'node:crypto';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { BmError, ErrorCode } from '../errors.js';
 import { ULID_RE } from '../events/ids.js';
-import { computeFingerprint, FINGERPRINT_RE } from './fingerprint.js';
+import { computeFingerprint } from './fingerprint.js';
+import { wrappedKeySchema } from '../events/member-event-schema.js';
 import {
   computeNewestEpoch,
   createContentKey,
@@ -31,18 +32,7 @@ import {
  * replayed for another member, vault or epoch.
  */
 const BOX_BYTES = 12 + 32 + 16;
-export const wrappedKeySchema = z
-  .object({
-    epoch: epochSchema,
-    recipient: z.string().regex(ULID_RE),
-    /** Fingerprint of the recipient's X25519 public key. */
-    fingerprint: z.string().regex(FINGERPRINT_RE),
-    /** Ephemeral X25519 public key, raw, lowercase hex. */
-    epk: z.string().regex(/^[0-9a-f]{64}$/),
-    /** base64url of nonce (12) | wrapped key (32) | tag (16). */
-    box: z.string().regex(/^[A-Za-z0-9_-]{80}$/),
-  })
-  .strict();
+export { wrappedKeySchema };
 export type WrappedKey = z.infer<typeof wrappedKeySchema>;
 
 /** A member's key-wrapping key pair. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HASH_RE, ULID_RE, type ClientId, type ContentHash, type VaultId, type VersionId } from './ids.js';
 import { computePathProblem, type SyncPath } from './sync-path.js';
+import { keyEventObjectSchema, memberEventSchema } from './member-event-schema.js';
 
 /**
  * Wire schemas. Types are derived from them (z.infer), never written twice.
@@ -152,13 +153,21 @@ export const gcEventSchema = z
   })
   .strict();
 
-export const eventSchema = z.discriminatedUnion('type', [
+/**
+ * Members (format 2, ADR-0021): `member` (add, remove, role by an admin; its own union on
+ * `action`) and `key` (a client's own wrapping key). Which of them count is the member fold's
+ * (`src/members/`), never the codec's.
+ */
+const memberOrKeyEventSchema = z.union([memberEventSchema, keyEventObjectSchema]);
+
+const baseEventSchema = z.discriminatedUnion('type', [
   putEventSchema,
   tombstoneEventSchema,
   resolveEventSchema,
   retireEventSchema,
   gcEventSchema,
 ]);
+export const eventSchema = z.union([baseEventSchema, memberOrKeyEventSchema]);
 export type Event = z.infer<typeof eventSchema>;
 export type PutEvent = z.infer<typeof putEventSchema>;
 export type TombstoneEvent = z.infer<typeof tombstoneEventSchema>;
@@ -170,7 +179,7 @@ export type EventType = Event['type'];
 export type PathEvent = PutEvent | TombstoneEvent | ResolveEvent;
 export type PathEventType = PathEvent['type'];
 
-/** True for the events that create a version of a path; false for retire and gc. */
+/** True for the events that create a version of a path; false for retire, gc, member and key. */
 export function isPathEvent(e: Event): e is PathEvent {
   switch (e.type) {
     case 'put':
@@ -179,6 +188,8 @@ export function isPathEvent(e: Event): e is PathEvent {
       return true;
     case 'retire':
     case 'gc':
+    case 'member':
+    case 'key':
       return false;
   }
 }
@@ -192,6 +203,8 @@ export function computeEventContent(e: Event): ContentRef | null {
     case 'tombstone':
     case 'retire':
     case 'gc':
+    case 'member':
+    case 'key':
       return null;
   }
 }
@@ -204,9 +217,14 @@ export function computeSegmentFormat(events: readonly Event[]): 1 | 2 {
   return events.some(isFormat2Event) ? 2 : 1;
 }
 
-/** A merge put, or either half of a move. */
+/** A merge put, either half of a move, a member change or a key event. */
 function isFormat2Event(e: Event): boolean {
-  return (e.type === 'put' && (e.merge !== undefined || e.from !== undefined)) || (e.type === 'tombstone' && e.to !== undefined);
+  return (
+    (e.type === 'put' && (e.merge !== undefined || e.from !== undefined)) ||
+    (e.type === 'tombstone' && e.to !== undefined) ||
+    e.type === 'member' ||
+    e.type === 'key'
+  );
 }
 
 /**
@@ -262,6 +280,8 @@ export const segmentBodySchema = z
     for (const e of s.events) {
       const merge = e.type === 'put' ? computeMergeProblem(e) : undefined;
       if (merge !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: merge });
+      if (e.type === 'key' && e.x25519 === undefined && e.ed25519 === undefined)
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `key event ${e.id} names no key` });
       if (ids.has(e.id)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `duplicate event id ${e.id}` });
       ids.add(e.id);
     }

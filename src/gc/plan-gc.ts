@@ -9,6 +9,7 @@ import {
 import type { LogState } from '../projections/project-log.js';
 import { computeHeads, type Projection } from '../projections/project-paths.js';
 import { computeAckFrontier, computeActiveClients, type Condemnation } from '../projections/project-vault.js';
+import { computeMemberClients } from '../members/counted-events.js';
 
 /** Defaults of `bm-log gc` (ADR-0007). */
 export const DEFAULT_RETENTION_MS = 30 * 24 * 3600 * 1000;
@@ -93,7 +94,8 @@ export function computeReferencedBlobs(
  */
 export function planGc(input: GcInput): GcPlan {
   const { state, nowMs } = input;
-  const active = computeActiveClients(input.keyed, state.vault.retired);
+  const members = state.members === undefined ? undefined : computeMemberClients(state.members);
+  const active = computeActiveClients(input.keyed, state.vault.retired, members);
   const frontier = computeAckFrontier(state.vault.latest, active);
   const acked = (client: ClientId, seq: number) => seq <= (frontier.get(client) ?? 0);
 

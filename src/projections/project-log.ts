@@ -1,4 +1,6 @@
 import type { SegmentBody } from '../events/schema.js';
+import { computeCountedSegment } from '../members/counted-events.js';
+import type { MemberState } from '../members/project-members.js';
 import { projectSegment, type Projection } from './project-paths.js';
 import { createVaultState, evolveVault, type VaultState } from './project-vault.js';
 
@@ -11,6 +13,11 @@ import { createVaultState, evolveVault, type VaultState } from './project-vault.
 export interface LogState {
   readonly paths: Projection;
   readonly vault: VaultState;
+  /**
+   * In a vault with a root (ADR-0021): the member list this fold counts events by; every
+   * segment folded here passes `mayApply` first. Absent: an open vault, every event counts.
+   */
+  members?: MemberState;
 }
 
 export function createLogState(): LogState {
@@ -19,7 +26,8 @@ export function createLogState(): LogState {
 
 /** Folds one verified segment into `state` (mutated) and returns it. */
 export function projectLogSegment(state: LogState, body: SegmentBody): LogState {
-  projectSegment(body, state.paths);
-  evolveVault(state.vault, body);
+  const counted = state.members === undefined ? body : computeCountedSegment(body, state.members);
+  projectSegment(counted, state.paths);
+  evolveVault(state.vault, counted);
   return state;
 }

@@ -113,6 +113,8 @@ export function evolveVault(state: VaultState, body: SegmentBody): VaultState {
       case 'put':
       case 'tombstone':
       case 'resolve':
+      case 'member': // the member list is its own fold (src/members/project-members.ts)
+      case 'key':
         break;
       default: {
         const never: never = e;
@@ -152,12 +154,17 @@ export function isCovered(
 }
 
 /**
- * Active clients: those with a published (verified) key, minus the retired. Only they hold
- * collection back with their acknowledgements.
+ * Active clients: those with a published (verified) key, minus the retired, and in a vault with
+ * members (ADR-0021) only its current members (`members`): pending clients and removed members
+ * never hold collection back. Only they hold collection back with their acknowledgements.
  */
-export function computeActiveClients(keyed: Iterable<ClientId>, retired: ReadonlySet<ClientId>): Set<ClientId> {
+export function computeActiveClients(
+  keyed: Iterable<ClientId>,
+  retired: ReadonlySet<ClientId>,
+  members?: ReadonlySet<ClientId>,
+): Set<ClientId> {
   const out = new Set<ClientId>();
-  for (const c of keyed) if (!retired.has(c)) out.add(c);
+  for (const c of keyed) if (!retired.has(c) && (members === undefined || members.has(c))) out.add(c);
   return out;
 }
 

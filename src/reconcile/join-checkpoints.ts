@@ -10,6 +10,8 @@ import type { ObjectStore } from '../events/store/object-store.js';
 import { projectCheckpoint } from '../projections/project-checkpoint.js';
 import { createLogState, projectLogSegment, type LogState } from '../projections/project-log.js';
 import { computeSegmentVersions } from '../projections/project-paths.js';
+import { readMemberState } from './member-state.js';
+import type { VaultRootBody } from '../members/vault-root.js';
 import {
   keyOfClaim,
   noteContested,
@@ -91,7 +93,7 @@ export interface IndexFold extends CheckpointFold {
 export async function foldIndexWithCheckpoints(
   index: SyncIndex,
   held: readonly Uint8Array[] | undefined,
-  options: { excluded?: ReadonlySet<string>; extra?: readonly SegmentBody[]; format1?: boolean } = {},
+  options: { excluded?: ReadonlySet<string>; extra?: readonly SegmentBody[]; format1?: boolean; root?: VaultRootBody } = {},
 ): Promise<IndexFold> {
   const { excluded = NONE, extra = [] } = options;
   const bodies = held?.map(decodeTrustedWriterCheckpoint);
@@ -100,6 +102,8 @@ export async function foldIndexWithCheckpoints(
     bodies === undefined && options.format1 === true && index.getMeta ? await index.getMeta<Uint8Array>(FORMAT1_META_KEY) : undefined;
   const state = format1 !== undefined ? projectCheckpoint(decodeTrustedCheckpoint(format1)) : createLogState();
   for (const body of bodies ?? []) projectWriterCheckpoint(body, state, excluded, contested);
+  const members = await readMemberState(index, extra, options.root);
+  if (members !== undefined) state.members = members;
   const fold = (seg: SegmentBody) => {
     if (bodies !== undefined) noteContested(state, computeSegmentVersions(seg), contested);
     projectLogSegment(state, seg);

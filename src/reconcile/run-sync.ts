@@ -12,6 +12,8 @@ import { createTally, type SyncOptions, type SyncReport } from './sync/report.js
 import { computeConflictsWithReasons, rememberRefusals } from './sync/merge-stage.js';
 import { runRounds } from './sync/rounds.js';
 import { openSyncState, StagedMode } from './sync/sync-state.js';
+import { computeHeldBack } from '../members/counted-events.js';
+import type { OpenLog } from './sync-log.js';
 
 export { openUploadSource } from './sync/execute-plan.js';
 export { DEFAULT_MAX_DELETE, DEFAULT_MAX_DELETE_RATIO } from './sync/report.js';
@@ -51,6 +53,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     },
     tally,
     applied,
+    ...computeHeldBackOf(ctx, state.log),
   };
   const run = await runRounds({ opened, exec, options }, fetched.record);
   // A sync in stages that never folded everything: its last plan covered one stage.
@@ -79,4 +82,11 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     joinedFromCheckpoint: state.log.joinedNow,
     dryRun,
   };
+}
+
+/** `ExecuteEnv.heldBack` for this client's next segment, in a vault with members (ADR-0021). */
+function computeHeldBackOf(ctx: SyncContext, log: OpenLog): { heldBack?: string } {
+  const self = ctx.identity.client;
+  const held = computeHeldBack(log.state.members, self, (log.frontier.get(self)?.seq ?? 0) + 1, ctx.identity.name);
+  return held === undefined ? {} : { heldBack: held };
 }

@@ -29,6 +29,8 @@ import {
 import type { SyncIdentity, SyncIndex } from './ports.js';
 import { executeBaseline, readHeldBaseline } from './snapshot-baseline.js';
 import type { SnapshotPort } from '../events/store/snapshot-port.js';
+import { executeLearnVaultRoot } from './member-state.js';
+import type { VaultRootBody } from '../members/vault-root.js';
 
 /**
  * The log side of a sync or a GC run: fetch and verify what is new (a new client joins from
@@ -104,6 +106,8 @@ export interface FetchedLog {
   readonly restored: readonly string[];
   /** The bucket snapshot this fetch synced against (ADR-0034); null without snapshots. */
   readonly baseline: string | null;
+  /** The vault root (ADR-0021), when the vault has one: held, or learnt by this fetch (a dry run's is not stored). */
+  readonly root?: VaultRootBody;
 }
 
 /**
@@ -148,7 +152,10 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
   const faults: LogFault[] = [];
   const joinKeys: ClientKey[] = [];
   let joinedNow = false;
-  if (cursors.size === 0 && !format1 && checkpointBytes === undefined && ctx.joinFromCheckpoint !== false && index.getMeta !== undefined) {
+  const fresh = cursors.size === 0 && !format1 && checkpointBytes === undefined;
+  // A vault with a root is joined from its logs, not from checkpoints (ADR-0021: every member event must be folded).
+  const root = fresh ? await executeLearnVaultRoot(store, index, identity.vault, { dryRun: options.dryRun }) : undefined;
+  if (fresh && root === undefined && ctx.joinFromCheckpoint !== false && index.getMeta !== undefined) {
     const join = await executeJoin(store, index, identity.vault, pinnedKeys, options.dryRun);
     requests += join.requests;
     faults.push(...join.faults);
@@ -179,6 +186,8 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
   });
   requests += fetched.requests;
   faults.push(...fetched.faults);
+  const learnt =
+    root ?? (await executeLearnVaultRoot(store, index, identity.vault, { listedKeys: fetched.listedKeys, dryRun: options.dryRun }));
   if (!options.dryRun) {
     // (A streamed fetch pinned each new key before its segments; pinning again changes nothing.)
     if (fetched.newKeys.length > 0) await index.pinKeys(fetched.newKeys.map(pinOf));
@@ -201,7 +210,8 @@ export async function fetchNewSegments(ctx: LogContext, options: { dryRun: boole
   const broughtNews = fetched.fetchedSegments > 0 || joinedNow;
   const baseline = await executeBaseline(ctx, held, { broughtNews, dryRun: options.dryRun });
   const restored = checked.restored;
-  return { pinned, joinKeys, fetched, faults, requests, fetchStartMs, checkpointBytes, joinedNow, restored, baseline };
+  const found = { ...(learnt === undefined ? {} : { root: learnt }) };
+  return { pinned, joinKeys, fetched, faults, requests, fetchStartMs, checkpointBytes, joinedNow, restored, baseline, ...found };
 }
 
 /**
@@ -277,7 +287,8 @@ export async function foldFetchedLog(ctx: LogContext, f: FetchedLog, options: { 
   if (options.dryRun && !holdsFetchedSegments(f))
     throw new BmError(ErrorCode.internal, "a dry run's fetched segments were let go before its fold");
   const extra = options.dryRun ? f.fetched.segments.map((s) => s.segment.body) : [];
-  const fold = (excluded: ReadonlySet<string>) => foldIndexWithCheckpoints(ctx.index, f.checkpointBytes, { excluded, extra });
+  const root = f.root === undefined ? {} : { root: f.root };
+  const fold = (excluded: ReadonlySet<string>) => foldIndexWithCheckpoints(ctx.index, f.checkpointBytes, { excluded, extra, ...root });
   const first = await fold(new Set((await readClaimVerdicts(ctx.index)).bad));
   const bodies = first.checkpoints;
   const where = { store: ctx.store, index: ctx.index, vault: ctx.identity.vault };

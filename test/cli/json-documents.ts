@@ -90,6 +90,17 @@ export async function collectDocuments(w: World): Promise<Document[]> {
   await collect(docs, 'gc', a, ['gc', '--dry-run', '--retention', '0s', '--grace', '0s']);
   await collect(docs, 'gc', a, ['gc', '--retention', '0s', '--grace', '0s']);
   await collect(docs, 'checkpoint', a, ['checkpoint']);
+  // Members (ADR-0021): alice becomes the root admin of this vault; carol joins pending.
+  await collect(docs, 'members', a, ['members']);
+  await collect(docs, 'members-init', a, ['members', 'init']);
+  const c = w.client('carol');
+  await fs.mkdir(c.dir, { recursive: true });
+  expectExit(await c.run('init', '--remote', w.remoteUrl, '--name', 'carol'), EXIT.ok);
+  await collect(docs, 'members', a, ['members', 'list']);
+  await collect(docs, 'members-change', a, ['members', 'add', 'carol', '--role', 'reader']);
+  await collect(docs, 'members-change', a, ['members', 'role', 'carol', 'writer']);
+  await collect(docs, 'members-change', a, ['members', 'remove', 'carol']);
+  await collect(docs, 'members-invite', a, ['members', 'invite', 'dave']);
   await collect(docs, 'retire', a, ['retire', 'bob']);
   await collect(docs, 'service', a, ['service', 'print', 'systemd']);
   await collect(docs, 'service', a, ['service', 'print', 'launchd']);

@@ -38,6 +38,11 @@ export interface ExecuteEnv {
   readonly tally: SyncTally;
   /** Told of every op carried out. */
   readonly applied: { push(op: PlanOp): void };
+  /**
+   * Set when this client's events would change nothing (ADR-0021: pending, removed, or a
+   * reader): why. Its publishing ops are then skipped with this reason, its files left as they are.
+   */
+  readonly heldBack?: string;
 }
 
 type LocalOp = Extract<PlanOp, { kind: 'download' | 'writeCopy' | 'deleteLocal' | 'removeCopy' | 'merge' }>;
@@ -221,6 +226,9 @@ interface Changes {
 
 async function executeChunk(env: ExecuteEnv, ops: readonly PlanOp[]): Promise<Committed> {
   const changes: Changes = { put: [], del: [] };
+  const held = new Set<PlanOp>(env.heldBack === undefined ? [] : ops.filter(isPublishing));
+  for (const op of held) skip(env, op, env.heldBack!);
+  if (held.size > 0) ops = ops.filter((op) => !held.has(op));
   const failed = await uploadBlobs(env, ops);
   // A move whose new file's upload failed waits whole: its old name's tombstone is not published alone.
   const failedMoves = new Set([...failed].map(moveKey).filter((k) => k !== undefined));

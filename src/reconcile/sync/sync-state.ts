@@ -254,8 +254,11 @@ export async function openSyncState(
   fetched: FetchedLog,
   o: { dryRun: boolean; publishing: boolean },
 ): Promise<OpenedState> {
-  const lazy = await LazyPaths.open(ctx, record, fetched, o.dryRun);
-  const staged = lazy === undefined && !o.publishing ? await LazyPaths.openStaged(ctx, fetched, o.dryRun) : undefined;
+  // A vault with members folds everything (ADR-0021): the per-path rows the lazy and staged
+  // modes read hold every event, counted or not, and a member change can void events already there.
+  const members = fetched.root !== undefined;
+  const lazy = members ? undefined : await LazyPaths.open(ctx, record, fetched, o.dryRun);
+  const staged = lazy === undefined && !o.publishing && !members ? await LazyPaths.openStaged(ctx, fetched, o.dryRun) : undefined;
   if (staged !== undefined) {
     // The fetched segments are in the index and the vault state is folded: let them go.
     const state = new SyncState(
