@@ -20,6 +20,15 @@ import type { SyncTally } from './report.js';
 /** The default of `SyncContext.chunkOps`. */
 const CHUNK_OPS = 4000;
 
+/**
+ * The default of `SyncContext.concurrency`: transfers in flight at once. On a bucket each
+ * request is a round trip (20-80 ms), so 8 left the link idle; 32 hides it. Memory stays
+ * bounded: small bodies stream through a stream's buffer each, and large ones go through the
+ * S3 store's one-at-a-time multipart queue. S3 throttling (503 SlowDown) is retried by the
+ * store with exponential backoff and jitter (test/reliability/s3-faults.test.ts).
+ */
+export const TRANSFERS_IN_FLIGHT = 32;
+
 /** The manifest changes an execution committed. */
 export interface Committed {
   readonly put: readonly BaseEntry[];
@@ -227,7 +236,7 @@ function skip(env: ExecuteEnv, op: PlanOp, detail: string, code?: ErrorCode): vo
 async function uploadBlobs(env: ExecuteEnv, ops: readonly PlanOp[]): Promise<Set<PlanOp>> {
   const { ctx } = env;
   const uploads = ops.filter((o) => o.kind === 'upload' || o.kind === 'merge' || (o.kind === 'resolve' && o.file !== null));
-  const uploaded = await mapLimit(uploads, ctx.concurrency ?? 8, async (op) => {
+  const uploaded = await mapLimit(uploads, ctx.concurrency ?? TRANSFERS_IN_FLIGHT, async (op) => {
     if (op.kind === 'merge') return uploadMergeBlob(env, op);
     const file = op.kind === 'upload' ? op.file : op.kind === 'resolve' ? op.file : null;
     if (file === null) return true;
@@ -334,7 +343,7 @@ async function applyLocalOps(
   changes: Changes,
   published: ReadonlyMap<PlanOp, VersionId>,
 ): Promise<void> {
-  const concurrency = env.ctx.concurrency ?? 8;
+  const concurrency = env.ctx.concurrency ?? TRANSFERS_IN_FLIGHT;
   const apply = async (op: LocalOp): Promise<void> => {
     try {
       const done = op.kind === 'merge' ? await applyMergeHere(env, op, published.get(op)!, changes) : await applyLocalOp(env, op, changes);
