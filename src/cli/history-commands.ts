@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { BmError, ErrorCode } from '../errors.js';
-import { readBlob } from '../events/blobs.js';
+import { readContent } from '../events/packs.js';
 import { writeChunk } from '../events/store/lent-chunks.js';
 import type { ContentRef } from '../events/schema.js';
 import type { SyncPath } from '../events/sync-path.js';
@@ -33,7 +33,7 @@ import { readRestoreDestination } from './restore-destination.js';
 async function readVerifiedBytes(s: ClientSession, content: ContentRef): Promise<Buffer> {
   const hash = createHash('sha256');
   const chunks: Buffer[] = [];
-  for await (const chunk of await readBlob(s.store, content.hash, content.size)) {
+  for await (const chunk of await readContent(s.store, content)) {
     hash.update(chunk);
     chunks.push(Buffer.from(chunk));
   }
@@ -46,7 +46,7 @@ async function readVerifiedBytes(s: ClientSession, content: ContentRef): Promise
 /** A version's bytes written to a new `file` (never over an existing one), checked against its hash first. */
 async function writeBlobTo(s: ClientSession, content: ContentRef, file: string): Promise<void> {
   const hash = createHash('sha256');
-  const src = await readBlob(s.store, content.hash, content.size);
+  const src = await readContent(s.store, content);
   // Named as bm-log's temp files are: when FILE is inside a synced folder, a sync running
   // meanwhile ignores it (the built-in ignore rule `.bm-tmp-*`).
   const tmp = path.join(path.dirname(file), `${TMP_PREFIX}${process.pid}-${path.basename(file)}`);

@@ -116,6 +116,7 @@ export async function connectRemote(local: LocalSession): Promise<ClientSession>
       ...(await readScope(root, config)),
       now: () => new Date(),
       newId,
+      packs: true, // small files of one sync in one object (ADR-0022)
       onWorkingSet: applyWorkingSet,
       onStageBoundary: collectGarbage,
     };
