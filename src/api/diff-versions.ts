@@ -1,11 +1,7 @@
-import { createTwoFilesPatch, structuredPatch } from 'diff';
 import { BmError, ErrorCode } from '../errors.js';
-import { readBlob } from '../events/blobs.js';
-import { sha256Hex } from '../events/signing.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import { collectChunks } from '../events/store/lent-chunks.js';
 import type { SyncPath } from '../events/sync-path.js';
-import { computeText } from '../merge/text-content.js';
 import { computeMergeBase } from '../projections/merge-base.js';
 import { computeHeads, type PathState } from '../projections/project-paths.js';
 import type { VersionRecord } from '../projections/version-record.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BmError, ErrorCode } from '../errors.js';
-import { readBlob } from '../events/blobs.js';
+import { readContent } from '../events/packs.js';
 import { writeBlob } from '../events/blobs.js';
 import type { ContentHash, VersionId } from '../events/ids.js';
 import type { Chunks } from '../events/store/lent-chunks.js';
@@ -102,7 +102,7 @@ export async function executeRead(
     const bytes = await collect(s.tree.openRead(p, local.size), content.hash);
     if (bytes !== undefined) return { ...base, bytes, source: 'folder' };
   }
-  const bytes = await collect(await readBlob(await remote(), content.hash, content.size), content.hash);
+  const bytes = await collect(await readContent(await remote(), content), content.hash);
   if (bytes === undefined) throw new BmError(ErrorCode.blobCorrupt, `blob ${content.hash} does not match its hash`, 'run `bm-log verify`');
   return { ...base, bytes, source: 'remote' };
 }

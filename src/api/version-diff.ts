@@ -1,7 +1,7 @@
 import { createTwoFilesPatch, structuredPatch } from 'diff';
 import { merge as diff3WithMarkers } from 'node-diff3';
 import { BmError, ErrorCode } from '../errors.js';
-import { readBlob } from '../events/blobs.js';
+import { readContent } from '../events/packs.js';
 import { sha256Hex } from '../events/signing.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import { collectChunks } from '../events/store/lent-chunks.js';
@@ -38,7 +38,7 @@ export interface Pair {
 export async function readVersionSide(store: ObjectStore, v: VersionRecord): Promise<Side> {
   const label = `${v.path}@${v.id}`;
   if (v.content === null) return { label, version: v.id, bytes: null };
-  const bytes = await collectChunks(await readBlob(store, v.content.hash, v.content.size));
+  const bytes = await collectChunks(await readContent(store, v.content));
   if (sha256Hex(bytes) !== v.content.hash)
     throw new BmError(ErrorCode.blobCorrupt, `blob ${v.content.hash} does not match its hash`, 'nothing was shown; run `bm-log verify`');
   return { label, version: v.id, bytes };

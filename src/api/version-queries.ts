@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BmError, ErrorCode } from '../errors.js';
-import { readBlob } from '../events/blobs.js';
+import { readContent } from '../events/packs.js';
 import type { ContentRef } from '../events/schema.js';
 import type { SyncPath } from '../events/sync-path.js';
 import { computeHeads } from '../projections/project-paths.js';
@@ -20,7 +20,7 @@ import { findVersion, logCommand, parseHistoryPoint, projectTreeAt } from './res
 async function readVerifiedBytes(s: Pick<ClientSession, 'store'>, content: ContentRef): Promise<Buffer> {
   const hash = createHash('sha256');
   const chunks: Buffer[] = [];
-  for await (const chunk of await readBlob(s.store, content.hash, content.size)) {
+  for await (const chunk of await readContent(s.store, content)) {
     hash.update(chunk);
     chunks.push(Buffer.from(chunk));
   }

@@ -3,10 +3,9 @@ import * as path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { BmError, ErrorCode } from '../errors.js';
-import { readBlob } from '../events/blobs.js';
+import { readContent } from '../events/packs.js';
 import { writeChunk } from '../events/store/lent-chunks.js';
 import type { ContentRef } from '../events/schema.js';
-import type { SyncPath } from '../events/sync-path.js';
 import { TMP_PREFIX } from '../local/local-fs.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import type { RestoreRequest } from '../reconcile/run-sync.js';
@@ -30,7 +29,7 @@ import { readRestoreDestination } from './restore-destination.js';
 /** A version's bytes written to a new `file` (never over an existing one), checked against its hash first. */
 async function writeBlobTo(s: ClientSession, content: ContentRef, file: string): Promise<void> {
   const hash = createHash('sha256');
-  const src = await readBlob(s.store, content.hash, content.size);
+  const src = await readContent(s.store, content);
   // Named as bm-log's temp files are: when FILE is inside a synced folder, a sync running
   // meanwhile ignores it (the built-in ignore rule `.bm-tmp-*`).
   const tmp = path.join(path.dirname(file), `${TMP_PREFIX}${process.pid}-${path.basename(file)}`);

@@ -120,6 +120,7 @@ export async function connectRemote(local: LocalSession): Promise<ClientSession>
       now: () => new Date(),
       newId,
       snapshots: snapshotsOf(store),
+      packs: true, // small files of one sync in one object (ADR-0022)
       onWorkingSet: applyWorkingSet,
       onStageBoundary: collectGarbage,
     };

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { keyOfBlob } from '../events/layout.js';
+import { keyOfContent } from '../events/packs.js';
 import type { SyncPath } from '../events/sync-path.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import type { PlanOp } from '../reconcile/plan-sync.js';
@@ -76,7 +76,7 @@ export async function computeRestoreHints(s: ClientSession, ops: readonly PlanOp
       }
       const v = versionHolding(await s.index.getPathHistory(op.path), op.expect.hash);
       if (v === undefined) hints.set(op.path, history(op.path));
-      else if ((await s.store.head(keyOfBlob(op.expect.hash))) === undefined)
+      else if (v.content === null || (await s.store.head(keyOfContent(v.content))) === undefined)
         hints.set(op.path, `its content is no longer on the remote; ${history(op.path)}`);
       else hints.set(op.path, `restore: \`${pasteable(['restore', pathArg(op.path), '--at', v.id], place)}\``);
     }

@@ -1,4 +1,4 @@
-import { readBlob } from '../events/blobs.js';
+import { readContent as readStoredContent } from '../events/packs.js';
 import { keyOfSegment } from '../events/layout.js';
 import type { FetchedSegment } from '../events/log.js';
 import type { ContentRef, PutEvent } from '../events/schema.js';
@@ -53,7 +53,7 @@ export async function verifyMerges(store: ObjectStore, segments: readonly Fetche
 
 async function readContent(store: ObjectStore, c: ContentRef): Promise<Uint8Array | undefined> {
   try {
-    const bytes = await collectChunks(await readBlob(store, c.hash, c.size));
+    const bytes = await collectChunks(await readStoredContent(store, c));
     return sha256Hex(bytes) === c.hash ? bytes : undefined;
   } catch (e) {
     if (isBmError(e)) return undefined;

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, isBmError } from '../errors.js';
 import type { ContentHash } from '../events/ids.js';
 import { keyOfBlob, VAULT_KEY } from '../events/layout.js';
 import type { FetchedSegment } from '../events/log.js';
-import { computeEventContent } from '../events/schema.js';
+import { computeEventContent, type ContentRef } from '../events/schema.js';
+import { createPackSpans, keyOfContent, readContent } from '../events/packs.js';
 import { createLogState, projectLogSegment } from '../projections/project-log.js';
 import { isCovered } from '../projections/project-vault.js';
 import { computeVaultFinding, parseRemotePins, REMOTE_PINS_KEY } from '../reconcile/remote-check.js';
@@ -40,8 +41,8 @@ export interface VerifiedBlobs {
  * `repair`, a missing blob whose bytes a file here still holds is put back (ADR-0015).
  */
 export async function verifyBlobs(s: ClientSession, segments: readonly FetchedSegment[], repair: boolean): Promise<VerifiedBlobs> {
-  const { hashes, gone } = computeNamedBlobs(segments);
-  const findings: Finding[] = [];
+  const { hashes, gone, packed } = computeNamedBlobs(segments);
+  const findings: Finding[] = await verifyPackEntries(s, packed);
   const missing: ContentHash[] = [];
   for (const h of hashes) {
     const stream = await s.store.getChunks(keyOfBlob(h));
@@ -54,7 +55,7 @@ export async function verifyBlobs(s: ClientSession, segments: readonly FetchedSe
     if (hash.digest('hex') === h) continue;
     findings.push({ object: keyOfBlob(h), code: ErrorCode.blobCorrupt, message: `blob ${h} does not hold the bytes its name says` });
   }
-  if (missing.length === 0) return { findings, repaired: [], checked: hashes.size };
+  if (missing.length === 0) return { findings, repaired: [], checked: hashes.size + packed.length };
   const state = createLogState();
   for (const seg of segments) projectLogSegment(state, seg.segment.body);
   const plan = planBlobRepair(missing, state, await s.index.getManifest());
@@ -71,18 +72,44 @@ export async function verifyBlobs(s: ClientSession, segments: readonly FetchedSe
           '(run `bm-log verify --repair` on a client that still has the file)';
     findings.push({ object, code: ErrorCode.blobMissing, message });
   }
-  return { findings, repaired: done.repaired, checked: hashes.size };
+  return { findings, repaired: done.repaired, checked: hashes.size + packed.length };
+}
+
+/**
+ * Reads every pack entry the events name (ADR-0022; each pack's wanted span once), checking each
+ * against its hash. Packs are never collected yet, so a missing one is always a finding; `--repair`
+ * does not rebuild packs.
+ */
+async function verifyPackEntries(s: ClientSession, packed: readonly ContentRef[]): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const spans = createPackSpans(s.store, packed);
+  for (const ref of packed) {
+    try {
+      for await (const _ of await readContent(s.store, ref, spans)) void _;
+    } catch (e) {
+      if (!isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing)) throw e;
+      findings.push({ object: keyOfContent(ref), code: e.code, message: `${e.message}; ${e.hint}` });
+    }
+  }
+  return findings;
 }
 
 /** Every blob the segments name, and whether a GC recorded deleting one (ADR-0007). */
-function computeNamedBlobs(segments: readonly FetchedSegment[]): { hashes: Set<string>; gone: (hash: string) => boolean } {
+function computeNamedBlobs(segments: readonly FetchedSegment[]): {
+  hashes: Set<string>;
+  gone: (hash: string) => boolean;
+  packed: ContentRef[];
+} {
   const hashes = new Set<string>();
+  const packed = new Map<string, ContentRef>();
   const namedBy = new Map<string, { client: string; seq: number }[]>();
   const deletedBy = new Map<string, { client: string; seq: number; seen: Readonly<Record<string, number>> }[]>();
   for (const seg of segments) {
     for (const e of seg.segment.body.events) {
       const content = computeEventContent(e);
-      if (content !== null) {
+      if (content?.pack !== undefined) {
+        packed.set(`${keyOfContent(content)}@${content.pack.offset}/${content.hash}`, content);
+      } else if (content !== null) {
         hashes.add(content.hash);
         namedBy.set(content.hash, [...(namedBy.get(content.hash) ?? []), { client: seg.client, seq: seg.seq }]);
       }
@@ -96,5 +123,5 @@ function computeNamedBlobs(segments: readonly FetchedSegment[]): { hashes: Set<s
     const recs = deletedBy.get(h) ?? [];
     return recs.length > 0 && (namedBy.get(h) ?? []).every((n) => recs.some((r) => isCovered(n.client, n.seq, r)));
   };
-  return { hashes, gone };
+  return { hashes, gone, packed: [...packed.values()] };
 }

@@ -4,15 +4,26 @@ import type { ObjectStore, StreamBody } from './store/object-store.js';
 import type { Chunks } from './store/lent-chunks.js';
 
 /**
+ * Up to this size a blob is written without asking first whether it exists: the create-only
+ * write itself says so (S3: a 412 to `If-None-Match: *`, then one read to compare), which
+ * saves a round trip per new file and costs at most this many bytes sent for nothing when the
+ * blob was there. Larger blobs are HEADed first, so existing large content is never re-sent.
+ */
+export const WRITE_WITHOUT_HEAD_BYTES = 1024 * 1024;
+
+/**
  * Uploads content under its hash unless the blob already exists. The store checks the
  * streamed bytes against `body.sha256`, so a file edited during the upload is refused
  * (local-io) instead of being stored under the wrong name.
- * Returns 'exists' when no upload was needed.
+ * Returns 'exists' when no upload was needed (a small blob: its bytes were sent and found
+ * identical to the stored ones; both count as "found on the remote" for ADR-0007's rule iii).
  */
 export async function writeBlob(store: ObjectStore, body: StreamBody): Promise<'created' | 'exists'> {
   const key = keyOfBlob(body.sha256);
-  const head = await store.head(key);
-  if (head !== undefined && head.size === body.size) return 'exists';
+  if (body.size > WRITE_WITHOUT_HEAD_BYTES) {
+    const head = await store.head(key);
+    if (head !== undefined && head.size === body.size) return 'exists';
+  }
   try {
     const r = await store.putIfAbsent(key, body);
     return r === 'created' ? 'created' : 'exists';

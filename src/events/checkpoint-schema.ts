@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HASH_RE, ULID_RE, type ClientId, type ContentHash, type VaultId, type VersionId } from './ids.js';
-import { clientId, frontierSchema, hash, MAX_REPLACES, seenSchema, type ContentRef } from './schema.js';
+import { clientId, contentRefSchema, frontierSchema, hash, MAX_REPLACES, seenSchema, type ContentRef } from './schema.js';
 import { computePathProblem, type SyncPath } from './sync-path.js';
 
 /**
@@ -55,10 +55,12 @@ const isSeq = (v: unknown, max: number): boolean => isIndex(v) && v >= 1 && v <=
 
 function computeContentProblem(c: unknown): string | undefined {
   if (c === null) return undefined;
-  if (!isPlainObject(c) || !hasOnlyKeys(c, ['hash', 'size', 'mode'])) return 'content is not {hash, size, mode}';
+  if (!isPlainObject(c) || !hasOnlyKeys(c, ['hash', 'size', 'mode', 'pack'])) return 'content is not {hash, size, mode, pack?}';
   if (typeof c['hash'] !== 'string' || !HASH_RE.test(c['hash'])) return 'content hash is not a lowercase hex SHA-256';
   if (!isIndex(c['size']) || c['size'] > Number.MAX_SAFE_INTEGER) return 'content size is not a byte count';
   if (!isIndex(c['mode']) || c['mode'] > 0o7777) return 'content mode is out of range';
+  // A pack location (ADR-0022) is checked by the event schema's own rule.
+  if ('pack' in c && !contentRefSchema.safeParse(c).success) return 'content pack location is malformed';
   return undefined;
 }
 

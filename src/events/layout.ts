@@ -9,6 +9,7 @@ import type { ClientId } from './ids.js';
  *   keys/<client>              a client's self-signed public key (that client)
  *   log/<client>/<seq:12>      a client's signed segments, seq 1, 2, ... (that client)
  *   blobs/<hh>/<sha256>        content, named by its hash (any client; same name = same bytes)
+ *   packs/<client>/<id>        small contents of one sync, concatenated (that client; ADR-0022)
  *   checkpoints/<client>/<seq:12>  format-1 checkpoints (ADR-0007; no longer written or adopted)
  *   writer-checkpoints/<client>/<seq:12>  a writer's signed checkpoint of its own log up to seq (that client; ADR-0014)
  *
@@ -19,6 +20,7 @@ import type { ClientId } from './ids.js';
 export const VAULT_KEY = 'vault';
 export const KEYS_PREFIX = 'keys/';
 export const BLOBS_PREFIX = 'blobs/';
+export const PACKS_PREFIX = 'packs/';
 export const CHECKPOINTS_PREFIX = 'checkpoints/';
 export const WRITER_CHECKPOINTS_PREFIX = 'writer-checkpoints/';
 
@@ -48,6 +50,11 @@ export function parseSegmentKey(client: string, key: string): number | undefined
 
 export function keyOfBlob(hash: string): string {
   return `${BLOBS_PREFIX}${hash.slice(0, 2)}/${hash}`;
+}
+
+/** A pack object (ADR-0022): `id` is a ULID its writer chose. */
+export function keyOfPack(client: ClientId | string, id: string): string {
+  return `${PACKS_PREFIX}${client}/${id}`;
 }
 
 export function keyOfCheckpoint(client: ClientId | string, seq: number): string {

@@ -45,14 +45,38 @@ const syncPath = z
   })
   .transform((s) => s as SyncPath);
 
-/** The content of a file version: blob hash, byte size, and POSIX permission bits. */
+/** Largest pack object (ADR-0022): a pack is written whole in one request and read by ranges. */
+export const MAX_PACK_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Where a content's bytes live when they are not a blob of their own (format 2, ADR-0022): the
+ * entry `[offset, offset + length)` of the pack object `packs/<client>/<id>` that `client`
+ * wrote. Readers check the bytes against the content's hash as for a blob.
+ */
+export const packLocationSchema = z
+  .object({
+    client: clientId,
+    id: versionId,
+    offset: z.number().int().nonnegative().max(MAX_PACK_BYTES),
+    length: z.number().int().nonnegative().max(MAX_PACK_BYTES),
+  })
+  .strict()
+  .refine((p) => p.offset + p.length <= MAX_PACK_BYTES, 'pack entry ends past the largest pack');
+export type PackLocation = z.infer<typeof packLocationSchema>;
+
+/**
+ * The content of a file version: blob hash, byte size, and POSIX permission bits; with `pack`
+ * (format 2) its bytes are an entry of a pack instead of the blob `blobs/<hh>/<hash>`.
+ */
 export const contentRefSchema = z
   .object({
     hash,
     size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
     mode: z.number().int().min(0).max(0o7777),
+    pack: packLocationSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.pack === undefined || c.pack.length === c.size, 'a pack entry is as long as its content');
 export type ContentRef = z.infer<typeof contentRefSchema>;
 
 const replaces = z.array(versionId).max(MAX_REPLACES);
@@ -212,18 +236,19 @@ export function computeEventContent(e: Event): ContentRef | null {
 /** What a segment's writer had seen: other clients' log heads (their last folded seq). */
 export const seenSchema = z.record(z.string().regex(ULID_RE), z.number().int().min(0));
 
-/** Pure: the lowest segment format that can express `events` (ADR-0019 §1). */
+/** Pure: the lowest segment format that can express `events` (ADR-0019 §1): a merge or a pack-located content is format 2. */
 export function computeSegmentFormat(events: readonly Event[]): 1 | 2 {
   return events.some(isFormat2Event) ? 2 : 1;
 }
 
-/** A merge put, either half of a move, a member change or a key event. */
+/** A merge put, either half of a move, a member change, a key event, or a pack-located content. */
 function isFormat2Event(e: Event): boolean {
   return (
     (e.type === 'put' && (e.merge !== undefined || e.from !== undefined)) ||
     (e.type === 'tombstone' && e.to !== undefined) ||
     e.type === 'member' ||
-    e.type === 'key'
+    e.type === 'key' ||
+    computeEventContent(e)?.pack !== undefined
   );
 }
 

@@ -22,6 +22,12 @@ export interface SyncContext {
   /** Parallel transfers. */
   readonly concurrency?: number;
   /**
+   * Small contents uploaded together go into one pack object (ADR-0022). Default false (the
+   * engine's own tests and the blob-race proofs work on blobs); the client session (CLI, API)
+   * sets it. Off, every content is a blob of its own and segments stay format 1 (ADR-0019 §1).
+   */
+  readonly packs?: boolean;
+  /**
    * A round's operations are carried out and committed in chunks of about this many
    * (default 4,000; all of one path's in one chunk): a first sync of 100,000 files held every
    * event, segment and manifest row of the whole upload at once (ADR-0010).

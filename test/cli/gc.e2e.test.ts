@@ -6,6 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { EXIT, expectExit, sha256, useWorlds } from './support/cli.js';
 
 const worlds = useWorlds();
+// Over 256 KiB, so each is a blob of its own: small files go into packs, which GC does not collect yet (ADR-0022).
+const large = (line: string) => line.repeat(Math.ceil(300_000 / line.length));
+const DOOMED = large('doomed bytes\n');
+const KEEP = large('keep\n');
 
 const blobFile = (remoteDir: string, text: string) => {
   const h = sha256(text);
@@ -14,14 +18,14 @@ const blobFile = (remoteDir: string, text: string) => {
 
 describe.concurrent('bm-log gc, clients, retire', () => {
   it('gc --retention 0s --grace 0s collects a delete both clients acknowledged: blob deleted, history kept, the other client unaffected, a new client joins from the checkpoint', async () => {
-    const { w, a, b } = await worlds.pair({ 'doomed.md': 'doomed bytes\n', 'keep.md': 'keep\n' });
+    const { w, a, b } = await worlds.pair({ 'doomed.md': DOOMED, 'keep.md': KEEP });
     await a.rm('doomed.md');
     await a.syncOk();
     const rb = await b.syncOk();
     expect(b.exists('doomed.md')).toBe(false);
     expect(rb['ackPublished']).toBe(true);
     const { existsSync } = await import('node:fs');
-    expect(existsSync(blobFile(w.remoteDir, 'doomed bytes\n'))).toBe(true);
+    expect(existsSync(blobFile(w.remoteDir, DOOMED))).toBe(true);
 
     // A dry run changes nothing on the remote.
     const before = await w.remoteTree();
@@ -31,10 +35,10 @@ describe.concurrent('bm-log gc, clients, retire', () => {
 
     const gc = expectExit(await a.run('gc', '--retention', '0s', '--grace', '0s', '--json'), EXIT.ok).json;
     expect(gc.passes[0].collected.map((c: { path: string }) => c.path)).toEqual(['doomed.md']);
-    expect(gc.passes.flatMap((p: { deleted: string[] }) => p.deleted)).toEqual([sha256('doomed bytes\n')]);
+    expect(gc.passes.flatMap((p: { deleted: string[] }) => p.deleted)).toEqual([sha256(DOOMED)]);
     expect(gc.checkpoint).not.toBeNull();
-    expect(existsSync(blobFile(w.remoteDir, 'doomed bytes\n'))).toBe(false);
-    expect(existsSync(blobFile(w.remoteDir, 'keep\n'))).toBe(true);
+    expect(existsSync(blobFile(w.remoteDir, DOOMED))).toBe(false);
+    expect(existsSync(blobFile(w.remoteDir, KEEP))).toBe(true);
 
     // The history stays in the log; the path is gone from the live tree.
     expect((await a.log('doomed.md')).map((e) => e.type)).toEqual(['tombstone', 'put']);

@@ -167,11 +167,15 @@ describe.concurrent('a client puts back its own vanished segments', { timeout: S
 });
 
 describe.concurrent('blobs: verify --repair', { timeout: SLOW }, () => {
+  // Over 256 KiB, so each is a blob of its own: small files go into packs (ADR-0022), which `--repair` does not rebuild.
+  const large = (line: string) => line.repeat(Math.ceil(300_000 / line.length));
+  const KEEP = large('keep these bytes\n');
+  const LOST = large('bytes only the remote had\n');
   it('an own blob deleted while the local file still has it: verify reports it, verify --repair puts it back, the others download it', async () => {
     const { w, a, b } = await pair({ 'note.md': 'v1\n' });
-    await a.write('keep.md', 'keep these bytes\n');
+    await a.write('keep.md', KEEP);
     await a.syncOk();
-    const key = blobKey('keep these bytes\n');
+    const key = blobKey(KEEP);
     await fs.rm(remoteFile(w, key));
     const v = expectExit(await a.run('verify', '--json'), EXIT.integrity);
     expect(v.json.findings).toContainEqual(
@@ -179,17 +183,17 @@ describe.concurrent('blobs: verify --repair', { timeout: SLOW }, () => {
     );
     const r = expectExit(await a.run('verify', '--repair', '--json'), EXIT.ok);
     expect(r.json.repaired).toEqual([key]);
-    expect(await fs.readFile(remoteFile(w, key), 'utf8')).toBe('keep these bytes\n');
+    expect(await fs.readFile(remoteFile(w, key), 'utf8')).toBe(KEEP);
     await b.syncOk();
-    expect(await b.read('keep.md')).toBe('keep these bytes\n');
+    expect(await b.read('keep.md')).toBe(KEEP);
     expect(expectExit(await b.run('verify', '--json'), EXIT.ok).json.ok).toBe(true);
   });
 
   it('a blob no local file holds any more: verify --repair says loudly it cannot put it back (exit 5)', async () => {
     const { w, a, b } = await pair({ 'note.md': 'v1\n' });
-    await a.write('lost.md', 'bytes only the remote had\n');
+    await a.write('lost.md', LOST);
     await a.syncOk();
-    const key = blobKey('bytes only the remote had\n');
+    const key = blobKey(LOST);
     await fs.rm(remoteFile(w, key));
     await a.write('lost.md', 'edited since, not synced\n');
     const r = expectExit(await a.run('verify', '--repair', '--json'), EXIT.integrity);
@@ -206,7 +210,8 @@ describe.concurrent('blobs: verify --repair', { timeout: SLOW }, () => {
 
   it('a blob GC collected on purpose is never uploaded again by verify --repair, even from a returning client that still has the file', async () => {
     const w = await world();
-    const a = await w.init('alice', { files: { 'doomed.md': 'doomed bytes\n', 'keep.md': 'keep\n' } });
+    const DOOMED = large('doomed bytes\n'); // a blob: GC does not collect packs yet (ADR-0022)
+    const a = await w.init('alice', { files: { 'doomed.md': DOOMED, 'keep.md': 'keep\n' } });
     const b = await w.init('bob');
     const d = await w.init('dave');
     await a.rm('doomed.md');
@@ -214,10 +219,10 @@ describe.concurrent('blobs: verify --repair', { timeout: SLOW }, () => {
     await b.syncOk();
     expectExit(await a.run('retire', 'dave', '--json'), EXIT.ok);
     expectExit(await a.run('gc', '--retention', '0s', '--grace', '0s', '--json'), EXIT.ok);
-    const key = blobKey('doomed bytes\n');
+    const key = blobKey(DOOMED);
     expect(existsSync(remoteFile(w, key))).toBe(false);
     // Dave was away: his folder still has doomed.md with those bytes.
-    expect(await d.read('doomed.md')).toBe('doomed bytes\n');
+    expect(await d.read('doomed.md')).toBe(DOOMED);
     const r = expectExit(await d.run('verify', '--repair', '--json'), EXIT.ok);
     expect(r.json.repaired).toEqual([]);
     expect(existsSync(remoteFile(w, key))).toBe(false);
@@ -316,12 +321,12 @@ describe.concurrent('the directory store never follows a symbolic link inside th
     expect(r.code, describeRun(r)).toBe(EXIT.integrity);
     expect(r.stderr + r.stdout).toMatch(/symbolic link/);
     expect(await fs.readdir(outside)).toEqual([]);
-    // The same for a linked blobs folder: nothing uploaded through it.
-    const outsideBlobs = path.join(w.base, 'outside-blobs');
+    // The same for a linked packs folder (where a small file's bytes go, ADR-0022): nothing uploaded through it.
+    const outsideBlobs = path.join(w.base, 'outside-packs');
     await fs.mkdir(outsideBlobs);
     await fs.rm(path.join(w.remoteDir, 'log', await a.clientId()));
-    await fs.rm(path.join(w.remoteDir, 'blobs'), { recursive: true, force: true });
-    await fs.symlink(outsideBlobs, path.join(w.remoteDir, 'blobs'));
+    await fs.rm(path.join(w.remoteDir, 'packs'), { recursive: true, force: true });
+    await fs.symlink(outsideBlobs, path.join(w.remoteDir, 'packs'));
     const r2 = await a.sync();
     expect(r2.code, describeRun(r2)).toBe(EXIT.integrity);
     expect(await fs.readdir(outsideBlobs)).toEqual([]);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { BmError } from '../../src/errors.js';
 import { decodeSegment, encodeMsgpack, encodeSegment, type SegmentExpectation } from '../../src/events/codec.js';
 import type { ClientId, ContentHash, VaultId, VersionId } from '../../src/events/ids.js';
-import type { ContentRef, Event, SegmentBody } from '../../src/events/schema.js';
+import { computeSegmentFormat, MAX_PACK_BYTES, type ContentRef, type Event, type SegmentBody } from '../../src/events/schema.js';
 import { generateKeyPair, importPublicKeyHex } from '../../src/events/signing.js';
 import { computePathProblem, createSyncPathCheck, isStateDirName, isSyncPath, type SyncPath } from '../../src/events/sync-path.js';
 
@@ -26,7 +26,18 @@ const syncPath = fc
   .map((segs) => segs.join('/'))
   .filter(isSyncPath)
   .map((p) => p as SyncPath);
-const contentRef: fc.Arbitrary<ContentRef> = fc.record({ hash, size: fc.maxSafeNat(), mode: fc.integer({ min: 0, max: 0o7777 }) });
+const plainContent = fc.record({ hash, size: fc.maxSafeNat(), mode: fc.integer({ min: 0, max: 0o7777 }) });
+/** A content in a pack (format 2, ADR-0022): the entry is as long as the content and ends inside the largest pack. */
+const packedContent = fc
+  .record({ hash, mode: fc.integer({ min: 0, max: 0o7777 }), client: ulid, id: ulid, offset: fc.nat(MAX_PACK_BYTES), length: fc.nat(MAX_PACK_BYTES) })
+  .filter((c) => c.offset + c.length <= MAX_PACK_BYTES)
+  .map(({ hash, mode, client, id, offset, length }) => ({
+    hash,
+    size: length,
+    mode,
+    pack: { client: client as ClientId, id: id as VersionId, offset, length },
+  }));
+const contentRef: fc.Arbitrary<ContentRef> = fc.oneof({ arbitrary: plainContent, weight: 3 }, { arbitrary: packedContent, weight: 1 });
 const replaces = (minLength: number) =>
   fc.array(
     ulid.map((s) => s as VersionId),
@@ -58,7 +69,7 @@ const segmentBody: fc.Arbitrary<SegmentBody> = fc
     ids: fc.uniqueArray(ulid, { minLength: 20, maxLength: 20 }),
   })
   .map(({ ids, events, seq, prev, vault, client, ...rest }) => ({
-    v: 1 as const,
+    v: computeSegmentFormat(events as Event[]),
     vault: vault as VaultId,
     client: client as ClientId,
     seq,

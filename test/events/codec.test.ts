@@ -15,6 +15,7 @@ import {
 import { counterIdFactory, type ClientId, type ContentHash, type VaultId, type VersionId } from '../../src/events/ids.js';
 import type { CheckpointBody, WriterCheckpointBody } from '../../src/events/checkpoint-schema.js';
 import {
+  MAX_PACK_BYTES,
   MAX_SEGMENT_BYTES,
   SEGMENT_FORMAT_MAX,
   computeSegmentFormat,
@@ -241,6 +242,35 @@ describe('segment codec', () => {
       expectBmError(() => decode(2, mergePut({ ...merge, parents: [parents[0], ids()] })), ErrorCode.malformed);
       expectBmError(() => decode(2, mergePut({ ...merge, parents: [parents[0]] })), ErrorCode.malformed);
       expectBmError(() => decode(2, mergePut({ ...merge, parents: [parents[0], parents[0]] })), ErrorCode.malformed);
+    });
+  });
+
+  describe('format 2: a content in a pack (ADR-0022)', () => {
+    const pack = { client: bobId, id: ids(), offset: 10, length: 9 };
+    const packedPut = (p: Record<string, unknown>, size = 9): Event =>
+      ({ ...put('notes/p.md'), content: { hash: sha256Hex('p') as ContentHash, size, mode: 0o644, pack: p } }) as Event;
+    const withEvents = (v: number, events: Event[]): SegmentBody => ({ ...segmentBody(1, null), v, events }) as SegmentBody;
+    const decode = (v: number, e: Event) =>
+      decodeSegment(packSigned(withEvents(v, [e]), alice, { seq: 1, prev: null }, v), expectation(1, null));
+
+    it('writes a segment naming a pack entry as format 2 and reads the location back', () => {
+      expect(computeSegmentFormat([packedPut(pack)])).toBe(2);
+      const seg = encodeSegment(withEvents(2, [packedPut(pack)]), alice.privateKey);
+      expect((decodeMsgpack(seg.bytes, 'test') as { v: number }).v).toBe(2);
+      expect(decodeSegment(seg.bytes, expectation(1, null)).body.events[0]).toMatchObject({ content: { pack } });
+    });
+
+    it.each([
+      ['in a format-1 segment', 1, pack, 9],
+      ['longer than its content', 2, pack, 8],
+      ['ending past the largest pack', 2, { ...pack, offset: MAX_PACK_BYTES - 4 }, 9],
+      ['with a negative offset', 2, { ...pack, offset: -1 }, 9],
+      ['with a writer that is not a client id', 2, { ...pack, client: '../keys' }, 9],
+      ['with an id that is not a ULID', 2, { ...pack, id: 'x' }, 9],
+      ['with an extra field', 2, { ...pack, key: 'blobs/aa' }, 9],
+      ['without its length', 2, { client: pack.client, id: pack.id, offset: 0 }, 9],
+    ])('rejects a pack location %s', (_what, v, p, size) => {
+      expectBmError(() => decode(v, packedPut(p, size)), ErrorCode.malformed);
     });
   });
 

@@ -7,7 +7,7 @@ import { ExitCode } from '../../src/cli/exit-codes.js';
 import { isBmError } from '../../src/errors.js';
 import { decodeMsgpack, decodeSegment, decodeTrustedSegment, encodeMsgpack } from '../../src/events/codec.js';
 import { ulidFactory, type ClientId, type VaultId } from '../../src/events/ids.js';
-import { keyOfBlob, keyOfIdentity, keyOfSegment } from '../../src/events/layout.js';
+import { keyOfBlob, keyOfIdentity, keyOfPack, keyOfSegment } from '../../src/events/layout.js';
 import { readVault, writeIdentity, writeSegment } from '../../src/events/log.js';
 import { MAX_SEGMENT_BYTES, type SegmentBody } from '../../src/events/schema.js';
 import { computeCanonicalHeads } from '../../src/merge/compute-merge.js';
@@ -451,6 +451,36 @@ describe('tampered blobs', () => {
 });
 
 /** The body bytes of a stored segment (what the next segment's prev hashes). */
+describe('tampered pack entries (ADR-0022)', () => {
+  beforeAll(createWorld);
+  it('refuses an entry whose bytes do not match its hash: nothing written for it, the rest applies, verify names the pack', async () => {
+    const ivy = await newWriter('ivy');
+    const texts = ['pack a\n', 'pack b, longer\n', 'pack c\n'];
+    const bytes = texts.map((t) => Buffer.from(t));
+    const packId = newId();
+    const packKey = keyOfPack(ivy.id, packId);
+    let offset = 0;
+    const events = bytes.map((b, i) => {
+      const pack = { client: ivy.id, id: packId, offset, length: b.length };
+      offset += b.length;
+      return { type: 'put', id: newId(), path: `packed/${i}.txt`, replaces: [], content: { hash: sha256Hex(b), size: b.length, mode: 0o644, pack } };
+    });
+    // b's entry tampered (same length, other bytes) before the pack is stored.
+    const stored = Buffer.concat(bytes);
+    stored[bytes[0]!.length] = 'P'.charCodeAt(0);
+    await store.putIfAbsent(packKey, stored);
+    await publishValid2(ivy, events);
+    const { code, report } = await syncAlice();
+    expect(report.skipped).toContainEqual(expect.objectContaining({ path: 'packed/1.txt', op: 'download', code: 'blob-corrupt' }));
+    expect(await readAlice('packed/0.txt')).toBe(texts[0]);
+    expect(await readAlice('packed/2.txt')).toBe(texts[2]);
+    await expect(fs.stat(alicePath('packed/1.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(code).toBe(ExitCode.integrity);
+    const v = await verifyAlice();
+    expect(v.findings).toEqual([expect.objectContaining({ code: 'blob-corrupt', object: packKey })]);
+  });
+});
+
 async function segmentBodyBytes(key: string): Promise<Uint8Array> {
   const env = decodeMsgpack((await store.get(key))!, key) as { body: Uint8Array };
   return env.body;

@@ -75,6 +75,7 @@ describe('S3 faults (fauxqs behind the fault proxy)', () => {
       openStore: () => new S3Store({ ...storeOptions(proxy.endpoint), maxAttempts: 3, requestTimeoutMs: 300, createOnlyEnforced: true }),
       auditStore,
       crashRate: 0.15,
+      packs: true, // as the CLI writes: small files in packs (ADR-0022), read back by ranges under the same faults
       log: (l) => trace.push(l),
     });
     const fail = (what: string) => new Error(`${what}\nseed ${SEED}; ${proxy.describe()}\ntrace:\n${trace.join('\n')}`);

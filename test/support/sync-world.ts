@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { ErrorCode, isBmError } from '../../src/errors.js';
 import { decodeTrustedSegment } from '../../src/events/codec.js';
 import { ulidFactory, type ClientId, type IdFactory, type VaultId } from '../../src/events/ids.js';
-import { keyOfBlob } from '../../src/events/layout.js';
+import { keyOfContent, readContent } from '../../src/events/packs.js';
 import { writeIdentity, writeVaultIfAbsent } from '../../src/events/log.js';
 import type { SegmentBody } from '../../src/events/schema.js';
 import { generateKeyPair, type KeyPair } from '../../src/events/signing.js';
@@ -68,6 +68,8 @@ export interface SyncWorldOptions {
   readonly auditStore: ObjectStore;
   /** Probability that a sync is crashed at a random port call. Default 0. */
   readonly crashRate?: number;
+  /** Small files go into packs (ADR-0022), as the CLI does. Default false. */
+  readonly packs?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -294,6 +296,7 @@ export class SyncWorld {
       now: () => new Date(),
       newId: c.newId,
       concurrency: 4,
+      ...(this.options.packs === true ? { packs: true } : {}),
     };
     const force = c.forceNext;
     let outcome: SyncOutcome;
@@ -392,10 +395,14 @@ export class SyncWorld {
       projectVersions(computeSegmentVersions(body), projection);
       for (const e of body.events) {
         if (e.type !== 'put' && e.type !== 'resolve') continue; // tombstones, retire and gc name no blob
-        if (e.content === null || this.blobsSeen.has(e.content.hash)) continue;
-        const stream = await audit.getChunks(keyOfBlob(e.content.hash));
-        if (stream === undefined) {
-          problems.push(`event ${e.id} in ${key} (${e.path}) names blob ${e.content.hash}, which is missing`);
+        if (e.content === null || (e.content.pack === undefined && this.blobsSeen.has(e.content.hash))) continue;
+        // A blob is streamed here; a pack entry (ADR-0022) is read and hash-checked by readContent.
+        let stream: AsyncIterable<Uint8Array>;
+        try {
+          stream = await readContent(audit, e.content);
+        } catch (err) {
+          if (!isBmError(err, ErrorCode.blobMissing, ErrorCode.blobCorrupt)) throw err;
+          problems.push(`event ${e.id} in ${key} (${e.path}) names ${keyOfContent(e.content)}: ${err.message}`);
           continue;
         }
         const h = createHash('sha256');

@@ -165,6 +165,25 @@ export class DirectoryStore implements ObjectStore {
     })();
   }
 
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+    const handle = await this.openForRead(key);
+    if (handle === undefined) return undefined;
+    try {
+      const buf = Buffer.alloc(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await handle.read(buf, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return buf.subarray(0, got);
+    } catch (e) {
+      this.wrap(e, `reading ${key}`);
+    } finally {
+      await handle.close();
+    }
+  }
+
   async head(key: string): Promise<{ size: number } | undefined> {
     const file = this.file(key);
     try {

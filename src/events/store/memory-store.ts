@@ -78,6 +78,11 @@ export class MemoryStore implements ObjectStore {
     return v === undefined ? undefined : lendBytesStrictly(v, 4);
   }
 
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+    const v = await this.get(key);
+    return v?.subarray(Math.min(offset, v.length), Math.min(offset + length, v.length));
+  }
+
   async head(key: string): Promise<{ size: number } | undefined> {
     mustObjectKey(key);
     this.stats.heads++;

@@ -80,6 +80,12 @@ export interface ObjectStore {
    */
   getChunks(key: string, size?: number): Promise<Chunks | undefined>;
   head(key: string): Promise<{ size: number } | undefined>;
+  /**
+   * The bytes `[offset, offset + length)` of an object (one ranged read; packs, ADR-0022);
+   * undefined when the object is missing. Fewer bytes than asked when the object ends first.
+   * Optional: `readRange` falls back to a whole `get` for stores without it.
+   */
+  getRange?(key: string, offset: number, length: number): Promise<Uint8Array | undefined>;
   putIfAbsent(key: string, body: Body): Promise<'created' | 'identical'>;
   list(prefix: string, options?: { startAfter?: string; limit?: number }): Promise<ListPage>;
   delete(key: string): Promise<void>;
@@ -139,4 +145,11 @@ export async function listAll(store: ObjectStore, prefix: string, startAfter?: s
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+}
+
+/** `store.getRange`, or a whole read sliced where the store has no ranged read. */
+export async function readRange(store: ObjectStore, key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+  if (store.getRange !== undefined) return store.getRange(key, offset, length);
+  const all = await store.get(key);
+  return all?.subarray(Math.min(offset, all.length), Math.min(offset + length, all.length));
 }

@@ -150,6 +150,28 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
     return this.readStream(key, {});
   }
 
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+    if (length === 0) return (await this.head(key)) === undefined ? undefined : new Uint8Array(0);
+    const command = new GetObjectCommand({ Bucket: this.bucket, Key: this.remoteKey(key), Range: `bytes=${offset}-${offset + length - 1}` });
+    let body: Readable;
+    try {
+      body = (await this.client.send(command)).Body as Readable;
+    } catch (e) {
+      const kind = classify(e);
+      if (kind === 'missing') return undefined;
+      // 416: the range starts past the object's end.
+      if ((e as SdkErrorShape).$metadata?.httpStatusCode === 416) return new Uint8Array(0);
+      throw this.failure(e, `reading ${key}`);
+    }
+    try {
+      const bytes = await collectChunks(body);
+      // A server that ignores Range answers the whole object.
+      return bytes.length > length ? bytes.subarray(offset, offset + length) : bytes;
+    } catch (e) {
+      throw this.failure(e, `reading ${key}`);
+    }
+  }
+
   /** Note: S3 answers HEAD in a missing bucket with a bare 404, so this returns undefined there. */
   async head(key: string): Promise<{ size: number } | undefined> {
     return this.readHead(key, {});

@@ -1,7 +1,8 @@
 import { BmError, ErrorCode, isBmError, unreachable } from '../../errors.js';
-import { readBlob, writeBlob } from '../../events/blobs.js';
+import { writeBlob } from '../../events/blobs.js';
 import type { VersionId } from '../../events/ids.js';
-import type { ContentRef, Event } from '../../events/schema.js';
+import type { ContentRef, Event, PackLocation } from '../../events/schema.js';
+import { createPackSpans, isPackable, planPacks, readContent, writePack, type PackSpans } from '../../events/packs.js';
 import type { Chunks } from '../../events/store/lent-chunks.js';
 import type { SyncPath } from '../../events/sync-path.js';
 import { NoticeReason, type Plan, type PlanOp } from '../plan-sync.js';
@@ -20,6 +21,15 @@ import type { SyncTally } from './report.js';
 /** The default of `SyncContext.chunkOps`. */
 const CHUNK_OPS = 4000;
 
+/**
+ * The default of `SyncContext.concurrency`: transfers in flight at once. On a bucket each
+ * request is a round trip (20-80 ms), so 8 left the link idle; 32 hides it. Memory stays
+ * bounded: small bodies stream through a stream's buffer each, and large ones go through the
+ * S3 store's one-at-a-time multipart queue. S3 throttling (503 SlowDown) is retried by the
+ * store with exponential backoff and jitter (test/reliability/s3-faults.test.ts).
+ */
+export const TRANSFERS_IN_FLIGHT = 32;
+
 /** The manifest changes an execution committed. */
 export interface Committed {
   readonly put: readonly BaseEntry[];
@@ -28,7 +38,9 @@ export interface Committed {
 
 /** What `executePlan` runs against: the ports, and the sync's log as the publish stage keeps it. */
 export interface ExecuteEnv {
-  readonly ctx: Pick<SyncContext, 'store' | 'tree' | 'index' | 'newId' | 'now' | 'concurrency' | 'chunkOps' | 'onProgress'>;
+  readonly ctx: Pick<SyncContext, 'store' | 'tree' | 'index' | 'newId' | 'now' | 'concurrency' | 'chunkOps' | 'onProgress' | 'packs'> & {
+    readonly identity: Pick<SyncContext['identity'], 'client'>;
+  };
   /** Publishes events as this client's next segment(s) and folds them into the projection. */
   readonly publish: (events: readonly Event[]) => Promise<void>;
   /** Writer rule (ii) of ADR-0007: content a GC is collecting is not named until it is gone. */
@@ -229,7 +241,7 @@ async function executeChunk(env: ExecuteEnv, ops: readonly PlanOp[]): Promise<Co
   const held = new Set<PlanOp>(env.heldBack === undefined ? [] : ops.filter(isPublishing));
   for (const op of held) skip(env, op, env.heldBack!);
   if (held.size > 0) ops = ops.filter((op) => !held.has(op));
-  const failed = await uploadBlobs(env, ops);
+  const { failed, packed } = await uploadContents(env, ops);
   // A move whose new file's upload failed waits whole: its old name's tombstone is not published alone.
   const failedMoves = new Set([...failed].map(moveKey).filter((k) => k !== undefined));
   for (const op of ops) {
@@ -242,6 +254,7 @@ async function executeChunk(env: ExecuteEnv, ops: readonly PlanOp[]): Promise<Co
     env,
     ops.filter((op) => isPublishing(op) && !failed.has(op)),
     changes,
+    packed,
   );
   // A merge whose event was not published writes nothing here.
   const local = ops.filter((op) => isLocalOp(op) && (op.kind !== 'merge' || published.has(op))) as LocalOp[];
@@ -261,29 +274,88 @@ function skip(env: ExecuteEnv, op: PlanOp, detail: string, code?: ErrorCode): vo
   env.tally.skipped.push({ path: op.path, op: op.kind, detail, ...(code === undefined ? {} : { code }) });
 }
 
-/** a. Blobs first: an event may only name content that is already on the remote. Returns the ops whose upload failed. */
-async function uploadBlobs(env: ExecuteEnv, ops: readonly PlanOp[]): Promise<Set<PlanOp>> {
+/** What the upload step did: the ops whose upload failed, and where packed contents went. */
+interface Uploaded {
+  readonly failed: Set<PlanOp>;
+  readonly packed: Map<PlanOp, PackLocation>;
+}
+
+/** The local file an upload or resolve op publishes, or null. */
+function fileOf(op: PlanOp): LocalFile | null {
+  return op.kind === 'upload' ? op.file : op.kind === 'resolve' ? op.file : null;
+}
+
+/**
+ * a. Contents first: an event may only name content that is already on the remote. Small
+ * files go into packs (ADR-0022), one create-only object per MAX_PACK_BYTES, the rest are
+ * blobs of their own.
+ */
+async function uploadContents(env: ExecuteEnv, ops: readonly PlanOp[]): Promise<Uploaded> {
   const { ctx } = env;
   const made = (o: PlanOp) => o.kind === 'merge' || (o.kind === 'follow' && o.follow.bytes !== null);
   const uploads = ops.filter((o) => o.kind === 'upload' || made(o) || (o.kind === 'resolve' && o.file !== null));
-  const uploaded = await mapLimit(uploads, ctx.concurrency ?? 8, async (op) => {
+  const packing = ctx.packs === true;
+  const toPack = packing ? uploads.filter((op) => fileOf(op) !== null && isPackable(fileOf(op)!.size)) : [];
+  const packSet = new Set(toPack);
+  const packed = new Map<PlanOp, PackLocation>();
+  const failed = new Set<PlanOp>();
+  for (const group of planPacks(toPack.map((op) => ({ op, hash: fileOf(op)!.hash, size: fileOf(op)!.size })))) {
+    await uploadPack(env, group, packed, failed);
+  }
+  const blobs = uploads.filter((op) => !packSet.has(op));
+  const uploaded = await mapLimit(blobs, ctx.concurrency ?? TRANSFERS_IN_FLIGHT, async (op) => {
     if (op.kind === 'merge') return uploadMadeBlob(env, op, op.merge.content, op.merge.bytes);
     if (op.kind === 'follow') return uploadMadeBlob(env, op, op.follow.content, op.follow.bytes!);
-    const file = op.kind === 'upload' ? op.file : op.kind === 'resolve' ? op.file : null;
+    const file = fileOf(op);
     if (file === null) return true;
     return withTransferProgress(ctx.onProgress, 'upload', file.size, (count) => uploadBlob(env, op, file, count));
   });
-  return new Set(uploads.filter((_, i) => !uploaded[i]));
+  for (const [i, op] of blobs.entries()) if (!uploaded[i]) failed.add(op);
+  return { failed, packed };
+}
+
+/** One pack of small files: each located in it, or skipped (being collected, changed while read). */
+async function uploadPack(
+  env: ExecuteEnv,
+  group: readonly { op: PlanOp; hash: string; size: number }[],
+  packed: Map<PlanOp, PackLocation>,
+  failed: Set<PlanOp>,
+): Promise<void> {
+  const { ctx, tally } = env;
+  const held = group.filter(({ op, hash }) => env.isBeingCollected(hash) && holdForGc(env, op));
+  for (const { op } of held) failed.add(op);
+  const items = group.filter(({ op }) => !failed.has(op));
+  if (items.length === 0) return;
+  const sources = items.map(({ op }) => {
+    const file = fileOf(op)!;
+    return { hash: file.hash, size: file.size, open: () => openUploadSource(ctx.tree, file.path, file.size) };
+  });
+  const where = await writePack(ctx.store, ctx.identity.client, ctx.newId(), sources);
+  for (const [i, { op, size }] of items.entries()) {
+    const w = where[i]!;
+    ctx.onProgress?.({ kind: 'file', work: 'upload', bytes: size });
+    if (w instanceof BmError) {
+      skip(env, op, 'changed or unreadable while uploading; left for the next sync');
+      failed.add(op);
+      continue;
+    }
+    packed.set(op, w);
+    tally.blobsUploaded++;
+    tally.bytesUploaded += size;
+  }
+}
+
+/** Writer rule (ii) of ADR-0007 for an op whose content a GC is collecting: skipped with a notice. Returns true. */
+function holdForGc(env: ExecuteEnv, op: PlanOp): boolean {
+  skip(env, op, BEING_COLLECTED);
+  env.tally.notices.push({ path: op.path, reason: NoticeReason.beingCollected, detail: BEING_COLLECTED });
+  return true;
 }
 
 /** One upload's blob; false when it was skipped. */
 async function uploadBlob(env: ExecuteEnv, op: PlanOp, file: LocalFile, count: (c: Chunks) => Chunks): Promise<boolean> {
   const { ctx, tally } = env;
-  if (env.isBeingCollected(file.hash)) {
-    skip(env, op, BEING_COLLECTED);
-    tally.notices.push({ path: op.path, reason: NoticeReason.beingCollected, detail: BEING_COLLECTED });
-    return false;
-  }
+  if (env.isBeingCollected(file.hash) && holdForGc(env, op)) return false;
   try {
     const r = await writeBlob(ctx.store, {
       size: file.size,
@@ -304,13 +376,9 @@ async function uploadBlob(env: ExecuteEnv, op: PlanOp, file: LocalFile, count: (
   }
 }
 
-/** Bytes a stage made in memory (a merge's) to the remote; false when held back for a GC. */
+/** Bytes a stage made in memory (a merge's, a follow's) to the remote; false when held back for a GC. */
 async function uploadMadeBlob(env: ExecuteEnv, op: PlanOp, content: ContentRef, bytes: Uint8Array): Promise<boolean> {
-  if (env.isBeingCollected(content.hash)) {
-    skip(env, op, BEING_COLLECTED);
-    env.tally.notices.push({ path: op.path, reason: NoticeReason.beingCollected, detail: BEING_COLLECTED });
-    return false;
-  }
+  if (env.isBeingCollected(content.hash) && holdForGc(env, op)) return false;
   const r = await writeBlob(env.ctx.store, { size: content.size, sha256: content.hash, open: () => lendBytes(bytes) });
   if (r === 'created') {
     env.tally.blobsUploaded++;
@@ -323,15 +391,21 @@ async function* lendBytes(bytes: Uint8Array): Chunks {
   yield bytes;
 }
 
-function contentOf(file: LocalFile): ContentRef {
-  return { hash: file.hash as ContentRef['hash'], size: file.size, mode: file.mode };
+function contentOf(file: LocalFile, pack?: PackLocation): ContentRef {
+  const ref = { hash: file.hash as ContentRef['hash'], size: file.size, mode: file.mode };
+  return pack === undefined ? ref : { ...ref, pack };
 }
 
 /**
  * b. One segment (or a few, past the size limit) carrying the chunk's events. Returns the
  * version each op published.
  */
-async function publishOps(env: ExecuteEnv, publishable: readonly PlanOp[], changes: Changes): Promise<Map<PlanOp, VersionId>> {
+async function publishOps(
+  env: ExecuteEnv,
+  publishable: readonly PlanOp[],
+  changes: Changes,
+  packed: ReadonlyMap<PlanOp, PackLocation>,
+): Promise<Map<PlanOp, VersionId>> {
   const newVersion = new Map<PlanOp, VersionId>();
   const paired = computePairedMoves(publishable);
   const moved = (op: PlanOp) => paired.has(moveKey(op) ?? '');
@@ -341,7 +415,7 @@ async function publishOps(env: ExecuteEnv, publishable: readonly PlanOp[], chang
     switch (op.kind) {
       case 'upload': {
         const from = op.from !== undefined && moved(op) ? { from: { ...op.from } } : {};
-        return [{ type: 'put', id, path: op.path, replaces: [...op.replaces], content: contentOf(op.file), ...from }];
+        return [{ type: 'put', id, path: op.path, replaces: [...op.replaces], content: contentOf(op.file, packed.get(op)), ...from }];
       }
       case 'tombstone':
         return [
@@ -350,7 +424,9 @@ async function publishOps(env: ExecuteEnv, publishable: readonly PlanOp[], chang
       case 'follow':
         return computeFollowEvents(id, env.ctx.newId() as VersionId, op);
       case 'resolve':
-        return [{ type: 'resolve', id, path: op.path, replaces: [...op.replaces], content: op.file ? contentOf(op.file) : null }];
+        return [
+          { type: 'resolve', id, path: op.path, replaces: [...op.replaces], content: op.file ? contentOf(op.file, packed.get(op)) : null },
+        ];
       case 'merge': {
         const { heads, content, record } = op.merge;
         return [{ type: 'put', id, path: op.path, replaces: [...heads], content, merge: { ...record, parents: [...record.parents] } }];
@@ -398,10 +474,13 @@ async function applyLocalOps(
   changes: Changes,
   published: ReadonlyMap<PlanOp, VersionId>,
 ): Promise<void> {
-  const concurrency = env.ctx.concurrency ?? 8;
+  const concurrency = env.ctx.concurrency ?? TRANSFERS_IN_FLIGHT;
+  // Pack entries many downloads share are read in one request per pack (ADR-0022).
+  const spans = createPackSpans(env.ctx.store, local.flatMap(downloadContent));
   const apply = async (op: LocalOp): Promise<void> => {
     try {
-      const done = op.kind === 'merge' ? await applyMergeHere(env, op, published.get(op)!, changes) : await applyLocalOp(env, op, changes);
+      const done =
+        op.kind === 'merge' ? await applyMergeHere(env, op, published.get(op)!, changes) : await applyLocalOp(env, op, changes, spans);
       if (done) env.applied.push(op);
     } catch (e) {
       const skippable = isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing, ErrorCode.localIo, ErrorCode.badPath);
@@ -414,11 +493,8 @@ async function applyLocalOps(
     concurrency,
     apply,
   );
-  await mapLimit(
-    local.filter((o) => o.kind === 'download' || o.kind === 'writeCopy' || o.kind === 'merge'),
-    concurrency,
-    apply,
-  );
+  const writes = local.filter((o) => o.kind === 'download' || o.kind === 'writeCopy' || o.kind === 'merge');
+  await mapLimit(computePackOrder(writes), concurrency, apply);
 }
 
 /**
@@ -436,8 +512,30 @@ async function applyMergeHere(env: ExecuteEnv, op: Extract<PlanOp, { kind: 'merg
   return true;
 }
 
+/** The content a download or conflict copy writes, as a list (none for other ops). */
+function downloadContent(op: LocalOp): ContentRef[] {
+  return (op.kind === 'download' || op.kind === 'writeCopy') && op.version.content !== null ? [op.version.content] : [];
+}
+
+/** Writes in pack order (pack, then offset; blobs keep their order after them), so a pack's span is read once and let go. Pure. */
+export function computePackOrder(ops: readonly LocalOp[]): LocalOp[] {
+  const keyOf = (op: LocalOp): string => {
+    const p = downloadContent(op)[0]?.pack;
+    return p === undefined ? '~' : `${p.client}/${p.id}/${String(p.offset).padStart(9, '0')}`;
+  };
+  return ops
+    .map((op, i) => ({ op, i, k: keyOf(op) }))
+    .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.i - b.i))
+    .map((x) => x.op);
+}
+
 /** One guarded local write or delete: false when its guard refused (the op is then skipped). */
-async function applyLocalOp(env: ExecuteEnv, op: Exclude<LocalOp, { kind: 'merge' }>, changes: Changes): Promise<boolean> {
+async function applyLocalOp(
+  env: ExecuteEnv,
+  op: Exclude<LocalOp, { kind: 'merge' }>,
+  changes: Changes,
+  spans: PackSpans,
+): Promise<boolean> {
   const { ctx, tally } = env;
   switch (op.kind) {
     case 'download':
@@ -445,7 +543,7 @@ async function applyLocalOp(env: ExecuteEnv, op: Exclude<LocalOp, { kind: 'merge
       const content = op.version.content!;
       const expect = op.kind === 'download' ? op.expect : null;
       const r = await withTransferProgress(ctx.onProgress, 'download', content.size, async (count) =>
-        ctx.tree.writeFile(op.path, count(await readBlob(ctx.store, content.hash, content.size)), content.hash, content.mode, expect),
+        ctx.tree.writeFile(op.path, count(await readContent(ctx.store, content, spans)), content.hash, content.mode, expect),
       );
       if (r === 'changed') {
         skip(env, op, 'changed locally since the scan; left as it is, will sync next time');

@@ -1,5 +1,5 @@
 import { BmError, ErrorCode, isBmError } from '../../errors.js';
-import { readBlob } from '../../events/blobs.js';
+import { readContent } from '../../events/packs.js';
 import { sha256Hex } from '../../events/signing.js';
 import type { ObjectStore } from '../../events/store/object-store.js';
 import { collectChunks } from '../../events/store/lent-chunks.js';
@@ -77,7 +77,7 @@ async function readAndMerge(src: MergeSource, c: MergeCandidate): Promise<PathMe
 /** A version's bytes, checked against its content hash. */
 async function readVerified(store: ObjectStore, v: VersionRecord): Promise<Uint8Array> {
   const content = v.content!;
-  const bytes = await collectChunks(await readBlob(store, content.hash, content.size));
+  const bytes = await collectChunks(await readContent(store, content));
   if (bytes.byteLength !== content.size || sha256Hex(bytes) !== content.hash) {
     throw new BmError(ErrorCode.blobCorrupt, `blob ${content.hash} does not match its hash`, 'not merged; run `bm-log verify`');
   }

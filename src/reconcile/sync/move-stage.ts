@@ -1,8 +1,9 @@
 import { BmError, ErrorCode, isBmError } from '../../errors.js';
-import { readBlob } from '../../events/blobs.js';
+import { readContent } from '../../events/packs.js';
 import { sha256Hex } from '../../events/signing.js';
 import type { ObjectStore } from '../../events/store/object-store.js';
 import { collectChunks, type Chunks } from '../../events/store/lent-chunks.js';
+import type { ContentRef } from '../../events/schema.js';
 import type { SyncPath } from '../../events/sync-path.js';
 import { computeLocalMoves, MOVE_MAX_COMPARISONS, type MoveCandidate } from '../../merge/compute-local-moves.js';
 import type { MergePolicy } from '../../merge/merge-policy.js';
@@ -90,7 +91,11 @@ export async function computeMoves(src: MoveSource, plan: Pick<Plan, 'ops'>, mov
       const bytes = c.size > 0 && c.size <= MOVE_MAX_TEXT_BYTES ? await read() : undefined;
       return bytes === undefined ? c : { ...c, bytes };
     };
-    const g = await Promise.all(gone.map((c) => withBytes(c, () => readRemote(src.store, c.hash, c.size))));
+    const g = await Promise.all(
+      gone.map((c) =>
+        withBytes(c, () => readRemote(src.store, src.projection.get(c.path as SyncPath)?.versions.get(c.base.version!)?.content)),
+      ),
+    );
     const f = await Promise.all(fresh.map((c) => withBytes(c, () => readLocal(src, c.file))));
     pairs = [...pairs, ...computeLocalMoves(g, f)];
   }
@@ -108,10 +113,11 @@ function isSameMove(a: LocalMove | undefined, b: LocalMove): boolean {
 }
 
 /** Bytes on the remote, or undefined when missing or not matching their hash (then no similarity pairing). */
-async function readRemote(store: ObjectStore, hash: string, size: number): Promise<Uint8Array | undefined> {
+async function readRemote(store: ObjectStore, ref: ContentRef | null | undefined): Promise<Uint8Array | undefined> {
+  if (ref == null) return undefined;
   try {
-    const bytes = await collectChunks(await readBlob(store, hash, size));
-    return sha256Hex(bytes) === hash ? bytes : undefined;
+    const bytes = await collectChunks(await readContent(store, ref));
+    return sha256Hex(bytes) === ref.hash ? bytes : undefined;
   } catch (e) {
     if (isBmError(e, ErrorCode.blobMissing, ErrorCode.blobCorrupt)) return undefined;
     throw e;
@@ -162,7 +168,7 @@ async function readAndFollow(src: MoveSource, c: FollowCandidate): Promise<PathF
   const read = async (v: FollowCandidate['base']) => {
     const { hash, size } = v.content!;
     if (size > src.policy.maxBytes) return undefined;
-    const bytes = await readRemote(src.store, hash, size);
+    const bytes = await readRemote(src.store, v.content);
     if (bytes === undefined) throw new BmError(ErrorCode.blobMissing, `blob ${hash} could not be read`, 'run `bm-log verify`');
     return bytes;
   };

@@ -3,6 +3,7 @@ import { writeBlob } from '../../events/blobs.js';
 import type { ContentHash, VersionId } from '../../events/ids.js';
 import { keyOfBlob } from '../../events/layout.js';
 import { sha256Hex } from '../../events/signing.js';
+import { keyOfContent } from '../../events/packs.js';
 import { MAX_EVENTS_PER_SEGMENT, type ContentRef, type Event } from '../../events/schema.js';
 import type { SyncPath } from '../../events/sync-path.js';
 import { computeHeads, type PathState, type Projection } from '../../projections/project-paths.js';
@@ -57,9 +58,9 @@ export function isBeingCollected(env: Pick<PublishEnv, 'ctx' | 'log'>, hash: str
   return computeBlobBanNow(env.log, hash as ContentHash, env.ctx.now().getTime()) !== undefined;
 }
 
-/** True when an event may name `hash`: the blob is on the remote and no GC is collecting it. */
-async function isBlobNameable(env: PublishEnv, hash: ContentHash): Promise<boolean> {
-  return !isBeingCollected(env, hash) && (await env.ctx.store.head(keyOfBlob(hash))) !== undefined;
+/** True when an event may name `content`: its blob or pack is on the remote and no GC is collecting it. */
+async function isBlobNameable(env: PublishEnv, content: ContentRef): Promise<boolean> {
+  return !isBeingCollected(env, content.hash) && (await env.ctx.store.head(keyOfContent(content))) !== undefined;
 }
 
 /** What `bm-log resolve` publishes: a resolve replacing `replaces`, keeping the local file or `version`. */
@@ -105,7 +106,7 @@ export async function publishResolve(env: PublishEnv, request: ResolveRequest): 
   } else {
     content = decision.keep.version.content;
     // An old version's content may have been collected by GC since: never name a missing blob.
-    if (content !== null && !(await isBlobNameable(env, content.hash))) {
+    if (content !== null && !(await isBlobNameable(env, content))) {
       const id = decision.keep.version.id;
       const hint = 'nothing was published; keep one of the versions `bm-log conflicts` lists';
       throw new BmError(ErrorCode.usage, `the content of version ${id} of ${request.path} is no longer on the remote (collected)`, hint);
@@ -209,8 +210,9 @@ export async function publishRestore(env: PublishEnv, requests: readonly Restore
       continue;
     }
     // The content must still exist: a restore may never publish an event naming a missing blob.
-    // Gone from the live bucket, it may come back from a bucket snapshot that holds it (ADR-0034).
-    if (!(await isBlobNameable(env, step.content.hash)) && !(await executeBlobFromSnapshots(env, step.content.hash, st))) {
+    // Gone from the live bucket, a blob may come back from a bucket snapshot that holds it (ADR-0034).
+    const fromSnapshot = async () => step.content.pack === undefined && (await executeBlobFromSnapshots(env, step.content.hash, st));
+    if (!(await isBlobNameable(env, step.content)) && !(await fromSnapshot())) {
       const hint = 'nothing was restored; pick a later point (see `bm-log log PATH`)';
       throw new BmError(
         ErrorCode.blobMissing,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBmError } from '../../../src/errors.js';
 import { collectChunks, lendBytesStrictly } from '../../../src/events/store/lent-chunks.js';
-import { listAll, type ObjectStore, type StreamBody } from '../../../src/events/store/object-store.js';
+import { listAll, readRange, type ObjectStore, type StreamBody } from '../../../src/events/store/object-store.js';
 
 export interface ContractSetup {
   /** A fresh, empty store (a new prefix, directory or bucket). */
@@ -46,6 +46,17 @@ export function runObjectStoreContract(name: string, setup: ContractSetup): void
       const s = await store.getChunks('c/one', 5);
       expect(s).toBeDefined();
       expect(dec(await collectChunks(s!))).toBe('hello');
+    });
+
+    it('reads a byte range (packs, ADR-0022): inside, cut by the end, past the end, empty, missing', async () => {
+      expect(store.getRange).toBeDefined();
+      expect(await store.putIfAbsent('r/pack', enc('0123456789'))).toBe('created');
+      expect(dec(await store.getRange!('r/pack', 3, 4))).toBe('3456');
+      expect(dec(await store.getRange!('r/pack', 8, 5))).toBe('89');
+      expect(dec(await store.getRange!('r/pack', 12, 3))).toBe('');
+      expect(dec(await store.getRange!('r/pack', 2, 0))).toBe('');
+      expect(await store.getRange!('r/missing', 0, 3)).toBeUndefined();
+      expect(dec(await readRange(store, 'r/pack', 0, 10))).toBe('0123456789');
     });
 
     it('streams a multi-chunk object from a lending source and back, with and without a size hint', async () => {

@@ -3,7 +3,7 @@ import type { Body, ListPage, ObjectStore } from '../../../src/events/store/obje
 
 export type StoreOp = 'get' | 'getChunks' | 'head' | 'put' | 'list' | 'delete';
 
-/** A store that awaits `before(op, key)` ahead of every call (and `after` a HEAD): a test can pause a run there, or act. */
+/** A store that awaits `before(op, key)` ahead of every call (and `after` a HEAD or a create-only write): a test can pause a run there, or act. */
 export class HookStore implements ObjectStore {
   readonly description = 'memory (hooked)';
 
@@ -32,7 +32,9 @@ export class HookStore implements ObjectStore {
 
   async putIfAbsent(key: string, body: Body): Promise<'created' | 'identical'> {
     await this.before('put', key);
-    return this.inner.putIfAbsent(key, body);
+    const r = await this.inner.putIfAbsent(key, body);
+    await this.after('put', key);
+    return r;
   }
 
   async list(prefix: string, options: { startAfter?: string; limit?: number } = {}): Promise<ListPage> {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { counterIdFactory, type ClientId, type IdFactory, type VersionId } from '../../../src/events/ids.js';
-import { keyOfBlob } from '../../../src/events/layout.js';
+import { keyOfContent } from '../../../src/events/packs.js';
 import type { Event } from '../../../src/events/schema.js';
 import type { Chunks } from '../../../src/events/store/lent-chunks.js';
 import { MemoryStore } from '../../../src/events/store/memory-store.js';
@@ -430,6 +430,7 @@ export async function executeRound(world: World, name: string, plan: Plan, cloud
       tree: new GatedTree(client.tree, gate),
       index: new GatedIndex(client.index, gate),
       newId: world.newId,
+      identity: { client: client.id },
       now: () => new Date(TIME),
       concurrency: 1, // one op at a time, in plan order: mtimes and inodes, so two runs of a script are identical
     },
@@ -511,6 +512,9 @@ export function computeVersionLabels(world: World): (id: string) => string {
 
 /** The bytes a version shows (undefined for a delete). */
 export function computeVersionBytes(world: World, v: VersionRecord): string | undefined {
-  const blob = v.content === null ? undefined : world.store.objects.get(keyOfBlob(v.content.hash));
-  return blob === undefined ? undefined : TEXT.decode(blob);
+  if (v.content === null) return undefined;
+  const pack = v.content.pack;
+  const stored = world.store.objects.get(keyOfContent(v.content));
+  const bytes = pack === undefined ? stored : stored?.subarray(pack.offset, pack.offset + pack.length);
+  return bytes === undefined ? undefined : TEXT.decode(bytes);
 }
