@@ -63,11 +63,24 @@ function uniqueByPath(cs: readonly MoveCandidate[]): MoveCandidate[] {
   return sorted.filter((c, i) => i === 0 || sorted[i - 1]?.path !== c.path);
 }
 
+/** The candidates by hash (in input order), empty files left out. */
+function groupByHash(cs: readonly MoveCandidate[]): Map<string, MoveCandidate[]> {
+  const out = new Map<string, MoveCandidate[]>();
+  for (const c of cs) {
+    if (c.size === 0) continue;
+    const same = out.get(c.hash);
+    if (same === undefined) out.set(c.hash, [c]);
+    else same.push(c);
+  }
+  return out;
+}
+
 function computeSameContentMoves(gone: readonly MoveCandidate[], fresh: readonly MoveCandidate[]): LocalMove[] {
   const moves: LocalMove[] = [];
-  for (const hash of new Set(gone.filter((c) => c.size > 0).map((c) => c.hash))) {
-    const from = gone.filter((c) => c.hash === hash);
-    const to = fresh.filter((c) => c.hash === hash && c.size > 0);
+  const freshByHash = groupByHash(fresh);
+  for (const [hash, from] of groupByHash(gone)) {
+    const to = freshByHash.get(hash) ?? [];
+    if (to.length === 0) continue;
     if (from.length === 1 && to.length === 1) {
       moves.push({ from: (from[0] as MoveCandidate).path, to: (to[0] as MoveCandidate).path, how: 'same-content' });
       continue;

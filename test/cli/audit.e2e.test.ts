@@ -204,7 +204,8 @@ describe.concurrent('audit: log, show, ls (one history, read only)', () => {
       // What the writer had seen: the other clients' heads, never its own.
       expect(Object.keys(e.seen).every((k) => k in names && k !== e.client)).toBe(true);
       expect(e.snapshot).toBeNull();
-      expect(e.move).toBeNull();
+      // Moves are recorded in their events (ADR-0020): only the rename's two halves are one.
+      expect(e.move).toEqual(e.path === 'notes/keep.md' || e.path === 'notes/kept.md' ? (e.move ?? null) : null);
       if (e.type === 'tombstone') expect([e.hash, e.size]).toEqual([null, null]);
       else expect(e.hash).toMatch(HEX64);
     }
@@ -296,7 +297,7 @@ describe.concurrent('audit: log, show, ls (one history, read only)', () => {
     expect((await logOf(c, 'notes/')).map((e) => e.version)).toEqual(
       events.filter((e) => e.path.startsWith('notes/')).map((e) => e.version),
     );
-    // The rename: a delete and a put of the same content in one sync.
+    // The rename: one move (a tombstone `to` and a put `from`, ADR-0020); log of the new name also lists the old name's versions.
     const move = { from: 'notes/keep.md', to: 'notes/kept.md' };
     const keep = await logOf(c, 'notes/keep.md');
     expect(keep.map((e) => [e.type, e.clientName, e.move])).toEqual([
@@ -304,16 +305,21 @@ describe.concurrent('audit: log, show, ls (one history, read only)', () => {
       ['put', 'alice', null],
     ]);
     const kept = await logOf(c, 'notes/kept.md');
-    expect(kept.map((e) => [e.type, e.clientName, e.move])).toEqual([['put', 'bob', move]]);
+    expect(kept.map((e) => [e.type, e.path, e.clientName, e.move])).toEqual([
+      ['put', 'notes/kept.md', 'bob', move],
+      ['put', 'notes/keep.md', 'alice', null],
+    ]);
     expect(kept[0]!.seq).toBe(keep[0]!.seq);
     expect(kept[0]!.hash).toBe(keep[1]!.hash);
     expect(expectExit(await c.run('log', 'notes/kept.md'), EXIT.ok).stdout).toMatch(
-      new RegExp(`^(just now|\\d+ min ago) +moved +${kept[0]!.version.slice(-8)}  bob +8 B  notes/keep\\.md -> notes/kept\\.md\n$`),
+      new RegExp(
+        `^(just now|\\d+ min ago) +moved +${kept[0]!.version.slice(-8)}  bob +8 B  notes/keep\\.md -> notes/kept\\.md\n.* created .*notes/keep\\.md\n$`,
+      ),
     );
     // The kind of change, in --json and in the human lines (one per event, at most 100 columns, no raw JSON).
     expect(readme.map((e) => e.change)).toEqual(['resolved', 'edited', 'edited', 'created']);
     expect(old.map((e) => e.change)).toEqual(['deleted', 'created']);
-    expect([...keep, ...kept].map((e) => e.change)).toEqual(['moved', 'created', 'moved']);
+    expect([...keep, ...kept].map((e) => e.change)).toEqual(['moved', 'created', 'moved', 'created']);
     const human = expectExit(await c.run('log'), EXIT.ok)
       .stdout.trimEnd()
       .split('\n');
@@ -542,12 +548,9 @@ describe.concurrent('audit: restore', () => {
       'tombstone notes/late.md',
       'tombstone notes/new.md',
     ]);
-    // Its put of keep.md and tombstone of kept.md undo the rename: a move back.
-    expect((await logOf(a, 'notes/keep.md'))[0]).toMatchObject({
-      type: 'put',
-      clientName: 'bob',
-      move: { from: 'notes/kept.md', to: 'notes/keep.md' },
-    });
+    // Its put of keep.md and tombstone of kept.md undo the rename, as a restore: not a move (only a
+    // sync pairs a file gone and a file new here as one, ADR-0020; the guess by bytes is gone).
+    expect((await logOf(a, 'notes/keep.md'))[0]).toMatchObject({ type: 'put', clientName: 'bob', move: null, change: 'restored' });
     expect((await c.syncOk()).eventsPublished).toBe(0);
     expect(sortedObject(await c.tree())).toEqual(bNow);
     // Restoring again to the same point changes nothing; nothing under a folder, or a version for a folder, exits 2.

@@ -65,12 +65,15 @@ describe.skipIf(why !== undefined)(`CLI syncs on a case-insensitive file system 
     expect((await fs.readdir(mac.dir)).filter((n) => n !== '.bm-log')).toEqual(['Probe.txt']);
   });
 
-  it('a case-only rename there (notes/a.txt -> notes/A.txt) reaches the case-sensitive peer; nothing lost, then nothing to do', async () => {
+  it('a case-only rename there (notes/a.txt -> notes/A.txt) is one move and reaches the case-sensitive peer; nothing lost, then nothing to do', async () => {
     const { linux, mac } = await mixedWorld({ 'notes/a.txt': 'one' });
     expect(await mac.files()).toEqual(['notes/a.txt']);
     await fs.rename(mac.abs('notes/a.txt'), mac.abs('notes/A.txt'));
     expect(await mac.files()).toEqual(['notes/A.txt']);
-    await mac.syncOk();
+    // Published as one move (ADR-0020): the new name's upload `from` the old, the old's tombstone `to` the new.
+    const moved = (await mac.syncOk()).applied;
+    expect(moved.find((o) => o.kind === 'upload')).toMatchObject({ path: 'notes/A.txt', from: { path: 'notes/a.txt' } });
+    expect(moved.find((o) => o.kind === 'tombstone')).toMatchObject({ path: 'notes/a.txt', to: 'notes/A.txt' });
     await linux.syncOk();
     await mac.syncOk();
     for (const c of [linux, mac]) {

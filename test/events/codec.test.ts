@@ -274,6 +274,33 @@ describe('segment codec', () => {
     });
   });
 
+  describe('format 2: the move (ADR-0019 §2, ADR-0020)', () => {
+    const withEvents = (v: number, events: Event[]): SegmentBody => ({ ...segmentBody(1, null), v, events }) as SegmentBody;
+    const decode = (v: number, events: Event[]) =>
+      decodeSegment(packSigned(withEvents(v, events), alice, { seq: 1, prev: null }, v), expectation(1, null));
+    const old = ids() as VersionId;
+    const moveTo = (to: string): Event =>
+      ({ type: 'tombstone', id: ids() as VersionId, path: 'a.md' as SyncPath, replaces: [old], to }) as Event;
+    const moveFrom = (from: string, path = 'b.md'): Event => ({ ...put(path), from: { path: from, version: old } }) as Event;
+
+    it('reads both halves in one format-2 segment back, and writes it as format 2', () => {
+      const events = [moveFrom('a.md'), moveTo('b.md')];
+      expect(computeSegmentFormat(events)).toBe(2);
+      expect(decode(2, events).body.events).toEqual([
+        expect.objectContaining({ from: { path: 'a.md', version: old } }),
+        expect.objectContaining({ to: 'b.md' }),
+      ]);
+    });
+
+    it('rejects a half alone, halves that name other paths, a move onto its own path, and a move in a format-1 segment', () => {
+      expectBmError(() => decode(2, [moveTo('b.md')]), ErrorCode.malformed);
+      expectBmError(() => decode(2, [moveFrom('a.md')]), ErrorCode.malformed);
+      expectBmError(() => decode(2, [moveFrom('a.md'), moveTo('c.md')]), ErrorCode.malformed);
+      expectBmError(() => decode(2, [moveFrom('a.md', 'a.md'), moveTo('a.md')]), ErrorCode.malformed);
+      expectBmError(() => decode(1, [moveFrom('a.md'), moveTo('b.md')]), ErrorCode.malformed);
+    });
+  });
+
   it('rejects an object over MAX_SEGMENT_BYTES without decoding it', () => {
     expectBmError(() => decodeSegment(new Uint8Array(MAX_SEGMENT_BYTES + 1), expectation(1, null)), ErrorCode.malformed);
   });

@@ -103,7 +103,8 @@ describe('file names on macOS and Windows volumes', () => {
     expect([...linux.tree.files.keys()]).toEqual(['caf\u00e9.md']);
   });
 
-  it.fails('KNOWN GAP (reported): a case-only rename on a Mac racing an edit on Linux leaves twins that the Mac can never hold, and its syncs never settle', async () => {
+  // Was a known gap (twins the Mac could never hold) until moves (ADR-0020): the edit follows the rename.
+  it('a case-only rename on a Mac racing an edit on Linux: the edit ends at the new name on both, no twins, syncs settle', async () => {
     const { clients, sync, settle } = await world('apfs', 'posix');
     const [mac, linux] = clients as [SimClient, SimClient];
     mac.tree.userWrite('a.txt', enc('v1'));
@@ -114,5 +115,9 @@ describe('file names on macOS and Windows volumes', () => {
     await sync(linux);
     const last = await settle();
     expect(last.every((r) => r.skipped.length === 0 && r.plan.ops.length === 0)).toBe(true);
+    for (const c of [mac, linux]) {
+      expect([...c.tree.files.keys()], c.name).toEqual(['A.txt']);
+      expect(new TextDecoder().decode(c.tree.files.get('A.txt')!.bytes), c.name).toBe('v2 from linux');
+    }
   });
 });

@@ -123,6 +123,8 @@ describe('multi-client simulation of runSync', () => {
       if (replay === undefined) expect(r.stats.restored).toBeGreaterThan(0);
       // Concurrent line edits must actually merge (ADR-0020), each merge checked by checkMerges.
       if (replay === undefined) expect(r.stats.merges).toBeGreaterThan(0);
+      // Renames must actually be published as moves (ADR-0020), each checked by checkMoves.
+      if (replay === undefined) expect(r.stats.moves).toBeGreaterThan(0);
     },
     timeoutMs,
   );

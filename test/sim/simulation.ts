@@ -146,6 +146,9 @@ export interface ScenarioStats {
   /** Line edits users made, and merge events in the store at the end (ADR-0020), each checked by `checkMerges`. */
   lineEdits: number;
   merges: number;
+  /** Move puts in the store at the end (ADR-0020), and those that sent an edit on merged with the new name's head, each checked by `checkMoves`. */
+  moves: number;
+  mergedFollows: number;
 }
 
 export function emptyStats(): ScenarioStats {
@@ -178,6 +181,8 @@ export function emptyStats(): ScenarioStats {
     vanished: 0,
     lineEdits: 0,
     merges: 0,
+    moves: 0,
+    mergedFollows: 0,
     restored: 0,
     joins: 0,
     ownCheckpoints: 0,
@@ -335,6 +340,7 @@ class Scenario {
     if (converged) await this.onKnownGapsAsync(() => this.checkIdempotence());
     this.checkEngineWrites();
     this.checkMerges();
+    this.checkMoves();
     this.stats.conflicts = this.conflictKeys.size;
   }
 
@@ -1044,6 +1050,38 @@ class Scenario {
     }
   }
 
+  /**
+   * Every move in the store (ADR-0020): a put `from` an old name that also replaces a live
+   * version at its own name sent an edit of the old name on, merged with that version; no line
+   * the edit added (over the versions it replaced) is lost in it.
+   */
+  private checkMoves(): void {
+    const versions = new Map<string, { content: ContentRef | null; replaces: readonly string[] }>();
+    const moved: PutEvent[] = [];
+    for (const body of this.segments.values()) {
+      for (const e of body.events) {
+        if (e.type === 'put' || e.type === 'resolve') versions.set(e.id, { content: e.content, replaces: e.replaces });
+        if (e.type === 'tombstone') versions.set(e.id, { content: null, replaces: e.replaces });
+        if (e.type === 'put' && e.from !== undefined) moved.push(e);
+      }
+    }
+    this.stats.moves += moved.length;
+    const bytesOf = (c: ContentRef | null | undefined) =>
+      c == null ? undefined : (this.store.objects.get(keyOfBlob(c.hash)) ?? this.vanishedObjects.get(keyOfBlob(c.hash)));
+    for (const m of moved) {
+      if (!m.replaces.some((id) => versions.get(id)?.content != null)) continue; // a plain move, or an edit put beside
+      const edit = versions.get(m.from!.version);
+      const [editBytes, putBytes] = [bytesOf(edit?.content), bytesOf(m.content)];
+      if (edit === undefined || editBytes === undefined || putBytes === undefined) continue;
+      this.stats.mergedFollows++;
+      const before = new Set(edit.replaces.flatMap((id) => linesOf(bytesOf(versions.get(id)?.content) ?? new Uint8Array())));
+      const kept = new Set(linesOf(putBytes));
+      for (const line of linesOf(editBytes))
+        if (!before.has(line) && !kept.has(line))
+          this.fail(`move ${m.id} to ${m.path} lost the line ${JSON.stringify(line)} of the edit ${m.from!.version} of ${m.from!.path}`);
+    }
+  }
+
   private checkNoDataLoss(): void {
     const { byPath } = this.cloudContent();
     for (const pr of this.protectedContent) {
@@ -1216,7 +1254,8 @@ function restrictPlan(plan: Plan, paths: ReadonlySet<string>): Pick<Plan, 'ops' 
   };
 }
 
-/** The merge stage's outcomes a plan was made with (ADR-0020), for a plan made again from the same inputs. */
-function merges(input: PlanInput): Pick<PlanInput, 'merges'> {
-  return input.merges === undefined ? {} : { merges: input.merges };
+/** The merge and move stages' outcomes a plan was made with (ADR-0020), for a plan made again from the same inputs. */
+function merges(input: PlanInput): Pick<PlanInput, 'merges' | 'moves' | 'follows'> {
+  const { merges: m, moves, follows } = input;
+  return { ...(m === undefined ? {} : { merges: m }), ...(moves === undefined ? {} : { moves }), ...(follows === undefined ? {} : { follows }) };
 }

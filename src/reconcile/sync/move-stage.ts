@@ -33,6 +33,11 @@ import { computeHeads } from '../../projections/project-paths.js';
 
 /** Files over this size are paired by content hash only (their bytes are never read for similarity). */
 export const MOVE_MAX_TEXT_BYTES = 1024 * 1024;
+/**
+ * With more unpaired files than this gone (or new) in one sync, none is paired by similar text:
+ * a first import of many files next to one delete must not read every new file's bytes.
+ */
+export const MOVE_MAX_TEXT_FILES = 1000;
 
 /** What the stage reads from. */
 export interface MoveSource {
@@ -85,7 +90,8 @@ export async function computeMoves(src: MoveSource, plan: Pick<Plan, 'ops'>, mov
   let pairs = deleted.length === 0 || added.length === 0 ? [] : computeLocalMoves(deleted, added);
   const paired = new Set(pairs.flatMap((m) => [m.from, m.to]));
   const [gone, fresh] = [deleted.filter((c) => !paired.has(c.path)), added.filter((c) => !paired.has(c.path))];
-  if (gone.length > 0 && fresh.length > 0 && gone.length * fresh.length <= MOVE_MAX_COMPARISONS) {
+  const few = gone.length <= MOVE_MAX_TEXT_FILES && fresh.length <= MOVE_MAX_TEXT_FILES;
+  if (gone.length > 0 && fresh.length > 0 && few && gone.length * fresh.length <= MOVE_MAX_COMPARISONS) {
     // Similar text: read the bytes of what is left (the gone versions from the remote).
     const withBytes = async <C extends MoveCandidate>(c: C, read: () => Promise<Uint8Array | undefined>): Promise<MoveCandidate> => {
       const bytes = c.size > 0 && c.size <= MOVE_MAX_TEXT_BYTES ? await read() : undefined;

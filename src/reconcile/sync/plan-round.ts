@@ -44,6 +44,7 @@ export async function planRound(state: SyncState, local: ScanResult, focus: Roun
  */
 async function planMerges(state: SyncState, local: ScanResult, plan: Plan, scope: PlanScope): Promise<Plan> {
   const policy = computeVaultMergePolicy();
+  const lazy = state.mode.kind !== 'full';
   const src = { store: state.ctx.store, projection: state.projection, policy };
   const moveSrc: MoveSource = { ...src, manifest: state.manifest, readLocal: (f) => state.ctx.tree.openRead(f.path, f.size) };
   const dirty = [
@@ -51,7 +52,8 @@ async function planMerges(state: SyncState, local: ScanResult, plan: Plan, scope
     ...(await computeMoves(moveSrc, plan, state.moves)),
     ...(await computeFollows(moveSrc, plan, state.follows, (p) => loadPathState(state, p))),
   ];
-  if (state.mode.kind === 'full') scope = {}; // a follow may have folded everything
+  // A follow may have folded everything (`loadPathState`): the plan before saw only some paths, so plan all of them.
+  if (lazy && state.mode.kind === 'full') return planWith(state, local, undefined, {});
   if (dirty.length === 0) return plan;
   const focus = { previous: plan, dirty };
   // The mode loads what this focus needs, as for any plan (a lazy sync's scope is the last plan's).
