@@ -20,7 +20,18 @@ import { computeSegmentFormat, type Event, type SegmentBody } from '../../src/ev
 import { generateKeyPair } from '../../src/events/signing.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import { LocalIndex } from '../../src/local/local-index.js';
-import { BIN, EXIT, expectExit, flipByte, sha256, sortedObject, useWorlds, type Client, type World } from './support/cli.js';
+import {
+  BIN,
+  EXIT,
+  expectExit,
+  findPackedContent,
+  flipByte,
+  sha256,
+  sortedObject,
+  useWorlds,
+  type Client,
+  type World,
+} from './support/cli.js';
 
 const { world } = useWorlds();
 
@@ -660,10 +671,10 @@ describe.concurrent('verify: tampering on the remote', () => {
     await expectPartialSync(t, t.v3Seg, 'v2\n', false);
   }, 120_000);
 
-  it('a flipped byte in a blob', async () => {
+  it('a flipped byte in a blob (a pack entry: small contents are packed, ADR-0022)', async () => {
     const t = await tamperWorld();
-    const object = `blobs/${sha256('v3\n').slice(0, 2)}/${sha256('v3\n')}`;
-    await flipByte(t.file(object), 0);
+    const { key: object, offset } = await findPackedContent(t.w.remoteDir, 'v3\n');
+    await flipByte(t.file(object), offset);
     await expectFinding(t.b, object, ['blob-corrupt']);
     // The events are fine and applied; the bad bytes are never written.
     const r = expectExit(await t.b.sync(), EXIT.integrity);

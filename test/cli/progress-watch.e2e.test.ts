@@ -36,7 +36,7 @@ describe('the progress display', () => {
       const shown = await runOnTerminal(a, 'sync');
       expect(shown.code, shown.text).toBe(EXIT.ok);
       // (Hashing 30 MB may end before the display's first half second; the unit test shows it.)
-      expect(shown.text).toMatch(/syncing files: up [\d,]+\/1,001  [\d.]+ [kMG]?B\/[\d.]+ MB/);
+      expect(shown.text).toMatch(/syncing files: up [\d,]+\/1,001 {2}[\d.]+ [kMG]?B\/[\d.]+ MB/);
       expect(shown.text).toMatch(/synced: 1001 uploaded/);
       // A second client's first sync with --json on a terminal: 1,002 downloads, and no progress text at all.
       const b = await w.init('bob', { noSync: true });

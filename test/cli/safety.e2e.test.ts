@@ -11,6 +11,7 @@ import {
   EXIT,
   describeRun,
   expectExit,
+  findPackedContent,
   flipByte,
   hashTree,
   opsOn,
@@ -430,9 +431,9 @@ describe.concurrent('integrity', () => {
     const content = 'content that will be tampered with\n';
     await a.write('victim.md', content);
     await a.syncOk();
-    const hash = sha256(content);
-    const object = `blobs/${hash.slice(0, 2)}/${hash}`;
-    await flipByte(path.join(w.remoteDir, ...object.split('/')));
+    // Small contents are packed (ADR-0022): the byte flipped is the note's own, in its pack.
+    const { key: object, offset } = await findPackedContent(w.remoteDir, content);
+    await flipByte(path.join(w.remoteDir, ...object.split('/')), offset + 3);
     const v = expectExit(await a.run('verify', '--json'), EXIT.integrity);
     expect(v.json.findings).toContainEqual(expect.objectContaining({ object, code: 'blob-corrupt' }));
     const human = expectExit(await a.run('verify'), EXIT.integrity);

@@ -419,6 +419,21 @@ export async function flipByte(file: string, at?: number): Promise<void> {
   await fs.writeFile(file, bytes);
 }
 
+/**
+ * Where a small content lives in a directory remote since packs (ADR-0022): the key of the
+ * pack holding `content` and its offset there. Throws when no pack holds it.
+ */
+export async function findPackedContent(remoteDir: string, content: string): Promise<{ key: string; offset: number }> {
+  const root = path.join(remoteDir, 'packs');
+  for (const client of await fs.readdir(root)) {
+    for (const id of await fs.readdir(path.join(root, client))) {
+      const offset = (await fs.readFile(path.join(root, client, id))).indexOf(Buffer.from(content));
+      if (offset >= 0) return { key: `packs/${client}/${id}`, offset };
+    }
+  }
+  throw new Error(`no pack in ${remoteDir} holds ${JSON.stringify(content)}`);
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
