@@ -15,7 +15,7 @@ const eventId = z
   .string()
   .regex(ULID_RE, 'ULID')
   .transform((s) => s as VersionId);
-const rawKey = z.string().regex(/^[0-9a-f]{64}$/);
+const _rawKey = z.string().regex(/^[0-9a-f]{64}$/);
 
 export { keyEventObjectSchema };
 export const keyEventSchema = keyEventObjectSchema.refine(

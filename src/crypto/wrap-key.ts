@@ -9,13 +9,11 @@ import {
 } from 'node:crypto';
 import type { z } from 'zod';
 import { BmError, ErrorCode } from '../errors.js';
-import { ULID_RE } from '../events/ids.js';
 import { computeFingerprint } from './fingerprint.js';
 import { wrappedKeySchema } from '../events/member-event-schema.js';
 import {
   computeNewestEpoch,
   createContentKey,
-  epochSchema,
   SecretBytes,
   systemRandom,
   tamperedError,

@@ -109,7 +109,8 @@ export async function writePack(
     }
     return { client: client as PackLocation['client'], id: id as PackLocation['id'], offset: start, length: r.byteLength };
   });
-  if (offset > MAX_PACK_BYTES) throw new BmError(ErrorCode.internal, `pack ${id} would hold ${offset} bytes`, 'this is a bug: split with planPacks');
+  if (offset > MAX_PACK_BYTES)
+    throw new BmError(ErrorCode.internal, `pack ${id} would hold ${offset} bytes`, 'this is a bug: split with planPacks');
   if (parts.length > 0) await store.putIfAbsent(keyOfPack(client, id), Buffer.concat(parts));
   return out;
 }
@@ -128,10 +129,15 @@ function mustMatch(ref: ContentRef & { pack: PackLocation }, bytes: Uint8Array):
 
 function packMissing(ref: ContentRef & { pack: PackLocation }): BmError {
   const key = keyOfPack(ref.pack.client, ref.pack.id);
-  return new BmError(ErrorCode.blobMissing, `pack ${key} holding ${ref.hash} is missing from the remote`, 'the file was not written; run `bm-log verify`', {
-    key,
-    hash: ref.hash,
-  });
+  return new BmError(
+    ErrorCode.blobMissing,
+    `pack ${key} holding ${ref.hash} is missing from the remote`,
+    'the file was not written; run `bm-log verify`',
+    {
+      key,
+      hash: ref.hash,
+    },
+  );
 }
 
 function hasPack(ref: ContentRef): ref is ContentRef & { pack: PackLocation } {
@@ -189,7 +195,13 @@ export async function readContent(store: ObjectStore, ref: ContentRef, spans?: P
     bytes = await (spans ?? createPackSpans(store, [])).read(ref);
   } catch (e) {
     if (e instanceof BmError) throw e;
-    throw new BmError(ErrorCode.remoteUnavailable, `reading pack entry ${ref.hash} failed (${String(e)})`, 'the local file was left as it was; sync again', {}, { cause: e });
+    throw new BmError(
+      ErrorCode.remoteUnavailable,
+      `reading pack entry ${ref.hash} failed (${String(e)})`,
+      'the local file was left as it was; sync again',
+      {},
+      { cause: e },
+    );
   }
   if (bytes === undefined) throw packMissing(ref);
   const checked = mustMatch(ref, bytes);

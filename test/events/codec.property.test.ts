@@ -29,7 +29,14 @@ const syncPath = fc
 const plainContent = fc.record({ hash, size: fc.maxSafeNat(), mode: fc.integer({ min: 0, max: 0o7777 }) });
 /** A content in a pack (format 2, ADR-0022): the entry is as long as the content and ends inside the largest pack. */
 const packedContent = fc
-  .record({ hash, mode: fc.integer({ min: 0, max: 0o7777 }), client: ulid, id: ulid, offset: fc.nat(MAX_PACK_BYTES), length: fc.nat(MAX_PACK_BYTES) })
+  .record({
+    hash,
+    mode: fc.integer({ min: 0, max: 0o7777 }),
+    client: ulid,
+    id: ulid,
+    offset: fc.nat(MAX_PACK_BYTES),
+    length: fc.nat(MAX_PACK_BYTES),
+  })
   .filter((c) => c.offset + c.length <= MAX_PACK_BYTES)
   .map(({ hash, mode, client, id, offset, length }) => ({
     hash,

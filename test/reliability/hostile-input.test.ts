@@ -463,7 +463,13 @@ describe('tampered pack entries (ADR-0022)', () => {
     const events = bytes.map((b, i) => {
       const pack = { client: ivy.id, id: packId, offset, length: b.length };
       offset += b.length;
-      return { type: 'put', id: newId(), path: `packed/${i}.txt`, replaces: [], content: { hash: sha256Hex(b), size: b.length, mode: 0o644, pack } };
+      return {
+        type: 'put',
+        id: newId(),
+        path: `packed/${i}.txt`,
+        replaces: [],
+        content: { hash: sha256Hex(b), size: b.length, mode: 0o644, pack },
+      };
     });
     // b's entry tampered (same length, other bytes) before the pack is stored.
     const stored = Buffer.concat(bytes);

@@ -34,10 +34,20 @@ afterAll(async () => {
 });
 
 const options = (endpoint: string) =>
-  ({ bucket, prefix: 'vault/', endpoint, region: 'us-east-1', forcePathStyle: true, credentials: localCredentials, createOnlyEnforced: true }) as const;
+  ({
+    bucket,
+    prefix: 'vault/',
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: localCredentials,
+    createOnlyEnforced: true,
+  }) as const;
 
 describe('packs over S3 (fauxqs behind the counting proxy)', () => {
-  it(`a first sync of ${N} small notes takes far fewer than ${N} requests, and a second client gets identical content`, { timeout: 60_000 }, async () => {
+  it(`a first sync of ${N} small notes takes far fewer than ${N} requests, and a second client gets identical content`, {
+    timeout: 60_000,
+  }, async () => {
     const world = await SyncWorld.create({
       base,
       clients: 2,

@@ -1257,5 +1257,9 @@ function restrictPlan(plan: Plan, paths: ReadonlySet<string>): Pick<Plan, 'ops' 
 /** The merge and move stages' outcomes a plan was made with (ADR-0020), for a plan made again from the same inputs. */
 function merges(input: PlanInput): Pick<PlanInput, 'merges' | 'moves' | 'follows'> {
   const { merges: m, moves, follows } = input;
-  return { ...(m === undefined ? {} : { merges: m }), ...(moves === undefined ? {} : { moves }), ...(follows === undefined ? {} : { follows }) };
+  return {
+    ...(m === undefined ? {} : { merges: m }),
+    ...(moves === undefined ? {} : { moves }),
+    ...(follows === undefined ? {} : { follows }),
+  };
 }

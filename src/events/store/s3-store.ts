@@ -152,7 +152,11 @@ export class S3Store implements ObjectStore, ServerCapabilityProbe {
 
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
     if (length === 0) return (await this.head(key)) === undefined ? undefined : new Uint8Array(0);
-    const command = new GetObjectCommand({ Bucket: this.bucket, Key: this.remoteKey(key), Range: `bytes=${offset}-${offset + length - 1}` });
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: this.remoteKey(key),
+      Range: `bytes=${offset}-${offset + length - 1}`,
+    });
     let body: Readable;
     try {
       body = (await this.client.send(command)).Body as Readable;
