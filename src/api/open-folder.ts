@@ -163,7 +163,9 @@ export async function openFolder(dir: string, options: OpenFolderOptions = {}): 
     show: (v) =>
       client(async (s) => {
         const { record: r, bytes } = await readVersionBytes(s, v);
-        return { version: r.id, path: r.path, client: r.client, time: r.time, ...r.content, bytes };
+        // Where the bytes live (a blob or a pack entry, ADR-0022) is the store's business, not the caller's.
+        const { hash, size, mode } = r.content;
+        return { version: r.id, path: r.path, client: r.client, time: r.time, hash, size, mode, bytes };
       }),
     history: async (p, o = {}) => {
       const sp = p === undefined ? undefined : await notePath(p);

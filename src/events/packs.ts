@@ -81,6 +81,23 @@ async function readSource(source: PackSource): Promise<Uint8Array | BmError> {
   return bytes;
 }
 
+/** How many sources a pack reads at once: a pack may name thousands of small files, never all open together. */
+const READS_IN_FLIGHT = 16;
+
+/** Reads `sources` in order, at most READS_IN_FLIGHT at a time. */
+async function readSources(sources: readonly PackSource[]): Promise<(Uint8Array | BmError)[]> {
+  const out: (Uint8Array | BmError)[] = new Array(sources.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < sources.length) {
+      const i = next++;
+      out[i] = await readSource(sources[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, sources.length) }, worker));
+  return out;
+}
+
 /**
  * Reads `sources` (each checked against its hash and size), writes the ones that still match
  * as one pack `packs/<client>/<id>`, create-only, and returns each source's location, or the
@@ -93,7 +110,7 @@ export async function writePack(
   id: string,
   sources: readonly PackSource[],
 ): Promise<(PackLocation | BmError)[]> {
-  const read = await Promise.all(sources.map(readSource));
+  const read = await readSources(sources);
   const at = new Map<string, number>();
   const parts: Uint8Array[] = [];
   let offset = 0;

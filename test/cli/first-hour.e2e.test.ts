@@ -18,6 +18,7 @@ import {
   copiesOf,
   describeRun,
   expectExit,
+  findPackedContent,
   pasteInBash,
   runCli,
   sortedObject,
@@ -251,9 +252,9 @@ describe.concurrent('hints work when pasted', () => {
     expect(expectExit(await pasteInBash(commandStarting(show.stderr, 'bm-log log y.md'), { cwd: REPO_ROOT }), EXIT.ok).stdout).toMatch(
       new RegExp(`deleted +${tombstone.version.slice(-8)} `),
     );
-    // A blob gone from the remote: `show` says to run verify, which then reports it (exit 5, its answer).
+    // Content gone from the remote (z.md's pack, ADR-0022): `show` says to run verify, which then reports it (exit 5, its answer).
     const put = (await a.log('z.md')).find((e) => e.type === 'put')!;
-    await fs.rm(path.join(w.remoteDir, 'blobs', put.hash!.slice(0, 2), put.hash!));
+    await fs.rm(path.join(w.remoteDir, ...(await findPackedContent(w.remoteDir, 'z\n')).key.split('/')));
     const missing = expectExit(await a.run('show', put.version), EXIT.integrity);
     const verify = expectExit(await pasteInBash(commandStarting(missing.stderr, 'bm-log verify'), { cwd: REPO_ROOT }), EXIT.integrity);
     expect(verify.stdout).toMatch(/blob-missing/);

@@ -32,7 +32,8 @@ describe('the progress display', () => {
       const w = await world();
       const a = await w.init('alice', { files: { 'first.md': 'x\n' } });
       for (const [rel, content] of Object.entries(manyFiles(1000))) await a.write(rel, content);
-      await a.write('big.bin', new Uint8Array(30_000_000).fill(7));
+      // Large enough that carrying out the plan outlasts the display's refresh (small notes go in one pack, ADR-0022).
+      await a.write('big.bin', new Uint8Array(150_000_000).fill(7));
       const shown = await runOnTerminal(a, 'sync');
       expect(shown.code, shown.text).toBe(EXIT.ok);
       // (Hashing 30 MB may end before the display's first half second; the unit test shows it.)

@@ -326,14 +326,25 @@ async function uploadPack(
   for (const { op } of held) failed.add(op);
   const items = group.filter(({ op }) => !failed.has(op));
   if (items.length === 0) return;
-  const sources = items.map(({ op }) => {
+  // Each file's bytes are told as the pack reads them; its file once the pack is written.
+  const told = items.map(() => 0);
+  const progress = ctx.onProgress;
+  const sources = items.map(({ op }, i) => {
     const file = fileOf(op)!;
-    return { hash: file.hash, size: file.size, open: () => openUploadSource(ctx.tree, file.path, file.size) };
+    const open = () => openUploadSource(ctx.tree, file.path, file.size);
+    const counted = async function* (): Chunks {
+      for await (const chunk of open()) {
+        told[i]! += chunk.byteLength;
+        progress?.({ kind: 'bytes', work: 'upload', bytes: chunk.byteLength });
+        yield chunk;
+      }
+    };
+    return { hash: file.hash, size: file.size, open: progress === undefined ? open : counted };
   });
   const where = await writePack(ctx.store, ctx.identity.client, ctx.newId(), sources);
   for (const [i, { op, size }] of items.entries()) {
     const w = where[i]!;
-    ctx.onProgress?.({ kind: 'file', work: 'upload', bytes: size });
+    progress?.({ kind: 'file', work: 'upload', bytes: Math.max(0, size - told[i]!) });
     if (w instanceof BmError) {
       skip(env, op, 'changed or unreadable while uploading; left for the next sync');
       failed.add(op);
