@@ -5,7 +5,7 @@ import type { SyncPath } from '../../src/events/sync-path.js';
 import { keyOfBlob, parseSegmentKey } from '../../src/events/layout.js';
 import { sha256Hex } from '../../src/events/signing.js';
 import { MemoryStore } from '../../src/events/store/memory-store.js';
-import { MemorySnapshots } from '../../src/events/store/snapshot-port.js';
+import { MemorySnapshots } from '../support/memory-snapshots.js';
 import { bytesEqual } from '../../src/events/store/object-store.js';
 import { executeRetire } from '../../src/gc/retire-client.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
