@@ -20,19 +20,42 @@ import { mustNotePath, readPathState } from './note-io.js';
 import type { BmFolder } from './open-folder.js';
 import { executeConflictSides, executeVersionDiff, type ConflictSides, type VersionDiff } from './version-diff.js';
 import { readClientConfig } from '../local/state-dir.js';
+import { computeAdmitCommand, executeListMembers, MEMBERS_INIT, type MemberRow, type MembersView } from '../client/member-actions.js';
 
 /*
  * What the web view (`bm-log ui`, ADR-0030) reads beyond `BmFolder`: the timeline of every
- * path, deleted files, clients, a pulse to poll, diffs between versions, a conflict's sides,
- * and ending a conflict with text a person edited. Each call holds the folder only while it
+ * path, deleted files, clients, members, a pulse to poll, diffs between versions, a conflict's
+ * sides, and ending a conflict with text a person edited. Each call holds the folder only while it
  * runs (ADR-0028), like `BmFolder`'s, so `sync --watch` and `bm-log mcp` share the folder.
  */
+
+/**
+ * What `bm-log members --json` shows (ADR-0021), with the commands the page shows to copy: the one
+ * admitting each pending client (an admin runs it after checking the fingerprint; the page never
+ * admits), and, in a vault without members, the one that starts them.
+ */
+export interface MembersListing extends MembersView {
+  readonly pending: readonly (MemberRow & { readonly admitCommand: string })[];
+  /** `bm-log members init` while the vault has no root admin; null once it has one. */
+  readonly initCommand: string | null;
+}
+
+/** Pure: the members view with its commands. */
+export function computeMembersListing(view: MembersView): MembersListing {
+  return {
+    ...view,
+    pending: view.pending.map((p) => ({ ...p, admitCommand: computeAdmitCommand(p.name) })),
+    initCommand: view.root === null ? MEMBERS_INIT : null,
+  };
+}
 
 export interface FolderViews {
   /** Every path's events, newest first, at most `limit`. */
   activity(limit?: number): Promise<ActivityEvent[]>;
   deleted(): Promise<DeletedFile[]>;
   clients(): Promise<ClientInfo[]>;
+  /** The members as `bm-log members` lists them: it fetches the log (and keeps what it fetched), publishes nothing. */
+  members(): Promise<MembersListing>;
   pulse(): Promise<FolderPulse>;
   /** The diff of `path` from version `from` (null: from nothing) to `to`. */
   diff(path: string, from: string | null, to: string): Promise<VersionDiff>;
@@ -90,6 +113,7 @@ export async function openFolderViews(folder: BmFolder, options: { lockWaitMs?: 
     activity: (limit = 200) => local((s) => listActivity(s, limit)),
     deleted: () => local((s) => listDeleted(s)),
     clients: () => local((s) => listClients(s)),
+    members: () => client(async (s) => computeMembersListing(await executeListMembers(s.ctx))),
     pulse: () => local((s) => readPulse(s)),
     diff: async (p, from, to) => {
       const sp = await notePath(p);

@@ -14,7 +14,7 @@ export type { OnStale, ReadResult, WriteResult } from './note-io.js';
 export type { RestoreResult } from './restore-note.js';
 export type { VerifyResult } from './verify-folder.js';
 export { openFolderViews } from './folder-views.js';
-export type { FolderViews } from './folder-views.js';
+export type { FolderViews, MembersListing } from './folder-views.js';
 export type { ActivityEvent, ClientInfo, DeletedFile, FolderPulse } from './activity.js';
 export type { ConflictSides, VersionDiff } from './version-diff.js';
 export { DEFAULT_LOCK_WAIT_MS } from './folder-lock.js';

@@ -3,6 +3,7 @@ import { displayName, shellCommand } from '../client/human-text.js';
 import { computeFingerprint } from '../crypto/fingerprint.js';
 import { BmError, ErrorCode } from '../errors.js';
 import {
+  computeAdmitCommand,
   executeListMembers,
   executeMemberChange,
   executeMembersInit,
@@ -35,7 +36,7 @@ export function computeMembersLines(v: MembersView): string[] {
     lines.push('pending (nothing they write counts until an admin admits them):');
     for (const p of v.pending) {
       lines.push(describeRow(p));
-      lines.push(`    run \`${shellCommand(['members', 'add', p.name])}\` to admit it, after checking its key fingerprint`);
+      lines.push(`    run \`${computeAdmitCommand(p.name)}\` to admit it, after checking its key fingerprint`);
     }
   }
   if (v.removed.length > 0) lines.push('removed:', ...v.removed.map(describeRow));

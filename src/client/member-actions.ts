@@ -24,6 +24,14 @@ import { CLEAN_STATE_KEY } from '../reconcile/ports.js';
 export const MEMBERS_LIST = shellCommand(['members']);
 export const MEMBERS_INIT = shellCommand(['members', 'init']);
 
+/**
+ * Pure: the command an admin runs to admit a pending client, by its name. Shown (by `bm-log
+ * members` and the web view), never run for the person: an admission follows a fingerprint check.
+ */
+export function computeAdmitCommand(name: string): string {
+  return shellCommand(['members', 'add', name]);
+}
+
 /** One row of `bm-log members`. */
 export interface MemberRow {
   readonly client: ClientId;

@@ -52,6 +52,7 @@ export const GET_ROUTES: Readonly<Record<string, Route>> = {
   '/api/conflict': (_f, v, { query }) => v.conflictSides(mustRoutePath(query.get('path'))),
   '/api/deleted': (_f, v) => v.deleted(),
   '/api/clients': (_f, v) => v.clients(),
+  '/api/members': (_f, v) => v.members(),
   '/api/status': (f) => f.status(),
 };
 

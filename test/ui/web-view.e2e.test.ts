@@ -4,7 +4,7 @@
  * Alice's folder, made by `init` with a directory remote that Bob shares. The page opens the
  * timeline, a file's history and a diff between two versions, resolves a conflict with edited
  * text (the file changes on disk; Bob gets the resolve at his next sync), restores a version and
- * brings a deleted file back. Each view's screenshot goes to docs/ui/ (linked from the README).
+ * brings a deleted file back; in a vault of its own, it lists members and a pending joiner. Each view's screenshot goes to docs/ui/ (linked from the README).
  * One browser for the whole file. Where chromium is missing or cannot start, the tests are
  * skipped and their name says why.
  */
@@ -12,10 +12,12 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeFingerprint } from '../../src/crypto/fingerprint.js';
+import { importPrivateKeyPem } from '../../src/events/signing.js';
 import { REPO_ROOT, sleep, useWorlds, type Client } from '../cli/support/cli.js';
 import { findChromium, runShared, startUi, type RunningUi } from './support.js';
 
-const { pair } = useWorlds();
+const { pair, world } = useWorlds();
 const found = findChromium();
 const skip = 'skip' in found ? found.skip : undefined;
 if (skip !== undefined) console.warn(`web view browser tests skipped: ${skip}`);
@@ -178,4 +180,30 @@ describe.skipIf(skip !== undefined)(`the web view in headless Chromium${skip ===
     await page.waitForSelector('#verify-result p:has-text("Healthy")', { timeout: 60_000 });
     await shot('health');
   }, 240_000);
+  it('lists members: without them, the command that starts them; then alice as admin and bob pending, his fingerprint and admit command', async () => {
+    const w = await world();
+    const a = await w.init('alice');
+    const own = await startUi(a);
+    try {
+      await page.goto(own.url);
+      await open('#/members');
+      expect(await page.locator('#no-members').count()).toBe(1);
+      expect(await page.locator('main code.command').allInnerTexts()).toEqual(['bm-log members init']);
+      await runShared(a, 'members', 'init');
+      const b = await w.init('bob'); // joins after the root: pending until an admin admits it
+      const bobKey = importPrivateKeyPem(await fs.readFile(path.join(b.dir, '.bm-log', 'identity.key'), 'utf8'));
+      await open('#/activity');
+      await open('#/members');
+      expect(await page.locator('#members tbody tr').allInnerTexts()).toEqual([expect.stringMatching(/^alice \(this one\)\s.*\sadmin\s/)]);
+      const pending = await page.locator('#pending tbody tr').allInnerTexts();
+      expect(pending).toEqual([expect.stringContaining(`${await b.clientId()}`)]);
+      expect(pending[0]).toMatch(/^bob\s.*\spending\s/);
+      expect(await page.locator('#pending .fingerprint').allInnerTexts()).toEqual([computeFingerprint(bobKey.publicKeyHex)]);
+      expect(await page.locator('#pending code.command').allInnerTexts()).toEqual(['bm-log members add bob']);
+      expect(await page.locator('main button', { hasText: /admit/i }).count()).toBe(0); // admitting is the admin's deliberate act
+      await shot('members');
+    } finally {
+      await own.stop();
+    }
+  }, 180_000);
 });

@@ -320,6 +320,74 @@ async function clientsView() {
   ];
 }
 
+/** A command to paste in a terminal, as text, with a button copying it (copying runs nothing). */
+function commandToCopy(command) {
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(command);
+      say(`Copied: ${command}`);
+    } catch (e) {
+      sayError(e);
+    }
+  };
+  return [h('code', { class: 'command' }, command), ' ', h('button', { type: 'button', class: 'copy', onclick: copy }, 'Copy')];
+}
+
+function memberTable(id, rows, extra) {
+  const head = ['Name', 'Client id', 'Role', 'Key fingerprint', extra?.title ?? null]
+    .filter((t) => t !== null)
+    .map((t) => h('th', { scope: 'col' }, t));
+  const body = rows.map((r) =>
+    h(
+      'tr',
+      {},
+      h('td', {}, r.name, r.self ? ' (this one)' : ''),
+      h('td', {}, h('code', {}, r.client)),
+      h('td', {}, r.role ?? 'pending'),
+      h('td', {}, r.fingerprint ? h('code', { class: 'fingerprint' }, r.fingerprint) : '(no key)'),
+      extra ? h('td', {}, extra.cell(r)) : null,
+    ),
+  );
+  return h('table', { id }, h('thead', {}, h('tr', {}, head)), h('tbody', {}, body));
+}
+
+async function membersView() {
+  const m = await get('/api/members');
+  const out = [h('h2', {}, 'Members')];
+  if (m.root === null)
+    return [
+      ...out,
+      h('p', { id: 'no-members' }, 'This vault has no members: every client with a published key counts.'),
+      h('p', {}, 'To start them, run this on the client that becomes the root admin (it admits every client there now as a writer):'),
+      h('p', {}, commandToCopy(m.initCommand)),
+    ];
+  out.push(
+    h('p', {}, 'Root admin: ', m.root.name, ' (key fingerprint ', h('code', {}, m.root.fingerprint), ')'),
+    memberTable('members', m.members),
+  );
+  if (m.pending.length > 0)
+    out.push(
+      h('h3', {}, 'Waiting to be admitted'),
+      h(
+        'p',
+        { class: 'muted' },
+        'Nothing they write counts until an admin admits them. Check the key fingerprint with its person first, then an admin runs the command.',
+      ),
+      memberTable('pending', m.pending, { title: 'To admit', cell: (r) => commandToCopy(r.admitCommand) }),
+    );
+  if (m.removed.length > 0) out.push(h('h3', {}, 'Removed'), memberTable('removed', m.removed));
+  if (m.rejected.length > 0)
+    out.push(
+      h('h3', {}, 'Member events that changed nothing'),
+      h(
+        'ul',
+        { id: 'rejected' },
+        m.rejected.map((r) => h('li', {}, h('code', {}, r.at), `: ${r.reason}`)),
+      ),
+    );
+  return out;
+}
+
 async function healthView() {
   const result = h('div', { id: 'verify-result' });
   const run = async () => {
@@ -374,6 +442,7 @@ const ROUTES = [
   [/^#\/conflict\/(.+)$/, (m) => conflictView(decodeURIComponent(m[1]))],
   [/^#\/deleted$/, () => deletedView()],
   [/^#\/clients$/, () => clientsView()],
+  [/^#\/members$/, () => membersView()],
   [/^#\/health$/, () => healthView()],
   [/^/, () => activityView()],
 ];
