@@ -17,6 +17,8 @@ const NOT_TO_PASTE: Readonly<Record<string, string>> = {
   'bm-log gc': 'names the command to run on another client (execute-gc: this one joined from a checkpoint)',
   'bm-log verify --repair': 'names the command to run on another client, one that still has the file (verify-remote)',
   'bm-log init': 'refers to the values given to init, not a command to run (state-dir)',
+  'bm-log init --create':
+    'names how to start over in a copy of the folder once a remote is lost for good (remote-presence); run where the remote looks empty it would create a vault',
 };
 
 function sourceFiles(dir: string): string[] {
