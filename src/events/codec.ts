@@ -86,8 +86,20 @@ export function decodeMsgpack(bytes: Uint8Array, what: string): unknown {
 
 /** Where and why a value failed its schema, for messages. */
 function computeIssue(error: ZodError): string {
-  const issue = error.issues[0];
+  const issue = computeDeepestIssue(error);
   return issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid';
+}
+
+/**
+ * The issue to report: for a union (an event is one of the base kinds or a member/key event),
+ * the one from the branch that got furthest, i.e. the kind the value claims to be, rather
+ * than zod's "Invalid input" for the union as a whole.
+ */
+function computeDeepestIssue(error: ZodError): ZodError['issues'][number] | undefined {
+  const issue = error.issues[0];
+  if (issue?.code !== 'invalid_union') return issue;
+  const inner = issue.unionErrors.map(computeDeepestIssue).filter((i) => i !== undefined);
+  return inner.reduce((best, i) => (i.path.length > best.path.length ? i : best), inner[0] ?? issue);
 }
 
 function parseWith<T>(schema: ZodType<T, ZodTypeDef, unknown>, value: unknown, what: string): T {

@@ -1,6 +1,7 @@
 import { planSync, type Plan, type PlanFocus, type PlanInput } from '../plan-sync.js';
 import { computeMerges, computeVaultMergePolicy } from './merge-stage.js';
 import { computeFollows, computeMoves, type MoveSource } from './move-stage.js';
+import { openUploadSource } from './execute-plan.js';
 import type { SyncPath } from '../../events/sync-path.js';
 import type { ScanResult } from '../ports.js';
 import type { PlanScope, SyncState } from './sync-state.js';
@@ -46,7 +47,7 @@ async function planMerges(state: SyncState, local: ScanResult, plan: Plan, scope
   const policy = computeVaultMergePolicy();
   const lazy = state.mode.kind !== 'full';
   const src = { store: state.ctx.store, projection: state.projection, policy };
-  const moveSrc: MoveSource = { ...src, manifest: state.manifest, readLocal: (f) => state.ctx.tree.openRead(f.path, f.size) };
+  const moveSrc: MoveSource = { ...src, manifest: state.manifest, readLocal: (f) => openUploadSource(state.ctx.tree, f.path, f.size) };
   const dirty = [
     ...(await computeMerges(src, plan.conflicts, state.merges)),
     ...(await computeMoves(moveSrc, plan, state.moves)),
