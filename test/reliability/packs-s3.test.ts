@@ -1,12 +1,11 @@
 import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PACKS_PREFIX } from '../../src/events/layout.js';
 import { listAll } from '../../src/events/store/object-store.js';
 import { S3Store } from '../../src/events/store/s3-store.js';
-import { seededRandom, startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { localCredentials, startLocalS3, type LocalS3Server } from '../support/s3-server.js';
+import { seededRandom } from '../support/fault-proxy.js';
+import { useS3BehindProxy } from '../support/s3-behind-proxy.js';
 import { readTreeHashes, SyncWorld } from '../support/sync-world.js';
 
 /*
@@ -16,44 +15,19 @@ import { readTreeHashes, SyncWorld } from '../support/sync-world.js';
  */
 const N = 150;
 const bucket = 'bm-log-packs';
-let server: LocalS3Server;
-let proxy: FaultProxy;
-let base: string;
-
-beforeAll(async () => {
-  server = await startLocalS3();
-  await server.createBucket(bucket);
-  proxy = await startFaultProxy({ upstream: server.endpoint, seed: 1, rates: {}, enforceCreateOnly: true });
-  base = await fs.mkdtemp(path.join(os.tmpdir(), 'bm-log-packs-s3-'));
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await server?.stop();
-  if (base) await fs.rm(base, { recursive: true, force: true });
-});
-
-const options = (endpoint: string) =>
-  ({
-    bucket,
-    prefix: 'vault/',
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: localCredentials,
-    createOnlyEnforced: true,
-  }) as const;
+const s3 = useS3BehindProxy(bucket, { seed: 1, rates: {}, enforceCreateOnly: true }, 'bm-log-packs-s3-');
+const options = (endpoint: string) => ({ ...s3.storeOptions(endpoint), createOnlyEnforced: true }) as const;
 
 describe('packs over S3 (fauxqs behind the counting proxy)', () => {
   it(`a first sync of ${N} small notes takes far fewer than ${N} requests, and a second client gets identical content`, {
     timeout: 60_000,
   }, async () => {
     const world = await SyncWorld.create({
-      base,
+      base: s3.base,
       clients: 2,
       random: seededRandom(7),
-      openStore: () => new S3Store(options(proxy.endpoint)),
-      auditStore: new S3Store(options(server.endpoint)),
+      openStore: () => new S3Store(options(s3.proxy.endpoint)),
+      auditStore: new S3Store(options(s3.server.endpoint)),
       packs: true,
     });
     try {
@@ -63,17 +37,17 @@ describe('packs over S3 (fauxqs behind the counting proxy)', () => {
         await fs.mkdir(dir, { recursive: true });
         await fs.writeFile(path.join(dir, `note${i}.md`), `# note ${i}\n${'text '.repeat(i * 13)}\n`);
       }
-      const before = proxy.snapshot().requests;
+      const before = s3.proxy.snapshot().requests;
       const [first] = await world.sync([alice], { crash: false });
       expect(first).toMatchObject({ kind: 'ok' });
-      const requests = proxy.snapshot().requests - before;
+      const requests = s3.proxy.snapshot().requests - before;
       expect(requests).toBeLessThan(N / 10);
-      expect(await listAll(new S3Store(options(server.endpoint)), PACKS_PREFIX)).toHaveLength(1);
-      const beforeJoin = proxy.snapshot().requests;
+      expect(await listAll(new S3Store(options(s3.server.endpoint)), PACKS_PREFIX)).toHaveLength(1);
+      const beforeJoin = s3.proxy.snapshot().requests;
       const [join] = await world.sync([bob], { crash: false });
       expect(join).toMatchObject({ kind: 'ok' });
       // The joiner reads the one pack once, not one request per note.
-      expect(proxy.snapshot().requests - beforeJoin).toBeLessThan(N / 10);
+      expect(s3.proxy.snapshot().requests - beforeJoin).toBeLessThan(N / 10);
       expect(await readTreeHashes(bob.root)).toEqual(await readTreeHashes(alice.root));
       expect((await world.check()).problems).toEqual([]);
     } finally {

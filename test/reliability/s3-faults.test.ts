@@ -1,7 +1,4 @@
-import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BmError, ErrorCode } from '../../src/errors.js';
 import { ulidFactory, type ClientId } from '../../src/events/ids.js';
 import { fetchLogs, writeIdentity, writeSegment, writeVaultIfAbsent } from '../../src/events/log.js';
@@ -9,8 +6,8 @@ import { generateKeyPair } from '../../src/events/signing.js';
 import { MemoryStore } from '../../src/events/store/memory-store.js';
 import { S3Store } from '../../src/events/store/s3-store.js';
 import { SyncWorld } from '../support/sync-world.js';
-import { seededRandom, startFaultProxy, type FaultProxy, type FaultRates } from '../support/fault-proxy.js';
-import { localCredentials, startLocalS3, type LocalS3Server } from '../support/s3-server.js';
+import { seededRandom, type FaultRates } from '../support/fault-proxy.js';
+import { useS3BehindProxy } from '../support/s3-behind-proxy.js';
 
 /**
  * Three clients syncing through a real S3-compatible server (fauxqs) behind the fault proxy:
@@ -36,26 +33,8 @@ const RATES: FaultRates = {
 };
 const bucket = 'bm-log-reliability';
 
-let server: LocalS3Server;
-let proxy: FaultProxy;
-let base: string;
-
-beforeAll(async () => {
-  server = await startLocalS3();
-  await server.createBucket(bucket);
-  proxy = await startFaultProxy({ upstream: server.endpoint, seed: SEED, rates: {}, enforceCreateOnly: true, maxHoldMs: 5_000 });
-  base = await fs.mkdtemp(path.join(os.tmpdir(), 'bm-log-s3-faults-'));
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await server?.stop();
-  if (base) await fs.rm(base, { recursive: true, force: true });
-});
-
-function storeOptions(endpoint: string) {
-  return { bucket, prefix: 'vault/', endpoint, region: 'us-east-1', forcePathStyle: true, credentials: localCredentials } as const;
-}
+const s3 = useS3BehindProxy(bucket, { seed: SEED, rates: {}, enforceCreateOnly: true, maxHoldMs: 5_000 }, 'bm-log-s3-faults-');
+const storeOptions = s3.storeOptions;
 
 describe('S3 faults (fauxqs behind the fault proxy)', () => {
   it('three clients converge with nothing lost under 5xx, timeouts, dropped responses, lying listings, cut bodies and crashes', {
@@ -65,38 +44,38 @@ describe('S3 faults (fauxqs behind the fault proxy)', () => {
     const started = Date.now();
     const trace: string[] = [];
     const random = seededRandom(SEED ^ 0x2545f491);
-    const auditStore = new S3Store({ ...storeOptions(server.endpoint), createOnlyEnforced: false });
+    const auditStore = new S3Store({ ...storeOptions(s3.server.endpoint), createOnlyEnforced: false });
     const world = await SyncWorld.create({
-      base,
+      base: s3.base,
       clients: 3,
       random,
       // Short request timeout (held requests fail fast), few attempts (so some syncs do fail
       // and are retried later), and create-only enforced as on AWS (the proxy answers 412).
-      openStore: () => new S3Store({ ...storeOptions(proxy.endpoint), maxAttempts: 3, requestTimeoutMs: 300, createOnlyEnforced: true }),
+      openStore: () => new S3Store({ ...storeOptions(s3.proxy.endpoint), maxAttempts: 3, requestTimeoutMs: 300, createOnlyEnforced: true }),
       auditStore,
       crashRate: 0.15,
       packs: true, // as the CLI writes: small files in packs (ADR-0022), read back by ranges under the same faults
       log: (l) => trace.push(l),
     });
-    const fail = (what: string) => new Error(`${what}\nseed ${SEED}; ${proxy.describe()}\ntrace:\n${trace.join('\n')}`);
+    const fail = (what: string) => new Error(`${what}\nseed ${SEED}; ${s3.proxy.describe()}\ntrace:\n${trace.join('\n')}`);
     try {
-      proxy.setRates(RATES);
+      s3.proxy.setRates(RATES);
       let steps = 0;
       let rounds = 0;
       try {
         for (; steps < MAX_STEPS && Date.now() - started < FAULT_PHASE_MS; steps++) await world.randomStep();
-        proxy.setRates({});
+        s3.proxy.setRates({});
         world.faultsOn = false;
         rounds = await world.quiesce();
       } catch (e) {
         throw fail((e as Error).message);
       }
-      const faults = proxy.snapshot();
+      const faults = s3.proxy.snapshot();
       const check = await world.check();
       const retried = Object.values(world.stats.retried).reduce((a, b) => a + b, 0);
       console.log(
         `s3-faults: ${steps} steps, ${world.stats.syncs} syncs (${world.stats.completed} completed, ${world.stats.crashes} crashed, ${retried} failed retryably ${JSON.stringify(world.stats.retried)}), ` +
-          `${world.stats.conflicts} conflicts, ${check.segments} segments, ${check.blobs} blobs, quiescence in ${rounds} rounds, ${check.lost} versions lost, ${((Date.now() - started) / 1000).toFixed(1)} s\n${proxy.describe()}`,
+          `${world.stats.conflicts} conflicts, ${check.segments} segments, ${check.blobs} blobs, quiescence in ${rounds} rounds, ${check.lost} versions lost, ${((Date.now() - started) / 1000).toFixed(1)} s\n${s3.proxy.describe()}`,
       );
       if (check.problems.length > 0) throw fail(`invariants broken:\n${check.problems.join('\n')}`);
       if (world.stats.integrityFaults > 0)
