@@ -22,6 +22,11 @@ function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
+/** "3 blob(s)", or "2 blob(s) and 1 pack(s)" when `packs` of the `all` are packs (ADR-0035). */
+function countObjects(all: number, packs: number): string {
+  return packs === 0 ? `${all} blob(s)` : `${all - packs} blob(s) and ${packs} pack(s)`;
+}
+
 /** `bm-log gc [--dry-run] [--retention D] [--grace D] [--no-checkpoint]`. */
 export async function runGcCommand(o: GcFlags, out: Output): Promise<number> {
   const retentionMs = o.retention ?? DEFAULT_RETENTION_MS;
@@ -39,13 +44,18 @@ export async function runGcCommand(o: GcFlags, out: Output): Promise<number> {
         condemned: p.plan.condemn,
         deletable: p.plan.delete.map((d) => ({
           hash: d.hash,
+          key: d.key,
           condemnedBy: `${d.condemnation.client}/${d.condemnation.seq}`,
           condemnedAt: d.condemnation.time,
         })),
         deleted: p.deleted,
+        condemnedPacks: p.plan.condemnPacks,
+        deletedPacks: p.deletedPacks,
         lateDeletes: p.lateDeletes,
         blobsListed: p.plan.blobsListed,
         blobsReferenced: p.plan.blobsReferenced,
+        packsListed: p.plan.packsListed,
+        packsReferenced: p.plan.packsReferenced,
         publishedSeq: p.publishedSeq,
         requests: p.requests,
       })),
@@ -63,15 +73,18 @@ export async function runGcCommand(o: GcFlags, out: Output): Promise<number> {
       for (const [i, p] of report.passes.entries()) {
         const head = report.passes.length > 1 ? `pass ${i + 1}: ` : '';
         lines.push(
-          `${head}${p.plan.active.length} active client(s); ${p.plan.blobsListed} blob(s), ${p.plan.blobsReferenced} still needed`,
+          `${head}${p.plan.active.length} active client(s); ${p.plan.blobsListed} blob(s), ${p.plan.blobsReferenced} still needed` +
+            (p.plan.packsListed > 0 ? `; ${p.plan.packsListed} pack(s), ${p.plan.packsReferenced} still needed` : ''),
         );
         const [collected, condemned] = report.dryRun ? ['would collect', 'would condemn'] : ['collected', 'condemned'];
         for (const c of p.plan.collect)
           lines.push(`  ${collected} ${displayName(c.path)} (${c.versions.length} version(s); its history stays in the log)`);
         if (p.plan.condemn.length > 0)
-          lines.push(`  ${condemned} ${p.plan.condemn.length} blob(s); deletable after ${formatDuration(graceMs)}`);
+          lines.push(
+            `  ${condemned} ${countObjects(p.plan.condemn.length, p.plan.condemnPacks.length)}; deletable after ${formatDuration(graceMs)}`,
+          );
         if (report.dryRun && p.plan.delete.length > 0) lines.push(`  would delete ${p.plan.delete.length} blob(s) condemned earlier`);
-        if (p.deleted.length > 0) lines.push(`  deleted ${p.deleted.length} blob(s)`);
+        if (p.deleted.length > 0) lines.push(`  deleted ${countObjects(p.deleted.length, p.deletedPacks.length)}`);
         if (p.lateDeletes.length > 0)
           lines.push(`  left ${p.lateDeletes.length} blob(s) for the next run (this run passed their delete deadline)`);
       }

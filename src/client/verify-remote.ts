@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
-import { ErrorCode, isBmError } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import type { ContentHash } from '../events/ids.js';
 import { keyOfBlob, VAULT_KEY } from '../events/layout.js';
 import type { FetchedSegment } from '../events/log.js';
 import { computeEventContent, type ContentRef } from '../events/schema.js';
-import { createPackSpans, keyOfContent, readContent } from '../events/packs.js';
-import { createLogState, projectLogSegment } from '../projections/project-log.js';
+import { computePackCollectHash, keyOfContent } from '../events/packs.js';
+import { createLogState, projectLogSegment, type LogState } from '../projections/project-log.js';
 import { isCovered } from '../projections/project-vault.js';
 import { computeVaultFinding, parseRemotePins, REMOTE_PINS_KEY } from '../reconcile/remote-check.js';
-import { executeBlobRepair, planBlobRepair } from '../reconcile/repair-blobs.js';
+import { executeBlobRepair, isCondemned, planBlobRepair } from '../reconcile/repair-blobs.js';
+import { checkPack, computeNamedPacks, executePackRepair, formatPackVersions, planPackRepair, type NamedPack } from './verify-packs.js';
 import type { ClientSession } from './client-session.js';
 import { pasteable } from './hints.js';
 
@@ -42,7 +43,8 @@ export interface VerifiedBlobs {
  */
 export async function verifyBlobs(s: ClientSession, segments: readonly FetchedSegment[], repair: boolean): Promise<VerifiedBlobs> {
   const { hashes, gone, packed } = computeNamedBlobs(segments);
-  const findings: Finding[] = await verifyPackEntries(s, packed);
+  const packs = await verifyPacks(s, segments, gone, repair);
+  const findings: Finding[] = [...packs.findings];
   const missing: ContentHash[] = [];
   for (const h of hashes) {
     const stream = await s.store.getChunks(keyOfBlob(h));
@@ -55,7 +57,7 @@ export async function verifyBlobs(s: ClientSession, segments: readonly FetchedSe
     if (hash.digest('hex') === h) continue;
     findings.push({ object: keyOfBlob(h), code: ErrorCode.blobCorrupt, message: `blob ${h} does not hold the bytes its name says` });
   }
-  if (missing.length === 0) return { findings, repaired: [], checked: hashes.size + packed.length };
+  if (missing.length === 0) return { findings, repaired: packs.repaired, checked: hashes.size + packed.length };
   const state = createLogState();
   for (const seg of segments) projectLogSegment(state, seg.segment.body);
   const plan = planBlobRepair(missing, state, await s.index.getManifest());
@@ -72,26 +74,75 @@ export async function verifyBlobs(s: ClientSession, segments: readonly FetchedSe
           '(run `bm-log verify --repair` on a client that still has the file)';
     findings.push({ object, code: ErrorCode.blobMissing, message });
   }
-  return { findings, repaired: done.repaired, checked: hashes.size + packed.length };
+  return { findings, repaired: [...packs.repaired, ...done.repaired], checked: hashes.size + packed.length };
 }
 
 /**
- * Reads every pack entry the events name (ADR-0022; each pack's wanted span once), checking each
- * against its hash. Packs are never collected yet, so a missing one is always a finding; `--repair`
- * does not rebuild packs.
+ * Reads every pack entry the events name (ADR-0022; each pack's span once), checking each against
+ * its hash. A missing pack is a finding, naming the versions it held, unless a GC deleted or
+ * condemned it (ADR-0035: gone on purpose); with `repair` it is put back from the files here that
+ * hold its entries, and what no file holds is named as lost. A damaged pack names its damaged versions.
  */
-async function verifyPackEntries(s: ClientSession, packed: readonly ContentRef[]): Promise<Finding[]> {
+async function verifyPacks(
+  s: ClientSession,
+  segments: readonly FetchedSegment[],
+  gone: (hash: string) => boolean,
+  repair: boolean,
+): Promise<{ findings: Finding[]; repaired: string[] }> {
   const findings: Finding[] = [];
-  const spans = createPackSpans(s.store, packed);
-  for (const ref of packed) {
-    try {
-      for await (const _ of await readContent(s.store, ref, spans)) void _;
-    } catch (e) {
-      if (!isBmError(e, ErrorCode.blobCorrupt, ErrorCode.blobMissing)) throw e;
-      findings.push({ object: keyOfContent(ref), code: e.code, message: `${e.message}; ${e.hint}` });
+  const repaired: string[] = [];
+  let state: LogState | undefined;
+  for (const pack of computeNamedPacks(segments).values()) {
+    const check = await checkPack(s.store, pack);
+    if (check.damaged.length > 0) {
+      const message =
+        `pack ${pack.key} does not hold the bytes of ${check.damaged.length} entr(y/ies): ${formatPackVersions(check.damaged)}; ` +
+        'a pack is create-only and is not rewritten: saving those files again (or `bm-log restore` of another version) makes new versions';
+      findings.push({ object: pack.key, code: ErrorCode.blobCorrupt, message });
     }
+    if (!check.missing || gone(pack.collectHash)) continue;
+    state ??= foldSegments(segments);
+    if (isCondemned(pack.collectHash, state)) continue;
+    const finding = await repairMissingPack(s, pack, repair);
+    if (finding.repaired) repaired.push(pack.key);
+    if (finding.message !== null) findings.push({ object: pack.key, code: ErrorCode.blobMissing, message: finding.message });
   }
-  return findings;
+  return { findings, repaired };
+}
+
+/** A missing pack: put back (with `repair`) from this folder's files, and what stays lost. */
+async function repairMissingPack(
+  s: ClientSession,
+  pack: NamedPack,
+  repair: boolean,
+): Promise<{ repaired: boolean; message: string | null }> {
+  const held = `pack ${pack.key} is missing; it held ${formatPackVersions(pack.entries)}`;
+  const plan = planPackRepair(pack, await s.index.getManifest());
+  if (!repair) {
+    const repairHere = pasteable(['verify', '--repair'], { cwd: process.cwd(), root: s.root });
+    const here =
+      plan.restorable.length === 0
+        ? 'no file here holds any of them'
+        : `files here hold ${plan.restorable.length} of its ${pack.entries.length} entr(y/ies): \`${repairHere}\` puts them back`;
+    return { repaired: false, message: `${held}; ${here}` };
+  }
+  const lost = await executePackRepair(s.store, s.ctx.tree, pack, plan);
+  if (lost === null)
+    return {
+      repaired: false,
+      message: `${held}; no file here holds any of them: they are lost from this folder (run \`bm-log verify --repair\` on a client that still has them)`,
+    };
+  if (lost.length === 0) return { repaired: true, message: null };
+  return {
+    repaired: true,
+    message: `pack ${pack.key} was put back without ${lost.length} entr(y/ies) no file here holds, now lost: ${formatPackVersions(lost)}`,
+  };
+}
+
+function foldSegments(segments: readonly FetchedSegment[]): LogState {
+  const state = createLogState();
+  for (const seg of segments) projectLogSegment(state, seg.segment.body);
+  return state;
 }
 
 /** Every blob the segments name, and whether a GC recorded deleting one (ADR-0007). */
@@ -109,6 +160,8 @@ function computeNamedBlobs(segments: readonly FetchedSegment[]): {
       const content = computeEventContent(e);
       if (content?.pack !== undefined) {
         packed.set(`${keyOfContent(content)}@${content.pack.offset}/${content.hash}`, content);
+        const h = computePackCollectHash(content.pack.client, content.pack.id);
+        namedBy.set(h, [...(namedBy.get(h) ?? []), { client: seg.client, seq: seg.seq }]);
       } else if (content !== null) {
         hashes.add(content.hash);
         namedBy.set(content.hash, [...(namedBy.get(content.hash) ?? []), { client: seg.client, seq: seg.seq }]);
@@ -118,7 +171,7 @@ function computeNamedBlobs(segments: readonly FetchedSegment[]): {
         deletedBy.set(h, [...(deletedBy.get(h) ?? []), { client: seg.client, seq: seg.seq, seen: seg.segment.body.seen }]);
     }
   }
-  // A blob a GC deleted is expected to be gone, unless an event its deletion had not seen names it.
+  // A blob (or pack, by its collect hash: ADR-0035) a GC deleted is expected to be gone, unless an event its deletion had not seen names it.
   const gone = (h: string) => {
     const recs = deletedBy.get(h) ?? [];
     return recs.length > 0 && (namedBy.get(h) ?? []).every((n) => recs.some((r) => isCovered(n.client, n.seq, r)));

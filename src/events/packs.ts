@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BmError, ErrorCode, isBmError } from '../errors.js';
 import { readBlob } from './blobs.js';
+import type { ContentHash } from './ids.js';
 import { keyOfBlob, keyOfPack } from './layout.js';
 import { MAX_PACK_BYTES, type ContentRef, type PackLocation } from './schema.js';
 import type { Chunks } from './store/lent-chunks.js';
@@ -18,6 +19,28 @@ import { readRange, type ObjectStore } from './store/object-store.js';
 /** The object that holds a content's bytes: its pack, or its own blob. */
 export function keyOfContent(ref: ContentRef): string {
   return ref.pack === undefined ? keyOfBlob(ref.hash) : keyOfPack(ref.pack.client, ref.pack.id);
+}
+
+/**
+ * The hash-shaped name under which garbage collection condemns, deletes and bans a pack
+ * (ADR-0035): SHA-256 of a domain tag and the pack's key, so a pack rides the blob collection
+ * state of ADR-0007 (condemnations, deletion records, namers, checkpoints) unchanged, and a gc
+ * event listing it stays readable by clients that predate pack GC. Pure.
+ */
+export function computePackCollectHash(client: string, id: string): ContentHash {
+  return createHash('sha256')
+    .update(`bm-log pack\0${keyOfPack(client, id)}`)
+    .digest('hex') as ContentHash;
+}
+
+/**
+ * The collection names a content ref holds on to: its content hash (a blob of those bytes, as
+ * before packs) and, for a packed content, its pack's collect hash. A version needs, and an
+ * event naming it voids a condemnation of, each of them. Pure.
+ */
+export function computeCollectHashes(ref: ContentRef): ContentHash[] {
+  const own = ref.hash as ContentHash;
+  return ref.pack === undefined ? [own] : [own, computePackCollectHash(ref.pack.client, ref.pack.id)];
 }
 
 /** Contents up to this size go into a pack; larger ones are blobs of their own. */

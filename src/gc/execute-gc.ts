@@ -1,6 +1,7 @@
 import { BmError, ErrorCode } from '../errors.js';
-import { HASH_RE, type ContentHash, type IdFactory, type VersionId } from '../events/ids.js';
-import { BLOBS_PREFIX, keyOfBlob } from '../events/layout.js';
+import { HASH_RE, ULID_RE, type ContentHash, type IdFactory, type VersionId } from '../events/ids.js';
+import { BLOBS_PREFIX, keyOfBlob, keyOfPack, PACKS_PREFIX } from '../events/layout.js';
+import { computePackCollectHash } from '../events/packs.js';
 import type { GcEvent } from '../events/schema.js';
 import { listAll } from '../events/store/object-store.js';
 import { isAckDue } from '../projections/project-vault.js';
@@ -25,6 +26,8 @@ export interface GcPass {
   readonly plan: GcPlan;
   /** Blobs deleted (or found already gone) and recorded in this pass's gc event. */
   readonly deleted: readonly ContentHash[];
+  /** The keys of the packs among `deleted`. */
+  readonly deletedPacks: readonly string[];
   /** Deletes not issued because this run was past the deadline of their condemnation. */
   readonly lateDeletes: readonly ContentHash[];
   /** The seq of this pass's gc event in this client's log, or null when nothing was published. */
@@ -39,20 +42,27 @@ export interface GcReport {
   readonly checkpoint: OwnCheckpointReport | null;
 }
 
-/** Every blob on the remote (one listing of `blobs/`, paged). */
-async function listBlobs(log: LogContext): Promise<{ blobs: Set<ContentHash>; requests: number }> {
-  const listed = await listAll(log.store, BLOBS_PREFIX);
+/** Every blob and pack on the remote (one listing of `blobs/` and one of `packs/`, paged). */
+async function listBlobs(log: LogContext): Promise<{ blobs: Set<ContentHash>; packs: Map<ContentHash, string>; requests: number }> {
+  const [listed, listedPacks] = await Promise.all([listAll(log.store, BLOBS_PREFIX), listAll(log.store, PACKS_PREFIX)]);
   const blobs = new Set<ContentHash>();
   for (const o of listed) {
     const h = o.key.slice(o.key.lastIndexOf('/') + 1);
     if (HASH_RE.test(h) && o.key === keyOfBlob(h)) blobs.add(h as ContentHash);
   }
-  return { blobs, requests: Math.max(1, Math.ceil(listed.length / 1000)) };
+  const packs = new Map<ContentHash, string>();
+  for (const o of listedPacks) {
+    const [client, id] = o.key.slice(PACKS_PREFIX.length).split('/');
+    if (client === undefined || id === undefined || !ULID_RE.test(client) || !ULID_RE.test(id) || o.key !== keyOfPack(client, id)) continue;
+    packs.set(computePackCollectHash(client, id), o.key);
+  }
+  const pages = (n: number) => Math.max(1, Math.ceil(n / 1000));
+  return { blobs, packs, requests: pages(listed.length) + pages(listedPacks.length) };
 }
 
 /**
- * Runs garbage collection (ADR-0007): fetch the whole log, plan with the pure `planGc`,
- * delete the blobs whose condemnation is due (each delete issued before the condemnation's
+ * Runs garbage collection (ADR-0007; packs by ADR-0035): fetch the whole log, plan with the pure `planGc`,
+ * delete the blobs and packs whose condemnation is due (each delete issued before the condemnation's
  * deadline: half its grace after this run's fetch), then publish one `gc` event recording the
  * collected paths, the new condemnations and the deletions. With grace 0 the blobs this run
  * condemns are due at once, so a second pass (a fresh fetch) deletes them. Ends with this
@@ -82,16 +92,18 @@ export async function executeGc(ctx: GcContext, options: GcOptions): Promise<GcR
       state: log.state,
       keyed: log.keyed,
       blobs: listed.blobs,
+      packs: listed.packs,
       nowMs: log.fetchStartMs,
       retentionMs: options.retentionMs,
       graceMs: options.graceMs,
     });
     const requests = log.requests + listed.requests;
     if (dryRun) {
-      passes.push({ plan, deleted: [], lateDeletes: [], publishedSeq: null, requests });
+      passes.push({ plan, deleted: [], deletedPacks: [], lateDeletes: [], publishedSeq: null, requests });
       break;
     }
     const deleted: ContentHash[] = [];
+    const deletedPacks: string[] = [];
     const lateDeletes: ContentHash[] = [];
     for (const d of plan.delete) {
       // A deleter that runs late stops: writers count on deletes ending grace/2 after the fetch.
@@ -99,8 +111,9 @@ export async function executeGc(ctx: GcContext, options: GcOptions): Promise<GcR
         lateDeletes.push(d.hash);
         continue;
       }
-      await ctx.store.delete(keyOfBlob(d.hash));
+      await ctx.store.delete(d.key);
       deleted.push(d.hash);
+      if (d.key.startsWith(PACKS_PREFIX)) deletedPacks.push(d.key);
     }
     let publishedSeq: number | null = null;
     if (plan.collect.length > 0 || plan.condemn.length > 0 || deleted.length > 0) {
@@ -117,7 +130,7 @@ export async function executeGc(ctx: GcContext, options: GcOptions): Promise<GcR
       const seg = await publishOwnSegment(ctx, log, [event], log.baseline, { deadline: false });
       publishedSeq = seg.body.seq;
     }
-    passes.push({ plan, deleted, lateDeletes, publishedSeq, requests });
+    passes.push({ plan, deleted, deletedPacks, lateDeletes, publishedSeq, requests });
     // Grace 0 (the unprotected mode): what this pass condemned is due now; one more pass deletes it.
     if (!(options.graceMs === 0 && plan.condemn.length > 0)) break;
   }

@@ -1,4 +1,6 @@
 import type { ClientId, ContentHash, VersionId } from '../events/ids.js';
+import { keyOfBlob, keyOfPack } from '../events/layout.js';
+import { computeCollectHashes, computePackCollectHash } from '../events/packs.js';
 import type { SyncPath } from '../events/sync-path.js';
 import {
   computeCondemnedRefs,
@@ -22,6 +24,8 @@ export interface GcInput {
   readonly keyed: Iterable<ClientId>;
   /** Blobs on the remote, listed after the fetch. */
   readonly blobs: ReadonlySet<ContentHash>;
+  /** Packs on the remote, listed after the fetch: collect hash (ADR-0035) -> object key. */
+  readonly packs?: ReadonlyMap<ContentHash, string>;
   /** The run's clock when its fetch started. */
   readonly nowMs: number;
   readonly retentionMs: number;
@@ -31,7 +35,10 @@ export interface GcInput {
 
 /** A blob this run may delete, on the strength of an open condemnation older than its grace. */
 export interface GcDelete {
+  /** The blob's hash, or a pack's collect hash (ADR-0035). */
   readonly hash: ContentHash;
+  /** The object to delete: `blobs/..` or `packs/<client>/<id>`. */
+  readonly key: string;
   readonly condemnation: Condemnation;
   /** Latest clock time at which the delete may still be issued (null: grace 0, no limit). */
   readonly deadlineMs: number | null;
@@ -46,12 +53,29 @@ export interface GcPlan {
   readonly frontier: Readonly<Record<string, number>>;
   /** Paths whose every head is an acknowledged delete older than the retention. */
   readonly collect: readonly { readonly path: SyncPath; readonly versions: readonly VersionId[] }[];
-  /** Blobs no version needs that no open condemnation covers yet. */
+  /** Blobs (and packs, by collect hash) no version needs that no open condemnation covers yet. */
   readonly condemn: readonly ContentHash[];
+  /** The keys of the packs among `condemn`. */
+  readonly condemnPacks: readonly string[];
   readonly delete: readonly GcDelete[];
   /** Blobs listed, and of those the ones some version still needs. */
   readonly blobsListed: number;
   readonly blobsReferenced: number;
+  /** Packs listed, and of those the ones some version still needs (any of its entries). */
+  readonly packsListed: number;
+  readonly packsReferenced: number;
+}
+
+/** Pure: every pack the history names, by collect hash (ADR-0035), to find the key of one no longer listed. */
+export function computeNamedPacks(paths: Projection): Map<ContentHash, string> {
+  const out = new Map<ContentHash, string>();
+  for (const st of paths.values()) {
+    for (const v of st.versions.values()) {
+      const p = v.content?.pack;
+      if (p !== undefined) out.set(computePackCollectHash(p.client, p.id), keyOfPack(p.client, p.id));
+    }
+  }
+  return out;
 }
 
 /**
@@ -73,9 +97,11 @@ export function computeReferencedBlobs(
     const replacedByAcked = new Set<VersionId>();
     for (const r of st.versions.values()) if (acked(r.client, r.seq)) for (const id of r.replaces) replacedByAcked.add(id);
     for (const v of st.versions.values()) {
-      if (v.content === null || out.has(v.content.hash)) continue;
+      if (v.content === null) continue;
+      const names = computeCollectHashes(v.content);
+      if (names.every((h) => out.has(h))) continue;
       if (heads.has(v.id) || nowMs - Date.parse(v.time) < retentionMs || !acked(v.client, v.seq) || !replacedByAcked.has(v.id))
-        out.add(v.content.hash);
+        for (const h of names) out.add(h);
     }
   }
   return out;
@@ -91,6 +117,8 @@ export function computeReferencedBlobs(
  *    clock at the start of its fetch) that no version needs and that no event outside the
  *    condemnation's frontier names (those would have voided it).
  * 4. Condemn the listed blobs no version needs that no open condemnation covers.
+ * Packs (ADR-0035) go through 3 and 4 like blobs, by their collect hash: a pack is needed
+ * while any version whose content lies in it is.
  */
 export function planGc(input: GcInput): GcPlan {
   const { state, nowMs } = input;
@@ -111,6 +139,9 @@ export function planGc(input: GcInput): GcPlan {
   collect.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
   const referenced = computeReferencedBlobs(state.paths, frontier, nowMs, input.retentionMs);
+  const packs = input.packs ?? new Map<ContentHash, string>();
+  const named = computeNamedPacks(state.paths);
+  const keyOf = (h: ContentHash) => packs.get(h) ?? named.get(h) ?? keyOfBlob(h);
   const refs: CondemnedRefs = computeCondemnedRefs(state.paths, state.vault);
   const deletes: GcDelete[] = [];
   const deleting = new Set<ContentHash>();
@@ -122,31 +153,34 @@ export function planGc(input: GcInput): GcPlan {
     if (due === undefined) continue;
     deletes.push({
       hash,
+      key: keyOf(hash),
       condemnation: due,
       deadlineMs: due.graceMs === 0 ? null : nowMs + due.graceMs / 2,
-      listed: input.blobs.has(hash),
+      listed: input.blobs.has(hash) || packs.has(hash),
     });
     deleting.add(hash);
   }
   deletes.sort((a, b) => (a.hash < b.hash ? -1 : 1));
 
   const condemn: ContentHash[] = [];
-  for (const hash of input.blobs) {
+  for (const hash of [...input.blobs, ...packs.keys()]) {
     if (referenced.has(hash) || deleting.has(hash)) continue;
     if (computeOpenCondemnations(hash, state.vault, refs).length > 0) continue;
     condemn.push(hash);
   }
   condemn.sort();
 
-  let blobsReferenced = 0;
-  for (const h of input.blobs) if (referenced.has(h)) blobsReferenced++;
+  const countReferenced = (hashes: Iterable<ContentHash>) => [...hashes].filter((h) => referenced.has(h)).length;
   return {
     active: [...active].sort(),
     frontier: Object.fromEntries([...frontier].sort(([a], [b]) => (a < b ? -1 : 1))),
     collect,
     condemn,
+    condemnPacks: condemn.flatMap((h) => (packs.has(h) ? [packs.get(h)!] : [])).sort(),
     delete: deletes,
     blobsListed: input.blobs.size,
-    blobsReferenced,
+    blobsReferenced: countReferenced(input.blobs),
+    packsListed: packs.size,
+    packsReferenced: countReferenced(packs.keys()),
   };
 }

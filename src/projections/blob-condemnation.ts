@@ -1,4 +1,5 @@
 import type { ClientId, ContentHash } from '../events/ids.js';
+import { computeCollectHashes } from '../events/packs.js';
 import type { Projection } from './project-paths.js';
 import { isCovered, type Condemnation, type VaultState } from './project-vault.js';
 
@@ -12,7 +13,10 @@ import { isCovered, type Condemnation, type VaultState } from './project-vault.j
  * A condemnation that is neither is open.
  */
 
-/** Where each condemned blob is named: (client, seq) of every version whose content is that blob. */
+/**
+ * Where each condemned blob or pack (by its collect hash, ADR-0035) is named: (client, seq) of
+ * every version whose content is that blob or lies in that pack.
+ */
 export type CondemnedRefs = ReadonlyMap<ContentHash, readonly { readonly client: ClientId; readonly seq: number }[]>;
 
 /**
@@ -31,10 +35,13 @@ export function computeCondemnedRefs(paths: Projection, vault: VaultState): Cond
   }
   for (const st of paths.values()) {
     for (const v of st.versions.values()) {
-      if (v.content === null || !vault.condemnations.has(v.content.hash)) continue;
-      const list = out.get(v.content.hash) ?? [];
-      list.push({ client: v.client, seq: v.seq });
-      out.set(v.content.hash, list);
+      if (v.content === null) continue;
+      for (const hash of computeCollectHashes(v.content)) {
+        if (!vault.condemnations.has(hash)) continue;
+        const list = out.get(hash) ?? [];
+        list.push({ client: v.client, seq: v.seq });
+        out.set(hash, list);
+      }
     }
   }
   return out;

@@ -1,5 +1,6 @@
 import type { WriterCheckpointBody } from '../events/checkpoint-schema.js';
 import type { ClientId, VersionId } from '../events/ids.js';
+import { computeCollectHashes } from '../events/packs.js';
 import type { SegmentBody } from '../events/schema.js';
 import type { SyncPath } from '../events/sync-path.js';
 import type { CheckpointCoverage } from './compute-writer-checkpoint.js';
@@ -123,7 +124,10 @@ function computeGcProblems(body: WriterCheckpointBody, input: CheckpointCheckInp
   if (!same) out.push("its condemnations and deletion records are not those of its writer's gc events");
   const named = new Set<string>();
   for (const st of input.full.paths.values()) {
-    for (const v of st.versions.values()) if (v.client === w && v.content !== null) named.add(`${v.content.hash} ${v.seq}`);
+    for (const v of st.versions.values()) {
+      if (v.client !== w || v.content === null) continue;
+      for (const hash of computeCollectHashes(v.content)) named.add(`${hash} ${v.seq}`);
+    }
   }
   for (const n of body.namers) if (!named.has(`${n.hash} ${n.seq}`)) out.push(`its writer's segment ${n.seq} names no blob ${n.hash}`);
   return out;

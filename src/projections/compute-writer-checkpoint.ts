@@ -7,6 +7,7 @@ import {
   type WriterVersion,
 } from '../events/checkpoint-schema.js';
 import type { ClientId, ContentHash, VaultId, VersionId } from '../events/ids.js';
+import { computeCollectHashes } from '../events/packs.js';
 import type { GcEvent, SegmentBody } from '../events/schema.js';
 import type { SyncPath } from '../events/sync-path.js';
 import { computeHeads, computeSegmentVersions, type PathState } from './project-paths.js';
@@ -172,7 +173,10 @@ export class WriterCheckpointBuilder {
       if (mine.length > 0) kept.set(path, mine);
     }
     const keptIds = new Set<VersionId>([...kept.values()].flat().map((v) => v.id));
-    for (const v of candidates) if (v.content !== null && !keptIds.has(v.id)) this.noteNamer(v.content.hash, v.seq);
+    for (const v of candidates) {
+      if (v.content === null || keptIds.has(v.id)) continue;
+      for (const hash of computeCollectHashes(v.content)) this.noteNamer(hash, v.seq);
+    }
     const replaced = this.computeReplacedClaims(states, candidates, keptIds, previous);
     const out: WriterPath[] = [];
     for (const path of [...new Set([...kept.keys(), ...replaced.keys()])].sort()) {

@@ -5,7 +5,7 @@ import { keyOfBlob } from '../events/layout.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import type { SyncPath } from '../events/sync-path.js';
 import type { LocalTree } from './ports.js';
-import { computeCondemnedRefs, isCondemnationVoided } from '../projections/blob-condemnation.js';
+import { computeCondemnedRefs, isCondemnationVoided, type CondemnedRefs } from '../projections/blob-condemnation.js';
 import type { LogState } from '../projections/project-log.js';
 import type { BaseEntry } from './ports.js';
 import { openUploadSource } from './sync/execute-plan.js';
@@ -47,11 +47,15 @@ export function planBlobRepair(
     byHash.set(row.hash, [...(byHash.get(row.hash) ?? []), { path: row.path, size: row.size }]);
   }
   return missing.map((hash) => {
-    const condemned = [...(state.vault.condemnations.get(hash)?.values() ?? [])].some((c) => !isCondemnationVoided(c, refs));
-    if (condemned) return { hash, kind: 'condemned' };
+    if (isCondemned(hash, state, refs)) return { hash, kind: 'condemned' };
     const sources = byHash.get(hash);
     return sources === undefined ? { hash, kind: 'lost' } : { hash, kind: 'restorable', sources };
   });
+}
+
+/** Whether a GC condemned `hash` (a blob, or a pack by its collect hash, ADR-0035) and no later event voided it. Pure. */
+export function isCondemned(hash: string, state: LogState, refs: CondemnedRefs = computeCondemnedRefs(state.paths, state.vault)): boolean {
+  return [...(state.vault.condemnations.get(hash as ContentHash)?.values() ?? [])].some((c) => !isCondemnationVoided(c, refs));
 }
 
 /** What `executeBlobRepair` did: the keys put back, and the hashes no file could give. */

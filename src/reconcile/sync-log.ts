@@ -11,7 +11,8 @@ import {
   type FetchResult,
   type LogFault,
 } from '../events/log.js';
-import { computeEventContent, computeSegmentFormat, type Event, type SegmentBody } from '../events/schema.js';
+import { computeCollectHashes } from '../events/packs.js';
+import { computeEventContent, computeSegmentFormat, type ContentRef, type Event, type SegmentBody } from '../events/schema.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import { computeCondemnedRefs, computeNamingBan, type CondemnedRefs } from '../projections/blob-condemnation.js';
 import { projectLogSegment, type LogState } from '../projections/project-log.js';
@@ -368,6 +369,15 @@ export function computeBlobBanNow(log: OpenLog, hash: ContentHash, nowMs: number
   return computeNamingBan(hash, nowMs, log.state.vault, condemnedRefsOf(log));
 }
 
+/** Why a content may not be named now (rule ii): a ban on its bytes' hash, or on its pack (ADR-0035). */
+export function computeContentBanNow(log: OpenLog, ref: ContentRef, nowMs: number): Condemnation | undefined {
+  for (const hash of computeCollectHashes(ref)) {
+    const ban = computeBlobBanNow(log, hash, nowMs);
+    if (ban !== undefined) return ban;
+  }
+  return undefined;
+}
+
 /** The notice a writer gives for content it may not name while a GC collects its blob. */
 export const BEING_COLLECTED = 'content is being collected; will upload again after GC';
 
@@ -401,11 +411,11 @@ export async function publishOwnSegment(
     for (const e of events) {
       const content = computeEventContent(e);
       if (content === null) continue;
-      const ban = computeBlobBanNow(log, content.hash, now.getTime());
+      const ban = computeContentBanNow(log, content, now.getTime());
       if (ban !== undefined) {
         throw new BmError(
           ErrorCode.staleFetch,
-          `blob ${content.hash} was condemned by a garbage collection at ${ban.time}, too long ago to name it now`,
+          `${content.pack === undefined ? 'blob' : 'packed content'} ${content.hash} was condemned by a garbage collection at ${ban.time}, too long ago to name it now`,
           `nothing was published; run it again (${BEING_COLLECTED})`,
         );
       }

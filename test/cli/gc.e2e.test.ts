@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT, expectExit, sha256, useWorlds } from './support/cli.js';
 
 const worlds = useWorlds();
-// Over 256 KiB, so each is a blob of its own: small files go into packs, which GC does not collect yet (ADR-0022).
+// Over 256 KiB, so each is a blob of its own (small files go into packs: test/cli/pack-gc.e2e.test.ts, ADR-0035).
 const large = (line: string) => line.repeat(Math.ceil(300_000 / line.length));
 const DOOMED = large('doomed bytes\n');
 const KEEP = large('keep\n');

@@ -33,11 +33,13 @@ interface Totals {
   bans: number;
   stale: number;
   collected: number;
+  /** Packs deleted (only with packs on). */
+  packsDeleted: number;
 }
 
-const totals: Totals = { scenarios: 0, turns: 0, deleted: 0, condemned: 0, bans: 0, stale: 0, collected: 0 };
+const newTotals = (): Totals => ({ scenarios: 0, turns: 0, deleted: 0, condemned: 0, bans: 0, stale: 0, collected: 0, packsDeleted: 0 });
 
-async function runRace(seed: number): Promise<void> {
+async function runRace(seed: number, totals: Totals, packs: boolean): Promise<void> {
   const rng = mulberry32(seed);
   const store = new MemoryStore();
   const retention = chance(rng, 0.5) ? 0 : 300;
@@ -56,6 +58,7 @@ async function runRace(seed: number): Promise<void> {
   }
   const failures: string[] = [];
   const beforeImmediate = (key: string, body: unknown) => {
+    if (key.startsWith('packs/') && body === null && store.objects.has(key)) totals.packsDeleted++;
     if (!key.startsWith('log/') || !(body instanceof Uint8Array)) return;
     const seg = decodeTrustedSegment(body);
     for (const e of seg.events) {
@@ -69,6 +72,7 @@ async function runRace(seed: number): Promise<void> {
   const ctxOf = (c: SimClient) => ({
     ...syncContextOf(c, { store: new TurnStore(store, scheduler, c.name, beforeImmediate), now: scheduler.clockOf(offsets.get(c.id)!) }),
     publishDeadlineMs: GRACE / 2,
+    packs,
   });
   const actors = new Map<string, () => Promise<void>>();
   for (const c of clients.filter((x) => x.name.startsWith('w'))) {
@@ -113,17 +117,36 @@ async function runRace(seed: number): Promise<void> {
   totals.turns += scheduler.turns;
 }
 
+/** Runs the race on 100 seeds and returns the totals. */
+async function raceTotals(packs: boolean): Promise<Totals> {
+  const totals = newTotals();
+  await fc.assert(
+    fc.asyncProperty(fc.noShrink(fc.integer({ min: 1, max: 2 ** 30 })), async (seed) => {
+      await runRace(seed, totals, packs);
+    }),
+    { numRuns: 100 },
+  );
+  return totals;
+}
+
 describe('blob GC against in-flight writers', () => {
   it('never deletes a blob a live, retained, unacknowledged or in-flight version names, and collects only acknowledged deletes', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.noShrink(fc.integer({ min: 1, max: 2 ** 30 })), async (seed) => {
-        await runRace(seed);
-      }),
-      { numRuns: 100 },
-    );
+    const totals = await raceTotals(false);
     console.log(`blob race: ${JSON.stringify(totals)}`);
     // Not vacuous: blobs were condemned and deleted, deletes collected, and writers met bans.
     expect(totals.deleted).toBeGreaterThan(0);
+    expect(totals.collected).toBeGreaterThan(0);
+    expect(totals.bans + totals.stale).toBeGreaterThan(0);
+  }, 300_000);
+
+  // ADR-0035: the same race with packs on (every small content goes into its writer's pack).
+  // A pack holding a content some version may still need, or that a writer is about to name
+  // (a fresh pack whose segment is not yet published), is never deleted.
+  it('never deletes a pack holding a content a live, retained, unacknowledged or in-flight version names', async () => {
+    const totals = await raceTotals(true);
+    console.log(`pack race: ${JSON.stringify(totals)}`);
+    // Not vacuous: packs were deleted, deletes collected, and writers went stale.
+    expect(totals.packsDeleted).toBeGreaterThan(0);
     expect(totals.collected).toBeGreaterThan(0);
     expect(totals.bans + totals.stale).toBeGreaterThan(0);
   }, 300_000);

@@ -11,7 +11,7 @@ import type { VersionRecord } from '../../projections/version-record.js';
 import { computeLiveFolders } from '../conflict-notes.js';
 import { DETACHED_OWN_KEY, MAX_DETACHED_OWN } from '../ports.js';
 import type { SyncContext } from '../sync-context.js';
-import { BEING_COLLECTED, computeBlobBanNow, publishOwnSegment, type OpenLog } from '../sync-log.js';
+import { BEING_COLLECTED, computeBlobBanNow, computeContentBanNow, publishOwnSegment, type OpenLog } from '../sync-log.js';
 import { planExpectedWrite } from '../plan-write.js';
 import { openUploadSource } from './execute-plan.js';
 import type { ResolveRequest, RestoreRequest, RestoreStep, SyncTally } from './report.js';
@@ -60,7 +60,8 @@ export function isBeingCollected(env: Pick<PublishEnv, 'ctx' | 'log'>, hash: str
 
 /** True when an event may name `content`: its blob or pack is on the remote and no GC is collecting it. */
 async function isBlobNameable(env: PublishEnv, content: ContentRef): Promise<boolean> {
-  return !isBeingCollected(env, content.hash) && (await env.ctx.store.head(keyOfContent(content))) !== undefined;
+  const banned = computeContentBanNow(env.log, content, env.ctx.now().getTime()) !== undefined;
+  return !banned && (await env.ctx.store.head(keyOfContent(content))) !== undefined;
 }
 
 /** What `bm-log resolve` publishes: a resolve replacing `replaces`, keeping the local file or `version`. */

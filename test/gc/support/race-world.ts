@@ -2,7 +2,7 @@ import type { Chunks } from '../../../src/events/store/lent-chunks.js';
 import { isBmError, ErrorCode } from '../../../src/errors.js';
 import { decodeTrustedSegment } from '../../../src/events/codec.js';
 import type { ClientId } from '../../../src/events/ids.js';
-import { keyOfBlob } from '../../../src/events/layout.js';
+import { keyOfContent } from '../../../src/events/packs.js';
 import { computeEventContent, type SegmentBody } from '../../../src/events/schema.js';
 import type { MemoryStore } from '../../../src/events/store/memory-store.js';
 import type { Body, ListPage, ObjectStore } from '../../../src/events/store/object-store.js';
@@ -174,7 +174,7 @@ export function keyedClients(store: MemoryStore): ClientId[] {
 }
 
 /**
- * The blob invariant (ADR-0007): every version whose blob is missing is one no client can
+ * The blob invariant (ADR-0007), and the pack invariant (ADR-0035): every version whose blob or pack is missing is one no client can
  * need any more: not a head, acknowledged by every active client, replaced by a version every
  * active client acknowledged, and older than the retention (by the true clock, less twice
  * the largest clock offset, since GC compares its clock with the writer's). Returns the
@@ -197,7 +197,7 @@ export function computeBlobViolations(
     const replacedByAcked = new Set<string>();
     for (const r of st.versions.values()) if (acked(r.client, r.seq)) for (const id of r.replaces) replacedByAcked.add(id);
     for (const v of st.versions.values()) {
-      if (v.content === null || store.objects.has(keyOfBlob(v.content.hash))) continue;
+      if (v.content === null || store.objects.has(keyOfContent(v.content))) continue;
       const age = trueNowMs - (Date.parse(v.time) - offsetOf(v.client));
       const why = [
         heads.has(v.id) ? 'a head' : '',
@@ -207,7 +207,7 @@ export function computeBlobViolations(
       ].filter((w) => w !== '');
       if (why.length > 0)
         out.push(
-          `version ${v.id} of ${path} by ${v.client}/${v.seq} names missing blob ${v.content.hash.slice(0, 12)}: it is ${why.join(', ')}`,
+          `version ${v.id} of ${path} by ${v.client}/${v.seq} names missing ${keyOfContent(v.content)}: it is ${why.join(', ')}`,
         );
     }
   }
