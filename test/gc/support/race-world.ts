@@ -2,7 +2,7 @@ import type { Chunks } from '../../../src/events/store/lent-chunks.js';
 import { isBmError, ErrorCode } from '../../../src/errors.js';
 import { decodeTrustedSegment } from '../../../src/events/codec.js';
 import type { ClientId } from '../../../src/events/ids.js';
-import { keyOfBlob } from '../../../src/events/layout.js';
+import { keyOfContent } from '../../../src/events/packs.js';
 import { computeEventContent, type SegmentBody } from '../../../src/events/schema.js';
 import type { MemoryStore } from '../../../src/events/store/memory-store.js';
 import type { Body, ListPage, ObjectStore } from '../../../src/events/store/object-store.js';
@@ -197,7 +197,7 @@ export function computeBlobViolations(
     const replacedByAcked = new Set<string>();
     for (const r of st.versions.values()) if (acked(r.client, r.seq)) for (const id of r.replaces) replacedByAcked.add(id);
     for (const v of st.versions.values()) {
-      if (v.content === null || store.objects.has(keyOfBlob(v.content.hash))) continue;
+      if (v.content === null || store.objects.has(keyOfContent(v.content))) continue; // its blob or its pack (ADR-0022)
       const age = trueNowMs - (Date.parse(v.time) - offsetOf(v.client));
       const why = [
         heads.has(v.id) ? 'a head' : '',
