@@ -34,6 +34,7 @@ import { runSync, type ResolveRequest, type SyncReport } from '../../src/reconci
 import { executeGc } from '../../src/gc/execute-gc.js';
 import { computeBlobViolations } from '../gc/support/race-world.js';
 import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from '../support/gated-ports.js';
+import { MemorySnapshots } from '../support/memory-snapshots.js';
 import { computeShownHeads } from '../support/expected-tree.js';
 import { chance, mulberry32, pick, pickWeighted, randomInt, type Rng } from './prng.js';
 import { createClock, createSimClient, syncContextOf, type SimClient } from './sim-client.js';
@@ -102,6 +103,12 @@ export interface ScenarioOptions {
    * edits land while packs are written too), and a seed replays the same either way.
    */
   readonly packs?: boolean;
+  /**
+   * The store takes bucket snapshots (ADR-0034, `MemorySnapshots`): syncs take baselines, and
+   * vanished keys and segments may come back from them. Default: on for seeds divisible by 3
+   * (no generator draw, as for `packs`).
+   */
+  readonly snapshots?: boolean;
 }
 
 export interface ScenarioStats {
@@ -124,6 +131,9 @@ export interface ScenarioStats {
   /** Distinct open conflicts (path and set of heads) that syncs reported. */
   conflicts: number;
   quiescenceRounds: number;
+  /** Scenarios with bucket snapshots on, and snapshots their syncs took. */
+  snapshotScenarios: number;
+  snapshotsTaken: number;
   /** Scenarios with packs on, pack puts tried, and of those the ones tried with store faults on (they may fail). */
   packScenarios: number;
   packsWritten: number;
@@ -179,6 +189,8 @@ export function emptyStats(): ScenarioStats {
     conflicts: 0,
     quiescenceRounds: 0,
     gcRuns: 0,
+    snapshotScenarios: 0,
+    snapshotsTaken: 0,
     packScenarios: 0,
     packsWritten: 0,
     packsInFaultSyncs: 0,
@@ -300,6 +312,7 @@ export async function runScenario(seed: number, options: ScenarioOptions = {}): 
 class Scenario {
   readonly stats = emptyStats();
   private readonly packs: boolean;
+  private readonly snapshots: MemorySnapshots | undefined;
   private readonly rng: Rng;
   private readonly store: MemoryStore;
   private readonly clients: ScenarioClient[] = [];
@@ -327,10 +340,18 @@ class Scenario {
     private readonly options: ScenarioOptions,
   ) {
     this.rng = mulberry32(seed);
-    this.packs = options.packs ?? seed % 2 === 1; // drawn from no generator: every seed replays its steps
-    if (this.packs) this.stats.packScenarios++;
     this.paths = options.fs ? [...SIM_PATHS, ...SIM_FS_PATHS] : SIM_PATHS;
     this.store = new MemoryStore({ random: mulberry32(seed ^ 0x5bd1e995) });
+    this.packs = options.packs ?? seed % 2 === 1; // drawn from no generator: every seed replays its steps
+    if (this.packs) this.stats.packScenarios++;
+    this.snapshots = undefined;
+    if (options.snapshots ?? seed % 3 === 0) {
+      const snaps = new MemorySnapshots(this.store);
+      const take = snaps.take.bind(snaps);
+      snaps.take = () => (this.stats.snapshotsTaken++, take());
+      this.snapshots = snaps;
+      this.stats.snapshotScenarios++;
+    }
   }
 
   private fail(what: string): never {
@@ -547,6 +568,7 @@ class Scenario {
       // Without checkpoint scenarios every client holds the whole history (its GC steps need it).
       joinFromCheckpoint: this.options.checkpoints === true,
       packs: this.packs,
+      ...(this.snapshots === undefined ? {} : { snapshots: this.snapshots }),
       ...(this.options.checkpoints ? { checkpointEvery: SIM_CHECKPOINT_EVERY } : {}),
       onPlan: (input: PlanInput, plan: Plan, part: 'all' | 'stage') => this.checkFocusedPlan(c, input, plan, part),
     };
