@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { snapshotsOf } from '../client/open-remote.js';
+import { readSessionFallback } from '../reconcile/snapshot-reads.js';
 import { BmError, ErrorCode } from '../errors.js';
 import { readContent } from '../events/packs.js';
 import { writeBlob } from '../events/blobs.js';
@@ -102,7 +104,10 @@ export async function executeRead(
     const bytes = await collect(s.tree.openRead(p, local.size), content.hash);
     if (bytes !== undefined) return { ...base, bytes, source: 'folder' };
   }
-  const bytes = await collect(await readContent(await remote(), content), content.hash);
+  const store = await remote();
+  // Gone from the live bucket, it is read from the bucket snapshot this client synced against (ADR-0034).
+  const fallback = await readSessionFallback({ index: s.index, ctx: { snapshots: snapshotsOf(store) } });
+  const bytes = await collect(await readContent(store, content, undefined, fallback), content.hash);
   if (bytes === undefined) throw new BmError(ErrorCode.blobCorrupt, `blob ${content.hash} does not match its hash`, 'run `bm-log verify`');
   return { ...base, bytes, source: 'remote' };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BmError, ErrorCode } from '../errors.js';
 import { readContent } from '../events/packs.js';
+import { readSessionFallback } from '../reconcile/snapshot-reads.js';
 import type { ContentRef } from '../events/schema.js';
 import type { SyncPath } from '../events/sync-path.js';
 import { computeHeads } from '../projections/project-paths.js';
@@ -17,10 +18,11 @@ import { findVersion, logCommand, parseHistoryPoint, projectTreeAt } from './res
  */
 
 /** The bytes of a version, checked against its hash: held whole. */
-async function readVerifiedBytes(s: Pick<ClientSession, 'store'>, content: ContentRef): Promise<Buffer> {
+async function readVerifiedBytes(s: Pick<ClientSession, 'index' | 'store'> & Partial<Pick<ClientSession, 'ctx'>>, content: ContentRef): Promise<Buffer> {
   const hash = createHash('sha256');
   const chunks: Buffer[] = [];
-  for await (const chunk of await readContent(s.store, content)) {
+  // Gone from the live bucket, it is read from the bucket snapshot this client synced against (ADR-0034).
+  for await (const chunk of await readContent(s.store, content, undefined, await readSessionFallback(s))) {
     hash.update(chunk);
     chunks.push(Buffer.from(chunk));
   }
@@ -40,7 +42,10 @@ export interface VersionBytes {
  * The version `version` names (an id, or its last 8+ characters) with its bytes, from the
  * remote's blob checked against its hash. A usage error for an unknown id or a delete.
  */
-export async function readVersionBytes(s: Pick<ClientSession, 'index' | 'store'>, version: string): Promise<VersionBytes> {
+export async function readVersionBytes(
+  s: Pick<ClientSession, 'index' | 'store'> & Partial<Pick<ClientSession, 'ctx'>>,
+  version: string,
+): Promise<VersionBytes> {
   const { versions } = await loadProjection(s);
   const v = findVersion(versions, version.toUpperCase());
   if (v.content === null) {

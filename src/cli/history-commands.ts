@@ -4,6 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { BmError, ErrorCode } from '../errors.js';
 import { readContent } from '../events/packs.js';
+import { readSessionFallback } from '../reconcile/snapshot-reads.js';
 import { writeChunk } from '../events/store/lent-chunks.js';
 import type { ContentRef } from '../events/schema.js';
 import { TMP_PREFIX } from '../local/local-fs.js';
@@ -29,7 +30,7 @@ import { readRestoreDestination } from './restore-destination.js';
 /** A version's bytes written to a new `file` (never over an existing one), checked against its hash first. */
 async function writeBlobTo(s: ClientSession, content: ContentRef, file: string): Promise<void> {
   const hash = createHash('sha256');
-  const src = await readContent(s.store, content);
+  const src = await readContent(s.store, content, undefined, await readSessionFallback(s)); // from a snapshot when gone (ADR-0034)
   // Named as bm-log's temp files are: when FILE is inside a synced folder, a sync running
   // meanwhile ignores it (the built-in ignore rule `.bm-tmp-*`).
   const tmp = path.join(path.dirname(file), `${TMP_PREFIX}${process.pid}-${path.basename(file)}`);

@@ -227,9 +227,18 @@ export function createPackSpans(store: ObjectStore, refs: readonly ContentRef[])
  * A content's bytes as lent chunks, wherever they live: its own blob (streamed; the reader
  * checks the hash, as `readBlob` says) or a pack entry (read whole and checked here:
  * blob-corrupt when the bytes do not match the hash, blob-missing when the pack is gone).
+ * With `fallback`, a blob or pack gone from the live bucket is read from it instead.
  */
-export async function readContent(store: ObjectStore, ref: ContentRef, spans?: PackSpans): Promise<Chunks> {
-  if (!hasPack(ref)) return readBlob(store, ref.hash, ref.size);
+export async function readContent(store: ObjectStore, ref: ContentRef, spans?: PackSpans, fallback?: ContentFallback): Promise<Chunks> {
+  if (!hasPack(ref)) {
+    if (fallback === undefined) return readBlob(store, ref.hash, ref.size);
+    try {
+      return await readBlob(store, ref.hash, ref.size);
+    } catch (e) {
+      if (!isBmError(e, ErrorCode.blobMissing)) throw e;
+      return chunksOf(await fallback(ref, e));
+    }
+  }
   let bytes: Uint8Array | undefined;
   try {
     bytes = await (spans ?? createPackSpans(store, [])).read(ref);
@@ -243,9 +252,22 @@ export async function readContent(store: ObjectStore, ref: ContentRef, spans?: P
       { cause: e },
     );
   }
-  if (bytes === undefined) throw packMissing(ref);
-  const checked = mustMatch(ref, bytes);
+  if (bytes === undefined) {
+    if (fallback === undefined) throw packMissing(ref);
+    return chunksOf(await fallback(ref, packMissing(ref)));
+  }
+  return chunksOf(mustMatch(ref, bytes));
+}
+
+/**
+ * Where a content gone from the live bucket is read back from (bucket snapshots, ADR-0034): its
+ * bytes, checked against the ref's hash and size, or throws (`missing`, or an error saying
+ * what is lost and what to do).
+ */
+export type ContentFallback = (ref: ContentRef, missing: BmError) => Promise<Uint8Array>;
+
+function chunksOf(bytes: Uint8Array): Chunks {
   return (async function* () {
-    yield checked;
+    yield bytes;
   })();
 }

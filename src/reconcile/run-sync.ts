@@ -1,4 +1,5 @@
 import type { VersionId } from '../events/ids.js';
+import { createSnapshotFallback, planContentSnapshots } from './snapshot-reads.js';
 import type { SyncPath } from '../events/sync-path.js';
 import { computeHeads } from '../projections/project-paths.js';
 import { AppliedOps } from './applied-ops.js';
@@ -47,6 +48,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     ctx,
     publish: (events) => publishEvents(publishEnv, events),
     isBeingCollected: (hash) => isBeingCollected(publishEnv, hash),
+    fallbackFor: (p, content) =>
+      createSnapshotFallback(ctx.snapshots, planContentSnapshots(state.log.baseline, state.projection.get(p), content.hash)),
     headIds: (p: SyncPath): VersionId[] => {
       const st = state.projection.get(p);
       return st ? computeHeads(st).map((h) => h.id) : [];

@@ -147,6 +147,8 @@ export function describeSuite(r: SuiteResult, seconds: number): string {
     `  checked against a full plan: clean-state shortcuts ${t.cleanSyncs}, focused plans ${t.focusedPlans} (lazy ${t.lazyPlans}), stage plans of first syncs ${t.stagePlans}`,
     `  objects vanished from the store ${t.vanished}, put back by their owners' syncs ${t.restored}`,
     `  line edits ${t.lineEdits}, merges checked (ADR-0020) ${t.merges}, moves ${t.moves} (edits sent on merged, checked ${t.mergedFollows})`,
+    `  scenarios with packs (ADR-0022) ${t.packScenarios}, pack puts ${t.packsWritten} (with store faults on ${t.packsInFaultSyncs})`,
+    `  scenarios with bucket snapshots (ADR-0034) ${t.snapshotScenarios}, snapshots taken ${t.snapshotsTaken}`,
     ...(t.gcRuns > 0 ? [`  gc runs ${t.gcRuns}, blobs deleted ${t.blobsCollected}, paths collected ${t.pathsCollected}`] : []),
     ...(t.joins + t.forgedCheckpoints > 0
       ? [

@@ -2,7 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { describeUnexpectedError } from '../support/describe-error.js';
 import { ErrorCode, isBmError } from '../../src/errors.js';
 import { decodeMsgpack, decodeTrustedSegment } from '../../src/events/codec.js';
-import { keyOfBlob, keyOfIdentity, parseSegmentKey } from '../../src/events/layout.js';
+import { keyOfIdentity, PACKS_PREFIX, parseSegmentKey } from '../../src/events/layout.js';
+import { keyOfContent } from '../../src/events/packs.js';
 import type { VersionId } from '../../src/events/ids.js';
 import type { ContentRef, PutEvent, SegmentBody } from '../../src/events/schema.js';
 import { sha256Hex } from '../../src/events/signing.js';
@@ -33,6 +34,7 @@ import { runSync, type ResolveRequest, type SyncReport } from '../../src/reconci
 import { executeGc } from '../../src/gc/execute-gc.js';
 import { computeBlobViolations } from '../gc/support/race-world.js';
 import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from '../support/gated-ports.js';
+import { MemorySnapshots } from '../support/memory-snapshots.js';
 import { computeShownHeads } from '../support/expected-tree.js';
 import { chance, mulberry32, pick, pickWeighted, randomInt, type Rng } from './prng.js';
 import { createClock, createSimClient, syncContextOf, type SimClient } from './sim-client.js';
@@ -95,6 +97,18 @@ export interface ScenarioOptions {
    * still converge on the log. Not with `gc` (a client that joined cannot run GC).
    */
   readonly checkpoints?: boolean;
+  /**
+   * Small contents go into packs (ADR-0022), as the CLI syncs. Default: on for odd seeds, so
+   * half the scenarios prove the blob rules and half the pack ones (faults, crashes and racing
+   * edits land while packs are written too), and a seed replays the same either way.
+   */
+  readonly packs?: boolean;
+  /**
+   * The store takes bucket snapshots (ADR-0034, `MemorySnapshots`): syncs take baselines, and
+   * vanished keys and segments may come back from them. Default: on for seeds divisible by 3
+   * (no generator draw, as for `packs`).
+   */
+  readonly snapshots?: boolean;
 }
 
 export interface ScenarioStats {
@@ -117,6 +131,13 @@ export interface ScenarioStats {
   /** Distinct open conflicts (path and set of heads) that syncs reported. */
   conflicts: number;
   quiescenceRounds: number;
+  /** Scenarios with bucket snapshots on, and snapshots their syncs took. */
+  snapshotScenarios: number;
+  snapshotsTaken: number;
+  /** Scenarios with packs on, pack puts tried, and of those the ones tried with store faults on (they may fail). */
+  packScenarios: number;
+  packsWritten: number;
+  packsInFaultSyncs: number;
   /** With `gc`: completed GC runs, blobs they deleted, paths they collected. */
   gcRuns: number;
   blobsCollected: number;
@@ -168,6 +189,11 @@ export function emptyStats(): ScenarioStats {
     conflicts: 0,
     quiescenceRounds: 0,
     gcRuns: 0,
+    snapshotScenarios: 0,
+    snapshotsTaken: 0,
+    packScenarios: 0,
+    packsWritten: 0,
+    packsInFaultSyncs: 0,
     blobsCollected: 0,
     pathsCollected: 0,
     cleanSyncs: 0,
@@ -285,6 +311,8 @@ export async function runScenario(seed: number, options: ScenarioOptions = {}): 
 
 class Scenario {
   readonly stats = emptyStats();
+  private readonly packs: boolean;
+  private readonly snapshots: MemorySnapshots | undefined;
   private readonly rng: Rng;
   private readonly store: MemoryStore;
   private readonly clients: ScenarioClient[] = [];
@@ -314,6 +342,16 @@ class Scenario {
     this.rng = mulberry32(seed);
     this.paths = options.fs ? [...SIM_PATHS, ...SIM_FS_PATHS] : SIM_PATHS;
     this.store = new MemoryStore({ random: mulberry32(seed ^ 0x5bd1e995) });
+    this.packs = options.packs ?? seed % 2 === 1; // drawn from no generator: every seed replays its steps
+    if (this.packs) this.stats.packScenarios++;
+    this.snapshots = undefined;
+    if (options.snapshots ?? seed % 3 === 0) {
+      const snaps = new MemorySnapshots(this.store);
+      const take = snaps.take.bind(snaps);
+      snaps.take = () => (this.stats.snapshotsTaken++, take());
+      this.snapshots = snaps;
+      this.stats.snapshotScenarios++;
+    }
   }
 
   private fail(what: string): never {
@@ -529,6 +567,8 @@ class Scenario {
       }),
       // Without checkpoint scenarios every client holds the whole history (its GC steps need it).
       joinFromCheckpoint: this.options.checkpoints === true,
+      packs: this.packs,
+      ...(this.snapshots === undefined ? {} : { snapshots: this.snapshots }),
       ...(this.options.checkpoints ? { checkpointEvery: SIM_CHECKPOINT_EVERY } : {}),
       onPlan: (input: PlanInput, plan: Plan, part: 'all' | 'stage') => this.checkFocusedPlan(c, input, plan, part),
     };
@@ -817,6 +857,10 @@ class Scenario {
 
   /** Blobs before events: when a segment is written, every blob it names must be in the store already. */
   private checkSegmentPut(key: string, body: Body): void {
+    if (key.startsWith(PACKS_PREFIX)) {
+      this.stats.packsWritten++;
+      if (Object.keys(this.store.faults).length > 0) this.stats.packsInFaultSyncs++;
+    }
     if (!key.startsWith('log/') || !(body instanceof Uint8Array)) return;
     // A segment that vanished, put back (ADR-0015): the same bytes, never another segment.
     const before = this.vanishedObjects.get(key);
@@ -875,7 +919,7 @@ class Scenario {
     for (const [p, st] of this.cloud()) {
       for (const v of st.versions.values()) {
         // A blob GC deleted was one no client needed (checkStoreBlobs): its content counts as history.
-        if (v.content === null || (!this.options.gc && !this.store.objects.has(keyOfBlob(v.content.hash)))) continue;
+        if (v.content === null || (!this.options.gc && contentIn(this.store.objects, v.content) === undefined)) continue;
         const set = byPath.get(p) ?? new Set<string>();
         set.add(v.content.hash);
         byPath.set(p, set);
@@ -1031,7 +1075,7 @@ class Scenario {
       if (id === null) return null;
       const c = contents.get(id);
       if (c === undefined) return undefined;
-      return c === null ? null : (this.store.objects.get(keyOfBlob(c.hash)) ?? this.vanishedObjects.get(keyOfBlob(c.hash)));
+      return c === null ? null : (contentIn(this.store.objects, c) ?? contentIn(this.vanishedObjects, c));
     };
     for (const m of merges) {
       const { base, parents, algo } = m.merge!;
@@ -1067,7 +1111,7 @@ class Scenario {
     }
     this.stats.moves += moved.length;
     const bytesOf = (c: ContentRef | null | undefined) =>
-      c == null ? undefined : (this.store.objects.get(keyOfBlob(c.hash)) ?? this.vanishedObjects.get(keyOfBlob(c.hash)));
+      c == null ? undefined : (contentIn(this.store.objects, c) ?? contentIn(this.vanishedObjects, c));
     for (const m of moved) {
       if (!m.replaces.some((id) => versions.get(id)?.content != null)) continue; // a plain move, or an edit put beside
       const edit = versions.get(m.from!.version);
@@ -1140,11 +1184,22 @@ class Scenario {
   }
 }
 
-/** The events of `body` naming content whose blob `store` does not hold. */
+/**
+ * The bytes of `ref` in `objects`: its blob, or its entry of its pack (ADR-0022); undefined when
+ * the object is not there or does not hold those bytes at that place.
+ */
+function contentIn(objects: ReadonlyMap<string, Uint8Array>, ref: ContentRef): Uint8Array | undefined {
+  const whole = objects.get(keyOfContent(ref));
+  if (whole === undefined || ref.pack === undefined) return whole;
+  const bytes = whole.subarray(ref.pack.offset, ref.pack.offset + ref.pack.length);
+  return bytes.byteLength === ref.size && sha256Hex(bytes) === ref.hash ? bytes : undefined;
+}
+
+/** The events of `body` naming content whose blob or pack entry `store` does not hold. */
 function missingBlobs(body: SegmentBody, store: MemoryStore): { id: string; path: string; hash: string }[] {
   const out: { id: string; path: string; hash: string }[] = [];
   for (const e of body.events) {
-    if ('content' in e && e.content && !store.objects.has(keyOfBlob(e.content.hash)))
+    if ('content' in e && e.content && contentIn(store.objects, e.content) === undefined)
       out.push({ id: e.id, path: e.path, hash: e.content.hash });
   }
   return out;

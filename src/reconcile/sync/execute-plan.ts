@@ -2,7 +2,7 @@ import { BmError, ErrorCode, isBmError, unreachable } from '../../errors.js';
 import { writeBlob } from '../../events/blobs.js';
 import type { VersionId } from '../../events/ids.js';
 import type { ContentRef, Event, PackLocation } from '../../events/schema.js';
-import { createPackSpans, isPackable, planPacks, readContent, writePack, type PackSpans } from '../../events/packs.js';
+import { createPackSpans, isPackable, planPacks, readContent, writePack, type ContentFallback, type PackSpans } from '../../events/packs.js';
 import type { Chunks } from '../../events/store/lent-chunks.js';
 import type { SyncPath } from '../../events/sync-path.js';
 import { NoticeReason, type Plan, type PlanOp } from '../plan-sync.js';
@@ -45,6 +45,8 @@ export interface ExecuteEnv {
   readonly publish: (events: readonly Event[]) => Promise<void>;
   /** Writer rule (ii) of ADR-0007: content a GC is collecting is not named until it is gone. */
   readonly isBeingCollected: (hash: string) => boolean;
+  /** Where a download reads a content gone from the live bucket (bucket snapshots, ADR-0034); undefined: nowhere. */
+  readonly fallbackFor?: (path: SyncPath, content: ContentRef) => ContentFallback | undefined;
   /** The ids of a path's heads in the projection now (after what was published). */
   readonly headIds: (path: SyncPath) => VersionId[];
   readonly tally: SyncTally;
@@ -554,7 +556,7 @@ async function applyLocalOp(
       const content = op.version.content!;
       const expect = op.kind === 'download' ? op.expect : null;
       const r = await withTransferProgress(ctx.onProgress, 'download', content.size, async (count) =>
-        ctx.tree.writeFile(op.path, count(await readContent(ctx.store, content, spans)), content.hash, content.mode, expect),
+        ctx.tree.writeFile(op.path, count(await readContent(ctx.store, content, spans, env.fallbackFor?.(op.path, content))), content.hash, content.mode, expect),
       );
       if (r === 'changed') {
         skip(env, op, 'changed locally since the scan; left as it is, will sync next time');

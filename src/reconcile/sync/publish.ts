@@ -1,8 +1,7 @@
-import { BmError, ErrorCode } from '../../errors.js';
+import { BmError, ErrorCode, isBmError } from '../../errors.js';
 import { writeBlob } from '../../events/blobs.js';
 import type { ContentHash, VersionId } from '../../events/ids.js';
 import { keyOfBlob } from '../../events/layout.js';
-import { sha256Hex } from '../../events/signing.js';
 import { keyOfContent } from '../../events/packs.js';
 import { MAX_EVENTS_PER_SEGMENT, type ContentRef, type Event } from '../../events/schema.js';
 import type { SyncPath } from '../../events/sync-path.js';
@@ -13,6 +12,7 @@ import { DETACHED_OWN_KEY, MAX_DETACHED_OWN } from '../ports.js';
 import type { SyncContext } from '../sync-context.js';
 import { BEING_COLLECTED, computeBlobBanNow, computeContentBanNow, publishOwnSegment, type OpenLog } from '../sync-log.js';
 import { planExpectedWrite } from '../plan-write.js';
+import { createSnapshotFallback, planContentSnapshots } from '../snapshot-reads.js';
 import { openUploadSource } from './execute-plan.js';
 import type { ResolveRequest, RestoreRequest, RestoreStep, SyncTally } from './report.js';
 
@@ -148,42 +148,27 @@ export function planRestore(request: RestoreRequest, st: PathState | undefined):
   return { kind: 'put', replaces, content: request.content };
 }
 
-/** At most this many snapshots are tried for one missing blob. */
-const MAX_SNAPSHOT_TRIES = 3;
-
 /**
- * The bucket snapshots that hold the blob `hash` of a path whose state is `st`, newest first:
- * those recorded by another client's versions that replace one with that content. Their
- * writers had fetched that version, so their baselines (taken at a fetch that brought it, or
- * later) hold its segment, and its blob (written before it). A writer's baseline may predate
- * its own uploads, so its own replacing versions do not count. Pure.
+ * A content gone from the live bucket, read from a bucket snapshot that holds it (this run's
+ * baseline, then those `planBlobSnapshots` finds; checked against its hash) and written back
+ * as a blob of its own, create-only: the ref a restore then names (a pack is never put back
+ * whole, a GC may have deleted it on purpose). Undefined without snapshots, while a GC is
+ * collecting it (it must not come back), or when no snapshot holds it.
  */
-export function planBlobSnapshots(st: PathState | undefined, hash: string): string[] {
-  const versions = [...(st?.versions.values() ?? [])];
-  const holders = new Map(versions.filter((v) => v.content?.hash === hash).map((v) => [v.id as string, v.client]));
-  const out: string[] = [];
-  const later = versions.filter((v) => v.snapshot !== null && v.replaces.some((r) => holders.has(r) && holders.get(r) !== v.client));
-  for (const v of later.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0))) {
-    if (!out.includes(v.snapshot!)) out.push(v.snapshot!);
-  }
-  return out.slice(0, MAX_SNAPSHOT_TRIES);
-}
-
-/**
- * A blob gone from the live bucket, read from a snapshot that holds it (checked against its
- * hash) and put back, create-only. False without snapshots, while a GC is collecting it (it
- * must not come back), or when no snapshot holds it.
- */
-async function executeBlobFromSnapshots(env: PublishEnv, hash: ContentHash, st: PathState | undefined): Promise<boolean> {
+async function executeContentFromSnapshots(env: PublishEnv, content: ContentRef, st: PathState | undefined): Promise<ContentRef | undefined> {
   const { snapshots, store } = env.ctx;
-  if (snapshots === undefined || isBeingCollected(env, hash)) return false;
-  for (const version of planBlobSnapshots(st, hash)) {
-    const bytes = await snapshots.get(version, keyOfBlob(hash));
-    if (bytes === undefined || sha256Hex(bytes) !== hash) continue;
-    await store.putIfAbsent(keyOfBlob(hash), bytes);
-    return true;
+  if (snapshots === undefined || isBeingCollected(env, content.hash)) return undefined;
+  const read = createSnapshotFallback(snapshots, planContentSnapshots(env.log.baseline, st, content.hash))!;
+  const missing = new BmError(ErrorCode.blobMissing, `${keyOfContent(content)} holding ${content.hash} is missing from the remote`);
+  let bytes: Uint8Array;
+  try {
+    bytes = await read(content, missing);
+  } catch (e) {
+    if (isBmError(e, ErrorCode.blobMissing)) return undefined;
+    throw e;
   }
-  return false;
+  await store.putIfAbsent(keyOfBlob(content.hash), bytes);
+  return { hash: content.hash, size: content.size, mode: content.mode };
 }
 
 /**
@@ -212,8 +197,8 @@ export async function publishRestore(env: PublishEnv, requests: readonly Restore
     }
     // The content must still exist: a restore may never publish an event naming a missing blob.
     // Gone from the live bucket, a blob may come back from a bucket snapshot that holds it (ADR-0034).
-    const fromSnapshot = async () => step.content.pack === undefined && (await executeBlobFromSnapshots(env, step.content.hash, st));
-    if (!(await isBlobNameable(env, step.content)) && !(await fromSnapshot())) {
+    const content = (await isBlobNameable(env, step.content)) ? step.content : await executeContentFromSnapshots(env, step.content, st);
+    if (content === undefined) {
       const hint = 'nothing was restored; pick a later point (see `bm-log log PATH`)';
       throw new BmError(
         ErrorCode.blobMissing,
@@ -221,7 +206,7 @@ export async function publishRestore(env: PublishEnv, requests: readonly Restore
         hint,
       );
     }
-    events.push({ type: 'put', id, path: r.path, replaces: [...step.replaces], content: step.content });
+    events.push({ type: 'put', id, path: r.path, replaces: [...step.replaces], content });
   }
   await recordDetached(
     env,

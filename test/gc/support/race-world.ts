@@ -197,7 +197,7 @@ export function computeBlobViolations(
     const replacedByAcked = new Set<string>();
     for (const r of st.versions.values()) if (acked(r.client, r.seq)) for (const id of r.replaces) replacedByAcked.add(id);
     for (const v of st.versions.values()) {
-      if (v.content === null || store.objects.has(keyOfContent(v.content))) continue;
+      if (v.content === null || store.objects.has(keyOfContent(v.content))) continue; // its blob or its pack (ADR-0022)
       const age = trueNowMs - (Date.parse(v.time) - offsetOf(v.client));
       const why = [
         heads.has(v.id) ? 'a head' : '',
