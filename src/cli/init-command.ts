@@ -1,4 +1,5 @@
 import { executeInit } from '../client/client-session.js';
+import { executeInitEncryption, mustEncryptFlags } from '../client/init-encryption.js';
 import { BmError, ErrorCode } from '../errors.js';
 import { decodeInvitation } from '../members/invitation.js';
 import { ExitCode } from './exit-codes.js';
@@ -12,6 +13,7 @@ function initArgs(o: InitFlags): string[] {
   return [
     'init',
     ...(o.create ? ['--create'] : []),
+    ...(o.encrypt === true ? ['--encrypt'] : []),
     ...['--remote', o.remote],
     ...(o.name !== undefined ? ['--name', o.name] : []),
     ...(o.endpoint !== undefined ? ['--endpoint', o.endpoint] : []),
@@ -47,6 +49,7 @@ function computeJoinFlags(o: InitFlags): { o: InitFlags & { remote: string }; pi
  */
 export async function runInitCommand(flags: InitFlags, out: Output): Promise<number> {
   const { o, pin } = computeJoinFlags(flags);
+  mustEncryptFlags(flags);
   const remote = {
     url: o.remote,
     ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
@@ -61,6 +64,7 @@ export async function runInitCommand(flags: InitFlags, out: Output): Promise<num
     ...(pin === undefined ? {} : { pin }),
     ...(o.name !== undefined ? { name: o.name } : {}),
   });
+  const encrypted = await executeInitEncryption(r.root, { encrypt: o.encrypt === true, createdVault: r.createdVault });
   const { clientId, name, vaultId } = r.config;
   const info = {
     root: r.root,
@@ -69,6 +73,7 @@ export async function runInitCommand(flags: InitFlags, out: Output): Promise<num
     vault: vaultId,
     remote: r.config.remote.url,
     newRemote: r.createdVault,
+    encrypted,
     capabilities: r.capabilities,
   };
   const initialised = `initialised ${r.root} as client ${name} (${clientId}) of ${r.config.remote.url}`;
