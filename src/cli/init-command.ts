@@ -43,6 +43,12 @@ function computeJoinFlags(o: InitFlags): { o: InitFlags & { remote: string }; pi
   return { o: { ...o, remote: invitation.remote }, pin: { vault: invitation.vault, root: invitation.root } };
 }
 
+/** What a joiner of an encrypted vault is told. Pure. */
+function computeWaitingLine(name: string, fingerprint: string): string {
+  const admit = shellCommand(['members', 'add', name]);
+  return `this vault is end-to-end encrypted: an admin admits this client with \`${admit}\` after checking its key fingerprint ${fingerprint}; then run \`bm-log sync\``;
+}
+
 /**
  * `bm-log init --remote URL [--create]`: make a folder a client of the vault the remote holds
  * (or of a new one), then run the first sync unless `--no-sync`.
@@ -64,7 +70,7 @@ export async function runInitCommand(flags: InitFlags, out: Output): Promise<num
     ...(pin === undefined ? {} : { pin }),
     ...(o.name !== undefined ? { name: o.name } : {}),
   });
-  const encrypted = await executeInitEncryption(r.root, { encrypt: o.encrypt === true, createdVault: r.createdVault });
+  const { encrypted, waitingFingerprint } = await executeInitEncryption(r.root, { encrypt: o.encrypt === true, createdVault: r.createdVault });
   const { clientId, name, vaultId } = r.config;
   const info = {
     root: r.root,
@@ -77,8 +83,10 @@ export async function runInitCommand(flags: InitFlags, out: Output): Promise<num
     capabilities: r.capabilities,
   };
   const initialised = `initialised ${r.root} as client ${name} (${clientId}) of ${r.config.remote.url}`;
-  if (!o.sync) {
-    out.result(o.json, info, () => [initialised]);
+  if (!o.sync || waitingFingerprint !== undefined) {
+    // A joiner of an encrypted vault holds no content key until an admin admits it (ADR-0031): nothing to sync yet.
+    const waiting = waitingFingerprint === undefined ? [] : [computeWaitingLine(name, waitingFingerprint)];
+    out.result(o.json, info, () => [initialised, ...waiting]);
     return ExitCode.ok;
   }
   if (!o.json) out.line(`${initialised}${r.createdVault ? ' (a new vault)' : ''}`);

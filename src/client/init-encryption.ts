@@ -1,3 +1,4 @@
+import { computeFingerprint } from '../crypto/fingerprint.js';
 import { BmError, ErrorCode } from '../errors.js';
 import { readVaultRoot } from '../members/vault-root.js';
 import { connectRemote, openLocal } from './client-session.js';
@@ -20,12 +21,19 @@ export function mustEncryptFlags(o: { encrypt?: boolean; create?: boolean }): vo
  * client that created the vault, a content key, this client as the vault's root admin (an
  * encrypted vault has members: only they receive the key); without it, a join finds out
  * whether the vault is encrypted and, if so, publishes this client's key for an admin to admit.
- * Returns whether the vault is encrypted.
+ * Returns whether the vault is encrypted, and for a joiner of an encrypted vault (which holds no
+ * key until an admin admits it) its key fingerprint, for the admin to check.
  */
-export async function executeInitEncryption(root: string, o: { encrypt: boolean; createdVault: boolean }): Promise<boolean> {
+export async function executeInitEncryption(
+  root: string,
+  o: { encrypt: boolean; createdVault: boolean },
+): Promise<{ encrypted: boolean; waitingFingerprint?: string }> {
   const local = await openLocal(root);
   try {
-    if (!o.encrypt) return await executeJoinEncryption(root, local.config, local.keys);
+    if (!o.encrypt) {
+      const encrypted = await executeJoinEncryption(root, local.config, local.keys);
+      return encrypted ? { encrypted, waitingFingerprint: computeFingerprint(local.keys.publicKeyHex) } : { encrypted };
+    }
     if (!o.createdVault) {
       const hint = 'another client created a vault at this remote first; this client joined it (init again without --encrypt)';
       throw new BmError(ErrorCode.usage, 'the vault was not created by this init, so it cannot be made encrypted', hint);
@@ -40,5 +48,5 @@ export async function executeInitEncryption(root: string, o: { encrypt: boolean;
   } finally {
     await session.close();
   }
-  return true;
+  return { encrypted: true };
 }

@@ -66,19 +66,26 @@ export function encodeCryptObject(body: CryptBody, keys: KeyPair): Uint8Array {
 
 const CRYPT_HINT = 'nothing of it was used; run `bm-log verify`, and ask the vault admin';
 
-/** The parsed, not yet verified crypt object at `key` of `vault`: its writer says whose key checks it. Throws malformed or wrong-vault. */
+/**
+ * The parsed, not yet verified crypt object at `key` of `vault`: its writer says whose key checks it. Throws malformed,
+ * wrong-vault, or wrong-key for an object copied from another place (a wrap made for another member).
+ */
 export function parseCryptObject(key: string, bytes: Uint8Array, vault: string): { body: CryptBody; bytes: Uint8Array; sig: Uint8Array } {
   const env = envelopeSchema.safeParse(decodeMsgpack(bytes, key));
   const body = env.success && env.data.v === 1 ? cryptBodySchema.safeParse(decodeMsgpack(env.data.body, key)) : undefined;
-  if (!env.success || body === undefined || !body.success || computeCryptKey(body.data) !== key)
+  if (!env.success || body === undefined || !body.success)
     throw new BmError(ErrorCode.malformed, `the encryption object ${key} is malformed`, CRYPT_HINT, { key });
+  if (computeCryptKey(body.data) !== key) {
+    const what = body.data.type === 'wrap' ? `a content key wrapped for client ${body.data.wrap.recipient}` : `${computeCryptKey(body.data)}`;
+    throw new BmError(ErrorCode.wrongKey, `the encryption object ${key} holds ${what}, not what belongs there`, CRYPT_HINT, { key });
+  }
   if (body.data.vault !== vault) throw new BmError(ErrorCode.wrongVault, `the encryption object ${key} belongs to another vault`, CRYPT_HINT);
   return { body: body.data, bytes: env.data.body, sig: env.data.sig };
 }
 
 /**
  * Decodes the crypt object read at `key` of `vault`, verified with `publicKey` (its writer's).
- * Throws malformed, bad-signature or wrong-vault; an object moved to another key is malformed.
+ * Throws malformed, bad-signature or wrong-vault; an object moved to another key is wrong-key.
  */
 export function decodeCryptObject(key: string, bytes: Uint8Array, vault: string, publicKey: KeyObject): CryptBody {
   const parsed = parseCryptObject(key, bytes, vault);
