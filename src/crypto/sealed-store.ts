@@ -31,11 +31,15 @@ import { computeObjectName, isKeyedPrefix, isPlainKey, openObject, sealObject, S
  * - Sizes (head, list) are plaintext sizes; a body is buffered whole to seal or open it.
  * - Opening faults are the keyring's typed errors: `tampered`, `wrong-key`, `unknown-epoch`.
  */
+/** How many opened packs a sealed store keeps for ranged reads (a pack is at most a few MiB). */
+const OPENED_KEPT = 4;
+
 export class SealedStore implements ObjectStore {
   readonly description: string;
   /** Plaintext keys by bucket key, for listings of keyed prefixes. */
   readonly #named = new Map<string, string>();
-  #lastOpened: { key: string; bytes: Uint8Array } | undefined;
+  /** Recently opened objects read by range (packs), in use order: concurrent ranges of one pack open it once. */
+  readonly #opened = new Map<string, Promise<Uint8Array | undefined>>();
 
   constructor(
     readonly inner: ObjectStore,
@@ -78,10 +82,16 @@ export class SealedStore implements ObjectStore {
     return h === undefined || isPlainKey(key) ? h : { size: Math.max(0, h.size - SEALED_OVERHEAD) };
   }
 
-  /** A ranged read of a sealed object opens it whole (a GCM tag covers the object); the last one opened is kept for the next range. */
+  /** A ranged read of a sealed object opens it whole (a GCM tag covers the object); the few last opened are kept. */
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
-    const all = this.#lastOpened?.key === key ? this.#lastOpened.bytes : await this.get(key);
-    if (all !== undefined) this.#lastOpened = { key, bytes: all };
+    let opening = this.#opened.get(key);
+    if (opening === undefined) {
+      opening = this.get(key);
+      opening.catch(() => this.#opened.delete(key));
+      if (this.#opened.size >= OPENED_KEPT) this.#opened.delete(this.#opened.keys().next().value!);
+    } else this.#opened.delete(key);
+    this.#opened.set(key, opening);
+    const all = await opening;
     return all?.subarray(Math.min(offset, all.length), Math.min(offset + length, all.length));
   }
 
@@ -120,7 +130,7 @@ export class SealedStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    if (this.#lastOpened?.key === key) this.#lastOpened = undefined;
+    this.#opened.delete(key);
     await this.inner.delete(this.#name(key));
   }
 
