@@ -1,5 +1,5 @@
 import { mustClientRoot, readScope } from '../client/client-session.js';
-import { openRemote } from '../client/open-remote.js';
+import { openClientStore } from '../client/vault-encryption.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import { FsTree } from '../local/fs-tree.js';
 import { readClientConfig } from '../local/state-dir.js';
@@ -179,7 +179,7 @@ export async function openFolder(dir: string, options: OpenFolderOptions = {}): 
           return await executeRead(
             { ...s, tree: new FsTree(root) },
             sp,
-            async () => (store = await openRemote(config.remote, { cwd: root })),
+            async () => (store = await openClientStore(root, config, s.keys, s.index)),
           );
         } finally {
           await store?.close();

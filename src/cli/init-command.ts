@@ -1,4 +1,5 @@
 import { executeInit } from '../client/client-session.js';
+import { executeInitEncryption, mustEncryptFlags } from '../client/init-encryption.js';
 import { BmError, ErrorCode } from '../errors.js';
 import { decodeInvitation } from '../members/invitation.js';
 import { ExitCode } from './exit-codes.js';
@@ -12,6 +13,7 @@ function initArgs(o: InitFlags): string[] {
   return [
     'init',
     ...(o.create ? ['--create'] : []),
+    ...(o.encrypt === true ? ['--encrypt'] : []),
     ...['--remote', o.remote],
     ...(o.name !== undefined ? ['--name', o.name] : []),
     ...(o.endpoint !== undefined ? ['--endpoint', o.endpoint] : []),
@@ -41,12 +43,19 @@ function computeJoinFlags(o: InitFlags): { o: InitFlags & { remote: string }; pi
   return { o: { ...o, remote: invitation.remote }, pin: { vault: invitation.vault, root: invitation.root } };
 }
 
+/** What a joiner of an encrypted vault is told. Pure. */
+function computeWaitingLine(name: string, fingerprint: string): string {
+  const admit = shellCommand(['members', 'add', name]);
+  return `this vault is end-to-end encrypted: an admin admits this client with \`${admit}\` after checking its key fingerprint ${fingerprint}; then run \`bm-log sync\``;
+}
+
 /**
  * `bm-log init --remote URL [--create]`: make a folder a client of the vault the remote holds
  * (or of a new one), then run the first sync unless `--no-sync`.
  */
 export async function runInitCommand(flags: InitFlags, out: Output): Promise<number> {
   const { o, pin } = computeJoinFlags(flags);
+  mustEncryptFlags(flags);
   const remote = {
     url: o.remote,
     ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
@@ -61,6 +70,7 @@ export async function runInitCommand(flags: InitFlags, out: Output): Promise<num
     ...(pin === undefined ? {} : { pin }),
     ...(o.name !== undefined ? { name: o.name } : {}),
   });
+  const { encrypted, waitingFingerprint } = await executeInitEncryption(r.root, { encrypt: o.encrypt === true, createdVault: r.createdVault });
   const { clientId, name, vaultId } = r.config;
   const info = {
     root: r.root,
@@ -69,11 +79,14 @@ export async function runInitCommand(flags: InitFlags, out: Output): Promise<num
     vault: vaultId,
     remote: r.config.remote.url,
     newRemote: r.createdVault,
+    encrypted,
     capabilities: r.capabilities,
   };
   const initialised = `initialised ${r.root} as client ${name} (${clientId}) of ${r.config.remote.url}`;
-  if (!o.sync) {
-    out.result(o.json, info, () => [initialised]);
+  if (!o.sync || waitingFingerprint !== undefined) {
+    // A joiner of an encrypted vault holds no content key until an admin admits it (ADR-0031): nothing to sync yet.
+    const waiting = waitingFingerprint === undefined ? [] : [computeWaitingLine(name, waitingFingerprint)];
+    out.result(o.json, info, () => [initialised, ...waiting]);
     return ExitCode.ok;
   }
   if (!o.json) out.line(`${initialised}${r.createdVault ? ' (a new vault)' : ''}`);

@@ -149,6 +149,7 @@ const initInfo = z.object({
   vault: id,
   remote: z.string(),
   newRemote: z.boolean(),
+  encrypted: z.boolean(),
   capabilities: z.object({ createOnlyEnforced: z.boolean(), versioning: z.boolean(), snapshots: z.boolean() }),
 });
 

@@ -70,6 +70,7 @@ function registerInit(program: Command, host: CommandHost): void {
       .description('make a folder a bm-log client: join the vault a remote holds (and download it), or --create a new one')
       .option('--remote <url>', 'a folder path or file:///path (shared folder), or s3://bucket[/prefix]')
       .option('--create', 'create a new vault at the remote (it must be empty or not exist yet); without it, init joins the vault there')
+      .option('--encrypt', 'with --create: an end-to-end encrypted vault (the bucket sees no path, content or content hash)')
       .option('--join <token>', "join with an invitation (`members invite`): its remote, and the vault's root key pinned")
       .option('--name <name>', 'how other clients see this one (default: user@host)')
       .option('--endpoint <url>', 'S3-compatible endpoint (Tigris, MinIO, R2...)')

@@ -31,6 +31,8 @@ export interface InitFlags extends RemoteFlags, FolderOptions {
   /** An invitation token (`members invite`): its remote, vault and pinned root key (ADR-0021). */
   readonly join?: string;
   readonly name?: string;
+  /** A new vault whose bucket learns nothing (with `--create`, ADR-0031). */
+  readonly encrypt?: boolean;
   readonly sync: boolean;
 }
 

@@ -30,6 +30,7 @@ import { openRemote, parseRemoteUrl, snapshotsOf, type RemoteConfig } from './op
 import { applyWorkingSet, collectGarbage } from './gc-tuning.js';
 import { shellCommand } from './human-text.js';
 import { inspectRemote, planInit, type RemoteHolds } from './vault-creation.js';
+import { openClientStore } from './vault-encryption.js';
 
 /** An open client folder: its local half, the remote and the sync context. */
 export interface ClientSession extends LocalSession {
@@ -94,7 +95,7 @@ export async function openLocal(dir: string | undefined): Promise<LocalSession> 
  */
 export async function connectRemote(local: LocalSession): Promise<ClientSession> {
   const { root, config, index, keys } = local;
-  const store = await openRemote(config.remote, { cwd: root });
+  const store = await openClientStore(root, config, keys, index);
   try {
     if ((await index.getMeta<boolean>('registered')) !== true) {
       const time = new Date().toISOString();

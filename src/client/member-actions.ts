@@ -5,6 +5,8 @@ import type { Event } from '../events/schema.js';
 import { computeFingerprint } from '../crypto/fingerprint.js';
 import { mustClientMatch } from '../gc/retire-client.js';
 import type { GcContext } from '../gc/execute-gc.js';
+import { planMemberKeys } from './vault-encryption.js';
+import type { WrappedKey } from '../crypto/wrap-key.js';
 import { executeFetchLog, publishOwnSegment, type OpenLog } from '../reconcile/sync-log.js';
 import { computePendingClients } from '../members/counted-events.js';
 import type { MemberEvent, Role } from '../members/member-schema.js';
@@ -137,8 +139,12 @@ export async function executeMemberChange(
   const name = record?.name ?? log.names.get(client) ?? client;
   mustFitState(change.action, name, record);
   const upTo = client === self ? (log.frontier.get(self)?.seq ?? 0) + 1 : (log.frontier.get(client)?.seq ?? 0);
-  const event = buildMemberEvent(ctx.newId() as VersionId, change, { client, fingerprint, name, upTo });
+  const remaining = [...members.members].filter(([, r]) => r.role !== null).map(([c]) => c);
+  const keys = await planMemberKeys(ctx.store, ctx.identity, { action: change.action, client, remaining });
+  const event = buildMemberEvent(ctx.newId() as VersionId, change, { client, fingerprint, name, upTo, wraps: keys?.admissionWraps });
+  await keys?.beforePublish();
   const seg = await publishOwnSegment(ctx, log, [event], null);
+  await keys?.afterPublish();
   const after = (await readMemberState(ctx.index))!;
   const at = `${self}/${seg.body.seq}/0`;
   const role = event.action === 'remove' ? null : event.role;
@@ -174,12 +180,12 @@ function mustFitState(action: MemberEvent['action'], name: string, record: Membe
 function buildMemberEvent(
   id: VersionId,
   change: { action: MemberEvent['action']; role?: Role },
-  t: { client: ClientId; fingerprint: string; name: string; upTo: number },
+  t: { client: ClientId; fingerprint: string; name: string; upTo: number; wraps?: readonly WrappedKey[] | undefined },
 ): Extract<Event, { type: 'member' }> {
   const common = { type: 'member' as const, id, client: t.client, fingerprint: t.fingerprint, upTo: t.upTo };
   switch (change.action) {
     case 'add':
-      return { ...common, action: 'add', role: change.role ?? 'writer', name: t.name };
+      return { ...common, action: 'add', role: change.role ?? 'writer', name: t.name, ...(t.wraps === undefined ? {} : { wraps: [...t.wraps] }) };
     case 'remove':
       return { ...common, action: 'remove' };
     case 'role':

@@ -5,7 +5,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
  * `bm-log/<domain>/v1 \0 vault \0 client \0 seq \0 prev \0 body`, so a signature made for
  * one vault, client, position or object kind never verifies as another.
  */
-export type SignDomain = 'segment' | 'identity' | 'checkpoint' | 'vault-root';
+export type SignDomain = 'segment' | 'identity' | 'checkpoint' | 'vault-root' | 'crypt';
 
 export interface KeyPair {
   readonly privateKey: KeyObject;

@@ -3,7 +3,8 @@ import { HASH_RE, ULID_RE, type ContentHash, type IdFactory, type VersionId } fr
 import { BLOBS_PREFIX, keyOfBlob, keyOfPack, PACKS_PREFIX } from '../events/layout.js';
 import { computePackCollectHash } from '../events/packs.js';
 import type { GcEvent } from '../events/schema.js';
-import { listAll } from '../events/store/object-store.js';
+import { listAll, type ObjectStore } from '../events/store/object-store.js';
+import { SealedStore } from '../crypto/sealed-store.js';
 import { isAckDue } from '../projections/project-vault.js';
 import { executeOwnCheckpoint, type OwnCheckpointReport } from '../reconcile/own-checkpoint.js';
 import { executeFetchLog, publishOwnSegment, type LogContext, type OpenLog } from '../reconcile/sync-log.js';
@@ -61,6 +62,17 @@ async function listBlobs(log: LogContext): Promise<{ blobs: Set<ContentHash>; pa
 }
 
 /**
+ * An encrypted vault's store lists only the keyed blob names it was told (ADR-0031): tell it
+ * every content hash the history names, so that GC sees those blobs (and only those).
+ */
+function learnBlobNames(store: ObjectStore, state: OpenLog['state']): void {
+  if (!(store instanceof SealedStore)) return;
+  const keys: string[] = [...state.vault.condemnations.keys()].map(keyOfBlob);
+  for (const st of state.paths.values()) for (const v of st.versions.values()) if (v.content !== null) keys.push(keyOfBlob(v.content.hash));
+  store.learnKeys(keys);
+}
+
+/**
  * Runs garbage collection (ADR-0007; packs by ADR-0035): fetch the whole log, plan with the pure `planGc`,
  * delete the blobs and packs whose condemnation is due (each delete issued before the condemnation's
  * deadline: half its grace after this run's fetch), then publish one `gc` event recording the
@@ -87,6 +99,7 @@ export async function executeGc(ctx: GcContext, options: GcOptions): Promise<GcR
     mustWholeLog(log);
     // The runner's own acknowledgement counts like anyone's: bring it up to what it just folded.
     if (!dryRun && isAckDue(log.state.vault, ctx.identity.client)) await publishOwnSegment(ctx, log, [], log.baseline);
+    learnBlobNames(ctx.store, log.state);
     const listed = await listBlobs(ctx);
     const plan = planGc({
       state: log.state,
