@@ -41,6 +41,14 @@ function computeJoinFlags(o: InitFlags): { o: InitFlags & { remote: string }; pi
   return { o: { ...o, remote: invitation.remote }, pin: { vault: invitation.vault, root: invitation.root } };
 }
 
+/** Pure: what a joiner of a vault with members is told (ADR-0032): it waits for an admin, who checks this fingerprint. */
+export function computePendingJoinLine(name: string, fingerprint: string): string {
+  return (
+    `this client waits to be admitted (its changes are held back until then): its key fingerprint is ${fingerprint}; ` +
+    `give it to an admin, who checks it and runs \`${shellCommand(['members', 'add', name])}\``
+  );
+}
+
 /**
  * `bm-log init --remote URL [--create]`: make a folder a client of the vault the remote holds
  * (or of a new one), then run the first sync unless `--no-sync`.
@@ -70,12 +78,16 @@ export async function runInitCommand(flags: InitFlags, out: Output): Promise<num
     remote: r.config.remote.url,
     newRemote: r.createdVault,
     capabilities: r.capabilities,
+    ...r.member,
   };
-  const initialised = `initialised ${r.root} as client ${name} (${clientId}) of ${r.config.remote.url}`;
+  const initialised = [
+    `initialised ${r.root} as client ${name} (${clientId}) of ${r.config.remote.url}${r.createdVault ? ' (a new vault; you are its admin)' : ''}`,
+    ...(r.member.pending ? [computePendingJoinLine(name, r.member.fingerprint)] : []),
+  ];
   if (!o.sync) {
-    out.result(o.json, info, () => [initialised]);
+    out.result(o.json, info, () => initialised);
     return ExitCode.ok;
   }
-  if (!o.json) out.line(`${initialised}${r.createdVault ? ' (a new vault)' : ''}`);
+  if (!o.json) for (const line of initialised) out.line(line);
   return runSyncCommand({ dir: r.root, json: o.json === true, init: info }, out);
 }
