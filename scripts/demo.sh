@@ -11,9 +11,12 @@ echo "# Plan" > "$work/alice/notes/plan.md"
 
 echo "== alice creates the team vault and syncs"
 bm init --create --remote "$work/team-remote" --name alice --dir "$work/alice"
-echo "== bob joins and gets alice's notes"
+echo "== bob joins and gets alice's notes; he waits to be admitted"
 bm init --remote "$work/team-remote" --name bob --dir "$work/bob"
 test "$(cat "$work/bob/notes/plan.md")" = "# Plan"
+echo "== alice (the vault's admin) checks bob's key fingerprint and admits him"
+bm members --dir "$work/alice"
+bm members add bob --dir "$work/alice"
 
 echo "== both edit the same note, then sync: a conflict, both versions kept"
 echo "alice's idea" >> "$work/alice/notes/plan.md"

@@ -49,6 +49,14 @@ function computeWaitingLine(name: string, fingerprint: string): string {
   return `this vault is end-to-end encrypted: an admin admits this client with \`${admit}\` after checking its key fingerprint ${fingerprint}; then run \`bm-log sync\``;
 }
 
+/** Pure: what a joiner of a vault with members is told (ADR-0032): it waits for an admin, who checks this fingerprint. */
+export function computePendingJoinLine(name: string, fingerprint: string): string {
+  return (
+    `this client waits to be admitted (its changes are held back until then): its key fingerprint is ${fingerprint}; ` +
+    `give it to an admin, who checks it and runs \`${shellCommand(['members', 'add', name])}\``
+  );
+}
+
 /**
  * `bm-log init --remote URL [--create]`: make a folder a client of the vault the remote holds
  * (or of a new one), then run the first sync unless `--no-sync`.
@@ -81,14 +89,23 @@ export async function runInitCommand(flags: InitFlags, out: Output): Promise<num
     newRemote: r.createdVault,
     encrypted,
     capabilities: r.capabilities,
+    ...r.member,
   };
-  const initialised = `initialised ${r.root} as client ${name} (${clientId}) of ${r.config.remote.url}`;
+  // A joiner of an encrypted vault holds no content key until an admin admits it (ADR-0031): nothing to sync yet.
+  const waiting =
+    waitingFingerprint !== undefined
+      ? [computeWaitingLine(name, waitingFingerprint)]
+      : r.member.pending
+        ? [computePendingJoinLine(name, r.member.fingerprint)]
+        : [];
+  const initialised = [
+    `initialised ${r.root} as client ${name} (${clientId}) of ${r.config.remote.url}${r.createdVault ? ' (a new vault; you are its admin)' : ''}`,
+    ...waiting,
+  ];
   if (!o.sync || waitingFingerprint !== undefined) {
-    // A joiner of an encrypted vault holds no content key until an admin admits it (ADR-0031): nothing to sync yet.
-    const waiting = waitingFingerprint === undefined ? [] : [computeWaitingLine(name, waitingFingerprint)];
-    out.result(o.json, info, () => [initialised, ...waiting]);
+    out.result(o.json, info, () => initialised);
     return ExitCode.ok;
   }
-  if (!o.json) out.line(`${initialised}${r.createdVault ? ' (a new vault)' : ''}`);
+  if (!o.json) for (const line of initialised) out.line(line);
   return runSyncCommand({ dir: r.root, json: o.json === true, init: info }, out);
 }

@@ -151,6 +151,8 @@ const initInfo = z.object({
   newRemote: z.boolean(),
   encrypted: z.boolean(),
   capabilities: z.object({ createOnlyEnforced: z.boolean(), versioning: z.boolean(), snapshots: z.boolean() }),
+  fingerprint: z.string().describe('this client’s key fingerprint, for the admin who admits it'),
+  pending: z.boolean().describe('true when the vault has members and this client waits for an admin’s `members add`'),
 });
 
 const syncDoc = doc('bm-log sync --json', 'a sync’s report (also resolve, subscribe)', syncReport.shape);

@@ -5,10 +5,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BmError, ErrorCode } from '../errors.js';
 import { ulidFactory, type ClientId, type VaultId } from '../events/ids.js';
-import { readIdentity, writeIdentity, writeVaultIfAbsent } from '../events/log.js';
+import { readIdentity, writeIdentity } from '../events/log.js';
 import { computeFingerprint } from '../crypto/fingerprint.js';
 import { VAULT_ROOT_META_KEY } from '../reconcile/member-state.js';
-import { readVaultRoot, type VaultRootBody } from '../members/vault-root.js';
+import { computeVaultRootBody, readVaultRoot, writeRootVaultMarker, type VaultRootBody } from '../members/vault-root.js';
 import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyPair } from '../events/signing.js';
 import type { ObjectStore } from '../events/store/object-store.js';
 import { probeStore } from '../events/store/probe-store.js';
@@ -239,7 +239,14 @@ async function inspectOpenable(resolved: { remote: RemoteConfig; dir: string | u
 export async function executeInit(
   dir: string,
   options: InitOptions,
-): Promise<{ root: string; config: ClientConfig; createdVault: boolean; capabilities: Awaited<ReturnType<typeof probeStore>> }> {
+): Promise<{
+  root: string;
+  config: ClientConfig;
+  createdVault: boolean;
+  capabilities: Awaited<ReturnType<typeof probeStore>>;
+  /** This client's key fingerprint, and whether it waits for an admin's `members add` (a vault with members it did not create). */
+  member: { fingerprint: string; pending: boolean };
+}> {
   const root = path.resolve(dir);
   await mustNotBeInClient(root, options.nestedIn);
   const resolved = resolveRemote(root, options.remote);
@@ -258,20 +265,15 @@ export async function executeInit(
   try {
     const capabilities = await probeStore(store);
     const newId = ulidFactory();
-    // Two creators at once: writeVaultIfAbsent returns the vault that won, and this one joins it.
-    const mine = newId() as VaultId;
-    const vault: VaultId =
-      decision.action === 'join'
-        ? decision.vault
-        : await writeVaultIfAbsent(
-            store,
-            () => mine,
-            () => new Date(),
-          );
-    const pinnedRoot = options.pin === undefined ? undefined : await mustPinnedRoot(store, vault, options.pin);
     const keys = generateKeyPair();
     const clientId = newId() as ClientId;
     const name = options.name ?? `${os.userInfo().username}@${os.hostname()}`.slice(0, 128);
+    // A new vault's marker names this client its first admin (ADR-0032). Two creators at once:
+    // the marker written first stands, and the other joins that vault.
+    const mine = computeVaultRootBody(newId() as VaultId, { client: clientId, name, keys }, new Date());
+    const vault: VaultId = decision.action === 'join' ? decision.vault : await writeRootVaultMarker(store, mine, keys);
+    const pinnedRoot =
+      options.pin === undefined ? (vault === mine.vault ? mine : (await readVaultRoot(store, vault))?.body) : await mustPinnedRoot(store, vault, options.pin);
     const enforced = options.remote.url.startsWith('s3://') ? { createOnlyEnforced: capabilities.createOnlyEnforced } : {};
     const remote: RemoteConfig = { ...options.remote, ...enforced };
     const config: ClientConfig = {
@@ -303,7 +305,8 @@ export async function executeInit(
     } finally {
       await index.close();
     }
-    return { root, config, createdVault: vault === mine, capabilities };
+    const member = { fingerprint: computeFingerprint(keys.publicKeyHex), pending: pinnedRoot !== undefined && pinnedRoot.root.client !== clientId };
+    return { root, config, createdVault: vault === mine.vault, capabilities, member };
   } finally {
     await store.close();
   }

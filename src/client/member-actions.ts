@@ -13,7 +13,7 @@ import type { MemberEvent, Role } from '../members/member-schema.js';
 import { readMemberState } from '../reconcile/member-state.js';
 import { computeRoleAt, type MemberRecord, type MemberRejection, type MemberState } from '../members/project-members.js';
 import { VAULT_ROOT_META_KEY } from '../reconcile/member-state.js';
-import { writeVaultRoot, type VaultRootBody } from '../members/vault-root.js';
+import { computeVaultRootBody, writeVaultRoot, type VaultRootBody } from '../members/vault-root.js';
 import { CLEAN_STATE_KEY } from '../reconcile/ports.js';
 
 /**
@@ -222,14 +222,7 @@ export async function executeMembersInit(ctx: GcContext): Promise<{ root: VaultR
   );
   if (events.length > 0) await publishOwnSegment(ctx, log, events, null);
   const { identity } = ctx;
-  const body: VaultRootBody = {
-    v: 2,
-    vault: identity.vault,
-    time: ctx.now().toISOString(),
-    root: { client: self, publicKey: identity.keys.publicKeyHex, name: identity.name },
-    format: 2,
-    encryption: null,
-  };
+  const body = computeVaultRootBody(identity.vault, identity, ctx.now());
   const stands = await writeVaultRoot(ctx.store, body, identity.keys);
   if (stands.root.client !== self)
     throw new BmError(ErrorCode.usage, `another client became the root admin first: ${stands.root.name}`, `see \`${MEMBERS_LIST}\``);

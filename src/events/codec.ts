@@ -19,6 +19,7 @@ import {
   identityBodySchema,
   segmentBodySchema,
   vaultSchema,
+  vaultMarkerHeadSchema,
   type IdentityBody,
   type SegmentBody,
   type VaultRecord,
@@ -339,9 +340,27 @@ export function encodeVault(v: VaultRecord): Uint8Array {
   return encodeMsgpack(v);
 }
 
+/**
+ * Decodes the vault marker: format 1 is a plain `{v: 1, vault, time}`; format 2 (a vault with
+ * members from its first event, ADR-0021) is a signed envelope whose body names the root admin
+ * (`src/members/vault-root.ts` checks its signature and root). Here only what every reader needs:
+ * the vault id. A format newer than 2 is unknown-version (upgrade).
+ */
 export function decodeVault(bytes: Uint8Array): VaultRecord {
-  return parseWith(vaultSchema, decodeMsgpack(bytes, 'vault marker'), 'vault marker');
+  const raw = decodeMsgpack(bytes, 'vault marker') as { v?: unknown; body?: unknown } | null;
+  if (raw === null || typeof raw !== 'object' || raw.v === 1) return parseWith(vaultSchema, raw, 'vault marker');
+  if (typeof raw.v === 'number' && raw.v > VAULT_FORMAT_MAX)
+    throw new BmError(ErrorCode.unknownVersion, `the vault marker has format ${raw.v}`, 'upgrade bm-log on this machine', {
+      format: raw.v,
+      reads: VAULT_FORMAT_MAX,
+    });
+  const env = parseWith(envelopeSchema, raw, 'vault marker');
+  const body = parseWith(vaultMarkerHeadSchema, decodeMsgpack(env.body, 'vault marker'), 'vault marker');
+  return { v: 1, vault: body.vault, time: body.time };
 }
+
+/** The newest vault marker format this release reads. */
+export const VAULT_FORMAT_MAX = 2;
 
 /**
  * Decodes a segment from the local index, which holds only segments that passed

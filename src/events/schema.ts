@@ -343,5 +343,17 @@ export const vaultSchema = z
   .strict();
 export type VaultRecord = z.infer<typeof vaultSchema>;
 
+/** What every reader needs of a format-2 vault marker's body (the rest is the root, src/members/vault-root.ts). */
+export const vaultMarkerHeadSchema = z
+  .object({
+    v: z.literal(2),
+    vault: z
+      .string()
+      .regex(ULID_RE)
+      .transform((s) => s as VaultId),
+    time: z.string().datetime(),
+  })
+  .passthrough();
+
 /** The signed envelope every log and identity object is stored in. */
 export const envelopeSchema = z.object({ v: z.number().int(), body: z.instanceof(Uint8Array), sig: z.instanceof(Uint8Array) }).strict();

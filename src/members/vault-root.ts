@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BmError, ErrorCode, isBmError } from '../errors.js';
-import { decodeMsgpack, encodeMsgpack } from '../events/codec.js';
+import { decodeMsgpack, decodeVault, encodeMsgpack } from '../events/codec.js';
+import { VAULT_KEY } from '../events/layout.js';
 import { ULID_RE, type ClientId, type VaultId } from '../events/ids.js';
 import { envelopeSchema } from '../events/schema.js';
 import { importPublicKeyHex, signBody, verifyBody, type KeyPair } from '../events/signing.js';
@@ -73,10 +74,56 @@ export function computeGenesis(root: VaultRootBody): MemberGenesis {
   return { root: root.root.client, name: root.root.name, fingerprint: computeFingerprint(root.root.publicKey) };
 }
 
-/** Reads the remote's root object: undefined when the vault has none (open). */
+/** True when `bytes` (the `vault` object) is a format-2 marker, i.e. names the vault's root itself. */
+function isRootMarker(bytes: Uint8Array): boolean {
+  const raw = decodeMsgpack(bytes, 'vault marker') as { v?: unknown } | null;
+  return raw !== null && typeof raw === 'object' && raw.v === 2;
+}
+
+/**
+ * Reads the remote's root: the format-2 `vault` marker when the vault has one (a vault made a
+ * members vault by `init --create`; a `keys/root` there is ignored, nobody may replace its root),
+ * else `keys/root` (an older vault made one by `members init`). Undefined when the vault is open.
+ */
 export async function readVaultRoot(store: ObjectStore, vault: string): Promise<{ body: VaultRootBody; bytes: Uint8Array } | undefined> {
+  const marker = await store.get(VAULT_KEY);
+  if (marker !== undefined && isRootMarker(marker)) return { body: decodeVaultRoot(marker, vault), bytes: marker };
   const bytes = await store.get(VAULT_ROOT_KEY);
   return bytes === undefined ? undefined : { body: decodeVaultRoot(bytes, vault), bytes };
+}
+
+/** Pure: the root body naming this client (`identity`) as the first admin of `vault`. */
+export function computeVaultRootBody(
+  vault: VaultId,
+  identity: { client: ClientId; name: string; keys: KeyPair },
+  time: Date,
+): VaultRootBody {
+  return {
+    v: 2,
+    vault,
+    time: time.toISOString(),
+    root: { client: identity.client, publicKey: identity.keys.publicKeyHex, name: identity.name },
+    format: 2,
+    encryption: null,
+  };
+}
+
+/**
+ * `init --create` (ADR-0032): writes the format-2 vault marker, which is the signed root naming
+ * this client as the first admin, create-only. A vault is thus a members vault from its first
+ * object: no window where it is open. Returns the vault that stands: `body.vault`, or the one
+ * another creator wrote first (this client then joins it, pending like any joiner).
+ */
+export async function writeRootVaultMarker(store: ObjectStore, body: VaultRootBody, keys: KeyPair): Promise<VaultId> {
+  try {
+    await store.putIfAbsent(VAULT_KEY, encodeVaultRoot(body, keys));
+    return body.vault;
+  } catch (e) {
+    if (!isBmError(e, ErrorCode.objectExists)) throw e;
+    const there = await store.get(VAULT_KEY);
+    if (there === undefined) throw e;
+    return decodeVault(there).vault;
+  }
 }
 
 /**

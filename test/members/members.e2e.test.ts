@@ -19,7 +19,8 @@ import { DirectoryStore } from '../../src/events/store/directory-store.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import { type Client, EXIT, expectExit, useWorlds, type World } from '../cli/support/cli.js';
 
-const { world } = useWorlds();
+// These start from a vault an earlier release made (open: no members), then `members init` (ADR-0021 "existing vaults").
+const { world } = useWorlds(() => ({ openVault: true }));
 const ids = counterIdFactory('01F0RGED');
 
 interface MembersJson {

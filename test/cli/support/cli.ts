@@ -11,6 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect } from 'vitest';
+import { encodeVault } from '../../../src/events/codec.js';
+import { ulidFactory, type VaultId } from '../../../src/events/ids.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 /**
@@ -313,6 +315,11 @@ export function copiesOf(files: readonly string[], rel: string): string[] {
   return files.filter((f) => f.startsWith(`${stem}.conflict-`));
 }
 
+/** The `vault` object an earlier release wrote (format 1, unsigned): an open vault. */
+function encodeFormat1VaultMarker(): Uint8Array {
+  return encodeVault({ v: 1, vault: ulidFactory()() as VaultId, time: new Date().toISOString() });
+}
+
 /** A temp folder holding a remote folder and client folders; `cleanup` removes it. */
 export class World {
   readonly remoteDir: string;
@@ -326,12 +333,25 @@ export class World {
     this.remoteDir = path.join(base, 'remote');
   }
 
-  /** A world whose remote is a local folder (or `remote`, e.g. an s3:// URL, with extra init flags and env). */
+  /** The client that created the vault (`init --create`): the admin that admits the others (ADR-0032). */
+  private creator: Client | undefined;
+
+  /**
+   * A world whose remote is a local folder (or `remote`, e.g. an s3:// URL, with extra init flags and env).
+   * `openVault`: the remote starts holding a format-1 vault marker, as a vault made by an earlier
+   * release (no members: every client counts); every client then joins it (a local-folder remote only).
+   */
   static async create(
-    options: { remote?: string; initArgs?: readonly string[]; env?: Readonly<Record<string, string>> } = {},
+    options: { remote?: string; initArgs?: readonly string[]; env?: Readonly<Record<string, string>>; openVault?: boolean } = {},
   ): Promise<World> {
     const base = await fs.mkdtemp(path.join(os.tmpdir(), 'bm-log-e2e-'));
-    return new World(base, options.remote ?? path.join(base, 'remote'), options.initArgs ?? [], options.env ?? {});
+    const w = new World(base, options.remote ?? path.join(base, 'remote'), options.initArgs ?? [], options.env ?? {});
+    if (options.openVault === true) {
+      await fs.mkdir(w.remoteDir, { recursive: true });
+      await fs.writeFile(path.join(w.remoteDir, 'vault'), encodeFormat1VaultMarker());
+      w.vaultCreated = true;
+    }
+    return w;
   }
 
   /** A client object for folder `name` (not initialised). */
@@ -352,6 +372,9 @@ export class World {
     await fs.mkdir(c.dir, { recursive: true });
     for (const [rel, content] of Object.entries(options.files ?? {})) await c.write(rel, content);
     const create = options.create ?? !this.vaultCreated;
+    // A joiner of a vault with members is admitted by its creator; its first sync (which
+    // publishes its files) waits until then.
+    const admit = !create && this.creator !== undefined;
     const r = await runCli(
       [
         'init',
@@ -364,12 +387,17 @@ export class World {
         c.dir,
         '--json',
         ...this.initArgs,
-        ...(options.noSync ? ['--no-sync'] : []),
+        ...(options.noSync || admit ? ['--no-sync'] : []),
       ],
       { env: this.env },
     );
     expectExit(r, EXIT.ok);
     this.vaultCreated = true;
+    if (create) this.creator = c;
+    if (admit) {
+      expectExit(await this.creator!.run('members', 'add', name), EXIT.ok);
+      if (!options.noSync) expectExit(await c.run('sync'), EXIT.ok);
+    }
     return c;
   }
 
