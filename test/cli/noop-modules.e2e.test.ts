@@ -55,7 +55,9 @@ describe('a no-op sync', () => {
     // The recorder works: the engine itself and a CommonJS dependency are seen.
     expect(loaded.some((u) => u.endsWith('/dist/reconcile/run-sync.js'))).toBe(true);
     expect(loaded.some((u) => u.includes('/node_modules/classic-level/'))).toBe(true);
-    const unneeded = loaded.filter((u) => /\/node_modules\/(diff|yaml)\/|\/dist\/cli\/diff-command\.js|\/dist\/api\/version-diff\.js/.test(u));
+    const unneeded = loaded.filter((u) =>
+      /\/node_modules\/(diff|yaml)\/|\/dist\/cli\/diff-command\.js|\/dist\/api\/version-diff\.js/.test(u),
+    );
     expect(unneeded).toEqual([]);
   });
 });
