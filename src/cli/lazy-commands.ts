@@ -21,6 +21,7 @@ export const runLogCommand = lazy(async () => (await import('./log-command.js'))
 export const runShowCommand = lazy(async () => (await import('./history-commands.js')).runShowCommand);
 export const runRestoreCommand = lazy(async () => (await import('./history-commands.js')).runRestoreCommand);
 export const runLsCommand = lazy(async () => (await import('./history-commands.js')).runLsCommand);
+export const runDiffCommand = lazy(async () => (await import('./diff-command.js')).runDiffCommand);
 export const runVerifyCommand = lazy(async () => (await import('./verify-command.js')).runVerifyCommand);
 export const runDoctorCommand = lazy(async () => (await import('./verify-command.js')).runDoctorCommand);
 export const runGcCommand = lazy(async () => (await import('./gc-commands.js')).runGcCommand);

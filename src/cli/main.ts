@@ -3,7 +3,7 @@ import { BmError, ErrorCode } from '../errors.js';
 import { mustSyncPath } from '../events/sync-path.js';
 import { registerCompletion } from './completion.js';
 import { stampFormat } from './json-format.js';
-import { runDiffCommand, type DiffFlags } from './diff-command.js';
+import type { DiffFlags } from './diff-command.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import { localizeHint } from '../client/hints.js';
 // Each command's module loads when it runs (lazy-commands.ts): --version and --help load none.
@@ -11,6 +11,7 @@ import {
   runCheckpointCommand,
   runClientsCommand,
   runConflictsCommand,
+  runDiffCommand,
   runDoctorCommand,
   runGcCommand,
   runInitCommand,

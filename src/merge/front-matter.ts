@@ -7,7 +7,19 @@
  * changed differently is a conflict. Front matter that is not a block map of unique scalar keys
  * at column 0 is not split: the caller merges the whole file line by line instead.
  */
-import { isMap, isScalar, parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+
+/*
+ * yaml (CommonJS, ~80 modules) is loaded on the first front matter merged, not when the sync
+ * engine loads: every sync, a no-op included, imports this module through the merge stage, and
+ * loading yaml cost a no-op ~0.1 s of CPU (docs/performance.md, "The no-op at 100k, explained").
+ */
+type Yaml = typeof import('yaml');
+let yamlModule: Yaml | undefined;
+function loadYaml(): Yaml {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as Yaml;
+  return yamlModule;
+}
 
 /** A text cut into front matter and body: text = "---\n" + yaml + "---\n" + body (UTF-8 bytes). */
 export interface FrontMatterSplit {
@@ -43,6 +55,7 @@ const hasFence = (text: Uint8Array, at: number): boolean =>
 
 /** Pure: the key blocks of front matter `yaml`, or null when it is not a plain block map. */
 export function computeKeyBlocks(yaml: string): KeyBlocks | null {
+  const { isMap, isScalar, parseDocument } = loadYaml();
   const doc = parseDocument(yaml);
   if (doc.errors.length > 0 || doc.warnings.length > 0 || !isMap(doc.contents) || doc.contents.flow === true) return null;
   const starts: { key: string; at: number }[] = [];
