@@ -415,7 +415,8 @@ export async function publishOwnSegment(
       if (ban !== undefined) {
         throw new BmError(
           ErrorCode.staleFetch,
-          `${content.pack === undefined ? 'blob' : 'packed content'} ${content.hash} was condemned by a garbage collection at ${ban.time}, too long ago to name it now`,
+          `${content.pack === undefined ? 'blob' : 'packed content'} ${content.hash} was condemned by a garbage collection ` +
+            `at ${ban.time}, too long ago to name it now`,
           `nothing was published; run it again (${BEING_COLLECTED})`,
         );
       }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { decodeTrustedSegment } from '../../src/events/codec.js';
+import type { SyncPath } from '../../src/events/sync-path.js';
 import { PACKS_PREFIX } from '../../src/events/layout.js';
+import { computeEventContent, type ContentRef } from '../../src/events/schema.js';
 import { computePackCollectHash } from '../../src/events/packs.js';
 import type { ObjectStore } from '../../src/events/store/object-store.js';
 import { MemoryStore } from '../../src/events/store/memory-store.js';
@@ -79,4 +82,57 @@ describe('pack gc on the real engine', () => {
     expect([...carol.tree.files.keys()]).toEqual(['kept.md']);
     expect(new TextDecoder().decode(carol.tree.files.get('kept.md')!.bytes)).toBe('kept');
   });
+
+  // Writer rule (ii) for a pack: a restore naming an old packed content whose pack was condemned
+  // more than grace/2 ago is refused (the pack is still there: its HEAD alone would allow it);
+  // younger than that it is published, and it voids the condemnation.
+  it.each([
+    ['more than grace/2 ago: refused, nothing names the pack', GRACE / 2 + 1, false],
+    ['less than grace/2 ago: published, and the pack is kept', GRACE / 2 - 1, true],
+  ])('a restore of a packed version whose pack was condemned %s', async (_, wait, allowed) => {
+    const store = new MemoryStore();
+    let t = 1_800_000_000_000;
+    const clock = { now: () => new Date(t), advance: (ms: number) => void (t += ms) }; // still, unlike the sim clock
+    const alice = await createSimClient(store, 'alice', '01PRA', createClock(t));
+    const gcClient = await createSimClient(store, 'gc', '01PRG', createClock(t));
+    const ctx = (c: SimClient) => ({ ...syncContextOf(c, { store, now: clock.now }), packs: true, publishDeadlineMs: GRACE / 2 });
+    const gc = () => executeGc(ctx(gcClient), { retentionMs: 0, graceMs: GRACE, checkpoint: false });
+    alice.tree.userWrite('old.md', enc('old bytes'));
+    alice.tree.userWrite('other.md', enc('other'));
+    await runSync(ctx(alice));
+    alice.tree.userWrite('old.md', enc('new bytes')); // the old version is replaced, the pack holds other.md too
+    alice.tree.userDelete('other.md');
+    await runSync(ctx(alice));
+    await runSync(ctx(gcClient));
+    await runSync(ctx(alice));
+    const old = namedRefs(store).find((r) => r.size === 'old bytes'.length && r.pack !== undefined)!;
+    const oldPack = `${PACKS_PREFIX}${old.pack!.client}/${old.pack!.id}`;
+    expect((await gc()).passes[0]!.plan.condemnPacks).toEqual([oldPack]);
+    clock.advance(wait);
+    const restore = runSync(ctx(alice), { restore: [{ path: 'old.md' as SyncPath, content: old }] });
+    if (!allowed) {
+      await expect(restore).rejects.toMatchObject({ code: 'blob-missing' });
+      expect(namedRefs(store).filter((r) => r.hash === old.hash)).toHaveLength(1);
+      return;
+    }
+    await restore;
+    expect(namedRefs(store).filter((r) => r.hash === old.hash)).toHaveLength(2);
+    clock.advance(GRACE);
+    const after = await gc();
+    expect(after.passes[0]!.plan.delete).toEqual([]);
+    expect(store.objects.has(oldPack)).toBe(true);
+  });
 });
+
+/** Every content ref the segments in `store` name, in no particular order. */
+function namedRefs(store: MemoryStore): ContentRef[] {
+  const out: ContentRef[] = [];
+  for (const [key, bytes] of store.objects) {
+    if (!key.startsWith('log/')) continue;
+    for (const e of decodeTrustedSegment(bytes).events) {
+      const c = computeEventContent(e);
+      if (c !== null) out.push(c);
+    }
+  }
+  return out;
+}

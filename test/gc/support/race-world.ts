@@ -206,9 +206,7 @@ export function computeBlobViolations(
         age < retentionMs - 2 * maxOffsetMs ? `inside the retention (${age} ms old)` : '',
       ].filter((w) => w !== '');
       if (why.length > 0)
-        out.push(
-          `version ${v.id} of ${path} by ${v.client}/${v.seq} names missing ${keyOfContent(v.content)}: it is ${why.join(', ')}`,
-        );
+        out.push(`version ${v.id} of ${path} by ${v.client}/${v.seq} names missing ${keyOfContent(v.content)}: it is ${why.join(', ')}`);
     }
   }
   return out;
