@@ -38,7 +38,9 @@ async function pipeline(encrypt, run) {
     await generateTree(a, spec, SEED + run);
     const t = {};
     const bm = (label, args) => runBmLog(args, { logDir, label });
-    t['first sync'] = (await bm('first', ['init', '--create', ...(encrypt ? ['--encrypt'] : []), '--remote', remote, '--dir', a, '--name', 'a'])).ms;
+    t['first sync'] = (
+      await bm('first', ['init', '--create', ...(encrypt ? ['--encrypt'] : []), '--remote', remote, '--dir', a, '--name', 'a'])
+    ).ms;
     await fsp.mkdir(b);
     const join = await bm('join-init', ['init', '--no-sync', '--remote', remote, '--dir', b, '--name', 'b']);
     if (encrypt) await bm('admit', ['members', 'add', 'b', '--dir', a]);
@@ -54,7 +56,9 @@ async function pipeline(encrypt, run) {
 }
 
 const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-console.log(`bm-log encryption bench: ${FILES} small files (1-8 KiB) + ${LARGE} x ${LARGE_MB} MiB, directory remote, ${RUNS} run(s), seed ${SEED}`);
+console.log(
+  `bm-log encryption bench: ${FILES} small files (1-8 KiB) + ${LARGE} x ${LARGE_MB} MiB, directory remote, ${RUNS} run(s), seed ${SEED}`,
+);
 const results = { open: [], encrypted: [] };
 for (let run = 0; run < RUNS; run++) {
   for (const mode of ['open', 'encrypted']) results[mode].push(await pipeline(mode === 'encrypted', run));

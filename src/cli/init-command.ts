@@ -46,7 +46,8 @@ function computeJoinFlags(o: InitFlags): { o: InitFlags & { remote: string }; pi
 /** What a joiner of an encrypted vault is told. Pure. */
 function computeWaitingLine(name: string, fingerprint: string): string {
   const admit = shellCommand(['members', 'add', name]);
-  return `this vault is end-to-end encrypted: an admin admits this client with \`${admit}\` after checking its key fingerprint ${fingerprint}; then run \`bm-log sync\``;
+  const then = 'then run `bm-log sync`';
+  return `this vault is end-to-end encrypted: an admin admits this client with \`${admit}\` after checking its key fingerprint ${fingerprint}; ${then}`;
 }
 
 /** Pure: what a joiner of a vault with members is told (ADR-0032): it waits for an admin, who checks this fingerprint. */
@@ -78,7 +79,10 @@ export async function runInitCommand(flags: InitFlags, out: Output): Promise<num
     ...(pin === undefined ? {} : { pin }),
     ...(o.name !== undefined ? { name: o.name } : {}),
   });
-  const { encrypted, waitingFingerprint } = await executeInitEncryption(r.root, { encrypt: o.encrypt === true, createdVault: r.createdVault });
+  const { encrypted, waitingFingerprint } = await executeInitEncryption(r.root, {
+    encrypt: o.encrypt === true,
+    createdVault: r.createdVault,
+  });
   const { clientId, name, vaultId } = r.config;
   const info = {
     root: r.root,

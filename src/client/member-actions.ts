@@ -185,7 +185,13 @@ function buildMemberEvent(
   const common = { type: 'member' as const, id, client: t.client, fingerprint: t.fingerprint, upTo: t.upTo };
   switch (change.action) {
     case 'add':
-      return { ...common, action: 'add', role: change.role ?? 'writer', name: t.name, ...(t.wraps === undefined ? {} : { wraps: [...t.wraps] }) };
+      return {
+        ...common,
+        action: 'add',
+        role: change.role ?? 'writer',
+        name: t.name,
+        ...(t.wraps === undefined ? {} : { wraps: [...t.wraps] }),
+      };
     case 'remove':
       return { ...common, action: 'remove' };
     case 'role':

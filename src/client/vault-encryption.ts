@@ -23,7 +23,7 @@ import { planRekey, unwrapContentKey, wrapContentKey, type WrapRecipient } from 
 import { stateDirPath, writeFileDurably, type ClientConfig } from '../local/state-dir.js';
 import { readHeldVaultRoot, readMemberState } from '../reconcile/member-state.js';
 import type { SyncIndex } from '../reconcile/ports.js';
-import { readVaultRoot } from '../members/vault-root.js';
+import { readVaultRoot, type VaultRootBody } from '../members/vault-root.js';
 import { openRemote } from './open-remote.js';
 
 /**
@@ -122,13 +122,24 @@ export async function openClientStore(root: string, config: ClientConfig, keys: 
   }
 }
 
-/** The clients whose wraps this client accepts besides itself: the vault root and the admins of its last fold. */
-async function readWrapWriters(store: ObjectStore, vault: string, index: SyncIndex | undefined): Promise<Set<string>> {
-  const root = (index === undefined ? undefined : await readHeldVaultRoot(index)) ?? (await readVaultRoot(store, vault))?.body;
-  const writers = new Set<string>(root === undefined ? [] : [root.root.client]);
-  const state = index === undefined || root === undefined ? undefined : await readMemberState(index, [], root);
-  for (const [c, r] of state?.members ?? []) if (r.role === 'admin') writers.add(c);
-  return writers;
+/**
+ * Whether this client accepts wraps written by `writer`: itself, the vault root, or an admin of
+ * its last member fold (folded only when a wrap has another writer: it reads the whole index).
+ */
+function acceptWrapWriters(store: ObjectStore, config: ClientConfig, index: SyncIndex | undefined): (writer: string) => Promise<boolean> {
+  let root: Promise<VaultRootBody | undefined> | undefined;
+  let admins: Promise<Set<string>> | undefined;
+  const readRoot = async () =>
+    (index === undefined ? undefined : await readHeldVaultRoot(index)) ?? (await readVaultRoot(store, config.vaultId))?.body;
+  const readAdmins = async (held: VaultRootBody | undefined): Promise<Set<string>> => {
+    const state = index === undefined || held === undefined ? undefined : await readMemberState(index, [], held);
+    return new Set([...(state?.members ?? [])].filter(([, r]) => r.role === 'admin').map(([c]) => c));
+  };
+  return async (writer) => {
+    if (writer === config.clientId) return true;
+    const held = await (root ??= readRoot());
+    return writer === held?.root.client || (await (admins ??= readAdmins(held))).has(writer);
+  };
 }
 
 /**
@@ -143,14 +154,13 @@ export async function readKeyring(store: ObjectStore, config: ClientConfig, keys
   const listed = await listAll(store, prefixOfWraps(config.clientId));
   let keyring = createKeyring(vault);
   if (listed.length === 0) return keyring;
-  // This client's own wraps (its key at `init --encrypt`, its rotations) are signed by itself.
-  const writers = new Set([config.clientId, ...(await readWrapWriters(store, vault, index))]);
+  const accepts = acceptWrapWriters(store, config, index);
   const publicKeys = new Map<string, KeyObject>();
   for (const o of listed) {
     const bytes = await store.get(o.key);
     if (bytes === undefined) continue;
     const { writer } = parseCryptObject(o.key, bytes, vault).body;
-    if (!writers.has(writer)) {
+    if (!(await accepts(writer))) {
       const hint = 'an admin re-admits this client; report the object to the vault admin';
       throw new BmError(ErrorCode.badSignature, `the content key at ${o.key} was not written by an admin of the vault`, hint);
     }

@@ -76,10 +76,12 @@ export function parseCryptObject(key: string, bytes: Uint8Array, vault: string):
   if (!env.success || body === undefined || !body.success)
     throw new BmError(ErrorCode.malformed, `the encryption object ${key} is malformed`, CRYPT_HINT, { key });
   if (computeCryptKey(body.data) !== key) {
-    const what = body.data.type === 'wrap' ? `a content key wrapped for client ${body.data.wrap.recipient}` : `${computeCryptKey(body.data)}`;
+    const what =
+      body.data.type === 'wrap' ? `a content key wrapped for client ${body.data.wrap.recipient}` : `${computeCryptKey(body.data)}`;
     throw new BmError(ErrorCode.wrongKey, `the encryption object ${key} holds ${what}, not what belongs there`, CRYPT_HINT, { key });
   }
-  if (body.data.vault !== vault) throw new BmError(ErrorCode.wrongVault, `the encryption object ${key} belongs to another vault`, CRYPT_HINT);
+  if (body.data.vault !== vault)
+    throw new BmError(ErrorCode.wrongVault, `the encryption object ${key} belongs to another vault`, CRYPT_HINT);
   return { body: body.data, bytes: env.data.body, sig: env.data.sig };
 }
 

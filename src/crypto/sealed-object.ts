@@ -91,7 +91,7 @@ export function openObject(keyring: Keyring, key: string, sealed: Uint8Array): U
     throw new BmError(
       ErrorCode.unknownEpoch,
       'this client holds no content key of this encrypted vault yet: it cannot read the vault until an admin admits it',
-      'an admin runs `bm-log members add NAME` (after checking this client\'s key fingerprint); then sync again',
+      "an admin runs `bm-log members add NAME` (after checking this client's key fingerprint); then sync again",
       { epoch },
     );
   }

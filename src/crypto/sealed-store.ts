@@ -118,7 +118,7 @@ export class SealedStore implements ObjectStore {
     const objects: ListedObject[] = [];
     for (const o of await listAll(this.inner, prefix)) {
       const key = this.#named.get(o.key);
-      if (key !== undefined && key.startsWith(prefix) && (options.startAfter === undefined || key > options.startAfter))
+      if (key?.startsWith(prefix) && (options.startAfter === undefined || key > options.startAfter))
         objects.push(this.#plainListed(o, key));
     }
     objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

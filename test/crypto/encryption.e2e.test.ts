@@ -57,7 +57,14 @@ async function s3Remote(): Promise<Remote> {
     env: { AWS_ACCESS_KEY_ID: localCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey },
     dir: undefined,
     open: () =>
-      new S3Store({ bucket: BUCKET, prefix, endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: localCredentials }),
+      new S3Store({
+        bucket: BUCKET,
+        prefix,
+        endpoint: server.endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: localCredentials,
+      }),
   };
 }
 
@@ -153,7 +160,9 @@ describe.concurrent.each([
   ['a directory remote', (base: string) => directoryRemote(base)],
   ['the S3 server', () => s3Remote()],
 ])('init --encrypt on %s', (_kind, makeRemote) => {
-  it('two members sync normally, and no object holds a path, a file byte or a content hash in any encoding (checkpoints included)', { timeout: 240_000 }, async () => {
+  it('two members sync normally, and no object holds a path, a file byte or a content hash in any encoding (checkpoints included)', {
+    timeout: 240_000,
+  }, async () => {
     const base = await newBase();
     const remote = await makeRemote(base);
     const { a, b, aliceFiles } = await encryptedPair(remote, base);
@@ -182,7 +191,11 @@ describe.concurrent('an encrypted vault refuses what it cannot trust (directory 
     const found = findNeedles(await readWholeRemote(remote), computeNeedles(files));
     // An open vault stores paths, bytes and hex hashes as they are (raw and base64 hashes it happens not to write).
     for (const what of computeNeedles(files).keys())
-      if (/^(path|name|bytes|hex hash)/.test(what)) expect(found.some((f) => f.startsWith(`${what} @`)), what).toBe(true);
+      if (/^(path|name|bytes|hex hash)/.test(what))
+        expect(
+          found.some((f) => f.startsWith(`${what} @`)),
+          what,
+        ).toBe(true);
   });
 
   it('a tampered ciphertext is refused with tampered and nothing of it is applied', async () => {

@@ -46,12 +46,18 @@ const REFUSED = [ErrorCode.tampered, ErrorCode.wrongKey, ErrorCode.unknownEpoch]
 describe('sealed objects', () => {
   it('round-trip under any key, epochs, object key and plaintext, adding exactly SEALED_OVERHEAD bytes', () => {
     fc.assert(
-      fc.property(fc.array(keyBytes, { minLength: 1, maxLength: 3 }), epochs, objectKey, fc.uint8Array({ maxLength: 3000 }), (k, e, key, pt) => {
-        const ring = keyringOf(k, e);
-        const sealed = sealObject(ring, key, pt);
-        expect(sealed.length).toBe(pt.length + SEALED_OVERHEAD);
-        expect(Buffer.from(openObject(ring, key, sealed))).toEqual(Buffer.from(pt));
-      }),
+      fc.property(
+        fc.array(keyBytes, { minLength: 1, maxLength: 3 }),
+        epochs,
+        objectKey,
+        fc.uint8Array({ maxLength: 3000 }),
+        (k, e, key, pt) => {
+          const ring = keyringOf(k, e);
+          const sealed = sealObject(ring, key, pt);
+          expect(sealed.length).toBe(pt.length + SEALED_OVERHEAD);
+          expect(Buffer.from(openObject(ring, key, sealed))).toEqual(Buffer.from(pt));
+        },
+      ),
     );
   });
 
