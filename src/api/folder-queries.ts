@@ -1,3 +1,4 @@
+import { openCountedHistory } from '../reconcile/member-state.js';
 import type { LocalSession } from '../client/client-session.js';
 import { clientNames, loadProjection } from '../client/client-queries.js';
 import { describeConflict, describeFault, describeVersion } from '../client/describe-records.js';
@@ -80,7 +81,7 @@ export async function listHeads(s: Pick<LocalSession, 'index'>, p: SyncPath): Pr
 
 /** The versions of `p` (every path's, without one), newest first, at most `limit` (default 100). */
 export async function listHistory(s: Pick<LocalSession, 'index'>, p: SyncPath | undefined, limit = 100): Promise<VersionInfo[]> {
-  const versions: VersionRecord[] = p !== undefined ? await s.index.getPathHistory(p) : (await loadProjection(s)).versions;
+  const versions: VersionRecord[] = p !== undefined ? await openCountedHistory(s.index)(p) : (await loadProjection(s)).versions;
   const names = await clientNames(s);
   const newest = [...versions].sort((a, b) => (a.time === b.time ? (a.id < b.id ? 1 : -1) : a.time < b.time ? 1 : -1));
   return newest.slice(0, limit).map((v) => ({ ...describeVersion(v, names), path: v.path }));

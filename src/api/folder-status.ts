@@ -7,6 +7,7 @@ import { describeConflict, describeFault, describeOp } from '../client/describe-
 import { FsTree } from '../local/fs-tree.js';
 import { planSync, type ConflictNote, type PlanOp } from '../reconcile/plan-sync.js';
 import { runSync } from '../reconcile/run-sync.js';
+import { readPendingJoiners } from '../reconcile/member-state.js';
 
 /*
  * A folder's status (`bm-log status`, the API's `status`): the plan of a dry run against the
@@ -100,6 +101,8 @@ export async function readFolderStatus(local: LocalSession) {
     conflicts: plan.conflicts.map((c) => describeConflict(c, names)),
     faults: plan.faults.map(describeFault),
     clients,
+    /** Clients that published a key and wait for an admin's `members add` (ADR-0032), as of the last fetch. */
+    pendingJoiners: await readPendingJoiners(local.index),
     /** The remote's failure itself, for the CLI's exit code (not part of the JSON). */
     remoteFailure: remoteError,
   };

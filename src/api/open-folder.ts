@@ -4,6 +4,7 @@ import type { ObjectStore } from '../events/store/object-store.js';
 import { FsTree } from '../local/fs-tree.js';
 import { readClientConfig } from '../local/state-dir.js';
 import { ensureAgentClient } from './agent-client.js';
+import { executeAdmitAgent } from '../client/member-actions.js';
 import { readFolderStatus, type FolderStatus } from './folder-status.js';
 import {
   listConflicts,
@@ -129,6 +130,10 @@ export async function openFolder(dir: string, options: OpenFolderOptions = {}): 
   const waitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
   if (options.as !== undefined) {
     const agent = await ensureAgentClient(root, options.as);
+    if (agent.created) {
+      const agentId = (await readClientConfig(agent.root)).clientId;
+      await withClientWaiting(root, waitMs, (s) => executeAdmitAgent(s.ctx, agentId));
+    }
     root = agent.root;
     if (agent.created) await withClientWaiting(root, waitMs, (s) => executeFolderSync(s));
   }

@@ -10,6 +10,7 @@ import type { ContentRef } from '../events/schema.js';
 import { TMP_PREFIX } from '../local/local-fs.js';
 import type { VersionRecord } from '../projections/version-record.js';
 import type { RestoreRequest } from '../reconcile/run-sync.js';
+import { openCountedHistory } from '../reconcile/member-state.js';
 import type { ClientSession } from '../client/client-session.js';
 import { withClient, withLocal } from '../client/client-queries.js';
 import { ExitCode, computeSyncExitCode } from './exit-codes.js';
@@ -163,7 +164,8 @@ export async function readPathHistory(
   s: Pick<ClientSession, 'index'>,
   p: string,
 ): Promise<{ versions: VersionRecord[]; names: Set<string> }> {
-  const versions = [...(await s.index.getPathHistory(p))];
+  const history = openCountedHistory(s.index);
+  const versions = await history(p);
   const names = new Set([p]);
   let newest = versions;
   while (names.size < MAX_EARLIER_NAMES) {
@@ -172,7 +174,7 @@ export async function readPathHistory(
     newest = [];
     for (const from of earlier) {
       names.add(from.path);
-      newest.push(...computeAncestry(await s.index.getPathHistory(from.path), from.version));
+      newest.push(...computeAncestry(await history(from.path), from.version));
     }
     versions.push(...newest);
   }

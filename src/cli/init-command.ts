@@ -103,7 +103,8 @@ export async function runInitCommand(flags: InitFlags, out: Output): Promise<num
         ? [computePendingJoinLine(name, r.member.fingerprint)]
         : [];
   const initialised = [
-    `initialised ${r.root} as client ${name} (${clientId}) of ${r.config.remote.url}${r.createdVault ? ' (a new vault; you are its admin)' : ''}`,
+    `initialised ${r.root} as client ${name} (${clientId}) of ${r.config.remote.url}${r.createdVault ? ' (a new vault)' : ''}`,
+    ...(r.createdVault ? [`this client is the vault's admin: a client that joins waits until you run \`${shellCommand(['members', 'add', 'NAME'])}\``] : []),
     ...waiting,
   ];
   if (!o.sync || waitingFingerprint !== undefined) {

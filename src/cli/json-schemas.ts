@@ -140,6 +140,9 @@ const syncReport = z.object({
   bytesUploaded: count,
   bytesDownloaded: count,
   fetchRequests: count,
+  pendingJoiners: z
+    .array(z.object({ client: id, name: z.string(), fingerprint: z.string() }))
+    .describe('clients that ask to join, each shown by the first sync that saw its key (`members` lists them all)'),
 });
 
 const initInfo = z.object({
@@ -186,6 +189,9 @@ export const JSON_DOCUMENTS = {
       conflicts: z.array(conflict),
       faults: z.array(fault),
       clients: z.array(z.object({ id, name: z.string(), self: z.boolean(), lastSeq: count, lastSeen: time.nullable() })),
+      pendingJoiners: z
+        .array(z.object({ client: id, name: z.string(), fingerprint: z.string() }))
+        .describe('clients that published a key and wait for an admin’s `members add`, as of the last fetch'),
     }),
   },
   conflicts: { commands: ['conflicts'], schema: doc('bm-log conflicts --json', 'the open conflicts', { conflicts: z.array(conflict) }) },

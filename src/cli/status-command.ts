@@ -1,6 +1,6 @@
 import { readFolderStatus, type FolderStatus } from '../api/folder-status.js';
 import { openLocal } from '../client/client-session.js';
-import { displayName } from '../client/human-text.js';
+import { displayName, shellCommand } from '../client/human-text.js';
 import { computeExitCode, computeFaultsExitCode, ExitCode } from './exit-codes.js';
 import type { FolderOptions } from './options.js';
 import type { Output } from './output.js';
@@ -46,6 +46,10 @@ function summarizeStatus(data: FolderStatus): string[] {
     'clients',
     ...data.clients.map(
       (c) => `  ${c.self ? '*' : ' '} ${displayName(c.name).padEnd(24)} ${c.id}  seq ${c.lastSeq}  last seen ${c.lastSeen ?? 'never'}`,
+    ),
+    ...(data.pendingJoiners.length === 0 ? [] : ['pending joiners (an admin admits each after checking its key fingerprint)']),
+    ...data.pendingJoiners.map(
+      (p) => `    ${displayName(p.name).padEnd(24)} ${p.client}  ${p.fingerprint}  \`${shellCommand(['members', 'add', p.name])}\``,
     ),
   ];
 }

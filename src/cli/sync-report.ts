@@ -96,7 +96,17 @@ function summarizeOutcome(report: SyncReport, names: ReadonlyMap<string, string>
   const cp = report.checkpoint;
   if (cp) lines.push(`  checkpoint of this client's log written at seq ${cp.seq} (${cp.versions} version(s), ${cp.bytes} bytes)`);
   for (const f of report.faults) lines.push(`  INTEGRITY ${f.key}: ${f.error.message} (${f.error.code}); ${f.error.hint}`);
+  lines.push(...describePendingJoiners(report, place));
   return lines;
+}
+
+/** Pure: a line per client that asks to join, shown by the sync that first saw its key (ADR-0032). */
+export function describePendingJoiners(report: SyncReport, place: CommandPlace): string[] {
+  return (report.pendingJoiners ?? []).map(
+    (p) =>
+      `  PENDING ${displayName(p.name)} (${p.client}, key ${p.fingerprint}) asks to join: run ` +
+      `\`${pasteable(['members', 'add', p.name], place)}\` to admit it, after checking its key fingerprint (\`${pasteable(['members'], place)}\` lists pending clients)`,
+  );
 }
 
 /** The human lines of a sync's report. */
@@ -167,6 +177,11 @@ export function summarizeWatchRound(
     head.push(`${report.faults.length} integrity fault(s)`);
     for (const f of report.faults) details.push(`  INTEGRITY ${f.key}: ${f.error.message} (${f.error.code}); ${f.error.hint}`);
   }
+  const pending = describePendingJoiners(report, place);
+  if (pending.length > 0) {
+    head.push(`${pending.length} client(s) ask to join`);
+    details.push(...pending);
+  }
   return { lines: head.length === 0 ? [] : [head.join('; '), ...details], memory: next };
 }
 
@@ -195,5 +210,6 @@ export function renderSyncJson(report: SyncReport, names: ReadonlyMap<string, st
     bytesUploaded: report.bytesUploaded,
     bytesDownloaded: report.bytesDownloaded,
     fetchRequests: report.fetchRequests,
+    pendingJoiners: report.pendingJoiners ?? [],
   };
 }

@@ -200,6 +200,21 @@ function buildMemberEvent(
 }
 
 /**
+ * An agent client made for a person's folder (ADR-0028) is admitted by that person's client
+ * when it is an admin of a vault with members (ADR-0032): the agent is the person's own tool.
+ * Otherwise (an open vault, or a person who is no admin) nothing is published and undefined is
+ * returned: the agent waits, pending, like any joiner.
+ */
+export async function executeAdmitAgent(ctx: GcContext, agent: ClientId): Promise<MemberChangeResult | undefined> {
+  const log = await executeFetchLog(ctx, { dryRun: false });
+  const members = log.state.members;
+  const next = (log.frontier.get(ctx.identity.client)?.seq ?? 0) + 1;
+  if (members === undefined || computeRoleAt(members.members.get(ctx.identity.client), next) !== 'admin') return undefined;
+  if (members.members.has(agent)) return undefined;
+  return executeMemberChange(ctx, { action: 'add', target: agent, role: 'writer' });
+}
+
+/**
  * `bm-log members init` (ADR-0021 "existing vaults"): this client becomes the vault's root
  * admin. It first publishes one segment admitting every other client with a published key as a
  * writer (`upTo` 0: their whole logs keep counting, as they did in the open vault), then writes

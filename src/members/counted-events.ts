@@ -2,7 +2,7 @@ import { unreachable } from '../errors.js';
 import type { ClientId } from '../events/ids.js';
 import type { SegmentBody } from '../events/schema.js';
 import type { LocatedMemberEvent } from './member-schema.js';
-import { computeApplyVerdict, type ApplyVerdict } from './may-apply.js';
+import { computeApplyVerdict, type ApplyVerdict, type EventKind } from './may-apply.js';
 import { listMembers, projectMembers, type MemberState } from './project-members.js';
 import type { MemberGenesis } from './member-schema.js';
 
@@ -35,6 +35,18 @@ export function computeCountedSegment(body: SegmentBody, members: MemberState): 
   const place = { client: body.client, seq: body.seq };
   const kept = body.events.filter((e) => e.type === 'member' || computeApplyVerdict(e.type, place, members) === 'ok');
   return kept.length === body.events.length ? body : { ...body, events: kept };
+}
+
+/**
+ * The versions that count (ADR-0032): what `log`, `ls` and `show` list, the same the projection
+ * folds (`computeCountedSegment`). All of them in an open vault (`members` undefined). Pure.
+ */
+export function computeCountedVersions<T extends { readonly type: EventKind; readonly client: ClientId; readonly seq: number }>(
+  versions: readonly T[],
+  members: MemberState | undefined,
+): T[] {
+  if (members === undefined) return [...versions];
+  return versions.filter((v) => computeApplyVerdict(v.type, { client: v.client, seq: v.seq }, members) === 'ok');
 }
 
 /** Per writer, how many of its events changed nothing, and why (for reports). */

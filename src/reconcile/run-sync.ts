@@ -15,6 +15,9 @@ import { runRounds } from './sync/rounds.js';
 import { openSyncState, StagedMode } from './sync/sync-state.js';
 import { computeHeldBack } from '../members/counted-events.js';
 import type { OpenLog } from './sync-log.js';
+import { executeNoticePending } from './member-state.js';
+import type { ClientKey } from '../events/log.js';
+import type { MemberState } from '../members/project-members.js';
 
 export { openUploadSource } from './sync/execute-plan.js';
 export { DEFAULT_MAX_DELETE, DEFAULT_MAX_DELETE_RATIO } from './sync/report.js';
@@ -32,7 +35,8 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   ctx.onProgress?.({ kind: 'phase', phase: 'fetch' });
   const fetched = await fetchStage(ctx, { dryRun, publishing });
   const clean = await tryCleanShortcut(ctx, fetched, dryRun);
-  if (clean !== undefined) return clean;
+  const newKeys = [...fetched.fetched.joinKeys, ...fetched.fetched.fetched.newKeys];
+  if (clean !== undefined) return withPendingJoiners(ctx, clean, newKeys, undefined);
 
   const opened = await openSyncState(ctx, fetched.record, fetched.fetched, { dryRun, publishing });
   const { state } = opened;
@@ -68,7 +72,7 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   await acknowledgeStage(state, tally);
   await checkpointStage(state, tally);
   await commitStage(state, settled, run.lastScan);
-  return {
+  return withPendingJoiners(ctx, {
     clean: false,
     lazy: state.openedAs === 'lazy' && state.mode.kind === 'lazy',
     staged: mode.kind === 'staged',
@@ -84,7 +88,18 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
     fetchRequests: state.log.requests,
     joinedFromCheckpoint: state.log.joinedNow,
     dryRun,
-  };
+  }, newKeys, state.log.state.members);
+}
+
+/** The report with the pending joiners this sync shows (ADR-0032). */
+async function withPendingJoiners(
+  ctx: SyncContext,
+  report: SyncReport,
+  newKeys: readonly ClientKey[],
+  members: MemberState | undefined,
+): Promise<SyncReport> {
+  const pendingJoiners = await executeNoticePending(ctx.index, newKeys, { members, dryRun: report.dryRun });
+  return pendingJoiners.length === 0 ? report : { ...report, pendingJoiners };
 }
 
 /** `ExecuteEnv.heldBack` for this client's next segment, in a vault with members (ADR-0021). */

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { expect } from 'vitest';
-import { type Client, type CliResult, EXIT, type World, expectExit } from './support/cli.js';
+import { type Client, type CliResult, EXIT, World, expectExit } from './support/cli.js';
 
 export interface Document {
   readonly schema: string;
@@ -35,6 +35,10 @@ export async function collectDocuments(w: World): Promise<Document[]> {
   const b = w.client('bob');
   await fs.mkdir(b.dir, { recursive: true });
   await collect(docs, 'init', b, ['init', '--remote', w.remoteUrl, '--name', 'bob']);
+  // Alice created the vault, so she is its admin (ADR-0032): her sync shows bob asking to join; she admits him.
+  await collect(docs, 'members', a, ['members']);
+  await collect(docs, 'sync', a, ['sync']);
+  await collect(docs, 'members-change', a, ['members', 'add', 'bob']);
   // A conflict, seen by status, conflicts and sync, then resolved.
   await a.write('notes/plan.md', 'plan by alice\n');
   await b.write('notes/plan.md', 'plan by bob\n');
@@ -90,9 +94,15 @@ export async function collectDocuments(w: World): Promise<Document[]> {
   await collect(docs, 'gc', a, ['gc', '--dry-run', '--retention', '0s', '--grace', '0s']);
   await collect(docs, 'gc', a, ['gc', '--retention', '0s', '--grace', '0s']);
   await collect(docs, 'checkpoint', a, ['checkpoint']);
-  // Members (ADR-0021): alice becomes the root admin of this vault; carol joins pending.
-  await collect(docs, 'members', a, ['members']);
-  await collect(docs, 'members-init', a, ['members', 'init']);
+  // Members (ADR-0021): in a vault an earlier release made, erin becomes the root admin; carol joins pending here.
+  const old = await World.create({ openVault: true });
+  try {
+    const erin = await old.init('erin');
+    await collect(docs, 'members', erin, ['members']);
+    await collect(docs, 'members-init', erin, ['members', 'init']);
+  } finally {
+    await old.cleanup();
+  }
   const c = w.client('carol');
   await fs.mkdir(c.dir, { recursive: true });
   expectExit(await c.run('init', '--remote', w.remoteUrl, '--name', 'carol'), EXIT.ok);

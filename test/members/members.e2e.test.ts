@@ -17,7 +17,7 @@ import type { Event, SegmentBody } from '../../src/events/schema.js';
 import { importPrivateKeyPem, sha256Hex } from '../../src/events/signing.js';
 import { DirectoryStore } from '../../src/events/store/directory-store.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
-import { type Client, EXIT, expectExit, useWorlds, type World } from '../cli/support/cli.js';
+import { type Client, EXIT, expectExit, useWorlds, World } from '../cli/support/cli.js';
 
 // These start from a vault an earlier release made (open: no members), then `members init` (ADR-0021 "existing vaults").
 const { world } = useWorlds(() => ({ openVault: true }));
@@ -94,6 +94,18 @@ function put(p: string, text: string, replaces: string[] = []): Event & { bytes:
   };
 }
 
+/** The counted member event that admitted `client`, read from the remote (a replay copies it as it is). */
+async function readCountedAdmission(w: World, client: string): Promise<Extract<Event, { type: 'member' }>> {
+  const store = new DirectoryStore(w.remoteDir);
+  for (const o of (await store.list('log/')).objects) {
+    const env = decodeMsgpack((await store.get(o.key))!, 'segment') as { body: Uint8Array };
+    const body = decodeMsgpack(env.body, 'segment') as SegmentBody;
+    const found = body.events.find((e) => e.type === 'member' && e.action === 'add' && e.client === client);
+    if (found !== undefined) return found as Extract<Event, { type: 'member' }>;
+  }
+  throw new Error(`no admission of ${client} on the remote`);
+}
+
 async function headOf(c: Client, p: string): Promise<string> {
   const events = await c.log(p);
   return events.at(-1)!.version;
@@ -115,12 +127,20 @@ describe('members (ADR-0021)', () => {
     expect(held.skipped[0]!.detail).toMatch(/\(carol\) is not a member of the vault yet.*bm-log members add NAME/);
     // What it writes by hand (a put, an overwrite of alice's file) changes nothing for anyone.
     const aliceHead = await headOf(alice, 'shared.md');
-    await forge(w, carol, [put('forged.md', 'forged\n'), put('shared.md', 'overwritten by carol\n', [aliceHead])]);
+    const forged = [put('forged.md', 'forged\n'), put('shared.md', 'overwritten by carol\n', [aliceHead])];
+    const forgedIds: string[] = forged.map((e) => e.id);
+    await forge(w, carol, forged);
     await alice.syncOk();
     await bob.syncOk();
     for (const c of [alice, bob]) {
       expect(c.exists('forged.md')).toBe(false);
       expect(await c.read('shared.md')).toBe('from alice\n');
+      // Nor do `log` (of the path, of everything), `ls` and `show` list them (ADR-0032).
+      for (const logged of [await c.log('shared.md'), await c.log('forged.md'), await c.log()])
+        expect(logged.map((e) => e.version).filter((v) => forgedIds.includes(v))).toEqual([]);
+      const ls = expectExit(await c.run('ls', '--json'), EXIT.ok).json as { files: { path: string; version: string }[] };
+      expect(ls.files.map((f) => f.path)).toEqual(['shared.md']);
+      expect((await c.run('show', forgedIds[1]!)).code).not.toBe(EXIT.ok);
     }
     const view = await members(bob);
     expect(view.pending.map((p) => p.client)).toEqual([carolId]);
@@ -144,7 +164,7 @@ describe('members (ADR-0021)', () => {
         ['carol', 'writer'],
       ]),
     );
-  }, 120_000);
+  }, 300_000);
 
   it("after `members remove`, a member's later writes and deletes change nothing on every client; what it wrote before stays", async () => {
     const w = await world();
@@ -239,6 +259,57 @@ describe('members (ADR-0021)', () => {
     // The CLI refuses a non-admin's change before publishing anything.
     expect(expectExit(await bob.run('members', 'add', 'dave'), EXIT.usage).stderr).toMatch(/only an admin/);
   }, 120_000);
+
+  it('in a vault made by init --create: a pending client adding itself, a copied admission and a removed member re-adding itself change nothing and are reported', async () => {
+    const w = await World.create(); // a vault with members from its creation (ADR-0032)
+    try {
+      const alice = await w.init('alice', { files: { 'a.md': 'a\n' } });
+      const bob = await w.init('bob'); // admitted by alice (World.init)
+      const carol = w.client('carol');
+      await fs.mkdir(carol.dir, { recursive: true });
+      expectExit(await carol.run('init', '--remote', w.remoteUrl, '--name', 'carol'), EXIT.ok);
+      await alice.syncOk();
+      const view = await members(alice);
+      const row = (name: string) => [...view.members, ...view.pending].find((m) => m.name === name)!;
+      const [bobRow, carolRow] = [row('bob'), row('carol')];
+      const selfAdd = (r: typeof bobRow, role: 'admin' | 'writer'): Event => ({
+        type: 'member',
+        action: 'add',
+        id: ids() as VersionId,
+        client: r.client as ClientId,
+        fingerprint: r.fingerprint!,
+        upTo: 0,
+        role,
+        name: r.name,
+      });
+      // Carol (pending) admits herself as admin, with a write in the same segment.
+      const carolSelf = await forge(w, carol, [selfAdd(carolRow, 'admin'), put('by-carol.md', 'carol\n')]);
+      const bobAdmission = await readCountedAdmission(w, bobRow.client);
+      // Bob is removed; then, by hand, he adds himself back as admin and writes, and replays his
+      // admission (alice's event, verbatim) in his log and in carol's.
+      expectExit(await alice.run('members', 'remove', 'bob'), EXIT.ok);
+      const bobBack = await forge(w, bob, [selfAdd(bobRow, 'admin'), put('by-bob-after.md', 'bob\n')]);
+      const bobReplay = await forge(w, bob, [bobAdmission]);
+      const carolCopy = await forge(w, carol, [bobAdmission]);
+      await alice.syncOk();
+      const after = await members(alice);
+      expect(after.members.map((m) => [m.name, m.role])).toEqual([['alice', 'admin']]);
+      expect(after.pending.map((m) => m.name)).toEqual(['carol']);
+      expect(after.removed.map((m) => m.name)).toEqual(['bob']);
+      expect(after.rejected).toEqual(
+        expect.arrayContaining([
+          { at: `${carolRow.client}/${carolSelf}/0`, reason: 'not-admin' },
+          { at: `${carolRow.client}/${carolCopy}/0`, reason: 'not-admin' },
+          { at: `${bobRow.client}/${bobBack}/0`, reason: 'not-admin' },
+          { at: `${bobRow.client}/${bobReplay}/0`, reason: 'not-admin' },
+        ]),
+      );
+      expect(expectExit(await alice.run('members'), EXIT.ok).stdout).toMatch(/member event\(s\) changed nothing/);
+      for (const f of ['by-carol.md', 'by-bob-after.md']) expect(alice.exists(f)).toBe(false);
+    } finally {
+      await w.cleanup();
+    }
+  }, 300_000);
 
   it('`init --join TOKEN` pins the root key of the invitation: the right vault is joined (pending), another root is refused before anything is written', async () => {
     const w = await world();

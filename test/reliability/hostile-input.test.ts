@@ -2,6 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFormat1Vault } from '../support/members.js';
 import { executeInit } from '../../src/client/client-session.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { isBmError } from '../../src/errors.js';
@@ -129,7 +130,9 @@ async function createWorld(): Promise<void> {
   await fs.mkdir(aliceDir, { recursive: true });
   await fs.writeFile(path.join(aliceDir, 'Notes.md'), 'alice notes\n');
   await fs.writeFile(path.join(aliceDir, 'caf\u00e9.md'), 'alice cafe (NFC)\n');
-  await executeInit(aliceDir, { remote: { url: remoteDir }, name: 'alice', create: true });
+  // An open vault (format 1): these cases are about hostile objects from any client; members have their own (test/members).
+  await createFormat1Vault(remoteDir);
+  await executeInit(aliceDir, { remote: { url: remoteDir }, name: 'alice', create: false });
   store = new DirectoryStore(remoteDir);
   vault = (await readVault(store))!;
   const first = await syncAlice();

@@ -6,6 +6,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { admitMember } from '../support/members.js';
 import { executeInit } from '../../src/client/client-session.js';
 import { withClient } from '../../src/client/client-queries.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
@@ -68,6 +69,7 @@ async function createPair(files: Readonly<Record<string, string>>): Promise<Pair
   await executeInit(pair.alice, { remote: { url: remote }, name: 'alice', create: true });
   expect((await syncJson(pair.alice)).code).toBe(ExitCode.ok);
   await executeInit(pair.bob, { remote: { url: remote }, name: 'bob', create: false });
+  await admitMember(pair.alice, 'bob');
   expect((await syncJson(pair.bob)).code).toBe(ExitCode.ok);
   return pair;
 }

@@ -1,3 +1,4 @@
+import type { PendingJoiner } from '../member-state.js';
 import { BmError, ErrorCode } from '../../errors.js';
 import type { LogFault } from '../../events/log.js';
 import type { VersionId } from '../../events/ids.js';
@@ -133,6 +134,8 @@ export interface SyncReport {
   readonly bytesDownloaded: number;
   readonly fetchRequests: number;
   readonly dryRun: boolean;
+  /** Clients that published a key and wait for an admin, shown by this sync for the first time (ADR-0032). */
+  readonly pendingJoiners?: readonly PendingJoiner[];
 }
 
 /** The report's counters and lists, which the stages add to as they go (ADR-0023). */

@@ -11,8 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect } from 'vitest';
-import { encodeVault } from '../../../src/events/codec.js';
-import { ulidFactory, type VaultId } from '../../../src/events/ids.js';
+import { createFormat1Vault } from '../../support/members.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 /**
@@ -315,11 +314,6 @@ export function copiesOf(files: readonly string[], rel: string): string[] {
   return files.filter((f) => f.startsWith(`${stem}.conflict-`));
 }
 
-/** The `vault` object an earlier release wrote (format 1, unsigned): an open vault. */
-function encodeFormat1VaultMarker(): Uint8Array {
-  return encodeVault({ v: 1, vault: ulidFactory()() as VaultId, time: new Date().toISOString() });
-}
-
 /** A temp folder holding a remote folder and client folders; `cleanup` removes it. */
 export class World {
   readonly remoteDir: string;
@@ -347,8 +341,7 @@ export class World {
     const base = await fs.mkdtemp(path.join(os.tmpdir(), 'bm-log-e2e-'));
     const w = new World(base, options.remote ?? path.join(base, 'remote'), options.initArgs ?? [], options.env ?? {});
     if (options.openVault === true) {
-      await fs.mkdir(w.remoteDir, { recursive: true });
-      await fs.writeFile(path.join(w.remoteDir, 'vault'), encodeFormat1VaultMarker());
+      await createFormat1Vault(w.remoteDir);
       w.vaultCreated = true;
     }
     return w;
