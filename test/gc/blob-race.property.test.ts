@@ -6,7 +6,7 @@ import { executeGc } from '../../src/gc/execute-gc.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
 import { BEING_COLLECTED } from '../../src/reconcile/sync-log.js';
 import { chance, mulberry32, pick, randomInt } from '../sim/prng.js';
-import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
+import { createClock, createSimClient, syncContextOf, type SimClient } from '../support/test-world.js';
 import { computeBlobViolations, computeCollectViolations, isExpectedSyncFailure, Scheduler, TurnStore } from './support/race-world.js';
 
 // GC safety against concurrent writers (ADR-0007), on the real engine and the real GC: writers

@@ -3,7 +3,7 @@ import type { VersionId } from '../../src/events/ids.js';
 import { DirectoryStore } from '../../src/events/store/directory-store.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
 import { useTempDirs } from '../support/temp-dirs.js';
-import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
+import { createClock, createSimClient, syncContextOf, type SimClient } from '../support/test-world.js';
 import { ErrorCode } from '../../src/errors.js';
 import { keyOfWriterCheckpoint } from '../../src/events/layout.js';
 import { executeOwnCheckpoint } from '../../src/reconcile/own-checkpoint.js';

@@ -4,7 +4,7 @@ import { sha256Hex } from '../../src/events/signing.js';
 import { MemoryStore } from '../../src/events/store/memory-store.js';
 import { executeGc } from '../../src/gc/execute-gc.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
-import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
+import { createClock, createSimClient, syncContextOf, type SimClient } from '../support/test-world.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -7,7 +7,7 @@ import { executeGc } from '../../src/gc/execute-gc.js';
 import { executeRetire } from '../../src/gc/retire-client.js';
 import { computeHeads } from '../../src/projections/project-paths.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
-import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
+import { createClock, createSimClient, syncContextOf, type SimClient } from '../support/test-world.js';
 import { foldStore } from './support/race-world.js';
 
 // A client that was away while its teammates deleted files, was retired, and GC collected

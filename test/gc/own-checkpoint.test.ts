@@ -8,7 +8,7 @@ import { executeOwnCheckpoint } from '../../src/reconcile/own-checkpoint.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
 import { executeFetchLog } from '../../src/reconcile/sync-log.js';
 import { useTempDirs } from '../support/temp-dirs.js';
-import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
+import { createClock, createSimClient, syncContextOf, type SimClient } from '../support/test-world.js';
 
 // Writers checkpoint their own logs as they grow (ADR-0014), and a new client starts from
 // those checkpoints: engine-level, on a directory remote.

@@ -9,7 +9,7 @@ import type { ObjectStore } from '../../src/events/store/object-store.js';
 import { executeGc } from '../../src/gc/execute-gc.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
 import { BEING_COLLECTED } from '../../src/reconcile/sync-log.js';
-import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
+import { createClock, createSimClient, syncContextOf, type SimClient } from '../support/test-world.js';
 import { createLatch, HookStore } from './support/hook-store.js';
 
 // The writer and deleter rules of ADR-0007, each in the race it exists for, on the real

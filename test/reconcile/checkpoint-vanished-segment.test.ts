@@ -3,7 +3,7 @@ import { keyOfSegment, keyOfWriterCheckpoint } from '../../src/events/layout.js'
 import { MemoryStore } from '../../src/events/store/memory-store.js';
 import { ErrorCode } from '../../src/errors.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
-import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
+import { createClock, createSimClient, syncContextOf, type SimClient } from '../support/test-world.js';
 
 // ADR-0014 x ADR-0015: a client joins from a writer checkpoint while a segment that
 // checkpoint's claims stand on has vanished from the remote. The claims are left out and

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/events/store/memory-store.js';
 import { CLEAN_STATE_KEY } from '../../src/reconcile/ports.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
-import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
+import { createClock, createSimClient, syncContextOf, type SimClient } from '../support/test-world.js';
 
 // The clean-state shortcut (ADR-0008) on the real engine with in-memory ports: when a sync
 // takes it, and when it must not. (The simulation checks every shortcut it takes against a

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/events/store/memory-store.js';
 import type { SyncIndex } from '../../src/reconcile/ports.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
-import { createClock, createSimClient, syncContextOf } from '../sim/sim-client.js';
+import { createClock, createSimClient, syncContextOf } from '../support/test-world.js';
 
 // A new client commits what it fetched in groups of about 8,000 events (ADR-0010), each with
 // the cursors of its own last segments, so a crash between groups leaves a prefix of the log

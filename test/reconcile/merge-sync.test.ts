@@ -3,7 +3,7 @@ import { decodeTrustedSegment } from '../../src/events/codec.js';
 import { MemoryStore } from '../../src/events/store/memory-store.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
-import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
+import { createClock, createSimClient, syncContextOf, type SimClient } from '../support/test-world.js';
 
 /*
  * Merges through whole syncs (ADR-0020, issue 22): the real engine (`runSync`: plan, merge

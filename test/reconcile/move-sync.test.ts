@@ -4,7 +4,7 @@ import type { Event } from '../../src/events/schema.js';
 import { MemoryStore } from '../../src/events/store/memory-store.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
-import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
+import { createClock, createSimClient, syncContextOf, type SimClient } from '../support/test-world.js';
 
 /*
  * Moves through whole syncs (ADR-0020, issue 22): the real engine (`runSync`: plan, merge and

@@ -15,7 +15,7 @@ import { MemoryStore } from '../../src/events/store/memory-store.js';
 import type { SyncPath } from '../../src/events/sync-path.js';
 import { isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
-import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
+import { createClock, createSimClient, syncContextOf, type SimClient } from '../support/test-world.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

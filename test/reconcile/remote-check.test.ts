@@ -11,7 +11,7 @@ import { runSync, type SyncReport } from '../../src/reconcile/run-sync.js';
 import { EMPTY_PINS, MAX_OWN_ABSENT, planRemoteCheck, type RemoteCheckInput } from '../../src/reconcile/remote-check.js';
 import { executeBlobRepair, planBlobRepair } from '../../src/reconcile/repair-blobs.js';
 import { readLogState, publishOwnSegment, executeFetchLog } from '../../src/reconcile/sync-log.js';
-import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
+import { createClock, createSimClient, syncContextOf, type SimClient } from '../support/test-world.js';
 
 // ADR-0015 on the real engine with in-memory parts: what a fetch checks, what it puts back,
 // what it reports, and what it costs. The end-to-end cases are test/cli/vanished-objects.e2e.test.ts.

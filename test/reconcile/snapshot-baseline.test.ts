@@ -10,7 +10,7 @@ import { bytesEqual } from '../../src/events/store/object-store.js';
 import { executeRetire } from '../../src/gc/retire-client.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
 import { planBaseline, readHeldBaseline } from '../../src/reconcile/snapshot-baseline.js';
-import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
+import { createClock, createSimClient, syncContextOf, type SimClient } from '../support/test-world.js';
 
 // ADR-0034 on the real engine with in-memory parts, the snapshots included: MemorySnapshots is
 // the snapshot port over the memory store (each snapshot copies its map), NOT an emulation of

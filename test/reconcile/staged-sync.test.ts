@@ -9,7 +9,7 @@ import { LocalIndex } from '../../src/local/local-index.js';
 import { computeStages, isInStage } from '../../src/reconcile/staged-sync.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
 import type { SyncIndex } from '../../src/reconcile/ports.js';
-import { createClock, createSimClient, syncContextOf, type SimClient } from '../sim/sim-client.js';
+import { createClock, createSimClient, syncContextOf, type SimClient } from '../support/test-world.js';
 
 // A first sync in stages (ADR-0011): ranges of paths planned, executed and committed one at a
 // time. The simulation checks every stage's plan against the full plan of its paths, with

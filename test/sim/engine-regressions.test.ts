@@ -13,7 +13,7 @@ import type { LocalFile } from '../../src/reconcile/ports.js';
 import { NoticeReason, planSync } from '../../src/reconcile/plan-sync.js';
 import { runSync } from '../../src/reconcile/run-sync.js';
 import { sha256Hex } from '../../src/events/signing.js';
-import { createClock, createSimClient, syncContextOf } from './sim-client.js';
+import { createClock, createSimClient, syncContextOf } from '../support/test-world.js';
 
 /** Bugs the simulation found in the engine, each pinned by a direct test. */
 

@@ -9,7 +9,7 @@ import { computeWriterCheckpoint } from '../../src/projections/compute-writer-ch
 import { computeHeads } from '../../src/projections/project-paths.js';
 import { readLogState } from '../../src/reconcile/sync-log.js';
 import { pick, pickWeighted, type Rng } from './prng.js';
-import type { SimClient } from './sim-client.js';
+import type { SimClient } from '../support/test-world.js';
 
 /**
  * Hostile checkpoints for the simulation (issue 20, ADR-0014): a client signs, with its own

@@ -16,7 +16,7 @@ import { isSyncPath, type SyncPath } from '../../src/events/sync-path.js';
 import type { MemoryTree } from '../support/memory-tree.js';
 import { computePathKey, FS_SEMANTICS } from '../support/name-semantics.js';
 import { computeSegmentVersions, projectVersions, type Projection } from '../../src/projections/project-paths.js';
-import { computeConflictCopyOwner, computeConflictCopyPath, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
+import { computeConflictCopyOwner, isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
 import {
   computeFocusTargets,
   ConflictKind,
@@ -37,7 +37,16 @@ import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from '../supp
 import { MemorySnapshots } from '../support/memory-snapshots.js';
 import { computeShownHeads } from '../support/expected-tree.js';
 import { chance, mulberry32, pick, pickWeighted, randomInt, type Rng } from './prng.js';
-import { createClock, createSimClient, syncContextOf, type SimClient } from './sim-client.js';
+import {
+  CLIENT_NAMES,
+  createClock,
+  createSimClient,
+  describeReport,
+  isCopyOf,
+  syncContextOf,
+  type ProtectedContent,
+  type SimClient,
+} from '../support/test-world.js';
 import { forgeCheckpoint, SIM_CHECKPOINT_EVERY } from './sim-checkpoints.js';
 
 /**
@@ -61,7 +70,7 @@ export const SIM_PATHS = ['a.txt', 'b.md', 'notes/c.txt', 'notes/d.txt', 'notes/
  */
 export const SIM_FS_PATHS = ['A.txt', 'Notes/C.txt', 'caf\u00e9.md', 'cafe\u0301.md'] as const;
 const SIM_FOLDERS = ['notes', 'notes/deep', 'x', 'x/y'] as const;
-const NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'] as const;
+const NAMES = CLIENT_NAMES;
 const ID_LETTERS = 'ABCDEFGH';
 const QUIESCENCE_MAX_ROUNDS = 10;
 /** Share of steps in which an object vanishes from the store (ADR-0015). */
@@ -263,12 +272,7 @@ interface ScenarioClient extends SimClient {
 }
 
 /** Content a user had at a path when a sync that completed read it: it must never be lost. */
-interface Protected {
-  readonly client: string;
-  readonly path: string;
-  readonly hash: string;
-  readonly step: number;
-}
+type Protected = ProtectedContent;
 
 interface SyncSetup {
   readonly crashAt: number | null;
@@ -1218,24 +1222,8 @@ function mainFiles(tree: MemoryTree): Map<string, string> {
   return out;
 }
 
-/** True when `p` is named like a conflict copy of `main` (computeConflictCopyPath's shape). */
-function isCopyOf(p: string, main: string): boolean {
-  const probe = computeConflictCopyPath(main as SyncPath, 'N', 'XXXXXXXX');
-  const [head, tail] = probe.split('.conflict-N-XXXXXXXX') as [string, string];
-  return p.startsWith(`${head}.conflict-`) && p.endsWith(tail) && !p.slice(head.length).includes('/');
-}
-
 function copiesOf(tree: MemoryTree, main: string): string[] {
   return [...tree.files.keys()].filter((p) => isCopyOf(p, main)).sort();
-}
-
-function describeReport(r: SyncReport): string {
-  const ops = new Map<string, number>();
-  for (const op of r.applied) ops.set(op.kind, (ops.get(op.kind) ?? 0) + 1);
-  const parts = [`ok: ${r.eventsPublished} events`, [...ops].map(([k, n]) => `${k}×${n}`).join(' ') || 'no ops'];
-  if (r.skipped.length > 0) parts.push(`skipped ${r.skipped.map((s) => `${s.op} ${s.path}`).join(', ')}`);
-  if (r.conflicts.length > 0) parts.push(`conflicts ${r.conflicts.map((n) => `${n.path}(${n.heads.length})`).join(', ')}`);
-  return parts.join('; ');
 }
 
 /** Delegates to `inner`; when it answers that the tree is unchanged, `check` runs first. */

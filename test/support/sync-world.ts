@@ -17,7 +17,17 @@ import { computeSegmentVersions, projectVersions, type Projection } from '../../
 import { isConflictCopyName } from '../../src/reconcile/conflict-copy-name.js';
 import { runSync, type SyncReport } from '../../src/reconcile/run-sync.js';
 import { computeShownHeads } from './expected-tree.js';
-import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from './gated-ports.js';
+import {
+  CLIENT_NAMES,
+  CrashError,
+  describeReport,
+  GatedIndex,
+  GatedStore,
+  GatedTree,
+  isCopyOf,
+  SyncGate,
+  type ProtectedContent,
+} from './test-world.js';
 import type { SyncContext } from '../../src/reconcile/sync-context.js';
 
 /**
@@ -38,7 +48,7 @@ import type { SyncContext } from '../../src/reconcile/sync-context.js';
  * completed sync read from a tree that is neither in a tree nor in the cloud history).
  */
 export const WORLD_PATHS = ['a.md', 'b.txt', 'notes/c.md', 'notes/d.md', 'notes/deep/e.txt', 'x/y.bin'] as const;
-const NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'] as const;
+const NAMES = CLIENT_NAMES;
 /** A crash lands on a port call in 1..this (later than the sync's last call: no crash). */
 const CRASH_WINDOW = 40;
 
@@ -122,20 +132,8 @@ export async function readTreeHashes(root: string): Promise<Map<string, string>>
   return out;
 }
 
-function isCopyOf(p: string, main: string): boolean {
-  const dot = main.lastIndexOf('.');
-  const slash = main.lastIndexOf('/');
-  const stem = dot > slash ? main.slice(0, dot) : main;
-  const ext = dot > slash ? main.slice(dot) : '';
-  return isConflictCopyName(p) && p.startsWith(`${stem}.conflict-`) && p.endsWith(ext) && !p.slice(stem.length).includes('/');
-}
-
-interface Protected {
-  readonly client: string;
-  readonly path: string;
-  readonly hash: string;
-  readonly sync: number;
-}
+/** Content a user had at a path when a sync that completed read it (`step`: the sync's number). */
+type Protected = ProtectedContent;
 
 export class SyncWorld {
   readonly clients: WorldClient[] = [];
@@ -358,7 +356,7 @@ export class SyncWorld {
     // What the sync read is protected, unless it said it skipped it or could not read it.
     const passed = new Set([...report.skipped.map((s) => s.path), ...report.notices.map((x) => x.path)]);
     for (const [p, hash] of before)
-      if (!isConflictCopyName(p) && !passed.has(p)) this.protectedContent.push({ client: c.name, path: p, hash, sync: n });
+      if (!isConflictCopyName(p) && !passed.has(p)) this.protectedContent.push({ client: c.name, path: p, hash, step: n });
   }
 
   /** Syncs every client in turn until two rounds change nothing. Returns the rounds used. */
@@ -448,7 +446,7 @@ export class SyncWorld {
       reported.add(key);
       lost++;
       problems.push(
-        `lost: ${pr.client} had ${pr.path} = ${pr.hash.slice(0, 12)} when sync ${pr.sync} read it; it is in no tree and not in the cloud history`,
+        `lost: ${pr.client} had ${pr.path} = ${pr.hash.slice(0, 12)} when sync ${pr.step} read it; it is in no tree and not in the cloud history`,
       );
     }
     return { segments: this.segments.size, blobs: this.blobsSeen.size, lost, converged, problems };
@@ -460,14 +458,4 @@ export class SyncWorld {
       await c.index.close();
     }
   }
-}
-
-function describeReport(r: SyncReport): string {
-  const ops = new Map<string, number>();
-  for (const op of r.applied) if (op.kind !== 'record') ops.set(op.kind, (ops.get(op.kind) ?? 0) + 1);
-  const parts = [`${r.eventsPublished} events`, [...ops].map(([k, n]) => `${k}x${n}`).join(' ') || 'no ops'];
-  if (r.skipped.length > 0) parts.push(`skipped ${r.skipped.map((s) => `${s.op} ${s.path} (${s.detail})`).join(', ')}`);
-  if (r.conflicts.length > 0) parts.push(`conflicts ${r.conflicts.map((n) => `${n.path}(${n.heads.length})`).join(', ')}`);
-  if (r.faults.length > 0) parts.push(`faults ${r.faults.map((f) => `${f.key}:${f.error.code}`).join(', ')}`);
-  return parts.join('; ');
 }

@@ -21,7 +21,7 @@ import {
 import type { BaseEntry, LocalFile, LocalScan } from '../../../src/reconcile/ports.js';
 import { executePlan, type ExecuteEnv } from '../../../src/reconcile/sync/execute-plan.js';
 import { createTally } from '../../../src/reconcile/sync/report.js';
-import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from '../../support/gated-ports.js';
+import { createClock, CrashError, GatedIndex, GatedStore, GatedTree, SyncGate, type SimClock } from '../../support/test-world.js';
 import { MemoryIndex } from '../../support/memory-index.js';
 import { MemoryTree } from '../../support/memory-tree.js';
 import { planByTable } from './plan-by-table.js';
@@ -93,8 +93,8 @@ export interface World {
   readonly store: MemoryStore;
   readonly newId: IdFactory;
   readonly journal: WorldEvent[];
-  /** Counter behind mtimes. */
-  writes: number;
+  /** The clock behind mtimes (test-world.ts): every write ticks it. */
+  readonly clock: SimClock;
 }
 
 export const DEFAULT_MODE = 0o644;
@@ -139,14 +139,20 @@ class PlannedTree extends MemoryTree {
 /** A world with the named clients (client ids sort in the order given), no files, an empty cloud. */
 export function createWorld(names: readonly string[]): World {
   const clientIds = counterIdFactory('01C');
-  const world: World = { clients: new Map(), cloud: [], store: new MemoryStore(), newId: counterIdFactory(), journal: [], writes: 0 };
-  const mtime = () => 1_800_000_000_000 + ++world.writes;
+  const world: World = {
+    clients: new Map(),
+    cloud: [],
+    store: new MemoryStore(),
+    newId: counterIdFactory(),
+    journal: [],
+    clock: createClock(1_800_000_000_000),
+  };
   for (const name of names) {
     const index = new MemoryIndex();
     world.clients.set(name, {
       name,
       id: clientIds() as ClientId,
-      tree: new PlannedTree(`/world/${name}`, mtime),
+      tree: new PlannedTree(`/world/${name}`, world.clock.tick),
       index,
       get base() {
         return index.manifestNow;
