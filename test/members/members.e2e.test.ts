@@ -299,9 +299,9 @@ describe('members (ADR-0021)', () => {
       expect(after.rejected).toEqual(
         expect.arrayContaining([
           { at: `${carolRow.client}/${carolSelf}/0`, reason: 'not-admin' },
-          { at: `${carolRow.client}/${carolCopy}/0`, reason: 'not-admin' },
+          { at: `${carolRow.client}/${carolCopy}/0`, reason: 'replayed' },
           { at: `${bobRow.client}/${bobBack}/0`, reason: 'not-admin' },
-          { at: `${bobRow.client}/${bobReplay}/0`, reason: 'not-admin' },
+          { at: `${bobRow.client}/${bobReplay}/0`, reason: 'replayed' },
         ]),
       );
       expect(expectExit(await alice.run('members'), EXIT.ok).stdout).toMatch(/member event\(s\) changed nothing/);
