@@ -60,6 +60,11 @@ export async function runConfigMergeCommand(o: MergeConfigFlags, out: Output): P
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
+/** The repeated `--pattern`/`--markdown-pattern` flags as the lists they replace. */
+function withPatternLists(o: MergeConfigFlags & { pattern?: string[]; markdownPattern?: string[] }): MergeConfigFlags {
+  return { ...o, ...(o.pattern === undefined ? {} : { patterns: o.pattern }), ...(o.markdownPattern === undefined ? {} : { markdownPatterns: o.markdownPattern }) };
+}
+
 /** Registers `config` (`config show`) and `config merge`. */
 export function registerConfigCommands(program: Command, out: Output, finish: (code: number) => void): void {
   const config = program.command('config').description('vault-wide settings every client follows (signed config events): the merge policy');
@@ -77,11 +82,6 @@ export function registerConfigCommands(program: Command, out: Output, finish: (c
       .option('--markdown-pattern <glob>', 'a merging path whose front matter merges key by key; repeat; replaces the list', collect)
       .option('--reset', 'start from the default policy (Markdown and text, 1 MiB)'),
   ).action(async (o: MergeConfigFlags & { pattern?: string[]; markdownPattern?: string[] }) =>
-    finish(
-      await runConfigMergeCommand(
-        { ...o, ...(o.pattern === undefined ? {} : { patterns: o.pattern }), ...(o.markdownPattern === undefined ? {} : { markdownPatterns: o.markdownPattern }) },
-        out,
-      ),
-    ),
+    finish(await runConfigMergeCommand(withPatternLists(o), out)),
   );
 }

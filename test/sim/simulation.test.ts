@@ -127,6 +127,8 @@ describe('multi-client simulation of runSync', () => {
       if (replay === undefined) expect(r.stats.merges).toBeGreaterThan(0);
       // Renames must actually be published as moves (ADR-0020), each checked by checkMoves.
       if (replay === undefined) expect(r.stats.moves).toBeGreaterThan(0);
+      // Merge policies must actually change mid-scenario (ADR-0037), each checked by checkConfigs.
+      if (replay === undefined) expect(r.stats.configs).toBeGreaterThan(0);
     },
     timeoutMs,
   );

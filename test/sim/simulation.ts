@@ -73,7 +73,12 @@ const VANISH_RATE = 0.04;
 const CALL_SLACK = 6;
 /** How often a step is a config event (ADR-0037), and the policy changes it draws from. */
 const CONFIG_RATE = 0.04;
-const SIM_POLICY_CHANGES: readonly MergePolicyChange[] = [{ enabled: false }, { reset: true, patterns: ['*.txt'] }, { reset: true, maxBytes: 16 }, { reset: true }];
+const SIM_POLICY_CHANGES: readonly MergePolicyChange[] = [
+  { enabled: false },
+  { reset: true, patterns: ['*.txt'] },
+  { reset: true, maxBytes: 16 },
+  { reset: true },
+];
 
 export interface ScenarioOptions {
   readonly clients?: number;
@@ -726,7 +731,11 @@ class Scenario {
     const change = pick(this.rng, SIM_POLICY_CHANGES)!;
     const gate = new SyncGate(null, null, () => undefined);
     const ctx = {
-      ...syncContextOf(c, { store: new GatedStore(this.store, gate, (key, body) => this.checkSegmentPut(key, body)), index: c.index, now: this.clock.now }),
+      ...syncContextOf(c, {
+        store: new GatedStore(this.store, gate, (key, body) => this.checkSegmentPut(key, body)),
+        index: c.index,
+        now: this.clock.now,
+      }),
       joinFromCheckpoint: false,
     };
     try {
