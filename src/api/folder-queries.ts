@@ -67,9 +67,9 @@ function withMergeReason(c: ConflictNote, projection: Projection, policy: MergeP
 
 /** The open conflicts the log shows, sorted by path (as `bm-log conflicts` lists them). */
 export async function listConflicts(s: Pick<LocalSession, 'index'>): Promise<ConflictInfo[]> {
-  const { projection } = await loadProjection(s);
+  const { projection, state } = await loadProjection(s);
   const names = await clientNames(s);
-  const policy = computeVaultMergePolicy();
+  const policy = computeVaultMergePolicy(state.vault);
   return computeOpenConflicts(projection).map((c) => describeConflict(withMergeReason(c, projection, policy), names));
 }
 

@@ -359,6 +359,19 @@ export const JSON_DOCUMENTS = {
       seq: count.nullable(),
     }),
   },
+  config: {
+    commands: ['config', 'config show', 'config merge'],
+    schema: doc('bm-log config --json', 'the vault-wide settings in effect, and the config event `config merge` published (ADR-0037)', {
+      merge: z.object({
+        enabled: z.boolean(),
+        maxBytes: count,
+        patterns: z.array(z.string()).describe('gitignore syntax: the paths that may merge'),
+        markdownPatterns: z.array(z.string()).describe('gitignore syntax: the merging paths whose front matter merges key by key'),
+      }),
+      from: z.object({ client: id, seq: count, id }).nullable().describe('the config event in effect; null: the defaults'),
+      published: z.object({ id, seq: count }).nullable().describe('the config event this command published; null: none'),
+    }),
+  },
   members: {
     commands: ['members', 'members list'],
     schema: doc(

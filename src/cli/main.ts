@@ -4,6 +4,7 @@ import { mustSyncPath } from '../events/sync-path.js';
 import { registerCompletion } from './completion.js';
 import { stampFormat } from './json-format.js';
 import type { DiffFlags } from './diff-command.js';
+import { registerConfigCommands } from './config-command.js';
 import { ExitCode, computeExitCode } from './exit-codes.js';
 import { localizeHint } from '../client/hints.js';
 // Each command's module loads when it runs (lazy-commands.ts): --version and --help load none.
@@ -328,6 +329,7 @@ export async function main(argv: readonly string[], out: Output = createOutput()
   registerVerify(program, host);
   registerGcCommands(program, host);
   registerMembers(program, host);
+  registerConfigCommands(program, out, host.finish);
   registerDoctor(program, host);
   registerMcp(program, host);
   registerUi(program, host);

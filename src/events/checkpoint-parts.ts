@@ -67,7 +67,8 @@ function computeBodyFrame(rest: Omit<WriterCheckpointBody, 'paths'>): { before: 
   const checked = writerCheckpointBodySchema.safeParse(empty);
   if (!checked.success) throw refusal(rest.seq, checked.error.issues[0]?.message ?? 'invalid');
   const whole = Uint8Array.prototype.slice.call(encodeMsgpack(empty)) as Uint8Array;
-  const after = Buffer.concat(KEYS_AFTER_PATHS.flatMap((k) => [encodeMsgpack(k), encodeMsgpack(rest[k])]));
+  const keys = [...KEYS_AFTER_PATHS, ...(rest.config === undefined ? [] : (['config'] as const))];
+  const after = Buffer.concat(keys.flatMap((k) => [encodeMsgpack(k), encodeMsgpack(rest[k])]));
   const at = whole.byteLength - after.byteLength - 1;
   if (at < 0 || whole[at] !== 0x90 || !bytesEqual(whole.subarray(at + 1), after))
     throw refusal(rest.seq, 'its encoding has an unexpected layout');

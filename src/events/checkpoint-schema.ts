@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { configSettingsSchema } from './config-event-schema.js';
 import { HASH_RE, ULID_RE, type ClientId, type ContentHash, type VaultId, type VersionId } from './ids.js';
 import { clientId, contentRefSchema, frontierSchema, hash, MAX_REPLACES, seenSchema, type ContentRef } from './schema.js';
 import { computePathProblem, type SyncPath } from './sync-path.js';
@@ -225,6 +226,12 @@ export function computeWriterCollectedProblem(value: unknown, seq: number): stri
   return undefined;
 }
 
+/** A writer's latest config event as its checkpoint carries it: where, its logical clock, its settings. */
+const writerConfigSchema = z
+  .object({ seq: z.number().int().min(1), id: z.string().regex(ULID_RE), weight: z.number().int().min(1), settings: configSettingsSchema })
+  .strict();
+export type WriterConfig = z.infer<typeof writerConfigSchema>;
+
 /**
  * A writer checkpoint (format 2, ADR-0014), stored at `writer-checkpoints/<client>/<seq>`:
  * what `client`'s OWN log up to its segment `seq` says that still matters, signed by it. It
@@ -263,6 +270,8 @@ export const writerCheckpointBodySchema = z
     deletions: z.array(z.object({ hash, ctx: z.number().int().nonnegative() }).strict()),
     namers: z.array(z.object({ hash, seq: z.number().int().min(1) }).strict()),
     relies: z.array(z.object({ client: clientId, seq: z.number().int().min(1) }).strict()),
+    /** The writer's latest `config` event (ADR-0037), so a joiner from this checkpoint keeps the vault's settings. */
+    config: writerConfigSchema.optional(),
   })
   .strict()
   .superRefine((b, ctx) => {
@@ -287,7 +296,9 @@ export interface WriterCheckpointBody {
   readonly deletions: readonly { readonly hash: ContentHash; readonly ctx: number }[];
   readonly namers: readonly { readonly hash: ContentHash; readonly seq: number }[];
   readonly relies: readonly { readonly client: ClientId; readonly seq: number }[];
+  readonly config?: WriterConfig;
 }
+
 
 /** The cross-field rules of a writer checkpoint: every seq within its own log, every `ctx` an index of `contexts`. */
 function computeWriterBodyProblem(b: {
@@ -302,12 +313,14 @@ function computeWriterBodyProblem(b: {
   deletions: readonly { ctx: number }[];
   namers: readonly { seq: number }[];
   relies: readonly { client: string }[];
+  config?: { seq: number } | undefined;
 }): string | undefined {
   const paths = computeWriterPathsProblem(b.paths, b.seq) ?? computeWriterCollectedProblem(b.collected, b.seq);
   if (paths !== undefined) return paths;
   if (b.lastEventful > b.seq) return 'lastEventful is past the checkpoint';
   if (b.contexts.some((c) => c.seq > b.seq)) return 'a context is past the checkpoint';
   if ([...b.retired, ...b.namers].some((r) => r.seq > b.seq)) return 'a retire or namer seq is past the checkpoint';
+  if (b.config !== undefined && b.config.seq > b.seq) return 'the config seq is past the checkpoint';
   const relied = new Set(b.relies.map((r) => r.client));
   if (relied.has(b.client) || relied.size !== b.relies.length) return 'relies names its own writer or a writer twice';
   const n = b.contexts.length;
@@ -322,7 +335,7 @@ function computeWriterBodyProblem(b: {
  */
 export function computeCheckpointBody(rest: Omit<WriterCheckpointBody, 'paths'>, paths: readonly WriterPath[]): WriterCheckpointBody {
   const { v, vault, client, seq, hash, time, segment, lastEventful, contexts } = rest;
-  const { collected, condemnations, deletions, retired, namers, relies } = rest;
+  const { collected, condemnations, deletions, retired, namers, relies, config } = rest;
   return {
     v,
     vault,
@@ -340,6 +353,7 @@ export function computeCheckpointBody(rest: Omit<WriterCheckpointBody, 'paths'>,
     retired,
     namers,
     relies,
+    ...(config === undefined ? {} : { config }),
   };
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { HASH_RE, ULID_RE, type ClientId, type ContentHash, type VaultId, type VersionId } from './ids.js';
 import { computePathProblem, type SyncPath } from './sync-path.js';
 import { keyEventObjectSchema, memberEventSchema } from './member-event-schema.js';
+import { configEventSchema } from './config-event-schema.js';
 
 /**
  * Wire schemas. Types are derived from them (z.infer), never written twice.
@@ -190,6 +191,7 @@ const baseEventSchema = z.discriminatedUnion('type', [
   resolveEventSchema,
   retireEventSchema,
   gcEventSchema,
+  configEventSchema,
 ]);
 export const eventSchema = z.union([baseEventSchema, memberOrKeyEventSchema]);
 export type Event = z.infer<typeof eventSchema>;
@@ -203,7 +205,7 @@ export type EventType = Event['type'];
 export type PathEvent = PutEvent | TombstoneEvent | ResolveEvent;
 export type PathEventType = PathEvent['type'];
 
-/** True for the events that create a version of a path; false for retire, gc, member and key. */
+/** True for the events that create a version of a path; false for retire, gc, member, key and config. */
 export function isPathEvent(e: Event): e is PathEvent {
   switch (e.type) {
     case 'put':
@@ -214,6 +216,7 @@ export function isPathEvent(e: Event): e is PathEvent {
     case 'gc':
     case 'member':
     case 'key':
+    case 'config':
       return false;
   }
 }
@@ -229,6 +232,7 @@ export function computeEventContent(e: Event): ContentRef | null {
     case 'gc':
     case 'member':
     case 'key':
+    case 'config':
       return null;
   }
 }
@@ -241,13 +245,14 @@ export function computeSegmentFormat(events: readonly Event[]): 1 | 2 {
   return events.some(isFormat2Event) ? 2 : 1;
 }
 
-/** A merge put, either half of a move, a member change, a key event, or a pack-located content. */
+/** A merge put, either half of a move, a member change, a key or config event, or a pack-located content. */
 function isFormat2Event(e: Event): boolean {
   return (
     (e.type === 'put' && (e.merge !== undefined || e.from !== undefined)) ||
     (e.type === 'tombstone' && e.to !== undefined) ||
     e.type === 'member' ||
     e.type === 'key' ||
+    e.type === 'config' ||
     computeEventContent(e)?.pack !== undefined
   );
 }

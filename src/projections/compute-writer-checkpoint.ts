@@ -3,6 +3,7 @@ import {
   type OwnContext,
   type ReplacedClaim,
   type WriterCheckpointBody,
+  type WriterConfig,
   type WriterPath,
   type WriterVersion,
 } from '../events/checkpoint-schema.js';
@@ -12,7 +13,7 @@ import type { GcEvent, SegmentBody } from '../events/schema.js';
 import type { SyncPath } from '../events/sync-path.js';
 import { computeHeads, computeSegmentVersions, type PathState } from './project-paths.js';
 import { computeStoredRecord } from './project-writer-checkpoint.js';
-import { computeAckFrontier, computeActiveClients, isCovered, type VaultState } from './project-vault.js';
+import { computeAckFrontier, computeActiveClients, computeSegmentWeight, isCovered, type VaultState } from './project-vault.js';
 import type { VersionRecord } from './version-record.js';
 
 /** How far another writer's latest checkpoint had read: its own seq and that segment's `seen`. */
@@ -72,9 +73,12 @@ export class OwnLogSummary {
   lastEventful: number;
   readonly gc: { readonly ctx: OwnContext; readonly event: GcEvent }[] = [];
   readonly retires: { readonly client: ClientId; readonly seq: number }[] = [];
+  /** The writer's latest config event (ADR-0037): its later ones always come first by `compareConfigs`. */
+  config: WriterConfig | undefined;
 
   constructor(previous: WriterCheckpointBody | undefined) {
     this.lastEventful = previous?.lastEventful ?? 0;
+    this.config = previous?.config;
   }
 
   add(s: SegmentBody): void {
@@ -82,6 +86,7 @@ export class OwnLogSummary {
     const ctx: OwnContext = { seq: s.seq, time: s.time, seen: s.seen, snapshot: s.snapshot };
     for (const e of s.events) {
       if (e.type === 'retire') this.retires.push({ client: e.client, seq: s.seq });
+      else if (e.type === 'config') this.config = { seq: s.seq, id: e.id, weight: computeSegmentWeight(s.seen, s.seq), settings: e.settings };
       else if (e.type === 'gc') this.gc.push({ ctx, event: e });
     }
   }
@@ -246,6 +251,7 @@ export class WriterCheckpointBuilder {
         .filter(([c]) => c !== facts.client)
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([client, c]) => ({ client: client as ClientId, seq: c.seq })),
+      ...(own.config === undefined ? {} : { config: own.config }),
     };
   }
 

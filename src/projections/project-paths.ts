@@ -2,6 +2,7 @@ import type { ClientId, VersionId } from '../events/ids.js';
 import { isPathEvent, type SegmentBody } from '../events/schema.js';
 import type { SyncPath } from '../events/sync-path.js';
 import type { VersionRecord } from './version-record.js';
+import { computeSegmentWeight } from './project-vault.js';
 
 /**
  * The state of one path: every version ever seen there (its history), the ids that some
@@ -104,9 +105,7 @@ export function projectSegment(body: SegmentBody, into: Projection = new Map()):
 }
 
 function seenWeight(v: VersionRecord): number {
-  let n = 0;
-  for (const s of Object.values(v.seen)) n += s;
-  return n + v.seq;
+  return computeSegmentWeight(v.seen, v.seq);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { ClientId, ContentHash } from '../events/ids.js';
 import type { SegmentBody } from '../events/schema.js';
+import type { ConfigSettings } from '../events/config-event-schema.js';
 
 /**
  * The vault-wide state the log carries besides paths (ADR-0007): every client's latest
@@ -24,6 +25,41 @@ export interface VaultState {
    * highest seq per client). A condemnation published later may be voided by them.
    */
   readonly namers: Map<ContentHash, Map<ClientId, number>>;
+  /** The config event in effect (ADR-0037): the first of every counted one by `compareConfigs`; none, the defaults. */
+  config?: ConfigRecord;
+}
+
+/** A counted `config` event, where it was written, and its writer's logical clock then. */
+export interface ConfigRecord {
+  readonly client: ClientId;
+  readonly seq: number;
+  readonly id: string;
+  /** The sum of its segment's `seen` frontier plus its seq (the logical clock of `compareHeads`). */
+  readonly weight: number;
+  readonly settings: ConfigSettings;
+}
+
+/**
+ * The order of config events, the one in effect first, the same on every client and never by
+ * wall-clock time: the one whose writer had seen more of the log (as `compareHeads`), then client
+ * id, then event id. A writer's later config event always comes before its earlier ones.
+ */
+export function compareConfigs(a: ConfigRecord, b: ConfigRecord): number {
+  if (a.weight !== b.weight) return b.weight - a.weight;
+  if (a.client !== b.client) return a.client < b.client ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** Keeps in `state` whichever of its config and `c` comes first (a maximum: any order, any repeats, one result). */
+export function addConfig(state: VaultState, c: ConfigRecord): void {
+  if (state.config === undefined || compareConfigs(c, state.config) < 0) state.config = c;
+}
+
+/** The logical clock of a segment: its `seen` frontier's sum plus its own seq. */
+export function computeSegmentWeight(seen: Readonly<Record<string, number>>, seq: number): number {
+  let n = seq;
+  for (const v of Object.values(seen)) n += v;
+  return n;
 }
 
 /** A segment's position and context, without its events. */
@@ -109,6 +145,9 @@ export function evolveVault(state: VaultState, body: SegmentBody): VaultState {
           });
         for (const h of e.deleted)
           addKeyed(state.deletions, h, key, { hash: h, client: body.client, seq: body.seq, time: body.time, seen: body.seen });
+        break;
+      case 'config':
+        addConfig(state, { client: body.client, seq: body.seq, id: e.id, weight: computeSegmentWeight(body.seen, body.seq), settings: e.settings });
         break;
       case 'put':
       case 'tombstone':
@@ -213,6 +252,7 @@ export interface VaultSnapshot {
   readonly condemnations: readonly (readonly [ContentHash, readonly (readonly [string, Condemnation])[]])[];
   readonly deletions: readonly (readonly [ContentHash, readonly (readonly [string, DeletionRecord])[]])[];
   readonly namers: readonly (readonly [ContentHash, readonly (readonly [ClientId, number])[]])[];
+  readonly config?: ConfigRecord;
 }
 
 export function encodeVaultState(v: VaultState): VaultSnapshot {
@@ -224,6 +264,7 @@ export function encodeVaultState(v: VaultState): VaultSnapshot {
     condemnations: nested(v.condemnations),
     deletions: nested(v.deletions),
     namers: [...v.namers].map(([h, inner]) => [h, [...inner]] as const),
+    ...(v.config === undefined ? {} : { config: v.config }),
   };
 }
 
@@ -241,5 +282,6 @@ export function decodeVaultState(s: unknown): VaultState | undefined {
     condemnations: new Map(snap.condemnations.map(([h, inner]) => [h, new Map(inner)])),
     deletions: new Map(snap.deletions.map(([h, inner]) => [h, new Map(inner)])),
     namers: new Map(snap.namers.map(([h, inner]) => [h, new Map(inner)])),
+    ...(snap.config === undefined ? {} : { config: snap.config }),
   };
 }

@@ -2,9 +2,10 @@ import type { OwnContext, WriterCheckpointBody, WriterVersion } from '../events/
 import type { ClientId, VersionId } from '../events/ids.js';
 import { isPathEvent, type PathEvent, type SegmentBody } from '../events/schema.js';
 import type { SyncPath } from '../events/sync-path.js';
+import { mayApply } from '../members/may-apply.js';
 import type { LogState } from './project-log.js';
 import { collectPath, computeHeads, emptyPathState, evolvePath, type PathState } from './project-paths.js';
-import { addCondemnation, addDeletion, addNamer } from './project-vault.js';
+import { addCondemnation, addConfig, addDeletion, addNamer } from './project-vault.js';
 import type { VersionRecord } from './version-record.js';
 
 /**
@@ -104,6 +105,10 @@ export function projectWriterCheckpoint(
   if (prior === undefined || prior.seq < body.seq) vault.latest.set(w, { client: w, seq: body.seq, time, seen, events });
   if (body.lastEventful > (vault.lastEventful.get(w) ?? 0)) vault.lastEventful.set(w, body.lastEventful);
   for (const r of body.retired) vault.retired.add(r.client);
+  // A config event counts only when its writer may publish one (ADR-0037: an admin, in a vault with members).
+  const config = body.config;
+  if (config !== undefined && (into.members === undefined || mayApply('config', { client: w, seq: config.seq }, into.members)))
+    addConfig(vault, { client: w, ...config });
   for (const c of body.condemnations) {
     const ctx = body.contexts[c.ctx]!;
     addCondemnation(vault, { hash: c.hash, client: w, seq: ctx.seq, time: ctx.time, graceMs: c.graceMs, seen: ctx.seen, voided: false });

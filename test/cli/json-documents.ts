@@ -112,6 +112,8 @@ export async function collectDocuments(w: World): Promise<Document[]> {
   await collect(docs, 'members-change', a, ['members', 'remove', 'carol']);
   await collect(docs, 'members-invite', a, ['members', 'invite', 'dave']);
   await collect(docs, 'retire', a, ['retire', 'bob']);
+  await collect(docs, 'config', a, ['config']);
+  await collect(docs, 'config', a, ['config', 'merge', '--pattern', '*.md', '--max-bytes', '4096']);
   await collect(docs, 'service', a, ['service', 'print', 'systemd']);
   await collect(docs, 'service', a, ['service', 'print', 'launchd']);
   // Errors: a usage error (commander's and bm-log's) and a typed failure.

@@ -146,7 +146,7 @@ export function describeSuite(r: SuiteResult, seconds: number): string {
     `  safety-guard stops ${t.guardStops}, resolves ${t.resolves}, conflicts seen ${t.conflicts}`,
     `  checked against a full plan: clean-state shortcuts ${t.cleanSyncs}, focused plans ${t.focusedPlans} (lazy ${t.lazyPlans}), stage plans of first syncs ${t.stagePlans}`,
     `  objects vanished from the store ${t.vanished}, put back by their owners' syncs ${t.restored}`,
-    `  line edits ${t.lineEdits}, merges checked (ADR-0020) ${t.merges}, moves ${t.moves} (edits sent on merged, checked ${t.mergedFollows})`,
+    `  line edits ${t.lineEdits}, merges checked (ADR-0020) ${t.merges}, moves ${t.moves} (edits sent on merged, checked ${t.mergedFollows}), config events (ADR-0037) ${t.configs}`,
     `  scenarios with packs (ADR-0022) ${t.packScenarios}, pack puts ${t.packsWritten} (with store faults on ${t.packsInFaultSyncs})`,
     `  scenarios with bucket snapshots (ADR-0034) ${t.snapshotScenarios}, snapshots taken ${t.snapshotsTaken}`,
     ...(t.gcRuns > 0 ? [`  gc runs ${t.gcRuns}, blobs deleted ${t.blobsCollected}, paths collected ${t.pathsCollected}`] : []),

@@ -131,6 +131,8 @@ describe('multi-client simulation of runSync', () => {
       if (replay === undefined) expect([r.stats.packScenarios, r.stats.packsWritten, r.stats.packsInFaultSyncs].every((n) => n > 0)).toBe(true);
       // Bucket snapshots (ADR-0034) in a third of them: baselines taken, vanished objects read back.
       if (replay === undefined) expect(r.stats.snapshotsTaken).toBeGreaterThan(0);
+      // Merge policies must actually change mid-scenario (ADR-0037), each checked by checkConfigs.
+      if (replay === undefined) expect(r.stats.configs).toBeGreaterThan(0);
     },
     timeoutMs,
   );

@@ -32,6 +32,8 @@ import type { LocalTree, ScanBase, ScanResult } from '../../src/reconcile/ports.
 import type { Chunks } from '../../src/events/store/lent-chunks.js';
 import { runSync, type ResolveRequest, type SyncReport } from '../../src/reconcile/run-sync.js';
 import { executeGc } from '../../src/gc/execute-gc.js';
+import { executeSetMergePolicy, type MergePolicyChange } from '../../src/client/vault-config.js';
+import { computeVaultMergePolicy } from '../../src/reconcile/sync/merge-stage.js';
 import { computeBlobViolations } from '../gc/support/race-world.js';
 import { CrashError, GatedIndex, GatedStore, GatedTree, SyncGate } from '../support/gated-ports.js';
 import { MemorySnapshots } from '../support/memory-snapshots.js';
@@ -80,6 +82,14 @@ const VANISH_RATE = 0.04;
  * call count + this slack); a point past the end of a shorter sync means none happens.
  */
 const CALL_SLACK = 6;
+/** How often a step is a config event (ADR-0037), and the policy changes it draws from. */
+const CONFIG_RATE = 0.04;
+const SIM_POLICY_CHANGES: readonly MergePolicyChange[] = [
+  { enabled: false },
+  { reset: true, patterns: ['*.txt'] },
+  { reset: true, maxBytes: 16 },
+  { reset: true },
+];
 
 export interface ScenarioOptions {
   readonly clients?: number;
@@ -147,6 +157,8 @@ export interface ScenarioStats {
   packScenarios: number;
   packsWritten: number;
   packsInFaultSyncs: number;
+  /** Config events published (ADR-0037): the merge policy changed mid-scenario. */
+  configs: number;
   /** With `gc`: completed GC runs, blobs they deleted, paths they collected. */
   gcRuns: number;
   blobsCollected: number;
@@ -197,6 +209,7 @@ export function emptyStats(): ScenarioStats {
     resolves: 0,
     conflicts: 0,
     quiescenceRounds: 0,
+    configs: 0,
     gcRuns: 0,
     snapshotScenarios: 0,
     snapshotsTaken: 0,
@@ -380,6 +393,7 @@ class Scenario {
     this.checkNoDataLoss();
     this.checkRestored();
     if (converged) await this.onKnownGapsAsync(() => this.checkIdempotence());
+    if (settled) await this.checkConfigs();
     this.checkEngineWrites();
     this.checkMerges();
     this.checkMoves();
@@ -419,6 +433,7 @@ class Scenario {
     if (this.options.gc && chance(this.rng, 0.12)) return this.gcStep();
     if (this.options.checkpoints && chance(this.rng, 0.12)) return this.checkpointStep();
     if (chance(this.rng, VANISH_RATE)) return this.vanishStep();
+    if (chance(this.rng, CONFIG_RATE)) return this.configStep();
     const c = pick(this.rng, this.clients)!;
     const kind = pickWeighted(this.rng, [
       ['user', 55],
@@ -748,6 +763,44 @@ class Scenario {
     if (f.hash !== undefined) this.forgedContent.add(f.hash);
     if (f.key !== undefined) this.forgedCheckpoints.add(f.key);
     this.log(`${c.name}: ${f.what}`);
+  }
+
+  /**
+   * A random client publishes a merge policy (ADR-0037): merging off, only `*.txt`, a small size
+   * limit, or the default again. Every client must end with the same policy (`checkConfigs`) and
+   * every merge in the store must still be its recorded algorithm's (`checkMerges`).
+   */
+  private async configStep(): Promise<void> {
+    const c = pick(this.rng, this.clients)!;
+    const change = pick(this.rng, SIM_POLICY_CHANGES)!;
+    const gate = new SyncGate(null, null, () => undefined);
+    const ctx = {
+      ...syncContextOf(c, {
+        store: new GatedStore(this.store, gate, (key, body) => this.checkSegmentPut(key, body)),
+        index: c.index,
+        now: this.clock.now,
+      }),
+      joinFromCheckpoint: false,
+    };
+    try {
+      const r = await executeSetMergePolicy(ctx, change);
+      if (r.published !== null) this.stats.configs++;
+      this.log(`${c.name}: config merge ${JSON.stringify(change)} -> ${r.published === null ? 'unchanged' : `published ${r.published.id}`}`);
+    } catch (e) {
+      // A vanished object not put back yet, or store faults: the fetch refuses; nothing is published.
+      if (!isBmError(e)) this.fail(`${c.name}'s config failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      this.log(`${c.name}: config merge refused (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
+
+  /** Every settled client folds the same config event, so it merges under the same policy (ADR-0037). */
+  private async checkConfigs(): Promise<void> {
+    const seen = new Map<string, string>();
+    for (const c of this.clients) {
+      const { state } = await readLogState(c.index);
+      seen.set(c.name, JSON.stringify(computeVaultMergePolicy(state.vault)));
+    }
+    if (new Set(seen.values()).size > 1) this.fail(`clients hold different merge policies: ${JSON.stringify(Object.fromEntries(seen))}`);
   }
 
   /** A GC run by a random client, crashed at a random port call now and then. */

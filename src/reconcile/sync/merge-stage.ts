@@ -6,6 +6,7 @@ import { collectChunks } from '../../events/store/lent-chunks.js';
 import type { SyncPath } from '../../events/sync-path.js';
 import { DEFAULT_MERGE_POLICY, type MergePolicy } from '../../merge/merge-policy.js';
 import type { Projection } from '../../projections/project-paths.js';
+import type { VaultState } from '../../projections/project-vault.js';
 import type { VersionRecord } from '../../projections/version-record.js';
 import { ConflictKind, type ConflictNote } from '../conflict-notes.js';
 import { computeHeadKey, computeMergeCandidate, computePathMerge, isMergeOf, type MergeCandidate, type PathMerge } from '../path-merge.js';
@@ -18,12 +19,12 @@ import { computeHeadKey, computeMergeCandidate, computePathMerge, isMergeOf, typ
  */
 
 /**
- * The merge policy of a vault (ADR-0020). Config events that set it are not in this release:
- * every client of it uses the default, so the policy is the same on every client (never a
- * per-client setting), and each merge event names the algorithm that made its bytes.
+ * The merge policy of a vault (ADR-0020, ADR-0037): the `settings.merge` of the config event in
+ * effect (the vault fold keeps the first by `compareConfigs`, counted only when its writer may
+ * publish one), else the default. Never a per-client setting.
  */
-export function computeVaultMergePolicy(): MergePolicy {
-  return DEFAULT_MERGE_POLICY;
+export function computeVaultMergePolicy(vault: Pick<VaultState, 'config'>): MergePolicy {
+  return vault.config?.settings.merge ?? DEFAULT_MERGE_POLICY;
 }
 
 /** What the stage reads from: the remote and the projection the plan was made from. */

@@ -44,7 +44,7 @@ export async function planRound(state: SyncState, local: ScanResult, focus: Roun
  * a move sent on to the new path; the paths with a new outcome are planned again, focused on them.
  */
 async function planMerges(state: SyncState, local: ScanResult, plan: Plan, scope: PlanScope): Promise<Plan> {
-  const policy = computeVaultMergePolicy();
+  const policy = computeVaultMergePolicy(state.log.state.vault);
   const lazy = state.mode.kind !== 'full';
   const src = { store: state.ctx.store, projection: state.projection, policy };
   const moveSrc: MoveSource = { ...src, manifest: state.manifest, readLocal: (f) => openUploadSource(state.ctx.tree, f.path, f.size) };
