@@ -39,7 +39,7 @@ export interface WriteResult {
   readonly version: string;
   /** True when the write was stale and stands beside the current version as a conflict (it did not merge). */
   readonly conflict: boolean;
-  /** True when the write was stale and merged with the current version (`onStale: 'merge'`): `heads[0]` is the merge. */
+  /** True when the write was stale and merged with the current version (`onStale: 'merge'`, the default): `heads[0]` is the merge. */
   readonly merged: boolean;
   /** Why a stale write that stands as a conflict did not merge (the merge's reason, and in words), else null. */
   readonly notMerged: { readonly reason: string; readonly detail: string } | null;
@@ -120,6 +120,9 @@ export async function executeRead(
  * mergeable concurrent versions, so a write cannot be kept apart from a merge).
  */
 export type OnStale = 'refuse' | 'merge' | 'conflict';
+
+/** What a stale write does when its caller does not say: a person's rule (issue 26, ADR-0033). */
+export const DEFAULT_ON_STALE: OnStale = 'merge';
 
 /** What a write asks for: the bytes (null: a delete), the version read, and what a stale write does. */
 export interface WriteRequest {

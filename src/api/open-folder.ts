@@ -19,9 +19,23 @@ import { executeFolderSync, type SyncRequest } from './folder-sync.js';
 import { computeFolderPrefix, listFiles, readVersionBytes, type FileInfo } from './version-queries.js';
 import { executeDiff, type FileDiff } from './diff-versions.js';
 import { DEFAULT_LOCK_WAIT_MS, withClientWaiting, withLocalWaiting } from './folder-lock.js';
-import { executeRead, executeWrite, mustNotePath, type OnStale, type ReadResult, type WriteResult } from './note-io.js';
+import { DEFAULT_ON_STALE, executeRead, executeWrite, mustNotePath, type OnStale, type ReadResult, type WriteResult } from './note-io.js';
 import { executeRestore, type RestoreResult } from './restore-note.js';
 import { executeVerify, type VerifyResult } from './verify-folder.js';
+import { executeSubscribe, executeUnsubscribe, type UnsubscribeResult } from './subscriptions.js';
+import { executeRestoreTo, type RestoreToResult } from './restore-to.js';
+import { computeRestoreTarget, parseHistoryPoint } from './restore-note.js';
+import { listLog, type LogEvent, type LogOptions } from './folder-log.js';
+import {
+  executeFolderCheckpoint,
+  executeFolderGc,
+  executeFolderRetire,
+  listClients,
+  type ClientRow,
+  type GcOptions,
+  type GcResult,
+  type OwnCheckpointReport,
+} from './folder-gc.js';
 
 /** How `openFolder` opens a folder. */
 export interface OpenFolderOptions {
@@ -39,10 +53,10 @@ export interface WriteOptions {
   /** The version the bytes were based on (from `read`), or null to create a file that does not exist. */
   readonly expectedVersion: string | null;
   /**
-   * A stale expected version (ADR-0033): 'refuse' (default) throws StaleVersionError naming the
-   * current version; 'merge' merges the write with the current version where the merge applies
-   * (text, a common ancestor, changes apart), else keeps both as a conflict, as a person's stale
-   * edit; 'conflict' is the former name of 'merge'.
+   * A stale expected version (ADR-0033): 'merge' (default) merges the write with the current
+   * version where the merge applies (text, a common ancestor, changes apart), else keeps both as
+   * a conflict, as a person's stale edit; 'refuse' throws StaleVersionError naming the current
+   * version and writes nothing; 'conflict' is the former name of 'merge'.
    */
   readonly onStale?: OnStale;
 }
@@ -71,6 +85,25 @@ export interface BmFolder {
   list(folder?: string, options?: { at?: string }): Promise<FileInfo[]>;
   /** Any version's bytes (id or its last 8 characters), checked against their hash, with the version's record. */
   show(version: string): Promise<ShowResult>;
+  /**
+   * The events of `path` (a file, following its moves back; a folder ending in `/`; or every
+   * path), newest first, each with what it did (created, edited, moved, ...), as `bm-log log`.
+   */
+  log(path?: string, options?: LogOptions): Promise<LogEvent[]>;
+  /** Garbage collection of old versions' blobs (ADR-0009), as `bm-log gc`. */
+  gc(options?: GcOptions): Promise<GcResult>;
+  /** A checkpoint of this client's own log (ADR-0014), or null when its latest is up to date; as `bm-log checkpoint`. */
+  checkpoint(): Promise<OwnCheckpointReport | null>;
+  /** Every client of the vault and how far its log is acknowledged, as `bm-log clients`. */
+  clients(): Promise<ClientRow[]>;
+  /** Syncs `folder` here again (after unsubscribe) from the next sync on; returns the prefix the config lists. */
+  subscribe(folder: string): Promise<string>;
+  /** Stops syncing `folder` here and removes its files here (never for anyone else); refused while one has unsynced changes. */
+  unsubscribe(folder: string): Promise<UnsubscribeResult>;
+  /** Writes the bytes of `path` as of `at` to the new file `to` (nothing overwritten, nothing published), as `restore --to`. */
+  restoreTo(path: string, options: { at: string; to: string; dryRun?: boolean }): Promise<RestoreToResult>;
+  /** Retires a client (exact id or name): gc stops waiting for it; as `bm-log retire`. */
+  retire(client: string): Promise<{ client: string; name: string; alreadyRetired: boolean; seq: number | null }>;
   /** The versions of `path` (or every event's, without one), newest first. */
   history(path?: string, options?: { limit?: number }): Promise<VersionInfo[]>;
   read(path: string): Promise<ReadResult>;
@@ -144,7 +177,7 @@ export async function openFolder(dir: string, options: OpenFolderOptions = {}): 
   const notePath = async (p: string) => mustNotePath(p, (await readScope(root, config)).isIgnored);
   const write = async (p: string, bytes: Uint8Array | null, o: WriteOptions) => {
     const sp = await notePath(p);
-    return client((s) => executeWrite(s, { path: sp, bytes, expectedVersion: o.expectedVersion, onStale: o.onStale ?? 'refuse' }));
+    return client((s) => executeWrite(s, { path: sp, bytes, expectedVersion: o.expectedVersion, onStale: o.onStale ?? DEFAULT_ON_STALE }));
   };
   return {
     root,
@@ -172,6 +205,18 @@ export async function openFolder(dir: string, options: OpenFolderOptions = {}): 
         const { hash, size, mode } = r.content;
         return { version: r.id, path: r.path, client: r.client, time: r.time, hash, size, mode, bytes };
       }),
+    log: (p, o = {}) => local((s) => listLog(s, p, o)),
+    gc: (o = {}) => client((s) => executeFolderGc(s, o)),
+    checkpoint: () => client((s) => executeFolderCheckpoint(s)),
+    clients: () => client((s) => listClients(s)),
+    retire: (c) => client((s) => executeFolderRetire(s, c)),
+    subscribe: (f) => client((s) => executeSubscribe(s, f)),
+    unsubscribe: (f) => client((s) => executeUnsubscribe(s, f)),
+    restoreTo: (p, o) => {
+      const t = computeRestoreTarget(p);
+      parseHistoryPoint(o.at);
+      return client((s) => executeRestoreTo(s, t, o.at, o.to, o.dryRun === true));
+    },
     history: async (p, o = {}) => {
       const sp = p === undefined ? undefined : await notePath(p);
       return local((s) => listHistory(s, sp, o.limit));

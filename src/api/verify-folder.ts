@@ -1,3 +1,4 @@
+import { probeStore } from '../events/store/probe-store.js';
 import type { ClientSession } from '../client/client-session.js';
 import { verifyLogs } from '../client/verify-logs.js';
 import { verifyMerges } from '../client/verify-merges.js';
@@ -32,4 +33,9 @@ export async function executeVerify(s: ClientSession, repair = false): Promise<V
     findings,
     repaired: blobs.repaired,
   };
+}
+
+/** What the remote supports (`bm-log doctor`): create-only writes, versioning, snapshots; and which remote it is. */
+export async function probeRemote(s: ClientSession): Promise<{ remote: string } & Awaited<ReturnType<typeof probeStore>>> {
+  return { remote: s.store.description, ...(await probeStore(s.store)) };
 }

@@ -1,9 +1,12 @@
-import { executeGc } from '../gc/execute-gc.js';
-import { DEFAULT_GRACE_MS, DEFAULT_RETENTION_MS } from '../gc/plan-gc.js';
-import { computeClientRows, executeRetire, type ClientRow } from '../gc/retire-client.js';
-import { listCheckpoints } from '../events/checkpoints.js';
-import { executeOwnCheckpoint, type OwnCheckpointReport } from '../reconcile/own-checkpoint.js';
-import { executeFetchLog } from '../reconcile/sync-log.js';
+import {
+  DEFAULT_GRACE_MS,
+  executeFolderCheckpoint,
+  executeFolderGc,
+  executeFolderRetire,
+  listClients,
+  type ClientRow,
+  type OwnCheckpointReport,
+} from '../api/folder-gc.js';
 import { withClient } from '../client/client-queries.js';
 import { ExitCode } from './exit-codes.js';
 import type { FolderOptions, GcFlags } from './options.js';
@@ -27,39 +30,21 @@ function countObjects(all: number, packs: number): string {
   return packs === 0 ? `${all} blob(s)` : `${all - packs} blob(s) and ${packs} pack(s)`;
 }
 
-/** `bm-log gc [--dry-run] [--retention D] [--grace D] [--no-checkpoint]`. */
+/** `bm-log gc [--dry-run] [--retention D] [--grace D] [--no-checkpoint]`: the API's `gc`, printed. */
 export async function runGcCommand(o: GcFlags, out: Output): Promise<number> {
-  const retentionMs = o.retention ?? DEFAULT_RETENTION_MS;
-  const graceMs = o.grace ?? DEFAULT_GRACE_MS;
   return withClient(o.dir, async (s) => {
-    const report = await executeGc({ ...s.ctx }, { dryRun: o.dryRun === true, retentionMs, graceMs, checkpoint: o.checkpoint !== false });
+    const options = {
+      ...(o.retention !== undefined ? { retentionMs: o.retention } : {}),
+      ...(o.grace !== undefined ? { graceMs: o.grace } : {}),
+    };
+    const report = await executeFolderGc(s, { dryRun: o.dryRun === true, checkpoint: o.checkpoint !== false, ...options });
+    const { retentionMs, graceMs, ...rest } = report;
     const data = {
-      dryRun: report.dryRun,
+      dryRun: rest.dryRun,
       retention: formatDuration(retentionMs),
       grace: formatDuration(graceMs),
-      passes: report.passes.map((p) => ({
-        active: p.plan.active,
-        frontier: p.plan.frontier,
-        collected: p.plan.collect,
-        condemned: p.plan.condemn,
-        deletable: p.plan.delete.map((d) => ({
-          hash: d.hash,
-          key: d.key,
-          condemnedBy: `${d.condemnation.client}/${d.condemnation.seq}`,
-          condemnedAt: d.condemnation.time,
-        })),
-        deleted: p.deleted,
-        condemnedPacks: p.plan.condemnPacks,
-        deletedPacks: p.deletedPacks,
-        lateDeletes: p.lateDeletes,
-        blobsListed: p.plan.blobsListed,
-        blobsReferenced: p.plan.blobsReferenced,
-        packsListed: p.plan.packsListed,
-        packsReferenced: p.plan.packsReferenced,
-        publishedSeq: p.publishedSeq,
-        requests: p.requests,
-      })),
-      checkpoint: report.checkpoint,
+      passes: rest.passes,
+      checkpoint: rest.checkpoint,
     };
     out.result(o.json, data, () => {
       const lines: string[] = [];
@@ -73,17 +58,15 @@ export async function runGcCommand(o: GcFlags, out: Output): Promise<number> {
       for (const [i, p] of report.passes.entries()) {
         const head = report.passes.length > 1 ? `pass ${i + 1}: ` : '';
         lines.push(
-          `${head}${p.plan.active.length} active client(s); ${p.plan.blobsListed} blob(s), ${p.plan.blobsReferenced} still needed` +
-            (p.plan.packsListed > 0 ? `; ${p.plan.packsListed} pack(s), ${p.plan.packsReferenced} still needed` : ''),
+          `${head}${p.active.length} active client(s); ${p.blobsListed} blob(s), ${p.blobsReferenced} still needed` +
+            (p.packsListed > 0 ? `; ${p.packsListed} pack(s), ${p.packsReferenced} still needed` : ''),
         );
         const [collected, condemned] = report.dryRun ? ['would collect', 'would condemn'] : ['collected', 'condemned'];
-        for (const c of p.plan.collect)
+        for (const c of p.collected)
           lines.push(`  ${collected} ${displayName(c.path)} (${c.versions.length} version(s); its history stays in the log)`);
-        if (p.plan.condemn.length > 0)
-          lines.push(
-            `  ${condemned} ${countObjects(p.plan.condemn.length, p.plan.condemnPacks.length)}; deletable after ${formatDuration(graceMs)}`,
-          );
-        if (report.dryRun && p.plan.delete.length > 0) lines.push(`  would delete ${p.plan.delete.length} blob(s) condemned earlier`);
+        if (p.condemned.length > 0)
+          lines.push(`  ${condemned} ${countObjects(p.condemned.length, p.condemnedPacks.length)}; deletable after ${formatDuration(graceMs)}`);
+        if (report.dryRun && p.deletable.length > 0) lines.push(`  would delete ${p.deletable.length} blob(s) condemned earlier`);
         if (p.deleted.length > 0) lines.push(`  deleted ${countObjects(p.deleted.length, p.deletedPacks.length)}`);
         if (p.lateDeletes.length > 0)
           lines.push(`  left ${p.lateDeletes.length} blob(s) for the next run (this run passed their delete deadline)`);
@@ -103,8 +86,7 @@ function describeCheckpoint(cp: OwnCheckpointReport): string {
 /** `bm-log checkpoint`: fetch, then write a checkpoint of this client's own log (ADR-0014). */
 export async function runCheckpointCommand(o: FolderOptions, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
-    const log = await executeFetchLog(s.ctx, { dryRun: false });
-    const cp = await executeOwnCheckpoint(s.ctx, log);
+    const cp = await executeFolderCheckpoint(s);
     out.result(o.json, { checkpoint: cp }, () => [
       cp ? describeCheckpoint(cp) : "this client's latest checkpoint is up to date; nothing written",
     ]);
@@ -115,8 +97,7 @@ export async function runCheckpointCommand(o: FolderOptions, out: Output): Promi
 /** `bm-log clients`: every client, its last segment, how far its log is acknowledged, its latest checkpoint, retired or not. */
 export async function runClientsCommand(o: FolderOptions, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
-    const log = await executeFetchLog(s.ctx, { dryRun: true });
-    const rows = computeClientRows(log, s.config.clientId, (await listCheckpoints(s.store)).latest);
+    const rows = await listClients(s);
     const seqs = (r: ClientRow) =>
       `${String(r.lastSeq).padStart(8)}  ${String(r.acked).padStart(8)}  ${String(r.checkpoint ?? '-').padStart(10)}`;
     out.result(o.json, { clients: rows }, () => [
@@ -133,7 +114,7 @@ export async function runClientsCommand(o: FolderOptions, out: Output): Promise<
 /** `bm-log retire CLIENT`: publish a retire event for the client with that exact id or name. */
 export async function runRetireCommand(target: string, o: FolderOptions, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
-    const r = await executeRetire(s.ctx, target);
+    const r = await executeFolderRetire(s, target);
     const who = `${displayName(r.name)} (${r.client})`;
     out.result(o.json, r, () => [
       r.alreadyRetired ? `${who} is retired already; nothing published` : `retired ${who}: garbage collection no longer waits for it`,

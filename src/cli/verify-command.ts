@@ -1,6 +1,5 @@
 import type { ErrorCode } from '../errors.js';
-import { executeVerify } from '../api/verify-folder.js';
-import { probeStore } from '../events/store/probe-store.js';
+import { executeVerify, probeRemote } from '../api/verify-folder.js';
 import { withClient } from '../client/client-queries.js';
 import { ExitCode, computeFaultsExitCode } from './exit-codes.js';
 import { displayName } from '../client/human-text.js';
@@ -31,12 +30,12 @@ export async function runVerifyCommand(o: VerifyFlags, out: Output): Promise<num
 /** `bm-log doctor`: what the remote supports (create-only writes, versioning, snapshots). */
 export async function runDoctorCommand(o: FolderOptions, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
-    const caps = await probeStore(s.store);
+    const caps = await probeRemote(s);
     const createOnly = caps.createOnlyEnforced
       ? 'yes'
       : 'no (bm-log checks before writing; safe because every client writes only its own objects)';
-    out.result(o.json, { remote: s.store.description, ...caps }, () => [
-      `remote ${s.store.description}`,
+    out.result(o.json, caps, () => [
+      `remote ${caps.remote}`,
       `  create-only writes enforced by the server: ${createOnly}`,
       `  bucket versioning: ${caps.versioning ? 'yes' : 'no'}`,
       `  bucket snapshots (Tigris): ${caps.snapshots ? 'yes' : 'no (the log frontier is recorded instead)'}`,

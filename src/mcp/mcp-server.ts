@@ -10,8 +10,9 @@ import { computeToolError, computeToolResult } from './tool-result.js';
 
 /*
  * `bm-log mcp`: the library API (src/api) as Model Context Protocol tools and resources for
- * one folder (ADR-0028). Every write names the version it replaces; a stale one is refused
- * with the current version (or, asked for, kept as a conflict). Results are small.
+ * one folder (ADR-0028). Every write names the version it replaces; a stale one merges with the
+ * current version or stands beside it as a conflict (ADR-0033), or, asked for, is refused naming
+ * the current version. Results are small.
  */
 
 /** At most this many files in one `list` result (the rest are counted). */
@@ -21,11 +22,12 @@ const MAX_DIFF_LINES = 400;
 
 const path = z.string().min(1).describe('a path relative to the folder root, e.g. notes/plan.md');
 const onStale = z
-  .enum(['refuse', 'merge', 'conflict'])
+  .enum(['merge', 'refuse', 'conflict'])
   .optional()
   .describe(
-    "if expectedVersion is no longer current: 'refuse' (default; nothing written, the current version is named), or 'merge' " +
-      "(merged with the current version where the changes are apart, else kept beside it as a conflict; 'conflict' is the same)",
+    "if expectedVersion is no longer current: 'merge' (the default: merged with the current version where the changes are " +
+      "apart, else kept beside it as a conflict; the result says which and why) or 'refuse' (nothing written, the error names " +
+      "the current version: read it again and redo your change). 'conflict' is the former name of 'merge'.",
   );
 
 /** Runs a tool body; a thrown error becomes a tool error with its next step. */
@@ -67,8 +69,8 @@ function registerNoteTools(server: McpServer, folder: BmFolder): void {
     {
       description:
         'Write a note (text, or base64 for binary). expectedVersion is the version you read (null to create a new file); ' +
-        'if someone changed it since, the write is refused naming the current version: read it again and merge ' +
-        "(or pass onStale 'merge': the result says merged, or conflict with why it did not merge).",
+        "if someone changed it since, onStale decides: 'merge' (default; the result says merged, or conflict with why it did " +
+        "not merge) or 'refuse' (nothing written; the error names the current version: read it again and redo your change).",
       inputSchema: {
         path,
         expectedVersion: z.string().nullable().describe('the version from read, or null for a new file'),
@@ -124,6 +126,18 @@ function registerHistoryTools(server: McpServer, folder: BmFolder): void {
       run(async () => ({
         versions: (await folder.history(a.path, { limit: a.limit ?? 20 })).map((v) => ({ path: v.path, ...shortVersion(v) })),
       })),
+  );
+  server.registerTool(
+    'show',
+    {
+      description: 'Read any version of a note (a version id from history, or its last 8 characters): its content and record.',
+      inputSchema: { version: z.string().min(1).describe('a version id from history, or its last 8 characters') },
+    },
+    (a) =>
+      run(async () => {
+        const { bytes, ...r } = await folder.show(a.version);
+        return { ...r, ...computeNoteBody(bytes) };
+      }),
   );
   server.registerTool(
     'restore',

@@ -1,7 +1,8 @@
 /**
  * Property (issue 26, ADR-0028, ADR-0033): interleavings of API writes (as the folder's own
- * client and as an agent client, fresh and stale, refused, merged or kept as conflicts), a
- * person's edits in two folders, and syncs lose no version. Every writer adds a unique token
+ * client and as an agent client, fresh and stale; a stale one refused on request, else, by
+ * default or on request, merged or kept as a conflict), a person's edits in two folders, and
+ * syncs lose no version. Every writer adds a unique token
  * to one paragraph of the bytes it based its write on (a stale writer: the bytes of the
  * version it read then), so that writes to different paragraphs merge and writes to the same
  * one conflict. A version is lost exactly when a token that was written disappears from every
@@ -21,7 +22,8 @@ let merges = 0;
 const NOTE = 'plan.md';
 const PARAGRAPHS = 4;
 const BASE = Array.from({ length: PARAGRAPHS }, (_, i) => `p${i}`).join('\n\n') + '\n';
-type OnStale = 'refuse' | 'merge' | 'conflict';
+/** What a stale write does; 'default' passes no onStale (the API's default, ADR-0033: a person's rule). */
+type OnStale = 'default' | 'refuse' | 'merge' | 'conflict';
 
 type Step =
   | { readonly kind: 'api'; readonly who: 'own' | 'agent'; readonly stale: boolean; readonly onStale: OnStale; readonly at: number }
@@ -36,7 +38,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     kind: fc.constant('api' as const),
     who: fc.constantFrom('own' as const, 'agent' as const),
     stale: fc.boolean(),
-    onStale: fc.constantFrom<OnStale>('refuse', 'merge', 'conflict'),
+    onStale: fc.constantFrom<OnStale>('default', 'refuse', 'merge', 'conflict'),
     at,
   }),
   fc.record({ kind: fc.constant('edit' as const), where: fc.constantFrom('a' as const, 'b' as const), at }),
@@ -68,12 +70,14 @@ async function apiWrite(r: Run, s: Extract<Step, { kind: 'api' }>): Promise<void
   const based = s.stale ? (r.lastRead.get(s.who) ?? now) : now;
   r.lastRead.set(s.who, now);
   const token = `t${r.next++}`;
+  const options = { expectedVersion: based.version, ...(s.onStale === 'default' ? {} : { onStale: s.onStale }) };
   try {
-    const w = await folder.write(NOTE, addToken(based.text, s.at, token), { expectedVersion: based.version, onStale: s.onStale });
+    const w = await folder.write(NOTE, addToken(based.text, s.at, token), options);
     r.written.add(token);
     if (w.merged) merges++;
   } catch (e) {
-    if (!isBmError(e, 'stale-version')) throw e;
+    // Only a write that asked to be refused may be: the default and 'merge' never refuse.
+    if (!isBmError(e, 'stale-version') || s.onStale !== 'refuse') throw e;
   }
 }
 
@@ -96,7 +100,7 @@ async function runStep(r: Run, s: Step): Promise<void> {
       return;
     case 'race':
       await Promise.all([
-        apiWrite(r, { kind: 'api', who: 'own', stale: false, onStale: 'merge', at: s.at }),
+        apiWrite(r, { kind: 'api', who: 'own', stale: false, onStale: 'default', at: s.at }),
         sleep(s.delayMs).then(() => edit(r, 'a', (s.at + 1) % PARAGRAPHS)),
       ]);
       return;

@@ -12,7 +12,7 @@ import { EXIT, expectExit, sha256, sleep, useWorlds } from '../cli/support/cli.j
 const { pair } = useWorlds();
 
 describe('openFolder', () => {
-  it('reads with a version, writes against it, refuses a stale write naming the current version', async () => {
+  it('reads with a version, writes against it; a stale write is refused when asked, else a conflict (the default)', async () => {
     const { a, b } = await pair({ 'plan.md': 'one\n' });
     const folder = await openFolder(a.dir);
     const first = await folder.read('plan.md');
@@ -25,12 +25,18 @@ describe('openFolder', () => {
     await b.syncOk();
     expect(await b.read('plan.md')).toBe('two\n');
 
-    const stale = await folder.write('plan.md', 'three\n', { expectedVersion: first.version }).catch((e: unknown) => e);
+    const stale = await folder.write('plan.md', 'three\n', { expectedVersion: first.version, onStale: 'refuse' }).catch((e: unknown) => e);
     expect(stale).toBeInstanceOf(StaleVersionError);
     expect((stale as StaleVersionError).current).toEqual([w.version]);
     expect((stale as StaleVersionError).message).toContain(w.version);
     expect(await a.read('plan.md')).toBe('two\n');
     expect((await folder.read('plan.md')).version).toBe(w.version);
+
+    // Without onStale the same stale write follows a person's rule (ADR-0033): the same line
+    // changed on both sides cannot merge, so both stand as a conflict; nothing is overwritten.
+    const kept = await folder.write('plan.md', 'three\n', { expectedVersion: first.version });
+    expect(kept).toMatchObject({ conflict: true, merged: false, notMerged: { reason: 'overlap' } });
+    expect([...kept.heads].sort()).toEqual([kept.version, w.version].sort());
   }, 120_000);
 
   it('a stale write with onStale conflict is kept beside the current version; resolve ends it', async () => {
@@ -58,7 +64,7 @@ describe('openFolder', () => {
     const { a, b } = await pair({ 'plan.md': 'one\n' });
     const folder = await openFolder(b.dir);
     const created = await folder.write('notes/new.md', 'new\n', { expectedVersion: null });
-    const err = await folder.write('notes/new.md', 'again\n', { expectedVersion: null }).catch((e: unknown) => e);
+    const err = await folder.write('notes/new.md', 'again\n', { expectedVersion: null, onStale: 'refuse' }).catch((e: unknown) => e);
     expect(isBmError(err, 'stale-version')).toBe(true);
     await a.syncOk();
     expect(await a.read('notes/new.md')).toBe('new\n');

@@ -11,7 +11,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readPathHistory } from '../../src/cli/history-commands.js';
+import { readPathHistory } from '../../src/api/folder-log.js';
 import { computeRecordedMove } from '../../src/cli/log-lines.js';
 import type { ClientSession } from '../../src/client/client-session.js';
 import { encodeSegment } from '../../src/events/codec.js';

@@ -60,6 +60,7 @@ describe('bm-log mcp over stdio', () => {
       'read',
       'resolve',
       'restore',
+      'show',
       'status',
       'sync',
       'verify',
@@ -78,7 +79,7 @@ describe('bm-log mcp over stdio', () => {
     // The agent is a client of its own: the log names it.
     expect((await b.log('plan.md'))[0]).toMatchObject({ clientName: 'claude', version: v2 });
 
-    const stale = await call(c, 'write', { path: 'plan.md', expectedVersion: v1, text: 'stale\n' });
+    const stale = await call(c, 'write', { path: 'plan.md', expectedVersion: v1, text: 'stale\n', onStale: 'refuse' });
     expect(stale.isError).toBe(true);
     expect(stale.structuredContent?.['error']).toMatchObject({ code: 'stale-version', currentVersions: [v2] });
     expect(stale.content[0]?.text).toContain(v2);
@@ -86,10 +87,16 @@ describe('bm-log mcp over stdio', () => {
     await b.syncOk();
     expect(await b.read('plan.md')).toBe('agent\n');
 
-    // Bob edits; the agent writes against the version it had read, asking for a conflict.
+    // The first version, by its id: content and record.
+    const shown = await ok(c, 'show', { version: v1.slice(-8) });
+    expect(shown).toMatchObject({ version: v1, path: 'plan.md', text: 'one\n', size: 4 });
+    expect(shown['bytes']).toBeUndefined();
+
+    // Bob edits; the agent writes against the version it had read without saying what a stale
+    // write does: the default (a person's rule) tries the merge, and keeps both as a conflict.
     await b.write('plan.md', 'bob\n');
     await b.syncOk();
-    const kept = await ok(c, 'write', { path: 'plan.md', expectedVersion: v2, text: 'agent again\n', onStale: 'merge' });
+    const kept = await ok(c, 'write', { path: 'plan.md', expectedVersion: v2, text: 'agent again\n' });
     expect(kept).toMatchObject({ conflict: true, merged: false, notMerged: { reason: 'overlap' } });
     // diff of the conflict: each version against their common ancestor (v2), as small hunks.
     const d = (await ok(c, 'diff', { path: 'plan.md' })) as { diffs: { fromVersion: string; hunks: { lines: string[] }[] }[] };
