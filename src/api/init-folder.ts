@@ -85,7 +85,10 @@ export async function initFolder(dir: string, o: InitFolderOptions): Promise<Ini
     ...(pin === undefined ? {} : { pin }),
     ...(o.name !== undefined ? { name: o.name } : {}),
   });
-  const { encrypted, waitingFingerprint } = await executeInitEncryption(r.root, { encrypt: o.encrypt === true, createdVault: r.createdVault });
+  const { encrypted, waitingFingerprint } = await executeInitEncryption(r.root, {
+    encrypt: o.encrypt === true,
+    createdVault: r.createdVault,
+  });
   const { clientId, name, vaultId } = r.config;
   return {
     root: r.root,

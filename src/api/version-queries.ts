@@ -18,7 +18,10 @@ import { findVersion, logCommand, parseHistoryPoint, projectTreeAt } from './res
  */
 
 /** The bytes of a version, checked against its hash: held whole. */
-async function readVerifiedBytes(s: Pick<ClientSession, 'index' | 'store'> & Partial<Pick<ClientSession, 'ctx'>>, content: ContentRef): Promise<Buffer> {
+async function readVerifiedBytes(
+  s: Pick<ClientSession, 'index' | 'store'> & Partial<Pick<ClientSession, 'ctx'>>,
+  content: ContentRef,
+): Promise<Buffer> {
   const hash = createHash('sha256');
   const chunks: Buffer[] = [];
   // Gone from the live bucket, it is read from the bucket snapshot this client synced against (ADR-0034).

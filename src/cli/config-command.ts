@@ -62,7 +62,11 @@ const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?
 
 /** The repeated `--pattern`/`--markdown-pattern` flags as the lists they replace. */
 function withPatternLists(o: MergeConfigFlags & { pattern?: string[]; markdownPattern?: string[] }): MergeConfigFlags {
-  return { ...o, ...(o.pattern === undefined ? {} : { patterns: o.pattern }), ...(o.markdownPattern === undefined ? {} : { markdownPatterns: o.markdownPattern }) };
+  return {
+    ...o,
+    ...(o.pattern === undefined ? {} : { patterns: o.pattern }),
+    ...(o.markdownPattern === undefined ? {} : { markdownPatterns: o.markdownPattern }),
+  };
 }
 
 /** Registers `config` (`config show`) and `config merge`. */

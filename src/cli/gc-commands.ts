@@ -65,7 +65,9 @@ export async function runGcCommand(o: GcFlags, out: Output): Promise<number> {
         for (const c of p.collected)
           lines.push(`  ${collected} ${displayName(c.path)} (${c.versions.length} version(s); its history stays in the log)`);
         if (p.condemned.length > 0)
-          lines.push(`  ${condemned} ${countObjects(p.condemned.length, p.condemnedPacks.length)}; deletable after ${formatDuration(graceMs)}`);
+          lines.push(
+            `  ${condemned} ${countObjects(p.condemned.length, p.condemnedPacks.length)}; deletable after ${formatDuration(graceMs)}`,
+          );
         if (report.dryRun && p.deletable.length > 0) lines.push(`  would delete ${p.deletable.length} blob(s) condemned earlier`);
         if (p.deleted.length > 0) lines.push(`  deleted ${countObjects(p.deleted.length, p.deletedPacks.length)}`);
         if (p.lateDeletes.length > 0)

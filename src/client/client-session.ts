@@ -273,7 +273,11 @@ export async function executeInit(
     const mine = computeVaultRootBody(newId() as VaultId, { client: clientId, name, keys }, new Date());
     const vault: VaultId = decision.action === 'join' ? decision.vault : await writeRootVaultMarker(store, mine, keys);
     const pinnedRoot =
-      options.pin === undefined ? (vault === mine.vault ? mine : (await readVaultRoot(store, vault))?.body) : await mustPinnedRoot(store, vault, options.pin);
+      options.pin === undefined
+        ? vault === mine.vault
+          ? mine
+          : (await readVaultRoot(store, vault))?.body
+        : await mustPinnedRoot(store, vault, options.pin);
     const enforced = options.remote.url.startsWith('s3://') ? { createOnlyEnforced: capabilities.createOnlyEnforced } : {};
     const remote: RemoteConfig = { ...options.remote, ...enforced };
     const config: ClientConfig = {
@@ -305,7 +309,10 @@ export async function executeInit(
     } finally {
       await index.close();
     }
-    const member = { fingerprint: computeFingerprint(keys.publicKeyHex), pending: pinnedRoot !== undefined && pinnedRoot.root.client !== clientId };
+    const member = {
+      fingerprint: computeFingerprint(keys.publicKeyHex),
+      pending: pinnedRoot !== undefined && pinnedRoot.root.client !== clientId,
+    };
     return { root, config, createdVault: vault === mine.vault, capabilities, member };
   } finally {
     await store.close();

@@ -50,7 +50,11 @@ export function computeChangedMergePolicy(current: MergePolicy, change: MergePol
   const parsed = mergePolicySchema.safeParse(next);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  throw new BmError(ErrorCode.usage, `invalid merge policy: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(), 'see `bm-log config merge --help`');
+  throw new BmError(
+    ErrorCode.usage,
+    `invalid merge policy: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(),
+    'see `bm-log config merge --help`',
+  );
 }
 
 /** `bm-log config`: fetches (committing what it fetched) and shows the settings in effect. */

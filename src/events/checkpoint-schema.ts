@@ -299,7 +299,6 @@ export interface WriterCheckpointBody {
   readonly config?: WriterConfig;
 }
 
-
 /** The cross-field rules of a writer checkpoint: every seq within its own log, every `ctx` an index of `contexts`. */
 function computeWriterBodyProblem(b: {
   client: string;

@@ -86,7 +86,8 @@ export class OwnLogSummary {
     const ctx: OwnContext = { seq: s.seq, time: s.time, seen: s.seen, snapshot: s.snapshot };
     for (const e of s.events) {
       if (e.type === 'retire') this.retires.push({ client: e.client, seq: s.seq });
-      else if (e.type === 'config') this.config = { seq: s.seq, id: e.id, weight: computeSegmentWeight(s.seen, s.seq), settings: e.settings };
+      else if (e.type === 'config')
+        this.config = { seq: s.seq, id: e.id, weight: computeSegmentWeight(s.seen, s.seq), settings: e.settings };
       else if (e.type === 'gc') this.gc.push({ ctx, event: e });
     }
   }

@@ -147,7 +147,13 @@ export function evolveVault(state: VaultState, body: SegmentBody): VaultState {
           addKeyed(state.deletions, h, key, { hash: h, client: body.client, seq: body.seq, time: body.time, seen: body.seen });
         break;
       case 'config':
-        addConfig(state, { client: body.client, seq: body.seq, id: e.id, weight: computeSegmentWeight(body.seen, body.seq), settings: e.settings });
+        addConfig(state, {
+          client: body.client,
+          seq: body.seq,
+          id: e.id,
+          weight: computeSegmentWeight(body.seen, body.seq),
+          settings: e.settings,
+        });
         break;
       case 'put':
       case 'tombstone':

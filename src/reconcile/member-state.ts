@@ -75,7 +75,12 @@ export interface PendingJoiner {
 
 /** Pure: the keys of `newKeys` whose clients are pending in `members` and were not shown before, sorted by client. */
 export function computeNewlyPending(newKeys: readonly ClientKey[], members: MemberState, shown: ReadonlySet<string>): PendingJoiner[] {
-  const pending = new Set(computePendingClients(newKeys.map((k) => k.client), members));
+  const pending = new Set(
+    computePendingClients(
+      newKeys.map((k) => k.client),
+      members,
+    ),
+  );
   return newKeys
     .filter((k) => pending.has(k.client) && !shown.has(k.client) && !members.members.has(k.client))
     .map((k) => ({ client: k.client, name: k.name, fingerprint: computeFingerprint(k.publicKeyHex) }))
@@ -106,7 +111,9 @@ export async function executeNoticePending(
  * Every client of this index's pinned keys that is not a member (never admitted): what
  * `bm-log status` lists each time, as of this client's last fetch. Empty in an open vault.
  */
-export async function readPendingJoiners(index: Pick<SyncIndex, 'getMeta' | 'iterateSegments' | 'getPinnedKeys'>): Promise<PendingJoiner[]> {
+export async function readPendingJoiners(
+  index: Pick<SyncIndex, 'getMeta' | 'iterateSegments' | 'getPinnedKeys'>,
+): Promise<PendingJoiner[]> {
   const members = await readMemberState(index);
   if (members === undefined) return [];
   const pinned = await index.getPinnedKeys();

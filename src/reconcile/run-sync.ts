@@ -72,23 +72,28 @@ export async function runSync(ctx: SyncContext, options: SyncOptions = {}): Prom
   await acknowledgeStage(state, tally);
   await checkpointStage(state, tally);
   await commitStage(state, settled, run.lastScan);
-  return withPendingJoiners(ctx, {
-    clean: false,
-    lazy: state.openedAs === 'lazy' && state.mode.kind === 'lazy',
-    staged: mode.kind === 'staged',
-    plan: run.firstPlan!,
-    rounds: run.rounds,
-    ...tally,
-    applied: applied.kept,
-    appliedCounts: applied.counts,
-    appliedOmitted: applied.omitted,
-    conflicts: computeConflictsWithReasons(settled?.conflicts ?? [], state.merges),
-    faults: state.lateFaults.length === 0 ? state.log.faults : [...state.log.faults, ...state.lateFaults],
-    restored: state.fetched.restored,
-    fetchRequests: state.log.requests,
-    joinedFromCheckpoint: state.log.joinedNow,
-    dryRun,
-  }, newKeys, state.log.state.members);
+  return withPendingJoiners(
+    ctx,
+    {
+      clean: false,
+      lazy: state.openedAs === 'lazy' && state.mode.kind === 'lazy',
+      staged: mode.kind === 'staged',
+      plan: run.firstPlan!,
+      rounds: run.rounds,
+      ...tally,
+      applied: applied.kept,
+      appliedCounts: applied.counts,
+      appliedOmitted: applied.omitted,
+      conflicts: computeConflictsWithReasons(settled?.conflicts ?? [], state.merges),
+      faults: state.lateFaults.length === 0 ? state.log.faults : [...state.log.faults, ...state.lateFaults],
+      restored: state.fetched.restored,
+      fetchRequests: state.log.requests,
+      joinedFromCheckpoint: state.log.joinedNow,
+      dryRun,
+    },
+    newKeys,
+    state.log.state.members,
+  );
 }
 
 /** The report with the pending joiners this sync shows (ADR-0032). */

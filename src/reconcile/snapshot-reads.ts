@@ -54,7 +54,8 @@ function isContentOf(ref: ContentRef, bytes: Uint8Array): boolean {
 
 /** The error for a content no snapshot holds: what is lost and what to do. */
 function lostContent(ref: ContentRef, missing: BmError, versions: readonly string[]): BmError {
-  const where = versions.length === 0 ? 'this client holds no bucket snapshot that had it' : `nor in bucket snapshots ${versions.join(', ')}`;
+  const where =
+    versions.length === 0 ? 'this client holds no bucket snapshot that had it' : `nor in bucket snapshots ${versions.join(', ')}`;
   return new BmError(
     ErrorCode.blobMissing,
     `${missing.message}, ${where}: the bytes of this version (${ref.hash}, ${ref.size} bytes) are lost from the bucket`,

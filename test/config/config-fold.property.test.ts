@@ -73,9 +73,14 @@ describe('config events fold alike on every client (ADR-0037)', () => {
     const off = { ...DEFAULT_MERGE_POLICY, enabled: false };
     const txt = { ...DEFAULT_MERGE_POLICY, patterns: ['*.txt'] };
     const [a, b] = [clients[0]!, clients[1]!];
-    expect(policyOf([configSegment(a, 2, {}, '01CFG000000000000000000002', txt), configSegment(a, 1, {}, '01CFG000000000000000000001', off)])).toEqual(txt);
+    expect(
+      policyOf([configSegment(a, 2, {}, '01CFG000000000000000000002', txt), configSegment(a, 1, {}, '01CFG000000000000000000001', off)]),
+    ).toEqual(txt);
     // b wrote after seeing a's seq 2: b's is in effect, in either order.
-    const seg = [configSegment(a, 2, {}, '01CFG000000000000000000002', txt), configSegment(b, 1, { [a]: 2 }, '01CFG000000000000000000003', off)];
+    const seg = [
+      configSegment(a, 2, {}, '01CFG000000000000000000002', txt),
+      configSegment(b, 1, { [a]: 2 }, '01CFG000000000000000000003', off),
+    ];
     expect(policyOf(seg)).toEqual(off);
     expect(policyOf([...seg].reverse())).toEqual(off);
     expect(policyOf([])).toEqual(DEFAULT_MERGE_POLICY);

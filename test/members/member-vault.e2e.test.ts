@@ -81,11 +81,18 @@ describe('a vault made by init --create has members from its first object (ADR-0
     const alice = await w.init('alice', { files: { 'a.md': 'a\n' } });
     const { vaultId } = await configOf(alice);
     const mallory = generateKeyPair();
-    const forged = computeVaultRootBody(vaultId as VaultId, { client: '01M00000000000000000000MAA' as ClientId, name: 'mallory', keys: mallory }, new Date());
+    const forged = computeVaultRootBody(
+      vaultId as VaultId,
+      { client: '01M00000000000000000000MAA' as ClientId, name: 'mallory', keys: mallory },
+      new Date(),
+    );
     await fs.mkdir(path.join(w.remoteDir, 'keys'), { recursive: true });
     await fs.writeFile(path.join(w.remoteDir, ...VAULT_ROOT_KEY.split('/')), encodeVaultRoot(forged, mallory));
 
-    const invite = expectExit(await alice.run('members', 'invite', 'carol', '--json'), EXIT.ok).json as { token: string; rootFingerprint: string };
+    const invite = expectExit(await alice.run('members', 'invite', 'carol', '--json'), EXIT.ok).json as {
+      token: string;
+      rootFingerprint: string;
+    };
     const carol = w.client('carol');
     await fs.mkdir(carol.dir, { recursive: true });
     expectExit(await runCli(['init', '--join', invite.token, '--name', 'carol', '--dir', carol.dir]), EXIT.ok);

@@ -4,7 +4,13 @@ import { counterIdFactory, type ClientId, type VaultId } from '../../src/events/
 import { VAULT_KEY } from '../../src/events/layout.js';
 import { generateKeyPair } from '../../src/events/signing.js';
 import { MemoryStore } from '../../src/events/store/memory-store.js';
-import { computeVaultRootBody, encodeVaultRoot, readVaultRoot, VAULT_ROOT_KEY, writeRootVaultMarker } from '../../src/members/vault-root.js';
+import {
+  computeVaultRootBody,
+  encodeVaultRoot,
+  readVaultRoot,
+  VAULT_ROOT_KEY,
+  writeRootVaultMarker,
+} from '../../src/members/vault-root.js';
 
 /** The format-2 vault marker is the vault's root (ADR-0032). */
 const ids = counterIdFactory('0VM');

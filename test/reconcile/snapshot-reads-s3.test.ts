@@ -97,7 +97,9 @@ describe('contents gone from the live bucket are read back from the snapshot syn
     expect(bob.tree.files.get('big.bin')?.hash).toBe(alice.tree.files.get('big.bin')?.hash);
   });
 
-  it('no snapshot holds it: the download is skipped as blob-missing, saying the bytes are lost and what to do', { timeout: 60_000 }, async () => {
+  it('no snapshot holds it: the download is skipped as blob-missing, saying the bytes are lost and what to do', {
+    timeout: 60_000,
+  }, async () => {
     const w = await world(['alice', 'bob']);
     const [alice, bob] = w.clients as [SimClient, SimClient];
     alice.tree.userWrite('a.md', enc('lost note'));
@@ -111,7 +113,9 @@ describe('contents gone from the live bucket are read back from the snapshot syn
     expect(bob.tree.files.has('a.md')).toBe(false);
   });
 
-  it('a session read (show, restore --to) uses the held baseline; a restore writes the content back as a blob', { timeout: 60_000 }, async () => {
+  it('a session read (show, restore --to) uses the held baseline; a restore writes the content back as a blob', {
+    timeout: 60_000,
+  }, async () => {
     const w = await world(['alice', 'bob', 'carol']);
     const [alice, bob, carol] = w.clients as [SimClient, SimClient, SimClient];
     alice.tree.userWrite('n.md', enc('first words'));
@@ -145,7 +149,8 @@ describe('contents gone from the live bucket are read back from the snapshot syn
 async function putsOf(w: Awaited<ReturnType<typeof world>>, c: SimClient) {
   const out: { path: string; content: ContentRef }[] = [];
   for (const { key } of await listAll(w.live, `log/${c.id}/`)) {
-    for (const e of decodeTrustedSegment((await w.live.get(key))!).events) if (e.type === 'put') out.push({ path: e.path, content: e.content });
+    for (const e of decodeTrustedSegment((await w.live.get(key))!).events)
+      if (e.type === 'put') out.push({ path: e.path, content: e.content });
   }
   return out;
 }

@@ -65,7 +65,10 @@ interface World {
 }
 
 /** Runs one seeded scenario; returns what broke (empty when every invariant held) and the trace. */
-export async function runMemberScenario(seed: number, config: MemberSimConfig = DEFAULT_MEMBER_SIM): Promise<{ broken: string[]; trace: string[] }> {
+export async function runMemberScenario(
+  seed: number,
+  config: MemberSimConfig = DEFAULT_MEMBER_SIM,
+): Promise<{ broken: string[]; trace: string[] }> {
   const w = await createWorld(seed);
   for (let i = 0; i < config.steps; i++) await runStep(w, pickStep(w));
   // A removed leaver only forges from then on (an honest sync would meet its forged segments as its own).
@@ -91,7 +94,18 @@ async function createWorld(seed: number): Promise<World> {
   await writeIdentity(store, { v: 1, vault, client: rootId, name: 'admin', publicKey: rootKeys.publicKeyHex, time: at }, rootKeys);
   const others = await Promise.all(['bob', 'carol', 'outsider', 'leaver'].map((n, i) => createSimClient(store, n, `0C${i}`, clock)));
   const [bob, carol, outsider, leaver] = others as [SimClient, SimClient, SimClient, SimClient];
-  const w: World = { rng, store, now: clock.now, admin, honest: [admin, bob, carol], outsider, leaver, removed: false, trace: [], broken: [] };
+  const w: World = {
+    rng,
+    store,
+    now: clock.now,
+    admin,
+    honest: [admin, bob, carol],
+    outsider,
+    leaver,
+    removed: false,
+    trace: [],
+    broken: [],
+  };
   // The leaver is admitted from the start, so that it writes while a member.
   await sync(w, admin);
   await memberChange(w, 'add', leaver, 'writer');
@@ -121,11 +135,17 @@ async function runStep(w: World, step: Step): Promise<void> {
     case 'sync':
       return sync(w, c);
     case 'admit': {
-      const target = pick(w.rng, w.honest.filter((h) => h !== w.admin))!;
+      const target = pick(
+        w.rng,
+        w.honest.filter((h) => h !== w.admin),
+      )!;
       return memberChange(w, 'add', target, 'writer');
     }
     case 'role': {
-      const target = pick(w.rng, w.honest.filter((h) => h !== w.admin))!;
+      const target = pick(
+        w.rng,
+        w.honest.filter((h) => h !== w.admin),
+      )!;
       return memberChange(w, 'role', target, chance(w.rng, 0.5) ? 'reader' : 'writer');
     }
     case 'remove':
@@ -151,7 +171,8 @@ async function memberChange(w: World, action: 'add' | 'remove' | 'role', target:
 async function sync(w: World, c: SimClient): Promise<void> {
   const seen: { client: ClientId; seq: number; type: string; path: string }[] = [];
   const onPlan = (input: PlanInput) => {
-    for (const st of input.cloud.values()) for (const v of st.versions.values()) seen.push({ client: v.client, seq: v.seq, type: v.type, path: v.path });
+    for (const st of input.cloud.values())
+      for (const v of st.versions.values()) seen.push({ client: v.client, seq: v.seq, type: v.type, path: v.path });
   };
   const report = await runSync({ ...syncContextOf(c, { store: w.store, now: w.now }), onPlan });
   w.trace.push(`${c.name} syncs: ${report.eventsPublished} published, ${report.skipped.length} held back`);
@@ -175,9 +196,25 @@ async function forge(w: World, c: SimClient): Promise<void> {
   const hash = sha256Hex(text) as ContentHash;
   await w.store.putIfAbsent(keyOfBlob(hash), text).catch(() => undefined);
   const p = pick(w.rng, PATHS)! as SyncPath;
-  const event: Event = { type: 'put', id: c.newId() as VersionId, path: p, replaces: [], content: { hash, size: text.length, mode: 0o644 } };
+  const event: Event = {
+    type: 'put',
+    id: c.newId() as VersionId,
+    path: p,
+    replaces: [],
+    content: { hash, size: text.length, mode: 0o644 },
+  };
   const seq = listed.length + 1;
-  const body: SegmentBody = { v: 1, vault: c.vault, client: c.id, seq, prev: prev as ContentHash | null, time: w.now().toISOString(), seen: {}, snapshot: null, events: [event] };
+  const body: SegmentBody = {
+    v: 1,
+    vault: c.vault,
+    client: c.id,
+    seq,
+    prev: prev as ContentHash | null,
+    time: w.now().toISOString(),
+    seen: {},
+    snapshot: null,
+    events: [event],
+  };
   await writeSegment(w.store, body, c.keys);
   w.trace.push(`${c.name} forges ${p} at seq ${seq}`);
 }
@@ -194,9 +231,18 @@ async function checkConvergence(w: World): Promise<void> {
   for (const c of w.removed ? w.honest : [...w.honest, w.leaver]) {
     const members = await readMemberState(c.index);
     const { state } = await readLogState(c.index);
-    const heads = [...state.paths].map(([p, st]) => `${p}=${computeHeads(st).map((h) => h.id).sort().join('+')}`).sort();
+    const heads = [...state.paths]
+      .map(
+        ([p, st]) =>
+          `${p}=${computeHeads(st)
+            .map((h) => h.id)
+            .sort()
+            .join('+')}`,
+      )
+      .sort();
     seen.set(c.name, `${members === undefined ? 'none' : describeMembers(members)} ${heads.join(',')}`);
   }
   const distinct = new Set(seen.values());
-  if (distinct.size > 1) w.broken.push(`member lists or counted heads differ after quiescence: ${[...seen].map(([n, s]) => `${n}: ${s}`).join(' | ')}`);
+  if (distinct.size > 1)
+    w.broken.push(`member lists or counted heads differ after quiescence: ${[...seen].map(([n, s]) => `${n}: ${s}`).join(' | ')}`);
 }

@@ -128,7 +128,8 @@ describe('multi-client simulation of runSync', () => {
       // Renames must actually be published as moves (ADR-0020), each checked by checkMoves.
       if (replay === undefined) expect(r.stats.moves).toBeGreaterThan(0);
       // Packs (ADR-0022) in half the scenarios, written while store faults are on too.
-      if (replay === undefined) expect([r.stats.packScenarios, r.stats.packsWritten, r.stats.packsInFaultSyncs].every((n) => n > 0)).toBe(true);
+      if (replay === undefined)
+        expect([r.stats.packScenarios, r.stats.packsWritten, r.stats.packsInFaultSyncs].every((n) => n > 0)).toBe(true);
       // Bucket snapshots (ADR-0034) in a third of them: baselines taken, vanished objects read back.
       if (replay === undefined) expect(r.stats.snapshotsTaken).toBeGreaterThan(0);
       // Merge policies must actually change mid-scenario (ADR-0037), each checked by checkConfigs.

@@ -785,7 +785,9 @@ class Scenario {
     try {
       const r = await executeSetMergePolicy(ctx, change);
       if (r.published !== null) this.stats.configs++;
-      this.log(`${c.name}: config merge ${JSON.stringify(change)} -> ${r.published === null ? 'unchanged' : `published ${r.published.id}`}`);
+      this.log(
+        `${c.name}: config merge ${JSON.stringify(change)} -> ${r.published === null ? 'unchanged' : `published ${r.published.id}`}`,
+      );
     } catch (e) {
       // A vanished object not put back yet, or store faults: the fetch refuses; nothing is published.
       if (!isBmError(e)) this.fail(`${c.name}'s config failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);

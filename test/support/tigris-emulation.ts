@@ -27,7 +27,12 @@ export interface TigrisEmulation {
 }
 
 const decodeXml = (s: string) =>
-  s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 const encodeKey = (key: string) => key.split('/').map(encodeURIComponent).join('/');
 
 /** Every object of `bucket` on the server at `upstream` (fauxqs checks no signatures). */
@@ -108,7 +113,9 @@ export async function startTigrisEmulation(upstream: string): Promise<TigrisEmul
       req.resume();
       if (key === '') {
         res.writeHead(501, { 'content-type': 'application/xml' });
-        return void res.end('<?xml version="1.0"?><Error><Code>NotImplemented</Code><Message>snapshot lists are not emulated</Message></Error>');
+        return void res.end(
+          '<?xml version="1.0"?><Error><Code>NotImplemented</Code><Message>snapshot lists are not emulated</Message></Error>',
+        );
       }
       const body = snapshots.get(version)?.get(key);
       if (body === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return notFound(res, req.method ?? 'GET');

@@ -2,7 +2,15 @@ import { BmError, ErrorCode, isBmError, unreachable } from '../../errors.js';
 import { writeBlob } from '../../events/blobs.js';
 import type { VersionId } from '../../events/ids.js';
 import type { ContentRef, Event, PackLocation } from '../../events/schema.js';
-import { createPackSpans, isPackable, planPacks, readContent, writePack, type ContentFallback, type PackSpans } from '../../events/packs.js';
+import {
+  createPackSpans,
+  isPackable,
+  planPacks,
+  readContent,
+  writePack,
+  type ContentFallback,
+  type PackSpans,
+} from '../../events/packs.js';
 import type { Chunks } from '../../events/store/lent-chunks.js';
 import type { SyncPath } from '../../events/sync-path.js';
 import { NoticeReason, type Plan, type PlanOp } from '../plan-sync.js';
@@ -556,7 +564,13 @@ async function applyLocalOp(
       const content = op.version.content!;
       const expect = op.kind === 'download' ? op.expect : null;
       const r = await withTransferProgress(ctx.onProgress, 'download', content.size, async (count) =>
-        ctx.tree.writeFile(op.path, count(await readContent(ctx.store, content, spans, env.fallbackFor?.(op.path, content))), content.hash, content.mode, expect),
+        ctx.tree.writeFile(
+          op.path,
+          count(await readContent(ctx.store, content, spans, env.fallbackFor?.(op.path, content))),
+          content.hash,
+          content.mode,
+          expect,
+        ),
       );
       if (r === 'changed') {
         skip(env, op, 'changed locally since the scan; left as it is, will sync next time');

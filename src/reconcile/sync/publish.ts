@@ -155,7 +155,11 @@ export function planRestore(request: RestoreRequest, st: PathState | undefined):
  * whole, a GC may have deleted it on purpose). Undefined without snapshots, while a GC is
  * collecting it (it must not come back), or when no snapshot holds it.
  */
-async function executeContentFromSnapshots(env: PublishEnv, content: ContentRef, st: PathState | undefined): Promise<ContentRef | undefined> {
+async function executeContentFromSnapshots(
+  env: PublishEnv,
+  content: ContentRef,
+  st: PathState | undefined,
+): Promise<ContentRef | undefined> {
   const { snapshots, store } = env.ctx;
   if (snapshots === undefined || isBeingCollected(env, content.hash)) return undefined;
   const read = createSnapshotFallback(snapshots, planContentSnapshots(env.log.baseline, st, content.hash))!;
