@@ -13,6 +13,8 @@ import { forgeFormat1Checkpoint, forgeWriterCheckpoint, storeBlob } from '../gc/
 import { EXIT, expectExit, sortedObject, useWorlds, type Client, type SyncReportJson, type World } from './support/cli.js';
 
 const worlds = useWorlds();
+/** Vaults from before members (format 1): a joiner joins from checkpoints only there (ADR-0032). */
+const openWorlds = useWorlds(() => ({ openVault: true }));
 
 async function keyOf(c: Client) {
   return importPrivateKeyPem(await fs.readFile(path.join(c.dir, '.bm-log', 'identity.key'), 'utf8'));
@@ -72,7 +74,7 @@ describe.concurrent('checkpoints signed by another writer', () => {
   });
 
   it("a writer checkpoint mallory signs claiming alice's plan.md replaced by made-up bytes of hers and notes/keep.md collected: carol checks the claims, keeps alice's tree, every client reports it", async () => {
-    const w = await worlds.world();
+    const w = await openWorlds.world();
     const alice = await w.init('alice', { files: { 'plan.md': "alice's plan\n", 'notes/keep.md': 'keep me\n' } });
     const mallory = await w.init('mallory');
     const store = new DirectoryStore(w.remoteDir);

@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { EXIT, copiesOf, expectExit, opsOn, sortedObject, useWorlds, type Client } from './support/cli.js';
 
 const worlds = useWorlds();
+/** Vaults from before members (format 1): lazy syncs and checkpoint joins are off in a vault with members (ADR-0032). */
+const openWorlds = useWorlds(() => ({ openVault: true }));
 
 /** Alice starts the remote with `files`, Bob joins and downloads them. */
 const pair = (files: Record<string, string> = { 'note.md': 'base\n', 'other.md': 'other\n' }) => worlds.pair(files);
@@ -31,7 +33,7 @@ async function conflictedPair() {
 
 describe.concurrent('decision table (local directory remote)', () => {
   it('changed/unchanged → upload, and on the other side unchanged/changed → download', async () => {
-    const { a, b } = await pair();
+    const { a, b } = await openWorlds.pair({ 'note.md': 'base\n', 'other.md': 'other\n' });
     await a.write('note.md', 'edited by alice\n');
     const ra = await a.syncOk();
     expect(opsOn(ra, 'note.md')).toEqual(['upload']);

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { EXIT, expectExit, sha256, useWorlds } from './support/cli.js';
 
 const worlds = useWorlds();
+/** Vaults from before members (format 1): a joiner joins from checkpoints only there (ADR-0032). */
+const openWorlds = useWorlds(() => ({ openVault: true }));
 // Over 256 KiB, so each is a blob of its own (small files go into packs: test/cli/pack-gc.e2e.test.ts, ADR-0035).
 const large = (line: string) => line.repeat(Math.ceil(300_000 / line.length));
 const DOOMED = large('doomed bytes\n');
@@ -18,7 +20,7 @@ const blobFile = (remoteDir: string, text: string) => {
 
 describe.concurrent('bm-log gc, clients, retire', () => {
   it('gc --retention 0s --grace 0s collects a delete both clients acknowledged: blob deleted, history kept, the other client unaffected, a new client joins from the checkpoint', async () => {
-    const { w, a, b } = await worlds.pair({ 'doomed.md': DOOMED, 'keep.md': KEEP });
+    const { w, a, b } = await openWorlds.pair({ 'doomed.md': DOOMED, 'keep.md': KEEP });
     await a.rm('doomed.md');
     await a.syncOk();
     const rb = await b.syncOk();

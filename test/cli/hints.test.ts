@@ -19,6 +19,10 @@ const NOT_TO_PASTE: Readonly<Record<string, string>> = {
   'bm-log init': 'refers to the values given to init, not a command to run (state-dir)',
   'bm-log init --create':
     'names how to start over in a copy of the folder once a remote is lost for good (remote-presence); run where the remote looks empty it would create a vault',
+  'bm-log config merge --help': "a usage error's pointer to the command's help text (vault-config); it prints help and changes nothing",
+  'bm-log members': 'the read-only listing a refusal points to (vault-config: who the admins are); the CLI adds --dir when it prints it',
+  'bm-log restore': 'names the command in a sentence about making a new version (verify-remote, a damaged pack), not a full command',
+  'bm-log pack': "not a hint: the domain tag hashed into a pack's collect hash (packs.ts)",
 };
 
 function sourceFiles(dir: string): string[] {

@@ -419,7 +419,8 @@ describe.concurrent('integrity', () => {
     await a.write('note.md', 'v2\n');
     await a.syncOk();
     const aId = await a.clientId();
-    const object = `log/${aId}/000000000002`;
+    // Alice's latest segment, the edit's (earlier ones may be bob's admission, which bob has read).
+    const object = `log/${aId}/${(await fs.readdir(path.join(w.remoteDir, 'log', aId))).sort().at(-1)}`;
     await flipByte(path.join(w.remoteDir, ...object.split('/')));
     const rb = expectExit(await b.sync(), EXIT.integrity);
     expect(rb.json.faults.map((f: { object: string }) => f.object)).toEqual([object]);

@@ -17,7 +17,9 @@ import { importPrivateKeyPem } from '../../src/events/signing.js';
 import { REPO_ROOT, sleep, useWorlds, type Client } from '../cli/support/cli.js';
 import { findChromium, runShared, startUi, type RunningUi } from './support.js';
 
-const { pair, world } = useWorlds();
+const { pair } = useWorlds();
+/** A vault from before members (format 1), where `members init` starts them (ADR-0032). */
+const { world: openWorld } = useWorlds(() => ({ openVault: true }));
 const found = findChromium();
 const skip = 'skip' in found ? found.skip : undefined;
 if (skip !== undefined) console.warn(`web view browser tests skipped: ${skip}`);
@@ -181,7 +183,7 @@ describe.skipIf(skip !== undefined)(`the web view in headless Chromium${skip ===
     await shot('health');
   }, 240_000);
   it('lists members: without them, the command that starts them; then alice as admin and bob pending, his fingerprint and admit command', async () => {
-    const w = await world();
+    const w = await openWorld();
     const a = await w.init('alice');
     const own = await startUi(a);
     try {
