@@ -88,9 +88,8 @@ const ENGINE = ['crypto', 'events', 'gc', 'local', 'members', 'merge', 'projecti
 
 /**
  * Value imports of the engine a CLI module may keep, each with its reason: pure helpers that
- * parse or show (no engine behaviour), and members-command.ts, whose core moves to src/api
- * after the parallel members work on it lands (ADR-0028, "Not done yet"). Type-only imports
- * are always allowed (they carry no behaviour).
+ * parse or show (no engine behaviour). Type-only imports are always allowed (they carry no
+ * behaviour).
  */
 const CLI_ENGINE_ALLOWED: Record<string, string> = {
   'cli/diff-command.ts -> events/sync-path.ts': 'mustSyncPath: checks the PATH argument before the folder is opened',
@@ -101,9 +100,6 @@ const CLI_ENGINE_ALLOWED: Record<string, string> = {
   'cli/json-schemas.ts -> reconcile/conflict-notes.ts': 'ConflictKind: the enum values the --json schemas list',
   'cli/sync-command.ts -> local/state-dir.ts': 'stateDirPath: where --json spills a long list of actions',
   'cli/sync-report.ts -> reconcile/applied-ops.ts': "countKinds: counts a dry run's planned actions for display",
-  'cli/members-command.ts -> crypto/fingerprint.ts': 'members: moves to src/api after the parallel members work lands',
-  'cli/members-command.ts -> members/invitation.ts': 'members: moves to src/api after the parallel members work lands',
-  'cli/members-command.ts -> reconcile/member-state.ts': 'members: moves to src/api after the parallel members work lands',
 };
 
 /** `from -> to` for every import of a module of src/cli that brings values (not only types) from the engine's folders. */
