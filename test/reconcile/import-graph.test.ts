@@ -181,8 +181,8 @@ describe('the import graph of src/ (ADR-0023)', () => {
 
   it('keeps the CLI a shell over the API: src/cli imports no engine behaviour but the listed exceptions (issue 26)', () => {
     const found = listCliEngineImports();
-    // The check can fail: members-command.ts does import the engine today.
-    expect(found).toContain('cli/members-command.ts -> members/invitation.ts');
+    // The check can fail: it sees the value imports src/cli does make (main.ts checks paths while parsing).
+    expect(found).toContain('cli/main.ts -> events/sync-path.ts');
     expect(found.filter((i) => CLI_ENGINE_ALLOWED[i] === undefined)).toEqual([]);
     // An exception nobody needs any more is removed from the list.
     expect(Object.keys(CLI_ENGINE_ALLOWED).filter((i) => !found.includes(i))).toEqual([]);
