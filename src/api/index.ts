@@ -16,6 +16,7 @@ export type { RestoreResult } from './restore-note.js';
 export type { VerifyResult } from './verify-folder.js';
 export type { LogEvent, LogOptions } from './folder-log.js';
 export type { ClientRow, GcOptions, GcPassResult, GcResult, OwnCheckpointReport } from './folder-gc.js';
+export type { InvitationResult, MemberChangeResult, MembersInitResult, MembersView } from './folder-members.js';
 export type { UnsubscribeResult } from './subscriptions.js';
 export type { RestoreToResult } from './restore-to.js';
 export { initFolder } from './init-folder.js';

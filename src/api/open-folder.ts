@@ -36,6 +36,9 @@ import {
   type GcResult,
   type OwnCheckpointReport,
 } from './folder-gc.js';
+import { changeMember, initMembers, inviteMember, listMembers, type InvitationResult, type MembersInitResult } from './folder-members.js';
+import type { MemberChangeResult, MembersView } from '../client/member-actions.js';
+import type { MemberAction, Role } from '../members/member-schema.js';
 
 /** How `openFolder` opens a folder. */
 export interface OpenFolderOptions {
@@ -102,6 +105,14 @@ export interface BmFolder {
   unsubscribe(folder: string): Promise<UnsubscribeResult>;
   /** Writes the bytes of `path` as of `at` to the new file `to` (nothing overwritten, nothing published), as `restore --to`. */
   restoreTo(path: string, options: { at: string; to: string; dryRun?: boolean }): Promise<RestoreToResult>;
+  /** The members, pending clients and removed members with key fingerprints and roles (ADR-0021), as `bm-log members`. */
+  members(): Promise<MembersView>;
+  /** Makes this client the root admin of a vault without members (`bm-log members init`). */
+  initMembers(): Promise<MembersInitResult>;
+  /** Publishes one member event, as `members add|remove|role`; `counted` is false when it changed nothing. */
+  changeMember(change: { action: MemberAction; target: string; role?: Role }): Promise<MemberChangeResult>;
+  /** An invitation token for `name` (`init --join TOKEN` pins the root key), as `members invite`. */
+  invite(name: string): Promise<InvitationResult>;
   /** Retires a client (exact id or name): gc stops waiting for it; as `bm-log retire`. */
   retire(client: string): Promise<{ client: string; name: string; alreadyRetired: boolean; seq: number | null }>;
   /** The versions of `path` (or every event's, without one), newest first. */
@@ -210,6 +221,10 @@ export async function openFolder(dir: string, options: OpenFolderOptions = {}): 
     checkpoint: () => client((s) => executeFolderCheckpoint(s)),
     clients: () => client((s) => listClients(s)),
     retire: (c) => client((s) => executeFolderRetire(s, c)),
+    members: () => client((s) => listMembers(s)),
+    initMembers: () => client((s) => initMembers(s)),
+    changeMember: (change) => client((s) => changeMember(s, change)),
+    invite: (name) => client((s) => inviteMember(s, name)),
     subscribe: (f) => client((s) => executeSubscribe(s, f)),
     unsubscribe: (f) => client((s) => executeUnsubscribe(s, f)),
     restoreTo: (p, o) => {

@@ -1,19 +1,7 @@
 import { withClient } from '../client/client-queries.js';
 import { displayName, shellCommand } from '../client/human-text.js';
-import { computeFingerprint } from '../crypto/fingerprint.js';
-import { BmError, ErrorCode } from '../errors.js';
-import {
-  computeAdmitCommand,
-  executeListMembers,
-  executeMemberChange,
-  executeMembersInit,
-  MEMBERS_INIT,
-  type MemberChangeResult,
-  type MemberRow,
-  type MembersView,
-} from '../client/member-actions.js';
-import { encodeInvitation } from '../members/invitation.js';
-import { readHeldVaultRoot } from '../reconcile/member-state.js';
+import { computeAdmitCommand, MEMBERS_INIT, type MemberChangeResult, type MemberRow, type MembersView } from '../client/member-actions.js';
+import { changeMember, initMembers, inviteMember, listMembers } from '../api/folder-members.js';
 import type { MemberAction, Role } from '../members/member-schema.js';
 import { ExitCode } from './exit-codes.js';
 import type { FolderOptions } from './options.js';
@@ -48,7 +36,7 @@ export function computeMembersLines(v: MembersView): string[] {
 /** `bm-log members`: the members with their key fingerprints and roles, pending clients, removed members. */
 export async function runMembersListCommand(o: FolderOptions, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
-    const view = await executeListMembers(s.ctx);
+    const view = await listMembers(s);
     out.result(o.json, view, () => computeMembersLines(view));
     return ExitCode.ok;
   });
@@ -57,14 +45,10 @@ export async function runMembersListCommand(o: FolderOptions, out: Output): Prom
 /** `bm-log members init`: this client becomes the root admin; every client there now is admitted as a writer. */
 export async function runMembersInitCommand(o: FolderOptions, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
-    const r = await executeMembersInit(s.ctx);
-    const data = {
-      root: { client: r.root.root.client, name: r.root.root.name, fingerprint: computeFingerprint(r.root.root.publicKey) },
-      admitted: r.admitted,
-    };
+    const data = await initMembers(s);
     out.result(o.json, data, () => [
       `this client is the root admin of the vault (key fingerprint ${data.root.fingerprint})`,
-      `admitted ${r.admitted.length} other client(s) as writers; a client that joins from now on waits for an admin's \`bm-log members add NAME\``,
+      `admitted ${data.admitted.length} other client(s) as writers; a client that joins from now on waits for an admin's \`bm-log members add NAME\``,
     ]);
     return ExitCode.ok;
   });
@@ -87,7 +71,7 @@ export async function runMemberChangeCommand(
   out: Output,
 ): Promise<number> {
   return withClient(o.dir, async (s) => {
-    const r = await executeMemberChange(s.ctx, change);
+    const r = await changeMember(s, change);
     out.result(o.json, r, () => describeChange(r));
     return r.counted ? ExitCode.ok : ExitCode.usage;
   });
@@ -96,16 +80,9 @@ export async function runMemberChangeCommand(
 /** `bm-log members invite NAME`: a one-line token with the remote, the vault id and the root key's fingerprint. */
 export async function runMembersInviteCommand(name: string, o: FolderOptions, out: Output): Promise<number> {
   return withClient(o.dir, async (s) => {
-    const root = await readHeldVaultRoot(s.index);
-    if (root === undefined)
-      throw new BmError(
-        ErrorCode.usage,
-        'this vault has no root admin to pin yet',
-        `run \`${MEMBERS_INIT}\` first (it makes this client the root admin)`,
-      );
-    const token = encodeInvitation({ remote: s.config.remote.url, vault: s.config.vaultId, root: computeFingerprint(root.root.publicKey) });
+    const { token, rootFingerprint } = await inviteMember(s, name);
     const join = shellCommand(['init', '--join', token]);
-    out.result(o.json, { name, token, rootFingerprint: computeFingerprint(root.root.publicKey) }, () => [
+    out.result(o.json, { name, token, rootFingerprint }, () => [
       token,
       `give this line to ${displayName(name)}: in a new folder, \`${join}\`; then admit its client once its key fingerprint checks out`,
     ]);
