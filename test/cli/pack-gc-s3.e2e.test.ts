@@ -3,27 +3,11 @@
  * in this test process): the pack of deleted notes is condemned and deleted, the pack of a live
  * note stays, and the other client neither notices nor finds a fault.
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localCredentials, startLocalS3, type LocalS3Server } from '../support/s3-server.js';
-import { EXIT, expectExit, useWorlds } from './support/cli.js';
+import { describe, expect, it } from 'vitest';
+import { EXIT, expectExit } from './support/cli.js';
+import { useS3Worlds } from './support/s3-worlds.js';
 
-const BUCKET = 'bm-log-pack-gc';
-let server: LocalS3Server;
-
-beforeAll(async () => {
-  server = await startLocalS3();
-  await server.createBucket(BUCKET);
-});
-afterAll(async () => {
-  await server?.stop();
-});
-
-const { pair } = useWorlds(() => ({
-  remote: `s3://${BUCKET}/team-${randomBytes(4).toString('hex')}`,
-  initArgs: ['--endpoint', server.endpoint, '--path-style', '--region', 'us-east-1'],
-  env: { AWS_ACCESS_KEY_ID: localCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey },
-}));
+const { pair } = useS3Worlds('bm-log-pack-gc');
 
 interface GcJson {
   passes: { condemnedPacks: string[]; deletedPacks: string[]; packsListed: number; packsReferenced: number }[];

@@ -5,27 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localCredentials, startLocalS3, type LocalS3Server } from '../support/s3-server.js';
-import { EXIT, copiesOf, expectExit, opsOn, runCli, sortedObject, useWorlds } from './support/cli.js';
+import { describe, expect, it } from 'vitest';
+import { EXIT, copiesOf, expectExit, opsOn, runCli, sortedObject } from './support/cli.js';
+import { useS3Worlds } from './support/s3-worlds.js';
 
 const BUCKET = 'bm-log-e2e';
-let server: LocalS3Server;
-
-beforeAll(async () => {
-  server = await startLocalS3();
-  await server.createBucket(BUCKET);
-});
-afterAll(async () => {
-  await server?.stop();
-});
-
 /** Worlds on a fresh prefix of the bucket each, so tests do not see each other. */
-const { world: s3World, pair } = useWorlds(() => ({
-  remote: `s3://${BUCKET}/team-${randomBytes(4).toString('hex')}`,
-  initArgs: ['--endpoint', server.endpoint, '--path-style', '--region', 'us-east-1'],
-  env: { AWS_ACCESS_KEY_ID: localCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey },
-}));
+const { world: s3World, pair } = useS3Worlds(BUCKET);
 const s3Pair = () => pair({ 'note.md': 'base\n', 'docs/other.md': 'other\n' });
 
 describe.concurrent('S3 remote (fauxqs)', () => {

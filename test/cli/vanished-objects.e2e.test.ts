@@ -15,9 +15,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localCredentials, startLocalS3, type LocalS3Server } from '../support/s3-server.js';
+import { describe, expect, it } from 'vitest';
 import { EXIT, describeRun, expectExit, flipByte, sha256, sortedObject, useWorlds, type Client, type World } from './support/cli.js';
+import { useS3Worlds } from './support/s3-worlds.js';
 
 const { world, pair } = useWorlds();
 /** Each case runs a dozen CLI processes; under a full `npm test` on a busy machine that takes minutes. */
@@ -336,21 +336,9 @@ describe.concurrent('the directory store never follows a symbolic link inside th
 
 describe.concurrent('over S3 (fauxqs)', { timeout: SLOW }, () => {
   const BUCKET = 'bm-log-vanish';
-  let server: LocalS3Server;
-  beforeAll(async () => {
-    server = await startLocalS3();
-    await server.createBucket(BUCKET);
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-  const s3 = useWorlds(() => ({
-    remote: `s3://${BUCKET}/team-${randomBytes(4).toString('hex')}`,
-    initArgs: ['--endpoint', server.endpoint, '--path-style', '--region', 'us-east-1'],
-    env: { AWS_ACCESS_KEY_ID: localCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey },
-  }));
+  const s3 = useS3Worlds(BUCKET);
   /** The object's URL on the server (fauxqs does not check signatures). */
-  const url = (w: World, key: string) => `${server.endpoint}/${BUCKET}/${w.remoteUrl.slice(`s3://${BUCKET}/`.length)}/${key}`;
+  const url = (w: World, key: string) => `${s3.server().endpoint}/${BUCKET}/${w.remoteUrl.slice(`s3://${BUCKET}/`.length)}/${key}`;
   const getObject = async (w: World, key: string) => Buffer.from(await (await fetch(url(w, key))).arrayBuffer());
   const deleteObject = async (w: World, key: string) => expect((await fetch(url(w, key), { method: 'DELETE' })).ok).toBe(true);
   const putObject = async (w: World, key: string, body: Uint8Array) =>
